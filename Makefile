@@ -1,0 +1,45 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# Each sets up what it needs first (a .venv, and Debian packages only when missing).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+APT    := DEBIAN_FRONTEND=noninteractive apt-get -qq
+
+# command -> Debian package that provides it
+DEBS := gphoto2:gphoto2 tshark:tshark dumpcap:tshark systemd-analyze:systemd
+
+.PHONY: all setup debs test demo bench clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# Install the external judges only when they are missing (root on CI and here).
+debs:
+	@missing=""; for pair in $(DEBS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO $(APT) update && echo 'wireshark-common wireshark-common/install-setuid boolean false' | $$SUDO debconf-set-selections && \
+	  $$SUDO $(APT) install -y --no-install-recommends $$missing >/dev/null; \
+	fi
+
+test: $(STAMP) debs
+	$(PY) -m pytest -q -p no:cacheprovider
+
+demo: $(STAMP)
+	$(PY) -m ptpd.demo
+
+bench: $(STAMP) debs
+	$(PY) -m bench.run_all
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""ptpctl: a thin client of the ptpd daemon."""

@@ -1,0 +1,1 @@
+"""ptptrigger: a thin client of the ptpd daemon."""

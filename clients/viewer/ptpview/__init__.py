@@ -1,0 +1,1 @@
+"""ptpview: a thin client of the ptpd daemon."""

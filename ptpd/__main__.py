@@ -1,0 +1,3 @@
+from ptpd.cli import main
+
+main()

@@ -1,0 +1,319 @@
+"""The bus contract: the one module the daemon and every client import.
+
+``docs/bus.md`` documents this module and must match it (a test checks).
+
+Sockets (daemon side; clients connect):
+
+* **command** — ROUTER. A client sends one msgpack map per request and gets one per
+  reply. DEALER clients send ``[b"", request]``; REQ clients send ``[request]`` and their
+  socket adds the empty delimiter. Replies come back the same way.
+* **event** — PUB. Multipart ``[topic, meta]``: camera events, ``state.<prop>``
+  changes, connection status, a heartbeat every second. Every message carries ``seq``.
+* **liveview** — XPUB, frames only (its own socket, so a flood of frames never drops an
+  event). Multipart ``[b"liveview.frame", meta, jpeg]``; the daemon runs live view on the
+  camera only while someone subscribes.
+
+Request ``{"id": int|str, "cmd": str, "args": {...}}``; reply
+``{"id", "ok": True, "result": ...}`` or ``{"id", "ok": False, "error": {"code",
+"message", "ptp_code"?}}``. Error codes are the stable strings of :class:`ErrorCode`.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+
+#: Bumped when a request, reply or topic changes incompatibly.
+PROTOCOL_VERSION = 1
+
+#: A request larger than this is refused unread (bad_request).
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+
+
+class ErrorCode(str, enum.Enum):
+    """Stable error codes of a failed reply (``error.code``)."""
+
+    BAD_REQUEST = "bad_request"  #: not a msgpack map, missing/mistyped field or argument
+    UNKNOWN_COMMAND = "unknown_command"  #: ``cmd`` is not in :data:`COMMANDS`
+    INVALID_VALUE = "invalid_value"  #: a property or value the camera's description refuses
+    NOT_CONNECTED = "not_connected"  #: the daemon has no session with the camera right now
+    CAMERA_BUSY = "camera_busy"  #: the camera answered DeviceBusy, or the queue is full
+    CAMERA_REFUSED = "camera_refused"  #: the camera said no; ``ptp_code`` has its response code
+    UNSUPPORTED = "unsupported"  #: this camera or mode cannot do it
+    TIMEOUT = "timeout"  #: the camera did not answer in time
+    INTERNAL = "internal"  #: a bug in the daemon; the message says what
+
+
+class Topic:
+    """Topic names and prefixes on the event and live-view sockets (dotted, prefix-filterable)."""
+
+    EVENT = "event."  #: camera events: ``event.object_added``, ``event.capture_complete``, ...
+    STATE = "state."  #: property changes: ``state.iso`` with meta ``{name, code, value, label}``
+    CONNECTION = "status.connection"  #: ``{state, detail}``: connecting, connected, pairing, disconnected
+    HEARTBEAT = "heartbeat"  #: every second: the ``status`` summary
+    PROGRESS = "progress.transfer"  #: ``{id, handle, done, total}`` while a download runs
+    FRAME = "liveview.frame"  #: on the live-view socket: ``[topic, meta, jpeg]``
+
+    @staticmethod
+    def event(name: str) -> str:
+        return f"event.{name}"
+
+    @staticmethod
+    def state(prop: str) -> str:
+        return f"state.{prop}"
+
+
+class ConnectionState(str, enum.Enum):
+    """Values of ``status.connection`` and of ``status().connection``."""
+
+    CONNECTING = "connecting"
+    PAIRING = "pairing"  #: waiting for the user to press OK on the camera
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    STOPPING = "stopping"
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One argument of a command."""
+
+    name: str
+    type: str  #: "str", "int", "bool", "bytes", "prop", "value", "list[int]"
+    required: bool = False
+    default: Any = None
+    help: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command the daemon answers: its name, arguments and what it returns."""
+
+    name: str
+    summary: str
+    args: tuple[Arg, ...] = ()
+    result: str = ""
+    #: True when running it twice fires the shutter twice, deletes twice, ...: the daemon
+    #: answers a repeated request id from its reply cache instead of running it again.
+    side_effects: bool = False
+    #: True when it needs no camera (answered even while disconnected)
+    local: bool = False
+
+
+_PROP = Arg("prop", "prop", True, help="property name (iso, whitebalance, ...) or hex code (0x500F)")
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command("ping", "Check that the daemon answers.", result="{pong: true, time}", local=True),
+        Command("version", "Daemon and bus protocol versions.", result="{ptpd, protocol, endpoints}", local=True),
+        Command(
+            "status",
+            "Connection state, camera model, queue depth, subscribers, live-view fps.",
+            result="{connection, vendor, model, queue, subscribers, liveview: {on, fps, subscribers}, seq, uptime}",
+            local=True,
+        ),
+        Command(
+            "snapshot",
+            "All cached state and the event sequence number it reflects (for late joiners).",
+            result="{seq, status, info, state: {prop: {code, value, label}}}",
+            local=True,
+        ),
+        Command("help", "Commands with their arguments.", result="{commands: [{name, summary, args}]}", local=True),
+        Command("info", "Camera model, firmware, versions, supported operations and properties.", result="{vendor, manufacturer, model, version, serial, operations, properties, extra}"),
+        Command("properties", "Every property name the camera answers to.", result="{names: [str]}"),
+        Command("describe", "A property's datatype, access, current/default value and allowed values.", (_PROP,), "{code, name, datatype, writable, current, default, form, allowed, range}"),
+        Command("get", "A property's current value, raw and as a label.", (_PROP,), "{code, name, value, label}"),
+        Command(
+            "set",
+            "Set a property from a human label or a raw value; refused before sending if not allowed.",
+            (_PROP, Arg("value", "value", True, help='human label ("800", "1/250", "+2/3", "Velvia") or raw (0x2)')),
+            "{code, name, value, label}",
+            side_effects=True,
+        ),
+        Command("state", "The camera's current settings summary.", result="{properties: [{code, name, value, label}]}"),
+        Command(
+            "capture",
+            "Release the shutter COUNT times; optionally download each image and its preview.",
+            (
+                Arg("count", "int", False, 1, "number of shots (1-999)"),
+                Arg("download", "bool", False, False, "return (or write) each image"),
+                Arg("preview", "bool", False, False, "return each preview JPEG"),
+                Arg("dir", "str", False, None, "write downloads here on the daemon's side instead of returning bytes"),
+                Arg("keep", "bool", False, True, "keep the image on the camera after download"),
+            ),
+            "{shots: [{handle, filename, size, data?, path?, preview?}]}",
+            side_effects=True,
+        ),
+        Command("liveview.start", "Keep live view running even with no subscriber.", result="{on: true}", side_effects=True),
+        Command("liveview.stop", "Drop the request made by liveview.start (stops when no one watches).", result="{on}", side_effects=True),
+        Command("objects", "List the objects on the camera's storage.", result="{objects: [{handle, filename, size, format, parent, is_folder, captured}]}"),
+        Command(
+            "download",
+            "An object's bytes (progress on the progress.transfer topic).",
+            (
+                Arg("handle", "int", True, help="object handle (from objects)"),
+                Arg("offset", "int", False, 0, "resume from this byte"),
+            ),
+            "{handle, filename, size, data}",
+        ),
+        Command("delete", "Delete an object on the camera.", (Arg("handle", "int", True, help="object handle"),), "{handle}", side_effects=True),
+        Command(
+            "opreq",
+            "Run a raw PTP operation (for reverse engineering); a non-OK response is returned, not an error.",
+            (
+                Arg("code", "int", True, help="operation code"),
+                Arg("params", "list[int]", False, (), "up to 5 u32 parameters"),
+                Arg("data", "bytes", False, None, "data to send in a data-out phase"),
+            ),
+            "{code, code_name, params, data}",
+            side_effects=True,
+        ),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A decoded request."""
+
+    id: int | str
+    cmd: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+class BusError(Exception):
+    """A failed request: a stable :class:`ErrorCode`, a message, and the camera's PTP code if any."""
+
+    def __init__(self, code: ErrorCode | str, message: str, ptp_code: int | None = None) -> None:
+        self.code = ErrorCode(code)
+        self.message = message
+        self.ptp_code = ptp_code
+        super().__init__(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"code": self.code.value, "message": self.message}
+        if self.ptp_code is not None:
+            d["ptp_code"] = self.ptp_code
+        return d
+
+
+def pack(obj: Any) -> bytes:
+    """Encode one bus message (msgpack, bytes stay bytes)."""
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def unpack(data: bytes | memoryview) -> Any:
+    """Decode one bus message; raises ``ValueError`` on anything that is not msgpack."""
+    try:
+        return msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise ValueError(f"not a msgpack message: {exc}") from exc
+
+
+def encode_request(id: int | str, cmd: str, args: dict[str, Any] | None = None) -> bytes:
+    return pack({"id": id, "cmd": cmd, "args": args or {}})
+
+
+def decode_request(data: bytes | memoryview) -> Request:
+    """Decode and validate a request map; raises :class:`BusError` (bad_request)."""
+    if len(data) > MAX_REQUEST_BYTES:
+        raise BusError(ErrorCode.BAD_REQUEST, f"request of {len(data)} bytes exceeds {MAX_REQUEST_BYTES}")
+    try:
+        msg = unpack(data)
+    except ValueError as exc:
+        raise BusError(ErrorCode.BAD_REQUEST, str(exc)) from exc
+    if not isinstance(msg, dict):
+        raise BusError(ErrorCode.BAD_REQUEST, "a request is a msgpack map {id, cmd, args}")
+    rid = msg.get("id")
+    if not isinstance(rid, (int, str)) or isinstance(rid, bool):
+        raise BusError(ErrorCode.BAD_REQUEST, "request needs an 'id' (int or str)")
+    cmd = msg.get("cmd")
+    if not isinstance(cmd, str):
+        raise BusError(ErrorCode.BAD_REQUEST, "request needs a 'cmd' (str)")
+    args = msg.get("args", {})
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise BusError(ErrorCode.BAD_REQUEST, "'args' must be a map")
+    return Request(rid, cmd, args)
+
+
+def request_id_of(data: bytes | memoryview) -> int | str | None:
+    """Best-effort id of a request that failed validation, so the error can still be matched."""
+    try:
+        msg = unpack(data)
+    except ValueError:
+        return None
+    if isinstance(msg, dict):
+        rid = msg.get("id")
+        if isinstance(rid, (int, str)) and not isinstance(rid, bool):
+            return rid
+    return None
+
+
+def encode_reply(id: int | str | None, result: Any) -> bytes:
+    return pack({"id": id, "ok": True, "result": result})
+
+
+def encode_error(id: int | str | None, error: BusError) -> bytes:
+    return pack({"id": id, "ok": False, "error": error.to_dict()})
+
+
+# -- endpoints -------------------------------------------------------------------------
+
+ENV_COMMAND = "PTPD_COMMAND_ENDPOINT"
+ENV_EVENT = "PTPD_EVENT_ENDPOINT"
+ENV_LIVEVIEW = "PTPD_LIVEVIEW_ENDPOINT"
+ENV_RUNTIME = "PTPD_RUNTIME_DIR"
+
+
+def runtime_dir() -> str:
+    """Where the default ipc:// sockets live: ``$PTPD_RUNTIME_DIR``, else
+    ``$XDG_RUNTIME_DIR/ptpd``, else ``/run/ptpd`` (root) or ``/tmp/ptpd-<uid>``."""
+    explicit = os.environ.get(ENV_RUNTIME)
+    if explicit:
+        return explicit
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg:
+        return os.path.join(xdg, "ptpd")
+    if os.geteuid() == 0:
+        return "/run/ptpd"
+    return f"/tmp/ptpd-{os.geteuid()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """The three sockets of one daemon."""
+
+    command: str
+    event: str
+    liveview: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"command": self.command, "event": self.event, "liveview": self.liveview}
+
+
+def default_endpoints() -> Endpoints:
+    """Endpoints from the environment, else ipc:// sockets in :func:`runtime_dir`."""
+    base = runtime_dir()
+    return Endpoints(
+        command=os.environ.get(ENV_COMMAND) or f"ipc://{base}/command",
+        event=os.environ.get(ENV_EVENT) or f"ipc://{base}/event",
+        liveview=os.environ.get(ENV_LIVEVIEW) or f"ipc://{base}/liveview",
+    )
+
+
+def liveview_endpoint_for(event_endpoint: str) -> str:
+    """The live-view endpoint that goes with an event endpoint when only that was given:
+    ``ipc://X/event`` -> ``ipc://X/liveview``; ``tcp://H:P`` -> ``tcp://H:P+1``."""
+    if event_endpoint.startswith("tcp://"):
+        host, _, port = event_endpoint[6:].rpartition(":")
+        if port.isdigit():
+            return f"tcp://{host}:{int(port) + 1}"
+    if event_endpoint.endswith("/event"):
+        return event_endpoint[: -len("event")] + "liveview"
+    return event_endpoint + ".liveview"

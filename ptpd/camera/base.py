@@ -1,0 +1,209 @@
+"""The vendor-neutral camera API.
+
+The daemon owns one :class:`Camera` and calls only these methods; generic PTP/IP
+(:mod:`ptpd.camera.generic`) and Fujifilm Wi-Fi (:mod:`ptpd.camera.fuji`) implement it.
+Everything here speaks in property *names* and human *labels* as well as raw codes and
+values, so no caller needs to know the vendor's tables.
+
+Rules every implementation keeps:
+
+* One PTP transaction at a time: methods are called by one task at a time (the daemon
+  queues), but ``events()`` and ``liveview()`` run concurrently with them.
+* Errors are the protocol layer's types: ``ResponseError(code)`` when the camera said no,
+  ``CameraDisconnected`` when the link is gone, ``Timeout`` when a wait ran out,
+  ``ValueError`` for a property name or value the camera's description does not allow
+  (message lists what is allowed), :class:`Unsupported` for what this camera cannot do.
+* A property is named by its unified name (``iso``, ``whitebalance``, ``exposure``,
+  ``exp-bias``, ``effect``, ``delay``, ``flashmode``, ``focusmtr``, ``recmode``), by the
+  vendor's name, or as a code (``0x500F``, ``"500f"``, ``20495``).
+* A value to set is a human label (``"800"``, ``"1/250"``, ``"+2/3"``, ``"Velvia"``) or a
+  raw integer / hex string (``"0x2"``).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ptpd.protocol.errors import PTPError
+
+
+class Unsupported(PTPError):
+    """This camera (or its current mode) cannot do what was asked."""
+
+
+@dataclass(frozen=True, slots=True)
+class CameraInfo:
+    """What ``info`` shows: who the camera is and what it offers."""
+
+    vendor: str  #: "generic" or "fuji"
+    manufacturer: str
+    model: str
+    version: str  #: firmware / device version string
+    serial: str = ""
+    extension: str = ""  #: vendor extension description, if any
+    operations: tuple[int, ...] = ()
+    events: tuple[int, ...] = ()
+    properties: tuple[int, ...] = ()
+    capture_formats: tuple[int, ...] = ()
+    image_formats: tuple[int, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)  #: vendor facts (e.g. Fuji versions)
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyValue:
+    """One property's current value, raw and as a human label."""
+
+    code: int
+    name: str  #: unified or vendor name; hex string ("0xD0FF") when unknown
+    value: int | str  #: raw value as the camera encodes it
+    label: str  #: human form ("800", "1/250", "Velvia", "auto")
+    datatype: int = 0  #: PTP DataType code
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyDesc:
+    """A property's description: type, access, and the values it allows."""
+
+    code: int
+    name: str
+    datatype: int
+    writable: bool
+    current: PropertyValue
+    default: PropertyValue | None = None
+    form: str = "none"  #: "none", "range" or "enum"
+    #: for "enum": the allowed (raw, label) pairs in camera order
+    allowed: tuple[tuple[int | str, str], ...] = ()
+    #: for "range": (min, max, step) raw
+    range: tuple[int, int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectEntry:
+    """One object (file or folder) on the camera's storage."""
+
+    handle: int
+    storage_id: int
+    filename: str
+    size: int
+    format: int
+    parent: int = 0
+    is_folder: bool = False
+    captured: str = ""  #: capture date as the camera gives it (YYYYMMDDThhmmss)
+    width: int = 0
+    height: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureResult:
+    """What one shutter release produced."""
+
+    handle: int | None  #: the new object's handle, when the camera reported one
+    object: ObjectEntry | None = None
+    preview: bytes | None = None  #: preview JPEG the camera offered (Fuji always does)
+
+
+@dataclass(frozen=True, slots=True)
+class RawResult:
+    """The outcome of a raw operation (``opreq``): response code, params and data."""
+
+    code: int
+    params: tuple[int, ...]
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CameraEvent:
+    """An event the camera sent, with a stable snake_case name."""
+
+    name: str  #: e.g. "object_added", "capture_complete", "property_changed"
+    code: int
+    params: tuple[int, ...] = ()
+    transaction_id: int = 0xFFFFFFFF
+    time: float = 0.0  #: time.monotonic() when it arrived
+
+
+@dataclass(frozen=True, slots=True)
+class LiveViewFrame:
+    """One live-view JPEG as the camera sent it (the bytes are never re-encoded)."""
+
+    counter: int  #: the camera's frame counter (Fuji header) or our own count
+    time: float  #: time.monotonic() when its last byte arrived
+    jpeg: bytes | memoryview
+    width: int = 0
+    height: int = 0
+
+
+#: Called with (bytes done, bytes total) while an object downloads.
+Progress = Callable[[int, int], None]
+
+
+class Camera(abc.ABC):
+    """A connected camera, vendor-neutral. Implementations must not block the loop."""
+
+    vendor: str = "generic"
+
+    @abc.abstractmethod
+    async def connect(self) -> None:
+        """Open the link and the session (incl. any pairing), ready for commands."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Close the session cleanly if possible and release every socket. Idempotent."""
+
+    @property
+    @abc.abstractmethod
+    def connected(self) -> bool:
+        """True while the link and session are up."""
+
+    @abc.abstractmethod
+    async def info(self) -> CameraInfo: ...
+
+    @abc.abstractmethod
+    async def property_names(self) -> list[str]:
+        """Every property name this camera answers to (for help and completion)."""
+
+    @abc.abstractmethod
+    async def describe(self, prop: str | int) -> PropertyDesc: ...
+
+    @abc.abstractmethod
+    async def get(self, prop: str | int) -> PropertyValue: ...
+
+    @abc.abstractmethod
+    async def set(self, prop: str | int, value: str | int) -> PropertyValue:
+        """Validate against the description, set, and return the value now in force."""
+
+    @abc.abstractmethod
+    async def state(self) -> list[PropertyValue]:
+        """The camera's current settings summary (Fuji: the 0xD212 list)."""
+
+    @abc.abstractmethod
+    async def capture(self) -> CaptureResult: ...
+
+    @abc.abstractmethod
+    async def objects(self) -> list[ObjectEntry]: ...
+
+    @abc.abstractmethod
+    async def download(self, handle: int, progress: Progress | None = None, offset: int = 0) -> bytes:
+        """The object's bytes from ``offset`` on (partial reads where the camera offers them)."""
+
+    @abc.abstractmethod
+    async def delete(self, handle: int) -> None: ...
+
+    @abc.abstractmethod
+    async def raw(self, code: int, params: tuple[int, ...] = (), data: bytes | None = None) -> RawResult:
+        """Run any operation; a non-OK response is returned, not raised."""
+
+    @abc.abstractmethod
+    def events(self) -> AsyncIterator[CameraEvent]:
+        """Camera events as they arrive, for as long as the link is up."""
+
+    async def keepalive(self) -> None:
+        """A cheap request that keeps a Wi-Fi body from dropping an idle session."""
+        await self.get("battery")
+
+    def liveview(self) -> AsyncIterator[LiveViewFrame]:
+        """Start live view and yield frames until the iterator is closed (then stop it)."""
+        raise Unsupported(f"{self.vendor} camera has no live view")

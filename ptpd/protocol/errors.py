@@ -1,0 +1,71 @@
+"""Errors of the protocol layer.
+
+The hierarchy::
+
+    PTPError
+    ├── ProtocolError            bytes that break the wire format (the peer sent garbage)
+    │   └── LocalProtocolError   we asked a state machine for something illegal
+    ├── InitFailed(reason)       the responder refused the PTP/IP init handshake
+    ├── ResponseError(code)      the camera answered a transaction with a non-OK code
+    ├── CameraDisconnected       the link went away
+    └── Timeout                  a wait ran out (also a builtin ``TimeoutError``)
+
+Decoders raise only :class:`ProtocolError`; never ``IndexError`` or ``struct.error``.
+"""
+
+from __future__ import annotations
+
+
+class PTPError(Exception):
+    """Base of every error the protocol layer raises."""
+
+
+class ProtocolError(PTPError):
+    """Bytes received from the peer break the PTP or PTP/IP format."""
+
+
+class LocalProtocolError(ProtocolError):
+    """We tried to do something the protocol state does not allow."""
+
+
+class InitFailed(PTPError):
+    """The responder answered the init handshake with Init Fail.
+
+    ``reason`` is the u32 from the Init Fail packet (1 rejected, 2 busy, 3 unspecified).
+    """
+
+    def __init__(self, reason: int, message: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(message or f"camera refused the connection (Init Fail reason {reason})")
+
+
+class ResponseError(PTPError):
+    """The camera ended a transaction with a response code other than OK.
+
+    ``code`` is the PTP response code (``ResponseCode`` where known, else the int).
+    """
+
+    def __init__(self, code: int, message: str | None = None, params: tuple[int, ...] = ()) -> None:
+        self.code = int(code)
+        self.params = params
+        if message is None:
+            message = f"camera answered {_response_name(self.code)} (0x{self.code:04X})"
+        super().__init__(message)
+
+
+class CameraDisconnected(PTPError):
+    """The connection to the camera is closed or was lost."""
+
+
+class Timeout(PTPError, TimeoutError):
+    """A wait for the camera ran out of time."""
+
+
+def _response_name(code: int) -> str:
+    # Imported lazily: codes imports nothing from here, but keep errors importable alone.
+    try:
+        from ptpd.protocol.codes import ResponseCode
+
+        return ResponseCode(code).name
+    except (ImportError, ValueError):
+        return "response"

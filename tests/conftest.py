@@ -1,0 +1,109 @@
+"""Shared fixtures: loopback ports, temporary ipc endpoints, processes that always stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+PYTHON = sys.executable
+
+
+def free_port(count: int = 1) -> int:
+    """A loopback TCP port P such that P..P+count-1 were all free a moment ago."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + count > 65535:
+            continue
+        ok = True
+        for p in range(base + 1, base + count):
+            with socket.socket() as t:
+                try:
+                    t.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no free loopback port range")
+
+
+def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+class Proc:
+    """A child process that is always stopped (SIGTERM, then SIGKILL) when the test ends."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None, cwd: str | Path | None = None) -> None:
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.args = args
+        self.popen = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+
+    def stop(self, timeout: float = 5.0) -> int:
+        p = self.popen
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout)
+        return p.returncode
+
+    def output(self) -> tuple[str, str]:
+        out, err = self.popen.communicate(timeout=5)
+        return out.decode(errors="replace"), err.decode(errors="replace")
+
+
+@pytest.fixture
+def spawn() -> Iterator:
+    """``spawn([...])`` starts a process that is stopped at the end of the test."""
+    procs: list[Proc] = []
+
+    def _spawn(args: list[str], env: dict[str, str] | None = None, cwd: str | Path | None = None) -> Proc:
+        p = Proc(args, env, cwd)
+        procs.append(p)
+        return p
+
+    yield _spawn
+    for p in procs:
+        p.stop()
+
+
+@pytest.fixture
+def ipc_endpoints(tmp_path: Path) -> dict[str, str]:
+    """Private ipc:// endpoints for one daemon under the test's temp dir."""
+    d = tmp_path / "run"
+    d.mkdir(mode=0o700)
+    return {
+        "command": f"ipc://{d}/command",
+        "event": f"ipc://{d}/event",
+        "liveview": f"ipc://{d}/liveview",
+    }
