@@ -1,0 +1,140 @@
+"""Splitting a PTP/IP byte stream into whole packets by their u32 Length field.
+
+TCP delivers bytes, not packets: one read may hold several packets and one packet may
+span many reads (ptpip.md §1). :class:`PacketBuffer` collects what was read and hands out
+whole packets, in the discipline of h11's ``_receivebuffer`` and wsproto's ``Buffer``:
+
+* Linear time. Received chunks are kept as a queue of immutable ``memoryview`` s and never
+  re-sliced as a whole; taking a packet costs O(packet), never O(buffer).
+* Few copies. A packet that lies inside one received chunk is returned as a ``memoryview``
+  slice of it (zero copy); one that spans chunks is joined once into ``bytes``.
+* A cap. A Length below the minimum (8, the header) or above ``max_packet_size`` is refused
+  with :class:`ProtocolError` as soon as the 4 length bytes are in — before anything is
+  allocated or waited for, so a bogus 4 GB length costs nothing.
+
+The buffer knows only the length prefix (u32 little-endian, counting itself), so the Fuji
+dialect, whose packets share that prefix, can reuse it with its own ``min_packet_size``.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+
+from ptpd.protocol.errors import ProtocolError
+
+#: The Length field counts the 8-byte header, so no packet is shorter.
+MIN_PACKET_SIZE = 8
+#: Default cap: a 64 MiB Data payload plus its 12-byte header. Cameras send far smaller
+#: Data packets (libgphoto2 uses ≤ 64 KiB), so anything bigger is a broken stream.
+DEFAULT_MAX_PACKET_SIZE = 64 * 1024 * 1024 + 12
+
+_U32 = struct.Struct("<I")
+
+
+class PacketBuffer:
+    """Receive buffer yielding whole length-prefixed packets.
+
+    >>> buf = PacketBuffer()
+    >>> buf.feed(b"\\x08\\x00\\x00\\x00\\x0d\\x00")
+    >>> buf.next_packet() is None
+    True
+    >>> buf.feed(b"\\x00\\x00")
+    >>> bytes(buf.next_packet())
+    b'\\x08\\x00\\x00\\x00\\r\\x00\\x00\\x00'
+    """
+
+    __slots__ = ("_chunks", "_size", "max_packet_size", "min_packet_size")
+
+    def __init__(
+        self,
+        max_packet_size: int = DEFAULT_MAX_PACKET_SIZE,
+        min_packet_size: int = MIN_PACKET_SIZE,
+    ) -> None:
+        if min_packet_size < 4 or max_packet_size < min_packet_size:
+            raise ValueError("need 4 <= min_packet_size <= max_packet_size")
+        self.max_packet_size = max_packet_size
+        self.min_packet_size = min_packet_size
+        self._chunks: deque[memoryview] = deque()
+        self._size = 0
+
+    def __len__(self) -> int:
+        """Bytes received and not yet handed out."""
+        return self._size
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Append received bytes. A mutable buffer is copied (the caller may reuse it)."""
+        if not data:
+            return
+        if isinstance(data, bytes):
+            view = memoryview(data)
+        elif isinstance(data, memoryview) and data.readonly:
+            view = data.cast("B")
+        else:
+            view = memoryview(bytes(data))
+        self._chunks.append(view)
+        self._size += len(view)
+
+    def _peek(self, n: int) -> bytes:
+        """The first ``n`` buffered bytes (caller checked that they are there)."""
+        head = self._chunks[0]
+        if len(head) >= n:
+            return bytes(head[:n])
+        out = bytearray()
+        for chunk in self._chunks:
+            out += chunk[: n - len(out)]
+            if len(out) >= n:
+                break
+        return bytes(out)
+
+    def _take(self, n: int) -> bytes | memoryview:
+        """Remove and return the first ``n`` bytes: a slice if they sit in one chunk."""
+        chunks = self._chunks
+        head = chunks[0]
+        self._size -= n
+        if len(head) >= n:
+            if len(head) == n:
+                chunks.popleft()
+            else:
+                chunks[0] = head[n:]
+            return head[:n]
+        parts = []
+        need = n
+        while need:
+            head = chunks[0]
+            if len(head) <= need:
+                parts.append(chunks.popleft())
+                need -= len(head)
+            else:
+                parts.append(head[:need])
+                chunks[0] = head[need:]
+                need = 0
+        return b"".join(parts)
+
+    def next_length(self) -> int | None:
+        """The Length of the next packet once its 4 bytes are in (checked against the caps)."""
+        if self._size < 4:
+            return None
+        (length,) = _U32.unpack(self._peek(4))
+        if length < self.min_packet_size:
+            raise ProtocolError(f"packet Length {length} is shorter than the {self.min_packet_size}-byte header")
+        if length > self.max_packet_size:
+            raise ProtocolError(f"packet Length {length} exceeds the cap of {self.max_packet_size} bytes")
+        return length
+
+    def next_packet(self) -> bytes | memoryview | None:
+        """The next whole packet (header included), or ``None`` if more bytes are needed."""
+        length = self.next_length()
+        if length is None or self._size < length:
+            return None
+        return self._take(length)
+
+    def take_rest(self) -> bytes:
+        """Everything still buffered (e.g. to hand the stream to another framer)."""
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        self._size = 0
+        return data
+
+
+__all__ = ["DEFAULT_MAX_PACKET_SIZE", "MIN_PACKET_SIZE", "PacketBuffer"]
