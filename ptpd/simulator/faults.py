@@ -1,0 +1,333 @@
+"""Fault injection for the simulated cameras: what a camera on Wi-Fi does to its host.
+
+A :class:`Faults` object decides, it does not act: the simulator's server asks it at a
+few points (a connection arrives, an init request arrives, a transaction starts) and
+carries out the answer (a :class:`Plan`). That keeps one fault model for the generic and
+the Fuji simulator, lets tests drive it deterministically (``seed``, explicit one-shot
+triggers, ``now`` passed in), and lets a daemon or a test change it at run time.
+
+Faults (issue 8):
+
+=====================  ==========================================================
+drop                   close every socket of the session (Wi-Fi loss) at a random
+                       moment of a transaction: before the data phase, in the
+                       middle of it, or just before the response
+stall                  stop answering for ``stall_s`` seconds, then go on
+slow                   answer ``slow_ms`` later than usual
+busy                   answer DeviceBusy (0x2019) to everything but Close/Open
+                       session for ``busy_s`` seconds
+malformed              send one malformed packet: a bad length field, an unknown
+                       packet type, a truncated dataset, a string without its
+                       terminator, or an array count of a billion
+refuse init            answer the init handshake with Init Fail
+sleep / wake           after ``sleep_after_s`` idle seconds close everything and
+                       refuse connections for ``wake_after_s`` seconds
+=====================  ==========================================================
+
+Every fault carried out is counted in :attr:`Faults.injected`.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+from collections import Counter
+from dataclasses import dataclass, field, fields
+from enum import Enum, unique
+from typing import Any
+
+
+@unique
+class Malformed(str, Enum):
+    """Kinds of malformed packet the simulator can send."""
+
+    BAD_LENGTH = "bad-length"  #: a packet whose u32 length is below 8 (framing is lost)
+    UNKNOWN_TYPE = "unknown-type"  #: a well-framed packet of an undefined type
+    TRUNCATED_DATASET = "truncated-dataset"  #: a data phase cut short (consistent framing)
+    UNTERMINATED_STRING = "unterminated-string"  #: a PTP string whose last unit is not NUL
+    ABSURD_ARRAY_COUNT = "absurd-array-count"  #: an array count of 1,000,000,000
+
+    @classmethod
+    def parse(cls, text: str) -> tuple[Malformed, ...]:
+        """``"bad-length,unknown-type"`` or ``"all"`` -> kinds."""
+        if text.strip() in ("", "all"):
+            return tuple(cls)
+        return tuple(cls(t.strip()) for t in text.split(",") if t.strip())
+
+
+@unique
+class DropPoint(str, Enum):
+    """Where in a transaction the connection is closed."""
+
+    BEFORE_DATA = "before-data"  #: right after the request arrived
+    MID_DATA = "mid-data"  #: part of the data phase was sent
+    BEFORE_RESPONSE = "before-response"  #: the data went out, the response never does
+
+
+#: operations a busy camera still answers (a host must be able to close and reopen)
+_BUSY_EXEMPT = frozenset({0x1001, 0x1002, 0x1003})
+
+#: DataSets whose first PTP string can be broken, by the operation that returns them:
+#: op code -> byte offset of the string's u8 count (ptp.md §10)
+_FIRST_STRING_OFFSET = {
+    0x1001: 8,  # DeviceInfo.VendorExtensionDesc
+    0x1005: 26,  # StorageInfo.StorageDescription
+    0x1008: 52,  # ObjectInfo.Filename
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to do to one transaction; the default plan does nothing."""
+
+    delay_s: float = 0.0  #: answer this much later (slow)
+    stall_s: float = 0.0  #: say nothing for this long first (stall)
+    busy: bool = False  #: answer DeviceBusy instead of doing the operation
+    drop: DropPoint | None = None  #: close every socket at this point
+    drop_fraction: float = 0.5  #: for MID_DATA: how much of the data goes out first
+    malformed: Malformed | None = None  #: send this kind of malformed packet
+
+    @property
+    def quiet(self) -> bool:
+        return self == _QUIET
+
+
+_QUIET = Plan()
+
+
+@dataclass
+class Faults:
+    """The fault model of one simulated camera; change its fields at any time.
+
+    Rates are probabilities per transaction (0..1). One-shot triggers
+    (:meth:`drop_next`, :meth:`stall_next`, :meth:`busy_for`, :meth:`malformed_next`,
+    :meth:`refuse_next_inits`, :meth:`sleep_now`) apply to the next transaction,
+    init or moment regardless of the rates.
+    """
+
+    drop_rate: float = 0.0
+    stall_rate: float = 0.0
+    stall_s: float = 10.0
+    slow_rate: float = 0.0
+    slow_ms: float = 500.0
+    busy_rate: float = 0.0
+    busy_s: float = 2.0
+    malformed_rate: float = 0.0
+    malformed_kinds: tuple[Malformed, ...] = tuple(Malformed)
+    refuse_init_rate: float = 0.0
+    refuse_init_reason: int = 2  #: Init Fail reason: 1 rejected, 2 busy, 3 unspecified
+    sleep_after_s: float | None = None
+    wake_after_s: float = 5.0
+    seed: int | None = None
+
+    injected: Counter[str] = field(default_factory=Counter, init=False)
+    _rng: random.Random = field(init=False, repr=False)
+    _pending: list[Plan] = field(default_factory=list, init=False, repr=False)
+    _refuse_inits: int = field(default=0, init=False, repr=False)
+    _busy_until: float = field(default=float("-inf"), init=False, repr=False)
+    _asleep_until: float = field(default=float("-inf"), init=False, repr=False)
+    _last_activity: float | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        if isinstance(self.malformed_kinds, str):
+            self.malformed_kinds = Malformed.parse(self.malformed_kinds)
+
+    # -- control -------------------------------------------------------------------
+
+    def configure(self, **changes: Any) -> None:
+        """Change settings by name (what a bus command or a test sends)."""
+        names = {f.name for f in fields(self) if f.init}
+        for k, v in changes.items():
+            if k not in names:
+                raise ValueError(f"unknown fault setting {k!r}; known: {sorted(names)}")
+            if k == "malformed_kinds" and isinstance(v, str):
+                v = Malformed.parse(v)
+            if k == "seed":
+                self._rng.seed(v)
+            setattr(self, k, v)
+
+    def clear(self) -> None:
+        """No faults from now on (counters are kept)."""
+        self.drop_rate = self.stall_rate = self.slow_rate = self.busy_rate = 0.0
+        self.malformed_rate = self.refuse_init_rate = 0.0
+        self.sleep_after_s = None
+        self._pending.clear()
+        self._refuse_inits = 0
+        self._busy_until = self._asleep_until = float("-inf")
+
+    def snapshot(self) -> dict[str, Any]:
+        """Settings and counters as plain data."""
+        d: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        d["malformed_kinds"] = [k.value for k in self.malformed_kinds]
+        d["injected"] = dict(self.injected)
+        return d
+
+    @property
+    def total(self) -> int:
+        """Faults carried out so far."""
+        return sum(self.injected.values())
+
+    def drop_next(self, point: DropPoint | None = None, fraction: float | None = None) -> None:
+        """Close every socket during the next transaction (at ``point``; random if None)."""
+        self._pending.append(
+            Plan(drop=point or self._rng.choice(list(DropPoint)), drop_fraction=self._fraction(fraction))
+        )
+
+    def stall_next(self, seconds: float | None = None) -> None:
+        self._pending.append(Plan(stall_s=self.stall_s if seconds is None else seconds))
+
+    def slow_next(self, ms: float | None = None) -> None:
+        self._pending.append(Plan(delay_s=(self.slow_ms if ms is None else ms) / 1000))
+
+    def malformed_next(self, kind: Malformed | str | None = None) -> None:
+        k = Malformed(kind) if kind is not None else self._rng.choice(self.malformed_kinds or tuple(Malformed))
+        self._pending.append(Plan(malformed=k))
+
+    def busy_for(self, seconds: float, now: float) -> None:
+        """Answer DeviceBusy from ``now`` for ``seconds``."""
+        self._busy_until = max(self._busy_until, now + seconds)
+
+    def refuse_next_inits(self, count: int = 1, reason: int | None = None) -> None:
+        self._refuse_inits += count
+        if reason is not None:
+            self.refuse_init_reason = reason
+
+    def sleep_now(self, now: float, seconds: float | None = None) -> None:
+        """Fall asleep at once: the server closes every socket and refuses new ones."""
+        self._asleep_until = now + (self.wake_after_s if seconds is None else seconds)
+        self.injected["sleep"] += 1
+
+    # -- decisions (called by the server) ----------------------------------------------
+
+    def asleep(self, now: float) -> bool:
+        """True while the camera sleeps; also falls asleep here after enough idle time."""
+        if now < self._asleep_until:
+            return True
+        if (
+            self.sleep_after_s is not None
+            and self._last_activity is not None
+            and now - self._last_activity >= self.sleep_after_s
+        ):
+            self._last_activity = None
+            self.sleep_now(now)
+            return True
+        return False
+
+    def sleep_deadline(self) -> float | None:
+        """When the camera falls asleep if nothing happens before (None: never)."""
+        if self.sleep_after_s is None or self._last_activity is None:
+            return None
+        return self._last_activity + self.sleep_after_s
+
+    def activity(self, now: float) -> None:
+        """Something happened on a session (resets the idle timer)."""
+        self._last_activity = now
+
+    def on_init(self, now: float) -> int | None:
+        """An Init Command/Event Request arrived: the Init Fail reason, or None to accept."""
+        self.activity(now)
+        if self._refuse_inits > 0:
+            self._refuse_inits -= 1
+        elif not self._roll(self.refuse_init_rate):
+            return None
+        self.injected["refuse_init"] += 1
+        return self.refuse_init_reason
+
+    def on_transaction(self, now: float, op_code: int, data_in: bool) -> Plan:
+        """A transaction starts: what to do to it. ``data_in`` = it answers with data."""
+        self.activity(now)
+        if self._pending:
+            plan = self._pending.pop(0)
+        else:
+            plan = self._random_plan(data_in)
+            if plan.busy:  # a busy spell lasts, it is not one answer
+                self.busy_for(self.busy_s, now)
+        if plan.drop == DropPoint.MID_DATA and not data_in:
+            plan = Plan(drop=DropPoint.BEFORE_RESPONSE)
+        if plan.malformed is not None and not data_in and plan.malformed not in (
+            Malformed.BAD_LENGTH,
+            Malformed.UNKNOWN_TYPE,
+        ):
+            # Only a data phase carries a dataset to break; send a bad packet instead.
+            plan = Plan(malformed=self._rng.choice([Malformed.BAD_LENGTH, Malformed.UNKNOWN_TYPE]))
+        if plan.malformed is Malformed.UNTERMINATED_STRING and op_code not in _FIRST_STRING_OFFSET:
+            plan = Plan(malformed=Malformed.TRUNCATED_DATASET)
+        if not plan.busy and op_code not in _BUSY_EXEMPT and now < self._busy_until:
+            plan = Plan(busy=True, delay_s=plan.delay_s)
+        if plan.busy and op_code in _BUSY_EXEMPT:
+            plan = Plan(delay_s=plan.delay_s)
+        for name, on in (
+            ("drop", plan.drop is not None),
+            ("stall", plan.stall_s > 0),
+            ("slow", plan.delay_s > 0),
+            ("busy", plan.busy),
+            ("malformed", plan.malformed is not None),
+        ):
+            if on:
+                self.injected[name] += 1
+        return plan
+
+    def _random_plan(self, data_in: bool) -> Plan:
+        if self._roll(self.drop_rate):
+            points = list(DropPoint) if data_in else [DropPoint.BEFORE_DATA, DropPoint.BEFORE_RESPONSE]
+            return Plan(drop=self._rng.choice(points), drop_fraction=self._fraction(None))
+        if self._roll(self.stall_rate):
+            return Plan(stall_s=self.stall_s)
+        if self._roll(self.malformed_rate) and self.malformed_kinds:
+            return Plan(malformed=self._rng.choice(self.malformed_kinds))
+        if self._roll(self.busy_rate):
+            return Plan(busy=True)
+        if self._roll(self.slow_rate):
+            return Plan(delay_s=self.slow_ms / 1000 * self._rng.uniform(0.5, 1.5))
+        return _QUIET
+
+    def _roll(self, rate: float) -> bool:
+        return rate > 0 and self._rng.random() < rate
+
+    def _fraction(self, fraction: float | None) -> float:
+        return self._rng.uniform(0.05, 0.95) if fraction is None else fraction
+
+
+# -- turning a fault into bytes (pure functions the servers call) ------------------------
+
+
+def bad_length_packet() -> bytes:
+    """A PTP/IP header whose length (4) is below the 8-byte minimum: framing is lost."""
+    return struct.pack("<II", 4, 7) + b"\x01\x20"
+
+
+def unknown_type_packet(transaction_id: int) -> bytes:
+    """A well-framed packet of undefined type 0x77 (a receiver may skip it or give up)."""
+    return struct.pack("<III", 12, 0x77, transaction_id)
+
+
+def corrupt_payload(kind: Malformed, op_code: int, payload: bytes) -> bytes:
+    """The data phase ``payload`` of ``op_code`` broken as ``kind`` says.
+
+    The framing around it stays consistent (StartData announces the broken length), so
+    only a dataset decoder can notice.
+    """
+    if kind is Malformed.ABSURD_ARRAY_COUNT:
+        off = _first_array_offset(op_code, payload)
+        if off is not None:
+            return payload[:off] + struct.pack("<I", 1_000_000_000) + payload[off + 4 :]
+        kind = Malformed.TRUNCATED_DATASET
+    if kind is Malformed.UNTERMINATED_STRING:
+        off = _FIRST_STRING_OFFSET.get(op_code)
+        if off is not None and off < len(payload) and payload[off] > 0:
+            end = off + 1 + 2 * payload[off]  # just past the NUL unit
+            if end <= len(payload):
+                return payload[: end - 2] + "X".encode("utf-16-le") + payload[end:]
+        kind = Malformed.TRUNCATED_DATASET
+    # TRUNCATED_DATASET (and the fallback): keep a little less than half
+    return payload[: max(0, len(payload) // 2 - 1)]
+
+
+def _first_array_offset(op_code: int, payload: bytes) -> int | None:
+    if op_code in (0x1004, 0x1007) and len(payload) >= 4:  # StorageIDs / ObjectHandles
+        return 0
+    if op_code == 0x1001 and len(payload) > 9:  # DeviceInfo: OperationsSupported after 2 fields + string + u16
+        off = 8 + 1 + 2 * payload[8] + 2
+        return off if off + 4 <= len(payload) else None
+    return None
