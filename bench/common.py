@@ -268,6 +268,15 @@ class Result:
         d["targets"] = [dict(asdict(t), met=t.met) for t in self.targets]
         return d
 
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Result:
+        r = cls(d["name"], d["title"], d["compared"])
+        r.tables = [Table(t["title"], t["headers"], t["rows"]) for t in d.get("tables", [])]
+        r.targets = [Target(t["what"], t["value"], t["goal"], t["op"], t["unit"]) for t in d.get("targets", [])]
+        r.notes, r.raw, r.files = d.get("notes", []), d.get("raw", {}), d.get("files", [])
+        r.quick, r.seconds = d.get("quick", False), d.get("seconds", 0.0)
+        return r
+
 
 def _json_default(o: Any) -> Any:
     if isinstance(o, Stats):
