@@ -172,6 +172,16 @@ COMMANDS: dict[str, Command] = {
             "{code, code_name, params, data}",
             side_effects=True,
         ),
+        Command(
+            "sim.fault",
+            "Drive the embedded simulator's faults (only with ptpd run --simulate; for tests).",
+            (
+                Arg("action", "str", True, help="configure, clear, snapshot, drop_next, stall_next, slow_next, malformed_next, busy_for, refuse_next_inits, sleep_now"),
+                Arg("options", "map", False, None, "keyword arguments of the action"),
+            ),
+            "{action, faults: {settings..., injected}}",
+            side_effects=True,
+        ),
     )
 }
 

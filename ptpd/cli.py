@@ -16,6 +16,7 @@ from ptpd import __version__
 SUBCOMMANDS = {
     "run": ("ptpd.daemon.cli:run", "Run the daemon for one camera (or an embedded simulated one)."),
     "simulate": ("ptpd.simulator.cli:simulate", "Serve a simulated camera over real PTP/IP sockets."),
+    "keys": ("ptpd.daemon.cli:keys", "Make a CURVE key pair (for TCP beyond loopback)."),
 }
 
 

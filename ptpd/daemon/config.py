@@ -1,0 +1,408 @@
+"""The daemon's configuration: defaults < ``PTPD_*`` environment < config file < flags.
+
+A config file is TOML (``*.toml``) or the ptp-ip tool's INI (sections ``[initiator]``,
+``[responder]``, ``[server]``; any other file that parses as INI). Both are read into the
+same flat key space (:data:`KEYS`), so precedence is decided in one place:
+:func:`load_config`.
+
+TOML layout (every key optional)::
+
+    [camera]                      # the camera to hold
+    host = "192.168.0.1"          # or "HOST:PORT"
+    vendor = "fuji"               # generic | fuji
+    port = 15740                  # generic: the one port
+    cmd_port = 55740              # fuji: command/data, event, live-view ports
+    event_port = 55741
+    stream_port = 55742
+    timeout = 10.0                # seconds a transaction may take
+    keepalive = 10.0              # seconds of idleness before a keep-awake poll; 0 = off
+
+    [initiator]
+    name = "ptpd"                 # friendly name the camera shows
+    guid = ""                     # empty: generated once, kept in the state directory
+
+    [bus]
+    command = "ipc:///run/ptpd/command"
+    event = "ipc:///run/ptpd/event"
+    liveview = "ipc:///run/ptpd/liveview"
+    curve_secret_key = "/etc/ptpd/keys/server.key_secret"   # needed for non-loopback TCP
+    curve_clients = "/etc/ptpd/clients.d"                    # allowed client public keys
+
+    [daemon]
+    log_level = "info"
+    state_dir = "/var/lib/ptpd"
+    reconnect_max = 5.0           # longest wait between reconnect attempts, seconds
+
+    [simulate]                    # run a simulated camera inside the daemon
+    vendor = "fuji"
+    model = ""
+    latency = 0.0                 # ms per transaction
+"""
+
+from __future__ import annotations
+
+import configparser
+import ipaddress
+import os
+import tomllib
+import uuid
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from ptpd import bus
+
+VENDORS = ("generic", "fuji")
+GENERIC_PORT = 15740
+FUJI_PORTS = (55740, 55741, 55742)
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says which key and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything ``ptpd run`` needs, after every source was merged."""
+
+    host: str | None = None  #: camera address; None only with ``simulate``
+    vendor: str = "generic"
+    port: int | None = None  #: generic: the one port (15740)
+    cmd_port: int | None = None  #: fuji: command/data port (55740)
+    event_port: int | None = None  #: fuji: event port (55741)
+    stream_port: int | None = None  #: fuji: live-view port (55742)
+    timeout: float = 10.0
+    keepalive: float = 10.0  #: 0 disables keep-awake polling
+    name: str = "ptpd"
+    guid: str | None = None
+    command_endpoint: str = ""
+    event_endpoint: str = ""
+    liveview_endpoint: str = ""
+    curve_secret_key: str | None = None
+    curve_clients: str | None = None
+    log_level: str = "info"
+    state_dir: str = ""
+    reconnect_min: float = 0.25
+    reconnect_max: float = 5.0
+    simulate: str | None = None
+    sim_model: str | None = None
+    sim_latency: float = 0.0
+    sim_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def endpoints(self) -> bus.Endpoints:
+        return bus.Endpoints(self.command_endpoint, self.event_endpoint, self.liveview_endpoint)
+
+    def camera_ports(self) -> tuple[int, int, int]:
+        """(command, event, stream) ports for the configured vendor."""
+        if self.vendor == "fuji":
+            base = self.cmd_port or self.port or FUJI_PORTS[0]
+            return (base, self.event_port or base + 1, self.stream_port or base + 2)
+        p = self.cmd_port or self.port or GENERIC_PORT
+        return (p, self.event_port or p, self.stream_port or p)
+
+
+#: flat key -> (type, source names that map onto it). Types are used to coerce file/env text.
+KEYS: dict[str, type] = {f.name: f.type for f in fields(Config)}  # type: ignore[misc]
+
+_INT_KEYS = {"port", "cmd_port", "event_port", "stream_port"}
+_FLOAT_KEYS = {"timeout", "keepalive", "reconnect_min", "reconnect_max", "sim_latency"}
+
+#: TOML section.key -> flat key
+_TOML_MAP = {
+    ("camera", "host"): "host",
+    ("camera", "vendor"): "vendor",
+    ("camera", "port"): "port",
+    ("camera", "cmd_port"): "cmd_port",
+    ("camera", "cmd_data_port"): "cmd_port",
+    ("camera", "event_port"): "event_port",
+    ("camera", "stream_port"): "stream_port",
+    ("camera", "timeout"): "timeout",
+    ("camera", "keepalive"): "keepalive",
+    ("initiator", "name"): "name",
+    ("initiator", "friendly_name"): "name",
+    ("initiator", "guid"): "guid",
+    ("bus", "command"): "command_endpoint",
+    ("bus", "event"): "event_endpoint",
+    ("bus", "liveview"): "liveview_endpoint",
+    ("bus", "curve_secret_key"): "curve_secret_key",
+    ("bus", "curve_clients"): "curve_clients",
+    ("daemon", "log_level"): "log_level",
+    ("daemon", "state_dir"): "state_dir",
+    ("daemon", "reconnect_min"): "reconnect_min",
+    ("daemon", "reconnect_max"): "reconnect_max",
+    ("simulate", "vendor"): "simulate",
+    ("simulate", "model"): "sim_model",
+    ("simulate", "latency"): "sim_latency",
+}
+
+#: ptp-ip tool INI (§3): section.key -> flat key
+_INI_MAP = {
+    ("initiator", "friendly_name"): "name",
+    ("initiator", "guid"): "guid",
+    ("responder", "vendor"): "vendor",
+    ("responder", "host"): "host",
+    ("responder", "port"): "port",
+    ("responder", "cmd_data_port"): "cmd_port",
+    ("responder", "event_port"): "event_port",
+    ("responder", "stream_port"): "stream_port",
+}
+
+#: environment variable -> flat key (they override only the built-in defaults)
+ENV_MAP = {
+    "PTPD_CAMERA": "host",
+    "PTPD_VENDOR": "vendor",
+    "PTPD_PORT": "port",
+    "PTPD_CMD_PORT": "cmd_port",
+    "PTPD_EVENT_PORT": "event_port",
+    "PTPD_STREAM_PORT": "stream_port",
+    "PTPD_TIMEOUT": "timeout",
+    "PTPD_KEEPALIVE": "keepalive",
+    "PTPD_NAME": "name",
+    "PTPD_GUID": "guid",
+    bus.ENV_COMMAND: "command_endpoint",
+    bus.ENV_EVENT: "event_endpoint",
+    bus.ENV_LIVEVIEW: "liveview_endpoint",
+    "PTPD_CURVE_SECRET_KEY": "curve_secret_key",
+    "PTPD_CURVE_CLIENTS": "curve_clients",
+    "PTPD_LOG_LEVEL": "log_level",
+    "PTPD_STATE_DIR": "state_dir",
+    "PTPD_SIMULATE": "simulate",
+}
+
+
+def _coerce(key: str, value: Any, source: str) -> Any:
+    if value is None:
+        return None
+    try:
+        if key in _INT_KEYS:
+            if isinstance(value, str):
+                value = int(value.strip().strip('"'), 0)  # the ptp-ip tool allows 0x...
+            value = int(value)
+            if not 1 <= value <= 65535:
+                raise ValueError("value out of range 1-65535")
+            return value
+        if key in _FLOAT_KEYS:
+            return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: {key} = {value!r}: {exc}") from exc
+    if isinstance(value, str):
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]  # INI values may be quoted
+    return value
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Flat keys from a TOML config file."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    out: dict[str, Any] = {}
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: top-level key {section!r} must be a [section]")
+        for key, value in table.items():
+            flat = _TOML_MAP.get((section, key))
+            if flat is None:
+                if section == "simulate":
+                    out.setdefault("sim_options", {})[key] = value  # passed to the simulator
+                    continue
+                raise ConfigError(f"{path}: unknown key [{section}] {key}")
+            out[flat] = _coerce(flat, value, str(path))
+    return out
+
+
+def read_ini(path: Path) -> dict[str, Any]:
+    """Flat keys from the ptp-ip tool's INI file (unknown keys ignored, as that tool does)."""
+    parser = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), interpolation=None)
+    try:
+        with path.open() as fh:
+            parser.read_file(fh)
+    except (OSError, configparser.Error, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    out: dict[str, Any] = {}
+    for (section, key), flat in _INI_MAP.items():
+        if parser.has_option(section, key):
+            out[flat] = _coerce(flat, parser.get(section, key), str(path))
+    if parser.has_section("server") and parser.getboolean("server", "enabled", fallback=False):
+        # The tool's text server maps onto our bus: command on PORT, events PORT+1, frames PORT+2.
+        addr = _coerce("host", parser.get("server", "address", fallback="127.0.0.1"), str(path))
+        port = _coerce("port", parser.get("server", "port", fallback="15740"), str(path))
+        host = f"[{addr}]" if ":" in addr else addr
+        out["command_endpoint"] = f"tcp://{host}:{port}"
+        out["event_endpoint"] = f"tcp://{host}:{port + 1}"
+        out["liveview_endpoint"] = f"tcp://{host}:{port + 2}"
+    return out
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    """Flat keys from a config file: TOML by extension or content, else ptp-ip INI."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"cannot read config file {p}: no such file")
+    if p.suffix.lower() == ".toml":
+        return read_toml(p)
+    if p.suffix.lower() in (".ini", ".conf", ".cfg"):
+        return read_ini(p)
+    try:
+        return read_toml(p)
+    except ConfigError:
+        return read_ini(p)
+
+
+def read_env(environ: dict[str, str] | os._Environ[str] | None = None) -> dict[str, Any]:
+    env = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for name, flat in ENV_MAP.items():
+        if env.get(name):
+            out[flat] = _coerce(flat, env[name], name)
+    return out
+
+
+def default_state_dir(environ: dict[str, str] | os._Environ[str] | None = None) -> str:
+    """``$STATE_DIRECTORY`` (systemd), else ``$XDG_STATE_HOME/ptpd``, else ``~/.local/state/ptpd``."""
+    env = os.environ if environ is None else environ
+    sd = env.get("STATE_DIRECTORY")
+    if sd:
+        return sd.split(":")[0]  # systemd lists several when several are configured
+    xdg = env.get("XDG_STATE_HOME")
+    if xdg:
+        return os.path.join(xdg, "ptpd")
+    return os.path.join(os.path.expanduser("~"), ".local", "state", "ptpd")
+
+
+def split_camera(value: str) -> tuple[str, int | None]:
+    """``HOST[:PORT]`` (IPv6 as ``[::1]:PORT``) -> (host, port or None)."""
+    value = value.strip()
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif value.count(":") == 1:
+        host, _, port = value.partition(":")
+    else:
+        host, port = value, ""
+    if not host:
+        raise ConfigError(f"camera {value!r}: no host")
+    return host, (_coerce("port", port, "camera") if port else None)
+
+
+def load_config(
+    flags: dict[str, Any] | None = None,
+    config_file: str | Path | None = None,
+    environ: dict[str, str] | os._Environ[str] | None = None,
+) -> Config:
+    """Merge defaults < environment < file < flags, then validate and fill derived values."""
+    merged: dict[str, Any] = {}
+    merged.update(read_env(environ))
+    if config_file:
+        merged.update(read_file(config_file))
+    merged.update({k: v for k, v in (flags or {}).items() if v is not None})
+
+    host = merged.get("host")
+    if isinstance(host, str) and host:
+        h, p = split_camera(host)
+        merged["host"] = h
+        if p is not None and (flags or {}).get("port") is None:
+            merged["port"] = p
+    unknown = set(merged) - set(KEYS)
+    if unknown:
+        raise ConfigError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
+    cfg = Config(**merged)
+
+    if cfg.vendor not in VENDORS:
+        raise ConfigError(f"vendor {cfg.vendor!r}: choose one of {', '.join(VENDORS)}")
+    if cfg.simulate is not None and cfg.simulate not in VENDORS:
+        raise ConfigError(f"simulate {cfg.simulate!r}: choose one of {', '.join(VENDORS)}")
+    if cfg.simulate is None and not cfg.host:
+        raise ConfigError("no camera: give --camera HOST[:PORT] (or --simulate generic|fuji)")
+    if cfg.log_level.lower() not in LOG_LEVELS:
+        raise ConfigError(f"log level {cfg.log_level!r}: choose one of {', '.join(LOG_LEVELS)}")
+    if cfg.keepalive < 0 or cfg.timeout <= 0 or cfg.reconnect_min <= 0 or cfg.reconnect_max < cfg.reconnect_min:
+        raise ConfigError("timeout and reconnect delays must be positive, keepalive >= 0")
+    if cfg.guid:
+        try:
+            uuid.UUID(cfg.guid)
+        except ValueError as exc:
+            raise ConfigError(f"guid {cfg.guid!r} is not a UUID") from exc
+
+    defaults = bus.default_endpoints()
+    cmd = cfg.command_endpoint or defaults.command
+    evt = cfg.event_endpoint or (defaults.event if not cfg.command_endpoint else "")
+    if not evt:
+        raise ConfigError("--command-endpoint given without --event-endpoint")
+    lv = cfg.liveview_endpoint or (bus.liveview_endpoint_for(evt) if cfg.event_endpoint else defaults.liveview)
+    cfg = replace(
+        cfg,
+        vendor=cfg.simulate or cfg.vendor,
+        log_level=cfg.log_level.lower(),
+        command_endpoint=cmd,
+        event_endpoint=evt,
+        liveview_endpoint=lv,
+        state_dir=cfg.state_dir or default_state_dir(environ),
+    )
+    check_endpoints(cfg)
+    return cfg
+
+
+def endpoint_is_local(endpoint: str) -> bool:
+    """True for ipc://, inproc:// and TCP bound to a loopback address."""
+    scheme, _, rest = endpoint.partition("://")
+    if scheme in ("ipc", "inproc"):
+        return True
+    if scheme != "tcp":
+        return False
+    host, _, _port = rest.rpartition(":")
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # "*", an interface name, a host name: could reach the network
+
+
+def check_endpoints(cfg: Config) -> None:
+    """Refuse to listen beyond loopback without CURVE keys and an allow-list."""
+    for ep in (cfg.command_endpoint, cfg.event_endpoint, cfg.liveview_endpoint):
+        scheme = ep.partition("://")[0]
+        if scheme not in ("ipc", "tcp", "inproc"):
+            raise ConfigError(f"endpoint {ep!r}: use ipc:// or tcp://")
+        if not endpoint_is_local(ep) and not (cfg.curve_secret_key and cfg.curve_clients):
+            raise ConfigError(
+                f"refusing to bind {ep} beyond loopback without CURVE: set curve_secret_key and "
+                "curve_clients (see 'ptpd keys --help')"
+            )
+    if len({cfg.command_endpoint, cfg.event_endpoint, cfg.liveview_endpoint}) != 3:
+        raise ConfigError("command, event and live-view endpoints must differ")
+
+
+def load_or_create_guid(state_dir: str) -> str:
+    """The initiator GUID kept in ``state_dir/guid``; made once, because cameras pair with it."""
+    path = Path(state_dir) / "guid"
+    try:
+        text = path.read_text().strip()
+        return str(uuid.UUID(text))
+    except (OSError, ValueError):
+        pass
+    guid = str(uuid.uuid4())
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(guid + "\n")
+    os.replace(tmp, path)
+    return guid
+
+
+def ensure_ipc_dirs(cfg: Config) -> None:
+    """Create the directories of ipc:// endpoints with mode 0700 (local-only access)."""
+    for ep in (cfg.command_endpoint, cfg.event_endpoint, cfg.liveview_endpoint):
+        if ep.startswith("ipc://"):
+            path = ep[len("ipc://") :]
+            if path.startswith("@"):  # Linux abstract socket: no file
+                continue
+            d = Path(path).parent
+            if not d.exists():
+                d.mkdir(parents=True, mode=0o700)
+                os.chmod(d, 0o700)  # mkdir's mode is masked by umask

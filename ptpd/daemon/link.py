@@ -1,0 +1,385 @@
+"""The camera link: the one owner of the camera session.
+
+Theory of operation:
+
+* A supervisor task (:meth:`CameraLink.run`) connects, and on any loss waits with
+  exponential backoff and connects again, for as long as the daemon runs. Each change
+  of connection state is published on ``status.connection``.
+* PTP allows one transaction at a time. Every camera command goes through
+  :meth:`CameraLink.call`, which queues on a FIFO lock; while the link is down it fails
+  at once with ``not_connected`` instead of waiting.
+* A transaction that ends in ``CameraDisconnected``, a ``ProtocolError`` (garbage from
+  the camera) or a ``Timeout`` leaves the session in an unknown state: the link is
+  dropped and rebuilt.
+* After each (re)connect: read the camera's info and state, re-apply every property a
+  client set (in the order set), then resume live view if someone wants it.
+* Camera events go out on ``event.<name>``; property changes (ours, or ones the camera
+  reports) update the state cache and go out on ``state.<name>`` when the value changed.
+* While idle for ``keepalive`` seconds it polls the camera cheaply (Wi-Fi bodies drop
+  silent sessions).
+* Live view runs on the camera while ``wanted`` (someone subscribed, or
+  ``liveview.start``); frames go straight to :class:`ptpd.daemon.liveview.LiveView`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+from ptpd import bus
+from ptpd.bus import BusError, ConnectionState, ErrorCode
+from ptpd.camera.base import Camera, CameraInfo, PropertyValue, Unsupported
+from ptpd.protocol.errors import CameraDisconnected, ProtocolError, Timeout
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: errors after which the session state is unknown: drop the link and reconnect
+LINK_ERRORS = (CameraDisconnected, ProtocolError, Timeout, asyncio.TimeoutError, ConnectionError, EOFError)
+
+PROPERTY_EVENTS = ("property_changed", "device_prop_changed", "prop_changed")
+
+
+def prop_dict(pv: PropertyValue) -> dict[str, Any]:
+    return {"code": pv.code, "name": pv.name, "value": pv.value, "label": pv.label}
+
+
+class CameraLink:
+    """Holds one camera: reconnects, serializes transactions, caches state, runs live view."""
+
+    def __init__(
+        self,
+        factory: Callable[[], Camera],
+        publish: Callable[[str, dict[str, Any]], int],
+        on_frame: Callable[[Any], None] | None = None,
+        *,
+        keepalive: float = 10.0,
+        reconnect_min: float = 0.25,
+        reconnect_max: float = 5.0,
+        connect_timeout: float = 60.0,
+        max_queue: int = 256,
+    ) -> None:
+        self.factory = factory
+        self.publish = publish
+        self.on_frame = on_frame
+        self.keepalive_interval = keepalive
+        self.reconnect_min = reconnect_min
+        self.reconnect_max = reconnect_max
+        self.connect_timeout = connect_timeout
+        self.max_queue = max_queue
+
+        self.camera: Camera | None = None
+        self.connection = ConnectionState.DISCONNECTED
+        self.detail = ""
+        self.info: CameraInfo | None = None
+        self.props: dict[str, dict[str, Any]] = {}
+        #: properties clients set, re-applied after a reconnect (key -> value as given)
+        self.applied: dict[str | int, str | int] = {}
+        self.reconnects = 0
+        self.connects = 0
+
+        self.liveview_requested = False  #: liveview.start was asked
+        self.liveview_watchers = 0
+        self.liveview_unsupported: str | None = None
+        self.liveview_on = False
+
+        self._lock = asyncio.Lock()
+        self._waiting = 0
+        self.busy: str | None = None  #: name of the running transaction
+        self._last_activity = time.monotonic()
+        self._lost = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._lv_changed = asyncio.Event()
+        self._refresh_codes: set[int] = set()
+        self._refresh_task: asyncio.Task[None] | None = None
+
+    # -- state ---------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self.connection is ConnectionState.CONNECTED and self.camera is not None
+
+    @property
+    def queue_depth(self) -> int:
+        """Commands waiting for the camera plus the one running."""
+        return self._waiting + (1 if self.busy else 0)
+
+    @property
+    def liveview_wanted(self) -> bool:
+        return self.liveview_requested or self.liveview_watchers > 0
+
+    def _set_state(self, state: ConnectionState, detail: str = "") -> None:
+        if state is self.connection and detail == self.detail:
+            return
+        self.connection = state
+        self.detail = detail
+        log.info("camera %s%s", state.value, f": {detail}" if detail else "")
+        self.publish(bus.Topic.CONNECTION, {"state": state.value, "detail": detail})
+
+    def update_prop(self, pv: PropertyValue) -> None:
+        """Cache a property value; publish ``state.<name>`` when it changed."""
+        d = prop_dict(pv)
+        if self.props.get(pv.name) != d:
+            self.props[pv.name] = d
+            self.publish(bus.Topic.state(pv.name), d)
+
+    def set_watchers(self, n: int) -> None:
+        self.liveview_watchers = n
+        self._lv_changed.set()
+
+    def request_liveview(self, on: bool) -> None:
+        self.liveview_requested = on
+        self._lv_changed.set()
+
+    # -- transactions --------------------------------------------------------------
+
+    async def call(self, name: str, fn: Callable[[Camera], Awaitable[T]], timeout: float | None = None) -> T:
+        """Run ``fn(camera)`` as the only transaction in flight, in arrival order."""
+        if not self.connected:
+            raise BusError(ErrorCode.NOT_CONNECTED, f"camera is {self.connection.value}" + (f" ({self.detail})" if self.detail else ""))
+        if self._waiting >= self.max_queue:
+            raise BusError(ErrorCode.CAMERA_BUSY, f"{self._waiting} commands already queued")
+        self._waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            cam = self.camera
+            if cam is None or not self.connected:
+                raise BusError(ErrorCode.NOT_CONNECTED, f"camera is {self.connection.value}")
+            self.busy = name
+            try:
+                if timeout is None:
+                    return await fn(cam)
+                return await asyncio.wait_for(fn(cam), timeout)
+            except LINK_ERRORS as exc:
+                self.drop(f"{name}: {type(exc).__name__}: {exc}")
+                raise
+        finally:
+            self.busy = None
+            self._last_activity = time.monotonic()
+            self._lock.release()
+
+    def drop(self, reason: str) -> None:
+        """The session is broken: make the supervisor rebuild it."""
+        if not self._lost.is_set() and self.camera is not None:
+            log.warning("camera link lost: %s", reason)
+            self.detail = reason
+        self._lost.set()
+
+    # -- supervisor ----------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, serve, reconnect with backoff; returns after :meth:`stop`."""
+        attempt = 0
+        while not self._stopping.is_set():
+            attempt += 1
+            self._set_state(ConnectionState.CONNECTING, f"attempt {attempt}" if attempt > 1 else "")
+            cam = self.factory()
+            try:
+                await asyncio.wait_for(cam.connect(), self.connect_timeout)
+                self._lost.clear()
+                self.camera = cam
+                await self._after_connect(cam)
+            except asyncio.CancelledError:
+                self.camera = None
+                await _close(cam)
+                raise
+            except Exception as exc:  # any failure to connect means: wait and try again
+                self.camera = None
+                await _close(cam)
+                delay = min(self.reconnect_max, self.reconnect_min * 2 ** min(attempt - 1, 16))
+                self._set_state(ConnectionState.DISCONNECTED, f"{_describe(exc)}; retrying in {delay:.2f}s")
+                await _wait(self._stopping, delay)
+                continue
+            if self.connects:
+                self.reconnects += 1
+            self.connects += 1
+            attempt = 0
+            model = self.info.model if self.info else ""
+            self._set_state(ConnectionState.CONNECTED, model)
+            tasks = [
+                asyncio.create_task(self._pump_events(cam), name="camera-events"),
+                asyncio.create_task(self._keepalive(), name="keepalive"),
+                asyncio.create_task(self._liveview_control(cam), name="liveview-control"),
+            ]
+            lost = asyncio.create_task(self._lost.wait())
+            stop = asyncio.create_task(self._stopping.wait())
+            await asyncio.wait([lost, stop], return_when=asyncio.FIRST_COMPLETED)
+            for t in (lost, stop, *tasks):
+                t.cancel()
+            await asyncio.gather(lost, stop, *tasks, return_exceptions=True)
+            if self._stopping.is_set():
+                break  # stop() closes the camera after the in-flight transaction
+            reason = self.detail
+            self.camera = None
+            self.liveview_on = False
+            await _close(cam)
+            self._set_state(ConnectionState.DISCONNECTED, reason)
+            await _wait(self._stopping, self.reconnect_min)
+
+    async def _after_connect(self, cam: Camera) -> None:
+        async with self._lock:
+            self.busy = "connect"
+            try:
+                self.info = await cam.info()
+                try:
+                    for pv in await cam.state():
+                        self.update_prop(pv)
+                except Unsupported:
+                    pass
+                for prop, value in list(self.applied.items()):
+                    try:
+                        self.update_prop(await cam.set(prop, value))
+                        log.info("re-applied %s = %s", prop, value)
+                    except LINK_ERRORS:
+                        raise
+                    except Exception as exc:  # the camera may refuse in its current mode
+                        log.warning("could not re-apply %s = %s: %s", prop, value, _describe(exc))
+            finally:
+                self.busy = None
+                self._last_activity = time.monotonic()
+
+    async def _pump_events(self, cam: Camera) -> None:
+        try:
+            async for ev in cam.events():
+                self.publish(
+                    bus.Topic.event(ev.name),
+                    {"name": ev.name, "code": ev.code, "params": list(ev.params), "transaction_id": ev.transaction_id, "t_camera": ev.time},
+                )
+                if ev.name in PROPERTY_EVENTS and ev.params:
+                    self._refresh_codes.add(ev.params[0])
+                    if self._refresh_task is None or self._refresh_task.done():
+                        self._refresh_task = asyncio.create_task(self._refresh_props())
+        except asyncio.CancelledError:
+            raise
+        except LINK_ERRORS as exc:
+            self.drop(f"event channel: {_describe(exc)}")
+        except Exception:
+            log.exception("camera event stream failed")
+            self.drop("event stream failed")
+
+    async def _refresh_props(self) -> None:
+        await asyncio.sleep(0.01)  # gather a burst of changes into one pass
+        while self._refresh_codes and self.connected:
+            code = self._refresh_codes.pop()
+            try:
+                pv = await self.call("get", lambda c: c.get(code), timeout=self.connect_timeout)
+                self.update_prop(pv)
+            except Exception as exc:
+                log.debug("refresh of property 0x%04X failed: %s", code, _describe(exc))
+
+    async def _keepalive(self) -> None:
+        if self.keepalive_interval <= 0:
+            return
+        warned = False
+        while True:
+            idle = time.monotonic() - self._last_activity
+            if idle < self.keepalive_interval or self._lock.locked():
+                await asyncio.sleep(max(0.05, self.keepalive_interval - idle))
+                continue
+            try:
+                await self.call("keepalive", lambda c: c.keepalive(), timeout=self.connect_timeout)
+            except (BusError, *LINK_ERRORS):
+                continue  # a broken link was dropped by call(); the supervisor takes over
+            except Exception as exc:  # e.g. the camera has no battery property
+                if not warned:
+                    log.info("keep-awake poll failed (ignored): %s", _describe(exc))
+                    warned = True
+                self._last_activity = time.monotonic()
+
+    async def _liveview_control(self, cam: Camera) -> None:
+        pump: asyncio.Task[None] | None = None
+        try:
+            while True:
+                self._lv_changed.clear()
+                if self.liveview_wanted and self.liveview_unsupported is None and (pump is None or pump.done()):
+                    pump = asyncio.create_task(self._pump_liveview(cam), name="liveview")
+                elif not self.liveview_wanted and pump is not None and not pump.done():
+                    pump.cancel()
+                    await asyncio.gather(pump, return_exceptions=True)
+                    pump = None
+                await self._lv_changed.wait()
+        finally:
+            if pump is not None:
+                pump.cancel()
+                await asyncio.gather(pump, return_exceptions=True)
+
+    async def _pump_liveview(self, cam: Camera) -> None:
+        frames = None
+        try:
+            frames = cam.liveview()
+            self.liveview_on = True
+            log.info("live view started")
+            async for frame in frames:
+                if self.on_frame is not None:
+                    self.on_frame(frame)
+        except asyncio.CancelledError:
+            raise
+        except Unsupported as exc:
+            self.liveview_unsupported = str(exc) or "unsupported"
+            log.warning("live view unsupported: %s", exc)
+        except LINK_ERRORS as exc:
+            self.drop(f"live view: {_describe(exc)}")
+        except Exception:
+            log.exception("live view failed")
+        finally:
+            self.liveview_on = False
+            if frames is not None and hasattr(frames, "aclose"):
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(frames.aclose(), 2.0)
+            log.info("live view stopped")
+
+    # -- shutdown ------------------------------------------------------------------
+
+    async def stop(self, grace: float = 2.0) -> None:
+        """Let the transaction in flight finish (up to ``grace``), then close the session."""
+        self._stopping.set()
+        self._set_state(ConnectionState.STOPPING, "")
+        acquired = False
+        try:
+            await asyncio.wait_for(self._lock.acquire(), grace)
+            acquired = True
+        except asyncio.TimeoutError:
+            log.warning("transaction %s still running after %.1fs; closing anyway", self.busy, grace)
+        cam, self.camera = self.camera, None
+        try:
+            if cam is not None:
+                await _close(cam, grace)
+        finally:
+            if acquired:
+                self._lock.release()
+
+
+async def _close(cam: Camera, timeout: float = 2.0) -> None:
+    try:
+        await asyncio.wait_for(cam.close(), timeout)
+    except Exception as exc:  # closing a broken link may fail in many ways; it is gone either way
+        log.debug("camera close: %s", _describe(exc))
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def info_dict(info: CameraInfo | None) -> dict[str, Any] | None:
+    if info is None:
+        return None
+    d = asdict(info)
+    for k, v in d.items():
+        if isinstance(v, tuple):
+            d[k] = list(v)
+    return d

@@ -1,0 +1,447 @@
+"""The daemon: bus sockets, request routing, reply cache, heartbeat, shutdown.
+
+One asyncio loop owns everything: the ROUTER (commands), the event XPUB, the live-view
+XPUB, the camera link and (with ``--simulate``) the simulated camera. Each request runs
+as its own task, so ``ping``/``status``/``snapshot`` answer at once while a capture waits
+for the camera; camera commands serialize inside :class:`~ptpd.daemon.link.CameraLink`.
+
+Nothing a client sends can stop it: a message that cannot be decoded gets an error reply
+when there is an identity to answer, and is logged (once per client, then counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from ptpd import bus
+from ptpd.bus import BusError, ErrorCode
+from ptpd.camera.base import Camera
+from ptpd.daemon.commands import HANDLERS, RequestContext, check_args, to_bus_error
+from ptpd.daemon.config import Config, endpoint_is_local, ensure_ipc_dirs, load_or_create_guid
+from ptpd.daemon.link import CameraLink
+from ptpd.daemon.liveview import LiveView
+from ptpd.daemon.notify import Notifier
+from ptpd.daemon.publisher import EventPublisher
+
+log = logging.getLogger(__name__)
+
+#: requests in flight (all clients) before new ones are refused with camera_busy
+MAX_IN_FLIGHT = 1024
+#: replies kept for retried side-effect requests
+REPLY_CACHE_SIZE = 512
+REPLY_CACHE_TTL = 120.0
+#: fault-control methods ``sim.fault`` may call on the simulator's ``faults`` object
+SIM_FAULT_ACTIONS = (
+    "configure",
+    "clear",
+    "snapshot",
+    "drop_next",
+    "stall_next",
+    "slow_next",
+    "malformed_next",
+    "busy_for",
+    "refuse_next_inits",
+    "sleep_now",
+)
+
+
+class Daemon:
+    """One camera, its bus, and the tasks that keep both alive."""
+
+    def __init__(self, config: Config, camera_factory: Callable[[], Camera] | None = None) -> None:
+        self.config = config
+        self.ctx = zmq.asyncio.Context()
+        self.events = EventPublisher(self.ctx)
+        self.liveview = LiveView(self.ctx, on_watchers=self._on_watchers)
+        self.link = CameraLink(
+            camera_factory or self._make_camera,
+            self.events.publish,
+            self.liveview.publish,
+            keepalive=config.keepalive,
+            reconnect_min=config.reconnect_min,
+            reconnect_max=config.reconnect_max,
+            connect_timeout=max(30.0, config.timeout * 3),
+        )
+        self.router = self.ctx.socket(zmq.ROUTER)
+        self.notifier = Notifier()
+        self.simulator: Any = None
+        self.guid: str = config.guid or ""
+        self.started = time.monotonic()
+        self.malformed = 0
+        self.requests = 0
+        self._malformed_logged: set[bytes] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._background: list[asyncio.Task[Any]] = []
+        self._cache: collections.OrderedDict[tuple[bytes, Any, int], tuple[float, bytes | None, list[list[bytes]]]] = collections.OrderedDict()
+        self._stop = asyncio.Event()
+        self._stopping = False
+        self._auth: Any = None
+        self._camera_target: tuple[str, tuple[int, int, int]] | None = None
+
+    # -- camera construction ---------------------------------------------------------
+
+    def _make_camera(self) -> Camera:
+        assert self._camera_target is not None
+        host, (cmd, evt, stream) = self._camera_target
+        cfg = self.config
+        if cfg.vendor == "fuji":
+            from ptpd.camera.fuji import FujiCamera
+
+            return FujiCamera(host, cmd, event_port=evt, liveview_port=stream, guid=self.guid, name=cfg.name, timeout=cfg.timeout)
+        from ptpd.camera.generic import GenericCamera
+
+        return GenericCamera(host, cmd, guid=self.guid, name=cfg.name, timeout=cfg.timeout)
+
+    # -- start -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind the bus, start the simulator if asked, and start the camera link."""
+        cfg = self.config
+        if not self.guid:
+            self.guid = await asyncio.to_thread(load_or_create_guid, cfg.state_dir)
+        ensure_ipc_dirs(cfg)
+        self._setup_security()
+        self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        self.router.setsockopt(zmq.LINGER, 200)
+        self.router.setsockopt(zmq.MAXMSGSIZE, bus.MAX_REQUEST_BYTES + 1024)
+        for sock, ep in (
+            (self.router, cfg.command_endpoint),
+            (self.events.sock, cfg.event_endpoint),
+            (self.liveview.sock, cfg.liveview_endpoint),
+        ):
+            sock.bind(ep)
+        if cfg.simulate:
+            from ptpd.simulator import start_simulator
+
+            opts = dict(cfg.sim_options)
+            if cfg.sim_model:
+                opts["model"] = cfg.sim_model
+            self.simulator = await start_simulator(cfg.simulate, host="127.0.0.1", port=0, latency_ms=cfg.sim_latency, **opts)
+            sim = self.simulator
+            ports = (sim.port, getattr(sim, "event_port", None) or sim.port, getattr(sim, "liveview_port", None) or sim.port)
+            self._camera_target = (sim.host, ports)
+            log.info("simulated %s camera on %s:%d", cfg.simulate, sim.host, sim.port)
+        else:
+            assert cfg.host is not None
+            self._camera_target = (cfg.host, cfg.camera_ports())
+        spawn = self._background.append
+        spawn(asyncio.create_task(self._router_loop(), name="router"))
+        spawn(asyncio.create_task(self.events.run(), name="event-subscriptions"))
+        spawn(asyncio.create_task(self.liveview.run(), name="liveview-subscriptions"))
+        spawn(asyncio.create_task(self._heartbeat(), name="heartbeat"))
+        spawn(asyncio.create_task(self.link.run(), name="camera-link"))
+        if self.notifier.watchdog_interval:
+            spawn(asyncio.create_task(self._watchdog(self.notifier.watchdog_interval), name="watchdog"))
+        log.info(
+            "ptpd ready: command %s, event %s, liveview %s; camera %s %s",
+            cfg.command_endpoint,
+            cfg.event_endpoint,
+            cfg.liveview_endpoint,
+            cfg.vendor,
+            "simulated" if cfg.simulate else f"{cfg.host}:{cfg.camera_ports()[0]}",
+        )
+        self.notifier.ready(f"serving on {cfg.command_endpoint}")
+
+    def _setup_security(self) -> None:
+        cfg = self.config
+        tcp = [
+            (s, ep)
+            for s, ep in ((self.router, cfg.command_endpoint), (self.events.sock, cfg.event_endpoint), (self.liveview.sock, cfg.liveview_endpoint))
+            if ep.startswith("tcp://")
+        ]
+        for sock, _ in tcp:
+            # ZMTP heartbeats notice a peer that vanished without a FIN (Wi-Fi, NAT)
+            sock.setsockopt(zmq.HEARTBEAT_IVL, 2000)
+            sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 6000)
+        if not tcp or not cfg.curve_secret_key:
+            return
+        import zmq.auth
+        from zmq.auth.asyncio import AsyncioAuthenticator
+
+        public, secret = zmq.auth.load_certificate(cfg.curve_secret_key)
+        if not secret:
+            raise BusError(ErrorCode.INTERNAL, f"{cfg.curve_secret_key} holds no secret key")
+        self._auth = AsyncioAuthenticator(self.ctx)
+        self._auth.start()
+        self._auth.configure_curve(domain="*", location=cfg.curve_clients)
+        for sock, ep in tcp:
+            sock.curve_secretkey = secret
+            sock.curve_publickey = public
+            sock.curve_server = True
+            log.info("CURVE on %s (%s loopback); allowed client keys in %s", ep, "on" if endpoint_is_local(ep) else "beyond", cfg.curve_clients)
+
+    # -- requests ----------------------------------------------------------------------
+
+    async def _router_loop(self) -> None:
+        while True:
+            try:
+                frames = await self.router.recv_multipart(copy=True)
+            except asyncio.CancelledError:
+                raise
+            except zmq.ZMQError as exc:
+                log.warning("command socket receive failed: %s", exc)
+                await asyncio.sleep(0.01)
+                continue
+            try:
+                self._on_message(frames)
+            except Exception:  # a bug in routing must not take the daemon down
+                log.exception("routing a request failed")
+
+    def _on_message(self, frames: list[bytes]) -> None:
+        identity, rest = frames[0], frames[1:]
+        if rest and rest[0] == b"":
+            envelope, body = [identity, b""], rest[1:]  # REQ, or DEALER that adds the delimiter
+        else:
+            envelope, body = [identity], rest  # bare DEALER
+        self.requests += 1
+        if len(body) != 1:
+            rid = bus.request_id_of(body[0]) if body else None
+            self._bad(envelope, rid, BusError(ErrorCode.BAD_REQUEST, f"a request is one msgpack frame, got {len(body)}"))
+            return
+        raw = body[0]
+        try:
+            req = bus.decode_request(raw)
+        except BusError as err:
+            self._bad(envelope, bus.request_id_of(raw), err)
+            return
+        cmd = bus.COMMANDS.get(req.cmd)
+        if cmd is None or req.cmd not in HANDLERS:
+            self._bad(envelope, req.id, BusError(ErrorCode.UNKNOWN_COMMAND, f"unknown command {req.cmd!r}; see 'help'"))
+            return
+        key = None
+        if cmd.side_effects:
+            key = (identity, req.id, hash(raw))
+            hit = self._cache.get(key)
+            if hit is not None:
+                _, reply, waiters = hit
+                if reply is None:
+                    waiters.append(envelope)  # the first attempt is still running: answer both
+                else:
+                    log.info("request %r repeated: answered from the reply cache", req.id)
+                    self._send(envelope, reply)
+                return
+            self._cache[key] = (time.monotonic(), None, [])
+            self._trim_cache()
+        if len(self._tasks) >= MAX_IN_FLIGHT:
+            self._reply(envelope, key, bus.encode_error(req.id, BusError(ErrorCode.CAMERA_BUSY, "too many requests in flight")))
+            return
+        task = asyncio.create_task(self._run(envelope, key, req, cmd))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _bad(self, envelope: list[bytes], rid: Any, err: BusError) -> None:
+        self.malformed += 1
+        ident = envelope[0]
+        if ident not in self._malformed_logged and len(self._malformed_logged) < 10_000:
+            self._malformed_logged.add(ident)
+            log.warning("bad request from client %s: %s: %s (further ones from it logged at debug)", ident.hex(), err.code.value, err.message)
+        else:
+            log.debug("bad request from client %s: %s", ident.hex(), err.message)
+        self._send(envelope, bus.encode_error(rid, err))
+
+    async def _run(self, envelope: list[bytes], key: Any, req: bus.Request, cmd: bus.Command) -> None:
+        cache = True
+        try:
+            args = check_args(cmd, req.args)
+            if self._stopping and not cmd.local:
+                raise BusError(ErrorCode.NOT_CONNECTED, "the daemon is stopping")
+            result = await HANDLERS[cmd.name](self, args, RequestContext(req.id, envelope[0]))
+            reply = bus.encode_reply(req.id, result)
+        except asyncio.CancelledError:
+            reply = bus.encode_error(req.id, BusError(ErrorCode.NOT_CONNECTED, "the daemon is stopping"))
+            self._reply(envelope, key, reply)
+            raise
+        except Exception as exc:
+            # Our own refusals mean nothing ran: a retry must run, not get this answer again.
+            cache = not isinstance(exc, BusError)
+            err = to_bus_error(exc)
+            if err.code is ErrorCode.INTERNAL:
+                log.exception("command %s failed", cmd.name)
+            else:
+                log.debug("command %s: %s: %s", cmd.name, err.code.value, err.message)
+            try:
+                reply = bus.encode_error(req.id, err)
+            except Exception:  # pragma: no cover - a message that msgpack cannot encode
+                reply = bus.encode_error(req.id, BusError(ErrorCode.INTERNAL, "unencodable error"))
+        self._reply(envelope, key, reply, cache)
+
+    def _reply(self, envelope: list[bytes], key: Any, reply: bytes, cache: bool = True) -> None:
+        self._send(envelope, reply)
+        if key is not None:
+            entry = self._cache.pop(key, None)
+            waiters = entry[2] if entry else []
+            if cache:
+                self._cache[key] = (time.monotonic(), reply, [])
+            for w in waiters:
+                self._send(w, reply)
+
+    def _send(self, envelope: list[bytes], reply: bytes) -> None:
+        try:
+            fut = self.router.send_multipart([*envelope, reply], flags=zmq.DONTWAIT)
+        except zmq.ZMQError as exc:
+            log.debug("reply to %s dropped: %s", envelope[0].hex(), exc)
+            return
+        if fut.done() and fut.exception() is not None:
+            # EHOSTUNREACH: the client left; EAGAIN: it stopped reading its replies
+            log.debug("reply to %s dropped: %s", envelope[0].hex(), fut.exception())
+
+    def _trim_cache(self) -> None:
+        now = time.monotonic()
+        while self._cache:
+            k, (t, reply, _) = next(iter(self._cache.items()))
+            if len(self._cache) > REPLY_CACHE_SIZE or (reply is not None and now - t > REPLY_CACHE_TTL):
+                self._cache.popitem(last=False)
+            else:
+                break
+
+    # -- helpers for handlers -----------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        link = self.link
+        return {
+            "connection": link.connection.value,
+            "detail": link.detail,
+            "vendor": self.config.vendor,
+            "model": link.info.model if link.info else "",
+            "simulated": bool(self.config.simulate),
+            "queue": link.queue_depth,
+            "busy": link.busy,
+            "subscribers": self.events.subs.total(),
+            "liveview": {
+                "on": link.liveview_on,
+                "requested": link.liveview_requested,
+                "fps": self.liveview.fps(),
+                "subscribers": self.liveview.watchers,
+                "frames": self.liveview.seq,
+                "unsupported": link.liveview_unsupported,
+            },
+            "seq": self.events.seq,
+            "uptime": round(time.monotonic() - self.started, 3),
+            "reconnects": link.reconnects,
+            "requests": self.requests,
+            "bad_requests": self.malformed,
+        }
+
+    def progress_reporter(self, ctx: RequestContext, handle: int) -> Callable[[int, int], None]:
+        last = [-1.0]
+
+        def report(done: int, total: int) -> None:
+            frac = done / total if total else 1.0
+            if frac - last[0] >= 0.05 or done >= total:
+                last[0] = frac
+                self.events.publish(bus.Topic.PROGRESS, {"id": ctx.id, "handle": handle, "done": done, "total": total})
+
+        return report
+
+    async def sim_fault(self, action: str, options: dict[str, Any]) -> Any:
+        """``sim.fault``: drive the embedded simulator's fault model."""
+        faults = getattr(self.simulator, "faults", None)
+        if faults is None:
+            raise BusError(ErrorCode.UNSUPPORTED, "sim.fault needs a daemon started with --simulate")
+        if action not in SIM_FAULT_ACTIONS:
+            raise BusError(ErrorCode.BAD_REQUEST, f"action must be one of {', '.join(SIM_FAULT_ACTIONS)}")
+        opts = dict(options)
+        if action in ("busy_for", "sleep_now") and "now" not in opts:
+            opts["now"] = time.monotonic()
+        if action == "configure":
+            faults.configure(**opts)
+        elif action != "snapshot":
+            try:
+                getattr(faults, action)(**opts)
+            except TypeError as exc:
+                raise BusError(ErrorCode.BAD_REQUEST, f"sim.fault {action}: {exc}") from exc
+        snap = faults.snapshot()
+        return {"action": action, "faults": _plain(snap)}
+
+    def _on_watchers(self, n: int) -> None:
+        self.link.set_watchers(n)
+
+    # -- periodic --------------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.events.publish(bus.Topic.HEARTBEAT, self.status())
+
+    async def _watchdog(self, interval: float) -> None:
+        # fed from the loop itself: a stuck loop stops the pings and systemd restarts us
+        while True:
+            self.notifier.watchdog()
+            await asyncio.sleep(interval)
+
+    # -- stop ------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stop.wait()
+
+    async def stop(self) -> None:
+        """Finish or cancel the transaction in flight, close the session and the bus."""
+        if self._stopping:
+            return
+        self._stopping = True
+        log.info("stopping")
+        self.notifier.stopping()
+        await self.link.stop(grace=2.0)
+        for t in self._background:
+            t.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        pending = list(self._tasks)
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=0.5)
+            for t in still:
+                t.cancel()
+            await asyncio.gather(*still, return_exceptions=True)
+        if self.simulator is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.simulator.close(), 2.0)
+        await asyncio.sleep(0.05)  # let the last replies and the stopping status leave
+        if self._auth is not None:
+            self._auth.stop()
+        for sock in (self.router, self.events.sock, self.liveview.sock):
+            sock.close(linger=100)
+        self.ctx.term()
+        log.info("stopped")
+
+
+def _plain(obj: Any) -> Any:
+    """Settings from the simulator as msgpack-able data."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool, bytes)) or obj is None:
+        return obj
+    value = getattr(obj, "value", None)
+    return value if isinstance(value, (str, int)) else str(obj)
+
+
+async def serve(config: Config, camera_factory: Callable[[], Camera] | None = None) -> int:
+    """Run a daemon until SIGTERM/SIGINT; returns the exit status."""
+    daemon = Daemon(config, camera_factory)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, daemon.request_stop)
+    try:
+        await daemon.start()
+    except zmq.ZMQError as exc:
+        log.error("cannot bind the bus: %s", exc)
+        await daemon.stop()
+        return 1
+    await daemon.wait_stopped()
+    await daemon.stop()
+    return 0
+
