@@ -55,7 +55,7 @@ GOLDEN = [
     (InitEventAck(), h("08000000 04000000")),
     (InitFail(2), h("0c000000 05000000 02000000")),
     (
-        OperationRequest(DataPhase.NO_DATA_OR_IN, 0x1002, 0, (1,)),
+        OperationRequest(DataPhase.NoDataOrIn, 0x1002, 0, (1,)),
         # OpenSession(1), TID 0: 18 + 4 = 22 bytes
         h("16000000 06000000 01000000 0210 00000000 01000000"),
     ),

@@ -25,6 +25,8 @@ from enum import IntEnum, unique
 from typing import ClassVar, Union
 
 from ptpd.protocol.buffer import Reader, Writer
+# DataPhase and InitFailReason live with the other code tables; re-exported here.
+from ptpd.protocol.codes import DataPhase, InitFailReason
 from ptpd.protocol.errors import LocalProtocolError, ProtocolError
 
 #: Size of the ``Length | Type`` header every packet starts with.
@@ -77,32 +79,6 @@ class PacketType(IntEnum):
     PROBE_REQUEST = 13
     #: Answer to a Probe Request.
     PROBE_RESPONSE = 14
-
-
-@unique
-class DataPhase(IntEnum):
-    """DataPhaseInfo of an Operation Request (DC-X005 §5.3.6; ptpip.md §2)."""
-
-    #: Not specified by the sender.
-    UNDEFINED = 0
-    #: No data phase, or data flows responder → initiator (data-in).
-    NO_DATA_OR_IN = 1
-    #: Data flows initiator → responder (data-out).
-    OUT = 2
-    #: Unknown data phase; accepted, never sent by us.
-    UNKNOWN = 3
-
-
-@unique
-class InitFailReason(IntEnum):
-    """Reason of an Init Fail packet (values as public implementations use them)."""
-
-    #: The initiator (its GUID) is not allowed / not paired.
-    REJECTED_INITIATOR = 1
-    #: Another initiator holds the camera.
-    BUSY = 2
-    #: No reason given.
-    UNSPECIFIED = 3
 
 
 def _check_u32(value: int, what: str) -> None:
@@ -258,7 +234,7 @@ class OperationRequest(Packet):
     """Operation Request (type 6): one PTP operation, parameters implied by Length."""
 
     TYPE: ClassVar[PacketType] = PacketType.OPERATION_REQUEST
-    data_phase: int  #: :class:`DataPhase`
+    data_phase: int  #: :class:`~ptpd.protocol.codes.DataPhase` (0 = undefined)
     code: int  #: PTP OperationCode
     transaction_id: int
     params: tuple[int, ...] = ()
