@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 APT    := DEBIAN_FRONTEND=noninteractive apt-get -qq
 
 # command -> Debian package that provides it
-DEBS := gphoto2:gphoto2 tshark:tshark dumpcap:tshark systemd-analyze:systemd
+DEBS := gphoto2:gphoto2 tshark:tshark dumpcap:tshark systemd-analyze:systemd chromium:chromium
 
 .PHONY: all setup debs test demo bench clean
 
