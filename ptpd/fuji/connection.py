@@ -1,0 +1,358 @@
+"""Sans-I/O Fuji connections: command channel (both roles), event channel, live-view stream.
+
+Theory of operation
+-------------------
+The caller owns the sockets. It hands received bytes to ``receive_data(data)``
+(``b""`` on EOF), drains ``next_event()`` until it returns :data:`NEED_DATA`, and writes
+whatever ``send(event)`` returns. Nothing here sleeps, reads a clock or logs.
+
+The command channel (port 55740) starts with Fuji's PTP/IP handshake and then carries
+12-byte-header containers, one transaction at a time (fuji-ptpip.md §3-§4)::
+
+    initiator                                   responder
+    HANDSHAKE --InitRequest-->  AWAIT_ACK       AWAIT_INIT --InitRequest--> INIT_RECEIVED
+    AWAIT_ACK <--InitAccepted-- IDLE            INIT_RECEIVED --InitAccepted--> IDLE
+              <--InitRejected-- FAILED                        --InitRejected--> FAILED
+    IDLE --OperationRequest--> REQUEST          IDLE --OperationRequest--> REQUEST
+    REQUEST --Data (out)--> DATA                REQUEST --Data (out)--> DATA
+    REQUEST|DATA <--Data (in)-- DATA            REQUEST|DATA --Data (in)--> DATA
+    REQUEST|DATA <--OperationResponse-- IDLE    REQUEST|DATA --OperationResponse--> IDLE
+
+Rules: every container of a transaction carries the request's transaction id; a data
+phase is exactly one data container, in either direction (data-out: request, then one
+data container with the same id; there is no StartData/EndData); anything not in the
+table raises :class:`LocalProtocolError` when we try it, and :class:`ProtocolError`
+when the peer does it. Two tolerated oddities of real peers: libgphoto2 sends its
+InitCommandRequest twice (the responder reports the second one again and must ack
+it), and hkr ends with a bare u32 0xFFFFFFFF (read as :class:`ConnectionClosed`).
+"""
+
+from __future__ import annotations
+
+from enum import Enum, auto
+
+from ptpd.fuji.codes import ContainerKind, HandshakePacketType
+from ptpd.fuji.events import (
+    NEED_DATA,
+    ConnectionClosed,
+    Data,
+    Event,
+    FujiEvent,
+    InitAccepted,
+    InitRejected,
+    InitRequest,
+    OperationRequest,
+    OperationResponse,
+)
+from ptpd.fuji.packets import (
+    DEFAULT_MAX_CONTAINER,
+    DEFAULT_MAX_LIVEVIEW_FRAME,
+    Container,
+    EventView,
+    InitCommandAck,
+    InitCommandRequest,
+    InitFail,
+    LiveViewPacket,
+    LiveViewSplitter,
+    PacketSplitter,
+    decode_handshake,
+)
+from ptpd.protocol.errors import LocalProtocolError, ProtocolError
+
+#: hkr/fuji-cam-wifi-tool writes this u32 after CloseSession as a goodbye.
+GOODBYE = 0xFFFFFFFF
+
+
+class State(Enum):
+    """States of a command channel (see the module docstring)."""
+
+    HANDSHAKE = auto()  #: initiator: InitRequest not sent yet
+    AWAIT_ACK = auto()  #: initiator: waiting for InitAccepted / InitRejected
+    AWAIT_INIT = auto()  #: responder: waiting for the InitRequest
+    INIT_RECEIVED = auto()  #: responder: must answer InitAccepted / InitRejected
+    IDLE = auto()  #: no transaction open
+    REQUEST = auto()  #: a request is out, no data container yet
+    DATA = auto()  #: the transaction's data container has passed
+    FAILED = auto()  #: the handshake was refused
+    CLOSED = auto()  #: EOF seen
+
+
+def next_transaction_id(tid: int) -> int:
+    """Fuji's counter: incremented before each transaction, wrapping 0xFFFFFFFF -> 1."""
+    return 1 if tid >= 0xFFFFFFFF else tid + 1
+
+
+class _CommandChannel:
+    """What both roles share: buffering, the goodbye word, transaction bookkeeping."""
+
+    def __init__(self, state: State, max_container: int) -> None:
+        self._splitter = PacketSplitter(min_length=8, max_length=max_container)
+        self._state = state
+        self._eof = False
+        self._tid: int | None = None  #: transaction id of the open transaction
+        self._op: int | None = None  #: its operation code
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def transaction_id(self) -> int | None:
+        """The id of the open transaction, if any."""
+        return self._tid
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Bytes from the socket; ``b""`` means the peer closed it."""
+        if self._eof and data:
+            raise LocalProtocolError("received data after EOF")
+        if not data:
+            self._eof = True
+        else:
+            self._splitter.feed(data)
+
+    def next_event(self) -> FujiEvent | type[NEED_DATA]:
+        """The next event the received bytes make, or :data:`NEED_DATA`."""
+        if self._state is State.CLOSED:
+            return ConnectionClosed()
+        if self._splitter.pending_length() == GOODBYE:
+            self._state = State.CLOSED
+            return ConnectionClosed()
+        packet = self._splitter.next()
+        if packet is None:
+            if self._eof:
+                self._state = State.CLOSED
+                return ConnectionClosed()
+            return NEED_DATA
+        return self._on_packet(packet)
+
+    def _on_packet(self, packet: bytes) -> FujiEvent:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _container(self, packet: bytes) -> Container:
+        return Container.decode(packet)
+
+    def _open(self, code: int, tid: int) -> None:
+        self._tid, self._op = tid, code
+        self._state = State.REQUEST
+
+    def _end(self) -> None:
+        self._tid = self._op = None
+        self._state = State.IDLE
+
+    def _check_tid(self, tid: int, what: str, local: bool) -> None:
+        if self._state not in (State.REQUEST, State.DATA) or tid != self._tid:
+            err = LocalProtocolError if local else ProtocolError
+            where = f"transaction {self._tid}" if self._tid is not None else "no open transaction"
+            raise err(f"{what} for transaction {tid} does not fit {where} (state {self._state.name})")
+
+
+class FujiInitiatorConnection(_CommandChannel):
+    """The initiator (client) side of Fuji's command channel."""
+
+    def __init__(self, *, max_container: int = DEFAULT_MAX_CONTAINER) -> None:
+        super().__init__(State.HANDSHAKE, max_container)
+        self._last_tid = 0
+        self._data_out_expected = False
+
+    def new_transaction_id(self) -> int:
+        """Allocate the next transaction id (the first is 1, as the X-T1 expects)."""
+        self._last_tid = next_transaction_id(self._last_tid)
+        return self._last_tid
+
+    def send(self, event: FujiEvent) -> bytes:
+        """Bytes to write for ``event``; refuses what the state does not allow."""
+        st = self._state
+        if isinstance(event, InitRequest):
+            if st is not State.HANDSHAKE:
+                raise LocalProtocolError(f"cannot send InitRequest in state {st.name}")
+            self._state = State.AWAIT_ACK
+            return InitCommandRequest(event.guid, event.name, event.version, event.fixed_size).encode()
+        if isinstance(event, OperationRequest):
+            if st is not State.IDLE:
+                raise LocalProtocolError(f"cannot start a transaction in state {st.name}")
+            data = Container.command(event.code, event.transaction_id, event.params).encode()
+            self._open(event.code, event.transaction_id)
+            self._data_out_expected = event.data_out
+            return data
+        if isinstance(event, Data):
+            self._check_tid(event.transaction_id, "data-out", local=True)
+            if st is not State.REQUEST or not self._data_out_expected:
+                raise LocalProtocolError("data-out is one container right after a request that announced it")
+            self._state = State.DATA
+            return Container.data(event.code, event.transaction_id, event.payload).encode()
+        raise LocalProtocolError(f"an initiator does not send {type(event).__name__}")
+
+    def _on_packet(self, packet: bytes) -> FujiEvent:
+        st = self._state
+        if st is State.AWAIT_ACK:
+            pkt = decode_handshake(packet)
+            if isinstance(pkt, InitCommandAck):
+                self._state = State.IDLE
+                return InitAccepted(pkt.connection_number, pkt.guid, pkt.name, pkt.version)
+            if isinstance(pkt, InitFail):
+                self._state = State.FAILED
+                return InitRejected(pkt.reason)
+            raise ProtocolError("camera answered the handshake with an InitCommandRequest")
+        if st in (State.HANDSHAKE, State.FAILED):
+            raise ProtocolError(f"camera sent {len(packet)} bytes in state {st.name}")
+        c = self._container(packet)
+        if c.kind is ContainerKind.Event:
+            # Not expected on this channel, but an event is harmless: report it.
+            v = EventView.from_container(c)
+            return Event(v.code, v.transaction_id, v.params)
+        if c.kind is ContainerKind.Data:
+            self._check_tid(c.transaction_id, "data container", local=False)
+            if st is State.DATA:
+                raise ProtocolError(f"second data container in transaction {c.transaction_id}")
+            self._state = State.DATA
+            return Data(c.code, c.transaction_id, bytes(c.payload))
+        if c.kind is ContainerKind.Response:
+            self._check_tid(c.transaction_id, "response", local=False)
+            self._end()
+            return OperationResponse(c.code, c.transaction_id, c.params)
+        raise ProtocolError(f"camera sent an operation request (0x{c.code:04X})")
+
+
+class FujiResponderConnection(_CommandChannel):
+    """The responder (camera) side of Fuji's command channel, for simulators."""
+
+    def __init__(self, *, max_container: int = DEFAULT_MAX_CONTAINER) -> None:
+        super().__init__(State.AWAIT_INIT, max_container)
+
+    def send(self, event: FujiEvent) -> bytes:
+        """Bytes to write for ``event``; refuses what the state does not allow."""
+        st = self._state
+        if isinstance(event, InitAccepted):
+            if st is not State.INIT_RECEIVED:
+                raise LocalProtocolError(f"cannot send InitAccepted in state {st.name}")
+            self._state = State.IDLE
+            return InitCommandAck(event.connection_number, event.guid, event.name, event.version).encode()
+        if isinstance(event, InitRejected):
+            if st is not State.INIT_RECEIVED:
+                raise LocalProtocolError(f"cannot send InitRejected in state {st.name}")
+            self._state = State.FAILED
+            return InitFail(event.reason).encode()
+        if isinstance(event, Data):
+            self._check_tid(event.transaction_id, "data-in", local=True)
+            if st is State.DATA:
+                raise LocalProtocolError(f"transaction {event.transaction_id} already had its data container")
+            self._state = State.DATA
+            return Container.data(event.code, event.transaction_id, event.payload).encode()
+        if isinstance(event, OperationResponse):
+            self._check_tid(event.transaction_id, "response", local=True)
+            self._end()
+            return Container.response(event.code, event.transaction_id, event.params).encode()
+        if isinstance(event, Event):
+            raise LocalProtocolError("events go on the event channel (FujiEventChannel)")
+        raise LocalProtocolError(f"a responder does not send {type(event).__name__}")
+
+    def _on_packet(self, packet: bytes) -> FujiEvent:
+        st = self._state
+        if st is State.AWAIT_INIT or (st is State.IDLE and _looks_like_init(packet)):
+            # libgphoto2 sends its InitCommandRequest twice; report each one.
+            pkt = decode_handshake(packet)
+            if not isinstance(pkt, InitCommandRequest):
+                raise ProtocolError("expected an InitCommandRequest")
+            self._state = State.INIT_RECEIVED
+            return InitRequest(pkt.guid, pkt.name, pkt.version, pkt.fixed_size)
+        if st in (State.INIT_RECEIVED, State.FAILED):
+            raise ProtocolError(f"initiator sent {len(packet)} bytes in state {st.name}")
+        c = self._container(packet)
+        if c.kind is ContainerKind.Command:
+            if st is not State.IDLE:
+                raise ProtocolError(
+                    f"request 0x{c.code:04X} (transaction {c.transaction_id}) while transaction {self._tid} is open"
+                )
+            self._open(c.code, c.transaction_id)
+            # Fuji app sends only the parameters it uses; malc0mn pads to five.
+            return OperationRequest(c.code, c.transaction_id, c.params)
+        if c.kind is ContainerKind.Data:
+            self._check_tid(c.transaction_id, "data container", local=False)
+            if st is State.DATA:
+                raise ProtocolError(f"second data container in transaction {c.transaction_id}")
+            self._state = State.DATA
+            return Data(c.code, c.transaction_id, bytes(c.payload))
+        raise ProtocolError(f"initiator sent a {c.kind.name} container")
+
+
+def _looks_like_init(packet: bytes) -> bool:
+    # A PTP/IP type-1 header reads as container kind 1 with code 0 - no real operation.
+    return (
+        len(packet) >= 30
+        and int.from_bytes(packet[4:8], "little") == HandshakePacketType.InitCommandRequest
+    )
+
+
+class FujiEventChannel:
+    """The event channel (port 55741): no handshake, only 28-byte event containers.
+
+    The initiator feeds it bytes and reads :class:`Event`; the responder calls
+    :meth:`send` to encode events. The X-T1 layout is used both ways.
+    """
+
+    def __init__(self, *, max_container: int = 64 * 1024) -> None:
+        self._splitter = PacketSplitter(min_length=12, max_length=max_container)
+        self._eof = False
+        self._closed = False
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            self._eof = True
+        else:
+            self._splitter.feed(data)
+
+    def next_event(self) -> Event | ConnectionClosed | type[NEED_DATA]:
+        if self._closed:
+            return ConnectionClosed()
+        packet = self._splitter.next()
+        if packet is None:
+            if self._eof:
+                self._closed = True
+                return ConnectionClosed()
+            return NEED_DATA
+        c = Container.decode(packet)
+        if c.kind is not ContainerKind.Event:
+            raise ProtocolError(f"a {c.kind.name} container on the event channel")
+        v = EventView.from_container(c)
+        return Event(v.code, v.transaction_id, v.params)
+
+    @staticmethod
+    def send(event: Event) -> bytes:
+        """Bytes of one event container (X-T1 layout, 28 bytes for up to 3 params)."""
+        return Container.event(event.code, event.transaction_id, event.params).encode()
+
+
+class LiveViewStream:
+    """The live-view stream (port 55742) as a sans-I/O reader of :class:`LiveViewPacket`.
+
+    A thin wrapper over :class:`~ptpd.fuji.packets.LiveViewSplitter` with the
+    connection-style interface; ``splitter`` is exposed for ``BufferedProtocol`` use.
+    """
+
+    def __init__(self, *, max_frame: int = DEFAULT_MAX_LIVEVIEW_FRAME) -> None:
+        self.splitter = LiveViewSplitter(max_length=max_frame)
+        self._frames: list[LiveViewPacket] = []
+        self._eof = False
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            self._eof = True
+        else:
+            self._frames += self.splitter.feed(data)
+
+    def next_event(self) -> LiveViewPacket | ConnectionClosed | type[NEED_DATA]:
+        self._frames += self.splitter.pop_frames()
+        if self._frames:
+            return self._frames.pop(0)
+        return ConnectionClosed() if self._eof else NEED_DATA
+
+
+__all__ = [
+    "GOODBYE",
+    "FujiEventChannel",
+    "FujiInitiatorConnection",
+    "FujiResponderConnection",
+    "LiveViewStream",
+    "State",
+    "next_transaction_id",
+]

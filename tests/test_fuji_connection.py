@@ -1,0 +1,210 @@
+"""Sans-I/O Fuji connections: the X-T1 bring-up replayed byte for byte, both roles."""
+
+from __future__ import annotations
+
+import pytest
+from test_fuji_golden import (
+    BRING_UP,
+    EVENT_CAPTURE_COMPLETE,
+    EVENT_OBJECT_ADDED,
+    EVENT_PREVIEW,
+    FUJI_APP_GUID,
+    INIT_ACK,
+    INIT_FAIL_NAME,
+    LIVEVIEW_FRAME,
+    STATE_CONTAINER,
+    STATE_OK,
+    h,
+)
+
+from ptpd.fuji.connection import (
+    FujiEventChannel,
+    FujiInitiatorConnection,
+    FujiResponderConnection,
+    LiveViewStream,
+    State,
+    next_transaction_id,
+)
+from ptpd.fuji.events import (
+    NEED_DATA,
+    ConnectionClosed,
+    Data,
+    Event,
+    InitAccepted,
+    InitRejected,
+    InitRequest,
+    OperationRequest,
+    OperationResponse,
+)
+from ptpd.fuji.packets import InitCommandRequest, encode_liveview_frame
+from ptpd.protocol.errors import LocalProtocolError, ProtocolError
+
+
+def events_from(conn, data: bytes, *, bytewise: bool = False) -> list:
+    out = []
+    for chunk in ([data[i : i + 1] for i in range(len(data))] if bytewise else [data]):
+        conn.receive_data(chunk)
+        while (ev := conn.next_event()) is not NEED_DATA:
+            out.append(ev)
+            if isinstance(ev, ConnectionClosed):
+                return out
+    return out
+
+
+def handshaken() -> FujiInitiatorConnection:
+    c = FujiInitiatorConnection()
+    c.send(InitRequest(FUJI_APP_GUID, "ptpd"))
+    assert events_from(c, INIT_ACK)[0].name == "X-T1"
+    return c
+
+
+@pytest.mark.parametrize("bytewise", [False, True])
+def test_initiator_replays_reference_bring_up(bytewise: bool) -> None:
+    c = FujiInitiatorConnection()
+    hello = c.send(InitRequest(FUJI_APP_GUID, "ptpd"))
+    assert len(hello) == 82 and c.state is State.AWAIT_ACK
+    [ack] = events_from(c, INIT_ACK, bytewise=bytewise)
+    assert isinstance(ack, InitAccepted) and c.state is State.IDLE
+
+    steps = [
+        (OperationRequest(0x1002, 1, (1,)), None),
+        (OperationRequest(0x1016, 2, (0xDF01,), data_out=True), Data(0x1016, 2, h("05 00 00 00") + bytes(16))),
+        (OperationRequest(0x1015, 3, (0xDF24,)), None),
+        (OperationRequest(0x1016, 4, (0xDF24,), data_out=True), Data(0x1016, 4, h("01 00 02 00") + bytes(16))),
+        (OperationRequest(0x101C, 5), None),
+    ]
+    sent = b""
+    received = []
+    replies = [raw for d, raw in BRING_UP if d == "←"]
+    for req, data in steps:
+        assert c.new_transaction_id() == req.transaction_id
+        sent += c.send(req)
+        if data is not None:
+            sent += c.send(data)
+        while c.state is not State.IDLE:
+            received += events_from(c, replies.pop(0), bytewise=bytewise)
+    assert sent == b"".join(raw for d, raw in BRING_UP if d == "→")
+    assert received == [
+        OperationResponse(0x2001, 1),
+        OperationResponse(0x2001, 2),
+        Data(0x1015, 3, h("01 00 02 00")),
+        OperationResponse(0x2001, 3),
+        OperationResponse(0x2001, 4),
+        OperationResponse(0x2001, 5),
+    ]
+
+
+def test_responder_parses_reference_bring_up() -> None:
+    r = FujiResponderConnection()
+    [req] = events_from(r, InitCommandRequest(FUJI_APP_GUID, "ptpd").encode())
+    assert req == InitRequest(FUJI_APP_GUID, "ptpd")
+    out = r.send(InitAccepted(1, h("3e 86 26 cc 50 59 42 25 bd d6 d1 60 b2 e6 a6 0f"), "X-T1"))
+    assert out == INIT_ACK
+    camera_said = b""
+    for direction, raw in BRING_UP:
+        if direction == "→":
+            for ev in events_from(r, raw):
+                if isinstance(ev, OperationRequest) and ev.code == 0x1015:
+                    camera_said += r.send(Data(0x1015, ev.transaction_id, h("01 00 02 00")))
+                    camera_said += r.send(OperationResponse(0x2001, ev.transaction_id))
+                elif isinstance(ev, OperationRequest) and ev.code == 0x1016:
+                    pass  # wait for the data container
+                else:
+                    camera_said += r.send(OperationResponse(0x2001, ev.transaction_id))
+                    if isinstance(ev, Data):
+                        assert ev.payload[:4] in (h("05 00 00 00"), h("01 00 02 00"))
+    assert camera_said == b"".join(raw for d, raw in BRING_UP if d == "←")
+
+
+def test_responder_accepts_second_init_and_goodbye() -> None:
+    r = FujiResponderConnection()
+    hello = InitCommandRequest(FUJI_APP_GUID, "gphoto").encode()
+    events_from(r, hello)
+    r.send(InitAccepted(0, FUJI_APP_GUID, "X-T1"))
+    # libgphoto2 sends the request again on the same socket.
+    [again] = events_from(r, hello)
+    assert isinstance(again, InitRequest) and r.state is State.INIT_RECEIVED
+    r.send(InitAccepted(0, FUJI_APP_GUID, "X-T1"))
+    [close_req] = events_from(r, h("0c 00 00 00 01 00 03 10 07 00 00 00"))  # 12-byte, no params
+    assert close_req == OperationRequest(0x1003, 7, ())
+    r.send(OperationResponse(0x2001, 7))
+    # hkr's goodbye: a bare u32 0xFFFFFFFF.
+    assert events_from(r, h("ff ff ff ff")) == [ConnectionClosed()]
+
+
+def test_initiator_init_fail() -> None:
+    c = FujiInitiatorConnection()
+    c.send(InitRequest(FUJI_APP_GUID, "ptpd"))
+    assert events_from(c, INIT_FAIL_NAME) == [InitRejected(0x2019)]
+    assert c.state is State.FAILED
+    with pytest.raises(LocalProtocolError):
+        c.send(OperationRequest(0x1002, 1, (1,)))
+
+
+def test_state_list_transaction() -> None:
+    c = handshaken()
+    for _ in range(5):
+        c.new_transaction_id()
+    c.send(OperationRequest(0x1015, c.new_transaction_id(), (0xD212,)))
+    evs = events_from(c, STATE_CONTAINER + STATE_OK, bytewise=True)
+    assert [type(e) for e in evs] == [Data, OperationResponse]
+    assert evs[0].payload == STATE_CONTAINER[12:]
+
+
+def test_initiator_rejects_misrouted_replies() -> None:
+    c = handshaken()
+    with pytest.raises(ProtocolError):  # response with nothing open
+        events_from(c, h("0c 00 00 00 03 00 01 20 01 00 00 00"))
+    c = handshaken()
+    c.send(OperationRequest(0x1015, 1, (0xD001,)))
+    with pytest.raises(ProtocolError):  # wrong transaction id
+        events_from(c, h("0e 00 00 00 02 00 15 10 09 00 00 00 02 00"))
+    c = handshaken()
+    c.send(OperationRequest(0x1015, 1, (0xD001,)))
+    with pytest.raises(LocalProtocolError):  # a second request while one is open
+        c.send(OperationRequest(0x1015, 2, (0xD001,)))
+    with pytest.raises(LocalProtocolError):  # data-out not announced
+        c.send(Data(0x1015, 1, b"\x00"))
+
+
+def test_responder_rejects_out_of_order() -> None:
+    r = FujiResponderConnection()
+    events_from(r, InitCommandRequest(FUJI_APP_GUID, "x").encode())
+    with pytest.raises(LocalProtocolError):
+        r.send(OperationResponse(0x2001, 1))  # handshake not answered yet
+    r.send(InitAccepted(1, FUJI_APP_GUID, "X-T1"))
+    with pytest.raises(ProtocolError):  # data with no request
+        events_from(r, h("0e 00 00 00 02 00 16 10 01 00 00 00 02 00"))
+
+
+def test_eof_is_connection_closed() -> None:
+    c = handshaken()
+    c.receive_data(b"")
+    assert c.next_event() == ConnectionClosed()
+    assert c.next_event() == ConnectionClosed()
+
+
+def test_event_channel_golden() -> None:
+    ch = FujiEventChannel()
+    stream = EVENT_OBJECT_ADDED + EVENT_PREVIEW + EVENT_CAPTURE_COMPLETE
+    evs = events_from(ch, stream, bytewise=True)
+    assert evs == [Event(0xC004, 7, (7, 0, 0)), Event(0xC001, 7, (7, 0xF129, 0)), Event(0x400D, 8, (8, 0, 0))]
+    assert b"".join(FujiEventChannel.send(e) for e in evs) == stream
+    ch.receive_data(b"")
+    assert ch.next_event() == ConnectionClosed()
+    with pytest.raises(ProtocolError):
+        events_from(FujiEventChannel(), h("0c 00 00 00 03 00 01 20 01 00 00 00"))
+
+
+def test_liveview_stream_events() -> None:
+    s = LiveViewStream()
+    stream = LIVEVIEW_FRAME + encode_liveview_frame(0x2B, b"\xff\xd8\xff\xd9")
+    frames = events_from(s, stream, bytewise=True)
+    assert [f.counter for f in frames] == [0x2A, 0x2B]
+    s.receive_data(b"")
+    assert s.next_event() == ConnectionClosed()
+
+
+def test_transaction_id_wraps_to_one() -> None:
+    assert next_transaction_id(0) == 1
+    assert next_transaction_id(0xFFFFFFFF) == 1
