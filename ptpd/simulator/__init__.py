@@ -1,1 +1,53 @@
-"""ptpd.simulator"""
+"""Simulated cameras speaking real PTP/IP on real sockets.
+
+:func:`start_simulator` starts one inside the caller's asyncio loop (the daemon embeds
+it; tests use it directly); ``ptpd simulate`` runs one as a process (:mod:`.cli`).
+
+* ``vendor="generic"``: a standard PTP/IP camera (:mod:`.generic`, :mod:`.server`), both
+  channels on one port (default 15740).
+* ``vendor="fuji"``: a Fujifilm Wi-Fi body (:mod:`.fuji`), ports ``port``, ``port+1``
+  (events), ``port+2`` (live view) (default 55740).
+
+Both take a :class:`~ptpd.simulator.faults.Faults` (``faults=`` or the returned
+simulator's ``.faults``) to inject Wi-Fi trouble at run time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ptpd.simulator.faults import Faults, Malformed
+
+#: default command port per vendor
+DEFAULT_PORTS = {"generic": 15740, "fuji": 55740}
+VENDORS = tuple(DEFAULT_PORTS)
+
+
+async def start_simulator(
+    vendor: str = "generic",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    model: str | None = None,
+    latency_ms: float = 0.0,
+    **options: Any,
+) -> Any:
+    """Start a simulated camera in the running loop and return it once it listens.
+
+    The result has ``.host``, ``.port`` (command port), ``.event_port``, ``.faults`` and
+    ``await .close()``; a Fuji one also ``.liveview_port``. ``port=0`` picks a free port.
+    ``options`` go to the vendor's simulator (generic: ``faults``, ``initial_images``,
+    ``big_object_mb``, ``allow_takeover``, camera config fields).
+    """
+    if vendor == "generic":
+        from ptpd.simulator.server import start_generic_simulator
+
+        return await start_generic_simulator(host, port, model=model, latency_ms=latency_ms, **options)
+    if vendor == "fuji":
+        from ptpd.simulator.fuji import start_fuji_simulator
+
+        return await start_fuji_simulator(host, port, model=model, latency_ms=latency_ms, **options)
+    raise ValueError(f"unknown simulator vendor {vendor!r}; choose one of {', '.join(VENDORS)}")
+
+
+__all__ = ["DEFAULT_PORTS", "VENDORS", "Faults", "Malformed", "start_simulator"]

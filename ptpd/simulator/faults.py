@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import random
 import struct
+import time
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from enum import Enum, unique
@@ -184,24 +185,33 @@ class Faults:
         k = Malformed(kind) if kind is not None else self._rng.choice(self.malformed_kinds or tuple(Malformed))
         self._pending.append(Plan(malformed=k))
 
-    def busy_for(self, seconds: float, now: float) -> None:
-        """Answer DeviceBusy from ``now`` for ``seconds``."""
-        self._busy_until = max(self._busy_until, now + seconds)
+    def busy_next(self) -> None:
+        """Answer DeviceBusy to the next transaction only."""
+        self._pending.append(Plan(busy=True))
+
+    def busy_for(self, seconds: float | None = None, now: float | None = None) -> None:
+        """Answer DeviceBusy for ``seconds`` (default ``busy_s``) from ``now`` (monotonic clock)."""
+        now = time.monotonic() if now is None else now
+        self._busy_until = max(self._busy_until, now + (self.busy_s if seconds is None else seconds))
+        self.injected["busy"] += 1
 
     def refuse_next_inits(self, count: int = 1, reason: int | None = None) -> None:
         self._refuse_inits += count
         if reason is not None:
             self.refuse_init_reason = reason
 
-    def sleep_now(self, now: float, seconds: float | None = None) -> None:
-        """Fall asleep at once: the server closes every socket and refuses new ones."""
+    def sleep_now(self, seconds: float | None = None, now: float | None = None) -> None:
+        """Fall asleep at once for ``seconds`` (default ``wake_after_s``): the server closes
+        every socket and refuses new connections until then."""
+        now = time.monotonic() if now is None else now
         self._asleep_until = now + (self.wake_after_s if seconds is None else seconds)
         self.injected["sleep"] += 1
 
     # -- decisions (called by the server) ----------------------------------------------
 
-    def asleep(self, now: float) -> bool:
+    def asleep(self, now: float | None = None) -> bool:
         """True while the camera sleeps; also falls asleep here after enough idle time."""
+        now = time.monotonic() if now is None else now
         if now < self._asleep_until:
             return True
         if (
@@ -210,7 +220,7 @@ class Faults:
             and now - self._last_activity >= self.sleep_after_s
         ):
             self._last_activity = None
-            self.sleep_now(now)
+            self.sleep_now(now=now)
             return True
         return False
 
@@ -220,12 +230,13 @@ class Faults:
             return None
         return self._last_activity + self.sleep_after_s
 
-    def activity(self, now: float) -> None:
+    def activity(self, now: float | None = None) -> None:
         """Something happened on a session (resets the idle timer)."""
-        self._last_activity = now
+        self._last_activity = time.monotonic() if now is None else now
 
-    def on_init(self, now: float) -> int | None:
+    def on_init(self, now: float | None = None) -> int | None:
         """An Init Command/Event Request arrived: the Init Fail reason, or None to accept."""
+        now = time.monotonic() if now is None else now
         self.activity(now)
         if self._refuse_inits > 0:
             self._refuse_inits -= 1
@@ -234,15 +245,17 @@ class Faults:
         self.injected["refuse_init"] += 1
         return self.refuse_init_reason
 
-    def on_transaction(self, now: float, op_code: int, data_in: bool) -> Plan:
+    def on_transaction(self, op_code: int, data_in: bool, now: float | None = None) -> Plan:
         """A transaction starts: what to do to it. ``data_in`` = it answers with data."""
+        now = time.monotonic() if now is None else now
         self.activity(now)
         if self._pending:
             plan = self._pending.pop(0)
         else:
             plan = self._random_plan(data_in)
-            if plan.busy:  # a busy spell lasts, it is not one answer
+            if plan.busy:  # a busy spell lasts, it is not one answer (counted there)
                 self.busy_for(self.busy_s, now)
+                plan = Plan()
         if plan.drop == DropPoint.MID_DATA and not data_in:
             plan = Plan(drop=DropPoint.BEFORE_RESPONSE)
         if plan.malformed is not None and not data_in and plan.malformed not in (
@@ -253,19 +266,19 @@ class Faults:
             plan = Plan(malformed=self._rng.choice([Malformed.BAD_LENGTH, Malformed.UNKNOWN_TYPE]))
         if plan.malformed is Malformed.UNTERMINATED_STRING and op_code not in _FIRST_STRING_OFFSET:
             plan = Plan(malformed=Malformed.TRUNCATED_DATASET)
-        if not plan.busy and op_code not in _BUSY_EXEMPT and now < self._busy_until:
-            plan = Plan(busy=True, delay_s=plan.delay_s)
-        if plan.busy and op_code in _BUSY_EXEMPT:
+        if plan.busy:  # a one-shot busy from the queue
             plan = Plan(delay_s=plan.delay_s)
+            self.busy_for(0.0, now)
         for name, on in (
             ("drop", plan.drop is not None),
             ("stall", plan.stall_s > 0),
             ("slow", plan.delay_s > 0),
-            ("busy", plan.busy),
             ("malformed", plan.malformed is not None),
         ):
             if on:
                 self.injected[name] += 1
+        if op_code not in _BUSY_EXEMPT and now <= self._busy_until:
+            plan = Plan(busy=True, delay_s=plan.delay_s, stall_s=plan.stall_s)
         return plan
 
     def _random_plan(self, data_in: bool) -> Plan:

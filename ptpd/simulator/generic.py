@@ -1,0 +1,676 @@
+"""The generic simulated camera: PTP operations in, responses, data and events out.
+
+No sockets here. :class:`GenericCamera` holds what survives between sessions (the card's
+objects, the property values, the clock); :class:`CameraSession` is one PTP session on
+one PTP/IP connection pair. The server (:mod:`ptpd.simulator.server`) feeds it one
+operation at a time with :meth:`CameraSession.handle` and carries out the :class:`Reply`:
+the data phase (if any), the response, and then the events.
+
+A capture is two steps so the server stays responsive: ``InitiateCapture`` answers OK at
+once with a :class:`CaptureJob`; the server waits the capture delay, calls
+:meth:`GenericCamera.complete_capture` (in a worker thread: rendering a JPEG takes CPU)
+and sends the events it returns (ObjectAdded, then CaptureComplete, both tagged with the
+InitiateCapture's TransactionID; ptp.md §5).
+
+Bad requests get PTP response codes, never an exception out of :meth:`handle`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import io
+import logging
+import struct
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from PIL import Image, ImageDraw, ImageOps
+from PIL.TiffImagePlugin import IFDRational
+
+from ptpd.protocol import datasets
+from ptpd.protocol.codes import EventCode, ObjectFormat, OperationCode, ResponseCode
+from ptpd.protocol.errors import ProtocolError
+from ptpd.simulator import store as st
+from ptpd.simulator import properties as props
+
+log = logging.getLogger(__name__)
+
+ALL = 0xFFFFFFFF
+NO_TRANSACTION = 0xFFFFFFFF
+DEFAULT_MODEL = "ptpd Virtual Camera"
+MANUFACTURER = "ptpd"
+PHOTO_FOLDER = "100PTPD"
+
+OP = OperationCode
+RC = ResponseCode
+
+#: What the generic camera implements, in DeviceInfo order. Advertising GetPartialObject
+#: makes gphoto2 download in 1 MiB GetPartialObject steps (ptpip.md §7).
+SUPPORTED_OPERATIONS: tuple[int, ...] = (
+    OP.GetDeviceInfo,
+    OP.OpenSession,
+    OP.CloseSession,
+    OP.GetStorageIDs,
+    OP.GetStorageInfo,
+    OP.GetNumObjects,
+    OP.GetObjectHandles,
+    OP.GetObjectInfo,
+    OP.GetObject,
+    OP.GetThumb,
+    OP.DeleteObject,
+    OP.InitiateCapture,
+    OP.GetDevicePropDesc,
+    OP.GetDevicePropValue,
+    OP.SetDevicePropValue,
+    OP.ResetDevicePropValue,
+    OP.GetPartialObject,
+)
+SUPPORTED_EVENTS: tuple[int, ...] = (
+    EventCode.ObjectAdded,
+    EventCode.DevicePropChanged,
+    EventCode.CaptureComplete,
+)
+#: Number of parameters each operation defines; non-zero extras are ParameterNotSupported.
+_PARAM_COUNT: dict[int, int] = {
+    OP.GetDeviceInfo: 0,
+    OP.OpenSession: 1,
+    OP.CloseSession: 0,
+    OP.GetStorageIDs: 0,
+    OP.GetStorageInfo: 1,
+    OP.GetNumObjects: 3,
+    OP.GetObjectHandles: 3,
+    OP.GetObjectInfo: 1,
+    OP.GetObject: 1,
+    OP.GetThumb: 1,
+    OP.DeleteObject: 2,
+    OP.InitiateCapture: 2,
+    OP.GetDevicePropDesc: 1,
+    OP.GetDevicePropValue: 1,
+    OP.SetDevicePropValue: 1,
+    OP.ResetDevicePropValue: 1,
+    OP.GetPartialObject: 3,
+}
+#: Operations that carry a data phase from the initiator.
+DATA_OUT_OPERATIONS = frozenset({OP.SetDevicePropValue, OP.SendObjectInfo, OP.SendObject})
+
+
+
+# -- still images ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StillSettings:
+    """The settings in force when a picture is taken: they go into the pixels and the EXIF."""
+
+    width: int
+    height: int
+    iso: int
+    exposure_time: int  #: 1/10000 s
+    f_number: int  #: x100
+    white_balance: int  #: PTP WhiteBalance
+    exposure_bias: int  #: 1/1000 EV
+    exposure_program: int
+    flash_mode: int
+    effect: int  #: 1 standard, 2 B&W, 3 sepia
+    when: _dt.datetime
+    sequence: int
+    manufacturer: str = MANUFACTURER
+    model: str = DEFAULT_MODEL
+    quality: int = 85
+
+
+THUMB_SIZE = (160, 120)
+#: PTP WhiteBalance -> (EXIF WhiteBalance 0 auto / 1 manual, EXIF LightSource)
+_WB_EXIF = {1: (1, 0), 2: (0, 0), 3: (1, 0), 4: (1, 1), 5: (1, 2), 6: (1, 3), 7: (1, 4)}
+#: PTP WhiteBalance -> RGB multipliers the scene gets (a tungsten setting under daylight looks blue)
+_WB_TINT = {4: (1.0, 1.0, 1.0), 5: (0.95, 1.0, 1.08), 6: (0.8, 0.92, 1.25), 7: (1.05, 1.0, 0.95)}
+#: PTP ExposureProgramMode -> EXIF ExposureProgram
+_PROGRAM_EXIF = {1: 1, 2: 2, 3: 3, 4: 4}
+
+
+def exif_for(s: StillSettings) -> Image.Exif:
+    """EXIF carrying the settings in force (tags of EXIF 2.3)."""
+    exif = Image.Exif()
+    stamp = s.when.strftime("%Y:%m:%d %H:%M:%S")
+    exif[0x010F] = s.manufacturer  # Make
+    exif[0x0110] = s.model  # Model
+    exif[0x0131] = "ptpd simulator"  # Software
+    exif[0x0132] = stamp  # DateTime
+    ifd = exif.get_ifd(0x8769)
+    t = Fraction(s.exposure_time, 10000)
+    ifd[0x829A] = IFDRational(t.numerator, t.denominator)  # ExposureTime
+    ifd[0x829D] = IFDRational(s.f_number, 100)  # FNumber
+    ifd[0x8822] = _PROGRAM_EXIF.get(s.exposure_program, 0)  # ExposureProgram
+    ifd[0x8827] = s.iso  # ISOSpeedRatings / PhotographicSensitivity
+    ifd[0x9003] = stamp  # DateTimeOriginal
+    ifd[0x9004] = stamp  # DateTimeDigitized
+    ifd[0x9204] = IFDRational(s.exposure_bias, 1000)  # ExposureBiasValue
+    wb, light = _WB_EXIF.get(s.white_balance, (0, 0))
+    ifd[0x9208] = light  # LightSource
+    ifd[0x9209] = 0x01 if s.flash_mode in (3,) else 0x10  # Flash: fired / off
+    ifd[0xA002] = s.width  # PixelXDimension
+    ifd[0xA003] = s.height  # PixelYDimension
+    ifd[0xA403] = wb  # WhiteBalance
+    return exif
+
+
+def _scene(s: StillSettings) -> Image.Image:
+    """A simple test scene: sky, ground, a sun, a frame counter and the settings."""
+    w, h = s.width, s.height
+    # Brightness follows the exposure: EV offset from a "correct" 1/125 s, f/4, ISO 200.
+    ev = 0.0
+    ev += _log2(s.exposure_time / 80) + _log2(s.iso / 200) - 2 * _log2(s.f_number / 400) + s.exposure_bias / 1000
+    gain = max(0.15, min(3.0, 2**ev))
+    tint = _WB_TINT.get(s.white_balance, (1.0, 1.0, 1.0))
+    sky = Image.linear_gradient("L").resize((w, h // 2))
+    img = Image.new("RGB", (w, h))
+    img.paste(Image.merge("RGB", [sky.point(lambda v, k=k: int(min(255, (90 + v // 3) * k * gain))) for k in (0.55, 0.75, 1.0)]), (0, 0))
+    img.paste(Image.merge("RGB", [sky.point(lambda v, k=k: int(min(255, (60 + v // 4) * k * gain))) for k in (0.4, 0.7, 0.3)]), (0, h // 2))
+    if tint != (1.0, 1.0, 1.0):
+        img = Image.merge("RGB", [c.point(lambda v, k=k: int(min(255, v * k))) for c, k in zip(img.split(), tint)])
+    d = ImageDraw.Draw(img)
+    r = max(8, min(w, h) // 10)
+    cx = int(w * (0.15 + 0.7 * ((s.sequence * 0.137) % 1.0)))
+    d.ellipse((cx - r, h // 5 - r, cx + r, h // 5 + r), fill=(255, 230, 120))
+    for i in range(6):  # some houses so the image has edges
+        x0 = i * w // 6 + w // 48
+        d.rectangle((x0, h // 2 - h // 8 - (i % 3) * h // 24, x0 + w // 9, h // 2 + h // 12), fill=(150 + 15 * i, 90, 70))
+    label = (
+        f"#{s.sequence:04d}  {s.when:%Y-%m-%d %H:%M:%S}\n"
+        f"ISO {s.iso}  {_shutter(s.exposure_time)}  f/{s.f_number / 100:g}  {s.exposure_bias / 1000:+.1f} EV  WB {s.white_balance}"
+    )
+    size = max(10, h // 30)
+    from PIL import ImageFont
+
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 has no sized default font
+        font = ImageFont.load_default()
+    d.multiline_text((w // 40, h - 3 * size - h // 40), label, fill=(255, 255, 255), font=font, spacing=size // 3)
+    if s.effect == 2:
+        img = ImageOps.grayscale(img).convert("RGB")
+    elif s.effect == 3:
+        img = ImageOps.colorize(ImageOps.grayscale(img), (40, 26, 13), (255, 240, 192))
+    return img
+
+
+def _log2(x: float) -> float:
+    import math
+
+    return math.log2(x) if x > 0 else 0.0
+
+
+def _shutter(t: int) -> str:
+    return f"{t / 10000:g}s" if t >= 10000 else f"1/{round(10000 / t)}"
+
+
+def render_still(s: StillSettings) -> tuple[bytes, bytes, tuple[int, int]]:
+    """A real JPEG of the scene with the settings in its EXIF, its JPEG thumbnail and the thumbnail's size."""
+    img = _scene(s)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=s.quality, exif=exif_for(s))
+    thumb = img.copy()
+    thumb.thumbnail(THUMB_SIZE)
+    tout = io.BytesIO()
+    thumb.save(tout, "JPEG", quality=75)
+    return out.getvalue(), tout.getvalue(), thumb.size
+
+
+def pad_jpeg(jpeg: bytes, size: int) -> bytes:
+    """``jpeg`` grown to about ``size`` bytes with APP15 segments right after SOI.
+
+    The result is still a valid JPEG (decoders skip unknown APPn segments), so a big
+    object for benchmarks is a real image and passes SOI/EOI checks.
+    """
+    need = size - len(jpeg)
+    if need <= 4:
+        return jpeg
+    segments = []
+    chunk = 65533  # largest APPn payload: the u16 length counts itself
+    filler = bytes(range(256)) * (chunk // 256 + 1)
+    while need > 4:
+        n = min(chunk, need - 4)
+        segments.append(b"\xff\xef" + struct.pack(">H", n + 2) + filler[:n])
+        need -= n + 4
+    return jpeg[:2] + b"".join(segments) + jpeg[2:]
+
+
+@dataclass(frozen=True, slots=True)
+class EventOut:
+    """An event to send on the event connection."""
+
+    code: int
+    transaction_id: int = NO_TRANSACTION
+    params: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureJob:
+    """A capture that was accepted and still has to happen."""
+
+    transaction_id: int
+    delay_s: float  #: the CaptureDelay property in force
+    settings: StillSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The outcome of one operation.
+
+    ``data`` is the data-in payload (``None`` = no data phase); ``events`` go out after
+    the response; ``capture`` asks the server to run a capture after the response.
+    """
+
+    code: int
+    params: tuple[int, ...] = ()
+    data: bytes | memoryview | None = None
+    events: tuple[EventOut, ...] = ()
+    capture: CaptureJob | None = None
+    close_session: bool = False
+
+
+class _Refuse(Exception):
+    """Internal: end the operation with this response code."""
+
+    def __init__(self, code: int, params: tuple[int, ...] = ()) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass
+class CameraConfig:
+    """What makes one simulated camera differ from another."""
+
+    model: str = DEFAULT_MODEL
+    manufacturer: str = MANUFACTURER
+    version: str = "1.0"
+    serial: str = ""
+    initial_images: int = 3
+    big_object_mb: float = 0.0
+    image_sizes: tuple[str, ...] = ("1600x1200", "1024x768", "640x480")
+    jpeg_quality: int = 85
+    storage_capacity: int = 32 * 1024**3
+
+
+class GenericCamera:
+    """Device state shared by all sessions: store, properties, clock, capture counter."""
+
+    def __init__(
+        self,
+        config: CameraConfig | None = None,
+        *,
+        clock: Callable[[], _dt.datetime] = _dt.datetime.now,
+    ) -> None:
+        self.config = config or CameraConfig()
+        if not self.config.serial:
+            self.config.serial = hashlib.sha1(self.config.model.encode()).hexdigest()[:12].upper()
+        self.properties = props.PropertyTable(props.standard_specs(self.config.image_sizes), clock=clock)
+        self.store = st.ObjectStore(
+            [st.Storage(0x00010001, "SD card", "PTPD_SIM", max_capacity=self.config.storage_capacity)]
+        )
+        self.storage_id = 0x00010001
+        # The card and the capture counter are touched by capture threads too.
+        self.lock = threading.RLock()
+        self.captures = 0
+        self.capturing = False
+        self._populate()
+
+    # -- the card at start ----------------------------------------------------------
+
+    def _populate(self) -> None:
+        date = props.ptp_datetime(self.properties.now())
+        dcim = self.store.add_folder(self.storage_id, st.ROOT, "DCIM", date=date)
+        self.photo_folder = self.store.add_folder(self.storage_id, dcim.handle, PHOTO_FOLDER, date=date).handle
+        for _ in range(self.config.initial_images):
+            self._shoot(self.current_settings())
+        if self.config.big_object_mb > 0:
+            base = self._render(self.current_settings())
+            data = pad_jpeg(base[0], int(self.config.big_object_mb * 1024 * 1024))
+            self._store_image(self.current_settings(), (data, base[1], base[2]), name="BIG_0001.JPG")
+
+    def current_settings(self) -> StillSettings:
+        p = self.properties
+        w, _, h = str(p.get(props.IMAGE_SIZE)).partition("x")
+        return StillSettings(
+            width=int(w),
+            height=int(h),
+            iso=int(p.get(props.EXPOSURE_INDEX)),
+            exposure_time=int(p.get(props.EXPOSURE_TIME)),
+            f_number=int(p.get(props.F_NUMBER)),
+            white_balance=int(p.get(props.WHITE_BALANCE)),
+            exposure_bias=int(p.get(props.EXPOSURE_BIAS)),
+            exposure_program=int(p.get(props.EXPOSURE_PROGRAM)),
+            flash_mode=int(p.get(props.FLASH_MODE)),
+            effect=int(p.get(props.EFFECT_MODE)),
+            when=p.now().replace(microsecond=0),
+            sequence=self.captures + 1,
+            manufacturer=self.config.manufacturer,
+            model=self.config.model,
+            quality=self.config.jpeg_quality,
+        )
+
+    def _render(self, settings: StillSettings) -> tuple[bytes, bytes, tuple[int, int]]:
+        return render_still(settings)
+
+    def _store_image(
+        self, settings: StillSettings, rendered: tuple[bytes, bytes, tuple[int, int]], name: str | None = None
+    ) -> st.StoredObject:
+        jpeg, thumb, thumb_size = rendered
+        date = props.ptp_datetime(settings.when)
+        with self.lock:
+            filename = name or self.store.next_filename(self.photo_folder)
+            return self.store.add_file(
+                self.storage_id,
+                self.photo_folder,
+                filename,
+                jpeg,
+                object_format=ObjectFormat.EXIF_JPEG,
+                thumb=thumb,
+                thumb_format=ObjectFormat.JFIF,
+                thumb_size=thumb_size,
+                image_size=(settings.width, settings.height),
+                bit_depth=24,
+                capture_date=date,
+                modification_date=date,
+            )
+
+    def _shoot(self, settings: StillSettings) -> st.StoredObject:
+        obj = self._store_image(settings, self._render(settings))
+        with self.lock:
+            self.captures += 1
+            # The battery drains a little with every shot (never below 5 %).
+            level = int(self.properties.get(props.BATTERY_LEVEL))
+            if self.captures % 5 == 0 and level > 5:
+                self.properties.set(props.BATTERY_LEVEL, level - 1, force=True)
+        return obj
+
+    def complete_capture(self, job: CaptureJob) -> tuple[EventOut, ...]:
+        """Take the picture of an accepted capture; the events to send. Thread-safe."""
+        try:
+            obj = self._shoot(job.settings)
+        except st.StoreFull:
+            return (EventOut(EventCode.StoreFull, job.transaction_id, (self.storage_id,)),)
+        finally:
+            with self.lock:
+                self.capturing = False
+        return (
+            EventOut(EventCode.ObjectAdded, job.transaction_id, (obj.handle,)),
+            EventOut(EventCode.CaptureComplete, job.transaction_id),
+        )
+
+    # -- datasets ---------------------------------------------------------------------
+
+    def device_info(self) -> bytes:
+        return datasets.DeviceInfo(
+            standard_version=100,
+            vendor_extension_id=0,
+            vendor_extension_version=0,
+            vendor_extension_desc="",
+            functional_mode=0,
+            operations_supported=SUPPORTED_OPERATIONS,
+            events_supported=SUPPORTED_EVENTS,
+            device_properties_supported=tuple(self.properties.codes),
+            capture_formats=(ObjectFormat.EXIF_JPEG,),
+            image_formats=(ObjectFormat.Association, ObjectFormat.EXIF_JPEG),
+            manufacturer=self.config.manufacturer,
+            model=self.config.model,
+            device_version=self.config.version,
+            serial_number=self.config.serial,
+        ).encode()
+
+    def storage_info(self, storage_id: int) -> bytes:
+        s = self.store.storage(storage_id)
+        free = self.store.free_bytes(storage_id)
+        return datasets.StorageInfo(
+            storage_type=s.storage_type,
+            filesystem_type=s.filesystem_type,
+            access_capability=s.access_capability,
+            max_capacity=s.max_capacity,
+            free_space_in_bytes=free,
+            free_space_in_images=free // (2 * 1024 * 1024),
+            storage_description=s.description,
+            volume_label=s.volume_label,
+        ).encode()
+
+    @staticmethod
+    def object_info(o: st.StoredObject) -> bytes:
+        return datasets.ObjectInfo(
+            storage_id=o.storage_id,
+            object_format=o.object_format,
+            protection_status=o.protection,
+            object_compressed_size=min(o.size, 0xFFFFFFFF),
+            thumb_format=o.thumb_format,
+            thumb_compressed_size=len(o.thumb),
+            thumb_pix_width=o.thumb_size[0],
+            thumb_pix_height=o.thumb_size[1],
+            image_pix_width=o.image_size[0],
+            image_pix_height=o.image_size[1],
+            image_bit_depth=o.bit_depth,
+            parent_object=o.parent,
+            association_type=o.association_type,
+            association_desc=o.association_desc,
+            sequence_number=o.sequence_number,
+            filename=o.filename,
+            capture_date=o.capture_date,
+            modification_date=o.modification_date,
+            keywords=o.keywords,
+        ).encode()
+
+    def prop_desc(self, code: int) -> bytes:
+        spec = self.properties.spec(code)
+        form: datasets.Range | datasets.Enumeration | None = None
+        if spec.form == props.Form.RANGE:
+            assert spec.range is not None
+            form = datasets.Range(*spec.range)
+        elif spec.form == props.Form.ENUM:
+            form = datasets.Enumeration(spec.values)
+        return datasets.DevicePropDesc(
+            code=spec.code,
+            datatype=spec.datatype,
+            get_set=1 if spec.writable else 0,
+            factory_default=spec.default,
+            current=self.properties.get(code),
+            form=form,
+        ).encode()
+
+
+@dataclass
+class CameraSession:
+    """One PTP session on one PTP/IP connection pair."""
+
+    camera: GenericCamera
+    session_id: int | None = None
+    transactions: int = field(default=0)
+
+    @property
+    def is_open(self) -> bool:
+        return self.session_id is not None
+
+    def handle(self, code: int, transaction_id: int, params: tuple[int, ...], data: bytes | None = None) -> Reply:
+        """Run one operation. ``data`` is the data-out payload when the initiator sent one."""
+        self.transactions += 1
+        try:
+            return self._dispatch(code, transaction_id, params, data)
+        except _Refuse as r:
+            return Reply(r.code, r.params)
+        except st.InvalidStorage:
+            return Reply(RC.InvalidStorageID)
+        except st.InvalidHandle:
+            return Reply(RC.InvalidObjectHandle)
+        except st.InvalidParent:
+            return Reply(RC.InvalidParentObject)
+        except st.StoreFull:
+            return Reply(RC.StoreFull)
+        except props.UnknownProperty:
+            return Reply(RC.DevicePropNotSupported)
+        except props.ReadOnly:
+            return Reply(RC.AccessDenied)
+        except props.InvalidValue:
+            return Reply(RC.InvalidDevicePropValue)
+        except Exception:  # a bug must cost one transaction, not the connection
+            log.exception("operation 0x%04X failed", code)
+            return Reply(RC.GeneralError)
+
+    def _dispatch(self, code: int, tid: int, params: tuple[int, ...], data: bytes | None) -> Reply:
+        handler = _HANDLERS.get(code)
+        if handler is None:
+            return Reply(RC.OperationNotSupported)
+        if any(p != 0 for p in params[_PARAM_COUNT[code] :]):
+            return Reply(RC.ParameterNotSupported)
+        if code not in (OP.GetDeviceInfo, OP.OpenSession) and not self.is_open:
+            return Reply(RC.SessionNotOpen)
+        p = tuple(params) + (0,) * (5 - len(params))
+        return handler(self, tid, p, data)
+
+    # -- handlers -------------------------------------------------------------------------
+
+    def _get_device_info(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        return Reply(RC.OK, data=self.camera.device_info())
+
+    def _open_session(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        if p[0] == 0:
+            return Reply(RC.InvalidParameter)
+        if self.session_id is not None:
+            return Reply(RC.SessionAlreadyOpen, (self.session_id,))
+        self.session_id = p[0]
+        return Reply(RC.OK)
+
+    def _close_session(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        self.session_id = None
+        return Reply(RC.OK, close_session=True)
+
+    def _get_storage_ids(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        return Reply(RC.OK, data=datasets.encode_uint32_array(self.camera.store.storage_ids))
+
+    def _get_storage_info(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        return Reply(RC.OK, data=self.camera.storage_info(p[0]))
+
+    def _handles(self, p: tuple[int, ...]) -> list[int]:
+        storage_id, fmt, parent = p[0], p[1], p[2]
+        if storage_id == 0:
+            raise _Refuse(RC.InvalidStorageID)
+        if fmt not in (0, ALL) and fmt not in (ObjectFormat.Association, ObjectFormat.EXIF_JPEG):
+            raise _Refuse(RC.SpecificationByFormatUnsupported)
+        with self.camera.lock:
+            return self.camera.store.handles(storage_id, fmt, parent)
+
+    def _get_num_objects(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        return Reply(RC.OK, (len(self._handles(p)),))
+
+    def _get_object_handles(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        return Reply(RC.OK, data=datasets.encode_uint32_array(self._handles(p)))
+
+    def _object(self, handle: int) -> st.StoredObject:
+        with self.camera.lock:
+            return self.camera.store.get(handle)
+
+    def _get_object_info(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        return Reply(RC.OK, data=self.camera.object_info(self._object(p[0])))
+
+    def _get_object(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        o = self._object(p[0])
+        if o.is_folder:
+            return Reply(RC.InvalidObjectHandle)
+        return Reply(RC.OK, data=memoryview(o.data))
+
+    def _get_partial_object(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        o = self._object(p[0])
+        if o.is_folder:
+            return Reply(RC.InvalidObjectHandle)
+        offset, max_bytes = p[1], p[2]
+        if offset > o.size:
+            return Reply(RC.InvalidParameter)
+        chunk = memoryview(o.data)[offset : offset + max_bytes]
+        return Reply(RC.OK, (len(chunk),), data=chunk)
+
+    def _get_thumb(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        o = self._object(p[0])
+        if not o.thumb:
+            return Reply(RC.NoThumbnailPresent)
+        return Reply(RC.OK, data=o.thumb)
+
+    def _delete_object(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        handle, fmt = p[0], p[1]
+        store = self.camera.store
+        with self.camera.lock:
+            if handle == ALL:
+                victims = [o for o in store if not o.is_folder and fmt in (0, o.object_format)]
+                for o in victims:
+                    if o.handle in store:
+                        store.delete(o.handle)
+                return Reply(RC.OK)
+            if fmt != 0:
+                return Reply(RC.SpecificationByFormatUnsupported)
+            o = store.get(handle)
+            if o.protection:
+                return Reply(RC.ObjectWriteProtected)
+            store.delete(handle)
+        return Reply(RC.OK)
+
+    def _initiate_capture(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        storage_id, fmt = p[0], p[1]
+        cam = self.camera
+        if storage_id not in (0, cam.storage_id):
+            return Reply(RC.InvalidStorageID)
+        if fmt not in (0, ObjectFormat.EXIF_JPEG):
+            return Reply(RC.InvalidObjectFormatCode)
+        with cam.lock:
+            if cam.capturing:
+                return Reply(RC.DeviceBusy)
+            if cam.store.free_bytes(cam.storage_id) < 1024 * 1024:
+                return Reply(RC.StoreFull)
+            cam.capturing = True
+            settings = cam.current_settings()
+        delay = int(cam.properties.get(props.CAPTURE_DELAY)) / 1000
+        return Reply(RC.OK, capture=CaptureJob(tid, delay, settings))
+
+    def _get_prop_desc(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        return Reply(RC.OK, data=self.camera.prop_desc(p[0]))
+
+    def _get_prop_value(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        return Reply(RC.OK, data=self.camera.properties.get_encoded(p[0]))
+
+    def _set_prop_value(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        code = p[0]
+        table = self.camera.properties
+        table.spec(code)  # unknown code first: DevicePropNotSupported
+        if data is None:
+            return Reply(RC.InvalidDevicePropFormat)
+        try:
+            changed = table.set_encoded(code, data)
+        except ProtocolError:
+            return Reply(RC.InvalidDevicePropFormat)
+        events = (EventOut(EventCode.DevicePropChanged, NO_TRANSACTION, (code,)),) if changed else ()
+        return Reply(RC.OK, events=events)
+
+    def _reset_prop_value(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
+        table = self.camera.properties
+        codes = table.codes if p[0] == ALL else [table.spec(p[0]).code]
+        changed = [c for c in codes if table.reset(c)]
+        return Reply(RC.OK, events=tuple(EventOut(EventCode.DevicePropChanged, NO_TRANSACTION, (c,)) for c in changed))
+
+
+_HANDLERS: dict[int, Callable[[CameraSession, int, tuple[int, ...], bytes | None], Reply]] = {
+    OP.GetDeviceInfo: CameraSession._get_device_info,
+    OP.OpenSession: CameraSession._open_session,
+    OP.CloseSession: CameraSession._close_session,
+    OP.GetStorageIDs: CameraSession._get_storage_ids,
+    OP.GetStorageInfo: CameraSession._get_storage_info,
+    OP.GetNumObjects: CameraSession._get_num_objects,
+    OP.GetObjectHandles: CameraSession._get_object_handles,
+    OP.GetObjectInfo: CameraSession._get_object_info,
+    OP.GetObject: CameraSession._get_object,
+    OP.GetThumb: CameraSession._get_thumb,
+    OP.DeleteObject: CameraSession._delete_object,
+    OP.InitiateCapture: CameraSession._initiate_capture,
+    OP.GetDevicePropDesc: CameraSession._get_prop_desc,
+    OP.GetDevicePropValue: CameraSession._get_prop_value,
+    OP.SetDevicePropValue: CameraSession._set_prop_value,
+    OP.ResetDevicePropValue: CameraSession._reset_prop_value,
+    OP.GetPartialObject: CameraSession._get_partial_object,
+}
+assert set(_HANDLERS) == set(SUPPORTED_OPERATIONS) == set(_PARAM_COUNT)
