@@ -182,19 +182,25 @@ class CameraLink:
         while not self._stopping.is_set():
             attempt += 1
             self._set_state(ConnectionState.CONNECTING, f"attempt {attempt}" if attempt > 1 else "")
-            cam = self.factory()
+            cam: Camera | None = None
             try:
+                cam = self.factory()
                 await asyncio.wait_for(cam.connect(), self.connect_timeout)
                 self._lost.clear()
                 self.camera = cam
                 await self._after_connect(cam)
             except asyncio.CancelledError:
                 self.camera = None
-                await _close(cam)
+                if cam is not None:
+                    await _close(cam)
                 raise
             except Exception as exc:  # any failure to connect means: wait and try again
                 self.camera = None
-                await _close(cam)
+                if cam is None:
+                    if attempt == 1:
+                        log.exception("cannot make a camera object")
+                else:
+                    await _close(cam)
                 delay = min(self.reconnect_max, self.reconnect_min * 2 ** min(attempt - 1, 16))
                 self._set_state(ConnectionState.DISCONNECTED, f"{_describe(exc)}; retrying in {delay:.2f}s")
                 await _wait(self._stopping, delay)

@@ -166,10 +166,10 @@ class Daemon:
             sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 6000)
         if not tcp or not cfg.curve_secret_key:
             return
-        import zmq.auth
+        from zmq.auth import load_certificate
         from zmq.auth.asyncio import AsyncioAuthenticator
 
-        public, secret = zmq.auth.load_certificate(cfg.curve_secret_key)
+        public, secret = load_certificate(cfg.curve_secret_key)
         if not secret:
             raise BusError(ErrorCode.INTERNAL, f"{cfg.curve_secret_key} holds no secret key")
         self._auth = AsyncioAuthenticator(self.ctx)
@@ -352,8 +352,6 @@ class Daemon:
         if action not in SIM_FAULT_ACTIONS:
             raise BusError(ErrorCode.BAD_REQUEST, f"action must be one of {', '.join(SIM_FAULT_ACTIONS)}")
         opts = dict(options)
-        if action in ("busy_for", "sleep_now") and "now" not in opts:
-            opts["now"] = time.monotonic()
         if action == "configure":
             faults.configure(**opts)
         elif action != "snapshot":
@@ -439,6 +437,10 @@ async def serve(config: Config, camera_factory: Callable[[], Camera] | None = No
         await daemon.start()
     except zmq.ZMQError as exc:
         log.error("cannot bind the bus: %s", exc)
+        await daemon.stop()
+        return 1
+    except Exception as exc:
+        log.error("cannot start: %s: %s", type(exc).__name__, exc)
         await daemon.stop()
         return 1
     await daemon.wait_stopped()
