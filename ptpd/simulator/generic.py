@@ -27,13 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from PIL import Image, ImageDraw, ImageOps
-from PIL.TiffImagePlugin import IFDRational
+from PIL import Image
 
 from ptpd.protocol import datasets
 from ptpd.protocol.codes import EventCode, ObjectFormat, OperationCode, ResponseCode
 from ptpd.protocol.errors import ProtocolError
 from ptpd.simulator import store as st
+from ptpd.simulator import jpeg, scene
 from ptpd.simulator import properties as props
 
 log = logging.getLogger(__name__)
@@ -123,100 +123,57 @@ class StillSettings:
 
 
 THUMB_SIZE = (160, 120)
-#: PTP WhiteBalance -> (EXIF WhiteBalance 0 auto / 1 manual, EXIF LightSource)
-_WB_EXIF = {1: (1, 0), 2: (0, 0), 3: (1, 0), 4: (1, 1), 5: (1, 2), 6: (1, 3), 7: (1, 4)}
-#: PTP WhiteBalance -> RGB multipliers the scene gets (a tungsten setting under daylight looks blue)
-_WB_TINT = {4: (1.0, 1.0, 1.0), 5: (0.95, 1.0, 1.08), 6: (0.8, 0.92, 1.25), 7: (1.05, 1.0, 0.95)}
-#: PTP ExposureProgramMode -> EXIF ExposureProgram
+#: PTP ExposureProgramMode -> EXIF ExposureProgram (1 manual, 2 normal, 3 A, 4 S)
 _PROGRAM_EXIF = {1: 1, 2: 2, 3: 3, 4: 4}
 
 
-def exif_for(s: StillSettings) -> Image.Exif:
-    """EXIF carrying the settings in force (tags of EXIF 2.3)."""
-    exif = Image.Exif()
-    stamp = s.when.strftime("%Y:%m:%d %H:%M:%S")
-    exif[0x010F] = s.manufacturer  # Make
-    exif[0x0110] = s.model  # Model
-    exif[0x0131] = "ptpd simulator"  # Software
-    exif[0x0132] = stamp  # DateTime
-    ifd = exif.get_ifd(0x8769)
-    t = Fraction(s.exposure_time, 10000)
-    ifd[0x829A] = IFDRational(t.numerator, t.denominator)  # ExposureTime
-    ifd[0x829D] = IFDRational(s.f_number, 100)  # FNumber
-    ifd[0x8822] = _PROGRAM_EXIF.get(s.exposure_program, 0)  # ExposureProgram
-    ifd[0x8827] = s.iso  # ISOSpeedRatings / PhotographicSensitivity
-    ifd[0x9003] = stamp  # DateTimeOriginal
-    ifd[0x9004] = stamp  # DateTimeDigitized
-    ifd[0x9204] = IFDRational(s.exposure_bias, 1000)  # ExposureBiasValue
-    wb, light = _WB_EXIF.get(s.white_balance, (0, 0))
-    ifd[0x9208] = light  # LightSource
-    ifd[0x9209] = 0x01 if s.flash_mode in (3,) else 0x10  # Flash: fired / off
-    ifd[0xA002] = s.width  # PixelXDimension
-    ifd[0xA003] = s.height  # PixelYDimension
-    ifd[0xA403] = wb  # WhiteBalance
-    return exif
+def still_labels(s: StillSettings) -> dict[str, str]:
+    """The settings as the human labels the scene prints and reacts to."""
+    specs = {spec.code: spec for spec in props.standard_specs()}
+    return {
+        "iso": str(s.iso),
+        "exposure": specs[props.EXPOSURE_TIME].label(s.exposure_time),
+        "f-number": f"f/{s.f_number / 100:g}",
+        "exp-bias": specs[props.EXPOSURE_BIAS].label(s.exposure_bias),
+        "whitebalance": specs[props.WHITE_BALANCE].label(s.white_balance),
+        "effect": specs[props.EFFECT_MODE].label(s.effect),
+    }
 
 
-def _scene(s: StillSettings) -> Image.Image:
-    """A simple test scene: sky, ground, a sun, a frame counter and the settings."""
-    w, h = s.width, s.height
-    # Brightness follows the exposure: EV offset from a "correct" 1/125 s, f/4, ISO 200.
-    ev = 0.0
-    ev += _log2(s.exposure_time / 80) + _log2(s.iso / 200) - 2 * _log2(s.f_number / 400) + s.exposure_bias / 1000
-    gain = max(0.15, min(3.0, 2**ev))
-    tint = _WB_TINT.get(s.white_balance, (1.0, 1.0, 1.0))
-    sky = Image.linear_gradient("L").resize((w, h // 2))
-    img = Image.new("RGB", (w, h))
-    img.paste(Image.merge("RGB", [sky.point(lambda v, k=k: int(min(255, (90 + v // 3) * k * gain))) for k in (0.55, 0.75, 1.0)]), (0, 0))
-    img.paste(Image.merge("RGB", [sky.point(lambda v, k=k: int(min(255, (60 + v // 4) * k * gain))) for k in (0.4, 0.7, 0.3)]), (0, h // 2))
-    if tint != (1.0, 1.0, 1.0):
-        img = Image.merge("RGB", [c.point(lambda v, k=k: int(min(255, v * k))) for c, k in zip(img.split(), tint)])
-    d = ImageDraw.Draw(img)
-    r = max(8, min(w, h) // 10)
-    cx = int(w * (0.15 + 0.7 * ((s.sequence * 0.137) % 1.0)))
-    d.ellipse((cx - r, h // 5 - r, cx + r, h // 5 + r), fill=(255, 230, 120))
-    for i in range(6):  # some houses so the image has edges
-        x0 = i * w // 6 + w // 48
-        d.rectangle((x0, h // 2 - h // 8 - (i % 3) * h // 24, x0 + w // 9, h // 2 + h // 12), fill=(150 + 15 * i, 90, 70))
-    label = (
-        f"#{s.sequence:04d}  {s.when:%Y-%m-%d %H:%M:%S}\n"
-        f"ISO {s.iso}  {_shutter(s.exposure_time)}  f/{s.f_number / 100:g}  {s.exposure_bias / 1000:+.1f} EV  WB {s.white_balance}"
-    )
-    size = max(10, h // 30)
-    from PIL import ImageFont
-
-    try:
-        font = ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1 has no sized default font
-        font = ImageFont.load_default()
-    d.multiline_text((w // 40, h - 3 * size - h // 40), label, fill=(255, 255, 255), font=font, spacing=size // 3)
-    if s.effect == 2:
-        img = ImageOps.grayscale(img).convert("RGB")
-    elif s.effect == 3:
-        img = ImageOps.colorize(ImageOps.grayscale(img), (40, 26, 13), (255, 240, 192))
-    return img
-
-
-def _log2(x: float) -> float:
-    import math
-
-    return math.log2(x) if x > 0 else 0.0
-
-
-def _shutter(t: int) -> str:
-    return f"{t / 10000:g}s" if t >= 10000 else f"1/{round(10000 / t)}"
+def still_exif(s: StillSettings) -> dict[str, object]:
+    """EXIF fields (:func:`ptpd.simulator.jpeg.encode_jpeg` keys) for the settings in force."""
+    labels = still_labels(s)
+    return {
+        "make": s.manufacturer,
+        "model": s.model,
+        "software": "ptpd simulator",
+        "datetime": s.when,
+        "iso": s.iso,
+        "exposure_time": Fraction(s.exposure_time, 10000),
+        "f_number": Fraction(s.f_number, 100),
+        "exposure_bias": Fraction(s.exposure_bias, 1000),
+        "exposure_program": _PROGRAM_EXIF.get(s.exposure_program, 0),
+        # EXIF WhiteBalance only knows auto (0) / manual (1); the preset goes in the description.
+        "white_balance": 0 if s.white_balance == 2 else 1,
+        "description": f"whitebalance={labels['whitebalance']}; effect={labels['effect']}",
+    }
 
 
 def render_still(s: StillSettings) -> tuple[bytes, bytes, tuple[int, int]]:
     """A real JPEG of the scene with the settings in its EXIF, its JPEG thumbnail and the thumbnail's size."""
-    img = _scene(s)
-    out = io.BytesIO()
-    img.save(out, "JPEG", quality=s.quality, exif=exif_for(s))
-    thumb = img.copy()
-    thumb.thumbnail(THUMB_SIZE)
-    tout = io.BytesIO()
-    thumb.save(tout, "JPEG", quality=75)
-    return out.getvalue(), tout.getvalue(), thumb.size
+    img = scene.render(
+        s.width,
+        s.height,
+        float(s.sequence),
+        still_labels(s),
+        seed=0,
+        timestamp=f"#{s.sequence:04d}  {s.when:%Y-%m-%d %H:%M:%S}",
+    )
+    data = jpeg.encode_jpeg(img, quality=s.quality, exif=still_exif(s))
+    thumb = jpeg.thumbnail(data, THUMB_SIZE)
+    with Image.open(io.BytesIO(thumb)) as t:
+        size = t.size
+    return data, thumb, size
 
 
 def pad_jpeg(jpeg: bytes, size: int) -> bytes:

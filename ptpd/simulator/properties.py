@@ -174,7 +174,7 @@ def standard_specs(image_sizes: Iterable[str] = ("1600x1200", "1024x768", "640x4
         PropertySpec(CAPTURE_DELAY, "delay", UINT32, 0, form=Form.ENUM, values=(0, 1000, 2000, 5000, 10000),
                      labels={0: "off", 1000: "1 second", 2000: "2 seconds", 5000: "5 seconds", 10000: "10 seconds"}),
         PropertySpec(EFFECT_MODE, "effect", UINT16, 1, form=Form.ENUM, values=(1, 2, 3),
-                     labels={1: "standard", 2: "black and white", 3: "sepia"}),
+                     labels={1: "standard", 2: "B&W", 3: "sepia"}),
         PropertySpec(FOCUS_METERING, "focusmtr", UINT16, 2, form=Form.ENUM, values=(1, 2),
                      labels={1: "center spot", 2: "multi spot"}),
     ]
