@@ -140,27 +140,57 @@ def _targets() -> tuple[list[Target], list[str]]:
     # -- sans-I/O connections: random bytes after a valid handshake --
     def connection(side: str) -> Callable[[], Target]:
         def build() -> Target:
-            conn_mod = importlib.import_module("ptpd.protocol.connection")
-            cls = getattr(conn_mod, "InitiatorConnection" if side == "initiator" else "ResponderConnection")
-            ev = importlib.import_module("ptpd.protocol.events")
-            need = getattr(ev, "NEED_DATA", None) or getattr(conn_mod, "NEED_DATA")
-
-            def run(data: bytes) -> None:
-                c = _new_connection(cls)
-                c.receive_data(data)
-                for _ in range(10_000):
-                    e = c.next_event()
-                    if e is need or type(e).__name__ == "ConnectionClosed":
-                        break
-
+            from ptpd.protocol import connection as cn
+            from ptpd.protocol import events as ev
             from ptpd.protocol import packets as p
 
             g = bytes(range(16))
             if side == "initiator":
-                seeds = [p.InitCommandAck(1, g, "cam").encode() + p.OperationResponse(0x2001, 0, ()).encode()]
+                # Drive the host side into a data-in transaction (GetDeviceInfo) first, so
+                # the fuzzed bytes reach the data-phase reassembly, not just the handshake.
+                def fresh() -> cn.InitiatorConnection:
+                    c = cn.InitiatorConnection()
+                    c.send(ev.InitCommandRequest(g, "fuzz"))
+                    return c
+
+                def prime(c: cn.InitiatorConnection) -> None:
+                    c.send(c.request(0x1001))
+
+                handshake = p.InitCommandAck(1, g, "cam").encode()
+                seeds = [
+                    p.StartData(0, 100).encode() + p.Data(0, b"d" * 60).encode() + p.EndData(0, b"e" * 40).encode() + p.OperationResponse(0x2001, 0, ()).encode(),
+                    p.OperationResponse(0x2019, 0, ()).encode() + p.Event(0x4002, 0, (5,)).encode() + p.ProbeRequest().encode(),
+                ]
+                cls_name = "InitiatorConnection (in a GetDeviceInfo transaction)"
             else:
-                seeds = [p.InitCommandRequest(g, "host").encode() + p.OperationRequest(1, 0x1002, 0, (1,)).encode()]
-            return Target(f"protocol.connection.{cls.__name__}", run, seeds, (ProtocolError,))
+                def fresh() -> cn.ResponderConnection:  # type: ignore[misc]
+                    return cn.ResponderConnection()
+
+                def prime(c: cn.ResponderConnection) -> None:  # type: ignore[misc]
+                    pass
+
+                handshake = b""
+                seeds = [
+                    p.InitCommandRequest(g, "host").encode() + p.OperationRequest(1, 0x1002, 0, (1,)).encode(),
+                    p.InitCommandRequest(g, "host").encode() + p.OperationRequest(2, 0x1016, 0, (0x500F,)).encode() + p.StartData(0, 2).encode() + p.EndData(0, b"\x90\x01").encode(),
+                    p.InitEventRequest(1).encode() + p.ProbeRequest().encode(),
+                ]
+                cls_name = "ResponderConnection"
+
+            def run(data: bytes) -> None:
+                c = fresh()
+                if handshake:
+                    c.receive_data(handshake)
+                    while c.next_event() is not ev.NEED_DATA:
+                        pass
+                    prime(c)
+                c.receive_data(data)
+                for _ in range(10_000):
+                    e = c.next_event()
+                    if e is ev.NEED_DATA or isinstance(e, ev.ConnectionClosed):
+                        break
+
+            return Target(f"protocol.connection.{cls_name}", run, seeds, (ProtocolError,))
 
         return build
 
@@ -247,23 +277,6 @@ def _dataset_seeds(name: str) -> list[bytes]:
             ds.DevicePropDesc(0xD001, DataType.AUINT8, 0, (1, 2), (3, 4), None),
         ]
     return [o.encode() for o in objs]
-
-
-def _new_connection(cls: type) -> object:
-    import inspect
-
-    sig = inspect.signature(cls)
-    kwargs: dict[str, object] = {}
-    for pname, param in sig.parameters.items():
-        if param.default is not inspect.Parameter.empty:
-            continue
-        if "guid" in pname:
-            kwargs[pname] = bytes(16)
-        elif "name" in pname:
-            kwargs[pname] = "fuzz"
-        elif "now" in pname:
-            kwargs[pname] = 0.0
-    return cls(**kwargs)
 
 
 # -- mutation -------------------------------------------------------------------------------------
