@@ -71,7 +71,10 @@ class SimClient:
         evt = Channel(*await asyncio.open_connection("127.0.0.1", port))
         evt.send(ev.InitEventRequest(ack.connection_number))
         eack = await evt.next()
-        assert isinstance(eack, ev.InitEventAck), eack
+        if not isinstance(eack, ev.InitEventAck):
+            cmd.close()
+            evt.close()
+            raise ConnectionRefusedError(f"event init refused: {eack}")
         client = cls(cmd, evt, ack.connection_number)
         if open_session:
             resp, _ = await client.transact(OperationCode.OpenSession, (1,))

@@ -142,8 +142,8 @@ class Faults:
         for k, v in changes.items():
             if k not in names:
                 raise ValueError(f"unknown fault setting {k!r}; known: {sorted(names)}")
-            if k == "malformed_kinds" and isinstance(v, str):
-                v = Malformed.parse(v)
+            if k == "malformed_kinds":
+                v = Malformed.parse(v) if isinstance(v, str) else tuple(Malformed(x) for x in v)
             if k == "seed":
                 self._rng.seed(v)
             setattr(self, k, v)
@@ -169,11 +169,10 @@ class Faults:
         """Faults carried out so far."""
         return sum(self.injected.values())
 
-    def drop_next(self, point: DropPoint | None = None, fraction: float | None = None) -> None:
+    def drop_next(self, point: DropPoint | str | None = None, fraction: float | None = None) -> None:
         """Close every socket during the next transaction (at ``point``; random if None)."""
-        self._pending.append(
-            Plan(drop=point or self._rng.choice(list(DropPoint)), drop_fraction=self._fraction(fraction))
-        )
+        where = DropPoint(point) if point is not None else self._rng.choice(list(DropPoint))
+        self._pending.append(Plan(drop=where, drop_fraction=self._fraction(fraction)))
 
     def stall_next(self, seconds: float | None = None) -> None:
         self._pending.append(Plan(stall_s=self.stall_s if seconds is None else seconds))
