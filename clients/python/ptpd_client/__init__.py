@@ -1,1 +1,99 @@
-"""Python client of the ptpd daemon."""
+"""Python client of the ptpd daemon.
+
+``Client`` blocks, ``AsyncClient`` is for asyncio; both speak the bus contract of
+:mod:`ptpd.bus` and return typed results. Errors::
+
+    ClientError
+    ├── DaemonUnavailable
+    ├── RequestTimeout
+    ├── ProtocolMismatch
+    └── CommandFailed(code, message, ptp_code)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._core import DEFAULT_TIMEOUT, LatestMailbox, Timeout
+from ._errors import ClientError, CommandFailed, DaemonUnavailable, ProtocolMismatch, RequestTimeout
+from ._sync import Client, EventStream, FrameStream
+
+if TYPE_CHECKING:
+    from ._async import AsyncClient, AsyncEventStream, AsyncFrameStream
+    from ._camera import CameraInfo, CaptureResult, Download, ObjectInfo, OpResult, Shot
+    from ._desc import PropDesc
+    from ._props import PropValue
+    from ._status import CommandHelp, LiveViewStatus, Pong, Snapshot, Status, Version
+    from ._stream_models import Event, Frame
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "AsyncClient",
+    "AsyncEventStream",
+    "AsyncFrameStream",
+    "CameraInfo",
+    "CaptureResult",
+    "Client",
+    "ClientError",
+    "CommandFailed",
+    "CommandHelp",
+    "DaemonUnavailable",
+    "Download",
+    "Event",
+    "EventStream",
+    "Frame",
+    "FrameStream",
+    "LatestMailbox",
+    "LiveViewStatus",
+    "ObjectInfo",
+    "OpResult",
+    "Pong",
+    "PropDesc",
+    "PropValue",
+    "ProtocolMismatch",
+    "RequestTimeout",
+    "Shot",
+    "Snapshot",
+    "Status",
+    "Timeout",
+    "Version",
+]
+
+#: public name -> the private module that defines it, imported on first access so that
+#: a one-shot command loads neither asyncio nor result classes it does not use
+_LAZY = {
+    "AsyncClient": "_async",
+    "AsyncEventStream": "_async",
+    "AsyncFrameStream": "_async",
+    "CameraInfo": "_camera",
+    "CaptureResult": "_camera",
+    "Download": "_camera",
+    "ObjectInfo": "_camera",
+    "OpResult": "_camera",
+    "Shot": "_camera",
+    "PropDesc": "_desc",
+    "PropValue": "_props",
+    "CommandHelp": "_status",
+    "LiveViewStatus": "_status",
+    "Pong": "_status",
+    "Snapshot": "_status",
+    "Status": "_status",
+    "Version": "_status",
+    "Event": "_stream_models",
+    "Frame": "_stream_models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,90 @@
+"""ptpctl: capture (aliases shoot, shutter, snap)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from .. import output
+from ..cli import Session, _want_json, json_option, pass_session
+from ..errors import CliError, Exit
+
+
+@click.command(short_help="Release the shutter (aliases: shoot, shutter, snap).")
+@click.argument("count", type=click.IntRange(1, 999), default=1, required=False)
+@click.argument("path", type=click.Path(), required=False)
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False), help="Download each image into DIR under the camera's file name.")
+@click.option("--view", is_flag=True, help="Show each capture preview in a window.")
+@click.option("--overwrite", is_flag=True, help="Replace existing files.")
+@click.option("--delete", "delete_after", is_flag=True, help="Delete each image from the camera after downloading it.")
+@json_option
+@pass_session
+def capture(session: Session, count: int, path: str | None, output_dir: str | None, view: bool, overwrite: bool,
+            delete_after: bool, as_json: bool) -> None:
+    """Capture COUNT images (default 1). With PATH, download them to PATH, numbered
+    name-1.jpg, name-2.jpg, ... when COUNT > 1; with -o DIR, under the camera's names.
+    Existing files are never replaced without --overwrite. Aliases: shoot, shutter, snap.
+
+    PATH "view" is the ptp-ip tool's way of saying --view.
+    """
+    from .files import FileExists, free_name, numbered, safe_name, write_atomic
+
+    if path == "view":
+        view, path = True, None
+    targets: list[Path] | None = None
+    if path is not None and Path(path).is_dir():
+        output_dir, path = path, None
+    if path is not None:
+        targets = numbered(Path(path), count)
+        if not overwrite:
+            taken = [str(t) for t in targets if t.exists()]
+            if taken:
+                raise CliError(f"{', '.join(taken)} exists; use --overwrite to replace", Exit.USAGE)
+    want_data = targets is not None or output_dir is not None
+    result = session.client.capture(count, download=want_data, preview=view, keep=not delete_after if want_data else None)
+    saved: list[str | None] = []
+    for i, shot in enumerate(result.shots):
+        dest: Path | None = None
+        if shot.data is not None:
+            if targets is not None:
+                dest = targets[i] if i < len(targets) else numbered(Path(path or "capture"), i + 1)[-1]
+                try:
+                    write_atomic(dest, shot.data, overwrite=overwrite)
+                except FileExists:
+                    raise CliError(f"{dest} appeared meanwhile; not replaced", Exit.ERROR) from None
+            elif output_dir is not None:
+                name = safe_name(shot.filename, f"capture-{i + 1}.jpg")
+                d = Path(output_dir)
+                dest = d / name if overwrite else free_name(d, name)
+                write_atomic(dest, shot.data, overwrite=overwrite)
+        saved.append(str(dest) if dest else None)
+        if view and shot.preview:
+            _show_preview(shot.preview, f"Capture preview {i + 1}/{count}")
+    if _want_json(session, as_json):
+        output.emit_json({"shots": [s.to_dict() | {"saved": p} for s, p in zip(result.shots, saved)]})
+        return
+    rows = []
+    for i, (s, p) in enumerate(zip(result.shots, saved), 1):
+        rows.append((i, output.hexv(s.handle) if s.handle is not None else "-", s.filename or "-", output.human_size(s.size) if s.size else "", p or ""))
+    output.table(rows, ["#", "Handle", "File", "Size", "Saved to"])
+    if not want_data:
+        click.echo(f"{'Image' if count == 1 else f'{count} images'} captured; they are on the camera (ptpctl ls).")
+
+
+def _show_preview(jpeg: bytes, title: str) -> None:
+    try:
+        import cv2
+        import numpy as np
+    except ImportError as exc:  # pragma: no cover - opencv is a dependency
+        raise CliError(f"cannot show the preview: {exc}") from None
+    img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise CliError("the preview is not a decodable JPEG")
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        raise CliError("no display to show the preview on (DISPLAY is not set)", Exit.ERROR)
+    cv2.imshow(title, img)
+    click.echo(f"{title}: press any key in the window to continue", err=True)
+    cv2.waitKey(0)
+    cv2.destroyWindow(title)

@@ -1,0 +1,52 @@
+"""ptpctl: liveview, help, shell."""
+
+from __future__ import annotations
+
+
+import click
+
+from ..cli import Session, pass_session
+
+
+@click.command(short_help="Open the live view window (ptpview).")
+@click.option("--no-overlay", is_flag=True, help="Show bare frames without the viewfinder overlay.")
+@pass_session
+def liveview(session: Session, no_overlay: bool) -> None:
+    """Open the live view in a window with the viewfinder overlay (space captures, q
+    quits). The same as running ptpview."""
+    from ptpview.cli import run_window  # OpenCV loads only here
+
+    command, event, lv = session.endpoints()
+    run_window(session.client, overlay=not no_overlay)
+
+
+@click.command("help", short_help="Help on a command.")
+@click.argument("command", required=False)
+@click.pass_context
+def help_(ctx: click.Context, command: str | None) -> None:
+    """Show the help of COMMAND (aliases work), or of ptpctl."""
+    parent = ctx.parent
+    assert parent is not None
+    group = parent.command
+    if not command:
+        click.echo(group.get_help(parent))
+        return
+    assert isinstance(group, click.Group)
+    cmd = group.get_command(parent, command)
+    if cmd is None:
+        raise click.UsageError(f"no such command {command!r}; commands: {', '.join(group.list_commands(parent))}")
+    sub = click.Context(cmd, info_name=cmd.name, parent=parent)
+    click.echo(cmd.get_help(sub))
+
+
+@click.command(short_help="An interactive shell with history and completion.")
+@pass_session
+@click.pass_context
+def shell(ctx: click.Context, session: Session) -> None:
+    """Type commands without the 'ptpctl' prefix (Tab completes commands and property
+    names; history is kept). 'exit', 'quit' or Ctrl-D leaves."""
+    from .shell import run_shell
+
+    root = ctx.find_root().command
+    assert isinstance(root, click.Group)
+    run_shell(root, session)

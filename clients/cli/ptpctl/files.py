@@ -1,0 +1,71 @@
+"""Writing files the safe way: never overwrite unless asked, always atomically."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str, fallback: str) -> str:
+    """A camera-supplied file name reduced to one harmless path component."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].replace("\0", "")
+    base = _UNSAFE.sub("_", base).lstrip(".")
+    return base[:128] or fallback
+
+
+def numbered(path: Path, count: int, ext_hint: str = ".jpg") -> list[Path]:
+    """Target paths for ``count`` shots: ``path`` itself for one, ``name-1.jpg``,
+    ``name-2.jpg``, ... for more; a missing extension takes ``ext_hint``."""
+    if not path.suffix:
+        path = path.with_name(path.name + ext_hint)
+    if count == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(1, count + 1)]
+
+
+def free_name(directory: Path, filename: str) -> Path:
+    """``directory/filename``, or ``stem-1.ext``, ``stem-2.ext``... if taken."""
+    target = directory / filename
+    stem, suffix = target.stem, target.suffix
+    n = 1
+    while target.exists():
+        target = directory / f"{stem}-{n}{suffix}"
+        n += 1
+    return target
+
+
+class FileExists(Exception):
+    """The target exists and overwriting was not allowed."""
+
+
+def write_atomic(path: Path, data: bytes, *, overwrite: bool = False) -> Path:
+    """Write ``data`` to ``path`` through a temp file in the same directory and a rename,
+    so a reader never sees half a file. Without ``overwrite`` an existing file (even one
+    that appears meanwhile) is never replaced: :class:`FileExists`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not overwrite and path.exists():
+        raise FileExists(str(path))
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # atomic and refuses an existing name
+            except FileExistsError:
+                raise FileExists(str(path)) from None
+            os.unlink(tmp)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

@@ -1,0 +1,103 @@
+"""Camera results: info, capture, objects, downloads, raw operations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._models import _build, _Model, _raw
+
+
+@dataclass(frozen=True, slots=True)
+class CameraInfo(_Model):
+    """Reply of ``info``."""
+
+    vendor: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    version: str = ""
+    serial: str = ""
+    operations: tuple[Any, ...] = ()
+    properties: tuple[Any, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True, slots=True)
+class Shot(_Model):
+    """One shutter release of ``capture``."""
+
+    handle: int | None = None
+    filename: str = ""
+    size: int = 0
+    data: bytes | None = None
+    path: str | None = None
+    preview: bytes | None = None
+    raw: dict[str, Any] = _raw()
+
+    def to_dict(self) -> dict[str, Any]:
+        # image bytes are not useful as JSON text: say how many there were
+        d = _Model.to_dict(self)
+        d["data"] = None if self.data is None else len(self.data)
+        d["preview"] = None if self.preview is None else len(self.preview)
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureResult(_Model):
+    """Reply of ``capture``."""
+
+    shots: tuple[Shot, ...] = ()
+    raw: dict[str, Any] = _raw()
+
+    @classmethod
+    def from_dict(cls, data: Any) -> CaptureResult:
+        shots = data.get("shots", []) if isinstance(data, dict) else []
+        return _build(cls, data, shots=tuple(_build(Shot, s) for s in shots))
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo(_Model):
+    """One entry of ``objects``."""
+
+    handle: int = 0
+    filename: str = ""
+    size: int = 0
+    format: Any = 0
+    parent: int = 0
+    is_folder: bool = False
+    captured: str = ""
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True, slots=True)
+class Download(_Model):
+    """Reply of ``download``."""
+
+    handle: int = 0
+    filename: str = ""
+    size: int = 0
+    data: bytes = b""
+    raw: dict[str, Any] = _raw()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = _Model.to_dict(self)
+        d["data"] = len(self.data)
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class OpResult(_Model):
+    """Reply of ``opreq``: the camera's response code, its params and any data."""
+
+    code: int = 0
+    code_name: str = ""
+    params: tuple[int, ...] = ()
+    data: bytes = b""
+    raw: dict[str, Any] = _raw()
+
+
+def objects_from(data: Any) -> list[ObjectInfo]:
+    if isinstance(data, dict):
+        data = data.get("objects", [])
+    return [_build(ObjectInfo, o) for o in data or ()]

@@ -1,0 +1,167 @@
+"""The command methods and settings both clients share (in the manner of httpx's
+``BaseClient``): each method builds its request and hands it to ``self.request``, which
+returns the result (:class:`~ptpd_client.Client`) or an awaitable of it
+(:class:`~ptpd_client.AsyncClient`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from . import _core
+from ._core import EndpointPlan, Timeout
+
+if TYPE_CHECKING:
+    from ._models import (
+        CameraInfo,
+        CaptureResult,
+        CommandHelp,
+        Download,
+        ObjectInfo,
+        OpResult,
+        Pong,
+        PropDesc,
+        PropValue,
+        Snapshot,
+        Status,
+        Version,
+    )
+
+#: called with (bytes done, bytes total) while a download runs
+ProgressCallback = Callable[[int, int], None]
+
+_UNSET: Any = object()
+
+
+class _BaseClient:
+    """Endpoint and timeout handling shared by :class:`Client` and ``AsyncClient``."""
+
+    def __init__(
+        self,
+        command_endpoint: str | None = None,
+        event_endpoint: str | None = None,
+        liveview_endpoint: str | None = None,
+        *,
+        timeout: Timeout | float | None = _core.DEFAULT_TIMEOUT,
+    ) -> None:
+        self._plan: EndpointPlan = _core.plan_endpoints(command_endpoint, event_endpoint, liveview_endpoint)
+        self.timeout = Timeout.of(timeout)
+        self._ids = _core.RequestIds()
+        self._learned: tuple[str, str] | None = None
+        self._closed = False
+
+    @property
+    def command_endpoint(self) -> str:
+        """Where requests go."""
+        return self._plan.command
+
+    def _read_timeout(self, timeout: float | None | object) -> float | None:
+        return self.timeout.read if timeout is _UNSET else timeout  # type: ignore[return-value]
+
+
+class CommandMethods:
+    """One method per bus command; ``request`` is supplied by the client class."""
+
+    timeout: Timeout
+
+    def request(self, cmd: str, args: dict[str, Any] | None = None, **kw: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def ping(self, *, timeout: float | None = _UNSET) -> Pong:
+        """Check that the daemon answers."""
+        return self.request("ping", timeout=timeout)
+
+    def version(self, *, timeout: float | None = _UNSET) -> Version:
+        """Daemon and bus protocol versions and the daemon's endpoints."""
+        return self.request("version", timeout=timeout)
+
+    def status(self, *, timeout: float | None = _UNSET) -> Status:
+        """Connection state, model, queue depth, subscribers, live-view fps."""
+        return self.request("status", timeout=timeout)
+
+    def snapshot(self, *, timeout: float | None = _UNSET) -> Snapshot:
+        """All cached state and the event sequence number it reflects."""
+        return self.request("snapshot", timeout=timeout)
+
+    def help(self, *, timeout: float | None = _UNSET) -> list[CommandHelp]:
+        """The daemon's commands with their arguments."""
+        return self.request("help", timeout=timeout)
+
+    def info(self, *, timeout: float | None = _UNSET) -> CameraInfo:
+        """Camera model, firmware, operations and properties."""
+        return self.request("info", timeout=timeout)
+
+    def properties(self, *, timeout: float | None = _UNSET) -> list[str]:
+        """Every property name the camera answers to."""
+        return self.request("properties", timeout=timeout)
+
+    def describe(self, prop: str | int, *, timeout: float | None = _UNSET) -> PropDesc:
+        """A property's type, access, values and allowed values."""
+        return self.request("describe", {"prop": prop}, timeout=timeout)
+
+    def get(self, prop: str | int, *, timeout: float | None = _UNSET) -> PropValue:
+        """A property's current value (``.value`` raw, ``.label`` human)."""
+        return self.request("get", {"prop": prop}, timeout=timeout)
+
+    def set(self, prop: str | int, value: str | int, *, timeout: float | None = _UNSET) -> PropValue:
+        """Set a property from a human label or a raw value; returns the value in force."""
+        return self.request("set", {"prop": prop, "value": value}, timeout=timeout)
+
+    def state(self, *, timeout: float | None = _UNSET) -> list[PropValue]:
+        """The camera's current settings summary."""
+        return self.request("state", timeout=timeout)
+
+    def capture(
+        self,
+        count: int = 1,
+        *,
+        download: bool = False,
+        preview: bool = False,
+        dir: str | None = None,
+        keep: bool | None = None,
+        timeout: float | None = _UNSET,
+    ) -> CaptureResult:
+        """Release the shutter ``count`` times; with ``download`` each shot carries its bytes."""
+        if timeout is _UNSET and self.timeout.read is not None:
+            timeout = self.timeout.read + 2.0 * count  # each shot may take a while
+        args = {"count": count, "download": download, "preview": preview, "dir": dir, "keep": keep}
+        return self.request("capture", args, timeout=timeout)
+
+    def liveview_start(self, *, timeout: float | None = _UNSET) -> Any:
+        """Keep live view on even with no subscriber."""
+        return self.request("liveview.start", timeout=timeout)
+
+    def liveview_stop(self, *, timeout: float | None = _UNSET) -> Any:
+        """Drop the request made by :meth:`liveview_start`."""
+        return self.request("liveview.stop", timeout=timeout)
+
+    def objects(self, *, timeout: float | None = _UNSET) -> list[ObjectInfo]:
+        """The objects on the camera's storage."""
+        return self.request("objects", timeout=timeout)
+
+    def download(
+        self,
+        handle: int,
+        *,
+        offset: int = 0,
+        progress: ProgressCallback | None = None,
+        timeout: float | None = _UNSET,
+    ) -> Download:
+        """An object's bytes; ``progress(done, total)`` is called as the daemon reports."""
+        return self.request("download", {"handle": handle, "offset": offset or None}, timeout=timeout, progress=progress)
+
+    def delete(self, handle: int, *, timeout: float | None = _UNSET) -> Any:
+        """Delete an object on the camera."""
+        return self.request("delete", {"handle": handle}, timeout=timeout)
+
+    def opreq(
+        self,
+        code: int,
+        params: Iterable[int] = (),
+        data: bytes | None = None,
+        *,
+        timeout: float | None = _UNSET,
+    ) -> OpResult:
+        """Run a raw PTP operation; a non-OK response code is returned, not raised."""
+        return self.request("opreq", {"code": code, "params": list(params), "data": data}, timeout=timeout)
+

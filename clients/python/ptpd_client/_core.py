@@ -1,0 +1,412 @@
+"""What the blocking and the asyncio client share: endpoints, timeouts, request ids,
+reply parsing, error mapping, event sequencing and the latest-frame mailbox.
+
+No I/O here except the cheap ipc:// probe; the two clients do the socket work.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ptpd import bus
+
+from ._errors import CommandFailed, DaemonUnavailable, ProtocolMismatch
+from ._models import parser
+
+if TYPE_CHECKING:
+    from ._stream_models import Event, Frame
+
+#: seconds a call waits for its reply unless told otherwise
+DEFAULT_TIMEOUT = 5.0
+#: seconds to wait for the connection to the command socket to come up
+DEFAULT_CONNECT_TIMEOUT = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """How long to wait: ``read`` for a reply, ``connect`` for the command socket to come up.
+
+    ``Timeout(5.0)`` waits 5 s for replies and at most 1 s to connect; ``None`` waits forever.
+    """
+
+    read: float | None = DEFAULT_TIMEOUT
+    connect: float | None = DEFAULT_CONNECT_TIMEOUT
+
+    @classmethod
+    def of(cls, value: Timeout | float | None) -> Timeout:
+        if isinstance(value, Timeout):
+            return value
+        if value is None:
+            return cls(None, DEFAULT_CONNECT_TIMEOUT)
+        return cls(float(value), min(float(value), DEFAULT_CONNECT_TIMEOUT))
+
+
+def _ms(seconds: float | None) -> int | None:
+    return None if seconds is None else max(0, int(seconds * 1000))
+
+
+# -- endpoints ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointPlan:
+    """Which endpoints to use; ``None`` means "ask the daemon (``version``), else derive"."""
+
+    command: str
+    event: str | None
+    liveview: str | None
+
+
+def plan_endpoints(command: str | None = None, event: str | None = None, liveview: str | None = None) -> EndpointPlan:
+    """Endpoints from arguments, else ``PTPD_*`` environment, else the bus defaults.
+
+    When the command endpoint was chosen (argument or environment) but the event or
+    live-view endpoint was not, they are left ``None`` so the client learns them from the
+    daemon's ``version`` reply: pointing a client at a daemon's command socket is enough.
+    """
+    env = os.environ
+    cmd_explicit = command or env.get(bus.ENV_COMMAND)
+    ev = event or env.get(bus.ENV_EVENT)
+    lv = liveview or env.get(bus.ENV_LIVEVIEW)
+    if not cmd_explicit:
+        defaults = bus.default_endpoints()
+        return EndpointPlan(defaults.command, ev or defaults.event, lv or (bus.liveview_endpoint_for(ev) if ev else defaults.liveview))
+    return EndpointPlan(cmd_explicit, ev, lv)
+
+
+def connectable(advertised: str, command: str) -> str:
+    """A bind address the daemon advertises made connectable: ``tcp://*:P`` or
+    ``tcp://0.0.0.0:P`` takes the host of the command endpoint we reached it by."""
+    if not advertised.startswith("tcp://"):
+        return advertised
+    host, _, port = advertised[6:].rpartition(":")
+    if host in ("*", "0.0.0.0", "[::]", "::"):
+        from urllib.parse import urlsplit
+
+        chost = urlsplit(command).hostname if command.startswith("tcp://") else None
+        return f"tcp://{chost or '127.0.0.1'}:{port}"
+    return advertised
+
+
+def learned_endpoints(plan: EndpointPlan, version_result: Any) -> tuple[str, str]:
+    """Event and live-view endpoints: planned ones, else from ``version``, else derived."""
+    advertised = {}
+    if isinstance(version_result, dict):
+        advertised = version_result.get("endpoints") or {}
+    ev = plan.event or (connectable(advertised["event"], plan.command) if advertised.get("event") else None)
+    if ev is None:
+        ev = bus.default_endpoints().event
+    lv = plan.liveview or (connectable(advertised["liveview"], plan.command) if advertised.get("liveview") else None)
+    if lv is None:
+        lv = bus.liveview_endpoint_for(ev)
+    return ev, lv
+
+
+def probe_ipc(endpoint: str) -> None:
+    """Fail fast when an ipc:// endpoint has no daemon behind it.
+
+    A missing socket file or a refused connection means no daemon; zmq itself would
+    retry silently until the timeout.
+    """
+    if not endpoint.startswith("ipc://"):
+        return
+    path = endpoint[6:]
+    if not path or path.startswith("@"):  # abstract namespace: nothing to look at
+        return
+    if not os.path.exists(path):
+        raise DaemonUnavailable(f"no daemon at {endpoint} (socket file missing)", endpoint)
+    import _socket  # the C module: "socket" itself costs milliseconds of start-up
+
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+    except (ConnectionRefusedError, FileNotFoundError):
+        raise DaemonUnavailable(f"no daemon at {endpoint} (connection refused)", endpoint) from None
+    except OSError:
+        pass  # e.g. permission: let zmq report what it can
+    finally:
+        s.close()
+
+
+# -- requests and replies -----------------------------------------------------------------
+
+
+class RequestIds:
+    """Request ids unique across clients and processes (the daemon caches replies by id)."""
+
+    def __init__(self) -> None:
+        self._prefix = os.urandom(6).hex()
+        self._n = 0
+        self._lock = threading.Lock()
+
+    def next(self) -> str:
+        with self._lock:
+            self._n += 1
+            return f"{self._prefix}-{self._n}"
+
+
+def clean_args(args: dict[str, Any] | None) -> dict[str, Any]:
+    """Arguments without ``None`` values (the daemon applies its defaults)."""
+    return {k: v for k, v in (args or {}).items() if v is not None}
+
+
+def parse_reply_frames(frames: list[bytes]) -> dict[str, Any]:
+    """The reply map from a DEALER's frames ``[b"", reply]`` (delimiter optional)."""
+    body = frames[-1] if frames else b""
+    try:
+        reply = bus.unpack(body)
+    except ValueError as exc:
+        raise ProtocolMismatch(f"daemon reply is not msgpack: {exc}") from exc
+    if not isinstance(reply, dict) or "ok" not in reply:
+        raise ProtocolMismatch(f"daemon reply is not a bus reply: {reply!r:.200}")
+    return reply
+
+
+def result_of(cmd: str, reply: dict[str, Any], parse: bool = True) -> Any:
+    """The typed result of a reply, or :class:`CommandFailed` raised from its error."""
+    if not reply.get("ok"):
+        err = reply.get("error") or {}
+        if not isinstance(err, dict):
+            err = {"code": bus.ErrorCode.INTERNAL.value, "message": str(err)}
+        raise CommandFailed(
+            err.get("code", bus.ErrorCode.INTERNAL.value),
+            str(err.get("message", "")) or "the daemon refused the request",
+            err.get("ptp_code"),
+            cmd,
+        )
+    result = reply.get("result")
+    fn = parser(cmd) if parse else None
+    return fn(result) if fn else result
+
+
+# -- events -------------------------------------------------------------------------------
+
+
+def parse_event(frames: list[bytes]) -> Event:
+    """``[topic, meta]`` or ``[topic, meta, payload]`` -> :class:`Event`."""
+    from ._stream_models import Event
+
+    if len(frames) < 2:
+        raise ProtocolMismatch(f"event with {len(frames)} frame(s)")
+    topic = bytes(frames[0]).decode("utf-8", "replace")
+    try:
+        meta = bus.unpack(frames[1])
+    except ValueError as exc:
+        raise ProtocolMismatch(f"event meta is not msgpack: {exc}") from exc
+    if not isinstance(meta, dict):
+        meta = {"value": meta}
+    seq = meta.get("seq")
+    payload = bytes(frames[2]) if len(frames) > 2 else None
+    return Event(topic=topic, seq=seq if isinstance(seq, int) else None, data=meta, payload=payload)
+
+
+def topic_matches(topic: str, prefixes: tuple[str, ...]) -> bool:
+    return not prefixes or any(topic.startswith(p) for p in prefixes)
+
+
+class Sequencer:
+    """Clone-pattern bookkeeping for one event stream.
+
+    ``accept(event)`` says what to do with a message: ``"old"`` (already in the snapshot
+    or a duplicate: drop), ``"gap"`` (messages were lost: take a new snapshot), or
+    ``"ok"``. The whole socket is sequenced, so the stream subscribes to everything and
+    filters by prefix afterwards (a prefix subscription would look like constant gaps).
+    """
+
+    def __init__(self) -> None:
+        self.last: int | None = None
+        self.gaps = 0
+        self.missed = 0
+
+    def reset(self, seq: int) -> None:
+        self.last = seq
+
+    def accept(self, event: Event) -> str:
+        if event.seq is None:
+            return "ok"
+        if self.last is None:
+            self.last = event.seq
+            return "ok"
+        if event.seq <= self.last:
+            return "old"
+        if event.seq > self.last + 1:
+            self.gaps += 1
+            self.missed += event.seq - self.last - 1
+            return "gap"
+        self.last = event.seq
+        return "ok"
+
+
+# -- frames -------------------------------------------------------------------------------
+
+
+def parse_frame(frames: list[Any], received: float) -> Frame | None:
+    """``[b"liveview.frame", meta, jpeg]`` -> :class:`Frame` (None if malformed)."""
+    from ._stream_models import Frame
+
+    if len(frames) < 3:
+        return None
+    try:
+        meta = bus.unpack(frames[1])
+    except ValueError:
+        return None
+    if not isinstance(meta, dict):
+        return None
+    jpeg = frames[-1]
+    jpeg = jpeg.bytes if hasattr(jpeg, "bytes") else bytes(jpeg)
+    seq = meta.get("seq", 0)
+    return Frame(
+        seq=seq if isinstance(seq, int) else 0,
+        jpeg=jpeg,
+        width=int(meta.get("width") or meta.get("w") or 0),
+        height=int(meta.get("height") or meta.get("h") or 0),
+        meta=meta,
+        received=received,
+    )
+
+
+class LatestMailbox:
+    """A one-slot mailbox: ``put`` replaces what is there, ``get`` takes the newest.
+
+    A slow consumer therefore always gets the most recent frame and never a backlog.
+    Wakers (``add_waker``) are called after each put, from the putting thread: the asyncio
+    client registers ``loop.call_soon_threadsafe``.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._item: Frame | None = None
+        self._closed = False
+        self._error: BaseException | None = None
+        self._wakers: list[Callable[[], None]] = []
+        self.replaced = 0  #: frames overwritten before anyone took them
+        self.received = 0
+        self._last_taken: int | None = None
+
+    def add_waker(self, fn: Callable[[], None]) -> None:
+        with self._cond:
+            self._wakers.append(fn)
+
+    def put(self, item: Frame) -> None:
+        with self._cond:
+            if self._item is not None:
+                self.replaced += 1
+            self._item = item
+            self.received += 1
+            self._cond.notify_all()
+            wakers = list(self._wakers)
+        for w in wakers:
+            w()
+
+    def close(self, error: BaseException | None = None) -> None:
+        with self._cond:
+            self._closed = True
+            self._error = error
+            self._cond.notify_all()
+            wakers = list(self._wakers)
+        for w in wakers:
+            w()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def take(self) -> Frame | None:
+        """The newest frame if one is waiting (no wait), with ``dropped`` filled in."""
+        with self._cond:
+            return self._take_locked()
+
+    def _take_locked(self) -> Frame | None:
+        item = self._item
+        if item is None:
+            if self._error is not None:
+                raise self._error
+            return None
+        self._item = None
+        dropped = 0 if self._last_taken is None else max(0, item.seq - self._last_taken - 1)
+        self._last_taken = item.seq
+        if dropped:
+            from dataclasses import replace
+
+            item = replace(item, dropped=dropped)
+        return item
+
+    def get(self, timeout: float | None) -> Frame | None:
+        """Wait for a frame; ``None`` on timeout or when closed with nothing left."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                item = self._take_locked()
+                if item is not None:
+                    return item
+                if self._closed:
+                    return None
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+
+
+class FrameReceiver(threading.Thread):
+    """A thread that reads the live-view socket as fast as frames come and keeps only the
+    newest in a :class:`LatestMailbox` (multipart-safe; never ``CONFLATE``)."""
+
+    def __init__(self, context: Any, endpoint: str, mailbox: LatestMailbox) -> None:
+        super().__init__(name="ptpd-frames", daemon=True)
+        self._context = context
+        self._endpoint = endpoint
+        self.mailbox = mailbox
+        self._stop_event = threading.Event()
+        self.ready = threading.Event()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop_event.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout)
+
+    def run(self) -> None:
+        import zmq
+
+        sock = self._context.socket(zmq.SUB)
+        try:
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.SUBSCRIBE, bus.Topic.FRAME.encode())
+            sock.connect(self._endpoint)
+            self.ready.set()
+            while not self._stop_event.is_set():
+                if not sock.poll(50):
+                    continue
+                # drain everything already here, keep the newest
+                newest = None
+                while True:
+                    try:
+                        parts = sock.recv_multipart(zmq.NOBLOCK, copy=True)
+                    except zmq.Again:
+                        break
+                    frame = parse_frame(parts, time.time())
+                    if frame is not None:
+                        if newest is not None:
+                            self.mailbox.replaced += 1
+                        newest = frame
+                if newest is not None:
+                    self.mailbox.put(newest)
+        except Exception as exc:  # a dead receiver must wake its consumer, not hang it
+            self.mailbox.close(exc)
+            return
+        finally:
+            self.ready.set()
+            sock.close(0)
+        self.mailbox.close()
+
+
+def normalise_prefixes(prefixes: Iterable[str] | str | None) -> tuple[str, ...]:
+    if prefixes is None:
+        return ()
+    if isinstance(prefixes, str):
+        return (prefixes,)
+    return tuple(prefixes)

@@ -1,0 +1,333 @@
+"""The blocking client."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import zmq
+
+from ptpd import bus
+
+from . import _core
+from ._commands import _UNSET, CommandMethods, ProgressCallback, _BaseClient
+from ._core import LatestMailbox, Sequencer, Timeout
+from ._errors import ClientError, DaemonUnavailable, ProtocolMismatch, RequestTimeout
+if TYPE_CHECKING:
+    from ._status import Snapshot
+    from ._stream_models import Event, Frame
+
+class Client(CommandMethods, _BaseClient):
+    """A blocking client of one ptpd daemon.
+
+    ::
+
+        with Client() as c:                 # endpoints: args, PTPD_* env, or defaults
+            print(c.get("iso").label)
+            c.set("iso", "800")
+            for frame in c.frames():        # always the newest frame
+                ...
+
+    Every call takes ``timeout=`` (seconds; ``None`` waits forever) and raises
+    :class:`DaemonUnavailable`, :class:`RequestTimeout` or :class:`CommandFailed`.
+    One client may be used from several threads; calls are serialised.
+    """
+
+    def __init__(
+        self,
+        command_endpoint: str | None = None,
+        event_endpoint: str | None = None,
+        liveview_endpoint: str | None = None,
+        *,
+        timeout: Timeout | float | None = _core.DEFAULT_TIMEOUT,
+        context: zmq.Context | None = None,
+    ) -> None:
+        super().__init__(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout)
+        self._context = context or zmq.Context.instance()
+        self._socket: zmq.Socket | None = None
+        self._lock = threading.RLock()
+        self._streams: list[Any] = []
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the sockets and stop any stream this client opened. Idempotent."""
+        for s in list(self._streams):
+            s.close()
+        with self._lock:
+            if self._socket is not None:
+                self._socket.close(0)
+                self._socket = None
+            self._closed = True
+
+    def _command_socket(self) -> zmq.Socket:
+        if self._socket is None:
+            if self._closed:
+                raise RuntimeError("client is closed")
+            _core.probe_ipc(self._plan.command)
+            s = self._context.socket(zmq.DEALER)
+            s.setsockopt(zmq.LINGER, 0)
+            # queue only to a connected peer, so "nobody there" shows up as not writable
+            s.setsockopt(zmq.IMMEDIATE, 1)
+            try:
+                s.connect(self._plan.command)
+            except zmq.ZMQError as exc:
+                s.close(0)
+                raise ClientError(f"cannot use endpoint {self._plan.command!r}: {exc}") from exc
+            self._socket = s
+        return self._socket
+
+    # -- the one request path --------------------------------------------------------
+
+    def request(
+        self,
+        cmd: str,
+        args: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = _UNSET,
+        parse: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> Any:
+        """Send any bus command and return its (typed, when ``parse``) result."""
+        read = self._read_timeout(timeout)
+        with self._lock:
+            sock = self._command_socket()
+            rid = self._ids.next()
+            data = bus.encode_request(rid, cmd, _core.clean_args(args))
+            connect = self.timeout.connect
+            if not sock.poll(_core._ms(connect) if connect is not None else -1, zmq.POLLOUT):
+                # a dead peer leaves a half-open pipe: start afresh next time
+                sock.close(0)
+                self._socket = None
+                raise DaemonUnavailable(f"no daemon answers at {self._plan.command}", self._plan.command)
+            sub = self._progress_socket() if progress is not None else None
+            try:
+                sock.send_multipart([b"", data])
+                poller = zmq.Poller()
+                poller.register(sock, zmq.POLLIN)
+                if sub is not None:
+                    poller.register(sub, zmq.POLLIN)
+                deadline = None if read is None else time.monotonic() + read
+                while True:
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        raise RequestTimeout(f"{cmd}: no reply from the daemon within {read:g} s", read)
+                    ready = dict(poller.poll(None if remaining is None else max(1, int(remaining * 1000))))
+                    if sub is not None and sub in ready:
+                        self._progress_drain(sub, rid, args or {}, progress)  # type: ignore[arg-type]
+                    if sock in ready:
+                        reply = _core.parse_reply_frames(sock.recv_multipart())
+                        if reply.get("id") != rid:
+                            continue  # a late reply to an earlier, timed-out request
+                        return _core.result_of(cmd, reply, parse)
+            finally:
+                if sub is not None:
+                    sub.close(0)
+
+    def _progress_socket(self) -> zmq.Socket:
+        sub = self._context.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.SUBSCRIBE, bus.Topic.PROGRESS.encode())
+        sub.connect(self.endpoints()[0])
+        return sub
+
+    @staticmethod
+    def _progress_drain(sub: zmq.Socket, rid: str, args: dict[str, Any], cb: ProgressCallback) -> None:
+        while True:
+            try:
+                parts = sub.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                ev = _core.parse_event(parts)
+            except ProtocolMismatch:
+                continue
+            d = ev.data
+            if d.get("id") not in (None, rid) and d.get("handle") != args.get("handle"):
+                continue
+            if "done" in d:
+                cb(int(d.get("done") or 0), int(d.get("total") or 0))
+
+    def endpoints(self) -> tuple[str, str]:
+        """(event, live-view) endpoints: given, or learned from the daemon's ``version``."""
+        if self._plan.event and self._plan.liveview:
+            return self._plan.event, self._plan.liveview
+        if self._learned is None:
+            try:
+                v = self.request("version", parse=False)
+            except Exception:
+                v = None
+            self._learned = _core.learned_endpoints(self._plan, v)
+        return self._learned
+
+    # -- streams ---------------------------------------------------------------------
+
+    def events(
+        self,
+        prefixes: Iterable[str] | str | None = None,
+        *,
+        snapshot: bool = True,
+        timeout: float | None = None,
+    ) -> EventStream:
+        """Iterate events whose topic starts with one of ``prefixes`` (all when empty).
+
+        With ``snapshot`` the first item is a :class:`Snapshot`; later snapshots appear
+        when a sequence gap showed that events were lost (``Snapshot.gap`` says which).
+        ``timeout`` bounds the wait for each item (``None``: forever).
+        """
+        stream = EventStream(self, _core.normalise_prefixes(prefixes), snapshot, timeout)
+        self._streams.append(stream)
+        return stream
+
+    def frames(self, *, timeout: float | None = None) -> FrameStream:
+        """Iterate live-view frames, always the newest (a slow consumer skips frames).
+
+        Subscribing starts live view on the camera; closing the stream ends the
+        subscription. ``timeout`` bounds the wait for each frame.
+        """
+        stream = FrameStream(self, timeout)
+        self._streams.append(stream)
+        return stream
+
+
+class EventStream:
+    """Events after a snapshot, with sequence-gap detection (see :meth:`Client.events`)."""
+
+    def __init__(self, client: Client, prefixes: tuple[str, ...], snapshot: bool, timeout: float | None) -> None:
+        self._client = client
+        self.prefixes = prefixes
+        self.timeout = timeout
+        self._want_snapshot = snapshot
+        self.sequencer = Sequencer()
+        self._pending: list[Event | Snapshot] = []
+        self._sub = client._context.socket(zmq.SUB)
+        self._sub.setsockopt(zmq.LINGER, 0)
+        # the whole socket is sequenced: subscribe to all, filter by prefix here
+        self._sub.setsockopt(zmq.SUBSCRIBE, b"")
+        self._sub.connect(client.endpoints()[0])
+        if snapshot:
+            self._resnapshot(None)
+
+    def _resnapshot(self, gap: tuple[int, int] | None) -> None:
+        snap = self._client.snapshot()
+        if gap is not None:
+            from dataclasses import replace
+
+            snap = replace(snap, gap=gap)
+        self.sequencer.reset(snap.seq)
+        self._pending.append(snap)
+
+    def __iter__(self) -> Iterator[Event | Snapshot]:
+        return self
+
+    def __next__(self) -> Event | Snapshot:
+        return self.get(self.timeout)
+
+    def get(self, timeout: float | None = None) -> Event | Snapshot:
+        """The next snapshot or matching event; :class:`RequestTimeout` if none in time."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self._pending:
+                return self._pending.pop(0)
+            if self._sub is None:
+                raise StopIteration
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise RequestTimeout(f"no event within {timeout:g} s", timeout)
+            if not self._sub.poll(None if remaining is None else max(1, int(remaining * 1000))):
+                continue
+            try:
+                ev = _core.parse_event(self._sub.recv_multipart())
+            except ProtocolMismatch:
+                continue
+            verdict = self.sequencer.accept(ev)
+            if verdict == "old":
+                continue
+            if verdict == "gap":
+                expected = (self.sequencer.last or 0) + 1
+                if self._want_snapshot:
+                    self._resnapshot((expected, ev.seq or 0))
+                    if ev.seq is not None and ev.seq <= (self.sequencer.last or 0):
+                        continue
+                    self.sequencer.reset(ev.seq or 0)
+                else:
+                    from dataclasses import replace
+
+                    ev = replace(ev, missed=(ev.seq or 0) - expected)
+                    self.sequencer.reset(ev.seq or 0)
+            if _core.topic_matches(ev.topic, self.prefixes):
+                self._pending.append(ev)
+
+    @property
+    def gaps(self) -> int:
+        """How many times events were found missing."""
+        return self.sequencer.gaps
+
+    def close(self) -> None:
+        if self._sub is not None:
+            self._sub.close(0)
+            self._sub = None
+        if self in self._client._streams:
+            self._client._streams.remove(self)
+
+    def __enter__(self) -> EventStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class FrameStream:
+    """Live-view frames through a receiver thread and a one-slot mailbox."""
+
+    def __init__(self, client: Client, timeout: float | None) -> None:
+        self._client = client
+        self.timeout = timeout
+        self.mailbox = LatestMailbox()
+        self._receiver = _core.FrameReceiver(client._context, client.endpoints()[1], self.mailbox)
+        self._receiver.start()
+        self._receiver.ready.wait(2.0)
+
+    @property
+    def endpoint(self) -> str:
+        return self._client.endpoints()[1]
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self
+
+    def __next__(self) -> Frame:
+        return self.get(self.timeout)
+
+    def get(self, timeout: float | None = None) -> Frame:
+        """The newest frame, waiting up to ``timeout``; :class:`RequestTimeout` if none."""
+        frame = self.mailbox.get(timeout)
+        if frame is None:
+            if self.mailbox.closed:
+                raise StopIteration
+            raise RequestTimeout(f"no live-view frame within {timeout:g} s", timeout)
+        return frame
+
+    @property
+    def replaced(self) -> int:
+        """Frames the mailbox discarded because a newer one arrived first."""
+        return self.mailbox.replaced
+
+    def close(self) -> None:
+        self._receiver.stop()
+        self.mailbox.close()
+        if self in self._client._streams:
+            self._client._streams.remove(self)
+
+    def __enter__(self) -> FrameStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
