@@ -90,6 +90,11 @@ def test_ready_watchdog_not_connected_and_sigterm(tmp_path: Path, spawn: Any, ip
         e = c.call("get", {"prop": "iso"})
         assert e["error"]["code"] == "not_connected" and time.monotonic() - t0 < 1.0
         assert (tmp_path / "state" / "ptpd" / "guid").is_file()
+        # a second daemon on the same endpoints refuses instead of stealing them
+        second = spawn([PTPD, "run", "--camera", f"127.0.0.1:{nobody}", *endpoint_args(ipc_endpoints)], env=daemon_env(tmp_path))
+        assert second.popen.wait(10) == 1
+        assert "in use" in second.output()[1]
+        assert c.ok("ping")["pong"]
         t0 = time.monotonic()
         proc.popen.send_signal(signal.SIGTERM)
         assert proc.popen.wait(5) == 0

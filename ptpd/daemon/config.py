@@ -44,6 +44,7 @@ from __future__ import annotations
 import configparser
 import ipaddress
 import os
+import socket
 import tomllib
 import uuid
 from dataclasses import dataclass, field, fields, replace
@@ -406,3 +407,23 @@ def ensure_ipc_dirs(cfg: Config) -> None:
             if not d.exists():
                 d.mkdir(parents=True, mode=0o700)
                 os.chmod(d, 0o700)  # mkdir's mode is masked by umask
+
+
+def ipc_in_use(endpoint: str) -> bool:
+    """True when something already accepts connections on this ipc:// socket file.
+
+    libzmq silently replaces an existing socket file on bind, which would steal the
+    endpoint from a daemon that is still running; check first.
+    """
+    if not endpoint.startswith("ipc://"):
+        return False
+    path = endpoint[len("ipc://") :]
+    if path.startswith("@") or not os.path.exists(path):
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        try:
+            s.connect(path)
+        except OSError:
+            return False  # a stale file from a daemon that died
+    return True

@@ -27,7 +27,7 @@ from ptpd import bus
 from ptpd.bus import BusError, ErrorCode
 from ptpd.camera.base import Camera
 from ptpd.daemon.commands import HANDLERS, RequestContext, check_args, to_bus_error
-from ptpd.daemon.config import Config, endpoint_is_local, ensure_ipc_dirs, load_or_create_guid
+from ptpd.daemon.config import Config, endpoint_is_local, ensure_ipc_dirs, ipc_in_use, load_or_create_guid
 from ptpd.daemon.link import CameraLink
 from ptpd.daemon.liveview import LiveView
 from ptpd.daemon.notify import Notifier
@@ -110,6 +110,9 @@ class Daemon:
         if not self.guid:
             self.guid = await asyncio.to_thread(load_or_create_guid, cfg.state_dir)
         ensure_ipc_dirs(cfg)
+        for ep in (cfg.command_endpoint, cfg.event_endpoint, cfg.liveview_endpoint):
+            if ipc_in_use(ep):
+                raise zmq.ZMQError(zmq.EADDRINUSE, f"{ep} is in use (another ptpd running?)")
         self._setup_security()
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)
