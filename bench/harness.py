@@ -111,14 +111,24 @@ class DaemonOptions:
 class Daemon:
     """``ptpd run`` as a real process on private ipc endpoints under ``workdir``."""
 
-    def __init__(self, workdir: Path, opts: DaemonOptions | None = None, *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        opts: DaemonOptions | None = None,
+        *,
+        env: dict[str, str] | None = None,
+        run_dir: Path | None = None,
+        endpoints: dict[str, str] | None = None,
+    ) -> None:
         self.opts = opts or DaemonOptions()
         self.dir = workdir
-        run = workdir / "run"
-        run.mkdir(mode=0o700, parents=True, exist_ok=True)
+        run = run_dir or workdir / "run"
+        if run_dir is None:  # else the daemon makes it (and its mode is under test)
+            run.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.run_dir = run
         state = workdir / "state"
         state.mkdir(exist_ok=True)
-        self.endpoints = {k: f"ipc://{run}/{k}" for k in ("command", "event", "liveview")}
+        self.endpoints = endpoints or {k: f"ipc://{run}/{k}" for k in ("command", "event", "liveview")}
         o = self.opts
         lines = []
         if o.camera:
@@ -139,7 +149,7 @@ class Daemon:
     @property
     def client_env(self) -> dict[str, str]:
         return {
-            "PTPD_RUNTIME_DIR": str(self.dir / "run"),
+            "PTPD_RUNTIME_DIR": str(self.run_dir),
             "PTPD_COMMAND_ENDPOINT": self.endpoints["command"],
             "PTPD_EVENT_ENDPOINT": self.endpoints["event"],
             "PTPD_LIVEVIEW_ENDPOINT": self.endpoints["liveview"],
