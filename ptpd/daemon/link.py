@@ -98,6 +98,7 @@ class CameraLink:
         self._lv_changed = asyncio.Event()
         self._refresh_codes: set[int] = set()
         self._refresh_task: asyncio.Task[None] | None = None
+        self._told: set[tuple[ConnectionState, str]] = set()
 
     # -- state ---------------------------------------------------------------------
 
@@ -119,7 +120,14 @@ class CameraLink:
             return
         self.connection = state
         self.detail = detail
-        log.info("camera %s%s", state.value, f": {detail}" if detail else "")
+        # While a camera stays away the retries repeat the same story: say it once at info.
+        key = (state, detail.split("; retrying")[0] if state is not ConnectionState.CONNECTING else "")
+        level = logging.DEBUG if key in self._told else logging.INFO
+        if state is ConnectionState.CONNECTED:
+            self._told.clear()
+        else:
+            self._told.add(key)
+        log.log(level, "camera %s%s", state.value, f": {detail}" if detail else "")
         self.publish(bus.Topic.CONNECTION, {"state": state.value, "detail": detail})
 
     def update_prop(self, pv: PropertyValue) -> None:
