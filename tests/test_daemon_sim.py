@@ -20,7 +20,7 @@ import pytest
 import zmq
 
 from ptpd import bus
-from tests.conftest import ROOT, Proc, free_port, wait_for_port
+from tests.conftest import Proc, free_port, wait_for_port
 from tests.test_daemon_process import PTPD, Raw, daemon_env, endpoint_args, wait_ping
 
 pytest.importorskip("ptpd.camera.generic", reason="GenericCamera not there yet")
