@@ -451,7 +451,9 @@ class CameraSession:
         """Run one operation. ``data`` is the data-out payload when the initiator sent one."""
         self.transactions += 1
         try:
-            return self._dispatch(code, transaction_id, params, data)
+            # Capture threads add objects and drain the battery: one operation sees one state.
+            with self.camera.lock:
+                return self._dispatch(code, transaction_id, params, data)
         except _Refuse as r:
             return Reply(r.code, r.params)
         except st.InvalidStorage:
