@@ -46,8 +46,8 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
 @click.option("--latency", "latency_ms", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Delay each transaction by this many ms, as a Wi-Fi link and a camera would.")
 @click.option("--model", default=None, help="Model name the camera reports.")
-@click.option("--images", "initial_images", type=click.IntRange(0, 1000), default=3, show_default=True,
-              help="Images on the card at start.")
+@click.option("--images", "initial_images", type=click.IntRange(0, 1000), default=None,
+              help="Images on the card at start (default 3).")
 @click.option("--big-object-mb", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Also put one image of about this many MB on the card (benchmarks).")
 @click.option("--drop-rate", type=float, default=0.0, callback=_rate, help="Fault: chance per transaction to close every socket (also mid data phase).")
@@ -72,7 +72,7 @@ def simulate(
     port: int | None,
     latency_ms: float,
     model: str | None,
-    initial_images: int,
+    initial_images: int | None,
     big_object_mb: float,
     drop_rate: float,
     stall_rate: float,
@@ -93,7 +93,10 @@ def simulate(
     """Serve a simulated camera (generic PTP/IP or Fujifilm Wi-Fi) on real TCP sockets.
 
     Point any PTP/IP client at it, e.g.
-    gphoto2 --camera "PTP/IP Camera" --port ptpip:127.0.0.1:15740:15740 --summary
+
+    \b
+      gphoto2 --camera "PTP/IP Camera" --port ptpip:127.0.0.1:15740:15740 --summary
+      gphoto2 --camera "Fuji X (WLAN)" --port ptpip:127.0.0.1:55740:55741 --summary
     """
     logging.basicConfig(
         level=logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG,
@@ -117,7 +120,10 @@ def simulate(
     )
     if refuse_inits:
         faults.refuse_next_inits(refuse_inits)
-    options: dict[str, Any] = {"faults": faults, "initial_images": initial_images}
+    # Only what the user asked for goes to the vendor's simulator, so each keeps its defaults.
+    options: dict[str, Any] = {"faults": faults}
+    if initial_images is not None:
+        options["initial_images"] = initial_images
     if big_object_mb:
         options["big_object_mb"] = big_object_mb
     port = DEFAULT_PORTS[vendor] if port is None else port
