@@ -144,8 +144,8 @@ async def _serve(vendor: str, host: str, port: int, model: str | None, latency_m
         extra = ""
         if vendor == "fuji":
             extra = f" (events {sim.event_port}, live view {getattr(sim, 'liveview_port', sim.port + 2)})"
-        name = getattr(getattr(sim, "camera", None), "config", None)
-        label = f' "{name.model}"' if name is not None else ""
+        model_name = getattr(sim, "model", None) or getattr(getattr(sim, "profile", None), "model", None)
+        label = f' "{model_name}"' if isinstance(model_name, str) and model_name else ""
         click.echo(f"ptpd simulate: {vendor} camera{label} on {where}{extra}")
         sys.stdout.flush()
         await stop.wait()

@@ -144,6 +144,11 @@ class Simulator:
     # -- life cycle --------------------------------------------------------------------
 
     @property
+    def model(self) -> str:
+        """The model name the camera reports."""
+        return self.camera.config.model
+
+    @property
     def event_port(self) -> int:
         """Both channels share one port in standard PTP/IP."""
         return self.port
