@@ -112,6 +112,8 @@ def test_state_mock_values() -> None:
     entries = decode_state(encode_state([(0x5010, 0xFEB3), (0xD17C, 0x03020702), (0x5001, 2)]))
     assert [e.label for e in entries] == ["-1/3", "7x2", "2/3"]
     assert entries[0] == StateEntry(0x5010, 0xFEB3, "exp-bias", "-1/3")
+    # A sign-extended slot reads the same.
+    assert decode_state(encode_state([(0x5010, -2333)]))[0].label == "-2 1/3"
 
 
 def test_state_truncated() -> None:

@@ -90,7 +90,10 @@ def format_exp_bias(v: int) -> str:
     """0x5010 (INT16, 1/1000 EV) in thirds, malc0mn style: ``0``, ``-1/3``, ``2/3``,
     ``-2 1/3``, ``1 2/3``, ``3``. A raw unsigned 0xFEB3 reads as -333."""
     if v > 0x7FFF:
-        v -= 0x10000
+        # INT16 in a wider slot: 0xFEB3 (mock) or 0xFFFFFEB3 (sign-extended u32) is -333.
+        v &= 0xFFFF
+        if v > 0x7FFF:
+            v -= 0x10000
     sign = "-" if v < 0 else ""
     whole, frac = divmod(abs(v), 1000)
     if frac == 0:

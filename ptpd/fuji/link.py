@@ -1,0 +1,548 @@
+"""The asyncio link to a Fujifilm camera: three TCP channels driven by the sans-I/O codec.
+
+This is the only module under ``ptpd/fuji/`` that touches sockets. It
+
+* connects the command channel (55740), runs Fuji's handshake (82-byte
+  InitCommandRequest, GUID, friendly name) and turns InitFail into clear errors;
+* brings the session up as the X-T1 wants it (fuji-ptpip.md §3.3): OpenSession(1),
+  SetDevicePropValue(0xDF01 = 5) — answered only once the user accepted this client on
+  the camera, so it waits up to ``pairing_timeout`` and tells ``on_pairing`` "press OK on
+  the camera" —, GetDevicePropValue(0xDF24) and its echo, InitiateOpenCapture(0x101C);
+  then opens the event channel (55741);
+* runs transactions one at a time (:meth:`FujiLink.transact`), every wait bounded;
+* reads events continuously and fans them out to subscribers through bounded queues
+  (oldest dropped when full), so unsolicited events never pile up;
+* streams live view (55742) on demand: connecting starts it, closing stops it; frames
+  are read straight into their own buffers (``asyncio.BufferedProtocol``) and handed up
+  with counter and arrival time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from ptpd.fuji.codes import (
+    COMMAND_PORT,
+    FUJI_PROTOCOL_VERSION,
+    INIT_SEQUENCE_REMOTE,
+    FujiPropCode,
+)
+from ptpd.fuji.connection import FujiEventChannel, FujiInitiatorConnection
+from ptpd.fuji.errors import PairingRefused, init_failed
+from ptpd.fuji.events import (
+    NEED_DATA,
+    ConnectionClosed,
+    Data,
+    Event,
+    InitAccepted,
+    InitRejected,
+    InitRequest,
+    OperationRequest,
+    OperationResponse,
+)
+from ptpd.fuji.packets import DEFAULT_MAX_CONTAINER, DEFAULT_MAX_LIVEVIEW_FRAME, LiveViewPacket, LiveViewSplitter
+from ptpd.protocol.errors import CameraDisconnected, LocalProtocolError, PTPError, ProtocolError, ResponseError
+from ptpd.protocol.errors import Timeout as PTPTimeout
+
+log = logging.getLogger(__name__)
+
+OP_OPEN_SESSION = 0x1002
+OP_CLOSE_SESSION = 0x1003
+OP_GET_PROP_VALUE = 0x1015
+OP_SET_PROP_VALUE = 0x1016
+OP_INITIATE_OPEN_CAPTURE = 0x101C
+RC_OK = 0x2001
+RC_SESSION_ALREADY_OPEN = 0x201E
+
+#: What ``on_pairing`` is told while the camera waits for its user.
+PAIRING_PROMPT = "press OK on the camera to accept this client"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFrame:
+    """A live-view frame as it arrived: the camera's counter, arrival time, the frame."""
+
+    counter: int
+    time: float  #: time.monotonic() when its last byte arrived
+    packet: LiveViewPacket
+
+    @property
+    def jpeg(self) -> memoryview:
+        """The JPEG: a zero-copy view into the received frame bytes."""
+        return self.packet.jpeg
+
+
+class _Subscription:
+    """A bounded queue of events; when full the oldest is dropped (never blocks the reader)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize)
+        self.dropped = 0
+
+    def put(self, item: Event | None) -> None:
+        while True:
+            try:
+                self.queue.put_nowait(item)
+                return
+            except asyncio.QueueFull:
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    self.queue.get_nowait()
+                    self.dropped += 1
+
+
+class _LiveViewProtocol(asyncio.BufferedProtocol):
+    """Reads the live-view stream straight into per-frame buffers (no copy after the kernel)."""
+
+    def __init__(self, splitter: LiveViewSplitter, sink: _FrameQueue) -> None:
+        self.splitter = splitter
+        self.sink = sink
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.splitter.get_buffer(sizehint)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        try:
+            self.splitter.buffer_updated(nbytes)
+        except ProtocolError as exc:
+            self.sink.fail(exc)
+            return
+        frames = self.splitter.pop_frames()
+        if frames:
+            now = time.monotonic()
+            for f in frames:
+                self.sink.put(LiveFrame(f.counter, now, f))
+
+    def eof_received(self) -> bool:
+        self.sink.fail(None)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.sink.fail(CameraDisconnected(f"live-view stream lost: {exc}") if exc else None)
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+class _FrameQueue:
+    """Newest-wins frame buffer: a slow consumer loses old frames, never stalls the reader."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.queue: asyncio.Queue[LiveFrame | BaseException | None] = asyncio.Queue(maxsize)
+        self.dropped = 0
+
+    def put(self, item: LiveFrame | BaseException | None) -> None:
+        while True:
+            try:
+                self.queue.put_nowait(item)
+                return
+            except asyncio.QueueFull:
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    self.queue.get_nowait()
+                    self.dropped += 1
+
+    def fail(self, exc: BaseException | None) -> None:
+        self.put(exc)
+
+
+def _tune(writer: asyncio.StreamWriter | asyncio.BaseTransport) -> None:
+    # Both options are what the PTP/IP spec and malc0mn ask for on every channel.
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+
+
+class FujiLink:
+    """One Fuji camera over its three channels. Use :meth:`connect`, then :meth:`transact`.
+
+    ``event_port`` and ``liveview_port`` default to ``port + 1`` and ``port + 2``.
+    ``guid`` is 16 bytes (a random UUID when not given; pin one to keep pairing), ``name``
+    the friendly name the camera remembers (at most 26 characters). ``timeout`` bounds every
+    wait except the pairing prompt, which gets ``pairing_timeout``. ``on_pairing`` is called
+    with :data:`PAIRING_PROMPT` when the camera holds the bring-up for its user.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = COMMAND_PORT,
+        event_port: int | None = None,
+        liveview_port: int | None = None,
+        *,
+        guid: bytes | None = None,
+        name: str = "ptpd",
+        timeout: float = 30.0,
+        pairing_timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        connect_retries: int = 10,
+        retry_interval: float = 0.5,
+        pairing_notice_after: float = 0.5,
+        on_pairing: Callable[[str], None] | None = None,
+        event_queue_size: int = 256,
+        liveview_queue_size: int = 4,
+        max_container: int = DEFAULT_MAX_CONTAINER,
+        max_liveview_frame: int = DEFAULT_MAX_LIVEVIEW_FRAME,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.event_port = event_port if event_port is not None else port + 1
+        self.liveview_port = liveview_port if liveview_port is not None else port + 2
+        self.guid = guid if guid is not None else uuid.uuid4().bytes
+        self.name = name
+        self.timeout = timeout
+        self.pairing_timeout = pairing_timeout
+        self.connect_timeout = connect_timeout
+        self.connect_retries = connect_retries
+        self.retry_interval = retry_interval
+        self.pairing_notice_after = pairing_notice_after
+        self.on_pairing = on_pairing
+        self.event_queue_size = event_queue_size
+        self.liveview_queue_size = liveview_queue_size
+        self.max_container = max_container
+        self.max_liveview_frame = max_liveview_frame
+
+        self.camera: InitAccepted | None = None  #: the camera's ack (name, GUID, version)
+        self.app_version: int | None = None  #: 0xDF24 as read during bring-up
+        self.paired_with_prompt = False  #: True if the camera asked its user this time
+        self._conn = FujiInitiatorConnection(max_container=max_container)
+        self._cmd: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._evt: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._evt_task: asyncio.Task[None] | None = None
+        self._subs: set[_Subscription] = set()
+        self._lock = asyncio.Lock()
+        self._closed = False
+        self._session_open = False
+        self._liveview_active = False
+
+    # ----------------------------------------------------------------- state
+
+    @property
+    def connected(self) -> bool:
+        """True while the command channel is up and the session open."""
+        return self._cmd is not None and self._session_open and not self._closed
+
+    # ----------------------------------------------------------------- bring-up
+
+    async def connect(self) -> None:
+        """Handshake, session bring-up (with pairing), event channel. Closes on failure."""
+        try:
+            await self.handshake()
+            await self.bring_up()
+            await self.open_event_channel()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _dial(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """TCP connect with malc0mn's retry on *connection refused* (the camera's ports open late)."""
+        last: OSError | None = None
+        for attempt in range(self.connect_retries + 1):
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(self.host, port), self.connect_timeout
+                )
+            except ConnectionRefusedError as exc:
+                last = exc
+                if attempt < self.connect_retries:
+                    await asyncio.sleep(self.retry_interval)
+                continue
+            except (TimeoutError, asyncio.TimeoutError) as exc:
+                raise PTPTimeout(f"no answer from {self.host}:{port} within {self.connect_timeout}s") from exc
+            except OSError as exc:
+                raise CameraDisconnected(f"cannot connect to {self.host}:{port}: {exc}") from exc
+            _tune(writer)
+            return reader, writer
+        raise CameraDisconnected(f"cannot connect to {self.host}:{port}: {last}")
+
+    async def handshake(self) -> InitAccepted:
+        """Connect the command channel and exchange InitCommandRequest / Ack."""
+        if self._cmd is not None:
+            raise LocalProtocolError("already connected")
+        self._cmd = await self._dial(self.port)
+        _, writer = self._cmd
+        writer.write(self._conn.send(InitRequest(self.guid, self.name, FUJI_PROTOCOL_VERSION)))
+        await writer.drain()
+        ev = await self._next_cmd_event(time.monotonic() + self.timeout, "the init acknowledgement")
+        if isinstance(ev, InitRejected):
+            raise init_failed(ev.reason, self.name)
+        if not isinstance(ev, InitAccepted):
+            raise ProtocolError(f"expected the init acknowledgement, got {type(ev).__name__}")
+        self.camera = ev
+        log.debug("camera %r accepted %r (connection %d)", ev.name, self.name, ev.connection_number)
+        return ev
+
+    async def bring_up(self) -> None:
+        """OpenSession, InitSequence (pairing), app-version echo, InitiateOpenCapture."""
+        resp, _ = await self.transact(OP_OPEN_SESSION, (1,), check=False)
+        if resp.code not in (RC_OK, RC_SESSION_ALREADY_OPEN):
+            raise ResponseError(resp.code, params=resp.params)
+        self._session_open = True
+        await self._init_sequence()
+        _, data = await self.transact(OP_GET_PROP_VALUE, (FujiPropCode.AppVersion,))
+        if data is None or len(data) < 4:
+            raise ProtocolError("camera sent no app version (0xDF24)")
+        self.app_version = int.from_bytes(data[:4], "little")
+        await self.transact(OP_SET_PROP_VALUE, (FujiPropCode.AppVersion,), data[:4])
+        await self.transact(OP_INITIATE_OPEN_CAPTURE, (0, 0))
+
+    async def _init_sequence(self) -> None:
+        """SetDevicePropValue(0xDF01 = 5): held by the camera until its user presses OK."""
+        value = INIT_SEQUENCE_REMOTE.to_bytes(2, "little")
+        notice: asyncio.TimerHandle | None = None
+
+        def tell_user() -> None:
+            self.paired_with_prompt = True
+            log.info("camera %s waits for its user: %s", self.host, PAIRING_PROMPT)
+            if self.on_pairing is not None:
+                self.on_pairing(PAIRING_PROMPT)
+
+        notice = asyncio.get_running_loop().call_later(self.pairing_notice_after, tell_user)
+        try:
+            resp, _ = await self.transact(
+                OP_SET_PROP_VALUE, (FujiPropCode.InitSequence,), value, timeout=self.pairing_timeout, check=False
+            )
+        except PTPTimeout as exc:
+            raise PairingRefused(
+                0, f"camera did not accept this client within {self.pairing_timeout:g}s: {PAIRING_PROMPT}"
+            ) from exc
+        except CameraDisconnected as exc:
+            raise PairingRefused(0, f"camera closed the connection while asking its user to accept {self.name!r}") from exc
+        finally:
+            notice.cancel()
+        if resp.code != RC_OK:
+            raise PairingRefused(
+                resp.code,
+                f"camera refused this client {self.name!r} at the pairing prompt "
+                f"(0xDF01 answered 0x{resp.code:04X})",
+            )
+
+    async def open_event_channel(self) -> None:
+        """Connect the event port (no handshake) and start consuming events."""
+        if self._evt is not None:
+            return
+        self._evt = await self._dial(self.event_port)
+        self._evt_task = asyncio.get_running_loop().create_task(self._read_events(self._evt[0]))
+
+    # ----------------------------------------------------------------- transactions
+
+    async def transact(
+        self,
+        code: int,
+        params: tuple[int, ...] | list[int] = (),
+        data_out: bytes | None = None,
+        *,
+        timeout: float | None = None,
+        check: bool = True,
+    ) -> tuple[OperationResponse, bytes | None]:
+        """Run one operation: request (then one data container if ``data_out``), optional
+        data in, response. ``check`` raises :class:`ResponseError` on a non-OK code.
+
+        A timeout or a broken stream closes the link: its transaction state is lost.
+        """
+        if self._closed or self._cmd is None:
+            raise CameraDisconnected("not connected to the camera")
+        wait = self.timeout if timeout is None else timeout
+        async with self._lock:
+            conn = self._conn
+            tid = conn.new_transaction_id()
+            out = conn.send(OperationRequest(code, tid, tuple(params), data_out is not None))
+            if data_out is not None:
+                out += conn.send(Data(code, tid, data_out))
+            _, writer = self._cmd
+            try:
+                writer.write(out)
+                await writer.drain()
+                deadline = time.monotonic() + wait
+                data: bytes | None = None
+                while True:
+                    ev = await self._next_cmd_event(deadline, f"the answer to 0x{code:04X}")
+                    if isinstance(ev, Data):
+                        data = ev.payload
+                    elif isinstance(ev, OperationResponse):
+                        break
+                    elif isinstance(ev, Event):
+                        self._dispatch(ev)
+            except (PTPTimeout, CameraDisconnected, ProtocolError, OSError) as exc:
+                await self._abort()
+                # Note: our Timeout is also an OSError (via TimeoutError); keep it as is.
+                if not isinstance(exc, PTPError):
+                    raise CameraDisconnected(f"command channel failed: {exc}") from exc
+                raise
+        if check and ev.code != RC_OK:
+            raise ResponseError(ev.code, params=ev.params)
+        return ev, data
+
+    async def _next_cmd_event(self, deadline: float, what: str) -> object:
+        assert self._cmd is not None
+        reader, _ = self._cmd
+        while True:
+            ev = self._conn.next_event()
+            if ev is not NEED_DATA:
+                if isinstance(ev, ConnectionClosed):
+                    raise CameraDisconnected(f"camera closed the command channel while we waited for {what}")
+                return ev
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PTPTimeout(f"timed out waiting for {what}")
+            try:
+                chunk = await asyncio.wait_for(reader.read(1 << 16), remaining)
+            except (TimeoutError, asyncio.TimeoutError):
+                raise PTPTimeout(f"timed out waiting for {what}") from None
+            except OSError as exc:
+                raise CameraDisconnected(f"command channel failed: {exc}") from exc
+            self._conn.receive_data(chunk)
+
+    # ----------------------------------------------------------------- events
+
+    async def _read_events(self, reader: asyncio.StreamReader) -> None:
+        channel = FujiEventChannel()
+        try:
+            while True:
+                ev = channel.next_event()
+                if ev is NEED_DATA:
+                    chunk = await reader.read(1 << 12)
+                    channel.receive_data(chunk)
+                    continue
+                if isinstance(ev, ConnectionClosed):
+                    break
+                assert isinstance(ev, Event)
+                self._dispatch(ev)
+        except (ProtocolError, OSError) as exc:
+            log.warning("event channel of %s failed: %s", self.host, exc)
+        finally:
+            for sub in list(self._subs):
+                sub.put(None)
+
+    def _dispatch(self, ev: Event) -> None:
+        log.debug("event 0x%04X tid %d params %s", ev.code, ev.transaction_id, ev.params)
+        for sub in list(self._subs):
+            sub.put(ev)
+
+    def subscribe(self, maxsize: int | None = None) -> _Subscription:
+        """A new bounded event queue receiving every event from now on (``None`` = link closed)."""
+        sub = _Subscription(maxsize or self.event_queue_size)
+        self._subs.add(sub)
+        if self._closed or (self._evt_task is not None and self._evt_task.done()):
+            sub.put(None)
+        return sub
+
+    def unsubscribe(self, sub: _Subscription) -> None:
+        self._subs.discard(sub)
+
+    async def wait_event(self, sub: _Subscription, timeout: float | None = None) -> Event:
+        """The next event of ``sub``; :class:`Timeout` or :class:`CameraDisconnected` otherwise."""
+        wait = self.timeout if timeout is None else timeout
+        try:
+            ev = await asyncio.wait_for(sub.queue.get(), wait)
+        except (TimeoutError, asyncio.TimeoutError):
+            raise PTPTimeout(f"no event from the camera within {wait:g}s") from None
+        if ev is None:
+            sub.put(None)  # keep the end visible to later waits
+            raise CameraDisconnected("event channel closed")
+        return ev
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every event from now on, until the link closes."""
+        sub = self.subscribe()
+        try:
+            while True:
+                ev = await sub.queue.get()
+                if ev is None:
+                    return
+                yield ev
+        finally:
+            self.unsubscribe(sub)
+
+    # ----------------------------------------------------------------- live view
+
+    async def liveview(self) -> AsyncIterator[LiveFrame]:
+        """Connect the live-view port and yield frames until the iterator is closed."""
+        if self._closed:
+            raise CameraDisconnected("not connected to the camera")
+        if self._liveview_active:
+            raise LocalProtocolError("live view is already running")
+        self._liveview_active = True
+        loop = asyncio.get_running_loop()
+        sink = _FrameQueue(self.liveview_queue_size)
+        splitter = LiveViewSplitter(max_length=self.max_liveview_frame)
+        transport: asyncio.BaseTransport | None = None
+        try:
+            last: OSError | None = None
+            for attempt in range(self.connect_retries + 1):
+                try:
+                    transport, _proto = await asyncio.wait_for(
+                        loop.create_connection(lambda: _LiveViewProtocol(splitter, sink), self.host, self.liveview_port),
+                        self.connect_timeout,
+                    )
+                    break
+                except ConnectionRefusedError as exc:
+                    last = exc
+                    await asyncio.sleep(self.retry_interval)
+                except (TimeoutError, asyncio.TimeoutError) as exc:
+                    raise PTPTimeout(f"no live-view stream from {self.host}:{self.liveview_port}") from exc
+            else:
+                raise CameraDisconnected(f"cannot connect to the live-view port {self.liveview_port}: {last}")
+            _tune(transport)
+            while True:
+                try:
+                    item = await asyncio.wait_for(sink.queue.get(), self.timeout)
+                except (TimeoutError, asyncio.TimeoutError):
+                    raise PTPTimeout(f"no live-view frame within {self.timeout:g}s") from None
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self._liveview_active = False
+            if transport is not None:
+                transport.close()
+
+    # ----------------------------------------------------------------- closing
+
+    async def _abort(self) -> None:
+        await self.close(graceful=False)
+
+    async def close(self, *, graceful: bool = True) -> None:
+        """Close live view, events and command channel (malc0mn's order). Idempotent.
+
+        ``graceful`` first sends CloseSession (the X-T1 ignores it; hkr sends it) with a
+        short timeout.
+        """
+        if self._closed:
+            return
+        if graceful and self._session_open and self._cmd is not None and not self._lock.locked():
+            with contextlib.suppress(PTPError, OSError):
+                await self.transact(OP_CLOSE_SESSION, timeout=min(self.timeout, 2.0), check=False)
+        self._closed = True
+        self._session_open = False
+        if self._evt_task is not None:
+            self._evt_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._evt_task
+        for pair in (self._evt, self._cmd):
+            if pair is not None:
+                pair[1].close()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(pair[1].wait_closed(), 1.0)
+        self._evt = self._cmd = None
+        for sub in list(self._subs):
+            sub.put(None)
+
+    async def __aenter__(self) -> FujiLink:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+__all__ = ["PAIRING_PROMPT", "FujiLink", "LiveFrame"]

@@ -1,0 +1,462 @@
+"""FujiLink and FujiCamera over real loopback sockets, against a small in-test responder.
+
+The responder is built on our own FujiResponderConnection and answers what the X-T1 of
+fuji-ptpip.md answers (its 0x902B list and 0xD212 state are the published bytes). The
+full simulated camera has its own end-to-end tests (test_fuji_e2e.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import struct
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from PIL import Image
+from test_fuji_golden import PROP_LIST_PAYLOAD, STATE_TABLE
+
+from ptpd.camera.base import Unsupported
+from ptpd.camera.fuji import FujiCamera
+from ptpd.fuji.connection import FujiEventChannel, FujiResponderConnection
+from ptpd.fuji.errors import NameNotAccepted, PairingRefused, WrongVersion
+from ptpd.fuji.events import (
+    NEED_DATA,
+    ConnectionClosed,
+    Data,
+    Event,
+    InitAccepted,
+    InitRejected,
+    InitRequest,
+    OperationRequest,
+    OperationResponse,
+)
+from ptpd.fuji.link import PAIRING_PROMPT, FujiLink
+from ptpd.fuji.packets import encode_liveview_frame
+from ptpd.fuji.state import decode_property_list, encode_state
+from ptpd.protocol.errors import CameraDisconnected, ResponseError
+
+pytestmark = pytest.mark.timeout(30)
+
+CAMERA_GUID = bytes(range(16))
+
+
+def make_jpeg(w: int, h: int, shade: int = 0) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (w, h), (shade, 128, 255 - shade)).save(buf, "JPEG", quality=70)
+    return buf.getvalue()
+
+
+class MiniFuji:
+    """Three listeners on loopback ports chosen by the OS; X-T1 behaviour in small."""
+
+    def __init__(
+        self,
+        *,
+        paired_name: str | None = None,
+        pair_delay: float = 0.0,
+        refuse_pairing: str | None = None,  # "error" or "close"
+        init_fail: int | None = None,
+    ) -> None:
+        self.paired_name = paired_name
+        self.pair_delay = pair_delay
+        self.refuse_pairing = refuse_pairing
+        self.init_fail = init_fail
+        self.descs = {int(d.code): d for d in decode_property_list(PROP_LIST_PAYLOAD)}
+        self.values: dict[int, tuple[str, int]] = {code: ("<I", v) for code, v in STATE_TABLE}
+        for code, d in self.descs.items():
+            fmt = {3: "<h", 4: "<H", 6: "<I"}[int(d.datatype)]
+            self.values[code] = (fmt, d.current)
+        self.values[0x5001] = ("<B", 3)
+        self.values[0xDF24] = ("<I", 0x00020001)
+        self.preview = make_jpeg(640, 480)
+        self.pending_preview = False
+        self.requests: list[OperationRequest] = []
+        self.event_writers: list[asyncio.StreamWriter] = []
+        self.servers: list[asyncio.AbstractServer] = []
+        self.lv_frames_sent = 0
+
+    async def start(self) -> MiniFuji:
+        for handler in (self._command, self._events, self._liveview):
+            self.servers.append(await asyncio.start_server(handler, "127.0.0.1", 0))
+        self.port, self.event_port, self.liveview_port = (s.sockets[0].getsockname()[1] for s in self.servers)
+        return self
+
+    async def close(self) -> None:
+        for s in self.servers:
+            s.close()
+        for w in self.event_writers:
+            w.close()
+        for s in self.servers:
+            await s.wait_closed()
+
+    def ports(self) -> dict[str, Any]:
+        return {"port": self.port, "event_port": self.event_port, "liveview_port": self.liveview_port}
+
+    def send_event(self, code: int, tid: int, params: tuple[int, ...] = ()) -> None:
+        for w in self.event_writers:
+            w.write(FujiEventChannel.send(Event(code, tid, params)))
+
+    async def _events(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.event_writers.append(writer)
+        await reader.read()  # until the client closes
+
+    async def _liveview(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        frames = [make_jpeg(320, 240, shade) for shade in (0, 80, 160)]
+        i = 0
+        try:
+            while True:
+                writer.write(encode_liveview_frame(i, frames[i % 3]))
+                await writer.drain()
+                self.lv_frames_sent += 1
+                i += 1
+                await asyncio.sleep(0.002)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def _command(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = FujiResponderConnection()
+        pending: OperationRequest | None = None
+        try:
+            while True:
+                ev = conn.next_event()
+                if ev is NEED_DATA:
+                    conn.receive_data(await reader.read(65536))
+                    continue
+                if isinstance(ev, ConnectionClosed):
+                    break
+                if isinstance(ev, InitRequest):
+                    if self.init_fail is not None or (self.paired_name and ev.name != self.paired_name):
+                        writer.write(conn.send(InitRejected(self.init_fail or 0x2019)))
+                        break
+                    if ev.version != 0x8F53E4F2:
+                        writer.write(conn.send(InitRejected(0x201D)))
+                        break
+                    writer.write(conn.send(InitAccepted(1, CAMERA_GUID, "X-T1")))
+                    continue
+                if isinstance(ev, OperationRequest):
+                    self.requests.append(ev)
+                    if ev.code == 0x1016:
+                        pending = ev
+                        continue
+                    out = await self._answer(ev)
+                    for item in out:
+                        writer.write(conn.send(item))
+                    await writer.drain()
+                    continue
+                if isinstance(ev, Data):
+                    assert pending is not None
+                    req, pending = pending, None
+                    code = await self._set(req.params[0], ev.payload)
+                    if code is None:
+                        break  # refused pairing by closing
+                    writer.write(conn.send(OperationResponse(code, req.transaction_id)))
+                    await writer.drain()
+        finally:
+            writer.close()
+
+    async def _set(self, prop: int, payload: bytes) -> int | None:
+        if prop == 0xDF01:
+            await asyncio.sleep(self.pair_delay)
+            if self.refuse_pairing == "close":
+                return None
+            if self.refuse_pairing == "error":
+                return 0x2019
+            return 0x2001
+        if prop not in self.values:
+            return 0x200A
+        fmt, _ = self.values[prop]
+        size = struct.calcsize(fmt)
+        (value,) = struct.unpack(fmt, payload[:size])
+        d = self.descs.get(prop)
+        if d is not None and not d.allows(value):
+            return 0x201C
+        self.values[prop] = (fmt, value)
+        return 0x2001
+
+    async def _answer(self, ev: OperationRequest) -> list[Any]:
+        tid, p = ev.transaction_id, ev.params
+        ok = OperationResponse(0x2001, tid)
+        if ev.code in (0x1002, 0x101C, 0x1003):
+            return [ok]
+        if ev.code == 0x902B:
+            return [Data(0x902B, tid, PROP_LIST_PAYLOAD), ok]
+        if ev.code == 0x1015:
+            if p[0] == 0xD212:
+                return [Data(0x1015, tid, encode_state(self._state())), ok]
+            if p[0] == 0xD228:
+                blob = bytearray(65)
+                blob[40:44] = b"X-T1"
+                blob[61:65] = b"5.51"
+                return [Data(0x1015, tid, bytes(blob)), ok]
+            if p[0] not in self.values:
+                return [OperationResponse(0x200A, tid)]
+            fmt, v = self.values[p[0]]
+            return [Data(0x1015, tid, struct.pack(fmt, v)), ok]
+        if ev.code == 0x1014:
+            d = self.descs.get(p[0])
+            if d is None:
+                return [ok]  # quirk 13: no data, no error
+            fmt, v = self.values[p[0]]
+            return [Data(0x1014, tid, d.with_current(v).encode()), ok]
+        if ev.code == 0x100E:
+            if not self.pending_preview:
+                self.pending_preview = True
+                asyncio.get_running_loop().call_later(0.01, self.send_event, 0xC004, tid, (tid,))
+                asyncio.get_running_loop().call_later(0.02, self.send_event, 0xC001, tid, (tid, len(self.preview)))
+            return [ok]
+        if ev.code == 0x9022:
+            self.pending_preview = False
+            fmt, left = self.values[0xD229]
+            self.values[0xD229] = (fmt, left - 1)
+            asyncio.get_running_loop().call_later(0.01, self.send_event, 0x400D, tid, (tid,))
+            return [Data(0x9022, tid, self.preview), ok]
+        return [OperationResponse(0x2005, tid)]
+
+    def _state(self) -> list[tuple[int, int]]:
+        return [(code, self.values[code][1]) for code, _ in STATE_TABLE]
+
+
+def run(coro_fn: Callable[..., Awaitable[None]], **options: Any) -> None:
+    async def main() -> None:
+        cam = await MiniFuji(**options).start()
+        try:
+            await coro_fn(cam)
+        finally:
+            await cam.close()
+
+    asyncio.run(main())
+
+
+def test_link_bring_up_sequence() -> None:
+    async def body(sim: MiniFuji) -> None:
+        link = FujiLink("127.0.0.1", **sim.ports(), name="ptpd-test", timeout=5)
+        await link.connect()
+        try:
+            assert link.connected and link.camera.name == "X-T1" and link.app_version == 0x00020001
+            assert [(r.code, r.transaction_id, r.params[:1]) for r in sim.requests] == [
+                (0x1002, 1, (1,)),
+                (0x1016, 2, (0xDF01,)),
+                (0x1015, 3, (0xDF24,)),
+                (0x1016, 4, (0xDF24,)),
+                (0x101C, 5, (0,)),
+            ]
+            assert not link.paired_with_prompt
+        finally:
+            await link.close()
+        assert not link.connected
+
+    run(body)
+
+
+def test_delayed_pairing_prompt_is_reported() -> None:
+    told: list[str] = []
+
+    async def body(sim: MiniFuji) -> None:
+        link = FujiLink("127.0.0.1", **sim.ports(), timeout=5, pairing_notice_after=0.05, on_pairing=told.append)
+        await link.connect()
+        assert link.paired_with_prompt
+        await link.close()
+
+    run(body, pair_delay=0.4)
+    assert told == [PAIRING_PROMPT]
+    assert "press OK on the camera" in told[0]
+
+
+@pytest.mark.parametrize("mode", ["error", "close"])
+def test_refused_pairing_is_a_clear_error(mode: str) -> None:
+    async def body(sim: MiniFuji) -> None:
+        link = FujiLink("127.0.0.1", **sim.ports(), timeout=5)
+        with pytest.raises(PairingRefused, match="refused|closed"):
+            await link.connect()
+        assert not link.connected
+
+    run(body, refuse_pairing=mode)
+
+
+def test_pairing_timeout() -> None:
+    async def body(sim: MiniFuji) -> None:
+        link = FujiLink("127.0.0.1", **sim.ports(), timeout=5, pairing_timeout=0.2)
+        with pytest.raises(PairingRefused, match="press OK on the camera"):
+            await link.connect()
+
+    run(body, pair_delay=3.0)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "text"),
+    [
+        ({"paired_name": "someone-else"}, NameNotAccepted, "did not accept the client name"),
+        ({"init_fail": 0x201D}, WrongVersion, "wrong version"),
+    ],
+)
+def test_init_fail_reasons(options: dict[str, Any], error: type, text: str) -> None:
+    async def body(sim: MiniFuji) -> None:
+        link = FujiLink("127.0.0.1", **sim.ports(), timeout=5)
+        with pytest.raises(error, match=text):
+            await link.connect()
+
+    run(body, **options)
+
+
+def test_connection_refused_is_camera_disconnected() -> None:
+    async def main() -> None:
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        server.close()
+        await server.wait_closed()
+        link = FujiLink("127.0.0.1", port, timeout=1, connect_retries=2, retry_interval=0.01)
+        with pytest.raises(CameraDisconnected):
+            await link.connect()
+
+    asyncio.run(main())
+
+
+def camera(sim: MiniFuji, **kw: Any) -> FujiCamera:
+    return FujiCamera("127.0.0.1", **sim.ports(), timeout=5, **kw)
+
+
+def test_camera_info_get_set_describe_state() -> None:
+    async def body(sim: MiniFuji) -> None:
+        cam = camera(sim)
+        await cam.connect()
+        try:
+            info = await cam.info()
+            assert (info.vendor, info.manufacturer, info.model, info.version) == ("fuji", "Fujifilm", "X-T1", "5.51")
+            assert info.extra["app_version"] == "0x00020001"
+            assert [e["name"] for e in info.extra["property_list"]] == [
+                "delay", "flashmode", "whitebalance", "exp-bias", "effect", "iso", "recmode", "focusmtr",
+            ]  # fmt: skip
+
+            iso = await cam.get("iso")
+            assert (iso.value, iso.label) == (0x80001900, "S6400")
+            assert (await cam.set("iso", "800")).label == "800"
+            assert (await cam.set("iso", "0x80001900")).label == "S6400"
+            assert (await cam.set("effect", "ASTIA")).value == 3
+            assert (await cam.set("exp-bias", "-1/3")).label == "-1/3"
+            assert (await cam.set("focusmtr", "7x2")).value == 0x03020702
+            assert (await cam.set("delay", "2s")).label == "2s"
+            assert (await cam.get("battery")).label == "3/3"
+
+            with pytest.raises(ValueError, match="allowed: off, 2s, 10s"):
+                await cam.set("delay", "5s")
+            n = len(sim.requests)
+            with pytest.raises(ValueError, match="S6400"):
+                await cam.set("iso", "S12800")
+            assert all(r.code != 0x1016 for r in sim.requests[n:])  # refused before sending
+
+            desc = await cam.describe("effect")
+            assert desc.form == "enum" and desc.current.label == "ASTIA"
+            assert desc.allowed[:2] == ((1, "PROVIA"), (2, "Velvia"))
+            fp = await cam.describe("focusmtr")
+            assert fp.form == "range" and fp.range == (0, 0x10090707, 1)
+            with pytest.raises(Unsupported):
+                await cam.describe("image-quality")  # quirk 13: no description
+
+            state = {v.name: v.label for v in await cam.state()}
+            assert state["iso"] == "S6400" and state["effect"] == "ASTIA" and state["exp-bias"] == "-1/3"
+            assert len(state) == 17
+            await cam.keepalive()
+        finally:
+            await cam.close()
+
+    run(body)
+
+
+def test_capture_twice_in_a_row_with_preview() -> None:
+    async def body(sim: MiniFuji) -> None:
+        cam = camera(sim)
+        await cam.connect()
+        try:
+            for _ in range(2):
+                result = await cam.capture()
+                assert result.preview == sim.preview
+                assert Image.open(io.BytesIO(result.preview)).size == (640, 480)
+            codes = [r.code for r in sim.requests if r.code in (0x100E, 0x9022)]
+            assert codes == [0x100E, 0x9022, 0x100E, 0x9022]
+            assert (await cam.get("captures-remaining")).value == 1429
+        finally:
+            await cam.close()
+
+    run(body)
+
+
+def test_events_are_consumed_and_delivered() -> None:
+    async def body(sim: MiniFuji) -> None:
+        cam = camera(sim)
+        await cam.connect()
+        try:
+            agen = cam.events()
+            nxt = asyncio.ensure_future(agen.__anext__())
+            await asyncio.sleep(0.05)
+            # Far more unsolicited events than any queue holds: nothing blocks.
+            for i in range(1000):
+                sim.send_event(0x4006, 0xFFFFFFFF, (0x5005,))
+            ev = await asyncio.wait_for(nxt, 5)
+            assert (ev.name, ev.code) == ("property_changed", 0x4006)
+            await agen.aclose()
+            result = await cam.capture()  # the strict capture wait is not derailed
+            assert result.preview
+        finally:
+            await cam.close()
+
+    run(body)
+
+
+def test_liveview_frames() -> None:
+    async def body(sim: MiniFuji) -> None:
+        cam = camera(sim)
+        await cam.connect()
+        try:
+            frames = []
+            agen = cam.liveview()
+            async for f in agen:
+                frames.append(f)
+                if len(frames) == 100:
+                    break
+            await agen.aclose()
+            assert len(frames) == 100
+            assert all(isinstance(f.jpeg, memoryview) for f in frames)
+            assert all(bytes(f.jpeg[:2]) == b"\xff\xd8" for f in frames)
+            assert (frames[0].width, frames[0].height) == (320, 240)
+            assert Image.open(io.BytesIO(bytes(frames[-1].jpeg))).size == (320, 240)
+            times = [f.time for f in frames]
+            assert times == sorted(times)
+            # The counter is the camera's; consecutive frames may be dropped but never reorder.
+            counters = [f.counter for f in frames]
+            assert len(set(counters)) > 10
+            # Stopping closes the stream: the responder notices.
+            sent = sim.lv_frames_sent
+            await asyncio.sleep(0.2)
+            assert sim.lv_frames_sent - sent < 50
+            # A second session works after the first ended.
+            agen = cam.liveview()
+            first = await agen.__anext__()
+            await agen.aclose()
+            assert bytes(first.jpeg[:2]) == b"\xff\xd8"
+        finally:
+            await cam.close()
+
+    run(body)
+
+
+def test_raw_and_unsupported_objects() -> None:
+    async def body(sim: MiniFuji) -> None:
+        cam = camera(sim)
+        await cam.connect()
+        try:
+            r = await cam.raw(0x1015, (0xD001,))
+            assert (r.code, r.data) == (0x2001, b"\x02\x00")
+            r = await cam.raw(0x9999)
+            assert r.code == 0x2005
+            with pytest.raises(Unsupported):
+                await cam.objects()
+            with pytest.raises(ResponseError):
+                await cam.link.transact(0x1015, (0xD0FF,))
+        finally:
+            await cam.close()
+
+    run(body)
