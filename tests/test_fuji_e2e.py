@@ -1,0 +1,220 @@
+"""Our Fuji initiator (FujiCamera) against our simulated X-T1, over real loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from ptpd.camera.fuji import FujiCamera
+from ptpd.fuji.errors import NameNotAccepted, PairingRefused
+from ptpd.fuji.link import PAIRING_PROMPT
+from ptpd.simulator import start_simulator
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def run(body: Callable[[Any], Awaitable[None]], **options: Any) -> None:
+    options.setdefault("pairing_delay", 0.0)
+
+    async def main() -> None:
+        sim = await start_simulator("fuji", "127.0.0.1", 0, **options)
+        try:
+            await body(sim)
+        finally:
+            await sim.close()
+
+    asyncio.run(main())
+
+
+def camera(sim: Any, **kw: Any) -> FujiCamera:
+    return FujiCamera(
+        sim.host, sim.port, event_port=sim.event_port, liveview_port=sim.liveview_port, timeout=10, **kw
+    )
+
+
+def test_bring_up_with_delayed_pairing_prompt_then_no_prompt() -> None:
+    told: list[str] = []
+
+    async def body(sim: Any) -> None:
+        cam = camera(sim, on_pairing=told.append, pairing_notice_after=0.1)
+        await cam.connect()
+        assert cam.connected and cam.link.paired_with_prompt
+        await cam.close()
+        assert told == [PAIRING_PROMPT]
+        # The camera now knows the name: a second connection is not held.
+        cam = camera(sim, on_pairing=told.append, pairing_notice_after=0.1)
+        await cam.connect()
+        assert not cam.link.paired_with_prompt
+        await cam.close()
+        assert told == [PAIRING_PROMPT]
+
+    run(body, pairing_delay=0.6)
+
+
+def test_refused_pairing_is_a_clear_error() -> None:
+    async def body(sim: Any) -> None:
+        cam = camera(sim)
+        with pytest.raises(PairingRefused, match="refused|closed"):
+            await cam.connect()
+        assert not cam.connected
+
+    run(body, refuse_pairing=True, pairing_delay=0.1)
+
+
+def test_unknown_name_with_strict_camera() -> None:
+    async def body(sim: Any) -> None:
+        cam = camera(sim, name="stranger")
+        with pytest.raises(NameNotAccepted, match="did not accept the client name 'stranger'"):
+            await cam.connect()
+        cam = camera(sim, name="ptpd")
+        await cam.connect()
+        await cam.close()
+
+    run(body, strict_name=True, paired_names=["ptpd"])
+
+
+def test_info_describe_get_set() -> None:
+    async def body(sim: Any) -> None:
+        cam = camera(sim)
+        await cam.connect()
+        try:
+            info = await cam.info()
+            assert info.vendor == "fuji" and info.model == "X-T1" and "5.51" in info.version
+            assert info.extra["app_version"] == "0x00020001"
+            names = [e["name"] for e in info.extra["property_list"]]
+            assert names == ["delay", "flashmode", "whitebalance", "exp-bias", "effect", "iso", "recmode", "focusmtr"]
+
+            d = await cam.describe("iso")
+            assert d.form == "enum" and len(d.allowed) == 25 and d.current.label == "S6400"
+            assert d.allowed[0] == (0x80000190, "S400")
+
+            assert (await cam.get("iso")).label == "S6400"
+            assert (await cam.get("effect")).label == "Velvia"
+            # human labels
+            assert (await cam.set("iso", "800")).value == 800
+            assert (await cam.set("iso", "L100")).value == 0x40000064
+            assert (await cam.set("effect", "Velvia")).label == "Velvia"
+            assert (await cam.set("effect", "classic chrome")).value == 11
+            assert (await cam.set("exp-bias", "-1/3")).value == -333
+            assert (await cam.set("exp-bias", "+1 2/3")).label == "1 2/3"
+            assert (await cam.set("focusmtr", "4x4")).label == "4x4"
+            assert (await cam.set("delay", "2s")).label == "2s"
+            assert (await cam.set("whitebalance", "shade")).value == 0x8006
+            # raw hex
+            assert (await cam.set("iso", "0x80001900")).label == "S6400"
+            assert (await cam.set("0xD001", "0x3")).label == "ASTIA"
+            assert (await cam.set("film simulation", 1)).label == "PROVIA"
+            # refused before sending, with what is allowed
+            with pytest.raises(ValueError, match="allowed: off, 2s, 10s"):
+                await cam.set("delay", "5s")
+            with pytest.raises(ValueError, match="PROVIA, Velvia"):
+                await cam.set("effect", "ETERNA")
+            # the live-view size is a text property: by label or by rank
+            sizes = [raw for raw, _ in (await cam.describe("liveview-size")).allowed]
+            assert len(sizes) == 3
+            by_area = sorted(sizes, key=lambda s: int(s.split("x")[0]) * int(s.split("x")[1]))
+            assert (await cam.set("liveview-size", "xga")).value == by_area[2]
+            assert (await cam.set("liveview-size", by_area[1])).value == by_area[1]
+            with pytest.raises(ValueError, match=", ".join(sizes)):
+                await cam.set("liveview-size", "800x600")
+        finally:
+            await cam.close()
+
+    run(body)
+
+
+@pytest.mark.parametrize(
+    ("mode", "present", "absent"),
+    [
+        ("P", set(), {0x5007, 0xD240}),
+        ("A", {0x5007}, {0xD240}),
+        ("S", {0xD240}, {0x5007}),
+        ("M", {0x5007, 0xD240}, set()),
+    ],
+)
+def test_state_in_each_exposure_mode(mode: str, present: set[int], absent: set[int]) -> None:
+    async def body(sim: Any) -> None:
+        cam = camera(sim)
+        await cam.connect()
+        try:
+            assert (await cam.set("exposure-program", mode)).label == mode
+            state = await cam.state()
+            codes = {v.code for v in state}
+            labels = {v.name: v.label for v in state}
+            assert labels["exposure-program"] == mode
+            assert present <= codes and not (absent & codes)
+            assert labels["effect"] == "Velvia" and labels["battery"] == "3/3"
+            if 0x5007 in codes:
+                assert labels["f-number"].startswith("f/") or labels["f-number"] == "auto"
+        finally:
+            await cam.close()
+
+    run(body)
+
+
+def test_capture_twice_in_a_row_with_preview() -> None:
+    async def body(sim: Any) -> None:
+        cam = camera(sim)
+        await cam.connect()
+        try:
+            before = (await cam.get("captures-remaining")).value
+            for _ in range(2):
+                shot = await cam.capture()
+                assert shot.preview and shot.preview[:2] == b"\xff\xd8"
+                Image.open(io.BytesIO(shot.preview)).verify()
+            after = (await cam.get("captures-remaining")).value
+            assert after == before - 2
+        finally:
+            await cam.close()
+
+    run(body)
+
+
+def test_liveview_100_frames_and_size() -> None:
+    async def body(sim: Any) -> None:
+        cam = camera(sim)
+        await cam.connect()
+        try:
+            await cam.set_liveview_size("qvga")
+            frames = []
+            agen = cam.liveview()
+            async for f in agen:
+                frames.append(f)
+                if len(frames) == 100:
+                    break
+            await agen.aclose()
+            assert len(frames) == 100
+            assert all(isinstance(f.jpeg, memoryview) and bytes(f.jpeg[:2]) == b"\xff\xd8" for f in frames)
+            img = Image.open(io.BytesIO(bytes(frames[-1].jpeg)))
+            assert img.size == (frames[-1].width, frames[-1].height)
+            assert img.size[0] <= 320
+            assert [f.time for f in frames] == sorted(f.time for f in frames)
+            assert len({f.counter for f in frames}) > 50
+            # still usable for commands afterwards
+            assert (await cam.get("effect")).label == "Velvia"
+        finally:
+            await cam.close()
+
+    run(body, liveview_fps=200.0)
+
+
+def test_objects_and_download() -> None:
+    async def body(sim: Any) -> None:
+        cam = camera(sim)
+        await cam.connect()
+        try:
+            objs = [o for o in await cam.objects() if not o.is_folder]
+            assert objs, "the simulated card starts with pictures"
+            data = await cam.download(objs[0].handle)
+            assert len(data) == objs[0].size and data[:2] == b"\xff\xd8"
+            tail = await cam.download(objs[0].handle, offset=100)
+            assert tail == data[100:]
+        finally:
+            await cam.close()
+
+    run(body)
