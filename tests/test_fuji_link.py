@@ -460,3 +460,16 @@ def test_raw_and_unsupported_objects() -> None:
             await cam.close()
 
     run(body)
+
+
+def test_guid_forms() -> None:
+    from ptpd.fuji.link import guid_bytes
+
+    text = "9fe5160c-4951-404d-9505-10baaf725606"
+    # fuji-ptpip.md §3.1: the GUID goes as 16 bytes in textual order.
+    assert guid_bytes(text) == bytes.fromhex("9fe5160c4951404d950510baaf725606")
+    assert guid_bytes(bytes(16)) == bytes(16)
+    with pytest.raises(ValueError):
+        guid_bytes("not-a-guid")
+    assert FujiCamera("127.0.0.1", guid=text).link.guid == guid_bytes(text)
+    assert FujiCamera("127.0.0.1", guid="").link.guid == bytes.fromhex("ada5485d87b27f0bd3d5ded00278a8c0")

@@ -117,8 +117,8 @@ def jpeg_size(jpeg: bytes | memoryview) -> tuple[int, int]:
 class FujiCamera(Camera):
     """A Fujifilm X body over Wi-Fi (the X-T1 dialect of fuji-ptpip.md).
 
-    ``event_port``/``liveview_port`` default to ``port + 1``/``port + 2``. ``guid`` and
-    ``name`` identify this client to the camera (keep them stable: the camera remembers
+    ``event_port``/``liveview_port`` default to ``port + 1``/``port + 2``. ``guid`` (16
+    bytes or UUID text; Fuji's app GUID when empty) and ``name`` identify this client to the camera (keep them stable: the camera remembers
     the name it accepted). ``on_pairing`` is called with a message while the camera asks
     its user to accept this client; the wait is bounded by ``pairing_timeout``.
     """
@@ -132,7 +132,7 @@ class FujiCamera(Camera):
         event_port: int | None = None,
         liveview_port: int | None = None,
         *,
-        guid: bytes = DEFAULT_GUID,
+        guid: bytes | str | None = DEFAULT_GUID,
         name: str = "ptpd",
         pairing_timeout: float = 30.0,
         timeout: float = 30.0,
@@ -144,7 +144,7 @@ class FujiCamera(Camera):
             port,
             event_port,
             liveview_port,
-            guid=guid,
+            guid=guid or DEFAULT_GUID,
             name=name,
             timeout=timeout,
             pairing_timeout=pairing_timeout,

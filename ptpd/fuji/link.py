@@ -151,6 +151,20 @@ class _FrameQueue:
         self.put(exc)
 
 
+def guid_bytes(guid: bytes | str | uuid.UUID) -> bytes:
+    """16 GUID bytes in RFC 4122 textual order from bytes, a UUID or its text form."""
+    if isinstance(guid, uuid.UUID):
+        return guid.bytes
+    if isinstance(guid, str):
+        try:
+            return uuid.UUID(guid).bytes
+        except ValueError:
+            raise ValueError(f"GUID {guid!r} is not a UUID") from None
+    if len(guid) != 16:
+        raise ValueError(f"a GUID is 16 bytes, got {len(guid)}")
+    return bytes(guid)
+
+
 def _tune(writer: asyncio.StreamWriter | asyncio.BaseTransport) -> None:
     # Both options are what the PTP/IP spec and malc0mn ask for on every channel.
     sock = writer.get_extra_info("socket")
@@ -177,7 +191,7 @@ class FujiLink:
         event_port: int | None = None,
         liveview_port: int | None = None,
         *,
-        guid: bytes | None = None,
+        guid: bytes | str | uuid.UUID | None = None,
         name: str = "ptpd",
         timeout: float = 30.0,
         pairing_timeout: float = 30.0,
@@ -195,7 +209,7 @@ class FujiLink:
         self.port = port
         self.event_port = event_port if event_port is not None else port + 1
         self.liveview_port = liveview_port if liveview_port is not None else port + 2
-        self.guid = guid if guid is not None else uuid.uuid4().bytes
+        self.guid = guid_bytes(guid) if guid else uuid.uuid4().bytes
         self.name = name
         self.timeout = timeout
         self.pairing_timeout = pairing_timeout
@@ -545,4 +559,4 @@ class FujiLink:
         await self.close()
 
 
-__all__ = ["PAIRING_PROMPT", "FujiLink", "LiveFrame"]
+__all__ = ["PAIRING_PROMPT", "FujiLink", "LiveFrame", "guid_bytes"]
