@@ -82,7 +82,15 @@ from ptpd.protocol.errors import ProtocolError
 from ptpd.simulator import faults as flt
 from ptpd.simulator import jpeg, scene
 from ptpd.simulator import store as st
-from ptpd.simulator.fuji_profiles import DT, STRUCT, FujiProfile, PropSpec, get_profile, liveview_sizes
+from ptpd.simulator.fuji_profiles import (
+    DT,
+    LIVEVIEW_ALIASES,
+    STRUCT,
+    FujiProfile,
+    PropSpec,
+    get_profile,
+    liveview_sizes,
+)
 from ptpd.simulator.liveview import FrameSource, LiveViewServer
 
 log = logging.getLogger(__name__)
@@ -338,12 +346,14 @@ class FujiDevice:
         if spec is None:
             raise _Refuse(DEVICE_PROP_NOT_SUPPORTED)
         if spec.datatype == DT.BLOB:
-            text = bytes(payload).split(b"\x00", 1)[0].decode("ascii", "replace").strip()
-            if "x" not in text and spec.form == "enum" and len(payload) >= 2:
-                # [sim] a small integer picks the n-th enumerated label (1-based)
-                index = int.from_bytes(bytes(payload[:4]).ljust(4, b"\x00"), "little")
-                if 1 <= index <= len(spec.values):
-                    return str(spec.values[index - 1])
+            raw = bytes(payload)
+            text = raw.split(b"\x00", 1)[0].decode("ascii", "replace").strip()
+            if code == P_LIVEVIEW_SIZE:
+                if not text.isprintable() or not text or (len(text) == 1 and len(raw) >= 2 and raw[1] == 0
+                                                          and not text.isdigit()):
+                    # [sim] a binary integer: the 0-based index of the label
+                    text = str(int.from_bytes(raw[:4].ljust(4, b"\x00"), "little"))
+                return LIVEVIEW_ALIASES.get(text.lower(), text)
             return text
         fmt = STRUCT[spec.datatype]
         if len(payload) < struct.calcsize(fmt):

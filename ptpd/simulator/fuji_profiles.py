@@ -33,6 +33,9 @@ __all__ = [
     "FujiProfile",
     "PROFILES",
     "PropSpec",
+    "LIVEVIEW_ALIASES",
+    "LIVEVIEW_LABELS",
+    "LIVEVIEW_RENDER",
     "X_T1",
     "get_profile",
     "liveview_sizes",
@@ -97,18 +100,29 @@ EXPOSURE_BIAS_STEPS = (-3000, -2667, -2333, -2000, -1667, -1333, -1000, -667, -3
 XT1_ISO = (0x80000190, 0x80000320, 0x80000640, 0x80000C80, 0x80001900, 0x40000064,
            200, 250, 320, 400, 500, 640, 800, 1000, 1250, 1600, 2000, 2500, 3200, 4000, 5000, 6400,
            0x40003200, 0x40006400, 0x4000C800)
-#: Live-view sizes the simulator streams (QVGA, VGA, XGA), as 0xD174 labels. [sim]: the
-#: X-T1 descriptor listed "320x280", "640x480", "1280x960" (§6.4, meaning unverified);
-#: the project asks for QVGA/VGA/XGA frames.
-LIVEVIEW_LABELS = ("320x240", "640x480", "1024x768")
+#: 0xD174 labels as the X-T1 descriptor lists them [dump] (§6.4; their meaning is unverified).
+LIVEVIEW_LABELS = ("320x280", "640x480", "1280x960")
+#: What the simulator streams for each label: QVGA, VGA, XGA, as the project asks [sim].
+LIVEVIEW_RENDER = {"320x280": (320, 240), "640x480": (640, 480), "1280x960": (1024, 768)}
+#: Other names a host may send for the labels (set 0xD174) [sim]: sizes, names, 0-based index.
+LIVEVIEW_ALIASES = {
+    "320x240": "320x280", "qvga": "320x280", "small": "320x280", "0": "320x280",
+    "vga": "640x480", "medium": "640x480", "1": "640x480",
+    "1024x768": "1280x960", "xga": "1280x960", "large": "1280x960", "2": "1280x960",
+}
 
 
 def liveview_sizes(labels: tuple[int | str, ...]) -> tuple[tuple[int, int], ...]:
-    """``("640x480", ...)`` -> ``((640, 480), ...)``."""
+    """0xD174 labels -> the frame sizes streamed, ``("640x480",) -> ((640, 480),)``."""
     out = []
     for label in labels:
-        w, _, h = str(label).partition("x")
-        out.append((int(w), int(h)))
+        text = str(label).strip().lower()
+        text = LIVEVIEW_ALIASES.get(text, text)
+        if text in LIVEVIEW_RENDER:
+            out.append(LIVEVIEW_RENDER[text])
+        else:
+            w, _, h = text.partition("x")
+            out.append((int(w), int(h)))
     return tuple(out)
 
 
@@ -138,7 +152,7 @@ def _xt1_props(model: str, firmware: str) -> tuple[PropSpec, ...]:
         _enum(0xD02A, DT.UINT32, 0xFFFFFFFF, 0x80001900, XT1_ISO, note="ISO [dump]"),
         _range(0xD170, DT.UINT16, 1, 1, 1, 39, 1, note="unknown [dump]"),
         PropSpec(0xD174, DT.BLOB, True, LIVEVIEW_LABELS[1], LIVEVIEW_LABELS[1], "enum", LIVEVIEW_LABELS,
-                 inferred=True, note="live-view size [sim values, see LIVEVIEW_LABELS]"),
+                 inferred=True, note="live-view size; labels [dump], frames QVGA/VGA/XGA [sim]"),
         _range(0xD17C, DT.UINT32, 0, 0x03020404, 0, 0x10090707, 1, note="focus point [dump]"),
         _enum(0xD209, DT.UINT32, 0, 0, (0, 1), inferred=True, note="focus lock; in the state list only [dump]"),
         _enum(0xD21B, DT.UINT16, 0, 0, tuple(range(15)), rw=False, note="device error [dump]"),
