@@ -20,7 +20,7 @@ from test_fuji_golden import PROP_LIST_PAYLOAD, STATE_TABLE
 from ptpd.camera.base import Unsupported
 from ptpd.camera.fuji import FujiCamera
 from ptpd.fuji.connection import FujiEventChannel, FujiResponderConnection
-from ptpd.fuji.errors import NameNotAccepted, PairingRefused, WrongVersion
+from ptpd.fuji.errors import CameraBusy, NameNotAccepted, PairingRefused, WrongVersion
 from ptpd.fuji.events import (
     NEED_DATA,
     ConnectionClosed,
@@ -291,6 +291,7 @@ def test_pairing_timeout() -> None:
     [
         ({"paired_name": "someone-else"}, NameNotAccepted, "did not accept the client name"),
         ({"init_fail": 0x201D}, WrongVersion, "wrong version"),
+        ({"init_fail": 2}, CameraBusy, "busy"),
     ],
 )
 def test_init_fail_reasons(options: dict[str, Any], error: type, text: str) -> None:

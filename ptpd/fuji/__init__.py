@@ -1,1 +1,16 @@
-"""ptpd.fuji"""
+"""Fujifilm's Wi-Fi PTP dialect (fuji-ptpip.md).
+
+Sans-I/O parts (no sockets, no asyncio):
+
+* :mod:`ptpd.fuji.codes` — vendor operation/event/property codes, container kinds, InitFail reasons;
+* :mod:`ptpd.fuji.packets` — the 82-byte InitCommandRequest, Ack, InitFail, 12-byte containers,
+  live-view frame framing;
+* :mod:`ptpd.fuji.events`, :mod:`ptpd.fuji.connection` — h11-style initiator and responder
+  connections, the event channel and the live-view stream;
+* :mod:`ptpd.fuji.properties` — property names, datatypes and value labels both ways;
+* :mod:`ptpd.fuji.state` — the 0xD212 state list and the 0x902B descriptor list;
+* :mod:`ptpd.fuji.errors` — clear errors for InitFail reasons and a refused pairing.
+
+The one asyncio module is :mod:`ptpd.fuji.link` (``FujiLink``); the vendor-neutral
+camera on top of it is :class:`ptpd.camera.fuji.FujiCamera`.
+"""
