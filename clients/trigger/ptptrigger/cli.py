@@ -1,8 +1,213 @@
-"""Entry point of `ptptrigger` (placeholder until its client lands)."""
+"""``ptptrigger``: shoot when the live view shows motion or a face.
 
+Frames come through the client's latest-frame mailbox, so analysis always works on the
+newest frame however slow it is. Each trigger is logged (one line, or JSON) with the
+frame sequence that fired it, what was seen, and the capture latency.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
 import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ptpctl.errors import EXIT_HELP, CliError, Exit, from_client_error
+from ptpd_client import Client, ClientError, RequestTimeout
+
+log = logging.getLogger("ptptrigger")
+
+
+class Trigger:
+    """The loop: frames -> detectors -> (cooldown, max shots) -> capture -> log line."""
+
+    def __init__(self, client: Client, detectors: list[Any], *, roi: str | None = None, cooldown: float = 2.0,
+                 max_shots: int | None = None, dry_run: bool = False, output_dir: Path | None = None,
+                 as_json: bool = False, echo: Any = click.echo) -> None:
+        self.client = client
+        self.detectors = detectors
+        self.roi_spec = roi
+        self.cooldown = cooldown
+        self.max_shots = max_shots
+        self.dry_run = dry_run
+        self.output_dir = output_dir
+        self.as_json = as_json
+        self.echo = echo
+        self.shots = 0
+        self.frames = 0
+        self.triggers: list[dict[str, Any]] = []
+        self._stop = False
+        self._last = float("-inf")
+
+    def stop(self, *_: Any) -> None:
+        self._stop = True
+
+    def run(self, duration: float | None = None, frame_timeout: float = 5.0) -> int:
+        """Analyse frames until ``duration`` passes, ``max_shots`` are taken, or stop()."""
+        from .detect import parse_roi
+
+        start = time.monotonic()
+        roi = None
+        with self.client.frames() as frames:
+            while not self._stop:
+                if duration is not None and time.monotonic() - start >= duration:
+                    break
+                if self.max_shots is not None and self.shots >= self.max_shots:
+                    break
+                wait = frame_timeout if duration is None else max(0.05, min(frame_timeout, duration - (time.monotonic() - start)))
+                try:
+                    frame = frames.get(wait)
+                except RequestTimeout:
+                    if duration is not None and time.monotonic() - start >= duration:
+                        break
+                    raise CliError(f"no live-view frame within {wait:g} s", Exit.UNREACHABLE) from None
+                img = frame.decode()
+                if img is None:
+                    continue
+                self.frames += 1
+                if roi is None and self.roi_spec:
+                    roi = parse_roi(self.roi_spec, img.shape[1], img.shape[0])
+                if roi is not None:
+                    x, y, w, h = roi
+                    img = img[y : y + h, x : x + w]
+                hit = None
+                for det in self.detectors:  # every detector sees every frame (motion keeps learning)
+                    found = det(img)
+                    hit = hit or found
+                if hit is None:
+                    continue
+                now = time.monotonic()
+                if now - self._last < self.cooldown:
+                    continue
+                self._last = now
+                self._fire(frame, hit, now)
+        return self.shots
+
+    def _fire(self, frame: Any, hit: Any, detected_at: float) -> None:
+        record: dict[str, Any] = {
+            "trigger": len(self.triggers) + 1,
+            "frame_seq": frame.seq,
+            "kind": hit.kind,
+            "area": hit.area,
+            "box": list(hit.box),
+            "frame_age_ms": round((time.time() - frame.received) * 1000, 1) if frame.received else None,
+            "dry_run": self.dry_run,
+        }
+        if not self.dry_run:
+            t0 = time.monotonic()
+            result = self.client.capture(1, download=self.output_dir is not None)
+            record["latency_s"] = round(time.monotonic() - t0, 3)
+            shot = result.shots[0] if result.shots else None
+            record["handle"] = shot.handle if shot else None
+            record["filename"] = shot.filename if shot else None
+            if shot is not None and shot.data is not None and self.output_dir is not None:
+                from ptpctl.files import free_name, safe_name, write_atomic
+
+                dest = free_name(self.output_dir, safe_name(shot.filename, f"trigger-{frame.seq}.jpg"))
+                write_atomic(dest, shot.data)
+                record["path"] = str(dest)
+        else:
+            record["latency_s"] = None
+        record["reaction_s"] = round(time.monotonic() - detected_at, 3)
+        self.shots += 1
+        self.triggers.append(record)
+        if self.as_json:
+            self.echo(json.dumps(record))
+        else:
+            what = "would capture" if self.dry_run else f"captured {record.get('filename') or record.get('handle')}"
+            latency = "" if record["latency_s"] is None else f" latency={record['latency_s']:.3f}s"
+            saved = f" saved={record['path']}" if record.get("path") else ""
+            self.echo(f"trigger {record['trigger']}: frame seq={frame.seq} {hit.kind} area={hit.area}px "
+                      f"-> {what}{latency}{saved}")
+        sys.stdout.flush()
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EXIT_HELP)
+@click.option("--command-endpoint", metavar="ENDPOINT", envvar="PTPD_COMMAND_ENDPOINT", help="The daemon's command socket.")
+@click.option("--event-endpoint", metavar="ENDPOINT", envvar="PTPD_EVENT_ENDPOINT", help="The daemon's event socket.")
+@click.option("--liveview-endpoint", metavar="ENDPOINT", envvar="PTPD_LIVEVIEW_ENDPOINT", help="The daemon's live-view socket.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds to wait for replies and frames.")
+@click.option("--motion", is_flag=True, help="Trigger on motion (background subtraction).")
+@click.option("--face", is_flag=True, help="Trigger on a face (OpenCV's bundled Haar cascade).")
+@click.option("--sensitivity", type=click.FloatRange(0, 100), default=50, show_default=True, help="Motion sensitivity, 0-100.")
+@click.option("--min-area", type=click.IntRange(min=1), default=400, show_default=True, help="Smallest moving blob that counts, in pixels.")
+@click.option("--roi", metavar="X,Y,W,H", help="Only look inside this region (pixels, or fractions of the frame).")
+@click.option("--cooldown", type=click.FloatRange(min=0), default=2.0, show_default=True, metavar="SECONDS", help="Quiet time after each trigger.")
+@click.option("--max-shots", type=click.IntRange(min=1), default=None, help="Stop after N triggers.")
+@click.option("--duration", type=click.FloatRange(min=0), default=None, metavar="SECONDS", help="Stop after SECONDS.")
+@click.option("--warmup", type=click.IntRange(min=0), default=8, show_default=True, help="Frames that only train the motion model.")
+@click.option("--dry-run", is_flag=True, help="Log triggers without capturing.")
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), help="Download each shot into DIR.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per trigger.")
+@click.option("-v", "--verbose", count=True, help="More detail.")
+def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpoint: str | None, timeout: float,
+        motion: bool, face: bool, sensitivity: float, min_area: int, roi: str | None, cooldown: float,
+        max_shots: int | None, duration: float | None, warmup: int, dry_run: bool, output_dir: Path | None,
+        as_json: bool, verbose: int) -> None:
+    """Watch the live view and release the shutter when something moves (--motion) or a
+    face appears (--face). Each trigger is logged with the frame sequence that fired it
+    and the capture latency."""
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO, stream=sys.stderr,
+                            format="ptptrigger: %(levelname)s %(message)s")
+    if not (motion or face):
+        raise click.UsageError("choose at least one of --motion and --face")
+    if roi:
+        from .detect import parse_roi
+
+        try:
+            parse_roi(roi, 10_000, 10_000)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--roi") from None
+    from .detect import FaceDetector, MotionDetector
+
+    detectors: list[Any] = []
+    if motion:
+        detectors.append(MotionDetector(sensitivity, min_area, warmup))
+    if face:
+        detectors.append(FaceDetector())
+    with Client(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout) as client:
+        trig = Trigger(client, detectors, roi=roi, cooldown=cooldown, max_shots=max_shots, dry_run=dry_run,
+                       output_dir=output_dir, as_json=as_json)
+        old = {s: signal.signal(s, trig.stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        t0 = time.monotonic()
+        try:
+            client.ping()
+            trig.run(duration, frame_timeout=max(timeout, 5.0))
+        except ClientError as exc:
+            raise from_client_error(exc) from None
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+        click.echo(f"ptptrigger: {trig.shots} trigger(s) in {time.monotonic() - t0:.1f} s, {trig.frames} frame(s) analysed", err=True)
 
 
 def main() -> None:
-    print("ptptrigger: not yet available", file=sys.stderr)
+    """Console entry point: one line on stderr for any error, the exit codes of ptpctl."""
+    try:
+        cli.main(prog_name="ptptrigger", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        click.echo(f"ptptrigger: error: {exc.format_message()}", err=True)
+        sys.exit(Exit.USAGE)
+    except click.ClickException as exc:
+        click.echo(f"ptptrigger: error: {' '.join(exc.format_message().split())}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.exit(Exit.ERROR)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        click.echo(f"ptptrigger: error: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(Exit.ERROR)
     sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,8 +1,401 @@
-"""Entry point of `ptpview` (placeholder until its client lands)."""
+"""``ptpview``: live view with the viewfinder overlay, in a window, a file, or a browser.
 
+The overlay follows the camera state through the ``state.*`` events after one
+``snapshot`` (never polled). Frames come through the client's latest-frame mailbox, so a
+slow window or browser always shows the newest frame. Any number of viewers can run at
+once; each has its own subscription.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
 import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import cv2
+import numpy as np
+
+from ptpctl.errors import EXIT_HELP, CliError, Exit, from_client_error
+from ptpctl.files import FileExists, write_atomic
+from ptpd_client import Client, ClientError, RequestTimeout
+
+from .overlay import ViewState, draw
+
+log = logging.getLogger("ptpview")
+
+
+class StateFollower(threading.Thread):
+    """Keeps a :class:`ViewState` current from ``snapshot`` + ``state.*`` events."""
+
+    def __init__(self, client: Client, state: ViewState) -> None:
+        super().__init__(name="ptpview-state", daemon=True)
+        self.client = client
+        self.state = state
+        self._stop_event = threading.Event()
+        self.ready = threading.Event()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(2.0)
+
+    def run(self) -> None:
+        try:
+            with self.client.events(["state."]) as stream:
+                while not self._stop_event.is_set():
+                    try:
+                        item = stream.get(0.2)
+                    except RequestTimeout:
+                        continue
+                    if hasattr(item, "topic"):
+                        self.state.apply_event(item.topic, item.data)
+                    else:  # a snapshot: the first one, or a resync after a gap
+                        load_state(self.client, self.state, item)
+                        self.ready.set()
+        except ClientError as exc:
+            log.warning("state updates stopped: %s", exc)
+        finally:
+            self.ready.set()
+
+
+def load_state(client: Client, state: ViewState, snapshot: Any | None = None) -> None:
+    """Fill ``state`` from a snapshot (taken now if not given); if the daemon has not
+    cached any state yet, ask the camera once."""
+    snap = snapshot if snapshot is not None else client.snapshot()
+    if snap.state:
+        state.replace(snap.state)
+        return
+    try:
+        for p in client.state():
+            state.update(p.name, p)
+    except ClientError as exc:
+        log.info("no camera state for the overlay: %s", exc)
+
+
+def render(frame: Any, state: ViewState | None) -> np.ndarray:
+    """The frame decoded, with the overlay when ``state`` is given."""
+    img = frame.decode()
+    if img is None:
+        raise CliError(f"frame {frame.seq} is not a decodable JPEG", Exit.ERROR)
+    if state is not None:
+        draw(img, state)
+    return img
+
+
+def save_image(path: Path, img: np.ndarray, overwrite: bool) -> None:
+    ext = path.suffix.lower() or ".png"
+    if ext not in (".png", ".jpg", ".jpeg"):
+        raise CliError(f"{path}: use .png or .jpg", Exit.USAGE)
+    ok, buf = cv2.imencode(ext, img, [cv2.IMWRITE_JPEG_QUALITY, 92] if ext != ".png" else [])
+    if not ok:
+        raise CliError(f"cannot encode {path}", Exit.ERROR)
+    try:
+        write_atomic(path, buf.tobytes(), overwrite=overwrite)
+    except FileExists:
+        raise CliError(f"{path} exists; use --overwrite to replace it", Exit.USAGE) from None
+
+
+# -- modes --------------------------------------------------------------------------------
+
+
+def run_snapshot(client: Client, path: Path, overlay: bool, timeout: float, overwrite: bool, bare: Path | None = None) -> int:
+    """Save one frame (with the overlay) and return its sequence number."""
+    for p in (path, bare):
+        if p is not None and p.exists() and not overwrite:
+            raise CliError(f"{p} exists; use --overwrite to replace it", Exit.USAGE)
+    state = None
+    if overlay:
+        state = ViewState()
+        load_state(client, state)
+    with client.frames() as frames:
+        try:
+            frame = frames.get(timeout)
+        except RequestTimeout:
+            raise CliError(f"no live-view frame within {timeout:g} s (does the camera have live view?)", Exit.UNREACHABLE) from None
+    img = frame.decode()
+    if img is None:
+        raise CliError(f"frame {frame.seq} is not a decodable JPEG", Exit.ERROR)
+    if bare is not None:
+        save_image(bare, img.copy(), overwrite)
+    if state is not None:
+        draw(img, state)
+    save_image(path, img, overwrite)
+    return frame.seq
+
+
+class FrameHub:
+    """The newest rendered JPEG and its number; HTTP handlers wait for a newer one."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.jpeg: bytes | None = None
+        self.seq = 0
+        self.closed = False
+
+    def publish(self, jpeg: bytes) -> None:
+        with self._cond:
+            self.jpeg = jpeg
+            self.seq += 1
+            self._cond.notify_all()
+
+    def wait_newer(self, seq: int, timeout: float) -> tuple[int, bytes | None]:
+        with self._cond:
+            self._cond.wait_for(lambda: self.seq > seq or self.closed, timeout)
+            return self.seq, self.jpeg
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+def run_window(client: Client, overlay: bool = True, title: str = "ptpview") -> None:
+    """Show live view in an OpenCV window: space captures, q or Esc quits."""
+    import os
+
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        raise CliError("no display (DISPLAY is not set); use --snapshot FILE or --http HOST:PORT", Exit.ERROR)
+    state = ViewState() if overlay else None
+    follower = None
+    if state is not None:
+        follower = StateFollower(client, state)
+        follower.start()
+        follower.ready.wait(2.0)
+    message: list[Any] = ["", 0.0]
+
+    def shoot() -> None:
+        try:
+            r = client.capture()
+            names = ", ".join(s.filename or hex(s.handle or 0) for s in r.shots)
+            message[:] = [f"captured {names}", time.monotonic() + 3]
+        except ClientError as exc:
+            message[:] = [f"capture failed: {exc}", time.monotonic() + 5]
+
+    cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
+    try:
+        with client.frames(timeout=0.1) as frames:
+            while True:
+                try:
+                    frame = frames.get(0.05)
+                    img = render(frame, state)
+                    if message[0] and time.monotonic() < message[1]:
+                        cv2.putText(img, message[0], (10, img.shape[0] // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
+                    cv2.imshow(title, img)
+                except RequestTimeout:
+                    pass
+                key = cv2.waitKey(1) & 0xFF
+                if key in (ord("q"), 27):
+                    break
+                if key == ord(" "):
+                    threading.Thread(target=shoot, daemon=True).start()
+                if cv2.getWindowProperty(title, cv2.WND_PROP_VISIBLE) < 1:
+                    break
+    finally:
+        cv2.destroyAllWindows()
+        if follower is not None:
+            follower.stop()
+
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>ptpview live view</title>
+<style>body{{margin:0;background:#111;color:#ddd;font:14px sans-serif}}
+header{{padding:6px 10px}}img{{display:block;max-width:100%}}</style></head>
+<body><header>ptpview &middot; live view from {endpoint}</header>
+<img id="lv" src="/stream.mjpg" alt="live view"></body></html>
+"""
+
+
+def run_http(client: Client, host: str, port: int, overlay: bool, ready: Any = None) -> None:
+    """Serve ``/`` (a page), ``/stream.mjpg`` (MJPEG) and ``/snapshot.jpg`` until SIGINT/SIGTERM."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    hub = FrameHub()
+    state = ViewState() if overlay else None
+    follower = StateFollower(client, state) if state is not None else None
+    if follower is not None:
+        follower.start()
+        follower.ready.wait(2.0)
+    stop = threading.Event()
+    page = PAGE.format(endpoint=client.command_endpoint).encode()
+
+    def produce() -> None:
+        try:
+            with client.frames() as frames:
+                while not stop.is_set():
+                    try:
+                        frame = frames.get(0.2)
+                    except RequestTimeout:
+                        continue
+                    if state is None:
+                        hub.publish(frame.jpeg)  # the camera's bytes, untouched
+                        continue
+                    img = render(frame, state)
+                    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
+                    if ok:
+                        hub.publish(buf.tobytes())
+        except Exception as exc:  # the server stays up and says why frames stopped
+            log.error("live view stopped: %s", exc)
+        finally:
+            hub.close()
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "ptpview"
+
+        def log_message(self, fmt: str, *args: Any) -> None:
+            log.debug("%s " + fmt, self.address_string(), *args)
+
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path in ("/", "/index.html"):
+                self._send(200, "text/html; charset=utf-8", page)
+            elif path == "/snapshot.jpg":
+                _, jpeg = hub.wait_newer(0, 5.0)
+                if jpeg is None:
+                    self._send(503, "text/plain", b"no frame yet\n")
+                else:
+                    self._send(200, "image/jpeg", jpeg)
+            elif path == "/stream.mjpg":
+                self._stream()
+            else:
+                self._send(404, "text/plain", b"not found\n")
+
+        def _send(self, code: int, ctype: str, body: bytes) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _stream(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=ptpviewframe")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            seq = 0
+            try:
+                while not stop.is_set():
+                    seq, jpeg = hub.wait_newer(seq, 1.0)
+                    if hub.closed:
+                        break
+                    if jpeg is None:
+                        continue
+                    self.wfile.write(b"--ptpviewframe\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                                     + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    producer = threading.Thread(target=produce, name="ptpview-frames", daemon=True)
+    producer.start()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        h, p = server.server_address[:2]
+        click.echo(f"ptpview: serving live view on http://{h}:{p}/ (MJPEG at /stream.mjpg)", err=True)
+        if ready is not None:
+            ready(h, p)
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        stop.set()
+        hub.close()
+        server.server_close()
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        producer.join(2.0)
+        if follower is not None:
+            follower.stop()
+
+
+def parse_hostport(text: str) -> tuple[str, int]:
+    """``PORT``, ``:PORT`` or ``HOST:PORT`` (loopback when no host)."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = "", text
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        p = int(port)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: expected [HOST:]PORT") from None
+    if not 0 <= p <= 65535:
+        raise click.BadParameter(f"{text!r}: port out of range")
+    return host, p
+
+
+# -- command line ----------------------------------------------------------------------------
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EXIT_HELP)
+@click.option("--command-endpoint", metavar="ENDPOINT", envvar="PTPD_COMMAND_ENDPOINT", help="The daemon's command socket.")
+@click.option("--event-endpoint", metavar="ENDPOINT", envvar="PTPD_EVENT_ENDPOINT", help="The daemon's event socket.")
+@click.option("--liveview-endpoint", metavar="ENDPOINT", envvar="PTPD_LIVEVIEW_ENDPOINT", help="The daemon's live-view socket.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds to wait for replies and the first frame.")
+@click.option("--no-overlay", is_flag=True, help="Bare frames, without the viewfinder overlay.")
+@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False, path_type=Path), help="Save one frame (PNG or JPEG by extension) and exit.")
+@click.option("--bare", "bare_path", type=click.Path(dir_okay=False, path_type=Path), hidden=True, help="With --snapshot: also save the same frame without overlay.")
+@click.option("--overwrite", is_flag=True, help="With --snapshot: replace an existing file.")
+@click.option("--http", "http_addr", metavar="[HOST:]PORT", help="Serve an MJPEG stream and a page on HOST:PORT (default host 127.0.0.1).")
+@click.option("-v", "--verbose", count=True, help="More detail.")
+def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpoint: str | None, timeout: float,
+        no_overlay: bool, snapshot_path: Path | None, bare_path: Path | None, overwrite: bool, http_addr: str | None,
+        verbose: int) -> None:
+    """Live view from the ptpd daemon with the camera's viewfinder overlay.
+
+    Without options: a window (space captures, q quits). --snapshot FILE saves one
+    frame and exits; --http [HOST:]PORT serves the live view to browsers.
+    """
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO, stream=sys.stderr,
+                            format="ptpview: %(levelname)s %(message)s")
+    if snapshot_path and http_addr:
+        raise click.UsageError("--snapshot and --http exclude each other")
+    hostport = parse_hostport(http_addr) if http_addr else None
+    with Client(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout) as client:
+        try:
+            client.ping()
+            if snapshot_path is not None:
+                seq = run_snapshot(client, snapshot_path, not no_overlay, timeout, overwrite, bare_path)
+                click.echo(f"ptpview: frame {seq} saved to {snapshot_path}", err=True)
+            elif hostport is not None:
+                run_http(client, hostport[0], hostport[1], not no_overlay)
+            else:
+                run_window(client, not no_overlay)
+        except ClientError as exc:
+            raise from_client_error(exc) from None
 
 
 def main() -> None:
-    print("ptpview: not yet available", file=sys.stderr)
+    """Console entry point: one line on stderr for any error, the exit codes of ptpctl."""
+    try:
+        cli.main(prog_name="ptpview", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        click.echo(f"ptpview: error: {exc.format_message()}", err=True)
+        sys.exit(Exit.USAGE)
+    except click.ClickException as exc:
+        click.echo(f"ptpview: error: {' '.join(exc.format_message().split())}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.exit(Exit.ERROR)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        click.echo(f"ptpview: error: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(Exit.ERROR)
     sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -29,7 +29,7 @@ def capture(session: Session, count: int, path: str | None, output_dir: str | No
 
     PATH "view" is the ptp-ip tool's way of saying --view.
     """
-    from .files import FileExists, free_name, numbered, safe_name, write_atomic
+    from ..files import FileExists, free_name, numbered, safe_name, write_atomic
 
     if path == "view":
         view, path = True, None

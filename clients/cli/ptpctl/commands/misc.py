@@ -16,7 +16,6 @@ def liveview(session: Session, no_overlay: bool) -> None:
     quits). The same as running ptpview."""
     from ptpview.cli import run_window  # OpenCV loads only here
 
-    command, event, lv = session.endpoints()
     run_window(session.client, overlay=not no_overlay)
 
 

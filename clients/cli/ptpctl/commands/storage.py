@@ -42,7 +42,7 @@ def download(session: Session, handles: tuple[int, ...], output_dir: str, overwr
              as_json: bool) -> None:
     """Download the objects HANDLE... (from 'ptpctl ls') into DIR, atomically, never
     replacing an existing file without --overwrite."""
-    from .files import FileExists, safe_name, write_atomic
+    from ..files import FileExists, safe_name, write_atomic
 
     known = {o.handle: o for o in session.client.objects()}
     missing = [output.hexv(h) for h in handles if h not in known]
