@@ -65,6 +65,18 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
 @click.option("--sleep-after", type=click.FloatRange(0), default=None, help="Fault: fall asleep after this many idle seconds.")
 @click.option("--wake-after", type=click.FloatRange(0), default=5.0, show_default=True, help="Asleep, come back after this many seconds.")
 @click.option("--fault-seed", type=int, default=None, help="Seed for the fault dice (reproducible runs).")
+@click.option("--pairing-delay", type=click.FloatRange(0), default=None,
+              help="Fuji: seconds the camera waits for its user to accept a new client (default 1).")
+@click.option("--refuse-pairing", is_flag=True, default=False, help="Fuji: the user declines new clients.")
+@click.option("--strict-name", is_flag=True, default=False,
+              help="Fuji: refuse (Init Fail 0x2019) names other than the paired client's.")
+@click.option("--fps", "liveview_fps", type=click.FloatRange(min=0.1), default=None,
+              help="Fuji: live-view frames per second (default 30).")
+@click.option("--subject", default=None,
+              help="Fuji: what the scene shows: object (default), none, face, or a schedule such as "
+                   "'none,object@3' (object from t=3 s) or 'face@2-5'.")
+@click.option("--capture-style", type=click.Choice(["auto", "fuji", "standard"]), default=None,
+              help="Fuji: X-T1 capture events with preview lock, or standard PTP events (auto: by client).")
 @click.option("-v", "--verbose", count=True, help="Log to stderr (-v info, -vv debug).")
 def simulate(
     vendor: str,
@@ -88,6 +100,12 @@ def simulate(
     sleep_after: float | None,
     wake_after: float,
     fault_seed: int | None,
+    pairing_delay: float | None,
+    refuse_pairing: bool,
+    strict_name: bool,
+    liveview_fps: float | None,
+    subject: str | None,
+    capture_style: str | None,
     verbose: int,
 ) -> None:
     """Serve a simulated camera (generic PTP/IP or Fujifilm Wi-Fi) on real TCP sockets.
@@ -126,6 +144,22 @@ def simulate(
         options["initial_images"] = initial_images
     if big_object_mb:
         options["big_object_mb"] = big_object_mb
+    fuji_options = {
+        "pairing_delay": pairing_delay, "refuse_pairing": refuse_pairing or None, "strict_name": strict_name or None,
+        "liveview_fps": liveview_fps, "subject": subject, "capture_style": capture_style,
+    }
+    fuji_options = {k: v for k, v in fuji_options.items() if v is not None}
+    if fuji_options and vendor != "fuji":
+        flag = {"liveview_fps": "fps"}.get(next(iter(fuji_options)), next(iter(fuji_options)))
+        raise click.UsageError(f"--{flag.replace('_', '-')} is for --vendor fuji only")
+    if subject is not None:
+        from ptpd.simulator.scene import SceneSchedule
+
+        try:
+            SceneSchedule.parse(subject)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--subject") from exc
+    options.update(fuji_options)
     port = DEFAULT_PORTS[vendor] if port is None else port
     try:
         asyncio.run(_serve(vendor, host, port, model, latency_ms, options))
