@@ -486,3 +486,74 @@ async def test_our_fuji_initiator_against_the_simulator():
             await cam.close()
     finally:
         await sim.close()
+
+
+def test_frame_source_follows_the_schedule_and_caches():
+    from ptpd.simulator.liveview import FrameSource
+    from ptpd.simulator.scene import SceneSchedule
+
+    src = FrameSource(SceneSchedule.parse("none,object@1,face@5"), fps=30)
+    still = {src.frame(t, (320, 240)) for t in (0.0, 0.3, 0.6, 0.99)}
+    assert len(still) == 1  # the still scene is one identical frame
+    moving = {src.frame(1.0 + i / 30, (320, 240)) for i in range(10)}
+    assert len(moving) == 10 and not moving & still
+    rendered = src.rendered
+    src.frame(1.0 + 4.0, (320, 240))  # the face now
+    src.frame(1.0 + 1 / 30, (320, 240))  # the same object position as before: cached
+    assert src.rendered == rendered + 1
+
+
+def test_liveview_face_frames_are_detected_by_the_bundled_cascade():
+    import cv2
+    import numpy as np
+
+    from ptpd.simulator.liveview import FrameSource
+    from ptpd.simulator.scene import SceneSchedule
+
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    src = FrameSource(SceneSchedule.parse("face"), fps=30)
+    for size in ((320, 240), (640, 480), (1024, 768)):
+        grey = cv2.imdecode(np.frombuffer(src.frame(0.0, size), np.uint8), cv2.IMREAD_GRAYSCALE)
+        assert grey.shape == (size[1], size[0])
+        assert len(cascade.detectMultiScale(grey, 1.1, 5)) == 1
+
+
+@aio
+async def test_show_subject_on_demand():
+    sim = await _sim(subject="none")
+    try:
+        t = sim.device.scene_clock()
+        assert sim.schedule.subject_at(t) == "none"
+        sim.show_subject("object", duration=60)
+        assert sim.schedule.subject_at(sim.device.scene_clock()) == "object"
+    finally:
+        await sim.close()
+
+
+@aio
+async def test_faults_refuse_init_and_drop_mid_transaction():
+    from ptpd.simulator.faults import DropPoint, Faults
+
+    faults = Faults()
+    sim = await _sim(faults=faults, big_object_mb=1.0)
+    try:
+        faults.refuse_next_inits(1, reason=2)
+        c = await RawClient.connect(sim.port)
+        assert await c.init() == bytes.fromhex("0c0000000500000002000000")
+        c.close()
+        c = await RawClient.connect(sim.port)
+        await c.bring_up()
+        er, ew = await asyncio.open_connection("127.0.0.1", sim.event_port)
+        _, hdata = await c.transact(0x1007, (0xFFFFFFFF, 0, 0))
+        big = struct.unpack_from("<I", hdata, len(hdata) - 4)[0]
+        _, info = await c.transact(0x1008, (big,))
+        assert struct.unpack_from("<I", info, 8)[0] > 1_000_000
+        faults.drop_next(DropPoint.MID_DATA, 0.5)
+        with pytest.raises((asyncio.IncompleteReadError, ConnectionError)):
+            await c.transact(0x1009, (big,))
+        # every socket of the session goes, as on Wi-Fi loss
+        assert await asyncio.wait_for(er.read(100), 5) == b""
+        assert faults.injected["drop"] == 1
+        c.close()
+    finally:
+        await sim.close()

@@ -599,6 +599,18 @@ class FujiDevice:
             self.last_preview = preview
         return preview, obj
 
+    def add_big_object(self, size: int) -> st.StoredObject:
+        """A real JPEG grown to about ``size`` bytes (benchmarks of big downloads)."""
+        from ptpd.simulator.generic import pad_jpeg
+
+        _, obj = self.shoot(count=False)
+        with self.lock:
+            return self.store.add_file(
+                STORAGE_ID, self.folder, "BIG_0001.JPG", pad_jpeg(obj.data, size), object_format=0x3801,
+                image_size=obj.image_size, bit_depth=24, capture_date=obj.capture_date,
+                modification_date=obj.modification_date,
+            )
+
     @staticmethod
     def _ptp_date(when: _dt.datetime) -> str:
         return when.strftime("%Y%m%dT%H%M%S")
@@ -1319,6 +1331,7 @@ async def start_fuji_simulator(
     subject: str | scene.SceneSchedule | None = "object",
     capture_style: str = "auto",
     initial_images: int = 2,
+    big_object_mb: float = 0.0,
     faults: flt.Faults | None = None,
     clock: Callable[[], _dt.datetime] | None = None,
     **options: Any,
@@ -1331,7 +1344,8 @@ async def start_fuji_simulator(
     ``paired_names`` are paired from the start. ``subject``: what the scene shows, a
     :class:`~ptpd.simulator.scene.SceneSchedule` spec such as ``"object"`` (default),
     ``"none"`` or ``"none,object@3"``. ``capture_style``: ``"auto"``, ``"fuji"``,
-    ``"standard"`` (module docstring). Unknown ``options`` are refused.
+    ``"standard"`` (module docstring). ``big_object_mb`` adds one JPEG of about that
+    size to the card (benchmarks). Unknown ``options`` are refused.
     """
     if options:
         raise TypeError(f"unknown Fuji simulator options: {', '.join(sorted(options))}")
@@ -1342,6 +1356,8 @@ async def start_fuji_simulator(
     device = await asyncio.to_thread(
         lambda: FujiDevice(profile, initial_images=initial_images, schedule=schedule, **kwargs))
     device.paired.update(paired_names)
+    if big_object_mb > 0:
+        await asyncio.to_thread(device.add_big_object, int(big_object_mb * 1024 * 1024))
     sim = FujiSimulator(device, faults=faults, latency_ms=latency_ms, pairing_delay=pairing_delay,
                         refuse_pairing=refuse_pairing, strict_name=strict_name, capture_style=capture_style,
                         liveview_fps=liveview_fps)
