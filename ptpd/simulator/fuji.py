@@ -55,6 +55,8 @@ import contextlib
 import datetime as _dt
 import hashlib
 import logging
+import random
+import socket
 import struct
 import threading
 import time
@@ -63,7 +65,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from ptpd.fuji.codes import ContainerKind, InitFailReason
+from ptpd.fuji.codes import FUJI_PROTOCOL_VERSION, ContainerKind, InitFailReason
 from ptpd.fuji.connection import FujiResponderConnection
 from ptpd.fuji.events import (
     NEED_DATA,
@@ -76,7 +78,6 @@ from ptpd.fuji.events import (
     OperationResponse,
 )
 from ptpd.fuji.packets import Container
-from ptpd.fuji.codes import FUJI_PROTOCOL_VERSION
 from ptpd.protocol import datasets
 from ptpd.protocol.errors import ProtocolError
 from ptpd.simulator import faults as flt
@@ -1275,6 +1276,12 @@ class FujiSimulator:
             await self._send_events(events)
 
 
+def _flag(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
 def _pad_ack(ack: bytes) -> bytes:
     """The X-T100's ack is 68 bytes (a 36-byte name area, libgphoto2 issue #517): pad ours
     the same way, NUL-terminated name first, so hosts that copy up to the NUL are safe."""
@@ -1286,8 +1293,6 @@ def _pad_ack(ack: bytes) -> bytes:
 
 
 def _tune(writer: asyncio.StreamWriter) -> None:
-    import socket
-
     sock = writer.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):
@@ -1297,9 +1302,6 @@ def _tune(writer: asyncio.StreamWriter) -> None:
 
 def _free_base(host: str) -> int:
     """A port P such that P, P+1 and P+2 look free right now (the caller retries races)."""
-    import random
-    import socket
-
     for _ in range(200):
         base = random.randint(20000, 60000)
         socks = []
@@ -1349,6 +1351,12 @@ async def start_fuji_simulator(
     """
     if options:
         raise TypeError(f"unknown Fuji simulator options: {', '.join(sorted(options))}")
+    # options may come from a config file as text: take them as the types they mean
+    pairing_delay, liveview_fps = float(pairing_delay), float(liveview_fps)
+    refuse_pairing, strict_name = _flag(refuse_pairing), _flag(strict_name)
+    initial_images, big_object_mb = int(initial_images), float(big_object_mb)
+    if isinstance(paired_names, str):
+        paired_names = [n.strip() for n in paired_names.split(",") if n.strip()]
     profile = get_profile(model)
     schedule = scene.SceneSchedule.parse(subject)
     kwargs: dict[str, Any] = {"clock": clock} if clock is not None else {}
