@@ -30,19 +30,6 @@ class DemoFailed(Exception):
     """A step failed; the message says which and why."""
 
 
-def _subject_option() -> list[str]:
-    """The daemon option that makes the simulator show the moving object, if it has one."""
-    try:
-        from ptpd.daemon.cli import run
-    except Exception:
-        return []
-    for p in run.params:
-        if p.name in ("sim_subject", "subject"):
-            opt = max(p.opts, key=len)
-            return [opt, "none,object@1"]  # still at first, then the object crosses
-    return []
-
-
 class Demo:
     def __init__(self, captures: Path) -> None:
         self.captures = captures
@@ -55,6 +42,9 @@ class Demo:
             "PTPD_EVENT_ENDPOINT": self.endpoints["event"],
             "PTPD_LIVEVIEW_ENDPOINT": self.endpoints["liveview"],
         })
+        # the simulator's scene: still for a moment, then a ball crosses it (for the trigger)
+        self.config = self.runtime / "ptpd.toml"
+        self.config.write_text('[simulate]\nsubject = "object"\n')
         self.daemon: subprocess.Popen[bytes] | None = None
         self.log_path = self.runtime / "daemon.log"
         self.done: list[str] = []
@@ -68,7 +58,7 @@ class Demo:
             "--event-endpoint", self.endpoints["event"],
             "--liveview-endpoint", self.endpoints["liveview"],
             "--state-dir", str(self.runtime / "state"),
-            *_subject_option(),
+            "--config", str(self.config),
         ]
         click.secho(f"$ ptpd run --simulate fuji  (sockets in {self.runtime})", bold=True)
         log = open(self.log_path, "wb")
@@ -78,7 +68,7 @@ class Demo:
 
         deadline = time.monotonic() + READY_TIMEOUT
         status = None
-        with Client(timeout=1.0) as c:
+        with Client(self.endpoints["command"], self.endpoints["event"], self.endpoints["liveview"], timeout=1.0) as c:
             while time.monotonic() < deadline:
                 if self.daemon.poll() is not None:
                     raise DemoFailed(f"the daemon exited with status {self.daemon.returncode}; its log:\n{self._log_tail()}")
@@ -117,10 +107,9 @@ class Demo:
     # -- the clients ------------------------------------------------------------------
 
     def run(self, tool: str, *args: str, what: str, timeout: float = 60.0) -> str:
-        module = {"ptpctl": "ptpctl.cli", "ptpview": "ptpview.cli", "ptptrigger": "ptptrigger.cli"}[tool]
         click.secho(f"\n$ {tool} {shlex.join(args)}", bold=True)
         try:
-            r = subprocess.run([sys.executable, "-m", module, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+            r = subprocess.run([sys.executable, "-m", tool, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise DemoFailed(f"{tool} {' '.join(args)} did not finish within {timeout:g} s") from None
         out = (r.stdout + r.stderr).rstrip()

@@ -309,6 +309,3 @@ def main() -> None:
     """Console entry point."""
     cli.main(prog_name="ptpctl")
 
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -100,9 +100,15 @@ class Trigger:
         }
         if not self.dry_run:
             t0 = time.monotonic()
-            result = self.client.capture(1, download=self.output_dir is not None)
+            if self.output_dir is not None:
+                from ptpctl.commands.capture import capture_shots
+
+                fetched = capture_shots(self.client, 1, want_data=True)
+                shot = fetched[0][0] if fetched else None
+            else:
+                result = self.client.capture(1)
+                shot = result.shots[0] if result.shots else None
             record["latency_s"] = round(time.monotonic() - t0, 3)
-            shot = result.shots[0] if result.shots else None
             record["handle"] = shot.handle if shot else None
             record["filename"] = shot.filename if shot else None
             if shot is not None and shot.data is not None and self.output_dir is not None:
@@ -208,6 +214,3 @@ def main() -> None:
         sys.exit(Exit.ERROR)
     sys.exit(0)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

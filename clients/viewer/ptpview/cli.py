@@ -396,6 +396,3 @@ def main() -> None:
         sys.exit(Exit.ERROR)
     sys.exit(0)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

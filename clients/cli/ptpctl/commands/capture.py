@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -43,9 +44,10 @@ def capture(session: Session, count: int, path: str | None, output_dir: str | No
             if taken:
                 raise CliError(f"{', '.join(taken)} exists; use --overwrite to replace", Exit.USAGE)
     want_data = targets is not None or output_dir is not None
-    result = session.client.capture(count, download=want_data, preview=view, keep=not delete_after if want_data else None)
+    fetched = capture_shots(session.client, count, want_data=want_data, preview=view, delete_after=delete_after)
+    shots = [s for s, _ in fetched]
     saved: list[str | None] = []
-    for i, shot in enumerate(result.shots):
+    for i, shot in enumerate(shots):
         dest: Path | None = None
         if shot.data is not None:
             if targets is not None:
@@ -63,14 +65,56 @@ def capture(session: Session, count: int, path: str | None, output_dir: str | No
         if view and shot.preview:
             _show_preview(shot.preview, f"Capture preview {i + 1}/{count}")
     if _want_json(session, as_json):
-        output.emit_json({"shots": [s.to_dict() | {"saved": p} for s, p in zip(result.shots, saved)]})
+        output.emit_json({"shots": [s.to_dict() | {"saved": p, "source": src} for (s, src), p in zip(fetched, saved)]})
         return
     rows = []
-    for i, (s, p) in enumerate(zip(result.shots, saved), 1):
-        rows.append((i, output.hexv(s.handle) if s.handle is not None else "-", s.filename or "-", output.human_size(s.size) if s.size else "", p or ""))
+    for i, ((s, src), p) in enumerate(zip(fetched, saved), 1):
+        size = output.human_size(len(s.data)) if s.data is not None else output.human_size(s.size) if s.size else ""
+        rows.append((i, output.hexv(s.handle) if s.handle is not None else "-", s.filename or "-", size,
+                     (p or "") + (" (preview)" if p and src == "preview" else "")))
     output.table(rows, ["#", "Handle", "File", "Size", "Saved to"])
     if not want_data:
         click.echo(f"{'Image' if count == 1 else f'{count} images'} captured; they are on the camera (ptpctl ls).")
+
+
+def capture_shots(client: Any, count: int, *, want_data: bool, preview: bool = False,
+                  delete_after: bool = False) -> list[tuple[Any, str | None]]:
+    """Capture ``count`` shots; with ``want_data`` make sure each carries its image bytes.
+
+    Cameras that do not name the new object in their capture reply (the Fuji dialect
+    only announces a preview) are handled by listing the storage before and after and
+    downloading what appeared. Only when no image can be found is the preview used.
+    Returns ``(shot, source)`` pairs, source "image", "preview" or None.
+    """
+    from dataclasses import replace
+
+    from ptpd_client import CommandFailed
+
+    def handles() -> dict[int, Any]:
+        try:
+            return {o.handle: o for o in client.objects() if not o.is_folder}
+        except CommandFailed:
+            return {}
+
+    before = handles() if want_data else {}
+    result = client.capture(count, download=want_data, preview=preview or want_data,
+                            keep=(not delete_after) if want_data else None)
+    shots = list(result.shots)
+    sources: list[str | None] = ["image" if s.data is not None else None for s in shots]
+    missing = [i for i, s in enumerate(shots) if want_data and s.data is None]
+    if missing:
+        new = [o for h, o in sorted(handles().items()) if h not in before]
+        for i, obj in zip(missing, new[-len(missing):] if len(new) >= len(missing) else new):
+            d = client.download(obj.handle)
+            shots[i] = replace(shots[i], handle=obj.handle, filename=obj.filename, size=len(d.data), data=d.data)
+            sources[i] = "image"
+            if delete_after:
+                client.delete(obj.handle)
+    for i, s in enumerate(shots):
+        if want_data and s.data is None and s.preview:
+            shots[i] = replace(s, data=s.preview, filename=s.filename or f"preview-{i + 1}.jpg")
+            sources[i] = "preview"
+    return list(zip(shots, sources))
 
 
 def _show_preview(jpeg: bytes, title: str) -> None:

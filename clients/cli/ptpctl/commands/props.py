@@ -29,7 +29,15 @@ def info(session: Session, as_json: bool) -> None:
     rows.append(("Operations", f"{len(i.operations)} supported"))
     rows.append(("Properties", f"{len(i.properties)} supported"))
     for k, v in sorted((i.extra or {}).items()):
-        rows.append((str(k).replace("_", " ").capitalize(), v if not isinstance(v, (list, dict)) else ", ".join(map(str, v))))
+        title = str(k).replace("_", " ").capitalize()
+        if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            rows.append((title, f"{len(v)} entries (see --json)"))
+        elif isinstance(v, (list, tuple)):
+            rows.append((title, ", ".join(map(str, v))))
+        elif isinstance(v, dict):
+            rows.append((title, ", ".join(f"{a}={b}" for a, b in v.items())))
+        else:
+            rows.append((title, v))
     output.pairs(rows)
     if i.properties:
         codes = [output.hexv(c) if isinstance(c, int) else str(c) for c in i.properties]

@@ -1,0 +1,5 @@
+"""``python -m ptpctl``."""
+
+from ptpctl.cli import main
+
+main()

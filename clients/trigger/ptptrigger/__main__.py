@@ -1,0 +1,5 @@
+"""``python -m ptptrigger``."""
+
+from ptptrigger.cli import main
+
+main()

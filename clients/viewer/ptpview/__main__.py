@@ -1,0 +1,5 @@
+"""``python -m ptpview``."""
+
+from ptpview.cli import main
+
+main()
