@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -32,8 +33,8 @@ __all__ = ["FrameSource", "LiveViewServer"]
 
 
 class FrameSource:
-    """Encoded live-view JPEGs for scene time ``t`` (thread-safe enough: a lost race
-    renders a frame twice, nothing worse)."""
+    """Encoded live-view JPEGs for scene time ``t``. Thread-safe: the cache is locked; two
+    threads asking for the same new frame may both render it, nothing worse."""
 
     def __init__(
         self,
@@ -52,6 +53,7 @@ class FrameSource:
         self.steps = max(1, round(period * max(1.0, fps)))  #: distinct object positions per lap
         self.max_cached = max_cached
         self._cache: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+        self._lock = threading.Lock()  # the loop reads while a worker thread renders
         self.rendered = 0  #: frames rendered (not served from the cache)
 
     def _look(self) -> tuple[tuple[str, str], ...]:
@@ -69,15 +71,17 @@ class FrameSource:
     def cached(self, t: float, size: tuple[int, int]) -> bytes | None:
         """The frame if it is already encoded (cheap; call from the event loop)."""
         key = self.key(t, size)
-        frame = self._cache.get(key)
-        if frame is not None:
-            self._cache.move_to_end(key)
+        with self._lock:
+            frame = self._cache.get(key)
+            if frame is not None:
+                self._cache.move_to_end(key)
         return frame
 
     def frame(self, t: float, size: tuple[int, int]) -> bytes:
         """The frame for scene time ``t`` at ``size``, rendering it if needed."""
         key = self.key(t, size)
-        frame = self._cache.get(key)
+        with self._lock:
+            frame = self._cache.get(key)
         if frame is not None:
             return frame
         size_, subject, step, look = key
@@ -86,10 +90,11 @@ class FrameSource:
         img = scene.render(size[0], size[1], t_frame, dict(look), subject=str(subject), caption=False,
                            period=self.period)
         frame = jpeg.encode_frame(img, self.quality)
-        self.rendered += 1
-        self._cache[key] = frame
-        while len(self._cache) > self.max_cached:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self.rendered += 1
+            self._cache[key] = frame
+            while len(self._cache) > self.max_cached:
+                self._cache.popitem(last=False)
         return frame
 
 
