@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any
 import msgpack
 import zmq
 
-from bench.common import BIN, PYTHON, ROOT, Proc, free_port, rss_bytes, wait_port
+from bench.common import BIN, PYTHON, ROOT, Proc, rss_bytes
 
 
 def ptpd_cmd() -> list[str]:
@@ -213,18 +214,40 @@ class Daemon:
 
 
 class Simulator:
-    """``ptpd simulate`` as a process on a free loopback port."""
+    """A simulated camera in its own process (``bench.simproc``), on a free loopback port."""
 
-    def __init__(self, vendor: str = "generic", latency_ms: float = 0.0, *, log: Path | None = None, extra: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        vendor: str = "generic",
+        latency_ms: float = 0.0,
+        *,
+        lv_fps: float = 0.0,
+        lv_size: str = "",
+        lv_steps: int = 0,
+        opts: dict[str, Any] | None = None,
+        log: Path | None = None,
+    ) -> None:
+        import json
+
         self.vendor = vendor
-        self.port = free_port(3 if vendor == "fuji" else 1)
-        args = [*ptpd_cmd(), "simulate", "--vendor", vendor, "--host", "127.0.0.1", "--port", str(self.port), "--latency", str(latency_ms)]
-        self.proc = Proc(args + (extra or []), cwd=ROOT, log=log, stdout=None if log is None else None)
-        try:
-            wait_port(self.port, timeout=15)
-        except TimeoutError:
+        args = [PYTHON, "-m", "bench.simproc", "--vendor", vendor, "--port", "0", "--latency", str(latency_ms)]
+        if lv_fps:
+            args += ["--lv-fps", str(lv_fps)]
+        if lv_size:
+            args += ["--lv-size", lv_size]
+        if lv_steps:
+            args += ["--lv-steps", str(lv_steps)]
+        for k, v in (opts or {}).items():
+            args += ["--opt", f"{k}={json.dumps(v)}"]
+        self.log = log
+        self.proc = Proc(args, cwd=ROOT, stderr=None if log is None else subprocess.DEVNULL)
+        assert self.proc.popen.stdout is not None
+        line = _readline(self.proc, 60.0)
+        if not line.startswith("ready "):
             self.proc.stop()
-            raise
+            raise RuntimeError(f"simulator did not start: {line!r}")
+        _, self.host, port = line.split()
+        self.port = int(port)
 
     @property
     def event_port(self) -> int:
@@ -246,6 +269,29 @@ class Simulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _readline(proc: Proc, timeout: float) -> str:
+    """One line of a child's stdout, or "" after ``timeout`` seconds (or at its exit)."""
+    import select
+
+    out = proc.popen.stdout
+    assert out is not None
+    buf = b""
+    deadline = time.monotonic() + timeout
+    fd = out.fileno()
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            ch = os.read(fd, 1)
+            if not ch:
+                break
+            if ch == b"\n":
+                return buf.decode(errors="replace")
+            buf += ch
+        elif proc.popen.poll() is not None:
+            break
+    return buf.decode(errors="replace")
 
 
 # -- gphoto2 -------------------------------------------------------------------------------------

@@ -1,0 +1,344 @@
+"""Benchmark 2: live-view fan-out, the daemon relaying one camera stream to many processes.
+
+The simulated Fuji camera (its own process, ``bench.simproc``) streams live view as fast
+as it can (rate capped at 1000 fps; 640x480 and 1024x768 JPEGs of 20-50 KB, cached after
+one lap so drawing costs nothing). Compared, in one run:
+
+* **limit**: a bare reader on the camera's stream socket (``bench.floors.read_lv_stream``);
+* **ptpd**: the daemon (``ptpd run --camera``) relaying to 1, 4, 16 and 64 subscriber
+  processes (raw pyzmq SUB), plus one more subscriber that never reads.
+
+Reported: delivered fps per subscriber (median and worst) / limit fps, the daemon's CPU
+seconds per frame, and at a paced 30 fps with 16 subscribers the added latency, camera
+send -> subscriber receive, taken against a bare reader of the same frames on the same
+clock (CLOCK_MONOTONIC is one clock for every process). Also: the rate of the reading
+subscribers with and without the non-reader.
+Writes ``bench/fanout.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+from bench.common import PYTHON, ROOT, Proc, Procs, Result, Stats, Table, Target, cpu_seconds, main_for, ms, tempdir
+from bench.harness import BusClient, Daemon, DaemonOptions, Simulator, _readline
+
+HERE = Path(__file__).resolve().parent
+FLOOD_FPS = 1000.0
+
+
+# -- one subscriber process -----------------------------------------------------------------------
+
+
+def _subscriber(endpoint: str, out: str, mode: str) -> None:
+    """Subscribe, print ``ready`` at the first frame, read ``T0 T1`` on stdin, record the window."""
+    import zmq
+
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.SUB)
+    s.linger = 0
+    s.setsockopt(zmq.SUBSCRIBE, b"liveview.frame")
+    s.connect(endpoint)
+    if mode == "idle":  # subscribed, never reads
+        print("ready", flush=True)
+        sys.stdin.readline()
+        time.sleep(float(sys.stdin.readline() or 0))
+        return
+    while not s.poll(100):
+        pass
+    s.recv_multipart()
+    print("ready", flush=True)
+    t0, t1 = (float(x) for x in sys.stdin.readline().split())
+    import msgpack
+
+    times: list[float] = []
+    crcs: list[int] = []
+    ages: list[float] = []
+    seqs: list[int] = []
+    now = time.monotonic
+    while True:
+        if not s.poll(200):
+            if now() > t1:
+                break
+            continue
+        frames = s.recv_multipart(copy=False)
+        t = now()
+        if t < t0:
+            continue
+        if t > t1:
+            break
+        times.append(t)
+        if mode == "latency":
+            meta = msgpack.unpackb(frames[1].bytes)
+            crcs.append(zlib.crc32(frames[2].buffer))
+            ages.append(t - meta["t_camera"])
+            seqs.append(meta["seq"])
+    Path(out).write_text(json.dumps({"times": times, "crcs": crcs, "ages": ages, "seqs": seqs}))
+    s.close(0)
+    ctx.term()
+
+
+def _bare(port: int, out: str) -> None:
+    """Reference reader on the camera's own stream socket (latency phase)."""
+    import socket
+    import struct
+
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        print("ready", flush=True)
+        t0, t1 = (float(x) for x in sys.stdin.readline().split())
+        buf = bytearray()
+        times, crcs = [], []
+        sock.settimeout(0.5)
+        while time.monotonic() < t1 + 0.2:
+            try:
+                chunk = sock.recv(1 << 20)
+            except TimeoutError:
+                continue
+            if not chunk:
+                break
+            buf += chunk
+            while len(buf) >= 4:
+                (n,) = struct.unpack_from("<I", buf)
+                if len(buf) < n:
+                    break
+                t = time.monotonic()
+                if t0 - 0.2 <= t <= t1 + 0.2:  # a backlog drained at the go signal is older
+                    times.append(t)
+                    crcs.append(zlib.crc32(memoryview(buf)[18:n]))
+                del buf[:n]
+    Path(out).write_text(json.dumps({"times": times, "crcs": crcs}))
+
+
+# -- orchestration ------------------------------------------------------------------------------------
+
+
+def _start_children(args_list: list[list[str]], procs: Procs) -> list[Proc]:
+    import subprocess
+
+    out = []
+    for args in args_list:
+        p = Proc.__new__(Proc)
+        p.args = args
+        p._log = None
+        p.popen = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, start_new_session=True)
+        p.pid = p.popen.pid
+        procs.items.append(p)
+        out.append(p)
+    return out
+
+
+def _wait_ready(children: list[Proc], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for c in children:
+        line = _readline(c, max(0.1, deadline - time.monotonic()))
+        if line.strip() != "ready":
+            raise RuntimeError(f"subscriber not ready: {line!r}")
+
+
+def _go(children: list[Proc], t0: float, t1: float, idle_for: float = 0.0) -> None:
+    for c in children:
+        assert c.popen.stdin is not None
+        c.popen.stdin.write(f"{t0} {t1}\n{idle_for}\n".encode())
+        c.popen.stdin.flush()
+
+
+def _finish(children: list[Proc], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for c in children:
+        try:
+            c.popen.wait(max(0.1, deadline - time.monotonic()))
+        except Exception:
+            c.stop()
+
+
+def _limit(sim: Simulator, seconds: float) -> dict[str, Any]:
+    from bench.floors import fps_of, read_lv_stream
+
+    times, sizes = read_lv_stream(sim.host, sim.port + 2, frames=max(50, int(seconds * FLOOD_FPS * 0.8)), timeout=60)
+    return {"fps": fps_of(times), "jpeg_bytes": Stats.of([float(s) for s in sizes])}
+
+
+def _fanout(d: Daemon, procs: Procs, work: Path, tag: str, n: int, seconds: float, idle: int) -> dict[str, Any]:
+    readers = _start_children(
+        [[PYTHON, "-m", "bench.fanout", "sub", d.endpoints["liveview"], str(work / f"{tag}-{i}.json"), "count"] for i in range(n)], procs
+    )
+    idlers = _start_children([[PYTHON, "-m", "bench.fanout", "sub", d.endpoints["liveview"], "-", "idle"] for _ in range(idle)], procs)
+    _wait_ready(readers + idlers, 120)
+    time.sleep(0.3)  # let every pipe settle
+    t0 = time.monotonic() + 0.2
+    t1 = t0 + seconds
+    _go(readers, t0, t1)
+    _go(idlers, t0, t1, idle_for=seconds + 0.5)
+    with BusClient(d.endpoints["command"]) as c:
+        while time.monotonic() < t0:
+            time.sleep(0.002)
+        cpu0, st0 = cpu_seconds(d.pid), c.result("status")["liveview"]
+        while time.monotonic() < t1:
+            time.sleep(0.01)
+        cpu1, st1 = cpu_seconds(d.pid), c.result("status")["liveview"]
+    rss = d.rss()
+    _finish(readers + idlers, seconds + 30)
+    for p in readers + idlers:
+        p.stop()
+    procs.items[:] = [p for p in procs.items if p not in readers + idlers]
+    fps = [len(json.loads((work / f"{tag}-{i}.json").read_text())["times"]) / seconds for i in range(n)]
+    published = (st1.get("frames", 0) - st0.get("frames", 0)) or None
+    return {
+        "fps": fps,
+        "published_fps": (published / seconds) if published else None,
+        "cpu_per_frame": ((cpu1 - cpu0) / published) if published else None,
+        "daemon_rss": rss,
+    }
+
+
+def run_size(size: str, counts: list[int], seconds: float, steps: int, work: Path, no_idle_at: int | None) -> dict[str, Any]:
+    """Limit and fan-out for one frame size: one simulator, one daemon, subscribers come and go."""
+    from bench.floors import read_lv_stream
+
+    out: dict[str, Any] = {}
+    with Simulator("fuji", lv_fps=FLOOD_FPS, lv_size=size, lv_steps=steps, opts={"pairing_delay": 0}) as sim, Procs() as procs:
+        read_lv_stream(sim.host, sim.port + 2, frames=steps + 20, timeout=120)  # render the lap first
+        out["limit"] = _limit(sim, seconds)
+        d = Daemon(work / f"d-{size}", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}", vendor="fuji"))
+        with d:
+            d.start(timeout=60)
+            for n in counts:
+                out[n] = _fanout(d, procs, work, f"{size}-{n}", n, seconds, idle=1)
+            if no_idle_at:
+                out[f"{no_idle_at}-no-idle"] = _fanout(d, procs, work, f"{size}-{no_idle_at}-0", no_idle_at, seconds, idle=0)
+        out["limit_after"] = _limit(sim, seconds)  # the source did not change under us
+    return out
+
+
+def run_latency(n: int, seconds: float, steps: int, work: Path) -> dict[str, Any]:
+    from bench.floors import read_lv_stream
+
+    with Simulator("fuji", lv_fps=30, lv_size="640x480", lv_steps=steps, opts={"pairing_delay": 0}) as sim, Procs() as procs:
+        read_lv_stream(sim.host, sim.port + 2, frames=steps + 5, timeout=120)  # render the lap first
+        d = Daemon(work / "d-lat", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}", vendor="fuji"))
+        with d:
+            d.start(timeout=60)
+            subs = _start_children(
+                [[PYTHON, "-m", "bench.fanout", "sub", d.endpoints["liveview"], str(work / f"lat-{i}.json"), "latency"] for i in range(n)], procs
+            )
+            bare = _start_children([[PYTHON, "-m", "bench.fanout", "bare", str(sim.port + 2), str(work / "lat-bare.json")]], procs)
+            _wait_ready(subs + bare, 120)
+            time.sleep(1.0)
+            t0 = time.monotonic() + 0.3
+            t1 = t0 + seconds
+            _go(subs + bare, t0, t1)
+            _finish(subs + bare, seconds + 30)
+    ref = json.loads((work / "lat-bare.json").read_text())
+    by_crc: dict[int, list[float]] = {}
+    for t, c in zip(ref["times"], ref["crcs"]):
+        by_crc.setdefault(c, []).append(t)
+    added: list[float] = []
+    ages: list[float] = []
+    unmatched = 0
+    gaps = 0
+    fps = []
+    for i in range(n):
+        data = json.loads((work / f"lat-{i}.json").read_text())
+        fps.append(len(data["times"]) / seconds)
+        ages += data["ages"]
+        seqs = data["seqs"]
+        gaps += sum(1 for a, b in zip(seqs, seqs[1:]) if b != a + 1)
+        for t, c in zip(data["times"], data["crcs"]):
+            # the reference copy of the same picture nearest in time (the reference reader
+            # may be scheduled after the subscriber: then the difference is negative)
+            cands = [r for r in by_crc.get(c, ()) if abs(t - r) < 0.5]
+            if cands:
+                added.append(t - min(cands, key=lambda r: abs(t - r)))
+            else:
+                unmatched += 1
+    return {"added": added, "ages": ages, "unmatched": unmatched, "seq_gaps": gaps, "fps": fps}
+
+
+def run(quick: bool) -> Result:
+    sizes = ["640x480"] if quick else ["640x480", "1024x768"]
+    counts = [1, 4] if quick else [1, 4, 16, 64]
+    seconds = 1.0 if quick else 4.0
+    steps = 8 if quick else 60
+    res = Result(
+        "fanout",
+        "Live-view fan-out: daemon relaying to N subscriber processes vs a bare reader",
+        f"simulated Fuji stream flooding (cap {FLOOD_FPS:g} fps) read by a bare socket reader (the limit) "
+        f"vs `ptpd run` relaying to {counts} SUB processes + 1 that never reads; latency at 30 fps",
+    )
+    table = Table("Delivered rate per subscriber", ["frame", "JPEG KB", "subscribers", "limit fps", "median fps", "worst fps", "median / limit", "worst / limit", "daemon CPU ms/frame", "daemon RSS MB"])
+    series: dict[str, tuple[list[float], list[float]]] = {}
+    n_cmp = 4 if quick else 16
+    with tempdir() as work:
+        for size in sizes:
+            r_size = run_size(size, counts, seconds, steps, work, n_cmp if size == sizes[0] else None)
+            lim = r_size["limit"]
+            res.raw[f"limit_{size}"] = lim
+            res.raw[f"limit_after_{size}"] = r_size["limit_after"]
+            xs, ys = series.setdefault(size, ([], []))
+            for n in counts:
+                r = r_size[n]
+                res.raw[f"fanout_{size}_{n}"] = r
+                f = Stats.of(r["fps"])
+                table.rows.append([
+                    size, f"{lim['jpeg_bytes'].median / 1000:.0f}", f"{n} (+1 idle)", f"{lim['fps']:.0f}", f"{f.median:.0f}", f"{f.min:.0f}",
+                    f"{f.median / lim['fps']:.3f}", f"{f.min / lim['fps']:.3f}",
+                    "n/a" if r["cpu_per_frame"] is None else f"{r['cpu_per_frame'] * 1000:.3f}", f"{r['daemon_rss'] / 1e6:.0f}",
+                ])
+                xs.append(n)
+                ys.append(f.median / lim["fps"])
+                if n == 16:
+                    res.targets.append(Target(f"{size}: median delivered fps / limit at 16 subscribers", f.median / lim["fps"], 0.95))
+            if f"{n_cmp}-no-idle" in r_size:
+                r0 = r_size[f"{n_cmp}-no-idle"]
+                res.raw[f"fanout_{size}_{n_cmp}_no_idle"] = r0
+                with_idle = Stats.of(r_size[n_cmp]["fps"]).median
+                without = Stats.of(r0["fps"]).median
+                t2 = Table("A subscriber that never reads", ["frame", "readers", "median fps without it", "median fps with it", "ratio"])
+                t2.rows.append([size, n_cmp, f"{without:.0f}", f"{with_idle:.0f}", f"{with_idle / without:.3f}"])
+                res.targets.append(Target(f"rate with a never-reading subscriber / rate without ({n_cmp} readers)", with_idle / without, 0.95))
+        # latency at 30 fps
+        n_lat = 4 if quick else 16
+        # one distinct picture per frame at 30 fps (a 4 s lap), so a frame's bytes name it
+        lat = run_latency(n_lat, 1.0 if quick else 8.0, 8 if quick else 120, work)
+        a, g = Stats.of(lat["added"]), Stats.of(lat["ages"])
+        res.raw["latency_30fps"] = {"added": a, "age_since_t_camera": g, "unmatched": lat["unmatched"], "seq_gaps": lat["seq_gaps"], "fps": lat["fps"]}
+        t3 = Table(f"Added latency at 30 fps, 640x480, {n_lat} subscribers", ["measure", "n", "p50 ms", "p99 ms", "max ms"])
+        t3.rows.append(["bare reader -> subscriber (same frame, same clock)", a.n, ms(a.median), ms(a.p99), ms(a.max)])
+        t3.rows.append(["daemon got last byte (meta.t_camera) -> subscriber", g.n, ms(g.median), ms(g.p99), ms(g.max)])
+        t3.rows.append([f"frames unmatched / sequence gaps / median fps", lat["unmatched"], f"{lat['seq_gaps']}", f"{Stats.of(lat['fps']).median:.1f}", ""])
+        if n_lat == 16:
+            res.targets.append(Target("added p99 latency at 30 fps with 16 subscribers", a.p99 * 1000, 2.0, "<=", " ms"))
+        res.tables += [table, t2, t3]
+    import tempfile
+
+    from bench.plot import line_plot
+
+    # a quick run is a smoke check: its plot goes to the temp dir, not next to results.md
+    png = Path(tempfile.gettempdir()) / "ptpd-fanout-quick.png" if quick else HERE / "fanout.png"
+
+    line_plot(png, "Live-view fan-out: delivered fps per subscriber / bare-reader limit", "subscriber processes (+1 that never reads)", "median delivered / limit",
+              [(s, xs, ys) for s, (xs, ys) in series.items()], goal=("target 0.95", 0.95))
+    if not quick:
+        res.files.append(png.name)
+    res.notes.append(f"plot: {png}")
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "sub":
+        _subscriber(argv[1], argv[2], argv[3])
+        return 0
+    if argv and argv[0] == "bare":
+        _bare(int(argv[1]), argv[2])
+        return 0
+    return main_for(run, argv, __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

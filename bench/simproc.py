@@ -1,0 +1,69 @@
+"""A simulated camera as a process, with the knobs benchmarks need that ``ptpd simulate`` lacks.
+
+``python -m bench.simproc --vendor fuji --port P [--latency MS] [--lv-fps N]
+[--lv-size 640x480|1024x768] [--lv-steps N] [--opt key=json ...]`` starts
+:func:`ptpd.simulator.start_simulator`, prints ``ready HOST PORT`` and serves until
+SIGTERM/SIGINT. ``--lv-fps`` sets the Fuji live-view rate (a high value = as fast as the
+simulator can); ``--lv-steps`` caps the distinct frames per lap of the moving scene, so
+after one lap every frame comes from the simulator's cache and rendering stops costing
+CPU (the benchmark then measures transport, not drawing). Runs in its own process so
+the daemon under test never shares a core's event loop with the camera.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from typing import Any
+
+
+async def serve(ns: argparse.Namespace) -> None:
+    from ptpd.simulator import start_simulator
+
+    opts: dict[str, Any] = {}
+    for kv in ns.opt:
+        k, _, v = kv.partition("=")
+        try:
+            opts[k] = json.loads(v)
+        except json.JSONDecodeError:
+            opts[k] = v
+    if ns.vendor == "fuji" and ns.lv_fps:
+        opts["liveview_fps"] = ns.lv_fps
+    sim = await start_simulator(ns.vendor, "127.0.0.1", ns.port, latency_ms=ns.latency, **opts)
+    if ns.vendor == "fuji":
+        if ns.lv_size:
+            dev = sim.device
+            with dev.lock:
+                dev.values[0xD174] = {"640x480": "640x480", "1024x768": "1280x960"}.get(ns.lv_size, ns.lv_size)
+        if ns.lv_steps:
+            sim.frames.steps = ns.lv_steps
+    print(f"ready {sim.host} {sim.port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(sim.close(), 5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--vendor", default="generic", choices=("generic", "fuji"))
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--lv-fps", type=float, default=0.0)
+    ap.add_argument("--lv-size", default="")
+    ap.add_argument("--lv-steps", type=int, default=0)
+    ap.add_argument("--opt", action="append", default=[], metavar="KEY=JSON")
+    ns = ap.parse_args(argv)
+    asyncio.run(serve(ns))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
