@@ -97,6 +97,7 @@ class Trigger:
             "box": list(hit.box),
             "frame_age_ms": round((time.time() - frame.received) * 1000, 1) if frame.received else None,
             "dry_run": self.dry_run,
+            "t": round(detected_at, 3),  #: time.monotonic() of the detection (cooldown is measured on it)
         }
         if not self.dry_run:
             t0 = time.monotonic()
