@@ -184,6 +184,7 @@ def _load_config(path: str) -> dict[str, Any]:
 
 
 @click.group(
+    "ptpctl",
     cls=PtpctlGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EXIT_HELP,

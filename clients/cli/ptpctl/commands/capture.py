@@ -14,15 +14,14 @@ from ..errors import CliError, Exit
 
 
 @click.command(short_help="Release the shutter (aliases: shoot, shutter, snap).")
-@click.argument("count", type=click.IntRange(1, 999), default=1, required=False)
-@click.argument("path", type=click.Path(), required=False)
+@click.argument("args", nargs=-1, metavar="[COUNT] [PATH]")
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False), help="Download each image into DIR under the camera's file name.")
 @click.option("--view", is_flag=True, help="Show each capture preview in a window.")
 @click.option("--overwrite", is_flag=True, help="Replace existing files.")
 @click.option("--delete", "delete_after", is_flag=True, help="Delete each image from the camera after downloading it.")
 @json_option
 @pass_session
-def capture(session: Session, count: int, path: str | None, output_dir: str | None, view: bool, overwrite: bool,
+def capture(session: Session, args: tuple[str, ...], output_dir: str | None, view: bool, overwrite: bool,
             delete_after: bool, as_json: bool) -> None:
     """Capture COUNT images (default 1). With PATH, download them to PATH, numbered
     name-1.jpg, name-2.jpg, ... when COUNT > 1; with -o DIR, under the camera's names.
@@ -32,6 +31,7 @@ def capture(session: Session, count: int, path: str | None, output_dir: str | No
     """
     from ..files import FileExists, free_name, numbered, safe_name, write_atomic
 
+    count, path = _count_and_path(args)
     if path == "view":
         view, path = True, None
     targets: list[Path] | None = None
@@ -75,6 +75,19 @@ def capture(session: Session, count: int, path: str | None, output_dir: str | No
     output.table(rows, ["#", "Handle", "File", "Size", "Saved to"])
     if not want_data:
         click.echo(f"{'Image' if count == 1 else f'{count} images'} captured; they are on the camera (ptpctl ls).")
+
+
+def _count_and_path(args: tuple[str, ...]) -> tuple[int, str | None]:
+    """``[COUNT] [PATH]``: both optional, so a first word that is not a number is PATH."""
+    words = list(args)
+    count = 1
+    if words and words[0].isdigit():
+        count = int(words.pop(0))
+        if not 1 <= count <= 999:
+            raise click.BadParameter(f"{count} is not in 1-999", param_hint="COUNT")
+    if len(words) > 1:
+        raise click.UsageError(f"unexpected extra argument {words[1]!r}; usage: capture [COUNT] [PATH]")
+    return count, (words[0] if words else None)
 
 
 def capture_shots(client: Any, count: int, *, want_data: bool, preview: bool = False,

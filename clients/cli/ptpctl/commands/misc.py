@@ -44,7 +44,7 @@ def help_(ctx: click.Context, command: str | None) -> None:
 def shell(ctx: click.Context, session: Session) -> None:
     """Type commands without the 'ptpctl' prefix (Tab completes commands and property
     names; history is kept). 'exit', 'quit' or Ctrl-D leaves."""
-    from .shell import run_shell
+    from ..shell import run_shell
 
     root = ctx.find_root().command
     assert isinstance(root, click.Group)

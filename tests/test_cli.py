@@ -1,0 +1,222 @@
+"""ptpctl against a real daemon with the simulated Fuji X-T1: click's runner for most
+commands, subprocesses for exit codes, stderr lines and start-up imports."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
+
+from ptpctl.cli import Session, cli
+from ptpctl.output import hexdump
+from ptpctl.shell import Completer
+
+PYTHON = sys.executable
+
+
+def run(daemon: Daemon, *args: str, input: str | None = None):  # noqa: F811
+    runner = CliRunner()
+    return runner.invoke(cli, ["--command-endpoint", daemon.endpoints["command"], *args], input=input,
+                         catch_exceptions=False)
+
+
+def ptpctl(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PYTHON, "-m", "ptpctl", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=30)
+
+
+def is_jpeg(p: Path) -> bool:
+    data = p.read_bytes()
+    return data[:2] == b"\xff\xd8" and data.rstrip(b"\0")[-2:] == b"\xff\xd9"
+
+
+# -- no daemon needed ------------------------------------------------------------------------
+
+
+def test_help_works_without_a_daemon(tmp_path: Path) -> None:
+    r = CliRunner().invoke(cli, ["--command-endpoint", f"ipc://{tmp_path}/none", "--help"])
+    assert r.exit_code == 0
+    assert "Exit codes:" in r.output and "105" in r.output and "106" in r.output
+    assert "shell" in r.output and "download" in r.output
+
+
+def test_no_daemon_exits_105_with_one_line(tmp_path: Path) -> None:
+    env = dict(os.environ, PTPD_COMMAND_ENDPOINT=f"ipc://{tmp_path}/none")
+    r = ptpctl("get", "iso", env=env)
+    assert r.returncode == 105
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ptpctl: error: cannot reach the daemon")
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["get"], 2),  # the ptp-ip tool panicked on a missing argument
+        (["set", "iso"], 2),
+        (["opreq"], 2),
+        (["opreq", "zz"], 2),
+        (["capture", "0"], 2),
+        (["nosuchcommand"], 2),
+        (["--config", "/nonexistent/ptpctl.toml", "status"], 102),
+        (["--command-endpoint", "bogus://x", "status"], 104),
+    ],
+)
+def test_exit_codes_and_one_line_errors(args: list[str], code: int, tmp_path: Path) -> None:
+    env = dict(os.environ, PTPD_COMMAND_ENDPOINT=f"ipc://{tmp_path}/none")
+    r = ptpctl(*args, env=env)
+    assert r.returncode == code, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("ptpctl: error: ")
+
+
+def test_bad_config_file_is_102(tmp_path: Path) -> None:
+    conf = tmp_path / "c.toml"
+    conf.write_text("command_endpoint = [unclosed\n")
+    r = CliRunner().invoke(cli, ["--config", str(conf), "status"])
+    assert r.exit_code == 102
+
+
+def test_hexdump_matches_hexdump_C() -> None:
+    data = bytes(range(256)) + b"\0" * 40 + b"PTP/IP"
+    ours = hexdump(data)
+    if shutil.which("hexdump") is None:
+        pytest.skip("hexdump(1) is not installed")
+    theirs = subprocess.run(["hexdump", "-C"], input=data, capture_output=True, check=True).stdout.decode()
+    assert ours + "\n" == theirs
+
+
+def test_get_iso_imports_no_heavy_modules(tmp_path: Path) -> None:
+    code = (
+        "import sys\nsys.argv=['ptpctl','get','iso']\nfrom ptpctl.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in ('cv2','numpy','PIL','asyncio','ptpd.protocol','ptpview','ptptrigger') if m in sys.modules)\n"
+        "print(','.join(heavy))\n"
+    )
+    env = dict(os.environ, PTPD_COMMAND_ENDPOINT=f"ipc://{tmp_path}/none")
+    r = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, env=env, timeout=30)
+    assert r.stdout.strip() == ""
+
+
+# -- against the daemon ----------------------------------------------------------------------
+
+
+def test_get_set_describe(daemon: Daemon) -> None:  # noqa: F811
+    r = run(daemon, "set", "iso", "800")
+    assert r.exit_code == 0 and r.output.strip() == "iso set to 800 (0x320)"
+    assert run(daemon, "get", "iso").output.strip() == "800 (0x320)"
+    assert run(daemon, "get", "0xD02A").output.strip() == "800 (0x320)"  # hex code
+    d = json.loads(run(daemon, "describe", "effect", "--json").output)
+    assert d["code"] == 0xD001 and d["writable"] is True
+    assert {"value", "label"} <= set(d["allowed"][0])
+    human = run(daemon, "describe", "effect").output
+    assert "Allowed" in human and "Velvia" in human
+
+
+def test_invalid_value_exits_2_and_refusal_paths(daemon: Daemon) -> None:  # noqa: F811
+    r = ptpctl("set", "effect", "Kodachrome", env=daemon.full_env())
+    assert r.returncode == 2 and r.stderr.startswith("ptpctl: error: set: invalid value")
+
+
+def test_json_shapes(daemon: Daemon) -> None:  # noqa: F811
+    state = json.loads(run(daemon, "state", "--json").output)
+    assert isinstance(state, list) and {"code", "name", "value", "label"} <= set(state[0])
+    info = json.loads(run(daemon, "--json", "info").output)  # the group-wide flag works too
+    assert info["model"] == "X-T1" and isinstance(info["operations"], list)
+    status = json.loads(run(daemon, "status", "--json").output)
+    assert status["connection"] == "connected" and "liveview" in status
+    get = json.loads(run(daemon, "get", "iso", "--json").output)
+    assert set(get) >= {"code", "name", "value", "label"}
+    objs = json.loads(run(daemon, "ls", "--json").output)
+    assert objs and {"handle", "filename", "size"} <= set(objs[0])
+
+
+def test_human_tables(daemon: Daemon) -> None:  # noqa: F811
+    out = run(daemon, "state").output.splitlines()
+    assert out[0].split() == ["Property", "Value", "Raw", "Code"] and set(out[1]) <= {"-", " "}
+    assert any(line.startswith("exp-bias") and " EV " in line for line in out)  # units
+    assert "Connection" in run(daemon, "status").output
+    assert "file(s)" in run(daemon, "ls").output
+
+
+def test_capture_counter_names_and_no_overwrite(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+    target = tmp_path / "shot.jpg"
+    r = run(daemon, "capture", "2", str(target))
+    assert r.exit_code == 0, r.output
+    one, two = tmp_path / "shot-1.jpg", tmp_path / "shot-2.jpg"
+    assert is_jpeg(one) and is_jpeg(two) and not target.exists()
+    before = one.read_bytes()
+    # again: refused before the shutter fires, files untouched
+    p = ptpctl("capture", "2", str(target), env=daemon.full_env())
+    assert p.returncode == 2 and "--overwrite" in p.stderr
+    assert one.read_bytes() == before
+    # one shot: exactly PATH, no counter (the ptp-ip tool always added -1)
+    assert run(daemon, "snap", str(tmp_path / "single.jpg")).exit_code == 0
+    assert is_jpeg(tmp_path / "single.jpg") and not (tmp_path / "single-1.jpg").exists()
+    assert run(daemon, "capture", "2", str(target), "--overwrite").exit_code == 0
+    assert one.read_bytes() != before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_capture_into_dir_json(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+    r = run(daemon, "shoot", "-o", str(tmp_path / "out"), "--json")
+    shots = json.loads(r.output)["shots"]
+    assert len(shots) == 1 and shots[0]["saved"] and is_jpeg(Path(shots[0]["saved"]))
+    assert shots[0]["filename"].endswith(".JPG")
+
+
+def test_download_and_no_overwrite(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+    objs = json.loads(run(daemon, "ls", "--json").output)
+    o = [x for x in objs if not x["is_folder"]][0]
+    r = run(daemon, "download", hex(o["handle"]), "-o", str(tmp_path), "--json")
+    saved = json.loads(r.output)
+    path = Path(saved[0]["path"])
+    assert path.name == o["filename"] and path.stat().st_size == o["size"] and is_jpeg(path)
+    p = ptpctl("download", str(o["handle"]), "-o", str(tmp_path), env=daemon.full_env())
+    assert p.returncode == 2 and "exists" in p.stderr
+    p = ptpctl("download", "0x7fffffff", "-o", str(tmp_path), env=daemon.full_env())
+    assert p.returncode == 2 and "no object" in p.stderr
+
+
+def test_opreq_hexdump(daemon: Daemon) -> None:  # noqa: F811
+    out = run(daemon, "opreq", "1001").output.splitlines()  # hex, 0x optional
+    assert out[0].startswith("Response 0x2001")
+    assert out[2].startswith("00000000  ") and out[2].endswith("|")
+    j = json.loads(run(daemon, "opreq", "0x1001", "--json").output)
+    assert j["code"] == 0x2001 and bytes.fromhex(j["data"])
+
+
+def test_events_tail(daemon: Daemon) -> None:  # noqa: F811
+    r = ptpctl("events", "--count", "1", "--json", "heartbeat", env=daemon.full_env())
+    assert r.returncode == 0, r.stderr
+    ev = json.loads(r.stdout.splitlines()[0])
+    assert ev["topic"] == "heartbeat" and ev["seq"] > 0 and ev["data"]["connection"] == "connected"
+
+
+def test_help_resolves_aliases(daemon: Daemon) -> None:  # noqa: F811
+    r = run(daemon, "help", "shoot")
+    assert r.exit_code == 0 and "Usage: ptpctl capture" in r.output
+
+
+def test_shell_runs_lines_on_one_session(daemon: Daemon) -> None:  # noqa: F811
+    r = run(daemon, "shell", input="get iso\nbogus\nset iso 400\nget iso\nexit\n")
+    assert "(0x190)" in r.output  # 400
+    assert r.exit_code == 0
+
+
+def test_shell_completion(daemon: Daemon) -> None:  # noqa: F811
+    session = Session(daemon.endpoints["command"])
+    try:
+        comp = Completer(cli, session)
+        assert "get" in comp.candidates("ge")
+        assert "shoot" in comp.candidates("sh")
+        assert "iso" in comp.candidates("get i")
+        assert "Velvia" in comp.candidates("set effect V")
+    finally:
+        session.close()
