@@ -1,0 +1,25 @@
+"""``make demo`` (``python -m ptpd.demo``) runs end to end and leaves its files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "captures"
+    r = subprocess.run([sys.executable, "-m", "ptpd.demo", "-o", str(out)], capture_output=True, text=True,
+                       timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for step in ("$ ptpctl info", "$ ptpctl state", "$ ptpctl set iso 800", "$ ptpctl capture 2",
+                 "$ ptpview --snapshot", "$ ptptrigger --motion", "stopped the daemon"):
+        assert step in r.stdout
+    jpegs = sorted(out.glob("*.JPG"))
+    assert len(jpegs) == 3  # two captures and the trigger's shot
+    assert all(p.read_bytes()[:2] == b"\xff\xd8" for p in jpegs)
+    (png,) = out.glob("viewfinder-*.png")
+    assert cv2.imread(str(png)).shape == (480, 640, 3)
+    assert "iso set to 800" in r.stdout and "effect set to Velvia" in r.stdout

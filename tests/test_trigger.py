@@ -1,0 +1,76 @@
+"""ptptrigger against real daemons whose simulated camera shows a still scene, a moving
+object, or a face: no trigger on the still scene, triggers on the object and the face,
+cooldown and max-shots respected, each trigger logged with its frame sequence."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_client_daemon import Daemon, start_daemons
+
+PYTHON = sys.executable
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Daemon]]:
+    ds = start_daemons(tmp_path_factory.mktemp("trigger"), "none", "object", "face")
+    yield dict(zip(("none", "object", "face"), ds))
+    for d in ds:
+        d.stop()
+
+
+def trigger(d: Daemon, *args: str, timeout: float = 40) -> tuple[int, list[dict], str]:
+    r = subprocess.run([PYTHON, "-m", "ptptrigger", "--json", *args], env=d.full_env(),
+                       capture_output=True, text=True, timeout=timeout)
+    records = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    return r.returncode, records, r.stderr
+
+
+def test_still_scene_never_triggers(scenes: dict[str, Daemon]) -> None:
+    code, records, err = trigger(scenes["none"], "--motion", "--face", "--duration", "2", "--dry-run")
+    assert code == 0, err
+    assert records == []
+    assert "0 trigger(s)" in err and " 0 frame(s)" not in err  # frames were analysed
+
+
+def test_moving_object_triggers_with_cooldown_and_max_shots(scenes: dict[str, Daemon], tmp_path: Path) -> None:
+    d = scenes["object"]
+    with d.client() as c:
+        before = {o.handle for o in c.objects()}
+    code, records, err = trigger(d, "--motion", "--cooldown", "1.0", "--max-shots", "2", "-o", str(tmp_path))
+    assert code == 0, err
+    assert len(records) == 2  # max-shots: it stopped by itself after two
+    a, b = records
+    assert a["kind"] == b["kind"] == "motion" and a["area"] >= 400
+    assert b["frame_seq"] > a["frame_seq"] > 0
+    assert b["t"] - a["t"] >= 1.0  # cooldown between detections
+    assert a["latency_s"] is not None and a["latency_s"] > 0
+    for r in records:  # each trigger really captured and downloaded an image
+        assert Path(r["path"]).read_bytes()[:2] == b"\xff\xd8"
+    with d.client() as c:
+        assert len({o.handle for o in c.objects()} - before) == 2
+
+
+def test_face_triggers(scenes: dict[str, Daemon]) -> None:
+    code, records, err = trigger(scenes["face"], "--face", "--max-shots", "1", "--dry-run", "--duration", "10")
+    assert code == 0, err
+    assert len(records) == 1 and records[0]["kind"] == "face" and records[0]["dry_run"] is True
+
+
+def test_roi_outside_the_object_path_stays_quiet(scenes: dict[str, Daemon]) -> None:
+    # the ball crosses the middle of the frame; the sky corner never changes
+    code, records, err = trigger(scenes["object"], "--motion", "--roi", "0,0,0.2,0.15", "--duration", "2", "--dry-run")
+    assert code == 0, err and records == []
+    assert records == []
+
+
+def test_needs_a_detector() -> None:
+    r = subprocess.run([PYTHON, "-m", "ptptrigger"], capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, PTPD_COMMAND_ENDPOINT="ipc:///nonexistent/x"))
+    assert r.returncode == 2 and r.stderr.startswith("ptptrigger: error:")

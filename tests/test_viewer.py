@@ -1,0 +1,157 @@
+"""ptpview against a real daemon: two snapshot viewers at once with the overlay, the
+MJPEG server (and its page in headless Chromium), and the overlay's pure parts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import Proc, free_port, wait_for_port
+from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
+
+from ptpview.overlay import ViewState, draw, parse_bias, program_letter, widget_boxes
+
+PYTHON = sys.executable
+CHROMIUM = "/usr/bin/chromium"
+
+
+def test_two_snapshot_viewers_at_once_with_overlay(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+    procs = [
+        subprocess.Popen([PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / f"v{i}.png"), "--bare", str(tmp_path / f"b{i}.png")],
+                         env=daemon.full_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(2)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=30)
+        assert p.returncode == 0, err
+    for i in range(2):
+        over = cv2.imread(str(tmp_path / f"v{i}.png"))
+        bare = cv2.imread(str(tmp_path / f"b{i}.png"))
+        assert over is not None and bare is not None and over.shape == bare.shape == (480, 640, 3)
+        diff = cv2.absdiff(over, bare).max(axis=2)
+        boxes = widget_boxes(640, 480)
+        # the widgets the X-T1 state always has: ISO, film simulation, battery, bias scale, program
+        for name in ("iso", "film", "battery", "bias", "program", "remaining"):
+            x0, y0, x1, y1 = boxes[name]
+            assert (diff[y0:y1, x0:x1] > 60).sum() > 20, f"no overlay drawn for {name}"
+        # away from the widgets and the focus marker the frame is untouched
+        assert diff[120:200, 20:200].max() == 0
+        assert diff[300:400, 420:620].max() == 0
+
+
+def test_snapshot_refuses_to_overwrite(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+    target = tmp_path / "s.jpg"
+    target.write_bytes(b"keep")
+    r = subprocess.run([PYTHON, "-m", "ptpview", "--snapshot", str(target)], env=daemon.full_env(),
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and r.stderr.startswith("ptpview: error:") and target.read_bytes() == b"keep"
+
+
+def test_no_daemon_exits_105(tmp_path: Path) -> None:
+    env = dict(os.environ, PTPD_COMMAND_ENDPOINT=f"ipc://{tmp_path}/none")
+    r = subprocess.run([PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / "x.png")], env=env,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 105 and len(r.stderr.strip().splitlines()) == 1
+
+
+def _read_mjpeg_parts(url: str, n: int) -> list[bytes]:
+    parts = []
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        assert resp.headers["Content-Type"].startswith("multipart/x-mixed-replace")
+        buf = b""
+        while len(parts) < n:
+            chunk = resp.read1(65536)
+            assert chunk, "stream ended"
+            buf += chunk
+            while True:
+                start = buf.find(b"\r\n\r\n")
+                if start < 0 or b"Content-Length:" not in buf[:start]:
+                    break
+                header = buf[:start].decode()
+                length = int(header.split("Content-Length:")[1].split()[0])
+                if len(buf) < start + 4 + length:
+                    break
+                parts.append(buf[start + 4 : start + 4 + length])
+                buf = buf[start + 4 + length + 2 :]
+    return parts
+
+
+def test_mjpeg_server_and_page_in_chromium(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+    port = free_port()
+    server = Proc([PYTHON, "-m", "ptpview", "--http", f"127.0.0.1:{port}"], env=daemon.env)
+    try:
+        wait_for_port(port, timeout=15)
+        parts = _read_mjpeg_parts(f"http://127.0.0.1:{port}/stream.mjpg", 3)
+        imgs = [cv2.imdecode(np.frombuffer(p, np.uint8), cv2.IMREAD_COLOR) for p in parts]
+        assert all(i is not None and i.shape == (480, 640, 3) for i in imgs)
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
+        assert '<img id="lv" src="/stream.mjpg"' in page
+        if not os.path.exists(CHROMIUM):
+            pytest.skip(f"{CHROMIUM} is not installed (the Makefile's debs target installs it)")
+        shot = tmp_path / "page.png"
+        with tempfile.TemporaryDirectory() as profile:
+            r = subprocess.run(
+                [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={profile}", "--window-size=800,600", "--timeout=4000",
+                 f"--screenshot={shot}", f"http://127.0.0.1:{port}/"],
+                capture_output=True, text=True, timeout=60,
+            )
+        assert shot.exists(), r.stderr[-2000:]
+        img = cv2.imread(str(shot))
+        # the page is dark (#111); the live view (sky, grass) must be painted below the header
+        region = img[40:500, 0:640]
+        assert region.mean() > 60 and region.std() > 20, "the live view did not show in the browser"
+        assert img[40:500, 700:800].mean() < 40  # page background beside the image
+    finally:
+        server.stop()
+
+
+# -- pure parts ------------------------------------------------------------------------------
+
+
+def test_program_badges_are_not_swapped() -> None:
+    # the ptp-ip tool drew A for shutter priority and S for aperture priority
+    assert program_letter("aperture priority") == "A"
+    assert program_letter("shutter priority") == "S"
+    assert program_letter("manual") == "M"
+    assert program_letter("P") == "P"
+
+
+def test_parse_bias() -> None:
+    assert parse_bias("0") == 0
+    assert parse_bias("-1/3") == pytest.approx(-1 / 3)
+    assert parse_bias("1 2/3") == pytest.approx(5 / 3)
+    assert parse_bias("-2 1/3") == pytest.approx(-7 / 3)
+    assert parse_bias("auto") is None
+
+
+def test_state_events_change_the_overlay() -> None:
+    state = ViewState()
+    state.replace({"iso": {"code": 0xD02A, "name": "iso", "value": 800, "label": "800"}})
+    frame = np.zeros((480, 640, 3), np.uint8)
+    a = draw(frame.copy(), state)
+    assert state.apply_event("state.iso", {"name": "iso", "code": 0xD02A, "value": 0x80001900, "label": "S6400"})
+    b = draw(frame.copy(), state)
+    x0, y0, x1, y1 = widget_boxes(640, 480)["iso"]
+    assert not np.array_equal(a[y0:y1, x0:x1], b[y0:y1, x0:x1])
+    assert not state.apply_event("heartbeat", {})
+
+
+def test_low_battery_red_is_reset() -> None:
+    state = ViewState()
+    frame = np.zeros((480, 640, 3), np.uint8)
+    x0, y0, x1, y1 = widget_boxes(640, 480)["battery"]
+    state.update("battery", {"code": 0x5001, "name": "battery", "value": 1, "label": "1/3"})
+    low = draw(frame.copy(), state)[y0:y1, x0:x1]
+    state.update("battery", {"code": 0x5001, "name": "battery", "value": 3, "label": "3/3"})
+    full = draw(frame.copy(), state)[y0:y1, x0:x1]
+    is_red = lambda img: ((img[..., 2] > 150) & (img[..., 0] < 100)).sum()  # noqa: E731
+    assert is_red(low) > 10 and is_red(full) == 0
