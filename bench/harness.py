@@ -331,3 +331,51 @@ def env_with(extra: dict[str, str]) -> dict[str, str]:
     e = dict(os.environ)
     e.update(extra)
     return e
+
+
+# -- a simulator in this process (tests that reach into its card) --------------------------------
+
+
+class InProcessSimulator:
+    """``start_simulator`` on an asyncio loop in a background thread of this process.
+
+    For tests that need the camera to hold something no option makes (objects with
+    hostile names, ...): :meth:`call` runs a function on the loop's thread.
+    """
+
+    def __init__(self, vendor: str = "fuji", **options: Any) -> None:
+        import asyncio
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="simulator", daemon=True)
+        self._thread.start()
+        from ptpd.simulator import start_simulator
+
+        fut = asyncio.run_coroutine_threadsafe(start_simulator(vendor, "127.0.0.1", 0, **options), self.loop)
+        self.sim = fut.result(60)
+        self.vendor = vendor
+        self.host, self.port = self.sim.host, self.sim.port
+
+    def call(self, fn: Any, *args: Any) -> Any:
+        import asyncio
+
+        async def run() -> Any:
+            return fn(*args)
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(30)
+
+    def close(self) -> None:
+        import asyncio
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self.sim.close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
+
+    def __enter__(self) -> InProcessSimulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
