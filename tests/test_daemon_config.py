@@ -161,3 +161,24 @@ def test_sd_notify_datagrams(tmp_path: Path) -> None:
         assert srv.recv(100) == b"STOPPING=1"
     off = Notifier({"WATCHDOG_USEC": "1000", "WATCHDOG_PID": "1"})
     assert not off.enabled and off.watchdog_interval is None and off.ready() is False
+
+
+def test_existing_runtime_dir_is_tightened(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    os.chmod(run, 0o777)
+    cfg = load_config(
+        {"host": "h", "command_endpoint": f"ipc://{run}/c", "event_endpoint": f"ipc://{run}/e", "liveview_endpoint": f"ipc://{run}/l"},
+        environ=ENV,
+    )
+    ensure_ipc_dirs(cfg)
+    assert stat.S_IMODE(run.stat().st_mode) == 0o700
+    os.chmod(run, 0o750)  # shared with a group on purpose: kept
+    ensure_ipc_dirs(cfg)
+    assert stat.S_IMODE(run.stat().st_mode) == 0o750
+
+
+def test_abstract_ipc_counts_as_open() -> None:
+    assert not endpoint_is_local("ipc://@ptpd/command")
+    with pytest.raises(ConfigError, match="abstract"):
+        load_config({"host": "h", "command_endpoint": "ipc://@p/c", "event_endpoint": "ipc://@p/e"}, environ=ENV)

@@ -154,12 +154,6 @@ def test_runtime_dir_is_0700_and_another_uid_cannot_connect(shared_dir: Path) ->
 
 
 @needs_other_uid
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (daemon, ptpd/daemon/config.py ensure_ipc_dirs): an existing runtime directory is used "
-    "as found; one made 0777 (or owned by another user, e.g. a squatted /tmp/ptpd-<uid>) lets other "
-    "users replace the sockets. Expected: chmod 0700 when ours, refuse when not. Remove this mark when fixed.",
-)
 def test_existing_world_writable_runtime_dir_is_tightened_or_refused(shared_dir: Path) -> None:
     run = shared_dir / "ptpd"
     run.mkdir()
@@ -175,12 +169,6 @@ def test_existing_world_writable_runtime_dir_is_tightened_or_refused(shared_dir:
 
 
 @needs_other_uid
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (daemon, ptpd/daemon/config.py endpoint_is_local): Linux abstract ipc://@name sockets have "
-    "no file permissions, so any local uid can connect, yet they are treated as local-only. Expected: "
-    "refuse them without CURVE (like non-loopback TCP). Remove this mark when fixed.",
-)
 def test_abstract_ipc_endpoint_is_not_open_to_other_users(shared_dir: Path) -> None:
     tag = os.urandom(6).hex()
     eps = {k: f"ipc://@ptpd-test-{tag}/{k}" for k in ("command", "event", "liveview")}

@@ -351,7 +351,11 @@ def load_config(
 def endpoint_is_local(endpoint: str) -> bool:
     """True for ipc://, inproc:// and TCP bound to a loopback address."""
     scheme, _, rest = endpoint.partition("://")
-    if scheme in ("ipc", "inproc"):
+    if scheme == "ipc":
+        # Linux abstract sockets (ipc://@name) have no file, hence no permissions: any
+        # local user can connect, so they count as open.
+        return not rest.startswith("@")
+    if scheme == "inproc":
         return True
     if scheme != "tcp":
         return False
@@ -372,8 +376,9 @@ def check_endpoints(cfg: Config) -> None:
         if scheme not in ("ipc", "tcp", "inproc"):
             raise ConfigError(f"endpoint {ep!r}: use ipc:// or tcp://")
         if not endpoint_is_local(ep) and not (cfg.curve_secret_key and cfg.curve_clients):
+            where = "as an abstract socket (open to every local user)" if ep.startswith("ipc://@") else "beyond loopback"
             raise ConfigError(
-                f"refusing to bind {ep} beyond loopback without CURVE: set curve_secret_key and "
+                f"refusing to bind {ep} {where} without CURVE: set curve_secret_key and "
                 "curve_clients (see 'ptpd keys --help')"
             )
     if len({cfg.command_endpoint, cfg.event_endpoint, cfg.liveview_endpoint}) != 3:
@@ -397,7 +402,14 @@ def load_or_create_guid(state_dir: str) -> str:
 
 
 def ensure_ipc_dirs(cfg: Config) -> None:
-    """Create the directories of ipc:// endpoints with mode 0700 (local-only access)."""
+    """Create the directories of ipc:// endpoints with mode 0700 (local-only access).
+
+    An existing directory is checked, because whoever can write to it can replace our
+    sockets: one we own is made 0700 when others or its group could write or enter it (a
+    0750 directory, the documented way to share the bus with a group, is kept); one owned by another user (say a
+    squatted ``/tmp/ptpd-<uid>``), or root's but writable by others, is refused.
+    """
+    euid = os.geteuid()
     for ep in (cfg.command_endpoint, cfg.event_endpoint, cfg.liveview_endpoint):
         if ep.startswith("ipc://"):
             path = ep[len("ipc://") :]
@@ -407,6 +419,17 @@ def ensure_ipc_dirs(cfg: Config) -> None:
             if not d.exists():
                 d.mkdir(parents=True, mode=0o700)
                 os.chmod(d, 0o700)  # mkdir's mode is masked by umask
+                continue
+            st = d.stat()
+            mode = st.st_mode & 0o777
+            if st.st_uid == euid:
+                if mode & 0o027:
+                    os.chmod(d, 0o700)
+            elif st.st_uid != 0 or mode & 0o022:
+                raise ConfigError(
+                    f"runtime directory {d} belongs to uid {st.st_uid} (mode {mode:04o}): another user "
+                    "could replace the sockets; remove it or choose another endpoint"
+                )
 
 
 def ipc_in_use(endpoint: str) -> bool:

@@ -161,12 +161,13 @@ class Daemon:
         tcp = [
             (s, ep)
             for s, ep in ((self.router, cfg.command_endpoint), (self.events.sock, cfg.event_endpoint), (self.liveview.sock, cfg.liveview_endpoint))
-            if ep.startswith("tcp://")
+            if ep.startswith("tcp://") or not endpoint_is_local(ep)
         ]
-        for sock, _ in tcp:
-            # ZMTP heartbeats notice a peer that vanished without a FIN (Wi-Fi, NAT)
-            sock.setsockopt(zmq.HEARTBEAT_IVL, 2000)
-            sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 6000)
+        for sock, ep in tcp:
+            if ep.startswith("tcp://"):
+                # ZMTP heartbeats notice a peer that vanished without a FIN (Wi-Fi, NAT)
+                sock.setsockopt(zmq.HEARTBEAT_IVL, 2000)
+                sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 6000)
         if not tcp or not cfg.curve_secret_key:
             return
         from zmq.auth import load_certificate
