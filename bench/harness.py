@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import subprocess
 import time
@@ -107,6 +108,8 @@ class DaemonOptions:
     timeout: float = 10.0
     log_level: str = "warning"
     extra_toml: str = ""
+    #: extra ``[simulate]`` keys, passed to the embedded simulator (pairing_delay, liveview_fps, ...)
+    sim_options: dict[str, Any] | None = None
 
 
 class Daemon:
@@ -140,6 +143,8 @@ class Daemon:
         lines += ["[daemon]", f'log_level = "{o.log_level}"', f'state_dir = "{state}"', "reconnect_max = 1.0"]
         if o.simulate:
             lines += ["[simulate]", f'vendor = "{o.simulate}"', f"latency = {o.latency_ms}"]
+            for k, v in (o.sim_options or {}).items():
+                lines.append(f"{k} = {json.dumps(v)}")
         self.config = workdir / "ptpd.toml"
         self.config.write_text("\n".join(lines) + "\n" + o.extra_toml)
         self.log = workdir / "daemon.log"
