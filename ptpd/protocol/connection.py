@@ -48,6 +48,7 @@ Rules
 
 from __future__ import annotations
 
+import struct
 from enum import Enum, auto, unique
 from typing import Union
 
@@ -236,6 +237,21 @@ _PACKET_TO_EVENT = {
 }
 
 
+_TYPE_TID = struct.Struct("<II")
+
+
+def _strip(parts: list[memoryview], n: int) -> list[memoryview]:
+    """``parts`` without their first ``n`` bytes."""
+    out = []
+    for part in parts:
+        if n >= len(part):
+            n -= len(part)
+            continue
+        out.append(part[n:] if n else part)
+        n = 0
+    return out
+
+
 class _Reassembly:
     """One data phase being received: pieces kept as views, joined once at End Data."""
 
@@ -328,14 +344,28 @@ class _Connection:
         """
         if self._error is not None:
             raise self._error
+        buf = self._buffer
         try:
             while True:
-                raw = self._buffer.next_packet()
+                length = buf.next_length()
+                if length is not None and len(buf) >= length and self._data is not None and length >= 12:
+                    # Reassembling a data phase: keep Data / End Data payloads as views of
+                    # the socket reads and join the whole phase once (no per-packet copy).
+                    head = buf.peek(12)
+                    assert head is not None
+                    ptype, tid = _TYPE_TID.unpack_from(head, 4)
+                    if ptype == pk.PacketType.DATA or ptype == pk.PacketType.END_DATA:
+                        parts = _strip(buf.next_packet_parts() or [], 12)
+                        event = self._receive_chunk(pk.PacketType(ptype), tid, parts)
+                        if event is not None:
+                            return event
+                        continue
+                raw = buf.next_packet()
                 if raw is None:
                     if not self._eof:
                         return ev.NEED_DATA
-                    if len(self._buffer):
-                        raise ProtocolError(f"connection closed inside a packet ({len(self._buffer)} bytes left)")
+                    if len(buf):
+                        raise ProtocolError(f"connection closed inside a packet ({len(buf)} bytes left)")
                     self._state = S.CLOSED
                     self._data = None
                     return ev.ConnectionClosed()
@@ -366,6 +396,16 @@ class _Connection:
         self._current_code = None
         self._data = None
 
+    def _receive_chunk(self, ptype: pk.PacketType, tid: int, parts: list[memoryview]) -> ev.ConnectionEvent | None:
+        """A Data / End Data packet taken from the buffer as views (see ``next_event``)."""
+        if tid in self._cancelled and tid != self._current_tid:
+            return None
+        inp = I.RECV_DATA if ptype == pk.PacketType.DATA else I.RECV_END_DATA
+        nxt = self._transition(inp, ptype.name)
+        result = self._on_data(inp, tid, parts)
+        self._state = nxt
+        return result
+
     def _receive_packet(self, p: pk.Packet) -> ev.ConnectionEvent | None:
         ptype = p.TYPE
         # Rule 4: leftovers of a cancelled transaction are dropped.
@@ -394,23 +434,7 @@ class _Connection:
             return None
         if inp is I.RECV_DATA or inp is I.RECV_END_DATA:
             assert isinstance(p, (pk.Data, pk.EndData))
-            d = self._data
-            assert d is not None
-            self._check_tid(p.transaction_id, type(p).__name__)
-            n = len(p.payload)
-            if n:
-                d.parts.append(p.payload)
-                d.received += n
-            limit = self.max_data_size if d.total == pk.UNKNOWN_DATA_LENGTH else d.total
-            if d.received > limit:
-                raise ProtocolError(f"data phase sent {d.received} bytes, more than the {limit} announced")
-            if inp is I.RECV_DATA:
-                return None
-            if d.total != pk.UNKNOWN_DATA_LENGTH and d.received != d.total:
-                raise ProtocolError(f"data phase ended after {d.received} of {d.total} bytes")
-            payload = d.parts[0] if len(d.parts) == 1 and isinstance(d.parts[0], bytes) else b"".join(d.parts)
-            self._data = None
-            return self._data_event(p.transaction_id, payload)
+            return self._on_data(inp, p.transaction_id, [p.payload])
         if inp is I.RECV_PROBE_REQUEST:
             self._outbox.append(pk.ProbeResponse().encode())
             return ev.ProbeRequest()
@@ -432,6 +456,25 @@ class _Connection:
             assert isinstance(p, pk.InitFail)
             return ev.InitFail(p.reason)
         return self._on_receive_role(inp, p)
+
+    def _on_data(self, inp: Input, tid: int, parts: list[Bytes]) -> ev.ConnectionEvent | None:
+        d = self._data
+        assert d is not None
+        self._check_tid(tid, "Data" if inp is I.RECV_DATA else "End Data")
+        for part in parts:
+            if len(part):
+                d.parts.append(part)
+                d.received += len(part)
+        limit = self.max_data_size if d.total == pk.UNKNOWN_DATA_LENGTH else d.total
+        if d.received > limit:
+            raise ProtocolError(f"data phase sent {d.received} bytes, more than the {limit} announced")
+        if inp is I.RECV_DATA:
+            return None
+        if d.total != pk.UNKNOWN_DATA_LENGTH and d.received != d.total:
+            raise ProtocolError(f"data phase ended after {d.received} of {d.total} bytes")
+        payload = d.parts[0] if len(d.parts) == 1 and isinstance(d.parts[0], bytes) else b"".join(d.parts)
+        self._data = None
+        return self._data_event(tid, payload)
 
     def _on_receive_role(self, inp: Input, p: pk.Packet) -> ev.ConnectionEvent | None:
         raise NotImplementedError

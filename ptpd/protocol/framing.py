@@ -89,15 +89,13 @@ class PacketBuffer:
 
     def _take(self, n: int) -> bytes | memoryview:
         """Remove and return the first ``n`` bytes: a slice if they sit in one chunk."""
+        parts = self._take_parts(n)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _take_parts(self, n: int) -> list[memoryview]:
+        """Remove the first ``n`` bytes as a list of views (nothing copied)."""
         chunks = self._chunks
-        head = chunks[0]
         self._size -= n
-        if len(head) >= n:
-            if len(head) == n:
-                chunks.popleft()
-            else:
-                chunks[0] = head[n:]
-            return head[:n]
         parts = []
         need = n
         while need:
@@ -109,7 +107,13 @@ class PacketBuffer:
                 parts.append(head[:need])
                 chunks[0] = head[need:]
                 need = 0
-        return b"".join(parts)
+        return parts
+
+    def peek(self, n: int) -> bytes | None:
+        """The first ``n`` buffered bytes without removing them, or ``None`` if fewer are in."""
+        if self._size < n:
+            return None
+        return self._peek(n)
 
     def next_length(self) -> int | None:
         """The Length of the next packet once its 4 bytes are in (checked against the caps)."""
@@ -128,6 +132,17 @@ class PacketBuffer:
         if length is None or self._size < length:
             return None
         return self._take(length)
+
+    def next_packet_parts(self) -> list[memoryview] | None:
+        """Like :meth:`next_packet`, never copying: the packet as views of the received chunks.
+
+        For big Data packets that straddle socket reads: the receiver can keep the views
+        and join a whole data phase once, instead of joining each packet and then again.
+        """
+        length = self.next_length()
+        if length is None or self._size < length:
+            return None
+        return self._take_parts(length)
 
     def take_rest(self) -> bytes:
         """Everything still buffered (e.g. to hand the stream to another framer)."""
