@@ -311,15 +311,15 @@ def property_code(prop: str | int, extra: Mapping[str, int] | None = None) -> in
     if isinstance(prop, int) and not isinstance(prop, bool):
         if not 0 <= prop <= 0xFFFF:
             raise ValueError(f"property code {prop} is not a u16")
-        return prop
+        return int(prop)
     text = str(prop).strip()
     k = _key(text)
     if extra:
         for name, code in extra.items():
             if _key(name) == k:
-                return code
+                return int(code)
     if k in BY_NAME:
-        return BY_NAME[k].code
+        return int(BY_NAME[k].code)
     try:
         if k.startswith("0x"):
             code = int(k, 16)

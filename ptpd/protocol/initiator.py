@@ -159,6 +159,12 @@ class EventSubscription:
                 self._waiter = None
         return self._items.popleft()
 
+    def drain(self) -> list[ev.Event]:
+        """Every event already queued, without waiting."""
+        items = list(self._items)
+        self._items.clear()
+        return items
+
     def close(self) -> None:
         """Stop receiving events."""
         self._owner._subscribers.discard(self)
@@ -175,6 +181,12 @@ class EventSubscription:
         except CameraDisconnected:
             self.close()
             raise
+
+    def __enter__(self) -> EventSubscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     async def __aenter__(self) -> EventSubscription:
         return self

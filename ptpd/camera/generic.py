@@ -1,0 +1,402 @@
+"""A standard PTP/IP camera behind the vendor-neutral :class:`~ptpd.camera.base.Camera` API.
+
+Built on :class:`~ptpd.protocol.initiator.PTPIPInitiator` and the datasets of
+:mod:`ptpd.protocol.datasets`; property names and labels come from
+:mod:`ptpd.camera.properties`. Everything here is ISO 15740 as libgphoto2 drives it
+(ptpip.md §7):
+
+* properties are read from their DevicePropDesc (CurrentValue), which is what gphoto2
+  does too, and set with SetDevicePropValue after checking the value against the desc;
+* ``capture`` is InitiateCapture, then ObjectAdded and CaptureComplete in either order
+  (some cameras send ObjectAdded last; folders may be announced before the file);
+* ``download`` uses GetPartialObject in 1 MiB steps when the camera lists it, else one
+  GetObject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from ptpd.camera import properties as props
+from ptpd.camera.base import (
+    Camera,
+    CameraEvent,
+    CameraInfo,
+    CaptureResult,
+    ObjectEntry,
+    Progress,
+    PropertyDesc,
+    PropertyValue,
+    RawResult,
+    Unsupported,
+)
+from ptpd.protocol.codes import DataType, EventCode, OperationCode, ResponseCode
+from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, ObjectInfo, Range, decode_uint32_array
+from ptpd.protocol.datatypes import encode_value
+from ptpd.protocol.errors import ResponseError, Timeout
+from ptpd.protocol.initiator import DEFAULT_GUID, PTPIP_PORT, EventSubscription, PTPIPInitiator
+
+log = logging.getLogger(__name__)
+
+#: Bytes asked per GetPartialObject (gphoto2 uses the same step).
+DOWNLOAD_CHUNK = 1 << 20
+#: How long ``capture`` waits for ObjectAdded + CaptureComplete, at least.
+CAPTURE_TIMEOUT = 30.0
+#: After CaptureComplete, how long to wait for a late ObjectAdded.
+LATE_OBJECT_GRACE = 1.0
+
+#: Stable snake_case names of the standard events.
+EVENT_NAMES: dict[int, str] = {
+    EventCode.CancelTransaction: "cancel_transaction",
+    EventCode.ObjectAdded: "object_added",
+    EventCode.ObjectRemoved: "object_removed",
+    EventCode.StoreAdded: "store_added",
+    EventCode.StoreRemoved: "store_removed",
+    EventCode.DevicePropChanged: "property_changed",
+    EventCode.ObjectInfoChanged: "object_info_changed",
+    EventCode.DeviceInfoChanged: "device_info_changed",
+    EventCode.RequestObjectTransfer: "request_object_transfer",
+    EventCode.StoreFull: "store_full",
+    EventCode.DeviceReset: "device_reset",
+    EventCode.StorageInfoChanged: "storage_info_changed",
+    EventCode.CaptureComplete: "capture_complete",
+    EventCode.UnreportedStatus: "unreported_status",
+}
+
+
+def event_name(code: int) -> str:
+    """The snake_case name of an event code (``event_0xC00F`` when unknown)."""
+    return EVENT_NAMES.get(code, f"event_0x{code:04X}")
+
+
+def _is_string(datatype: int) -> bool:
+    return int(datatype) == DataType.STR
+
+
+class GenericCamera(Camera):
+    """Any camera speaking standard PTP/IP (and ptpd's generic simulator)."""
+
+    vendor = "generic"
+
+    def __init__(
+        self,
+        host: str,
+        port: int = PTPIP_PORT,
+        event_port: int | None = None,
+        guid: bytes | None = DEFAULT_GUID,
+        name: str = "ptpd",
+        timeout: float = 10.0,
+        *,
+        capture_timeout: float = CAPTURE_TIMEOUT,
+        session_id: int = 1,
+    ) -> None:
+        self.link = PTPIPInitiator(host, port, event_port, guid or DEFAULT_GUID, name, timeout)
+        self.timeout = timeout
+        self.capture_timeout = max(capture_timeout, timeout)
+        self.session_id = session_id
+        self._device_info: DeviceInfo | None = None
+
+    # -- connection -------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Both channels, init handshake, OpenSession, DeviceInfo."""
+        await self.link.connect()
+        try:
+            await self.link.open_session(self.session_id)
+            await self._refresh_info()
+        except BaseException:
+            await self.link.close(close_session=False)
+            raise
+
+    async def close(self) -> None:
+        await self.link.close()
+
+    @property
+    def connected(self) -> bool:
+        return self.link.connected and self.link.session_open
+
+    async def _refresh_info(self) -> DeviceInfo:
+        _, data = await self.link.call(OperationCode.GetDeviceInfo)
+        self._device_info = DeviceInfo.decode(data, partial=True)
+        return self._device_info
+
+    async def _info(self) -> DeviceInfo:
+        return self._device_info or await self._refresh_info()
+
+    def _supports(self, op: int) -> bool:
+        info = self._device_info
+        # Without a DeviceInfo, try: the camera answers OperationNotSupported if not.
+        return info is None or op in info.operations_supported
+
+    # -- info and properties ------------------------------------------------------------------
+
+    async def info(self) -> CameraInfo:
+        di = await self._refresh_info()
+        return CameraInfo(
+            vendor=self.vendor,
+            manufacturer=di.manufacturer,
+            model=di.model,
+            version=di.device_version,
+            serial=di.serial_number,
+            extension=di.vendor_extension_desc,
+            operations=tuple(int(c) for c in di.operations_supported),
+            events=tuple(int(c) for c in di.events_supported),
+            properties=tuple(int(c) for c in di.device_properties_supported),
+            capture_formats=tuple(int(c) for c in di.capture_formats),
+            image_formats=tuple(int(c) for c in di.image_formats),
+            extra={
+                "standard_version": di.standard_version,
+                "vendor_extension_id": di.vendor_extension_id,
+                "functional_mode": int(di.functional_mode),
+            },
+        )
+
+    async def property_names(self) -> list[str]:
+        di = await self._info()
+        return [props.property_name(int(c)) for c in di.device_properties_supported]
+
+    async def _code(self, prop: str | int) -> int:
+        try:
+            code = props.property_code(prop)
+        except ValueError as exc:
+            raise ValueError(f"{exc}; this camera has: {', '.join(await self.property_names())}") from None
+        di = await self._info()
+        if di.device_properties_supported and code not in di.device_properties_supported:
+            raise ValueError(
+                f"{props.property_name(code)} is not offered by this camera; "
+                f"it has: {', '.join(await self.property_names())}"
+            )
+        return code
+
+    async def _desc(self, code: int) -> DevicePropDesc:
+        _, data = await self.link.call(OperationCode.GetDevicePropDesc, (code,))
+        return DevicePropDesc.decode(data)
+
+    @staticmethod
+    def _value(code: int, value: object, datatype: int) -> PropertyValue:
+        v = value if isinstance(value, (int, str)) else props.format_value(code, value)  # type: ignore[arg-type]
+        return PropertyValue(code, props.property_name(code), v, props.format_value(code, value), int(datatype))  # type: ignore[arg-type]
+
+    def _describe(self, desc: DevicePropDesc) -> PropertyDesc:
+        code = int(desc.code)
+        form, allowed, rng = "none", (), None
+        if isinstance(desc.form, Enumeration):
+            form = "enum"
+            allowed = tuple((v, props.format_value(code, v)) for v in desc.form.values)  # type: ignore[misc]
+        elif isinstance(desc.form, Range):
+            form = "range"
+            rng = (desc.form.minimum, desc.form.maximum, desc.form.step)  # type: ignore[assignment]
+        return PropertyDesc(
+            code=code,
+            name=props.property_name(code),
+            datatype=int(desc.datatype),
+            writable=desc.writable,
+            current=self._value(code, desc.current, desc.datatype),
+            default=self._value(code, desc.factory_default, desc.datatype),
+            form=form,
+            allowed=allowed,  # type: ignore[arg-type]
+            range=rng,
+        )
+
+    async def describe(self, prop: str | int) -> PropertyDesc:
+        code = await self._code(prop)
+        return self._describe(await self._desc(code))
+
+    async def get(self, prop: str | int) -> PropertyValue:
+        code = await self._code(prop)
+        desc = await self._desc(code)
+        return self._value(code, desc.current, desc.datatype)
+
+    async def set(self, prop: str | int, value: str | int) -> PropertyValue:
+        code = await self._code(prop)
+        desc = await self._desc(code)
+        name = props.property_name(code)
+        if not desc.writable:
+            raise ValueError(f"{name} is read-only")
+        allowed = desc.form.values if isinstance(desc.form, Enumeration) else None
+        raw = props.parse_value(code, value, allowed, is_string=_is_string(desc.datatype))
+        if not desc.allows(raw):
+            raise ValueError(f"{value!r} is not allowed for {name}; {self._allowed_text(code, desc)}")
+        await self.link.call(OperationCode.SetDevicePropValue, (code,), data_out=encode_value(desc.datatype, raw))
+        return await self.get(code)
+
+    @staticmethod
+    def _allowed_text(code: int, desc: DevicePropDesc) -> str:
+        if isinstance(desc.form, Enumeration):
+            return "allowed: " + ", ".join(props.format_value(code, v) for v in desc.form.values)  # type: ignore[arg-type]
+        if isinstance(desc.form, Range):
+            lo, hi, step = desc.form.minimum, desc.form.maximum, desc.form.step
+            return (
+                f"allowed: {props.format_value(code, lo)} to {props.format_value(code, hi)}"  # type: ignore[arg-type]
+                f" in steps of {step}"
+            )
+        return f"the value must fit {DataType(int(desc.datatype)).name}"
+
+    async def state(self) -> list[PropertyValue]:
+        di = await self._info()
+        out = []
+        for c in di.device_properties_supported:
+            try:
+                desc = await self._desc(int(c))
+            except ResponseError as exc:
+                log.debug("property 0x%04X not readable: %s", int(c), exc)
+                continue
+            out.append(self._value(int(c), desc.current, desc.datatype))
+        return out
+
+    # -- capture and objects -------------------------------------------------------------------
+
+    async def capture(self) -> CaptureResult:
+        """InitiateCapture, then wait for ObjectAdded and CaptureComplete (either order)."""
+        if not self._supports(OperationCode.InitiateCapture):
+            raise Unsupported("this camera does not offer InitiateCapture")
+        loop = asyncio.get_running_loop()
+        with self.link.subscribe(maxsize=1024) as sub:
+            resp, _ = await self.link.transact(OperationCode.InitiateCapture, (0, 0))
+            # Some cameras answer GeneralError yet capture (ptpip.md §10): wait for events then.
+            if resp.code not in (ResponseCode.OK, ResponseCode.GeneralError):
+                raise ResponseError(resp.code, params=resp.params)
+            added: list[int] = []
+            complete = False
+            deadline = loop.time() + self.capture_timeout
+            while True:
+                now = loop.time()
+                if complete:
+                    if added:
+                        break
+                    remaining = min(deadline - now, LATE_OBJECT_GRACE)
+                else:
+                    remaining = deadline - now
+                if remaining <= 0:
+                    break
+                try:
+                    e = await sub.get(timeout=remaining)
+                except Timeout:
+                    break
+                if e.code == EventCode.ObjectAdded and e.params:
+                    added.append(e.params[0])
+                elif e.code == EventCode.CaptureComplete:
+                    complete = True
+                    if added:
+                        # a folder may be announced first; give its file a moment
+                        await self._drain_added(sub, added)
+                        break
+                elif e.code == EventCode.StoreFull:
+                    raise ResponseError(ResponseCode.StoreFull, "camera storage is full")
+        if not added:
+            if complete:
+                return CaptureResult(None)
+            raise Timeout(f"no ObjectAdded / CaptureComplete within {self.capture_timeout}s of InitiateCapture")
+        # the newest non-folder object is the picture
+        for handle in reversed(added):
+            entry = await self._entry(handle)
+            if not entry.is_folder:
+                return CaptureResult(handle, entry)
+        return CaptureResult(added[-1], await self._entry(added[-1]))
+
+    @staticmethod
+    async def _drain_added(sub: EventSubscription, added: list[int]) -> None:
+        for e in sub.drain():
+            if e.code == EventCode.ObjectAdded and e.params:
+                added.append(e.params[0])
+
+    async def _object_info(self, handle: int) -> ObjectInfo:
+        _, data = await self.link.call(OperationCode.GetObjectInfo, (handle,))
+        return ObjectInfo.decode(data)
+
+    async def _entry(self, handle: int) -> ObjectEntry:
+        return self._to_entry(handle, await self._object_info(handle))
+
+    @staticmethod
+    def _to_entry(handle: int, oi: ObjectInfo) -> ObjectEntry:
+        return ObjectEntry(
+            handle=handle,
+            storage_id=oi.storage_id,
+            filename=oi.filename,
+            size=oi.object_compressed_size,
+            format=int(oi.object_format),
+            parent=oi.parent_object,
+            is_folder=oi.is_folder,
+            captured=oi.capture_date,
+            width=oi.image_pix_width,
+            height=oi.image_pix_height,
+        )
+
+    async def objects(self) -> list[ObjectEntry]:
+        """Every object of every available storage (GetObjectHandles with parent 0 = all)."""
+        _, data = await self.link.call(OperationCode.GetStorageIDs)
+        out: list[ObjectEntry] = []
+        for storage in decode_uint32_array(data):
+            if storage & 0xFFFF == 0:  # a slot without a usable logical store (ptp.md §9)
+                continue
+            resp, data = await self.link.transact(OperationCode.GetObjectHandles, (storage, 0, 0))
+            if resp.code == ResponseCode.StoreNotAvailable:
+                continue
+            if resp.code != ResponseCode.OK:
+                raise ResponseError(resp.code, params=resp.params)
+            for handle in decode_uint32_array(data):
+                out.append(await self._entry(handle))
+        return out
+
+    async def download(self, handle: int, progress: Progress | None = None, offset: int = 0) -> bytes:
+        """The object's bytes from ``offset``; GetPartialObject steps when the camera has it."""
+        if offset < 0:
+            raise ValueError("offset must be >= 0")
+        oi = await self._object_info(handle)
+        size = oi.object_compressed_size
+        if self._supports(OperationCode.GetPartialObject) and size != 0xFFFFFFFF:
+            total = max(size - offset, 0)
+            parts: list[bytes] = []
+            done = 0
+            if progress is not None:
+                progress(0, total)
+            while done < total:
+                want = min(DOWNLOAD_CHUNK, total - done)
+                _, chunk = await self.link.call(OperationCode.GetPartialObject, (handle, offset + done, want))
+                if not chunk:
+                    break  # the camera has no more than it said
+                parts.append(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+            return b"".join(parts)
+        relay = None
+        if progress is not None:
+
+            def relay(received: int, total: int) -> None:
+                progress(max(received - offset, 0), max(total - offset, 0))
+
+        _, data = await self.link.call(OperationCode.GetObject, (handle,), progress=relay)
+        if progress is not None:
+            progress(max(len(data) - offset, 0), max(len(data) - offset, 0))
+        return data[offset:] if offset else data
+
+    async def delete(self, handle: int) -> None:
+        await self.link.call(OperationCode.DeleteObject, (handle, 0))
+
+    async def raw(self, code: int, params: tuple[int, ...] = (), data: bytes | None = None) -> RawResult:
+        resp, payload = await self.link.transact(code, tuple(params), data_out=data)
+        return RawResult(resp.code, resp.params, payload)
+
+    # -- events ------------------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[CameraEvent]:  # type: ignore[override]
+        with self.link.subscribe() as sub:
+            async for e in sub:
+                if e.code == EventCode.DeviceInfoChanged:
+                    self._device_info = None  # re-read on next use
+                yield CameraEvent(event_name(e.code), e.code, e.params, e.transaction_id, time.monotonic())
+
+    async def keepalive(self) -> None:
+        """A cheap transaction: the battery desc if offered, else GetDeviceInfo."""
+        di = await self._info()
+        if props.BY_NAME["battery"].code in di.device_properties_supported:
+            await self.get("battery")
+        else:
+            await self._refresh_info()
+
+
+__all__ = ["EVENT_NAMES", "GenericCamera", "event_name"]
