@@ -57,7 +57,7 @@ def run(quick: bool) -> Result:
     if vendor != "generic":
         res.notes.append("the generic camera class is not in the tree yet: measured against the simulated Fuji camera")
     table = Table("Capture + download", ["side", "shots", "total s", "per shot median ms", "per shot p99 ms", "valid files", "x ptpctl"])
-    opts = {"pairing_delay": 0} if vendor == "fuji" else None
+    opts = {"pairing_delay": 0, "initial_images": 0} if vendor == "fuji" else {"initial_images": 0}
     with tempdir() as work:
         totals: dict[str, float] = {}
         with Simulator(vendor, LATENCY_MS, opts=opts) as sim:

@@ -66,7 +66,7 @@ def run(quick: bool) -> Result:
     )
     if vendor != "generic":
         res.notes.append("the generic camera class is not in the tree yet: measured against the simulated Fuji camera")
-    opts = {"big_object_mb": mb, **({"pairing_delay": 0} if vendor == "fuji" else {})}
+    opts = {"big_object_mb": mb, "initial_images": 0, **({"pairing_delay": 0} if vendor == "fuji" else {})}
     sides: dict[str, list[float]] = {}
     digests: dict[str, set[str]] = {}
     size = 0

@@ -95,7 +95,7 @@ def run(quick: bool) -> Result:
         f"`ptpd run --camera` (simulated Fuji in its own process): RSS idle, with {subs} subscribers taking {n} frames, "
         f"after {n} commands; the same load twice",
     )
-    with tempdir() as work, Procs() as procs, Simulator("fuji", 0.0, lv_fps=500, lv_steps=30, opts={"pairing_delay": 0}) as sim:
+    with tempdir() as work, Procs() as procs, Simulator("fuji", 0.0, lv_fps=500, lv_steps=30, opts={"pairing_delay": 0, "initial_images": 0}) as sim:
         d = Daemon(work / "d", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}", vendor="fuji", keepalive=0))
         with d:
             d.start(timeout=60)

@@ -99,7 +99,7 @@ def run(quick: bool) -> Result:
     with tempdir() as work:
         for lat in (15.0, 0.0):
             sides: dict[str, dict[str, list[float]]] = {}
-            with Simulator(vendor, lat, opts={"pairing_delay": 0} if vendor == "fuji" else None) as sim:
+            with Simulator(vendor, lat, opts={"pairing_delay": 0, "initial_images": 0} if vendor == "fuji" else {"initial_images": 0}) as sim:
                 try:
                     sides["gphoto2"] = gphoto2_side(sim, n, work / f"home-{lat:g}")
                 except (RuntimeError, OSError) as exc:
