@@ -247,6 +247,60 @@ def _targets() -> tuple[list[Target], list[str]]:
 
     add("fuji splitter", fuji_splitter)
 
+    def fuji_state() -> Target:
+        from ptpd.fuji import state as fs
+
+        seeds = [fs.encode_state([(0x5001, 3), (0x500F, 0x80001900), (0xD212, 1)])]
+        return Target("fuji.state.decode_state", fs.decode_state, seeds, (ProtocolError,))
+
+    add("fuji state", fuji_state)
+
+    def fuji_props() -> Target:
+        from ptpd.fuji import state as fs
+
+        seeds = [fs.encode_property_list([ds.DevicePropDesc(0x500F, DataType.UINT16, 1, 200, 400, ds.Enumeration((200, 400, 800))), ds.DevicePropDesc(0xD001, DataType.STR, 1, "a", "b", None)])]
+        return Target("fuji.state.decode_property_list", fs.decode_property_list, seeds, (ProtocolError,))
+
+    import ptpd.protocol.datasets as ds
+    from ptpd.protocol.codes import DataType
+
+    add("fuji property list", fuji_props)
+
+    def fuji_values() -> Target:
+        from ptpd.fuji import properties as fp
+
+        props = list(getattr(fp, "PROPERTIES", ()))
+        if not props:
+            raise AttributeError("no Fuji property table")
+
+        def run(data: bytes) -> None:
+            if not data:
+                return
+            fp.decode_value(props[data[0] % len(props)], bytes(data[1:]))
+
+        return Target("fuji.properties.decode_value (every property)", run, [b"\x00\x90\x01", b"\x01\x05A\x00B\x00C\x00\x00\x00"], (ProtocolError,))
+
+    add("fuji values", fuji_values)
+
+    def human_values() -> Target:
+        # what a client types ("1/250", "+2/3", "S6400"): bad text is a ValueError
+        # (the daemon answers invalid_value), never anything else
+        from ptpd.fuji import properties as fp
+
+        names = ["iso", "exp-bias", "exposure", "whitebalance", "effect", "delay", "flashmode", "focusmtr", "focus-point", "shutter-speed", "f-number"]
+        names = [n for n in names if _lookup_ok(fp, n)]
+
+        def run(data: bytes) -> None:
+            if not data:
+                return
+            text = bytes(data[1:]).decode("utf-8", "replace")
+            fp.parse_value(names[data[0] % len(names)], text)
+
+        seeds = [b"\x00800", b"\x01+2/3", b"\x021/250", b"\x00S6400", b"\x030x2", b"\x04Velvia"]
+        return Target("fuji.properties.parse_value (client text)", run, seeds, (ValueError, KeyError))
+
+    add("human values", human_values)
+
     # -- the bus: what any local process can send the daemon --
     def bus() -> Target:
         from ptpd import bus as b
@@ -277,6 +331,14 @@ def _dataset_seeds(name: str) -> list[bytes]:
             ds.DevicePropDesc(0xD001, DataType.AUINT8, 0, (1, 2), (3, 4), None),
         ]
     return [o.encode() for o in objs]
+
+
+def _lookup_ok(fp: object, name: str) -> bool:
+    try:
+        fp.lookup(name)  # type: ignore[attr-defined]
+        return True
+    except Exception:
+        return False
 
 
 # -- mutation -------------------------------------------------------------------------------------
