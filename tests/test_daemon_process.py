@@ -33,11 +33,15 @@ class Raw:
     def call(self, cmd: str, args: dict[str, Any] | None = None, timeout: float = 5.0) -> dict[str, Any]:
         self.n += 1
         self.sock.send_multipart([b"", bus.encode_request(self.n, cmd, args)])
-        if not self.sock.poll(int(timeout * 1000)):
-            raise TimeoutError(f"no reply to {cmd}")
-        reply = bus.unpack(self.sock.recv_multipart()[-1])
-        assert reply["id"] == self.n
-        return reply
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.sock.poll(int(left * 1000)):
+                raise TimeoutError(f"no reply to {cmd}")
+            reply = bus.unpack(self.sock.recv_multipart()[-1])
+            if reply["id"] == self.n:
+                return reply
+            assert reply["id"] < self.n, reply  # a late answer to a request we gave up on
 
     def ok(self, cmd: str, args: dict[str, Any] | None = None, timeout: float = 5.0) -> Any:
         r = self.call(cmd, args, timeout)

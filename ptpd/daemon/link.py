@@ -130,6 +130,10 @@ class CameraLink:
         log.log(level, "camera %s%s", state.value, f": {detail}" if detail else "")
         self.publish(bus.Topic.CONNECTION, {"state": state.value, "detail": detail})
 
+    def pairing(self, message: str) -> None:
+        """The camera waits for its user to accept us (Fuji): say so on ``status.connection``."""
+        self._set_state(ConnectionState.PAIRING, message)
+
     def update_prop(self, pv: PropertyValue) -> None:
         """Cache a property value; publish ``state.<name>`` when it changed."""
         d = prop_dict(pv)
@@ -223,6 +227,7 @@ class CameraLink:
                 asyncio.create_task(self._pump_events(cam), name="camera-events"),
                 asyncio.create_task(self._keepalive(), name="keepalive"),
                 asyncio.create_task(self._liveview_control(cam), name="liveview-control"),
+                asyncio.create_task(self._watch(cam), name="link-watch"),
             ]
             lost = asyncio.create_task(self._lost.wait())
             stop = asyncio.create_task(self._stopping.wait())
@@ -272,6 +277,9 @@ class CameraLink:
                     self._refresh_codes.add(ev.params[0])
                     if self._refresh_task is None or self._refresh_task.done():
                         self._refresh_task = asyncio.create_task(self._refresh_props())
+            # events() runs "for as long as the link is up" (Camera contract): its end is the
+            # first sign of a camera that went away, long before a transaction would notice
+            self.drop("event channel closed")
         except asyncio.CancelledError:
             raise
         except LINK_ERRORS as exc:
@@ -279,6 +287,12 @@ class CameraLink:
         except Exception:
             log.exception("camera event stream failed")
             self.drop("event stream failed")
+
+    async def _watch(self, cam: Camera) -> None:
+        """The camera object may learn of a loss on its own (a failed read): follow it."""
+        while cam.connected:
+            await asyncio.sleep(0.25)
+        self.drop("camera reports the link down")
 
     async def _refresh_props(self) -> None:
         await asyncio.sleep(0.01)  # gather a burst of changes into one pass

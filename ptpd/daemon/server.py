@@ -17,6 +17,7 @@ import contextlib
 import logging
 import signal
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -94,13 +95,23 @@ class Daemon:
         assert self._camera_target is not None
         host, (cmd, evt, stream) = self._camera_target
         cfg = self.config
+        guid = uuid.UUID(self.guid).bytes  # PTP/IP sends the 16 bytes
         if cfg.vendor == "fuji":
             from ptpd.camera.fuji import FujiCamera
 
-            return FujiCamera(host, cmd, event_port=evt, liveview_port=stream, guid=self.guid, name=cfg.name, timeout=cfg.timeout)
+            return FujiCamera(
+                host,
+                cmd,
+                event_port=evt,
+                liveview_port=stream,
+                guid=guid,
+                name=cfg.name,
+                timeout=cfg.timeout,
+                on_pairing=self.link.pairing,
+            )
         from ptpd.camera.generic import GenericCamera
 
-        return GenericCamera(host, cmd, guid=self.guid, name=cfg.name, timeout=cfg.timeout)
+        return GenericCamera(host, cmd, evt if evt != cmd else None, guid=guid, name=cfg.name, timeout=cfg.timeout)
 
     # -- start -----------------------------------------------------------------------
 
