@@ -394,3 +394,16 @@ async def test_against_generic_simulator():
             assert codes == {0x4002, 0x400D}
     finally:
         await sim.close()
+
+
+def test_guid_spellings():
+    from ptpd.protocol.initiator import DEFAULT_GUID, guid_bytes
+
+    raw = bytes(range(16))
+    assert guid_bytes(raw) == raw
+    assert guid_bytes("00010203-0405-0607-0809-0a0b0c0d0e0f") == raw
+    assert guid_bytes("00:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f") == raw  # gphoto2 settings
+    assert guid_bytes(None) == DEFAULT_GUID and len(DEFAULT_GUID) == 16
+    for bad in (b"short", "not-a-guid", "00" * 15):
+        with pytest.raises(ValueError):
+            guid_bytes(bad)

@@ -86,7 +86,7 @@ class GenericCamera(Camera):
         host: str,
         port: int = PTPIP_PORT,
         event_port: int | None = None,
-        guid: bytes | None = DEFAULT_GUID,
+        guid: bytes | str | None = DEFAULT_GUID,
         name: str = "ptpd",
         timeout: float = 10.0,
         *,
@@ -94,6 +94,8 @@ class GenericCamera(Camera):
         session_id: int = 1,
     ) -> None:
         self.link = PTPIPInitiator(host, port, event_port, guid or DEFAULT_GUID, name, timeout)
+        #: the GUID we introduce ourselves with (cameras pair by it)
+        self.guid = self.link.guid
         self.timeout = timeout
         self.capture_timeout = max(capture_timeout, timeout)
         self.session_id = session_id

@@ -49,6 +49,27 @@ DEFAULT_EVENT_QUEUE = 256
 Progress = Callable[[int, int], None]
 
 
+def guid_bytes(guid: bytes | bytearray | str | uuid.UUID | None) -> bytes:
+    """A 16-byte GUID from bytes, a UUID, or text (``"1b4e28ba-2fa1-..."``, 32 hex digits,
+    or gphoto2's ``"xx:xx:...:xx"``); ``None`` gives :data:`DEFAULT_GUID`."""
+    if guid is None:
+        return DEFAULT_GUID
+    if isinstance(guid, uuid.UUID):
+        return guid.bytes
+    if isinstance(guid, (bytes, bytearray)):
+        if len(guid) != 16:
+            raise ValueError(f"a PTP/IP GUID is 16 bytes, got {len(guid)}")
+        return bytes(guid)
+    text = str(guid).strip().replace(":", "").replace("-", "").replace("{", "").replace("}", "")
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raw = b""
+    if len(raw) != 16:
+        raise ValueError(f"cannot read {guid!r} as a 16-byte GUID")
+    return raw
+
+
 class _Channel(asyncio.Protocol):
     """One TCP connection driving one :class:`InitiatorConnection`."""
 
@@ -208,19 +229,17 @@ class PTPIPInitiator:
         host: str,
         port: int = PTPIP_PORT,
         event_port: int | None = None,
-        guid: bytes = DEFAULT_GUID,
+        guid: bytes | str | uuid.UUID | None = DEFAULT_GUID,
         name: str = "ptpd",
         timeout: float = 10.0,
         *,
         event_queue: int = DEFAULT_EVENT_QUEUE,
         chunk_size: int | None = None,
     ) -> None:
-        if len(guid) != 16:
-            raise ValueError("a PTP/IP GUID is 16 bytes")
         self.host = host
         self.port = port
         self.event_port = port if event_port is None else event_port
-        self.guid = bytes(guid)
+        self.guid = guid_bytes(guid)
         self.name = name
         self.timeout = timeout
         self._event_queue = event_queue
@@ -559,4 +578,4 @@ class PTPIPInitiator:
         await self.close()
 
 
-__all__ = ["DEFAULT_GUID", "PTPIP_PORT", "EventSubscription", "PTPIPInitiator"]
+__all__ = ["DEFAULT_GUID", "PTPIP_PORT", "EventSubscription", "PTPIPInitiator", "guid_bytes"]
