@@ -251,11 +251,13 @@ def test_reconnect_after_simulator_restart_reapplies_iso(tmp_path: Path, vendor:
 
 def test_sigterm_during_a_capture_exits_cleanly(tmp_path: Path) -> None:
     needs_generic()
-    d = Daemon(tmp_path, "--simulate", "generic", "--sim-latency", "400")
+    d = Daemon(tmp_path, "--simulate", "generic")
     try:
         wait_status(d.c, "connected")
-        d.c.sock.send_multipart([b"", bus.encode_request("cap", "capture", {"count": 3})])
+        d.c.ok("sim.fault", {"action": "slow_next", "options": {"ms": 5000}})
+        d.c.sock.send_multipart([b"", bus.encode_request("cap", "capture", {"count": 1})])
         time.sleep(0.3)
+        assert d.c.ok("status")["busy"] == "capture"
         t0 = time.monotonic()
         d.proc.popen.send_signal(signal.SIGTERM)
         assert d.proc.popen.wait(6) == 0

@@ -367,23 +367,29 @@ class CameraLink:
 
     # -- shutdown ------------------------------------------------------------------
 
-    async def stop(self, grace: float = 2.0) -> None:
-        """Let the transaction in flight finish (up to ``grace``), then close the session."""
-        self._stopping.set()
-        self._set_state(ConnectionState.STOPPING, "")
-        acquired = False
+    def begin_stop(self) -> None:
+        """No new transactions; the supervisor stops reconnecting."""
+        if not self._stopping.is_set():
+            self._stopping.set()
+            self._set_state(ConnectionState.STOPPING, "")
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait for the transaction in flight to finish; False if it still runs."""
         try:
-            await asyncio.wait_for(self._lock.acquire(), grace)
-            acquired = True
+            await asyncio.wait_for(self._lock.acquire(), timeout)
         except asyncio.TimeoutError:
+            return False
+        self._lock.release()
+        return True
+
+    async def stop(self, grace: float = 2.0, close_timeout: float = 1.0) -> None:
+        """Let the transaction in flight finish (up to ``grace``), then close the session."""
+        self.begin_stop()
+        if not await self.wait_idle(grace):
             log.warning("transaction %s still running after %.1fs; closing anyway", self.busy, grace)
         cam, self.camera = self.camera, None
-        try:
-            if cam is not None:
-                await _close(cam, grace)
-        finally:
-            if acquired:
-                self._lock.release()
+        if cam is not None:
+            await _close(cam, close_timeout)
 
 
 async def _close(cam: Camera, timeout: float = 2.0) -> None:

@@ -408,13 +408,20 @@ class Daemon:
         self._stopping = True
         log.info("stopping")
         self.notifier.stopping()
-        await self.link.stop(grace=2.0)
+        self.link.begin_stop()
+        if not await self.link.wait_idle(1.5):
+            # cancel it: the camera layer aborts the transaction, the client gets an answer
+            log.warning("cancelling %s: still running after 1.5s", self.link.busy)
+            for t in list(self._tasks):
+                t.cancel()
+            await self.link.wait_idle(0.5)
+        await self.link.stop(grace=0.1, close_timeout=1.0)
         for t in self._background:
             t.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         pending = list(self._tasks)
         if pending:
-            _, still = await asyncio.wait(pending, timeout=0.5)
+            _, still = await asyncio.wait(pending, timeout=0.3)
             for t in still:
                 t.cancel()
             await asyncio.gather(*still, return_exceptions=True)
