@@ -13,6 +13,7 @@ from PIL import Image
 from ptpd.camera.fuji import FujiCamera
 from ptpd.fuji.errors import NameNotAccepted, PairingRefused
 from ptpd.fuji.link import PAIRING_PROMPT
+from ptpd.simulator import fuji as sim_fuji
 from ptpd.simulator import start_simulator
 
 pytestmark = pytest.mark.timeout(60)
@@ -169,6 +170,84 @@ def test_capture_twice_in_a_row_with_preview() -> None:
                 Image.open(io.BytesIO(shot.preview)).verify()
             after = (await cam.get("captures-remaining")).value
             assert after == before - 2
+        finally:
+            await cam.close()
+
+    run(body)
+
+
+def test_capture_reports_the_new_object_whose_download_carries_the_settings() -> None:
+    async def body(sim: Any) -> None:
+        cam = camera(sim)
+        await cam.connect()
+        try:
+            await cam.set("iso", "800")
+            await cam.set("effect", "classic chrome")
+            await cam.set("exp-bias", "-2/3")
+            before = {o.handle for o in await cam.objects()}
+            sent: list[int] = []
+            real = cam.link.transact
+
+            async def spy(code: int, *args: Any, **kw: Any) -> Any:
+                sent.append(int(code))
+                return await real(code, *args, **kw)
+
+            cam.link.transact = spy  # type: ignore[method-assign]
+            shot = await cam.capture()
+            cam.link.transact = real  # type: ignore[method-assign]
+            # listed before the release and after CaptureComplete, never between the
+            # release and the preview fetch (fuji-ptpip.md §7)
+            assert sent == [0x1007, 0x100E, 0x9022, 0x1007, 0x1008]
+            assert shot.preview and shot.preview[:2] == b"\xff\xd8"
+            after = {o.handle: o for o in await cam.objects()}
+            assert set(after) - before == {shot.handle}
+            assert shot.object == after[shot.handle] and not shot.object.is_folder
+            assert shot.object.filename.upper().endswith(".JPG")
+
+            data = await cam.download(shot.handle)
+            assert len(data) == shot.object.size
+            img = Image.open(io.BytesIO(data))
+            img.load()  # decodes the whole image: a valid JPEG
+            assert img.format == "JPEG" and img.size == (shot.object.width, shot.object.height)
+            exif = img.getexif()
+            assert exif[0x010F] == "FUJIFILM" and exif[0x0110] == "X-T1"  # Make, Model
+            sub = exif.get_ifd(0x8769)  # Exif IFD
+            assert sub[0x8827] == 800  # ISOSpeedRatings
+            assert float(sub[0x9204]) == pytest.approx(-2 / 3, abs=0.01)  # ExposureBiasValue
+            assert b"Classic Chrome" in bytes(sub[0x9286])  # UserComment: the film simulation
+
+            # a second shot reports its own, newer object
+            again = await cam.capture()
+            assert again.handle is not None and again.handle > shot.handle
+        finally:
+            await cam.close()
+
+    run(body)
+
+
+def test_capture_without_object_listing_reports_no_handle(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A body without GetObjectHandles (the X-T1 in remote mode): the simulated camera
+    # answers OperationNotSupported on the wire.
+    monkeypatch.delitem(sim_fuji._HANDLERS, 0x1007)
+
+    async def body(sim: Any) -> None:
+        cam = camera(sim)
+        await cam.connect()
+        try:
+            sent: list[int] = []
+            real = cam.link.transact
+
+            async def spy(code: int, *args: Any, **kw: Any) -> Any:
+                sent.append(int(code))
+                return await real(code, *args, **kw)
+
+            cam.link.transact = spy  # type: ignore[method-assign]
+            for _ in range(2):
+                shot = await cam.capture()
+                assert shot.handle is None and shot.object is None
+                assert shot.preview and shot.preview[:2] == b"\xff\xd8"
+            assert sent.count(0x1007) == 1  # the refusal is remembered
+            assert sent.count(0x9022) == 2 and 0x1008 not in sent
         finally:
             await cam.close()
 

@@ -9,7 +9,9 @@ and why (fuji-ptpip.md):
 * ``state`` is the 0xD212 list (§5.5);
 * ``capture`` is the exact X-T1 sequence (§7): InitiateCapture, events 0xC004 then 0xC001,
   GetCapturePreview 0x9022 — always, even after an error, because the camera ignores
-  further captures until the preview is fetched —, then event 0x400D;
+  further captures until the preview is fetched —, then event 0x400D. 0xC004 names no
+  object, so where the body lists objects (GetObjectHandles) the handles are listed before
+  the release and after 0x400D, and the new one is the capture's handle;
 * objects are listed and downloaded with the standard operations where the body offers
   them (GetObjectHandles, GetObjectInfo, GetPartialObject); the X-T1 in remote mode
   does not, which surfaces as :class:`Unsupported`.
@@ -157,6 +159,8 @@ class FujiCamera(Camera):
         self._device_info: DeviceInfo | None = None
         self._device_info_tried = False
         self._capture_lock = asyncio.Lock()
+        #: False once the body refused GetObjectHandles: captures then report no handle.
+        self._lists_objects: bool | None = None
 
     # ------------------------------------------------------------------ session
 
@@ -387,7 +391,8 @@ class FujiCamera(Camera):
     # ------------------------------------------------------------------ capture
 
     async def capture(self) -> CaptureResult:
-        """Shutter release with the X-T1 sequence; returns the preview JPEG."""
+        """Shutter release with the X-T1 sequence; returns the preview JPEG and, where the
+        camera lists its objects, the new object's handle and entry."""
         async with self._capture_lock:
             delay = 0
             with contextlib.suppress(PTPError, ValueError):
@@ -395,6 +400,9 @@ class FujiCamera(Camera):
                 if d is not None and isinstance(d.current, int):
                     delay = _DELAY_SECONDS.get(d.current, 0)
             wait = self.timeout + delay
+            # Listed before the release, not between InitiateCapture and 0x9022: nothing
+            # may come between the shot and the preview fetch (§7).
+            before = await self._object_handles()
             sub = self.link.subscribe()
             try:
                 resp, _ = await self.link.transact(OperationCode.InitiateCapture, (0, 0))
@@ -413,7 +421,50 @@ class FujiCamera(Camera):
                 await self._wait_for(sub, EventCode.CaptureComplete, None, self.timeout)
             finally:
                 self.link.unsubscribe(sub)
-            return CaptureResult(handle=None, object=None, preview=preview)
+            entry = await self._new_object(before) if before is not None else None
+            return CaptureResult(handle=entry.handle if entry else None, object=entry, preview=preview)
+
+    async def _object_handles(self) -> set[int] | None:
+        """Every object handle on the card; ``None`` when the camera offers no listing.
+
+        A refusal is remembered for OperationNotSupported (the X-T1 in remote mode), so
+        later captures do not ask again; other refusals only skip this shot's handle.
+        """
+        if self._lists_objects is False:
+            return None
+        di = self._device_info
+        if self._lists_objects is None and di is not None and di.operations_supported:
+            self._lists_objects = OperationCode.GetObjectHandles in di.operations_supported
+            if not self._lists_objects:
+                return None
+        try:
+            data = await self._op(OperationCode.GetObjectHandles, (0xFFFFFFFF, 0, 0))
+        except Unsupported:
+            self._lists_objects = False
+            log.info("camera lists no objects: captures report no handle")
+            return None
+        except ResponseError as exc:
+            log.warning("capture cannot list objects, no handle for this shot: %s", exc)
+            return None
+        self._lists_objects = True
+        return set(decode_uint32_array(data))
+
+    async def _new_object(self, before: set[int]) -> ObjectEntry | None:
+        """The file that appeared since ``before``: the highest new handle that is not a
+        folder (a new folder may come with the first picture of a directory)."""
+        after = await self._object_handles()
+        if after is None:
+            return None
+        for handle in sorted(after - before, reverse=True):
+            try:
+                entry = await self._entry(handle)
+            except (ResponseError, Unsupported) as exc:
+                log.warning("capture: no info for new object 0x%08X: %s", handle, exc)
+                continue
+            if not entry.is_folder:
+                return entry
+        log.warning("capture: no new object appeared on the card")
+        return None
 
     async def _wait_for(self, sub: Any, code: int, tid: int | None, timeout: float) -> Any:
         loop = asyncio.get_running_loop()
@@ -438,26 +489,24 @@ class FujiCamera(Camera):
             raise
         return data or b""
 
+    async def _entry(self, handle: int) -> ObjectEntry:
+        info = ObjectInfo.decode(await self._op(OperationCode.GetObjectInfo, (handle,)))
+        return ObjectEntry(
+            handle=handle,
+            storage_id=info.storage_id,
+            filename=info.filename,
+            size=info.object_compressed_size,
+            format=int(info.object_format),
+            parent=info.parent_object,
+            is_folder=int(info.object_format) == ObjectFormat.Association,
+            captured=info.capture_date,
+            width=info.image_pix_width,
+            height=info.image_pix_height,
+        )
+
     async def objects(self) -> list[ObjectEntry]:
         handles = decode_uint32_array(await self._op(OperationCode.GetObjectHandles, (0xFFFFFFFF, 0, 0)))
-        out = []
-        for h in handles:
-            info = ObjectInfo.decode(await self._op(OperationCode.GetObjectInfo, (h,)))
-            out.append(
-                ObjectEntry(
-                    handle=h,
-                    storage_id=info.storage_id,
-                    filename=info.filename,
-                    size=info.object_compressed_size,
-                    format=int(info.object_format),
-                    parent=info.parent_object,
-                    is_folder=int(info.object_format) == ObjectFormat.Association,
-                    captured=info.capture_date,
-                    width=info.image_pix_width,
-                    height=info.image_pix_height,
-                )
-            )
-        return out
+        return [await self._entry(h) for h in handles]
 
     async def download(self, handle: int, progress: Progress | None = None, offset: int = 0) -> bytes:
         info = ObjectInfo.decode(await self._op(OperationCode.GetObjectInfo, (handle,)))
