@@ -169,6 +169,52 @@ def test_capture_into_dir_json(daemon: Daemon, tmp_path: Path) -> None:  # noqa:
     shots = json.loads(r.output)["shots"]
     assert len(shots) == 1 and shots[0]["saved"] and is_jpeg(Path(shots[0]["saved"]))
     assert shots[0]["filename"].endswith(".JPG")
+    # the full image the camera named, not the preview
+    assert shots[0]["source"] == "image" and isinstance(shots[0]["handle"], int)
+    objs = {o["handle"]: o for o in json.loads(run(daemon, "ls", "--json").output)}
+    o = objs[shots[0]["handle"]]
+    assert o["filename"] == shots[0]["filename"] == Path(shots[0]["saved"]).name
+    assert Path(shots[0]["saved"]).stat().st_size == o["size"]
+
+
+def test_capture_reports_the_handle_and_delete_removes_it(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+    def handles() -> set[int]:
+        return {o["handle"] for o in json.loads(run(daemon, "ls", "--json").output)}
+
+    before = handles()
+    shots = json.loads(run(daemon, "capture", "--json").output)["shots"]  # no download asked
+    assert len(shots) == 1 and shots[0]["data"] is None and shots[0]["source"] is None
+    assert handles() - before == {shots[0]["handle"]}
+    out = run(daemon, "capture", "-o", str(tmp_path))
+    assert out.exit_code == 0, out.output
+    row = out.output.splitlines()[2].split()
+    assert row[0] == "1" and row[1].startswith("0x") and row[2].endswith(".JPG")  # handle and name shown
+    before = handles()
+    r = run(daemon, "capture", str(tmp_path / "gone.jpg"), "--delete", "--json")
+    shot = json.loads(r.output)["shots"][0]
+    assert shot["source"] == "image" and is_jpeg(tmp_path / "gone.jpg")
+    assert shot["handle"] not in handles() and handles() == before
+
+
+def test_capture_without_a_handle_falls_back_to_the_preview() -> None:
+    # A Fuji body that lists no objects: the daemon's reply names no handle and carries
+    # no image, only the preview (the reply shape comes from the real client model).
+    from ptpctl.commands.capture import capture_shots
+    from ptpd_client._camera import CaptureResult
+
+    preview = b"\xff\xd8preview\xff\xd9"
+    asked: list[dict] = []
+
+    class Client:
+        def capture(self, count: int, **kw: object) -> CaptureResult:
+            asked.append(dict(kw, count=count))
+            return CaptureResult.from_dict({"shots": [{"index": 1, "handle": None, "preview": preview}]})
+
+    ((shot, source),) = capture_shots(Client(), 1, want_data=True, delete_after=True)
+    assert source == "preview" and shot.data == preview and shot.filename == "preview-1.jpg"
+    assert asked == [{"count": 1, "download": True, "preview": True, "keep": False}]
+    ((shot, source),) = capture_shots(Client(), 1, want_data=False)
+    assert source is None and shot.data is None and shot.handle is None
 
 
 def test_download_and_no_overwrite(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811

@@ -54,7 +54,13 @@ def test_moving_object_triggers_with_cooldown_and_max_shots(scenes: dict[str, Da
     for r in records:  # each trigger really captured and downloaded an image
         assert Path(r["path"]).read_bytes()[:2] == b"\xff\xd8"
     with d.client() as c:
-        assert len({o.handle for o in c.objects()} - before) == 2
+        new = {o.handle: o for o in c.objects() if o.handle not in before}
+    assert len(new) == 2
+    # the camera named each shot's object; the saved file is that image, not the preview
+    assert {r["handle"] for r in records} == set(new)
+    for r in records:
+        assert r["source"] == "image" and r["filename"] == new[r["handle"]].filename
+        assert Path(r["path"]).stat().st_size == new[r["handle"]].size
 
 
 def test_face_triggers(scenes: dict[str, Daemon]) -> None:

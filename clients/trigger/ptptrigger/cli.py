@@ -100,18 +100,17 @@ class Trigger:
             "t": round(detected_at, 3),  #: time.monotonic() of the detection (cooldown is measured on it)
         }
         if not self.dry_run:
-            t0 = time.monotonic()
-            if self.output_dir is not None:
-                from ptpctl.commands.capture import capture_shots
+            from ptpctl.commands.capture import capture_shots
 
-                fetched = capture_shots(self.client, 1, want_data=True)
-                shot = fetched[0][0] if fetched else None
-            else:
-                result = self.client.capture(1)
-                shot = result.shots[0] if result.shots else None
+            t0 = time.monotonic()
+            # the daemon downloads the shot by the handle the camera reported
+            fetched = capture_shots(self.client, 1, want_data=self.output_dir is not None)
+            shot, source = fetched[0] if fetched else (None, None)
             record["latency_s"] = round(time.monotonic() - t0, 3)
             record["handle"] = shot.handle if shot else None
             record["filename"] = shot.filename if shot else None
+            if source is not None:
+                record["source"] = source
             if shot is not None and shot.data is not None and self.output_dir is not None:
                 from ptpctl.files import free_name, safe_name, write_atomic
 

@@ -92,42 +92,25 @@ def _count_and_path(args: tuple[str, ...]) -> tuple[int, str | None]:
 
 def capture_shots(client: Any, count: int, *, want_data: bool, preview: bool = False,
                   delete_after: bool = False) -> list[tuple[Any, str | None]]:
-    """Capture ``count`` shots; with ``want_data`` make sure each carries its image bytes.
+    """Capture ``count`` shots; with ``want_data`` each carries its image bytes.
 
-    Cameras that do not name the new object in their capture reply (the Fuji dialect
-    only announces a preview) are handled by listing the storage before and after and
-    downloading what appeared. Only when no image can be found is the preview used.
+    The daemon downloads each shot by the handle the camera layer reports (and deletes
+    it afterwards with ``delete_after``). A camera that names no new object (a Fuji body
+    that lists no objects in remote mode) leaves only its preview: that is used then.
     Returns ``(shot, source)`` pairs, source "image", "preview" or None.
     """
     from dataclasses import replace
 
-    from ptpd_client import CommandFailed
-
-    def handles() -> dict[int, Any]:
-        try:
-            return {o.handle: o for o in client.objects() if not o.is_folder}
-        except CommandFailed:
-            return {}
-
-    before = handles() if want_data else {}
     result = client.capture(count, download=want_data, preview=preview or want_data,
                             keep=(not delete_after) if want_data else None)
-    shots = list(result.shots)
-    sources: list[str | None] = ["image" if s.data is not None else None for s in shots]
-    missing = [i for i, s in enumerate(shots) if want_data and s.data is None]
-    if missing:
-        new = [o for h, o in sorted(handles().items()) if h not in before]
-        for i, obj in zip(missing, new[-len(missing):] if len(new) >= len(missing) else new):
-            d = client.download(obj.handle)
-            shots[i] = replace(shots[i], handle=obj.handle, filename=obj.filename, size=len(d.data), data=d.data)
-            sources[i] = "image"
-            if delete_after:
-                client.delete(obj.handle)
-    for i, s in enumerate(shots):
+    out: list[tuple[Any, str | None]] = []
+    for i, s in enumerate(result.shots):
+        source: str | None = "image" if s.data is not None else None
         if want_data and s.data is None and s.preview:
-            shots[i] = replace(s, data=s.preview, filename=s.filename or f"preview-{i + 1}.jpg")
-            sources[i] = "preview"
-    return list(zip(shots, sources))
+            s = replace(s, data=s.preview, filename=s.filename or f"preview-{i + 1}.jpg")
+            source = "preview"
+        out.append((s, source))
+    return out
 
 
 def _show_preview(jpeg: bytes, title: str) -> None:
