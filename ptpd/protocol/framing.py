@@ -144,6 +144,26 @@ class PacketBuffer:
             return None
         return self._take_parts(length)
 
+    def take_into(self, target: memoryview) -> int:
+        """Move up to ``len(target)`` buffered bytes into ``target``; return how many.
+
+        For a payload that is received into a buffer of its own (a big data phase): the
+        bytes that came in with a header are copied once, straight to their place.
+        """
+        n = min(self._size, len(target))
+        pos = 0
+        for part in self._take_parts(n):
+            k = len(part)
+            target[pos : pos + k] = part
+            pos += k
+        return n
+
+    def skip(self, n: int) -> int:
+        """Drop up to ``n`` buffered bytes; return how many were dropped."""
+        n = min(self._size, n)
+        self._take_parts(n)
+        return n
+
     def take_rest(self) -> bytes:
         """Everything still buffered (e.g. to hand the stream to another framer)."""
         data = b"".join(self._chunks)

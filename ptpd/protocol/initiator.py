@@ -2,8 +2,11 @@
 
 This is the one module of ``ptpd.protocol`` that does I/O. It opens the command and the
 event connection (ptpip.md §3), runs the init handshake, and offers transactions and an
-event stream. Each socket is an :class:`asyncio.Protocol` whose ``data_received`` feeds
-the channel state machine directly (no stream copies) and dispatches its events:
+event stream. Each socket is an :class:`asyncio.BufferedProtocol` that reads into the
+buffer the channel state machine hands out (``get_buffer``/``buffer_updated``): the
+payload of a big data phase goes from the socket straight to its place in the one
+``bytearray`` that :meth:`PTPIPInitiator.transact` returns (no joins). Its events are
+dispatched at once:
 
 * command channel: Init Ack/Fail resolve the connect future; DataIn + OperationResponse
   resolve the transaction future; Probe Requests are answered by the state machine.
@@ -70,7 +73,7 @@ def guid_bytes(guid: bytes | bytearray | str | uuid.UUID | None) -> bytes:
     return raw
 
 
-class _Channel(asyncio.Protocol):
+class _Channel(asyncio.BufferedProtocol):
     """One TCP connection driving one :class:`InitiatorConnection`."""
 
     def __init__(self, owner: PTPIPInitiator, kind: Channel, conn: InitiatorConnection) -> None:
@@ -87,10 +90,20 @@ class _Channel(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.conn.get_buffer(sizehint)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._process(self.conn.buffer_updated, nbytes)
+
     def data_received(self, data: bytes) -> None:
+        """Bytes from elsewhere than the socket (the same handling as a read)."""
+        self._process(self.conn.receive_data, data)
+
+    def _process(self, feed: Callable[[Any], None], arg: Any) -> None:
         conn = self.conn
         try:
-            conn.receive_data(data)
+            feed(arg)
             while (event := conn.next_event()) is not ev.NEED_DATA:
                 self.owner._dispatch(self, event)
             out = conn.data_to_send()
@@ -373,6 +386,9 @@ class PTPIPInitiator:
         progress: Progress | None = None,
     ) -> tuple[ev.OperationResponse, bytes]:
         """Run one operation; return its response (whatever the code) and its data-in bytes.
+
+        The data is ``bytes``, or a ``bytearray`` for a big data phase (it was received in
+        place; see :data:`ptpd.protocol.connection.FILL_THRESHOLD`).
 
         ``data_out`` makes it a data-out operation. ``timeout`` (default: the initiator's)
         is the longest the camera may stay silent: the clock restarts whenever data-in
