@@ -9,8 +9,9 @@ Built on :class:`~ptpd.protocol.initiator.PTPIPInitiator` and the datasets of
   does too, and set with SetDevicePropValue after checking the value against the desc;
 * ``capture`` is InitiateCapture, then ObjectAdded and CaptureComplete in either order
   (some cameras send ObjectAdded last; folders may be announced before the file);
-* ``download`` uses GetPartialObject in 1 MiB steps when the camera lists it, else one
-  GetObject.
+* ``download`` is one GetObject (progress from the data phase as it arrives; the bytes
+  land in one buffer, never joined); from an offset, GetPartialObject for the whole rest
+  when the camera lists it (continued if it answers with less), else GetObject and a slice.
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ from ptpd.protocol.initiator import DEFAULT_GUID, PTPIP_PORT, EventSubscription,
 
 log = logging.getLogger(__name__)
 
-#: Bytes asked per GetPartialObject (gphoto2 uses the same step).
-DOWNLOAD_CHUNK = 1 << 20
+#: Most bytes asked per GetPartialObject. gphoto2 asks 1 MiB at a time; one transaction
+#: per MiB costs a round trip each and a copy to put the pieces together, so we ask for
+#: everything at once (MaxBytes is a u32) and continue only if the camera sends less.
+DOWNLOAD_CHUNK = 0xFFFFFFFF
 #: How long ``capture`` waits for ObjectAdded + CaptureComplete, at least.
 CAPTURE_TIMEOUT = 30.0
 #: After CaptureComplete, how long to wait for a late ObjectAdded.
@@ -344,27 +347,17 @@ class GenericCamera(Camera):
         return out
 
     async def download(self, handle: int, progress: Progress | None = None, offset: int = 0) -> bytes:
-        """The object's bytes from ``offset``; GetPartialObject steps when the camera has it."""
+        """The object's bytes from ``offset``: one GetObject, or GetPartialObject from an offset.
+
+        A big object comes back as the ``bytearray`` it was received into (no copy).
+        """
         if offset < 0:
             raise ValueError("offset must be >= 0")
-        oi = await self._object_info(handle)
-        size = oi.object_compressed_size
-        if self._supports(OperationCode.GetPartialObject) and size != 0xFFFFFFFF:
-            total = max(size - offset, 0)
-            parts: list[bytes] = []
-            done = 0
-            if progress is not None:
-                progress(0, total)
-            while done < total:
-                want = min(DOWNLOAD_CHUNK, total - done)
-                _, chunk = await self.link.call(OperationCode.GetPartialObject, (handle, offset + done, want))
-                if not chunk:
-                    break  # the camera has no more than it said
-                parts.append(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
-            return b"".join(parts)
+        partial = self._supports(OperationCode.GetPartialObject)
+        if partial and (offset > 0 or not self._supports(OperationCode.GetObject)):
+            size = (await self._object_info(handle)).object_compressed_size
+            if size != 0xFFFFFFFF:
+                return await self._download_partial(handle, offset, max(size - offset, 0), progress)
         relay = None
         if progress is not None:
 
@@ -375,6 +368,44 @@ class GenericCamera(Camera):
         if progress is not None:
             progress(max(len(data) - offset, 0), max(len(data) - offset, 0))
         return data[offset:] if offset else data
+
+    async def _download_partial(self, handle: int, offset: int, total: int, progress: Progress | None) -> bytes:
+        """``total`` bytes from ``offset`` with as few GetPartialObject as the camera allows."""
+        if progress is not None:
+            progress(0, total)
+        out: bytearray | None = None
+        done = 0
+        while done < total:
+            base = done
+
+            def relay(received: int, _total: int) -> None:
+                assert progress is not None
+                progress(base + received, total)
+
+            want = min(DOWNLOAD_CHUNK, total - done)
+            _, chunk = await self.link.call(
+                OperationCode.GetPartialObject, (handle, offset + done, want), progress=relay if progress else None
+            )
+            if not chunk:
+                break  # the camera has no more than it said
+            if out is None and len(chunk) >= total:
+                if progress is not None:
+                    progress(total, total)
+                return chunk if len(chunk) == total else chunk[:total]  # all at once: as received
+            if out is None:
+                out = bytearray(total)
+            n = min(len(chunk), total - done)
+            out[done : done + n] = memoryview(chunk)[:n]
+            done += n
+            if progress is not None:
+                progress(done, total)
+        if out is None:
+            return b""
+        if done < total:
+            del out[done:]
+        if progress is not None:
+            progress(done, total)
+        return out
 
     async def delete(self, handle: int) -> None:
         await self.link.call(OperationCode.DeleteObject, (handle, 0))
