@@ -14,9 +14,10 @@ camera over: the previous pair is closed first (a host reconnecting after Wi-Fi 
 not find the camera stuck with a dead session).
 
 Transactions run strictly one at a time per pair: request (and data-out phase) in,
-then the data-in phase, the response, and then any events. Data goes out in chunks with
-a ``drain()`` after each, so there is never a long silent gap (gphoto2 gives up after
-2.5 s without bytes, ptpip.md §7). Events are queued per pair and written by one task
+then the data-in phase, the response, and then any events. Data goes out in chunks,
+each written as a view of the object (never copied into a joined packet) once the
+previous one has left the transport's buffer, so there is never a long silent gap
+(gphoto2 gives up after 2.5 s without bytes, ptpip.md §7) and little is copied. Events are queued per pair and written by one task
 on the event connection; events raised before it is bound wait in the queue.
 
 Faults (:mod:`.faults`) and the latency model are applied here, around the camera logic.
@@ -49,8 +50,10 @@ from ptpd.simulator.generic import (
 
 log = logging.getLogger(__name__)
 
-#: Data packets carry at most this much payload each (libgphoto2 itself sends 64 KiB).
-CHUNK_SIZE = 256 * 1024
+#: Data packets carry at most this much payload each (libgphoto2 itself sends 64 KiB;
+#: cameras differ). Big packets mean few writes here and few reads on the host; 1 MiB
+#: still keeps bytes flowing every few milliseconds even on a slow link.
+CHUNK_SIZE = 1024 * 1024
 #: A data-out phase larger than this is refused (closes the connection): nothing we
 #: accept (property values) comes near it.
 MAX_DATA_OUT = 16 * 1024 * 1024
@@ -445,31 +448,47 @@ class Simulator:
     async def _send_data(
         self, writer: asyncio.StreamWriter, tid: int, payload: bytes | memoryview, stop_at: int | None
     ) -> None:
-        view = memoryview(payload).cast("B") if not isinstance(payload, memoryview) else payload.cast("B")
+        view = memoryview(payload).cast("B")
         total = len(view)
-        writer.write(pk.StartData(tid, total).encode())
-        if total <= CHUNK_SIZE and stop_at is None:
-            writer.write(pk.EndData(tid, view).encode())
+        if total <= SMALL_DATA and stop_at is None:
+            # one write for the whole phase: copying a few KiB beats three sends
+            writer.write(b"".join((pk.StartData(tid, total).encode(), pk.EndData(tid, view).encode())))
             await writer.drain()
             return
+        writer.write(pk.StartData(tid, total).encode())
+        end_at = total if stop_at is None else stop_at
         pos = 0
         while True:
-            end = min(total, pos + CHUNK_SIZE)
-            if stop_at is not None and end >= stop_at:
-                end = stop_at
-                chunk = pk.Data(tid, view[pos:end])
-                writer.write(chunk.header())
-                writer.write(chunk.payload)
-                await writer.drain()
-                return
-            last = end >= total
-            chunk = pk.EndData(tid, view[pos:end]) if last else pk.Data(tid, view[pos:end])
-            writer.write(chunk.header())
-            writer.write(chunk.payload)
-            await writer.drain()
-            if last:
+            end = min(end_at, pos + CHUNK_SIZE)
+            chunk = view[pos:end]
+            packet = pk.EndData(tid, chunk) if end >= total else pk.Data(tid, chunk)
+            # Write the payload as a view, not joined to its header: what the socket does
+            # not take at once is all the transport copies. Waiting until its buffer is
+            # empty before the next chunk keeps that copy small (the kernel's send buffer
+            # still holds data for the host meanwhile).
+            writer.write(packet.header())
+            writer.write(chunk)
+            await _flushed(writer)
+            if end >= end_at:
                 return
             pos = end
+
+
+#: Data phases up to this size go out as one write.
+SMALL_DATA = 64 * 1024
+
+
+async def _flushed(writer: asyncio.StreamWriter) -> None:
+    """Wait until the transport has handed everything written to the kernel."""
+    transport = writer.transport
+    if transport.get_write_buffer_size() == 0:
+        return
+    low, high = transport.get_write_buffer_limits()
+    transport.set_write_buffer_limits(high=0)  # pause at once, resume only when empty
+    try:
+        await writer.drain()
+    finally:
+        transport.set_write_buffer_limits(high=high, low=low)
 
 
 async def start_generic_simulator(
