@@ -30,20 +30,23 @@ def drain(conn: InitiatorConnection) -> list:
     return out
 
 
-def read_into(conn: InitiatorConnection, wire: bytes, sizes: list[int]) -> tuple[list, list[memoryview]]:
-    """Play ``wire`` as a socket would: recv_into each buffer the connection hands out."""
-    events, buffers = [], []
+def read_into(conn: InitiatorConnection, wire: bytes, sizes: list[int]) -> tuple[list, list[tuple[object, int]]]:
+    """Play ``wire`` as asyncio's BufferedProtocol reading does: recv_into each buffer the
+    connection hands out (kept alive until the events are handled, as asyncio does).
+    Returns the events and, per read, (object read into, bytes read)."""
+    events, reads = [], []
     pos, i = 0, 0
     while pos < len(wire):
         buf = conn.get_buffer(-1)
-        buffers.append(buf)
         n = min(len(buf), sizes[i % len(sizes)], len(wire) - pos)
         buf[:n] = wire[pos : pos + n]
+        reads.append((buf.obj, n))
         conn.buffer_updated(n)
         pos += n
         i += 1
         events += drain(conn)
-    return events, buffers
+        del buf
+    return events, reads
 
 
 def ready_pair(chunk_size: int = 64 * 1024) -> tuple[InitiatorConnection, ResponderConnection]:
@@ -68,14 +71,14 @@ def test_big_phase_is_read_into_its_buffer(chunk, sizes):
     i, r = ready_pair(chunk)
     tid = request(i, r)
     wire = r.send(ev.DataIn(tid, BIG)) + r.send(ev.OperationResponse(0x2001, tid))
-    events, buffers = read_into(i, wire, sizes)
+    events, reads = read_into(i, wire, sizes)
     assert [type(e) for e in events] == [ev.DataIn, ev.OperationResponse]
     data = events[0].payload
     assert isinstance(data, bytearray) and data == BIG
     # The socket wrote the payload straight into the returned buffer: all but what came
     # with Start Data in the first read (at most READ_SIZE); between packets only the next
     # header is read into scratch.
-    direct = sum(len(b) for b in buffers if b.obj is data)
+    direct = sum(n for obj, n in reads if obj is data)
     assert direct >= len(BIG) - READ_SIZE
     assert i.state is State.READY
 
@@ -243,3 +246,43 @@ def test_initiator_and_camera_download_over_sockets():
             await sim.close()
 
     asyncio.run(asyncio.wait_for(t(), 60))
+
+
+@pytest.mark.parametrize("total", [FILL_THRESHOLD, 50 * 1024 * 1024, 1_000_000_000, 0xFFFFFFFE])
+def test_memory_follows_the_bytes_not_the_announcement(total):
+    """A Start Data that announces much and sends little costs little memory."""
+    import tracemalloc
+
+    i, r = ready_pair()
+    tid = request(i, r)
+    sent = 300_000
+    wire = pk.StartData(tid, total).encode() + pk.Data(tid, bytes(min(sent, total))).header()
+    wire += BIG[: min(sent, total)]
+    tracemalloc.start()
+    try:
+        read_into(i, wire, [100_000])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * sent
+    assert i.data_progress == (min(sent, total), total)
+
+
+def test_a_view_held_on_the_buffer_does_not_break_growth():
+    """Growing in place needs no live view of the buffer; with one, the bytes are copied."""
+    i, r = ready_pair(1 << 20)
+    tid = request(i, r)
+    wire = r.send(ev.DataIn(tid, BIG)) + r.send(ev.OperationResponse(0x2001, tid))
+    held = []
+    events = []
+    for pos in range(0, len(wire), 70_000):
+        buf = i.get_buffer(-1)
+        n = min(len(buf), 70_000, len(wire) - pos)
+        buf[:n] = wire[pos : pos + n]
+        held.append(buf)  # never released: an export on the buffer
+        i.buffer_updated(n)
+        events += drain(i)
+        if n < 70_000:  # read less than offered: feed the rest the other way
+            i.receive_data(wire[pos + n : pos + 70_000])
+            events += drain(i)
+    assert events[0].payload == BIG

@@ -72,8 +72,8 @@ DEFAULT_MAX_DATA_SIZE = 4 * 1024**3
 #: :meth:`_Connection.get_buffer`) straight to its place, and the whole phase is handed
 #: out as that ``bytearray``, never joined. Smaller phases keep the zero-copy views.
 FILL_THRESHOLD = 64 * 1024
-#: Announced totals above this are not allocated up front (a camera could announce 4 GiB
-#: and send nothing): such phases are collected as views and joined once, as small ones.
+#: Phases announced bigger than this are collected as views and joined once, as small
+#: ones (the one buffer grows by doubling; past this size a join is the safer bet).
 DEFAULT_MAX_PREALLOCATE = 1024 * 1024**2
 #: Size of the scratch buffer :meth:`_Connection.get_buffer` hands out outside a payload.
 READ_SIZE = 256 * 1024
@@ -265,49 +265,89 @@ def _strip(parts: list[memoryview], n: int) -> list[memoryview]:
     return out
 
 
-def _new_buffer(size: int) -> bytearray:
-    """A ``bytearray`` of ``size`` bytes that will be overwritten whole before anyone sees it.
+class _RawBytearray:
+    """CPython's ``PyByteArray_FromStringAndSize(NULL, n)`` and ``PyByteArray_Resize``.
 
-    ``bytearray(size)`` zero-fills it first, a pass over fresh memory that costs about a
-    fifth of a 50 MB download; CPython's ``PyByteArray_FromStringAndSize(NULL, size)``
-    leaves it uninitialised. Elsewhere (or if that fails) the plain constructor.
+    ``bytearray(n)`` zero-fills, a pass over fresh memory that costs about a fifth of a
+    50 MB download, and growing it by ``extend`` writes zeros too; these two leave the new
+    bytes uninitialised. We only hand a buffer out once every byte has been received
+    into it. Without ctypes (not CPython) the plain, zero-filling operations are used.
     """
-    global _uninitialized
-    if _uninitialized is None:
+
+    _new: Any = None
+    _resize: Any = None
+
+    @classmethod
+    def _load(cls) -> None:
         try:
             import ctypes  # only once a big data phase comes: keeps imports light
 
-            fn = ctypes.pythonapi.PyByteArray_FromStringAndSize
-            fn.restype = ctypes.py_object
-            fn.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t)
-            _uninitialized = fn
-        except Exception:  # not CPython, or no ctypes
-            _uninitialized = bytearray
-            return bytearray(size)
-    if _uninitialized is bytearray:
-        return bytearray(size)
-    return _uninitialized(None, size)  # type: ignore[no-any-return]
+            new = ctypes.pythonapi.PyByteArray_FromStringAndSize
+            new.restype = ctypes.py_object
+            new.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t)
+            resize = ctypes.pythonapi.PyByteArray_Resize
+            resize.restype = ctypes.c_int
+            resize.argtypes = (ctypes.py_object, ctypes.c_ssize_t)
+            cls._new, cls._resize = new, resize
+        except Exception:  # pragma: no cover - not CPython
+            cls._new = cls._resize = False
+
+    @classmethod
+    def new(cls, size: int) -> bytearray:
+        if cls._new is None:
+            cls._load()
+        return cls._new(None, size) if cls._new else bytearray(size)  # type: ignore[no-any-return]
+
+    @classmethod
+    def grow(cls, buf: bytearray, size: int, used: int) -> bytearray:
+        """``buf`` made ``size`` long (its first ``used`` bytes kept): in place if it can be."""
+        if cls._new is None:
+            cls._load()
+        try:
+            if cls._resize:
+                cls._resize(buf, size)  # realloc: big blocks are remapped, not copied
+            else:  # pragma: no cover - not CPython
+                buf.extend(bytes(size - len(buf)))
+            return buf
+        except BufferError:
+            # someone still holds a view of it (a read in flight): copy to a new one
+            new = cls.new(size)
+            memoryview(new)[:used] = memoryview(buf)[:used]
+            return new
 
 
-_uninitialized: Any = None
+#: A preallocated phase starts with a buffer of at most this size and doubles it as bytes
+#: arrive (never beyond the announced total), so memory follows what the camera sends,
+#: not what it announces: a lying Start Data costs it as much data as it costs us memory.
+FIRST_FILL = 256 * 1024
 
 
 class _Reassembly:
     """One data phase being received.
 
-    Either into ``buf`` (preallocated to the announced total: big phases) or as pieces
-    kept as views and joined once at End Data (small phases, unknown totals).
+    Either into ``buf`` (big phases: grown towards the announced total as bytes arrive,
+    each byte written once, at its place) or as pieces kept as views and joined once at
+    End Data (small phases, unknown totals).
     """
 
-    __slots__ = ("transaction_id", "total", "received", "parts", "buf", "view")
+    __slots__ = ("transaction_id", "total", "received", "parts", "buf")
 
     def __init__(self, transaction_id: int, total: int, prealloc: bool) -> None:
         self.transaction_id = transaction_id
         self.total = total
         self.received = 0
         self.parts: list[Bytes] = []
-        self.buf: bytearray | None = _new_buffer(total) if prealloc else None
-        self.view: memoryview | None = None if self.buf is None else memoryview(self.buf)
+        self.buf: bytearray | None = _RawBytearray.new(min(total, FIRST_FILL)) if prealloc else None
+
+    def room(self, want: int) -> memoryview:
+        """A view of the next (at most ``want``) bytes of ``buf``, grown if it is full."""
+        buf = self.buf
+        assert buf is not None
+        cap = len(buf)
+        if cap == self.received and cap < self.total:
+            buf = self.buf = _RawBytearray.grow(buf, min(self.total, 2 * cap), self.received)
+            cap = len(buf)
+        return memoryview(buf)[self.received : min(cap, self.received + want)]
 
 
 class _Streamed:
@@ -413,9 +453,9 @@ class _Connection:
         """
         s = self._streamed
         d = self._data
-        if s is not None and s.left and not s.discard and not len(self._buffer) and d is not None and d.view is not None:
+        if s is not None and s.left and not s.discard and not len(self._buffer) and d is not None and d.buf is not None:
             self._into_payload = True
-            return d.view[d.received : d.received + s.left]
+            return d.room(s.left)
         self._into_payload = False
         if self._scratch is None:
             self._scratch = memoryview(bytearray(READ_SIZE))
@@ -468,10 +508,11 @@ class _Connection:
                             s.left -= buf.skip(s.left)
                         else:
                             d = self._data
-                            assert d is not None and d.view is not None
-                            n = buf.take_into(d.view[d.received : d.received + s.left])
-                            d.received += n
-                            s.left -= n
+                            assert d is not None and d.buf is not None
+                            while s.left and len(buf):
+                                n = buf.take_into(d.room(s.left))
+                                d.received += n
+                                s.left -= n
                     if s.left:
                         if self._eof:
                             raise ProtocolError(f"connection closed inside a Data packet ({s.left} bytes missing)")
@@ -546,7 +587,6 @@ class _Connection:
         if d.received != d.total:
             raise ProtocolError(f"data phase ended after {d.received} of {d.total} bytes")
         self._data = None
-        d.view = None  # let go of our export: the receiver may resize the bytearray
         return self._data_event(s.tid, d.buf)  # type: ignore[arg-type]
 
     def _transition(self, inp: Input, what: str) -> State:
@@ -637,11 +677,15 @@ class _Connection:
         if d.received + sum(len(part) for part in parts) > limit:
             raise ProtocolError(f"data phase sent more than the {limit} bytes announced")
         for part in parts:
-            if len(part):
-                if d.view is not None:
-                    d.view[d.received : d.received + len(part)] = part
-                else:
-                    d.parts.append(part)
+            if d.buf is not None:
+                part = memoryview(part)
+                while len(part):
+                    room = d.room(len(part))
+                    room[:] = part[: len(room)]
+                    part = part[len(room) :]
+                    d.received += len(room)
+            elif len(part):
+                d.parts.append(part)
                 d.received += len(part)
         if inp is I.RECV_DATA:
             return None
@@ -649,7 +693,6 @@ class _Connection:
             raise ProtocolError(f"data phase ended after {d.received} of {d.total} bytes")
         if d.buf is not None:
             payload: Bytes = d.buf
-            d.view = None
         else:
             payload = d.parts[0] if len(d.parts) == 1 and isinstance(d.parts[0], bytes) else b"".join(d.parts)
         self._data = None
