@@ -264,7 +264,7 @@ def test_memory_follows_the_bytes_not_the_announcement(total):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 3 * sent
+    assert peak < 4 * sent  # the buffer doubles, with one zeroed block in flight
     assert i.data_progress == (min(sent, total), total)
 
 

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import struct
 from enum import Enum, auto, unique
-from typing import Any, Union
+from typing import Union
 
 from ptpd.protocol import events as ev
 from ptpd.protocol import packets as pk
@@ -265,55 +265,17 @@ def _strip(parts: list[memoryview], n: int) -> list[memoryview]:
     return out
 
 
-class _RawBytearray:
-    """CPython's ``PyByteArray_FromStringAndSize(NULL, n)`` and ``PyByteArray_Resize``.
-
-    ``bytearray(n)`` zero-fills, a pass over fresh memory that costs about a fifth of a
-    50 MB download, and growing it by ``extend`` writes zeros too; these two leave the new
-    bytes uninitialised. We only hand a buffer out once every byte has been received
-    into it. Without ctypes (not CPython) the plain, zero-filling operations are used.
-    """
-
-    _new: Any = None
-    _resize: Any = None
-
-    @classmethod
-    def _load(cls) -> None:
-        try:
-            import ctypes  # only once a big data phase comes: keeps imports light
-
-            new = ctypes.pythonapi.PyByteArray_FromStringAndSize
-            new.restype = ctypes.py_object
-            new.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t)
-            resize = ctypes.pythonapi.PyByteArray_Resize
-            resize.restype = ctypes.c_int
-            resize.argtypes = (ctypes.py_object, ctypes.c_ssize_t)
-            cls._new, cls._resize = new, resize
-        except Exception:  # pragma: no cover - not CPython
-            cls._new = cls._resize = False
-
-    @classmethod
-    def new(cls, size: int) -> bytearray:
-        if cls._new is None:
-            cls._load()
-        return cls._new(None, size) if cls._new else bytearray(size)  # type: ignore[no-any-return]
-
-    @classmethod
-    def grow(cls, buf: bytearray, size: int, used: int) -> bytearray:
-        """``buf`` made ``size`` long (its first ``used`` bytes kept): in place if it can be."""
-        if cls._new is None:
-            cls._load()
-        try:
-            if cls._resize:
-                cls._resize(buf, size)  # realloc: big blocks are remapped, not copied
-            else:  # pragma: no cover - not CPython
-                buf.extend(bytes(size - len(buf)))
-            return buf
-        except BufferError:
-            # someone still holds a view of it (a read in flight): copy to a new one
-            new = cls.new(size)
-            memoryview(new)[:used] = memoryview(buf)[:used]
-            return new
+def _grow(buf: bytearray, size: int, used: int) -> bytearray:
+    """``buf`` made ``size`` long, its first ``used`` bytes kept: in place when no view of it
+    is held (realloc moves big blocks without copying), else copied into a new buffer."""
+    try:
+        buf += bytes(size - len(buf))
+        return buf
+    except BufferError:
+        # someone still holds a view of it (a read in flight): copy to a new one
+        new = bytearray(size)
+        memoryview(new)[:used] = memoryview(buf)[:used]
+        return new
 
 
 #: A preallocated phase starts with a buffer of at most this size and doubles it as bytes
@@ -337,7 +299,7 @@ class _Reassembly:
         self.total = total
         self.received = 0
         self.parts: list[Bytes] = []
-        self.buf: bytearray | None = _RawBytearray.new(min(total, FIRST_FILL)) if prealloc else None
+        self.buf: bytearray | None = bytearray(min(total, FIRST_FILL)) if prealloc else None
 
     def room(self, want: int) -> memoryview:
         """A view of the next (at most ``want``) bytes of ``buf``, grown if it is full."""
@@ -345,7 +307,7 @@ class _Reassembly:
         assert buf is not None
         cap = len(buf)
         if cap == self.received and cap < self.total:
-            buf = self.buf = _RawBytearray.grow(buf, min(self.total, 2 * cap), self.received)
+            buf = self.buf = _grow(buf, min(self.total, 2 * cap), self.received)
             cap = len(buf)
         return memoryview(buf)[self.received : min(cap, self.received + want)]
 
