@@ -83,7 +83,9 @@ def check_args(cmd: bus.Command, args: dict[str, Any]) -> dict[str, Any]:
     known = {a.name: a for a in cmd.args}
     extra = set(args) - set(known)
     if extra:
-        raise BusError(ErrorCode.BAD_REQUEST, f"{cmd.name}: unknown argument(s) {', '.join(sorted(map(str, extra)))}")
+        names = sorted(str(x)[:32] for x in list(extra)[:5])  # never echo a huge request back
+        more = f" and {len(extra) - 5} more" if len(extra) > 5 else ""
+        raise BusError(ErrorCode.BAD_REQUEST, f"{cmd.name}: unknown argument(s) {', '.join(names)}{more}")
     out: dict[str, Any] = {}
     for a in cmd.args:
         if a.name in args and args[a.name] is not None:

@@ -232,7 +232,7 @@ class Daemon:
             return
         cmd = bus.COMMANDS.get(req.cmd)
         if cmd is None or req.cmd not in HANDLERS:
-            self._bad(envelope, req.id, BusError(ErrorCode.UNKNOWN_COMMAND, f"unknown command {req.cmd!r}; see 'help'"))
+            self._bad(envelope, req.id, BusError(ErrorCode.UNKNOWN_COMMAND, f"unknown command {_clip(req.cmd)}; see 'help'"))
             return
         key = None
         if cmd.side_effects:
@@ -435,6 +435,12 @@ class Daemon:
             sock.close(linger=100)
         self.ctx.term()
         log.info("stopped")
+
+
+def _clip(text: str, limit: int = 64) -> str:
+    """A client-supplied string for an error message: never echo megabytes back."""
+    r = repr(text)
+    return r if len(r) <= limit else f"{r[:limit]}... ({len(text)} characters)"
 
 
 def _plain(obj: Any) -> Any:
