@@ -48,7 +48,11 @@ class Daemon:
         self.proc = Proc([PTPD, "run", *args, *endpoint_args(self.eps)], env=daemon_env(tmp))
         self.ctx = zmq.Context()
         self.c = Raw(self.ctx, self.eps["command"])
-        wait_ping(self.c, self.proc)
+        try:
+            wait_ping(self.c, self.proc)
+        except BaseException:
+            self.close()  # the process runs in its own session: never leave it behind
+            raise
 
     def client(self) -> Raw:
         return Raw(self.ctx, self.eps["command"])
@@ -72,7 +76,11 @@ class Daemon:
 def generic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     needs_generic()
     d = Daemon(tmp_path_factory.mktemp("gen"), "--simulate", "generic", "--keepalive", "0.5")
-    wait_status(d.c, "connected")
+    try:
+        wait_status(d.c, "connected")
+    except BaseException:
+        d.close()
+        raise
     yield d
     assert d.close() == 0
 
@@ -276,7 +284,11 @@ def fuji(tmp_path: Path) -> Iterator[Daemon]:
     pytest.importorskip("ptpd.camera.fuji", reason="FujiCamera not there yet")
     pytest.importorskip("ptpd.simulator.fuji", reason="Fuji simulator not there yet")
     d = Daemon(tmp_path, "--simulate", "fuji")
-    wait_status(d.c, "connected", timeout=20)
+    try:
+        wait_status(d.c, "connected", timeout=20)
+    except BaseException:
+        d.close()
+        raise
     yield d
     assert d.close() == 0
 
