@@ -266,7 +266,7 @@ class Result:
     def as_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["targets"] = [dict(asdict(t), met=t.met) for t in self.targets]
-        return d
+        return _jsonable(d)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Result:
@@ -276,6 +276,21 @@ class Result:
         r.notes, r.raw, r.files = d.get("notes", []), d.get("raw", {}), d.get("files", [])
         r.quick, r.seconds = d.get("quick", False), d.get("seconds", 0.0)
         return r
+
+
+def _jsonable(o: Any) -> Any:
+    """Plain JSON data: dict keys as strings, dataclasses and tuples unpacked."""
+    if isinstance(o, dict):
+        return {str(k): _jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple, set)):
+        return [_jsonable(v) for v in o]
+    if hasattr(o, "__dataclass_fields__"):
+        return _jsonable(asdict(o))
+    if isinstance(o, float) and o != o:
+        return None
+    if isinstance(o, (str, int, float, bool)) or o is None:
+        return o
+    return _json_default(o)
 
 
 def _json_default(o: Any) -> Any:

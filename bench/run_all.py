@@ -3,7 +3,9 @@
 Each benchmark runs as its own process (``python -m bench.<name> --json FILE``), so one
 that breaks or hangs is reported and the others still run; its JSON result becomes a
 section of ``results.md``. ``--quick`` runs the tiny versions (a smoke check, a minute);
-``--only rpc,fanout`` picks benchmarks; ``--out FILE`` writes elsewhere.
+``--only rpc,fanout`` reruns some benchmarks and keeps the others' last results (all
+raw results live in ``bench/results.json``, the source of ``results.md``); ``--out FILE``
+writes the markdown elsewhere (and then touches no stored result).
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     ns = ap.parse_args(argv)
     names = [n.strip() for n in ns.only.split(",")] if ns.only else list(BENCHMARKS)
     print(f"machine: {machine_line()}", flush=True)
+    store = HERE / "results.json"
+    default_out = Path(ns.out) == HERE / "results.md"
+    kept: dict[str, dict] = {}
+    if default_out and not ns.quick and store.exists():
+        kept = json.loads(store.read_text())
     results: list[Result] = []
     with tempdir() as d:
         for name in names:
@@ -54,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
                 r = Result(name, f"{name}: did not finish", f"`python -m {module}`")
                 r.notes.append(f"exit {rc} after {time.monotonic() - t0:.0f} s; last output: " + " / ".join(text.strip().splitlines()[-5:]))
                 results.append(r)
+    if default_out and not ns.quick:
+        for r in results:
+            kept[r.name] = r.as_json()
+        store.write_text(json.dumps(kept, indent=1, default=str))
+        results = [Result.from_json(kept[n]) for n in BENCHMARKS if n in kept]
     write_results(results, Path(ns.out), header="Quick run (smoke sizes): not a measurement." if ns.quick else "")
     print(f"\nwrote {ns.out}")
     return 0
