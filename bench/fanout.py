@@ -114,6 +114,47 @@ def _bare(port: int, out: str) -> None:
     Path(out).write_text(json.dumps({"times": times, "crcs": crcs}))
 
 
+def _relay(port: int, endpoint: str) -> None:
+    """The machine's fan-out floor: read the camera stream and PUB each frame, nothing else.
+
+    Same message as the daemon (``[topic, msgpack meta, jpeg]``, meta with ``seq`` and
+    ``t_camera``), same small send high-water mark, no camera session, no asyncio.
+    """
+    import socket
+    import struct
+
+    import msgpack
+    import zmq
+
+    ctx = zmq.Context()
+    pub = ctx.socket(zmq.PUB)
+    pub.sndhwm = 4
+    pub.linger = 0
+    pub.bind(endpoint)
+    print("ready", flush=True)
+    seq = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        buf = bytearray()
+        while True:
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                break
+            buf += chunk
+            while len(buf) >= 4:
+                (n,) = struct.unpack_from("<I", buf)
+                if len(buf) < n:
+                    break
+                t = time.monotonic()
+                jpeg = bytes(buf[18:n])
+                del buf[:n]
+                seq += 1
+                meta = msgpack.packb({"seq": seq, "t_camera": t, "size": len(jpeg)})
+                try:
+                    pub.send_multipart([b"liveview.frame", meta, jpeg], flags=zmq.NOBLOCK)
+                except zmq.Again:
+                    pass
+
+
 # -- orchestration ------------------------------------------------------------------------------------
 
 
@@ -163,32 +204,47 @@ def _limit(sim: Simulator, seconds: float) -> dict[str, Any]:
     return {"fps": fps_of(times), "jpeg_bytes": Stats.of([float(s) for s in sizes])}
 
 
-def _fanout(d: Daemon, procs: Procs, work: Path, tag: str, n: int, seconds: float, idle: int) -> dict[str, Any]:
+def _fanout(d: Daemon | None, procs: Procs, work: Path, tag: str, n: int, seconds: float, idle: int, endpoint: str = "", relay_pid: int = 0) -> dict[str, Any]:
+    """N reading subscribers (+ ``idle`` that never read) on the daemon's live view, or on
+    ``endpoint`` (the bare relay) when ``d`` is None."""
+    ep = d.endpoints["liveview"] if d is not None else endpoint
     readers = _start_children(
-        [[PYTHON, "-m", "bench.fanout", "sub", d.endpoints["liveview"], str(work / f"{tag}-{i}.json"), "count"] for i in range(n)], procs
+        [[PYTHON, "-m", "bench.fanout", "sub", ep, str(work / f"{tag}-{i}.json"), "count"] for i in range(n)], procs
     )
-    idlers = _start_children([[PYTHON, "-m", "bench.fanout", "sub", d.endpoints["liveview"], "-", "idle"] for _ in range(idle)], procs)
+    idlers = _start_children([[PYTHON, "-m", "bench.fanout", "sub", ep, "-", "idle"] for _ in range(idle)], procs)
     _wait_ready(readers + idlers, 120)
     time.sleep(0.3)  # let every pipe settle
     t0 = time.monotonic() + 0.2
     t1 = t0 + seconds
     _go(readers, t0, t1)
     _go(idlers, t0, t1, idle_for=seconds + 0.5)
-    with BusClient(d.endpoints["command"]) as c:
+    if d is None:
         while time.monotonic() < t0:
             time.sleep(0.002)
-        cpu0, st0 = cpu_seconds(d.pid), c.result("status")["liveview"]
+        cpu0 = cpu_seconds(relay_pid)
         while time.monotonic() < t1:
             time.sleep(0.01)
-        cpu1, st1 = cpu_seconds(d.pid), c.result("status")["liveview"]
-    rss = d.rss()
+        cpu1 = cpu_seconds(relay_pid)
+        st0, st1, rss = {}, {}, 0
+    else:
+        with BusClient(d.endpoints["command"]) as c:
+            while time.monotonic() < t0:
+                time.sleep(0.002)
+            cpu0, st0 = cpu_seconds(d.pid), c.result("status")["liveview"]
+            while time.monotonic() < t1:
+                time.sleep(0.01)
+            cpu1, st1 = cpu_seconds(d.pid), c.result("status")["liveview"]
+        rss = d.rss()
     _finish(readers + idlers, seconds + 30)
     for p in readers + idlers:
         p.stop()
     procs.items[:] = [p for p in procs.items if p not in readers + idlers]
     fps = [len(json.loads((work / f"{tag}-{i}.json").read_text())["times"]) / seconds for i in range(n)]
     published = (st1.get("frames", 0) - st0.get("frames", 0)) or None
+    if d is None:
+        published = None
     return {
+        "cpu_seconds": cpu1 - cpu0,
         "fps": fps,
         "published_fps": (published / seconds) if published else None,
         "cpu_per_frame": ((cpu1 - cpu0) / published) if published else None,
@@ -204,6 +260,14 @@ def run_size(size: str, counts: list[int], seconds: float, steps: int, work: Pat
     with Simulator("fuji", lv_fps=FLOOD_FPS, lv_size=size, lv_steps=steps, opts={"pairing_delay": 0, "initial_images": 0}) as sim, Procs() as procs:
         read_lv_stream(sim.host, sim.port + 2, frames=steps + 20, timeout=120)  # render the lap first
         out["limit"] = _limit(sim, seconds)
+        # the machine's fan-out floor: a bare reader + PUB relay, same subscribers
+        relay_ep = f"ipc://{work}/relay-{size}"
+        relay = _start_children([[PYTHON, "-m", "bench.fanout", "relay", str(sim.port + 2), relay_ep]], procs)[0]
+        _wait_ready([relay], 30)
+        for n in counts:
+            out[f"relay-{n}"] = _fanout(None, procs, work, f"{size}-relay-{n}", n, seconds, idle=1, endpoint=relay_ep, relay_pid=relay.pid)
+        relay.stop()
+        procs.items.remove(relay)
         d = Daemon(work / f"d-{size}", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}", vendor="fuji"))
         with d:
             d.start(timeout=60)
@@ -215,16 +279,23 @@ def run_size(size: str, counts: list[int], seconds: float, steps: int, work: Pat
     return out
 
 
-def run_latency(n: int, seconds: float, steps: int, work: Path) -> dict[str, Any]:
+def run_latency(n: int, seconds: float, steps: int, work: Path, via: str = "daemon") -> dict[str, Any]:
+    """Added latency at 30 fps through the daemon, or through the bare relay (``via``)."""
     from bench.floors import read_lv_stream
 
     with Simulator("fuji", lv_fps=30, lv_size="640x480", lv_steps=steps, opts={"pairing_delay": 0, "initial_images": 0}) as sim, Procs() as procs:
         read_lv_stream(sim.host, sim.port + 2, frames=steps + 5, timeout=120)  # render the lap first
-        d = Daemon(work / "d-lat", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}", vendor="fuji"))
-        with d:
+        if via == "daemon":
+            d = Daemon(work / "d-lat", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}", vendor="fuji"))
             d.start(timeout=60)
+            ep = d.endpoints["liveview"]
+        else:
+            d = None
+            ep = f"ipc://{work}/relay-lat"
+            _wait_ready(_start_children([[PYTHON, "-m", "bench.fanout", "relay", str(sim.port + 2), ep]], procs), 30)
+        try:
             subs = _start_children(
-                [[PYTHON, "-m", "bench.fanout", "sub", d.endpoints["liveview"], str(work / f"lat-{i}.json"), "latency"] for i in range(n)], procs
+                [[PYTHON, "-m", "bench.fanout", "sub", ep, str(work / f"lat-{i}.json"), "latency"] for i in range(n)], procs
             )
             bare = _start_children([[PYTHON, "-m", "bench.fanout", "bare", str(sim.port + 2), str(work / "lat-bare.json")]], procs)
             _wait_ready(subs + bare, 120)
@@ -233,6 +304,9 @@ def run_latency(n: int, seconds: float, steps: int, work: Path) -> dict[str, Any
             t1 = t0 + seconds
             _go(subs + bare, t0, t1)
             _finish(subs + bare, seconds + 30)
+        finally:
+            if d is not None:
+                d.stop()
     ref = json.loads((work / "lat-bare.json").read_text())
     by_crc: dict[int, list[float]] = {}
     for t, c in zip(ref["times"], ref["crcs"]):
@@ -270,7 +344,10 @@ def run(quick: bool) -> Result:
         f"simulated Fuji stream flooding (cap {FLOOD_FPS:g} fps) read by a bare socket reader (the limit) "
         f"vs `ptpd run` relaying to {counts} SUB processes + 1 that never reads; latency at 30 fps",
     )
-    table = Table("Delivered rate per subscriber", ["frame", "JPEG KB", "subscribers", "limit fps", "median fps", "worst fps", "median / limit", "worst / limit", "daemon CPU ms/frame", "daemon RSS MB"])
+    table = Table(
+        "Delivered rate per subscriber (limit = one bare reader; relay = bare reader + plain PUB to the same subscribers, the machine's fan-out floor)",
+        ["frame", "JPEG KB", "subscribers", "limit fps", "relay fps", "ptpd median fps", "ptpd worst fps", "ptpd / limit", "ptpd / relay", "daemon CPU ms/frame", "daemon RSS MB"],
+    )
     series: dict[str, tuple[list[float], list[float]]] = {}
     n_cmp = 2 if quick else 16
     with tempdir() as work:
@@ -284,15 +361,21 @@ def run(quick: bool) -> Result:
                 r = r_size[n]
                 res.raw[f"fanout_{size}_{n}"] = r
                 f = Stats.of(r["fps"])
+                rl = Stats.of(r_size[f"relay-{n}"]["fps"])
+                res.raw[f"relay_{size}_{n}"] = r_size[f"relay-{n}"]
                 table.rows.append([
-                    size, f"{lim['jpeg_bytes'].median / 1000:.0f}", f"{n} (+1 idle)", f"{lim['fps']:.0f}", f"{f.median:.0f}", f"{f.min:.0f}",
-                    f"{f.median / lim['fps']:.3f}", f"{f.min / lim['fps']:.3f}",
+                    size, f"{lim['jpeg_bytes'].median / 1000:.0f}", f"{n} (+1 idle)", f"{lim['fps']:.0f}", f"{rl.median:.0f}", f"{f.median:.0f}", f"{f.min:.0f}",
+                    f"{f.median / lim['fps']:.3f}", f"{f.median / rl.median:.3f}",
                     "n/a" if r["cpu_per_frame"] is None else f"{r['cpu_per_frame'] * 1000:.3f}", f"{r['daemon_rss'] / 1e6:.0f}",
                 ])
                 xs.append(n)
                 ys.append(f.median / lim["fps"])
+                rs = series.setdefault(f"{size} bare relay", ([], []))
+                rs[0].append(n)
+                rs[1].append(rl.median / lim["fps"])
                 if n == 16:
                     res.targets.append(Target(f"{size}: median delivered fps / limit at 16 subscribers", f.median / lim["fps"], 0.95))
+                    res.notes.append(f"{size}, 16 subscribers: ptpd delivers {f.median / rl.median:.2f}x what a bare PUB relay delivers to the same 16 processes on this machine")
             if f"{n_cmp}-no-idle" in r_size:
                 r0 = r_size[f"{n_cmp}-no-idle"]
                 res.raw[f"fanout_{size}_{n_cmp}_no_idle"] = r0
@@ -305,12 +388,17 @@ def run(quick: bool) -> Result:
         n_lat = 2 if quick else 16
         # one distinct picture per frame at 30 fps (a 4 s lap), so a frame's bytes name it
         lat = run_latency(n_lat, 0.5 if quick else 8.0, 8 if quick else 120, work)
+        rlat = run_latency(n_lat, 0.5 if quick else 8.0, 8 if quick else 120, work, via="relay")
         a, g = Stats.of(lat["added"]), Stats.of(lat["ages"])
+        ra, rg = Stats.of(rlat["added"]), Stats.of(rlat["ages"])
         res.raw["latency_30fps"] = {"added": a, "age_since_t_camera": g, "unmatched": lat["unmatched"], "seq_gaps": lat["seq_gaps"], "fps": lat["fps"]}
-        t3 = Table(f"Added latency at 30 fps, 640x480, {n_lat} subscribers", ["measure", "n", "p50 ms", "p99 ms", "max ms"])
-        t3.rows.append(["bare reader -> subscriber (same frame, same clock)", a.n, ms(a.median), ms(a.p99), ms(a.max)])
-        t3.rows.append(["daemon got last byte (meta.t_camera) -> subscriber", g.n, ms(g.median), ms(g.p99), ms(g.max)])
-        t3.rows.append([f"frames unmatched / sequence gaps / median fps", lat["unmatched"], f"{lat['seq_gaps']}", f"{Stats.of(lat['fps']).median:.1f}", ""])
+        res.raw["latency_30fps_relay"] = {"added": ra, "age_since_t_camera": rg, "unmatched": rlat["unmatched"], "seq_gaps": rlat["seq_gaps"], "fps": rlat["fps"]}
+        t3 = Table(f"Added latency at 30 fps, 640x480, {n_lat} subscriber processes", ["path", "measure", "n", "p50 ms", "p99 ms", "max ms"])
+        t3.rows.append(["ptpd", "bare reader -> subscriber (same frame, same clock)", a.n, ms(a.median), ms(a.p99), ms(a.max)])
+        t3.rows.append(["ptpd", "daemon got last byte (meta.t_camera) -> subscriber", g.n, ms(g.median), ms(g.p99), ms(g.max)])
+        t3.rows.append(["bare relay", "bare reader -> subscriber", ra.n, ms(ra.median), ms(ra.p99), ms(ra.max)])
+        t3.rows.append(["bare relay", "relay got the frame -> subscriber", rg.n, ms(rg.median), ms(rg.p99), ms(rg.max)])
+        t3.rows.append(["ptpd", "frames unmatched / sequence gaps / median fps", lat["unmatched"], f"{lat['seq_gaps']}", f"{Stats.of(lat['fps']).median:.1f}", ""])
         if n_lat == 16:
             res.targets.append(Target("added p99 latency at 30 fps with 16 subscribers", a.p99 * 1000, 2.0, "<=", " ms"))
         res.tables += [table, t2, t3]
@@ -333,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "sub":
         _subscriber(argv[1], argv[2], argv[3])
+        return 0
+    if argv and argv[0] == "relay":
+        _relay(int(argv[1]), argv[2])
         return 0
     if argv and argv[0] == "bare":
         _bare(int(argv[1]), argv[2])
