@@ -324,6 +324,39 @@ def test_property_descriptions_values_and_changes() -> None:
     run(t)
 
 
+def test_data_out_with_unknown_phase_a_probe_inside_it_and_a_cancelled_one() -> None:
+    async def t(sim: Any) -> None:
+        c = await SimClient.connect(sim.port)
+        r, w = c.cmd.reader, c.cmd.writer
+
+        async def packets_until_response() -> list[pk.Packet]:
+            buf, out = PacketBuffer(), []
+            while not out or not isinstance(out[-1], pk.OperationResponse):
+                raw = buf.next_packet()
+                if raw is None:
+                    buf.feed(await asyncio.wait_for(r.read(4096), 5))
+                    continue
+                out.append(pk.decode_packet(raw))
+            return out
+
+        # DataPhase Unknown (3) on an operation that always sends data: the data-out is
+        # read all the same, and a Probe Request in the middle of it is answered
+        w.write(pk.OperationRequest(3, OP.SetDevicePropValue, 50, (DP.ExposureIndex,)).encode())
+        w.write(pk.StartData(50, 2).encode() + pk.ProbeRequest().encode())
+        w.write(pk.EndData(50, u16(800)).encode())
+        got = await packets_until_response()
+        assert got == [pk.ProbeResponse(), pk.OperationResponse(RC.OK, 50)]
+        # a data-out cancelled after Start Data gets no response; the next request does
+        w.write(pk.OperationRequest(2, OP.SetDevicePropValue, 51, (DP.ExposureIndex,)).encode())
+        w.write(pk.StartData(51, 2).encode() + pk.Cancel(51).encode())
+        w.write(pk.OperationRequest(1, OP.GetDevicePropValue, 52, (DP.ExposureIndex,)).encode())
+        got = await packets_until_response()
+        assert got == [pk.StartData(52, 2), pk.EndData(52, u16(800)), pk.OperationResponse(RC.OK, 52)]
+        await c.close()
+
+    run(t)
+
+
 # -- capture -------------------------------------------------------------------------------------
 
 

@@ -331,6 +331,9 @@ class _Connection:
 
     _TRANSITIONS: dict[tuple[State, Input], State]
     _WAITING: set[State]
+    #: Operations whose request with DataPhase ``Unknown`` announces a data-out phase
+    #: (responder option, see :class:`ResponderConnection`).
+    _unknown_phase_data_out: frozenset[int] = frozenset()
 
     def __init__(
         self,
@@ -585,7 +588,10 @@ class _Connection:
             if p.transaction_id in self._cancelled and p.transaction_id != self._current_tid:
                 return None
         if isinstance(p, pk.OperationRequest):
-            inp = I.RECV_REQUEST_DATA_OUT if p.data_phase == DataPhase.DataOut else I.RECV_REQUEST
+            out = p.data_phase == DataPhase.DataOut or (
+                p.data_phase == DataPhase.Unknown and p.code in self._unknown_phase_data_out
+            )
+            inp = I.RECV_REQUEST_DATA_OUT if out else I.RECV_REQUEST
         elif isinstance(p, pk.Cancel):
             current = self._current_tid is not None and p.transaction_id == self._current_tid
             inp = I.RECV_CANCEL_CURRENT if current else I.RECV_CANCEL_OTHER
@@ -887,6 +893,14 @@ class ResponderConnection(_Connection):
 
     _TRANSITIONS = RESPONDER_TRANSITIONS
     _WAITING = _RESPONDER_WAITING
+
+    def __init__(self, *, unknown_phase_data_out: frozenset[int] | set[int] = frozenset(), **kwargs: object) -> None:
+        """``unknown_phase_data_out``: operations whose request with DataPhase ``Unknown``
+        (unverified: accept it, never send it) still announces a data-out phase, because
+        the operation always has one (SetDevicePropValue, SendObject, ...). Other keyword
+        arguments are :class:`_Connection` options."""
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._unknown_phase_data_out = frozenset(unknown_phase_data_out)
 
     def _on_receive_role(self, inp: Input, p: pk.Packet) -> ev.ConnectionEvent | None:
         if inp is I.RECV_INIT_COMMAND_REQUEST:

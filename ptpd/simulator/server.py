@@ -1,12 +1,17 @@
-"""The simulated camera's PTP/IP server: asyncio sockets around :mod:`.generic`.
+"""The simulated camera's PTP/IP server: a thin asyncio adapter around :mod:`.generic`.
 
 Theory of operation
 -------------------
-One TCP listener serves both PTP/IP channels (ptpip.md §3): a connection is classified
-by its first packet. Init Command Request (1) makes it a *command* connection and opens
-a :class:`_Pair` with a fresh ConnectionNumber; Init Event Request (3) quoting that
-number binds it as the pair's *event* connection; a Probe Request (13) first is answered
-and the next packet decides. Anything else closes the socket.
+Modelled on aioquic's ``QuicConnectionProtocol``: sockets live here, protocol decisions in
+the sans-I/O :class:`~ptpd.protocol.connection.ResponderConnection` (one per TCP
+connection). The adapter reads bytes into it, acts on the events it hands out, and writes
+what its ``send()`` returns; it never frames or sequences normal traffic itself.
+
+One TCP listener serves both PTP/IP channels (ptpip.md §3): the connection object
+classifies a channel by its first init packet, answering Probe Requests before it.
+Init Command Request makes it a *command* channel and opens a :class:`_Pair` with a fresh
+ConnectionNumber; Init Event Request quoting that number binds it as the pair's *event*
+channel. Anything else as a first packet is a protocol error: the socket is closed.
 
 A pair carries one PTP session at a time, and sessions may follow each other on it or on
 new pairs (several sequential sessions per process). A new Init Command Request takes the
@@ -14,13 +19,16 @@ camera over: the previous pair is closed first (a host reconnecting after Wi-Fi 
 not find the camera stuck with a dead session).
 
 Transactions run strictly one at a time per pair: request (and data-out phase) in,
-then the data-in phase, the response, and then any events. Data goes out in chunks,
-each written as a view of the object (never copied into a joined packet) once the
+then the data-in phase, the response, and then any events. A data-in phase comes from
+``send_parts()`` as views of the object, 1 MiB packets; each packet is written once the
 previous one has left the transport's buffer, so there is never a long silent gap
-(gphoto2 gives up after 2.5 s without bytes, ptpip.md §7) and little is copied. Events are queued per pair and written by one task
-on the event connection; events raised before it is bound wait in the queue.
+(gphoto2 gives up after 2.5 s without bytes, ptpip.md §7) and little is copied. Events
+are queued per pair and written by one task on the event channel; events raised before
+it is bound wait in the queue.
 
-Faults (:mod:`.faults`) and the latency model are applied here, around the camera logic.
+Faults (:mod:`.faults`) and the latency model are applied here, around the camera logic
+and at the write side: a fault may write raw bytes the connection would never produce
+(a bad length, an unknown packet type, a data phase cut short) or close mid-stream.
 """
 
 from __future__ import annotations
@@ -34,10 +42,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ptpd.protocol import events as ev
 from ptpd.protocol import packets as pk
-from ptpd.protocol.codes import DataPhase, InitFailReason, OperationCode, ResponseCode
+from ptpd.protocol.codes import InitFailReason, OperationCode, ResponseCode
+from ptpd.protocol.connection import Bytes, ResponderConnection, State
 from ptpd.protocol.errors import ProtocolError
-from ptpd.protocol.framing import PacketBuffer
 from ptpd.simulator import faults as flt
 from ptpd.simulator.generic import (
     DATA_OUT_OPERATIONS,
@@ -54,11 +63,15 @@ log = logging.getLogger(__name__)
 #: cameras differ). Big packets mean few writes here and few reads on the host; 1 MiB
 #: still keeps bytes flowing every few milliseconds even on a slow link.
 CHUNK_SIZE = 1024 * 1024
+#: Data phases up to this size go out as one write.
+SMALL_DATA = 64 * 1024
 #: A data-out phase larger than this is refused (closes the connection): nothing we
 #: accept (property values) comes near it.
 MAX_DATA_OUT = 16 * 1024 * 1024
-#: How long a fresh connection may stay silent before its first packet.
+#: How long a fresh connection may stay silent before each packet until it is classified.
 FIRST_PACKET_TIMEOUT = 10.0
+#: Bytes asked of the socket per read.
+READ_SIZE = 256 * 1024
 #: Operations that answer with a data phase (for fault planning before the answer exists).
 DATA_IN_OPERATIONS = frozenset(
     {
@@ -77,19 +90,54 @@ DATA_IN_OPERATIONS = frozenset(
 
 
 class _Closed(Exception):
-    """Internal: the pair was closed while a coroutine worked on it."""
+    """Internal: the pair was closed (or the peer hung up) while a coroutine worked on it."""
+
+
+class _Channel:
+    """One TCP connection: the socket pair and the sans-I/O connection that speaks on it."""
+
+    __slots__ = ("conn", "reader", "writer")
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.conn = ResponderConnection(
+            chunk_size=CHUNK_SIZE,
+            max_data_size=MAX_DATA_OUT,
+            unknown_phase_data_out=DATA_OUT_OPERATIONS,
+        )
+
+    async def next_event(self) -> ev.ConnectionEvent:
+        """The next event; the connection's own answers (Probe Responses) are written at once.
+
+        Raises :class:`_Closed` at EOF and :class:`ProtocolError` if the peer broke the protocol.
+        """
+        conn = self.conn
+        while True:
+            event = conn.next_event()
+            queued = conn.data_to_send()
+            if queued:
+                self.writer.write(queued)
+            if isinstance(event, ev.ConnectionClosed):
+                raise _Closed()
+            if event is not ev.NEED_DATA:
+                return event  # type: ignore[return-value]
+            conn.receive_data(await self.reader.read(READ_SIZE))
+
+    def send(self, event: ev.ConnectionEvent) -> None:
+        """Write what the connection says for ``event``."""
+        self.writer.write(self.conn.send(event))
 
 
 @dataclass(eq=False)
 class _Pair:
-    """A command connection, its event connection, and the PTP session on them."""
+    """A command channel, its event channel, and the PTP session on them."""
 
     number: int
     session: CameraSession
-    cmd_reader: asyncio.StreamReader
-    cmd_writer: asyncio.StreamWriter
+    cmd: _Channel
     initiator_name: str = ""
-    evt_writer: asyncio.StreamWriter | None = None
+    evt: _Channel | None = None
     events: asyncio.Queue[EventOut] = field(default_factory=asyncio.Queue)
     closed: bool = False
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -100,10 +148,10 @@ class _Pair:
         if self.closed:
             return
         self.closed = True
-        for w in (self.cmd_writer, self.evt_writer):
-            if w is not None:
+        for ch in (self.cmd, self.evt):
+            if ch is not None:
                 with contextlib.suppress(Exception):
-                    w.close()
+                    ch.writer.close()
         for t in self.tasks:
             if t is not asyncio.current_task():
                 t.cancel()
@@ -217,22 +265,18 @@ class Simulator:
         try:
             if self._closing or self.faults.asleep():
                 return
-            buf = PacketBuffer()
-            while True:
+            channel = _Channel(reader, writer)
+            while True:  # probes first, until an init packet classifies the channel
                 try:
-                    packet = await asyncio.wait_for(self._read_packet(reader, buf), FIRST_PACKET_TIMEOUT)
+                    first = await asyncio.wait_for(channel.next_event(), FIRST_PACKET_TIMEOUT)
                 except (asyncio.TimeoutError, ProtocolError, ConnectionError, _Closed):
                     return
-                if isinstance(packet, pk.ProbeRequest):
-                    writer.write(pk.ProbeResponse().encode())
-                    continue
-                break
-            if isinstance(packet, pk.InitCommandRequest):
-                await self._command_connection(packet, reader, writer, buf)
-            elif isinstance(packet, pk.InitEventRequest):
-                await self._event_connection(packet, reader, writer, buf)
-            else:
-                log.debug("first packet %s is no init request: closing", type(packet).__name__)
+                if not isinstance(first, ev.ProbeRequest):
+                    break
+            if isinstance(first, ev.InitCommandRequest):
+                await self._command_connection(first, channel)
+            elif isinstance(first, ev.InitEventRequest):
+                await self._event_connection(first, channel)
         except Exception:  # never let one connection's trouble reach the listener
             log.exception("connection handler failed")
         finally:
@@ -240,44 +284,32 @@ class Simulator:
             with contextlib.suppress(Exception):
                 writer.close()
 
-    async def _read_packet(self, reader: asyncio.StreamReader, buf: PacketBuffer) -> pk.Packet:
-        while True:
-            raw = buf.next_packet()
-            if raw is not None:
-                return pk.decode_packet(raw)
-            data = await reader.read(256 * 1024)
-            if not data:
-                raise _Closed()
-            buf.feed(data)
+    @staticmethod
+    async def _refuse(channel: _Channel, reason: int) -> None:
+        channel.send(ev.InitFail(reason))
+        with contextlib.suppress(Exception):
+            await channel.writer.drain()
 
-    async def _command_connection(
-        self,
-        init: pk.InitCommandRequest,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        buf: PacketBuffer,
-    ) -> None:
+    async def _command_connection(self, init: ev.InitCommandRequest, channel: _Channel) -> None:
         reason = self.faults.on_init()
         if reason is None and not self.allow_takeover and self.connected:
             reason = InitFailReason.Busy
         if reason is not None:
             log.info("refusing init from %r (reason %d)", init.name, reason)
-            writer.write(pk.InitFail(reason).encode())
-            with contextlib.suppress(Exception):
-                await writer.drain()
+            await self._refuse(channel, reason)
             return
         for old in list(self._pairs.values()):
             log.info("new host %r takes the camera over from connection %d", init.name, old.number)
             self._end_pair(old)
         number = self._next_number
         self._next_number = self._next_number % 0xFFFFFFFE + 1
-        pair = _Pair(number, CameraSession(self.camera), reader, writer, init.name)
+        pair = _Pair(number, CameraSession(self.camera), channel, init.name)
         self._pairs[number] = pair
         pair.tasks.add(asyncio.current_task())  # type: ignore[arg-type]
-        writer.write(pk.InitCommandAck(number, self.guid, self.name).encode())
+        channel.send(ev.InitCommandAck(number, self.guid, self.name))
         log.info("host %r connected (connection %d)", init.name, number)
         try:
-            await self._serve_commands(pair, buf)
+            await self._serve_commands(pair)
         except (_Closed, ConnectionError, asyncio.CancelledError):
             pass
         except ProtocolError as exc:
@@ -290,100 +322,72 @@ class Simulator:
         if self._pairs.get(pair.number) is pair:
             del self._pairs[pair.number]
 
-    async def _event_connection(
-        self,
-        init: pk.InitEventRequest,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        buf: PacketBuffer,
-    ) -> None:
+    async def _event_connection(self, init: ev.InitEventRequest, channel: _Channel) -> None:
         pair = self._pairs.get(init.connection_number)
         reason = self.faults.on_init()
-        if pair is None or pair.evt_writer is not None:
+        if pair is None or pair.evt is not None:
             reason = InitFailReason.Unspecified
         if reason is not None:
-            writer.write(pk.InitFail(reason).encode())
-            with contextlib.suppress(Exception):
-                await writer.drain()
-            if pair is not None and pair.evt_writer is None:
+            await self._refuse(channel, reason)
+            if pair is not None and pair.evt is None:
                 self._end_pair(pair)  # the host cannot complete this session
             return
         assert pair is not None
-        pair.evt_writer = writer
-        writer.write(pk.InitEventAck().encode())
+        pair.evt = channel
+        channel.send(ev.InitEventAck())
         pair.bound.set()
-        sender = asyncio.create_task(self._send_events(pair, writer), name=f"ptpd-sim-events-{pair.number}")
+        sender = asyncio.create_task(self._send_events(pair, channel), name=f"ptpd-sim-events-{pair.number}")
         pair.tasks.add(sender)
         me = asyncio.current_task()
         assert me is not None
         pair.tasks.add(me)
         try:
             while not pair.closed:
-                packet = await self._read_packet(reader, buf)
-                if isinstance(packet, pk.ProbeRequest):
-                    writer.write(pk.ProbeResponse().encode())
-                # Anything else on the event channel (Cancel, a Probe Response) is ignored.
+                await channel.next_event()  # Probe Requests are answered inside; Cancels mean nothing here
         except (_Closed, ConnectionError, ProtocolError, asyncio.CancelledError):
             pass
         finally:
             # Losing either channel ends the session, as on a real camera.
             self._end_pair(pair)
 
-    async def _send_events(self, pair: _Pair, writer: asyncio.StreamWriter) -> None:
+    async def _send_events(self, pair: _Pair, channel: _Channel) -> None:
         try:
             while True:
-                ev = await pair.events.get()
-                writer.write(pk.Event(ev.code, ev.transaction_id, ev.params).encode())
-                await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
+                out = await pair.events.get()
+                channel.send(ev.Event(out.code, out.transaction_id, out.params))
+                await channel.writer.drain()
+        except (ConnectionError, ProtocolError, asyncio.CancelledError):
+            pass  # the channel is gone (closed or broken by the host): the pair ends with it
 
     # -- transactions ----------------------------------------------------------------
 
-    async def _serve_commands(self, pair: _Pair, buf: PacketBuffer) -> None:
-        reader, writer = pair.cmd_reader, pair.cmd_writer
+    async def _serve_commands(self, pair: _Pair) -> None:
+        channel = pair.cmd
         while not pair.closed:
-            packet = await self._read_packet(reader, buf)
-            if isinstance(packet, pk.ProbeRequest):
-                writer.write(pk.ProbeResponse().encode())
-                continue
-            if not isinstance(packet, pk.OperationRequest):
-                log.debug("connection %d: ignoring %s outside a transaction", pair.number, type(packet).__name__)
-                continue
+            request = await channel.next_event()
+            if not isinstance(request, ev.OperationRequest):
+                continue  # a probe (answered inside) or a Cancel of no transaction of ours
             data: bytes | None = None
-            if packet.data_phase == DataPhase.DataOut or (
-                packet.data_phase == DataPhase.Unknown and packet.code in DATA_OUT_OPERATIONS
-            ):
-                data = await self._receive_data_out(pair, buf, packet.transaction_id)
+            if channel.conn.state is State.DATA_OUT_PENDING:
+                data = await self._receive_data_out(channel)
                 if data is None:
-                    continue  # cancelled
-            await self._transaction(pair, packet, data)
+                    continue  # cancelled: no response (ptpip.md §6)
+            await self._transaction(pair, request, data)
 
-    async def _receive_data_out(self, pair: _Pair, buf: PacketBuffer, tid: int) -> bytes | None:
-        start = await self._read_packet(pair.cmd_reader, buf)
-        if isinstance(start, pk.Cancel):
-            return None
-        if not isinstance(start, pk.StartData) or start.transaction_id != tid:
-            raise ProtocolError(f"expected Start Data for transaction {tid}, got {start!r:.80}")
-        if start.total_length != pk.UNKNOWN_DATA_LENGTH and start.total_length > MAX_DATA_OUT:
-            raise ProtocolError(f"data-out phase of {start.total_length} bytes is too big")
-        parts: list[bytes] = []
-        size = 0
+    @staticmethod
+    async def _receive_data_out(channel: _Channel) -> bytes | None:
+        """The data-out phase of the transaction in progress, or ``None`` if it was cancelled."""
         while True:
-            p = await self._read_packet(pair.cmd_reader, buf)
-            if isinstance(p, pk.Cancel):
-                return None
-            if not isinstance(p, (pk.Data, pk.EndData)) or p.transaction_id != tid:
-                raise ProtocolError(f"expected Data/End Data for transaction {tid}, got {type(p).__name__}")
-            parts.append(bytes(p.payload))
-            size += len(p.payload)
-            if size > MAX_DATA_OUT:
-                raise ProtocolError("data-out phase too big")
-            if isinstance(p, pk.EndData):
-                return b"".join(parts)
+            event = await channel.next_event()
+            if isinstance(event, ev.DataOut):
+                return event.payload
+            if channel.conn.state is State.READY:
+                return None  # the host cancelled this transaction
+            # else a probe, or a Cancel naming another transaction: keep waiting
 
-    async def _transaction(self, pair: _Pair, req: pk.OperationRequest, data: bytes | None) -> None:
-        writer = pair.cmd_writer
+    async def _transaction(self, pair: _Pair, req: ev.OperationRequest, data: bytes | None) -> None:
+        channel = pair.cmd
+        writer = channel.writer
         tid = req.transaction_id
         plan = self.faults.on_transaction(req.code, req.code in DATA_IN_OPERATIONS)
         delay = self.latency_ms / 1000 + plan.delay_s + plan.stall_s
@@ -401,10 +405,15 @@ class Simulator:
         self.transactions += 1
         if req.code == OperationCode.OpenSession and reply.code == ResponseCode.OK:
             self.sessions_opened += 1
+        response = ev.OperationResponse(reply.code, tid, reply.params)
         if plan.malformed is flt.Malformed.BAD_LENGTH:
             log.info("fault: bad length packet on connection %d", pair.number)
             writer.write(flt.bad_length_packet())
             await writer.drain()
+            # The garbage stands for the whole answer: the channel moves on as if it went out.
+            if reply.data is not None:
+                channel.conn.send_parts(ev.DataIn(tid, reply.data))  # type: ignore[arg-type]
+            channel.conn.send(response)
             return  # the stream is lost; the host has to drop it
         if plan.malformed is flt.Malformed.UNKNOWN_TYPE or (plan.malformed is not None and reply.data is None):
             writer.write(flt.unknown_type_packet(tid))
@@ -412,18 +421,18 @@ class Simulator:
             payload: bytes | memoryview = reply.data
             if plan.malformed is not None and plan.malformed is not flt.Malformed.UNKNOWN_TYPE:
                 payload = flt.corrupt_payload(plan.malformed, req.code, bytes(payload))
-            stop_at = int(len(payload) * plan.drop_fraction) if plan.drop is flt.DropPoint.MID_DATA else None
-            await self._send_data(writer, tid, payload, stop_at)
-            if stop_at is not None:
+            if plan.drop is flt.DropPoint.MID_DATA:
+                await _write_packets(writer, _cut_data_phase(tid, payload, plan.drop_fraction))
                 log.info("fault: dropped connection %d mid data phase", pair.number)
                 raise _Closed()
+            await _write_packets(writer, channel.conn.send_parts(ev.DataIn(tid, payload)))  # type: ignore[arg-type]
         if plan.drop is not None:
             log.info("fault: dropping connection %d before the response", pair.number)
             raise _Closed()
-        writer.write(pk.OperationResponse(reply.code, tid, reply.params).encode())
+        channel.send(response)
         await writer.drain()
-        for ev in reply.events:
-            pair.events.put_nowait(ev)
+        for out in reply.events:
+            pair.events.put_nowait(out)
         if reply.capture is not None:
             job = reply.capture
             task = asyncio.create_task(self._capture(pair, job), name=f"ptpd-sim-capture-{tid}")
@@ -442,40 +451,54 @@ class Simulator:
                 self.camera.capturing = False
             return
         if not pair.closed:
-            for ev in events:
-                pair.events.put_nowait(ev)
+            for out in events:
+                pair.events.put_nowait(out)
 
-    async def _send_data(
-        self, writer: asyncio.StreamWriter, tid: int, payload: bytes | memoryview, stop_at: int | None
-    ) -> None:
-        view = memoryview(payload).cast("B")
-        total = len(view)
-        if total <= SMALL_DATA and stop_at is None:
-            # one write for the whole phase: copying a few KiB beats three sends
-            writer.write(b"".join((pk.StartData(tid, total).encode(), pk.EndData(tid, view).encode())))
-            await writer.drain()
-            return
-        writer.write(pk.StartData(tid, total).encode())
-        end_at = total if stop_at is None else stop_at
-        pos = 0
-        while True:
-            end = min(end_at, pos + CHUNK_SIZE)
-            chunk = view[pos:end]
-            packet = pk.EndData(tid, chunk) if end >= total else pk.Data(tid, chunk)
-            # Write the payload as a view, not joined to its header: what the socket does
-            # not take at once is all the transport copies. Waiting until its buffer is
-            # empty before the next chunk keeps that copy small (the kernel's send buffer
-            # still holds data for the host meanwhile).
-            writer.write(packet.header())
-            writer.write(chunk)
+
+async def _write_packets(writer: asyncio.StreamWriter, parts: list[Bytes]) -> None:
+    """Write a data phase given as buffers (headers and payload views).
+
+    A small phase goes out as one write. A big one is written as it is, views and all:
+    what the socket does not take at once is all the transport copies. After each
+    packet's worth of bytes, wait until the transport's buffer is empty before the next:
+    that keeps the copy small (the kernel's send buffer still holds data for the host
+    meanwhile) and bytes flowing all the time.
+    """
+    if sum(len(part) for part in parts) <= SMALL_DATA:
+        # copying a few KiB beats three sends
+        writer.write(b"".join(parts))
+        await writer.drain()
+        return
+    pending = 0
+    for part in parts:
+        writer.write(part)
+        pending += len(part)
+        if pending >= CHUNK_SIZE:
             await _flushed(writer)
-            if end >= end_at:
-                return
-            pos = end
+            pending = 0
+    await _flushed(writer)
 
 
-#: Data phases up to this size go out as one write.
-SMALL_DATA = 64 * 1024
+def _cut_data_phase(tid: int, payload: bytes | memoryview, fraction: float) -> list[Bytes]:
+    """A data phase that stops after ``fraction`` of its payload (the drop-mid-data fault).
+
+    Start Data announces the whole length; well-formed Data packets follow up to the
+    cut, so the host sees a phase that never ends. Raw bytes, on purpose: no connection
+    object would produce them.
+    """
+    view = memoryview(payload).cast("B")
+    total = len(view)
+    stop_at = int(total * fraction)
+    parts: list[Bytes] = [pk.StartData(tid, total).encode()]
+    pos = 0
+    while True:
+        end = min(stop_at, pos + CHUNK_SIZE)
+        chunk = view[pos:end]
+        parts.append((pk.EndData(tid, chunk) if end >= total else pk.Data(tid, chunk)).header())
+        parts.append(chunk)
+        if end >= stop_at:
+            return parts
+        pos = end
 
 
 async def _flushed(writer: asyncio.StreamWriter) -> None:
