@@ -16,6 +16,13 @@ Sockets (daemon side; clients connect):
 Request ``{"id": int|str, "cmd": str, "args": {...}}``; reply
 ``{"id", "ok": True, "result": ...}`` or ``{"id", "ok": False, "error": {"code",
 "message", "ptp_code"?}}``. Error codes are the stable strings of :class:`ErrorCode`.
+
+Blobs: binary payloads (image data, ``opreq`` data) may travel as extra frames after the
+msgpack header, ``[header, blob0, blob1, ...]``, so that nobody copies them into or out
+of msgpack. In the header a blob is the map ``{"$blob": i}`` (:data:`BLOB`) where its
+bytes belong. A request may carry blobs; a reply carries them only when the request said
+``"blobs": true`` (:func:`encode_request_frames` does), so clients that read one frame
+keep getting every byte inline as msgpack ``bin``.
 """
 
 from __future__ import annotations
@@ -101,6 +108,8 @@ class Command:
     side_effects: bool = False
     #: True when it needs no camera (answered even while disconnected)
     local: bool = False
+    #: True when its result may hold bytes: sent as blob frames to a client that asks
+    binary: bool = False
 
 
 _PROP = Arg("prop", "prop", True, help="property name (iso, whitebalance, ...) or hex code (0x500F)")
@@ -147,6 +156,7 @@ COMMANDS: dict[str, Command] = {
             ),
             "{shots: [{handle, filename, size, data?, path?, preview?}]}",
             side_effects=True,
+            binary=True,
         ),
         Command("liveview.start", "Keep live view running even with no subscriber.", result="{on: true}", side_effects=True),
         Command("liveview.stop", "Drop the request made by liveview.start (stops when no one watches).", result="{on}", side_effects=True),
@@ -159,6 +169,7 @@ COMMANDS: dict[str, Command] = {
                 Arg("offset", "int", False, 0, "resume from this byte"),
             ),
             "{handle, filename, size, data}",
+            binary=True,
         ),
         Command("delete", "Delete an object on the camera.", (Arg("handle", "int", True, help="object handle"),), "{handle}", side_effects=True),
         Command(
@@ -171,6 +182,7 @@ COMMANDS: dict[str, Command] = {
             ),
             "{code, code_name, params, data}",
             side_effects=True,
+            binary=True,
         ),
         Command(
             "sim.fault",
@@ -193,6 +205,8 @@ class Request:
     id: int | str
     cmd: str
     args: dict[str, Any] = field(default_factory=dict)
+    #: the client takes binary results as extra frames (``"blobs": true`` in the request)
+    blobs: bool = False
 
 
 class BusError(Exception):
@@ -224,14 +238,81 @@ def unpack(data: bytes | memoryview) -> Any:
         raise ValueError(f"not a msgpack message: {exc}") from exc
 
 
+# -- blobs: binary payloads as extra frames ------------------------------------------
+
+#: The key of a blob reference: ``{"$blob": 0}`` stands for the first frame after the header.
+BLOB = "$blob"
+
+#: What a blob may be: sent zero-copy from any buffer, received as a ``memoryview``.
+Buffer = bytes | bytearray | memoryview
+_BUFFERS = (bytes, bytearray, memoryview)
+
+
+def split_blobs(obj: Any) -> tuple[Any, list[Buffer]]:
+    """``obj`` with every bytes-like value replaced by ``{"$blob": i}``, and the values in
+    order. The buffers themselves are not copied (send them with ``copy=False``)."""
+    blobs: list[Buffer] = []
+
+    def walk(o: Any) -> Any:
+        if isinstance(o, _BUFFERS):
+            blobs.append(o)
+            return {BLOB: len(blobs) - 1}
+        if isinstance(o, dict):
+            return {k: walk(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [walk(v) for v in o]
+        return o
+
+    return walk(obj), blobs
+
+
+def join_blobs(obj: Any, blobs: list[Any] | tuple[Any, ...]) -> Any:
+    """``obj`` with every ``{"$blob": i}`` replaced by ``blobs[i]``; ``ValueError`` on a
+    reference to a missing blob or a blob nothing refers to."""
+    if not blobs:
+        return obj
+    used = [False] * len(blobs)
+
+    def walk(o: Any) -> Any:
+        if isinstance(o, dict):
+            if len(o) == 1 and BLOB in o:
+                i = o[BLOB]
+                if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(blobs):
+                    raise ValueError(f"blob reference {i!r} out of range ({len(blobs)} blob frame(s))")
+                used[i] = True
+                return blobs[i]
+            return {k: walk(v) for k, v in o.items()}
+        if isinstance(o, list):
+            return [walk(v) for v in o]
+        return o
+
+    out = walk(obj)
+    if not all(used):
+        raise ValueError(f"blob frame {used.index(False)} is not referred to by {BLOB!r}")
+    return out
+
+
+# -- requests and replies ---------------------------------------------------------------
+
+
 def encode_request(id: int | str, cmd: str, args: dict[str, Any] | None = None) -> bytes:
+    """A one-frame request: bytes inline, the reply inline too."""
     return pack({"id": id, "cmd": cmd, "args": args or {}})
 
 
-def decode_request(data: bytes | memoryview) -> Request:
-    """Decode and validate a request map; raises :class:`BusError` (bad_request)."""
-    if len(data) > MAX_REQUEST_BYTES:
-        raise BusError(ErrorCode.BAD_REQUEST, f"request of {len(data)} bytes exceeds {MAX_REQUEST_BYTES}")
+def encode_request_frames(id: int | str, cmd: str, args: dict[str, Any] | None = None) -> list[Buffer]:
+    """``[header, blob0, ...]``: bytes-like arguments as blob frames, and binary results
+    asked for as blob frames (``"blobs": true``)."""
+    header, blobs = split_blobs(args or {})
+    return [pack({"id": id, "cmd": cmd, "args": header, "blobs": True}), *blobs]
+
+
+def decode_request(data: bytes | memoryview, blobs: list[Any] | tuple[Any, ...] = ()) -> Request:
+    """Decode and validate a request map (and resolve its blob references); raises
+    :class:`BusError` (bad_request)."""
+    size = len(data) + sum(len(b) for b in blobs)
+    if size > MAX_REQUEST_BYTES:
+        raise BusError(ErrorCode.BAD_REQUEST, f"request of {size} bytes exceeds {MAX_REQUEST_BYTES}")
     try:
         msg = unpack(data)
     except ValueError as exc:
@@ -249,7 +330,11 @@ def decode_request(data: bytes | memoryview) -> Request:
         args = {}
     if not isinstance(args, dict):
         raise BusError(ErrorCode.BAD_REQUEST, "'args' must be a map")
-    return Request(rid, cmd, args)
+    try:
+        args = join_blobs(args, blobs)
+    except ValueError as exc:
+        raise BusError(ErrorCode.BAD_REQUEST, str(exc)) from exc
+    return Request(rid, cmd, args, msg.get("blobs") is True)
 
 
 def request_id_of(data: bytes | memoryview) -> int | str | None:
@@ -266,11 +351,40 @@ def request_id_of(data: bytes | memoryview) -> int | str | None:
 
 
 def encode_reply(id: int | str | None, result: Any) -> bytes:
+    """A one-frame reply: bytes inline as msgpack ``bin``."""
     return pack({"id": id, "ok": True, "result": result})
+
+
+def encode_reply_frames(id: int | str | None, result: Any, blobs: bool) -> list[Buffer]:
+    """The reply frames: ``[header, blob0, ...]`` when ``blobs`` (the request asked), else
+    ``[header]`` with bytes inline. Blobs are the result's own buffers, not copies."""
+    if not blobs:
+        return [encode_reply(id, result)]
+    header, parts = split_blobs(result)
+    return [encode_reply(id, header), *parts]
 
 
 def encode_error(id: int | str | None, error: BusError) -> bytes:
     return pack({"id": id, "ok": False, "error": error.to_dict()})
+
+
+def decode_reply(frames: list[Any]) -> dict[str, Any]:
+    """A reply map from its frames ``[b"", header, blob0, ...]`` (delimiter optional; frames
+    may be ``bytes``, ``memoryview`` or ``zmq.Frame``), with blob references resolved to the
+    blob frames as given. ``ValueError`` if it is not a bus reply."""
+    parts = [f.buffer if hasattr(f, "buffer") else f for f in frames]
+    if parts and len(parts[0]) == 0:
+        parts = parts[1:]  # the delimiter (a header is never empty)
+    if not parts:
+        raise ValueError("empty reply")
+    reply = unpack(parts[0])
+    if not isinstance(reply, dict) or "ok" not in reply:
+        raise ValueError(f"not a bus reply: {reply!r:.200}")
+    if "result" in reply:
+        reply["result"] = join_blobs(reply["result"], parts[1:])
+    elif len(parts) > 1:
+        raise ValueError(f"an error reply with {len(parts) - 1} blob frame(s)")
+    return reply
 
 
 # -- endpoints -------------------------------------------------------------------------

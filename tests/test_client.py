@@ -132,7 +132,8 @@ def test_objects_download_delete(client: Client) -> None:
 def test_opreq_get_device_info(client: Client) -> None:
     r = client.opreq(0x1001)  # GetDeviceInfo
     assert r.code == 0x2001 and r.code_name
-    assert b"X\x00-\x00T\x001\x00" in r.data  # the model as a PTP (UTF-16LE) string
+    assert isinstance(r.data, memoryview)  # a view of the received frame, not a copy
+    assert b"X\x00-\x00T\x001\x00" in bytes(r.data)  # the model as a PTP (UTF-16LE) string
 
 
 # -- errors ----------------------------------------------------------------------------------

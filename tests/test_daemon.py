@@ -37,6 +37,7 @@ from ptpd.camera.base import (
 )
 from ptpd.daemon.config import load_config
 from ptpd.daemon.server import Daemon
+from ptpd.protocol.datasets import ObjectInfo
 from ptpd.protocol.errors import CameraDisconnected, ResponseError
 
 pytestmark = pytest.mark.timeout(30)
@@ -70,6 +71,8 @@ class World:
         self.lv_stops = 0
         self.lv_running = False
         self.keepalives = 0
+        self.listings = 0  #: objects() calls
+        self.object_infos = 0  #: GetObjectInfo through raw()
         self.cameras: list[FakeCamera] = []
 
     def reset_settings(self) -> None:
@@ -174,6 +177,7 @@ class FakeCamera(Camera):
 
     async def objects(self) -> list[ObjectEntry]:
         self._check()
+        self.world.listings += 1
         return [o for o, _ in self.world.objects.values()]
 
     async def download(self, handle: int, progress: Any = None, offset: int = 0) -> bytes:
@@ -194,6 +198,12 @@ class FakeCamera(Camera):
         self._check()
         if code == 0x1001:
             return RawResult(0x2001, (), b"\x64\x00" + (data or b""))
+        if code == 0x1008:  # GetObjectInfo
+            self.world.object_infos += 1
+            if not params or params[0] not in self.world.objects:
+                return RawResult(0x2009, (), b"")  # InvalidObjectHandle
+            o = self.world.objects[params[0]][0]
+            return RawResult(0x2001, (), ObjectInfo(storage_id=o.storage_id, object_format=o.format, object_compressed_size=o.size, filename=o.filename).encode())
         return RawResult(0x2005, params, b"")  # OperationNotSupported
 
     async def events(self) -> AsyncIterator[CameraEvent]:  # type: ignore[override]
@@ -367,6 +377,68 @@ def test_every_command_answers(tmp_path: Path) -> None:
     run(body())
 
 
+def test_binary_results_travel_as_blob_frames_when_asked(tmp_path: Path) -> None:
+    world = World()
+
+    async def body() -> None:
+        ctx = zmq.asyncio.Context()
+        async with daemon_running(tmp_path, world) as (d, eps):
+            c = Client(ctx, eps["command"])
+            await wait_connected(c)
+            shot = (await c.ok("capture", {"count": 1}))["shots"][0]
+            image = world.objects[shot["handle"]][1]
+            listings, infos = world.listings, world.object_infos
+
+            # asked for blobs: [b"", header, blob]; the header points at the frame
+            await c.sock.send_multipart([b"", *bus.encode_request_frames("d1", "download", {"handle": shot["handle"]})])
+            frames = await asyncio.wait_for(c.sock.recv_multipart(), 5)
+            assert len(frames) == 3 and frames[0] == b"" and frames[2] == image
+            header = bus.unpack(frames[1])
+            assert header["result"]["data"] == {"$blob": 0} and header["result"]["filename"] == shot["filename"]
+            assert header["result"]["size"] == len(image)
+            reply = bus.decode_reply(frames)
+            assert reply["result"]["data"] == image
+            # the name came from one GetObjectInfo, not from listing the card
+            assert world.listings == listings and world.object_infos == infos + 1
+
+            # not asked: the same reply in one frame, bytes inline (old clients)
+            await c.sock.send_multipart([b"", bus.encode_request("d2", "download", {"handle": shot["handle"]})])
+            frames = await asyncio.wait_for(c.sock.recv_multipart(), 5)
+            assert len(frames) == 2 and bus.unpack(frames[1])["result"]["data"] == image
+
+            # capture with download and preview: two blobs per shot, in order
+            await c.sock.send_multipart([b"", *bus.encode_request_frames("c1", "capture", {"count": 2, "download": True, "preview": True})])
+            frames = await asyncio.wait_for(c.sock.recv_multipart(), 5)
+            shots = bus.unpack(frames[1])["result"]["shots"]
+            refs = [(s["data"]["$blob"], s["preview"]["$blob"]) for s in shots]
+            assert sorted(i for pair in refs for i in pair) == [0, 1, 2, 3] and len(frames) == 6  # numbered as they appear
+            for s, (di, pi) in zip(shots, refs):
+                assert frames[2 + di] == world.objects[s["handle"]][1] and frames[2 + pi] == JPEG
+            # a retry is answered from the reply cache with the same frames; no second shot
+            shutter = world.shutter
+            await c.sock.send_multipart([b"", *bus.encode_request_frames("c1", "capture", {"count": 2, "download": True, "preview": True})])
+            again = await asyncio.wait_for(c.sock.recv_multipart(), 5)
+            assert again == frames and world.shutter == shutter
+
+            # a request carries its bytes as a blob frame; opreq data comes back as one
+            await c.sock.send_multipart([b"", *bus.encode_request_frames("o1", "opreq", {"code": 0x1001, "data": b"\x07\x08"})])
+            frames = await asyncio.wait_for(c.sock.recv_multipart(), 5)
+            assert len(frames) == 3 and frames[2] == b"\x64\x00\x07\x08"
+            assert bus.unpack(frames[1])["result"]["data"] == {"$blob": 0}
+            # a command without bytes in its result stays one frame even when blobs are asked
+            await c.sock.send_multipart([b"", *bus.encode_request_frames("p1", "get", {"prop": "iso"})])
+            frames = await asyncio.wait_for(c.sock.recv_multipart(), 5)
+            assert len(frames) == 2 and bus.unpack(frames[1])["result"]["name"] == "iso"
+            # an unknown handle: the download's own error, in one frame
+            await c.sock.send_multipart([b"", *bus.encode_request_frames("d3", "download", {"handle": 0x7FFF})])
+            frames = await asyncio.wait_for(c.sock.recv_multipart(), 5)
+            assert len(frames) == 2 and bus.unpack(frames[1])["error"]["ptp_code"] == 0x2009
+            c.sock.close()
+        ctx.term()
+
+    run(body())
+
+
 def test_errors_have_stable_codes(tmp_path: Path) -> None:
     world = World()
 
@@ -421,10 +493,14 @@ def test_malformed_input_gets_errors_and_daemon_keeps_serving(tmp_path: Path) ->
             # an id survives when only the rest is wrong
             await c.sock.send_multipart([b"", bus.pack({"id": 8, "cmd": "ping", "args": [1]})])
             assert (await c.recv())["id"] == 8
-            # two body frames: answered with an error, not run
+            # a frame after the header that nothing refers to: answered with an error, not run
             await c.sock.send_multipart([b"", bus.encode_request(10, "ping"), b"extra"])
             r = await c.recv()
-            assert r["id"] == 10 and r["error"]["code"] == "bad_request"
+            assert r["id"] == 10 and r["error"]["code"] == "bad_request" and "not referred to" in r["error"]["message"]
+            # a reference to a blob frame that is not there
+            await c.sock.send_multipart([b"", bus.pack({"id": 11, "cmd": "opreq", "args": {"code": 0x1001, "data": {"$blob": 1}}}), b"x"])
+            r = await c.recv()
+            assert r["id"] == 11 and r["error"]["code"] == "bad_request" and "out of range" in r["error"]["message"]
             # a bare DEALER without the delimiter works too
             bare = Client(ctx, eps["command"], delimiter=False)
             assert (await bare.ok("ping"))["pong"]

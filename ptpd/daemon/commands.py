@@ -23,6 +23,7 @@ from ptpd import __version__, bus
 from ptpd.bus import BusError, ErrorCode
 from ptpd.camera.base import Camera, PropertyDesc, PropertyValue, Unsupported
 from ptpd.daemon.link import info_dict, prop_dict
+from ptpd.protocol.datasets import ObjectInfo
 from ptpd.protocol.errors import CameraDisconnected, InitFailed, ProtocolError, ResponseError, Timeout
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 DEVICE_BUSY = 0x2019  #: PTP response code DeviceBusy (ISO 15740 Table 27)
 RESPONSE_OK = 0x2001
+GET_OBJECT_INFO = 0x1008  #: PTP GetObjectInfo (ISO 15740 §10.5.8): one object's dataset
 
 Handler = Callable[["Daemon", dict[str, Any], "RequestContext"], Awaitable[Any]]
 
@@ -371,18 +373,27 @@ async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
         raise BusError(ErrorCode.BAD_REQUEST, "offset must be >= 0")
 
     async def fetch(cam: Camera) -> dict[str, Any]:
-        filename = ""
-        try:
-            for o in await cam.objects():
-                if o.handle == handle:
-                    filename = o.filename
-                    break
-        except Unsupported:
-            pass
+        filename = await _filename_of(cam, handle)
+        # the camera's own buffer goes into the reply: sent as a blob frame, never copied
         data = await cam.download(handle, d.progress_reporter(ctx, handle), offset)
         return {"handle": handle, "filename": filename, "size": len(data) + offset, "offset": offset, "data": data}
 
     return await d.link.call("download", fetch, _timeout(d, 8))
+
+
+async def _filename_of(cam: Camera, handle: int) -> str:
+    """The object's name from one GetObjectInfo (not a listing of the whole card);
+    ``""`` when the camera will not say (the download itself then reports any error)."""
+    try:
+        res = await cam.raw(GET_OBJECT_INFO, (handle,))
+    except (Unsupported, ResponseError):
+        return ""
+    if res.code != RESPONSE_OK:
+        return ""
+    try:
+        return ObjectInfo.decode(res.data).filename
+    except ProtocolError:
+        return ""  # a dataset we cannot read costs the name, not the download
 
 
 @handler("delete")
@@ -400,7 +411,7 @@ async def _opreq(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
     if len(params) > 5 or any(not 0 <= p <= 0xFFFFFFFF for p in params):
         raise BusError(ErrorCode.BAD_REQUEST, "params: up to 5 unsigned 32-bit integers")
     res = await d.link.call("opreq", lambda c: c.raw(code, params, bytes(data) if data is not None else None), _timeout(d))
-    return {"code": res.code, "code_name": response_name(res.code), "params": list(res.params), "data": bytes(res.data)}
+    return {"code": res.code, "code_name": response_name(res.code), "params": list(res.params), "data": res.data}
 
 
 @handler("sim.fault")

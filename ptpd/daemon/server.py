@@ -83,7 +83,8 @@ class Daemon:
         self._malformed_logged: set[bytes] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._background: list[asyncio.Task[Any]] = []
-        self._cache: collections.OrderedDict[tuple[bytes, Any, int], tuple[float, bytes | None, list[list[bytes]]]] = collections.OrderedDict()
+        #: (identity, id, request hash) -> (time, reply frames or None while running, waiting envelopes)
+        self._cache: collections.OrderedDict[tuple[bytes, Any, int], tuple[float, list[bus.Buffer] | None, list[list[bytes]]]] = collections.OrderedDict()
         self._stop = asyncio.Event()
         self._stopping = False
         self._auth: Any = None
@@ -220,13 +221,12 @@ class Daemon:
         else:
             envelope, body = [identity], rest  # bare DEALER
         self.requests += 1
-        if len(body) != 1:
-            rid = bus.request_id_of(body[0]) if body else None
-            self._bad(envelope, rid, BusError(ErrorCode.BAD_REQUEST, f"a request is one msgpack frame, got {len(body)}"))
+        if not body:
+            self._bad(envelope, None, BusError(ErrorCode.BAD_REQUEST, "a request is a msgpack header frame (and its blob frames), got none"))
             return
-        raw = body[0]
+        raw, blobs = body[0], body[1:]  # blobs: frames the header refers to as {"$blob": i}
         try:
-            req = bus.decode_request(raw)
+            req = bus.decode_request(raw, blobs)
         except BusError as err:
             self._bad(envelope, bus.request_id_of(raw), err)
             return
@@ -236,7 +236,7 @@ class Daemon:
             return
         key = None
         if cmd.side_effects:
-            key = (identity, req.id, hash(raw))
+            key = (identity, req.id, hash((raw, *blobs)))
             hit = self._cache.get(key)
             if hit is not None:
                 _, reply, waiters = hit
@@ -249,7 +249,7 @@ class Daemon:
             self._cache[key] = (time.monotonic(), None, [])
             self._trim_cache()
         if len(self._tasks) >= MAX_IN_FLIGHT:
-            self._reply(envelope, key, bus.encode_error(req.id, BusError(ErrorCode.CAMERA_BUSY, "too many requests in flight")))
+            self._reply(envelope, key, [bus.encode_error(req.id, BusError(ErrorCode.CAMERA_BUSY, "too many requests in flight"))])
             return
         task = asyncio.create_task(self._run(envelope, key, req, cmd))
         self._tasks.add(task)
@@ -263,7 +263,7 @@ class Daemon:
             log.warning("bad request from client %s: %s: %s (further ones from it logged at debug)", ident.hex(), err.code.value, err.message)
         else:
             log.debug("bad request from client %s: %s", ident.hex(), err.message)
-        self._send(envelope, bus.encode_error(rid, err))
+        self._send(envelope, [bus.encode_error(rid, err)])
 
     async def _run(self, envelope: list[bytes], key: Any, req: bus.Request, cmd: bus.Command) -> None:
         cache = True
@@ -272,9 +272,10 @@ class Daemon:
             if self._stopping and not cmd.local:
                 raise BusError(ErrorCode.NOT_CONNECTED, "the daemon is stopping")
             result = await HANDLERS[cmd.name](self, args, RequestContext(req.id, envelope[0]))
-            reply = bus.encode_reply(req.id, result)
+            # bytes of a binary result go as blob frames (zero-copy) to a client that asks
+            reply = bus.encode_reply_frames(req.id, result, req.blobs and cmd.binary)
         except asyncio.CancelledError:
-            reply = bus.encode_error(req.id, BusError(ErrorCode.NOT_CONNECTED, "the daemon is stopping"))
+            reply = [bus.encode_error(req.id, BusError(ErrorCode.NOT_CONNECTED, "the daemon is stopping"))]
             self._reply(envelope, key, reply)
             raise
         except Exception as exc:
@@ -286,12 +287,12 @@ class Daemon:
             else:
                 log.debug("command %s: %s: %s", cmd.name, err.code.value, err.message)
             try:
-                reply = bus.encode_error(req.id, err)
+                reply = [bus.encode_error(req.id, err)]
             except Exception:  # pragma: no cover - a message that msgpack cannot encode
-                reply = bus.encode_error(req.id, BusError(ErrorCode.INTERNAL, "unencodable error"))
+                reply = [bus.encode_error(req.id, BusError(ErrorCode.INTERNAL, "unencodable error"))]
         self._reply(envelope, key, reply, cache)
 
-    def _reply(self, envelope: list[bytes], key: Any, reply: bytes, cache: bool = True) -> None:
+    def _reply(self, envelope: list[bytes], key: Any, reply: list[bus.Buffer], cache: bool = True) -> None:
         self._send(envelope, reply)
         if key is not None:
             entry = self._cache.pop(key, None)
@@ -301,9 +302,11 @@ class Daemon:
             for w in waiters:
                 self._send(w, reply)
 
-    def _send(self, envelope: list[bytes], reply: bytes) -> None:
+    def _send(self, envelope: list[bytes], reply: list[bus.Buffer]) -> None:
         try:
-            fut = self.router.send_multipart([*envelope, reply], flags=zmq.DONTWAIT)
+            # copy=False: a blob leaves from the camera's own buffer (small frames are
+            # copied by pyzmq anyway, below its copy threshold)
+            fut = self.router.send_multipart([*envelope, *reply], flags=zmq.DONTWAIT, copy=False)
         except zmq.ZMQError as exc:
             log.debug("reply to %s dropped: %s", envelope[0].hex(), exc)
             return

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import zmq
@@ -15,8 +14,8 @@ from ptpd import bus
 
 from . import _core
 from ._commands import _UNSET, CommandMethods, ProgressCallback, _BaseClient
-from ._core import LatestMailbox, Sequencer, Timeout
-from ._errors import ClientError, DaemonUnavailable, ProtocolMismatch, RequestTimeout
+from ._core import EventFeed, LatestMailbox, Sequencer, Timeout
+from ._errors import DaemonUnavailable, ProtocolMismatch, RequestTimeout
 from ._stream_models import Event, Frame
 
 if TYPE_CHECKING:
@@ -91,21 +90,15 @@ class AsyncClient(CommandMethods, _BaseClient):
                 if self._closed:
                     raise RuntimeError("client is closed")
                 _core.probe_ipc(self._plan.command)
-                s = self._context.socket(zmq.DEALER)
-                s.setsockopt(zmq.LINGER, 0)
-                s.setsockopt(zmq.IMMEDIATE, 1)
-                try:
-                    s.connect(self._plan.command)
-                except zmq.ZMQError as exc:
-                    s.close(0)
-                    raise ClientError(f"cannot use endpoint {self._plan.command!r}: {exc}") from exc
+                s = _core.open_dealer(self._context, self._plan.command)
                 self._socket = s
                 self._reader = asyncio.ensure_future(self._read_replies(s))
             return self._socket
 
     async def _read_replies(self, sock: zmq.asyncio.Socket) -> None:
         while True:
-            frames = await sock.recv_multipart()
+            # copy=False: a blob stays in ZeroMQ's message, handed out as a view
+            frames = await sock.recv_multipart(copy=False)
             try:
                 reply = _core.parse_reply_frames(frames)
             except ProtocolMismatch:
@@ -123,25 +116,26 @@ class AsyncClient(CommandMethods, _BaseClient):
         parse: bool = True,
         progress: ProgressCallback | None = None,
     ) -> Any:
-        """Send any bus command and return its (typed, when ``parse``) result."""
+        """Send any bus command and return its (typed, when ``parse``) result.
+
+        Binary results (image data) are ``memoryview`` objects of the received message: no copy.
+        """
         read = self._read_timeout(timeout)
         sock = await self._command_socket()
-        rid = self._ids.next()
-        data = bus.encode_request(rid, cmd, _core.clean_args(args))
-        connect = self.timeout.connect
-        if not await sock.poll(_core._ms(connect) if connect is not None else None, zmq.POLLOUT):
-            raise DaemonUnavailable(f"no daemon answers at {self._plan.command}", self._plan.command)
+        rid, frames = self._new_request(cmd, args)
+        if not await sock.poll(self._connect_ms(), zmq.POLLOUT):
+            raise self._unavailable()
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiters[rid] = fut
         watcher = None
         if progress is not None:
             watcher = asyncio.ensure_future(self._watch_progress(rid, args or {}, progress))
         try:
-            await sock.send_multipart([b"", data])
+            await sock.send_multipart([b"", *frames], copy=False)
             try:
                 reply = await asyncio.wait_for(fut, read)
             except asyncio.TimeoutError:
-                raise RequestTimeout(f"{cmd}: no reply from the daemon within {read:g} s", read) from None
+                raise self._timed_out(cmd, read) from None
         finally:
             self._waiters.pop(rid, None)
             if watcher is not None:
@@ -157,28 +151,24 @@ class AsyncClient(CommandMethods, _BaseClient):
         try:
             while True:
                 try:
-                    ev = _core.parse_event(await sub.recv_multipart())
+                    done = _core.progress_of(_core.parse_event(await sub.recv_multipart()), rid, args)
                 except ProtocolMismatch:
                     continue
-                d = ev.data
-                if d.get("id") not in (None, rid) and d.get("handle") != args.get("handle"):
-                    continue
-                if "done" in d:
-                    cb(int(d.get("done") or 0), int(d.get("total") or 0))
+                if done is not None:
+                    cb(*done)
         finally:
             sub.close(0)
 
     async def endpoints(self) -> tuple[str, str]:
         """(event, live-view) endpoints: given, or learned from the daemon's ``version``."""
-        if self._plan.event and self._plan.liveview:
-            return self._plan.event, self._plan.liveview
-        if self._learned is None:
-            try:
-                v = await self.request("version", parse=False)
-            except Exception:
-                v = None
-            self._learned = _core.learned_endpoints(self._plan, v)
-        return self._learned
+        known = self._known_endpoints()
+        if known is not None:
+            return known
+        try:
+            v = await self.request("version", parse=False)
+        except Exception:
+            v = None
+        return self._learn_endpoints(v)
 
     async def events(
         self,
@@ -205,12 +195,17 @@ class AsyncEventStream:
 
     def __init__(self, client: AsyncClient, prefixes: tuple[str, ...], snapshot: bool, timeout: float | None) -> None:
         self._client = client
-        self.prefixes = prefixes
         self.timeout = timeout
-        self._want_snapshot = snapshot
-        self.sequencer = Sequencer()
-        self._pending: list[Event | Snapshot] = []
+        self.feed = EventFeed(prefixes, snapshot)
         self._sub: zmq.asyncio.Socket | None = None
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        return self.feed.prefixes
+
+    @property
+    def sequencer(self) -> Sequencer:
+        return self.feed.sequencer
 
     async def _start(self) -> None:
         ev_endpoint = (await self._client.endpoints())[0]
@@ -218,21 +213,14 @@ class AsyncEventStream:
         self._sub.setsockopt(zmq.LINGER, 0)
         self._sub.setsockopt(zmq.SUBSCRIBE, b"")
         self._sub.connect(ev_endpoint)
-        if self._want_snapshot:
-            await self._resnapshot(None)
-
-    async def _resnapshot(self, gap: tuple[int, int] | None) -> None:
-        snap = await self._client.snapshot()
-        if gap is not None:
-            snap = replace(snap, gap=gap)
-        self.sequencer.reset(snap.seq)
-        self._pending.append(snap)
+        if self.feed.want_snapshot:
+            self.feed.snapshot_taken(await self._client.snapshot(), None)
 
     def __aiter__(self) -> AsyncIterator[Event | Snapshot]:
         return self
 
     async def __anext__(self) -> Event | Snapshot:
-        if self._sub is None and not self._pending:
+        if self._sub is None and not self.feed.pending:
             raise StopAsyncIteration
         return await self.get(self.timeout)
 
@@ -240,33 +228,24 @@ class AsyncEventStream:
         """The next snapshot or matching event; :class:`RequestTimeout` if none in time."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            if self._pending:
-                return self._pending.pop(0)
+            item = self.feed.next_pending()
+            if item is not None:
+                return item
             if self._sub is None:
                 raise StopAsyncIteration
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
+            left = _core.remaining(deadline)
+            if left is not None and left <= 0:
                 raise RequestTimeout(f"no event within {timeout:g} s", timeout)
-            if not await self._sub.poll(None if remaining is None else max(1, int(remaining * 1000))):
+            if not await self._sub.poll(_core.poll_ms(left)):
                 continue
             try:
                 ev = _core.parse_event(await self._sub.recv_multipart())
             except ProtocolMismatch:
                 continue
-            verdict = self.sequencer.accept(ev)
-            if verdict == "old":
-                continue
-            if verdict == "gap":
-                expected = (self.sequencer.last or 0) + 1
-                if self._want_snapshot:
-                    await self._resnapshot((expected, ev.seq or 0))
-                    if ev.seq is not None and ev.seq <= (self.sequencer.last or 0):
-                        continue
-                else:
-                    ev = replace(ev, missed=(ev.seq or 0) - expected)
-                self.sequencer.reset(ev.seq or 0)
-            if _core.topic_matches(ev.topic, self.prefixes):
-                self._pending.append(ev)
+            gap = self.feed.feed(ev)
+            if gap is not None:
+                self.feed.snapshot_taken(await self._client.snapshot(), gap)
+                self.feed.after_gap(ev)
 
     @property
     def gaps(self) -> int:

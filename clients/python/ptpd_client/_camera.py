@@ -25,14 +25,18 @@ class CameraInfo(_Model):
 
 @dataclass(frozen=True, slots=True)
 class Shot(_Model):
-    """One shutter release of ``capture``."""
+    """One shutter release of ``capture``.
+
+    ``data`` and ``preview`` are bytes-like: ``memoryview`` objects of the received message
+    (no copy); ``bytes(shot.data)`` when you need ``bytes``.
+    """
 
     handle: int | None = None
     filename: str = ""
     size: int = 0
-    data: bytes | None = None
+    data: bytes | memoryview | None = None
     path: str | None = None
-    preview: bytes | None = None
+    preview: bytes | memoryview | None = None
     raw: dict[str, Any] = _raw()
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,12 +76,16 @@ class ObjectInfo(_Model):
 
 @dataclass(frozen=True, slots=True)
 class Download(_Model):
-    """Reply of ``download``."""
+    """Reply of ``download``.
+
+    ``data`` is bytes-like: a ``memoryview`` of the received message (no copy), ready for
+    ``file.write``, ``hashlib``, ``numpy.frombuffer``; ``bytes(d.data)`` makes a copy.
+    """
 
     handle: int = 0
     filename: str = ""
     size: int = 0
-    data: bytes = b""
+    data: bytes | memoryview = b""
     raw: dict[str, Any] = _raw()
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,7 +101,7 @@ class OpResult(_Model):
     code: int = 0
     code_name: str = ""
     params: tuple[int, ...] = ()
-    data: bytes = b""
+    data: bytes | memoryview = b""  #: bytes-like (a view of the received message)
     raw: dict[str, Any] = _raw()
 
 

@@ -58,6 +58,35 @@ class _BaseClient:
     def _read_timeout(self, timeout: float | None | object) -> float | None:
         return self.timeout.read if timeout is _UNSET else timeout  # type: ignore[return-value]
 
+    def _connect_ms(self) -> int | None:
+        """How long (ms) to wait for the command socket to take a request."""
+        return _core._ms(self.timeout.connect)
+
+    def _new_request(self, cmd: str, args: dict[str, Any] | None) -> tuple[str, list[Any]]:
+        """A fresh request id and the request's frames (after the delimiter)."""
+        rid = self._ids.next()
+        return rid, _core.request_frames(rid, cmd, args)
+
+    def _unavailable(self) -> Exception:
+        from ._errors import DaemonUnavailable
+
+        return DaemonUnavailable(f"no daemon answers at {self._plan.command}", self._plan.command)
+
+    def _timed_out(self, cmd: str, read: float | None) -> Exception:
+        from ._errors import RequestTimeout
+
+        return RequestTimeout(f"{cmd}: no reply from the daemon within {read:g} s", read)
+
+    def _known_endpoints(self) -> tuple[str, str] | None:
+        """(event, live-view) endpoints if given or already learned; ``None``: ask ``version``."""
+        if self._plan.event and self._plan.liveview:
+            return self._plan.event, self._plan.liveview
+        return self._learned
+
+    def _learn_endpoints(self, version_result: Any) -> tuple[str, str]:
+        self._learned = _core.learned_endpoints(self._plan, version_result)
+        return self._learned
+
 
 class CommandMethods:
     """One method per bus command; ``request`` is supplied by the client class."""

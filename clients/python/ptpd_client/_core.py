@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ptpd import bus
 
-from ._errors import CommandFailed, DaemonUnavailable, ProtocolMismatch
+from ._errors import ClientError, CommandFailed, DaemonUnavailable, ProtocolMismatch
 from ._models import parser
 
 if TYPE_CHECKING:
@@ -155,16 +155,51 @@ def clean_args(args: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (args or {}).items() if v is not None}
 
 
-def parse_reply_frames(frames: list[bytes]) -> dict[str, Any]:
-    """The reply map from a DEALER's frames ``[b"", reply]`` (delimiter optional)."""
-    body = frames[-1] if frames else b""
+def request_frames(rid: str, cmd: str, args: dict[str, Any] | None) -> list[Any]:
+    """The frames of a request (after the delimiter): ``[header, blob0, ...]``.
+
+    Bytes-like arguments go as blob frames, and the header asks the daemon for binary
+    results as blob frames too (``"blobs": true``), so neither side copies image data
+    into or out of msgpack.
+    """
+    return bus.encode_request_frames(rid, cmd, clean_args(args))
+
+
+def parse_reply_frames(frames: list[Any]) -> dict[str, Any]:
+    """The reply map from a DEALER's frames ``[b"", header, blob0, ...]`` (delimiter
+    optional). Frames received with ``copy=False`` stay where ZeroMQ put them: a blob in
+    the result is a ``memoryview`` of its frame, not a copy."""
     try:
-        reply = bus.unpack(body)
+        return bus.decode_reply(frames)
     except ValueError as exc:
-        raise ProtocolMismatch(f"daemon reply is not msgpack: {exc}") from exc
-    if not isinstance(reply, dict) or "ok" not in reply:
-        raise ProtocolMismatch(f"daemon reply is not a bus reply: {reply!r:.200}")
-    return reply
+        raise ProtocolMismatch(f"daemon reply is not a bus reply: {exc}") from exc
+
+
+def open_dealer(context: Any, endpoint: str) -> Any:
+    """A DEALER connected to the command endpoint (``zmq.Context`` or ``zmq.asyncio.Context``)."""
+    import zmq
+
+    s = context.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    # queue only to a connected peer, so "nobody there" shows up as not writable
+    s.setsockopt(zmq.IMMEDIATE, 1)
+    try:
+        s.connect(endpoint)
+    except zmq.ZMQError as exc:
+        s.close(0)
+        raise ClientError(f"cannot use endpoint {endpoint!r}: {exc}") from exc
+    return s
+
+
+def progress_of(event: Event, rid: str, args: dict[str, Any]) -> tuple[int, int] | None:
+    """``(done, total)`` when ``event`` reports progress of request ``rid`` (or of the
+    same handle, for daemons that leave the id out), else ``None``."""
+    d = event.data
+    if d.get("id") not in (None, rid) and d.get("handle") != args.get("handle"):
+        return None
+    if "done" not in d:
+        return None
+    return int(d.get("done") or 0), int(d.get("total") or 0)
 
 
 def result_of(cmd: str, reply: dict[str, Any], parse: bool = True) -> Any:
@@ -240,6 +275,69 @@ class Sequencer:
             return "gap"
         self.last = event.seq
         return "ok"
+
+
+class EventFeed:
+    """What an event stream does with each message, without the I/O (both clients use it).
+
+    ``feed(event)`` files a matching event in ``pending`` and returns ``None``, or, when a
+    sequence gap shows lost messages and the stream keeps a snapshot, returns the gap
+    ``(expected, got)``: the client then takes a snapshot, hands it to
+    :meth:`snapshot_taken` and calls :meth:`after_gap` with the same event.
+    """
+
+    def __init__(self, prefixes: tuple[str, ...], snapshot: bool) -> None:
+        self.prefixes = prefixes
+        self.want_snapshot = snapshot
+        self.sequencer = Sequencer()
+        self.pending: list[Any] = []
+
+    def snapshot_taken(self, snap: Any, gap: tuple[int, int] | None) -> None:
+        if gap is not None:
+            from dataclasses import replace
+
+            snap = replace(snap, gap=gap)
+        self.sequencer.reset(snap.seq)
+        self.pending.append(snap)
+
+    def feed(self, ev: Event) -> tuple[int, int] | None:
+        verdict = self.sequencer.accept(ev)
+        if verdict == "old":
+            return None
+        if verdict == "gap":
+            expected = (self.sequencer.last or 0) + 1
+            if self.want_snapshot:
+                return expected, ev.seq or 0
+            from dataclasses import replace
+
+            ev = replace(ev, missed=(ev.seq or 0) - expected)
+            self.sequencer.reset(ev.seq or 0)
+        self._file(ev)
+        return None
+
+    def after_gap(self, ev: Event) -> None:
+        """The event that showed the gap, once the new snapshot is in."""
+        if ev.seq is not None and ev.seq <= (self.sequencer.last or 0):
+            return  # already reflected in the snapshot
+        self.sequencer.reset(ev.seq or 0)
+        self._file(ev)
+
+    def _file(self, ev: Event) -> None:
+        if topic_matches(ev.topic, self.prefixes):
+            self.pending.append(ev)
+
+    def next_pending(self) -> Any:
+        return self.pending.pop(0) if self.pending else None
+
+
+def remaining(deadline: float | None) -> float | None:
+    """Seconds left until ``deadline`` (``None``: no deadline)."""
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def poll_ms(left: float | None) -> int | None:
+    """A poll timeout in ms for ``left`` seconds (at least 1 ms; ``None``: forever)."""
+    return None if left is None else max(1, int(left * 1000))
 
 
 # -- frames -------------------------------------------------------------------------------

@@ -13,8 +13,9 @@ from ptpd import bus
 
 from . import _core
 from ._commands import _UNSET, CommandMethods, ProgressCallback, _BaseClient
-from ._core import LatestMailbox, Sequencer, Timeout
-from ._errors import ClientError, DaemonUnavailable, ProtocolMismatch, RequestTimeout
+from ._core import EventFeed, LatestMailbox, Sequencer, Timeout
+from ._errors import ProtocolMismatch, RequestTimeout
+
 if TYPE_CHECKING:
     from ._status import Snapshot
     from ._stream_models import Event, Frame
@@ -73,16 +74,7 @@ class Client(CommandMethods, _BaseClient):
             if self._closed:
                 raise RuntimeError("client is closed")
             _core.probe_ipc(self._plan.command)
-            s = self._context.socket(zmq.DEALER)
-            s.setsockopt(zmq.LINGER, 0)
-            # queue only to a connected peer, so "nobody there" shows up as not writable
-            s.setsockopt(zmq.IMMEDIATE, 1)
-            try:
-                s.connect(self._plan.command)
-            except zmq.ZMQError as exc:
-                s.close(0)
-                raise ClientError(f"cannot use endpoint {self._plan.command!r}: {exc}") from exc
-            self._socket = s
+            self._socket = _core.open_dealer(self._context, self._plan.command)
         return self._socket
 
     # -- the one request path --------------------------------------------------------
@@ -96,35 +88,37 @@ class Client(CommandMethods, _BaseClient):
         parse: bool = True,
         progress: ProgressCallback | None = None,
     ) -> Any:
-        """Send any bus command and return its (typed, when ``parse``) result."""
+        """Send any bus command and return its (typed, when ``parse``) result.
+
+        Binary results (image data) are ``memoryview`` objects of the received message: no copy.
+        """
         read = self._read_timeout(timeout)
         with self._lock:
             sock = self._command_socket()
-            rid = self._ids.next()
-            data = bus.encode_request(rid, cmd, _core.clean_args(args))
-            connect = self.timeout.connect
-            if not sock.poll(_core._ms(connect) if connect is not None else -1, zmq.POLLOUT):
+            rid, frames = self._new_request(cmd, args)
+            if not sock.poll(self._connect_ms(), zmq.POLLOUT):
                 # a dead peer leaves a half-open pipe: start afresh next time
                 sock.close(0)
                 self._socket = None
-                raise DaemonUnavailable(f"no daemon answers at {self._plan.command}", self._plan.command)
+                raise self._unavailable()
             sub = self._progress_socket() if progress is not None else None
             try:
-                sock.send_multipart([b"", data])
+                sock.send_multipart([b"", *frames], copy=False)
                 poller = zmq.Poller()
                 poller.register(sock, zmq.POLLIN)
                 if sub is not None:
                     poller.register(sub, zmq.POLLIN)
                 deadline = None if read is None else time.monotonic() + read
                 while True:
-                    remaining = None if deadline is None else deadline - time.monotonic()
-                    if remaining is not None and remaining <= 0:
-                        raise RequestTimeout(f"{cmd}: no reply from the daemon within {read:g} s", read)
-                    ready = dict(poller.poll(None if remaining is None else max(1, int(remaining * 1000))))
+                    left = _core.remaining(deadline)
+                    if left is not None and left <= 0:
+                        raise self._timed_out(cmd, read)
+                    ready = dict(poller.poll(_core.poll_ms(left)))
                     if sub is not None and sub in ready:
                         self._progress_drain(sub, rid, args or {}, progress)  # type: ignore[arg-type]
                     if sock in ready:
-                        reply = _core.parse_reply_frames(sock.recv_multipart())
+                        # copy=False: a blob stays in ZeroMQ's message, handed out as a view
+                        reply = _core.parse_reply_frames(sock.recv_multipart(copy=False))
                         if reply.get("id") != rid:
                             continue  # a late reply to an earlier, timed-out request
                         return _core.result_of(cmd, reply, parse)
@@ -147,26 +141,22 @@ class Client(CommandMethods, _BaseClient):
             except zmq.Again:
                 return
             try:
-                ev = _core.parse_event(parts)
+                done = _core.progress_of(_core.parse_event(parts), rid, args)
             except ProtocolMismatch:
                 continue
-            d = ev.data
-            if d.get("id") not in (None, rid) and d.get("handle") != args.get("handle"):
-                continue
-            if "done" in d:
-                cb(int(d.get("done") or 0), int(d.get("total") or 0))
+            if done is not None:
+                cb(*done)
 
     def endpoints(self) -> tuple[str, str]:
         """(event, live-view) endpoints: given, or learned from the daemon's ``version``."""
-        if self._plan.event and self._plan.liveview:
-            return self._plan.event, self._plan.liveview
-        if self._learned is None:
-            try:
-                v = self.request("version", parse=False)
-            except Exception:
-                v = None
-            self._learned = _core.learned_endpoints(self._plan, v)
-        return self._learned
+        known = self._known_endpoints()
+        if known is not None:
+            return known
+        try:
+            v = self.request("version", parse=False)
+        except Exception:
+            v = None
+        return self._learn_endpoints(v)
 
     # -- streams ---------------------------------------------------------------------
 
@@ -203,27 +193,23 @@ class EventStream:
 
     def __init__(self, client: Client, prefixes: tuple[str, ...], snapshot: bool, timeout: float | None) -> None:
         self._client = client
-        self.prefixes = prefixes
         self.timeout = timeout
-        self._want_snapshot = snapshot
-        self.sequencer = Sequencer()
-        self._pending: list[Event | Snapshot] = []
-        self._sub = client._context.socket(zmq.SUB)
+        self.feed = EventFeed(prefixes, snapshot)
+        self._sub: zmq.Socket | None = client._context.socket(zmq.SUB)
         self._sub.setsockopt(zmq.LINGER, 0)
         # the whole socket is sequenced: subscribe to all, filter by prefix here
         self._sub.setsockopt(zmq.SUBSCRIBE, b"")
         self._sub.connect(client.endpoints()[0])
         if snapshot:
-            self._resnapshot(None)
+            self.feed.snapshot_taken(client.snapshot(), None)
 
-    def _resnapshot(self, gap: tuple[int, int] | None) -> None:
-        snap = self._client.snapshot()
-        if gap is not None:
-            from dataclasses import replace
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        return self.feed.prefixes
 
-            snap = replace(snap, gap=gap)
-        self.sequencer.reset(snap.seq)
-        self._pending.append(snap)
+    @property
+    def sequencer(self) -> Sequencer:
+        return self.feed.sequencer
 
     def __iter__(self) -> Iterator[Event | Snapshot]:
         return self
@@ -235,36 +221,24 @@ class EventStream:
         """The next snapshot or matching event; :class:`RequestTimeout` if none in time."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            if self._pending:
-                return self._pending.pop(0)
+            item = self.feed.next_pending()
+            if item is not None:
+                return item
             if self._sub is None:
                 raise StopIteration
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
+            left = _core.remaining(deadline)
+            if left is not None and left <= 0:
                 raise RequestTimeout(f"no event within {timeout:g} s", timeout)
-            if not self._sub.poll(None if remaining is None else max(1, int(remaining * 1000))):
+            if not self._sub.poll(_core.poll_ms(left)):
                 continue
             try:
                 ev = _core.parse_event(self._sub.recv_multipart())
             except ProtocolMismatch:
                 continue
-            verdict = self.sequencer.accept(ev)
-            if verdict == "old":
-                continue
-            if verdict == "gap":
-                expected = (self.sequencer.last or 0) + 1
-                if self._want_snapshot:
-                    self._resnapshot((expected, ev.seq or 0))
-                    if ev.seq is not None and ev.seq <= (self.sequencer.last or 0):
-                        continue
-                    self.sequencer.reset(ev.seq or 0)
-                else:
-                    from dataclasses import replace
-
-                    ev = replace(ev, missed=(ev.seq or 0) - expected)
-                    self.sequencer.reset(ev.seq or 0)
-            if _core.topic_matches(ev.topic, self.prefixes):
-                self._pending.append(ev)
+            gap = self.feed.feed(ev)
+            if gap is not None:
+                self.feed.snapshot_taken(self._client.snapshot(), gap)
+                self.feed.after_gap(ev)
 
     @property
     def gaps(self) -> int:
