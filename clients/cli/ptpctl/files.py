@@ -42,20 +42,25 @@ class FileExists(Exception):
     """The target exists and overwriting was not allowed."""
 
 
-def write_atomic(path: Path, data: bytes, *, overwrite: bool = False) -> Path:
+def write_atomic(path: Path, data: bytes | bytearray | memoryview, *, overwrite: bool = False) -> Path:
     """Write ``data`` to ``path`` through a temp file in the same directory and a rename,
     so a reader never sees half a file. Without ``overwrite`` an existing file (even one
-    that appears meanwhile) is never replaced: :class:`FileExists`."""
+    that appears meanwhile) is never replaced: :class:`FileExists`.
+
+    ``data`` may be any buffer (the client hands out a view of the received message): it
+    goes to the file descriptor as it is, with no copy in between.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     if not overwrite and path.exists():
         raise FileExists(str(path))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+            os.fchmod(fd, 0o644)
+        finally:
+            os.close(fd)
         if overwrite:
             os.replace(tmp, path)
         else:
@@ -69,3 +74,11 @@ def write_atomic(path: Path, data: bytes, *, overwrite: bool = False) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    """``os.write`` until every byte is out (a write may take less than it was given)."""
+    view = memoryview(data).cast("B")
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]

@@ -7,10 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import click
+from ptpd_client import CommandFailed
 
 from .. import output
 from ..cli import IntParam, Session, _want_json, json_option, pass_session
 from ..errors import CliError, Exit
+from ..files import FileExists, safe_name, write_atomic
+
+#: PTP InvalidObjectHandle (ISO 15740 Table 27): the camera has no such object
+INVALID_OBJECT_HANDLE = 0x2009
 
 
 @click.command("ls", short_help="List the images on the camera.")
@@ -40,44 +45,47 @@ def ls_(session: Session, as_json: bool) -> None:
 @pass_session
 def download(session: Session, handles: tuple[int, ...], output_dir: str, overwrite: bool, progress: bool | None,
              as_json: bool) -> None:
-    """Download the objects HANDLE... (from 'ptpctl ls') into DIR, atomically, never
-    replacing an existing file without --overwrite."""
-    from ..files import FileExists, safe_name, write_atomic
-
-    known = {o.handle: o for o in session.client.objects()}
-    missing = [output.hexv(h) for h in handles if h not in known]
-    if missing:
-        raise CliError(f"no object with handle {', '.join(missing)} (see 'ptpctl ls')", Exit.USAGE)
+    """Download the objects HANDLE... (from 'ptpctl ls') into DIR under the camera's
+    file names, atomically, never replacing an existing file without --overwrite."""
     out = Path(output_dir)
-    plan = [(h, out / safe_name(known[h].filename, f"object-{h:08x}")) for h in handles]
-    if not overwrite:
-        taken = [str(p) for _, p in plan if p.exists()]
-        if taken:
-            raise CliError(f"{', '.join(taken)} exists; use --overwrite to replace", Exit.USAGE)
     show = sys.stderr.isatty() if progress is None else progress
     results = []
-    for h, dest in plan:
-        total = known[h].size or 0
-        if show:
-            with click.progressbar(length=max(total, 1), label=dest.name, file=sys.stderr, show_pos=True) as bar:
-                seen = [0]
-
-                def on_progress(done: int, tot: int, bar: Any = bar, seen: list[int] = seen) -> None:
-                    if tot and bar.length != tot:
-                        bar.length = tot
-                    bar.update(max(0, done - seen[0]))
-                    seen[0] = max(seen[0], done)
-
-                d = session.client.download(h, progress=on_progress, timeout=max(session.timeout, 30.0))
-                bar.update(max(0, (bar.length or 0) - seen[0]))
-        else:
-            d = session.client.download(h, timeout=max(session.timeout, 30.0))
+    for h in handles:
+        # No listing of the card first (a transaction per object on a real camera): the
+        # reply names the file, and the name is checked before anything is written.
+        d = _fetch(session, h, show)
+        dest = out / safe_name(d.filename, f"object-{h:08x}")
         try:
-            write_atomic(dest, d.data, overwrite=overwrite)
+            write_atomic(dest, d.data, overwrite=overwrite)  # straight from the received frame
         except FileExists:
-            raise CliError(f"{dest} appeared meanwhile; not replaced", Exit.ERROR) from None
-        results.append({"handle": h, "filename": d.filename or known[h].filename, "size": len(d.data), "path": str(dest)})
+            raise CliError(f"{dest} exists; use --overwrite to replace", Exit.USAGE) from None
+        results.append({"handle": h, "filename": d.filename, "size": len(d.data), "path": str(dest)})
+        del d  # the next download need not wait for this one's memory
     if _want_json(session, as_json):
         output.emit_json(results)
         return
     output.table([(output.hexv(r["handle"]), output.human_size(r["size"]), r["path"]) for r in results], ["Handle", "Size", "Saved to"])
+
+
+def _fetch(session: Session, handle: int, show: bool) -> Any:
+    """One object's download, with a progress bar on stderr when ``show``."""
+    timeout = max(session.timeout, 30.0)
+    try:
+        if not show:
+            return session.client.download(handle, timeout=timeout)
+        with click.progressbar(length=1, label=output.hexv(handle), file=sys.stderr, show_pos=True) as bar:
+            seen = [0]
+
+            def on_progress(done: int, total: int) -> None:
+                if total and bar.length != total:
+                    bar.length = total
+                bar.update(max(0, done - seen[0]))
+                seen[0] = max(seen[0], done)
+
+            d = session.client.download(handle, progress=on_progress, timeout=timeout)
+            bar.update(max(0, (bar.length or 0) - seen[0]))
+            return d
+    except CommandFailed as exc:
+        if exc.ptp_code == INVALID_OBJECT_HANDLE:
+            raise CliError(f"no object with handle {output.hexv(handle)} (see 'ptpctl ls')", Exit.USAGE) from None
+        raise
