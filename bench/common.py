@@ -234,6 +234,7 @@ class Result:
     files: list[str] = field(default_factory=list)  #: plots etc., relative to bench/
     quick: bool = False
     seconds: float = 0.0
+    machine: dict[str, Any] = field(default_factory=dict)  #: where and when this result was taken
 
     def text(self) -> str:
         lines = [f"== {self.title}" + (" (quick)" if self.quick else ""), f"compared: {self.compared}", f"machine: {machine_line()}"]
@@ -250,6 +251,9 @@ class Result:
 
     def markdown(self) -> str:
         lines = [f"## {self.title}" + (" (quick)" if self.quick else ""), "", f"Compared: {self.compared}", ""]
+        if self.machine:
+            m = self.machine
+            lines += [f"Run: {m.get('date')}, commit {m.get('commit')}, {self.seconds:.0f} s.", ""]
         for t in self.tables:
             lines += [t.markdown(), ""]
         if self.targets:
@@ -275,6 +279,7 @@ class Result:
         r.targets = [Target(t["what"], t["value"], t["goal"], t["op"], t["unit"]) for t in d.get("targets", [])]
         r.notes, r.raw, r.files = d.get("notes", []), d.get("raw", {}), d.get("files", [])
         r.quick, r.seconds = d.get("quick", False), d.get("seconds", 0.0)
+        r.machine = d.get("machine", {})
         return r
 
 
@@ -309,13 +314,13 @@ def write_results(results: Sequence[Result], path: Path, *, header: str = "") ->
     lines = [
         "# ptpd benchmark results",
         "",
-        "Written by `make bench` (`python -m bench.run_all`); every figure below comes from the run",
-        "recorded here. Absolute times drift on shared machines: read the ratios, which were taken",
+        "Written by `make bench` (`python -m bench.run_all`); every figure below comes from a real",
+        "run, and each section says when it ran and at which commit (`--only` reruns some and keeps",
+        "the others). Absolute times drift on shared machines: read the ratios, which were taken",
         "pair by pair in the same run.",
         "",
-        f"- date: {m['date']}",
-        f"- commit: {m['commit']}",
-        f"- machine: {machine_line(m)}",
+        f"- written: {m['date']}, commit {m['commit']}",
+        f"- machine: {machine_line(m).split(';')[0]}",
         "",
     ]
     if header:
@@ -341,6 +346,7 @@ def main_for(run: Callable[[bool], Result], argv: Sequence[str] | None = None, d
     res = run(ns.quick)
     res.quick = ns.quick
     res.seconds = time.monotonic() - t0
+    res.machine = dict(machine(), date=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     print(res.text(), flush=True)
     if ns.json:
         Path(ns.json).write_text(json.dumps(res.as_json(), indent=1, default=_json_default))
