@@ -136,4 +136,5 @@ def test_32_clients_200_mixed_commands(tmp_path: Path) -> None:
         with d.client() as c:
             st = c.result("status")
             assert st["connection"] == "connected"
+        print(f"{total} replies to {CLIENTS} clients, 0 problems; by command {dict(sum((c.replies for c in clients), Counter()))}; daemon RSS {d.rss() / 1e6:.0f} MB")
         assert d.stop() == 0

@@ -71,4 +71,5 @@ def test_stuck_and_killed_subscribers_do_not_disturb_others(tmp_path: Path) -> N
         common = set(seqs[0]) & set(seqs[1])
         assert len(common) >= min(len(seqs[0]), len(seqs[1])) - 2
         assert rss_after - rss_before < 5 * 1024 * 1024, (rss_before, rss_after)
+        print(f"readers got {len(seqs[0])} and {len(seqs[1])} frames, seq {seqs[0][0]}..{seqs[0][-1]} contiguous; daemon RSS {rss_before / 1e6:.1f} -> {rss_after / 1e6:.1f} MB")
         assert d.stop() == 0
