@@ -81,7 +81,7 @@ from ptpd.fuji.packets import Container
 from ptpd.protocol import datasets
 from ptpd.protocol.errors import ProtocolError
 from ptpd.simulator import faults as flt
-from ptpd.simulator import jpeg, scene
+from ptpd.simulator import jpeg, objects, scene
 from ptpd.simulator import store as st
 from ptpd.simulator.fuji_profiles import (
     DT,
@@ -490,42 +490,10 @@ class FujiDevice:
         ).encode()
 
     def storage_info(self, storage_id: int) -> bytes:
-        s = self.store.storage(storage_id)
-        free = self.store.free_bytes(storage_id)
-        return datasets.StorageInfo(
-            storage_type=s.storage_type,
-            filesystem_type=s.filesystem_type,
-            access_capability=s.access_capability,
-            max_capacity=s.max_capacity,
-            free_space_in_bytes=free,
-            free_space_in_images=int(self.values.get(P_CAPTURES_REMAINING, 0)),
-            storage_description=s.description,
-            volume_label=s.volume_label,
-        ).encode()
+        free_images = int(self.values.get(P_CAPTURES_REMAINING, 0))
+        return objects.storage_info(self.store, storage_id, free_images=free_images)
 
-    @staticmethod
-    def object_info(o: st.StoredObject) -> bytes:
-        return datasets.ObjectInfo(
-            storage_id=o.storage_id,
-            object_format=o.object_format,
-            protection_status=o.protection,
-            object_compressed_size=min(o.size, 0xFFFFFFFF),
-            thumb_format=o.thumb_format,
-            thumb_compressed_size=len(o.thumb),
-            thumb_pix_width=o.thumb_size[0],
-            thumb_pix_height=o.thumb_size[1],
-            image_pix_width=o.image_size[0],
-            image_pix_height=o.image_size[1],
-            image_bit_depth=o.bit_depth,
-            parent_object=o.parent,
-            association_type=o.association_type,
-            association_desc=o.association_desc,
-            sequence_number=o.sequence_number,
-            filename=o.filename,
-            capture_date=o.capture_date,
-            modification_date=o.modification_date,
-            keywords=o.keywords,
-        ).encode()
+    object_info = staticmethod(objects.object_info)
 
     # -- pictures ------------------------------------------------------------------
 
@@ -826,53 +794,6 @@ class FujiSession:
 
     # -- storage and objects -----------------------------------------------------------
 
-    def _get_storage_ids(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
-        return Reply(OK, datasets.encode_uint32_array(self.device.store.storage_ids))
-
-    def _get_storage_info(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
-        return Reply(OK, self.device.storage_info(p[0]))
-
-    def _handles(self, p: tuple[int, ...]) -> list[int]:
-        if p[0] == 0:
-            raise _Refuse(INVALID_STORAGE_ID)
-        if p[1] not in (0, ALL, 0x3001, 0x3801):
-            raise _Refuse(SPEC_BY_FORMAT_UNSUPPORTED)
-        with self.device.lock:
-            return self.device.store.handles(p[0], p[1], p[2])
-
-    def _get_num_objects(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
-        return Reply(OK, params=(len(self._handles(p)),))
-
-    def _get_object_handles(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
-        return Reply(OK, datasets.encode_uint32_array(self._handles(p)))
-
-    def _object(self, handle: int) -> st.StoredObject:
-        with self.device.lock:
-            return self.device.store.get(handle)
-
-    def _get_object_info(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
-        return Reply(OK, self.device.object_info(self._object(p[0])))
-
-    def _get_object(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
-        o = self._object(p[0])
-        if o.is_folder:
-            return Reply(INVALID_OBJECT_HANDLE)
-        return Reply(OK, memoryview(o.data))
-
-    def _get_partial_object(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
-        o = self._object(p[0])
-        if o.is_folder:
-            return Reply(INVALID_OBJECT_HANDLE)
-        offset, size = p[1], p[2]
-        if offset > o.size:
-            return Reply(INVALID_PARAMETER)
-        chunk = memoryview(o.data)[offset:offset + size]
-        return Reply(OK, chunk, params=(len(chunk),))
-
-    def _get_thumb(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
-        o = self._object(p[0])
-        return Reply(OK, o.thumb) if o.thumb else Reply(NO_THUMBNAIL_PRESENT)
-
     def _delete_object(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
         store = self.device.store
         with self.device.lock:
@@ -887,22 +808,16 @@ class FujiSession:
 
 
 _HANDLERS: dict[int, Callable[[FujiSession, int, tuple[int, ...], bytes | None], Reply]] = {
+    # storage and object operations: the same on every camera
+    **objects.session_handlers(lambda s: s.device, lambda a: Reply(a.code, a.data, a.params)),
     OP_GET_DEVICE_INFO: FujiSession._get_device_info,
     OP_OPEN_SESSION: FujiSession._open_session,
     OP_CLOSE_SESSION: FujiSession._close_session,
-    OP_GET_STORAGE_IDS: FujiSession._get_storage_ids,
-    OP_GET_STORAGE_INFO: FujiSession._get_storage_info,
-    OP_GET_NUM_OBJECTS: FujiSession._get_num_objects,
-    OP_GET_OBJECT_HANDLES: FujiSession._get_object_handles,
-    OP_GET_OBJECT_INFO: FujiSession._get_object_info,
-    OP_GET_OBJECT: FujiSession._get_object,
-    OP_GET_THUMB: FujiSession._get_thumb,
     OP_DELETE_OBJECT: FujiSession._delete_object,
     OP_INITIATE_CAPTURE: FujiSession._initiate_capture,
     OP_GET_PROP_DESC: FujiSession._get_prop_desc,
     OP_GET_PROP_VALUE: FujiSession._get_prop_value,
     OP_SET_PROP_VALUE: FujiSession._set_prop_value,
-    OP_GET_PARTIAL_OBJECT: FujiSession._get_partial_object,
     OP_INITIATE_OPEN_CAPTURE: FujiSession._initiate_open_capture,
     OP_GET_CAPTURE_PREVIEW: FujiSession._get_capture_preview,
     OP_SET_FOCUS_POINT: FujiSession._set_focus_point,
