@@ -49,4 +49,5 @@ def test_run_all_writes_results(tmp_path: Path) -> None:
     )
     assert cp.returncode == 0, cp.stderr[-2000:]
     text = md.read_text()
-    assert "# ptpd benchmark results" in text and "- commit:" in text and "| rpc echo ipc" in text
+    assert "# ptpd benchmark results" in text and "- written:" in text and "| rpc echo ipc" in text
+    assert "Run: " in text and "commit" in text  # each section says when and where it ran
