@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import free_port
+from bench.common import Proc, free_port
 from bench.harness import ptpd_cmd
 from ptpd.daemon.config import ConfigError, load_config
 
@@ -100,3 +100,54 @@ def test_refusal_exits_before_binding_anything(tmp_path: Path) -> None:
         with socket.socket() as s, pytest.raises(OSError):
             s.settimeout(0.5)
             s.connect(("127.0.0.1", port))
+
+
+def test_curve_guards_the_event_and_liveview_sockets_too(tmp_path: Path) -> None:
+    """An unknown key gets no heartbeat and no frame; an allowed key gets both."""
+    import zmq
+    import zmq.auth
+
+    from bench.harness import Daemon, DaemonOptions
+
+    for args in ([str(tmp_path / "keys")], [str(tmp_path / "laptop"), "--name", "laptop"], [str(tmp_path / "stranger"), "--name", "stranger"]):
+        cp = subprocess.run([*ptpd_cmd(), "keys", *args], capture_output=True, text=True, timeout=20)
+        assert cp.returncode == 0, cp.stderr
+    allowed = tmp_path / "clients.d"
+    allowed.mkdir()
+    (allowed / "laptop.key").write_bytes((tmp_path / "laptop" / "laptop.key").read_bytes())
+    server_public, _ = zmq.auth.load_certificate(str(tmp_path / "keys" / "server.key"))
+    p = free_port(3)
+    eps = {"command": f"tcp://127.0.0.1:{p}", "event": f"tcp://127.0.0.1:{p + 1}", "liveview": f"tcp://127.0.0.1:{p + 2}"}
+    extra = f'curve_secret_key = "{tmp_path / "keys" / "server.key_secret"}"\ncurve_clients = "{allowed}"\n'
+    opts = DaemonOptions(simulate="fuji", keepalive=0, sim_options={"pairing_delay": 0.0})
+    d = Daemon(tmp_path / "d", opts, endpoints=eps)
+    # the [bus] section is the last one the harness writes before [daemon]; add the keys to it
+    text = d.config.read_text().replace("[daemon]", extra + "[daemon]", 1)
+    d.config.write_text(text)
+    ctx = zmq.Context()
+    try:
+        with d:
+            # started by hand: the harness's readiness check speaks plain zmq, which CURVE refuses
+            d.proc = Proc([*ptpd_cmd(), "run", "--config", str(d.config)], env=d.env, log=d.log)
+
+            def sub(name: str, endpoint: str, topic: bytes) -> zmq.Socket:
+                pub, sec = zmq.auth.load_certificate(str(tmp_path / name / f"{name}.key_secret"))
+                s = ctx.socket(zmq.SUB)
+                s.linger = 0
+                s.curve_serverkey, s.curve_publickey, s.curve_secretkey = server_public, pub, sec
+                s.setsockopt(zmq.SUBSCRIBE, topic)
+                s.connect(endpoint)
+                return s
+
+            good_ev, bad_ev = sub("laptop", eps["event"], b"heartbeat"), sub("stranger", eps["event"], b"heartbeat")
+            good_lv, bad_lv = sub("laptop", eps["liveview"], b"liveview.frame"), sub("stranger", eps["liveview"], b"liveview.frame")
+            assert good_ev.poll(15_000), d.log_text()[-2000:]
+            assert good_lv.poll(15_000), d.log_text()[-2000:]
+            assert good_ev.recv_multipart()[0] == b"heartbeat"
+            assert good_lv.recv_multipart()[0] == b"liveview.frame"
+            assert not bad_ev.poll(2500)  # heartbeats come every second: none reached it
+            assert not bad_lv.poll(500)
+            for s in (good_ev, bad_ev, good_lv, bad_lv):
+                s.close(0)
+    finally:
+        ctx.destroy(linger=0)
