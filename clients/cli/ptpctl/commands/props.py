@@ -70,7 +70,8 @@ def get(session: Session, prop: str, as_json: bool) -> None:
     click.echo(f"{output.with_unit(p.name, str(p.label))} ({output.hexv(p.value)})" if p.label != "" else output.hexv(p.value))
 
 
-@click.command("set", short_help="Set a property.")
+# A value such as "-1/3" or "-2" looks like an option to click: take it as the value.
+@click.command("set", short_help="Set a property.", context_settings={"ignore_unknown_options": True})
 @click.argument("prop", type=PROP)
 @click.argument("value")
 @json_option
