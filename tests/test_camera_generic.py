@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import dataclasses
 import io
 from typing import Any
 
@@ -298,3 +300,203 @@ def test_close_is_idempotent():
             await sim.close()
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+# -- the description cache: one transaction per get and per set ---------------------------------
+
+GET_DESC, GET_VALUE, SET_VALUE, RESET_VALUE = 0x1014, 0x1015, 0x1016, 0x1017
+ISO = 0x500F
+
+
+def count_operations(sim: Any) -> collections.Counter:
+    """Operation codes the simulator receives from now on, counted where its server starts
+    each transaction (the fault model is asked once per transaction)."""
+    seen: collections.Counter = collections.Counter()
+    plan = sim.faults.on_transaction
+
+    def counting(op_code: int, *args: Any, **kw: Any) -> Any:
+        seen[op_code] += 1
+        return plan(op_code, *args, **kw)
+
+    sim.faults.on_transaction = counting
+    return seen
+
+
+def dial(sim: Any, code: int, values: tuple[int, ...]) -> None:
+    """Change what the simulated camera allows for ``code`` (a mode dial), telling no one."""
+    table = sim.camera.properties
+    table._specs[code] = dataclasses.replace(table.spec(code), values=values)
+
+
+async def next_prop_changed(sub: Any, code: int) -> None:
+    while True:
+        e = await sub.get(timeout=5)
+        if e.code == 0x4006 and e.params[:1] == (code,):
+            return
+
+
+@with_camera
+async def test_steady_state_get_is_one_GetDevicePropValue_and_set_one_SetDevicePropValue(cam, sim):
+    seen = count_operations(sim)
+    first = await cam.get("iso")  # the first use describes the property: one GetDevicePropDesc
+    assert seen == {GET_DESC: 1} and first.label == "200"
+    for value in ("800", "400", "1600", "1600", "3200", "100"):
+        seen.clear()
+        got = await cam.set("iso", value)
+        assert seen == {SET_VALUE: 1}, value
+        assert got.label == value and got.value == int(value) and got.name == "iso" and got.datatype == 0x0004
+        assert sim.camera.properties.get(ISO) == int(value)  # the camera took it
+        seen.clear()
+        now = await cam.get("iso")
+        assert seen == {GET_VALUE: 1}
+        assert now == got
+    # writes back to back: the camera's DevicePropChanged echo of each is not news
+    for value in ("800", "400", "6400"):
+        seen.clear()
+        assert (await cam.set("iso", value)).value == int(value)
+        assert seen == {SET_VALUE: 1}
+    assert (await cam.get("iso")).value == 6400
+    # another property, then keepalive (battery): one GetDevicePropValue each once described
+    await cam.get("whitebalance")
+    seen.clear()
+    assert (await cam.set("whitebalance", "tungsten")).value == 6
+    assert (await cam.get("whitebalance")).label == "tungsten"
+    await cam.keepalive()
+    await cam.keepalive()
+    assert seen == {SET_VALUE: 1, GET_VALUE: 2, GET_DESC: 1}  # battery described once, then read
+
+
+@with_camera
+async def test_get_reads_the_value_every_time(cam, sim):
+    await cam.get("iso")
+    sim.camera.properties.set(ISO, 1600)  # changed on the camera; no event
+    seen = count_operations(sim)
+    assert (await cam.get("iso")).value == 1600
+    assert seen == {GET_VALUE: 1}
+
+
+@with_camera
+async def test_describe_always_asks_the_camera(cam, sim):
+    await cam.set("iso", "800")
+    sim.camera.properties.set(ISO, 3200)
+    seen = count_operations(sim)
+    desc = await cam.describe("iso")
+    assert desc.current.value == 3200 and desc.current.label == "3200"
+    assert seen == {GET_DESC: 1}
+
+
+@with_camera
+async def test_refused_value_is_refused_before_sending(cam, sim):
+    await cam.get("iso")
+    seen = count_operations(sim)
+    with pytest.raises(ValueError) as info:
+        await cam.set("iso", "123")
+    for label in ("100", "200", "400", "800", "1600", "3200", "6400"):
+        assert label in str(info.value)
+    with pytest.raises(ValueError, match="read-only"):
+        await cam.set("battery", 50)  # described on first use, but never written
+    assert seen == {GET_DESC: 1}
+    assert sim.camera.properties.get(ISO) == 200
+
+
+@with_camera
+async def test_prop_changed_event_makes_the_next_use_reread_the_desc(cam, sim):
+    await cam.set("iso", "800")
+    await cam.get("iso")  # a round trip: the camera's echo of our write has arrived
+    dial(sim, ISO, (100, 200, 400, 800, 12800))  # the camera now allows 12800 ...
+    seen = count_operations(sim)
+    with pytest.raises(ValueError, match="not allowed"):
+        await cam.set("iso", "12800")  # ... but has not said so: the cached desc refuses
+    assert seen == {}
+    # The camera says iso changed (here: a reset by another program on this session).
+    with cam.link.subscribe() as sub:
+        assert (await cam.raw(RESET_VALUE, (ISO,))).code == 0x2001
+        await next_prop_changed(sub, ISO)
+    seen.clear()
+    assert (await cam.get("iso")).value == 200  # the reset value, from a fresh desc
+    assert seen == {GET_DESC: 1}
+    seen.clear()
+    assert (await cam.set("iso", "12800")).value == 12800  # allowed now, without another desc
+    assert seen == {SET_VALUE: 1}
+    assert sim.camera.properties.get(ISO) == 12800
+    assert [label for _, label in (await cam.describe("iso")).allowed] == ["100", "200", "400", "800", "12800"]
+
+
+@with_camera
+async def test_camera_refusal_drops_the_cached_desc(cam, sim):
+    await cam.get("iso")
+    dial(sim, ISO, (100, 200, 400))  # 800 went away, unannounced
+    seen = count_operations(sim)
+    with pytest.raises(ResponseError) as info:
+        await cam.set("iso", "800")
+    assert info.value.code == 0x201C  # InvalidDevicePropValue
+    with pytest.raises(ValueError, match="allowed: 100, 200, 400$"):
+        await cam.set("iso", "800")  # the desc was read again: refused before sending
+    assert seen == {SET_VALUE: 1, GET_DESC: 1}
+
+
+def test_a_new_session_starts_with_an_empty_cache():
+    simulator = pytest.importorskip("ptpd.simulator")
+
+    async def main():
+        sim = await simulator.start_simulator("generic", "127.0.0.1", 0)
+        try:
+            cam = GenericCamera(sim.host, sim.port, timeout=5)
+            await cam.connect()
+            await cam.get("iso")
+            await cam.close()
+            dial(sim, ISO, (200, 25600))
+            seen = count_operations(sim)
+            await cam.connect()
+            assert (await cam.set("iso", "25600")).value == 25600
+            assert seen[GET_DESC] == 1 and seen[SET_VALUE] == 1
+            await cam.close()
+            other = GenericCamera(sim.host, sim.port, timeout=5)  # a new camera object too
+            await other.connect()
+            seen.clear()
+            assert (await other.get("iso")).value == 25600
+            assert seen == {GET_DESC: 1}
+            await other.close()
+        finally:
+            await sim.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_desc_cache_events_and_echoes():
+    from ptpd.protocol.datasets import DevicePropDesc, Enumeration
+
+    def desc(code: int) -> DevicePropDesc:
+        return DevicePropDesc(code, 0x0004, 1, 1, 1, Enumeration((1, 2)))
+
+    cache = props.DescCache()
+    for c in (0x5001, 0x5005, ISO):
+        cache.put(desc(c))
+    cache.event(0x4006, (0x5005,))  # DevicePropChanged names its property
+    assert 0x5005 not in cache and ISO in cache and len(cache) == 2
+    # our write's echo is not news, once, and only until the next operation has ended
+    cache.wrote(ISO)
+    cache.settle()
+    cache.event(0x4006, (ISO,))
+    assert ISO in cache
+    cache.event(0x4006, (ISO,))  # a second one is news
+    assert ISO not in cache
+    cache.put(desc(ISO))
+    cache.wrote(ISO)
+    cache.settle()  # the write
+    cache.settle()  # the next operation: the echo never came, the arming lapses
+    cache.event(0x4006, (ISO,))
+    assert ISO not in cache
+    cache.put(desc(ISO))
+    cache.wrote(ISO)
+    cache.unwrote(ISO)  # refused: no echo due
+    cache.event(0x4006, (ISO,))
+    assert ISO not in cache
+    for code, params in ((0x4008, ()), (0x400B, ()), (0x4006, ())):  # DeviceInfoChanged, DeviceReset, unnamed
+        cache.put(desc(ISO))
+        cache.put(desc(0x5001))
+        cache.event(code, params)
+        assert len(cache) == 0
+    cache.put(desc(ISO))
+    cache.event(0x4002, (7,))  # ObjectAdded changes no desc
+    assert cache.get(ISO) == desc(ISO)

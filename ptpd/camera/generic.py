@@ -5,8 +5,13 @@ Built on :class:`~ptpd.protocol.initiator.PTPIPInitiator` and the datasets of
 :mod:`ptpd.camera.properties`. Everything here is ISO 15740 as libgphoto2 drives it
 (ptpip.md §7):
 
-* properties are read from their DevicePropDesc (CurrentValue), which is what gphoto2
-  does too, and set with SetDevicePropValue after checking the value against the desc;
+* a property's DevicePropDesc is read once and its static parts (datatype, form,
+  allowed values) cached per session (:class:`~ptpd.camera.properties.DescCache`):
+  ``get`` is then one GetDevicePropValue decoded with the cached datatype, and ``set``
+  one SetDevicePropValue after checking the value against the cached desc (gphoto2
+  re-reads the desc every time: three round trips per set). The cache follows the
+  camera's DevicePropChanged / DeviceInfoChanged events, a refused value, and a new
+  session; ``describe`` always re-reads the desc;
 * ``capture`` is InitiateCapture, then ObjectAdded and CaptureComplete in either order
   (some cameras send ObjectAdded last; folders may be announced before the file);
 * ``download`` is one GetObject (progress from the data phase as it arrives; the bytes
@@ -36,7 +41,7 @@ from ptpd.camera.base import (
 )
 from ptpd.protocol.codes import DataType, EventCode, OperationCode, ResponseCode
 from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, ObjectInfo, Range, decode_uint32_array
-from ptpd.protocol.datatypes import encode_value
+from ptpd.protocol.datatypes import decode_value, encode_value
 from ptpd.protocol.errors import ResponseError, Timeout
 from ptpd.protocol.initiator import DEFAULT_GUID, PTPIP_PORT, EventSubscription, PTPIPInitiator
 
@@ -50,6 +55,11 @@ DOWNLOAD_CHUNK = 0xFFFFFFFF
 CAPTURE_TIMEOUT = 30.0
 #: After CaptureComplete, how long to wait for a late ObjectAdded.
 LATE_OBJECT_GRACE = 1.0
+#: Events kept for the description cache between property operations. More than this
+#: unread (a long quiet spell with a busy camera) and the whole cache is dropped instead.
+CACHE_EVENT_QUEUE = 256
+#: Responses that mean our cached desc allowed a value the camera does not take.
+_REFUSED_VALUE = (ResponseCode.InvalidDevicePropValue, ResponseCode.InvalidDevicePropFormat)
 
 #: Stable snake_case names of the standard events.
 EVENT_NAMES: dict[int, str] = {
@@ -103,12 +113,16 @@ class GenericCamera(Camera):
         self.capture_timeout = max(capture_timeout, timeout)
         self.session_id = session_id
         self._device_info: DeviceInfo | None = None
+        self._descs = props.DescCache()
+        self._watch: EventSubscription | None = None
+        self._watch_dropped = 0
 
     # -- connection -------------------------------------------------------------------------
 
     async def connect(self) -> None:
         """Both channels, init handshake, OpenSession, DeviceInfo."""
         await self.link.connect()
+        self._start_watch()
         try:
             await self.link.open_session(self.session_id)
             await self._refresh_info()
@@ -117,7 +131,34 @@ class GenericCamera(Camera):
             raise
 
     async def close(self) -> None:
+        self._stop_watch()
         await self.link.close()
+
+    def _start_watch(self) -> None:
+        """A new session: empty cache, and our own view of the camera's events for it."""
+        self._stop_watch()
+        self._descs = props.DescCache()
+        self._watch = self.link.subscribe(maxsize=CACHE_EVENT_QUEUE)
+        self._watch_dropped = 0
+
+    def _stop_watch(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+        self._descs.clear()
+
+    def _sync(self) -> None:
+        """Apply the events that arrived since the last look to the description cache."""
+        watch = self._watch
+        if watch is None:
+            return
+        for e in watch.drain():
+            if e.code == EventCode.DeviceInfoChanged:
+                self._device_info = None  # re-read on next use
+            self._descs.event(e.code, e.params)
+        if watch.dropped != self._watch_dropped:
+            self._watch_dropped = watch.dropped
+            self._descs.clear()  # events were lost: any desc may be stale
 
     @property
     def connected(self) -> bool:
@@ -177,8 +218,11 @@ class GenericCamera(Camera):
         return code
 
     async def _desc(self, code: int) -> DevicePropDesc:
+        """A fresh desc from the camera (one transaction); it refreshes the cache."""
         _, data = await self.link.call(OperationCode.GetDevicePropDesc, (code,))
-        return DevicePropDesc.decode(data)
+        desc = DevicePropDesc.decode(data)
+        self._descs.put(desc)
+        return desc
 
     @staticmethod
     def _value(code: int, value: object, datatype: int) -> PropertyValue:
@@ -206,27 +250,68 @@ class GenericCamera(Camera):
             range=rng,
         )
 
+    def _settle(self) -> None:
+        self._sync()
+        self._descs.settle()
+
     async def describe(self, prop: str | int) -> PropertyDesc:
+        """Always a fresh desc (one GetDevicePropDesc): CurrentValue is today's."""
+        self._sync()
         code = await self._code(prop)
-        return self._describe(await self._desc(code))
+        try:
+            return self._describe(await self._desc(code))
+        finally:
+            self._settle()
 
     async def get(self, prop: str | int) -> PropertyValue:
+        """One transaction: GetDevicePropValue with the cached datatype (the desc the first time)."""
+        self._sync()  # first: a DeviceInfoChanged makes _code re-read the DeviceInfo
         code = await self._code(prop)
-        desc = await self._desc(code)
-        return self._value(code, desc.current, desc.datatype)
+        try:
+            desc = self._descs.get(code)
+            if desc is None or not self._supports(OperationCode.GetDevicePropValue):
+                desc = await self._desc(code)
+                return self._value(code, desc.current, desc.datatype)
+            _, data = await self.link.call(OperationCode.GetDevicePropValue, (code,))
+            return self._value(code, decode_value(data, desc.datatype), desc.datatype)
+        finally:
+            self._settle()
 
     async def set(self, prop: str | int, value: str | int) -> PropertyValue:
+        """Check ``value`` against the (cached) desc, then one SetDevicePropValue.
+
+        Returns the value just set: the camera answered OK to exactly it (no read-back).
+        A value the camera refuses although the cached desc allowed it drops that desc.
+        """
+        self._sync()
         code = await self._code(prop)
-        desc = await self._desc(code)
-        name = props.property_name(code)
-        if not desc.writable:
-            raise ValueError(f"{name} is read-only")
-        allowed = desc.form.values if isinstance(desc.form, Enumeration) else None
-        raw = props.parse_value(code, value, allowed, is_string=_is_string(desc.datatype))
-        if not desc.allows(raw):
-            raise ValueError(f"{value!r} is not allowed for {name}; {self._allowed_text(code, desc)}")
-        await self.link.call(OperationCode.SetDevicePropValue, (code,), data_out=encode_value(desc.datatype, raw))
-        return await self.get(code)
+        desc = self._descs.get(code)
+        asked = desc is None  # a round trip happens (the echo rule counts them)
+        try:
+            if desc is None:
+                desc = await self._desc(code)
+            name = props.property_name(code)
+            if not desc.writable:
+                raise ValueError(f"{name} is read-only")
+            allowed = desc.form.values if isinstance(desc.form, Enumeration) else None
+            raw = props.parse_value(code, value, allowed, is_string=_is_string(desc.datatype))
+            if not desc.allows(raw):
+                raise ValueError(f"{value!r} is not allowed for {name}; {self._allowed_text(code, desc)}")
+            self._descs.wrote(code)
+            asked = True
+            try:
+                await self.link.call(OperationCode.SetDevicePropValue, (code,), data_out=encode_value(desc.datatype, raw))
+            except BaseException as exc:
+                self._descs.unwrote(code)
+                if isinstance(exc, ResponseError) and exc.code in _REFUSED_VALUE:
+                    self._descs.drop(code)  # the camera knows better than our copy
+                raise
+            return self._value(code, raw, desc.datatype)
+        finally:
+            if asked:
+                self._settle()
+            else:
+                self._sync()  # refused here: no round trip, an armed echo keeps its chance
 
     @staticmethod
     def _allowed_text(code: int, desc: DevicePropDesc) -> str:
@@ -243,13 +328,15 @@ class GenericCamera(Camera):
     async def state(self) -> list[PropertyValue]:
         di = await self._info()
         out = []
+        self._sync()
         for c in di.device_properties_supported:
             try:
-                desc = await self._desc(int(c))
+                desc = await self._desc(int(c))  # one transaction either way: fresh descs
             except ResponseError as exc:
                 log.debug("property 0x%04X not readable: %s", int(c), exc)
                 continue
             out.append(self._value(int(c), desc.current, desc.datatype))
+        self._settle()
         return out
 
     # -- capture and objects -------------------------------------------------------------------
@@ -421,6 +508,7 @@ class GenericCamera(Camera):
             async for e in sub:
                 if e.code == EventCode.DeviceInfoChanged:
                     self._device_info = None  # re-read on next use
+                self._sync()  # keeps the cache's queue short while someone listens
                 yield CameraEvent(event_name(e.code), e.code, e.params, e.transaction_id, time.monotonic())
 
     async def keepalive(self) -> None:
