@@ -246,6 +246,7 @@ BLOB = "$blob"
 #: What a blob may be: sent zero-copy from any buffer, received as a ``memoryview``.
 Buffer = bytes | bytearray | memoryview
 _BUFFERS = (bytes, bytearray, memoryview)
+_BLOB_KEY = pack(BLOB)  #: how the key looks inside a packed header
 
 
 def split_blobs(obj: Any) -> tuple[Any, list[Buffer]]:
@@ -267,29 +268,39 @@ def split_blobs(obj: Any) -> tuple[Any, list[Buffer]]:
 
 
 def join_blobs(obj: Any, blobs: list[Any] | tuple[Any, ...]) -> Any:
-    """``obj`` with every ``{"$blob": i}`` replaced by ``blobs[i]``; ``ValueError`` on a
-    reference to a missing blob or a blob nothing refers to."""
-    if not blobs:
-        return obj
+    """``obj`` with every ``{"$blob": i}`` replaced by ``blobs[i]`` (in place: ``obj`` is
+    a freshly decoded message); ``ValueError`` on a reference to a missing blob or a blob
+    nothing refers to."""
     used = [False] * len(blobs)
 
-    def walk(o: Any) -> Any:
-        if isinstance(o, dict):
-            if len(o) == 1 and BLOB in o:
-                i = o[BLOB]
-                if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(blobs):
-                    raise ValueError(f"blob reference {i!r} out of range ({len(blobs)} blob frame(s))")
-                used[i] = True
-                return blobs[i]
-            return {k: walk(v) for k, v in o.items()}
-        if isinstance(o, list):
-            return [walk(v) for v in o]
-        return o
+    def blob(ref: dict[Any, Any]) -> Any:
+        i = ref[BLOB]
+        if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(blobs):
+            raise ValueError(f"blob reference {i!r} out of range ({len(blobs)} blob frame(s))")
+        used[i] = True
+        return blobs[i]
 
-    out = walk(obj)
+    def is_ref(o: Any) -> bool:
+        return isinstance(o, dict) and len(o) == 1 and BLOB in o
+
+    def walk(o: Any) -> None:
+        # replacing a value under an existing key (or index) is safe while iterating
+        for k, v in o.items() if isinstance(o, dict) else enumerate(o):
+            if is_ref(v):
+                o[k] = blob(v)
+            elif isinstance(v, (dict, list)):
+                walk(v)
+
+    try:
+        if is_ref(obj):
+            obj = blob(obj)
+        elif isinstance(obj, (dict, list)):
+            walk(obj)
+    except RecursionError:
+        raise ValueError("message nested too deeply") from None
     if not all(used):
         raise ValueError(f"blob frame {used.index(False)} is not referred to by {BLOB!r}")
-    return out
+    return obj
 
 
 # -- requests and replies ---------------------------------------------------------------
@@ -330,10 +341,11 @@ def decode_request(data: bytes | memoryview, blobs: list[Any] | tuple[Any, ...] 
         args = {}
     if not isinstance(args, dict):
         raise BusError(ErrorCode.BAD_REQUEST, "'args' must be a map")
-    try:
-        args = join_blobs(args, blobs)
-    except ValueError as exc:
-        raise BusError(ErrorCode.BAD_REQUEST, str(exc)) from exc
+    if blobs or _BLOB_KEY in data:  # no walk through a request that has nothing to resolve
+        try:
+            args = join_blobs(args, blobs)
+        except ValueError as exc:
+            raise BusError(ErrorCode.BAD_REQUEST, str(exc)) from exc
     return Request(rid, cmd, args, msg.get("blobs") is True)
 
 
@@ -381,7 +393,10 @@ def decode_reply(frames: list[Any]) -> dict[str, Any]:
     if not isinstance(reply, dict) or "ok" not in reply:
         raise ValueError(f"not a bus reply: {reply!r:.200}")
     if "result" in reply:
-        reply["result"] = join_blobs(reply["result"], parts[1:])
+        # read-only like bytes (and hashable); toreadonly() is a new view, not a copy
+        if len(parts) > 1:  # without blob frames the header is the whole reply, as it was
+            blobs = [p.toreadonly() if isinstance(p, memoryview) else p for p in parts[1:]]
+            reply["result"] = join_blobs(reply["result"], blobs)
     elif len(parts) > 1:
         raise ValueError(f"an error reply with {len(parts) - 1} blob frame(s)")
     return reply

@@ -228,6 +228,26 @@ def test_download_and_no_overwrite(daemon: Daemon, tmp_path: Path) -> None:  # n
     assert p.returncode == 2 and "exists" in p.stderr
     p = ptpctl("download", "0x7fffffff", "-o", str(tmp_path), env=daemon.full_env())
     assert p.returncode == 2 and "no object" in p.stderr
+    # --overwrite replaces the file (atomically: no temp file left behind)
+    path.write_bytes(b"stale")
+    r = run(daemon, "download", hex(o["handle"]), "-o", str(tmp_path), "--overwrite", "--json")
+    assert r.exit_code == 0 and path.stat().st_size == o["size"] and is_jpeg(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_write_atomic_writes_any_buffer_and_never_overwrites(tmp_path: Path) -> None:
+    from ptpctl.files import FileExists, write_atomic
+
+    data = bytes(range(256)) * 4096  # 1 MiB
+    target = tmp_path / "sub" / "a.jpg"
+    write_atomic(target, memoryview(data)[1:], overwrite=False)
+    assert target.read_bytes() == data[1:] and oct(target.stat().st_mode & 0o777) == "0o644"
+    with pytest.raises(FileExists):
+        write_atomic(target, b"other")
+    assert target.read_bytes() == data[1:]
+    write_atomic(target, bytearray(b"new"), overwrite=True)
+    assert target.read_bytes() == b"new"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["a.jpg"]
 
 
 def test_opreq_hexdump(daemon: Daemon) -> None:  # noqa: F811

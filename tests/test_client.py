@@ -124,6 +124,7 @@ def test_objects_download_delete(client: Client) -> None:
     seen: list[tuple[int, int]] = []
     d = client.download(o.handle, progress=lambda done, total: seen.append((done, total)))
     assert d.data[:2] == b"\xff\xd8" and len(d.data) == o.size
+    assert isinstance(d.data, memoryview) and d.data.readonly  # the received frame itself, not a copy
     assert d.filename == o.filename
     client.delete(o.handle)
     assert o.handle not in {x.handle for x in client.objects()}
@@ -132,7 +133,7 @@ def test_objects_download_delete(client: Client) -> None:
 def test_opreq_get_device_info(client: Client) -> None:
     r = client.opreq(0x1001)  # GetDeviceInfo
     assert r.code == 0x2001 and r.code_name
-    assert isinstance(r.data, memoryview)  # a view of the received frame, not a copy
+    assert isinstance(r.data, memoryview) and r.data.readonly  # a view of the received frame, not a copy
     assert b"X\x00-\x00T\x001\x00" in bytes(r.data)  # the model as a PTP (UTF-16LE) string
 
 
@@ -229,6 +230,12 @@ def test_async_client(daemon: Daemon) -> None:  # noqa: F811
             f = await frames.get(5.0)
             assert f.jpeg[:2] == b"\xff\xd8"
             await frames.aclose()
+            # bytes as blob frames, concurrently with other requests, matched by id
+            o = next(x for x in await c.objects() if not x.is_folder)
+            seen: list[tuple[int, int]] = []
+            d, r = await asyncio.gather(c.download(o.handle, progress=lambda n, t: seen.append((n, t))), c.opreq(0x1001))
+            assert isinstance(d.data, memoryview) and len(d.data) == o.size and d.data[:2] == b"\xff\xd8"
+            assert d.filename == o.filename and r.code == 0x2001 and len(r.data) > 8
 
     asyncio.run(main())
 
@@ -242,3 +249,32 @@ def test_public_surface() -> None:
     ])
     for name in ptpd_client.__all__:
         assert getattr(ptpd_client, name) is not None
+
+
+def test_event_feed_files_events_and_asks_for_a_snapshot_on_a_gap() -> None:
+    from ptpd_client._core import EventFeed
+    from ptpd_client._status import Snapshot
+    from ptpd_client._stream_models import Event
+
+    def ev(seq: int, topic: str = "state.iso") -> Event:
+        return Event(topic=topic, seq=seq, data={"seq": seq})
+
+    feed = EventFeed(("state.",), snapshot=True)
+    feed.snapshot_taken(Snapshot.from_dict({"seq": 10}), None)
+    assert feed.feed(ev(9)) is None and feed.feed(ev(11)) is None and feed.feed(ev(12, "heartbeat")) is None
+    assert [x.seq for x in feed.pending] == [10, 11]  # the snapshot, then 11; 9 is old, heartbeat filtered
+    feed.pending.clear()
+    assert feed.feed(ev(15)) == (13, 15)  # 13 and 14 lost: take a new snapshot
+    feed.snapshot_taken(Snapshot.from_dict({"seq": 14}), (13, 15))
+    feed.after_gap(ev(15))
+    assert [(type(x).__name__, x.seq) for x in feed.pending] == [("Snapshot", 14), ("Event", 15)]
+    assert feed.pending[0].gap == (13, 15) and feed.sequencer.gaps == 1
+    feed.pending.clear()
+    feed.feed(ev(20))
+    feed.snapshot_taken(Snapshot.from_dict({"seq": 20}), (16, 20))
+    feed.after_gap(ev(20))  # already in the snapshot: not filed twice
+    assert [x.seq for x in feed.pending] == [20]
+
+    plain = EventFeed((), snapshot=False)
+    assert plain.feed(ev(1)) is None and plain.feed(ev(4)) is None
+    assert [(x.seq, x.missed) for x in plain.pending] == [(1, 0), (4, 2)]

@@ -132,13 +132,6 @@ def test_ten_thousand_bad_requests(tmp_path: Path) -> None:
         print(f"kinds {dict(kinds)}; codes {dict(codes)}; good answers {good.answered}; RSS {rss[0] / 1e6:.1f} -> {rss[-1] / 1e6:.1f} MB")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (daemon, ptpd/daemon/link.py + commands.to_bus_error): a handle outside u32 in "
-    "download/delete raises our own LocalProtocolError while encoding, which the link takes for "
-    "malformed camera data: it drops the camera session (reconnects +1) and answers not_connected. "
-    "Expected: bad_request, link untouched. Remove this mark when fixed.",
-)
 def test_out_of_range_arguments_do_not_reset_the_camera_link(tmp_path: Path) -> None:
     with Daemon(tmp_path, DaemonOptions(simulate="generic", keepalive=0)) as d:
         d.start(timeout=60)

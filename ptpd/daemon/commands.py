@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 DEVICE_BUSY = 0x2019  #: PTP response code DeviceBusy (ISO 15740 Table 27)
 RESPONSE_OK = 0x2001
+U32_MAX = 0xFFFFFFFF
 GET_OBJECT_INFO = 0x1008  #: PTP GetObjectInfo (ISO 15740 §10.5.8): one object's dataset
 
 Handler = Callable[["Daemon", dict[str, Any], "RequestContext"], Awaitable[Any]]
@@ -368,9 +369,9 @@ async def _objects(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
 
 @handler("download")
 async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
-    handle, offset = a["handle"], a["offset"]
-    if offset < 0:
-        raise BusError(ErrorCode.BAD_REQUEST, "offset must be >= 0")
+    handle, offset = _handle(a), a["offset"]
+    if not 0 <= offset <= U32_MAX:
+        raise BusError(ErrorCode.BAD_REQUEST, "offset must be 0..0xFFFFFFFF")
 
     async def fetch(cam: Camera) -> dict[str, Any]:
         filename = await _filename_of(cam, handle)
@@ -379,6 +380,15 @@ async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
         return {"handle": handle, "filename": filename, "size": len(data) + offset, "offset": offset, "data": data}
 
     return await d.link.call("download", fetch, _timeout(d, 8))
+
+
+def _handle(a: dict[str, Any]) -> int:
+    """The ``handle`` argument, refused here when it cannot be a PTP object handle (u32):
+    encoding it would fail inside the camera layer, which takes that for a broken link."""
+    handle = a["handle"]
+    if not 0 <= handle <= U32_MAX:
+        raise BusError(ErrorCode.BAD_REQUEST, "handle must be 0..0xFFFFFFFF")
+    return handle
 
 
 async def _filename_of(cam: Camera, handle: int) -> str:
@@ -398,7 +408,7 @@ async def _filename_of(cam: Camera, handle: int) -> str:
 
 @handler("delete")
 async def _delete(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
-    handle = a["handle"]
+    handle = _handle(a)
     await d.link.call("delete", lambda c: c.delete(handle), _timeout(d))
     return {"handle": handle}
 

@@ -14,7 +14,7 @@ from ptpd import bus
 
 from . import _core
 from ._commands import _UNSET, CommandMethods, ProgressCallback, _BaseClient
-from ._core import EventFeed, LatestMailbox, Sequencer, Timeout
+from ._core import EventStreamBase, LatestMailbox, Timeout
 from ._errors import DaemonUnavailable, ProtocolMismatch, RequestTimeout
 from ._stream_models import Event, Frame
 
@@ -190,29 +190,11 @@ class AsyncClient(CommandMethods, _BaseClient):
         return stream
 
 
-class AsyncEventStream:
+class AsyncEventStream(EventStreamBase):
     """Events after a snapshot, with sequence-gap detection (asyncio)."""
 
-    def __init__(self, client: AsyncClient, prefixes: tuple[str, ...], snapshot: bool, timeout: float | None) -> None:
-        self._client = client
-        self.timeout = timeout
-        self.feed = EventFeed(prefixes, snapshot)
-        self._sub: zmq.asyncio.Socket | None = None
-
-    @property
-    def prefixes(self) -> tuple[str, ...]:
-        return self.feed.prefixes
-
-    @property
-    def sequencer(self) -> Sequencer:
-        return self.feed.sequencer
-
     async def _start(self) -> None:
-        ev_endpoint = (await self._client.endpoints())[0]
-        self._sub = self._client._context.socket(zmq.SUB)
-        self._sub.setsockopt(zmq.LINGER, 0)
-        self._sub.setsockopt(zmq.SUBSCRIBE, b"")
-        self._sub.connect(ev_endpoint)
+        self._subscribe((await self._client.endpoints())[0])
         if self.feed.want_snapshot:
             self.feed.snapshot_taken(await self._client.snapshot(), None)
 
@@ -233,30 +215,14 @@ class AsyncEventStream:
                 return item
             if self._sub is None:
                 raise StopAsyncIteration
-            left = _core.remaining(deadline)
-            if left is not None and left <= 0:
-                raise RequestTimeout(f"no event within {timeout:g} s", timeout)
-            if not await self._sub.poll(_core.poll_ms(left)):
-                continue
-            try:
-                ev = _core.parse_event(await self._sub.recv_multipart())
-            except ProtocolMismatch:
-                continue
-            gap = self.feed.feed(ev)
-            if gap is not None:
-                self.feed.snapshot_taken(await self._client.snapshot(), gap)
-                self.feed.after_gap(ev)
-
-    @property
-    def gaps(self) -> int:
-        return self.sequencer.gaps
+            if await self._sub.poll(_core.poll_ms(self._time_left(deadline, timeout))):
+                gap = self._take(await self._sub.recv_multipart())
+                if gap is not None:
+                    self.feed.snapshot_taken(await self._client.snapshot(), gap[1])
+                    self.feed.after_gap(gap[0])
 
     async def aclose(self) -> None:
-        if self._sub is not None:
-            self._sub.close(0)
-            self._sub = None
-        if self in self._client._streams:
-            self._client._streams.remove(self)
+        self._detach()
 
     async def __aenter__(self) -> AsyncEventStream:
         return self

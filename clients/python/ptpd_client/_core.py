@@ -330,6 +330,65 @@ class EventFeed:
         return self.pending.pop(0) if self.pending else None
 
 
+class EventStreamBase:
+    """What :class:`~ptpd_client.EventStream` and ``AsyncEventStream`` share; they add
+    only the waiting (blocking or awaited) and the snapshot request."""
+
+    def __init__(self, client: Any, prefixes: tuple[str, ...], snapshot: bool, timeout: float | None) -> None:
+        self._client = client
+        self.timeout = timeout
+        self.feed = EventFeed(prefixes, snapshot)
+        self._sub: Any = None
+
+    def _subscribe(self, endpoint: str) -> None:
+        import zmq
+
+        self._sub = self._client._context.socket(zmq.SUB)
+        self._sub.setsockopt(zmq.LINGER, 0)
+        # the whole socket is sequenced: subscribe to all, filter by prefix here
+        self._sub.setsockopt(zmq.SUBSCRIBE, b"")
+        self._sub.connect(endpoint)
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        return self.feed.prefixes
+
+    @property
+    def sequencer(self) -> Sequencer:
+        return self.feed.sequencer
+
+    @property
+    def gaps(self) -> int:
+        """How many times events were found missing."""
+        return self.feed.sequencer.gaps
+
+    @staticmethod
+    def _time_left(deadline: float | None, timeout: float | None) -> float | None:
+        """Seconds left to wait; :class:`RequestTimeout` once there are none."""
+        left = remaining(deadline)
+        if left is not None and left <= 0:
+            from ._errors import RequestTimeout
+
+            raise RequestTimeout(f"no event within {timeout:g} s", timeout)
+        return left
+
+    def _take(self, frames: list[Any]) -> tuple[Event, tuple[int, int]] | None:
+        """Feed one received message; ``(event, gap)`` when a new snapshot is due."""
+        try:
+            ev = parse_event(frames)
+        except ProtocolMismatch:
+            return None
+        gap = self.feed.feed(ev)
+        return None if gap is None else (ev, gap)
+
+    def _detach(self) -> None:
+        if self._sub is not None:
+            self._sub.close(0)
+            self._sub = None
+        if self in self._client._streams:
+            self._client._streams.remove(self)
+
+
 def remaining(deadline: float | None) -> float | None:
     """Seconds left until ``deadline`` (``None``: no deadline)."""
     return None if deadline is None else deadline - time.monotonic()

@@ -13,7 +13,7 @@ from ptpd import bus
 
 from . import _core
 from ._commands import _UNSET, CommandMethods, ProgressCallback, _BaseClient
-from ._core import EventFeed, LatestMailbox, Sequencer, Timeout
+from ._core import EventStreamBase, LatestMailbox, Timeout
 from ._errors import ProtocolMismatch, RequestTimeout
 
 if TYPE_CHECKING:
@@ -188,28 +188,14 @@ class Client(CommandMethods, _BaseClient):
         return stream
 
 
-class EventStream:
+class EventStream(EventStreamBase):
     """Events after a snapshot, with sequence-gap detection (see :meth:`Client.events`)."""
 
     def __init__(self, client: Client, prefixes: tuple[str, ...], snapshot: bool, timeout: float | None) -> None:
-        self._client = client
-        self.timeout = timeout
-        self.feed = EventFeed(prefixes, snapshot)
-        self._sub: zmq.Socket | None = client._context.socket(zmq.SUB)
-        self._sub.setsockopt(zmq.LINGER, 0)
-        # the whole socket is sequenced: subscribe to all, filter by prefix here
-        self._sub.setsockopt(zmq.SUBSCRIBE, b"")
-        self._sub.connect(client.endpoints()[0])
+        super().__init__(client, prefixes, snapshot, timeout)
+        self._subscribe(client.endpoints()[0])
         if snapshot:
             self.feed.snapshot_taken(client.snapshot(), None)
-
-    @property
-    def prefixes(self) -> tuple[str, ...]:
-        return self.feed.prefixes
-
-    @property
-    def sequencer(self) -> Sequencer:
-        return self.feed.sequencer
 
     def __iter__(self) -> Iterator[Event | Snapshot]:
         return self
@@ -226,31 +212,14 @@ class EventStream:
                 return item
             if self._sub is None:
                 raise StopIteration
-            left = _core.remaining(deadline)
-            if left is not None and left <= 0:
-                raise RequestTimeout(f"no event within {timeout:g} s", timeout)
-            if not self._sub.poll(_core.poll_ms(left)):
-                continue
-            try:
-                ev = _core.parse_event(self._sub.recv_multipart())
-            except ProtocolMismatch:
-                continue
-            gap = self.feed.feed(ev)
-            if gap is not None:
-                self.feed.snapshot_taken(self._client.snapshot(), gap)
-                self.feed.after_gap(ev)
-
-    @property
-    def gaps(self) -> int:
-        """How many times events were found missing."""
-        return self.sequencer.gaps
+            if self._sub.poll(_core.poll_ms(self._time_left(deadline, timeout))):
+                gap = self._take(self._sub.recv_multipart())
+                if gap is not None:
+                    self.feed.snapshot_taken(self._client.snapshot(), gap[1])
+                    self.feed.after_gap(gap[0])
 
     def close(self) -> None:
-        if self._sub is not None:
-            self._sub.close(0)
-            self._sub = None
-        if self in self._client._streams:
-            self._client._streams.remove(self)
+        self._detach()
 
     def __enter__(self) -> EventStream:
         return self
