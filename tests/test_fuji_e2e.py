@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import dataclasses
 import io
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,8 +13,10 @@ import pytest
 from PIL import Image
 
 from ptpd.camera.fuji import FujiCamera
+from ptpd.fuji.codes import FujiPropCode
 from ptpd.fuji.errors import NameNotAccepted, PairingRefused
 from ptpd.fuji.link import PAIRING_PROMPT
+from ptpd.protocol.errors import ResponseError
 from ptpd.simulator import fuji as sim_fuji
 from ptpd.simulator import start_simulator
 
@@ -293,6 +297,86 @@ def test_objects_and_download() -> None:
             assert len(data) == objs[0].size and data[:2] == b"\xff\xd8"
             tail = await cam.download(objs[0].handle, offset=100)
             assert tail == data[100:]
+        finally:
+            await cam.close()
+
+    run(body)
+
+
+# -- property round trips: one transaction each once described ------------------------------------
+
+GET_DESC, GET_VALUE, SET_VALUE = 0x1014, 0x1015, 0x1016
+
+
+def count_operations(sim: Any) -> collections.Counter:
+    """Operation codes the simulator receives from now on (its fault model is asked once per
+    transaction, where its server starts each one)."""
+    seen: collections.Counter = collections.Counter()
+    plan = sim.faults.on_transaction
+
+    def counting(op_code: int, *args: Any, **kw: Any) -> Any:
+        seen[op_code] += 1
+        return plan(op_code, *args, **kw)
+
+    sim.faults.on_transaction = counting
+    return seen
+
+
+def test_get_and_set_are_one_transaction_each() -> None:
+    async def body(sim: Any) -> None:
+        cam = camera(sim)
+        await cam.connect()  # the 0x902B list describes iso, effect, delay, ...
+        try:
+            seen = count_operations(sim)
+            assert (await cam.get("iso")).label == "S6400"
+            assert seen == {GET_VALUE: 1}
+            for value, raw in (("800", 800), ("L100", 0x40000064), ("S6400", 0x80001900), ("3200", 3200)):
+                seen.clear()
+                got = await cam.set("iso", value)
+                assert seen == {SET_VALUE: 1}, value
+                assert got.value == raw and got.name == "iso"
+                assert sim.device.values[FujiPropCode.ExposureIndex] == raw  # the camera took it
+                seen.clear()
+                assert await cam.get("iso") == got
+                assert seen == {GET_VALUE: 1}
+            seen.clear()
+            assert (await cam.set("effect", "classic chrome")).value == 11
+            assert (await cam.set("delay", "2s")).label == "2s"
+            assert seen == {SET_VALUE: 2}
+            # not in the list: described by the first set only
+            seen.clear()
+            assert (await cam.set("liveview-size", "vga")).label == "640x480"
+            small = await cam.set("liveview-size", "qvga")  # the smallest the body offers
+            assert seen == {GET_DESC: 1, SET_VALUE: 2}
+            assert small.value == sim.device.values[FujiPropCode.LiveViewImageSize] != "640x480"
+            # a refused value is refused before anything is sent
+            seen.clear()
+            with pytest.raises(ValueError, match="S400"):
+                await cam.set("iso", "123")
+            assert seen == {}
+        finally:
+            await cam.close()
+
+    run(body)
+
+
+def test_camera_refusal_drops_the_cached_description() -> None:
+    async def body(sim: Any) -> None:
+        cam = camera(sim)
+        await cam.connect()
+        try:
+            code = FujiPropCode.FilmSimulation
+            spec = sim.device.specs[code]
+            assert 11 in spec.values
+            # the body stops offering classic chrome, and tells no one
+            sim.device.specs[code] = dataclasses.replace(spec, values=tuple(v for v in spec.values if v != 11))
+            seen = count_operations(sim)
+            with pytest.raises(ResponseError) as info:
+                await cam.set("effect", "classic chrome")
+            assert info.value.code == 0x201C
+            with pytest.raises(ValueError, match="allowed"):
+                await cam.set("effect", "classic chrome")  # described again: refused here
+            assert seen == {SET_VALUE: 1, GET_DESC: 1}
         finally:
             await cam.close()
 

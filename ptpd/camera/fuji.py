@@ -7,6 +7,11 @@ and why (fuji-ptpip.md):
 * the property descriptions are fetched with 0x902B right after bring-up, since some
   0x1014 descriptions are incomplete before it (§5.2 quirk);
 * ``state`` is the 0xD212 list (§5.5);
+* descriptions are cached per session (:class:`~ptpd.camera.properties.DescCache`, the
+  same rules as the generic camera): ``get`` is one GetDevicePropValue, ``set`` one
+  SetDevicePropValue checked against the cached description, with no read-back;
+  ``describe`` asks the camera. Whether the X-T1 sends DevicePropChanged at all is
+  unknown (§9), so a value it refuses also drops the cached description;
 * ``capture`` is the exact X-T1 sequence (§7): InitiateCapture, events 0xC004 then 0xC001,
   GetCapturePreview 0x9022 — always, even after an error, because the camera ignores
   further captures until the preview is fetched —, then event 0x400D. 0xC004 names no
@@ -40,6 +45,7 @@ from ptpd.camera.base import (
     RawResult,
     Unsupported,
 )
+from ptpd.camera.properties import DescCache
 from ptpd.fuji.codes import COMMAND_PORT, FujiEventCode, FujiOperationCode, FujiPropCode
 from ptpd.fuji.link import FujiLink
 from ptpd.fuji.properties import (
@@ -88,6 +94,13 @@ DOWNLOAD_CHUNK = 1 << 20
 _DELAY_SECONDS = {0: 0, 1: 1, 2: 2, 3: 5, 4: 10}
 
 _UNSUPPORTED_CODES = (ResponseCode.OperationNotSupported,)
+#: Responses that mean our cached description allowed a value the camera does not take.
+_REFUSED_VALUE = (ResponseCode.InvalidDevicePropValue, ResponseCode.InvalidDevicePropFormat)
+#: Properties whose new value is built from the current one (0xD17C keeps its upper 16
+#: bits, meaning unknown): their set reads a fresh description first, as before.
+_CURRENT_DEPENDENT = frozenset({FujiPropCode.FocusPoint})
+#: Events kept for the description cache between property operations (more: cache dropped).
+CACHE_EVENT_QUEUE = 256
 
 
 def event_name(code: int) -> str:
@@ -155,6 +168,10 @@ class FujiCamera(Camera):
         )
         self.timeout = timeout
         self._descs: dict[int, DevicePropDesc] = {}  #: from 0x902B, refreshed by 0x1014
+        #: the descriptions trusted to skip a 0x1014 (this session, no event against them)
+        self._cache = DescCache()
+        self._watch: Any = None
+        self._watch_dropped = 0
         self._list_codes: tuple[int, ...] = ()
         self._device_info: DeviceInfo | None = None
         self._device_info_tried = False
@@ -166,6 +183,7 @@ class FujiCamera(Camera):
 
     async def connect(self) -> None:
         await self.link.connect()
+        self._start_watch()
         try:
             await self._load_property_list()
         except ResponseError as exc:
@@ -173,7 +191,42 @@ class FujiCamera(Camera):
             log.info("camera has no property list (0x902B): %s", exc)
 
     async def close(self) -> None:
+        self._stop_watch()
         await self.link.close()
+
+    def _start_watch(self) -> None:
+        """A new session: empty cache, and our own view of the camera's events for it."""
+        self._stop_watch()
+        self._watch = self.link.subscribe(CACHE_EVENT_QUEUE)
+        self._watch_dropped = 0
+
+    def _stop_watch(self) -> None:
+        if self._watch is not None:
+            self.link.unsubscribe(self._watch)
+            self._watch = None
+        self._cache.clear()
+
+    def _sync(self) -> None:
+        """Apply the events that arrived since the last look to the description cache."""
+        watch = self._watch
+        if watch is None:
+            return
+        while True:
+            try:
+                ev = watch.queue.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            if ev is None:  # the event channel closed: nothing can be trusted now
+                self._stop_watch()
+                return
+            self._cache.event(ev.code, ev.params)
+        if watch.dropped != self._watch_dropped:
+            self._watch_dropped = watch.dropped
+            self._cache.clear()  # events were lost: any description may be stale
+
+    def _settle(self) -> None:
+        self._sync()
+        self._cache.settle()
 
     @property
     def connected(self) -> bool:
@@ -183,8 +236,10 @@ class FujiCamera(Camera):
         _, data = await self.link.transact(FujiOperationCode.GetPropertyList)
         descs = decode_property_list(data or b"\x00\x00\x00\x00")
         self._list_codes = tuple(int(d.code) for d in descs)
+        self._sync()
         for d in descs:
             self._descs[int(d.code)] = d
+            self._cache.put(d)
         return descs
 
     # ------------------------------------------------------------------ info
@@ -280,9 +335,12 @@ class FujiCamera(Camera):
                 return self._descs.get(code)
             raise
         if not data:
-            return self._descs.get(code)
-        desc = decode_property_desc(data)
-        self._descs[code] = desc
+            desc = self._descs.get(code)
+        else:
+            desc = decode_property_desc(data)
+            self._descs[code] = desc
+        if desc is not None:
+            self._cache.put(desc)
         return desc
 
     def _value(self, prop: FujiProperty, raw: int | str, datatype: int | None = None) -> PropertyValue:
@@ -290,8 +348,13 @@ class FujiCamera(Camera):
         return PropertyValue(code=prop.code, name=prop.name, value=raw, label=prop.format(raw), datatype=dt)
 
     async def describe(self, prop: str | int) -> PropertyDesc:
+        """A fresh description from the camera (one 0x1014)."""
         p = lookup(prop)
-        desc = await self._fetch_desc(p.code)
+        self._sync()
+        try:
+            desc = await self._fetch_desc(p.code)
+        finally:
+            self._settle()
         if desc is None:
             raise Unsupported(f"camera cannot describe property {p.name} (0x{p.code:04X})")
         return self._to_desc(p, desc)
@@ -327,29 +390,63 @@ class FujiCamera(Camera):
         p = lookup(prop)
         if p.code == FujiPropCode.CurrentState:
             raise ValueError("0xD212 is the state list: use state()")
-        _, data = await self.link.transact(OperationCode.GetDevicePropValue, (p.code,))
+        self._sync()
+        try:
+            _, data = await self.link.transact(OperationCode.GetDevicePropValue, (p.code,))
+        finally:
+            self._settle()
         if not data:
             raise ProtocolError(f"camera sent no value for {p.name}")
         dt = self._datatype(p)
         raw = decode_value(p, data, dt)
+        self._remember(p.code, raw)
         return self._value(p, raw, dt if dt is not None else _size_datatype(len(data)))
 
+    def _remember(self, code: int, raw: int | str) -> None:
+        """Keep the last value seen in ``_descs`` (the self-timer delay of ``capture``)."""
+        d = self._descs.get(code)
+        if d is not None and d.current != raw:
+            self._descs[code] = d.with_current(raw)
+
     async def set(self, prop: str | int, value: str | int) -> PropertyValue:
+        """Check ``value`` against the (cached) description, then one SetDevicePropValue.
+
+        Returns the value just set: the camera answered OK to exactly it (no read-back).
+        """
         p = lookup(prop)
-        desc = await self._fetch_desc(p.code)
-        if desc is None and p.datatype == DataType.UNDEF:
-            # Unknown property and no description: learn its size from its value.
-            current = await self.get(p.code)
-            dt = current.datatype
-            raw = p.parse(value, current.value)
-        else:
-            if desc is not None and not desc.writable:
-                raise ValueError(f"{p.name} is read-only")
-            raw = _parse_for(p, value, desc)
-            dt = int(desc.datatype) if desc is not None else int(p.datatype)
-        payload = encode_value(p, raw, dt)
-        await self.link.transact(OperationCode.SetDevicePropValue, (p.code,), payload)
-        return await self.get(p.code)
+        self._sync()
+        desc = None if p.code in _CURRENT_DEPENDENT else self._cache.get(p.code)
+        asked = desc is None  # a round trip happens (the cache's echo rule counts them)
+        try:
+            if desc is None:
+                desc = await self._fetch_desc(p.code)
+            if desc is None and p.datatype == DataType.UNDEF:
+                # Unknown property and no description: learn its size from its value.
+                current = await self.get(p.code)
+                dt = current.datatype
+                raw = p.parse(value, current.value)
+            else:
+                if desc is not None and not desc.writable:
+                    raise ValueError(f"{p.name} is read-only")
+                raw = _parse_for(p, value, desc)
+                dt = int(desc.datatype) if desc is not None else int(p.datatype)
+            payload = encode_value(p, raw, dt)
+            self._cache.wrote(p.code)
+            asked = True
+            try:
+                await self.link.transact(OperationCode.SetDevicePropValue, (p.code,), payload)
+            except BaseException as exc:
+                self._cache.unwrote(p.code)
+                if isinstance(exc, ResponseError) and exc.code in _REFUSED_VALUE:
+                    self._cache.drop(p.code)  # the camera knows better than our copy
+                raise
+            self._remember(p.code, raw)
+            return self._value(p, raw, dt)
+        finally:
+            if asked:
+                self._settle()
+            else:
+                self._sync()  # refused here: no round trip, an armed echo keeps its chance
 
     async def state(self) -> list[PropertyValue]:
         _, data = await self.link.transact(OperationCode.GetDevicePropValue, (FujiPropCode.CurrentState,))
@@ -540,6 +637,7 @@ class FujiCamera(Camera):
 
     async def events(self) -> AsyncIterator[CameraEvent]:  # type: ignore[override]
         async for ev in self.link.events():
+            self._sync()  # keeps the cache's queue short while someone listens
             yield CameraEvent(
                 name=event_name(ev.code),
                 code=ev.code,
