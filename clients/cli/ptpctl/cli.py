@@ -36,8 +36,12 @@ class Session:
         timeout: float = 5.0,
         verbose: int = 0,
         json: bool = False,
+        curve_server_key: str | None = None,
+        curve_client_key: str | None = None,
     ) -> None:
         self.command_endpoint = command_endpoint
+        self.curve_server_key = curve_server_key
+        self.curve_client_key = curve_client_key
         self.event_endpoint = event_endpoint
         self.liveview_endpoint = liveview_endpoint
         self.timeout = timeout
@@ -49,7 +53,8 @@ class Session:
     @property
     def client(self) -> Client:
         if self._client is None:
-            self._client = Client(self.command_endpoint, self.event_endpoint, self.liveview_endpoint, timeout=self.timeout)
+            self._client = Client(self.command_endpoint, self.event_endpoint, self.liveview_endpoint, timeout=self.timeout,
+                                  curve_server_key=self.curve_server_key, curve_client_key=self.curve_client_key)
         return self._client
 
     def property_names(self) -> list[str]:
@@ -176,11 +181,26 @@ def _load_config(path: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise CliError(f"config file {path}: {exc}", Exit.CONFIG) from None
     section = data.get("ptpctl", data)
-    allowed = {"command_endpoint", "event_endpoint", "liveview_endpoint", "timeout"}
+    allowed = {"command_endpoint", "event_endpoint", "liveview_endpoint", "timeout", "curve_server_key", "curve_client_key"}
     unknown = set(k for k in section if not isinstance(section[k], dict)) - allowed
     if unknown:
         raise CliError(f"config file {path}: unknown key(s) {', '.join(sorted(unknown))}", Exit.CONFIG)
     return {k: section[k] for k in allowed if k in section}
+
+
+def _conf_path(conf: dict[str, Any], key: str, config_path: str | None) -> str | None:
+    """A key file named in the config file, relative to the config file's directory."""
+    value = conf.get(key)
+    if not value:
+        return None
+    import os
+
+    value = os.path.expanduser(str(value))
+    if config_path and not os.path.isabs(value):
+        candidate = os.path.join(os.path.dirname(os.path.abspath(config_path)), value)
+        if os.path.exists(candidate):
+            return candidate
+    return value
 
 
 @click.group(
@@ -198,13 +218,19 @@ def _load_config(path: str) -> dict[str, Any]:
 @click.option("--timeout", type=click.FloatRange(min=0.05), default=None, metavar="SECONDS",
               help="How long to wait for each reply [default: 5].")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-              help="TOML file with command_endpoint, event_endpoint, liveview_endpoint, timeout.")
+              help="TOML file with command_endpoint, event_endpoint, liveview_endpoint, timeout, "
+                   "curve_server_key, curve_client_key.")
+@click.option("--curve-server-key", metavar="FILE", envvar="PTPD_CURVE_SERVER_KEY",
+              help="CURVE: the daemon's public key (server.key from 'ptpd keys', or z85); env PTPD_CURVE_SERVER_KEY.")
+@click.option("--curve-client-key", metavar="FILE", envvar="PTPD_CURVE_CLIENT_KEY",
+              help="CURVE: this client's NAME.key_secret (or z85 secret key); env PTPD_CURVE_CLIENT_KEY.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for every command that prints data.")
 @click.option("-v", "--verbose", count=True, help="More detail (-vv: debug log and tracebacks).")
 @click.version_option(package_name="ptpd", prog_name="ptpctl")
 @click.pass_context
 def cli(ctx: click.Context, command_endpoint: str | None, event_endpoint: str | None, liveview_endpoint: str | None,
-        timeout: float | None, config_path: str | None, as_json: bool, verbose: int) -> None:
+        timeout: float | None, config_path: str | None, curve_server_key: str | None, curve_client_key: str | None,
+        as_json: bool, verbose: int) -> None:
     """Control a camera through the ptpd daemon.
 
     Properties are named (iso, whitebalance, exposure, exp-bias, effect, delay, flashmode,
@@ -226,6 +252,8 @@ def cli(ctx: click.Context, command_endpoint: str | None, event_endpoint: str | 
         timeout=float(timeout if timeout is not None else conf.get("timeout", 5.0)),
         verbose=verbose,
         json=as_json,
+        curve_server_key=curve_server_key or _conf_path(conf, "curve_server_key", config_path),
+        curve_client_key=curve_client_key or _conf_path(conf, "curve_client_key", config_path),
     )
     ctx.obj = session
     ctx.call_on_close(session.close)

@@ -57,7 +57,8 @@ class CliError(click.ClickException):
 def from_client_error(exc: ClientError) -> CliError:
     """One readable line and the exit code for a client error."""
     if isinstance(exc, DaemonUnavailable):
-        return CliError(f"cannot reach the daemon: {exc} (is 'ptpd run' running?)", Exit.UNREACHABLE)
+        hint = "" if "CURVE" in str(exc) else " (is 'ptpd run' running?)"
+        return CliError(f"cannot reach the daemon: {exc}{hint}", Exit.UNREACHABLE)
     if isinstance(exc, RequestTimeout):
         return CliError(f"the daemon did not answer: {exc}", Exit.UNREACHABLE)
     if isinstance(exc, CommandFailed):

@@ -44,8 +44,11 @@ class AsyncClient(CommandMethods, _BaseClient):
         *,
         timeout: Timeout | float | None = _core.DEFAULT_TIMEOUT,
         context: zmq.asyncio.Context | None = None,
+        curve_server_key: Any = None,
+        curve_client_key: Any = None,
     ) -> None:
-        super().__init__(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout)
+        super().__init__(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout,
+                         curve_server_key=curve_server_key, curve_client_key=curve_client_key)
         self._own_context = context is None
         self._context = context or zmq.asyncio.Context()
         self._socket: zmq.asyncio.Socket | None = None
@@ -90,7 +93,7 @@ class AsyncClient(CommandMethods, _BaseClient):
                 if self._closed:
                     raise RuntimeError("client is closed")
                 _core.probe_ipc(self._plan.command)
-                s = _core.open_dealer(self._context, self._plan.command)
+                s = _core.open_dealer(self._context, self._plan.command, self._curve)
                 self._socket = s
                 self._reader = asyncio.ensure_future(self._read_replies(s))
             return self._socket
@@ -146,6 +149,8 @@ class AsyncClient(CommandMethods, _BaseClient):
         ev_endpoint = (await self.endpoints())[0]
         sub = self._context.socket(zmq.SUB)
         sub.setsockopt(zmq.LINGER, 0)
+        if self._curve is not None:
+            self._curve.apply(sub)
         sub.setsockopt(zmq.SUBSCRIBE, bus.Topic.PROGRESS.encode())
         sub.connect(ev_endpoint)
         try:
@@ -242,7 +247,7 @@ class AsyncFrameStream:
         self._wake = asyncio.Event()
         self.mailbox.add_waker(lambda: self._loop.call_soon_threadsafe(self._wake.set))
         # a plain (thread-side) context: the receiver is not on the loop
-        self._receiver = _core.FrameReceiver(zmq.Context.instance(), endpoint, self.mailbox)
+        self._receiver = _core.FrameReceiver(zmq.Context.instance(), endpoint, self.mailbox, client._curve)
         self._receiver.start()
 
     def __aiter__(self) -> AsyncIterator[Frame]:

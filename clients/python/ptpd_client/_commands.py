@@ -43,8 +43,11 @@ class _BaseClient:
         liveview_endpoint: str | None = None,
         *,
         timeout: Timeout | float | None = _core.DEFAULT_TIMEOUT,
+        curve_server_key: Any = None,
+        curve_client_key: Any = None,
     ) -> None:
         self._plan: EndpointPlan = _core.plan_endpoints(command_endpoint, event_endpoint, liveview_endpoint)
+        self._curve = _core.plan_curve(curve_server_key, curve_client_key)
         self.timeout = Timeout.of(timeout)
         self._ids = _core.RequestIds()
         self._learned: tuple[str, str] | None = None
@@ -70,6 +73,12 @@ class _BaseClient:
     def _unavailable(self) -> Exception:
         from ._errors import DaemonUnavailable
 
+        if self._curve is not None:
+            return DaemonUnavailable(
+                f"no daemon answers at {self._plan.command} with CURVE (is the server key right, and is this "
+                "client's public key among the daemon's allowed clients?)",
+                self._plan.command,
+            )
         return DaemonUnavailable(f"no daemon answers at {self._plan.command}", self._plan.command)
 
     def _timed_out(self, cmd: str, read: float | None) -> Exception:

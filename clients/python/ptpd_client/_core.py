@@ -79,6 +79,17 @@ def plan_endpoints(command: str | None = None, event: str | None = None, livevie
     return EndpointPlan(cmd_explicit, ev, lv)
 
 
+def plan_curve(server: Any = None, client: Any = None) -> Any:
+    """:class:`~ptpd_client._curve.CurveKeys` from arguments or ``PTPD_CURVE_*`` environment,
+    or ``None`` (no CURVE; nothing of it imported)."""
+    env = os.environ
+    if not (server or client or env.get("PTPD_CURVE_SERVER_KEY") or env.get("PTPD_CURVE_CLIENT_KEY")):
+        return None
+    from ._curve import curve_keys
+
+    return curve_keys(server, client)
+
+
 def connectable(advertised: str, command: str) -> str:
     """A bind address the daemon advertises made connectable: ``tcp://*:P`` or
     ``tcp://0.0.0.0:P`` takes the host of the command endpoint we reached it by."""
@@ -175,12 +186,15 @@ def parse_reply_frames(frames: list[Any]) -> dict[str, Any]:
         raise ProtocolMismatch(f"daemon reply is not a bus reply: {exc}") from exc
 
 
-def open_dealer(context: Any, endpoint: str) -> Any:
-    """A DEALER connected to the command endpoint (``zmq.Context`` or ``zmq.asyncio.Context``)."""
+def open_dealer(context: Any, endpoint: str, curve: Any = None) -> Any:
+    """A DEALER connected to the command endpoint (``zmq.Context`` or ``zmq.asyncio.Context``),
+    a CURVE client when ``curve`` holds keys."""
     import zmq
 
     s = context.socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)
+    if curve is not None:
+        curve.apply(s)
     # queue only to a connected peer, so "nobody there" shows up as not writable
     s.setsockopt(zmq.IMMEDIATE, 1)
     try:
@@ -345,6 +359,8 @@ class EventStreamBase:
 
         self._sub = self._client._context.socket(zmq.SUB)
         self._sub.setsockopt(zmq.LINGER, 0)
+        if self._client._curve is not None:
+            self._client._curve.apply(self._sub)
         # the whole socket is sequenced: subscribe to all, filter by prefix here
         self._sub.setsockopt(zmq.SUBSCRIBE, b"")
         self._sub.connect(endpoint)
@@ -513,8 +529,9 @@ class FrameReceiver(threading.Thread):
     """A thread that reads the live-view socket as fast as frames come and keeps only the
     newest in a :class:`LatestMailbox` (multipart-safe; never ``CONFLATE``)."""
 
-    def __init__(self, context: Any, endpoint: str, mailbox: LatestMailbox) -> None:
+    def __init__(self, context: Any, endpoint: str, mailbox: LatestMailbox, curve: Any = None) -> None:
         super().__init__(name="ptpd-frames", daemon=True)
+        self._curve = curve
         self._context = context
         self._endpoint = endpoint
         self.mailbox = mailbox
@@ -532,6 +549,8 @@ class FrameReceiver(threading.Thread):
         sock = self._context.socket(zmq.SUB)
         try:
             sock.setsockopt(zmq.LINGER, 0)
+            if self._curve is not None:
+                self._curve.apply(sock)
             sock.setsockopt(zmq.SUBSCRIBE, bus.Topic.FRAME.encode())
             sock.connect(self._endpoint)
             self.ready.set()

@@ -34,6 +34,11 @@ class Client(CommandMethods, _BaseClient):
     Every call takes ``timeout=`` (seconds; ``None`` waits forever) and raises
     :class:`DaemonUnavailable`, :class:`RequestTimeout` or :class:`CommandFailed`.
     One client may be used from several threads; calls are serialised.
+
+    For a daemon on TCP with CURVE, pass ``curve_server_key`` (its ``server.key`` file or
+    z85 public key) and ``curve_client_key`` (this client's ``NAME.key_secret`` file, its
+    z85 secret key, or a ``(public, secret)`` z85 pair), or set ``PTPD_CURVE_SERVER_KEY``
+    and ``PTPD_CURVE_CLIENT_KEY``: every socket (commands, events, live view) uses them.
     """
 
     def __init__(
@@ -44,8 +49,11 @@ class Client(CommandMethods, _BaseClient):
         *,
         timeout: Timeout | float | None = _core.DEFAULT_TIMEOUT,
         context: zmq.Context | None = None,
+        curve_server_key: Any = None,
+        curve_client_key: Any = None,
     ) -> None:
-        super().__init__(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout)
+        super().__init__(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout,
+                         curve_server_key=curve_server_key, curve_client_key=curve_client_key)
         self._context = context or zmq.Context.instance()
         self._socket: zmq.Socket | None = None
         self._lock = threading.RLock()
@@ -74,7 +82,7 @@ class Client(CommandMethods, _BaseClient):
             if self._closed:
                 raise RuntimeError("client is closed")
             _core.probe_ipc(self._plan.command)
-            self._socket = _core.open_dealer(self._context, self._plan.command)
+            self._socket = _core.open_dealer(self._context, self._plan.command, self._curve)
         return self._socket
 
     # -- the one request path --------------------------------------------------------
@@ -129,6 +137,8 @@ class Client(CommandMethods, _BaseClient):
     def _progress_socket(self) -> zmq.Socket:
         sub = self._context.socket(zmq.SUB)
         sub.setsockopt(zmq.LINGER, 0)
+        if self._curve is not None:
+            self._curve.apply(sub)
         sub.setsockopt(zmq.SUBSCRIBE, bus.Topic.PROGRESS.encode())
         sub.connect(self.endpoints()[0])
         return sub
@@ -235,7 +245,7 @@ class FrameStream:
         self._client = client
         self.timeout = timeout
         self.mailbox = LatestMailbox()
-        self._receiver = _core.FrameReceiver(client._context, client.endpoints()[1], self.mailbox)
+        self._receiver = _core.FrameReceiver(client._context, client.endpoints()[1], self.mailbox, client._curve)
         self._receiver.start()
         self._receiver.ready.wait(2.0)
 

@@ -137,6 +137,10 @@ class Trigger:
 @click.option("--command-endpoint", metavar="ENDPOINT", envvar="PTPD_COMMAND_ENDPOINT", help="The daemon's command socket.")
 @click.option("--event-endpoint", metavar="ENDPOINT", envvar="PTPD_EVENT_ENDPOINT", help="The daemon's event socket.")
 @click.option("--liveview-endpoint", metavar="ENDPOINT", envvar="PTPD_LIVEVIEW_ENDPOINT", help="The daemon's live-view socket.")
+@click.option("--curve-server-key", metavar="FILE", envvar="PTPD_CURVE_SERVER_KEY",
+              help="CURVE: the daemon's public key (server.key from 'ptpd keys', or z85).")
+@click.option("--curve-client-key", metavar="FILE", envvar="PTPD_CURVE_CLIENT_KEY",
+              help="CURVE: this client's NAME.key_secret (or z85 secret key).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds to wait for replies and frames.")
 @click.option("--motion", is_flag=True, help="Trigger on motion (background subtraction).")
 @click.option("--face", is_flag=True, help="Trigger on a face (OpenCV's bundled Haar cascade).")
@@ -151,7 +155,8 @@ class Trigger:
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), help="Download each shot into DIR.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per trigger.")
 @click.option("-v", "--verbose", count=True, help="More detail.")
-def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpoint: str | None, timeout: float,
+def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpoint: str | None,
+        curve_server_key: str | None, curve_client_key: str | None, timeout: float,
         motion: bool, face: bool, sensitivity: float, min_area: int, roi: str | None, cooldown: float,
         max_shots: int | None, duration: float | None, warmup: int, dry_run: bool, output_dir: Path | None,
         as_json: bool, verbose: int) -> None:
@@ -177,7 +182,12 @@ def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpo
         detectors.append(MotionDetector(sensitivity, min_area, warmup))
     if face:
         detectors.append(FaceDetector())
-    with Client(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout) as client:
+    try:  # bad CURVE keys are refused here, before any socket
+        client = Client(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout,
+                        curve_server_key=curve_server_key, curve_client_key=curve_client_key)
+    except ClientError as exc:
+        raise from_client_error(exc) from None
+    with client:
         trig = Trigger(client, detectors, roi=roi, cooldown=cooldown, max_shots=max_shots, dry_run=dry_run,
                        output_dir=output_dir, as_json=as_json)
         old = {s: signal.signal(s, trig.stop) for s in (signal.SIGINT, signal.SIGTERM)}

@@ -340,6 +340,10 @@ def parse_hostport(text: str) -> tuple[str, int]:
 @click.option("--command-endpoint", metavar="ENDPOINT", envvar="PTPD_COMMAND_ENDPOINT", help="The daemon's command socket.")
 @click.option("--event-endpoint", metavar="ENDPOINT", envvar="PTPD_EVENT_ENDPOINT", help="The daemon's event socket.")
 @click.option("--liveview-endpoint", metavar="ENDPOINT", envvar="PTPD_LIVEVIEW_ENDPOINT", help="The daemon's live-view socket.")
+@click.option("--curve-server-key", metavar="FILE", envvar="PTPD_CURVE_SERVER_KEY",
+              help="CURVE: the daemon's public key (server.key from 'ptpd keys', or z85).")
+@click.option("--curve-client-key", metavar="FILE", envvar="PTPD_CURVE_CLIENT_KEY",
+              help="CURVE: this client's NAME.key_secret (or z85 secret key).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds to wait for replies and the first frame.")
 @click.option("--no-overlay", is_flag=True, help="Bare frames, without the viewfinder overlay.")
 @click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False, path_type=Path), help="Save one frame (PNG or JPEG by extension) and exit.")
@@ -347,7 +351,8 @@ def parse_hostport(text: str) -> tuple[str, int]:
 @click.option("--overwrite", is_flag=True, help="With --snapshot: replace an existing file.")
 @click.option("--http", "http_addr", metavar="[HOST:]PORT", help="Serve an MJPEG stream and a page on HOST:PORT (default host 127.0.0.1).")
 @click.option("-v", "--verbose", count=True, help="More detail.")
-def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpoint: str | None, timeout: float,
+def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpoint: str | None,
+        curve_server_key: str | None, curve_client_key: str | None, timeout: float,
         no_overlay: bool, snapshot_path: Path | None, bare_path: Path | None, overwrite: bool, http_addr: str | None,
         verbose: int) -> None:
     """Live view from the ptpd daemon with the camera's viewfinder overlay.
@@ -361,7 +366,12 @@ def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpo
     if snapshot_path and http_addr:
         raise click.UsageError("--snapshot and --http exclude each other")
     hostport = parse_hostport(http_addr) if http_addr else None
-    with Client(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout) as client:
+    try:  # bad CURVE keys are refused here, before any socket
+        client = Client(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout,
+                        curve_server_key=curve_server_key, curve_client_key=curve_client_key)
+    except ClientError as exc:
+        raise from_client_error(exc) from None
+    with client:
         try:
             client.ping()
             if snapshot_path is not None:
