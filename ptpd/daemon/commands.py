@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +21,17 @@ from ptpd import __version__, bus
 from ptpd.bus import BusError, ErrorCode
 from ptpd.camera.base import Camera, PropertyDesc, PropertyValue, Unsupported
 from ptpd.daemon.link import info_dict, prop_dict
+from ptpd.daemon.transfer import (
+    GET_PARTIAL_OBJECT,
+    OBJECT_FORMAT_JPEG,
+    SIZE_UNKNOWN,
+    IncompleteTransfer,
+    Transfer,
+    TransferInterrupted,
+    fetch,
+    verify,
+    write_verified,
+)
 from ptpd.protocol.datasets import ObjectInfo
 from ptpd.protocol.errors import CameraDisconnected, InitFailed, ProtocolError, ResponseError, Timeout
 
@@ -122,6 +131,10 @@ def to_bus_error(exc: BaseException) -> BusError:
         return BusError(ErrorCode.NOT_CONNECTED, f"camera link lost: {exc}" if str(exc) else "camera link lost")
     if isinstance(exc, ProtocolError):
         return BusError(ErrorCode.NOT_CONNECTED, f"camera sent malformed data; link reset: {exc}")
+    if isinstance(exc, TransferInterrupted):
+        return to_bus_error(exc.cause)
+    if isinstance(exc, IncompleteTransfer):
+        return BusError(ErrorCode.CAMERA_REFUSED, f"incomplete transfer: {exc}")
     if isinstance(exc, Unsupported):
         return BusError(ErrorCode.UNSUPPORTED, str(exc) or "not supported by this camera")
     if isinstance(exc, (ValueError, KeyError)):
@@ -138,6 +151,7 @@ def desc_dict(d: PropertyDesc) -> dict[str, Any]:
         "code": d.code,
         "name": d.name,
         "datatype": d.datatype,
+        "datatype_name": datatype_name(d.datatype),
         "writable": d.writable,
         "current": prop_dict(d.current),
         "default": prop_dict(d.default) if d.default is not None else None,
@@ -173,27 +187,9 @@ def safe_filename(name: str, fallback: str) -> str:
 
 
 def write_atomically(directory: str, filename: str, data: bytes) -> str:
-    """Write to a temp name in ``directory`` and rename when complete; never overwrite."""
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    stem, dot, ext = filename.rpartition(".")
-    if not dot:
-        stem, ext = filename, ""
-    target = d / filename
-    n = 1
-    while target.exists():
-        target = d / (f"{stem}-{n}.{ext}" if ext else f"{stem}-{n}")
-        n += 1
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".ptpd-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.link(tmp, target)  # fails instead of overwriting if the name appeared meanwhile
-    finally:
-        os.unlink(tmp)
-    return str(target)
+    """Write to a temp name in ``directory``, verify, fsync and rename; never overwrite
+    (see :func:`ptpd.daemon.transfer.write_verified`)."""
+    return write_verified(directory, filename, data)
 
 
 # -- handlers ----------------------------------------------------------------------------
@@ -307,6 +303,80 @@ async def _state(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
     return {"properties": [prop_dict(pv) for pv in pvs]}
 
 
+class ShotsLeft(BusError):
+    """A capture that could not deliver every shot: names the handles left on the camera.
+
+    ``error.handles`` lists them; ``error.shots`` has every shot of the request, the
+    delivered ones as in a successful reply and the failed ones with ``error`` (and
+    ``received``: bytes that arrived before the failure)."""
+
+    ran = True  #: the shutter fired: a retry of the same id must not fire it again
+
+    def __init__(self, code: ErrorCode, message: str, handles: list[int], shots: list[dict[str, Any]], ptp_code: int | None = None) -> None:
+        super().__init__(code, message, ptp_code)
+        self.handles = handles
+        self.shots = shots
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d["handles"] = self.handles
+        d["shots"] = [{k: v for k, v in s.items() if k not in ("data", "preview")} for s in self.shots]
+        return d
+
+
+#: seconds a transfer interrupted by a dropped link may wait for the reconnect and resume
+RESUME_DEADLINE = 20.0
+
+
+def _partial_ok(d: Daemon) -> bool:
+    info = d.link.info
+    return info is not None and GET_PARTIAL_OBJECT in info.operations
+
+
+def _note_loss(d: Daemon, exc: BaseException) -> None:
+    """A link error caught inside a transaction: make the supervisor rebuild the link."""
+    from ptpd.daemon.link import LINK_ERRORS
+
+    cause = exc.cause if isinstance(exc, TransferInterrupted) else exc
+    if isinstance(cause, LINK_ERRORS):
+        d.link.drop(f"transfer: {type(cause).__name__}: {cause}")
+
+
+async def _resume(d: Daemon, t: Transfer, ctx: RequestContext, connects: int, deadline: float) -> bytes | bytearray:
+    """Finish ``t`` after the link is back: one attempt per reconnect, until ``deadline``.
+    Raises the last failure (``TransferInterrupted`` keeps the bytes received)."""
+    loop = asyncio.get_running_loop()
+    last: BaseException = TransferInterrupted(t, CameraDisconnected("link lost"))
+    while loop.time() < deadline:
+        # wait for a new session (not the one that just failed)
+        while not (d.link.connected and d.link.connects > connects) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        if not d.link.connected or loop.time() >= deadline:
+            break
+        connects = d.link.connects
+        t.resumes += 1
+        log.info("resuming handle 0x%08X at byte %d (attempt %d)", t.handle, t.position, t.resumes)
+        try:
+            return await d.link.call("download", lambda c: fetch(c, t, _partial_ok(d), d.progress_reporter(ctx, t.handle)), max(1.0, deadline - loop.time()))
+        except TransferInterrupted as exc:
+            _note_loss(d, exc)
+            last = exc
+        except BusError as exc:
+            if exc.code is not ErrorCode.NOT_CONNECTED:
+                raise
+            last = exc  # the link went again before our turn: wait for the next one
+    raise last
+
+
+def _shot_error(exc: BaseException, t: Transfer | None) -> str:
+    err = to_bus_error(exc.cause if isinstance(exc, TransferInterrupted) else exc)
+    text = f"{err.code.value}: {err.message}"
+    if t is not None:
+        size = f" of {t.size}" if t.size is not None else ""
+        text += f" ({t.position}{size} bytes received)"
+    return text
+
+
 @handler("capture")
 async def _capture(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
     count = a["count"]
@@ -315,34 +385,107 @@ async def _capture(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
     want_data = bool(a["download"])
     out_dir = a["dir"]
     keep = bool(a["keep"])
+    shots: list[dict[str, Any]] = []
+    #: the shot that failed: (shot, transfer or None, exception)
+    failed: list[tuple[dict[str, Any], Transfer | None, BaseException]] = []
 
-    async def shoot(cam: Camera) -> list[dict[str, Any]]:
-        shots: list[dict[str, Any]] = []
+    async def deliver(shot: dict[str, Any], data: bytes | bytearray | memoryview, size: int | None, fmt: int) -> None:
+        """Verify and hand over one image (a file under ``dir`` or bytes in the reply)."""
+        name = shot["filename"]
+        if out_dir:
+            shot["path"] = await asyncio.to_thread(write_verified, out_dir, name, data, size, fmt)
+        else:
+            verify(data, size, fmt, name)
+            shot["data"] = data
+        shot["size"] = len(data)
+
+    async def finish(cam: Camera, shot: dict[str, Any], t: Transfer, data: bytes | bytearray) -> None:
+        await deliver(shot, data, t.size, t.format)
+        if t.resumes:
+            shot["resumed"] = t.resumes
+        if not keep:  # only an image that arrived whole and was handed over
+            await cam.delete(t.handle)
+            shot["deleted"] = True
+
+    async def shoot(cam: Camera) -> None:
         for i in range(count):
-            res = await cam.capture()
+            res = await cam.capture()  # a failure here: see the caller (shots so far are listed)
             shot: dict[str, Any] = {"index": i + 1, "handle": res.handle}
             obj = res.object
             if obj is not None:
                 shot.update(filename=obj.filename, size=obj.size)
             if a["preview"]:
                 shot["preview"] = res.preview
-            if (want_data or out_dir) and res.handle is not None:
-                data = await cam.download(res.handle, d.progress_reporter(ctx, res.handle))
-                name = safe_filename(obj.filename if obj else "", f"capture-{res.handle:08x}.jpg")
-                shot.setdefault("filename", name)
-                shot["size"] = len(data)
-                if out_dir:
-                    shot["path"] = await asyncio.to_thread(write_atomically, out_dir, name, data)
-                else:
-                    shot["data"] = data
-                if not keep:
-                    await cam.delete(res.handle)
-                    shot["deleted"] = True
             shots.append(shot)
             d.events.publish("event.capture_done", {"id": ctx.id, "index": i + 1, "count": count, "handle": res.handle, "filename": shot.get("filename")})
-        return shots
+            if not (want_data or out_dir):
+                continue
+            if res.handle is None:
+                if res.preview:
+                    # the camera named no object: the preview is all there is of this shot
+                    shot["source"] = "preview"
+                    shot["filename"] = safe_filename("", f"preview-{int(time.time() * 1000)}-{i + 1}.jpg")
+                    try:
+                        await deliver(shot, res.preview, None, OBJECT_FORMAT_JPEG)
+                    except Exception as exc:
+                        failed.append((shot, None, exc))
+                        return
+                    continue
+                failed.append((shot, None, None))  # type: ignore[arg-type]
+                return
+            name = safe_filename(obj.filename if obj else "", f"capture-{res.handle:08x}.jpg")
+            shot["filename"] = name
+            t = Transfer(res.handle, size=obj.size if obj is not None and obj.size != SIZE_UNKNOWN else None, filename=name, format=obj.format if obj else 0)
+            try:
+                data = await fetch(cam, t, _partial_ok(d), d.progress_reporter(ctx, res.handle))
+                shot["source"] = "camera"
+                await finish(cam, shot, t, data)
+            except Exception as exc:
+                _note_loss(d, exc)
+                failed.append((shot, t, exc))
+                return
 
-    return {"shots": await d.link.call("capture", shoot, _timeout(d, count * 4))}
+    connects = d.link.connects
+    try:
+        await d.link.call("capture", shoot, _timeout(d, count * 4))
+    except Exception as exc:
+        if not shots:
+            raise
+        # the link broke outside a transfer (e.g. the next shot): what was taken is listed
+        if not failed:
+            failed.append(({"index": len(shots) + 1, "handle": None}, None, exc))
+    if failed:
+        shot, t, exc = failed[0]
+        if isinstance(exc, TransferInterrupted) and t is not None:
+            loop = asyncio.get_running_loop()
+            try:
+                data = await _resume(d, t, ctx, connects, loop.time() + min(RESUME_DEADLINE, d.config.timeout * 4 + 4))
+                shot["source"] = "camera"
+                await d.link.call("capture", lambda c: finish(c, shot, t, data), _timeout(d))
+                failed.clear()
+            except Exception as exc2:
+                failed[0] = (shot, t, exc2)
+                _note_loss(d, exc2)
+    if not failed:
+        return {"shots": shots}
+    shot, t, exc = failed[0]
+    handles = [shot["handle"]] if shot.get("handle") is not None else []
+    if shot.get("handle") is None:
+        if shot not in shots:  # a later shutter release failed
+            msg = f"capture: {len(shots)} shot(s) delivered, then shot {shot['index']} failed: {_shot_error(exc, None)}"
+        else:
+            reason = _shot_error(exc, None) if exc is not None else "the camera named no object and offered no preview"
+            shot["error"] = reason
+            msg = f"capture: shot {shot['index']} was taken but could not be identified: {reason}"
+        code = to_bus_error(exc).code if exc is not None else ErrorCode.CAMERA_REFUSED
+    else:
+        shot["error"] = _shot_error(exc, t)
+        if t is not None:
+            shot["received"] = t.position
+        msg = f"capture: image left on the camera, handle 0x{shot['handle']:08X} ({shot.get('filename', '')}): {shot['error']}"
+        code = to_bus_error(exc.cause if isinstance(exc, TransferInterrupted) else exc).code
+    ptp = getattr(exc, "code", None) if isinstance(exc, ResponseError) else None
+    raise ShotsLeft(code, msg, handles, shots, ptp)
 
 
 @handler("liveview.start")
@@ -427,6 +570,17 @@ async def _opreq(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
 @handler("sim.fault")
 async def _sim_fault(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
     return await d.sim_fault(a["action"], a["options"] or {})
+
+
+def datatype_name(code: int) -> str:
+    """``"UINT32"``, ``"STR"``, ...: the :class:`ptpd.protocol.codes.DataType` name;
+    ``"0x...."`` for a code outside the table."""
+    from ptpd.protocol.codes import DataType
+
+    try:
+        return DataType(code).name
+    except ValueError:
+        return f"0x{code:04X}"
 
 
 def response_name(code: int) -> str:

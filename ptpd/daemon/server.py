@@ -280,7 +280,8 @@ class Daemon:
             raise
         except Exception as exc:
             # Our own refusals mean nothing ran: a retry must run, not get this answer again.
-            cache = not isinstance(exc, BusError)
+            # (a BusError marked ``ran``, e.g. a capture whose download failed, did run)
+            cache = not isinstance(exc, BusError) or bool(getattr(exc, "ran", False))
             err = to_bus_error(exc)
             if err.code is ErrorCode.INTERNAL:
                 log.exception("command %s failed", cmd.name)

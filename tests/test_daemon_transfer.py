@@ -1,0 +1,96 @@
+"""Data safety (issue 8): a capture whose download breaks names its handle and leaves the
+image on the camera; daemon-side files are whole or absent; a transfer cut by a dropped
+link resumes with GetPartialObject after the reconnect.
+
+Real daemon process (``ptpd run --simulate generic``), faults through ``sim.fault``. A
+generic capture runs InitiateCapture, GetObjectInfo, then GetPartialObject steps: two
+harmless one-shot faults (1 ms late) go first so the drop lands on the data transfer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.test_daemon_sim import Daemon, needs_generic, wait_status
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture(scope="module")
+def gen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    needs_generic()
+    d = Daemon(tmp_path_factory.mktemp("xfer"), "--simulate", "generic", "--keepalive", "0", "--timeout", "1")
+    try:
+        wait_status(d.c, "connected")
+        yield d
+    finally:
+        d.close()
+
+
+def fault(d: Daemon, action: str, **options: object) -> None:
+    d.c.ok("sim.fault", {"action": action, "options": options})
+
+
+def drop_during_transfer(d: Daemon) -> None:
+    fault(d, "clear")
+    fault(d, "slow_next", ms=1)  # InitiateCapture
+    fault(d, "slow_next", ms=1)  # GetObjectInfo
+    fault(d, "drop_next", point="mid-data", fraction=0.5)  # the first GetPartialObject
+
+
+def test_describe_names_the_datatype(gen: Daemon) -> None:
+    r = gen.c.ok("describe", {"prop": "iso"})
+    from ptpd.protocol.codes import DataType
+
+    assert r["datatype_name"] == DataType(r["datatype"]).name
+
+
+def test_capture_whose_download_fails_names_the_handle_and_keeps_the_image(gen: Daemon, tmp_path: Path) -> None:
+    drop_during_transfer(gen)
+    fault(gen, "refuse_next_inits", count=1000)  # no reconnect: the resume cannot happen
+    out = tmp_path / "out"
+    rep = gen.c.call("capture", {"download": True, "dir": str(out), "keep": False}, timeout=40)
+    fault(gen, "clear")
+    assert not rep["ok"], rep
+    err = rep["error"]
+    assert err["code"] == "not_connected", err
+    assert len(err["handles"]) == 1
+    handle = err["handles"][0]
+    assert f"0x{handle:08X}" in err["message"] and "handle" in err["message"]
+    assert err["shots"][0]["handle"] == handle and "received" in err["shots"][0]
+    # nothing under a final name, no temp file left behind
+    assert not out.exists() or list(out.iterdir()) == []
+    wait_status(gen.c, "connected", 20)
+    objs = gen.c.ok("objects", timeout=10)["objects"]
+    assert handle in [o["handle"] for o in objs], "the image must stay on the camera"
+
+
+def test_transfer_cut_by_a_drop_resumes_after_reconnect(gen: Daemon, tmp_path: Path) -> None:
+    wait_status(gen.c, "connected", 20)
+    drop_during_transfer(gen)
+    out = tmp_path / "out"
+    rep = gen.c.call("capture", {"download": True, "dir": str(out)}, timeout=40)
+    assert rep["ok"], rep
+    shot = rep["result"]["shots"][0]
+    assert shot["resumed"] >= 1 and shot["source"] == "camera"
+    path = Path(shot["path"])
+    assert path.parent == out and path.exists()
+    assert [p.name for p in out.iterdir()] == [path.name]
+    wait_status(gen.c, "connected", 20)
+    whole = gen.c.ok("download", {"handle": shot["handle"]}, timeout=20)
+    assert path.read_bytes() == bytes(whole["data"])
+    assert path.stat().st_size == shot["size"] == whole["size"]
+
+
+def test_resumed_capture_with_bytes_in_the_reply(gen: Daemon) -> None:
+    wait_status(gen.c, "connected", 20)
+    drop_during_transfer(gen)
+    rep = gen.c.call("capture", {"download": True}, timeout=40)
+    assert rep["ok"], rep
+    shot = rep["result"]["shots"][0]
+    wait_status(gen.c, "connected", 20)
+    whole = gen.c.ok("download", {"handle": shot["handle"]}, timeout=20)
+    assert bytes(shot["data"]) == bytes(whole["data"]) and shot["resumed"] >= 1
