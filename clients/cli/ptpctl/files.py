@@ -42,10 +42,40 @@ class FileExists(Exception):
     """The target exists and overwriting was not allowed."""
 
 
-def write_atomic(path: Path, data: bytes | bytearray | memoryview, *, overwrite: bool = False) -> Path:
+class Incomplete(Exception):
+    """What was written is not the whole image (wrong size, or a JPEG without its end
+    marker); the temp file was removed and nothing was written under the final name."""
+
+
+#: how far from the end a JPEG's FFD9 may sit behind zero padding (cameras pad to blocks)
+_TAIL = 64 * 1024
+
+
+def _verify(fd: int, expected_size: int | None, jpeg: bool) -> None:
+    """Check the written temp file itself (not the buffer we meant to write)."""
+    size = os.fstat(fd).st_size
+    if expected_size and size != expected_size:
+        raise Incomplete(f"{size} bytes where the camera reported {expected_size}")
+    if jpeg:
+        tail = os.pread(fd, min(size, _TAIL), max(0, size - _TAIL)).rstrip(b"\0")
+        if not tail.endswith(b"\xff\xd9"):
+            raise Incomplete("the JPEG has no end marker (FFD9): truncated")
+
+
+def is_jpeg_name(name: str) -> bool:
+    return name.lower().endswith((".jpg", ".jpeg"))
+
+
+def write_atomic(path: Path, data: bytes | bytearray | memoryview, *, overwrite: bool = False,
+                 expected_size: int | None = None, jpeg: bool | None = None) -> Path:
     """Write ``data`` to ``path`` through a temp file in the same directory and a rename,
     so a reader never sees half a file. Without ``overwrite`` an existing file (even one
     that appears meanwhile) is never replaced: :class:`FileExists`.
+
+    Before the rename the temp file is verified: its size against ``expected_size`` (the
+    size the daemon reported; 0 or ``None``: not checked) and, for a JPEG (``jpeg``, or by
+    default when the data starts with FFD8), the FFD9 end marker, trailing zero padding
+    allowed. A mismatch removes the temp file and raises :class:`Incomplete`.
 
     ``data`` may be any buffer (the client hands out a view of the received message): it
     goes to the file descriptor as it is, with no copy in between.
@@ -57,6 +87,9 @@ def write_atomic(path: Path, data: bytes | bytearray | memoryview, *, overwrite:
     try:
         try:
             _write_all(fd, data)
+            if jpeg is None:
+                jpeg = bytes(memoryview(data).cast("B")[:2]) == b"\xff\xd8"
+            _verify(fd, expected_size, jpeg)
             os.fsync(fd)
             os.fchmod(fd, 0o644)
         finally:

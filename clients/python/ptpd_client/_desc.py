@@ -16,6 +16,8 @@ class PropDesc(_Model):
     code: int = 0
     name: str = ""
     datatype: Any = ""
+    #: the datatype's name (``UINT16``, ``STR``...) when the daemon sends it, else ""
+    datatype_name: str = ""
     writable: bool = False
     current: PropValue = field(default_factory=PropValue)
     default: PropValue | None = None

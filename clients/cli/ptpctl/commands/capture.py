@@ -29,7 +29,7 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
 
     PATH "view" is the ptp-ip tool's way of saying --view.
     """
-    from ..files import FileExists, free_name, numbered, safe_name, write_atomic
+    from ..files import FileExists, Incomplete, free_name, is_jpeg_name, numbered, safe_name, write_atomic
 
     count, path = _count_and_path(args)
     if path == "view":
@@ -42,25 +42,34 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
         if not overwrite:
             taken = [str(t) for t in targets if t.exists()]
             if taken:
-                raise CliError(f"{', '.join(taken)} exists; use --overwrite to replace", Exit.USAGE)
+                verb = "exists" if len(taken) == 1 else "exist"
+                raise CliError(f"{', '.join(taken)} {verb}; use --overwrite to replace", Exit.USAGE)
     want_data = targets is not None or output_dir is not None
     fetched = capture_shots(session.client, count, want_data=want_data, preview=view, delete_after=delete_after)
     shots = [s for s, _ in fetched]
     saved: list[str | None] = []
-    for i, shot in enumerate(shots):
+    for i, (shot, src) in enumerate(fetched):
         dest: Path | None = None
+        # the reported size is the image's: a preview stand-in is checked only as a JPEG
+        check = {"expected_size": shot.size if src == "image" else None,
+                 "jpeg": True if is_jpeg_name(shot.filename) else None}
         if shot.data is not None:
             if targets is not None:
                 dest = targets[i] if i < len(targets) else numbered(Path(path or "capture"), i + 1)[-1]
                 try:
-                    write_atomic(dest, shot.data, overwrite=overwrite)
+                    write_atomic(dest, shot.data, overwrite=overwrite, **check)
                 except FileExists:
                     raise CliError(f"{dest} appeared meanwhile; not replaced", Exit.ERROR) from None
+                except Incomplete as exc:
+                    raise _incomplete(shot, dest, exc, delete_after) from None
             elif output_dir is not None:
                 name = safe_name(shot.filename, f"capture-{i + 1}.jpg")
                 d = Path(output_dir)
                 dest = d / name if overwrite else free_name(d, name)
-                write_atomic(dest, shot.data, overwrite=overwrite)
+                try:
+                    write_atomic(dest, shot.data, overwrite=overwrite, **check)
+                except Incomplete as exc:
+                    raise _incomplete(shot, dest, exc, delete_after) from None
         saved.append(str(dest) if dest else None)
         if view and shot.preview:
             _show_preview(shot.preview, f"Capture preview {i + 1}/{count}")
@@ -75,6 +84,12 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
     output.table(rows, ["#", "Handle", "File", "Size", "Saved to"])
     if not want_data:
         click.echo(f"{'Image' if count == 1 else f'{count} images'} captured; they are on the camera (ptpctl ls).")
+
+
+def _incomplete(shot: Any, dest: Path, exc: Exception, deleted: bool) -> CliError:
+    handle = output.hexv(shot.handle) if shot.handle is not None else "unknown"
+    where = "" if deleted else "; the image stays on the camera"
+    return CliError(f"capture: handle {handle}: download incomplete ({exc}); {dest} not written{where}", Exit.ERROR)
 
 
 def _count_and_path(args: tuple[str, ...]) -> tuple[int, str | None]:

@@ -98,7 +98,7 @@ def describe(session: Session, prop: str, as_json: bool) -> None:
         return
     rows: list[tuple[str, Any]] = [
         ("Property", f"{d.name} (0x{d.code:04X})" if isinstance(d.code, int) else d.name),
-        ("Datatype", d.datatype),
+        ("Datatype", f"{d.datatype_name} ({d.datatype})" if d.datatype_name else d.datatype),
         ("Access", "read/write" if d.writable else "read only"),
         ("Current", f"{output.with_unit(d.name, str(d.current.label))} ({output.hexv(d.current.value)})"),
     ]

@@ -12,7 +12,7 @@ from ptpd_client import CommandFailed
 from .. import output
 from ..cli import IntParam, Session, _want_json, json_option, pass_session
 from ..errors import CliError, Exit
-from ..files import FileExists, safe_name, write_atomic
+from ..files import FileExists, Incomplete, is_jpeg_name, safe_name, write_atomic
 
 #: PTP InvalidObjectHandle (ISO 15740 Table 27): the camera has no such object
 INVALID_OBJECT_HANDLE = 0x2009
@@ -56,9 +56,13 @@ def download(session: Session, handles: tuple[int, ...], output_dir: str, overwr
         d = _fetch(session, h, show)
         dest = out / safe_name(d.filename, f"object-{h:08x}")
         try:
-            write_atomic(dest, d.data, overwrite=overwrite)  # straight from the received frame
+            write_atomic(dest, d.data, overwrite=overwrite, expected_size=d.size or None,  # straight from the received frame
+                         jpeg=True if is_jpeg_name(d.filename) else None)
         except FileExists:
             raise CliError(f"{dest} exists; use --overwrite to replace", Exit.USAGE) from None
+        except Incomplete as exc:
+            raise CliError(f"download: handle {output.hexv(h)}: incomplete ({exc}); {dest} not written; "
+                           "the image stays on the camera", Exit.ERROR) from None
         results.append({"handle": h, "filename": d.filename, "size": len(d.data), "path": str(dest)})
         del d  # the next download need not wait for this one's memory
     if _want_json(session, as_json):
