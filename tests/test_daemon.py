@@ -73,6 +73,7 @@ class World:
         self.keepalives = 0
         self.listings = 0  #: objects() calls
         self.object_infos = 0  #: GetObjectInfo through raw()
+        self.gets = 0  #: get() calls
         self.cameras: list[FakeCamera] = []
 
     def reset_settings(self) -> None:
@@ -144,6 +145,7 @@ class FakeCamera(Camera):
 
     async def get(self, prop: str | int) -> PropertyValue:
         self._check()
+        self.world.gets += 1
         return self._pv(self._resolve(prop))
 
     async def set(self, prop: str | int, value: str | int) -> PropertyValue:
@@ -749,6 +751,44 @@ def test_camera_events_and_heartbeat_are_published(tmp_path: Path) -> None:
             assert topics[b"event.object_added"]["params"] == [shot["handle"]]
             assert topics[b"heartbeat"]["connection"] == "connected"
             assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+            sub.close()
+            c.sock.close()
+        ctx.term()
+
+    run(body())
+
+
+def test_the_echo_of_our_own_set_is_not_re_read_but_a_real_change_is(tmp_path: Path) -> None:
+    """The camera's DevicePropChanged for a set we just made needs no transaction (it would
+    queue in front of the client's next command); a change made elsewhere is read and
+    published."""
+    world = World()
+
+    async def body() -> None:
+        ctx = zmq.asyncio.Context()
+        async with daemon_running(tmp_path, world) as (d, eps):
+            c = Client(ctx, eps["command"])
+            sub = ctx.socket(zmq.SUB)
+            sub.linger = 0
+            sub.subscribe(b"state.iso")
+            sub.connect(eps["event"])
+            await wait_connected(c)
+            await asyncio.sleep(0.2)  # the subscription reaches the PUB socket
+            await asyncio.sleep(0.3)  # start-up reads and publications are over
+            while await sub.poll(0):
+                await sub.recv_multipart()
+            assert (await c.ok("set", {"prop": "iso", "value": "800"}))["value"] == 800
+            topic, meta = await asyncio.wait_for(sub.recv_multipart(), 2)
+            assert bus.unpack(meta)["value"] == 800
+            gets = world.gets
+            await asyncio.sleep(0.3)  # the fake camera echoed property_changed at once
+            assert world.gets == gets, "the echo of our own set was re-read"
+            # the same property changed on the camera itself (a dial): read and published
+            world.values["iso"] = 400
+            world.cameras[-1]._events.put_nowait(CameraEvent("property_changed", 0x4006, (0x500F,), time=time.monotonic()))
+            topic, meta = await asyncio.wait_for(sub.recv_multipart(), 2)
+            assert bus.unpack(meta)["value"] == 400
+            assert world.gets == gets + 1
             sub.close()
             c.sock.close()
         ctx.term()

@@ -288,10 +288,7 @@ async def _set(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
     if isinstance(value, float):
         value = str(value)
     pv: PropertyValue = await d.link.call("set", lambda c: c.set(prop, value), _timeout(d))
-    d.link.update_prop(pv)
-    key = pv.name or prop
-    d.link.applied.pop(key, None)
-    d.link.applied[key] = pv.value  # the raw value in force: re-applies exactly, whatever label was given
+    d.link.note_set(pv.name or prop, pv)
     return prop_dict(pv)
 
 

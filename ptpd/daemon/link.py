@@ -44,6 +44,8 @@ T = TypeVar("T")
 LINK_ERRORS = (CameraDisconnected, ProtocolError, Timeout, asyncio.TimeoutError, ConnectionError, EOFError)
 
 PROPERTY_EVENTS = ("property_changed", "device_prop_changed", "prop_changed")
+#: seconds after a set within which one DevicePropChanged for it counts as the echo
+SET_ECHO_WINDOW = 1.0
 
 
 def prop_dict(pv: PropertyValue) -> dict[str, Any]:
@@ -97,6 +99,11 @@ class CameraLink:
         self._stopping = asyncio.Event()
         self._lv_changed = asyncio.Event()
         self._refresh_codes: set[int] = set()
+        #: property code -> deadline: the DevicePropChanged a camera sends back for our own
+        #: set carries nothing new (the set's reply already gave the value), so one such
+        #: echo within the deadline is not re-read (a re-read would queue a transaction in
+        #: front of the client's next command)
+        self._set_echoes: dict[int, float] = {}
         self._refresh_task: asyncio.Task[None] | None = None
         self._told: set[tuple[ConnectionState, str]] = set()
 
@@ -140,6 +147,14 @@ class CameraLink:
         if self.props.get(pv.name) != d:
             self.props[pv.name] = d
             self.publish(bus.Topic.state(pv.name), d)
+
+    def note_set(self, key: str | int, pv: PropertyValue) -> None:
+        """A client set ``pv``: cache and publish it, expect the camera's echo, and remember
+        it for re-applying after a reconnect."""
+        self.update_prop(pv)
+        self._set_echoes[pv.code] = time.monotonic() + SET_ECHO_WINDOW
+        self.applied.pop(key, None)
+        self.applied[key] = pv.value  # the raw value in force: re-applies exactly, whatever label was given
 
     def set_watchers(self, n: int) -> None:
         self.liveview_watchers = n
@@ -298,6 +313,10 @@ class CameraLink:
         await asyncio.sleep(0.01)  # gather a burst of changes into one pass
         while self._refresh_codes and self.connected:
             code = self._refresh_codes.pop()
+            # checked here, not when the event arrives: the echo can come before the set's
+            # reply has been noted
+            if self._set_echoes.pop(code, 0.0) > time.monotonic():
+                continue
             try:
                 pv = await self.call("get", lambda c: c.get(code), timeout=self.connect_timeout)
                 self.update_prop(pv)
