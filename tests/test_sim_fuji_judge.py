@@ -19,7 +19,7 @@ JUDGE = SHARED / "tools" / "check_gphoto2.sh"
 pytestmark = pytest.mark.timeout(240)
 
 
-@pytest.mark.skipif(not JUDGE.exists(), reason="check_gphoto2.sh not available")
+@pytest.mark.skipif(not JUDGE.exists(), reason=f"{JUDGE} not found (the judges live in shared/ beside the clone)")
 def test_check_gphoto2_fuji_passes_every_check(spawn):
     port = free_port(3)  # command, events, live view
     proc = spawn([sys.executable, "-m", "ptpd", "simulate", "--vendor", "fuji", "--port", str(port),
