@@ -1,0 +1,46 @@
+"""A transfer cut by a dropped link resumes from the byte it reached, not from zero."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from ptpd.camera.base import RawResult
+from ptpd.daemon.transfer import CHUNK, Transfer, TransferInterrupted, fetch, verify
+from ptpd.protocol.errors import CameraDisconnected
+
+OBJECT = b"\xff\xd8" + os.urandom(3 * CHUNK + 1234) + b"\xff\xd9"
+
+
+class FlakyCamera:
+    """Serves GetPartialObject from OBJECT; the link drops on the request numbered ``drop_at``."""
+
+    def __init__(self, drop_at: int | None) -> None:
+        self.drop_at = drop_at
+        self.asked: list[tuple[int, int]] = []  #: (offset, max bytes) of each GetPartialObject
+
+    async def raw(self, code: int, params: tuple[int, ...] = (), data: bytes | None = None) -> RawResult:
+        assert code == 0x101B
+        handle, offset, want = params
+        self.asked.append((offset, want))
+        if self.drop_at is not None and len(self.asked) == self.drop_at:
+            raise CameraDisconnected("link dropped mid-transfer")
+        chunk = OBJECT[offset : offset + want]
+        return RawResult(0x2001, (len(chunk),), chunk)
+
+
+def test_resume_continues_from_the_bytes_received() -> None:
+    t = Transfer(handle=7, size=len(OBJECT), format=0x3801, filename="DSCF0001.JPG")
+    cam = FlakyCamera(drop_at=3)  # two steps arrive, the third is cut
+    with pytest.raises(TransferInterrupted) as info:
+        asyncio.run(fetch(cam, t, partial=True))  # type: ignore[arg-type]
+    assert info.value.transfer.received == 2 * CHUNK
+    # after the reconnect: a new camera object, the same Transfer
+    cam2 = FlakyCamera(drop_at=None)
+    data = asyncio.run(fetch(cam2, t, partial=True))  # type: ignore[arg-type]
+    assert cam2.asked[0][0] == 2 * CHUNK, "resumed from zero instead of the byte reached"
+    assert [off for off, _ in cam2.asked] == [2 * CHUNK, 3 * CHUNK]
+    assert bytes(data) == OBJECT
+    verify(data, len(OBJECT), 0x3801, t.filename)
