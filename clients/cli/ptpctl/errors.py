@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import sys
+from typing import NoReturn
 
 import click
 
@@ -74,3 +76,26 @@ def from_client_error(exc: ClientError) -> CliError:
     if isinstance(exc, ProtocolMismatch):
         return CliError(f"the daemon sent something unexpected: {exc}", Exit.CLIENT)
     return CliError(str(exc), Exit.CLIENT)
+
+
+def run_console(command: click.Command, prog_name: str) -> NoReturn:
+    """Run a click command as a console entry point: one line on stderr for any error,
+    never a traceback, and ptpctl's exit codes (ptpview and ptptrigger share them)."""
+    try:
+        command.main(prog_name=prog_name, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        click.echo(f"{prog_name}: error: {exc.format_message()}", err=True)
+        sys.exit(Exit.USAGE)
+    except click.ClickException as exc:
+        click.echo(f"{prog_name}: error: {' '.join(exc.format_message().split())}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.exit(Exit.ERROR)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        click.echo(f"{prog_name}: error: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(Exit.ERROR)
+    sys.exit(0)

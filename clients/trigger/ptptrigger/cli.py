@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from ptpctl.errors import EXIT_HELP, CliError, Exit, from_client_error
+from ptpctl.errors import EXIT_HELP, CliError, Exit, from_client_error, run_console
 from ptpd_client import Client, ClientError, RequestTimeout
 
 log = logging.getLogger("ptptrigger")
@@ -205,22 +205,5 @@ def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpo
 
 def main() -> None:
     """Console entry point: one line on stderr for any error, the exit codes of ptpctl."""
-    try:
-        cli.main(prog_name="ptptrigger", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.UsageError as exc:
-        click.echo(f"ptptrigger: error: {exc.format_message()}", err=True)
-        sys.exit(Exit.USAGE)
-    except click.ClickException as exc:
-        click.echo(f"ptptrigger: error: {' '.join(exc.format_message().split())}", err=True)
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        sys.exit(Exit.ERROR)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:
-        click.echo(f"ptptrigger: error: internal error: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(Exit.ERROR)
-    sys.exit(0)
+    run_console(cli, "ptptrigger")
 

@@ -20,7 +20,7 @@ import click
 import cv2
 import numpy as np
 
-from ptpctl.errors import EXIT_HELP, CliError, Exit, from_client_error
+from ptpctl.errors import EXIT_HELP, CliError, Exit, from_client_error, run_console
 from ptpctl.files import FileExists, write_atomic
 from ptpd_client import Client, ClientError, RequestTimeout
 
@@ -387,22 +387,5 @@ def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpo
 
 def main() -> None:
     """Console entry point: one line on stderr for any error, the exit codes of ptpctl."""
-    try:
-        cli.main(prog_name="ptpview", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.UsageError as exc:
-        click.echo(f"ptpview: error: {exc.format_message()}", err=True)
-        sys.exit(Exit.USAGE)
-    except click.ClickException as exc:
-        click.echo(f"ptpview: error: {' '.join(exc.format_message().split())}", err=True)
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        sys.exit(Exit.ERROR)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:
-        click.echo(f"ptpview: error: internal error: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(Exit.ERROR)
-    sys.exit(0)
+    run_console(cli, "ptpview")
 
