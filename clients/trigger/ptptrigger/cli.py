@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from ptpctl.daemon_options import daemon_options
 from ptpctl.errors import EXIT_HELP, CliError, Exit, from_client_error, run_console
 from ptpd_client import Client, ClientError, RequestTimeout
 
@@ -134,13 +135,7 @@ class Trigger:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EXIT_HELP)
-@click.option("--command-endpoint", metavar="ENDPOINT", envvar="PTPD_COMMAND_ENDPOINT", help="The daemon's command socket.")
-@click.option("--event-endpoint", metavar="ENDPOINT", envvar="PTPD_EVENT_ENDPOINT", help="The daemon's event socket.")
-@click.option("--liveview-endpoint", metavar="ENDPOINT", envvar="PTPD_LIVEVIEW_ENDPOINT", help="The daemon's live-view socket.")
-@click.option("--curve-server-key", metavar="FILE", envvar="PTPD_CURVE_SERVER_KEY",
-              help="CURVE: the daemon's public key (server.key from 'ptpd keys', or z85).")
-@click.option("--curve-client-key", metavar="FILE", envvar="PTPD_CURVE_CLIENT_KEY",
-              help="CURVE: this client's NAME.key_secret (or z85 secret key).")
+@daemon_options
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds to wait for replies and frames.")
 @click.option("--motion", is_flag=True, help="Trigger on motion (background subtraction).")
 @click.option("--face", is_flag=True, help="Trigger on a face (OpenCV's bundled Haar cascade).")
