@@ -16,6 +16,7 @@ import pytest
 from ptpd.protocol import events as ev
 from ptpd.protocol import packets as pk
 from ptpd.protocol.connection import FILL_THRESHOLD, READ_SIZE, InitiatorConnection, ResponderConnection, State
+from ptpd.protocol.codes import OperationCode
 from ptpd.protocol.errors import ProtocolError
 from ptpd.protocol.events import NEED_DATA
 
@@ -225,13 +226,12 @@ def test_initiator_and_camera_download_over_sockets():
                 assert [d for d, _ in seen] == sorted(d for d, _ in seen)
                 assert await cam.download(big.handle, offset=123_457) == data[123_457:]
                 # a camera that sends at most 1 MiB per GetPartialObject: pieced together
-                original = simgen.CameraSession._get_partial_object
+                table, key = simgen._HANDLERS, OperationCode.GetPartialObject
+                original = table[key]
 
                 def capped(self, tid, p, d):  # type: ignore[no-untyped-def]
                     return original(self, tid, (p[0], p[1], min(p[2], 1 << 20)), d)
 
-                table = next(v for v in vars(simgen).values() if isinstance(v, dict) and original in v.values())
-                key = next(k for k, v in table.items() if v is original)
                 table[key] = capped
                 try:
                     progress: list[tuple[int, int]] = []

@@ -533,5 +533,3 @@ _HANDLERS: dict[int, Callable[[CameraSession, int, tuple[int, ...], bytes | None
     OP.ResetDevicePropValue: CameraSession._reset_prop_value,
 }
 assert set(_HANDLERS) == set(SUPPORTED_OPERATIONS) == set(_PARAM_COUNT)
-# Reachable by its old name too: tests wrap it in the table to play a camera that caps answers.
-CameraSession._get_partial_object = _HANDLERS[OP.GetPartialObject]  # type: ignore[attr-defined]
