@@ -14,67 +14,16 @@ from typing import Any
 
 import click
 
-from ptpd_client import Client, ClientError
+from ptpd_client import ClientError
 
 from .errors import EXIT_HELP, CliError, Exit, from_client_error
+from .exits import error_line, report
+from .session import UNIFIED_NAMES, Session
+
+__all__ = ["ALIASES", "COMMANDS", "UNIFIED_NAMES", "Session", "cli", "main", "pass_session"]
 
 #: alias -> command (the ptp-ip tool's names for capture)
 ALIASES = {"shoot": "capture", "shutter": "capture", "snap": "capture"}
-
-#: the unified property names (ptp-ip tool §7), offered for completion before the daemon answers
-UNIFIED_NAMES = ["delay", "effect", "exposure", "exp-bias", "flashmode", "focusmtr", "iso", "whitebalance", "recmode", "battery"]
-
-
-class Session:
-    """What every command shares: options, and a client made on first use."""
-
-    def __init__(
-        self,
-        command_endpoint: str | None = None,
-        event_endpoint: str | None = None,
-        liveview_endpoint: str | None = None,
-        timeout: float = 5.0,
-        verbose: int = 0,
-        json: bool = False,
-        curve_server_key: str | None = None,
-        curve_client_key: str | None = None,
-    ) -> None:
-        self.command_endpoint = command_endpoint
-        self.curve_server_key = curve_server_key
-        self.curve_client_key = curve_client_key
-        self.event_endpoint = event_endpoint
-        self.liveview_endpoint = liveview_endpoint
-        self.timeout = timeout
-        self.verbose = verbose
-        self.json = json
-        self._client: Client | None = None
-        self._prop_names: list[str] | None = None
-
-    @property
-    def client(self) -> Client:
-        if self._client is None:
-            self._client = Client(self.command_endpoint, self.event_endpoint, self.liveview_endpoint, timeout=self.timeout,
-                                  curve_server_key=self.curve_server_key, curve_client_key=self.curve_client_key)
-        return self._client
-
-    def property_names(self) -> list[str]:
-        """Property names for completion: the daemon's, else the unified ones."""
-        if self._prop_names is None:
-            try:
-                self._prop_names = sorted(set(self.client.properties(timeout=min(self.timeout, 2.0))))
-            except ClientError:
-                return UNIFIED_NAMES
-        return self._prop_names
-
-    def endpoints(self) -> tuple[str, str, str]:
-        ev, lv = self.client.endpoints()
-        return self.client.command_endpoint, ev, lv
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
 
 pass_session = click.make_pass_decorator(Session)
 
@@ -134,40 +83,21 @@ class PtpctlGroup(click.Group):
             code = exc.exit_code
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-            _error_line(f"{exc.format_message()}{hint}")
+            error_line(f"{exc.format_message()}{hint}")
             code = Exit.USAGE
         except click.ClickException as exc:
-            _error_line(exc.format_message())
+            error_line(exc.format_message())
             code = exc.exit_code
         except click.Abort:
-            _error_line("aborted")
+            error_line("aborted")
             code = Exit.ERROR
-        except KeyboardInterrupt:
-            _error_line("interrupted")
-            code = 130
-        except BrokenPipeError:
-            code = Exit.OK
-        except ClientError as exc:
-            err = from_client_error(exc)
-            _error_line(err.format_message())
-            code = err.exit_code
-        except Exception as exc:  # never a traceback unless asked for with -vv
-            if verbose >= 2:
-                import traceback
-
-                traceback.print_exc()
-            _error_line(f"internal error: {type(exc).__name__}: {exc}")
-            code = Exit.ERROR
+        except (KeyboardInterrupt, Exception) as exc:  # client errors, ^C, broken pipe, bugs
+            code = report(exc, verbose)
         else:
             code = rv if isinstance(rv, int) else Exit.OK
         if standalone_mode:
             sys.exit(int(code))
         return int(code)
-
-
-def _error_line(message: str) -> None:
-    message = " ".join(str(message).split())  # one line, whatever the message held
-    click.echo(f"ptpctl: error: {message}", err=True)
 
 
 def _load_config(path: str) -> dict[str, Any]:
@@ -335,6 +265,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point of the click application (``ptpctl.main:main`` tries the quick
+    path for ``get`` and ``set`` first)."""
     cli.main(prog_name="ptpctl")
 

@@ -1,4 +1,6 @@
-"""How ptpctl prints: aligned tables with units, JSON (pretty on a terminal), hex dumps."""
+"""How ptpctl prints: aligned tables with units, JSON (pretty on a terminal), hex dumps.
+
+Free of click (plain ``print``), so that the quick path prints what the commands print."""
 
 from __future__ import annotations
 
@@ -7,8 +9,6 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
-
-import click
 
 #: property name -> unit shown after a numeric label
 UNITS = {
@@ -36,6 +36,16 @@ def hexv(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int):
         return "" if value is None else str(value)
     return f"0x{value:X}" if value >= 0 else f"-0x{-value:X}"
+
+
+def value_line(p: Any) -> str:
+    """A property value as ``get`` prints it: ``800 (0x320)``, ``1/250 s (0x...)``."""
+    return f"{with_unit(p.name, str(p.label))} ({hexv(p.value)})" if p.label != "" else hexv(p.value)
+
+
+def set_line(p: Any, prop: str) -> str:
+    """What ``set`` prints once the camera took the value."""
+    return f"{p.name or prop} set to {with_unit(p.name, str(p.label))} ({hexv(p.value)})"
 
 
 def human_size(n: int | None) -> str:
@@ -71,13 +81,13 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str] | None = None, *
         return "  ".join(parts).rstrip()
 
     if headers:
-        click.echo(line(all_rows[0]), file=out)
-        click.echo("  ".join("-" * w for w in widths).rstrip(), file=out)
+        print(line(all_rows[0]), file=out)
+        print("  ".join("-" * w for w in widths).rstrip(), file=out)
         body = all_rows[1:]
     else:
         body = all_rows
     for r in body:
-        click.echo(line(r), file=out)
+        print(line(r), file=out)
 
 
 def pairs(items: Iterable[tuple[str, Any]]) -> None:
@@ -89,7 +99,7 @@ def emit_json(data: Any, *, pretty: bool | None = None) -> None:
     """JSON on stdout: indented on a terminal, one line otherwise (for pipes and jq)."""
     if pretty is None:
         pretty = sys.stdout.isatty()
-    click.echo(json.dumps(data, indent=2 if pretty else None, ensure_ascii=False, default=_default))
+    print(json.dumps(data, indent=2 if pretty else None, ensure_ascii=False, default=_default))
 
 
 def _default(o: Any) -> Any:

@@ -67,7 +67,7 @@ def get(session: Session, prop: str, as_json: bool) -> None:
     if _want_json(session, as_json):
         output.emit_json(p.to_dict())
         return
-    click.echo(f"{output.with_unit(p.name, str(p.label))} ({output.hexv(p.value)})" if p.label != "" else output.hexv(p.value))
+    click.echo(output.value_line(p))
 
 
 # A value such as "-1/3" or "-2" looks like an option to click: take it as the value.
@@ -83,7 +83,7 @@ def set_(session: Session, prop: str, value: str, as_json: bool) -> None:
     if _want_json(session, as_json):
         output.emit_json(p.to_dict())
         return
-    click.echo(f"{p.name or prop} set to {output.with_unit(p.name, str(p.label))} ({output.hexv(p.value)})")
+    click.echo(output.set_line(p, prop))
 
 
 @click.command(short_help="A property's type, access and allowed values.")

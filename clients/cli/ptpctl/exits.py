@@ -1,0 +1,97 @@
+"""Exit codes, and the one line on stderr each failure gets; free of click so that the
+quick path (:mod:`ptpctl.fast`) can report errors exactly as the click application does."""
+
+from __future__ import annotations
+
+import enum
+import sys
+
+from ptpd.bus import ErrorCode
+from ptpd_client import ClientError, CommandFailed, DaemonUnavailable, ProtocolMismatch, RequestTimeout
+
+
+@enum.unique
+class Exit(enum.IntEnum):
+    """ptpctl's exit codes (those of the ptp-ip tool, plus CAMERA_REFUSED)."""
+
+    OK = 0  #: success
+    ERROR = 1  #: unspecified failure
+    USAGE = 2  #: invalid arguments or options (also a value the camera does not allow)
+    CONFIG = 102  #: the config file cannot be read or parsed
+    CLIENT = 104  #: the client cannot be set up or the daemon does not understand it
+    UNREACHABLE = 105  #: cannot reach the daemon, or the daemon cannot reach the camera
+    REFUSED = 106  #: the camera refused (PTP error), is busy, or cannot do it
+
+
+EXIT_HELP = """\b
+Exit codes:
+  0    ok
+  1    unspecified error
+  2    invalid arguments (or a value the camera does not allow)
+  102  config file error
+  104  client error (bad endpoint, daemon does not understand the request)
+  105  cannot reach the daemon or the camera
+  106  the camera refused (PTP error, busy, unsupported)"""
+
+_BY_CODE = {
+    ErrorCode.INVALID_VALUE: Exit.USAGE,
+    ErrorCode.BAD_REQUEST: Exit.CLIENT,
+    ErrorCode.UNKNOWN_COMMAND: Exit.CLIENT,
+    ErrorCode.NOT_CONNECTED: Exit.UNREACHABLE,
+    ErrorCode.TIMEOUT: Exit.UNREACHABLE,
+    ErrorCode.CAMERA_BUSY: Exit.REFUSED,
+    ErrorCode.CAMERA_REFUSED: Exit.REFUSED,
+    ErrorCode.UNSUPPORTED: Exit.REFUSED,
+    ErrorCode.INTERNAL: Exit.ERROR,
+}
+
+
+def describe_client_error(exc: ClientError) -> tuple[str, Exit]:
+    """One readable line and the exit code for a client error."""
+    if isinstance(exc, DaemonUnavailable):
+        hint = "" if "CURVE" in str(exc) else " (is 'ptpd run' running?)"
+        return f"cannot reach the daemon: {exc}{hint}", Exit.UNREACHABLE
+    if isinstance(exc, RequestTimeout):
+        return f"the daemon did not answer: {exc}", Exit.UNREACHABLE
+    if isinstance(exc, CommandFailed):
+        code = exc.code if isinstance(exc.code, ErrorCode) else None
+        exit_code = _BY_CODE.get(code, Exit.ERROR) if code is not None else Exit.ERROR
+        what = {
+            Exit.UNREACHABLE: "cannot reach the camera",
+            Exit.REFUSED: "the camera refused",
+            Exit.USAGE: "invalid value",
+            Exit.CLIENT: "the daemon did not accept the request",
+        }.get(exit_code, "failed")
+        return f"{exc.command or 'request'}: {what}: {exc} [{exc.code_name}]", exit_code
+    if isinstance(exc, ProtocolMismatch):
+        return f"the daemon sent something unexpected: {exc}", Exit.CLIENT
+    return str(exc), Exit.CLIENT
+
+
+def error_line(message: str, prog: str = "ptpctl") -> None:
+    """``PROG: error: MESSAGE`` on stderr, on one line whatever the message held."""
+    message = " ".join(str(message).split())
+    sys.stderr.write(f"{prog}: error: {message}\n")
+    sys.stderr.flush()
+
+
+def report(exc: BaseException, verbose: int = 0, prog: str = "ptpctl") -> int:
+    """Report a failure that is not a click one in one line; return the exit code.
+
+    Never a traceback, unless asked for with ``-vv``.
+    """
+    if isinstance(exc, ClientError):
+        message, code = describe_client_error(exc)
+        error_line(message, prog)
+        return code
+    if isinstance(exc, KeyboardInterrupt):
+        error_line("interrupted", prog)
+        return 130
+    if isinstance(exc, BrokenPipeError):  # the reader went away (``| head``): silent, as click does
+        return Exit.ERROR
+    if verbose >= 2:
+        import traceback
+
+        traceback.print_exception(exc)
+    error_line(f"internal error: {type(exc).__name__}: {exc}", prog)
+    return Exit.ERROR
