@@ -6,9 +6,14 @@ link) holds one ~50 MB JPEG. Compared, in one run:
 * ``gphoto2 --get-file N`` (a process and a session; N found with ``--list-files``);
 * ptpd: the Python client's ``download(handle)`` (in process, bytes over the bus) and
   ``ptpctl download HANDLE -o DIR`` (a process, written to disk atomically);
-* the limit: a bare loopback socket reading the same number of bytes from memory.
+* the limit: a bare loopback socket reading the same number of bytes from memory, into
+  one buffer reused run after run (pages already mapped): the machine's ceiling;
+* for context, the same bare read into new memory each run, as any downloader that keeps
+  the bytes must (every ptpd and gphoto2 side does: on this kind of machine, mapping
+  50 MB of new pages costs more than reading 50 MB from a socket).
 
-Reported: seconds and MB/s per side, and ptpd / limit. Target: >= 0.8 of the limit.
+Reported: seconds and MB/s per side, and ptpd / limit. Target: >= 0.8 of the limit (the
+reused-buffer one, as the target was set; the fresh-memory ratio is printed beside it).
 Every downloaded copy is compared byte for byte with the others.
 """
 
@@ -62,7 +67,8 @@ def run(quick: bool) -> Result:
         "download",
         f"Download throughput: one {mb} MB object",
         f"gphoto2 --get-file vs ptpd (Python client in process; ptpctl download to disk) vs a bare loopback "
-        f"socket reading {mb} MB from memory (the limit); simulated {vendor} camera, 0 ms latency, {reps} runs each",
+        f"socket reading {mb} MB from memory into a reused buffer (the limit), and into new memory each run; "
+        f"simulated {vendor} camera, 0 ms latency, {reps} runs each",
     )
     if vendor != "generic":
         res.notes.append("the generic camera class is not in the tree yet: measured against the simulated Fuji camera")
@@ -122,6 +128,7 @@ def run(quick: bool) -> Result:
                 sides.setdefault("ptpd: ptpctl download -o DIR", []).append(dt)
                 digests.setdefault("ptpctl", set()).add(hashlib.sha256(files[0].read_bytes()).hexdigest())
     sides["limit: bare socket"] = tcp_limit(size or mb * 1_000_000, reps)
+    sides["bare socket into new memory each run"] = tcp_limit(size or mb * 1_000_000, reps, fresh=True)
     table = Table(f"{size / 1e6:.1f} MB object", ["side", "runs", "median ms", "p99 ms", "MB/s", "x limit (throughput)", "x camera API (throughput)"])
     lim = Stats.of(sides["limit: bare socket"]).median
     direct = Stats.of(sides.get("camera API in process (no daemon, no bus)", [])).median
@@ -138,6 +145,8 @@ def run(quick: bool) -> Result:
     if "ptpd: Python client download" in sides:
         best = min(Stats.of(sides[k]).median for k in sides if k.startswith("ptpd"))
         res.targets.append(Target("ptpd download throughput / bare-socket limit (best ptpd side)", lim / best, 0.8))
+        fresh = Stats.of(sides["bare socket into new memory each run"]).median
+        res.notes.append(f"best ptpd side / bare socket into new memory: {fresh / best:.3f} (the same read as the limit, but into new pages each run)")
     return res
 
 

@@ -136,19 +136,28 @@ def _serve_blast(port: int, nbytes: int) -> None:
                 conn.sendall(view)
 
 
-def tcp_limit(nbytes: int, repeats: int) -> list[float]:
-    """Seconds to read ``nbytes`` from a bare loopback socket into memory, ``repeats`` times."""
+def tcp_limit(nbytes: int, repeats: int, *, fresh: bool = False) -> list[float]:
+    """Seconds to read ``nbytes`` from a bare loopback socket into memory, ``repeats`` times.
+
+    By default every read goes into the same buffer, whose pages are already mapped: the
+    machine's ceiling. ``fresh=True`` reads each time into new memory (an anonymous map,
+    so no zero-filling pass: the cheapest new memory there is), as a downloader that keeps
+    what it read must.
+    """
+    import mmap
+
     port = free_port()
     srv = Proc([PYTHON, "-m", "bench.floors", "serve-blast", str(port), str(nbytes)], cwd=Path(__file__).parent.parent)
     samples = []
     try:
         assert srv.popen.stdout is not None
         srv.popen.stdout.readline()
-        buf = bytearray(nbytes)
-        view = memoryview(buf)
+        warm = bytearray(nbytes)
         for _ in range(repeats):
             with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
                 t0 = time.perf_counter()
+                buf = mmap.mmap(-1, nbytes) if fresh else warm
+                view = memoryview(buf)
                 s.sendall(b"go")
                 got = 0
                 while got < nbytes:
@@ -157,6 +166,9 @@ def tcp_limit(nbytes: int, repeats: int) -> list[float]:
                         raise ConnectionError(f"short read: {got} of {nbytes}")
                     got += k
                 samples.append(time.perf_counter() - t0)
+                view.release()
+                if fresh:
+                    buf.close()
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
             s.sendall(b"quit")
     finally:
