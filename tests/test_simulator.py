@@ -462,3 +462,33 @@ def test_latency_model_delays_each_transaction() -> None:
 def test_unknown_vendor_is_refused() -> None:
     with pytest.raises(ValueError):
         asyncio.run(start_simulator("nikon"))
+
+
+def test_link_mbps_paces_object_data_as_a_camera_link_would() -> None:
+    """``link_mbps``: a 4 MiB object at 20 MB/s cannot arrive in less than ~0.21 s; the
+    same object with no limit is not held back (and both arrive whole)."""
+    import time
+
+    from ptpd.camera.generic import GenericCamera
+
+    async def fetch_big(link_mbps: float) -> tuple[float, int]:
+        sim = await start_simulator("generic", "127.0.0.1", 0, big_object_mb=4, initial_images=0, link_mbps=link_mbps)
+        cam = GenericCamera(sim.host, sim.port, timeout=10)
+        try:
+            await cam.connect()
+            big = max(await cam.objects(), key=lambda o: o.size)
+            t0 = time.monotonic()
+            data = await cam.download(big.handle)
+            took = time.monotonic() - t0
+            assert len(data) == big.size and bytes(data[:2]) == b"\xff\xd8"
+            return took, big.size
+        finally:
+            await cam.close()
+            await sim.close()
+
+    paced, size = asyncio.run(asyncio.wait_for(fetch_big(20.0), 30))
+    assert size == 4 * 1024 * 1024
+    # the pacing waits after each 1 MiB packet: all but the last are held to the rate
+    assert paced >= (size - 1024 * 1024) / 20e6
+    unpaced, _ = asyncio.run(asyncio.wait_for(fetch_big(0.0), 30))
+    assert unpaced < paced

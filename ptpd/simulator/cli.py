@@ -45,6 +45,8 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
               help="Command port (0 = any free port). Default 15740 generic, 55740 fuji.")
 @click.option("--latency", "latency_ms", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Delay each transaction by this many ms, as a Wi-Fi link and a camera would.")
+@click.option("--link-mbps", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Generic: send object data at most this many MB/s, as a camera's link would (0: no limit).")
 @click.option("--model", default=None, help="Model name the camera reports.")
 @click.option("--images", "initial_images", type=click.IntRange(0, 1000), default=None,
               help="Images on the card at start (default 3).")
@@ -83,6 +85,7 @@ def simulate(
     host: str,
     port: int | None,
     latency_ms: float,
+    link_mbps: float,
     model: str | None,
     initial_images: int | None,
     big_object_mb: float,
@@ -144,6 +147,10 @@ def simulate(
         options["initial_images"] = initial_images
     if big_object_mb:
         options["big_object_mb"] = big_object_mb
+    if link_mbps:
+        if vendor != "generic":
+            raise click.UsageError("--link-mbps is for --vendor generic only")
+        options["link_mbps"] = link_mbps
     fuji_options = {
         "pairing_delay": pairing_delay, "refuse_pairing": refuse_pairing or None, "strict_name": strict_name or None,
         "liveview_fps": liveview_fps, "subject": subject, "capture_style": capture_style,

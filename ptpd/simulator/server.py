@@ -168,6 +168,7 @@ class Simulator:
         *,
         faults: flt.Faults | None = None,
         latency_ms: float = 0.0,
+        link_mbps: float = 0.0,
         guid: bytes | None = None,
         name: str | None = None,
         allow_takeover: bool = True,
@@ -175,6 +176,8 @@ class Simulator:
         self.camera = camera
         self.faults = faults or flt.Faults()
         self.latency_ms = latency_ms
+        #: the camera's link speed for data it sends, MB/s (0: as fast as the socket takes it)
+        self.link_mbps = link_mbps
         self.guid = guid or hashlib.md5(camera.config.model.encode() + camera.config.serial.encode()).digest()
         self.name = (name or camera.config.model)[:40]
         self.allow_takeover = allow_takeover
@@ -425,7 +428,7 @@ class Simulator:
                 await _write_packets(writer, _cut_data_phase(tid, payload, plan.drop_fraction))
                 log.info("fault: dropped connection %d mid data phase", pair.number)
                 raise _Closed()
-            await _write_packets(writer, channel.conn.send_parts(ev.DataIn(tid, payload)))  # type: ignore[arg-type]
+            await _write_packets(writer, channel.conn.send_parts(ev.DataIn(tid, payload)), self.link_mbps * 1e6)  # type: ignore[arg-type]
         if plan.drop is not None:
             log.info("fault: dropping connection %d before the response", pair.number)
             raise _Closed()
@@ -455,27 +458,36 @@ class Simulator:
                 pair.events.put_nowait(out)
 
 
-async def _write_packets(writer: asyncio.StreamWriter, parts: list[Bytes]) -> None:
+async def _write_packets(writer: asyncio.StreamWriter, parts: list[Bytes], rate: float = 0.0) -> None:
     """Write a data phase given as buffers (headers and payload views).
 
     A small phase goes out as one write. A big one is written as it is, views and all:
     what the socket does not take at once is all the transport copies. After each
     packet's worth of bytes, wait until the transport's buffer is empty before the next:
     that keeps the copy small (the kernel's send buffer still holds data for the host
-    meanwhile) and bytes flowing all the time.
+    meanwhile) and bytes flowing all the time. ``rate`` (bytes per second, 0 = no limit)
+    paces a big phase as a camera's link would.
     """
     if sum(len(part) for part in parts) <= SMALL_DATA:
         # copying a few KiB beats three sends
         writer.write(b"".join(parts))
         await writer.drain()
         return
-    pending = 0
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    pending = sent = 0
     for part in parts:
         writer.write(part)
         pending += len(part)
+        sent += len(part)
         if pending >= CHUNK_SIZE:
             await _flushed(writer)
             pending = 0
+            if rate > 0:
+                # ahead of the link: wait until it would have carried what was written
+                ahead = start + sent / rate - loop.time()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
     await _flushed(writer)
 
 
@@ -520,6 +532,7 @@ async def start_generic_simulator(
     *,
     model: str | None = None,
     latency_ms: float = 0.0,
+    link_mbps: float = 0.0,
     faults: flt.Faults | None = None,
     initial_images: int = 3,
     big_object_mb: float = 0.0,
@@ -528,6 +541,9 @@ async def start_generic_simulator(
     **options: Any,
 ) -> Simulator:
     """Start a generic PTP/IP camera in the running loop; it serves until ``close()``.
+
+    ``link_mbps`` paces the data the camera sends to that many MB/s (0: no limit), as a
+    camera's Wi-Fi or Ethernet link would.
 
     ``options`` are further :class:`~ptpd.simulator.generic.CameraConfig` fields
     (``manufacturer``, ``serial``, ``image_sizes``, ``jpeg_quality``, ...).
@@ -538,5 +554,5 @@ async def start_generic_simulator(
     kwargs = {"clock": clock} if clock is not None else {}
     # Rendering the card's first images takes a moment of CPU: keep the loop free.
     camera = await asyncio.to_thread(lambda: GenericCamera(config, **kwargs))
-    sim = Simulator(camera, faults=faults, latency_ms=latency_ms, allow_takeover=allow_takeover)
+    sim = Simulator(camera, faults=faults, latency_ms=latency_ms, link_mbps=float(link_mbps), allow_takeover=allow_takeover)
     return await sim.start(host, port)
