@@ -10,11 +10,18 @@ link) holds one ~50 MB JPEG. Compared, in one run:
   one buffer reused run after run (pages already mapped): the machine's ceiling;
 * for context, the same bare read into new memory each run, as any downloader that keeps
   the bytes must (every ptpd and gphoto2 side does: on this kind of machine, mapping
-  50 MB of new pages costs more than reading 50 MB from a socket).
+  50 MB of new pages costs more than reading 50 MB from a socket);
+* and a bare PTP/IP reader of the same object from the same camera
+  (:class:`bench.floors.BareObjectReader`: one GetObject read straight into new memory).
+
+Then the same sides again against a camera whose link carries 100 MB/s (the simulator's
+``link_mbps``; wired gigabit or USB class, and more than any camera's Wi-Fi): there the
+bare PTP/IP read is the limit a real camera sets, and the ratios say what ptpd and
+gphoto2 add on top of the link.
 
 Reported: seconds and MB/s per side, and ptpd / limit. Target: >= 0.8 of the limit (the
-reused-buffer one, as the target was set; the fresh-memory ratio is printed beside it).
-Every downloaded copy is compared byte for byte with the others.
+reused-buffer one, as the target was set; the other ratios are printed beside it). Every
+downloaded copy is compared byte for byte with the others of its scenario.
 """
 
 from __future__ import annotations
@@ -23,14 +30,15 @@ import hashlib
 import re
 import sys
 import time
+from pathlib import Path
 
 from bench.common import Result, Stats, Table, Target, main_for, ms, run_timed, tempdir
-from bench.floors import tcp_limit
+from bench.floors import read_object, tcp_limit
 from bench.harness import Daemon, DaemonOptions, Simulator, gphoto2_args, gphoto2_env, ptpctl_cmd
 from bench.rpc import _vendor
 
 
-def _direct(vendor: str, sim: Simulator, reps: int, digests: dict[str, set[str]]) -> list[float]:
+def _direct(vendor: str, sim: Simulator, reps: int, digests: dict[str, set[str]], tag: str) -> list[float]:
     import asyncio
 
     async def go() -> list[float]:
@@ -51,7 +59,7 @@ def _direct(vendor: str, sim: Simulator, reps: int, digests: dict[str, set[str]]
                 t0 = time.perf_counter()
                 data = await cam.download(big.handle)
                 out.append(time.perf_counter() - t0)
-                digests.setdefault("direct", set()).add(hashlib.sha256(data).hexdigest())
+                digests.setdefault(f"{tag}: direct", set()).add(hashlib.sha256(data).hexdigest())
             return out
         finally:
             await cam.close()
@@ -59,94 +67,154 @@ def _direct(vendor: str, sim: Simulator, reps: int, digests: dict[str, set[str]]
     return asyncio.run(asyncio.wait_for(go(), 300))
 
 
+#: the camera link of the second scenario, MB/s: a camera on wired gigabit Ethernet or USB
+LINK_MBPS = 100.0
+
+BARE_CAMERA = "bare PTP/IP GetObject from the camera, new memory"
+CLIENT = "ptpd: Python client download"
+PTPCTL = "ptpd: ptpctl download -o DIR"
+GPHOTO2 = "gphoto2 --get-file"
+DIRECT = "camera API in process (no daemon, no bus)"
+
+
+def _digest_and_remove(path: Path) -> str:
+    """The file's SHA-256; then the file goes, so that the next run writes into page cache
+    this one freed, not into memory the machine has yet to hand out (each side alike)."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    path.unlink()
+    return digest
+
+
+def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, digests: dict[str, set[str]], tag: str) -> tuple[dict[str, list[float]], int]:
+    """Every side against one simulated camera, one after the other (each takes the camera
+    in turn): gphoto2, the bare PTP/IP reader, the camera API, then the daemon."""
+    sides: dict[str, list[float]] = {}
+    size = 0
+    env = gphoto2_env(work / f"home-{tag}")
+    dt, rc, text = run_timed([*gphoto2_args(sim), "--list-files"], env=env, timeout=60)
+    listing = [(int(m.group(1)), int(m.group(2))) for m in re.finditer(r"^#(\d+)\s+\S+.*?\s(\d+) KB", text, re.M)]
+    if rc == 0 and listing:
+        num = max(listing, key=lambda x: x[1])[0]
+        for i in range(reps):
+            out = work / f"g-{tag}-{i}"
+            out.mkdir()
+            dt, rc, text = run_timed([*gphoto2_args(sim), "--get-file", str(num), "--filename", str(out / "%f.%C")], env=env, timeout=300)
+            files = list(out.iterdir())
+            if rc != 0 or len(files) != 1:
+                res.notes.append(f"{tag}: gphoto2 --get-file {num} failed ({rc}): {text[-300:]}")
+                break
+            sides.setdefault(GPHOTO2, []).append(dt)
+            digests.setdefault(f"{tag}: gphoto2", set()).add(_digest_and_remove(files[0]))
+    else:
+        res.notes.append(f"{tag}: gphoto2 --list-files found nothing ({rc}): {text[-300:]}")
+
+    if vendor == "generic":  # the bare reader speaks standard PTP/IP only
+        try:
+            sides[BARE_CAMERA], size = read_object(sim.host, sim.port, reps)
+        except Exception as exc:  # reported, not fatal: the other sides still count
+            res.notes.append(f"{tag}: bare PTP/IP read not measured: {type(exc).__name__}: {exc}")
+
+    # the camera layer alone, in this process (the code the daemon runs, without bus)
+    try:
+        sides[DIRECT] = _direct(vendor, sim, reps, digests, tag)
+    except Exception as exc:
+        res.notes.append(f"{tag}: direct camera download not measured: {type(exc).__name__}: {exc}")
+
+    d = Daemon(work / f"d-{tag}", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}", vendor=vendor, keepalive=0))
+    with d:
+        d.start(timeout=60)
+        from ptpd_client import Client
+
+        with Client(command_endpoint=d.endpoints["command"], timeout=300) as c:
+            big = max(c.objects(), key=lambda o: o.size)
+            size = big.size
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                got = c.download(big.handle)
+                sides.setdefault(CLIENT, []).append(time.perf_counter() - t0)
+                digests.setdefault(f"{tag}: client", set()).add(hashlib.sha256(got.data).hexdigest())
+                del got
+        for i in range(reps):
+            out = work / f"p-{tag}-{i}"
+            out.mkdir()
+            dt, rc, text = run_timed([*ptpctl_cmd(), "--timeout", "300", "download", str(big.handle), "-o", str(out), "--no-progress"], env=d.client_env, timeout=300)
+            files = list(out.iterdir())
+            if rc != 0 or len(files) != 1:
+                res.notes.append(f"{tag}: ptpctl download failed ({rc}): {text[-300:]}")
+                break
+            sides.setdefault(PTPCTL, []).append(dt)
+            digests.setdefault(f"{tag}: ptpctl", set()).add(_digest_and_remove(files[0]))
+    return sides, size
+
+
+def _table(title: str, sides: dict[str, list[float]], size: int, refs: list[tuple[str, str]]) -> Table:
+    """One row per side: times, MB/s, and throughput against each reference side."""
+    table = Table(title, ["side", "runs", "median ms", "p99 ms", "MB/s", *(h for h, _ in refs)])
+    ref_medians = [Stats.of(sides[k]).median if sides.get(k) else None for _, k in refs]
+    for k, v in sides.items():
+        st = Stats.of(v)
+        table.rows.append([k, st.n, ms(st.median), ms(st.p99), f"{size / st.median / 1e6:.0f}",
+                           *(f"{r / st.median:.3f}" if r else "n/a" for r in ref_medians)])
+    return table
+
+
 def run(quick: bool) -> Result:
     mb = 8 if quick else 50
     reps = 1 if quick else 5
+    link_reps = 1 if quick else 3
     vendor = _vendor()
     res = Result(
         "download",
         f"Download throughput: one {mb} MB object",
         f"gphoto2 --get-file vs ptpd (Python client in process; ptpctl download to disk) vs a bare loopback "
-        f"socket reading {mb} MB from memory into a reused buffer (the limit), and into new memory each run; "
-        f"simulated {vendor} camera, 0 ms latency, {reps} runs each",
+        f"socket reading {mb} MB from memory into a reused buffer (the limit), and into new memory each run, "
+        f"and vs a bare PTP/IP reader of the same object; simulated {vendor} camera, 0 ms latency, "
+        f"{reps} runs each; then the same with the camera's link at {LINK_MBPS:g} MB/s, {link_reps} runs each",
     )
     if vendor != "generic":
         res.notes.append("the generic camera class is not in the tree yet: measured against the simulated Fuji camera")
     opts = {"big_object_mb": mb, "initial_images": 0, **({"pairing_delay": 0} if vendor == "fuji" else {})}
-    sides: dict[str, list[float]] = {}
     digests: dict[str, set[str]] = {}
-    size = 0
-    with tempdir() as work, Simulator(vendor, 0.0, opts=opts) as sim:
-        # gphoto2 first (its own sessions), then the daemon takes the camera
-        env = gphoto2_env(work / "home")
-        dt, rc, text = run_timed([*gphoto2_args(sim), "--list-files"], env=env, timeout=60)
-        listing = [(int(m.group(1)), int(m.group(2))) for m in re.finditer(r"^#(\d+)\s+\S+.*?\s(\d+) KB", text, re.M)]
-        if rc == 0 and listing:
-            num = max(listing, key=lambda x: x[1])[0]
-            for i in range(reps):
-                out = work / f"g{i}"
-                out.mkdir()
-                dt, rc, text = run_timed([*gphoto2_args(sim), "--get-file", str(num), "--filename", str(out / "%f.%C")], env=env, timeout=300)
-                files = list(out.iterdir())
-                if rc != 0 or len(files) != 1:
-                    res.notes.append(f"gphoto2 --get-file {num} failed ({rc}): {text[-300:]}")
-                    break
-                sides.setdefault("gphoto2 --get-file", []).append(dt)
-                digests.setdefault("gphoto2", set()).add(hashlib.sha256(files[0].read_bytes()).hexdigest())
+    with tempdir() as work:
+        with Simulator(vendor, 0.0, opts=opts) as sim:
+            sides, size = _sides(vendor, sim, work, reps, res, digests, "loopback")
+        sides["limit: bare socket"] = tcp_limit(size or mb * 1_000_000, reps)
+        sides["bare socket into new memory each run"] = tcp_limit(size or mb * 1_000_000, reps, fresh=True)
+        if vendor == "generic":
+            with Simulator(vendor, 0.0, opts={**opts, "link_mbps": LINK_MBPS}) as sim:
+                link_sides, _ = _sides(vendor, sim, work, link_reps, res, digests, "link")
         else:
-            res.notes.append(f"gphoto2 --list-files found nothing ({rc}): {text[-300:]}")
-
-        # the camera layer alone, in this process (the code the daemon runs, without bus)
-        try:
-            sides["camera API in process (no daemon, no bus)"] = _direct(vendor, sim, reps, digests)
-        except Exception as exc:  # reported, not fatal: the other sides still count
-            res.notes.append(f"direct camera download not measured: {type(exc).__name__}: {exc}")
-
-        d = Daemon(work / "d", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}", vendor=vendor, keepalive=0))
-        with d:
-            d.start(timeout=60)
-            from ptpd_client import Client
-
-            with Client(command_endpoint=d.endpoints["command"], timeout=300) as c:
-                objs = c.objects()
-                big = max(objs, key=lambda o: o.size)
-                size = big.size
-                for _ in range(reps):
-                    t0 = time.perf_counter()
-                    got = c.download(big.handle)
-                    sides.setdefault("ptpd: Python client download", []).append(time.perf_counter() - t0)
-                    digests.setdefault("client", set()).add(hashlib.sha256(got.data).hexdigest())
-                    del got
-            for i in range(reps):
-                out = work / f"p{i}"
-                out.mkdir()
-                dt, rc, text = run_timed([*ptpctl_cmd(), "--timeout", "300", "download", str(big.handle), "-o", str(out), "--no-progress"], env=d.client_env, timeout=300)
-                files = list(out.iterdir())
-                if rc != 0 or len(files) != 1:
-                    res.notes.append(f"ptpctl download failed ({rc}): {text[-300:]}")
-                    break
-                sides.setdefault("ptpd: ptpctl download -o DIR", []).append(dt)
-                digests.setdefault("ptpctl", set()).add(hashlib.sha256(files[0].read_bytes()).hexdigest())
-    sides["limit: bare socket"] = tcp_limit(size or mb * 1_000_000, reps)
-    sides["bare socket into new memory each run"] = tcp_limit(size or mb * 1_000_000, reps, fresh=True)
-    table = Table(f"{size / 1e6:.1f} MB object", ["side", "runs", "median ms", "p99 ms", "MB/s", "x limit (throughput)", "x camera API (throughput)"])
-    lim = Stats.of(sides["limit: bare socket"]).median
-    direct = Stats.of(sides.get("camera API in process (no daemon, no bus)", [])).median
-    for k, v in sides.items():
-        s = Stats.of(v)
-        table.rows.append([k, s.n, ms(s.median), ms(s.p99), f"{size / s.median / 1e6:.0f}", f"{lim / s.median:.3f}", f"{direct / s.median:.3f}"])
-        res.raw[k] = s
+            link_sides = {}
     res.raw["bytes"] = size
-    res.tables.append(table)
-    all_digests = set().union(*digests.values()) if digests else set()
-    res.raw["distinct_contents"] = len(all_digests)
-    if len(all_digests) > 1:
-        res.notes.append(f"downloads differ: {({k: sorted(v) for k, v in digests.items()})}")
-    if "ptpd: Python client download" in sides:
-        best = min(Stats.of(sides[k]).median for k in sides if k.startswith("ptpd"))
+    for k, v in sides.items():
+        res.raw[k] = Stats.of(v)
+    res.tables.append(_table(f"{size / 1e6:.1f} MB object, no link limit", sides, size,
+                             [("x limit (throughput)", "limit: bare socket"), ("x camera API (throughput)", DIRECT)]))
+    if link_sides:
+        res.raw["link"] = {"mbps": LINK_MBPS, **{k: Stats.of(v) for k, v in link_sides.items()}}
+        res.tables.append(_table(f"{size / 1e6:.1f} MB object, camera link at {LINK_MBPS:g} MB/s", link_sides, size,
+                                 [("x bare PTP/IP read (throughput)", BARE_CAMERA)]))
+    # each simulator renders its own big object: copies are compared within a scenario
+    for tag in ("loopback", "link"):
+        mine = {k: v for k, v in digests.items() if k.startswith(f"{tag}: ")}
+        contents = set().union(*mine.values()) if mine else set()
+        res.raw[f"distinct_contents_{tag}"] = len(contents)
+        if len(contents) > 1:
+            res.notes.append(f"{tag}: downloads differ: {({k: sorted(v) for k, v in mine.items()})}")
+    ptpd_sides = [k for k in sides if k.startswith("ptpd")]
+    if ptpd_sides:
+        best = min(Stats.of(sides[k]).median for k in ptpd_sides)
+        lim = Stats.of(sides["limit: bare socket"]).median
         res.targets.append(Target("ptpd download throughput / bare-socket limit (best ptpd side)", lim / best, 0.8))
         fresh = Stats.of(sides["bare socket into new memory each run"]).median
         res.notes.append(f"best ptpd side / bare socket into new memory: {fresh / best:.3f} (the same read as the limit, but into new pages each run)")
+        if sides.get(BARE_CAMERA):
+            res.notes.append(f"best ptpd side / bare PTP/IP read of the object from the camera: {Stats.of(sides[BARE_CAMERA]).median / best:.3f}")
+    if link_sides.get(CLIENT) and link_sides.get(BARE_CAMERA):
+        bare = Stats.of(link_sides[BARE_CAMERA]).median
+        res.notes.append(f"camera link at {LINK_MBPS:g} MB/s: Python client / bare PTP/IP read = {bare / Stats.of(link_sides[CLIENT]).median:.3f}"
+                         + (f", ptpctl download / bare = {bare / Stats.of(link_sides[PTPCTL]).median:.3f}" if link_sides.get(PTPCTL) else "")
+                         + (f", gphoto2 / bare = {bare / Stats.of(link_sides[GPHOTO2]).median:.3f}" if link_sides.get(GPHOTO2) else ""))
     return res
 
 

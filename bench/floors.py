@@ -6,6 +6,9 @@
 * ``startup``: ``python -c "import zmq, msgpack"``, the floor for any Python CLI.
 * ``tcp``: a bare loopback socket streaming N bytes from memory to a reader; the limit
   for a download.
+* ``object``: a bare PTP/IP reader of one object from a camera (:func:`read_object`):
+  init, OpenSession, one GetObject whose data is read straight into a buffer; the limit
+  a camera's own link sets.
 * ``stream``: a bare reader of the Fuji live-view socket (u32 length + 14-byte header +
   JPEG per frame); the limit for live-view fan-out (used by ``bench.fanout``).
 
@@ -174,6 +177,129 @@ def tcp_limit(nbytes: int, repeats: int, *, fresh: bool = False) -> list[float]:
     finally:
         srv.stop()
     return samples
+
+
+# -- bare PTP/IP object reader -----------------------------------------------------------------
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytearray:
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = sock.recv_into(view[got:], n - got)
+        if not k:
+            raise ConnectionError(f"camera closed the connection ({got} of {n} bytes)")
+        got += k
+    return buf
+
+
+class BareObjectReader:
+    """The least a PTP/IP host can do to read an object: no state machine, no events, no
+    checks beyond the packet types; a data phase goes straight into one buffer.
+
+    Requests are encoded with ptpd's packet classes (a few bytes each); everything the
+    camera sends is read raw.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        from ptpd.protocol import packets as pk
+
+        self.pk = pk
+        self.cmd = socket.create_connection((host, port), timeout=30)
+        self.cmd.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.cmd.sendall(pk.InitCommandRequest(bytes(range(16)), "ptpd-bench-bare").encode())
+        ack = pk.decode_packet(self._packet())
+        self.evt = socket.create_connection((host, port), timeout=30)
+        self.evt.sendall(pk.InitEventRequest(ack.connection_number).encode())  # type: ignore[attr-defined]
+        self._packet(self.evt)
+        self.tid = 0
+        self.transaction(0x1002, 1)  # OpenSession
+
+    def _packet(self, sock: socket.socket | None = None) -> bytearray:
+        sock = sock or self.cmd
+        head = _recv_exact(sock, 8)
+        (length,) = struct.unpack_from("<I", head)
+        return head + _recv_exact(sock, length - 8)
+
+    def transaction(self, code: int, *params: int, into: memoryview | None = None) -> tuple[int, int]:
+        """Run one operation; data-in goes into ``into`` (or is dropped). Returns
+        ``(response code, data bytes)``."""
+        self.tid += 1
+        self.cmd.sendall(self.pk.OperationRequest(1, code, self.tid, params).encode())
+        got = 0
+        while True:
+            head = _recv_exact(self.cmd, 8)
+            length, ptype = struct.unpack("<II", head)
+            if ptype in (10, 12):  # Data, End Data: the payload goes into place
+                _recv_exact(self.cmd, 4)
+                n = length - 12
+                if into is not None:
+                    view = into[got : got + n]
+                    done = 0
+                    while done < n:
+                        k = self.cmd.recv_into(view[done:], n - done)
+                        if not k:
+                            raise ConnectionError("camera closed the connection in a data phase")
+                        done += k
+                else:
+                    _recv_exact(self.cmd, n)
+                got += n
+                continue
+            body = _recv_exact(self.cmd, length - 8)
+            if ptype == 7:  # Operation Response
+                return struct.unpack_from("<H", body)[0], got
+            # Start Data (9) and anything else: nothing to keep
+
+    def data(self, code: int, *params: int, size: int = 1 << 20) -> bytes:
+        buf = bytearray(size)
+        rc, n = self.transaction(code, *params, into=memoryview(buf))
+        if rc != 0x2001:
+            raise RuntimeError(f"operation 0x{code:04X} answered 0x{rc:04X}")
+        return bytes(buf[:n])
+
+    def largest_object(self) -> tuple[int, int]:
+        """``(handle, size)`` of the biggest object on the card."""
+        raw = self.data(0x1007, 0xFFFFFFFF, 0, 0)  # GetObjectHandles
+        (count,) = struct.unpack_from("<I", raw)
+        best = (0, -1)
+        for handle in struct.unpack_from(f"<{count}I", raw, 4):
+            info = self.data(0x1008, handle)  # GetObjectInfo: ObjectCompressedSize at byte 8
+            size = struct.unpack_from("<I", info, 8)[0]
+            if size > best[1]:
+                best = (handle, size)
+        return best
+
+    def close(self) -> None:
+        try:
+            self.transaction(0x1003)  # CloseSession
+        finally:
+            self.cmd.close()
+            self.evt.close()
+
+
+def read_object(host: str, port: int, repeats: int) -> tuple[list[float], int]:
+    """Seconds for one GetObject of the camera's largest object, ``repeats`` times, read
+    by :class:`BareObjectReader` into new memory each run; and the object's size."""
+    import mmap
+
+    reader = BareObjectReader(host, port)
+    try:
+        handle, size = reader.largest_object()
+        samples = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            buf = mmap.mmap(-1, size)
+            view = memoryview(buf)
+            rc, n = reader.transaction(0x1009, handle, into=view)  # GetObject
+            samples.append(time.perf_counter() - t0)
+            view.release()
+            buf.close()
+            if rc != 0x2001 or n != size:
+                raise RuntimeError(f"GetObject answered 0x{rc:04X} with {n} of {size} bytes")
+        return samples, size
+    finally:
+        reader.close()
 
 
 # -- Fuji live-view stream reader ---------------------------------------------------------------
