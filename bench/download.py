@@ -30,6 +30,7 @@ import hashlib
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import Result, Stats, Table, Target, main_for, ms, run_timed, tempdir
@@ -90,21 +91,27 @@ def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, dige
     in turn): gphoto2, the bare PTP/IP reader, the camera API, then the daemon."""
     sides: dict[str, list[float]] = {}
     size = 0
+
+    def file_runs(side: str, key: str, argv: Callable[[Path], list[str]], env: dict[str, str]) -> None:
+        """``reps`` runs of a command that writes one file into a new directory: time
+        each, check that one file came, keep its digest."""
+        for i in range(reps):
+            out = work / f"{key}-{tag}-{i}"
+            out.mkdir()
+            dt, rc, text = run_timed(argv(out), env=env, timeout=300)
+            files = list(out.iterdir())
+            if rc != 0 or len(files) != 1:
+                res.notes.append(f"{tag}: {side} failed ({rc}): {text[-300:]}")
+                return
+            sides.setdefault(side, []).append(dt)
+            digests.setdefault(f"{tag}: {key}", set()).add(_digest_and_remove(files[0]))
+
     env = gphoto2_env(work / f"home-{tag}")
     dt, rc, text = run_timed([*gphoto2_args(sim), "--list-files"], env=env, timeout=60)
     listing = [(int(m.group(1)), int(m.group(2))) for m in re.finditer(r"^#(\d+)\s+\S+.*?\s(\d+) KB", text, re.M)]
     if rc == 0 and listing:
         num = max(listing, key=lambda x: x[1])[0]
-        for i in range(reps):
-            out = work / f"g-{tag}-{i}"
-            out.mkdir()
-            dt, rc, text = run_timed([*gphoto2_args(sim), "--get-file", str(num), "--filename", str(out / "%f.%C")], env=env, timeout=300)
-            files = list(out.iterdir())
-            if rc != 0 or len(files) != 1:
-                res.notes.append(f"{tag}: gphoto2 --get-file {num} failed ({rc}): {text[-300:]}")
-                break
-            sides.setdefault(GPHOTO2, []).append(dt)
-            digests.setdefault(f"{tag}: gphoto2", set()).add(_digest_and_remove(files[0]))
+        file_runs(GPHOTO2, "gphoto2", lambda out: [*gphoto2_args(sim), "--get-file", str(num), "--filename", str(out / "%f.%C")], env)
     else:
         res.notes.append(f"{tag}: gphoto2 --list-files found nothing ({rc}): {text[-300:]}")
 
@@ -134,16 +141,8 @@ def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, dige
                 sides.setdefault(CLIENT, []).append(time.perf_counter() - t0)
                 digests.setdefault(f"{tag}: client", set()).add(hashlib.sha256(got.data).hexdigest())
                 del got
-        for i in range(reps):
-            out = work / f"p-{tag}-{i}"
-            out.mkdir()
-            dt, rc, text = run_timed([*ptpctl_cmd(), "--timeout", "300", "download", str(big.handle), "-o", str(out), "--no-progress"], env=d.client_env, timeout=300)
-            files = list(out.iterdir())
-            if rc != 0 or len(files) != 1:
-                res.notes.append(f"{tag}: ptpctl download failed ({rc}): {text[-300:]}")
-                break
-            sides.setdefault(PTPCTL, []).append(dt)
-            digests.setdefault(f"{tag}: ptpctl", set()).add(_digest_and_remove(files[0]))
+        ptpctl = [*ptpctl_cmd(), "--timeout", "300", "download", str(big.handle), "--no-progress", "-o"]
+        file_runs(PTPCTL, "ptpctl", lambda out: [*ptpctl, str(out)], d.client_env)
     return sides, size
 
 
