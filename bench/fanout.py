@@ -274,11 +274,13 @@ def run_size(size: str, counts: list[int], seconds: float, steps: int, work: Pat
             for n in counts:
                 out[n] = _fanout(d, procs, work, f"{size}-{n}", n, seconds, idle=1)
             if no_idle_at:
-                # with and without the never-reading subscriber, alternated, so that drift in
-                # the machine's load falls on both sides alike
+                # with and without the never-reading subscriber, alternated, and which goes
+                # first alternated too (ABBA...), so that drift in the machine's load falls
+                # on both sides alike
                 for k in range(3 if seconds >= 2 else 1):
-                    out[f"{no_idle_at}-no-idle-{k}"] = _fanout(d, procs, work, f"{size}-{no_idle_at}-0-{k}", no_idle_at, seconds, idle=0)
-                    out[f"{no_idle_at}-idle-{k}"] = _fanout(d, procs, work, f"{size}-{no_idle_at}-1-{k}", no_idle_at, seconds, idle=1)
+                    for idle in ((0, 1) if k % 2 == 0 else (1, 0)):
+                        key = f"{no_idle_at}-{'idle' if idle else 'no-idle'}-{k}"
+                        out[key] = _fanout(d, procs, work, f"{size}-{no_idle_at}-{idle}-{k}", no_idle_at, seconds, idle=idle)
         out["limit_after"] = _limit(sim, seconds)  # the source did not change under us
     return out
 
