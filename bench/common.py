@@ -50,7 +50,8 @@ def _cpu_model() -> str:
 
 
 def git_commit() -> str:
-    """Short commit of the work tree, with ``+dirty`` when bench-relevant files differ."""
+    """Short commit of the work tree, with ``+dirty`` when tracked files differ from it
+    (the benchmark's own outputs, results.md, results.json and the plot, do not count)."""
     try:
         rev = subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
@@ -62,7 +63,9 @@ def git_commit() -> str:
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return (rev or "unknown") + ("+dirty" if dirty else "")
+    outputs = {"bench/results.md", "bench/results.json", "bench/fanout.png"}
+    changed = [line[3:] for line in dirty.splitlines() if line[3:] not in outputs]
+    return (rev or "unknown") + ("+dirty" if changed else "")
 
 
 def gphoto2_version() -> str | None:
