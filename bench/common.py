@@ -57,14 +57,14 @@ def git_commit() -> str:
             ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
             capture_output=True, text=True, timeout=5,
         ).stdout.strip()
-        dirty = subprocess.run(
+        status = subprocess.run(
             ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
             capture_output=True, text=True, timeout=5,
-        ).stdout.strip()
+        ).stdout  # "XY path" lines: not stripped, X may be a space
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     outputs = {"bench/results.md", "bench/results.json", "bench/fanout.png"}
-    changed = [line[3:] for line in dirty.splitlines() if line[3:] not in outputs]
+    changed = [line[3:] for line in status.splitlines() if line[3:] not in outputs]
     return (rev or "unknown") + ("+dirty" if changed else "")
 
 
