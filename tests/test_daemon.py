@@ -75,6 +75,8 @@ class World:
         self.object_infos = 0  #: GetObjectInfo through raw()
         self.gets = 0  #: get() calls
         self.cameras: list[FakeCamera] = []
+        #: when set, a camera's close() waits for it (a camera slow to hang up)
+        self.close_gate: asyncio.Event | None = None
 
     def reset_settings(self) -> None:
         """What a power cycle does."""
@@ -113,6 +115,8 @@ class FakeCamera(Camera):
     async def close(self) -> None:
         self._up = False
         self._events.put_nowait(None)
+        if self.world.close_gate is not None:
+            await self.world.close_gate.wait()
 
     @property
     def connected(self) -> bool:
@@ -622,6 +626,31 @@ def test_reconnect_republishes_state_and_reapplies_settings(tmp_path: Path) -> N
             st = await c.ok("status")
             assert st["reconnects"] >= 1 and world.connects >= 2
             sub.close()
+            c.sock.close()
+        ctx.term()
+
+    run(body())
+
+
+def test_a_command_during_the_hang_up_reads_disconnected(tmp_path: Path) -> None:
+    """While the lost session is still being closed, the status already says
+    disconnected, and a command is refused as not_connected with that state (it used to
+    read "camera is connected")."""
+    world = World()
+
+    async def body() -> None:
+        ctx = zmq.asyncio.Context()
+        async with daemon_running(tmp_path, world) as (d, eps):
+            c = Client(ctx, eps["command"])
+            await wait_connected(c)
+            world.close_gate = asyncio.Event()
+            world.drop()
+            await wait_until(lambda: world.cameras[0]._events.qsize() > 0 and d.link.camera is None)
+            err = await c.err("get", {"prop": "iso"})
+            assert err["code"] == "not_connected"
+            assert "disconnected" in err["message"], err
+            assert (await c.ok("status"))["connection"] == "disconnected"
+            world.close_gate.set()
             c.sock.close()
         ctx.term()
 

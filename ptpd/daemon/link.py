@@ -255,8 +255,10 @@ class CameraLink:
             reason = self.detail
             self.camera = None
             self.liveview_on = False
-            await _close(cam)
+            # the state first: a command that waited for the link while it was closing
+            # must read "disconnected", not a "connected" that no longer holds
             self._set_state(ConnectionState.DISCONNECTED, reason)
+            await _close(cam)
             await _wait(self._stopping, self.reconnect_min)
 
     async def _after_connect(self, cam: Camera) -> None:
