@@ -168,7 +168,7 @@ COMMANDS: dict[str, Command] = {
                 Arg("handle", "int", True, help="object handle (from objects)"),
                 Arg("offset", "int", False, 0, "resume from this byte"),
             ),
-            "{handle, filename, size, data}",
+            "{handle, filename, size, offset, data, resumed?}",
             binary=True,
         ),
         Command("delete", "Delete an object on the camera.", (Arg("handle", "int", True, help="object handle"),), "{handle}", side_effects=True),

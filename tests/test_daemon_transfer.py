@@ -94,3 +94,43 @@ def test_resumed_capture_with_bytes_in_the_reply(gen: Daemon) -> None:
     wait_status(gen.c, "connected", 20)
     whole = gen.c.ok("download", {"handle": shot["handle"]}, timeout=20)
     assert bytes(shot["data"]) == bytes(whole["data"]) and shot["resumed"] >= 1
+
+
+def _largest(d: Daemon) -> dict[str, object]:
+    wait_status(d.c, "connected", 20)
+    return max(d.c.ok("objects", timeout=10)["objects"], key=lambda o: o["size"])
+
+
+def drop_during_download(d: Daemon) -> None:
+    fault(d, "clear")
+    fault(d, "slow_next", ms=1)  # GetObjectInfo
+    fault(d, "drop_next", point="mid-data", fraction=0.5)  # the GetObject
+
+
+def test_download_cut_by_a_drop_resumes_after_reconnect(gen: Daemon) -> None:
+    obj = _largest(gen)
+    whole = gen.c.ok("download", {"handle": obj["handle"]}, timeout=20)
+    assert "resumed" not in whole
+    drop_during_download(gen)
+    rep = gen.c.call("download", {"handle": obj["handle"]}, timeout=40)
+    assert rep["ok"], rep
+    got = rep["result"]
+    assert got["resumed"] >= 1
+    assert bytes(got["data"]) == bytes(whole["data"]) and got["size"] == obj["size"] == len(whole["data"])
+    assert got["filename"] == whole["filename"] != ""
+
+
+def test_download_that_cannot_resume_says_how_far_it_got(gen: Daemon) -> None:
+    obj = _largest(gen)
+    drop_during_download(gen)
+    fault(gen, "refuse_next_inits", count=1000)  # no reconnect: the resume cannot happen
+    rep = gen.c.call("download", {"handle": obj["handle"], "offset": 5}, timeout=40)
+    fault(gen, "clear")
+    assert not rep["ok"], rep
+    err = rep["error"]
+    assert err["code"] == "not_connected", err
+    assert f"0x{obj['handle']:08X}" in err["message"] and "offset" in err["message"], err
+    assert f"of {obj['size']} bytes" in err["message"], err
+    wait_status(gen.c, "connected", 20)
+    tail = gen.c.ok("download", {"handle": obj["handle"], "offset": 5}, timeout=20)
+    assert tail["size"] == obj["size"] and len(tail["data"]) == obj["size"] - 5

@@ -512,14 +512,43 @@ async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
     handle, offset = _handle(a), a["offset"]
     if not 0 <= offset <= U32_MAX:
         raise BusError(ErrorCode.BAD_REQUEST, "offset must be 0..0xFFFFFFFF")
+    from ptpd.daemon.link import LINK_ERRORS
 
-    async def fetch(cam: Camera) -> dict[str, Any]:
-        filename = await _filename_of(cam, handle)
-        # the camera's own buffer goes into the reply: sent as a blob frame, never copied
-        data = await cam.download(handle, d.progress_reporter(ctx, handle), offset)
-        return {"handle": handle, "filename": filename, "size": len(data) + offset, "offset": offset, "data": data}
+    t = Transfer(handle, start=offset)
 
-    return await d.link.call("download", fetch, _timeout(d, 8))
+    async def fetch_once(cam: Camera) -> bytes | bytearray:
+        info = await _object_info(cam, handle)
+        if info is not None:
+            t.filename, t.format = info.filename, info.object_format
+            if info.object_compressed_size != SIZE_UNKNOWN:
+                t.size = info.object_compressed_size
+        try:
+            # One GetObject: the camera's own buffer goes into the reply (a blob frame,
+            # never copied). Only a dropped link makes it a resumable Transfer (below).
+            return await cam.download(handle, d.progress_reporter(ctx, handle), offset)
+        except LINK_ERRORS as exc:
+            raise TransferInterrupted(t, exc) from exc
+
+    connects = d.link.connects
+    try:
+        data = await d.link.call("download", fetch_once, _timeout(d, 8))
+    except TransferInterrupted as exc:
+        # after the reconnect, fetch() takes it up again, in GetPartialObject steps where
+        # the camera has them, so that a second drop costs one step, not the object
+        _note_loss(d, exc)
+        loop = asyncio.get_running_loop()
+        try:
+            data = await _resume(d, t, ctx, connects, loop.time() + min(RESUME_DEADLINE, d.config.timeout * 4 + 4))
+        except Exception as exc2:
+            _note_loss(d, exc2)
+            err = to_bus_error(exc2)
+            size = f" of {t.size}" if t.size is not None else ""
+            raise BusError(err.code, f"download of handle 0x{handle:08X} interrupted ({t.position}{size} bytes received; "
+                                     f"resume with offset): {err.message}", err.ptp_code) from None
+    result: dict[str, Any] = {"handle": handle, "filename": t.filename, "size": len(data) + offset, "offset": offset, "data": data}
+    if t.resumes:
+        result["resumed"] = t.resumes
+    return result
 
 
 def _handle(a: dict[str, Any]) -> int:
@@ -531,19 +560,19 @@ def _handle(a: dict[str, Any]) -> int:
     return handle
 
 
-async def _filename_of(cam: Camera, handle: int) -> str:
-    """The object's name from one GetObjectInfo (not a listing of the whole card);
-    ``""`` when the camera will not say (the download itself then reports any error)."""
+async def _object_info(cam: Camera, handle: int) -> ObjectInfo | None:
+    """The object's ObjectInfo from one GetObjectInfo (not a listing of the whole card);
+    None when the camera will not say (the download itself then reports any error)."""
     try:
         res = await cam.raw(GET_OBJECT_INFO, (handle,))
     except (Unsupported, ResponseError):
-        return ""
+        return None
     if res.code != RESPONSE_OK:
-        return ""
+        return None
     try:
-        return ObjectInfo.decode(res.data).filename
+        return ObjectInfo.decode(res.data)
     except ProtocolError:
-        return ""  # a dataset we cannot read costs the name, not the download
+        return None  # a dataset we cannot read costs the name, not the download
 
 
 @handler("delete")
