@@ -44,18 +44,20 @@ def run(argv: Sequence[str]) -> int | None:
     if parsed is None:
         return None
     command, args, as_json = parsed
+    from ptpd import bus
+
     from . import output
     from .exits import Exit, report
-    from .session import Session
+    from .session import ENV_CURVE_CLIENT_KEY, ENV_CURVE_SERVER_KEY, Session
 
     env = os.environ.get
     session = Session(
-        command_endpoint=env("PTPD_COMMAND_ENDPOINT") or None,
-        event_endpoint=env("PTPD_EVENT_ENDPOINT") or None,
-        liveview_endpoint=env("PTPD_LIVEVIEW_ENDPOINT") or None,
+        command_endpoint=env(bus.ENV_COMMAND) or None,
+        event_endpoint=env(bus.ENV_EVENT) or None,
+        liveview_endpoint=env(bus.ENV_LIVEVIEW) or None,
         json=as_json,
-        curve_server_key=env("PTPD_CURVE_SERVER_KEY") or None,
-        curve_client_key=env("PTPD_CURVE_CLIENT_KEY") or None,
+        curve_server_key=env(ENV_CURVE_SERVER_KEY) or None,
+        curve_client_key=env(ENV_CURVE_CLIENT_KEY) or None,
     )
     try:
         if command == "get":

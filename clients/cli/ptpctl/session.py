@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from ptpd_client import Client, ClientError
 
+#: where ptpctl (both paths) reads its CURVE keys when no option names them
+ENV_CURVE_SERVER_KEY = "PTPD_CURVE_SERVER_KEY"
+ENV_CURVE_CLIENT_KEY = "PTPD_CURVE_CLIENT_KEY"
+
 #: the unified property names (ptp-ip tool §7), offered for completion before the daemon answers
 UNIFIED_NAMES = ["delay", "effect", "exposure", "exp-bias", "flashmode", "focusmtr", "iso", "whitebalance", "recmode", "battery"]
 
