@@ -321,6 +321,30 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
+@contextlib.asynccontextmanager
+async def connected(tmp_path: Path, world: World, **flags: Any) -> AsyncIterator[tuple[Daemon, dict[str, str], zmq.asyncio.Context, Client]]:
+    """The daemon on ``world`` and a client that has seen it connect; every socket made on
+    the yielded context is closed at the end, whatever the test did."""
+    ctx = zmq.asyncio.Context()
+    try:
+        async with daemon_running(tmp_path, world, **flags) as (d, eps):
+            c = Client(ctx, eps["command"])
+            await wait_connected(c)
+            yield d, eps, ctx, c
+    finally:
+        ctx.destroy(linger=0)
+
+
+def subscriber(ctx: zmq.asyncio.Context, endpoint: str, *topics: bytes) -> zmq.asyncio.Socket:
+    """A SUB socket on ``endpoint`` for ``topics``."""
+    sub = ctx.socket(zmq.SUB)
+    sub.linger = 0
+    sub.connect(endpoint)
+    for t in topics:
+        sub.subscribe(t)
+    return sub
+
+
 # -- tests -----------------------------------------------------------------------------
 
 
@@ -328,10 +352,7 @@ def test_every_command_answers(tmp_path: Path) -> None:
     world = World()
 
     async def body() -> None:
-        ctx = zmq.asyncio.Context()
-        async with daemon_running(tmp_path, world) as (d, eps):
-            c = Client(ctx, eps["command"])
-            await wait_connected(c)
+        async with connected(tmp_path, world) as (d, eps, ctx, c):
             assert (await c.ok("ping"))["pong"] is True
             v = await c.ok("version")
             assert v["protocol"] == bus.PROTOCOL_VERSION and v["endpoints"]["command"] == eps["command"]
@@ -377,8 +398,6 @@ def test_every_command_answers(tmp_path: Path) -> None:
             assert (await c.ok("liveview.stop"))["on"] is False
             await wait_until(lambda: not world.lv_running)
             assert (await c.err("sim.fault", {"action": "snapshot"}))["code"] == "unsupported"
-            c.sock.close()
-        ctx.term()
 
     run(body())
 
@@ -387,10 +406,7 @@ def test_binary_results_travel_as_blob_frames_when_asked(tmp_path: Path) -> None
     world = World()
 
     async def body() -> None:
-        ctx = zmq.asyncio.Context()
-        async with daemon_running(tmp_path, world) as (d, eps):
-            c = Client(ctx, eps["command"])
-            await wait_connected(c)
+        async with connected(tmp_path, world) as (d, eps, ctx, c):
             shot = (await c.ok("capture", {"count": 1}))["shots"][0]
             image = world.objects[shot["handle"]][1]
             listings, infos = world.listings, world.object_infos
@@ -439,8 +455,6 @@ def test_binary_results_travel_as_blob_frames_when_asked(tmp_path: Path) -> None
             await c.sock.send_multipart([b"", *bus.encode_request_frames("d3", "download", {"handle": 0x7FFF})])
             frames = await asyncio.wait_for(c.sock.recv_multipart(), 5)
             assert len(frames) == 2 and bus.unpack(frames[1])["error"]["ptp_code"] == 0x2009
-            c.sock.close()
-        ctx.term()
 
     run(body())
 
@@ -449,10 +463,7 @@ def test_errors_have_stable_codes(tmp_path: Path) -> None:
     world = World()
 
     async def body() -> None:
-        ctx = zmq.asyncio.Context()
-        async with daemon_running(tmp_path, world) as (d, eps):
-            c = Client(ctx, eps["command"])
-            await wait_connected(c)
+        async with connected(tmp_path, world) as (d, eps, ctx, c):
             e = await c.err("set", {"prop": "iso", "value": "12345"})
             assert e["code"] == "invalid_value" and "allowed" in e["message"]
             assert (await c.err("get", {"prop": "nosuch"}))["code"] == "invalid_value"
@@ -467,8 +478,6 @@ def test_errors_have_stable_codes(tmp_path: Path) -> None:
             assert e["code"] == "camera_busy" and e["ptp_code"] == 0x2019
             world.busy = False
             assert world.shutter == 0
-            c.sock.close()
-        ctx.term()
 
     run(body())
 
@@ -477,10 +486,7 @@ def test_malformed_input_gets_errors_and_daemon_keeps_serving(tmp_path: Path) ->
     world = World()
 
     async def body() -> None:
-        ctx = zmq.asyncio.Context()
-        async with daemon_running(tmp_path, world) as (d, eps):
-            c = Client(ctx, eps["command"])
-            await wait_connected(c)
+        async with connected(tmp_path, world) as (d, eps, ctx, c):
             bad = [
                 b"\xc1",  # never-used msgpack byte
                 b"not msgpack at all \xff\xfe",
@@ -520,9 +526,6 @@ def test_malformed_input_gets_errors_and_daemon_keeps_serving(tmp_path: Path) ->
             r = bus.unpack(await asyncio.wait_for(req.recv(), 5))
             assert r["id"] == "r1" and r["result"]["name"] == "iso"
             assert (await c.ok("status"))["bad_requests"] >= len(bad) + 2
-            for s in (c.sock, bare.sock, req):
-                s.close()
-        ctx.term()
 
     run(body())
 
@@ -532,11 +535,8 @@ def test_retried_capture_fires_once_and_ping_is_not_delayed(tmp_path: Path) -> N
     world.capture_delay = 0.6
 
     async def body() -> None:
-        ctx = zmq.asyncio.Context()
-        async with daemon_running(tmp_path, world) as (d, eps):
-            a = Client(ctx, eps["command"])
+        async with connected(tmp_path, world) as (d, eps, ctx, a):
             b = Client(ctx, eps["command"])
-            await wait_connected(a)
             await a.send("capture", {"count": 1}, id="cap-1")
             await asyncio.sleep(0.05)
             # while the capture runs: local commands answer at once, camera commands queue
@@ -561,9 +561,6 @@ def test_retried_capture_fires_once_and_ping_is_not_delayed(tmp_path: Path) -> N
             world.capture_delay = 0
             await b.ok("capture", {"count": 1}, id="cap-1")
             assert world.shutter == 2
-            a.sock.close()
-            b.sock.close()
-        ctx.term()
 
     run(body())
 
@@ -572,10 +569,8 @@ def test_two_clients_at_once_get_their_own_replies(tmp_path: Path) -> None:
     world = World()
 
     async def body() -> None:
-        ctx = zmq.asyncio.Context()
-        async with daemon_running(tmp_path, world) as (d, eps):
-            clients = [Client(ctx, eps["command"]) for _ in range(2)]
-            await wait_connected(clients[0])
+        async with connected(tmp_path, world) as (d, eps, ctx, first):
+            clients = [first, Client(ctx, eps["command"])]
 
             async def work(c: Client, n: int) -> list[Any]:
                 ids = [await c.send("get" if i % 2 else "ping", {"prop": "iso"} if i % 2 else {}, id=f"{n}-{i}") for i in range(40)]
@@ -585,9 +580,6 @@ def test_two_clients_at_once_get_their_own_replies(tmp_path: Path) -> None:
             got = await asyncio.gather(*(work(c, n) for n, c in enumerate(clients)))
             for n, ids in enumerate(got):
                 assert sorted(ids) == sorted(f"{n}-{i}" for i in range(40))
-            for c in clients:
-                c.sock.close()
-        ctx.term()
 
     run(body())
 
@@ -596,14 +588,8 @@ def test_reconnect_republishes_state_and_reapplies_settings(tmp_path: Path) -> N
     world = World()
 
     async def body() -> None:
-        ctx = zmq.asyncio.Context()
-        async with daemon_running(tmp_path, world) as (d, eps):
-            sub = ctx.socket(zmq.SUB)
-            sub.linger = 0
-            sub.connect(eps["event"])
-            sub.subscribe(b"status.connection")
-            c = Client(ctx, eps["command"])
-            await wait_connected(c)
+        async with connected(tmp_path, world) as (d, eps, ctx, c):
+            sub = subscriber(ctx, eps["event"], b"status.connection")
             await wait_until(lambda: d.events.subs.total() == 1)
             await c.ok("set", {"prop": "iso", "value": "1600"})
             await c.ok("set", {"prop": "whitebalance", "value": "daylight"})
@@ -625,9 +611,6 @@ def test_reconnect_republishes_state_and_reapplies_settings(tmp_path: Path) -> N
             assert (await c.ok("get", {"prop": "whitebalance"}))["label"] == "daylight"
             st = await c.ok("status")
             assert st["reconnects"] >= 1 and world.connects >= 2
-            sub.close()
-            c.sock.close()
-        ctx.term()
 
     run(body())
 
@@ -639,10 +622,7 @@ def test_a_command_during_the_hang_up_reads_disconnected(tmp_path: Path) -> None
     world = World()
 
     async def body() -> None:
-        ctx = zmq.asyncio.Context()
-        async with daemon_running(tmp_path, world) as (d, eps):
-            c = Client(ctx, eps["command"])
-            await wait_connected(c)
+        async with connected(tmp_path, world) as (d, eps, ctx, c):
             world.close_gate = asyncio.Event()
             world.drop()
             await wait_until(lambda: world.cameras[0]._events.qsize() > 0 and d.link.camera is None)
@@ -651,8 +631,6 @@ def test_a_command_during_the_hang_up_reads_disconnected(tmp_path: Path) -> None
             assert "disconnected" in err["message"], err
             assert (await c.ok("status"))["connection"] == "disconnected"
             world.close_gate.set()
-            c.sock.close()
-        ctx.term()
 
     run(body())
 
@@ -661,16 +639,10 @@ def test_late_joiner_snapshot_lines_up_with_event_stream(tmp_path: Path) -> None
     world = World()
 
     async def body() -> None:
-        ctx = zmq.asyncio.Context()
-        async with daemon_running(tmp_path, world) as (d, eps):
-            c = Client(ctx, eps["command"])
-            await wait_connected(c)
+        async with connected(tmp_path, world) as (d, eps, ctx, c):
             await c.ok("set", {"prop": "iso", "value": "400"})
             # the late joiner: subscribe first, then snapshot (Clone pattern)
-            sub = ctx.socket(zmq.SUB)
-            sub.linger = 0
-            sub.connect(eps["event"])
-            sub.subscribe(b"state.")
+            sub = subscriber(ctx, eps["event"], b"state.")
             await wait_until(lambda: d.events.subs.total() == 1)
             await c.ok("set", {"prop": "iso", "value": "800"})  # may land before or after the snapshot
             snap = await c.ok("snapshot")
@@ -687,9 +659,6 @@ def test_late_joiner_snapshot_lines_up_with_event_stream(tmp_path: Path) -> None
                 last = m["seq"]
                 state[m["name"]] = m["value"]
             assert state == {"iso": 1600, "whitebalance": 2}
-            sub.close()
-            c.sock.close()
-        ctx.term()
 
     run(body())
 
@@ -698,20 +667,12 @@ def test_liveview_runs_only_while_watched_and_frames_are_untouched(tmp_path: Pat
     world = World()
 
     async def body() -> None:
-        ctx = zmq.asyncio.Context()
-        async with daemon_running(tmp_path, world) as (d, eps):
-            c = Client(ctx, eps["command"])
-            await wait_connected(c)
+        async with connected(tmp_path, world) as (d, eps, ctx, c):
             await asyncio.sleep(0.1)
             assert world.lv_starts == 0
             subs = []
             for _ in range(2):
-                s = ctx.socket(zmq.SUB)
-                s.linger = 0
-                s.rcvhwm = 1000
-                s.connect(eps["liveview"])
-                s.subscribe(b"liveview.")
-                subs.append(s)
+                subs.append(subscriber(ctx, eps["liveview"], b"liveview."))
             await wait_until(lambda: world.lv_running)
             metas = []
             for s in subs:
@@ -734,8 +695,6 @@ def test_liveview_runs_only_while_watched_and_frames_are_untouched(tmp_path: Pat
             await wait_until(lambda: world.lv_running)
             await c.ok("liveview.stop")
             await wait_until(lambda: not world.lv_running)
-            c.sock.close()
-        ctx.term()
 
     run(body())
 
@@ -744,13 +703,8 @@ def test_keepalive_polls_while_idle(tmp_path: Path) -> None:
     world = World()
 
     async def body() -> None:
-        ctx = zmq.asyncio.Context()
-        async with daemon_running(tmp_path, world, keepalive=0.1) as (d, eps):
-            c = Client(ctx, eps["command"])
-            await wait_connected(c)
+        async with connected(tmp_path, world, keepalive=0.1) as (d, eps, ctx, c):
             await wait_until(lambda: world.keepalives >= 3, timeout=3)
-            c.sock.close()
-        ctx.term()
 
     run(body())
 
@@ -759,15 +713,8 @@ def test_camera_events_and_heartbeat_are_published(tmp_path: Path) -> None:
     world = World()
 
     async def body() -> None:
-        ctx = zmq.asyncio.Context()
-        async with daemon_running(tmp_path, world) as (d, eps):
-            sub = ctx.socket(zmq.SUB)
-            sub.linger = 0
-            sub.connect(eps["event"])
-            for t in (b"event.", b"heartbeat"):
-                sub.subscribe(t)
-            c = Client(ctx, eps["command"])
-            await wait_connected(c)
+        async with connected(tmp_path, world) as (d, eps, ctx, c):
+            sub = subscriber(ctx, eps["event"], b"event.", b"heartbeat")
             await wait_until(lambda: d.events.subs.total() == 2)
             shot = (await c.ok("capture"))["shots"][0]
             topics: dict[bytes, dict[str, Any]] = {}
@@ -780,9 +727,6 @@ def test_camera_events_and_heartbeat_are_published(tmp_path: Path) -> None:
             assert topics[b"event.object_added"]["params"] == [shot["handle"]]
             assert topics[b"heartbeat"]["connection"] == "connected"
             assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
-            sub.close()
-            c.sock.close()
-        ctx.term()
 
     run(body())
 
@@ -794,14 +738,8 @@ def test_the_echo_of_our_own_set_is_not_re_read_but_a_real_change_is(tmp_path: P
     world = World()
 
     async def body() -> None:
-        ctx = zmq.asyncio.Context()
-        async with daemon_running(tmp_path, world) as (d, eps):
-            c = Client(ctx, eps["command"])
-            sub = ctx.socket(zmq.SUB)
-            sub.linger = 0
-            sub.subscribe(b"state.iso")
-            sub.connect(eps["event"])
-            await wait_connected(c)
+        async with connected(tmp_path, world) as (d, eps, ctx, c):
+            sub = subscriber(ctx, eps["event"], b"state.iso")
             await asyncio.sleep(0.2)  # the subscription reaches the PUB socket
             await asyncio.sleep(0.3)  # start-up reads and publications are over
             while await sub.poll(0):
@@ -818,8 +756,5 @@ def test_the_echo_of_our_own_set_is_not_re_read_but_a_real_change_is(tmp_path: P
             topic, meta = await asyncio.wait_for(sub.recv_multipart(), 2)
             assert bus.unpack(meta)["value"] == 400
             assert world.gets == gets + 1
-            sub.close()
-            c.sock.close()
-        ctx.term()
 
     run(body())
