@@ -85,9 +85,7 @@ def test_unknown_name_with_strict_camera() -> None:
 
 def test_info_describe_get_set() -> None:
     async def body(sim: Any) -> None:
-        cam = camera(sim)
-        await cam.connect()
-        try:
+        async with camera(sim) as cam:
             info = await cam.info()
             assert info.vendor == "fuji" and info.model == "X-T1" and "5.51" in info.version
             assert info.extra["app_version"] == "0x00020001"
@@ -127,8 +125,6 @@ def test_info_describe_get_set() -> None:
             assert (await cam.set("liveview-size", by_area[1])).value == by_area[1]
             with pytest.raises(ValueError, match=", ".join(sizes)):
                 await cam.set("liveview-size", "800x600")
-        finally:
-            await cam.close()
 
     run(body)
 
@@ -144,9 +140,7 @@ def test_info_describe_get_set() -> None:
 )
 def test_state_in_each_exposure_mode(mode: str, present: set[int], absent: set[int]) -> None:
     async def body(sim: Any) -> None:
-        cam = camera(sim)
-        await cam.connect()
-        try:
+        async with camera(sim) as cam:
             assert (await cam.set("exposure-program", mode)).label == mode
             state = await cam.state()
             codes = {v.code for v in state}
@@ -156,17 +150,13 @@ def test_state_in_each_exposure_mode(mode: str, present: set[int], absent: set[i
             assert labels["effect"] == "Velvia" and labels["battery"] == "3/3"
             if 0x5007 in codes:
                 assert labels["f-number"].startswith("f/") or labels["f-number"] == "auto"
-        finally:
-            await cam.close()
 
     run(body)
 
 
 def test_capture_twice_in_a_row_with_preview() -> None:
     async def body(sim: Any) -> None:
-        cam = camera(sim)
-        await cam.connect()
-        try:
+        async with camera(sim) as cam:
             before = (await cam.get("captures-remaining")).value
             for _ in range(2):
                 shot = await cam.capture()
@@ -174,17 +164,13 @@ def test_capture_twice_in_a_row_with_preview() -> None:
                 Image.open(io.BytesIO(shot.preview)).verify()
             after = (await cam.get("captures-remaining")).value
             assert after == before - 2
-        finally:
-            await cam.close()
 
     run(body)
 
 
 def test_capture_reports_the_new_object_whose_download_carries_the_settings() -> None:
     async def body(sim: Any) -> None:
-        cam = camera(sim)
-        await cam.connect()
-        try:
+        async with camera(sim) as cam:
             await cam.set("iso", "800")
             await cam.set("effect", "classic chrome")
             await cam.set("exp-bias", "-2/3")
@@ -223,8 +209,6 @@ def test_capture_reports_the_new_object_whose_download_carries_the_settings() ->
             # a second shot reports its own, newer object
             again = await cam.capture()
             assert again.handle is not None and again.handle > shot.handle
-        finally:
-            await cam.close()
 
     run(body)
 
@@ -235,9 +219,7 @@ def test_capture_without_object_listing_reports_no_handle(monkeypatch: pytest.Mo
     monkeypatch.delitem(sim_fuji._HANDLERS, 0x1007)
 
     async def body(sim: Any) -> None:
-        cam = camera(sim)
-        await cam.connect()
-        try:
+        async with camera(sim) as cam:
             sent: list[int] = []
             real = cam.link.transact
 
@@ -252,17 +234,13 @@ def test_capture_without_object_listing_reports_no_handle(monkeypatch: pytest.Mo
                 assert shot.preview and shot.preview[:2] == b"\xff\xd8"
             assert sent.count(0x1007) == 1  # the refusal is remembered
             assert sent.count(0x9022) == 2 and 0x1008 not in sent
-        finally:
-            await cam.close()
 
     run(body)
 
 
 def test_liveview_100_frames_and_size() -> None:
     async def body(sim: Any) -> None:
-        cam = camera(sim)
-        await cam.connect()
-        try:
+        async with camera(sim) as cam:
             await cam.set_liveview_size("qvga")
             frames = []
             agen = cam.liveview()
@@ -280,25 +258,19 @@ def test_liveview_100_frames_and_size() -> None:
             assert len({f.counter for f in frames}) > 50
             # still usable for commands afterwards
             assert (await cam.get("effect")).label == "Velvia"
-        finally:
-            await cam.close()
 
     run(body, liveview_fps=200.0)
 
 
 def test_objects_and_download() -> None:
     async def body(sim: Any) -> None:
-        cam = camera(sim)
-        await cam.connect()
-        try:
+        async with camera(sim) as cam:
             objs = [o for o in await cam.objects() if not o.is_folder]
             assert objs, "the simulated card starts with pictures"
             data = await cam.download(objs[0].handle)
             assert len(data) == objs[0].size and data[:2] == b"\xff\xd8"
             tail = await cam.download(objs[0].handle, offset=100)
             assert tail == data[100:]
-        finally:
-            await cam.close()
 
     run(body)
 
@@ -324,9 +296,7 @@ def count_operations(sim: Any) -> collections.Counter:
 
 def test_get_and_set_are_one_transaction_each() -> None:
     async def body(sim: Any) -> None:
-        cam = camera(sim)
-        await cam.connect()  # the 0x902B list describes iso, effect, delay, ...
-        try:
+        async with camera(sim) as cam:  # the 0x902B list describes iso, effect, delay, ...
             seen = count_operations(sim)
             assert (await cam.get("iso")).label == "S6400"
             assert seen == {GET_VALUE: 1}
@@ -354,17 +324,13 @@ def test_get_and_set_are_one_transaction_each() -> None:
             with pytest.raises(ValueError, match="S400"):
                 await cam.set("iso", "123")
             assert seen == {}
-        finally:
-            await cam.close()
 
     run(body)
 
 
 def test_camera_refusal_drops_the_cached_description() -> None:
     async def body(sim: Any) -> None:
-        cam = camera(sim)
-        await cam.connect()
-        try:
+        async with camera(sim) as cam:
             code = FujiPropCode.FilmSimulation
             spec = sim.device.specs[code]
             assert 11 in spec.values
@@ -377,7 +343,5 @@ def test_camera_refusal_drops_the_cached_description() -> None:
             with pytest.raises(ValueError, match="allowed"):
                 await cam.set("effect", "classic chrome")  # described again: refused here
             assert seen == {SET_VALUE: 1, GET_DESC: 1}
-        finally:
-            await cam.close()
 
     run(body)

@@ -322,9 +322,7 @@ def camera(sim: MiniFuji, **kw: Any) -> FujiCamera:
 
 def test_camera_info_get_set_describe_state() -> None:
     async def body(sim: MiniFuji) -> None:
-        cam = camera(sim)
-        await cam.connect()
-        try:
+        async with camera(sim) as cam:
             info = await cam.info()
             assert (info.vendor, info.manufacturer, info.model, info.version) == ("fuji", "Fujifilm", "X-T1", "5.51")
             assert info.extra["app_version"] == "0x00020001"
@@ -361,17 +359,13 @@ def test_camera_info_get_set_describe_state() -> None:
             assert state["iso"] == "S6400" and state["effect"] == "ASTIA" and state["exp-bias"] == "-1/3"
             assert len(state) == 17
             await cam.keepalive()
-        finally:
-            await cam.close()
 
     run(body)
 
 
 def test_capture_twice_in_a_row_with_preview() -> None:
     async def body(sim: MiniFuji) -> None:
-        cam = camera(sim)
-        await cam.connect()
-        try:
+        async with camera(sim) as cam:
             for _ in range(2):
                 result = await cam.capture()
                 assert result.preview == sim.preview
@@ -379,17 +373,13 @@ def test_capture_twice_in_a_row_with_preview() -> None:
             codes = [r.code for r in sim.requests if r.code in (0x100E, 0x9022)]
             assert codes == [0x100E, 0x9022, 0x100E, 0x9022]
             assert (await cam.get("captures-remaining")).value == 1429
-        finally:
-            await cam.close()
 
     run(body)
 
 
 def test_events_are_consumed_and_delivered() -> None:
     async def body(sim: MiniFuji) -> None:
-        cam = camera(sim)
-        await cam.connect()
-        try:
+        async with camera(sim) as cam:
             agen = cam.events()
             nxt = asyncio.ensure_future(agen.__anext__())
             await asyncio.sleep(0.05)
@@ -401,17 +391,13 @@ def test_events_are_consumed_and_delivered() -> None:
             await agen.aclose()
             result = await cam.capture()  # the strict capture wait is not derailed
             assert result.preview
-        finally:
-            await cam.close()
 
     run(body)
 
 
 def test_liveview_frames() -> None:
     async def body(sim: MiniFuji) -> None:
-        cam = camera(sim)
-        await cam.connect()
-        try:
+        async with camera(sim) as cam:
             frames = []
             agen = cam.liveview()
             async for f in agen:
@@ -438,17 +424,13 @@ def test_liveview_frames() -> None:
             first = await agen.__anext__()
             await agen.aclose()
             assert bytes(first.jpeg[:2]) == b"\xff\xd8"
-        finally:
-            await cam.close()
 
     run(body)
 
 
 def test_raw_and_unsupported_objects() -> None:
     async def body(sim: MiniFuji) -> None:
-        cam = camera(sim)
-        await cam.connect()
-        try:
+        async with camera(sim) as cam:
             r = await cam.raw(0x1015, (0xD001,))
             assert (r.code, r.data) == (0x2001, b"\x02\x00")
             r = await cam.raw(0x9999)
@@ -457,8 +439,6 @@ def test_raw_and_unsupported_objects() -> None:
                 await cam.objects()
             with pytest.raises(ResponseError):
                 await cam.link.transact(0x1015, (0xD0FF,))
-        finally:
-            await cam.close()
 
     run(body)
 

@@ -214,9 +214,7 @@ def test_initiator_and_camera_download_over_sockets():
     async def t() -> None:
         sim = await start_simulator("generic", big_object_mb=3, initial_images=1)
         try:
-            cam = GenericCamera(sim.host, sim.port, name="test")
-            await cam.connect()
-            try:
+            async with GenericCamera(sim.host, sim.port, name="test") as cam:
                 big = max(await cam.objects(), key=lambda o: o.size)
                 seen: list[tuple[int, int]] = []
                 data = await cam.download(big.handle, progress=lambda d, n: seen.append((d, n)))
@@ -240,8 +238,6 @@ def test_initiator_and_camera_download_over_sockets():
                     table[key] = original
                 assert tail == data[1000:]
                 assert progress[0] == (0, big.size - 1000) and progress[-1] == (big.size - 1000, big.size - 1000)
-            finally:
-                await cam.close()
         finally:
             await sim.close()
 

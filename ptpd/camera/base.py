@@ -153,6 +153,14 @@ class Camera(abc.ABC):
     async def close(self) -> None:
         """Close the session cleanly if possible and release every socket. Idempotent."""
 
+    async def __aenter__(self) -> Camera:
+        """``async with cam:`` connects, and closes on the way out."""
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
     @property
     @abc.abstractmethod
     def connected(self) -> bool:
