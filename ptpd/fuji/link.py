@@ -26,6 +26,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Generic, TypeVar
 from dataclasses import dataclass
 
 from ptpd.fuji.codes import (
@@ -48,18 +49,14 @@ from ptpd.fuji.events import (
     OperationResponse,
 )
 from ptpd.fuji.packets import DEFAULT_MAX_CONTAINER, DEFAULT_MAX_LIVEVIEW_FRAME, LiveViewPacket, LiveViewSplitter
+from ptpd.protocol.codes import OperationCode, ResponseCode
 from ptpd.protocol.errors import CameraDisconnected, LocalProtocolError, PTPError, ProtocolError, ResponseError
 from ptpd.protocol.errors import Timeout as PTPTimeout
+from ptpd.protocol.initiator import guid_bytes
 
 log = logging.getLogger(__name__)
 
-OP_OPEN_SESSION = 0x1002
-OP_CLOSE_SESSION = 0x1003
-OP_GET_PROP_VALUE = 0x1015
-OP_SET_PROP_VALUE = 0x1016
-OP_INITIATE_OPEN_CAPTURE = 0x101C
-RC_OK = 0x2001
-RC_SESSION_ALREADY_OPEN = 0x201E
+T = TypeVar("T")
 
 #: What ``on_pairing`` is told while the camera waits for its user.
 PAIRING_PROMPT = "press OK on the camera to accept this client"
@@ -79,14 +76,15 @@ class LiveFrame:
         return self.packet.jpeg
 
 
-class _Subscription:
-    """A bounded queue of events; when full the oldest is dropped (never blocks the reader)."""
+class _DropOldestQueue(Generic[T]):
+    """A bounded queue that, when full, drops its oldest item to take a new one: the
+    socket reader putting items in never waits for whoever takes them out."""
 
     def __init__(self, maxsize: int) -> None:
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize)
+        self.queue: asyncio.Queue[T] = asyncio.Queue(maxsize)
         self.dropped = 0
 
-    def put(self, item: Event | None) -> None:
+    def put(self, item: T) -> None:
         while True:
             try:
                 self.queue.put_nowait(item)
@@ -95,6 +93,10 @@ class _Subscription:
                 with contextlib.suppress(asyncio.QueueEmpty):
                     self.queue.get_nowait()
                     self.dropped += 1
+
+
+class _Subscription(_DropOldestQueue["Event | None"]):
+    """One consumer's events; a slow consumer loses the oldest ones."""
 
 
 class _LiveViewProtocol(asyncio.BufferedProtocol):
@@ -130,39 +132,11 @@ class _LiveViewProtocol(asyncio.BufferedProtocol):
             self.closed.set_result(None)
 
 
-class _FrameQueue:
+class _FrameQueue(_DropOldestQueue["LiveFrame | BaseException | None"]):
     """Newest-wins frame buffer: a slow consumer loses old frames, never stalls the reader."""
-
-    def __init__(self, maxsize: int) -> None:
-        self.queue: asyncio.Queue[LiveFrame | BaseException | None] = asyncio.Queue(maxsize)
-        self.dropped = 0
-
-    def put(self, item: LiveFrame | BaseException | None) -> None:
-        while True:
-            try:
-                self.queue.put_nowait(item)
-                return
-            except asyncio.QueueFull:
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    self.queue.get_nowait()
-                    self.dropped += 1
 
     def fail(self, exc: BaseException | None) -> None:
         self.put(exc)
-
-
-def guid_bytes(guid: bytes | str | uuid.UUID) -> bytes:
-    """16 GUID bytes in RFC 4122 textual order from bytes, a UUID or its text form."""
-    if isinstance(guid, uuid.UUID):
-        return guid.bytes
-    if isinstance(guid, str):
-        try:
-            return uuid.UUID(guid).bytes
-        except ValueError:
-            raise ValueError(f"GUID {guid!r} is not a UUID") from None
-    if len(guid) != 16:
-        raise ValueError(f"a GUID is 16 bytes, got {len(guid)}")
-    return bytes(guid)
 
 
 def _tune(writer: asyncio.StreamWriter | asyncio.BaseTransport) -> None:
@@ -295,17 +269,17 @@ class FujiLink:
 
     async def bring_up(self) -> None:
         """OpenSession, InitSequence (pairing), app-version echo, InitiateOpenCapture."""
-        resp, _ = await self.transact(OP_OPEN_SESSION, (1,), check=False)
-        if resp.code not in (RC_OK, RC_SESSION_ALREADY_OPEN):
+        resp, _ = await self.transact(OperationCode.OpenSession, (1,), check=False)
+        if resp.code not in (ResponseCode.OK, ResponseCode.SessionAlreadyOpen):
             raise ResponseError(resp.code, params=resp.params)
         self._session_open = True
         await self._init_sequence()
-        _, data = await self.transact(OP_GET_PROP_VALUE, (FujiPropCode.AppVersion,))
+        _, data = await self.transact(OperationCode.GetDevicePropValue, (FujiPropCode.AppVersion,))
         if data is None or len(data) < 4:
             raise ProtocolError("camera sent no app version (0xDF24)")
         self.app_version = int.from_bytes(data[:4], "little")
-        await self.transact(OP_SET_PROP_VALUE, (FujiPropCode.AppVersion,), data[:4])
-        await self.transact(OP_INITIATE_OPEN_CAPTURE, (0, 0))
+        await self.transact(OperationCode.SetDevicePropValue, (FujiPropCode.AppVersion,), data[:4])
+        await self.transact(OperationCode.InitiateOpenCapture, (0, 0))
 
     async def _init_sequence(self) -> None:
         """SetDevicePropValue(0xDF01 = 5): held by the camera until its user presses OK."""
@@ -321,7 +295,7 @@ class FujiLink:
         notice = asyncio.get_running_loop().call_later(self.pairing_notice_after, tell_user)
         try:
             resp, _ = await self.transact(
-                OP_SET_PROP_VALUE, (FujiPropCode.InitSequence,), value, timeout=self.pairing_timeout, check=False
+                OperationCode.SetDevicePropValue, (FujiPropCode.InitSequence,), value, timeout=self.pairing_timeout, check=False
             )
         except PTPTimeout as exc:
             raise PairingRefused(
@@ -331,7 +305,7 @@ class FujiLink:
             raise PairingRefused(0, f"camera closed the connection while asking its user to accept {self.name!r}") from exc
         finally:
             notice.cancel()
-        if resp.code != RC_OK:
+        if resp.code != ResponseCode.OK:
             raise PairingRefused(
                 resp.code,
                 f"camera refused this client {self.name!r} at the pairing prompt "
@@ -390,7 +364,7 @@ class FujiLink:
                 if not isinstance(exc, PTPError):
                     raise CameraDisconnected(f"command channel failed: {exc}") from exc
                 raise
-        if check and ev.code != RC_OK:
+        if check and ev.code != ResponseCode.OK:
             raise ResponseError(ev.code, params=ev.params)
         return ev, data
 
@@ -535,7 +509,7 @@ class FujiLink:
             return
         if graceful and self._session_open and self._cmd is not None and not self._lock.locked():
             with contextlib.suppress(PTPError, OSError):
-                await self.transact(OP_CLOSE_SESSION, timeout=min(self.timeout, 2.0), check=False)
+                await self.transact(OperationCode.CloseSession, timeout=min(self.timeout, 2.0), check=False)
         self._closed = True
         self._session_open = False
         if self._evt_task is not None:

@@ -53,8 +53,9 @@ Progress = Callable[[int, int], None]
 
 
 def guid_bytes(guid: bytes | bytearray | str | uuid.UUID | None) -> bytes:
-    """A 16-byte GUID from bytes, a UUID, or text (``"1b4e28ba-2fa1-..."``, 32 hex digits,
-    or gphoto2's ``"xx:xx:...:xx"``); ``None`` gives :data:`DEFAULT_GUID`."""
+    """A 16-byte GUID from bytes, a UUID, or text (``"1b4e28ba-2fa1-..."``, its
+    ``urn:uuid:`` form, 32 hex digits, or gphoto2's ``"xx:xx:...:xx"``); ``None`` gives
+    :data:`DEFAULT_GUID`. Both dialects read configured GUIDs with it."""
     if guid is None:
         return DEFAULT_GUID
     if isinstance(guid, uuid.UUID):
@@ -63,7 +64,10 @@ def guid_bytes(guid: bytes | bytearray | str | uuid.UUID | None) -> bytes:
         if len(guid) != 16:
             raise ValueError(f"a PTP/IP GUID is 16 bytes, got {len(guid)}")
         return bytes(guid)
-    text = str(guid).strip().replace(":", "").replace("-", "").replace("{", "").replace("}", "")
+    text = str(guid).strip()
+    if text.lower().startswith("urn:uuid:"):  # RFC 4122's URN form
+        text = text[9:]
+    text = text.replace(":", "").replace("-", "").replace("{", "").replace("}", "")
     try:
         raw = bytes.fromhex(text)
     except ValueError:
