@@ -128,8 +128,13 @@ class _CommandChannel:
     def _on_packet(self, packet: bytes) -> FujiEvent:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _container(self, packet: bytes) -> Container:
-        return Container.decode(packet)
+    def _data(self, c: Container) -> Data:
+        """A data container of the open transaction (both roles receive them alike)."""
+        self._check_tid(c.transaction_id, "data container", local=False)
+        if self._state is State.DATA:
+            raise ProtocolError(f"second data container in transaction {c.transaction_id}")
+        self._state = State.DATA
+        return Data(c.code, c.transaction_id, bytes(c.payload))
 
     def _open(self, code: int, tid: int) -> None:
         self._tid, self._op = tid, code
@@ -195,17 +200,12 @@ class FujiInitiatorConnection(_CommandChannel):
             raise ProtocolError("camera answered the handshake with an InitCommandRequest")
         if st in (State.HANDSHAKE, State.FAILED):
             raise ProtocolError(f"camera sent {len(packet)} bytes in state {st.name}")
-        c = self._container(packet)
+        c = Container.decode(packet)
         if c.kind is ContainerKind.Event:
             # Not expected on this channel, but an event is harmless: report it.
-            v = EventView.from_container(c)
-            return Event(v.code, v.transaction_id, v.params)
+            return _event(c)
         if c.kind is ContainerKind.Data:
-            self._check_tid(c.transaction_id, "data container", local=False)
-            if st is State.DATA:
-                raise ProtocolError(f"second data container in transaction {c.transaction_id}")
-            self._state = State.DATA
-            return Data(c.code, c.transaction_id, bytes(c.payload))
+            return self._data(c)
         if c.kind is ContainerKind.Response:
             self._check_tid(c.transaction_id, "response", local=False)
             self._end()
@@ -257,7 +257,7 @@ class FujiResponderConnection(_CommandChannel):
             return InitRequest(pkt.guid, pkt.name, pkt.version, pkt.fixed_size)
         if st in (State.INIT_RECEIVED, State.FAILED):
             raise ProtocolError(f"initiator sent {len(packet)} bytes in state {st.name}")
-        c = self._container(packet)
+        c = Container.decode(packet)
         if c.kind is ContainerKind.Command:
             if st is not State.IDLE:
                 raise ProtocolError(
@@ -267,12 +267,13 @@ class FujiResponderConnection(_CommandChannel):
             # Fuji app sends only the parameters it uses; malc0mn pads to five.
             return OperationRequest(c.code, c.transaction_id, c.params)
         if c.kind is ContainerKind.Data:
-            self._check_tid(c.transaction_id, "data container", local=False)
-            if st is State.DATA:
-                raise ProtocolError(f"second data container in transaction {c.transaction_id}")
-            self._state = State.DATA
-            return Data(c.code, c.transaction_id, bytes(c.payload))
+            return self._data(c)
         raise ProtocolError(f"initiator sent a {c.kind.name} container")
+
+
+def _event(c: Container) -> Event:
+    v = EventView.from_container(c)
+    return Event(v.code, v.transaction_id, v.params)
 
 
 def _looks_like_init(packet: bytes) -> bool:
@@ -313,8 +314,7 @@ class FujiEventChannel:
         c = Container.decode(packet)
         if c.kind is not ContainerKind.Event:
             raise ProtocolError(f"a {c.kind.name} container on the event channel")
-        v = EventView.from_container(c)
-        return Event(v.code, v.transaction_id, v.params)
+        return _event(c)
 
     @staticmethod
     def send(event: Event) -> bytes:
