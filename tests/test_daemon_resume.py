@@ -44,3 +44,26 @@ def test_resume_continues_from_the_bytes_received() -> None:
     assert [off for off, _ in cam2.asked] == [2 * CHUNK, 3 * CHUNK]
     assert bytes(data) == OBJECT
     verify(data, len(OBJECT), 0x3801, t.filename)
+
+
+class WholeObjectCamera:
+    """A camera without GetPartialObject: one GetObject, sliced from ``offset``."""
+
+    def __init__(self) -> None:
+        self.offsets: list[int] = []
+
+    async def download(self, handle: int, progress: object = None, offset: int = 0) -> bytes:
+        self.offsets.append(offset)
+        return OBJECT[offset:]
+
+
+def test_a_download_from_an_offset_restarts_there_without_partial_reads() -> None:
+    # nothing received yet: a camera without GetPartialObject can still serve it whole
+    t = Transfer(handle=7, size=len(OBJECT), start=5)
+    cam = WholeObjectCamera()
+    data = asyncio.run(fetch(cam, t, partial=False))  # type: ignore[arg-type]
+    assert bytes(data) == OBJECT[5:] and cam.offsets == [5]
+    # bytes already received cannot be continued that way: refused, not duplicated
+    t.data += b"\x00" * 10
+    with pytest.raises(Exception, match="cannot resume"):
+        asyncio.run(fetch(cam, t, partial=False))  # type: ignore[arg-type]

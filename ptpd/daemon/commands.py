@@ -22,8 +22,6 @@ from ptpd.bus import BusError, ErrorCode
 from ptpd.camera.base import Camera, PropertyDesc, PropertyValue, Unsupported
 from ptpd.daemon.link import info_dict, prop_dict
 from ptpd.daemon.transfer import (
-    GET_PARTIAL_OBJECT,
-    OBJECT_FORMAT_JPEG,
     SIZE_UNKNOWN,
     IncompleteTransfer,
     Transfer,
@@ -32,6 +30,7 @@ from ptpd.daemon.transfer import (
     verify,
     write_verified,
 )
+from ptpd.protocol.codes import DataType, ObjectFormat, OperationCode, ResponseCode, code_name
 from ptpd.protocol.datasets import ObjectInfo
 from ptpd.protocol.errors import CameraDisconnected, InitFailed, ProtocolError, ResponseError, Timeout
 
@@ -40,10 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEVICE_BUSY = 0x2019  #: PTP response code DeviceBusy (ISO 15740 Table 27)
-RESPONSE_OK = 0x2001
 U32_MAX = 0xFFFFFFFF
-GET_OBJECT_INFO = 0x1008  #: PTP GetObjectInfo (ISO 15740 §10.5.8): one object's dataset
 
 Handler = Callable[["Daemon", dict[str, Any], "RequestContext"], Awaitable[Any]]
 
@@ -122,7 +118,7 @@ def to_bus_error(exc: BaseException) -> BusError:
     if isinstance(exc, BusError):
         return exc
     if isinstance(exc, ResponseError):
-        if exc.code == DEVICE_BUSY:
+        if exc.code == ResponseCode.DeviceBusy:
             return BusError(ErrorCode.CAMERA_BUSY, str(exc), exc.code)
         return BusError(ErrorCode.CAMERA_REFUSED, str(exc), exc.code)
     if isinstance(exc, (Timeout, asyncio.TimeoutError)):
@@ -327,7 +323,7 @@ RESUME_DEADLINE = 20.0
 
 def _partial_ok(d: Daemon) -> bool:
     info = d.link.info
-    return info is not None and GET_PARTIAL_OBJECT in info.operations
+    return info is not None and OperationCode.GetPartialObject in info.operations
 
 
 def _note_loss(d: Daemon, exc: BaseException) -> None:
@@ -339,10 +335,12 @@ def _note_loss(d: Daemon, exc: BaseException) -> None:
         d.link.drop(f"transfer: {type(cause).__name__}: {cause}")
 
 
-async def _resume(d: Daemon, t: Transfer, ctx: RequestContext, connects: int, deadline: float) -> bytes | bytearray:
-    """Finish ``t`` after the link is back: one attempt per reconnect, until ``deadline``.
-    Raises the last failure (``TransferInterrupted`` keeps the bytes received)."""
+async def _resume(d: Daemon, t: Transfer, ctx: RequestContext, connects: int) -> bytes | bytearray:
+    """Finish ``t`` after the link is back: one attempt per reconnect, for as long as a
+    resume may wait. Raises the last failure (``TransferInterrupted`` keeps the bytes
+    received)."""
     loop = asyncio.get_running_loop()
+    deadline = loop.time() + min(RESUME_DEADLINE, d.config.timeout * 4 + 4)
     last: BaseException = TransferInterrupted(t, CameraDisconnected("link lost"))
     while loop.time() < deadline:
         # wait for a new session (not the one that just failed)
@@ -366,11 +364,10 @@ async def _resume(d: Daemon, t: Transfer, ctx: RequestContext, connects: int, de
 
 
 def _shot_error(exc: BaseException, t: Transfer | None) -> str:
-    err = to_bus_error(exc.cause if isinstance(exc, TransferInterrupted) else exc)
+    err = to_bus_error(exc)  # unwraps TransferInterrupted itself
     text = f"{err.code.value}: {err.message}"
     if t is not None:
-        size = f" of {t.size}" if t.size is not None else ""
-        text += f" ({t.position}{size} bytes received)"
+        text += f" ({t.so_far})"
     return text
 
 
@@ -423,7 +420,7 @@ async def _capture(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
                     shot["source"] = "preview"
                     shot["filename"] = safe_filename("", f"preview-{int(time.time() * 1000)}-{i + 1}.jpg")
                     try:
-                        await deliver(shot, res.preview, None, OBJECT_FORMAT_JPEG)
+                        await deliver(shot, res.preview, None, ObjectFormat.EXIF_JPEG)
                     except Exception as exc:
                         failed.append((shot, None, exc))
                         return
@@ -454,9 +451,8 @@ async def _capture(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
     if failed:
         shot, t, exc = failed[0]
         if isinstance(exc, TransferInterrupted) and t is not None:
-            loop = asyncio.get_running_loop()
             try:
-                data = await _resume(d, t, ctx, connects, loop.time() + min(RESUME_DEADLINE, d.config.timeout * 4 + 4))
+                data = await _resume(d, t, ctx, connects)
                 shot["source"] = "camera"
                 await d.link.call("capture", lambda c: finish(c, shot, t, data), _timeout(d))
                 failed.clear()
@@ -480,7 +476,7 @@ async def _capture(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
         if t is not None:
             shot["received"] = t.position
         msg = f"capture: image left on the camera, handle 0x{shot['handle']:08X} ({shot.get('filename', '')}): {shot['error']}"
-        code = to_bus_error(exc.cause if isinstance(exc, TransferInterrupted) else exc).code
+        code = to_bus_error(exc).code
     ptp = getattr(exc, "code", None) if isinstance(exc, ResponseError) else None
     raise ShotsLeft(code, msg, handles, shots, ptp)
 
@@ -512,8 +508,6 @@ async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
     handle, offset = _handle(a), a["offset"]
     if not 0 <= offset <= U32_MAX:
         raise BusError(ErrorCode.BAD_REQUEST, "offset must be 0..0xFFFFFFFF")
-    from ptpd.daemon.link import LINK_ERRORS
-
     t = Transfer(handle, start=offset)
 
     async def fetch_once(cam: Camera) -> bytes | bytearray:
@@ -522,12 +516,9 @@ async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
             t.filename, t.format = info.filename, info.object_format
             if info.object_compressed_size != SIZE_UNKNOWN:
                 t.size = info.object_compressed_size
-        try:
-            # One GetObject: the camera's own buffer goes into the reply (a blob frame,
-            # never copied). Only a dropped link makes it a resumable Transfer (below).
-            return await cam.download(handle, d.progress_reporter(ctx, handle), offset)
-        except LINK_ERRORS as exc:
-            raise TransferInterrupted(t, exc) from exc
+        # One GetObject first: the camera's own buffer goes into the reply (a blob frame,
+        # never copied). GetPartialObject steps only for a resume, below.
+        return await fetch(cam, t, False, d.progress_reporter(ctx, handle))
 
     connects = d.link.connects
     try:
@@ -536,14 +527,12 @@ async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
         # after the reconnect, fetch() takes it up again, in GetPartialObject steps where
         # the camera has them, so that a second drop costs one step, not the object
         _note_loss(d, exc)
-        loop = asyncio.get_running_loop()
         try:
-            data = await _resume(d, t, ctx, connects, loop.time() + min(RESUME_DEADLINE, d.config.timeout * 4 + 4))
+            data = await _resume(d, t, ctx, connects)
         except Exception as exc2:
             _note_loss(d, exc2)
             err = to_bus_error(exc2)
-            size = f" of {t.size}" if t.size is not None else ""
-            raise BusError(err.code, f"download of handle 0x{handle:08X} interrupted ({t.position}{size} bytes received; "
+            raise BusError(err.code, f"download of handle 0x{handle:08X} interrupted ({t.so_far}; "
                                      f"resume with offset): {err.message}", err.ptp_code) from None
     result: dict[str, Any] = {"handle": handle, "filename": t.filename, "size": len(data) + offset, "offset": offset, "data": data}
     if t.resumes:
@@ -564,10 +553,10 @@ async def _object_info(cam: Camera, handle: int) -> ObjectInfo | None:
     """The object's ObjectInfo from one GetObjectInfo (not a listing of the whole card);
     None when the camera will not say (the download itself then reports any error)."""
     try:
-        res = await cam.raw(GET_OBJECT_INFO, (handle,))
+        res = await cam.raw(OperationCode.GetObjectInfo, (handle,))
     except (Unsupported, ResponseError):
         return None
-    if res.code != RESPONSE_OK:
+    if res.code != ResponseCode.OK:
         return None
     try:
         return ObjectInfo.decode(res.data)
@@ -601,8 +590,6 @@ async def _sim_fault(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
 def datatype_name(code: int) -> str:
     """``"UINT32"``, ``"STR"``, ...: the :class:`ptpd.protocol.codes.DataType` name;
     ``"0x...."`` for a code outside the table."""
-    from ptpd.protocol.codes import DataType
-
     try:
         return DataType(code).name
     except ValueError:
@@ -610,6 +597,4 @@ def datatype_name(code: int) -> str:
 
 
 def response_name(code: int) -> str:
-    from ptpd.protocol.codes import code_name
-
     return code_name("response", code)

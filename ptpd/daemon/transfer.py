@@ -18,15 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ptpd.camera.base import Camera, Progress
+from ptpd.protocol.codes import ObjectFormat, OperationCode, ResponseCode
 from ptpd.protocol.errors import PTPError, ResponseError
 
-GET_PARTIAL_OBJECT = 0x101B  #: PTP GetPartialObject (ISO 15740 §10.5.11)
-RESPONSE_OK = 0x2001
 #: Bytes per GetPartialObject step: what a dropped link can cost at most. Small enough
 #: that a typical JPEG resumes partway, large enough that a RAW is a few hundred steps.
 CHUNK = 256 * 1024
 SIZE_UNKNOWN = 0xFFFFFFFF
-OBJECT_FORMAT_JPEG = 0x3801
 
 
 class TransferInterrupted(PTPError):
@@ -63,6 +61,12 @@ class Transfer:
         return self.start + len(self.data)
 
     @property
+    def so_far(self) -> str:
+        """``"N of M bytes received"`` (``M`` when the size is known), for error messages."""
+        size = f" of {self.size}" if self.size is not None else ""
+        return f"{self.position}{size} bytes received"
+
+    @property
     def complete(self) -> bool:
         return self.size is not None and self.position >= self.size
 
@@ -76,7 +80,7 @@ async def fetch(cam: Camera, t: Transfer, partial: bool, progress: Progress | No
 
     try:
         if not (partial and t.size is not None and t.size != SIZE_UNKNOWN):
-            if t.position and not partial:
+            if t.received and not partial:
                 raise IncompleteTransfer(f"camera cannot resume handle 0x{t.handle:08X} (no GetPartialObject)")
             # one Camera.download: its own buffer is the result (no copy)
             data = await cam.download(t.handle, progress, t.position)
@@ -89,8 +93,8 @@ async def fetch(cam: Camera, t: Transfer, partial: bool, progress: Progress | No
         total = t.size - t.start
         while t.position < t.size:
             want = min(CHUNK, t.size - t.position)
-            res = await cam.raw(GET_PARTIAL_OBJECT, (t.handle, t.position, want))
-            if res.code != RESPONSE_OK:
+            res = await cam.raw(OperationCode.GetPartialObject, (t.handle, t.position, want))
+            if res.code != ResponseCode.OK:
                 raise ResponseError(res.code, params=res.params)
             if not res.data:
                 break  # the camera has no more than this; verify() tells
@@ -113,7 +117,7 @@ def verify(data: bytes | bytearray | memoryview, size: int | None, fmt: int, fil
         raise IncompleteTransfer(f"got {n} of {size} bytes")
     if n == 0:
         raise IncompleteTransfer("got no bytes")
-    if fmt == OBJECT_FORMAT_JPEG or filename.lower().endswith((".jpg", ".jpeg")):
+    if fmt == ObjectFormat.EXIF_JPEG or filename.lower().endswith((".jpg", ".jpeg")):
         tail = bytes(memoryview(data)[-4096:]).rstrip(b"\x00")
         if not tail.endswith(b"\xff\xd9"):
             raise IncompleteTransfer(f"JPEG of {n} bytes has no end marker (FF D9)")
