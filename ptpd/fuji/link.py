@@ -25,7 +25,7 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Generic, TypeVar
 from dataclasses import dataclass
 
@@ -57,6 +57,8 @@ from ptpd.protocol.initiator import guid_bytes
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+#: what _dial connects: a stream (reader, writer) or a (transport, protocol) pair
+_Conn = TypeVar("_Conn", bound=tuple)
 
 #: What ``on_pairing`` is told while the camera waits for its user.
 PAIRING_PROMPT = "press OK on the camera to accept this client"
@@ -229,14 +231,14 @@ class FujiLink:
             await self.close()
             raise
 
-    async def _dial(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        """TCP connect with malc0mn's retry on *connection refused* (the camera's ports open late)."""
+    async def _dial(self, port: int, connect: Callable[[], Awaitable[_Conn]] | None = None) -> _Conn:
+        """TCP connect with malc0mn's retry on *connection refused* (the camera's ports open
+        late). ``connect`` makes the connection (default: a stream reader and writer)."""
+        connect = connect or (lambda: asyncio.open_connection(self.host, port))  # type: ignore[assignment,return-value]
         last: OSError | None = None
         for attempt in range(self.connect_retries + 1):
             try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(self.host, port), self.connect_timeout
-                )
+                conn = await asyncio.wait_for(connect(), self.connect_timeout)
             except ConnectionRefusedError as exc:
                 last = exc
                 if attempt < self.connect_retries:
@@ -246,8 +248,8 @@ class FujiLink:
                 raise PTPTimeout(f"no answer from {self.host}:{port} within {self.connect_timeout}s") from exc
             except OSError as exc:
                 raise CameraDisconnected(f"cannot connect to {self.host}:{port}: {exc}") from exc
-            _tune(writer)
-            return reader, writer
+            _tune(conn[1] if isinstance(conn[1], asyncio.StreamWriter) else conn[0])
+            return conn
         raise CameraDisconnected(f"cannot connect to {self.host}:{port}: {last}")
 
     async def handshake(self) -> InitAccepted:
@@ -463,27 +465,21 @@ class FujiLink:
         splitter = LiveViewSplitter(max_length=self.max_liveview_frame)
         transport: asyncio.BaseTransport | None = None
         try:
-            last: OSError | None = None
-            for attempt in range(self.connect_retries + 1):
-                try:
-                    transport, _proto = await asyncio.wait_for(
-                        loop.create_connection(lambda: _LiveViewProtocol(splitter, sink), self.host, self.liveview_port),
-                        self.connect_timeout,
-                    )
-                    break
-                except ConnectionRefusedError as exc:
-                    last = exc
-                    await asyncio.sleep(self.retry_interval)
-                except (TimeoutError, asyncio.TimeoutError) as exc:
-                    raise PTPTimeout(f"no live-view stream from {self.host}:{self.liveview_port}") from exc
-            else:
-                raise CameraDisconnected(f"cannot connect to the live-view port {self.liveview_port}: {last}")
-            _tune(transport)
+            transport, _ = await self._dial(
+                self.liveview_port,
+                lambda: loop.create_connection(lambda: _LiveViewProtocol(splitter, sink), self.host, self.liveview_port),
+            )
             while True:
+                # Per frame: take it at once when it is there; only an empty queue arms a
+                # timer (asyncio.wait_for would wrap every get in a task of its own).
                 try:
-                    item = await asyncio.wait_for(sink.queue.get(), self.timeout)
-                except (TimeoutError, asyncio.TimeoutError):
-                    raise PTPTimeout(f"no live-view frame within {self.timeout:g}s") from None
+                    item = sink.queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    try:
+                        async with asyncio.timeout(self.timeout):
+                            item = await sink.queue.get()
+                    except TimeoutError:
+                        raise PTPTimeout(f"no live-view frame within {self.timeout:g}s") from None
                 if item is None:
                     return
                 if isinstance(item, BaseException):
