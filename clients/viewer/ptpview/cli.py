@@ -279,6 +279,9 @@ def run_http(client: Client, host: str, port: int, overlay: bool, ready: Any = N
             self.send_header("Connection", "close")
             self.end_headers()
             seq = 0
+            # A part's closing CRLF goes out in front of the next boundary, so that the
+            # JPEG is written as it is, never copied into one message with its header.
+            lead = b""
             try:
                 while not stop.is_set():
                     seq, jpeg = hub.wait_newer(seq, 1.0)
@@ -286,9 +289,10 @@ def run_http(client: Client, host: str, port: int, overlay: bool, ready: Any = N
                         break
                     if jpeg is None:
                         continue
-                    self.wfile.write(b"--ptpviewframe\r\nContent-Type: image/jpeg\r\nContent-Length: "
-                                     + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
+                    self.wfile.write(b"%s--ptpviewframe\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % (lead, len(jpeg)))
+                    self.wfile.write(jpeg)
                     self.wfile.flush()
+                    lead = b"\r\n"
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
