@@ -273,8 +273,10 @@ class AsyncFrameStream:
             if remaining is not None and remaining <= 0:
                 raise RequestTimeout(f"no live-view frame within {timeout:g} s", timeout)
             try:
-                await asyncio.wait_for(self._wake.wait(), remaining)
-            except asyncio.TimeoutError:
+                # asyncio.timeout: no task per wait, as asyncio.wait_for would make
+                async with asyncio.timeout(remaining):
+                    await self._wake.wait()
+            except TimeoutError:
                 pass
 
     @property
