@@ -147,12 +147,7 @@ class AsyncClient(CommandMethods, _BaseClient):
 
     async def _watch_progress(self, rid: str, args: dict[str, Any], cb: ProgressCallback) -> None:
         ev_endpoint = (await self.endpoints())[0]
-        sub = self._context.socket(zmq.SUB)
-        sub.setsockopt(zmq.LINGER, 0)
-        if self._curve is not None:
-            self._curve.apply(sub)
-        sub.setsockopt(zmq.SUBSCRIBE, bus.Topic.PROGRESS.encode())
-        sub.connect(ev_endpoint)
+        sub = _core.open_sub(self._context, ev_endpoint, self._curve, bus.Topic.PROGRESS.encode())
         try:
             while True:
                 try:

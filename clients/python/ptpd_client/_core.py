@@ -186,6 +186,24 @@ def parse_reply_frames(frames: list[Any]) -> dict[str, Any]:
         raise ProtocolMismatch(f"daemon reply is not a bus reply: {exc}") from exc
 
 
+def open_sub(context: Any, endpoint: str, curve: Any = None, topic: bytes = b"") -> Any:
+    """A SUB socket on ``endpoint`` subscribed to ``topic`` (``zmq.Context`` or
+    ``zmq.asyncio.Context``), a CURVE client when ``curve`` holds keys."""
+    import zmq
+
+    s = context.socket(zmq.SUB)
+    s.setsockopt(zmq.LINGER, 0)
+    if curve is not None:
+        curve.apply(s)
+    s.setsockopt(zmq.SUBSCRIBE, topic)
+    try:
+        s.connect(endpoint)
+    except zmq.ZMQError as exc:
+        s.close(0)
+        raise ClientError(f"cannot use endpoint {endpoint!r}: {exc}") from exc
+    return s
+
+
 def open_dealer(context: Any, endpoint: str, curve: Any = None) -> Any:
     """A DEALER connected to the command endpoint (``zmq.Context`` or ``zmq.asyncio.Context``),
     a CURVE client when ``curve`` holds keys."""
@@ -355,15 +373,8 @@ class EventStreamBase:
         self._sub: Any = None
 
     def _subscribe(self, endpoint: str) -> None:
-        import zmq
-
-        self._sub = self._client._context.socket(zmq.SUB)
-        self._sub.setsockopt(zmq.LINGER, 0)
-        if self._client._curve is not None:
-            self._client._curve.apply(self._sub)
         # the whole socket is sequenced: subscribe to all, filter by prefix here
-        self._sub.setsockopt(zmq.SUBSCRIBE, b"")
-        self._sub.connect(endpoint)
+        self._sub = open_sub(self._client._context, endpoint, self._client._curve)
 
     @property
     def prefixes(self) -> tuple[str, ...]:
@@ -546,13 +557,9 @@ class FrameReceiver(threading.Thread):
     def run(self) -> None:
         import zmq
 
-        sock = self._context.socket(zmq.SUB)
+        sock = None
         try:
-            sock.setsockopt(zmq.LINGER, 0)
-            if self._curve is not None:
-                self._curve.apply(sock)
-            sock.setsockopt(zmq.SUBSCRIBE, bus.Topic.FRAME.encode())
-            sock.connect(self._endpoint)
+            sock = open_sub(self._context, self._endpoint, self._curve, bus.Topic.FRAME.encode())
             self.ready.set()
             while not self._stop_event.is_set():
                 if not sock.poll(50):
@@ -576,7 +583,8 @@ class FrameReceiver(threading.Thread):
             return
         finally:
             self.ready.set()
-            sock.close(0)
+            if sock is not None:
+                sock.close(0)
         self.mailbox.close()
 
 

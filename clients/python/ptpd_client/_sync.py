@@ -135,13 +135,7 @@ class Client(CommandMethods, _BaseClient):
                     sub.close(0)
 
     def _progress_socket(self) -> zmq.Socket:
-        sub = self._context.socket(zmq.SUB)
-        sub.setsockopt(zmq.LINGER, 0)
-        if self._curve is not None:
-            self._curve.apply(sub)
-        sub.setsockopt(zmq.SUBSCRIBE, bus.Topic.PROGRESS.encode())
-        sub.connect(self.endpoints()[0])
-        return sub
+        return _core.open_sub(self._context, self.endpoints()[0], self._curve, bus.Topic.PROGRESS.encode())
 
     @staticmethod
     def _progress_drain(sub: zmq.Socket, rid: str, args: dict[str, Any], cb: ProgressCallback) -> None:
