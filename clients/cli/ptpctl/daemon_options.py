@@ -8,6 +8,10 @@ from typing import TypeVar
 
 import click
 
+from ptpd import bus
+
+from .session import ENV_CURVE_CLIENT_KEY, ENV_CURVE_SERVER_KEY
+
 F = TypeVar("F", bound=Callable[..., object])
 
 
@@ -16,12 +20,12 @@ def daemon_options(f: F) -> F:
     with its ``PTPD_*`` environment variable."""
     for decorator in reversed(
         (
-            click.option("--command-endpoint", metavar="ENDPOINT", envvar="PTPD_COMMAND_ENDPOINT", help="The daemon's command socket."),
-            click.option("--event-endpoint", metavar="ENDPOINT", envvar="PTPD_EVENT_ENDPOINT", help="The daemon's event socket."),
-            click.option("--liveview-endpoint", metavar="ENDPOINT", envvar="PTPD_LIVEVIEW_ENDPOINT", help="The daemon's live-view socket."),
-            click.option("--curve-server-key", metavar="FILE", envvar="PTPD_CURVE_SERVER_KEY",
+            click.option("--command-endpoint", metavar="ENDPOINT", envvar=bus.ENV_COMMAND, help="The daemon's command socket."),
+            click.option("--event-endpoint", metavar="ENDPOINT", envvar=bus.ENV_EVENT, help="The daemon's event socket."),
+            click.option("--liveview-endpoint", metavar="ENDPOINT", envvar=bus.ENV_LIVEVIEW, help="The daemon's live-view socket."),
+            click.option("--curve-server-key", metavar="FILE", envvar=ENV_CURVE_SERVER_KEY,
                          help="CURVE: the daemon's public key (server.key from 'ptpd keys', or z85)."),
-            click.option("--curve-client-key", metavar="FILE", envvar="PTPD_CURVE_CLIENT_KEY",
+            click.option("--curve-client-key", metavar="FILE", envvar=ENV_CURVE_CLIENT_KEY,
                          help="CURVE: this client's NAME.key_secret (or z85 secret key)."),
         )
     ):

@@ -6,10 +6,9 @@ Free of click, so that the quick path (:mod:`ptpctl.fast`) builds the same clien
 from __future__ import annotations
 
 from ptpd_client import Client, ClientError
+from ptpd_client._core import ENV_CURVE_CLIENT_KEY, ENV_CURVE_SERVER_KEY
 
-#: where ptpctl (both paths) reads its CURVE keys when no option names them
-ENV_CURVE_SERVER_KEY = "PTPD_CURVE_SERVER_KEY"
-ENV_CURVE_CLIENT_KEY = "PTPD_CURVE_CLIENT_KEY"
+__all__ = ["ENV_CURVE_CLIENT_KEY", "ENV_CURVE_SERVER_KEY", "UNIFIED_NAMES", "Session"]
 
 #: the unified property names (ptp-ip tool §7), offered for completion before the daemon answers
 UNIFIED_NAMES = ["delay", "effect", "exposure", "exp-bias", "flashmode", "focusmtr", "iso", "whitebalance", "recmode", "battery"]
