@@ -112,14 +112,11 @@ GENERAL_ERROR = 0x2002
 SESSION_NOT_OPEN = 0x2003
 OPERATION_NOT_SUPPORTED = 0x2005
 PARAMETER_NOT_SUPPORTED = 0x2006
-INVALID_STORAGE_ID = 0x2008
-INVALID_OBJECT_HANDLE = 0x2009
 DEVICE_PROP_NOT_SUPPORTED = 0x200A
 ACCESS_DENIED = 0x200F
 NO_THUMBNAIL_PRESENT = 0x2010
 STORE_FULL = 0x200C
 DEVICE_BUSY = 0x2019
-INVALID_PARENT = 0x201A
 INVALID_PROP_FORMAT = 0x201B
 INVALID_PROP_VALUE = 0x201C
 INVALID_PARAMETER = 0x201D
@@ -618,12 +615,8 @@ class FujiSession:
             return handler(self, tid, p, data)
         except _Refuse as r:
             return Reply(r.code)
-        except st.InvalidStorage:
-            return Reply(INVALID_STORAGE_ID)
-        except st.InvalidHandle:
-            return Reply(INVALID_OBJECT_HANDLE)
-        except st.InvalidParent:
-            return Reply(INVALID_PARENT)
+        except st.StoreError as exc:
+            return Reply(exc.code)
         except Exception:  # a bug costs one transaction, not the connection
             log.exception("operation 0x%04X failed", code)
             return Reply(GENERAL_ERROR)

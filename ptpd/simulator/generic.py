@@ -412,14 +412,8 @@ class CameraSession:
             # Capture threads add objects and drain the battery: one operation sees one state.
             with self.camera.lock:
                 return self._dispatch(code, transaction_id, params, data)
-        except st.InvalidStorage:
-            return Reply(RC.InvalidStorageID)
-        except st.InvalidHandle:
-            return Reply(RC.InvalidObjectHandle)
-        except st.InvalidParent:
-            return Reply(RC.InvalidParentObject)
-        except st.StoreFull:
-            return Reply(RC.StoreFull)
+        except st.StoreError as exc:
+            return Reply(exc.code)
         except props.UnknownProperty:
             return Reply(RC.DevicePropNotSupported)
         except props.ReadOnly:

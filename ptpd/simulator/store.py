@@ -1,7 +1,7 @@
 """The simulated camera's object store: storages, folders, files and their handles.
 
-Pure data, no I/O. The camera logic (:mod:`ptpd.simulator.generic`) turns store errors
-into PTP response codes; the store itself knows nothing of the wire.
+Pure data, no I/O. Each refusal carries the PTP response code it stands for, which the
+camera logic (generic and Fuji) answers with; the store sends nothing itself.
 
 Semantics follow ISO 15740 §9 (see ``shared/reference/ptp.md`` §9):
 
@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
+from ptpd.protocol.codes import ResponseCode
+
 #: "every store" / "root only" / "all objects", depending on the parameter (ptp.md §9)
 ALL = 0xFFFFFFFF
 #: ParentObject of an object at the root of its store
@@ -41,23 +43,33 @@ def is_image_format(fmt: int) -> bool:
 
 
 class StoreError(Exception):
-    """Base of the store's refusals; each maps to one PTP response code."""
+    """Base of the store's refusals; each maps to one PTP response code, its ``code``."""
+
+    code: int = ResponseCode.GeneralError
 
 
 class InvalidStorage(StoreError):
     """No storage with that ID (InvalidStorageID 0x2008)."""
 
+    code = ResponseCode.InvalidStorageID
+
 
 class InvalidHandle(StoreError):
     """No object with that handle (InvalidObjectHandle 0x2009)."""
+
+    code = ResponseCode.InvalidObjectHandle
 
 
 class InvalidParent(StoreError):
     """The parent filter names no folder (InvalidParentObject 0x201A)."""
 
+    code = ResponseCode.InvalidParentObject
+
 
 class StoreFull(StoreError):
     """Not enough free space for a new object (StoreFull 0x200C)."""
+
+    code = ResponseCode.StoreFull
 
 
 @dataclass(frozen=True, slots=True)
