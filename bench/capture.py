@@ -18,9 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import Result, Stats, Table, Target, main_for, ms, run_timed, tempdir
+from bench.common import VENDOR, Result, Stats, Table, Target, main_for, ms, run_timed, tempdir
 from bench.harness import Daemon, DaemonOptions, Simulator, gphoto2_args, gphoto2_env, ptpctl_cmd
-from bench.rpc import _vendor
 
 LATENCY_MS = 15.0
 
@@ -47,17 +46,15 @@ def check_jpegs(d: Path) -> tuple[int, list[str]]:
 
 def run(quick: bool) -> Result:
     n = 3 if quick else 20
-    vendor = _vendor()
+    vendor = VENDOR
     res = Result(
         "capture",
         f"Capture to disk: {n} shots with download",
         f"`gphoto2 --capture-image-and-download` x{n} vs `ptpctl capture {n} -o DIR` vs Python client "
         f"`capture(download=True)` x{n}, simulated {vendor} camera at {LATENCY_MS:g} ms per transaction",
     )
-    if vendor != "generic":
-        res.notes.append("the generic camera class is not in the tree yet: measured against the simulated Fuji camera")
     table = Table("Capture + download", ["side", "shots", "total s", "per shot median ms", "per shot p99 ms", "valid files", "x ptpctl"])
-    opts = {"pairing_delay": 0, "initial_images": 0} if vendor == "fuji" else {"initial_images": 0}
+    opts = {"initial_images": 0}
     with tempdir() as work:
         totals: dict[str, float] = {}
         with Simulator(vendor, LATENCY_MS, opts=opts) as sim:

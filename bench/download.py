@@ -33,26 +33,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import Result, Stats, Table, Target, main_for, ms, run_timed, tempdir
+from bench.common import VENDOR, Result, Stats, Table, Target, main_for, ms, run_timed, tempdir
 from bench.floors import read_object, tcp_limit
 from bench.harness import Daemon, DaemonOptions, Simulator, gphoto2_args, gphoto2_env, ptpctl_cmd
-from bench.rpc import _vendor
 
 
-def _direct(vendor: str, sim: Simulator, reps: int, digests: dict[str, set[str]], tag: str) -> list[float]:
+def _direct(sim: Simulator, reps: int, digests: dict[str, set[str]], tag: str) -> list[float]:
     import asyncio
 
+    from ptpd.camera.generic import GenericCamera
+
     async def go() -> list[float]:
-        if vendor == "fuji":
-            from ptpd.camera.fuji import FujiCamera
-
-            cam = FujiCamera(sim.host, sim.port, sim.port + 1, sim.port + 2, name="ptpd-bench")
-        else:
-            from ptpd.camera.generic import GenericCamera
-
-            cam = GenericCamera(sim.host, sim.port, name="ptpd-bench")
-        await cam.connect()
-        try:
+        async with GenericCamera(sim.host, sim.port, name="ptpd-bench") as cam:
             objs = await cam.objects()
             big = max(objs, key=lambda o: o.size)
             out = []
@@ -62,8 +54,6 @@ def _direct(vendor: str, sim: Simulator, reps: int, digests: dict[str, set[str]]
                 out.append(time.perf_counter() - t0)
                 digests.setdefault(f"{tag}: direct", set()).add(hashlib.sha256(data).hexdigest())
             return out
-        finally:
-            await cam.close()
 
     return asyncio.run(asyncio.wait_for(go(), 300))
 
@@ -115,15 +105,14 @@ def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, dige
     else:
         res.notes.append(f"{tag}: gphoto2 --list-files found nothing ({rc}): {text[-300:]}")
 
-    if vendor == "generic":  # the bare reader speaks standard PTP/IP only
-        try:
-            sides[BARE_CAMERA], size = read_object(sim.host, sim.port, reps)
-        except Exception as exc:  # reported, not fatal: the other sides still count
-            res.notes.append(f"{tag}: bare PTP/IP read not measured: {type(exc).__name__}: {exc}")
+    try:
+        sides[BARE_CAMERA], size = read_object(sim.host, sim.port, reps)
+    except Exception as exc:  # reported, not fatal: the other sides still count
+        res.notes.append(f"{tag}: bare PTP/IP read not measured: {type(exc).__name__}: {exc}")
 
     # the camera layer alone, in this process (the code the daemon runs, without bus)
     try:
-        sides[DIRECT] = _direct(vendor, sim, reps, digests, tag)
+        sides[DIRECT] = _direct(sim, reps, digests, tag)
     except Exception as exc:
         res.notes.append(f"{tag}: direct camera download not measured: {type(exc).__name__}: {exc}")
 
@@ -161,7 +150,7 @@ def run(quick: bool) -> Result:
     mb = 8 if quick else 50
     reps = 1 if quick else 5
     link_reps = 1 if quick else 3
-    vendor = _vendor()
+    vendor = VENDOR
     res = Result(
         "download",
         f"Download throughput: one {mb} MB object",
@@ -170,20 +159,15 @@ def run(quick: bool) -> Result:
         f"and vs a bare PTP/IP reader of the same object; simulated {vendor} camera, 0 ms latency, "
         f"{reps} runs each; then the same with the camera's link at {LINK_MBPS:g} MB/s, {link_reps} runs each",
     )
-    if vendor != "generic":
-        res.notes.append("the generic camera class is not in the tree yet: measured against the simulated Fuji camera")
-    opts = {"big_object_mb": mb, "initial_images": 0, **({"pairing_delay": 0} if vendor == "fuji" else {})}
+    opts = {"big_object_mb": mb, "initial_images": 0}
     digests: dict[str, set[str]] = {}
     with tempdir() as work:
         with Simulator(vendor, 0.0, opts=opts) as sim:
             sides, size = _sides(vendor, sim, work, reps, res, digests, "loopback")
         sides["limit: bare socket"] = tcp_limit(size or mb * 1_000_000, reps)
         sides["bare socket into new memory each run"] = tcp_limit(size or mb * 1_000_000, reps, fresh=True)
-        if vendor == "generic":
-            with Simulator(vendor, 0.0, opts={**opts, "link_mbps": LINK_MBPS}) as sim:
-                link_sides, _ = _sides(vendor, sim, work, link_reps, res, digests, "link")
-        else:
-            link_sides = {}
+        with Simulator(vendor, 0.0, opts={**opts, "link_mbps": LINK_MBPS}) as sim:
+            link_sides, _ = _sides(vendor, sim, work, link_reps, res, digests, "link")
     res.raw["bytes"] = size
     for k, v in sides.items():
         res.raw[k] = Stats.of(v)

@@ -23,16 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import Result, Stats, Table, Target, have, main_for, ms, run_timed, tempdir
+from bench.common import VENDOR, Result, Stats, Table, Target, main_for, ms, run_timed, tempdir
 from bench.floors import rpc_floor, startup_floor
 from bench.harness import Daemon, DaemonOptions, Simulator, gphoto2_args, gphoto2_env, ptpctl_cmd
 
 VALUES = ("800", "400")
-
-
-def _vendor() -> str:
-    # the generic camera class may land after the Fuji one: measure what can be measured
-    return "generic" if have("ptpd.camera.generic") else "fuji"
 
 
 def gphoto2_side(sim: Simulator, n: int, home: Path) -> dict[str, list[float]]:
@@ -103,22 +98,20 @@ def startup_pairs(d: Daemon, n: int) -> tuple[list[float], list[float]]:
 
 def run(quick: bool) -> Result:
     n = 3 if quick else 50
-    vendor = _vendor()
+    vendor = VENDOR
     res = Result(
         "rpc",
         "Command round trip: gphoto2 vs ptpctl vs Python client vs bare zmq floor",
         f"{n} `get iso` + {n} `set iso` against the same simulated {vendor} camera (own process), "
         "simulator latency 15 ms and 0 ms; floor = bare DEALER/ROUTER echo, same sizes, + one latency",
     )
-    if vendor != "generic":
-        res.notes.append("the generic camera class is not in the tree yet: measured against the simulated Fuji camera")
     table = Table("Per command (get and set pooled; ratio = side / floor)", ["latency", "side", "n", "median ms", "p99 ms", "get median", "set median", "x floor", "x ptpctl"])
     startup_floor_s: list[float] = []
     startup_ptpctl: list[float] = []
     with tempdir() as work:
         for lat in (15.0, 0.0):
             sides: dict[str, dict[str, list[float]]] = {}
-            with Simulator(vendor, lat, opts={"pairing_delay": 0, "initial_images": 0} if vendor == "fuji" else {"initial_images": 0}) as sim:
+            with Simulator(vendor, lat, opts={"initial_images": 0}) as sim:
                 try:
                     sides["gphoto2"] = gphoto2_side(sim, n, work / f"home-{lat:g}")
                 except (RuntimeError, OSError) as exc:
