@@ -25,9 +25,36 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ptpd.protocol.codes import EventCode
 from ptpd.protocol.errors import PTPError
+
+if TYPE_CHECKING:
+    from ptpd.protocol.datasets import ObjectInfo
+
+#: Stable snake_case names of the standard events (vendors add their own to a copy).
+EVENT_NAMES: dict[int, str] = {
+    EventCode.CancelTransaction: "cancel_transaction",
+    EventCode.ObjectAdded: "object_added",
+    EventCode.ObjectRemoved: "object_removed",
+    EventCode.StoreAdded: "store_added",
+    EventCode.StoreRemoved: "store_removed",
+    EventCode.DevicePropChanged: "property_changed",
+    EventCode.ObjectInfoChanged: "object_info_changed",
+    EventCode.DeviceInfoChanged: "device_info_changed",
+    EventCode.RequestObjectTransfer: "request_object_transfer",
+    EventCode.StoreFull: "store_full",
+    EventCode.DeviceReset: "device_reset",
+    EventCode.StorageInfoChanged: "storage_info_changed",
+    EventCode.CaptureComplete: "capture_complete",
+    EventCode.UnreportedStatus: "unreported_status",
+}
+
+
+def event_name(code: int, names: dict[int, str] = EVENT_NAMES) -> str:
+    """The snake_case name of an event code in ``names`` (``event_0xC00F`` when unknown)."""
+    return names.get(code, f"event_0x{code:04X}")
 
 
 class Unsupported(PTPError):
@@ -94,6 +121,22 @@ class ObjectEntry:
     captured: str = ""  #: capture date as the camera gives it (YYYYMMDDThhmmss)
     width: int = 0
     height: int = 0
+
+    @classmethod
+    def from_info(cls, handle: int, oi: ObjectInfo) -> ObjectEntry:
+        """The entry for ``handle`` from its ObjectInfo dataset."""
+        return cls(
+            handle=handle,
+            storage_id=oi.storage_id,
+            filename=oi.filename,
+            size=oi.object_compressed_size,
+            format=int(oi.object_format),
+            parent=oi.parent_object,
+            is_folder=oi.is_folder,
+            captured=oi.capture_date,
+            width=oi.image_pix_width,
+            height=oi.image_pix_height,
+        )
 
 
 @dataclass(frozen=True, slots=True)

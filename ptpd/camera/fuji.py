@@ -32,6 +32,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from ptpd.camera import base
 from ptpd.camera.base import (
     Camera,
     CameraEvent,
@@ -45,7 +46,7 @@ from ptpd.camera.base import (
     RawResult,
     Unsupported,
 )
-from ptpd.camera.properties import DescCache
+from ptpd.camera.properties import CACHE_EVENT_QUEUE, REFUSED_VALUE, DescCache
 from ptpd.fuji.codes import COMMAND_PORT, FujiEventCode, FujiOperationCode, FujiPropCode
 from ptpd.fuji.link import FujiLink
 from ptpd.fuji.properties import (
@@ -57,7 +58,7 @@ from ptpd.fuji.properties import (
     parse_value,
 )
 from ptpd.fuji.state import decode_property_desc, decode_property_list, decode_state
-from ptpd.protocol.codes import DataType, EventCode, ObjectFormat, OperationCode, ResponseCode
+from ptpd.protocol.codes import DataType, EventCode, OperationCode, ResponseCode
 from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, ObjectInfo, Range, decode_uint32_array
 from ptpd.protocol.errors import PTPError, ProtocolError, ResponseError
 from ptpd.protocol.errors import Timeout as PTPTimeout
@@ -67,24 +68,11 @@ log = logging.getLogger(__name__)
 #: Fixed GUID of Fuji's own app (fuji-ptpip.md §3.1); a stable GUID keeps the pairing.
 DEFAULT_GUID = bytes.fromhex("ada5485d87b27f0bd3d5ded00278a8c0")
 
-#: Event names, stable snake_case (Fuji's own and the standard ones).
+#: Event names, stable snake_case: the standard ones and Fuji's own.
 EVENT_NAMES: dict[int, str] = {
+    **base.EVENT_NAMES,
     FujiEventCode.ObjectAdded: "object_added",
     FujiEventCode.PreviewAvailable: "preview_available",
-    EventCode.CaptureComplete: "capture_complete",
-    EventCode.DevicePropChanged: "property_changed",
-    EventCode.ObjectAdded: "object_added",
-    EventCode.ObjectRemoved: "object_removed",
-    EventCode.StoreAdded: "store_added",
-    EventCode.StoreRemoved: "store_removed",
-    EventCode.ObjectInfoChanged: "object_info_changed",
-    EventCode.DeviceInfoChanged: "device_info_changed",
-    EventCode.StoreFull: "store_full",
-    EventCode.DeviceReset: "device_reset",
-    EventCode.StorageInfoChanged: "storage_info_changed",
-    EventCode.CancelTransaction: "cancel_transaction",
-    EventCode.RequestObjectTransfer: "request_object_transfer",
-    EventCode.UnreportedStatus: "unreported_status",
 }
 
 #: Bytes asked per GetPartialObject.
@@ -94,18 +82,14 @@ DOWNLOAD_CHUNK = 1 << 20
 _DELAY_SECONDS = {0: 0, 1: 1, 2: 2, 3: 5, 4: 10}
 
 _UNSUPPORTED_CODES = (ResponseCode.OperationNotSupported,)
-#: Responses that mean our cached description allowed a value the camera does not take.
-_REFUSED_VALUE = (ResponseCode.InvalidDevicePropValue, ResponseCode.InvalidDevicePropFormat)
 #: Properties whose new value is built from the current one (0xD17C keeps its upper 16
 #: bits, meaning unknown): their set reads a fresh description first, as before.
 _CURRENT_DEPENDENT = frozenset({FujiPropCode.FocusPoint})
-#: Events kept for the description cache between property operations (more: cache dropped).
-CACHE_EVENT_QUEUE = 256
 
 
 def event_name(code: int) -> str:
     """The snake_case name of an event code (``event_0xC00F`` when unknown)."""
-    return EVENT_NAMES.get(code, f"event_0x{code:04X}")
+    return base.event_name(code, EVENT_NAMES)
 
 
 def jpeg_size(jpeg: bytes | memoryview) -> tuple[int, int]:
@@ -437,7 +421,7 @@ class FujiCamera(Camera):
                 await self.link.transact(OperationCode.SetDevicePropValue, (p.code,), payload)
             except BaseException as exc:
                 self._cache.unwrote(p.code)
-                if isinstance(exc, ResponseError) and exc.code in _REFUSED_VALUE:
+                if isinstance(exc, ResponseError) and exc.code in REFUSED_VALUE:
                     self._cache.drop(p.code)  # the camera knows better than our copy
                 raise
             self._remember(p.code, raw)
@@ -455,9 +439,6 @@ class FujiCamera(Camera):
             PropertyValue(code=e.code, name=e.name, value=e.value, label=e.label, datatype=DataType.UINT32)
             for e in entries
         ]
-
-    async def keepalive(self) -> None:
-        await self.get("battery")
 
     async def set_liveview_size(self, size: str) -> PropertyValue:
         """Live-view image size (0xD174), e.g. ``"640x480"`` or ``"vga"``."""
@@ -587,19 +568,7 @@ class FujiCamera(Camera):
         return data or b""
 
     async def _entry(self, handle: int) -> ObjectEntry:
-        info = ObjectInfo.decode(await self._op(OperationCode.GetObjectInfo, (handle,)))
-        return ObjectEntry(
-            handle=handle,
-            storage_id=info.storage_id,
-            filename=info.filename,
-            size=info.object_compressed_size,
-            format=int(info.object_format),
-            parent=info.parent_object,
-            is_folder=int(info.object_format) == ObjectFormat.Association,
-            captured=info.capture_date,
-            width=info.image_pix_width,
-            height=info.image_pix_height,
-        )
+        return ObjectEntry.from_info(handle, ObjectInfo.decode(await self._op(OperationCode.GetObjectInfo, (handle,))))
 
     async def objects(self) -> list[ObjectEntry]:
         handles = decode_uint32_array(await self._op(OperationCode.GetObjectHandles, (0xFFFFFFFF, 0, 0)))

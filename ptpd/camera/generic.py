@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator
 
 from ptpd.camera import properties as props
 from ptpd.camera.base import (
+    EVENT_NAMES,
     Camera,
     CameraEvent,
     CameraInfo,
@@ -38,6 +39,7 @@ from ptpd.camera.base import (
     PropertyValue,
     RawResult,
     Unsupported,
+    event_name,
 )
 from ptpd.protocol.codes import DataType, EventCode, OperationCode, ResponseCode
 from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, ObjectInfo, Range, decode_uint32_array
@@ -55,34 +57,6 @@ DOWNLOAD_CHUNK = 0xFFFFFFFF
 CAPTURE_TIMEOUT = 30.0
 #: After CaptureComplete, how long to wait for a late ObjectAdded.
 LATE_OBJECT_GRACE = 1.0
-#: Events kept for the description cache between property operations. More than this
-#: unread (a long quiet spell with a busy camera) and the whole cache is dropped instead.
-CACHE_EVENT_QUEUE = 256
-#: Responses that mean our cached desc allowed a value the camera does not take.
-_REFUSED_VALUE = (ResponseCode.InvalidDevicePropValue, ResponseCode.InvalidDevicePropFormat)
-
-#: Stable snake_case names of the standard events.
-EVENT_NAMES: dict[int, str] = {
-    EventCode.CancelTransaction: "cancel_transaction",
-    EventCode.ObjectAdded: "object_added",
-    EventCode.ObjectRemoved: "object_removed",
-    EventCode.StoreAdded: "store_added",
-    EventCode.StoreRemoved: "store_removed",
-    EventCode.DevicePropChanged: "property_changed",
-    EventCode.ObjectInfoChanged: "object_info_changed",
-    EventCode.DeviceInfoChanged: "device_info_changed",
-    EventCode.RequestObjectTransfer: "request_object_transfer",
-    EventCode.StoreFull: "store_full",
-    EventCode.DeviceReset: "device_reset",
-    EventCode.StorageInfoChanged: "storage_info_changed",
-    EventCode.CaptureComplete: "capture_complete",
-    EventCode.UnreportedStatus: "unreported_status",
-}
-
-
-def event_name(code: int) -> str:
-    """The snake_case name of an event code (``event_0xC00F`` when unknown)."""
-    return EVENT_NAMES.get(code, f"event_0x{code:04X}")
 
 
 def _is_string(datatype: int) -> bool:
@@ -138,7 +112,7 @@ class GenericCamera(Camera):
         """A new session: empty cache, and our own view of the camera's events for it."""
         self._stop_watch()
         self._descs = props.DescCache()
-        self._watch = self.link.subscribe(maxsize=CACHE_EVENT_QUEUE)
+        self._watch = self.link.subscribe(maxsize=props.CACHE_EVENT_QUEUE)
         self._watch_dropped = 0
 
     def _stop_watch(self) -> None:
@@ -303,7 +277,7 @@ class GenericCamera(Camera):
                 await self.link.call(OperationCode.SetDevicePropValue, (code,), data_out=encode_value(desc.datatype, raw))
             except BaseException as exc:
                 self._descs.unwrote(code)
-                if isinstance(exc, ResponseError) and exc.code in _REFUSED_VALUE:
+                if isinstance(exc, ResponseError) and exc.code in props.REFUSED_VALUE:
                     self._descs.drop(code)  # the camera knows better than our copy
                 raise
             return self._value(code, raw, desc.datatype)
@@ -400,22 +374,7 @@ class GenericCamera(Camera):
         return ObjectInfo.decode(data)
 
     async def _entry(self, handle: int) -> ObjectEntry:
-        return self._to_entry(handle, await self._object_info(handle))
-
-    @staticmethod
-    def _to_entry(handle: int, oi: ObjectInfo) -> ObjectEntry:
-        return ObjectEntry(
-            handle=handle,
-            storage_id=oi.storage_id,
-            filename=oi.filename,
-            size=oi.object_compressed_size,
-            format=int(oi.object_format),
-            parent=oi.parent_object,
-            is_folder=oi.is_folder,
-            captured=oi.capture_date,
-            width=oi.image_pix_width,
-            height=oi.image_pix_height,
-        )
+        return ObjectEntry.from_info(handle, await self._object_info(handle))
 
     async def objects(self) -> list[ObjectEntry]:
         """Every object of every available storage (GetObjectHandles with parent 0 = all)."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ptpd.protocol.codes import DevicePropCode as P
-from ptpd.protocol.codes import EventCode
+from ptpd.protocol.codes import EventCode, ResponseCode
 from ptpd.protocol.datasets import DevicePropDesc
 
 Value = int | str | tuple[int, ...]
@@ -398,6 +398,14 @@ def parse_value(code: int, value: str | int, allowed: Iterable[Value] | None = N
 
 
 # -- the description cache --------------------------------------------------------------------
+
+
+#: Events kept for the description cache between property operations. More than this
+#: unread (a long quiet spell with a busy camera) and the whole cache is dropped instead.
+CACHE_EVENT_QUEUE = 256
+#: Responses that mean a cached description allowed a value the camera does not take
+#: (the description is dropped and read again).
+REFUSED_VALUE = (ResponseCode.InvalidDevicePropValue, ResponseCode.InvalidDevicePropFormat)
 
 
 class DescCache:
