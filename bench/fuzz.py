@@ -234,16 +234,17 @@ def _targets() -> tuple[list[Target], list[str]]:
 
     def fuji_splitter() -> Target:
         from ptpd.fuji import packets as f
+        from ptpd.protocol.framing import PacketBuffer
 
         def run(data: bytes) -> None:
-            sp = f.PacketSplitter()
+            sp = PacketBuffer(f.DEFAULT_MAX_CONTAINER, min_packet_size=8)  # as the Fuji channels frame
             sp.feed(data)
-            while (pkt := sp.next()) is not None:
+            while (pkt := sp.next_packet()) is not None:
                 with contextlib.suppress(ProtocolError):
                     f.Container.decode(pkt)
 
         seeds = [f.Container(f.ContainerKind(1), 0x1001, 3, b"\x01\x00\x00\x00").encode() * 2]
-        return Target("fuji.packets.PacketSplitter", run, seeds, (ProtocolError,))
+        return Target("fuji containers through PacketBuffer", run, seeds, (ProtocolError,))
 
     add("fuji splitter", fuji_splitter)
 

@@ -36,11 +36,11 @@ from ptpd.fuji.packets import (
     InitCommandRequest,
     InitFail,
     LiveViewSplitter,
-    PacketSplitter,
     decode_handshake,
     encode_liveview_frame,
 )
 from ptpd.protocol.errors import LocalProtocolError, ProtocolError
+from ptpd.protocol.framing import PacketBuffer
 
 
 def test_init_request_fixed_82_bytes() -> None:
@@ -176,26 +176,27 @@ STREAM = b"".join(raw for _, raw in BRING_UP)
 
 
 @pytest.mark.parametrize("sizes", [[len(STREAM)], [1], [3, 7, 13], [31, 2, 64]])
-def test_packet_splitter_odd_chunks(sizes: list[int]) -> None:
-    sp = PacketSplitter(min_length=12)
+def test_fuji_containers_split_by_the_ptpip_framer_in_odd_chunks(sizes: list[int]) -> None:
+    # Fuji containers carry PTP/IP's u32 length prefix: the shared PacketBuffer frames them
+    sp = PacketBuffer(min_packet_size=12)
     got = []
     for chunk in _chunks(STREAM, sizes):
         sp.feed(chunk)
-        while (pkt := sp.next()) is not None:
-            got.append(pkt)
+        while (pkt := sp.next_packet()) is not None:
+            got.append(bytes(pkt))
     assert got == [raw for _, raw in BRING_UP]
     assert len(sp) == 0
 
 
-def test_packet_splitter_refuses_absurd_lengths() -> None:
-    sp = PacketSplitter(min_length=12, max_length=1000)
+def test_the_framer_refuses_absurd_fuji_lengths() -> None:
+    sp = PacketBuffer(1000, min_packet_size=12)
     sp.feed(h("00 00 00 00"))
     with pytest.raises(ProtocolError):
-        sp.next()
-    sp = PacketSplitter(min_length=12, max_length=1000)
+        sp.next_packet()
+    sp = PacketBuffer(1000, min_packet_size=12)
     sp.feed(h("ff ff ff 7f 02 00"))
     with pytest.raises(ProtocolError):
-        sp.next()
+        sp.next_packet()
 
 
 def test_liveview_reference_frame() -> None:

@@ -54,13 +54,14 @@ from ptpd.fuji.packets import (
     InitFail,
     LiveViewPacket,
     LiveViewSplitter,
-    PacketSplitter,
     decode_handshake,
 )
 from ptpd.protocol.errors import LocalProtocolError, ProtocolError
+from ptpd.protocol.framing import PacketBuffer
 
 #: hkr/fuji-cam-wifi-tool writes this u32 after CloseSession as a goodbye.
 GOODBYE = 0xFFFFFFFF
+_GOODBYE_BYTES = GOODBYE.to_bytes(4, "little")
 
 
 class State(Enum):
@@ -86,7 +87,8 @@ class _CommandChannel:
     """What both roles share: buffering, the goodbye word, transaction bookkeeping."""
 
     def __init__(self, state: State, max_container: int) -> None:
-        self._splitter = PacketSplitter(min_length=8, max_length=max_container)
+        # the shared PTP/IP framer: Fuji containers carry the same u32 length prefix
+        self._splitter = PacketBuffer(max_container, min_packet_size=8)
         self._state = state
         self._eof = False
         self._tid: int | None = None  #: transaction id of the open transaction
@@ -114,10 +116,10 @@ class _CommandChannel:
         """The next event the received bytes make, or :data:`NEED_DATA`."""
         if self._state is State.CLOSED:
             return ConnectionClosed()
-        if self._splitter.pending_length() == GOODBYE:
+        if self._splitter.peek(4) == _GOODBYE_BYTES:  # before the length check, which refuses it
             self._state = State.CLOSED
             return ConnectionClosed()
-        packet = self._splitter.next()
+        packet = self._splitter.next_packet()
         if packet is None:
             if self._eof:
                 self._state = State.CLOSED
@@ -125,7 +127,7 @@ class _CommandChannel:
             return NEED_DATA
         return self._on_packet(packet)
 
-    def _on_packet(self, packet: bytes) -> FujiEvent:  # pragma: no cover - abstract
+    def _on_packet(self, packet: bytes | memoryview) -> FujiEvent:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _data(self, c: Container) -> Data:
@@ -187,7 +189,7 @@ class FujiInitiatorConnection(_CommandChannel):
             return Container.data(event.code, event.transaction_id, event.payload).encode()
         raise LocalProtocolError(f"an initiator does not send {type(event).__name__}")
 
-    def _on_packet(self, packet: bytes) -> FujiEvent:
+    def _on_packet(self, packet: bytes | memoryview) -> FujiEvent:
         st = self._state
         if st is State.AWAIT_ACK:
             pkt = decode_handshake(packet)
@@ -246,7 +248,7 @@ class FujiResponderConnection(_CommandChannel):
             raise LocalProtocolError("events go on the event channel (FujiEventChannel)")
         raise LocalProtocolError(f"a responder does not send {type(event).__name__}")
 
-    def _on_packet(self, packet: bytes) -> FujiEvent:
+    def _on_packet(self, packet: bytes | memoryview) -> FujiEvent:
         st = self._state
         if st is State.AWAIT_INIT or (st is State.IDLE and _looks_like_init(packet)):
             # libgphoto2 sends its InitCommandRequest twice; report each one.
@@ -276,7 +278,7 @@ def _event(c: Container) -> Event:
     return Event(v.code, v.transaction_id, v.params)
 
 
-def _looks_like_init(packet: bytes) -> bool:
+def _looks_like_init(packet: bytes | memoryview) -> bool:
     # A PTP/IP type-1 header reads as container kind 1 with code 0 - no real operation.
     return (
         len(packet) >= 30
@@ -292,7 +294,7 @@ class FujiEventChannel:
     """
 
     def __init__(self, *, max_container: int = 64 * 1024) -> None:
-        self._splitter = PacketSplitter(min_length=12, max_length=max_container)
+        self._splitter = PacketBuffer(max_container, min_packet_size=12)
         self._eof = False
         self._closed = False
 
@@ -305,7 +307,7 @@ class FujiEventChannel:
     def next_event(self) -> Event | ConnectionClosed | type[NEED_DATA]:
         if self._closed:
             return ConnectionClosed()
-        packet = self._splitter.next()
+        packet = self._splitter.next_packet()
         if packet is None:
             if self._eof:
                 self._closed = True

@@ -322,62 +322,6 @@ def _pack_u32s(words: tuple[int, ...]) -> bytes:
     return w.getvalue()
 
 
-# --------------------------------------------------------------------------- framing
-
-
-class PacketSplitter:
-    """Splits a byte stream into length-prefixed packets (u32 length counting itself).
-
-    Feed it whatever the socket gave (``feed``); take whole packets with ``next()``
-    (``None`` when more bytes are needed). A length below ``min_length`` or above
-    ``max_length`` is a :class:`ProtocolError`: the stream cannot be resynchronised.
-    Work is linear in the bytes fed (a read position, compaction only when it pays).
-    """
-
-    __slots__ = ("_buf", "_pos", "min_length", "max_length")
-
-    def __init__(self, *, min_length: int = 8, max_length: int = DEFAULT_MAX_CONTAINER) -> None:
-        self._buf = bytearray()
-        self._pos = 0
-        self.min_length = min_length
-        self.max_length = max_length
-
-    def __len__(self) -> int:
-        """Bytes buffered and not yet returned as a packet."""
-        return len(self._buf) - self._pos
-
-    def feed(self, data: bytes | bytearray | memoryview) -> None:
-        if self._pos and self._pos * 2 >= len(self._buf):
-            del self._buf[: self._pos]
-            self._pos = 0
-        self._buf += data
-
-    def pending_length(self) -> int | None:
-        """The length of the packet being received, once its four length bytes are in."""
-        if len(self._buf) - self._pos < 4:
-            return None
-        return int.from_bytes(self._buf[self._pos : self._pos + 4], "little")
-
-    def next(self) -> bytes | None:
-        """The next whole packet (length field included), or ``None``."""
-        length = self.pending_length()
-        if length is None:
-            return None
-        if length < self.min_length or length > self.max_length:
-            raise ProtocolError(
-                f"packet length {length} is outside {self.min_length}..{self.max_length}"
-            )
-        end = self._pos + length
-        if end > len(self._buf):
-            return None
-        packet = bytes(self._buf[self._pos : end])
-        self._pos = end
-        if self._pos == len(self._buf):
-            self._buf.clear()
-            self._pos = 0
-        return packet
-
-
 # --------------------------------------------------------------------------- live view
 
 
@@ -521,7 +465,6 @@ __all__ = [
     "InitFail",
     "LiveViewPacket",
     "LiveViewSplitter",
-    "PacketSplitter",
     "decode_handshake",
     "encode_liveview_frame",
 ]
