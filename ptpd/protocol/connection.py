@@ -495,7 +495,7 @@ class _Connection:
                     assert head is not None
                     ptype, tid = _TYPE_TID.unpack_from(head, 4)
                     is_data = ptype == pk.PacketType.DATA or ptype == pk.PacketType.END_DATA
-                    if is_data and self._data.buf is not None and not (tid in self._cancelled and tid != self._current_tid):
+                    if is_data and self._data.buf is not None and not self._is_leftover(tid):
                         # A big data phase: take the header now and let the payload go to its
                         # place in the phase's buffer as it arrives (no packet is buffered whole).
                         self._start_streamed(pk.PacketType(ptype), tid, length - 12)
@@ -524,6 +524,19 @@ class _Connection:
             self._fail(exc)
             raise
 
+    def _send_data(self, inp: Input, event: ev.DataIn | ev.DataOut) -> list[Bytes]:
+        """The packets of our data phase (either role), for the transaction in progress."""
+        nxt = self._local_transition(inp, event)
+        if event.transaction_id != self._current_tid:
+            raise LocalProtocolError(f"{type(event).__name__} for {event.transaction_id}, transaction is {self._current_tid}")
+        parts = self._data_parts(event.transaction_id, event.payload)
+        self._state = nxt
+        return parts
+
+    def _is_leftover(self, tid: int) -> bool:
+        """Rule 4: a packet of a cancelled transaction that is no longer the current one."""
+        return tid in self._cancelled and tid != self._current_tid
+
     def _fail(self, exc: ProtocolError) -> None:
         self._error = exc
         self._state = S.ERROR
@@ -532,7 +545,7 @@ class _Connection:
 
     def _start_streamed(self, ptype: pk.PacketType, tid: int, size: int) -> None:
         """Take the header of a Data / End Data packet of a preallocated phase (checked first)."""
-        inp = I.RECV_DATA if ptype == pk.PacketType.DATA else I.RECV_END_DATA
+        inp = _RECV_INPUT[ptype]
         nxt = self._transition(inp, ptype.name)
         self._check_tid(tid, "Data" if inp is I.RECV_DATA else "End Data")
         d = self._data
@@ -573,9 +586,9 @@ class _Connection:
 
     def _receive_chunk(self, ptype: pk.PacketType, tid: int, parts: list[memoryview]) -> ev.ConnectionEvent | None:
         """A Data / End Data packet taken from the buffer as views (see ``next_event``)."""
-        if tid in self._cancelled and tid != self._current_tid:
+        if self._is_leftover(tid):
             return None
-        inp = I.RECV_DATA if ptype == pk.PacketType.DATA else I.RECV_END_DATA
+        inp = _RECV_INPUT[ptype]
         nxt = self._transition(inp, ptype.name)
         result = self._on_data(inp, tid, parts)
         self._state = nxt
@@ -585,7 +598,7 @@ class _Connection:
         ptype = p.TYPE
         # Rule 4: leftovers of a cancelled transaction are dropped.
         if isinstance(p, (pk.StartData, pk.Data, pk.EndData, pk.OperationResponse)):
-            if p.transaction_id in self._cancelled and p.transaction_id != self._current_tid:
+            if self._is_leftover(p.transaction_id):
                 return None
         if isinstance(p, pk.OperationRequest):
             out = p.data_phase == DataPhase.DataOut or (
@@ -772,10 +785,7 @@ class _Connection:
         if timer is not None and now >= timer:
             what = "a Probe Response" if self._probe_outstanding else f"the peer in state {self._state.name}"
             exc = Timeout(f"waited {self.timeout}s for {what}")
-            self._error = ProtocolError(str(exc))
-            self._state = S.ERROR
-            self._data = None
-            self._streamed = None
+            self._fail(ProtocolError(str(exc)))
             raise exc
 
 
@@ -869,12 +879,7 @@ class InitiatorConnection(_Connection):
             self._current_code = event.code
             self._cancelled.discard(event.transaction_id)
         elif isinstance(event, ev.DataOut):
-            nxt = self._local_transition(I.SEND_DATA_OUT, event)
-            if event.transaction_id != self._current_tid:
-                raise LocalProtocolError(f"DataOut for {event.transaction_id}, transaction is {self._current_tid}")
-            parts = self._data_parts(event.transaction_id, event.payload)
-            self._state = nxt
-            return parts
+            return self._send_data(I.SEND_DATA_OUT, event)
         else:
             raise LocalProtocolError(f"an initiator does not send {type(event).__name__}")
         self._state = nxt
@@ -928,7 +933,7 @@ class ResponderConnection(_Connection):
     def _send_role(self, event: ev.ConnectionEvent) -> list[Bytes]:
         if isinstance(event, (ev.DataIn, ev.OperationResponse)):
             tid = event.transaction_id
-            if tid in self._cancelled and tid != self._current_tid:
+            if self._is_leftover(tid):
                 return []  # rule 4: the transaction was cancelled; say nothing more about it
         if isinstance(event, ev.InitCommandAck):
             nxt = self._local_transition(I.SEND_INIT_COMMAND_ACK, event)
@@ -941,12 +946,7 @@ class ResponderConnection(_Connection):
             nxt = self._local_transition(I.SEND_INIT_FAIL, event)
             data = pk.InitFail(event.reason).encode()
         elif isinstance(event, ev.DataIn):
-            nxt = self._local_transition(I.SEND_DATA_IN, event)
-            if event.transaction_id != self._current_tid:
-                raise LocalProtocolError(f"DataIn for {event.transaction_id}, transaction is {self._current_tid}")
-            parts = self._data_parts(event.transaction_id, event.payload)
-            self._state = nxt
-            return parts
+            return self._send_data(I.SEND_DATA_IN, event)
         elif isinstance(event, ev.OperationResponse):
             nxt = self._local_transition(I.SEND_RESPONSE, event)
             data = pk.OperationResponse(event.code, event.transaction_id, event.params).encode()
