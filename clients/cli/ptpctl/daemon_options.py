@@ -9,10 +9,24 @@ from typing import TypeVar
 import click
 
 from ptpd import bus
+from ptpd_client import Client, ClientError
+
+from .errors import from_client_error
 
 from .session import ENV_CURVE_CLIENT_KEY, ENV_CURVE_SERVER_KEY
 
 F = TypeVar("F", bound=Callable[..., object])
+
+
+def open_client(command_endpoint: str | None, event_endpoint: str | None, liveview_endpoint: str | None,
+                timeout: float, curve_server_key: str | None, curve_client_key: str | None) -> Client:
+    """The client the options of :func:`daemon_options` name. Bad CURVE keys are refused
+    here, before any socket, as one CLI error line."""
+    try:
+        return Client(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout,
+                      curve_server_key=curve_server_key, curve_client_key=curve_client_key)
+    except ClientError as exc:
+        raise from_client_error(exc) from None
 
 
 def daemon_options(f: F) -> F:

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from ptpctl.daemon_options import daemon_options
+from ptpctl.daemon_options import daemon_options, open_client
 from ptpctl.errors import EXIT_HELP, CliError, Exit, from_client_error, run_console
 from ptpd_client import Client, ClientError, RequestTimeout
 
@@ -177,11 +177,7 @@ def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpo
         detectors.append(MotionDetector(sensitivity, min_area, warmup))
     if face:
         detectors.append(FaceDetector())
-    try:  # bad CURVE keys are refused here, before any socket
-        client = Client(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout,
-                        curve_server_key=curve_server_key, curve_client_key=curve_client_key)
-    except ClientError as exc:
-        raise from_client_error(exc) from None
+    client = open_client(command_endpoint, event_endpoint, liveview_endpoint, timeout, curve_server_key, curve_client_key)
     with client:
         trig = Trigger(client, detectors, roi=roi, cooldown=cooldown, max_shots=max_shots, dry_run=dry_run,
                        output_dir=output_dir, as_json=as_json)

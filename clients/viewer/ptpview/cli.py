@@ -20,7 +20,7 @@ import click
 import cv2
 import numpy as np
 
-from ptpctl.daemon_options import daemon_options
+from ptpctl.daemon_options import daemon_options, open_client
 from ptpctl.errors import EXIT_HELP, CliError, Exit, from_client_error, run_console
 from ptpctl.files import FileExists, write_atomic
 from ptpd_client import Client, ClientError, RequestTimeout
@@ -365,11 +365,7 @@ def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpo
     if snapshot_path and http_addr:
         raise click.UsageError("--snapshot and --http exclude each other")
     hostport = parse_hostport(http_addr) if http_addr else None
-    try:  # bad CURVE keys are refused here, before any socket
-        client = Client(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout,
-                        curve_server_key=curve_server_key, curve_client_key=curve_client_key)
-    except ClientError as exc:
-        raise from_client_error(exc) from None
+    client = open_client(command_endpoint, event_endpoint, liveview_endpoint, timeout, curve_server_key, curve_client_key)
     with client:
         try:
             client.ping()
