@@ -52,7 +52,7 @@ class WholeObjectCamera:
     def __init__(self) -> None:
         self.offsets: list[int] = []
 
-    async def download(self, handle: int, progress: object = None, offset: int = 0) -> bytes:
+    async def download(self, handle: int, progress: object = None, offset: int = 0, into: object = None) -> bytes:
         self.offsets.append(offset)
         return OBJECT[offset:]
 

@@ -282,3 +282,142 @@ def test_a_view_held_on_the_buffer_does_not_break_growth():
             i.receive_data(wire[pos + n : pos + 70_000])
             events += drain(i)
     assert events[0].payload == BIG
+
+
+# -- a caller's buffer as the destination (``request(..., into=...)``) ---------------------
+
+
+@pytest.mark.parametrize("sizes", [[1 << 20], [5, 100_000, 3, 12, 77_777], [1, 2, 3, 9000]])
+def test_data_in_goes_into_the_callers_buffer(sizes):
+    i, r = ready_pair(100_000)
+    sink = bytearray(len(BIG) + 500)  # bigger than the object: the rest stays as it was
+    sink[-500:] = b"\xee" * 500
+    req = i.request(0x1009, (1,), into=sink)
+    r.receive_data(i.send(req))
+    drain(r)  # type: ignore[arg-type]
+    tid = req.transaction_id
+    wire = r.send(ev.DataIn(tid, BIG)) + r.send(ev.OperationResponse(0x2001, tid))
+    events, reads = read_into(i, wire, sizes)
+    data = events[0].payload
+    assert isinstance(data, memoryview) and data.obj is sink and len(data) == len(BIG)
+    assert bytes(data) == BIG and sink[: len(BIG)] == BIG and sink[-500:] == b"\xee" * 500
+    # the socket wrote all but the bytes that came along with Start Data straight there
+    assert sum(n for obj, n in reads if obj is sink) >= len(BIG) - READ_SIZE
+    assert events[1] == ev.OperationResponse(0x2001, tid)
+
+
+@pytest.mark.parametrize("step", [1, 999, 1 << 20])
+def test_fed_bytes_fill_the_callers_buffer_too(step):
+    i, r = ready_pair(10_000)
+    payload = b"small phase" * 3  # under FILL_THRESHOLD: still goes where the caller said
+    sink = memoryview(bytearray(64))
+    req = i.request(0x1008, (1,), into=sink)
+    r.receive_data(i.send(req))
+    drain(r)  # type: ignore[arg-type]
+    wire = r.send(ev.DataIn(req.transaction_id, payload)) + r.send(ev.OperationResponse(0x2001, req.transaction_id))
+    events = []
+    for pos in range(0, len(wire), step):
+        i.receive_data(wire[pos : pos + step])
+        events += drain(i)
+    assert isinstance(events[0].payload, memoryview) and events[0].payload.obj is sink.obj
+    assert bytes(events[0].payload) == payload == bytes(sink[: len(payload)])
+
+
+def test_a_buffer_too_small_or_an_unknown_length_is_left_alone():
+    i, r = ready_pair()
+    small = bytearray(b"\x55" * 1000)
+    req = i.request(0x1009, (1,), into=small)
+    r.receive_data(i.send(req))
+    drain(r)  # type: ignore[arg-type]
+    wire = r.send(ev.DataIn(req.transaction_id, BIG)) + r.send(ev.OperationResponse(0x2001, req.transaction_id))
+    events, _ = read_into(i, wire, [70_000])
+    assert isinstance(events[0].payload, bytearray) and events[0].payload == BIG
+    assert small == b"\x55" * 1000
+    # Start Data with the "unknown" length: received as usual, the buffer untouched
+    big = bytearray(len(BIG))
+    req = i.request(0x1009, (1,), into=big)
+    i.send(req)
+    tid = req.transaction_id
+    wire = (
+        pk.StartData(tid, pk.UNKNOWN_DATA_LENGTH).encode()
+        + pk.EndData(tid, BIG).encode()
+        + pk.OperationResponse(0x2001, tid).encode()
+    )
+    events, _ = read_into(i, wire, [50_000])
+    assert type(events[0].payload) is bytes and events[0].payload == BIG and big == bytes(len(BIG))
+
+
+def test_the_buffer_serves_its_own_transaction_only():
+    i, r = ready_pair()
+    sink = bytearray(len(BIG))
+    req = i.request(0x1009, (1,), into=sink)
+    r.receive_data(i.send(req))
+    drain(r)  # type: ignore[arg-type]
+    events, _ = read_into(i, r.send(ev.OperationResponse(0x2001, req.transaction_id)), [100])  # no data phase
+    assert events == [ev.OperationResponse(0x2001, req.transaction_id)]
+    tid = request(i, r)  # the next one did not name it
+    wire = r.send(ev.DataIn(tid, BIG)) + r.send(ev.OperationResponse(0x2001, tid))
+    events, _ = read_into(i, wire, [1 << 20])
+    assert isinstance(events[0].payload, bytearray) and events[0].payload == BIG and sink == bytes(len(BIG))
+
+
+def test_cancel_stops_writing_into_the_callers_buffer():
+    i, r = ready_pair(100_000)
+    sink = bytearray(len(BIG))
+    req = i.request(0x1009, (1,), into=sink)
+    r.receive_data(i.send(req))
+    drain(r)  # type: ignore[arg-type]
+    wire = r.send(ev.DataIn(req.transaction_id, BIG))
+    read_into(i, wire[: 20 + 12 + 50_000], [1 << 20])
+    i.send(ev.Cancel(req.transaction_id))
+    before = bytes(sink)
+    events, _ = read_into(i, wire[20 + 12 + 50_000 :] + pk.OperationResponse(0x2001, req.transaction_id).encode(), [30_000])
+    assert events == [] and bytes(sink) == before  # the rest of the phase went nowhere
+
+
+def test_a_read_only_buffer_is_refused():
+    i, _ = ready_pair()
+    with pytest.raises(ValueError, match="writable"):
+        i.request(0x1009, (1,), into=memoryview(b"read only"))
+
+
+def test_camera_download_into_a_buffer_over_sockets():
+    """The whole object read straight into the caller's buffer through real sockets;
+    from an offset (GetPartialObject) the buffer is not used."""
+    from ptpd.camera.generic import GenericCamera
+    from ptpd.simulator import start_simulator
+
+    async def t() -> None:
+        sim = await start_simulator("generic", big_object_mb=3, initial_images=1)
+        try:
+            async with GenericCamera(sim.host, sim.port, name="test") as cam:
+                big = max(await cam.objects(), key=lambda o: o.size)
+                whole = await cam.download(big.handle)
+                sink = bytearray(4 * 1024 * 1024)
+                data = await cam.download(big.handle, into=sink)
+                assert isinstance(data, memoryview) and data.obj is sink and data == whole
+                sink[:] = bytes(len(sink))
+                tail = await cam.download(big.handle, offset=1000, into=sink)
+                assert tail == whole[1000:] and not isinstance(tail, memoryview) and not any(sink[:4096])
+        finally:
+            await sim.close()
+
+    asyncio.run(asyncio.wait_for(t(), 60))
+
+
+def test_the_connection_lets_go_of_the_buffer_when_the_transaction_ends():
+    """No view of the caller's buffer outlives its transaction: a shared-memory map the
+    caller lent can be closed (mmap refuses while any view is held)."""
+    import mmap
+
+    i, r = ready_pair()
+    mm = mmap.mmap(-1, len(BIG))
+    req = i.request(0x1009, (1,), into=mm)
+    r.receive_data(i.send(req))
+    drain(r)  # type: ignore[arg-type]
+    wire = r.send(ev.DataIn(req.transaction_id, BIG)) + r.send(ev.OperationResponse(0x2001, req.transaction_id))
+    events, _ = read_into(i, wire, [1 << 20])
+    assert bytes(events[0].payload) == BIG
+    del events
+    mm.close()  # BufferError if the connection still held a view
+    assert mm.closed

@@ -237,8 +237,15 @@ class Camera(abc.ABC):
     async def objects(self) -> list[ObjectEntry]: ...
 
     @abc.abstractmethod
-    async def download(self, handle: int, progress: Progress | None = None, offset: int = 0) -> bytes:
-        """The object's bytes from ``offset`` on (partial reads where the camera offers them)."""
+    async def download(
+        self, handle: int, progress: Progress | None = None, offset: int = 0, into: bytearray | memoryview | None = None
+    ) -> bytes:
+        """The object's bytes from ``offset`` on (partial reads where the camera offers them).
+
+        ``into``: a writable buffer the bytes may be read into straight from the socket;
+        when they were, the result is a ``memoryview`` of its first bytes (else the
+        buffer is left alone: a camera may not support it, or the object may not fit).
+        """
 
     @abc.abstractmethod
     async def delete(self, handle: int) -> None: ...

@@ -574,7 +574,10 @@ class FujiCamera(Camera):
         handles = decode_uint32_array(await self._op(OperationCode.GetObjectHandles, (0xFFFFFFFF, 0, 0)))
         return [await self._entry(h) for h in handles]
 
-    async def download(self, handle: int, progress: Progress | None = None, offset: int = 0) -> bytes:
+    async def download(
+        self, handle: int, progress: Progress | None = None, offset: int = 0, into: bytearray | memoryview | None = None
+    ) -> bytes:
+        # ``into`` is not used: the Fuji body is read in GetPartialObject steps (joined once)
         info = ObjectInfo.decode(await self._op(OperationCode.GetObjectInfo, (handle,)))
         total = info.object_compressed_size
         parts: list[bytes] = []
