@@ -167,8 +167,9 @@ COMMANDS: dict[str, Command] = {
             (
                 Arg("handle", "int", True, help="object handle (from objects)"),
                 Arg("offset", "int", False, 0, "resume from this byte"),
+                Arg("shm", "str", False, None, "a shared-memory segment of the client's (/dev/shm/ptpd-...) to receive the bytes"),
             ),
-            "{handle, filename, size, offset, data, resumed?}",
+            "{handle, filename, size, offset, data | shared, resumed?}",
             binary=True,
         ),
         Command("delete", "Delete an object on the camera.", (Arg("handle", "int", True, help="object handle"),), "{handle}", side_effects=True),

@@ -130,6 +130,19 @@ def test_objects_download_delete(client: Client) -> None:
     assert o.handle not in {x.handle for x in client.objects()}
 
 
+def test_download_into_a_shared_buffer(client: Client) -> None:
+    """The Fuji camera reads in GetPartialObject steps: the daemon puts the joined bytes
+    into the client's segment (one copy) instead of sending them."""
+    from ptpd_client import SharedBuffer
+
+    o = [o for o in client.objects() if not o.is_folder][0]
+    over_bus = bytes(client.download(o.handle).data)
+    with SharedBuffer(o.size + 10) as buf:
+        d = client.download(o.handle, into=buf)
+        assert d.shared and d.data.obj is buf.view().obj and bytes(d.data) == over_bus and len(over_bus) == o.size
+        del d
+
+
 def test_opreq_get_device_info(client: Client) -> None:
     r = client.opreq(0x1001)  # GetDeviceInfo
     assert r.code == 0x2001 and r.code_name

@@ -134,3 +134,17 @@ def test_download_that_cannot_resume_says_how_far_it_got(gen: Daemon) -> None:
     wait_status(gen.c, "connected", 20)
     tail = gen.c.ok("download", {"handle": obj["handle"], "offset": 5}, timeout=20)
     assert tail["size"] == obj["size"] and len(tail["data"]) == obj["size"] - 5
+
+
+def test_download_into_a_shared_buffer_resumes_and_lands_there(gen: Daemon) -> None:
+    """A drop in the middle of the read straight into the client's segment: the resumed
+    bytes are put there too, whole."""
+    from ptpd_client import Client, SharedBuffer
+
+    obj = _largest(gen)
+    whole = bytes(gen.c.ok("download", {"handle": obj["handle"]}, timeout=20)["data"])
+    with Client(gen.eps["command"], timeout=40) as c, SharedBuffer(len(whole) + 4096) as buf:
+        drop_during_download(gen)
+        got = c.download(obj["handle"], into=buf)  # type: ignore[arg-type]
+        assert got.raw["resumed"] >= 1 and got.shared
+        assert got.data.obj is buf.view().obj and bytes(got.data) == whole

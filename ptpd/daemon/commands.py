@@ -508,17 +508,24 @@ async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
     handle, offset = _handle(a), a["offset"]
     if not 0 <= offset <= U32_MAX:
         raise BusError(ErrorCode.BAD_REQUEST, "offset must be 0..0xFFFFFFFF")
+    segment = None
+    if a["shm"] is not None:
+        try:
+            segment = d.shared.view(a["shm"])  # None: not on this machine, or not ours to write
+        except ValueError as exc:
+            raise BusError(ErrorCode.BAD_REQUEST, str(exc)) from None
     t = Transfer(handle, start=offset)
 
-    async def fetch_once(cam: Camera) -> bytes | bytearray:
+    async def fetch_once(cam: Camera) -> bytes | bytearray | memoryview:
         info = await _object_info(cam, handle)
         if info is not None:
             t.filename, t.format = info.filename, info.object_format
             if info.object_compressed_size != SIZE_UNKNOWN:
                 t.size = info.object_compressed_size
         # One GetObject first: the camera's own buffer goes into the reply (a blob frame,
-        # never copied). GetPartialObject steps only for a resume, below.
-        return await fetch(cam, t, False, d.progress_reporter(ctx, handle))
+        # never copied), or the socket reads straight into the client's segment.
+        # GetPartialObject steps only for a resume, below.
+        return await fetch(cam, t, False, d.progress_reporter(ctx, handle), segment)
 
     connects = d.link.connects
     try:
@@ -534,7 +541,15 @@ async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
             err = to_bus_error(exc2)
             raise BusError(err.code, f"download of handle 0x{handle:08X} interrupted ({t.so_far}; "
                                      f"resume with offset): {err.message}", err.ptp_code) from None
-    result: dict[str, Any] = {"handle": handle, "filename": t.filename, "size": len(data) + offset, "offset": offset, "data": data}
+    result: dict[str, Any] = {"handle": handle, "filename": t.filename, "size": len(data) + offset, "offset": offset}
+    shared = segment is not None and isinstance(data, memoryview) and data.obj is segment.obj
+    if segment is not None and not shared and len(data) <= len(segment):
+        segment[: len(data)] = data  # a camera that cannot read into it, or a resume: one copy
+        shared = True
+    if shared:
+        result["shared"] = True
+    else:
+        result["data"] = data
     if t.resumes:
         result["resumed"] = t.resumes
     return result

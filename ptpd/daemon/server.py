@@ -33,6 +33,7 @@ from ptpd.daemon.link import CameraLink
 from ptpd.daemon.liveview import LiveView
 from ptpd.daemon.notify import Notifier
 from ptpd.daemon.publisher import EventPublisher
+from ptpd.daemon.shared import SharedSegments
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ class Daemon:
         self.started = time.monotonic()
         self.malformed = 0
         self.requests = 0
+        #: segments local clients lent for downloads (``download``'s ``shm``)
+        self.shared = SharedSegments()
         self._malformed_logged: set[bytes] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._background: list[asyncio.Task[Any]] = []
@@ -438,6 +441,7 @@ class Daemon:
         for sock in (self.router, self.events.sock, self.liveview.sock):
             sock.close(linger=100)
         self.ctx.term()
+        self.shared.close()
         log.info("stopped")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import zmq
@@ -84,6 +84,10 @@ class AsyncClient(CommandMethods, _BaseClient):
         if self._own_context and not self._closed:
             self._context.term()
         self._closed = True
+
+    async def _then(self, result: Awaitable[Any], fn: Callable[[Any], Any]) -> Any:
+        """``fn`` of a request's result, once it is there."""
+        return fn(await result)
 
     async def _command_socket(self) -> zmq.asyncio.Socket:
         if self._connect_lock is None:

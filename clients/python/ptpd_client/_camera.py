@@ -78,13 +78,17 @@ class ObjectInfo(_Model):
 class Download(_Model):
     """Reply of ``download``.
 
-    ``data`` is bytes-like: a ``memoryview`` of the received message (no copy), ready for
+    ``data`` is bytes-like: a ``memoryview`` of the received message (no copy), or of the
+    :class:`~ptpd_client.SharedBuffer` the daemon wrote it into (``shared``), ready for
     ``file.write``, ``hashlib``, ``numpy.frombuffer``; ``bytes(d.data)`` makes a copy.
+    ``size`` is ``offset`` + the bytes in ``data``.
     """
 
     handle: int = 0
     filename: str = ""
     size: int = 0
+    offset: int = 0
+    shared: bool = False
     data: bytes | memoryview = b""
     raw: dict[str, Any] = _raw()
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         Status,
         Version,
     )
+    from ._shared import SharedBuffer
 
 #: called with (bytes done, bytes total) while a download runs
 ProgressCallback = Callable[[int, int], None]
@@ -103,6 +104,10 @@ class CommandMethods:
     timeout: Timeout
 
     def request(self, cmd: str, args: dict[str, Any] | None = None, **kw: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def _then(self, result: Any, fn: Callable[[Any], Any]) -> Any:  # pragma: no cover
+        """``fn`` applied to what ``request`` returned (a result, or an awaitable of one)."""
         raise NotImplementedError
 
     def ping(self, *, timeout: float | None = _UNSET) -> Pong:
@@ -184,9 +189,18 @@ class CommandMethods:
         offset: int = 0,
         progress: ProgressCallback | None = None,
         timeout: float | None = _UNSET,
+        into: SharedBuffer | None = None,
     ) -> Download:
-        """An object's bytes; ``progress(done, total)`` is called as the daemon reports."""
-        return self.request("download", {"handle": handle, "offset": offset or None}, timeout=timeout, progress=progress)
+        """An object's bytes; ``progress(done, total)`` is called as the daemon reports.
+
+        ``into``: a :class:`~ptpd_client.SharedBuffer` the daemon, when it runs on this
+        machine, writes the bytes into instead of sending them (see there).
+        """
+        args = {"handle": handle, "offset": offset or None}
+        if into is None:
+            return self.request("download", args, timeout=timeout, progress=progress)
+        args["shm"] = into.name
+        return self._then(self.request("download", args, timeout=timeout, progress=progress), into.received)
 
     def delete(self, handle: int, *, timeout: float | None = _UNSET) -> Any:
         """Delete an object on the camera."""

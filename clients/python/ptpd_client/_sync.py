@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import zmq
@@ -76,6 +76,10 @@ class Client(CommandMethods, _BaseClient):
                 self._socket.close(0)
                 self._socket = None
             self._closed = True
+
+    def _then(self, result: Any, fn: Callable[[Any], Any]) -> Any:
+        """``fn`` of a request's result (the async client chains it to the awaitable)."""
+        return fn(result)
 
     def _command_socket(self) -> zmq.Socket:
         if self._socket is None:
