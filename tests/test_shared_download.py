@@ -94,7 +94,7 @@ def test_a_missing_object_is_still_an_error(gen: Daemon) -> None:
     with Client(gen.eps["command"], timeout=20) as c, SharedBuffer(4096) as buf:
         with pytest.raises(CommandFailed) as exc:
             c.download(0x7FFF0000, into=buf)
-        assert exc.value.code == "ptp_error"
+        assert exc.value.code == "camera_refused" and exc.value.ptp_code == 0x2009  # InvalidObjectHandle
 
 
 # -- the client's buffer ----------------------------------------------------------------------
