@@ -258,7 +258,8 @@ def test_public_surface() -> None:
         "DEFAULT_TIMEOUT", "AsyncClient", "AsyncEventStream", "AsyncFrameStream", "CameraInfo", "CaptureResult",
         "Client", "ClientError", "CommandFailed", "CommandHelp", "DaemonUnavailable", "Download", "Event",
         "EventStream", "Frame", "FrameStream", "LatestMailbox", "LiveViewStatus", "ObjectInfo", "OpResult", "Pong",
-        "PropDesc", "PropValue", "ProtocolMismatch", "RequestTimeout", "Shot", "Snapshot", "Status", "Timeout", "Version",
+        "PropDesc", "PropValue", "ProtocolMismatch", "RequestTimeout", "SharedBuffer", "Shot", "Snapshot", "Status", "Timeout",
+        "Version",
     ])
     for name in ptpd_client.__all__:
         assert getattr(ptpd_client, name) is not None
