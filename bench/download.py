@@ -4,7 +4,9 @@ The simulated camera (its own process, 0 ms latency: this measures throughput, n
 link) holds one ~50 MB JPEG. Compared, in one run:
 
 * ``gphoto2 --get-file N`` (a process and a session; N found with ``--list-files``);
-* ptpd: the Python client's ``download(handle)`` (in process, bytes over the bus) and
+* ptpd: the Python client's ``download(handle)`` (in process, bytes over the bus), the
+  same into a :class:`~ptpd_client.SharedBuffer` it lends the daemon and reuses (the
+  daemon reads the camera's socket straight into it: a local client's way), and
   ``ptpctl download HANDLE -o DIR`` (a process, written to disk atomically);
 * the limit: a bare loopback socket reading the same number of bytes from memory, into
   one buffer reused run after run (pages already mapped): the machine's ceiling;
@@ -63,9 +65,21 @@ LINK_MBPS = 100.0
 
 BARE_CAMERA = "bare PTP/IP GetObject from the camera, new memory"
 CLIENT = "ptpd: Python client download"
+SHARED = "ptpd: Python client download into a SharedBuffer"
 PTPCTL = "ptpd: ptpctl download -o DIR"
 GPHOTO2 = "gphoto2 --get-file"
 DIRECT = "camera API in process (no daemon, no bus)"
+
+
+def _hasher(digests: dict[str, set[str]], key: str) -> Callable[[memoryview], None]:
+    """Keep the SHA-256 of what a run got under ``key``. Every side hashes its bytes
+    between runs, untimed, the limits too: the same work between runs for all, so that no
+    side is timed with caches the others' hashing has just emptied."""
+
+    def keep(data: memoryview) -> None:
+        digests.setdefault(key, set()).add(hashlib.sha256(data).hexdigest())
+
+    return keep
 
 
 def _digest_and_remove(path: Path) -> str:
@@ -106,7 +120,7 @@ def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, dige
         res.notes.append(f"{tag}: gphoto2 --list-files found nothing ({rc}): {text[-300:]}")
 
     try:
-        sides[BARE_CAMERA], size = read_object(sim.host, sim.port, reps)
+        sides[BARE_CAMERA], size = read_object(sim.host, sim.port, reps, _hasher(digests, f"{tag}: bare"))
     except Exception as exc:  # reported, not fatal: the other sides still count
         res.notes.append(f"{tag}: bare PTP/IP read not measured: {type(exc).__name__}: {exc}")
 
@@ -119,7 +133,7 @@ def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, dige
     d = Daemon(work / f"d-{tag}", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}", vendor=vendor, keepalive=0))
     with d:
         d.start(timeout=60)
-        from ptpd_client import Client
+        from ptpd_client import Client, SharedBuffer
 
         with Client(command_endpoint=d.endpoints["command"], timeout=300) as c:
             big = max(c.objects(), key=lambda o: o.size)
@@ -130,6 +144,19 @@ def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, dige
                 sides.setdefault(CLIENT, []).append(time.perf_counter() - t0)
                 digests.setdefault(f"{tag}: client", set()).add(hashlib.sha256(got.data).hexdigest())
                 del got
+            # a local client's way: one buffer lent to the daemon, reused run after run
+            # (made before the first run, as the limit's reused buffer is)
+            with SharedBuffer(size) as buf:
+                for _ in range(reps):
+                    t0 = time.perf_counter()
+                    got = c.download(big.handle, into=buf)
+                    dt = time.perf_counter() - t0
+                    if not got.shared:
+                        res.notes.append(f"{tag}: the daemon did not use the shared buffer")
+                        break
+                    sides.setdefault(SHARED, []).append(dt)
+                    digests.setdefault(f"{tag}: shared", set()).add(hashlib.sha256(got.data).hexdigest())
+                    del got
         ptpctl = [*ptpctl_cmd(), "--timeout", "300", "download", str(big.handle), "--no-progress", "-o"]
         file_runs(PTPCTL, "ptpctl", lambda out: [*ptpctl, str(out)], d.client_env)
     return sides, size
@@ -148,13 +175,14 @@ def _table(title: str, sides: dict[str, list[float]], size: int, refs: list[tupl
 
 def run(quick: bool) -> Result:
     mb = 8 if quick else 50
-    reps = 1 if quick else 5
+    reps = 1 if quick else 9  # the fast sides vary run to run by more than a third on a shared machine
     link_reps = 1 if quick else 3
     vendor = VENDOR
     res = Result(
         "download",
         f"Download throughput: one {mb} MB object",
-        f"gphoto2 --get-file vs ptpd (Python client in process; ptpctl download to disk) vs a bare loopback "
+        f"gphoto2 --get-file vs ptpd (Python client in process, over the bus and into a reused SharedBuffer; "
+        f"ptpctl download to disk) vs a bare loopback "
         f"socket reading {mb} MB from memory into a reused buffer (the limit), and into new memory each run, "
         f"and vs a bare PTP/IP reader of the same object; simulated {vendor} camera, 0 ms latency, "
         f"{reps} runs each; then the same with the camera's link at {LINK_MBPS:g} MB/s, {link_reps} runs each",
@@ -164,8 +192,11 @@ def run(quick: bool) -> Result:
     with tempdir() as work:
         with Simulator(vendor, 0.0, opts=opts) as sim:
             sides, size = _sides(vendor, sim, work, reps, res, digests, "loopback")
-        sides["limit: bare socket"] = tcp_limit(size or mb * 1_000_000, reps)
-        sides["bare socket into new memory each run"] = tcp_limit(size or mb * 1_000_000, reps, fresh=True)
+        blast: dict[str, set[str]] = {}  # the limit's bytes are its own pattern, not the object
+        sides["limit: bare socket"] = tcp_limit(size or mb * 1_000_000, reps, after=_hasher(blast, "limit"))
+        sides["bare socket into new memory each run"] = tcp_limit(size or mb * 1_000_000, reps, fresh=True, after=_hasher(blast, "limit"))
+        if len(blast.get("limit", ())) != 1:
+            res.notes.append(f"the limit's reads differ from run to run: {blast}")
         with Simulator(vendor, 0.0, opts={**opts, "link_mbps": LINK_MBPS}) as sim:
             link_sides, _ = _sides(vendor, sim, work, link_reps, res, digests, "link")
     res.raw["bytes"] = size
@@ -191,11 +222,14 @@ def run(quick: bool) -> Result:
         res.targets.append(Target("ptpd download throughput / bare-socket limit (best ptpd side)", lim / best, 0.8))
         fresh = Stats.of(sides["bare socket into new memory each run"]).median
         res.notes.append(f"best ptpd side / bare socket into new memory: {fresh / best:.3f} (the same read as the limit, but into new pages each run)")
+        for k in ptpd_sides:
+            res.notes.append(f"{k} / limit: {lim / Stats.of(sides[k]).median:.3f}")
         if sides.get(BARE_CAMERA):
             res.notes.append(f"best ptpd side / bare PTP/IP read of the object from the camera: {Stats.of(sides[BARE_CAMERA]).median / best:.3f}")
     if link_sides.get(CLIENT) and link_sides.get(BARE_CAMERA):
         bare = Stats.of(link_sides[BARE_CAMERA]).median
         res.notes.append(f"camera link at {LINK_MBPS:g} MB/s: Python client / bare PTP/IP read = {bare / Stats.of(link_sides[CLIENT]).median:.3f}"
+                         + (f", into a SharedBuffer / bare = {bare / Stats.of(link_sides[SHARED]).median:.3f}" if link_sides.get(SHARED) else "")
                          + (f", ptpctl download / bare = {bare / Stats.of(link_sides[PTPCTL]).median:.3f}" if link_sides.get(PTPCTL) else "")
                          + (f", gphoto2 / bare = {bare / Stats.of(link_sides[GPHOTO2]).median:.3f}" if link_sides.get(GPHOTO2) else ""))
     return res

@@ -22,6 +22,7 @@ import socket
 import struct
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import (
@@ -139,13 +140,14 @@ def _serve_blast(port: int, nbytes: int) -> None:
                 conn.sendall(view)
 
 
-def tcp_limit(nbytes: int, repeats: int, *, fresh: bool = False) -> list[float]:
+def tcp_limit(nbytes: int, repeats: int, *, fresh: bool = False, after: Callable[[memoryview], object] | None = None) -> list[float]:
     """Seconds to read ``nbytes`` from a bare loopback socket into memory, ``repeats`` times.
 
     By default every read goes into the same buffer, whose pages are already mapped: the
     machine's ceiling. ``fresh=True`` reads each time into new memory (an anonymous map,
     so no zero-filling pass: the cheapest new memory there is), as a downloader that keeps
-    what it read must.
+    what it read must. ``after(bytes read)`` runs between runs, untimed (a benchmark's
+    sides all do the same work there, e.g. hash what they got).
     """
     import mmap
 
@@ -169,6 +171,8 @@ def tcp_limit(nbytes: int, repeats: int, *, fresh: bool = False) -> list[float]:
                         raise ConnectionError(f"short read: {got} of {nbytes}")
                     got += k
                 samples.append(time.perf_counter() - t0)
+                if after is not None:
+                    after(view)
                 view.release()
                 if fresh:
                     buf.close()
@@ -278,9 +282,10 @@ class BareObjectReader:
             self.evt.close()
 
 
-def read_object(host: str, port: int, repeats: int) -> tuple[list[float], int]:
+def read_object(host: str, port: int, repeats: int, after: Callable[[memoryview], object] | None = None) -> tuple[list[float], int]:
     """Seconds for one GetObject of the camera's largest object, ``repeats`` times, read
-    by :class:`BareObjectReader` into new memory each run; and the object's size."""
+    by :class:`BareObjectReader` into new memory each run; and the object's size.
+    ``after(bytes read)`` runs between runs, untimed."""
     import mmap
 
     reader = BareObjectReader(host, port)
@@ -293,6 +298,8 @@ def read_object(host: str, port: int, repeats: int) -> tuple[list[float], int]:
             view = memoryview(buf)
             rc, n = reader.transaction(0x1009, handle, into=view)  # GetObject
             samples.append(time.perf_counter() - t0)
+            if after is not None:
+                after(view)
             view.release()
             buf.close()
             if rc != 0x2001 or n != size:
