@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,6 +89,24 @@ def test_the_async_client_downloads_into_the_buffer(gen: Daemon, obj_and_bytes: 
                 del d
 
     asyncio.run(asyncio.wait_for(go(), 30))
+
+
+def _mapped(pid: int, name: str) -> bool:
+    return name in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_the_daemon_lets_go_of_a_segment_its_client_removed(gen: Daemon, obj_and_bytes: tuple[int, bytes]) -> None:
+    pid = gen.proc.popen.pid
+    with Client(gen.eps["command"], timeout=20) as c:
+        buf = SharedBuffer(len(obj_and_bytes[1]))
+        assert not _mapped(pid, buf.name)
+        assert c.download(obj_and_bytes[0], into=buf).shared
+        assert _mapped(pid, buf.name)  # kept for the next download
+        buf.close()
+    deadline = time.monotonic() + 5
+    while _mapped(pid, buf.name) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _mapped(pid, buf.name), "the daemon still maps a segment whose client removed it"
 
 
 def test_a_missing_object_is_still_an_error(gen: Daemon) -> None:

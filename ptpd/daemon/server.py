@@ -393,6 +393,7 @@ class Daemon:
         while True:
             await asyncio.sleep(1.0)
             self.events.publish(bus.Topic.HEARTBEAT, self.status())
+            self.shared.prune()  # a segment its client removed: let its memory go
 
     async def _watchdog(self, interval: float) -> None:
         # fed from the loop itself: a stuck loop stops the pings and systemd restarts us

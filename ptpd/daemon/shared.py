@@ -38,7 +38,7 @@ class SharedSegments:
     """The segments clients lent, mapped once and kept while they exist.
 
     A segment is known by its device, inode and size: one unlinked and created again
-    under the same name is mapped afresh; one that is gone is unmapped at the next call.
+    under the same name is mapped afresh; one that is gone is unmapped by :meth:`prune`.
     """
 
     def __init__(self, directory: Path = SHM_DIR, max_mapped: int = MAX_MAPPED) -> None:
@@ -54,7 +54,7 @@ class SharedSegments:
         """
         if not valid_name(name):
             raise ValueError(f"shm must be a name like ptpd-1234-ab (letters, digits, _.-), got {name!r}")
-        self._prune(keep=name)
+        self.prune(keep=name)
         try:
             fd = os.open(self.directory / name, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError:
@@ -89,8 +89,9 @@ class SharedSegments:
     def __len__(self) -> int:
         return len(self._maps)
 
-    def _prune(self, keep: str) -> None:
-        """Unmap segments whose file is gone or was replaced (their client let them go)."""
+    def prune(self, keep: str | None = None) -> None:
+        """Unmap segments whose file is gone or was replaced (their client let them go).
+        The daemon calls it every second too, so that their memory goes soon."""
         for name, (key, _) in list(self._maps.items()):
             if name == keep:
                 continue
