@@ -131,8 +131,8 @@ def test_objects_download_delete(client: Client) -> None:
 
 
 def test_download_into_a_shared_buffer(client: Client) -> None:
-    """The Fuji camera reads in GetPartialObject steps: the daemon puts the joined bytes
-    into the client's segment (one copy) instead of sending them."""
+    """The Fuji camera reads in GetPartialObject steps: each goes to its place in the
+    client's segment, and nothing is sent."""
     from ptpd_client import SharedBuffer
 
     o = [o for o in client.objects() if not o.is_folder][0]

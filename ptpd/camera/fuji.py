@@ -577,9 +577,11 @@ class FujiCamera(Camera):
     async def download(
         self, handle: int, progress: Progress | None = None, offset: int = 0, into: bytearray | memoryview | None = None
     ) -> bytes:
-        # ``into`` is not used: the Fuji body is read in GetPartialObject steps (joined once)
+        """The object's bytes from ``offset``, in GetPartialObject steps: joined once, or
+        each put in its place in ``into`` when the rest of the object fits there."""
         info = ObjectInfo.decode(await self._op(OperationCode.GetObjectInfo, (handle,)))
         total = info.object_compressed_size
+        sink = memoryview(into).cast("B") if into is not None and 0 <= total - offset <= len(into) else None
         parts: list[bytes] = []
         pos = offset
         try:
@@ -587,8 +589,13 @@ class FujiCamera(Camera):
                 chunk = await self._op(OperationCode.GetPartialObject, (handle, pos, min(DOWNLOAD_CHUNK, total - pos)))
                 if not chunk:
                     break
-                parts.append(chunk)
-                pos += len(chunk)
+                if sink is not None:
+                    n = min(len(chunk), total - pos)
+                    sink[pos - offset : pos - offset + n] = memoryview(chunk)[:n]
+                    pos += n
+                else:
+                    parts.append(chunk)
+                    pos += len(chunk)
                 if progress is not None:
                     progress(pos - offset, total - offset)
         except Unsupported:
@@ -596,7 +603,7 @@ class FujiCamera(Camera):
             if progress is not None:
                 progress(len(whole) - offset, len(whole) - offset)
             return whole[offset:]
-        return b"".join(parts)
+        return sink[: pos - offset] if sink is not None else b"".join(parts)  # type: ignore[return-value]
 
     async def delete(self, handle: int) -> None:
         await self._op(OperationCode.DeleteObject, (handle, 0))
