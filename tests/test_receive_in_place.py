@@ -399,6 +399,11 @@ def test_camera_download_into_a_buffer_over_sockets():
                 sink[:] = bytes(len(sink))
                 tail = await cam.download(big.handle, offset=1000, into=sink)
                 assert tail == whole[1000:] and not isinstance(tail, memoryview) and not any(sink[:4096])
+                # the daemon's way in: a transfer's first attempt reads into the buffer too
+                from ptpd.daemon.transfer import Transfer, fetch
+
+                got = await fetch(cam, Transfer(big.handle, size=big.size), False, None, memoryview(sink))
+                assert isinstance(got, memoryview) and got.obj is sink and got == whole
         finally:
             await sim.close()
 

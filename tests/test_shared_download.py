@@ -142,6 +142,21 @@ def test_a_forgotten_buffer_is_removed_when_collected(tmp_path: Path) -> None:
     assert not path.exists()
 
 
+def test_segments_left_by_killed_processes_are_removed_by_the_next(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = tmp_path / f"ptpd-{int(child.stdout)}-0123456789ab"  # its process has exited
+    dead.write_bytes(bytes(100))
+    alive = tmp_path / f"ptpd-{os.getpid()}-0123456789ab"
+    alive.write_bytes(bytes(100))
+    other = tmp_path / "ptpd-not-a-buffer-name"
+    other.write_bytes(bytes(100))
+    with SharedBuffer(4096, directory=tmp_path) as buf:
+        assert not dead.exists() and alive.exists() and other.exists() and buf.path.exists()
+
+
 def test_shared_buffer_refuses_a_size_of_zero(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="size"):
         SharedBuffer(0, directory=tmp_path)
@@ -212,4 +227,18 @@ def test_what_cannot_be_a_segment_is_not_used(tmp_path: Path) -> None:
     assert segs.view("ptpd-link") is None  # never follows a link out of the directory
     with pytest.raises(ValueError, match="shm must be"):
         segs.view("../ptpd-x")
+    shared = make(tmp_path, "ptpd-one-of-two", 100)
+    os.link(shared, tmp_path / "ptpd-hard-link")  # the same file under a second name
+    assert segs.view("ptpd-one-of-two") is None and segs.view("ptpd-hard-link") is None
     assert len(segs) == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user takes root")
+def test_another_users_segment_is_not_used(tmp_path: Path) -> None:
+    segs = SharedSegments(tmp_path)
+    theirs = make(tmp_path, "ptpd-theirs", 100)
+    os.chown(theirs, 65534, 65534)
+    assert segs.view("ptpd-theirs") is None
+    os.chown(theirs, os.geteuid(), os.getegid())
+    assert segs.view("ptpd-theirs") is not None  # the same file, ours again
+    segs.close()

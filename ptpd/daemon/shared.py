@@ -8,8 +8,12 @@ memory once (the kernel's copy out of the socket) instead of three times (socket
 daemon → bus, bus → client), and no new page has to be mapped: on a fast link that is most
 of a download's cost.
 
-A segment this daemon cannot open (the client is on another machine, or runs as a user
-whose segments the daemon may not write) is not an error: the bytes go over the bus.
+A segment this daemon cannot use is not an error: the bytes go over the bus. It uses
+only regular files owned by its own user with one link: a client on another machine has
+no segment here, and a client of another user cannot have the daemon write into somebody
+else's memory. The daemon writes through its mapping, so a client that shrinks its
+segment while a download into it runs makes that write fault; only a process of the
+daemon's own user can do that, and such a process could stop the daemon anyway.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ SHM_DIR = Path("/dev/shm")
 NAME = re.compile(r"ptpd-[A-Za-z0-9_.-]{1,200}\Z")
 #: segments kept mapped at once (a client normally keeps one and reuses it)
 MAX_MAPPED = 4
+#: the most of a segment that is mapped: the largest PTP object (ObjectCompressedSize is u32)
+MAX_SEGMENT = 0xFFFFFFFF
 
 
 def valid_name(name: str) -> bool:
@@ -47,8 +53,9 @@ class SharedSegments:
         self._maps: OrderedDict[str, tuple[tuple[int, int, int], mmap.mmap]] = OrderedDict()
 
     def view(self, name: str) -> memoryview | None:
-        """A writable view of the whole segment ``name``; None when it cannot be opened
-        here (missing, not a regular file, not ours to write, empty).
+        """A writable view of the segment ``name`` (its first :data:`MAX_SEGMENT` bytes);
+        None when it is not one to use here (missing, not a regular file, not owned by
+        this process's user, more than one link, empty).
 
         Raises :class:`ValueError` for a name :func:`valid_name` refuses.
         """
@@ -61,7 +68,7 @@ class SharedSegments:
             return None
         try:
             st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+            if not stat.S_ISREG(st.st_mode) or st.st_size == 0 or st.st_nlink != 1 or st.st_uid != os.geteuid():
                 return None
             key = (st.st_dev, st.st_ino, st.st_size)
             known = self._maps.get(name)
@@ -69,9 +76,10 @@ class SharedSegments:
                 self._maps.move_to_end(name)
                 return memoryview(known[1])
             self._drop(name)
-            flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # map the pages now, not a fault each
+            # no MAP_POPULATE: mapping stays cheap whatever the size (the request waits
+            # for it); the client made the pages, the first download maps them in
             try:
-                mm = mmap.mmap(fd, st.st_size, flags=flags, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+                mm = mmap.mmap(fd, min(st.st_size, MAX_SEGMENT), flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE)
             except OSError:
                 return None
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import re
 import secrets
 import weakref
 from dataclasses import replace
@@ -17,11 +18,37 @@ if TYPE_CHECKING:
 SHM_DIR = Path("/dev/shm")
 
 
+#: the names :class:`SharedBuffer` gives: ptpd-PID-12 hex digits
+_NAME = re.compile(r"ptpd-(\d+)-[0-9a-f]{12}\Z")
+
+
 def _unlink(path: Path) -> None:
     try:
         path.unlink()
     except OSError:
         pass
+
+
+def _sweep(directory: Path) -> None:
+    """Remove segments this user's SharedBuffers left behind in processes that are gone
+    (killed before they could remove them): each holds an object's worth of memory."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    me = os.geteuid()
+    for entry in entries:
+        m = _NAME.match(entry.name)
+        if m is None:
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid != me:
+                continue
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            _unlink(Path(entry.path))  # its process is gone
+        except OSError:
+            continue  # alive (perhaps as another user), or already removed
 
 
 class SharedBuffer:
@@ -38,12 +65,14 @@ class SharedBuffer:
     ``Download.shared`` says which happened. One download at a time per buffer.
 
     The segment is created readable and writable by this user only (``mode``); it is
-    removed by :meth:`close`, on ``with`` exit, or when the buffer is garbage-collected.
+    removed by :meth:`close`, on ``with`` exit, or when the buffer is garbage-collected;
+    one left by a process that was killed is removed when this user makes the next.
     """
 
     def __init__(self, size: int, *, mode: int = 0o600, directory: Path | str = SHM_DIR) -> None:
         if size <= 0:
             raise ValueError("size must be > 0")
+        _sweep(Path(directory))
         self.name = f"ptpd-{os.getpid()}-{secrets.token_hex(6)}"
         self.path = Path(directory) / self.name
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
