@@ -9,12 +9,15 @@ link) holds one ~50 MB JPEG. Compared, in one run:
   daemon reads the camera's socket straight into it: a local client's way), and
   ``ptpctl download HANDLE -o DIR`` (a process, written to disk atomically);
 * the limit: a bare loopback socket reading the same number of bytes from memory, into
-  one buffer reused run after run (pages already mapped): the machine's ceiling;
+  one buffer reused run after run (pages already mapped), on one connection kept from
+  run to run (its windows grown, as a camera's long-lived one is), each read taking all
+  the socket has: the machine's ceiling;
 * for context, the same bare read into new memory each run, as any downloader that keeps
   the bytes must (every ptpd and gphoto2 side does: on this kind of machine, mapping
   50 MB of new pages costs more than reading 50 MB from a socket);
 * and a bare PTP/IP reader of the same object from the same camera
-  (:class:`bench.floors.BareObjectReader`: one GetObject read straight into new memory).
+  (:class:`bench.floors.BareObjectReader`: one GetObject read straight into new memory,
+  and into one reused buffer: the ceiling of PTP/IP from this camera).
 
 Then the same sides again against a camera whose link carries 100 MB/s (the simulator's
 ``link_mbps``; wired gigabit or USB class, and more than any camera's Wi-Fi): there the
@@ -64,6 +67,7 @@ def _direct(sim: Simulator, reps: int, digests: dict[str, set[str]], tag: str) -
 LINK_MBPS = 100.0
 
 BARE_CAMERA = "bare PTP/IP GetObject from the camera, new memory"
+BARE_CAMERA_REUSED = "bare PTP/IP GetObject from the camera, reused buffer"
 CLIENT = "ptpd: Python client download"
 SHARED = "ptpd: Python client download into a SharedBuffer"
 PTPCTL = "ptpd: ptpctl download -o DIR"
@@ -121,6 +125,7 @@ def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, dige
 
     try:
         sides[BARE_CAMERA], size = read_object(sim.host, sim.port, reps, _hasher(digests, f"{tag}: bare"))
+        sides[BARE_CAMERA_REUSED], _ = read_object(sim.host, sim.port, reps, _hasher(digests, f"{tag}: bare reused"), reuse=True)
     except Exception as exc:  # reported, not fatal: the other sides still count
         res.notes.append(f"{tag}: bare PTP/IP read not measured: {type(exc).__name__}: {exc}")
 
@@ -226,6 +231,8 @@ def run(quick: bool) -> Result:
             res.notes.append(f"{k} / limit: {lim / Stats.of(sides[k]).median:.3f}")
         if sides.get(BARE_CAMERA):
             res.notes.append(f"best ptpd side / bare PTP/IP read of the object from the camera: {Stats.of(sides[BARE_CAMERA]).median / best:.3f}")
+        if sides.get(BARE_CAMERA_REUSED):
+            res.notes.append(f"best ptpd side / bare PTP/IP read into a reused buffer: {Stats.of(sides[BARE_CAMERA_REUSED]).median / best:.3f}")
     if link_sides.get(CLIENT) and link_sides.get(BARE_CAMERA):
         bare = Stats.of(link_sides[BARE_CAMERA]).median
         res.notes.append(f"camera link at {LINK_MBPS:g} MB/s: Python client / bare PTP/IP read = {bare / Stats.of(link_sides[CLIENT]).median:.3f}"

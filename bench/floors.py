@@ -123,7 +123,8 @@ def startup_floor(n: int) -> list[float]:
 
 
 def _serve_blast(port: int, nbytes: int) -> None:
-    """Accept connections; send each one ``nbytes`` from memory, then close it."""
+    """Accept connections; on each, send ``nbytes`` from memory for every ``g`` received,
+    until the peer closes (or sends ``q``: then stop serving)."""
     payload = bytes(range(256)) * (nbytes // 256) + bytes(nbytes % 256)
     view = memoryview(payload)
     with socket.socket() as srv:
@@ -134,20 +135,22 @@ def _serve_blast(port: int, nbytes: int) -> None:
         while True:
             conn, _ = srv.accept()
             with conn:
-                cmd = conn.recv(16)
-                if cmd.startswith(b"quit"):
+                while (cmd := conn.recv(1)) == b"g":
+                    conn.sendall(view)
+                if cmd == b"q":
                     return
-                conn.sendall(view)
 
 
 def tcp_limit(nbytes: int, repeats: int, *, fresh: bool = False, after: Callable[[memoryview], object] | None = None) -> list[float]:
     """Seconds to read ``nbytes`` from a bare loopback socket into memory, ``repeats`` times.
 
     By default every read goes into the same buffer, whose pages are already mapped: the
-    machine's ceiling. ``fresh=True`` reads each time into new memory (an anonymous map,
-    so no zero-filling pass: the cheapest new memory there is), as a downloader that keeps
-    what it read must. ``after(bytes read)`` runs between runs, untimed (a benchmark's
-    sides all do the same work there, e.g. hash what they got).
+    machine's ceiling. All runs share one connection (its windows grown by the first, as a
+    camera's long-lived one is), and each read takes all the socket has. ``fresh=True``
+    reads each time into new memory (an anonymous map, so no zero-filling pass: the
+    cheapest new memory there is), as a downloader that keeps what it read must.
+    ``after(bytes read)`` runs between runs, untimed (a benchmark's sides all do the same
+    work there, e.g. hash what they got).
     """
     import mmap
 
@@ -158,15 +161,15 @@ def tcp_limit(nbytes: int, repeats: int, *, fresh: bool = False, after: Callable
         assert srv.popen.stdout is not None
         srv.popen.stdout.readline()
         warm = bytearray(nbytes)
-        for _ in range(repeats):
-            with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            for _ in range(repeats):
                 t0 = time.perf_counter()
                 buf = mmap.mmap(-1, nbytes) if fresh else warm
                 view = memoryview(buf)
-                s.sendall(b"go")
+                s.sendall(b"g")
                 got = 0
                 while got < nbytes:
-                    k = s.recv_into(view[got:], min(nbytes - got, 1 << 20))
+                    k = s.recv_into(view[got:])
                     if not k:
                         raise ConnectionError(f"short read: {got} of {nbytes}")
                     got += k
@@ -176,8 +179,7 @@ def tcp_limit(nbytes: int, repeats: int, *, fresh: bool = False, after: Callable
                 view.release()
                 if fresh:
                     buf.close()
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.sendall(b"quit")
+            s.sendall(b"q")
     finally:
         srv.stop()
     return samples
@@ -282,28 +284,37 @@ class BareObjectReader:
             self.evt.close()
 
 
-def read_object(host: str, port: int, repeats: int, after: Callable[[memoryview], object] | None = None) -> tuple[list[float], int]:
+def read_object(
+    host: str, port: int, repeats: int, after: Callable[[memoryview], object] | None = None, *, reuse: bool = False
+) -> tuple[list[float], int]:
     """Seconds for one GetObject of the camera's largest object, ``repeats`` times, read
-    by :class:`BareObjectReader` into new memory each run; and the object's size.
-    ``after(bytes read)`` runs between runs, untimed."""
+    by :class:`BareObjectReader` into new memory each run (``reuse``: into one buffer,
+    its pages mapped by the runs before); and the object's size. ``after(bytes read)``
+    runs between runs, untimed."""
     import mmap
 
     reader = BareObjectReader(host, port)
     try:
         handle, size = reader.largest_object()
         samples = []
+        warm = mmap.mmap(-1, size) if reuse else None
+        if warm is not None:
+            warm.write(bytes(size))  # map its pages before the first run, as the limit's are
         for _ in range(repeats):
             t0 = time.perf_counter()
-            buf = mmap.mmap(-1, size)
+            buf = warm if warm is not None else mmap.mmap(-1, size)
             view = memoryview(buf)
             rc, n = reader.transaction(0x1009, handle, into=view)  # GetObject
             samples.append(time.perf_counter() - t0)
             if after is not None:
                 after(view)
             view.release()
-            buf.close()
+            if buf is not warm:
+                buf.close()
             if rc != 0x2001 or n != size:
                 raise RuntimeError(f"GetObject answered 0x{rc:04X} with {n} of {size} bytes")
+        if warm is not None:
+            warm.close()
         return samples, size
     finally:
         reader.close()
