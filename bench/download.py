@@ -11,7 +11,9 @@ link) holds one ~50 MB JPEG. Compared, in one run:
 * the limit: a bare loopback socket reading the same number of bytes from memory, into
   one buffer reused run after run (pages already mapped), on one connection kept from
   run to run (its windows grown, as a camera's long-lived one is), each read taking all
-  the socket has: the machine's ceiling;
+  the socket has: the machine's ceiling. It runs alternately with the SharedBuffer side,
+  pair by pair (which goes first alternating too), so that the machine's drift over
+  seconds falls on both alike;
 * for context, the same bare read into new memory each run, as any downloader that keeps
   the bytes must (every ptpd and gphoto2 side does: on this kind of machine, mapping
   50 MB of new pages costs more than reading 50 MB from a socket);
@@ -31,6 +33,7 @@ downloaded copy is compared byte for byte with the others of its scenario.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import sys
@@ -39,7 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import VENDOR, Result, Stats, Table, Target, main_for, ms, run_timed, tempdir
-from bench.floors import read_object, tcp_limit
+from bench.floors import TcpLimit, read_object, tcp_limit
 from bench.harness import Daemon, DaemonOptions, Simulator, gphoto2_args, gphoto2_env, ptpctl_cmd
 
 
@@ -70,6 +73,7 @@ BARE_CAMERA = "bare PTP/IP GetObject from the camera, new memory"
 BARE_CAMERA_REUSED = "bare PTP/IP GetObject from the camera, reused buffer"
 CLIENT = "ptpd: Python client download"
 SHARED = "ptpd: Python client download into a SharedBuffer"
+LIMIT = "limit: bare socket"
 PTPCTL = "ptpd: ptpctl download -o DIR"
 GPHOTO2 = "gphoto2 --get-file"
 DIRECT = "camera API in process (no daemon, no bus)"
@@ -94,9 +98,12 @@ def _digest_and_remove(path: Path) -> str:
     return digest
 
 
-def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, digests: dict[str, set[str]], tag: str) -> tuple[dict[str, list[float]], int]:
+def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, digests: dict[str, set[str]], tag: str,
+           blast: dict[str, set[str]] | None = None) -> tuple[dict[str, list[float]], int]:
     """Every side against one simulated camera, one after the other (each takes the camera
-    in turn): gphoto2, the bare PTP/IP reader, the camera API, then the daemon."""
+    in turn): gphoto2, the bare PTP/IP reader, the camera API, then the daemon. With
+    ``blast`` (where the limit's digests go), the limit too, alternated with the
+    SharedBuffer side."""
     sides: dict[str, list[float]] = {}
     size = 0
 
@@ -150,9 +157,17 @@ def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, dige
                 digests.setdefault(f"{tag}: client", set()).add(hashlib.sha256(got.data).hexdigest())
                 del got
             # a local client's way: one buffer lent to the daemon, reused run after run
-            # (made before the first run, as the limit's reused buffer is)
-            with SharedBuffer(size) as buf:
-                for _ in range(reps):
+            # (made before the first run, as the limit's reused buffer is). The limit, when
+            # asked for, runs alternately with it, pair by pair, which of the two goes first
+            # alternating too: the machine's drift over seconds falls on both alike.
+            limit = TcpLimit(size, after=_hasher(blast, "limit")) if blast is not None else None
+            with contextlib.ExitStack() as stack:
+                if limit is not None:
+                    stack.callback(limit.close)
+                buf = stack.enter_context(SharedBuffer(size))
+                for i in range(reps):
+                    if limit is not None and i % 2 == 0:
+                        sides.setdefault(LIMIT, []).append(limit.run())
                     t0 = time.perf_counter()
                     got = c.download(big.handle, into=buf)
                     dt = time.perf_counter() - t0
@@ -162,6 +177,8 @@ def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, dige
                     sides.setdefault(SHARED, []).append(dt)
                     digests.setdefault(f"{tag}: shared", set()).add(hashlib.sha256(got.data).hexdigest())
                     del got
+                    if limit is not None and i % 2 == 1:
+                        sides.setdefault(LIMIT, []).append(limit.run())
         ptpctl = [*ptpctl_cmd(), "--timeout", "300", "download", str(big.handle), "--no-progress", "-o"]
         file_runs(PTPCTL, "ptpctl", lambda out: [*ptpctl, str(out)], d.client_env)
     return sides, size
@@ -195,10 +212,11 @@ def run(quick: bool) -> Result:
     opts = {"big_object_mb": mb, "initial_images": 0}
     digests: dict[str, set[str]] = {}
     with tempdir() as work:
-        with Simulator(vendor, 0.0, opts=opts) as sim:
-            sides, size = _sides(vendor, sim, work, reps, res, digests, "loopback")
         blast: dict[str, set[str]] = {}  # the limit's bytes are its own pattern, not the object
-        sides["limit: bare socket"] = tcp_limit(size or mb * 1_000_000, reps, after=_hasher(blast, "limit"))
+        with Simulator(vendor, 0.0, opts=opts) as sim:
+            sides, size = _sides(vendor, sim, work, reps, res, digests, "loopback", blast)
+        if not sides.get(LIMIT):  # the daemon's side did not run: the limit on its own
+            sides[LIMIT] = tcp_limit(size or mb * 1_000_000, reps, after=_hasher(blast, "limit"))
         sides["bare socket into new memory each run"] = tcp_limit(size or mb * 1_000_000, reps, fresh=True, after=_hasher(blast, "limit"))
         if len(blast.get("limit", ())) != 1:
             res.notes.append(f"the limit's reads differ from run to run: {blast}")
@@ -208,7 +226,7 @@ def run(quick: bool) -> Result:
     for k, v in sides.items():
         res.raw[k] = Stats.of(v)
     res.tables.append(_table(f"{size / 1e6:.1f} MB object, no link limit", sides, size,
-                             [("x limit (throughput)", "limit: bare socket"), ("x camera API (throughput)", DIRECT)]))
+                             [("x limit (throughput)", LIMIT), ("x camera API (throughput)", DIRECT)]))
     if link_sides:
         res.raw["link"] = {"mbps": LINK_MBPS, **{k: Stats.of(v) for k, v in link_sides.items()}}
         res.tables.append(_table(f"{size / 1e6:.1f} MB object, camera link at {LINK_MBPS:g} MB/s", link_sides, size,
@@ -223,7 +241,7 @@ def run(quick: bool) -> Result:
     ptpd_sides = [k for k in sides if k.startswith("ptpd")]
     if ptpd_sides:
         best = min(Stats.of(sides[k]).median for k in ptpd_sides)
-        lim = Stats.of(sides["limit: bare socket"]).median
+        lim = Stats.of(sides[LIMIT]).median
         res.targets.append(Target("ptpd download throughput / bare-socket limit (best ptpd side)", lim / best, 0.8))
         fresh = Stats.of(sides["bare socket into new memory each run"]).median
         res.notes.append(f"best ptpd side / bare socket into new memory: {fresh / best:.3f} (the same read as the limit, but into new pages each run)")

@@ -141,48 +141,73 @@ def _serve_blast(port: int, nbytes: int) -> None:
                     return
 
 
-def tcp_limit(nbytes: int, repeats: int, *, fresh: bool = False, after: Callable[[memoryview], object] | None = None) -> list[float]:
-    """Seconds to read ``nbytes`` from a bare loopback socket into memory, ``repeats`` times.
+class TcpLimit:
+    """A bare loopback socket reading ``nbytes`` from memory, one run at a time (so that a
+    benchmark can alternate it, run by run, with the side it is compared with).
 
     By default every read goes into the same buffer, whose pages are already mapped: the
     machine's ceiling. All runs share one connection (its windows grown by the first, as a
     camera's long-lived one is), and each read takes all the socket has. ``fresh=True``
     reads each time into new memory (an anonymous map, so no zero-filling pass: the
     cheapest new memory there is), as a downloader that keeps what it read must.
-    ``after(bytes read)`` runs between runs, untimed (a benchmark's sides all do the same
-    work there, e.g. hash what they got).
+    ``after(bytes read)`` runs after each run, untimed (a benchmark's sides all do the
+    same work there, e.g. hash what they got).
     """
-    import mmap
 
-    port = free_port()
-    srv = Proc([PYTHON, "-m", "bench.floors", "serve-blast", str(port), str(nbytes)], cwd=Path(__file__).parent.parent)
-    samples = []
-    try:
-        assert srv.popen.stdout is not None
-        srv.popen.stdout.readline()
-        warm = bytearray(nbytes)
-        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                buf = mmap.mmap(-1, nbytes) if fresh else warm
-                view = memoryview(buf)
-                s.sendall(b"g")
-                got = 0
-                while got < nbytes:
-                    k = s.recv_into(view[got:])
-                    if not k:
-                        raise ConnectionError(f"short read: {got} of {nbytes}")
-                    got += k
-                samples.append(time.perf_counter() - t0)
-                if after is not None:
-                    after(view)
-                view.release()
-                if fresh:
-                    buf.close()
-            s.sendall(b"q")
-    finally:
-        srv.stop()
-    return samples
+    def __init__(self, nbytes: int, *, fresh: bool = False, after: Callable[[memoryview], object] | None = None) -> None:
+        self.nbytes, self.fresh, self.after = nbytes, fresh, after
+        port = free_port()
+        self.srv = Proc([PYTHON, "-m", "bench.floors", "serve-blast", str(port), str(nbytes)], cwd=Path(__file__).parent.parent)
+        try:
+            assert self.srv.popen.stdout is not None
+            self.srv.popen.stdout.readline()
+            self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        except BaseException:
+            self.srv.stop()
+            raise
+        self.warm = bytearray(nbytes)
+
+    def run(self) -> float:
+        """Seconds for one read of the whole ``nbytes``."""
+        import mmap
+
+        t0 = time.perf_counter()
+        buf = mmap.mmap(-1, self.nbytes) if self.fresh else self.warm
+        view = memoryview(buf)
+        self.sock.sendall(b"g")
+        got = 0
+        while got < self.nbytes:
+            k = self.sock.recv_into(view[got:])
+            if not k:
+                raise ConnectionError(f"short read: {got} of {self.nbytes}")
+            got += k
+        dt = time.perf_counter() - t0
+        if self.after is not None:
+            self.after(view)
+        view.release()
+        if buf is not self.warm:
+            buf.close()
+        return dt
+
+    def close(self) -> None:
+        try:
+            self.sock.sendall(b"q")
+            self.sock.close()
+        finally:
+            self.srv.stop()
+
+    def __enter__(self) -> TcpLimit:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def tcp_limit(nbytes: int, repeats: int, *, fresh: bool = False, after: Callable[[memoryview], object] | None = None) -> list[float]:
+    """Seconds to read ``nbytes`` from a bare loopback socket, ``repeats`` runs of
+    :class:`TcpLimit` (see there)."""
+    with TcpLimit(nbytes, fresh=fresh, after=after) as limit:
+        return [limit.run() for _ in range(repeats)]
 
 
 # -- bare PTP/IP object reader -----------------------------------------------------------------
