@@ -109,11 +109,34 @@ def test_the_daemon_lets_go_of_a_segment_its_client_removed(gen: Daemon, obj_and
     assert not _mapped(pid, buf.name), "the daemon still maps a segment whose client removed it"
 
 
-def test_a_missing_object_is_still_an_error(gen: Daemon) -> None:
-    with Client(gen.eps["command"], timeout=20) as c, SharedBuffer(4096) as buf:
+def test_a_missing_object_is_still_an_error(gen: Daemon, obj_and_bytes: tuple[int, bytes]) -> None:
+    with Client(gen.eps["command"], timeout=20) as c, SharedBuffer(len(obj_and_bytes[1])) as buf:
         with pytest.raises(CommandFailed) as exc:
             c.download(0x7FFF0000, into=buf)
         assert exc.value.code == "camera_refused" and exc.value.ptp_code == 0x2009  # InvalidObjectHandle
+        assert c.download(obj_and_bytes[0], into=buf).shared  # the failure let the buffer go
+
+
+def test_one_download_at_a_time_per_buffer(gen: Daemon, obj_and_bytes: tuple[int, bytes]) -> None:
+    handle, whole = obj_and_bytes
+
+    async def go() -> None:
+        async with AsyncClient(gen.eps["command"], timeout=20) as c:
+            with SharedBuffer(len(whole)) as buf:
+                first = asyncio.ensure_future(c.download(handle, into=buf))
+                await asyncio.sleep(0)  # the first has claimed the buffer
+                with pytest.raises(RuntimeError, match="in use by another download"):
+                    await c.download(handle, into=buf)
+                d = await first
+                assert d.shared and bytes(d.data) == whole
+                del d
+                with pytest.raises(CommandFailed):
+                    await c.download(0x7FFF0000, into=buf)
+                d = await c.download(handle, into=buf)  # free again after a failure too
+                assert d.shared
+                del d
+
+    asyncio.run(asyncio.wait_for(go(), 30))
 
 
 # -- the client's buffer ----------------------------------------------------------------------

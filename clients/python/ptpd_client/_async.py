@@ -85,9 +85,12 @@ class AsyncClient(CommandMethods, _BaseClient):
             self._context.term()
         self._closed = True
 
-    async def _then(self, result: Awaitable[Any], fn: Callable[[Any], Any]) -> Any:
-        """``fn`` of a request's result, once it is there."""
-        return fn(await result)
+    async def _then(self, result: Awaitable[Any], fn: Callable[[Any], Any], cleanup: Callable[[], None]) -> Any:
+        """``fn`` of a request's result, once it is there; ``cleanup()`` in any case."""
+        try:
+            return fn(await result)
+        finally:
+            cleanup()
 
     async def _command_socket(self) -> zmq.asyncio.Socket:
         if self._connect_lock is None:

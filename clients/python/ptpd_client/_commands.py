@@ -106,8 +106,9 @@ class CommandMethods:
     def request(self, cmd: str, args: dict[str, Any] | None = None, **kw: Any) -> Any:  # pragma: no cover
         raise NotImplementedError
 
-    def _then(self, result: Any, fn: Callable[[Any], Any]) -> Any:  # pragma: no cover
-        """``fn`` applied to what ``request`` returned (a result, or an awaitable of one)."""
+    def _then(self, result: Any, fn: Callable[[Any], Any], cleanup: Callable[[], None]) -> Any:  # pragma: no cover
+        """``fn`` applied to what ``request`` returned (a result, or an awaitable of one);
+        ``cleanup()`` once it is over, whatever the outcome."""
         raise NotImplementedError
 
     def ping(self, *, timeout: float | None = _UNSET) -> Pong:
@@ -200,7 +201,13 @@ class CommandMethods:
         if into is None:
             return self.request("download", args, timeout=timeout, progress=progress)
         args["shm"] = into.name
-        return self._then(self.request("download", args, timeout=timeout, progress=progress), into.received)
+        into.claim()
+        try:
+            pending = self.request("download", args, timeout=timeout, progress=progress)
+        except BaseException:
+            into.release()
+            raise
+        return self._then(pending, into.received, into.release)
 
     def delete(self, handle: int, *, timeout: float | None = _UNSET) -> Any:
         """Delete an object on the camera."""

@@ -62,7 +62,8 @@ class SharedBuffer:
 
     When the daemon cannot use the buffer (it runs on another machine or as another user,
     or the object is bigger than the buffer), the bytes come over the bus as usual:
-    ``Download.shared`` says which happened. One download at a time per buffer.
+    ``Download.shared`` says which happened. One download at a time per buffer: a second
+    one started while the first runs raises :class:`RuntimeError`.
 
     The segment is created readable and writable by this user only (``mode``); it is
     removed by :meth:`close`, on ``with`` exit, or when the buffer is garbage-collected;
@@ -86,6 +87,7 @@ class SharedBuffer:
         finally:
             os.close(fd)
         self.size = size
+        self._busy = False
         self._unlink = weakref.finalize(self, _unlink, self.path)
 
     @property
@@ -97,6 +99,18 @@ class SharedBuffer:
         if self.closed:
             raise ValueError("shared buffer is closed")
         return memoryview(self._mm)[: self.size if nbytes is None else nbytes]
+
+    def claim(self) -> None:
+        """Mark the buffer as taken by a download (the client calls this)."""
+        if self.closed:
+            raise ValueError("shared buffer is closed")
+        if self._busy:
+            raise RuntimeError(f"{self.name} is in use by another download (one at a time per buffer)")
+        self._busy = True
+
+    def release(self) -> None:
+        """The download that claimed the buffer is over (the client calls this)."""
+        self._busy = False
 
     def received(self, d: Download) -> Download:
         """``d`` with ``data`` viewing this buffer when the daemon wrote it here."""

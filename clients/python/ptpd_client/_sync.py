@@ -77,9 +77,13 @@ class Client(CommandMethods, _BaseClient):
                 self._socket = None
             self._closed = True
 
-    def _then(self, result: Any, fn: Callable[[Any], Any]) -> Any:
-        """``fn`` of a request's result (the async client chains it to the awaitable)."""
-        return fn(result)
+    def _then(self, result: Any, fn: Callable[[Any], Any], cleanup: Callable[[], None]) -> Any:
+        """``fn`` of a request's result, then ``cleanup()`` (the async client chains both
+        to the awaitable)."""
+        try:
+            return fn(result)
+        finally:
+            cleanup()
 
     def _command_socket(self) -> zmq.Socket:
         if self._socket is None:
