@@ -51,9 +51,11 @@ class WholeObjectCamera:
 
     def __init__(self) -> None:
         self.offsets: list[int] = []
+        self.sizes: list[object] = []
 
-    async def download(self, handle: int, progress: object = None, offset: int = 0, into: object = None) -> bytes:
+    async def download(self, handle: int, progress: object = None, offset: int = 0, into: object = None, size: object = None) -> bytes:
         self.offsets.append(offset)
+        self.sizes.append(size)
         return OBJECT[offset:]
 
 
@@ -63,6 +65,7 @@ def test_a_download_from_an_offset_restarts_there_without_partial_reads() -> Non
     cam = WholeObjectCamera()
     data = asyncio.run(fetch(cam, t, partial=False))  # type: ignore[arg-type]
     assert bytes(data) == OBJECT[5:] and cam.offsets == [5]
+    assert cam.sizes == [len(OBJECT)]  # the size the transfer knows: the camera need not ask
     # bytes already received cannot be continued that way: refused, not duplicated
     t.data += b"\x00" * 10
     with pytest.raises(Exception, match="cannot resume"):

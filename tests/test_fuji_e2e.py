@@ -280,6 +280,12 @@ def test_objects_and_download() -> None:
             small = bytearray(10)  # no room: joined as usual, the buffer left alone
             got = await cam.download(objs[0].handle, into=small)
             assert got == data and not isinstance(got, memoryview) and small == bytes(10)
+            # the steps need the size: one GetObjectInfo, none when the caller knows it
+            seen = count_operations(sim)
+            assert await cam.download(objs[0].handle) == data
+            assert seen[0x1008] == 1  # GetObjectInfo
+            assert await cam.download(objs[0].handle, size=objs[0].size) == data
+            assert seen[0x1008] == 1 and seen[0x101B] >= 2  # GetPartialObject steps for both
 
     run(body)
 

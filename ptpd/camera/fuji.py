@@ -575,12 +575,19 @@ class FujiCamera(Camera):
         return [await self._entry(h) for h in handles]
 
     async def download(
-        self, handle: int, progress: Progress | None = None, offset: int = 0, into: bytearray | memoryview | None = None
+        self,
+        handle: int,
+        progress: Progress | None = None,
+        offset: int = 0,
+        into: bytearray | memoryview | None = None,
+        size: int | None = None,
     ) -> bytes:
         """The object's bytes from ``offset``, in GetPartialObject steps: joined once, or
-        each put in its place in ``into`` when the rest of the object fits there."""
-        info = ObjectInfo.decode(await self._op(OperationCode.GetObjectInfo, (handle,)))
-        total = info.object_compressed_size
+        each put in its place in ``into`` when the rest of the object fits there. The
+        steps need the size: ``size``, or one GetObjectInfo."""
+        if size is None or size == 0xFFFFFFFF:
+            size = ObjectInfo.decode(await self._op(OperationCode.GetObjectInfo, (handle,))).object_compressed_size
+        total = size
         sink = memoryview(into).cast("B") if into is not None and 0 <= total - offset <= len(into) else None
         parts: list[bytes] = []
         pos = offset

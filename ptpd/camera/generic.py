@@ -393,7 +393,12 @@ class GenericCamera(Camera):
         return out
 
     async def download(
-        self, handle: int, progress: Progress | None = None, offset: int = 0, into: bytearray | memoryview | None = None
+        self,
+        handle: int,
+        progress: Progress | None = None,
+        offset: int = 0,
+        into: bytearray | memoryview | None = None,
+        size: int | None = None,
     ) -> bytes:
         """The object's bytes from ``offset``: one GetObject, or GetPartialObject from an offset.
 
@@ -404,7 +409,8 @@ class GenericCamera(Camera):
             raise ValueError("offset must be >= 0")
         partial = self._supports(OperationCode.GetPartialObject)
         if partial and (offset > 0 or not self._supports(OperationCode.GetObject)):
-            size = (await self._object_info(handle)).object_compressed_size
+            if size is None:
+                size = (await self._object_info(handle)).object_compressed_size
             if size != 0xFFFFFFFF:
                 return await self._download_partial(handle, offset, max(size - offset, 0), progress)
         relay = None

@@ -86,7 +86,7 @@ async def fetch(
             if t.received and not partial:
                 raise IncompleteTransfer(f"camera cannot resume handle 0x{t.handle:08X} (no GetPartialObject)")
             # one Camera.download: its own buffer is the result (no copy)
-            data = await cam.download(t.handle, progress, t.position, into=None if t.data else into)
+            data = await cam.download(t.handle, progress, t.position, into=None if t.data else into, size=t.size)
             if not t.data:
                 if t.size is None:
                     t.size = t.start + len(data)
