@@ -238,12 +238,8 @@ class Camera(abc.ABC):
 
     @abc.abstractmethod
     async def download(
-        self,
-        handle: int,
-        progress: Progress | None = None,
-        offset: int = 0,
-        into: bytearray | memoryview | None = None,
-        size: int | None = None,
+        self, handle: int, progress: Progress | None = None, offset: int = 0,
+        into: bytearray | memoryview | None = None, size: int | None = None,
     ) -> bytes:
         """The object's bytes from ``offset`` on (partial reads where the camera offers them).
 

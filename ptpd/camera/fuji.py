@@ -575,12 +575,8 @@ class FujiCamera(Camera):
         return [await self._entry(h) for h in handles]
 
     async def download(
-        self,
-        handle: int,
-        progress: Progress | None = None,
-        offset: int = 0,
-        into: bytearray | memoryview | None = None,
-        size: int | None = None,
+        self, handle: int, progress: Progress | None = None, offset: int = 0,
+        into: bytearray | memoryview | None = None, size: int | None = None,
     ) -> bytes:
         """The object's bytes from ``offset``, in GetPartialObject steps: joined once, or
         each put in its place in ``into`` when the rest of the object fits there. The

@@ -393,12 +393,8 @@ class GenericCamera(Camera):
         return out
 
     async def download(
-        self,
-        handle: int,
-        progress: Progress | None = None,
-        offset: int = 0,
-        into: bytearray | memoryview | None = None,
-        size: int | None = None,
+        self, handle: int, progress: Progress | None = None, offset: int = 0,
+        into: bytearray | memoryview | None = None, size: int | None = None,
     ) -> bytes:
         """The object's bytes from ``offset``: one GetObject, or GetPartialObject from an offset.
 
