@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,3 +79,17 @@ def ipc_endpoints(tmp_path: Path) -> dict[str, str]:
         "event": f"ipc://{d}/event",
         "liveview": f"ipc://{d}/liveview",
     }
+
+
+def count_operations(sim: Any) -> collections.Counter:
+    """Operation codes an in-process simulator receives from now on, counted where its
+    server starts each transaction (the fault model is asked once per transaction)."""
+    seen: collections.Counter = collections.Counter()
+    plan = sim.faults.on_transaction
+
+    def counting(op_code: int, *args: Any, **kw: Any) -> Any:
+        seen[op_code] += 1
+        return plan(op_code, *args, **kw)
+
+    sim.faults.on_transaction = counting
+    return seen

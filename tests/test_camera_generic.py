@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import dataclasses
 import io
 from typing import Any
 
 import pytest
+from conftest import count_operations
 
 from ptpd.camera import properties as props
 from ptpd.camera.generic import GenericCamera, event_name
@@ -306,20 +306,6 @@ def test_close_is_idempotent():
 
 GET_DESC, GET_VALUE, SET_VALUE, RESET_VALUE = 0x1014, 0x1015, 0x1016, 0x1017
 ISO = 0x500F
-
-
-def count_operations(sim: Any) -> collections.Counter:
-    """Operation codes the simulator receives from now on, counted where its server starts
-    each transaction (the fault model is asked once per transaction)."""
-    seen: collections.Counter = collections.Counter()
-    plan = sim.faults.on_transaction
-
-    def counting(op_code: int, *args: Any, **kw: Any) -> Any:
-        seen[op_code] += 1
-        return plan(op_code, *args, **kw)
-
-    sim.faults.on_transaction = counting
-    return seen
 
 
 def dial(sim: Any, code: int, values: tuple[int, ...]) -> None:

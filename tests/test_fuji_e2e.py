@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import dataclasses
 import io
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from conftest import count_operations
 from PIL import Image
 
 from ptpd.camera.fuji import FujiCamera
@@ -293,20 +293,6 @@ def test_objects_and_download() -> None:
 # -- property round trips: one transaction each once described ------------------------------------
 
 GET_DESC, GET_VALUE, SET_VALUE = 0x1014, 0x1015, 0x1016
-
-
-def count_operations(sim: Any) -> collections.Counter:
-    """Operation codes the simulator receives from now on (its fault model is asked once per
-    transaction, where its server starts each one)."""
-    seen: collections.Counter = collections.Counter()
-    plan = sim.faults.on_transaction
-
-    def counting(op_code: int, *args: Any, **kw: Any) -> Any:
-        seen[op_code] += 1
-        return plan(op_code, *args, **kw)
-
-    sim.faults.on_transaction = counting
-    return seen
 
 
 def test_get_and_set_are_one_transaction_each() -> None:
