@@ -191,22 +191,32 @@ def parse_reply_frames(frames: list[Any]) -> dict[str, Any]:
         raise ProtocolMismatch(f"daemon reply is not a bus reply: {exc}") from exc
 
 
-def open_sub(context: Any, endpoint: str, curve: Any = None, topic: bytes = b"") -> Any:
-    """A SUB socket on ``endpoint`` subscribed to ``topic`` (``zmq.Context`` or
-    ``zmq.asyncio.Context``), a CURVE client when ``curve`` holds keys."""
+def _connected(context: Any, kind: int, endpoint: str, curve: Any, options: dict[int, Any]) -> Any:
+    """A socket of ``kind`` (``zmq.Context`` or ``zmq.asyncio.Context``) with no linger,
+    CURVE keys when ``curve`` holds some, ``options`` set, connected to ``endpoint``; a bad
+    endpoint is a :class:`ClientError` and leaves no socket behind."""
     import zmq
 
-    s = context.socket(zmq.SUB)
+    s = context.socket(kind)
     s.setsockopt(zmq.LINGER, 0)
     if curve is not None:
         curve.apply(s)
-    s.setsockopt(zmq.SUBSCRIBE, topic)
+    for option, value in options.items():
+        s.setsockopt(option, value)
     try:
         s.connect(endpoint)
     except zmq.ZMQError as exc:
         s.close(0)
         raise ClientError(f"cannot use endpoint {endpoint!r}: {exc}") from exc
     return s
+
+
+def open_sub(context: Any, endpoint: str, curve: Any = None, topic: bytes = b"") -> Any:
+    """A SUB socket on ``endpoint`` subscribed to ``topic`` (``zmq.Context`` or
+    ``zmq.asyncio.Context``), a CURVE client when ``curve`` holds keys."""
+    import zmq
+
+    return _connected(context, zmq.SUB, endpoint, curve, {zmq.SUBSCRIBE: topic})
 
 
 def open_dealer(context: Any, endpoint: str, curve: Any = None) -> Any:
@@ -214,18 +224,8 @@ def open_dealer(context: Any, endpoint: str, curve: Any = None) -> Any:
     a CURVE client when ``curve`` holds keys."""
     import zmq
 
-    s = context.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    if curve is not None:
-        curve.apply(s)
-    # queue only to a connected peer, so "nobody there" shows up as not writable
-    s.setsockopt(zmq.IMMEDIATE, 1)
-    try:
-        s.connect(endpoint)
-    except zmq.ZMQError as exc:
-        s.close(0)
-        raise ClientError(f"cannot use endpoint {endpoint!r}: {exc}") from exc
-    return s
+    # IMMEDIATE: queue only to a connected peer, so "nobody there" shows up as not writable
+    return _connected(context, zmq.DEALER, endpoint, curve, {zmq.IMMEDIATE: 1})
 
 
 def progress_of(event: Event, rid: str, args: dict[str, Any]) -> tuple[int, int] | None:
