@@ -391,8 +391,73 @@ def wait_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
 
 
+# -- cores: the simulated camera on its own ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoreSplit:
+    """The cores this process may use, split between the simulated camera and the host.
+
+    A real camera computes on its own processor; a simulated one shares the host's. Where
+    the camera works flat out beside the host's reader for the whole measurement (a
+    download), the scheduler's placement of the two decides the figure: on a small
+    machine it tends to wake the camera on the core of the host process that asked it,
+    and both then take turns on that core while the other idles. A benchmark can give
+    the camera a core of its own (:attr:`camera`) and the host side the others
+    (:attr:`host`), every side alike, the limit's sender counting as the camera.
+    """
+
+    camera: frozenset[int]
+    host: frozenset[int]
+
+    @property
+    def every(self) -> frozenset[int]:
+        return self.camera | self.host
+
+    @classmethod
+    def of_machine(cls) -> CoreSplit | None:
+        """The last core for the camera, the rest for the host; None with one core."""
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) < 2:
+            return None
+        return cls(frozenset(cores[-1:]), frozenset(cores[:-1]))
+
+    def describe(self) -> str:
+        return f"camera on core {_cores(self.camera)}, host on core {_cores(self.host)}"
+
+
+def _cores(cpus: frozenset[int]) -> str:
+    return ",".join(str(c) for c in sorted(cpus))
+
+
+def pin(pid: int, cpus: frozenset[int] | set[int]) -> None:
+    """Put every thread of process ``pid`` (0: this one) on ``cpus``; threads it starts
+    later inherit that from the thread that starts them."""
+    for tid in os.listdir(f"/proc/{pid or os.getpid()}/task"):
+        with contextlib.suppress(ProcessLookupError, FileNotFoundError):
+            os.sched_setaffinity(int(tid), cpus)
+
+
+@contextlib.contextmanager
+def on_cores(cpus: frozenset[int] | None) -> Iterator[None]:
+    """This process (and so every child it starts meanwhile) on ``cpus``; the cores it had
+    again afterwards. ``None``: left as it is."""
+    if cpus is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    pin(0, cpus)
+    try:
+        yield
+    finally:
+        pin(0, before)
+
+
 class Proc:
-    """A child process in its own session that is always stopped (TERM, then KILL)."""
+    """A child process in its own session that is always stopped (TERM, then KILL).
+
+    ``cpus``: the cores it runs on (set before it has started any thread of its own).
+    """
 
     def __init__(
         self,
@@ -403,6 +468,7 @@ class Proc:
         stdout: Any = subprocess.PIPE,
         stderr: Any = None,
         log: Path | None = None,
+        cpus: frozenset[int] | None = None,
     ) -> None:
         full_env = dict(os.environ)
         full_env.update(env or {})
@@ -417,6 +483,9 @@ class Proc:
             start_new_session=True,
         )
         self.pid = self.popen.pid
+        if cpus is not None:
+            with contextlib.suppress(ProcessLookupError):  # gone already: its exit code tells
+                os.sched_setaffinity(self.pid, cpus)
 
     def alive(self) -> bool:
         return self.popen.poll() is None

@@ -151,13 +151,22 @@ class TcpLimit:
     reads each time into new memory (an anonymous map, so no zero-filling pass: the
     cheapest new memory there is), as a downloader that keeps what it read must.
     ``after(bytes read)`` runs after each run, untimed (a benchmark's sides all do the
-    same work there, e.g. hash what they got).
+    same work there, e.g. hash what they got). ``cpus``: the cores the sender runs on
+    (the camera's, when a benchmark gives the camera its own: see
+    :class:`bench.common.CoreSplit`).
     """
 
-    def __init__(self, nbytes: int, *, fresh: bool = False, after: Callable[[memoryview], object] | None = None) -> None:
+    def __init__(
+        self,
+        nbytes: int,
+        *,
+        fresh: bool = False,
+        after: Callable[[memoryview], object] | None = None,
+        cpus: frozenset[int] | None = None,
+    ) -> None:
         self.nbytes, self.fresh, self.after = nbytes, fresh, after
         port = free_port()
-        self.srv = Proc([PYTHON, "-m", "bench.floors", "serve-blast", str(port), str(nbytes)], cwd=Path(__file__).parent.parent)
+        self.srv = Proc([PYTHON, "-m", "bench.floors", "serve-blast", str(port), str(nbytes)], cwd=Path(__file__).parent.parent, cpus=cpus)
         try:
             assert self.srv.popen.stdout is not None
             self.srv.popen.stdout.readline()
@@ -203,10 +212,17 @@ class TcpLimit:
         self.close()
 
 
-def tcp_limit(nbytes: int, repeats: int, *, fresh: bool = False, after: Callable[[memoryview], object] | None = None) -> list[float]:
+def tcp_limit(
+    nbytes: int,
+    repeats: int,
+    *,
+    fresh: bool = False,
+    after: Callable[[memoryview], object] | None = None,
+    cpus: frozenset[int] | None = None,
+) -> list[float]:
     """Seconds to read ``nbytes`` from a bare loopback socket, ``repeats`` runs of
     :class:`TcpLimit` (see there)."""
-    with TcpLimit(nbytes, fresh=fresh, after=after) as limit:
+    with TcpLimit(nbytes, fresh=fresh, after=after, cpus=cpus) as limit:
         return [limit.run() for _ in range(repeats)]
 
 

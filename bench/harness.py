@@ -231,7 +231,9 @@ class Simulator:
         lv_steps: int = 0,
         opts: dict[str, Any] | None = None,
         log: Path | None = None,
+        cpus: frozenset[int] | None = None,
     ) -> None:
+        """``cpus``: the cores the camera runs on (see :class:`bench.common.CoreSplit`)."""
         import json
 
         self.vendor = vendor
@@ -245,7 +247,7 @@ class Simulator:
         for k, v in (opts or {}).items():
             args += ["--opt", f"{k}={json.dumps(v)}"]
         self.log = log
-        self.proc = Proc(args, cwd=ROOT, stderr=None if log is None else subprocess.DEVNULL)
+        self.proc = Proc(args, cwd=ROOT, stderr=None if log is None else subprocess.DEVNULL, cpus=cpus)
         assert self.proc.popen.stdout is not None
         line = _readline(self.proc, 60.0)
         if not line.startswith("ready "):

@@ -1,0 +1,73 @@
+"""The benchmarks' core split: the simulated camera on a core of its own, the host on the
+others (``bench.common.CoreSplit``), checked on real processes through ``/proc``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from bench.common import CoreSplit, Proc, on_cores, pin
+
+pytestmark = pytest.mark.timeout(30)
+
+CORES = frozenset(os.sched_getaffinity(0))
+needs_two = pytest.mark.skipif(len(CORES) < 2, reason="one core: nothing to split")
+
+
+def allowed(pid: int, tid: int | None = None) -> set[int]:
+    """The cores ``Cpus_allowed_list`` of a process (or one of its threads) names."""
+    status = Path(f"/proc/{pid}/task/{tid or pid}/status").read_text()
+    spec = next(line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("Cpus_allowed_list"))
+    cores: set[int] = set()
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        cores.update(range(int(lo), int(hi or lo) + 1))
+    return cores
+
+
+def test_split_gives_the_camera_one_core_and_the_host_the_rest() -> None:
+    split = CoreSplit.of_machine()
+    if len(CORES) < 2:
+        assert split is None
+        return
+    assert split is not None
+    assert len(split.camera) == 1 and split.camera.isdisjoint(split.host)
+    assert split.every == CORES
+    assert "camera on core" in split.describe()
+
+
+@needs_two
+def test_on_cores_pins_every_thread_and_gives_the_cores_back() -> None:
+    split = CoreSplit.of_machine()
+    assert split is not None
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait, daemon=True)
+    worker.start()  # a thread that was there before the pinning
+    try:
+        with on_cores(split.host):
+            assert allowed(os.getpid()) == set(split.host)
+            assert allowed(os.getpid(), worker.native_id) == set(split.host)
+        assert allowed(os.getpid()) == set(CORES)
+        assert allowed(os.getpid(), worker.native_id) == set(CORES)
+    finally:
+        stop.set()
+        worker.join(5)
+
+
+@needs_two
+def test_proc_starts_on_the_cores_asked_and_pin_moves_it() -> None:
+    split = CoreSplit.of_machine()
+    assert split is not None
+    with Proc([sys.executable, "-c", "import time; time.sleep(30)"], stdout=None, cpus=split.camera) as p:
+        assert allowed(p.pid) == set(split.camera)
+        pin(p.pid, split.every)
+        assert allowed(p.pid) == set(CORES)
+
+
+def test_on_cores_none_leaves_the_process_alone() -> None:
+    with on_cores(None):
+        assert allowed(os.getpid()) == set(CORES)
