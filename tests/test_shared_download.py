@@ -180,6 +180,25 @@ def test_segments_left_by_killed_processes_are_removed_by_the_next(tmp_path: Pat
         assert not dead.exists() and alive.exists() and other.exists() and buf.path.exists()
 
 
+def test_shared_buffer_reserves_its_memory_when_made(tmp_path: Path) -> None:
+    size = 3 << 20
+    with SharedBuffer(size, directory=tmp_path) as buf:
+        assert buf.path.stat().st_blocks * 512 >= size  # every page allocated, none a hole
+
+
+def test_no_room_for_a_shared_buffer_is_an_error_when_it_is_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def full(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", full)  # /dev/shm without room for it
+    with pytest.raises(OSError) as exc:
+        SharedBuffer(1 << 20, directory=tmp_path)
+    assert exc.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
+
+
 def test_shared_buffer_refuses_a_size_of_zero(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="size"):
         SharedBuffer(0, directory=tmp_path)

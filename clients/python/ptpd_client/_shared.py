@@ -65,7 +65,9 @@ class SharedBuffer:
     ``Download.shared`` says which happened. One download at a time per buffer: a second
     one started while the first runs raises :class:`RuntimeError`.
 
-    The segment is created readable and writable by this user only (``mode``); it is
+    Its memory is reserved when it is made: :class:`OSError` (``ENOSPC``) when
+    ``/dev/shm`` has not that much room left. The segment is created readable and
+    writable by this user only (``mode``); it is
     removed by :meth:`close`, on ``with`` exit, or when the buffer is garbage-collected;
     one left by a process that was killed is removed when this user makes the next.
     """
@@ -78,8 +80,11 @@ class SharedBuffer:
         self.path = Path(directory) / self.name
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
         try:
-            os.ftruncate(fd, size)
-            # populate: the pages are made now, once, not a fault at a time in a download
+            # Reserve every page now: with /dev/shm full this is an OSError here, not a
+            # fault (SIGBUS) in whichever process first writes a page it could not get,
+            # which would be the daemon, in the middle of a download.
+            os.posix_fallocate(fd, 0, size)
+            # populate: the pages are mapped now, once, not a fault at a time in a download
             self._mm = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0))
         except BaseException:
             _unlink(self.path)
