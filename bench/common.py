@@ -432,10 +432,20 @@ def _cores(cpus: frozenset[int]) -> str:
 
 def pin(pid: int, cpus: frozenset[int] | set[int]) -> None:
     """Put every thread of process ``pid`` (0: this one) on ``cpus``; threads it starts
-    later inherit that from the thread that starts them."""
-    for tid in os.listdir(f"/proc/{pid or os.getpid()}/task"):
+    later inherit that from the thread that starts them. A process that is gone is left
+    alone (its exit tells its owner)."""
+    try:
+        tids = os.listdir(f"/proc/{pid or os.getpid()}/task")
+    except FileNotFoundError:
+        return
+    for tid in tids:
         with contextlib.suppress(ProcessLookupError, FileNotFoundError):
             os.sched_setaffinity(int(tid), cpus)
+
+
+def cores_of(pid: int) -> frozenset[int]:
+    """The cores process ``pid`` (0: this one) may run on (its main thread's)."""
+    return frozenset(os.sched_getaffinity(pid))
 
 
 @contextlib.contextmanager
@@ -445,9 +455,9 @@ def on_cores(cpus: frozenset[int] | None) -> Iterator[None]:
     if cpus is None:
         yield
         return
-    before = os.sched_getaffinity(0)
-    pin(0, cpus)
+    before = cores_of(0)
     try:
+        pin(0, cpus)
         yield
     finally:
         pin(0, before)
@@ -456,7 +466,8 @@ def on_cores(cpus: frozenset[int] | None) -> Iterator[None]:
 class Proc:
     """A child process in its own session that is always stopped (TERM, then KILL).
 
-    ``cpus``: the cores it runs on (set before it has started any thread of its own).
+    ``cpus``: the cores it runs on (every thread it has when it is started; the ones it
+    starts later inherit them).
     """
 
     def __init__(
@@ -484,8 +495,7 @@ class Proc:
         )
         self.pid = self.popen.pid
         if cpus is not None:
-            with contextlib.suppress(ProcessLookupError):  # gone already: its exit code tells
-                os.sched_setaffinity(self.pid, cpus)
+            pin(self.pid, cpus)
 
     def alive(self) -> bool:
         return self.popen.poll() is None

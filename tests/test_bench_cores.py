@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import CoreSplit, Proc, on_cores, pin
+if not hasattr(os, "sched_getaffinity"):
+    pytest.skip("no CPU affinity on this platform", allow_module_level=True)
+
+from bench.common import CoreSplit, Proc, cores_of, on_cores, pin  # noqa: E402
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -63,9 +66,18 @@ def test_proc_starts_on_the_cores_asked_and_pin_moves_it() -> None:
     split = CoreSplit.of_machine()
     assert split is not None
     with Proc([sys.executable, "-c", "import time; time.sleep(30)"], stdout=None, cpus=split.camera) as p:
-        assert allowed(p.pid) == set(split.camera)
+        assert allowed(p.pid) == set(split.camera) and cores_of(p.pid) == split.camera
         pin(p.pid, split.every)
         assert allowed(p.pid) == set(CORES)
+    pin(p.pid, split.camera)  # gone: left alone, no error
+
+
+def test_pin_leaves_a_process_that_is_gone_alone() -> None:
+    import subprocess
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    assert gone.wait(10) == 0  # reaped: its /proc entry is gone
+    pin(gone.pid, CORES)  # no error
 
 
 def test_on_cores_none_leaves_the_process_alone() -> None:
