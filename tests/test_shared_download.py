@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ptpd.daemon.shared import SharedSegments, valid_name
+from ptpd.daemon.shared import SHM_DIR, SharedSegments, valid_name
 from ptpd_client import AsyncClient, Client, CommandFailed, SharedBuffer
 from tests.test_daemon_sim import Daemon, needs_generic, wait_status
 
@@ -180,10 +180,25 @@ def test_segments_left_by_killed_processes_are_removed_by_the_next(tmp_path: Pat
         assert not dead.exists() and alive.exists() and other.exists() and buf.path.exists()
 
 
-def test_shared_buffer_reserves_its_memory_when_made(tmp_path: Path) -> None:
+@pytest.mark.skipif(not SHM_DIR.is_dir(), reason="no /dev/shm")
+def test_shared_buffer_reserves_its_memory_when_made() -> None:
     size = 3 << 20
-    with SharedBuffer(size, directory=tmp_path) as buf:
+    with SharedBuffer(size) as buf:  # in /dev/shm, where the daemon looks
+        assert buf.path.parent == SHM_DIR
         assert buf.path.stat().st_blocks * 512 >= size  # every page allocated, none a hole
+
+
+def test_where_pages_cannot_be_allocated_ahead_the_buffer_is_still_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def unsupported(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP))
+
+    monkeypatch.setattr(os, "posix_fallocate", unsupported)
+    with SharedBuffer(1 << 20, directory=tmp_path) as buf:
+        assert buf.path.stat().st_size == 1 << 20
+        buf.view(4)[:] = b"abcd"
+        assert buf.path.read_bytes()[:4] == b"abcd"
 
 
 def test_no_room_for_a_shared_buffer_is_an_error_when_it_is_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
