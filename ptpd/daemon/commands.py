@@ -9,7 +9,9 @@ Exceptions become stable error codes in :func:`to_bus_error`.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -180,6 +182,34 @@ def safe_filename(name: str, fallback: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1].replace("\0", "")
     base = _UNSAFE.sub("_", base).lstrip(".")
     return base[:128] or fallback
+
+
+async def _check_dir(directory: str) -> None:
+    """Refuse a directory the daemon cannot write before the camera does any work for it
+    (a shutter released, an object read) whose result would then have nowhere to go."""
+
+    def check() -> None:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "permission denied")
+
+    if not os.path.isabs(directory):  # relative to what? the daemon's cwd means nothing to a client
+        raise BusError(ErrorCode.BAD_REQUEST, f"dir must be an absolute path on the daemon's machine, got {directory!r}")
+    try:
+        await asyncio.to_thread(check)
+    except OSError as exc:
+        raise BusError(ErrorCode.BAD_REQUEST, f"cannot write into {directory}: {exc.strerror or exc}") from None
+
+
+async def _write_into(directory: str, filename: str, data: bytes | bytearray | memoryview, size: int | None, fmt: int) -> str:
+    """Write a verified file under ``directory`` (off the event loop); a directory the
+    daemon cannot write is the request's fault, not the daemon's."""
+    try:
+        return await asyncio.to_thread(write_verified, directory, filename, data, size, fmt)
+    except IncompleteTransfer:
+        raise
+    except OSError as exc:
+        raise BusError(ErrorCode.BAD_REQUEST, f"cannot write {filename} into {directory}: {exc.strerror or exc}") from None
 
 
 def write_atomically(directory: str, filename: str, data: bytes) -> str:
@@ -378,6 +408,8 @@ async def _capture(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
         raise BusError(ErrorCode.BAD_REQUEST, "count must be 1-999")
     want_data = bool(a["download"])
     out_dir = a["dir"]
+    if out_dir:
+        await _check_dir(out_dir)
     keep = bool(a["keep"])
     shots: list[dict[str, Any]] = []
     #: the shot that failed: (shot, transfer or None, exception)
@@ -387,7 +419,7 @@ async def _capture(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
         """Verify and hand over one image (a file under ``dir`` or bytes in the reply)."""
         name = shot["filename"]
         if out_dir:
-            shot["path"] = await asyncio.to_thread(write_verified, out_dir, name, data, size, fmt)
+            shot["path"] = await _write_into(out_dir, name, data, size, fmt)
         else:
             verify(data, size, fmt, name)
             shot["data"] = data
@@ -505,9 +537,13 @@ async def _objects(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
 
 @handler("download")
 async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
-    handle, offset = _handle(a), a["offset"]
+    handle, offset, out_dir = _handle(a), a["offset"], a["dir"]
     if not 0 <= offset <= U32_MAX:
         raise BusError(ErrorCode.BAD_REQUEST, "offset must be 0..0xFFFFFFFF")
+    if out_dir is not None:
+        if offset or a["shm"] is not None:
+            raise BusError(ErrorCode.BAD_REQUEST, "dir writes the whole object: not with offset or shm")
+        await _check_dir(out_dir)
     segment = None
     if a["shm"] is not None:
         try:
@@ -542,6 +578,12 @@ async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
             raise BusError(err.code, f"download of handle 0x{handle:08X} interrupted ({t.so_far}; "
                                      f"resume with offset): {err.message}", err.ptp_code) from None
     result: dict[str, Any] = {"handle": handle, "filename": t.filename, "size": len(data) + offset, "offset": offset}
+    if out_dir is not None:
+        name = safe_filename(t.filename or "", f"object-{handle:08x}")
+        result["path"] = await _write_into(out_dir, name, data, t.size, t.format)
+        if t.resumes:
+            result["resumed"] = t.resumes
+        return result
     shared = segment is not None and isinstance(data, memoryview) and data.obj is segment.obj
     if segment is not None and not shared and len(data) <= len(segment):
         segment[: len(data)] = data  # a camera that cannot read into it, or a resume: one copy

@@ -81,7 +81,8 @@ class Download(_Model):
     ``data`` is bytes-like: a ``memoryview`` of the received message (no copy), or of the
     :class:`~ptpd_client.SharedBuffer` the daemon wrote it into (``shared``), ready for
     ``file.write``, ``hashlib``, ``numpy.frombuffer``; ``bytes(d.data)`` makes a copy.
-    ``size`` is ``offset`` + the bytes in ``data``.
+    ``size`` is ``offset`` + the bytes in ``data``. With ``dir`` the daemon wrote the
+    object to the file ``path`` (on its machine) and ``data`` is empty.
     """
 
     handle: int = 0
@@ -89,6 +90,7 @@ class Download(_Model):
     size: int = 0
     offset: int = 0
     shared: bool = False
+    path: str | None = None
     data: bytes | memoryview = b""
     raw: dict[str, Any] = _raw()
 

@@ -191,13 +191,17 @@ class CommandMethods:
         progress: ProgressCallback | None = None,
         timeout: float | None = _UNSET,
         into: SharedBuffer | None = None,
+        dir: str | None = None,
     ) -> Download:
         """An object's bytes; ``progress(done, total)`` is called as the daemon reports.
 
         ``into``: a :class:`~ptpd_client.SharedBuffer` the daemon, when it runs on this
         machine, writes the bytes into instead of sending them (see there).
+        ``dir``: a directory on the daemon's machine where the daemon writes the object
+        as a file (verified, never replacing one) instead of sending it; the reply's
+        ``path`` names the file, ``data`` is empty.
         """
-        args = {"handle": handle, "offset": offset or None}
+        args = {"handle": handle, "offset": offset or None, "dir": dir}
         if into is None:
             return self.request("download", args, timeout=timeout, progress=progress)
         args["shm"] = into.name
