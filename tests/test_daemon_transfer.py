@@ -188,9 +188,10 @@ def test_download_into_a_directory_takes_the_whole_object_only(gen: Daemon, tmp_
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_relative_directory_is_refused(gen: Daemon) -> None:
+@pytest.mark.parametrize("relative", ["out", ""])
+def test_a_relative_directory_is_refused(gen: Daemon, relative: str) -> None:
     for cmd, args in (("download", {"handle": _largest(gen)["handle"]}), ("capture", {"download": True})):
-        rep = gen.c.call(cmd, {**args, "dir": "out"}, timeout=20)
+        rep = gen.c.call(cmd, {**args, "dir": relative}, timeout=20)
         assert not rep["ok"] and rep["error"]["code"] == "bad_request", rep
         assert "absolute" in rep["error"]["message"]
 
@@ -227,6 +228,24 @@ def test_a_file_that_cannot_be_written_is_a_bad_request(tmp_path: Path) -> None:
     assert exc.value.code == ErrorCode.BAD_REQUEST
     assert "cannot write IMG_0001.JPG" in str(exc.value) and str(gone) in str(exc.value)
     assert [p.name for p in tmp_path.iterdir()] == ["gone"]
+
+
+def test_a_full_disk_is_not_the_requests_fault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import errno
+    import os
+
+    from ptpd.bus import BusError, ErrorCode
+    from ptpd.daemon.commands import _write_into
+
+    def full(fd: int) -> None:  # a disk that fills up reports it at the latest in fsync
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(BusError) as exc:
+        asyncio.run(_write_into(str(tmp_path), "IMG_0002.JPG", b"\xff\xd8 jpeg \xff\xd9", None, 0))
+    assert exc.value.code == ErrorCode.INTERNAL and "No space left" in str(exc.value)
+    assert list(tmp_path.iterdir()) == []  # the temp file went too
 
 
 def test_the_client_asks_the_daemon_to_write_the_file(gen: Daemon, tmp_path: Path) -> None:

@@ -2,13 +2,13 @@
 
 End to end: a simulated camera (in this process, so its card can hold what no real
 option makes) carries images named ``../../x``, with a NUL, absolute, with backslashes,
-``..``, empty, hidden, 250 characters long; the daemon lists them and ``ptpctl download
--o OUT`` fetches each. Every file must land directly in OUT, and nothing may appear
+``..``, empty, hidden, 250 characters long; the daemon lists them, ``ptpctl download
+-o OUT`` fetches each, and ``download dir=`` has the daemon write each. Every file must land directly in OUT, and nothing may appear
 anywhere else in the surrounding tree (a canary directory that ``../..`` would reach).
 Absolute names point *into* the canary tree, never at a system file: the tests run as
 root and a broken sanitizer must not be able to damage the machine.
 
-Then the two sanitizers themselves (the daemon's, for ``capture dir=``, and ptpctl's)
+Then the two sanitizers themselves (the daemon's, for ``capture``/``download dir=``, and ptpctl's)
 against arbitrary names (hypothesis): one path component, inside the directory.
 """
 
@@ -55,10 +55,13 @@ def hostile_names(canary: Path) -> list[str]:
     ]
 
 
-def test_ptpctl_download_keeps_hostile_names_inside_the_output_dir(tmp_path: Path) -> None:
+def test_downloads_keep_hostile_names_inside_the_output_dir(tmp_path: Path) -> None:
+    """``ptpctl download -o OUT`` (the client writes) and ``download dir=DAEMON_OUT`` (the
+    daemon writes): every file directly in its directory, nothing anywhere else."""
     canary = tmp_path / "canary"
     out = canary / "a" / "b" / "out"
     out.mkdir(parents=True)
+    daemon_out = canary / "a" / "b" / "daemon-out"  # made by the daemon
     names = hostile_names(canary)
     with InProcessSimulator("fuji", pairing_delay=0.0, initial_images=0) as sim:
         from ptpd.simulator.fuji import STORAGE_ID
@@ -103,10 +106,15 @@ def test_ptpctl_download_keeps_hostile_names_inside_the_output_dir(tmp_path: Pat
                 )
                 assert cp.returncode == 0, (name, cp.stderr)
                 assert "Traceback" not in cp.stderr
+            with d.client() as c:
+                for name, h in handles.items():
+                    path = Path(c.result("download", {"handle": h, "dir": str(daemon_out)}, timeout=20)["path"])
+                    assert path.parent == daemon_out, (name, path)
     written = sorted(p for p in canary.rglob("*") if p.is_file())
-    outside = [p for p in written if p.parent != out]
-    assert not outside, f"written outside {out}: {outside}"
-    assert len(written) == len(names), [p.name for p in written]
+    outside = [p for p in written if p.parent not in (out, daemon_out)]
+    assert not outside, f"written outside {out} and {daemon_out}: {outside}"
+    assert len([p for p in written if p.parent == out]) == len(names), [p.name for p in written]
+    assert len([p for p in written if p.parent == daemon_out]) == len(names), [p.name for p in written]
     for p in written:
         assert "\x00" not in p.name and "/" not in p.name and not p.name.startswith(".")
         assert p.read_bytes()[:2] == b"\xff\xd8"

@@ -184,6 +184,17 @@ def safe_filename(name: str, fallback: str) -> str:
     return base[:128] or fallback
 
 
+#: why a directory or file cannot be written that is the request's to mend (the path or
+#: its permissions); any other (a full disk, an I/O error) is the machine's
+_PATH_ERRORS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST,
+                          errno.ENOENT, errno.ENAMETOOLONG, errno.ELOOP, errno.EISDIR})
+
+
+def _write_error(what: str, exc: OSError) -> BusError:
+    code = ErrorCode.BAD_REQUEST if exc.errno in _PATH_ERRORS else ErrorCode.INTERNAL
+    return BusError(code, f"cannot write {what}: {exc.strerror or exc}")
+
+
 async def _check_dir(directory: str) -> None:
     """Refuse a directory the daemon cannot write before the camera does any work for it
     (a shutter released, an object read) whose result would then have nowhere to go."""
@@ -198,7 +209,7 @@ async def _check_dir(directory: str) -> None:
     try:
         await asyncio.to_thread(check)
     except OSError as exc:
-        raise BusError(ErrorCode.BAD_REQUEST, f"cannot write into {directory}: {exc.strerror or exc}") from None
+        raise _write_error(f"into {directory}", exc) from None
 
 
 async def _write_into(directory: str, filename: str, data: bytes | bytearray | memoryview, size: int | None, fmt: int) -> str:
@@ -209,7 +220,7 @@ async def _write_into(directory: str, filename: str, data: bytes | bytearray | m
     except IncompleteTransfer:
         raise
     except OSError as exc:
-        raise BusError(ErrorCode.BAD_REQUEST, f"cannot write {filename} into {directory}: {exc.strerror or exc}") from None
+        raise _write_error(f"{filename} into {directory}", exc) from None
 
 
 def write_atomically(directory: str, filename: str, data: bytes) -> str:
@@ -408,7 +419,7 @@ async def _capture(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
         raise BusError(ErrorCode.BAD_REQUEST, "count must be 1-999")
     want_data = bool(a["download"])
     out_dir = a["dir"]
-    if out_dir:
+    if out_dir is not None:
         await _check_dir(out_dir)
     keep = bool(a["keep"])
     shots: list[dict[str, Any]] = []
