@@ -235,6 +235,26 @@ def test_download_and_no_overwrite(daemon: Daemon, tmp_path: Path) -> None:  # n
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
 
 
+def test_download_written_by_the_daemon(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+    objs = json.loads(run(daemon, "ls", "--json").output)
+    o = [x for x in objs if not x["is_folder"]][0]
+    out = tmp_path / "on-daemon"
+    r = run(daemon, "download", hex(o["handle"]), "--daemon-dir", str(out), "--json")
+    assert r.exit_code == 0, r.output
+    (saved,) = json.loads(r.output)
+    path = Path(saved["path"])
+    assert path.parent == out and path.name == o["filename"] and path.stat().st_size == o["size"] == saved["size"]
+    assert is_jpeg(path)
+    # never replaced: a second download lands beside the first
+    r = run(daemon, "download", hex(o["handle"]), "--daemon-dir", str(out), "--json")
+    assert r.exit_code == 0 and Path(json.loads(r.output)[0]["path"]) != path
+    for bad, why in ((["--daemon-dir", "relative"], "absolute"), (["--daemon-dir", str(out), "-o", str(tmp_path)], "not with -o"),
+                     (["--daemon-dir", str(path / "sub")], "cannot write")):
+        p = ptpctl("download", str(o["handle"]), *bad, env=daemon.full_env())
+        assert p.returncode == 2 and why in p.stderr and "Traceback" not in p.stderr, p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
 def test_write_atomic_writes_any_buffer_and_never_overwrites(tmp_path: Path) -> None:
     from ptpctl.files import FileExists, write_atomic
 

@@ -40,15 +40,25 @@ def ls_(session: Session, as_json: bool) -> None:
 @click.argument("handles", type=IntParam(), nargs=-1, required=True)
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=".", show_default=True, help="Where to write the files.")
 @click.option("--overwrite", is_flag=True, help="Replace existing files.")
+@click.option("--daemon-dir", metavar="PATH",
+              help="Have the daemon write the files into PATH, an absolute path on its own machine "
+                   "(no bytes cross the bus; never replaces a file).")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar [default: on a terminal].")
 @json_option
 @pass_session
-def download(session: Session, handles: tuple[int, ...], output_dir: str, overwrite: bool, progress: bool | None,
-             as_json: bool) -> None:
+def download(session: Session, handles: tuple[int, ...], output_dir: str, overwrite: bool, daemon_dir: str | None,
+             progress: bool | None, as_json: bool) -> None:
     """Download the objects HANDLE... (from 'ptpctl ls') into DIR under the camera's
-    file names, atomically, never replacing an existing file without --overwrite."""
-    out = Path(output_dir)
+    file names, atomically, never replacing an existing file without --overwrite.
+    With --daemon-dir the daemon writes them on its side instead."""
     show = sys.stderr.isatty() if progress is None else progress
+    if daemon_dir is not None:
+        ctx = click.get_current_context()
+        if ctx.get_parameter_source("output_dir") is not click.core.ParameterSource.DEFAULT or overwrite:
+            raise CliError("--daemon-dir writes on the daemon's side: not with -o or --overwrite", Exit.USAGE)
+        _emit(session, as_json, [_fetch_on_daemon(session, h, daemon_dir, show) for h in handles])
+        return
+    out = Path(output_dir)
     results = []
     for h in handles:
         # No listing of the card first (a transaction per object on a real camera): the
@@ -65,18 +75,34 @@ def download(session: Session, handles: tuple[int, ...], output_dir: str, overwr
                            "the image stays on the camera", Exit.ERROR) from None
         results.append({"handle": h, "filename": d.filename, "size": len(d.data), "path": str(dest)})
         del d  # the next download need not wait for this one's memory
+    _emit(session, as_json, results)
+
+
+def _emit(session: Session, as_json: bool, results: list[dict[str, Any]]) -> None:
     if _want_json(session, as_json):
         output.emit_json(results)
         return
     output.table([(output.hexv(r["handle"]), output.human_size(r["size"]), r["path"]) for r in results], ["Handle", "Size", "Saved to"])
 
 
-def _fetch(session: Session, handle: int, show: bool) -> Any:
-    """One object's download, with a progress bar on stderr when ``show``."""
+def _fetch_on_daemon(session: Session, handle: int, directory: str, show: bool) -> dict[str, Any]:
+    """One object written by the daemon into ``directory`` on its machine."""
+    try:
+        d = _fetch(session, handle, show, directory)
+    except CommandFailed as exc:
+        if exc.code == "bad_request":  # the directory: the user's to mend
+            raise CliError(f"download: {exc.message}", Exit.USAGE) from None
+        raise
+    return {"handle": handle, "filename": d.filename, "size": d.size, "path": d.path}
+
+
+def _fetch(session: Session, handle: int, show: bool, directory: str | None = None) -> Any:
+    """One object's download (written by the daemon into ``directory`` when given), with a
+    progress bar on stderr when ``show``."""
     timeout = max(session.timeout, 30.0)
     try:
         if not show:
-            return session.client.download(handle, timeout=timeout)
+            return session.client.download(handle, timeout=timeout, dir=directory)
         with click.progressbar(length=1, label=output.hexv(handle), file=sys.stderr, show_pos=True) as bar:
             seen = [0]
 
@@ -86,7 +112,7 @@ def _fetch(session: Session, handle: int, show: bool) -> Any:
                 bar.update(max(0, done - seen[0]))
                 seen[0] = max(seen[0], done)
 
-            d = session.client.download(handle, progress=on_progress, timeout=timeout)
+            d = session.client.download(handle, progress=on_progress, timeout=timeout, dir=directory)
             bar.update(max(0, (bar.length or 0) - seen[0]))
             return d
     except CommandFailed as exc:
