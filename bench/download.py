@@ -6,8 +6,10 @@ link) holds one ~50 MB JPEG. Compared, in one run:
 * ``gphoto2 --get-file N`` (a process and a session; N found with ``--list-files``);
 * ptpd: the Python client's ``download(handle)`` (in process, bytes over the bus), the
   same into a :class:`~ptpd_client.SharedBuffer` it lends the daemon and reuses (the
-  daemon reads the camera's socket straight into it: a local client's way), and
-  ``ptpctl download HANDLE -o DIR`` (a process, written to disk atomically);
+  daemon reads the camera's socket straight into it: a local client's way),
+  ``ptpctl download HANDLE -o DIR`` (a process, written to disk atomically) and
+  ``ptpctl download HANDLE --daemon-dir DIR`` (the daemon writes the file: no bytes on
+  the bus);
 * the limit: a bare loopback socket reading the same number of bytes from memory, into
   one buffer reused run after run (pages already mapped), on one connection kept from
   run to run (its windows grown, as a camera's long-lived one is), each read taking all
@@ -85,6 +87,7 @@ CLIENT = "ptpd: Python client download"
 SHARED = "ptpd: Python client download into a SharedBuffer"
 LIMIT = "limit: bare socket"
 PTPCTL = "ptpd: ptpctl download -o DIR"
+PTPCTL_DAEMON = "ptpd: ptpctl download --daemon-dir DIR (the daemon writes)"
 GPHOTO2 = "gphoto2 --get-file"
 DIRECT = "camera API in process (no daemon, no bus)"
 
@@ -214,8 +217,9 @@ def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, dige
                     finally:
                         for pid, cores in before.items():
                             pin(pid, cores)
-        ptpctl = [*ptpctl_cmd(), "--timeout", "300", "download", str(big.handle), "--no-progress", "-o"]
-        file_runs(PTPCTL, "ptpctl", lambda out: [*ptpctl, str(out)], d.client_env)
+        ptpctl = [*ptpctl_cmd(), "--timeout", "300", "download", str(big.handle), "--no-progress"]
+        file_runs(PTPCTL, "ptpctl", lambda out: [*ptpctl, "-o", str(out)], d.client_env)
+        file_runs(PTPCTL_DAEMON, "ptpctl-daemon-dir", lambda out: [*ptpctl, "--daemon-dir", str(out.resolve())], d.client_env)
     return sides, size
 
 
@@ -239,7 +243,7 @@ def run(quick: bool) -> Result:
         "download",
         f"Download throughput: one {mb} MB object",
         f"gphoto2 --get-file vs ptpd (Python client in process, over the bus and into a reused SharedBuffer; "
-        f"ptpctl download to disk) vs a bare loopback "
+        f"ptpctl download to disk, written by ptpctl and by the daemon) vs a bare loopback "
         f"socket reading {mb} MB from memory into a reused buffer (the limit), and into new memory each run, "
         f"and vs a bare PTP/IP reader of the same object; simulated {vendor} camera, 0 ms latency, "
         f"{reps} runs each; then the same with the camera's link at {LINK_MBPS:g} MB/s, {link_reps} runs each",
@@ -293,6 +297,10 @@ def run(quick: bool) -> Result:
         res.notes.append(f"best ptpd side / bare socket into new memory: {fresh / best:.3f} (the same read as the limit, but into new pages each run)")
         for k in ptpd_sides:
             res.notes.append(f"{k} / limit: {lim / Stats.of(sides[k]).median:.3f}")
+        if sides.get(GPHOTO2):
+            g = Stats.of(sides[GPHOTO2]).median
+            res.notes.append("to a file, gphoto2 --get-file time / ptpctl time: "
+                             + ", ".join(f"{k.removeprefix('ptpd: ')} {g / Stats.of(sides[k]).median:.2f}x" for k in (PTPCTL, PTPCTL_DAEMON) if sides.get(k)))
         if sides.get(BARE_CAMERA):
             res.notes.append(f"best ptpd side / bare PTP/IP read of the object from the camera: {Stats.of(sides[BARE_CAMERA]).median / best:.3f}")
         if sides.get(BARE_CAMERA_REUSED):
@@ -305,6 +313,8 @@ def run(quick: bool) -> Result:
         res.notes.append(f"camera link at {LINK_MBPS:g} MB/s: Python client / bare PTP/IP read = {bare / Stats.of(link_sides[CLIENT]).median:.3f}"
                          + (f", into a SharedBuffer / bare = {bare / Stats.of(link_sides[SHARED]).median:.3f}" if link_sides.get(SHARED) else "")
                          + (f", ptpctl download / bare = {bare / Stats.of(link_sides[PTPCTL]).median:.3f}" if link_sides.get(PTPCTL) else "")
+                         + (f", ptpctl download --daemon-dir / bare = {bare / Stats.of(link_sides[PTPCTL_DAEMON]).median:.3f}"
+                            if link_sides.get(PTPCTL_DAEMON) else "")
                          + (f", gphoto2 / bare = {bare / Stats.of(link_sides[GPHOTO2]).median:.3f}" if link_sides.get(GPHOTO2) else ""))
     return res
 
