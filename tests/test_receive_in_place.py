@@ -59,8 +59,8 @@ def ready_pair(chunk_size: int = 64 * 1024) -> tuple[InitiatorConnection, Respon
     return i, r
 
 
-def request(i: InitiatorConnection, r: ResponderConnection, code: int = 0x1009) -> int:
-    req = i.request(code, (1,))
+def request(i: InitiatorConnection, r: ResponderConnection, code: int = 0x1009, into: object = None) -> int:
+    req = i.request(code, (1,), into=into)  # type: ignore[arg-type]
     r.receive_data(i.send(req))
     assert drain(r) == [req]  # type: ignore[arg-type]
     return req.transaction_id
@@ -292,10 +292,7 @@ def test_data_in_goes_into_the_callers_buffer(sizes):
     i, r = ready_pair(100_000)
     sink = bytearray(len(BIG) + 500)  # bigger than the object: the rest stays as it was
     sink[-500:] = b"\xee" * 500
-    req = i.request(0x1009, (1,), into=sink)
-    r.receive_data(i.send(req))
-    drain(r)  # type: ignore[arg-type]
-    tid = req.transaction_id
+    tid = request(i, r, 0x1009, into=sink)
     wire = r.send(ev.DataIn(tid, BIG)) + r.send(ev.OperationResponse(0x2001, tid))
     events, reads = read_into(i, wire, sizes)
     data = events[0].payload
@@ -311,10 +308,8 @@ def test_fed_bytes_fill_the_callers_buffer_too(step):
     i, r = ready_pair(10_000)
     payload = b"small phase" * 3  # under FILL_THRESHOLD: still goes where the caller said
     sink = memoryview(bytearray(64))
-    req = i.request(0x1008, (1,), into=sink)
-    r.receive_data(i.send(req))
-    drain(r)  # type: ignore[arg-type]
-    wire = r.send(ev.DataIn(req.transaction_id, payload)) + r.send(ev.OperationResponse(0x2001, req.transaction_id))
+    tid = request(i, r, 0x1008, into=sink)
+    wire = r.send(ev.DataIn(tid, payload)) + r.send(ev.OperationResponse(0x2001, tid))
     events = []
     for pos in range(0, len(wire), step):
         i.receive_data(wire[pos : pos + step])
@@ -326,10 +321,8 @@ def test_fed_bytes_fill_the_callers_buffer_too(step):
 def test_a_buffer_too_small_or_an_unknown_length_is_left_alone():
     i, r = ready_pair()
     small = bytearray(b"\x55" * 1000)
-    req = i.request(0x1009, (1,), into=small)
-    r.receive_data(i.send(req))
-    drain(r)  # type: ignore[arg-type]
-    wire = r.send(ev.DataIn(req.transaction_id, BIG)) + r.send(ev.OperationResponse(0x2001, req.transaction_id))
+    tid = request(i, r, 0x1009, into=small)
+    wire = r.send(ev.DataIn(tid, BIG)) + r.send(ev.OperationResponse(0x2001, tid))
     events, _ = read_into(i, wire, [70_000])
     assert isinstance(events[0].payload, bytearray) and events[0].payload == BIG
     assert small == b"\x55" * 1000
@@ -350,11 +343,9 @@ def test_a_buffer_too_small_or_an_unknown_length_is_left_alone():
 def test_the_buffer_serves_its_own_transaction_only():
     i, r = ready_pair()
     sink = bytearray(len(BIG))
-    req = i.request(0x1009, (1,), into=sink)
-    r.receive_data(i.send(req))
-    drain(r)  # type: ignore[arg-type]
-    events, _ = read_into(i, r.send(ev.OperationResponse(0x2001, req.transaction_id)), [100])  # no data phase
-    assert events == [ev.OperationResponse(0x2001, req.transaction_id)]
+    tid = request(i, r, 0x1009, into=sink)
+    events, _ = read_into(i, r.send(ev.OperationResponse(0x2001, tid)), [100])  # no data phase
+    assert events == [ev.OperationResponse(0x2001, tid)]
     tid = request(i, r)  # the next one did not name it
     wire = r.send(ev.DataIn(tid, BIG)) + r.send(ev.OperationResponse(0x2001, tid))
     events, _ = read_into(i, wire, [1 << 20])
@@ -364,14 +355,12 @@ def test_the_buffer_serves_its_own_transaction_only():
 def test_cancel_stops_writing_into_the_callers_buffer():
     i, r = ready_pair(100_000)
     sink = bytearray(len(BIG))
-    req = i.request(0x1009, (1,), into=sink)
-    r.receive_data(i.send(req))
-    drain(r)  # type: ignore[arg-type]
-    wire = r.send(ev.DataIn(req.transaction_id, BIG))
+    tid = request(i, r, 0x1009, into=sink)
+    wire = r.send(ev.DataIn(tid, BIG))
     read_into(i, wire[: 20 + 12 + 50_000], [1 << 20])
-    i.send(ev.Cancel(req.transaction_id))
+    i.send(ev.Cancel(tid))
     before = bytes(sink)
-    events, _ = read_into(i, wire[20 + 12 + 50_000 :] + pk.OperationResponse(0x2001, req.transaction_id).encode(), [30_000])
+    events, _ = read_into(i, wire[20 + 12 + 50_000 :] + pk.OperationResponse(0x2001, tid).encode(), [30_000])
     assert events == [] and bytes(sink) == before  # the rest of the phase went nowhere
 
 
@@ -417,12 +406,25 @@ def test_the_connection_lets_go_of_the_buffer_when_the_transaction_ends():
 
     i, r = ready_pair()
     mm = mmap.mmap(-1, len(BIG))
-    req = i.request(0x1009, (1,), into=mm)
-    r.receive_data(i.send(req))
-    drain(r)  # type: ignore[arg-type]
-    wire = r.send(ev.DataIn(req.transaction_id, BIG)) + r.send(ev.OperationResponse(0x2001, req.transaction_id))
+    tid = request(i, r, 0x1009, into=mm)
+    wire = r.send(ev.DataIn(tid, BIG)) + r.send(ev.OperationResponse(0x2001, tid))
     events, _ = read_into(i, wire, [1 << 20])
     assert bytes(events[0].payload) == BIG
     del events
     mm.close()  # BufferError if the connection still held a view
     assert mm.closed
+
+
+def test_a_broken_connection_lets_go_of_the_buffer():
+    """A peer that breaks the protocol mid-phase: the connection is done with the
+    caller's buffer at once, not at some next request that will never come."""
+    import mmap
+
+    i, r = ready_pair()
+    mm = mmap.mmap(-1, len(BIG))
+    tid = request(i, r, 0x1009, into=mm)
+    read_into(i, pk.StartData(tid, len(BIG)).encode(), [1 << 20])  # the phase goes into mm
+    with pytest.raises(ProtocolError):
+        i.receive_data(pk.Data(tid + 5, b"x" * 10).encode())  # data of a transaction nobody asked for
+        drain(i)
+    mm.close()  # BufferError if the connection still held a view

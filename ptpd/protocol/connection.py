@@ -546,6 +546,7 @@ class _Connection:
         self._state = S.ERROR
         self._data = None
         self._streamed = None
+        self._sink = None  # a broken connection holds no view of the caller's buffer
 
     def _start_streamed(self, ptype: pk.PacketType, tid: int, size: int) -> None:
         """Take the header of a Data / End Data packet of a preallocated phase (checked first)."""
