@@ -299,3 +299,18 @@ def test_another_users_segment_is_not_used(tmp_path: Path) -> None:
     os.chown(theirs, os.geteuid(), os.getegid())
     assert segs.view("ptpd-theirs") is not None  # the same file, ours again
     segs.close()
+
+
+def test_a_download_cancelled_before_it_ran_leaves_the_buffer_free(gen: Daemon, obj_and_bytes: tuple[int, bytes]) -> None:
+    handle, whole = obj_and_bytes
+
+    async def go() -> None:
+        async with AsyncClient(gen.eps["command"], timeout=20) as c:
+            with SharedBuffer(len(whole)) as buf:
+                with pytest.raises(asyncio.TimeoutError):
+                    await asyncio.wait_for(c.download(handle, into=buf), 0)  # cancelled before its first step
+                d = await c.download(handle, into=buf)
+                assert d.shared and bytes(d.data) == whole
+                del d
+
+    asyncio.run(asyncio.wait_for(go(), 30))

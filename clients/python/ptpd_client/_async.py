@@ -19,6 +19,7 @@ from ._errors import DaemonUnavailable, ProtocolMismatch, RequestTimeout
 from ._stream_models import Event, Frame
 
 if TYPE_CHECKING:
+    from ._shared import SharedBuffer
     from ._status import Snapshot
 
 
@@ -85,12 +86,12 @@ class AsyncClient(CommandMethods, _BaseClient):
             self._context.term()
         self._closed = True
 
-    async def _then(self, result: Awaitable[Any], fn: Callable[[Any], Any], cleanup: Callable[[], None]) -> Any:
-        """``fn`` of a request's result, once it is there; ``cleanup()`` in any case."""
+    async def _into(self, buf: SharedBuffer, start: Callable[[], Awaitable[Any]]) -> Any:
+        buf.claim()
         try:
-            return fn(await result)
+            return buf.received(await start())
         finally:
-            cleanup()
+            buf.release()
 
     async def _command_socket(self) -> zmq.asyncio.Socket:
         if self._connect_lock is None:

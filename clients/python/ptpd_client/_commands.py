@@ -106,9 +106,11 @@ class CommandMethods:
     def request(self, cmd: str, args: dict[str, Any] | None = None, **kw: Any) -> Any:  # pragma: no cover
         raise NotImplementedError
 
-    def _then(self, result: Any, fn: Callable[[Any], Any], cleanup: Callable[[], None]) -> Any:  # pragma: no cover
-        """``fn`` applied to what ``request`` returned (a result, or an awaitable of one);
-        ``cleanup()`` once it is over, whatever the outcome."""
+    def _into(self, buf: SharedBuffer, start: Callable[[], Any]) -> Any:  # pragma: no cover
+        """Claim ``buf``, run the request ``start()`` makes, give its download the buffer's
+        view (:meth:`SharedBuffer.received`), and release ``buf`` whatever happens: in the
+        async client all of it inside the coroutine, so a call cancelled before it ran
+        leaves the buffer free."""
         raise NotImplementedError
 
     def ping(self, *, timeout: float | None = _UNSET) -> Pong:
@@ -205,13 +207,7 @@ class CommandMethods:
         if into is None:
             return self.request("download", args, timeout=timeout, progress=progress)
         args["shm"] = into.name
-        into.claim()
-        try:
-            pending = self.request("download", args, timeout=timeout, progress=progress)
-        except BaseException:
-            into.release()
-            raise
-        return self._then(pending, into.received, into.release)
+        return self._into(into, lambda: self.request("download", args, timeout=timeout, progress=progress))
 
     def delete(self, handle: int, *, timeout: float | None = _UNSET) -> Any:
         """Delete an object on the camera."""

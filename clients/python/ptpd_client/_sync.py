@@ -17,6 +17,7 @@ from ._core import EventStreamBase, LatestMailbox, Timeout
 from ._errors import ProtocolMismatch, RequestTimeout
 
 if TYPE_CHECKING:
+    from ._shared import SharedBuffer
     from ._status import Snapshot
     from ._stream_models import Event, Frame
 
@@ -77,13 +78,12 @@ class Client(CommandMethods, _BaseClient):
                 self._socket = None
             self._closed = True
 
-    def _then(self, result: Any, fn: Callable[[Any], Any], cleanup: Callable[[], None]) -> Any:
-        """``fn`` of a request's result, then ``cleanup()`` (the async client chains both
-        to the awaitable)."""
+    def _into(self, buf: SharedBuffer, start: Callable[[], Any]) -> Any:
+        buf.claim()
         try:
-            return fn(result)
+            return buf.received(start())
         finally:
-            cleanup()
+            buf.release()
 
     def _command_socket(self) -> zmq.Socket:
         if self._socket is None:
