@@ -404,6 +404,14 @@ def decode_reply(frames: list[Any]) -> dict[str, Any]:
     return reply
 
 
+# -- shared memory for downloads (``download``'s ``shm``) ---------------------------------
+
+#: where Linux keeps POSIX shared memory: a client's segment is a file here
+SHM_DIR = "/dev/shm"
+#: the prefix of a segment's name, which keeps the daemon off other programs' segments
+SHM_PREFIX = "ptpd-"
+
+
 # -- endpoints -------------------------------------------------------------------------
 
 ENV_COMMAND = "PTPD_COMMAND_ENDPOINT"

@@ -217,8 +217,6 @@ async def _write_into(directory: str, filename: str, data: bytes | bytearray | m
     daemon cannot write is the request's fault, not the daemon's."""
     try:
         return await asyncio.to_thread(write_verified, directory, filename, data, size, fmt)
-    except IncompleteTransfer:
-        raise
     except OSError as exc:
         raise _write_error(f"{filename} into {directory}", exc) from None
 
@@ -589,11 +587,11 @@ async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
             raise BusError(err.code, f"download of handle 0x{handle:08X} interrupted ({t.so_far}; "
                                      f"resume with offset): {err.message}", err.ptp_code) from None
     result: dict[str, Any] = {"handle": handle, "filename": t.filename, "size": len(data) + offset, "offset": offset}
+    if t.resumes:
+        result["resumed"] = t.resumes
     if out_dir is not None:
         name = safe_filename(t.filename or "", f"object-{handle:08x}")
         result["path"] = await _write_into(out_dir, name, data, t.size, t.format)
-        if t.resumes:
-            result["resumed"] = t.resumes
         return result
     shared = segment is not None and isinstance(data, memoryview) and data.obj is segment.obj
     if segment is not None and not shared and len(data) <= len(segment):
@@ -603,8 +601,6 @@ async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
         result["shared"] = True
     else:
         result["data"] = data
-    if t.resumes:
-        result["resumed"] = t.resumes
     return result
 
 

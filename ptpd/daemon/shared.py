@@ -25,10 +25,12 @@ import stat
 from collections import OrderedDict
 from pathlib import Path
 
+from ptpd import bus
+
 #: where Linux keeps POSIX shared memory (``shm_open`` names are files here)
-SHM_DIR = Path("/dev/shm")
+SHM_DIR = Path(bus.SHM_DIR)
 #: names a client may lend: the prefix keeps the daemon off other programs' segments
-NAME = re.compile(r"ptpd-[A-Za-z0-9_.-]{1,200}\Z")
+NAME = re.compile(re.escape(bus.SHM_PREFIX) + r"[A-Za-z0-9_.-]{1,200}\Z")
 #: segments kept mapped at once (a client normally keeps one and reuses it)
 MAX_MAPPED = 4
 #: the most of a segment that is mapped: the largest PTP object (ObjectCompressedSize is u32)

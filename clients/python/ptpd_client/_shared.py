@@ -12,15 +12,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ptpd import bus
+
 if TYPE_CHECKING:
     from ._camera import Download
 
 #: where Linux keeps POSIX shared memory; the daemon looks for the segment there
-SHM_DIR = Path("/dev/shm")
+SHM_DIR = Path(bus.SHM_DIR)
 
 
 #: the names :class:`SharedBuffer` gives: ptpd-PID-12 hex digits
-_NAME = re.compile(r"ptpd-(\d+)-[0-9a-f]{12}\Z")
+_NAME = re.compile(re.escape(bus.SHM_PREFIX) + r"(\d+)-[0-9a-f]{12}\Z")
 
 
 def _unlink(path: Path) -> None:
@@ -90,7 +92,7 @@ class SharedBuffer:
         if size <= 0:
             raise ValueError("size must be > 0")
         _sweep(Path(directory))
-        self.name = f"ptpd-{os.getpid()}-{secrets.token_hex(6)}"
+        self.name = f"{bus.SHM_PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
         self.path = Path(directory) / self.name
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
         try:

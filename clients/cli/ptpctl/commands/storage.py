@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from ptpd.bus import ErrorCode
 from ptpd_client import CommandFailed
 
 from .. import output
@@ -87,12 +88,7 @@ def _emit(session: Session, as_json: bool, results: list[dict[str, Any]]) -> Non
 
 def _fetch_on_daemon(session: Session, handle: int, directory: str, show: bool) -> dict[str, Any]:
     """One object written by the daemon into ``directory`` on its machine."""
-    try:
-        d = _fetch(session, handle, show, directory)
-    except CommandFailed as exc:
-        if exc.code == "bad_request":  # the directory: the user's to mend
-            raise CliError(f"download: {exc.message}", Exit.USAGE) from None
-        raise
+    d = _fetch(session, handle, show, directory)
     return {"handle": handle, "filename": d.filename, "size": d.size, "path": d.path}
 
 
@@ -118,4 +114,6 @@ def _fetch(session: Session, handle: int, show: bool, directory: str | None = No
     except CommandFailed as exc:
         if exc.ptp_code == INVALID_OBJECT_HANDLE:
             raise CliError(f"no object with handle {output.hexv(handle)} (see 'ptpctl ls')", Exit.USAGE) from None
+        if directory is not None and exc.code == ErrorCode.BAD_REQUEST:  # the directory: the user's to mend
+            raise CliError(f"download: {exc.message}", Exit.USAGE) from None
         raise
