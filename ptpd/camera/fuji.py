@@ -581,7 +581,7 @@ class FujiCamera(Camera):
         """The object's bytes from ``offset``, in GetPartialObject steps: joined once, or
         each put in its place in ``into`` when the rest of the object fits there. The
         steps need the size: ``size``, or one GetObjectInfo."""
-        if size is None or size == 0xFFFFFFFF:
+        if size is None:  # an unknown size (0xFFFFFFFF) came from ObjectInfo: asking again cannot help
             size = ObjectInfo.decode(await self._op(OperationCode.GetObjectInfo, (handle,))).object_compressed_size
         total = size
         sink = memoryview(into).cast("B") if into is not None and 0 <= total - offset <= len(into) else None

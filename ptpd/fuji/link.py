@@ -383,8 +383,10 @@ class FujiLink:
             if remaining <= 0:
                 raise PTPTimeout(f"timed out waiting for {what}")
             try:
-                chunk = await asyncio.wait_for(reader.read(1 << 16), remaining)
-            except (TimeoutError, asyncio.TimeoutError):
+                # a timeout scope, not wait_for: no task of its own for every read
+                async with asyncio.timeout(remaining):
+                    chunk = await reader.read(1 << 16)
+            except TimeoutError:
                 raise PTPTimeout(f"timed out waiting for {what}") from None
             except OSError as exc:
                 raise CameraDisconnected(f"command channel failed: {exc}") from exc

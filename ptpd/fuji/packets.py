@@ -17,6 +17,7 @@ length-prefixed streams, and a live-view frame splitter. No I/O.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ptpd.fuji.codes import FUJI_PROTOCOL_VERSION, ContainerKind, HandshakePacketType
@@ -380,21 +381,23 @@ class LiveViewSplitter:
       the kernel writes straight into the frame buffer (no copy at all).
     """
 
-    __slots__ = ("_lenbuf", "_lenfill", "_frame", "_fill", "max_length", "_ready")
+    __slots__ = ("_lenbuf", "_lenview", "_lenfill", "_frame", "_view", "_fill", "max_length", "_ready")
 
     def __init__(self, *, max_length: int = DEFAULT_MAX_LIVEVIEW_FRAME) -> None:
         self.max_length = max_length
         self._lenbuf = bytearray(4)
+        self._lenview = memoryview(self._lenbuf)
         self._lenfill = 0
         self._frame: bytearray | None = None
+        self._view: memoryview | None = None  #: of ``_frame``, made once per frame
         self._fill = 0
         self._ready: list[LiveViewPacket] = []
 
     def get_buffer(self, sizehint: int = -1) -> memoryview:
         """Where the next received bytes should go (for ``BufferedProtocol``)."""
-        if self._frame is None:
-            return memoryview(self._lenbuf)[self._lenfill :]
-        return memoryview(self._frame)[self._fill :]
+        if self._view is None:
+            return self._lenview[self._lenfill :]
+        return self._view[self._fill :]
 
     def buffer_updated(self, n: int) -> None:
         """``n`` bytes were written into the last :meth:`get_buffer`."""
@@ -407,12 +410,16 @@ class LiveViewSplitter:
             if self._fill == len(self._frame):
                 self._finish_frame()
 
-    def pop_frames(self) -> list[LiveViewPacket]:
-        """Frames completed since the last call."""
-        ready, self._ready = self._ready, []
+    def pop_frames(self) -> Sequence[LiveViewPacket]:
+        """Frames completed since the last call (nothing is allocated when there are none:
+        most reads complete no frame)."""
+        ready = self._ready
+        if not ready:
+            return ()
+        self._ready = []
         return ready
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[LiveViewPacket]:
+    def feed(self, data: bytes | bytearray | memoryview) -> Sequence[LiveViewPacket]:
         """Take any chunk of the stream; return the frames it completed."""
         mv = memoryview(data).cast("B")
         pos = 0
@@ -436,6 +443,7 @@ class LiveViewSplitter:
         frame = bytearray(length)
         frame[:4] = self._lenbuf
         self._frame = frame
+        self._view = memoryview(frame)
         self._fill = 4
         self._lenfill = 0
 
@@ -443,6 +451,7 @@ class LiveViewSplitter:
         frame = self._frame
         assert frame is not None
         self._frame = None
+        self._view = None
         self._fill = 0
         self._ready.append(LiveViewPacket(frame=frame, counter=frame[LIVEVIEW_COUNTER_OFFSET]))
 

@@ -65,11 +65,12 @@ def guid_bytes(guid: bytes | bytearray | str | uuid.UUID | None) -> bytes:
             raise ValueError(f"a PTP/IP GUID is 16 bytes, got {len(guid)}")
         return bytes(guid)
     text = str(guid).strip()
-    if text.lower().startswith("urn:uuid:"):  # RFC 4122's URN form
-        text = text[9:]
-    text = text.replace(":", "").replace("-", "").replace("{", "").replace("}", "")
     try:
-        raw = bytes.fromhex(text)
+        return uuid.UUID(text.lower()).bytes  # hyphens or not, braces, the urn:uuid: form
+    except ValueError:
+        pass
+    try:
+        raw = bytes.fromhex(text.replace(":", ""))  # gphoto2's form
     except ValueError:
         raw = b""
     if len(raw) != 16:
