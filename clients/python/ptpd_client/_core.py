@@ -569,20 +569,20 @@ class FrameReceiver(threading.Thread):
             while not self._stop_event.is_set():
                 if not sock.poll(50):
                     continue
-                # drain everything already here, keep the newest
-                newest = None
+                # drain everything already here; only the newest becomes a Frame (the
+                # older ones are let go as ZeroMQ received them, their JPEGs never copied)
+                newest, received, older = None, 0.0, -1
                 while True:
                     try:
-                        parts = sock.recv_multipart(zmq.NOBLOCK, copy=True)
+                        newest = sock.recv_multipart(zmq.NOBLOCK, copy=False)
                     except zmq.Again:
                         break
-                    frame = parse_frame(parts, time.time())
-                    if frame is not None:
-                        if newest is not None:
-                            self.mailbox.replaced += 1
-                        newest = frame
-                if newest is not None:
-                    self.mailbox.put(newest)
+                    received = time.time()
+                    older += 1
+                frame = parse_frame(newest, received) if newest is not None else None
+                if frame is not None:
+                    self.mailbox.replaced += older
+                    self.mailbox.put(frame)
         except Exception as exc:  # a dead receiver must wake its consumer, not hang it
             self.mailbox.close(exc)
             return
