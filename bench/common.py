@@ -449,18 +449,20 @@ def cores_of(pid: int) -> frozenset[int]:
 
 
 @contextlib.contextmanager
-def on_cores(cpus: frozenset[int] | None) -> Iterator[None]:
-    """This process (and so every child it starts meanwhile) on ``cpus``; the cores it had
-    again afterwards. ``None``: left as it is."""
+def on_cores(cpus: frozenset[int] | None, *pids: int) -> Iterator[None]:
+    """This process (and so every child it starts meanwhile), or the processes ``pids``,
+    on ``cpus``; the cores each had again afterwards. ``None``: left as they are."""
     if cpus is None:
         yield
         return
-    before = cores_of(0)
+    before = {pid: cores_of(pid) for pid in pids or (0,)}
     try:
-        pin(0, cpus)
+        for pid in before:
+            pin(pid, cpus)
         yield
     finally:
-        pin(0, before)
+        for pid, cores in before.items():
+            pin(pid, cores)
 
 
 class Proc:

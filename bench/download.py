@@ -53,7 +53,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import VENDOR, CoreSplit, Result, Stats, Table, Target, cores_of, main_for, ms, on_cores, pin, run_timed, tempdir
+from bench.common import VENDOR, CoreSplit, Result, Stats, Table, Target, main_for, ms, on_cores, run_timed, tempdir
 from bench.floors import TcpLimit, read_object, tcp_limit
 from bench.harness import Daemon, DaemonOptions, Simulator, gphoto2_args, gphoto2_env, ptpctl_cmd
 
@@ -72,7 +72,7 @@ def _direct(sim: Simulator, reps: int, digests: dict[str, set[str]], tag: str) -
                 t0 = time.perf_counter()
                 data = await cam.download(big.handle)
                 out.append(time.perf_counter() - t0)
-                digests.setdefault(f"{tag}: direct", set()).add(hashlib.sha256(data).hexdigest())
+                _hasher(digests, f"{tag}: direct")(data)
             return out
 
     return asyncio.run(asyncio.wait_for(go(), 300))
@@ -92,12 +92,12 @@ GPHOTO2 = "gphoto2 --get-file"
 DIRECT = "camera API in process (no daemon, no bus)"
 
 
-def _hasher(digests: dict[str, set[str]], key: str) -> Callable[[memoryview], None]:
+def _hasher(digests: dict[str, set[str]], key: str) -> Callable[[bytes | memoryview], None]:
     """Keep the SHA-256 of what a run got under ``key``. Every side hashes its bytes
     between runs, untimed, the limits too: the same work between runs for all, so that no
     side is timed with caches the others' hashing has just emptied."""
 
-    def keep(data: memoryview) -> None:
+    def keep(data: bytes | memoryview) -> None:
         digests.setdefault(key, set()).add(hashlib.sha256(data).hexdigest())
 
     return keep
@@ -172,7 +172,7 @@ def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, dige
                     t0 = time.perf_counter()
                     got = c.download(big.handle)
                     out.setdefault(CLIENT, []).append(time.perf_counter() - t0)
-                    digests.setdefault(f"{tag}: client", set()).add(hashlib.sha256(got.data).hexdigest())
+                    _hasher(digests, f"{tag}: client")(got.data)
                     del got
 
             over_bus(sides)
@@ -198,7 +198,7 @@ def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, dige
                             res.notes.append(f"{tag}: the daemon did not use the shared buffer")
                             return False
                         out.setdefault(SHARED, []).append(dt)
-                        digests.setdefault(f"{tag}: shared", set()).add(hashlib.sha256(got.data).hexdigest())
+                        _hasher(digests, f"{tag}: shared")(got.data)
                         del got
                         if limit is not None and i % 2 == 1:
                             out.setdefault(LIMIT, []).append(limit.run())
@@ -208,15 +208,9 @@ def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, dige
                     # the same pairs with the camera's and the limit's senders free to run
                     # on the host's cores, as the scheduler likes: what a simulated camera
                     # costs the host it runs on
-                    before = {pid: cores_of(pid) for pid in (0, sim.proc.pid, limit.srv.pid, d.pid)}
-                    try:
-                        for pid in before:
-                            pin(pid, split.every)
+                    with on_cores(split.every, 0, sim.proc.pid, limit.srv.pid, d.pid):
                         pairs(free)
                         over_bus(free)  # where the daemon and the client both work
-                    finally:
-                        for pid, cores in before.items():
-                            pin(pid, cores)
         ptpctl = [*ptpctl_cmd(), "--timeout", "300", "download", str(big.handle), "--no-progress"]
         file_runs(PTPCTL, "ptpctl", lambda out: [*ptpctl, "-o", str(out)], d.client_env)
         file_runs(PTPCTL_DAEMON, "ptpctl-daemon-dir", lambda out: [*ptpctl, "--daemon-dir", str(out.resolve())], d.client_env)

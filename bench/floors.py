@@ -25,6 +25,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ptpd.protocol.codes import OperationCode, ResponseCode
+from ptpd.protocol.packets import PacketType
+
 from bench.common import (
     PYTHON,
     Proc,
@@ -184,12 +187,7 @@ class TcpLimit:
         buf = mmap.mmap(-1, self.nbytes) if self.fresh else self.warm
         view = memoryview(buf)
         self.sock.sendall(b"g")
-        got = 0
-        while got < self.nbytes:
-            k = self.sock.recv_into(view[got:])
-            if not k:
-                raise ConnectionError(f"short read: {got} of {self.nbytes}")
-            got += k
+        _recv_into(self.sock, view)
         dt = time.perf_counter() - t0
         if self.after is not None:
             self.after(view)
@@ -229,15 +227,19 @@ def tcp_limit(
 # -- bare PTP/IP object reader -----------------------------------------------------------------
 
 
+def _recv_into(sock: socket.socket, view: memoryview) -> None:
+    """Fill ``view`` from ``sock``, each read taking all the socket has (up to what is left)."""
+    got, n = 0, len(view)
+    while got < n:
+        k = sock.recv_into(view[got:])
+        if not k:
+            raise ConnectionError(f"the peer closed the connection ({got} of {n} bytes)")
+        got += k
+
+
 def _recv_exact(sock: socket.socket, n: int) -> bytearray:
     buf = bytearray(n)
-    view = memoryview(buf)
-    got = 0
-    while got < n:
-        k = sock.recv_into(view[got:], n - got)
-        if not k:
-            raise ConnectionError(f"camera closed the connection ({got} of {n} bytes)")
-        got += k
+    _recv_into(sock, memoryview(buf))
     return buf
 
 
@@ -261,7 +263,7 @@ class BareObjectReader:
         self.evt.sendall(pk.InitEventRequest(ack.connection_number).encode())  # type: ignore[attr-defined]
         self._packet(self.evt)
         self.tid = 0
-        self.transaction(0x1002, 1)  # OpenSession
+        self.transaction(OperationCode.OpenSession, 1)
 
     def _packet(self, sock: socket.socket | None = None) -> bytearray:
         sock = sock or self.cmd
@@ -278,40 +280,34 @@ class BareObjectReader:
         while True:
             head = _recv_exact(self.cmd, 8)
             length, ptype = struct.unpack("<II", head)
-            if ptype in (10, 12):  # Data, End Data: the payload goes into place
+            if ptype in (PacketType.DATA, PacketType.END_DATA):  # the payload goes into place
                 _recv_exact(self.cmd, 4)
                 n = length - 12
                 if into is not None:
-                    view = into[got : got + n]
-                    done = 0
-                    while done < n:
-                        k = self.cmd.recv_into(view[done:], n - done)
-                        if not k:
-                            raise ConnectionError("camera closed the connection in a data phase")
-                        done += k
+                    _recv_into(self.cmd, into[got : got + n])
                 else:
                     _recv_exact(self.cmd, n)
                 got += n
                 continue
             body = _recv_exact(self.cmd, length - 8)
-            if ptype == 7:  # Operation Response
+            if ptype == PacketType.OPERATION_RESPONSE:
                 return struct.unpack_from("<H", body)[0], got
-            # Start Data (9) and anything else: nothing to keep
+            # Start Data and anything else: nothing to keep
 
     def data(self, code: int, *params: int, size: int = 1 << 20) -> bytes:
         buf = bytearray(size)
         rc, n = self.transaction(code, *params, into=memoryview(buf))
-        if rc != 0x2001:
+        if rc != ResponseCode.OK:
             raise RuntimeError(f"operation 0x{code:04X} answered 0x{rc:04X}")
         return bytes(buf[:n])
 
     def largest_object(self) -> tuple[int, int]:
         """``(handle, size)`` of the biggest object on the card."""
-        raw = self.data(0x1007, 0xFFFFFFFF, 0, 0)  # GetObjectHandles
+        raw = self.data(OperationCode.GetObjectHandles, 0xFFFFFFFF, 0, 0)
         (count,) = struct.unpack_from("<I", raw)
         best = (0, -1)
         for handle in struct.unpack_from(f"<{count}I", raw, 4):
-            info = self.data(0x1008, handle)  # GetObjectInfo: ObjectCompressedSize at byte 8
+            info = self.data(OperationCode.GetObjectInfo, handle)  # ObjectCompressedSize at byte 8
             size = struct.unpack_from("<I", info, 8)[0]
             if size > best[1]:
                 best = (handle, size)
@@ -319,7 +315,7 @@ class BareObjectReader:
 
     def close(self) -> None:
         try:
-            self.transaction(0x1003)  # CloseSession
+            self.transaction(OperationCode.CloseSession)
         finally:
             self.cmd.close()
             self.evt.close()
@@ -345,14 +341,14 @@ def read_object(
             t0 = time.perf_counter()
             buf = warm if warm is not None else mmap.mmap(-1, size)
             view = memoryview(buf)
-            rc, n = reader.transaction(0x1009, handle, into=view)  # GetObject
+            rc, n = reader.transaction(OperationCode.GetObject, handle, into=view)
             samples.append(time.perf_counter() - t0)
             if after is not None:
                 after(view)
             view.release()
             if buf is not warm:
                 buf.close()
-            if rc != 0x2001 or n != size:
+            if rc != ResponseCode.OK or n != size:
                 raise RuntimeError(f"GetObject answered 0x{rc:04X} with {n} of {size} bytes")
         if warm is not None:
             warm.close()

@@ -69,7 +69,16 @@ def test_proc_starts_on_the_cores_asked_and_pin_moves_it() -> None:
         assert allowed(p.pid) == set(split.camera) and cores_of(p.pid) == split.camera
         pin(p.pid, split.every)
         assert allowed(p.pid) == set(CORES)
-    pin(p.pid, split.camera)  # gone: left alone, no error
+
+
+@needs_two
+def test_on_cores_moves_other_processes_and_gives_each_its_own_back() -> None:
+    split = CoreSplit.of_machine()
+    assert split is not None
+    with Proc([sys.executable, "-c", "import time; time.sleep(30)"], stdout=None, cpus=split.camera) as p:
+        with on_cores(split.every, p.pid):
+            assert allowed(p.pid) == set(CORES) and allowed(os.getpid()) == set(CORES)
+        assert allowed(p.pid) == set(split.camera)  # its own again, not this process's
 
 
 def test_pin_leaves_a_process_that_is_gone_alone() -> None:
