@@ -40,6 +40,18 @@ def wait_status(c: Raw, want: str, timeout: float = 10.0) -> dict[str, Any]:
         time.sleep(0.05)
 
 
+def largest_object(c: Raw) -> dict[str, Any]:
+    """The biggest object on the camera, once the daemon is connected."""
+    wait_status(c, "connected", 20)
+    return max(c.ok("objects", timeout=10)["objects"], key=lambda o: o["size"])
+
+
+def largest_and_bytes(c: Raw) -> tuple[dict[str, Any], bytes]:
+    """The biggest object and all its bytes (an undisturbed download, to compare with)."""
+    obj = largest_object(c)
+    return obj, bytes(c.ok("download", {"handle": obj["handle"]}, timeout=20)["data"])
+
+
 class Daemon:
     def __init__(self, tmp: Path, *args: str) -> None:
         run = tmp / "run"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_daemon_sim import Daemon, needs_generic, wait_status
+from tests.test_daemon_sim import Daemon, largest_and_bytes, largest_object, needs_generic, wait_status
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -96,11 +96,6 @@ def test_resumed_capture_with_bytes_in_the_reply(gen: Daemon) -> None:
     assert bytes(shot["data"]) == bytes(whole["data"]) and shot["resumed"] >= 1
 
 
-def _largest(d: Daemon) -> dict[str, object]:
-    wait_status(d.c, "connected", 20)
-    return max(d.c.ok("objects", timeout=10)["objects"], key=lambda o: o["size"])
-
-
 def drop_during_download(d: Daemon) -> None:
     fault(d, "clear")
     fault(d, "slow_next", ms=1)  # GetObjectInfo
@@ -108,7 +103,7 @@ def drop_during_download(d: Daemon) -> None:
 
 
 def test_download_cut_by_a_drop_resumes_after_reconnect(gen: Daemon) -> None:
-    obj = _largest(gen)
+    obj = largest_object(gen.c)
     whole = gen.c.ok("download", {"handle": obj["handle"]}, timeout=20)
     assert "resumed" not in whole
     drop_during_download(gen)
@@ -121,7 +116,7 @@ def test_download_cut_by_a_drop_resumes_after_reconnect(gen: Daemon) -> None:
 
 
 def test_download_that_cannot_resume_says_how_far_it_got(gen: Daemon) -> None:
-    obj = _largest(gen)
+    obj = largest_object(gen.c)
     drop_during_download(gen)
     fault(gen, "refuse_next_inits", count=1000)  # no reconnect: the resume cannot happen
     rep = gen.c.call("download", {"handle": obj["handle"], "offset": 5}, timeout=40)
@@ -141,8 +136,7 @@ def test_download_into_a_shared_buffer_resumes_and_lands_there(gen: Daemon) -> N
     bytes are put there too, whole."""
     from ptpd_client import Client, SharedBuffer
 
-    obj = _largest(gen)
-    whole = bytes(gen.c.ok("download", {"handle": obj["handle"]}, timeout=20)["data"])
+    obj, whole = largest_and_bytes(gen.c)
     with Client(gen.eps["command"], timeout=40) as c, SharedBuffer(len(whole) + 4096) as buf:
         drop_during_download(gen)
         got = c.download(obj["handle"], into=buf)  # type: ignore[arg-type]
@@ -154,9 +148,7 @@ def test_download_into_a_shared_buffer_resumes_and_lands_there(gen: Daemon) -> N
 
 
 def test_download_into_a_directory_writes_the_whole_object_there(gen: Daemon, tmp_path: Path) -> None:
-    wait_status(gen.c, "connected", 20)
-    obj = _largest(gen)
-    whole = bytes(gen.c.ok("download", {"handle": obj["handle"]}, timeout=20)["data"])
+    obj, whole = largest_and_bytes(gen.c)
     out = tmp_path / "out"
     rep = gen.c.ok("download", {"handle": obj["handle"], "dir": str(out)}, timeout=20)
     assert "data" not in rep and rep["size"] == len(whole) == obj["size"]
@@ -170,9 +162,7 @@ def test_download_into_a_directory_writes_the_whole_object_there(gen: Daemon, tm
 
 
 def test_download_into_a_directory_resumes_after_a_drop(gen: Daemon, tmp_path: Path) -> None:
-    wait_status(gen.c, "connected", 20)
-    obj = _largest(gen)
-    whole = bytes(gen.c.ok("download", {"handle": obj["handle"]}, timeout=20)["data"])
+    obj, whole = largest_and_bytes(gen.c)
     drop_during_download(gen)
     rep = gen.c.ok("download", {"handle": obj["handle"], "dir": str(tmp_path)}, timeout=40)
     assert rep["resumed"] >= 1
@@ -181,7 +171,7 @@ def test_download_into_a_directory_resumes_after_a_drop(gen: Daemon, tmp_path: P
 
 @pytest.mark.parametrize("extra", [{"offset": 5}, {"shm": "ptpd-1-0123456789ab"}])
 def test_download_into_a_directory_takes_the_whole_object_only(gen: Daemon, tmp_path: Path, extra: dict[str, object]) -> None:
-    obj = _largest(gen)
+    obj = largest_object(gen.c)
     rep = gen.c.call("download", {"handle": obj["handle"], "dir": str(tmp_path), **extra}, timeout=20)
     assert not rep["ok"] and rep["error"]["code"] == "bad_request", rep
     assert "dir" in rep["error"]["message"]
@@ -190,17 +180,16 @@ def test_download_into_a_directory_takes_the_whole_object_only(gen: Daemon, tmp_
 
 @pytest.mark.parametrize("relative", ["out", ""])
 def test_a_relative_directory_is_refused(gen: Daemon, relative: str) -> None:
-    for cmd, args in (("download", {"handle": _largest(gen)["handle"]}), ("capture", {"download": True})):
+    for cmd, args in (("download", {"handle": largest_object(gen.c)["handle"]}), ("capture", {"download": True})):
         rep = gen.c.call(cmd, {**args, "dir": relative}, timeout=20)
         assert not rep["ok"] and rep["error"]["code"] == "bad_request", rep
         assert "absolute" in rep["error"]["message"]
 
 
 def test_a_directory_the_daemon_cannot_write_is_a_bad_request(gen: Daemon, tmp_path: Path) -> None:
-    wait_status(gen.c, "connected", 20)
     blocker = tmp_path / "a-file"
     blocker.write_bytes(b"not a directory")
-    obj = _largest(gen)
+    obj = largest_object(gen.c)
     rep = gen.c.call("download", {"handle": obj["handle"], "dir": str(blocker / "sub")}, timeout=20)
     assert not rep["ok"] and rep["error"]["code"] == "bad_request", rep
     assert "cannot write" in rep["error"]["message"] and str(blocker) in rep["error"]["message"]
@@ -251,8 +240,7 @@ def test_a_full_disk_is_not_the_requests_fault(tmp_path: Path, monkeypatch: pyte
 def test_the_client_asks_the_daemon_to_write_the_file(gen: Daemon, tmp_path: Path) -> None:
     from ptpd_client import Client
 
-    obj = _largest(gen)
-    whole = bytes(gen.c.ok("download", {"handle": obj["handle"]}, timeout=20)["data"])
+    obj, whole = largest_and_bytes(gen.c)
     with Client(gen.eps["command"], timeout=40) as c:
         got = c.download(obj["handle"], dir=str(tmp_path))  # type: ignore[arg-type]
     assert got.path is not None and Path(got.path).parent == tmp_path

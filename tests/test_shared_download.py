@@ -18,7 +18,7 @@ import pytest
 
 from ptpd.daemon.shared import SHM_DIR, SharedSegments, valid_name
 from ptpd_client import AsyncClient, Client, CommandFailed, SharedBuffer
-from tests.test_daemon_sim import Daemon, needs_generic, wait_status
+from tests.test_daemon_sim import Daemon, largest_and_bytes, needs_generic, wait_status
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -36,8 +36,8 @@ def gen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 @pytest.fixture(scope="module")
 def obj_and_bytes(gen: Daemon) -> tuple[int, bytes]:
-    obj = max(gen.c.ok("objects", timeout=10)["objects"], key=lambda o: o["size"])
-    return obj["handle"], bytes(gen.c.ok("download", {"handle": obj["handle"]}, timeout=20)["data"])
+    obj, whole = largest_and_bytes(gen.c)
+    return obj["handle"], whole
 
 
 def test_the_bytes_land_in_the_buffer_and_not_on_the_bus(gen: Daemon, obj_and_bytes: tuple[int, bytes]) -> None:
