@@ -418,6 +418,10 @@ ENV_COMMAND = "PTPD_COMMAND_ENDPOINT"
 ENV_EVENT = "PTPD_EVENT_ENDPOINT"
 ENV_LIVEVIEW = "PTPD_LIVEVIEW_ENDPOINT"
 ENV_RUNTIME = "PTPD_RUNTIME_DIR"
+#: CURVE keys every client reads when none is passed in: the daemon's public key, and the
+#: client's own key pair (files from ``ptpd keys``, or z85 text)
+ENV_CURVE_SERVER_KEY = "PTPD_CURVE_SERVER_KEY"
+ENV_CURVE_CLIENT_KEY = "PTPD_CURVE_CLIENT_KEY"
 
 
 def runtime_dir() -> str:

@@ -19,7 +19,7 @@ from ptpd_client import ClientError
 
 from .errors import EXIT_HELP, CliError, Exit, from_client_error
 from .exits import error_line, report
-from .session import ENV_CURVE_CLIENT_KEY, ENV_CURVE_SERVER_KEY, UNIFIED_NAMES, Session
+from .session import UNIFIED_NAMES, Session
 
 __all__ = ["ALIASES", "COMMANDS", "UNIFIED_NAMES", "Session", "cli", "main", "pass_session"]
 
@@ -151,9 +151,9 @@ def _conf_path(conf: dict[str, Any], key: str, config_path: str | None) -> str |
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="TOML file with command_endpoint, event_endpoint, liveview_endpoint, timeout, "
                    "curve_server_key, curve_client_key.")
-@click.option("--curve-server-key", metavar="FILE", envvar=ENV_CURVE_SERVER_KEY,
+@click.option("--curve-server-key", metavar="FILE", envvar=bus.ENV_CURVE_SERVER_KEY,
               help="CURVE: the daemon's public key (server.key from 'ptpd keys', or z85); env PTPD_CURVE_SERVER_KEY.")
-@click.option("--curve-client-key", metavar="FILE", envvar=ENV_CURVE_CLIENT_KEY,
+@click.option("--curve-client-key", metavar="FILE", envvar=bus.ENV_CURVE_CLIENT_KEY,
               help="CURVE: this client's NAME.key_secret (or z85 secret key); env PTPD_CURVE_CLIENT_KEY.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for every command that prints data.")
 @click.option("-v", "--verbose", count=True, help="More detail (-vv: debug log and tracebacks).")

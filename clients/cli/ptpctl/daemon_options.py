@@ -13,7 +13,6 @@ from ptpd_client import Client, ClientError
 
 from .errors import from_client_error
 
-from .session import ENV_CURVE_CLIENT_KEY, ENV_CURVE_SERVER_KEY
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -37,9 +36,9 @@ def daemon_options(f: F) -> F:
             click.option("--command-endpoint", metavar="ENDPOINT", envvar=bus.ENV_COMMAND, help="The daemon's command socket."),
             click.option("--event-endpoint", metavar="ENDPOINT", envvar=bus.ENV_EVENT, help="The daemon's event socket."),
             click.option("--liveview-endpoint", metavar="ENDPOINT", envvar=bus.ENV_LIVEVIEW, help="The daemon's live-view socket."),
-            click.option("--curve-server-key", metavar="FILE", envvar=ENV_CURVE_SERVER_KEY,
+            click.option("--curve-server-key", metavar="FILE", envvar=bus.ENV_CURVE_SERVER_KEY,
                          help="CURVE: the daemon's public key (server.key from 'ptpd keys', or z85)."),
-            click.option("--curve-client-key", metavar="FILE", envvar=ENV_CURVE_CLIENT_KEY,
+            click.option("--curve-client-key", metavar="FILE", envvar=bus.ENV_CURVE_CLIENT_KEY,
                          help="CURVE: this client's NAME.key_secret (or z85 secret key)."),
         )
     ):

@@ -48,7 +48,7 @@ def run(argv: Sequence[str]) -> int | None:
 
     from . import output
     from .exits import Exit, report
-    from .session import ENV_CURVE_CLIENT_KEY, ENV_CURVE_SERVER_KEY, Session
+    from .session import Session
 
     env = os.environ.get
     session = Session(
@@ -56,8 +56,8 @@ def run(argv: Sequence[str]) -> int | None:
         event_endpoint=env(bus.ENV_EVENT) or None,
         liveview_endpoint=env(bus.ENV_LIVEVIEW) or None,
         json=as_json,
-        curve_server_key=env(ENV_CURVE_SERVER_KEY) or None,
-        curve_client_key=env(ENV_CURVE_CLIENT_KEY) or None,
+        curve_server_key=env(bus.ENV_CURVE_SERVER_KEY) or None,
+        curve_client_key=env(bus.ENV_CURVE_CLIENT_KEY) or None,
     )
     try:
         if command == "get":

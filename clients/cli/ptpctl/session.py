@@ -6,9 +6,8 @@ Free of click, so that the quick path (:mod:`ptpctl.fast`) builds the same clien
 from __future__ import annotations
 
 from ptpd_client import Client, ClientError
-from ptpd_client._core import ENV_CURVE_CLIENT_KEY, ENV_CURVE_SERVER_KEY
 
-__all__ = ["ENV_CURVE_CLIENT_KEY", "ENV_CURVE_SERVER_KEY", "UNIFIED_NAMES", "Session"]
+__all__ = ["UNIFIED_NAMES", "Session"]
 
 #: the unified property names (ptp-ip tool §7), offered for completion before the daemon answers
 UNIFIED_NAMES = ["delay", "effect", "exposure", "exp-bias", "flashmode", "focusmtr", "iso", "whitebalance", "recmode", "battery"]

@@ -79,16 +79,13 @@ def plan_endpoints(command: str | None = None, event: str | None = None, livevie
     return EndpointPlan(cmd_explicit, ev, lv)
 
 
-#: environment variables every client reads for CURVE keys when none is passed in
-ENV_CURVE_SERVER_KEY = "PTPD_CURVE_SERVER_KEY"
-ENV_CURVE_CLIENT_KEY = "PTPD_CURVE_CLIENT_KEY"
 
 
 def plan_curve(server: Any = None, client: Any = None) -> Any:
     """:class:`~ptpd_client._curve.CurveKeys` from arguments or ``PTPD_CURVE_*`` environment,
     or ``None`` (no CURVE; nothing of it imported)."""
     env = os.environ
-    if not (server or client or env.get(ENV_CURVE_SERVER_KEY) or env.get(ENV_CURVE_CLIENT_KEY)):
+    if not (server or client or env.get(bus.ENV_CURVE_SERVER_KEY) or env.get(bus.ENV_CURVE_CLIENT_KEY)):
         return None
     from ._curve import curve_keys
 

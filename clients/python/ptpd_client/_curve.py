@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ._core import ENV_CURVE_CLIENT_KEY as ENV_CLIENT_KEY
-from ._core import ENV_CURVE_SERVER_KEY as ENV_SERVER_KEY
+from ptpd.bus import ENV_CURVE_CLIENT_KEY as ENV_CLIENT_KEY
+from ptpd.bus import ENV_CURVE_SERVER_KEY as ENV_SERVER_KEY
+
 from ._errors import ClientError
 
 #: a key given as text: a path to a certificate file, or a 40-character z85 string
