@@ -39,6 +39,7 @@ from ptpd.daemon.config import load_config
 from ptpd.daemon.server import Daemon
 from ptpd.protocol.datasets import ObjectInfo
 from ptpd.protocol.errors import CameraDisconnected, ResponseError
+from tests.test_daemon_sim import subscriber
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -333,16 +334,6 @@ async def connected(tmp_path: Path, world: World, **flags: Any) -> AsyncIterator
             yield d, eps, ctx, c
     finally:
         ctx.destroy(linger=0)
-
-
-def subscriber(ctx: zmq.asyncio.Context, endpoint: str, *topics: bytes) -> zmq.asyncio.Socket:
-    """A SUB socket on ``endpoint`` for ``topics``."""
-    sub = ctx.socket(zmq.SUB)
-    sub.linger = 0
-    sub.connect(endpoint)
-    for t in topics:
-        sub.subscribe(t)
-    return sub
 
 
 # -- tests -----------------------------------------------------------------------------

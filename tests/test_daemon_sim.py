@@ -40,6 +40,18 @@ def wait_status(c: Raw, want: str, timeout: float = 10.0) -> dict[str, Any]:
         time.sleep(0.05)
 
 
+def subscriber(ctx: Any, endpoint: str, *topics: bytes, rcvhwm: int = 1000) -> Any:
+    """A SUB socket of ``ctx`` (a ``zmq.Context`` or ``zmq.asyncio.Context``) on
+    ``endpoint`` for ``topics``."""
+    s = ctx.socket(zmq.SUB)
+    s.linger = 0
+    s.rcvhwm = rcvhwm
+    s.connect(endpoint)
+    for t in topics:
+        s.subscribe(t)
+    return s
+
+
 def largest_object(c: Raw) -> dict[str, Any]:
     """The biggest object on the camera, once the daemon is connected."""
     wait_status(c, "connected", 20)
@@ -70,13 +82,7 @@ class Daemon:
         return Raw(self.ctx, self.eps["command"])
 
     def sub(self, which: str, *topics: bytes, rcvhwm: int = 1000) -> zmq.Socket:
-        s = self.ctx.socket(zmq.SUB)
-        s.linger = 0
-        s.rcvhwm = rcvhwm
-        s.connect(self.eps[which])
-        for t in topics:
-            s.subscribe(t)
-        return s
+        return subscriber(self.ctx, self.eps[which], *topics, rcvhwm=rcvhwm)
 
     def close(self) -> int:
         code = self.proc.stop()
