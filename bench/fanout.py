@@ -63,6 +63,7 @@ def _subscriber(endpoint: str, out: str, mode: str) -> None:
     crcs: list[int] = []
     ages: list[float] = []
     seqs: list[int] = []
+    kept: list[Any] = []
     now = time.monotonic
     while True:
         if not s.poll(200):
@@ -77,13 +78,56 @@ def _subscriber(endpoint: str, out: str, mode: str) -> None:
             break
         times.append(t)
         if mode == "latency":
-            meta = msgpack.unpackb(frames[1].bytes)
-            crcs.append(zlib.crc32(frames[2].buffer))
-            ages.append(t - meta["t_camera"])
-            seqs.append(meta["seq"])
+            kept.append(frames)  # looked at after the window, not on the other readers' time
+    for t, frames in zip(times, kept):
+        meta = msgpack.unpackb(frames[1].bytes)
+        crcs.append(zlib.crc32(frames[2].buffer))
+        ages.append(t - meta["t_camera"])
+        seqs.append(meta["seq"])
     Path(out).write_text(json.dumps({"times": times, "crcs": crcs, "ages": ages, "seqs": seqs}))
     s.close(0)
     ctx.term()
+
+
+def _ring_subscriber(command: str, out: str) -> None:
+    """A latency subscriber on the daemon's frame ring, through the Python client's
+    ``frames(transport="ring")``: what a local viewer or trigger gets by default."""
+    from ptpd_client import Client, RequestTimeout
+
+    with Client(command) as c, c.frames(timeout=0.2, transport="ring") as frames:
+        while True:
+            try:
+                frames.get()
+                break
+            except RequestTimeout:
+                continue
+        print("ready", flush=True)
+        t0, t1 = (float(x) for x in sys.stdin.readline().split())
+        times: list[float] = []
+        crcs: list[int] = []
+        ages: list[float] = []
+        seqs: list[int] = []
+        kept: list[Any] = []
+        now = time.monotonic
+        while True:
+            try:
+                f = frames.get()
+            except RequestTimeout:
+                if now() > t1:
+                    break
+                continue
+            t = now()
+            if t < t0:
+                continue
+            if t > t1:
+                break
+            times.append(t)
+            kept.append(f)  # looked at after the window, as the socket's subscribers do
+    for t, f in zip(times, kept):
+        crcs.append(zlib.crc32(f.jpeg))
+        ages.append(t - f.meta["t_camera"])
+        seqs.append(f.seq)
+    Path(out).write_text(json.dumps({"times": times, "crcs": crcs, "ages": ages, "seqs": seqs}))
 
 
 def _bare(port: int, out: str) -> None:
@@ -293,12 +337,13 @@ def run_size(size: str, counts: list[int], seconds: float, steps: int, work: Pat
 
 
 def run_latency(n: int, seconds: float, steps: int, work: Path, via: str = "daemon") -> dict[str, Any]:
-    """Added latency at 30 fps through the daemon, or through the bare relay (``via``)."""
+    """Added latency at 30 fps through the daemon's live-view socket (``via="daemon"``), its
+    frame ring (``"ring"``), or through the bare relay (``"relay"``)."""
     from bench.floors import read_lv_stream
 
     with Simulator("fuji", lv_fps=30, lv_size="640x480", lv_steps=steps, opts={"pairing_delay": 0, "initial_images": 0}) as sim, Procs() as procs:
         read_lv_stream(sim.host, sim.port + 2, frames=steps + 5, timeout=120)  # render the lap first
-        if via == "daemon":
+        if via in ("daemon", "ring"):
             d = Daemon(work / "d-lat", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}", vendor="fuji"))
             d.start(timeout=60)
             ep = d.endpoints["liveview"]
@@ -307,9 +352,12 @@ def run_latency(n: int, seconds: float, steps: int, work: Path, via: str = "daem
             ep = f"ipc://{work}/relay-lat"
             _wait_ready(_start_children([[PYTHON, "-m", "bench.fanout", "relay", str(sim.port + 2), ep]], procs), 30)
         try:
-            subs = _start_children(
-                [[PYTHON, "-m", "bench.fanout", "sub", ep, str(work / f"lat-{i}.json"), "latency"] for i in range(n)], procs
-            )
+            if via == "ring":
+                assert d is not None
+                args = [[PYTHON, "-m", "bench.fanout", "ring", d.endpoints["command"], str(work / f"lat-{i}.json")] for i in range(n)]
+            else:
+                args = [[PYTHON, "-m", "bench.fanout", "sub", ep, str(work / f"lat-{i}.json"), "latency"] for i in range(n)]
+            subs = _start_children(args, procs)
             bare = _start_children([[PYTHON, "-m", "bench.fanout", "bare", str(sim.port + 2), str(work / "lat-bare.json")]], procs)
             _wait_ready(subs + bare, 120)
             time.sleep(1.0)
@@ -437,6 +485,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "sub":
         _subscriber(argv[1], argv[2], argv[3])
+        return 0
+    if argv and argv[0] == "ring":
+        _ring_subscriber(argv[1], argv[2])
         return 0
     if argv and argv[0] == "relay":
         _relay(int(argv[1]), argv[2])

@@ -251,7 +251,9 @@ async def _ping(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
 
 @handler("version")
 async def _version(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
-    return {"ptpd": __version__, "protocol": bus.PROTOCOL_VERSION, "endpoints": d.config.endpoints.as_dict()}
+    ring = d.liveview.ring
+    return {"ptpd": __version__, "protocol": bus.PROTOCOL_VERSION, "endpoints": d.config.endpoints.as_dict(),
+            "liveview_ring": ring.path if ring is not None else None}
 
 
 @handler("status")

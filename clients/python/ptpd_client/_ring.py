@@ -1,0 +1,153 @@
+"""Live-view frames from the daemon's shared-memory ring (:mod:`ptpd.framering`).
+
+A stream on the daemon's machine reads frames there instead of from the live-view
+socket: written once for every reader, one wake-up per frame, no copy through ZeroMQ.
+While it reads, it keeps a subscription to ``liveview.ring`` on the live-view socket,
+which carries nothing but counts it as a watcher (the camera streams only while someone
+watches, and the daemon writes the ring only while a reader is there).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from ptpd import bus
+from ptpd.framering import FrameRingReader, RingFrame, RingUnavailable
+
+from ._core import LatestMailbox, open_sub
+
+if TYPE_CHECKING:
+    from ._stream_models import Frame
+
+#: how often a reader with no frames looks whether the daemon's ring was replaced
+_RECHECK = 0.25
+
+TRANSPORTS = ("auto", "ring", "bus")
+
+
+def ring_for(version_result: Any, liveview_endpoint: str) -> str | None:
+    """The ring path the daemon advertised, when this process can be on its machine: the
+    live-view endpoint is a local ipc:// socket (a daemon reached over TCP may be
+    elsewhere, and a file of the same name here would be another daemon's)."""
+    if not liveview_endpoint.startswith("ipc://") or not isinstance(version_result, dict):
+        return None
+    path = version_result.get("liveview_ring")
+    return path if isinstance(path, str) and path else None
+
+
+def open_feed(path: str | None, transport: str, context: Any, endpoint: str, curve: Any = None) -> RingFeed | None:
+    """A feed on the ring at ``path``; None when the socket is to be used instead
+    (``transport`` ``"auto"`` and no ring to read). With ``"ring"`` that is an error."""
+    from ._errors import ClientError
+
+    if transport not in TRANSPORTS:
+        raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
+    if transport == "bus":
+        return None
+    if path is None:
+        if transport == "ring":
+            raise ClientError("no live-view frame ring: the daemon keeps none, or is not on this machine")
+        return None
+    try:
+        return RingFeed(path, context, endpoint, curve)
+    except RingUnavailable as exc:
+        if transport == "ring":
+            raise ClientError(f"cannot read the live-view frame ring: {exc}") from None
+        return None
+
+
+class RingFeed:
+    """Frames from one ring path, followed across daemon restarts (a new file there)."""
+
+    def __init__(self, path: str, context: Any, endpoint: str, curve: Any = None) -> None:
+        self.path = path
+        self.reader: FrameRingReader | None = FrameRingReader(path)  # RingUnavailable
+        self.replaced = 0  #: frames the daemon published that this feed skipped
+        self._last_seq: int | None = None
+        self._presence = open_sub(context, endpoint, curve, bus.Topic.RING.encode())
+
+    def _reopen(self) -> None:
+        if self.reader is not None and not (self.reader.closed or self.reader.replaced()):
+            return
+        try:
+            fresh = FrameRingReader(self.path)
+        except RingUnavailable:
+            return  # the daemon is away: keep looking
+        if self.reader is not None:
+            if fresh.identity == self.reader.identity and self.reader.closed:
+                fresh.close()
+                return  # the same closed file, not yet replaced
+            self.reader.close()
+        self.reader = fresh
+
+    def get(self, timeout: float | None) -> Frame | None:
+        """The next (newest) frame, waiting up to ``timeout`` seconds (None: forever)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = _RECHECK if deadline is None else min(_RECHECK, deadline - time.monotonic())
+            if left <= 0:
+                return None
+            rf = self.reader.wait(left) if self.reader is not None and not self.reader.closed else None
+            if rf is not None:
+                frame = self._frame(rf)
+                if frame is not None:
+                    return frame
+                continue
+            if self.reader is None or self.reader.closed:
+                time.sleep(min(left, 0.05))
+            self._reopen()
+
+    def _frame(self, rf: RingFrame) -> Frame | None:
+        from ._stream_models import Frame
+
+        try:
+            meta = bus.unpack(rf.meta)
+        except ValueError:
+            return None
+        if not isinstance(meta, dict):
+            return None
+        seq = meta.get("seq", 0)
+        seq = seq if isinstance(seq, int) else 0
+        dropped = 0 if self._last_seq is None else max(0, seq - self._last_seq - 1)
+        self._last_seq = seq
+        self.replaced += dropped
+        return Frame(seq=seq, jpeg=rf.jpeg, width=int(meta.get("width") or 0), height=int(meta.get("height") or 0),
+                     meta=meta, dropped=dropped, received=time.time())
+
+    def close(self) -> None:
+        self._presence.close(0)
+        if self.reader is not None:
+            self.reader.close()
+
+
+class RingReceiver(threading.Thread):
+    """A :class:`RingFeed` read on a thread into a :class:`LatestMailbox` (for asyncio)."""
+
+    def __init__(self, feed: RingFeed, mailbox: LatestMailbox) -> None:
+        super().__init__(name="ptpd-ring", daemon=True)
+        self.feed = feed
+        self.mailbox = mailbox
+        self._stop_event = threading.Event()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop_event.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout)
+
+    def run(self) -> None:
+        # the feed is closed here, never under a read of its map by this thread
+        try:
+            while not self._stop_event.is_set():
+                skipped = self.feed.replaced
+                frame = self.feed.get(0.1)
+                if frame is not None:
+                    self.mailbox.replaced += self.feed.replaced - skipped
+                    self.mailbox.put(frame)
+        except Exception as exc:  # a dead receiver must wake its consumer, not hang it
+            self.mailbox.close(exc)
+            return
+        finally:
+            self.feed.close()
+        self.mailbox.close()

@@ -1,0 +1,364 @@
+"""The live-view frame ring: frames in shared memory for watchers on the daemon's machine.
+
+Over the live-view socket every frame is sent once per subscriber, and each subscriber
+process wakes twice for it (ZeroMQ's I/O thread, then the reader). With many watchers on
+a small machine those wake-ups queue behind each other and a frame reaches the last one
+late. The ring is the same frames written once into a file in shared memory; one
+``futex`` wake-up call rouses every waiting reader at once, and a reader wakes once per
+frame, in the thread that wants it.
+
+The daemon writes, any number of local processes read; a reader takes the newest frame
+and never holds the writer up (a slow one skips frames, like a slow subscriber). The
+layout (little-endian; ``docs/bus.md`` has it for readers in other languages)::
+
+    header, 4096 bytes
+      0  8s  magic b"PTPDRING"
+      8  u32 version (1)
+     12  u32 slots
+     16  u64 slot size (bytes, slot header included)
+     24  u32 published, low 32 bits: the futex word readers wait on
+     28  u32 state: 0 open, 1 closed (the writer is gone; open the path again)
+     32  u64 published: the number of the newest complete frame (0: none yet)
+     40  u32 writer pid
+    slot k = frame n % slots, at 4096 + k * slot size
+      0  u64 begin: the frame being written into this slot
+      8  u64 end: the frame complete in this slot
+     16  u32 meta length, 20 u32 JPEG length
+     24  meta (msgpack, as on the socket), then the JPEG
+
+A reader reads ``published`` (n), checks slot ``n % slots`` has ``end == n``, copies meta
+and JPEG out, then checks ``begin`` is still ``n``: otherwise the writer came round to the
+slot while it copied, and it tries the newest frame again. The writer only returns to a
+slot ``slots - 1`` frames later, so at live-view rates a reader has tens of milliseconds.
+
+This module is the contract both sides import (like :mod:`ptpd.bus`); it does no I/O
+beyond the file and the futex call, and needs Linux for the wake-ups (elsewhere readers
+poll every millisecond).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+import platform
+import stat
+import struct
+import time
+import weakref
+from dataclasses import dataclass
+
+MAGIC = b"PTPDRING"
+VERSION = 1
+HEADER_SIZE = 4096
+SLOT_HEADER = 24
+#: slots in a ring: a reader has ``SLOTS - 1`` frame times to copy a frame out
+SLOTS = 8
+#: bytes per slot: a live-view JPEG is tens of KB; a bigger frame goes over the socket only
+SLOT_SIZE = 2 << 20
+STATE_OPEN, STATE_CLOSED = 0, 1
+
+_HEAD = struct.Struct("<8sIIQ")  # magic, version, slots, slot size
+_PUBLISHED = 32
+_WORD = 24
+_STATE = 28
+_PID = 40
+_SLOT = struct.Struct("<QQII")  # begin, end, meta length, JPEG length
+_U64 = struct.Struct("<Q")
+_U32 = struct.Struct("<I")
+
+# -- the futex call (Linux): one syscall wakes every reader ----------------------------------
+
+#: ``SYS_futex`` by machine (the kernel's syscall tables)
+_SYS_FUTEX = {"x86_64": 202, "amd64": 202, "aarch64": 98, "arm64": 98, "riscv64": 98,
+              "armv7l": 240, "armv6l": 240, "i686": 240, "i386": 240, "ppc64le": 221, "s390x": 238}
+_FUTEX_WAIT, _FUTEX_WAKE = 0, 1
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)  # CDLL calls release the GIL while they wait
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _libc()
+_PROT_READ, _MAP_SHARED = 1, 1
+_MAP_FAILED = ctypes.c_void_p(-1).value
+
+
+def _syscall() -> tuple[object, int] | None:
+    nr = _SYS_FUTEX.get(platform.machine().lower()) if platform.system() == "Linux" else None
+    if nr is None or _LIBC is None or not hasattr(_LIBC, "syscall"):
+        return None
+    fn = _LIBC.syscall
+    fn.restype = ctypes.c_long
+    return fn, nr
+
+
+_FUTEX = _syscall()
+#: True where readers sleep in the kernel until a frame comes (else they poll)
+FUTEX = _FUTEX is not None
+
+
+def _wake_all(addr: int) -> None:
+    if _FUTEX is not None:
+        fn, nr = _FUTEX
+        fn(ctypes.c_long(nr), ctypes.c_void_p(addr), ctypes.c_int(_FUTEX_WAKE), ctypes.c_int(0x7FFFFFFF), None, None, ctypes.c_int(0))  # type: ignore[operator]
+
+
+def _wait(addr: int, expected: int, seconds: float) -> None:
+    """Sleep until the word at ``addr`` is no longer ``expected`` (or ``seconds`` pass, or a
+    signal comes: callers check again either way)."""
+    if _FUTEX is None:
+        time.sleep(min(seconds, 0.001))
+        return
+    fn, nr = _FUTEX
+    ts = _Timespec(int(seconds), int((seconds % 1) * 1e9))
+    fn(ctypes.c_long(nr), ctypes.c_void_p(addr), ctypes.c_int(_FUTEX_WAIT), ctypes.c_uint(expected), ctypes.byref(ts), None, ctypes.c_int(0))  # type: ignore[operator]
+
+
+# -- where the ring lives ----------------------------------------------------------------------
+
+
+def _fs_type(path: str) -> str:
+    """The file system type of the mount that holds ``path`` (``""`` if unknown)."""
+    best, kind = "", ""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                fields = line.split()
+                if " - " not in line or len(fields) < 5:
+                    continue
+                mount = fields[4].replace("\\040", " ")
+                if (path == mount or path.startswith(mount.rstrip("/") + "/")) and len(mount) >= len(best):
+                    best, kind = mount, line.split(" - ", 1)[1].split()[0]
+    except OSError:
+        return ""
+    return kind
+
+
+def ring_path(liveview_endpoint: str, shm_dir: str = "/dev/shm") -> str | None:
+    """Where the daemon of ``liveview_endpoint`` keeps its ring, or None (no ring: the
+    endpoint is not a socket file on this machine).
+
+    Beside the socket (``…/liveview.ring``) when that directory is in memory (tmpfs, as
+    ``/run`` and ``$XDG_RUNTIME_DIR`` are), so it shares the socket's access rules and a
+    systemd unit's private ``/dev/shm`` does not hide it; otherwise in ``shm_dir``, named
+    after the socket, never on a disk that every frame would be written to.
+    """
+    if not liveview_endpoint.startswith("ipc://"):
+        return None
+    sock = liveview_endpoint[len("ipc://"):]
+    if not sock or sock.startswith("@"):
+        return None
+    sock = os.path.realpath(sock)
+    directory = os.path.dirname(sock)
+    if _fs_type(directory) == "tmpfs":
+        return sock + ".ring"
+    import hashlib
+
+    return os.path.join(shm_dir, "ptpdring-" + hashlib.sha256(sock.encode()).hexdigest()[:16])
+
+
+# -- the writer (the daemon) ------------------------------------------------------------------
+
+
+class FrameRingWriter:
+    """Creates the ring file and writes frames into it (one writer per ring).
+
+    ``mode`` is the file's permission bits; ``group`` a group to give it (None: keep).
+    A file left by a daemon that died is replaced.
+    """
+
+    def __init__(self, path: str, *, slots: int = SLOTS, slot_size: int = SLOT_SIZE, mode: int = 0o600, group: int | None = None) -> None:
+        if slots < 2 or slot_size <= SLOT_HEADER:
+            raise ValueError("a ring needs at least 2 slots of more than 24 bytes")
+        self.path = path
+        self.slots = slots
+        self.slot_size = slot_size
+        self.size = HEADER_SIZE + slots * slot_size
+        self.published = 0
+        self.oversize = 0  #: frames too big for a slot (they went over the socket only)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+        try:
+            os.fchmod(fd, mode)  # not narrowed by the umask
+            if group is not None:
+                try:
+                    os.fchown(fd, -1, group)
+                except OSError:
+                    pass  # not a member of that group: the file stays the daemon's own
+            os.ftruncate(fd, self.size)  # sparse: a slot's pages are taken as frames fill them
+            self._mm = mmap.mmap(fd, self.size, flags=mmap.MAP_SHARED)
+            _HEAD.pack_into(self._mm, 0, MAGIC, VERSION, slots, slot_size)
+            _U32.pack_into(self._mm, _PID, os.getpid())
+            # the finished header appears under the name at once: a reader never sees half
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        finally:
+            os.close(fd)
+        self._word = ctypes.c_uint32.from_buffer(self._mm, _WORD)
+        self._addr = ctypes.addressof(self._word)
+
+    def write(self, meta: bytes, jpeg: bytes | memoryview) -> bool:
+        """Put one frame in the ring and wake every reader; False if it does not fit."""
+        n = self.published + 1
+        size = SLOT_HEADER + len(meta) + len(jpeg)
+        if size > self.slot_size:
+            self.oversize += 1
+            return False
+        mm = self._mm
+        at = HEADER_SIZE + (n % self.slots) * self.slot_size
+        _U64.pack_into(mm, at, n)  # begin: readers still copying the old frame see it change
+        body = at + SLOT_HEADER
+        mm[body : body + len(meta)] = meta
+        mm[body + len(meta) : at + size] = jpeg
+        _SLOT.pack_into(mm, at, n, n, len(meta), len(jpeg))
+        _U64.pack_into(mm, _PUBLISHED, n)
+        self._word.value = n & 0xFFFFFFFF
+        self.published = n
+        _wake_all(self._addr)
+        return True
+
+    def close(self, unlink: bool = True) -> None:
+        """Mark the ring closed (readers look for a new one), wake them, and remove it."""
+        if self._mm.closed:
+            return
+        _U32.pack_into(self._mm, _STATE, STATE_CLOSED)
+        self._word.value = (self.published + 1) & 0xFFFFFFFF  # a change, so waiters return
+        _wake_all(self._addr)
+        del self._word
+        self._mm.close()
+        if unlink:
+            try:
+                st = os.stat(self.path, follow_symlinks=False)
+                if st.st_size == self.size:
+                    os.unlink(self.path)
+            except OSError:
+                pass
+
+
+# -- the reader (any local client) -----------------------------------------------------------
+
+
+class RingUnavailable(Exception):
+    """The ring cannot be read here (missing, not a ring, no permission)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RingFrame:
+    """One frame copied out of the ring: its number, its meta (msgpack) and JPEG bytes."""
+
+    number: int
+    meta: bytes
+    jpeg: bytes
+
+
+class FrameRingReader:
+    """Reads the newest frames of a ring; ``wait`` blocks in the calling thread.
+
+    The file is mapped read-only (a reader may have read permission only) through libc,
+    because the futex call needs the word's address and Python's ``mmap`` lends no address
+    of a read-only map.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        if _LIBC is None:
+            raise RingUnavailable("no libc to map the ring with")
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            raise RingUnavailable(f"{path}: {exc.strerror}") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size < HEADER_SIZE:
+                raise RingUnavailable(f"{path}: not a frame ring")
+            magic, version, slots, slot_size = _HEAD.unpack(os.pread(fd, _HEAD.size, 0))
+            size = HEADER_SIZE + slots * slot_size
+            if magic != MAGIC or version != VERSION or slots < 2 or slot_size <= SLOT_HEADER or st.st_size < size:
+                raise RingUnavailable(f"{path}: not a version-{VERSION} frame ring")
+            addr = _LIBC.mmap(None, size, _PROT_READ, _MAP_SHARED, fd, 0)
+            if addr is None or addr == _MAP_FAILED:
+                raise RingUnavailable(f"{path}: cannot map it: {os.strerror(ctypes.get_errno())}")
+        finally:
+            os.close(fd)
+        self._addr = addr
+        self._buf = (ctypes.c_char * size).from_address(addr)
+        self._unmap = weakref.finalize(self, _LIBC.munmap, ctypes.c_void_p(addr), ctypes.c_size_t(size))
+        self.identity = (st.st_dev, st.st_ino)
+        self.slots = slots
+        self.slot_size = slot_size
+        # frames already there when the reader came are old: it waits for the next one
+        self.last = _U64.unpack_from(self._buf, _PUBLISHED)[0]  #: the number of the last frame taken
+
+    @property
+    def closed(self) -> bool:
+        """The writer closed the ring (or this reader was closed)."""
+        return not self._unmap.alive or _U32.unpack_from(self._buf, _STATE)[0] == STATE_CLOSED
+
+    def replaced(self) -> bool:
+        """The path now names another file (a restarted daemon's ring) or none."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return True
+        return (st.st_dev, st.st_ino) != self.identity
+
+    def newest(self) -> RingFrame | None:
+        """The newest complete frame if it is newer than the last one taken, else None."""
+        if not self._unmap.alive:
+            raise ValueError("frame ring reader is closed")
+        buf = self._buf
+        for _ in range(4):  # overwritten while we copied: try the (new) newest again
+            n = _U64.unpack_from(buf, _PUBLISHED)[0]
+            if n == 0 or n == self.last:
+                return None
+            at = HEADER_SIZE + (n % self.slots) * self.slot_size
+            _begin, end, mlen, jlen = _SLOT.unpack_from(buf, at)
+            if end != n or SLOT_HEADER + mlen + jlen > self.slot_size:
+                continue
+            body = at + SLOT_HEADER
+            meta = buf[body : body + mlen]
+            jpeg = buf[body + mlen : body + mlen + jlen]
+            if _U64.unpack_from(buf, at)[0] != n:
+                continue
+            self.last = n
+            return RingFrame(n, meta, jpeg)
+        return None
+
+    def wait(self, timeout: float) -> RingFrame | None:
+        """The next frame newer than the last one taken, waiting up to ``timeout`` seconds;
+        None on timeout or when the ring was closed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            # the word first: a frame published after this read changes it, and the
+            # futex call then returns at once instead of sleeping through the frame
+            word = _U32.unpack_from(self._buf, _WORD)[0]
+            frame = self.newest()
+            if frame is not None:
+                return frame
+            if self.closed:
+                return None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            _wait(self._addr + _WORD, word, min(left, 0.5))
+
+    def close(self) -> None:
+        """Unmap the ring (frames already taken stay valid: they are copies)."""
+        self._unmap()
