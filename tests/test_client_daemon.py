@@ -23,7 +23,7 @@ PYTHON = sys.executable
 class Daemon:
     """A running daemon: its endpoints, environment for subprocesses, and process."""
 
-    def __init__(self, root: Path, subject: str = "object", vendor: str = "fuji") -> None:
+    def __init__(self, root: Path, subject: str = "object", vendor: str = "fuji", extra: tuple[str, ...] = ()) -> None:
         root.mkdir(parents=True, exist_ok=True)
         run = root / "run"
         run.mkdir(mode=0o700, exist_ok=True)
@@ -34,7 +34,7 @@ class Daemon:
         self.proc = Proc([
             PYTHON, "-m", "ptpd", "run", "--simulate", vendor, "--config", str(config),
             "--command-endpoint", self.endpoints["command"], "--event-endpoint", self.endpoints["event"],
-            "--liveview-endpoint", self.endpoints["liveview"], "--state-dir", str(root / "state"),
+            "--liveview-endpoint", self.endpoints["liveview"], "--state-dir", str(root / "state"), *extra,
         ])
         self.env = {
             "PTPD_COMMAND_ENDPOINT": self.endpoints["command"],

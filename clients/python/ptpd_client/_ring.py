@@ -13,6 +13,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+import zmq
+
 from ptpd import bus
 from ptpd.framering import FrameRingReader, RingFrame, RingUnavailable
 
@@ -97,6 +99,9 @@ class RingFeed:
                 continue
             if self.reader is None or self.reader.closed:
                 time.sleep(min(left, 0.05))
+            # ZeroMQ resends a subscription after a reconnect (a restarted daemon) only
+            # when the application calls into the socket; this one is never read
+            self._presence.getsockopt(zmq.EVENTS)
             self._reopen()
 
     def _frame(self, rf: RingFrame) -> Frame | None:

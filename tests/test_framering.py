@@ -1,0 +1,199 @@
+"""The live-view frame ring (``ptpd.framering``): the documented layout, newest-frame
+reads, frames overwritten during a copy, oversize frames, closing, files that are not
+rings, where a ring lives, and a reader woken by a writer in another process."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ptpd import framering
+from ptpd.framering import FrameRingReader, FrameRingWriter, RingUnavailable, ring_path
+
+SHM = Path("/dev/shm")
+
+
+@pytest.fixture
+def path(request: pytest.FixtureRequest) -> str:
+    p = SHM / f"ptpdring-test-{os.getpid()}-{request.node.name[:40]}"
+    yield str(p)
+    for leftover in (p, *SHM.glob(p.name + ".*")):
+        leftover.unlink(missing_ok=True)
+
+
+def test_header_and_slot_follow_the_documented_layout(path: str) -> None:
+    w = FrameRingWriter(path, slots=4, slot_size=4096 * 4)
+    try:
+        assert w.write(b"\x81\xa3seq\x01", b"\xff\xd8JPEG\xff\xd9")
+        raw = Path(path).read_bytes()
+        # offsets as docs/bus.md gives them
+        assert raw[0:8] == b"PTPDRING"
+        assert struct.unpack_from("<IIQ", raw, 8) == (1, 4, 4096 * 4)
+        assert struct.unpack_from("<I", raw, 24)[0] == 1  # the futex word
+        assert struct.unpack_from("<I", raw, 28)[0] == 0  # open
+        assert struct.unpack_from("<Q", raw, 32)[0] == 1  # published
+        assert struct.unpack_from("<I", raw, 40)[0] == os.getpid()
+        slot = 4096 + (1 % 4) * (4096 * 4)
+        assert struct.unpack_from("<QQII", raw, slot) == (1, 1, 6, 8)
+        assert raw[slot + 24 : slot + 24 + 14] == b"\x81\xa3seq\x01\xff\xd8JPEG\xff\xd9"
+        assert len(raw) == 4096 + 4 * 4096 * 4
+    finally:
+        w.close()
+
+
+def test_a_reader_gets_the_newest_frame_published_after_it_opened(path: str) -> None:
+    w = FrameRingWriter(path)
+    try:
+        w.write(b"m", b"before")
+        r = FrameRingReader(path)
+        assert r.newest() is None  # a frame already there when it came is old
+        for n in range(3):
+            w.write(b"m", b"frame %d" % n)
+        f = r.newest()
+        assert f is not None and (f.number, f.meta, f.jpeg) == (4, b"m", b"frame 2")
+        assert r.newest() is None  # taken: nothing newer yet
+        w.write(b"m", b"frame 3")
+        got = r.wait(5.0)
+        assert got is not None and got.jpeg == b"frame 3"
+        r.close()
+        with pytest.raises(ValueError):
+            r.newest()
+    finally:
+        w.close()
+
+
+def test_a_frame_overwritten_while_it_is_copied_is_not_returned(path: str) -> None:
+    w = FrameRingWriter(path, slots=2, slot_size=4096)
+    r = FrameRingReader(path)
+    try:
+        w.write(b"m", b"one")
+        # the writer starts frame 3 in frame 1's slot (3 % 2 == 1) before the reader is done
+        w._mm[4096 + 4096 : 4096 + 4096 + 8] = struct.pack("<Q", 3)
+        assert r.newest() is None
+        w.published = 2  # frame 2 went to the other slot; frame 3 now completes
+        w.write(b"m", b"three")
+        assert r.newest().jpeg == b"three"
+    finally:
+        r.close()
+        w.close()
+
+
+def test_a_frame_too_big_for_a_slot_is_left_out(path: str) -> None:
+    w = FrameRingWriter(path, slots=2, slot_size=1024)
+    r = FrameRingReader(path)
+    try:
+        assert not w.write(b"meta", b"x" * 1000)
+        assert w.oversize == 1 and r.newest() is None
+        assert w.write(b"meta", b"x" * 996)  # 24 + 4 + 996 = 1024: fits exactly
+        assert len(r.newest().jpeg) == 996
+    finally:
+        r.close()
+        w.close()
+
+
+def test_closing_wakes_readers_and_removes_the_file(path: str) -> None:
+    w = FrameRingWriter(path)
+    r = FrameRingReader(path)
+    w.close()
+    assert r.closed and r.wait(30.0) is None  # returns at once: the ring says closed
+    assert not os.path.exists(path) and r.replaced()
+    r.close()
+
+
+def test_mode_is_exact_and_a_stale_file_is_replaced(path: str) -> None:
+    Path(path).write_bytes(b"left by a daemon that died")
+    old = os.umask(0o077)
+    try:
+        w = FrameRingWriter(path, mode=0o640)
+    finally:
+        os.umask(old)
+    try:
+        assert os.stat(path).st_mode & 0o777 == 0o640
+        FrameRingReader(path).close()  # a ring again
+    finally:
+        w.close()
+
+
+def test_files_that_are_not_rings_are_refused(path: str, tmp_path: Path) -> None:
+    with pytest.raises(RingUnavailable):
+        FrameRingReader(path)  # missing
+    Path(path).write_bytes(b"\0" * 8192)
+    with pytest.raises(RingUnavailable, match="not a version-1 frame ring"):
+        FrameRingReader(path)
+    Path(path).write_bytes(b"short")
+    with pytest.raises(RingUnavailable, match="not a frame ring"):
+        FrameRingReader(path)
+    os.unlink(path)
+    real = FrameRingWriter(str(tmp_path / "real"), slots=2, slot_size=4096)
+    os.symlink(real.path, path)
+    try:
+        with pytest.raises(RingUnavailable):
+            FrameRingReader(path)  # never through a symlink
+    finally:
+        real.close()
+
+
+def test_where_the_ring_lives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ring_path("tcp://127.0.0.1:5555") is None
+    assert ring_path("ipc://@abstract") is None
+    run = SHM / f"ptpd-ringpath-{os.getpid()}"
+    run.mkdir()
+    try:
+        # a directory in memory: beside the socket, under the same access rules
+        assert ring_path(f"ipc://{run}/liveview") == f"{run}/liveview.ring"
+    finally:
+        run.rmdir()
+    monkeypatch.setattr(framering, "_fs_type", lambda p: "ext4")
+    on_disk = ring_path(f"ipc://{tmp_path}/liveview", shm_dir="/dev/shm")
+    assert on_disk is not None and on_disk.startswith("/dev/shm/ptpdring-")
+    # one socket, one name; another socket, another name
+    assert on_disk == ring_path(f"ipc://{tmp_path}/liveview")
+    assert on_disk != ring_path(f"ipc://{tmp_path}/other")
+
+
+def test_fs_type_reads_the_mount_table() -> None:
+    assert framering._fs_type("/dev/shm") == "tmpfs"
+    assert framering._fs_type("/proc/self") == "proc"
+
+
+_WRITER = """
+import sys, time
+from ptpd.framering import FrameRingWriter
+w = FrameRingWriter(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+time.sleep(0.2)
+w.write(b"meta", b"from another process")
+sys.stdin.readline()
+w.close()
+"""
+
+
+@pytest.mark.skipif(not framering.FUTEX, reason="futex wake-ups are Linux-only")
+def test_a_writer_in_another_process_wakes_a_waiting_reader(path: str) -> None:
+    p = subprocess.Popen([sys.executable, "-c", _WRITER, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        r = FrameRingReader(path)
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        t0 = time.monotonic()
+        f = r.wait(30.0)
+        waited = time.monotonic() - t0
+        assert f is not None and f.jpeg == b"from another process"
+        assert waited < 30.0  # woken by the write, not by the timeout
+        p.stdin.write("close\n")
+        p.stdin.flush()
+        assert p.wait(10) == 0
+        assert r.wait(30.0) is None and r.closed
+        r.close()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(5)

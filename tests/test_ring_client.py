@@ -1,0 +1,121 @@
+"""Live-view frames through the daemon's frame ring, against real daemon processes: the
+ring is advertised and read by default, readers count as watchers, latest-frame
+semantics on both transports, the asyncio client, a daemon without a ring, refusals,
+and a stream that outlives a daemon restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
+
+from ptpd.framering import ring_path
+from ptpd_client import AsyncClient, Client, ClientError, Frame
+
+
+def _wait_for(pred, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_version_advertises_the_ring_where_the_socket_says(daemon: Daemon) -> None:  # noqa: F811
+    with daemon.client(timeout=10.0) as c:
+        path = c.version().liveview_ring
+    assert path == ring_path(daemon.endpoints["liveview"])
+    st = os.stat(path)
+    assert st.st_uid == os.geteuid() and st.st_mode & 0o777 == 0o600  # its run dir is 0700
+
+
+@pytest.mark.parametrize("transport", ["ring", "bus"])
+def test_latest_frame_semantics_on_both_transports(daemon: Daemon, transport: str) -> None:  # noqa: F811
+    with daemon.client(timeout=10.0) as c, c.frames(timeout=10.0, transport=transport) as frames:
+        assert frames.transport == transport
+        f1 = next(frames)
+        assert isinstance(f1, Frame) and f1.jpeg[:2] == b"\xff\xd8" and f1.jpeg[-2:] == b"\xff\xd9"
+        assert f1.width == 640 and f1.meta["size"] == len(f1.jpeg)
+        time.sleep(0.6)  # a slow consumer: ~18 frames are published meanwhile
+        f2 = next(frames)
+        assert f2.seq - f1.seq >= 5 and f2.dropped == f2.seq - f1.seq - 1
+        assert frames.replaced >= f2.dropped
+
+
+def test_auto_reads_the_ring_and_ring_readers_are_watchers(daemon: Daemon) -> None:  # noqa: F811
+    with daemon.client(timeout=10.0) as c:
+        with c.frames(timeout=10.0) as frames:
+            assert frames.transport == "ring"
+            next(frames)
+            lv = c.status().liveview
+            assert lv.ring_readers == 1 and lv.subscribers >= 1 and lv.on
+        assert _wait_for(lambda: c.status().liveview.ring_readers == 0)
+
+
+def test_the_asyncio_client_reads_the_ring(daemon: Daemon) -> None:  # noqa: F811
+    async def main() -> None:
+        async with AsyncClient(daemon.endpoints["command"], timeout=10.0) as c:
+            frames = await c.frames(timeout=10.0)
+            assert frames.transport == "ring"
+            seqs = [(await frames.get(10.0)).seq for _ in range(3)]
+            assert seqs == sorted(set(seqs))
+            await frames.aclose()
+            bus_frames = await c.frames(timeout=10.0, transport="bus")
+            assert bus_frames.transport == "bus" and (await bus_frames.get(10.0)).jpeg[:2] == b"\xff\xd8"
+            await bus_frames.aclose()
+
+    asyncio.run(main())
+
+
+def test_bad_transport_and_ring_out_of_reach_are_clear_errors(daemon: Daemon) -> None:  # noqa: F811
+    with daemon.client(timeout=10.0) as c, pytest.raises(ValueError, match="transport must be one of auto, ring, bus"):
+        c.frames(transport="shm")
+    # a live-view socket reached over TCP may be on another machine: no ring
+    with Client(daemon.endpoints["command"], daemon.endpoints["event"], "tcp://127.0.0.1:9", timeout=2.0) as c:
+        with pytest.raises(ClientError, match="no live-view frame ring"):
+            c.frames(transport="ring")
+
+
+@pytest.fixture
+def ringless(tmp_path: Path) -> Iterator[Daemon]:
+    d = Daemon(tmp_path / "ringless", extra=("--no-liveview-ring",))
+    try:
+        d.wait_connected()
+        yield d
+    finally:
+        assert d.stop() == 0
+
+
+def test_a_daemon_without_a_ring_serves_frames_on_the_socket(ringless: Daemon) -> None:
+    with ringless.client(timeout=10.0) as c:
+        assert c.version().liveview_ring is None
+        assert not os.path.exists(ring_path(ringless.endpoints["liveview"]))
+        with c.frames(timeout=10.0) as frames:
+            assert frames.transport == "bus" and next(frames).jpeg[:2] == b"\xff\xd8"
+        with pytest.raises(ClientError, match="no live-view frame ring"):
+            c.frames(transport="ring")
+
+
+def test_a_ring_stream_outlives_a_daemon_restart(tmp_path: Path) -> None:
+    d = Daemon(tmp_path / "restart")
+    try:
+        d.wait_connected()
+        path = ring_path(d.endpoints["liveview"])
+        with d.client(timeout=10.0) as c, c.frames(timeout=20.0) as frames:
+            before = next(frames)
+            first = os.stat(path).st_ino
+            assert d.stop() == 0
+            assert not os.path.exists(path)  # removed on a clean stop
+            d = Daemon(tmp_path / "restart")  # same endpoints, same ring path
+            after = next(frames)  # the stream found the new ring by itself
+            assert frames.transport == "ring" and after.jpeg[:2] == b"\xff\xd8"
+            assert os.stat(path).st_ino != first
+            assert after.meta["t_camera"] > before.meta["t_camera"]
+    finally:
+        d.stop()
