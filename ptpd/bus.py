@@ -28,6 +28,7 @@ keep getting every byte inline as msgpack ``bin``.
 from __future__ import annotations
 
 import enum
+import errno
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -413,6 +414,19 @@ def decode_reply(frames: list[Any]) -> dict[str, Any]:
 SHM_DIR = "/dev/shm"
 #: the prefix of a segment's name, which keeps the daemon off other programs' segments
 SHM_PREFIX = "ptpd-"
+
+
+def reserve_shm(fd: int, size: int) -> None:
+    """Make a shared-memory file ``size`` bytes long with every page allocated now: with
+    its file system full that is an OSError here, not a fault (SIGBUS) in whichever
+    process first writes a page the kernel could not give (a download segment, the
+    frame ring). Where the file system cannot allocate ahead (not tmpfs), just the length."""
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            raise
+        os.ftruncate(fd, size)
 
 
 # -- endpoints -------------------------------------------------------------------------

@@ -39,14 +39,18 @@ poll every millisecond).
 from __future__ import annotations
 
 import ctypes
+import functools
 import mmap
 import os
 import platform
+import secrets
 import stat
 import struct
 import time
 import weakref
-from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from ptpd import bus
 
 MAGIC = b"PTPDRING"
 VERSION = 1
@@ -55,7 +59,7 @@ SLOT_HEADER = 24
 #: slots in a ring: a reader has ``SLOTS - 1`` frame times to copy a frame out
 SLOTS = 8
 #: bytes per slot: a live-view JPEG is tens of KB; a bigger frame goes over the socket only
-SLOT_SIZE = 2 << 20
+SLOT_SIZE = 512 << 10
 STATE_OPEN, STATE_CLOSED = 0, 1
 
 _HEAD = struct.Struct("<8sIIQ")  # magic, version, slots, slot size
@@ -95,35 +99,36 @@ _PROT_READ, _MAP_SHARED = 1, 1
 _MAP_FAILED = ctypes.c_void_p(-1).value
 
 
-def _syscall() -> tuple[object, int] | None:
+def _futex() -> Any:
+    """``syscall`` typed for ``futex(addr, op, val, timeout, NULL, 0)``, or None."""
     nr = _SYS_FUTEX.get(platform.machine().lower()) if platform.system() == "Linux" else None
     if nr is None or _LIBC is None or not hasattr(_LIBC, "syscall"):
         return None
-    fn = _LIBC.syscall
-    fn.restype = ctypes.c_long
-    return fn, nr
+    # a function object of our own (not libc.syscall, which others may type otherwise),
+    # typed once: a call then builds no ctypes objects, which a reader woken 30 times a
+    # second among many others would pay for in cold caches each time
+    fn = ctypes.CFUNCTYPE(ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_int, ctypes.c_uint,
+                          ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, use_errno=True)(("syscall", _LIBC))
+    return functools.partial(fn, nr)
 
 
-_FUTEX = _syscall()
+_FUTEX = _futex()
 #: True where readers sleep in the kernel until a frame comes (else they poll)
 FUTEX = _FUTEX is not None
 
 
 def _wake_all(addr: int) -> None:
     if _FUTEX is not None:
-        fn, nr = _FUTEX
-        fn(ctypes.c_long(nr), ctypes.c_void_p(addr), ctypes.c_int(_FUTEX_WAKE), ctypes.c_int(0x7FFFFFFF), None, None, ctypes.c_int(0))  # type: ignore[operator]
+        _FUTEX(addr, _FUTEX_WAKE, 0x7FFFFFFF, None, None, 0)
 
 
-def _wait(addr: int, expected: int, seconds: float) -> None:
-    """Sleep until the word at ``addr`` is no longer ``expected`` (or ``seconds`` pass, or a
-    signal comes: callers check again either way)."""
+def _wait(addr: int, expected: int, timeout: _Timespec) -> None:
+    """Sleep until the word at ``addr`` is no longer ``expected`` (or ``timeout`` passes, or
+    a signal comes: callers check again either way)."""
     if _FUTEX is None:
-        time.sleep(min(seconds, 0.001))
+        time.sleep(0.001)
         return
-    fn, nr = _FUTEX
-    ts = _Timespec(int(seconds), int((seconds % 1) * 1e9))
-    fn(ctypes.c_long(nr), ctypes.c_void_p(addr), ctypes.c_int(_FUTEX_WAIT), ctypes.c_uint(expected), ctypes.byref(ts), None, ctypes.c_int(0))  # type: ignore[operator]
+    _FUTEX(addr, _FUTEX_WAIT, expected, ctypes.addressof(timeout), None, 0)
 
 
 # -- where the ring lives ----------------------------------------------------------------------
@@ -188,19 +193,21 @@ class FrameRingWriter:
         self.size = HEADER_SIZE + slots * slot_size
         self.published = 0
         self.oversize = 0  #: frames too big for a slot (they went over the socket only)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+        tmp = f"{path}.{secrets.token_hex(8)}.tmp"  # unguessable: nobody can squat it first
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
-            os.fchmod(fd, mode)  # not narrowed by the umask
             if group is not None:
                 try:
                     os.fchown(fd, -1, group)
                 except OSError:
-                    pass  # not a member of that group: the file stays the daemon's own
-            os.ftruncate(fd, self.size)  # sparse: a slot's pages are taken as frames fill them
+                    mode &= 0o700  # not a member of that group: for the daemon's user only
+            os.fchmod(fd, mode)  # not narrowed by the umask
+            # every page now: a full file system is ENOSPC here, never SIGBUS in publish
+            bus.reserve_shm(fd, self.size)
             self._mm = mmap.mmap(fd, self.size, flags=mmap.MAP_SHARED)
             _HEAD.pack_into(self._mm, 0, MAGIC, VERSION, slots, slot_size)
             _U32.pack_into(self._mm, _PID, os.getpid())
+            st = os.fstat(fd)
             # the finished header appears under the name at once: a reader never sees half
             os.replace(tmp, path)
         except BaseException:
@@ -211,6 +218,7 @@ class FrameRingWriter:
             raise
         finally:
             os.close(fd)
+        self.identity = (st.st_dev, st.st_ino)
         self._word = ctypes.c_uint32.from_buffer(self._mm, _WORD)
         self._addr = ctypes.addressof(self._word)
 
@@ -246,7 +254,7 @@ class FrameRingWriter:
         if unlink:
             try:
                 st = os.stat(self.path, follow_symlinks=False)
-                if st.st_size == self.size:
+                if (st.st_dev, st.st_ino) == self.identity:  # not a newer daemon's ring
                     os.unlink(self.path)
             except OSError:
                 pass
@@ -259,8 +267,7 @@ class RingUnavailable(Exception):
     """The ring cannot be read here (missing, not a ring, no permission)."""
 
 
-@dataclass(frozen=True, slots=True)
-class RingFrame:
+class RingFrame(NamedTuple):
     """One frame copied out of the ring: its number, its meta (msgpack) and JPEG bytes."""
 
     number: int
@@ -276,7 +283,7 @@ class FrameRingReader:
     of a read-only map.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, owner: int | None = None) -> None:
         self.path = path
         if _LIBC is None:
             raise RingUnavailable("no libc to map the ring with")
@@ -288,6 +295,9 @@ class FrameRingReader:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode) or st.st_size < HEADER_SIZE:
                 raise RingUnavailable(f"{path}: not a frame ring")
+            if owner is not None and (st.st_uid != owner or st.st_mode & 0o022):
+                # someone else's file under the ring's name (a squatted /dev/shm name)
+                raise RingUnavailable(f"{path}: not the daemon's (owner {st.st_uid}, mode {st.st_mode & 0o777:04o})")
             magic, version, slots, slot_size = _HEAD.unpack(os.pread(fd, _HEAD.size, 0))
             size = HEADER_SIZE + slots * slot_size
             if magic != MAGIC or version != VERSION or slots < 2 or slot_size <= SLOT_HEADER or st.st_size < size:
@@ -300,7 +310,11 @@ class FrameRingReader:
         self._addr = addr
         self._buf = (ctypes.c_char * size).from_address(addr)
         self._unmap = weakref.finalize(self, _LIBC.munmap, ctypes.c_void_p(addr), ctypes.c_size_t(size))
+        # not at interpreter exit, where another thread may still be reading: the kernel
+        # unmaps it with the process
+        self._unmap.atexit = False
         self.identity = (st.st_dev, st.st_ino)
+        self._ts = _Timespec()
         self.slots = slots
         self.slot_size = slot_size
         # frames already there when the reader came are old: it waits for the next one
@@ -344,21 +358,33 @@ class FrameRingReader:
     def wait(self, timeout: float) -> RingFrame | None:
         """The next frame newer than the last one taken, waiting up to ``timeout`` seconds;
         None on timeout or when the ring was closed."""
-        deadline = time.monotonic() + timeout
+        buf, word_at, ts = self._buf, self._addr + _WORD, self._ts
+        deadline = 0.0
         while True:
             # the word first: a frame published after this read changes it, and the
             # futex call then returns at once instead of sleeping through the frame
-            word = _U32.unpack_from(self._buf, _WORD)[0]
+            word = _U32.unpack_from(buf, _WORD)[0]
             frame = self.newest()
             if frame is not None:
                 return frame
             if self.closed:
                 return None
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            if not deadline:
+                deadline = now + timeout
+            left = min(deadline - now, 0.5)
             if left <= 0:
                 return None
-            _wait(self._addr + _WORD, word, min(left, 0.5))
+            ts.tv_sec, ts.tv_nsec = int(left), int(left % 1 * 1e9)
+            _wait(word_at, word, ts)
+
+    def wake(self) -> None:
+        """Wake every reader waiting on this ring (they look again and sleep on): how a
+        thread that closes a stream gets another thread's :meth:`wait` to return."""
+        if self._unmap.alive:
+            _wake_all(self._addr + _WORD)
 
     def close(self) -> None:
-        """Unmap the ring (frames already taken stay valid: they are copies)."""
+        """Unmap the ring (frames already taken stay valid: they are copies). Only when no
+        thread is in :meth:`wait` or :meth:`newest`: the caller sees to that."""
         self._unmap()

@@ -197,3 +197,60 @@ def test_a_writer_in_another_process_wakes_a_waiting_reader(path: str) -> None:
         if p.poll() is None:
             p.kill()
             p.wait(5)
+
+
+def test_the_ring_reserves_its_memory_so_a_full_tmpfs_is_an_error_not_sigbus(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    w = FrameRingWriter(path, slots=2, slot_size=1 << 20)
+    assert os.stat(path).st_blocks * 512 >= w.size  # every page allocated, none a hole
+    w.close()
+
+    def full(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    with pytest.raises(OSError) as exc:
+        FrameRingWriter(path)
+    assert exc.value.errno == errno.ENOSPC
+    assert not list(SHM.glob(Path(path).name + "*"))  # no ring, no temporary file
+
+
+def test_a_group_the_daemon_cannot_give_narrows_the_mode(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(fd: int, uid: int, gid: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "fchown", refuse)
+    w = FrameRingWriter(path, mode=0o640, group=12345)
+    try:
+        assert os.stat(path).st_mode & 0o777 == 0o600  # never readable by its own group instead
+    finally:
+        w.close()
+
+
+def test_closing_leaves_a_newer_ring_under_the_same_name_alone(path: str) -> None:
+    old = FrameRingWriter(path)
+    new = FrameRingWriter(path)  # a restarted daemon's, made before the old one closed
+    old.close()
+    try:
+        r = FrameRingReader(path)
+        new.write(b"m", b"new")
+        assert r.wait(5.0).jpeg == b"new"
+        r.close()
+    finally:
+        new.close()
+    assert not os.path.exists(path)
+
+
+def test_a_reader_refuses_a_ring_that_is_not_the_daemon_users(path: str) -> None:
+    w = FrameRingWriter(path)
+    try:
+        FrameRingReader(path, owner=os.geteuid()).close()
+        with pytest.raises(RingUnavailable, match="not the daemon's"):
+            FrameRingReader(path, owner=os.geteuid() + 1)
+        os.chmod(path, 0o620)  # writable by a group: anyone in it could forge frames
+        with pytest.raises(RingUnavailable, match="not the daemon's"):
+            FrameRingReader(path, owner=os.geteuid())
+    finally:
+        w.close()
+

@@ -119,3 +119,70 @@ def test_a_ring_stream_outlives_a_daemon_restart(tmp_path: Path) -> None:
             assert after.meta["t_camera"] > before.meta["t_camera"]
     finally:
         d.stop()
+
+
+_CLOSE_RACE = """
+import sys, threading
+from ptpd_client import Client
+for _ in range(5):
+    with Client(sys.argv[1], timeout=10.0) as c:
+        frames = c.frames(timeout=10.0, transport="ring")
+        got, ended = [], threading.Event()
+        def read():
+            try:
+                for f in frames:
+                    got.append(f.seq)
+            finally:
+                ended.set()
+        t = threading.Thread(target=read)
+        t.start()
+        while not got:
+            t.join(0.01)
+        frames.close()  # from another thread, while the reader waits in the ring
+        assert ended.wait(5.0), "the reading thread did not end"
+        t.join(5.0)
+print("ok")
+"""
+
+
+def test_closing_a_ring_stream_from_another_thread_ends_its_reader(daemon: Daemon) -> None:  # noqa: F811
+    import subprocess
+    import sys
+
+    # a process of its own: unmapping under a read would kill it (SIGSEGV), not the suite
+    p = subprocess.run([sys.executable, "-c", _CLOSE_RACE, daemon.endpoints["command"]], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr[-2000:]
+
+
+def test_get_with_no_wait_takes_a_frame_that_is_there(daemon: Daemon) -> None:  # noqa: F811
+    from ptpd_client import RequestTimeout
+
+    with daemon.client(timeout=10.0) as c, c.frames(timeout=10.0, transport="ring") as frames:
+        next(frames)
+        got = 0
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline and got < 3:
+            try:
+                frames.get(0)
+                got += 1
+            except RequestTimeout:
+                time.sleep(0.01)
+        assert got == 3
+
+
+def test_a_broad_socket_subscriber_is_no_ring_reader(daemon: Daemon) -> None:  # noqa: F811
+    import zmq
+
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.linger = 0
+    sub.setsockopt(zmq.SUBSCRIBE, b"")  # everything on the live-view socket
+    sub.connect(daemon.endpoints["liveview"])
+    try:
+        assert sub.poll(10000)  # frames flow to it
+        with daemon.client(timeout=10.0) as c:
+            lv = c.status().liveview
+            assert lv.subscribers >= 1 and lv.ring_readers == 0
+    finally:
+        sub.close(0)
+        ctx.term()

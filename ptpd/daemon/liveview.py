@@ -25,6 +25,7 @@ while one is there.
 from __future__ import annotations
 
 import collections
+import logging
 import time
 from collections.abc import Callable
 
@@ -34,6 +35,8 @@ from ptpd import bus
 from ptpd.camera.base import LiveViewFrame
 from ptpd.framering import FrameRingWriter
 from ptpd.daemon.publisher import Subscriptions, make_xpub, read_subscriptions, send_nowait
+
+log = logging.getLogger(__name__)
 
 TOPIC = bus.Topic.FRAME.encode()
 RING_TOPIC = bus.Topic.RING.encode()
@@ -64,7 +67,8 @@ class LiveView:
         return self._ring_readers
 
     def _changed(self) -> None:
-        self._ring_readers = self.subs.matching(RING_TOPIC)
+        # exact: a broad subscriber ("" or "liveview.") reads the socket, not the ring
+        self._ring_readers = self.subs.topics.get(RING_TOPIC, 0)
         n = self.subs.matching(TOPIC, RING_TOPIC)
         if n != self._watchers:
             self._watchers = n
@@ -92,7 +96,11 @@ class LiveView:
         self._times.append(now)
         packed = bus.pack(meta)
         if self.ring is not None and self._ring_readers:
-            self.ring.write(packed, jpeg)
+            try:
+                self.ring.write(packed, jpeg)
+            except (OSError, ValueError) as exc:  # never the socket's frames with it
+                log.warning("live-view ring dropped: %s", exc)
+                self.ring = None
         # copy=False: ZeroMQ references the camera's buffer instead of copying it
         send_nowait(self.sock, [TOPIC, packed, jpeg], copy=False)
 

@@ -196,15 +196,16 @@ class AsyncClient(CommandMethods, _BaseClient):
         """Like :meth:`Client.frames`: ``async for frame in await c.frames()``."""
         from . import _ring  # ctypes and the ring: only when frames are wanted
 
+        _ring.check_transport(transport)
         lv = (await self.endpoints())[1]
-        path = None
+        version: Any = None
         if transport != "bus" and lv.startswith("ipc://"):
             try:
-                path = _ring.ring_for(await self.request("version", parse=False), lv)
-            except ClientError:
-                path = None
+                version = await self.request("version", parse=False)
+            except ClientError as exc:
+                version = exc
         # a plain (thread-side) context: the receiver is not on the loop
-        feed = _ring.open_feed(path, transport, zmq.Context.instance(), lv, self._curve)
+        feed = _ring.open_feed(version, transport, zmq.Context.instance(), lv, self._curve)
         stream = AsyncFrameStream(self, lv, timeout, feed)
         self._streams.append(stream)
         return stream

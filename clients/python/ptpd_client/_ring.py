@@ -9,6 +9,7 @@ watches, and the daemon writes the ring only while a reader is there).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -39,15 +40,25 @@ def ring_for(version_result: Any, liveview_endpoint: str) -> str | None:
     return path if isinstance(path, str) and path else None
 
 
-def open_feed(path: str | None, transport: str, context: Any, endpoint: str, curve: Any = None) -> RingFeed | None:
-    """A feed on the ring at ``path``; None when the socket is to be used instead
+def check_transport(transport: str) -> None:
+    if transport not in TRANSPORTS:
+        raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
+
+
+def open_feed(version: Any, transport: str, context: Any, endpoint: str, curve: Any = None) -> RingFeed | None:
+    """A feed on the ring the daemon advertised in ``version`` (its reply, or the
+    :class:`ClientError` asking for it raised); None when the socket is to be used instead
     (``transport`` ``"auto"`` and no ring to read). With ``"ring"`` that is an error."""
     from ._errors import ClientError
 
-    if transport not in TRANSPORTS:
-        raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
+    check_transport(transport)
     if transport == "bus":
         return None
+    if isinstance(version, ClientError):
+        if transport == "ring":
+            raise version
+        return None
+    path = ring_for(version, endpoint)
     if path is None:
         if transport == "ring":
             raise ClientError("no live-view frame ring: the daemon keeps none, or is not on this machine")
@@ -60,49 +71,89 @@ def open_feed(path: str | None, transport: str, context: Any, endpoint: str, cur
         return None
 
 
+def _socket_owner(endpoint: str) -> int:
+    """The user that owns the daemon's ipc:// live-view socket: the ring must be its too."""
+    try:
+        return os.stat(endpoint[len("ipc://"):]).st_uid
+    except OSError as exc:
+        raise RingUnavailable(f"{endpoint}: {exc.strerror}") from None
+
+
 class RingFeed:
-    """Frames from one ring path, followed across daemon restarts (a new file there)."""
+    """Frames from one ring path, followed across daemon restarts (a new file there).
+
+    Safe to close from another thread while one waits in :meth:`get`: the map and the
+    socket are let go by the last thread out, never under a read.
+    """
 
     def __init__(self, path: str, context: Any, endpoint: str, curve: Any = None) -> None:
         self.path = path
-        self.reader: FrameRingReader | None = FrameRingReader(path)  # RingUnavailable
+        self.endpoint = endpoint
+        self.reader: FrameRingReader | None = FrameRingReader(path, _socket_owner(endpoint))  # RingUnavailable
         self.replaced = 0  #: frames the daemon published that this feed skipped
         self._last_seq: int | None = None
         self._presence = open_sub(context, endpoint, curve, bus.Topic.RING.encode())
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._closed = False
+        self._next_check = 0.0
 
-    def _reopen(self) -> None:
-        if self.reader is not None and not (self.reader.closed or self.reader.replaced()):
+    def _check(self) -> None:
+        """Now and then (also while frames flow): call into the watcher socket, which
+        ZeroMQ needs before it resends the subscription to a restarted daemon, and move
+        to a new ring file if the daemon made one."""
+        self._presence.getsockopt(zmq.EVENTS)
+        reader = self.reader
+        if reader is not None and not (reader.closed or reader.replaced()):
             return
         try:
-            fresh = FrameRingReader(self.path)
+            fresh = FrameRingReader(self.path, _socket_owner(self.endpoint))
         except RingUnavailable:
             return  # the daemon is away: keep looking
-        if self.reader is not None:
-            if fresh.identity == self.reader.identity and self.reader.closed:
+        if reader is not None:
+            if fresh.identity == reader.identity:
                 fresh.close()
-                return  # the same closed file, not yet replaced
-            self.reader.close()
+                return  # the same file, not yet replaced
+            reader.close()
         self.reader = fresh
 
     def get(self, timeout: float | None) -> Frame | None:
-        """The next (newest) frame, waiting up to ``timeout`` seconds (None: forever)."""
+        """The next (newest) frame, waiting up to ``timeout`` seconds (None: forever);
+        None on timeout or once the feed is closed."""
+        with self._lock:
+            if self._closed:
+                return None
+            self._inside += 1
+        try:
+            return self._get(timeout)
+        finally:
+            with self._lock:
+                self._inside -= 1
+                last_out = self._closed and not self._inside
+            if last_out:
+                self._release()
+
+    def _get(self, timeout: float | None) -> Frame | None:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = _RECHECK if deadline is None else min(_RECHECK, deadline - time.monotonic())
+        while not self._closed:
+            now = time.monotonic()
+            if now >= self._next_check:
+                self._next_check = now + _RECHECK
+                self._check()
+            reader = self.reader
+            left = _RECHECK if deadline is None else min(_RECHECK, deadline - now)
+            if reader is not None and not reader.closed:
+                rf = reader.wait(left) if left > 0 else reader.newest()
+                if rf is not None:
+                    frame = self._frame(rf)
+                    if frame is not None:
+                        return frame
+                    continue
+            elif left > 0:
+                time.sleep(min(left, 0.05))
             if left <= 0:
                 return None
-            rf = self.reader.wait(left) if self.reader is not None and not self.reader.closed else None
-            if rf is not None:
-                frame = self._frame(rf)
-                if frame is not None:
-                    return frame
-                continue
-            if self.reader is None or self.reader.closed:
-                time.sleep(min(left, 0.05))
-            # ZeroMQ resends a subscription after a reconnect (a restarted daemon) only
-            # when the application calls into the socket; this one is never read
-            self._presence.getsockopt(zmq.EVENTS)
-            self._reopen()
+        return None
 
     def _frame(self, rf: RingFrame) -> Frame | None:
         from ._stream_models import Frame
@@ -122,9 +173,22 @@ class RingFeed:
                      meta=meta, dropped=dropped, received=time.time())
 
     def close(self) -> None:
+        """Stop: a thread waiting in :meth:`get` returns None at once."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            inside = self._inside
+            if inside and self.reader is not None:
+                self.reader.wake()
+        if not inside:
+            self._release()
+
+    def _release(self) -> None:
         self._presence.close(0)
         if self.reader is not None:
             self.reader.close()
+            self.reader = None
 
 
 class RingReceiver(threading.Thread):
@@ -138,11 +202,11 @@ class RingReceiver(threading.Thread):
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop_event.set()
+        self.feed.close()  # wakes the thread if it waits
         if self.is_alive() and threading.current_thread() is not self:
             self.join(timeout)
 
     def run(self) -> None:
-        # the feed is closed here, never under a read of its map by this thread
         try:
             while not self._stop_event.is_set():
                 skipped = self.feed.replaced

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import mmap
 import os
 import re
@@ -54,19 +53,6 @@ def _sweep(directory: Path) -> None:
             continue  # alive (perhaps as another user), or already removed
 
 
-def _reserve(fd: int, size: int) -> None:
-    """Make the segment ``size`` bytes long with every page allocated now: with /dev/shm
-    full that is an OSError here, not a fault (SIGBUS) in whichever process first writes
-    a page the kernel could not give, which would be the daemon, in a download. Where
-    the file system cannot allocate ahead (not tmpfs), just the length."""
-    try:
-        os.posix_fallocate(fd, 0, size)
-    except OSError as exc:
-        if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
-            raise
-        os.ftruncate(fd, size)
-
-
 class SharedBuffer:
     """A POSIX shared-memory segment (``/dev/shm/ptpd-…``) to download into.
 
@@ -96,7 +82,7 @@ class SharedBuffer:
         self.path = Path(directory) / self.name
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
         try:
-            _reserve(fd, size)
+            bus.reserve_shm(fd, size)
             # populate: the pages are mapped now, once, not a fault at a time in a download
             self._mm = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0))
         except BaseException:

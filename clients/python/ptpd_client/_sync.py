@@ -249,17 +249,18 @@ class FrameStream:
     def __init__(self, client: Client, timeout: float | None, transport: str = "auto") -> None:
         from . import _ring  # ctypes and the ring: not on the CLI's start-up path
 
+        _ring.check_transport(transport)
         self._client = client
         self.timeout = timeout
         self.mailbox = LatestMailbox()
         lv = client.endpoints()[1]
-        path = None
+        version: Any = None
         if transport != "bus" and lv.startswith("ipc://"):
             try:
-                path = _ring.ring_for(client.request("version", parse=False), lv)
-            except ClientError:
-                path = None
-        self._feed = _ring.open_feed(path, transport, client._context, lv, client._curve)
+                version = client.request("version", parse=False)
+            except ClientError as exc:
+                version = exc
+        self._feed = _ring.open_feed(version, transport, client._context, lv, client._curve)
         self._receiver = None
         if self._feed is None:
             self._receiver = _core.FrameReceiver(client._context, lv, self.mailbox, client._curve)
@@ -301,11 +302,12 @@ class FrameStream:
         return self._feed.replaced if self._feed is not None else self.mailbox.replaced
 
     def close(self) -> None:
+        """End the stream; another thread in :meth:`get` gets StopIteration."""
+        self.mailbox.close()
         if self._receiver is not None:
             self._receiver.stop()
-        if self._feed is not None and not self.mailbox.closed:
+        if self._feed is not None:
             self._feed.close()
-        self.mailbox.close()
         if self in self._client._streams:
             self._client._streams.remove(self)
 
