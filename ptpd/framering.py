@@ -23,11 +23,12 @@ layout (little-endian; ``docs/bus.md`` has it for readers in other languages)::
     slot k = frame n % slots, at 4096 + k * slot size
       0  u64 begin: the frame being written into this slot
       8  u64 end: the frame complete in this slot
-     16  u32 meta length, 20 u32 JPEG length
-     24  meta (msgpack, as on the socket), then the JPEG
+     16  u32 header length (H: where the JPEG starts), 20 u32 JPEG length
+     24  u64 seq, 32 i64 counter, 40 f64 t_camera, 48 f64 t_daemon, 56 f64 t_wall,
+     64  u32 width, 68 u32 height (the socket's meta, in binary); the JPEG at H
 
-A reader reads ``published`` (n), checks slot ``n % slots`` has ``end == n``, copies meta
-and JPEG out, then checks ``begin`` is still ``n``: otherwise the writer came round to the
+A reader reads ``published`` (n), checks slot ``n % slots`` has ``end == n``, copies the
+fields and JPEG out, then checks ``begin`` is still ``n``: otherwise the writer came round to the
 slot while it copied, and it tries the newest frame again. The writer only returns to a
 slot ``slots - 1`` frames later, so at live-view rates a reader has tens of milliseconds.
 
@@ -55,7 +56,8 @@ from ptpd import bus
 MAGIC = b"PTPDRING"
 VERSION = 1
 HEADER_SIZE = 4096
-SLOT_HEADER = 24
+#: a slot's header: begin, end, header length, JPEG length, then the frame's fields
+SLOT_HEADER = 72
 #: slots in a ring: a reader has ``SLOTS - 1`` frame times to copy a frame out
 SLOTS = 8
 #: bytes per slot: a live-view JPEG is tens of KB; a bigger frame goes over the socket only
@@ -67,7 +69,10 @@ _PUBLISHED = 32
 _WORD = 24
 _STATE = 28
 _PID = 40
-_SLOT = struct.Struct("<QQII")  # begin, end, meta length, JPEG length
+_SLOT = struct.Struct("<QQII")  # begin, end, header length, JPEG length
+# seq, counter, t_camera, t_daemon, t_wall, width, height: fixed fields, not msgpack, so a
+# reader woken among many builds its frame with no decoder to run (cold, that costs)
+_FIELDS = struct.Struct("<QqdddII")
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
 
@@ -186,7 +191,7 @@ class FrameRingWriter:
 
     def __init__(self, path: str, *, slots: int = SLOTS, slot_size: int = SLOT_SIZE, mode: int = 0o600, group: int | None = None) -> None:
         if slots < 2 or slot_size <= SLOT_HEADER:
-            raise ValueError("a ring needs at least 2 slots of more than 24 bytes")
+            raise ValueError(f"a ring needs at least 2 slots of more than {SLOT_HEADER} bytes")
         self.path = path
         self.slots = slots
         self.slot_size = slot_size
@@ -222,20 +227,20 @@ class FrameRingWriter:
         self._word = ctypes.c_uint32.from_buffer(self._mm, _WORD)
         self._addr = ctypes.addressof(self._word)
 
-    def write(self, meta: bytes, jpeg: bytes | memoryview) -> bool:
+    def write(self, jpeg: bytes | memoryview, seq: int, counter: int, t_camera: float, t_daemon: float,
+              t_wall: float, width: int = 0, height: int = 0) -> bool:
         """Put one frame in the ring and wake every reader; False if it does not fit."""
         n = self.published + 1
-        size = SLOT_HEADER + len(meta) + len(jpeg)
+        size = SLOT_HEADER + len(jpeg)
         if size > self.slot_size:
             self.oversize += 1
             return False
         mm = self._mm
         at = HEADER_SIZE + (n % self.slots) * self.slot_size
         _U64.pack_into(mm, at, n)  # begin: readers still copying the old frame see it change
-        body = at + SLOT_HEADER
-        mm[body : body + len(meta)] = meta
-        mm[body + len(meta) : at + size] = jpeg
-        _SLOT.pack_into(mm, at, n, n, len(meta), len(jpeg))
+        _FIELDS.pack_into(mm, at + 24, seq, counter, t_camera, t_daemon, t_wall, width, height)
+        mm[at + SLOT_HEADER : at + size] = jpeg
+        _SLOT.pack_into(mm, at, n, n, SLOT_HEADER, len(jpeg))
         _U64.pack_into(mm, _PUBLISHED, n)
         self._word.value = n & 0xFFFFFFFF
         self.published = n
@@ -268,11 +273,23 @@ class RingUnavailable(Exception):
 
 
 class RingFrame(NamedTuple):
-    """One frame copied out of the ring: its number, its meta (msgpack) and JPEG bytes."""
+    """One frame copied out of the ring: its number in the ring, the daemon's fields for
+    it (as in the socket's meta) and the JPEG bytes."""
 
     number: int
-    meta: bytes
+    seq: int
+    counter: int
+    t_camera: float
+    t_daemon: float
+    t_wall: float
+    width: int
+    height: int
     jpeg: bytes
+
+    def meta(self) -> dict[str, Any]:
+        """The frame's meta as the live-view socket sends it."""
+        return {"seq": self.seq, "counter": self.counter, "t_camera": self.t_camera, "t_daemon": self.t_daemon,
+                "t_wall": self.t_wall, "width": self.width, "height": self.height, "size": len(self.jpeg)}
 
 
 class FrameRingReader:
@@ -343,16 +360,15 @@ class FrameRingReader:
             if n == 0 or n == self.last:
                 return None
             at = HEADER_SIZE + (n % self.slots) * self.slot_size
-            _begin, end, mlen, jlen = _SLOT.unpack_from(buf, at)
-            if end != n or SLOT_HEADER + mlen + jlen > self.slot_size:
+            _begin, end, hlen, jlen = _SLOT.unpack_from(buf, at)
+            if end != n or hlen < SLOT_HEADER or hlen + jlen > self.slot_size:
                 continue
-            body = at + SLOT_HEADER
-            meta = buf[body : body + mlen]
-            jpeg = buf[body + mlen : body + mlen + jlen]
+            fields = _FIELDS.unpack_from(buf, at + 24)
+            jpeg = buf[at + hlen : at + hlen + jlen]
             if _U64.unpack_from(buf, at)[0] != n:
                 continue
             self.last = n
-            return RingFrame(n, meta, jpeg)
+            return RingFrame(n, *fields, jpeg)
         return None
 
     def wait(self, timeout: float) -> RingFrame | None:

@@ -27,10 +27,14 @@ def path(request: pytest.FixtureRequest) -> str:
         leftover.unlink(missing_ok=True)
 
 
+def put(w: FrameRingWriter, jpeg: bytes, seq: int = 1) -> bool:
+    return w.write(jpeg, seq=seq, counter=seq + 100, t_camera=1.5, t_daemon=1.75, t_wall=1e9, width=640, height=480)
+
+
 def test_header_and_slot_follow_the_documented_layout(path: str) -> None:
     w = FrameRingWriter(path, slots=4, slot_size=4096 * 4)
     try:
-        assert w.write(b"\x81\xa3seq\x01", b"\xff\xd8JPEG\xff\xd9")
+        assert w.write(b"\xff\xd8JPEG\xff\xd9", seq=7, counter=-1, t_camera=1.5, t_daemon=2.25, t_wall=3.125, width=640, height=480)
         raw = Path(path).read_bytes()
         # offsets as docs/bus.md gives them
         assert raw[0:8] == b"PTPDRING"
@@ -40,25 +44,47 @@ def test_header_and_slot_follow_the_documented_layout(path: str) -> None:
         assert struct.unpack_from("<Q", raw, 32)[0] == 1  # published
         assert struct.unpack_from("<I", raw, 40)[0] == os.getpid()
         slot = 4096 + (1 % 4) * (4096 * 4)
-        assert struct.unpack_from("<QQII", raw, slot) == (1, 1, 6, 8)
-        assert raw[slot + 24 : slot + 24 + 14] == b"\x81\xa3seq\x01\xff\xd8JPEG\xff\xd9"
+        assert struct.unpack_from("<QQII", raw, slot) == (1, 1, 72, 8)
+        assert struct.unpack_from("<Qq", raw, slot + 24) == (7, -1)
+        assert struct.unpack_from("<ddd", raw, slot + 40) == (1.5, 2.25, 3.125)
+        assert struct.unpack_from("<II", raw, slot + 64) == (640, 480)
+        assert raw[slot + 72 : slot + 80] == b"\xff\xd8JPEG\xff\xd9"
         assert len(raw) == 4096 + 4 * 4096 * 4
     finally:
+        w.close()
+
+
+def test_a_frame_reads_back_with_the_sockets_meta(path: str) -> None:
+    w = FrameRingWriter(path)
+    r = FrameRingReader(path)
+    try:
+        put(w, b"jpeg", seq=9)
+        f = r.newest()
+        assert f.meta() == {"seq": 9, "counter": 109, "t_camera": 1.5, "t_daemon": 1.75, "t_wall": 1e9,
+                            "width": 640, "height": 480, "size": 4}
+        # a longer slot header (a later version's extra fields) is skipped, not misread
+        at = 4096 + (2 % w.slots) * w.slot_size
+        put(w, b"x" * 16, seq=10)
+        w._mm[at + 16 : at + 20] = struct.pack("<I", 80)
+        w._mm[at + 20 : at + 24] = struct.pack("<I", 8)
+        assert r.newest().jpeg == b"x" * 8
+    finally:
+        r.close()
         w.close()
 
 
 def test_a_reader_gets_the_newest_frame_published_after_it_opened(path: str) -> None:
     w = FrameRingWriter(path)
     try:
-        w.write(b"m", b"before")
+        put(w, b"before")
         r = FrameRingReader(path)
         assert r.newest() is None  # a frame already there when it came is old
         for n in range(3):
-            w.write(b"m", b"frame %d" % n)
+            put(w, b"frame %d" % n)
         f = r.newest()
-        assert f is not None and (f.number, f.meta, f.jpeg) == (4, b"m", b"frame 2")
+        assert f is not None and (f.number, f.jpeg) == (4, b"frame 2")
         assert r.newest() is None  # taken: nothing newer yet
-        w.write(b"m", b"frame 3")
+        put(w, b"frame 3")
         got = r.wait(5.0)
         assert got is not None and got.jpeg == b"frame 3"
         r.close()
@@ -72,12 +98,12 @@ def test_a_frame_overwritten_while_it_is_copied_is_not_returned(path: str) -> No
     w = FrameRingWriter(path, slots=2, slot_size=4096)
     r = FrameRingReader(path)
     try:
-        w.write(b"m", b"one")
+        put(w, b"one")
         # the writer starts frame 3 in frame 1's slot (3 % 2 == 1) before the reader is done
         w._mm[4096 + 4096 : 4096 + 4096 + 8] = struct.pack("<Q", 3)
         assert r.newest() is None
         w.published = 2  # frame 2 went to the other slot; frame 3 now completes
-        w.write(b"m", b"three")
+        put(w, b"three")
         assert r.newest().jpeg == b"three"
     finally:
         r.close()
@@ -88,10 +114,10 @@ def test_a_frame_too_big_for_a_slot_is_left_out(path: str) -> None:
     w = FrameRingWriter(path, slots=2, slot_size=1024)
     r = FrameRingReader(path)
     try:
-        assert not w.write(b"meta", b"x" * 1000)
+        assert not put(w, b"x" * 1000)
         assert w.oversize == 1 and r.newest() is None
-        assert w.write(b"meta", b"x" * 996)  # 24 + 4 + 996 = 1024: fits exactly
-        assert len(r.newest().jpeg) == 996
+        assert put(w, b"x" * 952)  # 72 + 952 = 1024: fits exactly
+        assert len(r.newest().jpeg) == 952
     finally:
         r.close()
         w.close()
@@ -169,7 +195,7 @@ w = FrameRingWriter(sys.argv[1])
 print("ready", flush=True)
 sys.stdin.readline()
 time.sleep(0.2)
-w.write(b"meta", b"from another process")
+w.write(b"from another process", seq=1, counter=1, t_camera=0.0, t_daemon=0.0, t_wall=0.0)
 sys.stdin.readline()
 w.close()
 """
@@ -234,7 +260,7 @@ def test_closing_leaves_a_newer_ring_under_the_same_name_alone(path: str) -> Non
     old.close()
     try:
         r = FrameRingReader(path)
-        new.write(b"m", b"new")
+        put(new, b"new")
         assert r.wait(5.0).jpeg == b"new"
         r.close()
     finally:

@@ -94,15 +94,14 @@ class LiveView:
         }
         self.last_meta = meta
         self._times.append(now)
-        packed = bus.pack(meta)
         if self.ring is not None and self._ring_readers:
             try:
-                self.ring.write(packed, jpeg)
+                self.ring.write(jpeg, self.seq, frame.counter, frame.time, now, meta["t_wall"], frame.width, frame.height)
             except (OSError, ValueError) as exc:  # never the socket's frames with it
                 log.warning("live-view ring dropped: %s", exc)
                 self.ring = None
         # copy=False: ZeroMQ references the camera's buffer instead of copying it
-        send_nowait(self.sock, [TOPIC, packed, jpeg], copy=False)
+        send_nowait(self.sock, [TOPIC, bus.pack(meta), jpeg], copy=False)
 
     def close(self) -> None:
         """Close the ring (its readers see it closed) and remove its file."""

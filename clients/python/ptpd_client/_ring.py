@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import zmq
 
@@ -20,9 +20,7 @@ from ptpd import bus
 from ptpd.framering import FrameRingReader, RingFrame, RingUnavailable
 
 from ._core import LatestMailbox, open_sub
-
-if TYPE_CHECKING:
-    from ._stream_models import Frame
+from ._stream_models import Frame
 
 #: how often a reader with no frames looks whether the daemon's ring was replaced
 _RECHECK = 0.25
@@ -145,32 +143,19 @@ class RingFeed:
             if reader is not None and not reader.closed:
                 rf = reader.wait(left) if left > 0 else reader.newest()
                 if rf is not None:
-                    frame = self._frame(rf)
-                    if frame is not None:
-                        return frame
-                    continue
+                    return self._frame(rf)
             elif left > 0:
                 time.sleep(min(left, 0.05))
             if left <= 0:
                 return None
         return None
 
-    def _frame(self, rf: RingFrame) -> Frame | None:
-        from ._stream_models import Frame
-
-        try:
-            meta = bus.unpack(rf.meta)
-        except ValueError:
-            return None
-        if not isinstance(meta, dict):
-            return None
-        seq = meta.get("seq", 0)
-        seq = seq if isinstance(seq, int) else 0
+    def _frame(self, rf: RingFrame) -> Frame:
+        seq = rf.seq
         dropped = 0 if self._last_seq is None else max(0, seq - self._last_seq - 1)
         self._last_seq = seq
         self.replaced += dropped
-        return Frame(seq=seq, jpeg=rf.jpeg, width=int(meta.get("width") or 0), height=int(meta.get("height") or 0),
-                     meta=meta, dropped=dropped, received=time.time())
+        return Frame(seq=seq, jpeg=rf.jpeg, width=rf.width, height=rf.height, meta=rf.meta(), dropped=dropped, received=time.time())
 
     def close(self) -> None:
         """Stop: a thread waiting in :meth:`get` returns None at once."""
