@@ -354,6 +354,24 @@ class FrameRingReader:
         """The newest complete frame if it is newer than the last one taken, else None."""
         if not self._unmap.alive:
             raise ValueError("frame ring reader is closed")
+        raw = self.take()
+        return None if raw is None else RingFrame(*raw)
+
+    def wait(self, timeout: float) -> RingFrame | None:
+        """The next frame newer than the last one taken, waiting up to ``timeout`` seconds;
+        None on timeout or when the ring was closed."""
+        if not self._unmap.alive:
+            raise ValueError("frame ring reader is closed")
+        raw = self.wait_raw(timeout)
+        return None if raw is None else RingFrame(*raw)
+
+    # The two below are the hot path, kept to one frame of Python each: a reader is woken
+    # with caches gone cold (sixteen readers on two cores take turns), and every function,
+    # object and module it touches then costs far more than it would warm. They return a
+    # plain tuple in RingFrame's order, and the caller must keep the reader open meanwhile.
+
+    def take(self) -> tuple[Any, ...] | None:
+        """:meth:`newest` as a plain tuple, without the open check."""
         buf = self._buf
         for _ in range(4):  # overwritten while we copied: try the (new) newest again
             n = _U64.unpack_from(buf, _PUBLISHED)[0]
@@ -368,22 +386,21 @@ class FrameRingReader:
             if _U64.unpack_from(buf, at)[0] != n:
                 continue
             self.last = n
-            return RingFrame(n, *fields, jpeg)
+            return (n, *fields, jpeg)
         return None
 
-    def wait(self, timeout: float) -> RingFrame | None:
-        """The next frame newer than the last one taken, waiting up to ``timeout`` seconds;
-        None on timeout or when the ring was closed."""
+    def wait_raw(self, timeout: float) -> tuple[Any, ...] | None:
+        """:meth:`wait` as a plain tuple, without the open check."""
         buf, word_at, ts = self._buf, self._addr + _WORD, self._ts
         deadline = 0.0
         while True:
             # the word first: a frame published after this read changes it, and the
             # futex call then returns at once instead of sleeping through the frame
             word = _U32.unpack_from(buf, _WORD)[0]
-            frame = self.newest()
-            if frame is not None:
-                return frame
-            if self.closed:
+            raw = self.take()
+            if raw is not None:
+                return raw
+            if _U32.unpack_from(buf, _STATE)[0] == STATE_CLOSED:
                 return None
             now = time.monotonic()
             if not deadline:

@@ -17,7 +17,7 @@ from typing import Any
 import zmq
 
 from ptpd import bus
-from ptpd.framering import FrameRingReader, RingFrame, RingUnavailable
+from ptpd.framering import FrameRingReader, RingUnavailable
 
 from ._core import LatestMailbox, open_sub
 from ._stream_models import Frame
@@ -123,39 +123,38 @@ class RingFeed:
                 return None
             self._inside += 1
         try:
-            return self._get(timeout)
+            # one function on purpose (see FrameRingReader.take): after each wake-up this
+            # runs in cold caches, once per reader, and the last reader waits for them all
+            monotonic = time.monotonic
+            deadline = None if timeout is None else monotonic() + timeout
+            while not self._closed:
+                now = monotonic()
+                if now >= self._next_check:
+                    self._next_check = now + _RECHECK
+                    self._check()
+                reader = self.reader
+                left = _RECHECK if deadline is None else min(_RECHECK, deadline - now)
+                if reader is not None and not reader.closed:
+                    raw = reader.wait_raw(left) if left > 0 else reader.take()
+                    if raw is not None:
+                        _n, seq, counter, t_camera, t_daemon, t_wall, width, height, jpeg = raw
+                        last, self._last_seq = self._last_seq, seq
+                        dropped = 0 if last is None or seq <= last else seq - last - 1
+                        self.replaced += dropped
+                        meta = {"seq": seq, "counter": counter, "t_camera": t_camera, "t_daemon": t_daemon,
+                                "t_wall": t_wall, "width": width, "height": height, "size": len(jpeg)}
+                        return Frame(seq, jpeg, width, height, meta, dropped, time.time())
+                elif left > 0:
+                    time.sleep(min(left, 0.05))
+                if left <= 0:
+                    return None
+            return None
         finally:
             with self._lock:
                 self._inside -= 1
                 last_out = self._closed and not self._inside
             if last_out:
                 self._release()
-
-    def _get(self, timeout: float | None) -> Frame | None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self._closed:
-            now = time.monotonic()
-            if now >= self._next_check:
-                self._next_check = now + _RECHECK
-                self._check()
-            reader = self.reader
-            left = _RECHECK if deadline is None else min(_RECHECK, deadline - now)
-            if reader is not None and not reader.closed:
-                rf = reader.wait(left) if left > 0 else reader.newest()
-                if rf is not None:
-                    return self._frame(rf)
-            elif left > 0:
-                time.sleep(min(left, 0.05))
-            if left <= 0:
-                return None
-        return None
-
-    def _frame(self, rf: RingFrame) -> Frame:
-        seq = rf.seq
-        dropped = 0 if self._last_seq is None else max(0, seq - self._last_seq - 1)
-        self._last_seq = seq
-        self.replaced += dropped
-        return Frame(seq=seq, jpeg=rf.jpeg, width=rf.width, height=rf.height, meta=rf.meta(), dropped=dropped, received=time.time())
 
     def close(self) -> None:
         """Stop: a thread waiting in :meth:`get` returns None at once."""
