@@ -13,7 +13,7 @@ layout (little-endian; ``docs/bus.md`` has it for readers in other languages)::
 
     header, 4096 bytes
       0  8s  magic b"PTPDRING"
-      8  u32 version (1)
+      8  u32 version (2)
      12  u32 slots
      16  u64 slot size (bytes, slot header included)
      24  u32 published, low 32 bits: the futex word readers wait on
@@ -54,7 +54,7 @@ from typing import Any, NamedTuple
 from ptpd import bus
 
 MAGIC = b"PTPDRING"
-VERSION = 1
+VERSION = 2  #: 2: binary frame fields in the slot header (1 carried msgpack meta)
 HEADER_SIZE = 4096
 #: a slot's header: begin, end, header length, JPEG length, then the frame's fields
 SLOT_HEADER = 72
@@ -74,6 +74,7 @@ _SLOT = struct.Struct("<QQII")  # begin, end, header length, JPEG length
 # reader woken among many builds its frame with no decoder to run (cold, that costs)
 _FIELDS = struct.Struct("<QqdddII")
 _U64 = struct.Struct("<Q")
+_U64_MAX, _U32_MAX, _I64_MIN, _I64_MAX = (1 << 64) - 1, (1 << 32) - 1, -(1 << 63), (1 << 63) - 1
 _U32 = struct.Struct("<I")
 
 # -- the futex call (Linux): one syscall wakes every reader ----------------------------------
@@ -237,8 +238,12 @@ class FrameRingWriter:
             return False
         mm = self._mm
         at = HEADER_SIZE + (n % self.slots) * self.slot_size
+        # fit the fields first: a camera that leaves one out (None) or gives a size that is
+        # no u32 must cost its readers a field, not the daemon its live view
+        fields = (int(seq or 0) & _U64_MAX, max(_I64_MIN, min(_I64_MAX, int(counter or 0))), float(t_camera or 0.0),
+                  float(t_daemon or 0.0), float(t_wall or 0.0), int(width or 0) & _U32_MAX, int(height or 0) & _U32_MAX)
         _U64.pack_into(mm, at, n)  # begin: readers still copying the old frame see it change
-        _FIELDS.pack_into(mm, at + 24, seq, counter, t_camera, t_daemon, t_wall, width, height)
+        _FIELDS.pack_into(mm, at + 24, *fields)
         mm[at + SLOT_HEADER : at + size] = jpeg
         _SLOT.pack_into(mm, at, n, n, SLOT_HEADER, len(jpeg))
         _U64.pack_into(mm, _PUBLISHED, n)
@@ -371,7 +376,13 @@ class FrameRingReader:
     # plain tuple in RingFrame's order, and the caller must keep the reader open meanwhile.
 
     def take(self) -> tuple[Any, ...] | None:
-        """:meth:`newest` as a plain tuple, without the open check."""
+        """:meth:`newest` as a plain tuple (``ValueError`` once closed)."""
+        try:
+            return self._take()
+        except struct.error:  # the empty buffer close() leaves: never the unmapped memory
+            raise ValueError("frame ring reader is closed") from None
+
+    def _take(self) -> tuple[Any, ...] | None:
         buf = self._buf
         for _ in range(4):  # overwritten while we copied: try the (new) newest again
             n = _U64.unpack_from(buf, _PUBLISHED)[0]
@@ -390,14 +401,20 @@ class FrameRingReader:
         return None
 
     def wait_raw(self, timeout: float) -> tuple[Any, ...] | None:
-        """:meth:`wait` as a plain tuple, without the open check."""
+        """:meth:`wait` as a plain tuple (``ValueError`` once closed)."""
+        try:
+            return self._wait_raw(timeout)
+        except struct.error:  # the empty buffer close() leaves: never the unmapped memory
+            raise ValueError("frame ring reader is closed") from None
+
+    def _wait_raw(self, timeout: float) -> tuple[Any, ...] | None:
         buf, word_at, ts = self._buf, self._addr + _WORD, self._ts
         deadline = 0.0
         while True:
             # the word first: a frame published after this read changes it, and the
             # futex call then returns at once instead of sleeping through the frame
             word = _U32.unpack_from(buf, _WORD)[0]
-            raw = self.take()
+            raw = self._take()
             if raw is not None:
                 return raw
             if _U32.unpack_from(buf, _STATE)[0] == STATE_CLOSED:
@@ -420,4 +437,5 @@ class FrameRingReader:
     def close(self) -> None:
         """Unmap the ring (frames already taken stay valid: they are copies). Only when no
         thread is in :meth:`wait` or :meth:`newest`: the caller sees to that."""
+        self._buf = b""  # a later read fails on this, not on memory that is gone
         self._unmap()

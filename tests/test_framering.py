@@ -38,7 +38,7 @@ def test_header_and_slot_follow_the_documented_layout(path: str) -> None:
         raw = Path(path).read_bytes()
         # offsets as docs/bus.md gives them
         assert raw[0:8] == b"PTPDRING"
-        assert struct.unpack_from("<IIQ", raw, 8) == (1, 4, 4096 * 4)
+        assert struct.unpack_from("<IIQ", raw, 8) == (2, 4, 4096 * 4)
         assert struct.unpack_from("<I", raw, 24)[0] == 1  # the futex word
         assert struct.unpack_from("<I", raw, 28)[0] == 0  # open
         assert struct.unpack_from("<Q", raw, 32)[0] == 1  # published
@@ -150,7 +150,7 @@ def test_files_that_are_not_rings_are_refused(path: str, tmp_path: Path) -> None
     with pytest.raises(RingUnavailable):
         FrameRingReader(path)  # missing
     Path(path).write_bytes(b"\0" * 8192)
-    with pytest.raises(RingUnavailable, match="not a version-1 frame ring"):
+    with pytest.raises(RingUnavailable, match="not a version-2 frame ring"):
         FrameRingReader(path)
     Path(path).write_bytes(b"short")
     with pytest.raises(RingUnavailable, match="not a frame ring"):
@@ -280,3 +280,41 @@ def test_a_reader_refuses_a_ring_that_is_not_the_daemon_users(path: str) -> None
     finally:
         w.close()
 
+
+
+def test_a_version_1_ring_is_refused(path: str) -> None:
+    w = FrameRingWriter(path)
+    try:
+        w._mm[8:12] = struct.pack("<I", 1)  # msgpack meta in its slots: another layout
+        with pytest.raises(RingUnavailable, match="not a version-2 frame ring"):
+            FrameRingReader(path)
+    finally:
+        w.close()
+
+
+def test_fields_a_camera_leaves_out_or_overflows_do_not_stop_the_write(path: str) -> None:
+    w = FrameRingWriter(path)
+    r = FrameRingReader(path)
+    try:
+        assert w.write(b"jpeg", seq=1, counter=None, t_camera=None, t_daemon=2.0, t_wall=3.0, width=None, height=-1)  # type: ignore[arg-type]
+        f = r.newest()
+        assert (f.counter, f.t_camera, f.width, f.height) == (0, 0.0, 0, 0xFFFFFFFF)
+        assert w.write(b"jpeg", seq=2, counter=1 << 70, t_camera=1.0, t_daemon=2.0, t_wall=3.0, width=1 << 33, height=480)
+        f = r.newest()
+        assert (f.counter, f.width, f.height) == ((1 << 63) - 1, 0, 480)
+    finally:
+        r.close()
+        w.close()
+
+
+def test_reading_a_closed_reader_is_an_error_not_a_crash(path: str) -> None:
+    w = FrameRingWriter(path)
+    r = FrameRingReader(path)
+    r.close()
+    try:
+        for read in (r.take, lambda: r.wait_raw(0.1), r.newest, lambda: r.wait(0.1)):
+            with pytest.raises(ValueError, match="closed"):
+                read()
+        assert r.closed
+    finally:
+        w.close()

@@ -186,3 +186,64 @@ def test_a_broad_socket_subscriber_is_no_ring_reader(daemon: Daemon) -> None:  #
     finally:
         sub.close(0)
         ctx.term()
+
+
+_TWO_READERS = """
+import os, sys, threading, time
+from ptpd_client import Client, RequestTimeout
+c = Client(sys.argv[1], timeout=10.0)
+frames = c.frames(timeout=1.0, transport="ring")
+stop = threading.Event()
+counts = [0, 0]
+def read(i):
+    while not stop.is_set():
+        try:
+            frames.get(1.0)
+            counts[i] += 1
+        except (RequestTimeout, StopIteration):
+            pass
+threads = [threading.Thread(target=read, args=(i,)) for i in range(2)]
+for t in threads:
+    t.start()
+print("reading", flush=True)
+sys.stdin.readline()  # the daemon was replaced meanwhile
+before = sum(counts)
+deadline = time.monotonic() + 20
+while sum(counts) == before and time.monotonic() < deadline:
+    time.sleep(0.05)
+stop.set()
+frames.close()
+for t in threads:
+    t.join(5)
+c.close()
+print("ok" if sum(counts) > before else "no frames after the restart", flush=True)
+"""
+
+
+def test_two_threads_reading_one_ring_stream_survive_a_daemon_replaced(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    d = Daemon(tmp_path / "twice")
+    p = None
+    try:
+        d.wait_connected()
+        p = subprocess.Popen([sys.executable, "-c", _TWO_READERS, d.endpoints["command"]], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert p.stdout.readline().strip() == "reading"
+        time.sleep(0.5)
+        d.proc.popen.send_signal(signal.SIGKILL)  # no clean close: the ring is replaced, not closed
+        d.proc.popen.wait(10)
+        d.stop()
+        for leftover in ("command", "event", "liveview"):
+            (tmp_path / "twice" / "run" / leftover).unlink(missing_ok=True)
+        d = Daemon(tmp_path / "twice")
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        out, _ = p.communicate(timeout=60)
+        assert p.returncode == 0 and out.strip() == "ok", (p.returncode, out)
+    finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait(5)
+        d.stop()

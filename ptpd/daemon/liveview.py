@@ -97,9 +97,9 @@ class LiveView:
         if self.ring is not None and self._ring_readers:
             try:
                 self.ring.write(jpeg, self.seq, frame.counter, frame.time, now, meta["t_wall"], frame.width, frame.height)
-            except (OSError, ValueError) as exc:  # never the socket's frames with it
-                log.warning("live-view ring dropped: %s", exc)
-                self.ring = None
+            except Exception as exc:  # never the socket's frames with it
+                log.warning("live-view ring dropped: %s: %s", type(exc).__name__, exc)
+                self.close()  # its readers see it closed
         # copy=False: ZeroMQ references the camera's buffer instead of copying it
         send_nowait(self.sock, [TOPIC, bus.pack(meta), jpeg], copy=False)
 

@@ -81,7 +81,8 @@ class RingFeed:
     """Frames from one ring path, followed across daemon restarts (a new file there).
 
     Safe to close from another thread while one waits in :meth:`get`: the map and the
-    socket are let go by the last thread out, never under a read.
+    socket are let go by the last thread out, never under a read. Threads calling
+    :meth:`get` at once take turns.
     """
 
     def __init__(self, path: str, context: Any, endpoint: str, curve: Any = None) -> None:
@@ -91,7 +92,8 @@ class RingFeed:
         self.replaced = 0  #: frames the daemon published that this feed skipped
         self._last_seq: int | None = None
         self._presence = open_sub(context, endpoint, curve, bus.Topic.RING.encode())
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _inside and _closed
+        self._reading = threading.Lock()  # one thread in _get at a time
         self._inside = 0
         self._closed = False
         self._next_check = 0.0
@@ -123,38 +125,43 @@ class RingFeed:
                 return None
             self._inside += 1
         try:
-            # one function on purpose (see FrameRingReader.take): after each wake-up this
-            # runs in cold caches, once per reader, and the last reader waits for them all
-            monotonic = time.monotonic
-            deadline = None if timeout is None else monotonic() + timeout
-            while not self._closed:
-                now = monotonic()
-                if now >= self._next_check:
-                    self._next_check = now + _RECHECK
-                    self._check()
-                reader = self.reader
-                left = _RECHECK if deadline is None else min(_RECHECK, deadline - now)
-                if reader is not None and not reader.closed:
-                    raw = reader.wait_raw(left) if left > 0 else reader.take()
-                    if raw is not None:
-                        _n, seq, counter, t_camera, t_daemon, t_wall, width, height, jpeg = raw
-                        last, self._last_seq = self._last_seq, seq
-                        dropped = 0 if last is None or seq <= last else seq - last - 1
-                        self.replaced += dropped
-                        meta = {"seq": seq, "counter": counter, "t_camera": t_camera, "t_daemon": t_daemon,
-                                "t_wall": t_wall, "width": width, "height": height, "size": len(jpeg)}
-                        return Frame(seq, jpeg, width, height, meta, dropped, time.time())
-                elif left > 0:
-                    time.sleep(min(left, 0.05))
-                if left <= 0:
-                    return None
-            return None
+            # one reader at a time: _check may replace (and unmap) the reader under way
+            with self._reading:
+                return self._get(timeout)
         finally:
             with self._lock:
                 self._inside -= 1
                 last_out = self._closed and not self._inside
             if last_out:
                 self._release()
+
+    def _get(self, timeout: float | None) -> Frame | None:
+        # one function on purpose (see FrameRingReader.take): after each wake-up this runs
+        # in cold caches, once per reader, and the last reader waits for them all
+        monotonic = time.monotonic
+        deadline = None if timeout is None else monotonic() + timeout
+        while not self._closed:
+            now = monotonic()
+            if now >= self._next_check:
+                self._next_check = now + _RECHECK
+                self._check()
+            reader = self.reader
+            left = _RECHECK if deadline is None else min(_RECHECK, deadline - now)
+            if reader is not None and not reader.closed:
+                raw = reader.wait_raw(left) if left > 0 else reader.take()
+                if raw is not None:
+                    _n, seq, counter, t_camera, t_daemon, t_wall, width, height, jpeg = raw
+                    last, self._last_seq = self._last_seq, seq
+                    dropped = 0 if last is None or seq <= last else seq - last - 1
+                    self.replaced += dropped
+                    meta = {"seq": seq, "counter": counter, "t_camera": t_camera, "t_daemon": t_daemon,
+                            "t_wall": t_wall, "width": width, "height": height, "size": len(jpeg)}
+                    return Frame(seq, jpeg, width, height, meta, dropped, time.time())
+            elif left > 0:
+                time.sleep(min(left, 0.05))
+            if left <= 0:
+                return None
+        return None
 
     def close(self) -> None:
         """Stop: a thread waiting in :meth:`get` returns None at once."""
