@@ -40,8 +40,45 @@ FLOOD_FPS = 1000.0
 # -- one subscriber process -----------------------------------------------------------------------
 
 
+def _window(next_frame: Any, keep: bool) -> tuple[list[float], list[Any]]:
+    """Read ``T0 T1`` on stdin, then take frames (``next_frame()``: one, or None when it
+    timed out) until T1: the receive times of those inside the window, and the frames
+    too with ``keep``, looked at after the window, not on the other readers' time."""
+    t0, t1 = (float(x) for x in sys.stdin.readline().split())
+    times: list[float] = []
+    kept: list[Any] = []
+    now = time.monotonic
+    while True:
+        frame = next_frame()
+        if frame is None:
+            if now() > t1:
+                break
+            continue
+        t = now()
+        if t < t0:
+            continue
+        if t > t1:
+            break
+        times.append(t)
+        if keep:
+            kept.append(frame)
+    return times, kept
+
+
+def _record(out: str, times: list[float], seen: list[tuple[int, float, int]]) -> None:
+    """Write the window: receive times, and per kept frame its CRC, age since the daemon
+    had it (``t_camera``) and sequence number."""
+    Path(out).write_text(json.dumps({
+        "times": times,
+        "crcs": [crc for crc, _, _ in seen],
+        "ages": [t - t_camera for t, (_, t_camera, _) in zip(times, seen)],
+        "seqs": [seq for _, _, seq in seen],
+    }))
+
+
 def _subscriber(endpoint: str, out: str, mode: str) -> None:
     """Subscribe, print ``ready`` at the first frame, read ``T0 T1`` on stdin, record the window."""
+    import msgpack
     import zmq
 
     ctx = zmq.Context()
@@ -58,35 +95,12 @@ def _subscriber(endpoint: str, out: str, mode: str) -> None:
         pass
     s.recv_multipart()
     print("ready", flush=True)
-    t0, t1 = (float(x) for x in sys.stdin.readline().split())
-    import msgpack
-
-    times: list[float] = []
-    crcs: list[int] = []
-    ages: list[float] = []
-    seqs: list[int] = []
-    kept: list[Any] = []
-    now = time.monotonic
-    while True:
-        if not s.poll(200):
-            if now() > t1:
-                break
-            continue
-        frames = s.recv_multipart(copy=False)
-        t = now()
-        if t < t0:
-            continue
-        if t > t1:
-            break
-        times.append(t)
-        if mode == "latency":
-            kept.append(frames)  # looked at after the window, not on the other readers' time
-    for t, frames in zip(times, kept):
+    times, kept = _window(lambda: s.recv_multipart(copy=False) if s.poll(200) else None, keep=mode == "latency")
+    seen = []
+    for frames in kept:
         meta = msgpack.unpackb(frames[1].bytes)
-        crcs.append(zlib.crc32(frames[2].buffer))
-        ages.append(t - meta["t_camera"])
-        seqs.append(meta["seq"])
-    Path(out).write_text(json.dumps({"times": times, "crcs": crcs, "ages": ages, "seqs": seqs}))
+        seen.append((zlib.crc32(frames[2].buffer), meta["t_camera"], meta["seq"]))
+    _record(out, times, seen)
     s.close(0)
     ctx.term()
 
@@ -97,39 +111,18 @@ def _ring_subscriber(command: str, out: str) -> None:
     from ptpd_client import Client, RequestTimeout
 
     with Client(command) as c, c.frames(timeout=0.2, transport="ring") as frames:
-        while True:
+
+        def next_frame() -> Any:
             try:
-                frames.get()
-                break
+                return frames.get()
             except RequestTimeout:
-                continue
+                return None
+
+        while next_frame() is None:
+            pass
         print("ready", flush=True)
-        t0, t1 = (float(x) for x in sys.stdin.readline().split())
-        times: list[float] = []
-        crcs: list[int] = []
-        ages: list[float] = []
-        seqs: list[int] = []
-        kept: list[Any] = []
-        now = time.monotonic
-        while True:
-            try:
-                f = frames.get()
-            except RequestTimeout:
-                if now() > t1:
-                    break
-                continue
-            t = now()
-            if t < t0:
-                continue
-            if t > t1:
-                break
-            times.append(t)
-            kept.append(f)  # looked at after the window, as the socket's subscribers do
-    for t, f in zip(times, kept):
-        crcs.append(zlib.crc32(f.jpeg))
-        ages.append(t - f.meta["t_camera"])
-        seqs.append(f.seq)
-    Path(out).write_text(json.dumps({"times": times, "crcs": crcs, "ages": ages, "seqs": seqs}))
+        times, kept = _window(next_frame, keep=True)
+    _record(out, times, [(zlib.crc32(f.jpeg), f.meta["t_camera"], f.seq) for f in kept])
 
 
 def _bare(port: int, out: str) -> None:

@@ -538,15 +538,12 @@ class LatestMailbox:
                 self._cond.wait(remaining)
 
 
-class FrameReceiver(threading.Thread):
-    """A thread that reads the live-view socket as fast as frames come and keeps only the
-    newest in a :class:`LatestMailbox` (multipart-safe; never ``CONFLATE``)."""
+class MailboxFeeder(threading.Thread):
+    """A thread that fills a :class:`LatestMailbox` until stopped, and closes the mailbox
+    when it ends, with the error if one ended it: a dead feeder wakes its consumer."""
 
-    def __init__(self, context: Any, endpoint: str, mailbox: LatestMailbox, curve: Any = None) -> None:
-        super().__init__(name="ptpd-frames", daemon=True)
-        self._curve = curve
-        self._context = context
-        self._endpoint = endpoint
+    def __init__(self, name: str, mailbox: LatestMailbox) -> None:
+        super().__init__(name=name, daemon=True)
         self.mailbox = mailbox
         self._stop_event = threading.Event()
         self.ready = threading.Event()
@@ -557,37 +554,61 @@ class FrameReceiver(threading.Thread):
             self.join(timeout)
 
     def run(self) -> None:
-        import zmq
-
-        sock = None
         try:
-            sock = open_sub(self._context, self._endpoint, self._curve, bus.Topic.FRAME.encode())
-            self.ready.set()
-            while not self._stop_event.is_set():
-                if not sock.poll(50):
-                    continue
-                # drain everything already here; only the newest becomes a Frame (the
-                # older ones are let go as ZeroMQ received them, their JPEGs never copied)
-                newest, received, older = None, 0.0, -1
-                while True:
-                    try:
-                        newest = sock.recv_multipart(zmq.NOBLOCK, copy=False)
-                    except zmq.Again:
-                        break
-                    received = time.time()
-                    older += 1
-                frame = parse_frame(newest, received) if newest is not None else None
-                if frame is not None:
-                    self.mailbox.replaced += older
-                    self.mailbox.put(frame)
+            self.fill()
         except Exception as exc:  # a dead receiver must wake its consumer, not hang it
             self.mailbox.close(exc)
             return
         finally:
             self.ready.set()
-            if sock is not None:
-                sock.close(0)
+            self.release()
         self.mailbox.close()
+
+    def fill(self) -> None:  # pragma: no cover
+        """Put frames in the mailbox until ``_stop_event`` is set."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Let go of what :meth:`fill` used (it runs on this thread, whatever ended it)."""
+
+
+class FrameReceiver(MailboxFeeder):
+    """A thread that reads the live-view socket as fast as frames come and keeps only the
+    newest in a :class:`LatestMailbox` (multipart-safe; never ``CONFLATE``)."""
+
+    def __init__(self, context: Any, endpoint: str, mailbox: LatestMailbox, curve: Any = None) -> None:
+        super().__init__("ptpd-frames", mailbox)
+        self._curve = curve
+        self._context = context
+        self._endpoint = endpoint
+        self._sock: Any = None
+
+    def fill(self) -> None:
+        import zmq
+
+        sock = self._sock = open_sub(self._context, self._endpoint, self._curve, bus.Topic.FRAME.encode())
+        self.ready.set()
+        while not self._stop_event.is_set():
+            if not sock.poll(50):
+                continue
+            # drain everything already here; only the newest becomes a Frame (the older
+            # ones are let go as ZeroMQ received them, their JPEGs never copied)
+            newest, received, older = None, 0.0, -1
+            while True:
+                try:
+                    newest = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    break
+                received = time.time()
+                older += 1
+            frame = parse_frame(newest, received) if newest is not None else None
+            if frame is not None:
+                self.mailbox.replaced += older
+                self.mailbox.put(frame)
+
+    def release(self) -> None:
+        if self._sock is not None:
+            self._sock.close(0)
 
 
 def normalise_prefixes(prefixes: Iterable[str] | str | None) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ import zmq
 from ptpd import bus
 from ptpd.framering import FrameRingReader, RingUnavailable
 
-from ._core import LatestMailbox, open_sub
+from ._core import LatestMailbox, MailboxFeeder, open_sub
 from ._stream_models import Frame
 
 #: how often a reader with no frames looks whether the daemon's ring was replaced
@@ -182,32 +182,26 @@ class RingFeed:
             self.reader = None
 
 
-class RingReceiver(threading.Thread):
+class RingReceiver(MailboxFeeder):
     """A :class:`RingFeed` read on a thread into a :class:`LatestMailbox` (for asyncio)."""
 
     def __init__(self, feed: RingFeed, mailbox: LatestMailbox) -> None:
-        super().__init__(name="ptpd-ring", daemon=True)
-        self.feed = feed
-        self.mailbox = mailbox
-        self._stop_event = threading.Event()
+        super().__init__("ptpd-ring", mailbox)
+        self.ring_feed = feed
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop_event.set()
-        self.feed.close()  # wakes the thread if it waits
-        if self.is_alive() and threading.current_thread() is not self:
-            self.join(timeout)
+        self.ring_feed.close()  # wakes the thread if it waits
+        super().stop(timeout)
 
-    def run(self) -> None:
-        try:
-            while not self._stop_event.is_set():
-                skipped = self.feed.replaced
-                frame = self.feed.get(0.1)
-                if frame is not None:
-                    self.mailbox.replaced += self.feed.replaced - skipped
-                    self.mailbox.put(frame)
-        except Exception as exc:  # a dead receiver must wake its consumer, not hang it
-            self.mailbox.close(exc)
-            return
-        finally:
-            self.feed.close()
-        self.mailbox.close()
+    def fill(self) -> None:
+        ring = self.ring_feed
+        while not self._stop_event.is_set():
+            skipped = ring.replaced
+            frame = ring.get(0.1)
+            if frame is not None:
+                self.mailbox.replaced += ring.replaced - skipped
+                self.mailbox.put(frame)
+
+    def release(self) -> None:
+        self.ring_feed.close()
