@@ -377,56 +377,50 @@ class FrameRingReader:
 
     def take(self) -> tuple[Any, ...] | None:
         """:meth:`newest` as a plain tuple (``ValueError`` once closed)."""
+        buf = self._buf
         try:
-            return self._take()
+            for _ in range(4):  # overwritten while we copied: try the (new) newest again
+                n = _U64.unpack_from(buf, _PUBLISHED)[0]
+                if n == 0 or n == self.last:
+                    return None
+                at = HEADER_SIZE + (n % self.slots) * self.slot_size
+                _begin, end, hlen, jlen = _SLOT.unpack_from(buf, at)
+                if end != n or hlen < SLOT_HEADER or hlen + jlen > self.slot_size:
+                    continue
+                fields = _FIELDS.unpack_from(buf, at + 24)
+                jpeg = buf[at + hlen : at + hlen + jlen]
+                if _U64.unpack_from(buf, at)[0] != n:
+                    continue
+                self.last = n
+                return (n, *fields, jpeg)
         except struct.error:  # the empty buffer close() leaves: never the unmapped memory
             raise ValueError("frame ring reader is closed") from None
-
-    def _take(self) -> tuple[Any, ...] | None:
-        buf = self._buf
-        for _ in range(4):  # overwritten while we copied: try the (new) newest again
-            n = _U64.unpack_from(buf, _PUBLISHED)[0]
-            if n == 0 or n == self.last:
-                return None
-            at = HEADER_SIZE + (n % self.slots) * self.slot_size
-            _begin, end, hlen, jlen = _SLOT.unpack_from(buf, at)
-            if end != n or hlen < SLOT_HEADER or hlen + jlen > self.slot_size:
-                continue
-            fields = _FIELDS.unpack_from(buf, at + 24)
-            jpeg = buf[at + hlen : at + hlen + jlen]
-            if _U64.unpack_from(buf, at)[0] != n:
-                continue
-            self.last = n
-            return (n, *fields, jpeg)
         return None
 
     def wait_raw(self, timeout: float) -> tuple[Any, ...] | None:
         """:meth:`wait` as a plain tuple (``ValueError`` once closed)."""
-        try:
-            return self._wait_raw(timeout)
-        except struct.error:  # the empty buffer close() leaves: never the unmapped memory
-            raise ValueError("frame ring reader is closed") from None
-
-    def _wait_raw(self, timeout: float) -> tuple[Any, ...] | None:
         buf, word_at, ts = self._buf, self._addr + _WORD, self._ts
         deadline = 0.0
-        while True:
-            # the word first: a frame published after this read changes it, and the
-            # futex call then returns at once instead of sleeping through the frame
-            word = _U32.unpack_from(buf, _WORD)[0]
-            raw = self._take()
-            if raw is not None:
-                return raw
-            if _U32.unpack_from(buf, _STATE)[0] == STATE_CLOSED:
-                return None
-            now = time.monotonic()
-            if not deadline:
-                deadline = now + timeout
-            left = min(deadline - now, 0.5)
-            if left <= 0:
-                return None
-            ts.tv_sec, ts.tv_nsec = int(left), int(left % 1 * 1e9)
-            _wait(word_at, word, ts)
+        try:
+            while True:
+                # the word first: a frame published after this read changes it, and the
+                # futex call then returns at once instead of sleeping through the frame
+                word = _U32.unpack_from(buf, _WORD)[0]
+                raw = self.take()
+                if raw is not None:
+                    return raw
+                if _U32.unpack_from(buf, _STATE)[0] == STATE_CLOSED:
+                    return None
+                now = time.monotonic()
+                if not deadline:
+                    deadline = now + timeout
+                left = min(deadline - now, 0.5)
+                if left <= 0:
+                    return None
+                ts.tv_sec, ts.tv_nsec = int(left), int(left % 1 * 1e9)
+                _wait(word_at, word, ts)
+        except struct.error:
+            raise ValueError("frame ring reader is closed") from None
 
     def wake(self) -> None:
         """Wake every reader waiting on this ring (they look again and sleep on): how a

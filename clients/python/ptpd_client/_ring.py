@@ -92,9 +92,7 @@ class RingFeed:
         self.replaced = 0  #: frames the daemon published that this feed skipped
         self._last_seq: int | None = None
         self._presence = open_sub(context, endpoint, curve, bus.Topic.RING.encode())
-        self._lock = threading.Lock()  # guards _inside and _closed
-        self._reading = threading.Lock()  # one thread in _get at a time
-        self._inside = 0
+        self._reading = threading.Lock()  # one thread in _get (or letting go) at a time
         self._closed = False
         self._next_check = 0.0
 
@@ -120,20 +118,17 @@ class RingFeed:
     def get(self, timeout: float | None) -> Frame | None:
         """The next (newest) frame, waiting up to ``timeout`` seconds (None: forever);
         None on timeout or once the feed is closed."""
-        with self._lock:
+        # one reader at a time: _check may replace (and unmap) the reader under way; and
+        # whoever holds this lock when the feed is closed lets its map and socket go
+        with self._reading:
             if self._closed:
-                return None
-            self._inside += 1
-        try:
-            # one reader at a time: _check may replace (and unmap) the reader under way
-            with self._reading:
-                return self._get(timeout)
-        finally:
-            with self._lock:
-                self._inside -= 1
-                last_out = self._closed and not self._inside
-            if last_out:
                 self._release()
+                return None
+            try:
+                return self._get(timeout)
+            finally:
+                if self._closed:
+                    self._release()
 
     def _get(self, timeout: float | None) -> Frame | None:
         # one function on purpose (see FrameRingReader.take): after each wake-up this runs
@@ -164,16 +159,19 @@ class RingFeed:
         return None
 
     def close(self) -> None:
-        """Stop: a thread waiting in :meth:`get` returns None at once."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            inside = self._inside
-            if inside and self.reader is not None:
-                self.reader.wake()
-        if not inside:
-            self._release()
+        """Stop: a thread waiting in :meth:`get` returns None at once; then the map and
+        the socket go, never under a read."""
+        self._closed = True
+        reader = self.reader
+        if reader is not None:
+            reader.wake()
+        # a reader inside wakes now and leaves soon (within a recheck if it was moving to
+        # a new ring just then); should it not, it lets go itself when it leaves
+        if self._reading.acquire(timeout=2.0):
+            try:
+                self._release()
+            finally:
+                self._reading.release()
 
     def _release(self) -> None:
         self._presence.close(0)
