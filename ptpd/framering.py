@@ -238,12 +238,13 @@ class FrameRingWriter:
             return False
         mm = self._mm
         at = HEADER_SIZE + (n % self.slots) * self.slot_size
-        # fit the fields first: a camera that leaves one out (None) or gives a size that is
-        # no u32 must cost its readers a field, not the daemon its live view
-        fields = (int(seq or 0) & _U64_MAX, max(_I64_MIN, min(_I64_MAX, int(counter or 0))), float(t_camera or 0.0),
-                  float(t_daemon or 0.0), float(t_wall or 0.0), int(width or 0) & _U32_MAX, int(height or 0) & _U32_MAX)
         _U64.pack_into(mm, at, n)  # begin: readers still copying the old frame see it change
-        _FIELDS.pack_into(mm, at + 24, *fields)
+        try:
+            _FIELDS.pack_into(mm, at + 24, seq, counter, t_camera, t_daemon, t_wall, width, height)
+        except (struct.error, TypeError, ValueError):
+            # a camera that leaves a field out (None) or gives a size that is no u32 costs
+            # its readers that field, not the daemon its live view
+            _FIELDS.pack_into(mm, at + 24, *_fit(seq, counter, t_camera, t_daemon, t_wall, width, height))
         mm[at + SLOT_HEADER : at + size] = jpeg
         _SLOT.pack_into(mm, at, n, n, SLOT_HEADER, len(jpeg))
         _U64.pack_into(mm, _PUBLISHED, n)
@@ -268,6 +269,12 @@ class FrameRingWriter:
                     os.unlink(self.path)
             except OSError:
                 pass
+
+
+def _fit(seq: Any, counter: Any, t_camera: Any, t_daemon: Any, t_wall: Any, width: Any, height: Any) -> tuple[Any, ...]:
+    """The frame's fields made to fit ``_FIELDS``: None as 0, integers cut to their width."""
+    return (int(seq or 0) & _U64_MAX, max(_I64_MIN, min(_I64_MAX, int(counter or 0))), float(t_camera or 0.0),
+            float(t_daemon or 0.0), float(t_wall or 0.0), int(width or 0) & _U32_MAX, int(height or 0) & _U32_MAX)
 
 
 # -- the reader (any local client) -----------------------------------------------------------
@@ -357,16 +364,12 @@ class FrameRingReader:
 
     def newest(self) -> RingFrame | None:
         """The newest complete frame if it is newer than the last one taken, else None."""
-        if not self._unmap.alive:
-            raise ValueError("frame ring reader is closed")
         raw = self.take()
         return None if raw is None else RingFrame(*raw)
 
     def wait(self, timeout: float) -> RingFrame | None:
         """The next frame newer than the last one taken, waiting up to ``timeout`` seconds;
         None on timeout or when the ring was closed."""
-        if not self._unmap.alive:
-            raise ValueError("frame ring reader is closed")
         raw = self.wait_raw(timeout)
         return None if raw is None else RingFrame(*raw)
 

@@ -4,11 +4,13 @@ rings, where a ring lives, and a reader woken by a writer in another process."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,18 @@ def path(request: pytest.FixtureRequest) -> str:
     yield str(p)
     for leftover in (p, *SHM.glob(p.name + ".*")):
         leftover.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def opened(path: str, **writer_options: int) -> Iterator[tuple[FrameRingWriter, FrameRingReader]]:
+    """A writer and a reader on one ring, both closed after."""
+    w = FrameRingWriter(path, **writer_options)
+    r = FrameRingReader(path)
+    try:
+        yield w, r
+    finally:
+        r.close()
+        w.close()
 
 
 def put(w: FrameRingWriter, jpeg: bytes, seq: int = 1) -> bool:
@@ -95,9 +109,7 @@ def test_a_reader_gets_the_newest_frame_published_after_it_opened(path: str) -> 
 
 
 def test_a_frame_overwritten_while_it_is_copied_is_not_returned(path: str) -> None:
-    w = FrameRingWriter(path, slots=2, slot_size=4096)
-    r = FrameRingReader(path)
-    try:
+    with opened(path, slots=2, slot_size=4096) as (w, r):
         put(w, b"one")
         # the writer starts frame 3 in frame 1's slot (3 % 2 == 1) before the reader is done
         w._mm[4096 + 4096 : 4096 + 4096 + 8] = struct.pack("<Q", 3)
@@ -105,22 +117,14 @@ def test_a_frame_overwritten_while_it_is_copied_is_not_returned(path: str) -> No
         w.published = 2  # frame 2 went to the other slot; frame 3 now completes
         put(w, b"three")
         assert r.newest().jpeg == b"three"
-    finally:
-        r.close()
-        w.close()
 
 
 def test_a_frame_too_big_for_a_slot_is_left_out(path: str) -> None:
-    w = FrameRingWriter(path, slots=2, slot_size=1024)
-    r = FrameRingReader(path)
-    try:
+    with opened(path, slots=2, slot_size=1024) as (w, r):
         assert not put(w, b"x" * 1000)
         assert w.oversize == 1 and r.newest() is None
         assert put(w, b"x" * 952)  # 72 + 952 = 1024: fits exactly
         assert len(r.newest().jpeg) == 952
-    finally:
-        r.close()
-        w.close()
 
 
 def test_closing_wakes_readers_and_removes_the_file(path: str) -> None:
@@ -293,18 +297,13 @@ def test_a_version_1_ring_is_refused(path: str) -> None:
 
 
 def test_fields_a_camera_leaves_out_or_overflows_do_not_stop_the_write(path: str) -> None:
-    w = FrameRingWriter(path)
-    r = FrameRingReader(path)
-    try:
+    with opened(path) as (w, r):
         assert w.write(b"jpeg", seq=1, counter=None, t_camera=None, t_daemon=2.0, t_wall=3.0, width=None, height=-1)  # type: ignore[arg-type]
         f = r.newest()
         assert (f.counter, f.t_camera, f.width, f.height) == (0, 0.0, 0, 0xFFFFFFFF)
         assert w.write(b"jpeg", seq=2, counter=1 << 70, t_camera=1.0, t_daemon=2.0, t_wall=3.0, width=1 << 33, height=480)
         f = r.newest()
         assert (f.counter, f.width, f.height) == ((1 << 63) - 1, 0, 480)
-    finally:
-        r.close()
-        w.close()
 
 
 def test_reading_a_closed_reader_is_an_error_not_a_crash(path: str) -> None:

@@ -58,7 +58,7 @@ class LiveView:
 
     @property
     def watchers(self) -> int:
-        """Subscriptions that match ``liveview.frame``."""
+        """Watchers: subscriptions that match ``liveview.frame`` or ``liveview.ring``."""
         return self._watchers
 
     @property

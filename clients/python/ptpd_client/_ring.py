@@ -81,8 +81,8 @@ class RingFeed:
     """Frames from one ring path, followed across daemon restarts (a new file there).
 
     Safe to close from another thread while one waits in :meth:`get`: the map and the
-    socket are let go by the last thread out, never under a read. Threads calling
-    :meth:`get` at once take turns.
+    socket are let go by whichever thread holds the feed's one lock, never under a read.
+    Threads calling :meth:`get` at once take turns.
     """
 
     def __init__(self, path: str, context: Any, endpoint: str, curve: Any = None) -> None:
