@@ -58,6 +58,19 @@ def test_auto_reads_the_ring_and_ring_readers_are_watchers(daemon: Daemon) -> No
         assert _wait_for(lambda: c.status().liveview.ring_readers == 0)
 
 
+def test_a_socket_reader_joining_ring_readers_gets_frames_and_both_go_on(daemon: Daemon) -> None:  # noqa: F811
+    """With ring readers alone the daemon sends nothing on the socket; a socket reader who
+    joins starts the frames there, and the ring keeps going beside it."""
+    with daemon.client(timeout=10.0) as c, c.frames(timeout=10.0, transport="ring") as ring:
+        first = next(ring).seq
+        with c.frames(timeout=10.0, transport="bus") as bus:
+            got = [next(bus) for _ in range(3)]
+            assert all(f.jpeg[:2] == b"\xff\xd8" for f in got) and got[0].seq > first
+            assert next(ring).seq > first
+        after = next(ring).seq  # the socket reader left: the ring still runs
+        assert after >= got[-1].seq
+
+
 def test_the_asyncio_client_reads_the_ring(daemon: Daemon) -> None:  # noqa: F811
     async def main() -> None:
         async with AsyncClient(daemon.endpoints["command"], timeout=10.0) as c:

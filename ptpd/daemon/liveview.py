@@ -54,6 +54,7 @@ class LiveView:
         self._times: collections.deque[float] = collections.deque(maxlen=120)
         self._watchers = 0
         self._ring_readers = 0
+        self._socket_readers = 0
         self.ring: FrameRingWriter | None = None
 
     @property
@@ -69,6 +70,7 @@ class LiveView:
     def _changed(self) -> None:
         # exact: a broad subscriber ("" or "liveview.") reads the socket, not the ring
         self._ring_readers = self.subs.topics.get(RING_TOPIC, 0)
+        self._socket_readers = self.subs.matching(TOPIC)
         n = self.subs.matching(TOPIC, RING_TOPIC)
         if n != self._watchers:
             self._watchers = n
@@ -100,8 +102,12 @@ class LiveView:
             except Exception as exc:  # never the socket's frames with it
                 log.warning("live-view ring dropped: %s: %s", type(exc).__name__, exc)
                 self.close()  # its readers see it closed
-        # copy=False: ZeroMQ references the camera's buffer instead of copying it
-        send_nowait(self.sock, [TOPIC, bus.pack(meta), jpeg], copy=False)
+        if self._socket_readers:
+            # copy=False: ZeroMQ references the camera's buffer instead of copying it.
+            # Only while someone reads the socket: with ring readers alone the send would
+            # be dropped anyway, after costing the daemon its time just when the readers
+            # it has woken need the machine.
+            send_nowait(self.sock, [TOPIC, bus.pack(meta), jpeg], copy=False)
 
     def close(self) -> None:
         """Close the ring (its readers see it closed) and remove its file."""
