@@ -35,18 +35,24 @@ from bench.harness import BusClient, Daemon, DaemonOptions, Simulator, _readline
 
 HERE = Path(__file__).resolve().parent
 FLOOD_FPS = 1000.0
+TAIL = 512  #: bytes of each JPEG's end that fingerprint it in the latency phase
 
 
 # -- one subscriber process -----------------------------------------------------------------------
 
 
-def _window(next_frame: Any, keep: bool) -> tuple[list[float], list[Any]]:
+def _window(next_frame: Any, mark: Any = None) -> tuple[list[float], list[Any]]:
     """Read ``T0 T1`` on stdin, then take frames (``next_frame()``: one, or None when it
-    timed out) until T1: the receive times of those inside the window, and the frames
-    too with ``keep``, looked at after the window, not on the other readers' time."""
+    timed out) until T1: the receive times of those inside the window, and with ``mark``
+    what ``mark(frame)`` notes of each, after its time was taken.
+
+    A mark is small (a fingerprint, not the frame): keeping every frame would make each
+    receive write fresh memory, which a reader that lets the previous frame go never does,
+    and on a shared machine that cost lands on the other readers' time too.
+    """
     t0, t1 = (float(x) for x in sys.stdin.readline().split())
     times: list[float] = []
-    kept: list[Any] = []
+    marks: list[Any] = []
     now = time.monotonic
     while True:
         frame = next_frame()
@@ -60,14 +66,21 @@ def _window(next_frame: Any, keep: bool) -> tuple[list[float], list[Any]]:
         if t > t1:
             break
         times.append(t)
-        if keep:
-            kept.append(frame)
-    return times, kept
+        if mark is not None:
+            marks.append(mark(frame))
+    return times, marks
+
+
+def _tail_crc(jpeg: Any) -> int:
+    """The fingerprint that matches a subscriber's frame to the bare reader's copy: the CRC
+    of the JPEG's last bytes (entropy-coded data, different in every picture of the lap;
+    the nearest-in-time match settles any collision)."""
+    return zlib.crc32(memoryview(jpeg)[-TAIL:])
 
 
 def _record(out: str, times: list[float], seen: list[tuple[int, float, int]]) -> None:
-    """Write the window: receive times, and per kept frame its CRC, age since the daemon
-    had it (``t_camera``) and sequence number."""
+    """Write the window: receive times, and per frame its fingerprint, age since the
+    daemon had it (``t_camera``) and sequence number."""
     Path(out).write_text(json.dumps({
         "times": times,
         "crcs": [crc for crc, _, _ in seen],
@@ -95,11 +108,12 @@ def _subscriber(endpoint: str, out: str, mode: str) -> None:
         pass
     s.recv_multipart()
     print("ready", flush=True)
-    times, kept = _window(lambda: s.recv_multipart(copy=False) if s.poll(200) else None, keep=mode == "latency")
+    mark = (lambda frames: (_tail_crc(frames[2].buffer), frames[1].bytes)) if mode == "latency" else None
+    times, marks = _window(lambda: s.recv_multipart(copy=False) if s.poll(200) else None, mark)
     seen = []
-    for frames in kept:
-        meta = msgpack.unpackb(frames[1].bytes)
-        seen.append((zlib.crc32(frames[2].buffer), meta["t_camera"], meta["seq"]))
+    for crc, packed in marks:
+        meta = msgpack.unpackb(packed)
+        seen.append((crc, meta["t_camera"], meta["seq"]))
     _record(out, times, seen)
     s.close(0)
     ctx.term()
@@ -121,8 +135,8 @@ def _ring_subscriber(command: str, out: str) -> None:
         while next_frame() is None:
             pass
         print("ready", flush=True)
-        times, kept = _window(next_frame, keep=True)
-    _record(out, times, [(zlib.crc32(f.jpeg), f.meta["t_camera"], f.seq) for f in kept])
+        times, seen = _window(next_frame, lambda f: (_tail_crc(f.jpeg), f.meta["t_camera"], f.seq))
+    _record(out, times, seen)
 
 
 def _bare(port: int, out: str) -> None:
@@ -151,7 +165,7 @@ def _bare(port: int, out: str) -> None:
                 t = time.monotonic()
                 if t0 - 0.2 <= t <= t1 + 0.2:  # a backlog drained at the go signal is older
                     times.append(t)
-                    crcs.append(zlib.crc32(memoryview(buf)[18:n]))
+                    crcs.append(_tail_crc(memoryview(buf)[18:n]))
                 del buf[:n]
     Path(out).write_text(json.dumps({"times": times, "crcs": crcs}))
 
