@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -158,6 +159,16 @@ class Stats:
             min(samples),
             max(samples),
         )
+
+
+TAIL = 512  #: bytes of a JPEG's end that fingerprint it
+
+
+def tail_crc(jpeg: Any) -> int:
+    """A live-view frame's fingerprint: the CRC of the JPEG's last :data:`TAIL` bytes
+    (entropy-coded data, different in every picture of the simulator's lap; matching also
+    uses the frame counter and time). Cheap enough to take on a reader's hot path."""
+    return zlib.crc32(memoryview(jpeg)[-TAIL:])
 
 
 def ms(seconds: float) -> str:

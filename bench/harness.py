@@ -229,11 +229,14 @@ class Simulator:
         lv_fps: float = 0.0,
         lv_size: str = "",
         lv_steps: int = 0,
+        lv_send_log: Path | None = None,
         opts: dict[str, Any] | None = None,
         log: Path | None = None,
         cpus: frozenset[int] | None = None,
     ) -> None:
-        """``cpus``: the cores the camera runs on (see :class:`bench.common.CoreSplit`)."""
+        """``cpus``: the cores the camera runs on (see :class:`bench.common.CoreSplit`);
+        ``lv_send_log``: where the camera writes each live-view frame's send time when it
+        stops (see ``bench.simproc``)."""
         import json
 
         self.vendor = vendor
@@ -244,6 +247,8 @@ class Simulator:
             args += ["--lv-size", lv_size]
         if lv_steps:
             args += ["--lv-steps", str(lv_steps)]
+        if lv_send_log is not None:
+            args += ["--lv-send-log", str(lv_send_log)]
         for k, v in (opts or {}).items():
             args += ["--opt", f"{k}={json.dumps(v)}"]
         self.log = log

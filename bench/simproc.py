@@ -1,13 +1,15 @@
 """A simulated camera as a process, with the knobs benchmarks need that ``ptpd simulate`` lacks.
 
 ``python -m bench.simproc --vendor fuji --port P [--latency MS] [--lv-fps N]
-[--lv-size 640x480|1024x768] [--lv-steps N] [--opt key=json ...]`` starts
+[--lv-size 640x480|1024x768] [--lv-steps N] [--lv-send-log FILE] [--opt key=json ...]`` starts
 :func:`ptpd.simulator.start_simulator`, prints ``ready HOST PORT`` and serves until
 SIGTERM/SIGINT. ``--lv-fps`` sets the Fuji live-view rate (a high value = as fast as the
 simulator can); ``--lv-steps`` caps the distinct frames per lap of the moving scene, so
 after one lap every frame comes from the simulator's cache and rendering stops costing
-CPU (the benchmark then measures transport, not drawing). Runs in its own process so
-the daemon under test never shares a core's event loop with the camera.
+CPU (the benchmark then measures transport, not drawing). ``--lv-send-log`` writes, at exit,
+``[counter mod 256, time.monotonic(), tail_crc]`` for each live-view frame as the camera
+sent it: latency is timed from there. Runs in its own process so the daemon under test
+never shares a core's event loop with the camera.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import contextlib
 import json
 import signal
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 
@@ -41,6 +45,15 @@ async def serve(ns: argparse.Namespace) -> None:
                 dev.values[0xD174] = {"640x480": "640x480", "1024x768": "1280x960"}.get(ns.lv_size, ns.lv_size)
         if ns.lv_steps:
             sim.frames.steps = ns.lv_steps
+    sent: list[tuple[int, float, int]] = []
+    if ns.lv_send_log:
+        from bench.common import tail_crc
+
+        def on_frame(counter: int, jpeg: bytes) -> None:
+            t = time.monotonic()  # first: the crc is ours, not the camera's send
+            sent.append((counter & 0xFF, t, tail_crc(jpeg)))
+
+        sim.liveview.on_frame = on_frame
     print(f"ready {sim.host} {sim.port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -49,6 +62,8 @@ async def serve(ns: argparse.Namespace) -> None:
     await stop.wait()
     with contextlib.suppress(Exception):
         await asyncio.wait_for(sim.close(), 5)
+    if ns.lv_send_log:
+        Path(ns.lv_send_log).write_text(json.dumps(sent))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lv-fps", type=float, default=0.0)
     ap.add_argument("--lv-size", default="")
     ap.add_argument("--lv-steps", type=int, default=0)
+    ap.add_argument("--lv-send-log", default="")
     ap.add_argument("--opt", action="append", default=[], metavar="KEY=JSON")
     ns = ap.parse_args(argv)
     asyncio.run(serve(ns))

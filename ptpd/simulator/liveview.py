@@ -127,6 +127,9 @@ class LiveViewServer:
         self.clock = clock or (lambda: time.monotonic() - t0)
         self.max_backlog = max_backlog
         self.counter = 0  #: frames produced (the header's counter is this mod 256)
+        #: called with each frame's counter and JPEG just before the frame is written to
+        #: the clients: a benchmark times the camera's send with it
+        self.on_frame: Callable[[int, bytes], None] | None = None
         self._clients: set[_Client] = set()
         self._server: asyncio.AbstractServer | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -200,6 +203,8 @@ class LiveViewServer:
                 # rendering costs a few ms of CPU: keep the loop (and the command port) free
                 data = await asyncio.to_thread(self.source.frame, t, size)
             frame = encode_liveview_frame(self.counter, data)
+            if self.on_frame is not None:
+                self.on_frame(self.counter, data)
             self.counter += 1
             for c in list(self._clients):
                 transport = c.writer.transport
