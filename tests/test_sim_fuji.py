@@ -470,6 +470,27 @@ async def test_liveview_streams_frames_and_survives_a_stalled_client():
 
 
 @aio
+async def test_liveview_on_frame_sees_each_frame_before_the_client_does():
+    """The hook a benchmark times the camera's send with: each frame's counter and JPEG,
+    noted before the frame reaches the client."""
+    sim = await _sim(liveview_fps=30)
+    noted: list[tuple[int, bytes, float]] = []
+    sim.liveview.on_frame = lambda counter, jpeg: noted.append((counter, jpeg, time.monotonic()))
+    try:
+        r, w = await asyncio.open_connection("127.0.0.1", sim.liveview_port)
+        for _ in range(5):
+            head = await asyncio.wait_for(r.readexactly(18), 10)
+            length, _, counter = struct.unpack_from("<IIB", head)
+            body = await asyncio.wait_for(r.readexactly(length - 18), 10)
+            got = time.monotonic()
+            mine = [(c, j, t) for c, j, t in noted if c & 0xFF == counter]
+            assert mine and mine[-1][1] == body and mine[-1][2] <= got
+        w.close()
+    finally:
+        await sim.close()
+
+
+@aio
 async def test_our_fuji_initiator_against_the_simulator():
     """The fuji engineer's FujiCamera does the bring-up, state and a capture."""
     fuji_camera = pytest.importorskip("ptpd.camera.fuji")
