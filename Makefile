@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-APT    := DEBIAN_FRONTEND=noninteractive apt-get -qq
+# through env: with $SUDO empty, a VAR=value after it would be run as the command
+APT    := env DEBIAN_FRONTEND=noninteractive apt-get -qq
 
 # command -> Debian package that provides it
 DEBS := gphoto2:gphoto2 tshark:tshark dumpcap:tshark systemd-analyze:systemd chromium:chromium
@@ -27,7 +28,7 @@ setup: $(STAMP)
 # Install the external judges only when they are missing (root on CI and here).
 debs:
 	@missing=""; for pair in $(DEBS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
-	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	  command -v $$cmd >/dev/null 2>&1 || case " $$missing " in *" $$pkg "*) ;; *) missing="$$missing $$pkg";; esac; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
