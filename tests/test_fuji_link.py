@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import struct
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,6 +37,7 @@ from ptpd.fuji.link import PAIRING_PROMPT, FujiLink
 from ptpd.fuji.packets import encode_liveview_frame
 from ptpd.fuji.state import decode_property_list, encode_state
 from ptpd.protocol.errors import CameraDisconnected, ResponseError
+from ptpd.protocol.errors import Timeout as PTPTimeout
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -58,7 +60,11 @@ class MiniFuji:
         pair_delay: float = 0.0,
         refuse_pairing: str | None = None,  # "error" or "close"
         init_fail: int | None = None,
+        lv_frames: int | None = None,  # live view sends this many frames, then...
+        lv_then: str = "stall",  # ... keeps the connection quiet ("stall") or closes it
     ) -> None:
+        self.lv_frames = lv_frames
+        self.lv_then = lv_then
         self.paired_name = paired_name
         self.pair_delay = pair_delay
         self.refuse_pairing = refuse_pairing
@@ -106,12 +112,14 @@ class MiniFuji:
         frames = [make_jpeg(320, 240, shade) for shade in (0, 80, 160)]
         i = 0
         try:
-            while True:
+            while self.lv_frames is None or i < self.lv_frames:
                 writer.write(encode_liveview_frame(i, frames[i % 3]))
                 await writer.drain()
                 self.lv_frames_sent += 1
                 i += 1
                 await asyncio.sleep(0.002)
+            if self.lv_then == "stall":
+                await reader.read()  # until the client closes
         except (ConnectionError, OSError):
             pass
         finally:
@@ -426,6 +434,94 @@ def test_liveview_frames() -> None:
             assert bytes(first.jpeg[:2]) == b"\xff\xd8"
 
     run(body)
+
+
+def test_liveview_to_calls_the_sink_from_the_read_callback() -> None:
+    async def body(sim: MiniFuji) -> None:
+        async with camera(sim) as cam:
+            frames: list[Any] = []
+            in_task: list[bool] = []
+            enough = asyncio.Event()
+
+            def sink(frame: Any) -> None:
+                frames.append(frame)
+                in_task.append(asyncio.current_task() is not None)
+                if len(frames) == 50:
+                    enough.set()
+
+            task = asyncio.create_task(cam.liveview_to(sink))
+            await asyncio.wait_for(enough.wait(), 5)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            # in the socket's callback, not in a task a queue woke
+            assert not any(in_task)
+            assert all(isinstance(f.jpeg, memoryview) and bytes(f.jpeg[:2]) == b"\xff\xd8" for f in frames)
+            assert {(f.width, f.height) for f in frames} == {(320, 240)}
+            assert [f.time for f in frames] == sorted(f.time for f in frames)
+            assert len({f.counter for f in frames}) > 10
+            # cancelling closed the stream: the camera stops sending
+            await asyncio.sleep(0.1)
+            sent = sim.lv_frames_sent
+            await asyncio.sleep(0.2)
+            assert sim.lv_frames_sent - sent < 50
+            # and the next stream may start
+            agen = cam.liveview()
+            assert bytes((await agen.__anext__()).jpeg[:2]) == b"\xff\xd8"
+            await agen.aclose()
+
+    run(body)
+
+
+def test_liveview_to_ends_with_the_sinks_error() -> None:
+    async def body(sim: MiniFuji) -> None:
+        async with camera(sim) as cam:
+            seen: list[int] = []
+
+            def sink(frame: Any) -> None:
+                seen.append(frame.counter)
+                if len(seen) == 3:
+                    raise ValueError("viewer broke")
+
+            with pytest.raises(ValueError, match="viewer broke"):
+                await asyncio.wait_for(cam.liveview_to(sink), 5)
+            await asyncio.sleep(0.05)
+            assert len(seen) == 3  # nothing delivered after the error
+            got: list[Any] = []
+            task = asyncio.create_task(cam.liveview_to(got.append))  # the stream was let go
+            while not got:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    run(body)
+
+
+def test_liveview_to_returns_when_the_camera_closes_the_stream() -> None:
+    async def body(sim: MiniFuji) -> None:
+        async with camera(sim) as cam:
+            got: list[Any] = []
+            await asyncio.wait_for(cam.liveview_to(got.append), 5)
+            assert [f.counter for f in got] == [0, 1, 2, 3, 4]
+
+    run(body, lv_frames=5, lv_then="close")
+
+
+def test_liveview_to_times_out_when_frames_stop() -> None:
+    async def body(sim: MiniFuji) -> None:
+        cam = FujiLink("127.0.0.1", **sim.ports(), timeout=0.3)
+        await cam.connect()
+        try:
+            got: list[Any] = []
+            t0 = time.monotonic()
+            with pytest.raises(PTPTimeout, match="no live-view frame within 0.3s"):
+                await asyncio.wait_for(cam.liveview_to(got.append), 5)
+            assert len(got) == 5
+            assert 0.3 <= time.monotonic() - t0 < 2.0
+        finally:
+            await cam.close()
+
+    run(body, lv_frames=5, lv_then="stall")
 
 
 def test_raw_and_unsupported_objects() -> None:

@@ -268,3 +268,17 @@ class Camera(abc.ABC):
     def liveview(self) -> AsyncIterator[LiveViewFrame]:
         """Start live view and yield frames until the iterator is closed (then stop it)."""
         raise Unsupported(f"{self.vendor} camera has no live view")
+
+    async def liveview_to(self, sink: Callable[[LiveViewFrame], None]) -> None:
+        """Run live view, calling ``sink`` (which must not block) with each frame, until it
+        ends; it raises as :meth:`liveview` does, and stops when cancelled. A camera that
+        can calls ``sink`` from the socket's read callback, in the loop step the frame
+        completed: no queue or task switch between the camera and the sink."""
+        frames = self.liveview()
+        try:
+            async for frame in frames:
+                sink(frame)
+        finally:
+            aclose = getattr(frames, "aclose", None)
+            if aclose is not None:
+                await aclose()

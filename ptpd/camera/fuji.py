@@ -48,7 +48,7 @@ from ptpd.camera.base import (
 )
 from ptpd.camera.properties import CACHE_EVENT_QUEUE, REFUSED_VALUE, DescCache
 from ptpd.fuji.codes import COMMAND_PORT, FujiEventCode, FujiOperationCode, FujiPropCode
-from ptpd.fuji.link import FujiLink
+from ptpd.fuji.link import FujiLink, LiveFrame
 from ptpd.fuji.properties import (
     PROPERTIES,
     FujiProperty,
@@ -632,11 +632,19 @@ class FujiCamera(Camera):
         gen = self.link.liveview()
         try:
             async for f in gen:
-                jpeg = f.jpeg
-                w, h = jpeg_size(jpeg)
-                yield LiveViewFrame(counter=f.counter, time=f.time, jpeg=jpeg, width=w, height=h)
+                yield _liveview_frame(f)
         finally:
             await gen.aclose()
+
+    async def liveview_to(self, sink: Callable[[LiveViewFrame], None]) -> None:
+        # straight from the socket's read callback: no queue or task between camera and sink
+        await self.link.liveview_to(lambda f: sink(_liveview_frame(f)))
+
+
+def _liveview_frame(f: LiveFrame) -> LiveViewFrame:
+    jpeg = f.jpeg
+    w, h = jpeg_size(jpeg)
+    return LiveViewFrame(counter=f.counter, time=f.time, jpeg=jpeg, width=w, height=h)
 
 
 def _size_datatype(n: int) -> int:

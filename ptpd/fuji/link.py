@@ -26,7 +26,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 from dataclasses import dataclass
 
 from ptpd.fuji.codes import (
@@ -101,10 +101,19 @@ class _Subscription(_DropOldestQueue["Event | None"]):
     """One consumer's events; a slow consumer loses the oldest ones."""
 
 
+class _FrameSink(Protocol):
+    """Where :class:`_LiveViewProtocol` hands frames: ``put`` each one, ``fail`` the end
+    (None: the camera closed the stream; else the error)."""
+
+    def put(self, item: LiveFrame) -> None: ...
+
+    def fail(self, exc: BaseException | None) -> None: ...
+
+
 class _LiveViewProtocol(asyncio.BufferedProtocol):
     """Reads the live-view stream straight into per-frame buffers (no copy after the kernel)."""
 
-    def __init__(self, splitter: LiveViewSplitter, sink: _FrameQueue) -> None:
+    def __init__(self, splitter: LiveViewSplitter, sink: _FrameSink) -> None:
         self.splitter = splitter
         self.sink = sink
         self.closed = asyncio.get_running_loop().create_future()
@@ -139,6 +148,29 @@ class _FrameQueue(_DropOldestQueue["LiveFrame | BaseException | None"]):
 
     def fail(self, exc: BaseException | None) -> None:
         self.put(exc)
+
+
+class _FrameCall:
+    """Hands each frame to ``deliver`` right in the socket's read callback; the first end
+    (the stream's, or an exception ``deliver`` raised) settles ``done`` and stops delivery."""
+
+    def __init__(self, deliver: Callable[[LiveFrame], None], done: asyncio.Future[BaseException | None]) -> None:
+        self.deliver = deliver
+        self.done = done
+        self.last = time.monotonic()  #: when the newest frame (or the connection) came
+
+    def put(self, item: LiveFrame) -> None:
+        if self.done.done():
+            return
+        self.last = item.time
+        try:
+            self.deliver(item)
+        except Exception as exc:  # the consumer's error ends live view, as in an async for
+            self.fail(exc)
+
+    def fail(self, exc: BaseException | None) -> None:
+        if not self.done.done():
+            self.done.set_result(exc)
 
 
 def _tune(writer: asyncio.StreamWriter | asyncio.BaseTransport) -> None:
@@ -455,15 +487,16 @@ class FujiLink:
 
     # ----------------------------------------------------------------- live view
 
-    async def liveview(self) -> AsyncIterator[LiveFrame]:
-        """Connect the live-view port and yield frames until the iterator is closed."""
+    @contextlib.asynccontextmanager
+    async def _liveview_stream(self, sink: _FrameSink) -> AsyncIterator[None]:
+        """The live-view port connected, its frames going to ``sink``, while inside; one
+        stream at a time (the camera streams while the port is connected)."""
         if self._closed:
             raise CameraDisconnected("not connected to the camera")
         if self._liveview_active:
             raise LocalProtocolError("live view is already running")
         self._liveview_active = True
         loop = asyncio.get_running_loop()
-        sink = _FrameQueue(self.liveview_queue_size)
         splitter = LiveViewSplitter(max_length=self.max_liveview_frame)
         transport: asyncio.BaseTransport | None = None
         try:
@@ -471,6 +504,36 @@ class FujiLink:
                 self.liveview_port,
                 lambda: loop.create_connection(lambda: _LiveViewProtocol(splitter, sink), self.host, self.liveview_port),
             )
+            yield
+        finally:
+            self._liveview_active = False
+            if transport is not None:
+                transport.close()
+
+    async def liveview_to(self, deliver: Callable[[LiveFrame], None]) -> None:
+        """Live view with no queue: ``deliver`` gets each frame in the socket's read callback,
+        in the loop step its last byte came in (it must not block). Runs until the camera
+        ends the stream (returns), the link breaks (:class:`CameraDisconnected`), no frame
+        comes within ``timeout`` (:class:`~ptpd.protocol.errors.Timeout`) or ``deliver``
+        raises (that error); cancel it to stop."""
+        done: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
+        sink = _FrameCall(deliver, done)
+        async with self._liveview_stream(sink):
+            sink.last = time.monotonic()
+            while not done.done():
+                # one timer per timeout period, not one per frame
+                left = sink.last + self.timeout - time.monotonic()
+                if left <= 0:
+                    raise PTPTimeout(f"no live-view frame within {self.timeout:g}s")
+                await asyncio.wait((done,), timeout=left)
+            exc = done.result()
+            if exc is not None:
+                raise exc
+
+    async def liveview(self) -> AsyncIterator[LiveFrame]:
+        """Connect the live-view port and yield frames until the iterator is closed."""
+        sink = _FrameQueue(self.liveview_queue_size)
+        async with self._liveview_stream(sink):
             while True:
                 # Per frame: take it at once when it is there; only an empty queue arms a
                 # timer (asyncio.wait_for would wrap every get in a task of its own).
@@ -487,10 +550,6 @@ class FujiLink:
                 if isinstance(item, BaseException):
                     raise item
                 yield item
-        finally:
-            self._liveview_active = False
-            if transport is not None:
-                transport.close()
 
     # ----------------------------------------------------------------- closing
 
