@@ -128,13 +128,6 @@ def _wake_all(addr: int) -> None:
         _FUTEX(addr, _FUTEX_WAKE, 0x7FFFFFFF, None, None, 0)
 
 
-def _wait(addr: int, expected: int, timeout: _Timespec) -> None:
-    """Sleep until the word at ``addr`` is no longer ``expected`` (or ``timeout`` passes, or
-    a signal comes: callers check again either way)."""
-    if _FUTEX is None:
-        time.sleep(0.001)
-        return
-    _FUTEX(addr, _FUTEX_WAIT, expected, ctypes.addressof(timeout), None, 0)
 
 
 # -- where the ring lives ----------------------------------------------------------------------
@@ -344,6 +337,7 @@ class FrameRingReader:
         self._unmap.atexit = False
         self.identity = (st.st_dev, st.st_ino)
         self._ts = _Timespec()
+        self._ts_addr = ctypes.addressof(self._ts)
         self.slots = slots
         self.slot_size = slot_size
         # frames already there when the reader came are old: it waits for the next one
@@ -402,16 +396,19 @@ class FrameRingReader:
 
     def wait_raw(self, timeout: float) -> tuple[Any, ...] | None:
         """:meth:`wait` as a plain tuple (``ValueError`` once closed)."""
-        buf, word_at, ts = self._buf, self._addr + _WORD, self._ts
+        buf, ts = self._buf, self._ts
         deadline = 0.0
         try:
             while True:
                 # the word first: a frame published after this read changes it, and the
                 # futex call then returns at once instead of sleeping through the frame
                 word = _U32.unpack_from(buf, _WORD)[0]
-                raw = self.take()
-                if raw is not None:
-                    return raw
+                # take() only once something new is there: a reader comes back here right
+                # after its last frame, when nothing is
+                if _U64.unpack_from(buf, _PUBLISHED)[0] != self.last:
+                    raw = self.take()
+                    if raw is not None:
+                        return raw
                 if _U32.unpack_from(buf, _STATE)[0] == STATE_CLOSED:
                     return None
                 now = time.monotonic()
@@ -421,7 +418,12 @@ class FrameRingReader:
                 if left <= 0:
                     return None
                 ts.tv_sec, ts.tv_nsec = int(left), int(left % 1 * 1e9)
-                _wait(word_at, word, ts)
+                # sleep until the word is no longer ``word`` (or the time is up, or a signal
+                # comes: the loop looks again either way)
+                if _FUTEX is None:
+                    time.sleep(0.001)
+                else:
+                    _FUTEX(self._addr + _WORD, _FUTEX_WAIT, word, self._ts_addr, None, 0)
         except struct.error:
             raise ValueError("frame ring reader is closed") from None
 

@@ -134,15 +134,17 @@ class RingFeed:
         # one function on purpose (see FrameRingReader.take): after each wake-up this runs
         # in cold caches, once per reader, and the last reader waits for them all
         monotonic = time.monotonic
-        deadline = None if timeout is None else monotonic() + timeout
+        now = monotonic()
+        deadline = None if timeout is None else now + timeout
         while not self._closed:
-            now = monotonic()
             if now >= self._next_check:
                 self._next_check = now + _RECHECK
                 self._check()
             reader = self.reader
             left = _RECHECK if deadline is None else min(_RECHECK, deadline - now)
-            if reader is not None and not reader.closed:
+            if reader is not None:
+                # a ring its writer closed returns None at once (looked at below, off the
+                # frame's path); this thread alone replaces or closes the reader
                 raw = reader.wait_raw(left) if left > 0 else reader.take()
                 if raw is not None:
                     _n, seq, counter, t_camera, t_daemon, t_wall, width, height, jpeg = raw
@@ -152,10 +154,11 @@ class RingFeed:
                     meta = {"seq": seq, "counter": counter, "t_camera": t_camera, "t_daemon": t_daemon,
                             "t_wall": t_wall, "width": width, "height": height, "size": len(jpeg)}
                     return Frame(seq, jpeg, width, height, meta, dropped, time.time())
-            elif left > 0:
-                time.sleep(min(left, 0.05))
             if left <= 0:
                 return None
+            if reader is None or reader.closed:
+                time.sleep(min(left, 0.05))  # no ring to wait on until the next check
+            now = monotonic()
         return None
 
     def close(self) -> None:
