@@ -367,48 +367,38 @@ class FrameRingReader:
         raw = self.wait_raw(timeout)
         return None if raw is None else RingFrame(*raw)
 
-    # The two below are the hot path, kept to one frame of Python each: a reader is woken
-    # with caches gone cold (sixteen readers on two cores take turns), and every function,
-    # object and module it touches then costs far more than it would warm. They return a
-    # plain tuple in RingFrame's order, and the caller must keep the reader open meanwhile.
-
     def take(self) -> tuple[Any, ...] | None:
         """:meth:`newest` as a plain tuple (``ValueError`` once closed)."""
-        buf = self._buf
-        try:
-            for _ in range(4):  # overwritten while we copied: try the (new) newest again
-                n = _U64.unpack_from(buf, _PUBLISHED)[0]
-                if n == 0 or n == self.last:
-                    return None
-                at = HEADER_SIZE + (n % self.slots) * self.slot_size
-                _begin, end, hlen, jlen = _SLOT.unpack_from(buf, at)
-                if end != n or hlen < SLOT_HEADER or hlen + jlen > self.slot_size:
-                    continue
-                fields = _FIELDS.unpack_from(buf, at + 24)
-                jpeg = buf[at + hlen : at + hlen + jlen]
-                if _U64.unpack_from(buf, at)[0] != n:
-                    continue
-                self.last = n
-                return (n, *fields, jpeg)
-        except struct.error:  # the empty buffer close() leaves: never the unmapped memory
-            raise ValueError("frame ring reader is closed") from None
-        return None
+        return self.wait_raw(0.0)
 
     def wait_raw(self, timeout: float) -> tuple[Any, ...] | None:
-        """:meth:`wait` as a plain tuple (``ValueError`` once closed)."""
-        buf, ts = self._buf, self._ts
+        """:meth:`wait` as a plain tuple in :class:`RingFrame`'s order (``ValueError`` once
+        closed; the caller keeps the reader open meanwhile).
+
+        The hot path, kept to one frame of Python: a reader is woken with caches gone cold
+        (sixteen readers on two cores take turns), and every function, object and module
+        it touches then costs far more than it would warm.
+        """
+        buf = self._buf
         deadline = 0.0
+        tries = 0
         try:
             while True:
                 # the word first: a frame published after this read changes it, and the
                 # futex call then returns at once instead of sleeping through the frame
                 word = _U32.unpack_from(buf, _WORD)[0]
-                # take() only once something new is there: a reader comes back here right
-                # after its last frame, when nothing is
-                if _U64.unpack_from(buf, _PUBLISHED)[0] != self.last:
-                    raw = self.take()
-                    if raw is not None:
-                        return raw
+                n = _U64.unpack_from(buf, _PUBLISHED)[0]
+                if n != self.last and tries < 4:
+                    tries += 1
+                    at = HEADER_SIZE + (n % self.slots) * self.slot_size
+                    _begin, end, hlen, jlen = _SLOT.unpack_from(buf, at)
+                    if end == n and SLOT_HEADER <= hlen and hlen + jlen <= self.slot_size:
+                        fields = _FIELDS.unpack_from(buf, at + 24)
+                        jpeg = buf[at + hlen : at + hlen + jlen]
+                        if _U64.unpack_from(buf, at)[0] == n:
+                            self.last = n
+                            return (n, *fields, jpeg)
+                    continue  # overwritten while we copied: the (new) newest again
                 if _U32.unpack_from(buf, _STATE)[0] == STATE_CLOSED:
                     return None
                 now = time.monotonic()
@@ -417,6 +407,7 @@ class FrameRingReader:
                 left = min(deadline - now, 0.5)
                 if left <= 0:
                     return None
+                ts = self._ts
                 ts.tv_sec, ts.tv_nsec = int(left), int(left % 1 * 1e9)
                 # sleep until the word is no longer ``word`` (or the time is up, or a signal
                 # comes: the loop looks again either way)
@@ -424,7 +415,8 @@ class FrameRingReader:
                     time.sleep(0.001)
                 else:
                     _FUTEX(self._addr + _WORD, _FUTEX_WAIT, word, self._ts_addr, None, 0)
-        except struct.error:
+                tries = 0
+        except struct.error:  # the empty buffer close() leaves: never the unmapped memory
             raise ValueError("frame ring reader is closed") from None
 
     def wake(self) -> None:
