@@ -604,6 +604,70 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK
 
 
+def _threads_cpu() -> tuple[dict[tuple[int, int], tuple[str, int]], dict[int, int]]:
+    """Every thread on the machine now, ``(pid, tid) -> (name, CPU ns so far)``, and each
+    process's parent."""
+    threads: dict[tuple[int, int], tuple[str, int]] = {}
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            parents[pid] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+                ns = int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0])
+                threads[(pid, int(tid))] = (name, ns)
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return threads, parents
+
+
+class OtherCpu:
+    """What else the cores ran over a window: CPU time of every process that is not this
+    one or started by it (kernel threads, agents of the machine), per second of window.
+
+    On a shared or virtual machine that is where a latency tail comes from that the
+    benchmark did not cause; reporting it beside the tail lets a reader tell the two apart.
+    """
+
+    def __init__(self) -> None:
+        self._t0 = time.monotonic()
+        self._before, _ = _threads_cpu()
+
+    def stop(self) -> dict[str, Any]:
+        """``{"ms_per_s": total, "top": [[name, ms_per_s], ...]}`` (the five busiest names)."""
+        after, parents = _threads_cpu()
+        seconds = max(1e-9, time.monotonic() - self._t0)
+        me = os.getpid()
+
+        def ours(pid: int) -> bool:
+            for _ in range(64):  # a parent chain, never a loop
+                if pid == me:
+                    return True
+                if pid <= 1 or pid not in parents:
+                    return False
+                pid = parents[pid]
+            return False
+
+        by_name: dict[str, float] = {}
+        for key, (name, ns) in after.items():
+            if ours(key[0]):
+                continue
+            used = ns - self._before.get(key, (name, 0))[1]
+            if used > 0:
+                by_name[name] = by_name.get(name, 0.0) + used / 1e6 / seconds
+        top = sorted(by_name.items(), key=lambda kv: -kv[1])[:5]
+        return {"ms_per_s": round(sum(by_name.values()), 2), "top": [[n, round(v, 2)] for n, v in top]}
+
+
+def other_cpu_text(noise: dict[str, Any]) -> str:
+    """One line: ``4.1 ms/s (kdamond.0 2.3, tokio-rt-worker 1.2, ...)``."""
+    top = ", ".join(f"{n} {v:.1f}" for n, v in noise["top"][:3])
+    return f"{noise['ms_per_s']:.1f} ms/s ({top})" if top else f"{noise['ms_per_s']:.1f} ms/s"
+
+
 @contextlib.contextmanager
 def tempdir(prefix: str = "ptpd-bench-") -> Iterator[Path]:
     d = Path(tempfile.mkdtemp(prefix=prefix))
