@@ -92,3 +92,51 @@ def test_pin_leaves_a_process_that_is_gone_alone() -> None:
 def test_on_cores_none_leaves_the_process_alone() -> None:
     with on_cores(None):
         assert allowed(os.getpid()) == set(CORES)
+
+
+
+_SPIN = "import time\nend = time.monotonic() + 0.8\nwhile time.monotonic() < end: pass\n"
+
+
+def _window(seconds: float = 0.5) -> dict[str, object]:
+    import time
+
+    from bench.common import OtherCpu
+
+    time.sleep(0.1)  # the spinner is up
+    meter = OtherCpu()
+    time.sleep(seconds)
+    return meter.stop()
+
+
+def test_other_cpu_leaves_out_what_this_process_started() -> None:
+    import subprocess
+
+    own = subprocess.Popen([sys.executable, "-c", _SPIN])
+    try:
+        noise = _window()
+    finally:
+        own.wait(5)
+    # the child spun a whole core through the window; none of it is "other"
+    assert noise["ms_per_s"] < 300.0, noise
+
+
+def test_other_cpu_counts_a_process_that_is_not_ours() -> None:
+    import subprocess
+    import time
+
+    # its parent exits at once: a process nobody here started (like a machine's agent)
+    starter = subprocess.run(
+        [sys.executable, "-c", "import subprocess, sys; print(subprocess.Popen([sys.executable, '-c', sys.argv[1]], start_new_session=True, "
+         "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid)", _SPIN],
+        capture_output=True, text=True, timeout=10, check=True,
+    )
+    stray = int(starter.stdout)
+    try:
+        noise = _window()
+    finally:
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{stray}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # it ends by itself (init reaps it)
+    assert noise["ms_per_s"] >= 500.0, noise
+    assert noise["top"][0][1] >= 500.0, noise
