@@ -412,14 +412,12 @@ def run_latency(n: int, seconds: float, steps: int, work: Path, via: str = "daem
             t0 = time.monotonic() + 0.3
             t1 = t0 + seconds
             _go(readers, t0, t1)
-            time.sleep(max(0.0, t0 - time.monotonic()))
-            other = OtherCpu()
+            other = OtherCpu()  # its look through /proc takes a few ms: before the window
             # one sleep through the window: waiting on the readers polls (Popen.wait with
             # a timeout wakes this process up to 20 times a second), and each wake-up is a
             # process the readers share the cores with
-            time.sleep(max(0.0, t1 - time.monotonic()))
+            time.sleep(max(0.0, t1 - time.monotonic()) + 0.05)
             other_cpu = other.stop()
-            time.sleep(0.05)
             _finish(readers, seconds + 30)
     finally:
         if d is not None:
