@@ -128,8 +128,6 @@ def _wake_all(addr: int) -> None:
         _FUTEX(addr, _FUTEX_WAKE, 0x7FFFFFFF, None, None, 0)
 
 
-
-
 # -- where the ring lives ----------------------------------------------------------------------
 
 

@@ -131,7 +131,7 @@ class RingFeed:
                     self._release()
 
     def _get(self, timeout: float | None) -> Frame | None:
-        # one function on purpose (see FrameRingReader.take): after each wake-up this runs
+        # one function on purpose (see FrameRingReader.wait_raw): after each wake-up this runs
         # in cold caches, once per reader, and the last reader waits for them all
         monotonic = time.monotonic
         now = monotonic()
