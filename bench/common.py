@@ -267,7 +267,7 @@ class Result:
         lines = [f"## {self.title}" + (" (quick)" if self.quick else ""), "", f"Compared: {self.compared}", ""]
         if self.machine:
             m = self.machine
-            lines += [f"Run: {m.get('date')}, commit {m.get('commit')}, {self.seconds:.0f} s.", ""]
+            lines += [f"Run: finished {m.get('date')}, commit {m.get('commit')}, {self.seconds:.0f} s.", ""]
         for t in self.tables:
             lines += [t.markdown(), ""]
         if self.targets:
