@@ -367,7 +367,7 @@ class CameraLink:
             log.info("live view started")
             # each frame goes out in the loop step it completed in (no queue, no task switch):
             # a frame's watchers are woken that much sooner, and the daemon spends less per frame
-            await cam.liveview_to(self._frame)
+            await cam.liveview_to(self.on_frame or _drop_frame)
         except asyncio.CancelledError:
             raise
         except Unsupported as exc:
@@ -380,10 +380,6 @@ class CameraLink:
         finally:
             self.liveview_on = False
             log.info("live view stopped")
-
-    def _frame(self, frame: Any) -> None:
-        if self.on_frame is not None:
-            self.on_frame(frame)
 
     # -- shutdown ------------------------------------------------------------------
 
@@ -410,6 +406,10 @@ class CameraLink:
         cam, self.camera = self.camera, None
         if cam is not None:
             await _close(cam, close_timeout)
+
+
+def _drop_frame(frame: Any) -> None:
+    """Live view's sink when the link was given none (frames keep the camera streaming)."""
 
 
 async def _close(cam: Camera, timeout: float = 2.0) -> None:
