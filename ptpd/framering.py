@@ -34,7 +34,9 @@ slot ``slots - 1`` frames later, so at live-view rates a reader has tens of mill
 
 This module is the contract both sides import (like :mod:`ptpd.bus`); it does no I/O
 beyond the file and the futex call, and needs Linux for the wake-ups (elsewhere readers
-poll every millisecond).
+poll every millisecond). A reader's wait and copy run in C (``_ringwait.c``) where the
+install could build it, else in Python: the same results for a quarter to a third less
+CPU per frame (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ import platform
 import secrets
 import stat
 import struct
+import sys
 import time
 import weakref
 from typing import Any, NamedTuple
@@ -121,6 +124,22 @@ def _futex() -> Any:
 _FUTEX = _futex()
 #: True where readers sleep in the kernel until a frame comes (else they poll)
 FUTEX = _FUTEX is not None
+
+
+def _c_wait() -> Any:
+    """The reader's hot path in C (``ptpd/_ringwait.c``), or None: not built (no compiler
+    at install), or a machine it was not written for (the futex call, little-endian)."""
+    if _FUTEX is None or sys.byteorder != "little":
+        return None
+    try:
+        from ptpd import _ringwait
+    except ImportError:
+        return None
+    return _ringwait.wait
+
+
+#: ``wait(addr, slots, slot_size, last, timeout)`` in C, or None (the Python loop reads)
+C_WAIT = _c_wait()
 
 
 def _wake_all(addr: int) -> None:
@@ -344,7 +363,7 @@ class FrameRingReader:
     @property
     def closed(self) -> bool:
         """The writer closed the ring (or this reader was closed)."""
-        return not self._unmap.alive or _U32.unpack_from(self._buf, _STATE)[0] == STATE_CLOSED
+        return not self._addr or _U32.unpack_from(self._buf, _STATE)[0] == STATE_CLOSED
 
     def replaced(self) -> bool:
         """The path now names another file (a restarted daemon's ring) or none."""
@@ -373,10 +392,16 @@ class FrameRingReader:
         """:meth:`wait` as a plain tuple in :class:`RingFrame`'s order (``ValueError`` once
         closed; the caller keeps the reader open meanwhile).
 
-        The hot path, kept to one frame of Python: a reader is woken with caches gone cold
-        (sixteen readers on two cores take turns), and every function, object and module
-        it touches then costs far more than it would warm.
+        The hot path: a reader is woken with caches gone cold (sixteen readers on two
+        cores take turns), and every function, object and module it touches then costs
+        far more than it would warm. So it runs in C where that was built (:data:`C_WAIT`),
+        else in one frame of Python.
         """
+        if C_WAIT is not None:
+            raw = C_WAIT(self._addr, self.slots, self.slot_size, self.last, timeout)
+            if raw is not None:
+                self.last = raw[0]
+            return raw
         buf = self._buf
         deadline = 0.0
         tries = 0
@@ -427,4 +452,5 @@ class FrameRingReader:
         """Unmap the ring (frames already taken stay valid: they are copies). Only when no
         thread is in :meth:`wait` or :meth:`newest`: the caller sees to that."""
         self._buf = b""  # a later read fails on this, not on memory that is gone
+        self._addr = 0  # and so does the C reader's
         self._unmap()

@@ -1,14 +1,19 @@
 """The live-view frame ring (``ptpd.framering``): the documented layout, newest-frame
 reads, frames overwritten during a copy, oversize frames, closing, files that are not
-rings, where a ring lives, and a reader woken by a writer in another process."""
+rings, where a ring lives, and a reader woken by a writer in another process. Every test
+runs with the reader's hot path in C (``ptpd/_ringwait.c``) and in Python."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import signal
 import struct
 import subprocess
 import sys
+import sysconfig
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +24,18 @@ from ptpd import framering
 from ptpd.framering import FrameRingReader, FrameRingWriter, RingUnavailable, ring_path
 
 SHM = Path("/dev/shm")
+
+
+@pytest.fixture(autouse=True, params=["c", "python"])
+def reader_code(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The reader's hot path under test: C where it was built, else the Python loop."""
+    if request.param == "c":
+        if framering.C_WAIT is None:
+            # test_the_c_reader_is_built_where_it_can_be fails where this should not happen
+            pytest.skip("ptpd._ringwait was not built (no compiler or Python headers, or not Linux)")
+    else:
+        monkeypatch.setattr(framering, "C_WAIT", None)
+    return request.param
 
 
 @pytest.fixture
@@ -317,3 +334,38 @@ def test_reading_a_closed_reader_is_an_error_not_a_crash(path: str) -> None:
         assert r.closed
     finally:
         w.close()
+
+
+def test_the_c_reader_is_built_where_it_can_be(reader_code: str) -> None:
+    """An install on Linux with a compiler and Python's headers builds the C hot path (the
+    build is optional, so a failure there would pass unseen, and readers be slower)."""
+    if reader_code != "c":
+        return  # one check is enough; the Python run of this test has nothing to add
+    headers = Path(sysconfig.get_paths()["include"], "Python.h")
+    can_build = framering.FUTEX and sys.byteorder == "little" and headers.exists() and shutil.which("cc")
+    assert not can_build or framering.C_WAIT is not None, "ptpd._ringwait is not built: make clean && make setup"
+
+
+@pytest.mark.skipif(not framering.FUTEX, reason="futex wake-ups are Linux-only")
+def test_a_signal_ends_a_wait_in_the_main_thread(path: str) -> None:
+    """Ctrl-C reaches a viewer waiting for a frame: the handler runs and its exception
+    leaves the wait, long before the wait's timeout."""
+
+    class Interrupted(Exception):
+        pass
+
+    def handler(signum: int, frame: object) -> None:
+        raise Interrupted
+
+    with opened(path) as (_w, r):
+        old = signal.signal(signal.SIGUSR1, handler)
+        timer = threading.Timer(0.2, signal.pthread_kill, (threading.main_thread().ident, signal.SIGUSR1))
+        try:
+            timer.start()
+            t0 = time.monotonic()
+            with pytest.raises(Interrupted):
+                r.wait(20.0)
+            assert time.monotonic() - t0 < 5.0  # a wait that ignored it would sit out the 20 s
+        finally:
+            timer.cancel()
+            signal.signal(signal.SIGUSR1, old)
