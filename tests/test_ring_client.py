@@ -6,6 +6,7 @@ and a stream that outlives a daemon restart."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from collections.abc import Iterator
@@ -42,6 +43,10 @@ def test_latest_frame_semantics_on_both_transports(daemon: Daemon, transport: st
         f1 = next(frames)
         assert isinstance(f1, Frame) and f1.jpeg[:2] == b"\xff\xd8" and f1.jpeg[-2:] == b"\xff\xd9"
         assert f1.width == 640 and f1.meta["size"] == len(f1.jpeg)
+        # the ring builds its frames straight into the slots: the same frozen Frame
+        assert f1 == Frame(f1.seq, f1.jpeg, f1.width, f1.height, f1.meta, f1.dropped, f1.received)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            f1.seq = 0  # type: ignore[misc]
         time.sleep(0.6)  # a slow consumer: ~18 frames are published meanwhile
         f2 = next(frames)
         assert f2.seq - f1.seq >= 5 and f2.dropped == f2.seq - f1.seq - 1
@@ -260,3 +265,62 @@ def test_two_threads_reading_one_ring_stream_survive_a_daemon_replaced(tmp_path:
             p.kill()
             p.wait(5)
         d.stop()
+
+
+def test_a_feed_leaves_a_ring_that_still_gets_frames_for_a_newer_one(tmp_path: Path) -> None:
+    """An old daemon that goes on writing its ring after a new one took the name (and the
+    socket) does not keep its readers: they look now and then while frames flow, and move."""
+    import threading
+
+    import zmq
+
+    from ptpd.framering import FrameRingWriter
+    from ptpd_client._ring import _RECHECK_FLOWING, RingFeed
+
+    ctx = zmq.Context()
+    watchers = ctx.socket(zmq.XPUB)
+    watchers.linger = 0
+    endpoint = f"ipc://{tmp_path}/liveview"
+    watchers.bind(endpoint)
+    path = f"/dev/shm/ptpdring-test-{os.getpid()}-flowing"
+    stop = threading.Event()
+    writers: list[threading.Thread] = []
+
+    def stream(w: FrameRingWriter, tag: bytes) -> None:
+        seq = 0
+        while not stop.is_set():
+            seq += 1
+            w.write(tag, seq, seq, time.monotonic(), time.monotonic(), time.time(), 640, 480)
+            time.sleep(1 / 30)
+
+    old = FrameRingWriter(path)
+    new = None
+    feed = RingFeed(path, ctx, endpoint)
+    try:
+        writers.append(threading.Thread(target=stream, args=(old, b"old"), daemon=True))
+        writers[-1].start()
+        first = feed.get(5.0)
+        assert first is not None and first.jpeg == b"old"
+        reading = time.monotonic()
+        while time.monotonic() - reading < 1.5:  # reading for a while: frames flow
+            first = feed.get(5.0)
+            assert first is not None and first.jpeg == b"old"
+        new = FrameRingWriter(path)  # the name now holds a new ring; the old one still gets frames
+        writers.append(threading.Thread(target=stream, args=(new, b"new"), daemon=True))
+        writers[-1].start()
+        t0 = time.monotonic()
+        frame = first
+        while frame is not None and frame.jpeg == b"old" and time.monotonic() - t0 < 10.0:
+            frame = feed.get(5.0)
+        assert frame is not None and frame.jpeg == b"new"
+        assert time.monotonic() - t0 < _RECHECK_FLOWING + 2.0
+    finally:
+        stop.set()
+        for t in writers:
+            t.join(5)
+        feed.close()
+        old.close()
+        if new is not None:
+            new.close()
+        watchers.close(0)
+        ctx.term()

@@ -20,10 +20,14 @@ from ptpd import bus
 from ptpd.framering import FrameRingReader, RingUnavailable
 
 from ._core import LatestMailbox, MailboxFeeder, open_sub
-from ._stream_models import Frame
+from ._stream_models import Frame, make_frame
 
 #: how often a reader with no frames looks whether the daemon's ring was replaced
 _RECHECK = 0.25
+#: ... and one that frames came to since it last looked: the look (a stat, and a call
+#: into the watcher socket) costs a reader woken with cold caches about 90 µs, and an
+#: old daemon's ring that still gets frames is left for the new one within a second
+_RECHECK_FLOWING = 1.0
 
 TRANSPORTS = ("auto", "ring", "bus")
 
@@ -95,11 +99,12 @@ class RingFeed:
         self._reading = threading.Lock()  # one thread in _get (or letting go) at a time
         self._closed = False
         self._next_check = 0.0
+        self._flowing = False  # a frame came since the last check
 
     def _check(self) -> None:
-        """Now and then (also while frames flow): call into the watcher socket, which
-        ZeroMQ needs before it resends the subscription to a restarted daemon, and move
-        to a new ring file if the daemon made one."""
+        """Now and then (also while frames flow, less often): call into the watcher
+        socket, which ZeroMQ needs before it resends the subscription to a restarted
+        daemon, and move to a new ring file if the daemon made one."""
         self._presence.getsockopt(zmq.EVENTS)
         reader = self.reader
         if reader is not None and not (reader.closed or reader.replaced()):
@@ -138,7 +143,8 @@ class RingFeed:
         deadline = None if timeout is None else now + timeout
         while not self._closed:
             if now >= self._next_check:
-                self._next_check = now + _RECHECK
+                self._next_check = now + (_RECHECK_FLOWING if self._flowing else _RECHECK)
+                self._flowing = False
                 self._check()
             reader = self.reader
             left = _RECHECK if deadline is None else min(_RECHECK, deadline - now)
@@ -151,9 +157,10 @@ class RingFeed:
                     last, self._last_seq = self._last_seq, seq
                     dropped = 0 if last is None or seq <= last else seq - last - 1
                     self.replaced += dropped
+                    self._flowing = True
                     meta = {"seq": seq, "counter": counter, "t_camera": t_camera, "t_daemon": t_daemon,
                             "t_wall": t_wall, "width": width, "height": height, "size": len(jpeg)}
-                    return Frame(seq, jpeg, width, height, meta, dropped, time.time())
+                    return make_frame(seq, jpeg, width, height, meta, dropped, time.time())
             if left <= 0:
                 return None
             if reader is None or reader.closed:

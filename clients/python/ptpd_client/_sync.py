@@ -285,9 +285,7 @@ class FrameStream:
     def get(self, timeout: float | None = None) -> Frame:
         """The newest frame, waiting up to ``timeout``; :class:`RequestTimeout` if none."""
         if self._feed is not None:
-            if self.mailbox.closed:
-                raise StopIteration
-            frame = self._feed.get(timeout)
+            frame = self._feed.get(timeout)  # None at once when closed
         else:
             frame = self.mailbox.get(timeout)
         if frame is None:
