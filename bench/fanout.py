@@ -51,6 +51,7 @@ from bench.common import (
     ms,
     other_cpu_text,
     pin,
+    TAIL,
     tail_crc,
     tempdir,
 )
@@ -72,9 +73,11 @@ def _window(next_frame: Any, mark: Any = None) -> tuple[list[float], list[Any]]:
     timed out) until T1: the receive times of those inside the window, and with ``mark``
     what ``mark(frame)`` notes of each, after its time was taken.
 
-    A mark is small (a fingerprint, not the frame): keeping every frame would make each
-    receive write fresh memory, which a reader that lets the previous frame go never does,
-    and on a shared machine that cost lands on the other readers' time too.
+    A mark is small (the JPEG's last :data:`TAIL` bytes, not the frame): keeping every
+    frame would make each receive write fresh memory, which a reader that lets the
+    previous frame go never does, and on a shared machine that cost lands on the other
+    readers' time too. It is cheap as well: the fingerprint (a CRC) is taken after the
+    window, off the path of the frames that the other readers are still waiting for.
     """
     t0, t1 = (float(x) for x in sys.stdin.readline().split())
     times: list[float] = []
@@ -97,13 +100,13 @@ def _window(next_frame: Any, mark: Any = None) -> tuple[list[float], list[Any]]:
     return times, marks
 
 
-def _record(out: str, times: list[float], seen: list[tuple[int, int, float | None, int | None]]) -> None:
-    """Write the window: receive times, and per frame its fingerprint, the camera's frame
-    counter, and where the daemon (or relay) stamped it, its age since it had the frame
-    (``t_camera``) and its sequence number."""
+def _record(out: str, times: list[float], seen: list[tuple[bytes, int, float | None, int | None]]) -> None:
+    """Write the window: receive times, and per frame its fingerprint (of the tail it
+    kept), the camera's frame counter, and where the daemon (or relay) stamped it, its age
+    since it had the frame (``t_camera``) and its sequence number."""
     Path(out).write_text(json.dumps({
         "times": times,
-        "crcs": [crc for crc, _, _, _ in seen],
+        "crcs": [tail_crc(tail) for tail, _, _, _ in seen],
         "counters": [counter for _, counter, _, _ in seen],
         "ages": [t - t_camera for t, (_, _, t_camera, _) in zip(times, seen) if t_camera is not None],
         "seqs": [seq for _, _, _, seq in seen if seq is not None],
@@ -129,12 +132,12 @@ def _subscriber(endpoint: str, out: str, mode: str) -> None:
         pass
     s.recv_multipart()
     print("ready", flush=True)
-    mark = (lambda frames: (tail_crc(frames[2].buffer), frames[1].bytes)) if mode == "latency" else None
+    mark = (lambda frames: (bytes(frames[2].buffer[-TAIL:]), frames[1].bytes)) if mode == "latency" else None
     times, marks = _window(lambda: s.recv_multipart(copy=False) if s.poll(200) else None, mark)
     seen = []
-    for crc, packed in marks:
+    for tail, packed in marks:
         meta = msgpack.unpackb(packed)
-        seen.append((crc, meta["counter"], meta["t_camera"], meta["seq"]))
+        seen.append((tail, meta["counter"], meta["t_camera"], meta["seq"]))
     _record(out, times, seen)
     s.close(0)
     ctx.term()
@@ -156,7 +159,7 @@ def _ring_subscriber(command: str, out: str) -> None:
         while next_frame() is None:
             pass
         print("ready", flush=True)
-        times, seen = _window(next_frame, lambda f: (tail_crc(f.jpeg), f.meta["counter"], f.meta["t_camera"], f.seq))
+        times, seen = _window(next_frame, lambda f: (f.jpeg[-TAIL:], f.meta["counter"], f.meta["t_camera"], f.seq))
     _record(out, times, seen)
 
 
@@ -187,7 +190,7 @@ def _bare(port: int, out: str) -> None:
         while next_frame() is None:
             pass
         print("ready", flush=True)
-        times, seen = _window(next_frame, lambda f: (tail_crc(f[1]), f[0], None, None))
+        times, seen = _window(next_frame, lambda f: (f[1][-TAIL:], f[0], None, None))
     _record(out, times, seen)
 
 
