@@ -133,7 +133,15 @@ def _subscriber(endpoint: str, out: str, mode: str) -> None:
     s.recv_multipart()
     print("ready", flush=True)
     mark = (lambda frames: (bytes(frames[2].buffer[-TAIL:]), frames[1].bytes)) if mode == "latency" else None
-    times, marks = _window(lambda: s.recv_multipart(copy=False) if s.poll(200) else None, mark)
+    s.rcvtimeo = 200
+
+    def next_frame() -> Any:
+        try:
+            return s.recv_multipart(copy=False)
+        except zmq.Again:
+            return None
+
+    times, marks = _window(next_frame, mark)
     seen = []
     for tail, packed in marks:
         meta = msgpack.unpackb(packed)
