@@ -39,6 +39,7 @@ from typing import Any
 from bench.common import (
     PYTHON,
     ROOT,
+    TAIL,
     OtherCpu,
     Proc,
     Procs,
@@ -51,7 +52,6 @@ from bench.common import (
     ms,
     other_cpu_text,
     pin,
-    TAIL,
     tail_crc,
     tempdir,
 )
