@@ -15,6 +15,7 @@
 #include <Python.h>
 
 #include <linux/futex.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -100,6 +101,10 @@ static PyObject *ring_wait(PyObject *Py_UNUSED(self), PyObject *args)
         return NULL;
     if (addr_in == 0) { /* the reader's close() leaves 0 for the address */
         PyErr_SetString(PyExc_ValueError, "frame ring reader is closed");
+        return NULL;
+    }
+    if (isnan(timeout)) { /* as the Python loop: never a wait that cannot end */
+        PyErr_SetString(PyExc_ValueError, "timeout is not a number");
         return NULL;
     }
     if (slots < 2 || slot_size <= SLOT_HEADER) {

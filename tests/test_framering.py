@@ -368,3 +368,22 @@ def test_a_signal_ends_a_wait_in_the_main_thread(path: str) -> None:
         finally:
             timer.cancel()
             signal.signal(signal.SIGUSR1, old)
+
+
+def test_odd_timeouts_neither_hang_nor_spin(path: str) -> None:
+    """0 or less looks once; NaN is an error (a wait that could never end); infinity waits
+    until a frame comes."""
+    with opened(path) as (w, r):
+        for timeout in (0.0, -1.0):
+            t0 = time.monotonic()
+            assert r.wait_raw(timeout) is None
+            assert time.monotonic() - t0 < 1.0
+        with pytest.raises(ValueError):
+            r.wait_raw(float("nan"))
+        timer = threading.Timer(0.2, put, (w, b"late"))
+        try:
+            timer.start()
+            raw = r.wait_raw(float("inf"))
+            assert raw is not None and raw[-1] == b"late"
+        finally:
+            timer.cancel()
