@@ -749,3 +749,37 @@ def test_the_echo_of_our_own_set_is_not_re_read_but_a_real_change_is(tmp_path: P
             assert world.gets == gets + 1
 
     run(body())
+
+
+def test_liveview_to_reports_why_live_view_ended_not_a_failed_or_stuck_stop() -> None:
+    """The camera API's default ``liveview_to`` (any camera without its own): stopping a
+    camera's live view that fails, or never finishes, neither replaces the error that
+    ended live view nor holds the caller beyond a bounded wait."""
+
+    class StopFails(FakeCamera):
+        async def liveview(self) -> AsyncIterator[LiveViewFrame]:  # type: ignore[override]
+            try:
+                yield LiveViewFrame(1, time.monotonic(), JPEG, 64, 48)
+                await asyncio.sleep(3600)
+            finally:
+                raise OSError("stopping live view failed")
+
+    class StopHangs(FakeCamera):
+        async def liveview(self) -> AsyncIterator[LiveViewFrame]:  # type: ignore[override]
+            try:
+                yield LiveViewFrame(1, time.monotonic(), JPEG, 64, 48)
+                await asyncio.sleep(3600)
+            finally:
+                await asyncio.sleep(3600)
+
+    def sink(frame: LiveViewFrame) -> None:
+        raise RuntimeError("the sink gave up")
+
+    async def main() -> None:
+        for cls in (StopFails, StopHangs):
+            t0 = time.monotonic()
+            with pytest.raises(RuntimeError, match="sink gave up"):
+                await asyncio.wait_for(cls(World()).liveview_to(sink), 30)
+            assert time.monotonic() - t0 < 10
+
+    asyncio.run(main())

@@ -23,6 +23,8 @@ Rules every implementation keeps:
 from __future__ import annotations
 
 import abc
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -182,6 +184,9 @@ class LiveViewFrame:
 #: Called with (bytes done, bytes total) while an object downloads.
 Progress = Callable[[int, int], None]
 
+#: seconds :meth:`Camera.liveview_to` gives a camera to stop its live view
+LIVEVIEW_CLOSE_TIMEOUT = 2.0
+
 
 class Camera(abc.ABC):
     """A connected camera, vendor-neutral. Implementations must not block the loop."""
@@ -281,4 +286,7 @@ class Camera(abc.ABC):
         finally:
             aclose = getattr(frames, "aclose", None)
             if aclose is not None:
-                await aclose()
+                # bounded, and quiet: a camera that cannot stop live view (its link is
+                # gone) neither holds the caller up nor hides why live view ended
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(aclose(), LIVEVIEW_CLOSE_TIMEOUT)
