@@ -756,30 +756,32 @@ def test_liveview_to_reports_why_live_view_ended_not_a_failed_or_stuck_stop() ->
     camera's live view that fails, or never finishes, neither replaces the error that
     ended live view nor holds the caller beyond a bounded wait."""
 
-    class StopFails(FakeCamera):
-        async def liveview(self) -> AsyncIterator[LiveViewFrame]:  # type: ignore[override]
-            try:
-                yield LiveViewFrame(1, time.monotonic(), JPEG, 64, 48)
-                await asyncio.sleep(3600)
-            finally:
-                raise OSError("stopping live view failed")
+    class StopGoesWrong(FakeCamera):
+        def __init__(self, stop: Any) -> None:
+            super().__init__(World())
+            self.stop = stop  # what stopping its live view does
 
-    class StopHangs(FakeCamera):
         async def liveview(self) -> AsyncIterator[LiveViewFrame]:  # type: ignore[override]
             try:
                 yield LiveViewFrame(1, time.monotonic(), JPEG, 64, 48)
                 await asyncio.sleep(3600)
             finally:
-                await asyncio.sleep(3600)
+                await self.stop()
+
+    async def fails() -> None:
+        raise OSError("stopping live view failed")
+
+    async def hangs() -> None:
+        await asyncio.sleep(3600)
 
     def sink(frame: LiveViewFrame) -> None:
         raise RuntimeError("the sink gave up")
 
     async def main() -> None:
-        for cls in (StopFails, StopHangs):
+        for stop in (fails, hangs):
             t0 = time.monotonic()
             with pytest.raises(RuntimeError, match="sink gave up"):
-                await asyncio.wait_for(cls(World()).liveview_to(sink), 30)
+                await asyncio.wait_for(StopGoesWrong(stop).liveview_to(sink), 30)
             assert time.monotonic() - t0 < 10
 
     asyncio.run(main())
