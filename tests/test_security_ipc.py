@@ -4,6 +4,12 @@ The check runs as a different uid (``nobody`` via ``setpriv``), because root pas
 permission check. Each test first proves the probe *can* connect when nothing stops it
 (a bare ROUTER in an open directory), so a probe that is broken for another reason
 cannot pass for security.
+
+The probe (``ipc_probe.py``) uses the standard library only and is copied into a
+directory every uid can traverse: the project's virtualenv, its packages and often the
+interpreter may sit where ``nobody`` cannot go (a clone under ``/root``, or any 0700
+directory). It runs with the first interpreter that ``nobody`` can actually execute; when
+there is none, the tests are skipped and say why.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ import stat
 import subprocess
 import sys
 import tempfile
-import textwrap
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import msgpack
 import pytest
 import zmq
 
@@ -28,33 +36,8 @@ from bench.harness import Daemon, DaemonOptions
 pytestmark = pytest.mark.timeout(60)
 
 SETPRIV = shutil.which("setpriv")
-
-PROBE = textwrap.dedent(
-    """
-    import errno, socket, sys
-    import msgpack, zmq
-    ep = sys.argv[1]
-    if ep.startswith("ipc://") and not ep.startswith("ipc://@"):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.connect(ep[len("ipc://"):])
-            print("UNIX_CONNECT ok")
-        except OSError as exc:
-            print("UNIX_CONNECT", errno.errorcode.get(exc.errno, exc.errno))
-        finally:
-            s.close()
-    if len(sys.argv) > 2 and sys.argv[2] == "unix-only":
-        sys.exit(0)
-    ctx = zmq.Context()
-    d = ctx.socket(zmq.DEALER)
-    d.linger = 0
-    d.connect(ep)
-    d.send_multipart([b"", msgpack.packb({"id": 1, "cmd": "ping", "args": {}})])
-    print("REPLY" if d.poll(1500) else "NOREPLY")
-    d.close()
-    ctx.term()
-    """
-)
+PROBE_SOURCE = Path(__file__).with_name("ipc_probe.py")
+PING = msgpack.packb({"id": 1, "cmd": "ping", "args": {}}).hex()
 
 
 def _other_uid() -> tuple[str, str] | None:
@@ -71,34 +54,73 @@ OTHER = _other_uid()
 needs_other_uid = pytest.mark.skipif(OTHER is None, reason="needs root and setpriv to run a probe as another uid")
 
 
+def as_other(*argv: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    assert OTHER is not None and SETPRIV is not None
+    uid, gid = OTHER
+    return subprocess.run(
+        [SETPRIV, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--", *argv],
+        capture_output=True, text=True, timeout=timeout, cwd="/", env={"PATH": os.defpath, "LANG": "C.UTF-8"},
+    )
+
+
+def interpreters() -> list[str]:
+    """Pythons to try, this one first; the system's next (they live where anyone can go)."""
+    found = [sys.executable, os.path.realpath(sys.executable), getattr(sys, "_base_executable", "")]
+    found += [p for p in (shutil.which("python3", path=os.defpath), "/usr/bin/python3", "/usr/local/bin/python3") if p]
+    return [p for i, p in enumerate(found) if p and p not in found[:i]]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The probe copied where ``nobody`` can read it, and an interpreter that runs it as them."""
+
+    python: str
+    script: Path
+
+    def run(self, endpoint: str, *extra: str) -> str:
+        cp = as_other(self.python, str(self.script), endpoint, *extra)
+        assert cp.returncode == 0, cp.stderr
+        return cp.stdout
+
+
+@pytest.fixture(scope="module")
+def probe() -> Iterator[Probe]:
+    if OTHER is None:
+        pytest.skip("needs root and setpriv to run a probe as another uid")
+    d = Path(tempfile.mkdtemp(prefix="ptpd-probe-", dir="/tmp"))
+    try:
+        os.chmod(d, 0o755)
+        script = d / "ipc_probe.py"
+        shutil.copyfile(PROBE_SOURCE, script)
+        os.chmod(script, 0o644)
+        tried = []
+        for python in interpreters():
+            try:
+                cp = as_other(python, str(script), "--self-check", timeout=10)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                tried.append(f"{python}: {exc}")
+                continue
+            if cp.returncode == 0 and cp.stdout.split() == ["PROBE", "ok"]:
+                yield Probe(python, script)
+                return
+            tried.append(f"{python}: exit {cp.returncode} {cp.stderr.strip()[-200:]}")
+        pytest.skip(f"no Python that uid {OTHER[0]} can run reads {script}: " + "; ".join(tried))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.fixture
 def shared_dir() -> Iterator[Path]:
     """A directory any uid can traverse (like /run/user or /tmp), removed afterwards."""
     d = Path(tempfile.mkdtemp(prefix="ptpd-sec-", dir="/tmp"))
     os.chmod(d, 0o755)
-    probe = d / "probe.py"
-    probe.write_text(PROBE)
-    os.chmod(probe, 0o644)
     try:
         yield d
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def probe_as_other(shared: Path, endpoint: str, *extra: str) -> str:
-    assert OTHER is not None
-    uid, gid = OTHER
-    cp = subprocess.run(
-        [SETPRIV, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--", sys.executable, str(shared / "probe.py"), endpoint, *extra],
-        capture_output=True, text=True, timeout=20, cwd="/",
-    )
-    assert cp.returncode == 0, cp.stderr
-    return cp.stdout
-
-
-def echo_router(endpoint: str) -> tuple[zmq.Context, zmq.Socket, "threading.Thread"]:
-    import threading
-
+def echo_router(endpoint: str) -> tuple[zmq.Context, zmq.Socket, threading.Thread]:
     ctx = zmq.Context()
     sock = ctx.socket(zmq.ROUTER)
     sock.linger = 0
@@ -114,16 +136,13 @@ def echo_router(endpoint: str) -> tuple[zmq.Context, zmq.Socket, "threading.Thre
     return ctx, sock, t
 
 
-def control_probe_connects(shared: Path) -> None:
+def control_probe_connects(probe: Probe, endpoint: str, path: Path | None = None) -> None:
     """The probe reaches a socket that nothing protects: it can tell open from closed."""
-    open_dir = shared / "open"
-    open_dir.mkdir()
-    os.chmod(open_dir, 0o777)
-    ep = f"ipc://{open_dir}/echo"
-    ctx, sock, t = echo_router(ep)
+    ctx, sock, t = echo_router(endpoint)
     try:
-        os.chmod(open_dir / "echo", 0o777)
-        out = probe_as_other(shared, ep)
+        if path is not None:
+            os.chmod(path, 0o777)
+        out = probe.run(endpoint, PING)
     finally:
         t.join(12)
         sock.close(0)
@@ -131,9 +150,23 @@ def control_probe_connects(shared: Path) -> None:
     assert "REPLY" in out.split(), f"control probe failed, the check below would prove nothing: {out}"
 
 
+def open_endpoint(shared: Path) -> tuple[str, Path]:
+    open_dir = shared / "open"
+    open_dir.mkdir()
+    os.chmod(open_dir, 0o777)
+    return f"ipc://{open_dir}/echo", open_dir / "echo"
+
+
+def test_probe_tells_a_listener_from_none(probe: Probe, shared_dir: Path) -> None:
+    """The probe itself: a full ZeroMQ exchange with an open ROUTER; nothing where none listens."""
+    control_probe_connects(probe, *open_endpoint(shared_dir))
+    out = probe.run(f"ipc://{shared_dir}/nothing-here", PING)
+    assert out.split()[:2] == ["UNIX_CONNECT", "ENOENT"] and "REPLY" not in out.split(), out
+
+
 @needs_other_uid
-def test_runtime_dir_is_0700_and_another_uid_cannot_connect(shared_dir: Path) -> None:
-    control_probe_connects(shared_dir)
+def test_runtime_dir_is_0700_and_another_uid_cannot_connect(probe: Probe, shared_dir: Path) -> None:
+    control_probe_connects(probe, *open_endpoint(shared_dir))
     run = shared_dir / "ptpd"  # does not exist: the daemon makes it
     with tempdir() as work:
         d = Daemon(work, DaemonOptions(simulate="generic"), run_dir=run)
@@ -141,11 +174,11 @@ def test_runtime_dir_is_0700_and_another_uid_cannot_connect(shared_dir: Path) ->
             d.start(wait_connected=False)
             mode = stat.S_IMODE(run.stat().st_mode)
             assert mode == 0o700, oct(mode)
-            out = probe_as_other(shared_dir, d.endpoints["command"])
+            out = probe.run(d.endpoints["command"], PING)
             assert "UNIX_CONNECT EACCES" in out, out
             assert "REPLY" not in out.split(), out
             for name in ("event", "liveview"):  # the kernel's answer is enough here
-                out = probe_as_other(shared_dir, d.endpoints[name], "unix-only")
+                out = probe.run(d.endpoints[name], "unix-only")
                 assert "UNIX_CONNECT EACCES" in out, out
             # and the owner still gets in
             with d.client() as c:
@@ -169,7 +202,7 @@ def test_existing_world_writable_runtime_dir_is_tightened_or_refused(shared_dir:
 
 
 @needs_other_uid
-def test_abstract_ipc_endpoint_is_not_open_to_other_users(shared_dir: Path) -> None:
+def test_abstract_ipc_endpoint_is_not_open_to_other_users(probe: Probe) -> None:
     tag = os.urandom(6).hex()
     eps = {k: f"ipc://@ptpd-test-{tag}/{k}" for k in ("command", "event", "liveview")}
     with tempdir() as work:
@@ -179,5 +212,7 @@ def test_abstract_ipc_endpoint_is_not_open_to_other_users(shared_dir: Path) -> N
                 d.start(wait_connected=False, timeout=10)
             except (RuntimeError, TimeoutError):
                 return  # refused: fine
-            out = probe_as_other(shared_dir, eps["command"])
+            # an abstract socket has no file: only the daemon can keep the probe out
+            control_probe_connects(probe, f"ipc://@ptpd-test-{tag}/open")
+            out = probe.run(eps["command"], PING)
             assert "REPLY" not in out.split(), out
