@@ -604,20 +604,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK
 
 
-def _threads_cpu() -> tuple[dict[tuple[int, int], tuple[str, int]], dict[int, int]]:
+def _threads_cpu(proc: Path = Path("/proc")) -> tuple[dict[tuple[int, int], tuple[str, int]], dict[int, int]]:
     """Every thread on the machine now, ``(pid, tid) -> (name, CPU ns so far)``, and each
-    process's parent."""
+    process's parent, read from ``proc`` (a test hands in a tree of its own)."""
     threads: dict[tuple[int, int], tuple[str, int]] = {}
     parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
+    for entry in os.listdir(proc):
         if not entry.isdigit():
             continue
         pid = int(entry)
+        task = proc / entry / "task"
         try:
-            parents[pid] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            for tid in os.listdir(f"/proc/{pid}/task"):
-                name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
-                ns = int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0])
+            parents[pid] = int((proc / entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            for tid in os.listdir(task):
+                name = (task / tid / "comm").read_text().strip()
+                ns = int((task / tid / "schedstat").read_text().split()[0])
                 threads[(pid, int(tid))] = (name, ns)
         except (OSError, ValueError, IndexError):
             continue  # gone meanwhile
@@ -632,15 +633,20 @@ class OtherCpu:
     benchmark did not cause; reporting it beside the tail lets a reader tell the two apart.
     """
 
-    def __init__(self) -> None:
-        self._t0 = time.monotonic()
-        self._before, _ = _threads_cpu()
+    def __init__(
+        self, proc: Path = Path("/proc"), me: int | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """Start the window now. ``proc``, ``me`` (whose process tree is left out) and
+        ``clock`` are there for tests; the defaults measure this machine and this process."""
+        self._proc, self._me, self._clock = proc, os.getpid() if me is None else me, clock
+        self._t0 = clock()
+        self._before, _ = _threads_cpu(proc)
 
     def stop(self) -> dict[str, Any]:
         """``{"ms_per_s": total, "top": [[name, ms_per_s], ...]}`` (the five busiest names)."""
-        after, parents = _threads_cpu()
-        seconds = max(1e-9, time.monotonic() - self._t0)
-        me = os.getpid()
+        after, parents = _threads_cpu(self._proc)
+        seconds = max(1e-9, self._clock() - self._t0)
+        me = self._me
 
         def ours(pid: int) -> bool:
             for _ in range(64):  # a parent chain, never a loop
