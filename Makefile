@@ -15,7 +15,7 @@ DEBS := gphoto2:gphoto2 tshark:tshark dumpcap:tshark systemd-analyze:systemd chr
 
 all: test
 
-$(STAMP): pyproject.toml setup.py ptpd/_ringwait.c
+$(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
@@ -46,4 +46,4 @@ bench: setup debs
 	$(PY) -m bench.run_all
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis ptpd/*.so
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -13,10 +13,8 @@ seconds per frame, and at a paced 30 fps with 16 subscribers the added latency, 
 send -> subscriber receive: the camera notes when it sends each frame (counter, time,
 fingerprint) and each subscriber when it has it, on one clock (CLOCK_MONOTONIC is one
 clock for every process), with the daemon as the camera's only client. Once through the
-live-view socket (raw SUBs), once through the daemon's frame ring (the Python client's
-``frames(transport="ring")``, what local clients use by default), once through a bare
-relay, and once for a bare reader on the camera's socket (the limit: what reading the
-camera itself takes). Also: the rate of the reading subscribers with and without the
+live-view socket (raw SUBs), once through a bare relay, and once for a bare reader on the
+camera's socket (the limit: what reading the camera itself takes). Also: the rate of the reading subscribers with and without the
 non-reader. The latency phase runs first and after a rest of :data:`REST` seconds, and the
 second frame size rests too: right after a flood, this VM's latency stayed high for a while
 with nothing running inside it. Rates are counted over a window that opens
@@ -29,7 +27,6 @@ Writes ``bench/fanout.png``.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 import zlib
@@ -51,7 +48,6 @@ from bench.common import (
     main_for,
     ms,
     other_cpu_text,
-    pin,
     tail_crc,
     tempdir,
 )
@@ -149,26 +145,6 @@ def _subscriber(endpoint: str, out: str, mode: str) -> None:
     _record(out, times, seen)
     s.close(0)
     ctx.term()
-
-
-def _ring_subscriber(command: str, out: str) -> None:
-    """A latency subscriber on the daemon's frame ring, through the Python client's
-    ``frames(transport="ring")``: what a local viewer or trigger gets by default."""
-    from ptpd_client import Client, RequestTimeout
-
-    with Client(command) as c, c.frames(timeout=0.2, transport="ring") as frames:
-
-        def next_frame() -> Any:
-            try:
-                return frames.get()
-            except RequestTimeout:
-                return None
-
-        while next_frame() is None:
-            pass
-        print("ready", flush=True)
-        times, seen = _window(next_frame, lambda f: (f.jpeg[-TAIL:], f.meta["counter"], f.meta["t_camera"], f.seq))
-    _record(out, times, seen)
 
 
 def _bare(port: int, out: str) -> None:
@@ -378,16 +354,13 @@ def run_size(size: str, counts: list[int], seconds: float, steps: int, work: Pat
     return out
 
 
-def run_latency(n: int, seconds: float, steps: int, work: Path, via: str = "daemon", spread: bool = False) -> dict[str, Any]:
+def run_latency(n: int, seconds: float, steps: int, work: Path, via: str = "daemon") -> dict[str, Any]:
     """Latency at 30 fps from the camera's send to each reader's receive, through the
-    daemon's live-view socket (``via="daemon"``, ``n`` raw SUBs), its frame ring (``"ring"``,
-    ``n`` Python clients), the bare relay (``"relay"``), or for one bare reader on the camera's
-    own socket (``"bare"``: the limit). The reader side is the camera's only client, so no
-    other connection's send comes first; the camera notes when it sent each frame.
-
-    ``spread``: reader ``i`` runs on core ``i mod cores`` only (pinned), as a scheduler that
-    shares a burst of wake-ups out between the cores would place them; else the kernel
-    places them. Also returned: what else the cores ran during the window (``other_cpu``).
+    daemon's live-view socket (``via="daemon"``, ``n`` raw SUBs), the bare relay
+    (``"relay"``), or for one bare reader on the camera's own socket (``"bare"``: the
+    limit). The reader side is the camera's only client, so no other connection's send
+    comes first; the camera notes when it sent each frame. Also returned: what else the
+    cores ran during the window (``other_cpu``).
     """
     from bench.floors import read_lv_stream
 
@@ -398,26 +371,19 @@ def run_latency(n: int, seconds: float, steps: int, work: Path, via: str = "daem
     try:
         with Procs() as procs:
             read_lv_stream(sim.host, sim.port + 2, frames=steps + 5, timeout=120)  # render the lap first
-            if via in ("daemon", "ring"):
+            if via == "daemon":
                 d = Daemon(work / "d-lat", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}", vendor="fuji"))
                 d.start(timeout=60)
                 ep = d.endpoints["liveview"]
             elif via == "relay":
                 ep = f"ipc://{work}/relay-lat"
                 _wait_ready(_start_children([[PYTHON, "-m", "bench.fanout", "relay", str(sim.port + 2), ep]], procs), 30)
-            if via == "ring":
-                assert d is not None
-                args = [[PYTHON, "-m", "bench.fanout", "ring", d.endpoints["command"], str(work / f"lat-{i}.json")] for i in range(n)]
-            elif via == "bare":
+            if via == "bare":
                 n = 1
                 args = [[PYTHON, "-m", "bench.fanout", "bare", str(sim.port + 2), str(work / "lat-0.json")]]
             else:
                 args = [[PYTHON, "-m", "bench.fanout", "sub", ep, str(work / f"lat-{i}.json"), "latency"] for i in range(n)]
             readers = _start_children(args, procs)
-            if spread:
-                cores = sorted(os.sched_getaffinity(0))
-                for i, r in enumerate(readers):
-                    pin(r.pid, {cores[i % len(cores)]})
             _wait_ready(readers, 120)
             time.sleep(1.0)
             t0 = time.monotonic() + 0.3
@@ -469,7 +435,7 @@ def run(quick: bool) -> Result:
         "Live-view fan-out: daemon relaying to N subscriber processes vs a bare reader",
         f"simulated Fuji stream flooding (cap {FLOOD_FPS:g} fps) read by a bare socket reader (the limit) "
         f"vs `ptpd run` relaying to {counts} SUB processes + 1 that never reads; latency at 30 fps over the "
-        "live-view socket and over the frame ring",
+        "live-view socket",
     )
     table = Table(
         "Delivered rate per subscriber (limit = one bare reader; relay = bare reader + plain PUB to the same subscribers, the machine's fan-out floor)",
@@ -487,18 +453,13 @@ def run(quick: bool) -> Result:
         # latency at 30 fps, one distinct picture per frame (a 4 s lap)
         n_lat = 2 if quick else 16
         lat_s, lat_steps = (0.5, 8) if quick else (LATENCY_SECONDS, 120)
-        runs = {via: run_latency(n_lat, lat_s, lat_steps, work, via=via) for via in ("ring", "daemon", "bare")}
-        # the ring again with the readers spread over the cores: how much of the tail is
-        # where the kernel put them
-        runs["ring-spread"] = run_latency(n_lat, lat_s, lat_steps, work, via="ring", spread=True)
+        runs = {via: run_latency(n_lat, lat_s, lat_steps, work, via=via) for via in ("daemon", "bare")}
         if not quick:  # (a quick run skips the relay's latency: the relay itself runs in the rate phase)
             runs["relay"] = run_latency(n_lat, lat_s, lat_steps, work, via="relay")
         t3 = Table(f"Latency at 30 fps, 640x480, {n_lat} subscriber processes: camera send -> reader receive (the camera notes each send; one clock)",
                    ["path", "measure", "n", "p50 ms", "p99 ms", "max ms", "other CPU during the window"])
         stats = {}
-        for via, key, label in (("ring", "latency_30fps_ring", "ptpd frame ring"),
-                                ("ring-spread", "latency_30fps_ring_spread", "ptpd frame ring, readers spread over the cores"),
-                                ("daemon", "latency_30fps", "ptpd live-view socket"),
+        for via, key, label in (("daemon", "latency_30fps", "ptpd live-view socket"),
                                 ("relay", "latency_30fps_relay", "bare PUB relay"), ("bare", "latency_30fps_limit", "limit: bare reader on the camera socket")):
             r = runs.get(via)
             if r is None:
@@ -512,18 +473,11 @@ def run(quick: bool) -> Result:
                 t3.rows.append([label, f"{since} -> subscriber", g.n, ms(g.median), ms(g.p99), ms(g.max), ""])
             t3.rows.append([label, "frames unmatched / sequence gaps / median fps", r["unmatched"], f"{r['seq_gaps']}", f"{Stats.of(r['fps']).median:.1f}", "", ""])
         if n_lat == 16:
-            res.targets.append(Target("added p99 latency (camera send -> subscriber) at 30 fps with 16 subscribers, frame ring (local clients' default)", stats["ring"].p99 * 1000, 2.0, "<=", " ms"))
             res.targets.append(Target("added p99 latency (camera send -> subscriber) at 30 fps with 16 subscribers, live-view socket (raw SUB)", stats["daemon"].p99 * 1000, 2.0, "<=", " ms"))
             res.notes.append(
-                "latency: ring subscribers read through the Python client (`frames(transport=\"ring\")`), socket "
-                "subscribers are raw pyzmq SUBs; the bare PUB relay is the machine's floor for the socket path "
-                f"({ms(stats['relay'].p99)} ms p99 in this run), the bare reader what reading the camera itself takes "
-                f"({ms(stats['bare'].p99)} ms p99)"
-            )
-            res.notes.append(
-                f"latency: with the 16 ring readers spread over the cores (reader i pinned to core i mod {len(os.sched_getaffinity(0))}) the "
-                f"ring's p99 was {ms(stats['ring-spread'].p99)} ms against {ms(stats['ring'].p99)} ms where the kernel placed "
-                "them; the target is taken where the kernel placed them (docs/performance.md: how it placed them)"
+                "latency: socket subscribers are raw pyzmq SUBs; the bare PUB relay is the machine's floor for the "
+                f"socket path ({ms(stats['relay'].p99)} ms p99 in this run), the bare reader what reading the camera "
+                f"itself takes ({ms(stats['bare'].p99)} ms p99)"
             )
         for size in sizes:
             if size != sizes[0] and not quick:
@@ -582,9 +536,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "sub":
         _subscriber(argv[1], argv[2], argv[3])
-        return 0
-    if argv and argv[0] == "ring":
-        _ring_subscriber(argv[1], argv[2])
         return 0
     if argv and argv[0] == "relay":
         _relay(int(argv[1]), argv[2])

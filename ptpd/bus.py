@@ -36,7 +36,7 @@ from typing import Any
 import msgpack
 
 #: Bumped when a request, reply or topic changes incompatibly.
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 #: A request larger than this is refused unread (bad_request).
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
@@ -65,9 +65,6 @@ class Topic:
     HEARTBEAT = "heartbeat"  #: every second: the ``status`` summary
     PROGRESS = "progress.transfer"  #: ``{id, handle, done, total}`` while a download runs
     FRAME = "liveview.frame"  #: on the live-view socket: ``[topic, meta, jpeg]``
-    #: on the live-view socket, never sent: subscribed by readers of the frame ring, so the
-    #: daemon counts them as watchers (and writes the ring) while their process lives
-    RING = "liveview.ring"
 
     @staticmethod
     def event(name: str) -> str:
@@ -122,11 +119,11 @@ COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
         Command("ping", "Check that the daemon answers.", result="{pong: true, time}", local=True),
-        Command("version", "Daemon and bus protocol versions.", result="{ptpd, protocol, endpoints, liveview_ring}", local=True),
+        Command("version", "Daemon and bus protocol versions.", result="{ptpd, protocol, endpoints}", local=True),
         Command(
             "status",
             "Connection state, camera model, queue depth, subscribers, live-view fps.",
-            result="{connection, vendor, model, queue, subscribers, liveview: {on, fps, subscribers, ring_readers}, seq, uptime}",
+            result="{connection, vendor, model, queue, subscribers, liveview: {on, fps, subscribers}, seq, uptime}",
             local=True,
         ),
         Command(

@@ -108,17 +108,6 @@ def test_default_endpoints_and_event_pairing() -> None:
         load_config({"host": "h", "command_endpoint": "tcp://127.0.0.1:7000"}, environ=ENV)
 
 
-def test_liveview_ring_switch_from_file_env_and_flag(tmp_path: Path) -> None:
-    assert load_config({"host": "h"}, environ=ENV).liveview_ring is True
-    f = tmp_path / "p.toml"
-    f.write_text("[camera]\nhost = 'h'\n[bus]\nliveview_ring = false\n")
-    assert load_config({}, f, ENV).liveview_ring is False
-    assert load_config({"liveview_ring": True}, f, ENV).liveview_ring is True  # the flag wins
-    assert load_config({"host": "h"}, environ={**ENV, "PTPD_LIVEVIEW_RING": "off"}).liveview_ring is False
-    with pytest.raises(ConfigError, match="liveview_ring = 'maybe': expected true or false"):
-        load_config({"host": "h"}, environ={**ENV, "PTPD_LIVEVIEW_RING": "maybe"})
-
-
 def test_non_loopback_tcp_needs_curve() -> None:
     assert endpoint_is_local("ipc:///run/ptpd/command")
     assert endpoint_is_local("tcp://127.0.0.1:5555") and endpoint_is_local("tcp://[::1]:5555")

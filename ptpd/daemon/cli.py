@@ -56,7 +56,6 @@ def setup_logging(level: str) -> None:
 @click.option("--command-endpoint", help="Command socket (ROUTER) endpoint.")
 @click.option("--event-endpoint", help="Event socket (PUB) endpoint.")
 @click.option("--liveview-endpoint", help="Live-view socket (PUB) endpoint.")
-@click.option("--liveview-ring/--no-liveview-ring", default=None, help="Also put frames in shared memory for local readers (on).")
 @click.option("--curve-secret-key", type=click.Path(dir_okay=False), help="Server secret key file (from 'ptpd keys'); needed for TCP beyond loopback.")
 @click.option("--curve-clients", type=click.Path(file_okay=False), help="Directory of allowed client public keys.")
 @click.option("--simulate", type=click.Choice(VENDORS), help="Run a simulated camera inside the daemon instead of a real one.")

@@ -251,9 +251,7 @@ async def _ping(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
 
 @handler("version")
 async def _version(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
-    ring = d.liveview.ring
-    return {"ptpd": __version__, "protocol": bus.PROTOCOL_VERSION, "endpoints": d.config.endpoints.as_dict(),
-            "liveview_ring": ring.path if ring is not None else None}
+    return {"ptpd": __version__, "protocol": bus.PROTOCOL_VERSION, "endpoints": d.config.endpoints.as_dict()}
 
 
 @handler("status")

@@ -80,8 +80,6 @@ class Config:
     command_endpoint: str = ""
     event_endpoint: str = ""
     liveview_endpoint: str = ""
-    #: also write frames to the shared-memory ring beside an ipc:// live-view socket
-    liveview_ring: bool = True
     curve_secret_key: str | None = None
     curve_clients: str | None = None
     log_level: str = "info"
@@ -111,8 +109,6 @@ KEYS: dict[str, type] = {f.name: f.type for f in fields(Config)}  # type: ignore
 
 _INT_KEYS = {"port", "cmd_port", "event_port", "stream_port"}
 _FLOAT_KEYS = {"timeout", "keepalive", "reconnect_min", "reconnect_max", "sim_latency"}
-_BOOL_KEYS = {"liveview_ring"}
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 #: TOML section.key -> flat key
 _TOML_MAP = {
@@ -131,7 +127,6 @@ _TOML_MAP = {
     ("bus", "command"): "command_endpoint",
     ("bus", "event"): "event_endpoint",
     ("bus", "liveview"): "liveview_endpoint",
-    ("bus", "liveview_ring"): "liveview_ring",
     ("bus", "curve_secret_key"): "curve_secret_key",
     ("bus", "curve_clients"): "curve_clients",
     ("daemon", "log_level"): "log_level",
@@ -170,7 +165,6 @@ ENV_MAP = {
     bus.ENV_COMMAND: "command_endpoint",
     bus.ENV_EVENT: "event_endpoint",
     bus.ENV_LIVEVIEW: "liveview_endpoint",
-    "PTPD_LIVEVIEW_RING": "liveview_ring",
     "PTPD_CURVE_SECRET_KEY": "curve_secret_key",
     "PTPD_CURVE_CLIENTS": "curve_clients",
     "PTPD_LOG_LEVEL": "log_level",
@@ -192,13 +186,6 @@ def _coerce(key: str, value: Any, source: str) -> Any:
             return value
         if key in _FLOAT_KEYS:
             return float(value)
-        if key in _BOOL_KEYS:
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().strip('"').lower()
-            if text not in _TRUE | _FALSE:
-                raise ValueError("expected true or false")
-            return text in _TRUE
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{source}: {key} = {value!r}: {exc}") from exc
     if isinstance(value, str):

@@ -14,18 +14,11 @@ The socket is an XPUB with a small send high-water mark: a slow subscriber loses
 frames, and neither the camera reader nor other subscribers wait. Its subscription
 messages tell the daemon how many watch; :class:`LiveView` calls ``on_watchers`` when
 that number changes so the camera's live view runs only while it is needed.
-
-Beside an ipc:// socket the daemon also keeps a frame ring (:mod:`ptpd.framering`): the
-same meta and JPEG written once into shared memory for readers on this machine, who wake
-once per frame however many they are. A ring reader subscribes to ``liveview.ring`` on
-this socket, which carries nothing but makes it a watcher; the ring is written only
-while one is there.
 """
 
 from __future__ import annotations
 
 import collections
-import logging
 import time
 from collections.abc import Callable
 
@@ -33,13 +26,9 @@ import zmq.asyncio
 
 from ptpd import bus
 from ptpd.camera.base import LiveViewFrame
-from ptpd.framering import FrameRingWriter
 from ptpd.daemon.publisher import Subscriptions, make_xpub, read_subscriptions, send_nowait
 
-log = logging.getLogger(__name__)
-
 TOPIC = bus.Topic.FRAME.encode()
-RING_TOPIC = bus.Topic.RING.encode()
 
 
 class LiveView:
@@ -53,25 +42,14 @@ class LiveView:
         self.last_meta: dict[str, object] | None = None
         self._times: collections.deque[float] = collections.deque(maxlen=120)
         self._watchers = 0
-        self._ring_readers = 0
-        self._socket_readers = 0
-        self.ring: FrameRingWriter | None = None
 
     @property
     def watchers(self) -> int:
-        """Watchers: subscriptions that match ``liveview.frame`` or ``liveview.ring``."""
+        """Subscriptions that match ``liveview.frame``."""
         return self._watchers
 
-    @property
-    def ring_readers(self) -> int:
-        """Subscriptions that match ``liveview.ring``: processes reading the ring."""
-        return self._ring_readers
-
     def _changed(self) -> None:
-        # exact: a broad subscriber ("" or "liveview.") reads the socket, not the ring
-        self._ring_readers = self.subs.topics.get(RING_TOPIC, 0)
-        self._socket_readers = self.subs.matching(TOPIC)
-        n = self.subs.matching(TOPIC, RING_TOPIC)
+        n = self.subs.matching(TOPIC)
         if n != self._watchers:
             self._watchers = n
             if self.on_watchers is not None:
@@ -96,24 +74,8 @@ class LiveView:
         }
         self.last_meta = meta
         self._times.append(now)
-        if self.ring is not None and self._ring_readers:
-            try:
-                self.ring.write(jpeg, self.seq, frame.counter, frame.time, now, meta["t_wall"], frame.width, frame.height)
-            except Exception as exc:  # never the socket's frames with it
-                log.warning("live-view ring dropped: %s: %s", type(exc).__name__, exc)
-                self.close()  # its readers see it closed
-        if self._socket_readers:
-            # copy=False: ZeroMQ references the camera's buffer instead of copying it.
-            # Only while someone reads the socket: with ring readers alone the send would
-            # be dropped anyway, after costing the daemon its time just when the readers
-            # it has woken need the machine.
-            send_nowait(self.sock, [TOPIC, bus.pack(meta), jpeg], copy=False)
-
-    def close(self) -> None:
-        """Close the ring (its readers see it closed) and remove its file."""
-        if self.ring is not None:
-            self.ring.close()
-            self.ring = None
+        # copy=False: ZeroMQ references the camera's buffer instead of copying it
+        send_nowait(self.sock, [TOPIC, bus.pack(meta), jpeg], copy=False)
 
     def fps(self) -> float:
         """Frames per second published over the last two seconds."""

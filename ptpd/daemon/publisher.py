@@ -50,9 +50,9 @@ class Subscriptions:
     def total(self) -> int:
         return sum(self.topics.values())
 
-    def matching(self, *topics: bytes) -> int:
-        """How many subscriptions would receive a message on any of ``topics`` (prefix match)."""
-        return sum(n for t, n in self.topics.items() if any(topic.startswith(t) for topic in topics))
+    def matching(self, topic: bytes) -> int:
+        """How many subscriptions would receive a message on ``topic`` (prefix match)."""
+        return sum(n for t, n in self.topics.items() if topic.startswith(t))
 
 
 def make_xpub(ctx: zmq.asyncio.Context, hwm: int, linger_ms: int) -> zmq.asyncio.Socket:

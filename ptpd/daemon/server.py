@@ -15,7 +15,6 @@ import asyncio
 import collections
 import contextlib
 import logging
-import os
 import signal
 import time
 import uuid
@@ -32,7 +31,6 @@ from ptpd.daemon.commands import HANDLERS, RequestContext, check_args, to_bus_er
 from ptpd.daemon.config import Config, endpoint_is_local, ensure_ipc_dirs, ipc_in_use, load_or_create_guid
 from ptpd.daemon.link import CameraLink
 from ptpd.daemon.liveview import LiveView
-from ptpd.framering import FrameRingWriter, ring_path
 from ptpd.daemon.notify import Notifier
 from ptpd.daemon.publisher import EventPublisher
 from ptpd.daemon.shared import SharedSegments
@@ -141,8 +139,6 @@ class Daemon:
             (self.liveview.sock, cfg.liveview_endpoint),
         ):
             sock.bind(ep)
-        if cfg.liveview_ring:
-            self._open_ring(cfg.liveview_endpoint)
         if cfg.simulate:
             from ptpd.simulator import start_simulator
 
@@ -174,22 +170,6 @@ class Daemon:
             "simulated" if cfg.simulate else f"{cfg.host}:{cfg.camera_ports()[0]}",
         )
         self.notifier.ready(f"serving on {cfg.command_endpoint}")
-
-    def _open_ring(self, endpoint: str) -> None:
-        """The frame ring for local readers, beside an ipc:// live-view socket. Readable by
-        whom the socket's directory lets in: its group too when it is shared (0750). A
-        ring that cannot be made is no failure: frames still go out on the socket."""
-        path = ring_path(endpoint)
-        if path is None:
-            return
-        try:
-            st = os.stat(os.path.dirname(os.path.realpath(endpoint[len("ipc://"):])))
-            shared = st.st_mode & 0o050 == 0o050
-            self.liveview.ring = FrameRingWriter(path, mode=0o640 if shared else 0o600, group=st.st_gid if shared else None)
-        except OSError as exc:
-            log.warning("no live-view ring at %s: %s", path, exc)
-            return
-        log.info("live-view ring %s", path)
 
     def _setup_security(self) -> None:
         cfg = self.config
@@ -365,7 +345,6 @@ class Daemon:
                 "requested": link.liveview_requested,
                 "fps": self.liveview.fps(),
                 "subscribers": self.liveview.watchers,
-                "ring_readers": self.liveview.ring_readers,
                 "frames": self.liveview.seq,
                 "unsupported": link.liveview_unsupported,
             },
@@ -463,7 +442,6 @@ class Daemon:
         for sock in (self.router, self.events.sock, self.liveview.sock):
             sock.close(linger=100)
         self.ctx.term()
-        self.liveview.close()
         self.shared.close()
         log.info("stopped")
 

@@ -15,11 +15,10 @@ from ptpd import bus
 from . import _core
 from ._commands import _UNSET, CommandMethods, ProgressCallback, _BaseClient
 from ._core import EventStreamBase, LatestMailbox, Timeout
-from ._errors import ClientError, DaemonUnavailable, ProtocolMismatch, RequestTimeout
+from ._errors import DaemonUnavailable, ProtocolMismatch, RequestTimeout
 from ._stream_models import Event, Frame
 
 if TYPE_CHECKING:
-    from ._ring import RingFeed
     from ._shared import SharedBuffer
     from ._status import Snapshot
 
@@ -192,21 +191,9 @@ class AsyncClient(CommandMethods, _BaseClient):
         self._streams.append(stream)
         return stream
 
-    async def frames(self, *, timeout: float | None = None, transport: str = "auto") -> AsyncFrameStream:
+    async def frames(self, *, timeout: float | None = None) -> AsyncFrameStream:
         """Like :meth:`Client.frames`: ``async for frame in await c.frames()``."""
-        from . import _ring  # ctypes and the ring: only when frames are wanted
-
-        _ring.check_transport(transport)
-        lv = (await self.endpoints())[1]
-        version: Any = None
-        if transport != "bus" and lv.startswith("ipc://"):
-            try:
-                version = await self.request("version", parse=False)
-            except ClientError as exc:
-                version = exc
-        # a plain (thread-side) context: the receiver is not on the loop
-        feed = _ring.open_feed(version, transport, zmq.Context.instance(), lv, self._curve)
-        stream = AsyncFrameStream(self, lv, timeout, feed)
+        stream = AsyncFrameStream(self, (await self.endpoints())[1], timeout)
         self._streams.append(stream)
         return stream
 
@@ -253,25 +240,17 @@ class AsyncEventStream(EventStreamBase):
 
 
 class AsyncFrameStream:
-    """Live-view frames: a receiver thread (on the frame ring or the live-view socket)
-    fills a one-slot mailbox and wakes the loop."""
+    """Live-view frames: a receiver thread fills a one-slot mailbox and wakes the loop."""
 
-    def __init__(self, client: AsyncClient, endpoint: str, timeout: float | None, feed: RingFeed | None = None) -> None:
+    def __init__(self, client: AsyncClient, endpoint: str, timeout: float | None) -> None:
         self._client = client
         self.timeout = timeout
         self.mailbox = LatestMailbox()
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self.mailbox.add_waker(lambda: self._loop.call_soon_threadsafe(self._wake.set))
-        self.transport = "bus" if feed is None else "ring"  #: where the frames come from
-        self._receiver: Any
-        if feed is not None:
-            from ._ring import RingReceiver
-
-            self._receiver = RingReceiver(feed, self.mailbox)
-        else:
-            # a plain (thread-side) context: the receiver is not on the loop
-            self._receiver = _core.FrameReceiver(zmq.Context.instance(), endpoint, self.mailbox, client._curve)
+        # a plain (thread-side) context: the receiver is not on the loop
+        self._receiver = _core.FrameReceiver(zmq.Context.instance(), endpoint, self.mailbox, client._curve)
         self._receiver.start()
 
     def __aiter__(self) -> AsyncIterator[Frame]:

@@ -21,13 +21,11 @@ class Pong(_Model):
 
 @dataclass(frozen=True, slots=True)
 class Version(_Model):
-    """Reply of ``version``: daemon version, bus protocol version, its endpoints, and the
-    path of its live-view frame ring (None: it keeps none)."""
+    """Reply of ``version``: daemon version, bus protocol version, its endpoints."""
 
     ptpd: str = ""
     protocol: int = 0
     endpoints: dict[str, str] = field(default_factory=dict)
-    liveview_ring: str | None = None
     raw: dict[str, Any] = _raw()
 
 
@@ -37,8 +35,7 @@ class LiveViewStatus(_Model):
 
     on: bool = False
     fps: float = 0.0
-    subscribers: int = 0  #: watchers: socket subscribers and ring readers
-    ring_readers: int = 0
+    subscribers: int = 0
     raw: dict[str, Any] = _raw()
 
 

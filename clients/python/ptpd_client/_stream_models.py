@@ -57,33 +57,3 @@ class Frame(_Model):
     def to_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "bytes": len(self.jpeg), "width": self.width, "height": self.height,
                 "dropped": self.dropped, "meta": _jsonable(self.meta)}
-
-
-def _frame_maker() -> Any:
-    """``Frame(seq, jpeg, width, height, meta, dropped, received)`` without the frozen
-    dataclass's ``__init__``, which sets each field through ``object.__setattr__``.
-
-    For the frame ring's readers: woken among many with caches gone cold, building a
-    frame that way costs one of them about twice what setting its slots does, and the
-    last reader of a frame waits for all the others' work.
-    """
-    setters = tuple(Frame.__dict__[f].__set__ for f in ("seq", "jpeg", "width", "height", "meta", "dropped", "received"))
-    new = object.__new__
-
-    def make(seq: int, jpeg: bytes, width: int, height: int, meta: dict[str, Any], dropped: int, received: float) -> Frame:
-        s_seq, s_jpeg, s_width, s_height, s_meta, s_dropped, s_received = setters
-        frame = new(Frame)
-        s_seq(frame, seq)
-        s_jpeg(frame, jpeg)
-        s_width(frame, width)
-        s_height(frame, height)
-        s_meta(frame, meta)
-        s_dropped(frame, dropped)
-        s_received(frame, received)
-        return frame
-
-    return make
-
-
-#: a :class:`Frame` from all its fields, set straight into its slots (see _frame_maker)
-make_frame = _frame_maker()

@@ -14,7 +14,7 @@ from ptpd import bus
 from . import _core
 from ._commands import _UNSET, CommandMethods, ProgressCallback, _BaseClient
 from ._core import EventStreamBase, LatestMailbox, Timeout
-from ._errors import ClientError, ProtocolMismatch, RequestTimeout
+from ._errors import ProtocolMismatch, RequestTimeout
 
 if TYPE_CHECKING:
     from ._shared import SharedBuffer
@@ -189,15 +189,13 @@ class Client(CommandMethods, _BaseClient):
         self._streams.append(stream)
         return stream
 
-    def frames(self, *, timeout: float | None = None, transport: str = "auto") -> FrameStream:
+    def frames(self, *, timeout: float | None = None) -> FrameStream:
         """Iterate live-view frames, always the newest (a slow consumer skips frames).
 
         Subscribing starts live view on the camera; closing the stream ends the
-        subscription. ``timeout`` bounds the wait for each frame. ``transport``: ``"ring"``
-        reads the daemon's shared-memory frame ring (same machine only), ``"bus"`` the
-        live-view socket, ``"auto"`` the ring when there is one this process can read.
+        subscription. ``timeout`` bounds the wait for each frame.
         """
-        stream = FrameStream(self, timeout, transport)
+        stream = FrameStream(self, timeout)
         self._streams.append(stream)
         return stream
 
@@ -243,34 +241,15 @@ class EventStream(EventStreamBase):
 
 
 class FrameStream:
-    """Live-view frames: read from the frame ring in the calling thread, or through a
-    receiver thread on the live-view socket and a one-slot mailbox."""
+    """Live-view frames through a receiver thread and a one-slot mailbox."""
 
-    def __init__(self, client: Client, timeout: float | None, transport: str = "auto") -> None:
-        from . import _ring  # ctypes and the ring: not on the CLI's start-up path
-
-        _ring.check_transport(transport)
+    def __init__(self, client: Client, timeout: float | None) -> None:
         self._client = client
         self.timeout = timeout
         self.mailbox = LatestMailbox()
-        lv = client.endpoints()[1]
-        version: Any = None
-        if transport != "bus" and lv.startswith("ipc://"):
-            try:
-                version = client.request("version", parse=False)
-            except ClientError as exc:
-                version = exc
-        self._feed = _ring.open_feed(version, transport, client._context, lv, client._curve)
-        self._receiver = None
-        if self._feed is None:
-            self._receiver = _core.FrameReceiver(client._context, lv, self.mailbox, client._curve)
-            self._receiver.start()
-            self._receiver.ready.wait(2.0)
-
-    @property
-    def transport(self) -> str:
-        """``"ring"`` or ``"bus"``: where this stream's frames come from."""
-        return "ring" if self._feed is not None else "bus"
+        self._receiver = _core.FrameReceiver(client._context, client.endpoints()[1], self.mailbox, client._curve)
+        self._receiver.start()
+        self._receiver.ready.wait(2.0)
 
     @property
     def endpoint(self) -> str:
@@ -284,10 +263,7 @@ class FrameStream:
 
     def get(self, timeout: float | None = None) -> Frame:
         """The newest frame, waiting up to ``timeout``; :class:`RequestTimeout` if none."""
-        if self._feed is not None:
-            frame = self._feed.get(timeout)  # None at once when closed
-        else:
-            frame = self.mailbox.get(timeout)
+        frame = self.mailbox.get(timeout)
         if frame is None:
             if self.mailbox.closed:
                 raise StopIteration
@@ -297,15 +273,12 @@ class FrameStream:
     @property
     def replaced(self) -> int:
         """Frames skipped because a newer one arrived first."""
-        return self._feed.replaced if self._feed is not None else self.mailbox.replaced
+        return self.mailbox.replaced
 
     def close(self) -> None:
         """End the stream; another thread in :meth:`get` gets StopIteration."""
         self.mailbox.close()
-        if self._receiver is not None:
-            self._receiver.stop()
-        if self._feed is not None:
-            self._feed.close()
+        self._receiver.stop()
         if self in self._client._streams:
             self._client._streams.remove(self)
 
