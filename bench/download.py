@@ -4,17 +4,15 @@ The simulated camera (its own process, 0 ms latency: this measures throughput, n
 link) holds one ~50 MB JPEG. Compared, in one run:
 
 * ``gphoto2 --get-file N`` (a process and a session; N found with ``--list-files``);
-* ptpd: the Python client's ``download(handle)`` (in process, bytes over the bus), the
-  same into a :class:`~ptpd_client.SharedBuffer` it lends the daemon and reuses (the
-  daemon reads the camera's socket straight into it: a local client's way),
-  ``ptpctl download HANDLE -o DIR`` (a process, written to disk atomically) and
+* ptpd: the Python client's ``download(handle)`` (in process, bytes over the bus as blob
+  frames), ``ptpctl download HANDLE -o DIR`` (a process, written to disk atomically) and
   ``ptpctl download HANDLE --daemon-dir DIR`` (the daemon writes the file: no bytes on
   the bus);
 * the limit: a bare loopback socket reading the same number of bytes from memory, into
   one buffer reused run after run (pages already mapped), on one connection kept from
   run to run (its windows grown, as a camera's long-lived one is), each read taking all
-  the socket has: the machine's ceiling. It runs alternately with the SharedBuffer side,
-  pair by pair (which goes first alternating too), so that the machine's drift over
+  the socket has: the machine's ceiling. It runs alternately with the download over the
+  bus, pair by pair (which goes first alternating too), so that the machine's drift over
   seconds falls on both alike;
 * for context, the same bare read into new memory each run, as any downloader that keeps
   the bytes must (every ptpd and gphoto2 side does: on this kind of machine, mapping
@@ -28,7 +26,7 @@ daemon, gphoto2, ptpctl) on the others, as with a real camera, which has its own
 processor; the limit's sender counts as the camera (:class:`bench.common.CoreSplit`).
 Left to the scheduler, the camera competes with the host's processes for a core: it is
 preempted and moved mid-transfer, a cost of simulating the camera on the host, not of
-the host. The SharedBuffer pairs and the download over the bus run once more with every
+the host. The pairs of the limit and the download over the bus run once more with every
 process free to run on every core, and are reported beside (on a 2-core machine the
 split leaves the host one core, which the download over the bus, where the daemon and
 the client both work, can feel).
@@ -45,7 +43,6 @@ downloaded copy is compared byte for byte with the others of its scenario.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 import sys
@@ -84,7 +81,6 @@ LINK_MBPS = 100.0
 BARE_CAMERA = "bare PTP/IP GetObject from the camera, new memory"
 BARE_CAMERA_REUSED = "bare PTP/IP GetObject from the camera, reused buffer"
 CLIENT = "ptpd: Python client download"
-SHARED = "ptpd: Python client download into a SharedBuffer"
 LIMIT = "limit: bare socket"
 PTPCTL = "ptpd: ptpctl download -o DIR"
 PTPCTL_DAEMON = "ptpd: ptpctl download --daemon-dir DIR (the daemon writes)"
@@ -117,8 +113,8 @@ def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, dige
     """Every side against one simulated camera, one after the other (each takes the camera
     in turn): gphoto2, the bare PTP/IP reader, the camera API, then the daemon. With
     ``blast`` (where the limit's digests go), the limit too, alternated with the
-    SharedBuffer side; with ``free`` and ``split`` as well, those pairs once more, every
-    process on every core, into ``free``. The caller runs on the host's cores of
+    download over the bus; with ``free`` and ``split`` as well, those pairs once more,
+    every process on every core, into ``free``. The caller runs on the host's cores of
     ``split``, the camera on its own."""
     sides: dict[str, list[float]] = {}
     size = 0
@@ -161,56 +157,40 @@ def _sides(vendor: str, sim: Simulator, work: Path, reps: int, res: Result, dige
     d = Daemon(work / f"d-{tag}", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}", vendor=vendor, keepalive=0))
     with d:
         d.start(timeout=60)
-        from ptpd_client import Client, SharedBuffer
+        from ptpd_client import Client
 
         with Client(command_endpoint=d.endpoints["command"], timeout=300) as c:
             big = max(c.objects(), key=lambda o: o.size)
             size = big.size
+            # The limit, when asked for, runs alternately with the download over the bus,
+            # pair by pair, which of the two goes first alternating too: the machine's
+            # drift over seconds falls on both alike.
+            cpus = split.camera if split is not None else None
+            limit = TcpLimit(size, after=_hasher(blast, "limit"), cpus=cpus) if blast is not None else None
 
-            def over_bus(out: dict[str, list[float]]) -> None:
-                for _ in range(reps):
+            def pairs(out: dict[str, list[float]]) -> None:
+                for i in range(reps):
+                    if limit is not None and i % 2 == 0:
+                        out.setdefault(LIMIT, []).append(limit.run())
                     t0 = time.perf_counter()
                     got = c.download(big.handle)
                     out.setdefault(CLIENT, []).append(time.perf_counter() - t0)
                     _hasher(digests, f"{tag}: client")(got.data)
                     del got
+                    if limit is not None and i % 2 == 1:
+                        out.setdefault(LIMIT, []).append(limit.run())
 
-            over_bus(sides)
-            # a local client's way: one buffer lent to the daemon, reused run after run
-            # (made before the first run, as the limit's reused buffer is). The limit, when
-            # asked for, runs alternately with it, pair by pair, which of the two goes first
-            # alternating too: the machine's drift over seconds falls on both alike.
-            cpus = split.camera if split is not None else None
-            limit = TcpLimit(size, after=_hasher(blast, "limit"), cpus=cpus) if blast is not None else None
-            with contextlib.ExitStack() as stack:
-                if limit is not None:
-                    stack.callback(limit.close)
-                buf = stack.enter_context(SharedBuffer(size))
-
-                def pairs(out: dict[str, list[float]]) -> bool:
-                    for i in range(reps):
-                        if limit is not None and i % 2 == 0:
-                            out.setdefault(LIMIT, []).append(limit.run())
-                        t0 = time.perf_counter()
-                        got = c.download(big.handle, into=buf)
-                        dt = time.perf_counter() - t0
-                        if not got.shared:
-                            res.notes.append(f"{tag}: the daemon did not use the shared buffer")
-                            return False
-                        out.setdefault(SHARED, []).append(dt)
-                        _hasher(digests, f"{tag}: shared")(got.data)
-                        del got
-                        if limit is not None and i % 2 == 1:
-                            out.setdefault(LIMIT, []).append(limit.run())
-                    return True
-
-                if pairs(sides) and free is not None and split is not None and limit is not None:
+            try:
+                pairs(sides)
+                if free is not None and split is not None and limit is not None:
                     # the same pairs with the camera's and the limit's senders free to run
                     # on the host's cores, as the scheduler likes: what a simulated camera
                     # costs the host it runs on
                     with on_cores(split.every, 0, sim.proc.pid, limit.srv.pid, d.pid):
                         pairs(free)
-                        over_bus(free)  # where the daemon and the client both work
+            finally:
+                if limit is not None:
+                    limit.close()
         ptpctl = [*ptpctl_cmd(), "--timeout", "300", "download", str(big.handle), "--no-progress"]
         file_runs(PTPCTL, "ptpctl", lambda out: [*ptpctl, "-o", str(out)], d.client_env)
         file_runs(PTPCTL_DAEMON, "ptpctl-daemon-dir", lambda out: [*ptpctl, "--daemon-dir", str(out.resolve())], d.client_env)
@@ -236,7 +216,7 @@ def run(quick: bool) -> Result:
     res = Result(
         "download",
         f"Download throughput: one {mb} MB object",
-        f"gphoto2 --get-file vs ptpd (Python client in process, over the bus and into a reused SharedBuffer; "
+        f"gphoto2 --get-file vs ptpd (Python client in process, over the bus; "
         f"ptpctl download to disk, written by ptpctl and by the daemon) vs a bare loopback "
         f"socket reading {mb} MB from memory into a reused buffer (the limit), and into new memory each run, "
         f"and vs a bare PTP/IP reader of the same object; simulated {vendor} camera, 0 ms latency, "
@@ -299,13 +279,12 @@ def run(quick: bool) -> Result:
             res.notes.append(f"best ptpd side / bare PTP/IP read of the object from the camera: {Stats.of(sides[BARE_CAMERA]).median / best:.3f}")
         if sides.get(BARE_CAMERA_REUSED):
             res.notes.append(f"best ptpd side / bare PTP/IP read into a reused buffer: {Stats.of(sides[BARE_CAMERA_REUSED]).median / best:.3f}")
-        if free.get(SHARED) and free.get(LIMIT):
-            res.notes.append(f"every process free to run on every core: {SHARED} / limit = "
-                             f"{Stats.of(free[LIMIT]).median / Stats.of(free[SHARED]).median:.3f}")
+        if free.get(CLIENT) and free.get(LIMIT):
+            res.notes.append(f"every process free to run on every core: {CLIENT} / limit = "
+                             f"{Stats.of(free[LIMIT]).median / Stats.of(free[CLIENT]).median:.3f}")
     if link_sides.get(CLIENT) and link_sides.get(BARE_CAMERA):
         bare = Stats.of(link_sides[BARE_CAMERA]).median
         res.notes.append(f"camera link at {LINK_MBPS:g} MB/s: Python client / bare PTP/IP read = {bare / Stats.of(link_sides[CLIENT]).median:.3f}"
-                         + (f", into a SharedBuffer / bare = {bare / Stats.of(link_sides[SHARED]).median:.3f}" if link_sides.get(SHARED) else "")
                          + (f", ptpctl download / bare = {bare / Stats.of(link_sides[PTPCTL]).median:.3f}" if link_sides.get(PTPCTL) else "")
                          + (f", ptpctl download --daemon-dir / bare = {bare / Stats.of(link_sides[PTPCTL_DAEMON]).median:.3f}"
                             if link_sides.get(PTPCTL_DAEMON) else "")

@@ -28,7 +28,6 @@ keep getting every byte inline as msgpack ``bin``.
 from __future__ import annotations
 
 import enum
-import errno
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -168,10 +167,9 @@ COMMANDS: dict[str, Command] = {
             (
                 Arg("handle", "int", True, help="object handle (from objects)"),
                 Arg("offset", "int", False, 0, "resume from this byte"),
-                Arg("shm", "str", False, None, "a shared-memory segment of the client's (/dev/shm/ptpd-...) to receive the bytes"),
                 Arg("dir", "str", False, None, "write the object here on the daemon's side (verified, never replacing a file) instead of returning bytes"),
             ),
-            "{handle, filename, size, offset, data | shared | path, resumed?}",
+            "{handle, filename, size, offset, data | path, resumed?}",
             binary=True,
         ),
         Command("delete", "Delete an object on the camera.", (Arg("handle", "int", True, help="object handle"),), "{handle}", side_effects=True),
@@ -403,27 +401,6 @@ def decode_reply(frames: list[Any]) -> dict[str, Any]:
     elif len(parts) > 1:
         raise ValueError(f"an error reply with {len(parts) - 1} blob frame(s)")
     return reply
-
-
-# -- shared memory for downloads (``download``'s ``shm``) ---------------------------------
-
-#: where Linux keeps POSIX shared memory: a client's segment is a file here
-SHM_DIR = "/dev/shm"
-#: the prefix of a segment's name, which keeps the daemon off other programs' segments
-SHM_PREFIX = "ptpd-"
-
-
-def reserve_shm(fd: int, size: int) -> None:
-    """Make a shared-memory file ``size`` bytes long with every page allocated now: with
-    its file system full that is an OSError here, not a fault (SIGBUS) in whichever
-    process first writes a page the kernel could not give (a download segment, the
-    frame ring). Where the file system cannot allocate ahead (not tmpfs), just the length."""
-    try:
-        os.posix_fallocate(fd, 0, size)
-    except OSError as exc:
-        if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
-            raise
-        os.ftruncate(fd, size)
 
 
 # -- endpoints -------------------------------------------------------------------------

@@ -130,19 +130,6 @@ def test_objects_download_delete(client: Client) -> None:
     assert o.handle not in {x.handle for x in client.objects()}
 
 
-def test_download_into_a_shared_buffer(client: Client) -> None:
-    """The Fuji camera reads in GetPartialObject steps: each goes to its place in the
-    client's segment, and nothing is sent."""
-    from ptpd_client import SharedBuffer
-
-    o = [o for o in client.objects() if not o.is_folder][0]
-    over_bus = bytes(client.download(o.handle).data)
-    with SharedBuffer(o.size + 10) as buf:
-        d = client.download(o.handle, into=buf)
-        assert d.shared and d.data.obj is buf.view().obj and bytes(d.data) == over_bus and len(over_bus) == o.size
-        del d
-
-
 def test_opreq_get_device_info(client: Client) -> None:
     r = client.opreq(0x1001)  # GetDeviceInfo
     assert r.code == 0x2001 and r.code_name
@@ -258,7 +245,7 @@ def test_public_surface() -> None:
         "DEFAULT_TIMEOUT", "AsyncClient", "AsyncEventStream", "AsyncFrameStream", "CameraInfo", "CaptureResult",
         "Client", "ClientError", "CommandFailed", "CommandHelp", "DaemonUnavailable", "Download", "Event",
         "EventStream", "Frame", "FrameStream", "LatestMailbox", "LiveViewStatus", "ObjectInfo", "OpResult", "Pong",
-        "PropDesc", "PropValue", "ProtocolMismatch", "RequestTimeout", "SharedBuffer", "Shot", "Snapshot", "Status", "Timeout",
+        "PropDesc", "PropValue", "ProtocolMismatch", "RequestTimeout", "Shot", "Snapshot", "Status", "Timeout",
         "Version",
     ])
     for name in ptpd_client.__all__:

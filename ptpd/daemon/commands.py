@@ -550,15 +550,9 @@ async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
     if not 0 <= offset <= U32_MAX:
         raise BusError(ErrorCode.BAD_REQUEST, "offset must be 0..0xFFFFFFFF")
     if out_dir is not None:
-        if offset or a["shm"] is not None:
-            raise BusError(ErrorCode.BAD_REQUEST, "dir writes the whole object: not with offset or shm")
+        if offset:
+            raise BusError(ErrorCode.BAD_REQUEST, "dir writes the whole object: not with offset")
         await _check_dir(out_dir)
-    segment = None
-    if a["shm"] is not None:
-        try:
-            segment = d.shared.view(a["shm"])  # None: not on this machine, or not ours to write
-        except ValueError as exc:
-            raise BusError(ErrorCode.BAD_REQUEST, str(exc)) from None
     t = Transfer(handle, start=offset)
 
     async def fetch_once(cam: Camera) -> bytes | bytearray | memoryview:
@@ -568,9 +562,8 @@ async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
             if info.object_compressed_size != SIZE_UNKNOWN:
                 t.size = info.object_compressed_size
         # One GetObject first: the camera's own buffer goes into the reply (a blob frame,
-        # never copied), or the socket reads straight into the client's segment.
-        # GetPartialObject steps only for a resume, below.
-        return await fetch(cam, t, False, d.progress_reporter(ctx, handle), segment)
+        # never copied). GetPartialObject steps only for a resume, below.
+        return await fetch(cam, t, False, d.progress_reporter(ctx, handle))
 
     connects = d.link.connects
     try:
@@ -593,14 +586,7 @@ async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
         name = safe_filename(t.filename or "", f"object-{handle:08x}")
         result["path"] = await _write_into(out_dir, name, data, t.size, t.format)
         return result
-    shared = segment is not None and isinstance(data, memoryview) and data.obj is segment.obj
-    if segment is not None and not shared and len(data) <= len(segment):
-        segment[: len(data)] = data  # a camera that cannot read into it, or a resume: one copy
-        shared = True
-    if shared:
-        result["shared"] = True
-    else:
-        result["data"] = data
+    result["data"] = data
     return result
 
 

@@ -33,7 +33,6 @@ from ptpd.daemon.link import CameraLink
 from ptpd.daemon.liveview import LiveView
 from ptpd.daemon.notify import Notifier
 from ptpd.daemon.publisher import EventPublisher
-from ptpd.daemon.shared import SharedSegments
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +80,6 @@ class Daemon:
         self.started = time.monotonic()
         self.malformed = 0
         self.requests = 0
-        #: segments local clients lent for downloads (``download``'s ``shm``)
-        self.shared = SharedSegments()
         self._malformed_logged: set[bytes] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._background: list[asyncio.Task[Any]] = []
@@ -393,7 +390,6 @@ class Daemon:
         while True:
             await asyncio.sleep(1.0)
             self.events.publish(bus.Topic.HEARTBEAT, self.status())
-            self.shared.prune()  # a segment its client removed: let its memory go
 
     async def _watchdog(self, interval: float) -> None:
         # fed from the loop itself: a stuck loop stops the pings and systemd restarts us
@@ -442,7 +438,6 @@ class Daemon:
         for sock in (self.router, self.events.sock, self.liveview.sock):
             sock.close(linger=100)
         self.ctx.term()
-        self.shared.close()
         log.info("stopped")
 
 

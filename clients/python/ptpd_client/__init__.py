@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from ._camera import CameraInfo, CaptureResult, Download, ObjectInfo, OpResult, Shot
     from ._desc import PropDesc
     from ._props import PropValue
-    from ._shared import SharedBuffer
     from ._status import CommandHelp, LiveViewStatus, Pong, Snapshot, Status, Version
     from ._stream_models import Event, Frame
 
@@ -53,7 +52,6 @@ __all__ = [
     "PropValue",
     "ProtocolMismatch",
     "RequestTimeout",
-    "SharedBuffer",
     "Shot",
     "Snapshot",
     "Status",
@@ -73,7 +71,6 @@ _LAZY = {
     "ObjectInfo": "_camera",
     "OpResult": "_camera",
     "Shot": "_camera",
-    "SharedBuffer": "_shared",
     "PropDesc": "_desc",
     "PropValue": "_props",
     "CommandHelp": "_status",

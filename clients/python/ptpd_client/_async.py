@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
 import zmq
@@ -19,7 +19,6 @@ from ._errors import DaemonUnavailable, ProtocolMismatch, RequestTimeout
 from ._stream_models import Event, Frame
 
 if TYPE_CHECKING:
-    from ._shared import SharedBuffer
     from ._status import Snapshot
 
 
@@ -85,13 +84,6 @@ class AsyncClient(CommandMethods, _BaseClient):
         if self._own_context and not self._closed:
             self._context.term()
         self._closed = True
-
-    async def _into(self, buf: SharedBuffer, start: Callable[[], Awaitable[Any]]) -> Any:
-        buf.claim()
-        try:
-            return buf.received(await start())
-        finally:
-            buf.release()
 
     async def _command_socket(self) -> zmq.asyncio.Socket:
         if self._connect_lock is None:

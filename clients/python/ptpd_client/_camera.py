@@ -78,8 +78,7 @@ class ObjectInfo(_Model):
 class Download(_Model):
     """Reply of ``download``.
 
-    ``data`` is bytes-like: a ``memoryview`` of the received message (no copy), or of the
-    :class:`~ptpd_client.SharedBuffer` the daemon wrote it into (``shared``), ready for
+    ``data`` is bytes-like: a ``memoryview`` of the received message (no copy), ready for
     ``file.write``, ``hashlib``, ``numpy.frombuffer``; ``bytes(d.data)`` makes a copy.
     ``size`` is ``offset`` + the bytes in ``data``. With ``dir`` the daemon wrote the
     object to the file ``path`` (on its machine) and ``data`` is empty.
@@ -89,7 +88,6 @@ class Download(_Model):
     filename: str = ""
     size: int = 0
     offset: int = 0
-    shared: bool = False
     path: str | None = None
     data: bytes | memoryview = b""
     raw: dict[str, Any] = _raw()

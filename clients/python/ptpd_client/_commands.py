@@ -26,7 +26,6 @@ if TYPE_CHECKING:
         Status,
         Version,
     )
-    from ._shared import SharedBuffer
 
 #: called with (bytes done, bytes total) while a download runs
 ProgressCallback = Callable[[int, int], None]
@@ -104,13 +103,6 @@ class CommandMethods:
     timeout: Timeout
 
     def request(self, cmd: str, args: dict[str, Any] | None = None, **kw: Any) -> Any:  # pragma: no cover
-        raise NotImplementedError
-
-    def _into(self, buf: SharedBuffer, start: Callable[[], Any]) -> Any:  # pragma: no cover
-        """Claim ``buf``, run the request ``start()`` makes, give its download the buffer's
-        view (:meth:`SharedBuffer.received`), and release ``buf`` whatever happens: in the
-        async client all of it inside the coroutine, so a call cancelled before it ran
-        leaves the buffer free."""
         raise NotImplementedError
 
     def ping(self, *, timeout: float | None = _UNSET) -> Pong:
@@ -192,22 +184,16 @@ class CommandMethods:
         offset: int = 0,
         progress: ProgressCallback | None = None,
         timeout: float | None = _UNSET,
-        into: SharedBuffer | None = None,
         dir: str | None = None,
     ) -> Download:
         """An object's bytes; ``progress(done, total)`` is called as the daemon reports.
 
-        ``into``: a :class:`~ptpd_client.SharedBuffer` the daemon, when it runs on this
-        machine, writes the bytes into instead of sending them (see there).
         ``dir``: a directory on the daemon's machine where the daemon writes the object
         as a file (verified, never replacing one) instead of sending it; the reply's
         ``path`` names the file, ``data`` is empty.
         """
         args = {"handle": handle, "offset": offset or None, "dir": dir}
-        if into is None:
-            return self.request("download", args, timeout=timeout, progress=progress)
-        args["shm"] = into.name
-        return self._into(into, lambda: self.request("download", args, timeout=timeout, progress=progress))
+        return self.request("download", args, timeout=timeout, progress=progress)
 
     def delete(self, handle: int, *, timeout: float | None = _UNSET) -> Any:
         """Delete an object on the camera."""

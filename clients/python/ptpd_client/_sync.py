@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import zmq
@@ -17,7 +17,6 @@ from ._core import EventStreamBase, LatestMailbox, Timeout
 from ._errors import ProtocolMismatch, RequestTimeout
 
 if TYPE_CHECKING:
-    from ._shared import SharedBuffer
     from ._status import Snapshot
     from ._stream_models import Event, Frame
 
@@ -77,13 +76,6 @@ class Client(CommandMethods, _BaseClient):
                 self._socket.close(0)
                 self._socket = None
             self._closed = True
-
-    def _into(self, buf: SharedBuffer, start: Callable[[], Any]) -> Any:
-        buf.claim()
-        try:
-            return buf.received(start())
-        finally:
-            buf.release()
 
     def _command_socket(self) -> zmq.Socket:
         if self._socket is None:
