@@ -187,7 +187,7 @@ class FakeCamera(Camera):
         self.world.listings += 1
         return [o for o, _ in self.world.objects.values()]
 
-    async def download(self, handle: int, progress: Any = None, offset: int = 0, into: Any = None, size: Any = None) -> bytes:
+    async def download(self, handle: int, progress: Any = None, offset: int = 0, size: Any = None) -> bytes:
         self._check()
         if handle not in self.world.objects:
             raise ResponseError(0x2009)  # InvalidObjectHandle

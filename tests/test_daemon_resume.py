@@ -53,7 +53,7 @@ class WholeObjectCamera:
         self.offsets: list[int] = []
         self.sizes: list[object] = []
 
-    async def download(self, handle: int, progress: object = None, offset: int = 0, into: object = None, size: object = None) -> bytes:
+    async def download(self, handle: int, progress: object = None, offset: int = 0, size: object = None) -> bytes:
         self.offsets.append(offset)
         self.sizes.append(size)
         return OBJECT[offset:]

@@ -243,14 +243,10 @@ class Camera(abc.ABC):
 
     @abc.abstractmethod
     async def download(
-        self, handle: int, progress: Progress | None = None, offset: int = 0,
-        into: bytearray | memoryview | None = None, size: int | None = None,
+        self, handle: int, progress: Progress | None = None, offset: int = 0, size: int | None = None
     ) -> bytes:
         """The object's bytes from ``offset`` on (partial reads where the camera offers them).
 
-        ``into``: a writable buffer the bytes may be read into straight from the socket;
-        when they were, the result is a ``memoryview`` of its first bytes (else the
-        buffer is left alone: a camera may not support it, or the object may not fit).
         ``size``: the object's size when the caller knows it (from its ObjectInfo), so
         that a camera that needs it does not ask again.
         """

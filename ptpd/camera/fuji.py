@@ -575,16 +575,13 @@ class FujiCamera(Camera):
         return [await self._entry(h) for h in handles]
 
     async def download(
-        self, handle: int, progress: Progress | None = None, offset: int = 0,
-        into: bytearray | memoryview | None = None, size: int | None = None,
+        self, handle: int, progress: Progress | None = None, offset: int = 0, size: int | None = None
     ) -> bytes:
-        """The object's bytes from ``offset``, in GetPartialObject steps: joined once, or
-        each put in its place in ``into`` when the rest of the object fits there. The
+        """The object's bytes from ``offset``, in GetPartialObject steps, joined once. The
         steps need the size: ``size``, or one GetObjectInfo."""
         if size is None:  # an unknown size (0xFFFFFFFF) came from ObjectInfo: asking again cannot help
             size = ObjectInfo.decode(await self._op(OperationCode.GetObjectInfo, (handle,))).object_compressed_size
         total = size
-        sink = memoryview(into).cast("B") if into is not None and 0 <= total - offset <= len(into) else None
         parts: list[bytes] = []
         pos = offset
         try:
@@ -592,13 +589,8 @@ class FujiCamera(Camera):
                 chunk = await self._op(OperationCode.GetPartialObject, (handle, pos, min(DOWNLOAD_CHUNK, total - pos)))
                 if not chunk:
                     break
-                if sink is not None:
-                    n = min(len(chunk), total - pos)
-                    sink[pos - offset : pos - offset + n] = memoryview(chunk)[:n]
-                    pos += n
-                else:
-                    parts.append(chunk)
-                    pos += len(chunk)
+                parts.append(chunk)
+                pos += len(chunk)
                 if progress is not None:
                     progress(pos - offset, total - offset)
         except Unsupported:
@@ -606,7 +598,7 @@ class FujiCamera(Camera):
             if progress is not None:
                 progress(len(whole) - offset, len(whole) - offset)
             return whole[offset:]
-        return sink[: pos - offset] if sink is not None else b"".join(parts)  # type: ignore[return-value]
+        return b"".join(parts)
 
     async def delete(self, handle: int) -> None:
         await self._op(OperationCode.DeleteObject, (handle, 0))

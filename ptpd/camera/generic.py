@@ -393,13 +393,11 @@ class GenericCamera(Camera):
         return out
 
     async def download(
-        self, handle: int, progress: Progress | None = None, offset: int = 0,
-        into: bytearray | memoryview | None = None, size: int | None = None,
+        self, handle: int, progress: Progress | None = None, offset: int = 0, size: int | None = None
     ) -> bytes:
         """The object's bytes from ``offset``: one GetObject, or GetPartialObject from an offset.
 
-        A big object comes back as the ``bytearray`` it was received into (no copy), or,
-        for a whole object that fits ``into``, as a view of ``into``, read straight there.
+        A big object comes back as the ``bytearray`` it was received into (no copy).
         """
         if offset < 0:
             raise ValueError("offset must be >= 0")
@@ -415,7 +413,7 @@ class GenericCamera(Camera):
             def relay(received: int, total: int) -> None:
                 progress(max(received - offset, 0), max(total - offset, 0))
 
-        _, data = await self.link.call(OperationCode.GetObject, (handle,), progress=relay, into=None if offset else into)
+        _, data = await self.link.call(OperationCode.GetObject, (handle,), progress=relay)
         if progress is not None:
             progress(max(len(data) - offset, 0), max(len(data) - offset, 0))
         return data[offset:] if offset else data

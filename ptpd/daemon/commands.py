@@ -555,7 +555,7 @@ async def _download(d: Daemon, a: dict[str, Any], ctx: RequestContext) -> Any:
         await _check_dir(out_dir)
     t = Transfer(handle, start=offset)
 
-    async def fetch_once(cam: Camera) -> bytes | bytearray | memoryview:
+    async def fetch_once(cam: Camera) -> bytes | bytearray:
         info = await _object_info(cam, handle)
         if info is not None:
             t.filename, t.format = info.filename, info.object_format

@@ -71,12 +71,9 @@ class Transfer:
         return self.size is not None and self.position >= self.size
 
 
-async def fetch(
-    cam: Camera, t: Transfer, partial: bool, progress: Progress | None = None, into: memoryview | None = None
-) -> bytes | bytearray | memoryview:
+async def fetch(cam: Camera, t: Transfer, partial: bool, progress: Progress | None = None) -> bytes | bytearray:
     """The rest of ``t`` (from ``t.position``). ``partial``: the camera lists GetPartialObject.
 
-    ``into``: where a single ``Camera.download`` may read the bytes (see there).
     Raises :class:`TransferInterrupted` on a link error (the bytes so far stay in ``t``).
     """
     from ptpd.daemon.link import LINK_ERRORS
@@ -86,7 +83,7 @@ async def fetch(
             if t.received and not partial:
                 raise IncompleteTransfer(f"camera cannot resume handle 0x{t.handle:08X} (no GetPartialObject)")
             # one Camera.download: its own buffer is the result (no copy)
-            data = await cam.download(t.handle, progress, t.position, into=None if t.data else into, size=t.size)
+            data = await cam.download(t.handle, progress, t.position, size=t.size)
             if not t.data:
                 if t.size is None:
                     t.size = t.start + len(data)

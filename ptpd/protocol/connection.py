@@ -294,13 +294,12 @@ class _Reassembly:
 
     __slots__ = ("transaction_id", "total", "received", "parts", "buf")
 
-    def __init__(self, transaction_id: int, total: int, prealloc: bool, sink: memoryview | None = None) -> None:
+    def __init__(self, transaction_id: int, total: int, prealloc: bool) -> None:
         self.transaction_id = transaction_id
         self.total = total
         self.received = 0
         self.parts: list[Bytes] = []
-        #: the caller's buffer (exactly ``total`` long: never grown), or our own
-        self.buf: bytearray | memoryview | None = sink if sink is not None else bytearray(min(total, FIRST_FILL)) if prealloc else None
+        self.buf: bytearray | None = bytearray(min(total, FIRST_FILL)) if prealloc else None
 
     def room(self, want: int) -> memoryview:
         """A view of the next (at most ``want``) bytes of ``buf``, grown if it is full."""
@@ -308,7 +307,6 @@ class _Reassembly:
         assert buf is not None
         cap = len(buf)
         if cap == self.received and cap < self.total:
-            assert isinstance(buf, bytearray)  # a sink is total long from the start
             buf = self.buf = _grow(buf, min(self.total, 2 * cap), self.received)
             cap = len(buf)
         return memoryview(buf)[self.received : min(cap, self.received + want)]
@@ -365,8 +363,6 @@ class _Connection:
         self._current_code: int | None = None
         self._cancelled: set[int] = set()
         self._data: _Reassembly | None = None
-        #: (transaction, buffer): where that transaction's data-in phase goes if it fits
-        self._sink: tuple[int, memoryview] | None = None
         self._probe_outstanding = False
         self._last_activity: float | None = None
         #: Connection number from the handshake (Ack sent/received, or Init Event Request).
@@ -546,7 +542,6 @@ class _Connection:
         self._state = S.ERROR
         self._data = None
         self._streamed = None
-        self._sink = None  # a broken connection holds no view of the caller's buffer
 
     def _start_streamed(self, ptype: pk.PacketType, tid: int, size: int) -> None:
         """Take the header of a Data / End Data packet of a preallocated phase (checked first)."""
@@ -586,7 +581,6 @@ class _Connection:
         self._current_tid = None
         self._current_code = None
         self._data = None
-        self._sink = None
         if self._streamed is not None:
             self._streamed.discard = True  # the rest of the packet in flight is dropped
 
@@ -629,10 +623,7 @@ class _Connection:
                 raise ProtocolError(f"data phase of {p.total_length} bytes exceeds the cap of {self.max_data_size}")
             known = p.total_length != pk.UNKNOWN_DATA_LENGTH
             prealloc = known and FILL_THRESHOLD <= p.total_length <= self.max_preallocate
-            sink = None
-            if self._sink is not None and self._sink[0] == p.transaction_id and known and p.total_length <= len(self._sink[1]):
-                sink = self._sink[1][: p.total_length]
-            self._data = _Reassembly(p.transaction_id, p.total_length, prealloc, sink)
+            self._data = _Reassembly(p.transaction_id, p.total_length, prealloc)
             return None
         if inp is I.RECV_DATA or inp is I.RECV_END_DATA:
             assert isinstance(p, (pk.Data, pk.EndData))
@@ -828,23 +819,12 @@ class InitiatorConnection(_Connection):
         return self._next_tid if self._session_open else 0
 
     def request(
-        self,
-        code: int,
-        params: tuple[int, ...] | list[int] = (),
-        *,
-        data_out: bool = False,
-        into: bytearray | memoryview | None = None,
+        self, code: int, params: tuple[int, ...] | list[int] = (), *, data_out: bool = False
     ) -> ev.OperationRequest:
         """Build an Operation Request with the next transaction ID (not sent yet).
 
         OpenSession and anything outside a session get TID 0; within a session
         1, 2, 3 …, wrapping from 0xFFFFFFFE to 1.
-
-        ``into``: a writable buffer for this transaction's data-in phase. When Start Data
-        announces a size that fits, the payload is written there (read there directly
-        with :meth:`get_buffer`) and :class:`DataIn` carries a ``memoryview`` of its first
-        bytes; otherwise the phase is received as usual. Its contents are undefined if the
-        transaction fails.
         """
         if code == OperationCode.OpenSession or not self._session_open:
             tid = 0
@@ -852,12 +832,6 @@ class InitiatorConnection(_Connection):
             tid = self._next_tid
             self._next_tid = 1 if tid >= 0xFFFFFFFE else tid + 1
         phase = DataPhase.DataOut if data_out else DataPhase.NoDataOrIn
-        sink = None
-        if into is not None:
-            sink = memoryview(into).cast("B")
-            if sink.readonly:
-                raise ValueError("into must be a writable buffer")
-        self._sink = (tid, sink) if sink is not None else None
         return ev.OperationRequest(code, tid, tuple(params), int(phase))
 
     def _on_receive_role(self, inp: Input, p: pk.Packet) -> ev.ConnectionEvent | None:

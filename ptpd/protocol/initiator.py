@@ -389,13 +389,11 @@ class PTPIPInitiator:
         data_out: bytes | bytearray | memoryview | None = None,
         timeout: float | None = None,
         progress: Progress | None = None,
-        into: bytearray | memoryview | None = None,
     ) -> tuple[ev.OperationResponse, bytes]:
         """Run one operation; return its response (whatever the code) and its data-in bytes.
 
         The data is ``bytes``, or a ``bytearray`` for a big data phase (it was received in
-        place; see :data:`ptpd.protocol.connection.FILL_THRESHOLD`), or a ``memoryview`` of
-        ``into`` when the data phase fit there (read from the socket straight into it).
+        place; see :data:`ptpd.protocol.connection.FILL_THRESHOLD`).
 
         ``data_out`` makes it a data-out operation. ``timeout`` (default: the initiator's)
         is the longest the camera may stay silent: the clock restarts whenever data-in
@@ -408,7 +406,7 @@ class PTPIPInitiator:
         async with self._lock:
             chan = self._command_channel()
             conn = chan.conn
-            request = conn.request(op, params, data_out=data_out is not None, into=into)
+            request = conn.request(op, params, data_out=data_out is not None)
             loop = asyncio.get_running_loop()
             self._response = loop.create_future()
             self._data_in = b""
@@ -440,10 +438,9 @@ class PTPIPInitiator:
         data_out: bytes | bytearray | memoryview | None = None,
         timeout: float | None = None,
         progress: Progress | None = None,
-        into: bytearray | memoryview | None = None,
     ) -> tuple[ev.OperationResponse, bytes]:
         """Like :meth:`transact`, but raise :class:`ResponseError` unless the response is OK."""
-        resp, data = await self.transact(op, params, data_out, timeout, progress, into)
+        resp, data = await self.transact(op, params, data_out, timeout, progress)
         if resp.code != ResponseCode.OK:
             raise ResponseError(resp.code, params=resp.params)
         return resp, data
