@@ -40,7 +40,7 @@ test: setup debs
 	$(PY) -m pytest -q -p no:cacheprovider
 
 demo: setup
-	$(PY) -m ptpd.demo
+	$(PY) -m ptpdemo
 
 bench: setup debs
 	$(PY) -m bench.run_all

@@ -94,14 +94,34 @@ def test_hexdump_matches_hexdump_C() -> None:
 
 def test_get_iso_imports_no_heavy_modules(tmp_path: Path) -> None:
     code = (
-        "import sys\nsys.argv=['ptpctl','get','iso']\nfrom ptpctl.cli import main\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = sorted(m for m in ('cv2','numpy','PIL','asyncio','ptpd.protocol','ptpview','ptptrigger') if m in sys.modules)\n"
-        "print(','.join(heavy))\n"
+        "import sys\nfrom ptpctl.cli import cli\n"
+        "rc = cli.main(['get', 'iso'], prog_name='ptpctl', standalone_mode=False)\n"
+        "heavy = sorted(m for m in ('cv2','numpy','PIL','asyncio','ptpd.protocol','ptpview','ptptrigger','tempfile') if m in sys.modules)\n"
+        "print(rc, ','.join(heavy) or '-')\n"
     )
     env = dict(os.environ, PTPD_COMMAND_ENDPOINT=f"ipc://{tmp_path}/none")
     r = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, env=env, timeout=30)
-    assert r.stdout.strip() == ""
+    assert r.stdout.strip() == "105 -", r.stdout + r.stderr
+
+
+def test_no_client_imports_another() -> None:
+    # ptpctl, ptpview, ptptrigger and the demo share ptpd_console and ptpd_client, never
+    # each other's modules (liveview runs ptpview as a process of its own)
+    import ast
+
+    clients = {"ptpctl": "cli", "ptpview": "viewer", "ptptrigger": "trigger", "ptpdemo": "demo"}
+    root = Path(__file__).resolve().parent.parent / "clients"
+    found = []
+    for package, folder in clients.items():
+        files = sorted((root / folder / package).rglob("*.py"))
+        assert files, f"no modules under clients/{folder}/{package}"
+        for path in files:
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+                found += [f"{path.relative_to(root)}: {n}" for n in names
+                          if n.split(".")[0] in clients and n.split(".")[0] != package]
+    assert found == []
 
 
 # -- against the daemon ----------------------------------------------------------------------
@@ -199,7 +219,7 @@ def test_capture_reports_the_handle_and_delete_removes_it(daemon: Daemon, tmp_pa
 def test_capture_without_a_handle_falls_back_to_the_preview() -> None:
     # A Fuji body that lists no objects: the daemon's reply names no handle and carries
     # no image, only the preview (the reply shape comes from the real client model).
-    from ptpctl.commands.capture import capture_shots
+    from ptpd_console.shots import capture_shots
     from ptpd_client._camera import CaptureResult
 
     preview = b"\xff\xd8preview\xff\xd9"
@@ -256,7 +276,7 @@ def test_download_written_by_the_daemon(daemon: Daemon, tmp_path: Path) -> None:
 
 
 def test_write_atomic_writes_any_buffer_and_never_overwrites(tmp_path: Path) -> None:
-    from ptpctl.files import FileExists, write_atomic
+    from ptpd_console.files import FileExists, write_atomic
 
     data = bytes(range(256)) * 4096  # 1 MiB
     target = tmp_path / "sub" / "a.jpg"
@@ -288,6 +308,18 @@ def test_events_tail(daemon: Daemon) -> None:  # noqa: F811
 def test_help_resolves_aliases(daemon: Daemon) -> None:  # noqa: F811
     r = run(daemon, "help", "shoot")
     assert r.exit_code == 0 and "Usage: ptpctl capture" in r.output
+
+
+def test_liveview_runs_ptpview_on_the_same_daemon(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+    # The endpoint is given only on ptpctl's command line: ptpview, its own process, finds
+    # the daemon through it (its ping succeeds) and then says it has no display to open.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PTPD_") and k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["PTPD_RUNTIME_DIR"] = str(tmp_path)  # nothing at the default endpoints
+    r = ptpctl("--command-endpoint", daemon.endpoints["command"], "liveview", env=env)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.startswith("ptpview: error: no display") and len(r.stderr.strip().splitlines()) == 1
+    r = ptpctl("liveview", "--no-overlay", env=env)  # no daemon: ptpctl says so, no window program starts
+    assert r.returncode == 105 and r.stderr.startswith("ptpctl: error: cannot reach the daemon")
 
 
 def test_shell_runs_lines_on_one_session(daemon: Daemon) -> None:  # noqa: F811

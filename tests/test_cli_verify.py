@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from ptpctl.cli import Session, cli
-from ptpctl.files import Incomplete, write_atomic
 from ptpctl.output import hexv
 from ptpd_client._camera import CaptureResult, Download
 from ptpd_client._desc import PropDesc
+from ptpd_console.files import Incomplete, write_atomic
 
 # a minimal JPEG: SOI, a comment segment, EOI
 JPEG = b"\xff\xd8\xff\xfe\x00\x06test\xff\xd9"
@@ -69,6 +69,14 @@ def test_capture_refuses_a_corrupt_image_and_names_the_handle(tmp_path: Path, da
     lines = r.output.strip().splitlines()
     assert len(lines) == 1 and f"handle {hexv(0x10)}:" in lines[0], lines
     assert "stays on the camera" in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_capture_into_a_directory_refuses_a_corrupt_image(tmp_path: Path) -> None:
+    r = invoke(StubClient(JPEG, len(JPEG) + 4096), "capture", "-o", str(tmp_path))
+    assert r.exit_code == 1
+    (line,) = r.output.strip().splitlines()
+    assert f"handle {hexv(0x10)}:" in line and f"{tmp_path / 'DSCF0001.JPG'} not written" in line
     assert list(tmp_path.iterdir()) == []
 
 

@@ -1,4 +1,4 @@
-"""``make demo`` (``python -m ptpd.demo``) runs end to end and leaves its files."""
+"""``make demo`` (``python -m ptpdemo``) runs end to end and leaves its files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import cv2
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "captures"
-    r = subprocess.run([sys.executable, "-m", "ptpd.demo", "-o", str(out)], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "ptpdemo", "-o", str(out)], capture_output=True, text=True,
                        timeout=120, cwd=tmp_path)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     for step in ("$ ptpctl info", "$ ptpctl state", "$ ptpctl set iso 800", "$ ptpctl capture 2",

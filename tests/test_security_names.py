@@ -140,7 +140,7 @@ def test_daemon_sanitizer_gives_one_component_inside_the_dir(name: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(_names)
 def test_ptpctl_sanitizer_gives_one_component_inside_the_dir(name: str) -> None:
-    from ptpctl.files import safe_name
+    from ptpd_console.files import safe_name
 
     s = safe_name(name, "fallback.jpg")
     assert s and "/" not in s and "\\" not in s and "\x00" not in s

@@ -80,3 +80,34 @@ def test_needs_a_detector() -> None:
     r = subprocess.run([PYTHON, "-m", "ptptrigger"], capture_output=True, text=True, timeout=30,
                        env=dict(os.environ, PTPD_COMMAND_ENDPOINT="ipc:///nonexistent/x"))
     assert r.returncode == 2 and r.stderr.startswith("ptptrigger: error:")
+
+
+def test_a_shot_that_came_short_is_not_saved(tmp_path: Path) -> None:
+    # The daemon reported more bytes than arrived: the trigger says so in one error and
+    # writes nothing (the shot stays on the camera), as ptpctl capture does.
+    from types import SimpleNamespace
+
+    from ptpd_client._camera import CaptureResult
+    from ptpd_console.errors import CliError
+    from ptptrigger.cli import Trigger
+
+    jpeg = b"\xff\xd8\xff\xfe\x00\x06test\xff\xd9"
+
+    class Client:
+        def __init__(self, size: int) -> None:
+            self.size = size
+
+        def capture(self, count: int, **kw: object) -> CaptureResult:
+            return CaptureResult.from_dict({"shots": [{"index": 1, "handle": 0x10, "filename": "DSCF0001.JPG",
+                                                       "size": self.size, "data": jpeg}]})
+
+    frame = SimpleNamespace(seq=7, received=0.0)
+    hit = SimpleNamespace(kind="motion", area=500, box=(0, 0, 10, 10))
+    lines: list[str] = []
+    with pytest.raises(CliError, match="incomplete") as err:
+        Trigger(Client(len(jpeg) + 100), [], output_dir=tmp_path, echo=lines.append)._fire(frame, hit, 0.0)
+    assert "DSCF0001.JPG not written" in str(err.value) and list(tmp_path.iterdir()) == [] and lines == []
+    trig = Trigger(Client(len(jpeg)), [], output_dir=tmp_path, as_json=True, echo=lines.append)
+    trig._fire(frame, hit, 0.0)
+    assert (tmp_path / "DSCF0001.JPG").read_bytes() == jpeg
+    assert json.loads(lines[0])["path"] == str(tmp_path / "DSCF0001.JPG")

@@ -1,5 +1,5 @@
 """``python -m ptpctl``."""
 
-from ptpctl.main import main
+from ptpctl.cli import main
 
 main()

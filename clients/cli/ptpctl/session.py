@@ -1,10 +1,9 @@
-"""What every ptpctl command shares: its options and a client made on first use.
-
-Free of click, so that the quick path (:mod:`ptpctl.fast`) builds the same client.
-"""
+"""What every ptpctl command shares: its options and a client made on first use (in the
+manner of flask's ``ScriptInfo``), so that ``--help`` works with no daemon."""
 
 from __future__ import annotations
 
+from ptpd import bus
 from ptpd_client import Client, ClientError
 
 __all__ = ["UNIFIED_NAMES", "Session"]
@@ -57,6 +56,18 @@ class Session:
     def endpoints(self) -> tuple[str, str, str]:
         ev, lv = self.client.endpoints()
         return self.client.command_endpoint, ev, lv
+
+    def environment(self) -> dict[str, str]:
+        """The ``PTPD_*`` variables that lead another client (ptpview) to the same daemon
+        the same way: the endpoints and CURVE keys this session was given."""
+        given = {
+            bus.ENV_COMMAND: self.command_endpoint,
+            bus.ENV_EVENT: self.event_endpoint,
+            bus.ENV_LIVEVIEW: self.liveview_endpoint,
+            bus.ENV_CURVE_SERVER_KEY: self.curve_server_key,
+            bus.ENV_CURVE_CLIENT_KEY: self.curve_client_key,
+        }
+        return {k: v for k, v in given.items() if v}
 
     def close(self) -> None:
         if self._client is not None:

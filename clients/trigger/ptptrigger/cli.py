@@ -17,9 +17,11 @@ from typing import Any
 
 import click
 
-from ptpctl.daemon_options import daemon_options, open_client
-from ptpctl.errors import EXIT_HELP, CliError, Exit, from_client_error, run_console
 from ptpd_client import Client, ClientError, RequestTimeout
+from ptpd_console.errors import EXIT_HELP, CliError, Exit, from_client_error, run_console
+from ptpd_console.files import Incomplete
+from ptpd_console.options import daemon_options, open_client
+from ptpd_console.shots import capture_shots, save_shot
 
 log = logging.getLogger("ptptrigger")
 
@@ -101,8 +103,6 @@ class Trigger:
             "t": round(detected_at, 3),  #: time.monotonic() of the detection (cooldown is measured on it)
         }
         if not self.dry_run:
-            from ptpctl.commands.capture import capture_shots
-
             t0 = time.monotonic()
             # the daemon downloads the shot by the handle the camera reported
             fetched = capture_shots(self.client, 1, want_data=self.output_dir is not None)
@@ -113,10 +113,11 @@ class Trigger:
             if source is not None:
                 record["source"] = source
             if shot is not None and shot.data is not None and self.output_dir is not None:
-                from ptpctl.files import free_name, safe_name, write_atomic
-
-                dest = free_name(self.output_dir, safe_name(shot.filename, f"trigger-{frame.seq}.jpg"))
-                write_atomic(dest, shot.data)
+                try:
+                    dest = save_shot(shot, source, self.output_dir, f"trigger-{frame.seq}.jpg")
+                except Incomplete as exc:
+                    raise CliError(f"trigger {len(self.triggers) + 1}: download incomplete ({exc}); {exc.path} not "
+                                   "written; the image stays on the camera", Exit.ERROR) from None
                 record["path"] = str(dest)
         else:
             record["latency_s"] = None
@@ -195,6 +196,6 @@ def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpo
 
 
 def main() -> None:
-    """Console entry point: one line on stderr for any error, the exit codes of ptpctl."""
+    """Console entry point: one line on stderr for any error, the console clients' exit codes."""
     run_console(cli, "ptptrigger")
 

@@ -20,10 +20,10 @@ import click
 import cv2
 import numpy as np
 
-from ptpctl.daemon_options import daemon_options, open_client
-from ptpctl.errors import EXIT_HELP, CliError, Exit, from_client_error, run_console
-from ptpctl.files import FileExists, write_atomic
 from ptpd_client import Client, ClientError, RequestTimeout
+from ptpd_console.errors import EXIT_HELP, CliError, Exit, from_client_error, run_console
+from ptpd_console.files import FileExists, write_atomic
+from ptpd_console.options import daemon_options, open_client
 
 from .overlay import ViewState, draw
 
@@ -381,6 +381,6 @@ def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpo
 
 
 def main() -> None:
-    """Console entry point: one line on stderr for any error, the exit codes of ptpctl."""
+    """Console entry point: one line on stderr for any error, the console clients' exit codes."""
     run_console(cli, "ptpview")
 

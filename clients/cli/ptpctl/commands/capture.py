@@ -8,9 +8,13 @@ from typing import Any
 
 import click
 
+from ptpd_console.errors import CliError, Exit
+from ptpd_console.files import FileExists, Incomplete, numbered, write_atomic
+from ptpd_console.shots import capture_shots, checks, save_shot
+
 from .. import output
-from ..cli import Session, _want_json, json_option, pass_session
-from ..errors import CliError, Exit
+from ..params import json_option, pass_session, want_json
+from ..session import Session
 
 
 @click.command(short_help="Release the shutter (aliases: shoot, shutter, snap).")
@@ -29,8 +33,6 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
 
     PATH "view" is the ptp-ip tool's way of saying --view.
     """
-    from ..files import FileExists, Incomplete, free_name, is_jpeg_name, numbered, safe_name, write_atomic
-
     count, path = _count_and_path(args)
     if path == "view":
         view, path = True, None
@@ -50,30 +52,22 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
     saved: list[str | None] = []
     for i, (shot, src) in enumerate(fetched):
         dest: Path | None = None
-        # the reported size is the image's: a preview stand-in is checked only as a JPEG
-        check = {"expected_size": shot.size if src == "image" else None,
-                 "jpeg": True if is_jpeg_name(shot.filename) else None}
         if shot.data is not None:
-            if targets is not None:
-                dest = targets[i] if i < len(targets) else numbered(Path(path or "capture"), i + 1)[-1]
-                try:
-                    write_atomic(dest, shot.data, overwrite=overwrite, **check)
-                except FileExists:
-                    raise CliError(f"{dest} appeared meanwhile; not replaced", Exit.ERROR) from None
-                except Incomplete as exc:
-                    raise _incomplete(shot, dest, exc, delete_after) from None
-            elif output_dir is not None:
-                name = safe_name(shot.filename, f"capture-{i + 1}.jpg")
-                d = Path(output_dir)
-                dest = d / name if overwrite else free_name(d, name)
-                try:
-                    write_atomic(dest, shot.data, overwrite=overwrite, **check)
-                except Incomplete as exc:
-                    raise _incomplete(shot, dest, exc, delete_after) from None
+            try:
+                if targets is not None:
+                    dest = targets[i] if i < len(targets) else numbered(Path(path or "capture"), i + 1)[-1]
+                    try:
+                        write_atomic(dest, shot.data, overwrite=overwrite, **checks(shot, src))
+                    except FileExists:
+                        raise CliError(f"{dest} appeared meanwhile; not replaced", Exit.ERROR) from None
+                elif output_dir is not None:
+                    dest = save_shot(shot, src, Path(output_dir), f"capture-{i + 1}.jpg", overwrite=overwrite)
+            except Incomplete as exc:
+                raise _incomplete(shot, exc, delete_after) from None
         saved.append(str(dest) if dest else None)
         if view and shot.preview:
             _show_preview(shot.preview, f"Capture preview {i + 1}/{count}")
-    if _want_json(session, as_json):
+    if want_json(session, as_json):
         output.emit_json({"shots": [s.to_dict() | {"saved": p, "source": src} for (s, src), p in zip(fetched, saved)]})
         return
     rows = []
@@ -86,10 +80,10 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
         click.echo(f"{'Image' if count == 1 else f'{count} images'} captured; they are on the camera (ptpctl ls).")
 
 
-def _incomplete(shot: Any, dest: Path, exc: Exception, deleted: bool) -> CliError:
+def _incomplete(shot: Any, exc: Incomplete, deleted: bool) -> CliError:
     handle = output.hexv(shot.handle) if shot.handle is not None else "unknown"
     where = "" if deleted else "; the image stays on the camera"
-    return CliError(f"capture: handle {handle}: download incomplete ({exc}); {dest} not written{where}", Exit.ERROR)
+    return CliError(f"capture: handle {handle}: download incomplete ({exc}); {exc.path} not written{where}", Exit.ERROR)
 
 
 def _count_and_path(args: tuple[str, ...]) -> tuple[int, str | None]:
@@ -103,29 +97,6 @@ def _count_and_path(args: tuple[str, ...]) -> tuple[int, str | None]:
     if len(words) > 1:
         raise click.UsageError(f"unexpected extra argument {words[1]!r}; usage: capture [COUNT] [PATH]")
     return count, (words[0] if words else None)
-
-
-def capture_shots(client: Any, count: int, *, want_data: bool, preview: bool = False,
-                  delete_after: bool = False) -> list[tuple[Any, str | None]]:
-    """Capture ``count`` shots; with ``want_data`` each carries its image bytes.
-
-    The daemon downloads each shot by the handle the camera layer reports (and deletes
-    it afterwards with ``delete_after``). A camera that names no new object (a Fuji body
-    that lists no objects in remote mode) leaves only its preview: that is used then.
-    Returns ``(shot, source)`` pairs, source "image", "preview" or None.
-    """
-    from dataclasses import replace
-
-    result = client.capture(count, download=want_data, preview=preview or want_data,
-                            keep=(not delete_after) if want_data else None)
-    out: list[tuple[Any, str | None]] = []
-    for i, s in enumerate(result.shots):
-        source: str | None = "image" if s.data is not None else None
-        if want_data and s.data is None and s.preview:
-            s = replace(s, data=s.preview, filename=s.filename or f"preview-{i + 1}.jpg")
-            source = "preview"
-        out.append((s, source))
-    return out
 
 
 def _show_preview(jpeg: bytes, title: str) -> None:

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import os
+import sys
 
 import click
 
-from ..cli import Session, pass_session
+from ..params import pass_session
+from ..session import Session
 
 
 @click.command(short_help="Open the live view window (ptpview).")
 @click.option("--no-overlay", is_flag=True, help="Show bare frames without the viewfinder overlay.")
 @pass_session
-def liveview(session: Session, no_overlay: bool) -> None:
+@click.pass_context
+def liveview(ctx: click.Context, session: Session, no_overlay: bool) -> None:
     """Open the live view in a window with the viewfinder overlay (space captures, q
-    quits). The same as running ptpview."""
-    from ptpview.cli import run_window  # OpenCV loads only here
+    quits): ptpview, run as a process of its own on the same daemon."""
+    import subprocess
 
-    run_window(session.client, overlay=not no_overlay)
+    session.client.ping()  # no daemon: ptpctl's exit 105, before a window program starts
+    args = [sys.executable, "-m", "ptpview", "--timeout", f"{max(session.timeout, 0.1):g}"]
+    if no_overlay:
+        args.append("--no-overlay")
+    if session.verbose:
+        args.append("-" + "v" * session.verbose)
+    code = subprocess.call(args, env=os.environ | session.environment())
+    if code:
+        ctx.exit(code)  # ptpview has said why, in its one line on stderr
 
 
 @click.command("help", short_help="Help on a command.")

@@ -7,7 +7,8 @@ from typing import Any
 import click
 
 from .. import output
-from ..cli import PROP, Session, _want_json, json_option, pass_session
+from ..params import PROP, json_option, pass_session, want_json
+from ..session import Session
 
 
 def _prop_row(p: Any) -> list[str]:
@@ -20,7 +21,7 @@ def _prop_row(p: Any) -> list[str]:
 def info(session: Session, as_json: bool) -> None:
     """Show who the camera is: vendor, model, firmware, and what it offers."""
     i = session.client.info()
-    if _want_json(session, as_json):
+    if want_json(session, as_json):
         output.emit_json(i.to_dict())
         return
     rows = [("Vendor", i.vendor), ("Manufacturer", i.manufacturer), ("Model", i.model), ("Firmware", i.version)]
@@ -51,7 +52,7 @@ def info(session: Session, as_json: bool) -> None:
 def state(session: Session, as_json: bool) -> None:
     """Show the camera's settings summary as a table (Fuji: the 0xD212 list)."""
     props = session.client.state()
-    if _want_json(session, as_json):
+    if want_json(session, as_json):
         output.emit_json([p.to_dict() for p in props])
         return
     output.table([_prop_row(p) for p in props], ["Property", "Value", "Raw", "Code"])
@@ -64,7 +65,7 @@ def state(session: Session, as_json: bool) -> None:
 def get(session: Session, prop: str, as_json: bool) -> None:
     """Print PROP's value as "label (raw hex)", e.g. "800 (0x320)"."""
     p = session.client.get(prop)
-    if _want_json(session, as_json):
+    if want_json(session, as_json):
         output.emit_json(p.to_dict())
         return
     click.echo(output.value_line(p))
@@ -80,7 +81,7 @@ def set_(session: Session, prop: str, value: str, as_json: bool) -> None:
     """Set PROP to VALUE: a human label ("800", "1/250", "+2/3", "Velvia") or raw hex
     ("0x320"). Which properties are writable depends on the camera's exposure mode."""
     p = session.client.set(prop, value)
-    if _want_json(session, as_json):
+    if want_json(session, as_json):
         output.emit_json(p.to_dict())
         return
     click.echo(output.set_line(p, prop))
@@ -93,7 +94,7 @@ def set_(session: Session, prop: str, value: str, as_json: bool) -> None:
 def describe(session: Session, prop: str, as_json: bool) -> None:
     """Describe PROP: datatype, access, current and default value, allowed values."""
     d = session.client.describe(prop)
-    if _want_json(session, as_json):
+    if want_json(session, as_json):
         output.emit_json(d.to_dict())
         return
     rows: list[tuple[str, Any]] = [
@@ -123,7 +124,7 @@ def describe(session: Session, prop: str, as_json: bool) -> None:
 def status(session: Session, as_json: bool) -> None:
     """Show the daemon's view: connection state, camera, queue, subscribers, live view."""
     s = session.client.status()
-    if _want_json(session, as_json):
+    if want_json(session, as_json):
         output.emit_json(s.to_dict() | {k: v for k, v in s.raw.items() if k not in s.to_dict()})
         return
     lv = s.liveview

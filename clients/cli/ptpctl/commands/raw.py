@@ -6,7 +6,8 @@ from __future__ import annotations
 import click
 
 from .. import output
-from ..cli import HexParam, Session, _want_json, json_option, pass_session
+from ..params import HexParam, json_option, pass_session, want_json
+from ..session import Session
 
 
 @click.command(short_help="Run a raw PTP operation and hex-dump the answer.")
@@ -28,7 +29,7 @@ def opreq(session: Session, op: int, params: tuple[int, ...], data_hex: str | No
         except ValueError:
             raise click.BadParameter(f"{data_hex!r} is not hex", param_hint="--data") from None
     r = session.client.opreq(op, params, data)
-    if _want_json(session, as_json):
+    if want_json(session, as_json):
         output.emit_json(r.to_dict())
         return
     click.echo(f"Response 0x{r.code:04X} {r.code_name}".rstrip())

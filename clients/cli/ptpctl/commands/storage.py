@@ -7,13 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from ptpd.bus import ErrorCode
 from ptpd_client import CommandFailed
+from ptpd_console.errors import CliError, Exit
+from ptpd_console.files import FileExists, Incomplete, is_jpeg_name, safe_name, write_atomic
 
 from .. import output
-from ..cli import IntParam, Session, _want_json, json_option, pass_session
-from ..errors import CliError, Exit
-from ..files import FileExists, Incomplete, is_jpeg_name, safe_name, write_atomic
+from ..params import IntParam, json_option, pass_session, want_json
+from ..session import Session
 
 #: PTP InvalidObjectHandle (ISO 15740 Table 27): the camera has no such object
 INVALID_OBJECT_HANDLE = 0x2009
@@ -25,7 +27,7 @@ INVALID_OBJECT_HANDLE = 0x2009
 def ls_(session: Session, as_json: bool) -> None:
     """List the objects on the camera's storage: handle, name, size, date."""
     objs = session.client.objects()
-    if _want_json(session, as_json):
+    if want_json(session, as_json):
         output.emit_json([o.to_dict() for o in objs])
         return
     rows = [
@@ -80,7 +82,7 @@ def download(session: Session, handles: tuple[int, ...], output_dir: str, overwr
 
 
 def _emit(session: Session, as_json: bool, results: list[dict[str, Any]]) -> None:
-    if _want_json(session, as_json):
+    if want_json(session, as_json):
         output.emit_json(results)
         return
     output.table([(output.hexv(r["handle"]), output.human_size(r["size"]), r["path"]) for r in results], ["Handle", "Size", "Saved to"])

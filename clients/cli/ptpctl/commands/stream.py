@@ -10,7 +10,8 @@ import click
 from ptpd_client import ClientError
 
 from .. import output
-from ..cli import Session, _want_json, json_option, pass_session
+from ..params import json_option, pass_session, want_json
+from ..session import Session
 
 
 @click.command(short_help="Print events as they happen.")
@@ -41,7 +42,7 @@ def events(session: Session, topics: tuple[str, ...], count: int | None, duratio
             if getattr(ev, "missed", 0):
                 click.echo(f"ptpctl: warning: {ev.missed} event(s) lost before seq {ev.seq}", err=True)
             data = {k: v for k, v in ev.data.items() if k not in ("seq", "t")}
-            if _want_json(session, as_json):
+            if want_json(session, as_json):
                 click.echo(_json.dumps({"topic": ev.topic, "seq": ev.seq, "t": ev.data.get("t"), "data": data}, default=output._default))
             else:
                 stamp = time.strftime("%H:%M:%S", time.localtime(ev.data.get("t") or ev.received))

@@ -1,10 +1,13 @@
-"""Exit codes, and the one line on stderr each failure gets; free of click so that the
-quick path (:mod:`ptpctl.fast`) can report errors exactly as the click application does."""
+"""Exit codes, the one line on stderr each failure gets, and the runner that gives every
+console client (ptpctl, ptpview, ptptrigger) both: never a traceback."""
 
 from __future__ import annotations
 
 import enum
 import sys
+from typing import NoReturn
+
+import click
 
 from ptpd.bus import ErrorCode
 from ptpd_client import ClientError, CommandFailed, DaemonUnavailable, ProtocolMismatch, RequestTimeout
@@ -12,7 +15,7 @@ from ptpd_client import ClientError, CommandFailed, DaemonUnavailable, ProtocolM
 
 @enum.unique
 class Exit(enum.IntEnum):
-    """ptpctl's exit codes (those of the ptp-ip tool, plus CAMERA_REFUSED)."""
+    """The console clients' exit codes (those of the ptp-ip tool, plus REFUSED)."""
 
     OK = 0  #: success
     ERROR = 1  #: unspecified failure
@@ -95,3 +98,36 @@ def report(exc: BaseException, verbose: int = 0, prog: str = "ptpctl") -> int:
         traceback.print_exception(exc)
     error_line(f"internal error: {type(exc).__name__}: {exc}", prog)
     return Exit.ERROR
+
+
+class CliError(click.ClickException):
+    """An error a console client reports in one line and an exit code."""
+
+    def __init__(self, message: str, exit_code: int = Exit.ERROR) -> None:
+        super().__init__(message)
+        self.exit_code = int(exit_code)
+
+
+def from_client_error(exc: ClientError) -> CliError:
+    """One readable line and the exit code for a client error."""
+    return CliError(*describe_client_error(exc))
+
+
+def run_console(command: click.Command, prog_name: str) -> NoReturn:
+    """Run a click command as a console entry point: one line on stderr for any error,
+    never a traceback, and the exit codes of :class:`Exit`."""
+    try:
+        command.main(prog_name=prog_name, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        error_line(exc.format_message(), prog_name)
+        sys.exit(Exit.USAGE)
+    except click.ClickException as exc:
+        error_line(exc.format_message(), prog_name)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.exit(Exit.ERROR)
+    except (KeyboardInterrupt, Exception) as exc:
+        sys.exit(report(exc, prog=prog_name))
+    sys.exit(0)

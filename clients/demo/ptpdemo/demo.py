@@ -163,7 +163,3 @@ def main(captures: Path) -> None:
         sys.exit(1)
     finally:
         demo.stop()
-
-
-if __name__ == "__main__":
-    main()

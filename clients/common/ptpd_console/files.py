@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -44,7 +43,12 @@ class FileExists(Exception):
 
 class Incomplete(Exception):
     """What was written is not the whole image (wrong size, or a JPEG without its end
-    marker); the temp file was removed and nothing was written under the final name."""
+    marker); the temp file was removed and nothing was written under the final name,
+    ``path`` (when known)."""
+
+    def __init__(self, reason: str, path: Path | None = None) -> None:
+        super().__init__(reason)
+        self.path = path
 
 
 #: how far from the end a JPEG's FFD9 may sit behind zero padding (cameras pad to blocks)
@@ -80,6 +84,8 @@ def write_atomic(path: Path, data: bytes | bytearray | memoryview, *, overwrite:
     ``data`` may be any buffer (the client hands out a view of the received message): it
     goes to the file descriptor as it is, with no copy in between.
     """
+    import tempfile  # here: every console client loads this module, few of them write
+
     path.parent.mkdir(parents=True, exist_ok=True)
     if not overwrite and path.exists():
         raise FileExists(str(path))
@@ -89,7 +95,10 @@ def write_atomic(path: Path, data: bytes | bytearray | memoryview, *, overwrite:
             _write_all(fd, data)
             if jpeg is None:
                 jpeg = bytes(memoryview(data).cast("B")[:2]) == b"\xff\xd8"
-            _verify(fd, expected_size, jpeg)
+            try:
+                _verify(fd, expected_size, jpeg)
+            except Incomplete as exc:
+                raise Incomplete(str(exc), path) from None
             os.fsync(fd)
             os.fchmod(fd, 0o644)
         finally:

@@ -1,5 +1,5 @@
-"""The options that say where the daemon is and how to reach it, shared by ptpview and
-ptptrigger (ptpctl's group keeps its own, which it also reads from its config file)."""
+"""The options that say where the daemon is and how to reach it, and the client they name:
+the same options, with the same ``PTPD_*`` environment variables, in every console client."""
 
 from __future__ import annotations
 
@@ -33,13 +33,16 @@ def daemon_options(f: F) -> F:
     with its ``PTPD_*`` environment variable."""
     for decorator in reversed(
         (
-            click.option("--command-endpoint", metavar="ENDPOINT", envvar=bus.ENV_COMMAND, help="The daemon's command socket."),
-            click.option("--event-endpoint", metavar="ENDPOINT", envvar=bus.ENV_EVENT, help="The daemon's event socket."),
-            click.option("--liveview-endpoint", metavar="ENDPOINT", envvar=bus.ENV_LIVEVIEW, help="The daemon's live-view socket."),
+            click.option("--command-endpoint", metavar="ENDPOINT", envvar=bus.ENV_COMMAND,
+                         help="The daemon's command socket (default: ipc:// in the runtime dir; env PTPD_COMMAND_ENDPOINT)."),
+            click.option("--event-endpoint", metavar="ENDPOINT", envvar=bus.ENV_EVENT,
+                         help="The daemon's event socket (default: asked from the daemon; env PTPD_EVENT_ENDPOINT)."),
+            click.option("--liveview-endpoint", metavar="ENDPOINT", envvar=bus.ENV_LIVEVIEW,
+                         help="The daemon's live-view socket (default: asked from the daemon; env PTPD_LIVEVIEW_ENDPOINT)."),
             click.option("--curve-server-key", metavar="FILE", envvar=bus.ENV_CURVE_SERVER_KEY,
-                         help="CURVE: the daemon's public key (server.key from 'ptpd keys', or z85)."),
+                         help="CURVE: the daemon's public key (server.key from 'ptpd keys', or z85); env PTPD_CURVE_SERVER_KEY."),
             click.option("--curve-client-key", metavar="FILE", envvar=bus.ENV_CURVE_CLIENT_KEY,
-                         help="CURVE: this client's NAME.key_secret (or z85 secret key)."),
+                         help="CURVE: this client's NAME.key_secret (or z85 secret key); env PTPD_CURVE_CLIENT_KEY."),
         )
     ):
         f = decorator(f)

@@ -1,0 +1,49 @@
+"""Capturing shots with their images, and saving them under the camera's file names:
+``ptpctl capture`` and ``ptptrigger`` do both the same way."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .files import free_name, is_jpeg_name, safe_name, write_atomic
+
+
+def capture_shots(client: Any, count: int, *, want_data: bool, preview: bool = False,
+                  delete_after: bool = False) -> list[tuple[Any, str | None]]:
+    """Capture ``count`` shots; with ``want_data`` each carries its image bytes.
+
+    The daemon downloads each shot by the handle the camera layer reports (and deletes
+    it afterwards with ``delete_after``). A camera that names no new object (a Fuji body
+    that lists no objects in remote mode) leaves only its preview: that is used then.
+    Returns ``(shot, source)`` pairs, source "image", "preview" or None.
+    """
+    result = client.capture(count, download=want_data, preview=preview or want_data,
+                            keep=(not delete_after) if want_data else None)
+    out: list[tuple[Any, str | None]] = []
+    for i, s in enumerate(result.shots):
+        source: str | None = "image" if s.data is not None else None
+        if want_data and s.data is None and s.preview:
+            s = replace(s, data=s.preview, filename=s.filename or f"preview-{i + 1}.jpg")
+            source = "preview"
+        out.append((s, source))
+    return out
+
+
+def checks(shot: Any, source: str | None) -> dict[str, Any]:
+    """What :func:`~.files.write_atomic` verifies for a shot: the size the daemon reported
+    is the image's (a preview stand-in is checked only as a JPEG), and a ``.jpg`` name
+    means a JPEG, end marker and all."""
+    return {"expected_size": (shot.size or None) if source == "image" else None,
+            "jpeg": True if is_jpeg_name(shot.filename or "") else None}
+
+
+def save_shot(shot: Any, source: str | None, directory: Path, fallback: str, *, overwrite: bool = False) -> Path:
+    """Write a captured shot's bytes into ``directory`` under the camera's file name
+    (``fallback`` when it gives none); an existing file is replaced only with
+    ``overwrite``, else the shot goes to ``name-1.jpg``, ``name-2.jpg``... Raises
+    :class:`~.files.Incomplete` (nothing written) when the bytes are not the whole image."""
+    name = safe_name(shot.filename or "", fallback)
+    dest = directory / name if overwrite else free_name(directory, name)
+    return write_atomic(dest, shot.data, overwrite=overwrite, **checks(shot, source))

@@ -1,0 +1,5 @@
+"""``python -m ptpdemo`` (``make demo``)."""
+
+from ptpdemo.demo import main
+
+main()
