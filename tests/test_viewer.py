@@ -16,7 +16,7 @@ import pytest
 from conftest import Proc, free_port, wait_for_port
 from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
 
-from ptpview.overlay import ViewState, draw, parse_bias, program_letter, widget_boxes
+from ptpview.overlay import YELLOW, ViewState, bias_ev, draw, focus_point_xy, program_letter, widget_boxes
 
 PYTHON = sys.executable
 CHROMIUM = "/usr/bin/chromium"
@@ -118,19 +118,65 @@ def test_mjpeg_server_and_page_in_chromium(daemon: Daemon, tmp_path: Path) -> No
 
 
 def test_program_badges_are_not_swapped() -> None:
-    # the ptp-ip tool drew A for shutter priority and S for aperture priority
-    assert program_letter("aperture priority") == "A"
-    assert program_letter("shutter priority") == "S"
-    assert program_letter("manual") == "M"
-    assert program_letter("P") == "P"
+    # the ptp-ip tool drew A for shutter priority and S for aperture priority; the badge
+    # comes from the ExposureProgramMode value, whatever the label says
+    assert program_letter(3, "aperture priority") == "A"
+    assert program_letter(4, "shutter priority") == "S"
+    assert program_letter(1, "anything") == "M"
+    assert program_letter(2, "P") == "P"
+    assert program_letter(7, "portrait") == "POR"  # a program without a badge shows its label
 
 
-def test_parse_bias() -> None:
-    assert parse_bias("0") == 0
-    assert parse_bias("-1/3") == pytest.approx(-1 / 3)
-    assert parse_bias("1 2/3") == pytest.approx(5 / 3)
-    assert parse_bias("-2 1/3") == pytest.approx(-7 / 3)
-    assert parse_bias("auto") is None
+def test_bias_from_the_raw_value() -> None:
+    assert bias_ev(0) == 0
+    assert bias_ev(-333) == pytest.approx(-1 / 3, abs=1e-3)
+    assert bias_ev(1667) == pytest.approx(5 / 3, abs=1e-3)
+    assert bias_ev(-2333) == pytest.approx(-7 / 3, abs=1e-3)
+    assert bias_ev(0xFEB3) == bias_ev(0xFFFFFEB3) == pytest.approx(-1 / 3, abs=1e-3)  # INT16 in a wider slot
+    assert bias_ev(None) is None
+
+
+def test_focus_point_from_the_raw_value() -> None:
+    assert focus_point_xy(0x03020404) == (4, 4)  # the X-T1's value: upper 16 bits not part of the point
+    assert focus_point_xy(0x0302070A) == (7, 10)
+    assert focus_point_xy(None) is None
+
+
+def _yellow_columns(img: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    region = img[y0:y1, x0:x1].astype(int)
+    hit = (np.abs(region - np.array(YELLOW)).sum(axis=2) < 60).any(axis=0)
+    return np.flatnonzero(hit) + x0
+
+
+def test_overlay_draws_numbers_not_labels() -> None:
+    # The bias pointer sits where the raw value says, whatever the label reads; a label
+    # the overlay could not parse moves nothing.
+    frame = np.zeros((480, 640, 3), np.uint8)
+    box = widget_boxes(640, 480)["bias"]
+    at: dict[int, float] = {}
+    for value in (-1000, 1000):
+        state = ViewState()
+        state.update("exp-bias", {"code": 0x5010, "name": "exp-bias", "value": value, "label": "(unreadable)"})
+        cols = _yellow_columns(draw(frame.copy(), state), box)
+        assert cols.size, f"no bias pointer for {value}"
+        at[value] = cols.mean()
+    mid = (box[0] + box[2]) / 2
+    assert at[-1000] < mid < at[1000]
+    # ISO: the auto badge from Fuji's flag in the raw value, not from an "S" in the label
+    iso_box = widget_boxes(640, 480)["iso"]
+    drawn = []
+    for value in (0x80001900, 6400):
+        state = ViewState()
+        state.update("iso", {"code": 0xD02A, "name": "iso", "value": value, "label": "6400"})
+        x0, y0, x1, y1 = iso_box
+        drawn.append(draw(frame.copy(), state)[y0:y1, x0:x1])
+    assert not np.array_equal(drawn[0], drawn[1])
+    # the focus marker moves with the raw value (4x4 is the centre of the X-T1's 7x7 grid)
+    state = ViewState()
+    state.update("focusmtr", {"code": 0xD17C, "name": "focusmtr", "value": 0x03020101, "label": "4x4"})
+    corner = draw(frame.copy(), state)
+    assert corner[:120, :160].max() > 0 and corner[200:280, 280:360].max() == 0
 
 
 def test_state_events_change_the_overlay() -> None:
@@ -147,6 +193,7 @@ def test_state_events_change_the_overlay() -> None:
 
 def test_low_battery_red_is_reset() -> None:
     state = ViewState()
+    state.set_range(0x5001, 0, 3)  # the X-T1's description: a range 0..3
     frame = np.zeros((480, 640, 3), np.uint8)
     x0, y0, x1, y1 = widget_boxes(640, 480)["battery"]
     state.update("battery", {"code": 0x5001, "name": "battery", "value": 1, "label": "1/3"})
@@ -155,3 +202,19 @@ def test_low_battery_red_is_reset() -> None:
     full = draw(frame.copy(), state)[y0:y1, x0:x1]
     is_red = lambda img: ((img[..., 2] > 150) & (img[..., 0] < 100)).sum()  # noqa: E731
     assert is_red(low) > 10 and is_red(full) == 0
+    # against a range of 0..100 (a generic body), 20 is low and 90 is not
+    state.set_range(0x5001, 0, 100)
+    state.update("battery", {"code": 0x5001, "name": "battery", "value": 20, "label": "20%"})
+    assert is_red(draw(frame.copy(), state)[y0:y1, x0:x1]) > 10
+    state.update("battery", {"code": 0x5001, "name": "battery", "value": 90, "label": "90%"})
+    assert is_red(draw(frame.copy(), state)[y0:y1, x0:x1]) == 0
+
+
+def test_battery_without_a_scale_shows_its_label() -> None:
+    # no description: the level cannot be drawn as bars, so the camera's own words show
+    state = ViewState()
+    state.update("battery", {"code": 0x5001, "name": "battery", "value": 1, "label": "1/3"})
+    frame = np.zeros((480, 640, 3), np.uint8)
+    x0, y0, x1, y1 = widget_boxes(640, 480)["battery"]
+    region = draw(frame.copy(), state)[y0:y1, x0:x1]
+    assert region.max() > 0 and ((region[..., 2] > 150) & (region[..., 0] < 100)).sum() == 0

@@ -65,16 +65,37 @@ class StateFollower(threading.Thread):
 
 def load_state(client: Client, state: ViewState, snapshot: Any | None = None) -> None:
     """Fill ``state`` from a snapshot (taken now if not given); if the daemon has not
-    cached any state yet, ask the camera once."""
+    cached any state yet, ask the camera once. Then the battery's scale (see
+    :func:`load_ranges`)."""
     snap = snapshot if snapshot is not None else client.snapshot()
     if snap.state:
         state.replace(snap.state)
+    else:
+        try:
+            for p in client.state():
+                state.update(p.name, p)
+        except ClientError as exc:
+            log.info("no camera state for the overlay: %s", exc)
+    load_ranges(client, state)
+
+
+def load_ranges(client: Client, state: ViewState) -> None:
+    """The battery's lowest and highest values, from its description: a state entry
+    carries the level but not what full is (3 on a Fuji body, 100 on others)."""
+    p = state.find("battery")
+    code = p.get("code") if p is not None else None
+    if not isinstance(code, int) or state.range_of(code) is not None:
         return
     try:
-        for p in client.state():
-            state.update(p.name, p)
+        d = client.describe(code)
     except ClientError as exc:
-        log.info("no camera state for the overlay: %s", exc)
+        log.info("no scale for the battery: %s", exc)
+        return
+    values = [a.value for a in d.allowed if isinstance(a.value, int)]
+    if d.range and len(d.range) >= 2:
+        state.set_range(code, d.range[0], d.range[1])
+    elif values:
+        state.set_range(code, min(values), max(values))
 
 
 def render(frame: Any, state: ViewState | None) -> np.ndarray:

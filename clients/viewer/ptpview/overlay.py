@@ -7,6 +7,11 @@ exposure-bias scale, ISO and battery; and a focus-point marker. Its bugs are not
 the A/S badges are the right way round, the battery is drawn red only when low (and
 reset every frame), and an unknown value draws its label instead of crashing.
 
+Text widgets show the daemon's labels. Whatever is drawn to a scale or placed (the bias
+pointer, the battery bars, the focus point, the program badge, the auto-ISO badge) comes
+from the raw ``value`` of the state entry, read by the property's code, never from its
+label; the battery's scale comes from its description (:meth:`ViewState.set_range`).
+
 :class:`ViewState` holds the camera state (fed from the ``snapshot`` and ``state.*``
 events, never polled); :func:`draw` renders it on a BGR frame; :func:`widget_boxes` says
 where each widget goes, so tests can compare overlay pixels with the bare frame.
@@ -14,7 +19,6 @@ where each widget goes, so tests can compare overlay pixels with the bare frame.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -51,6 +55,15 @@ SOURCES: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {
     "focuspoint": (("focusmtr", "focus-point"), (0xD17C, 0x501C)),
 }
 
+#: the codes whose raw values the overlay reads (ISO 15740 §13.5 unless noted)
+EXPOSURE_PROGRAM = 0x500E  #: ExposureProgramMode, UINT16 enumeration
+EXPOSURE_BIAS = 0x5010  #: ExposureBiasCompensation, INT16 in 1/1000 EV
+FUJI_ISO = 0xD02A  #: Fuji ExposureIndex: flag 0x80000000 = auto up to the low 16 bits (fuji-ptpip.md §6)
+FUJI_FOCUS_POINT = 0xD17C  #: Fuji FocusPoint: X in bits 8-15, Y in bits 0-7 (fuji-ptpip.md §6)
+
+#: ExposureProgramMode value -> badge (1 manual, 2 automatic, 3 aperture priority, 4 shutter priority)
+PROGRAM_BADGES = {1: "M", 2: "P", 3: "A", 4: "S"}
+
 #: film simulation label -> the short badge the camera shows
 FILM_BADGES = {
     "provia": "STD", "standard": "STD", "velvia": "V", "vivid": "V", "astia": "S", "soft": "S",
@@ -74,7 +87,19 @@ class ViewState:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._props: dict[str, dict[str, Any]] = {}
+        self._ranges: dict[int, tuple[int, int]] = {}
         self.version = 0  #: bumped on every change
+
+    def set_range(self, code: int, lowest: int, highest: int) -> None:
+        """The values property ``code`` goes from and to (from its description): what a
+        level such as the battery's is drawn against."""
+        with self._lock:
+            self._ranges[code] = (lowest, highest)
+            self.version += 1
+
+    def range_of(self, code: Any) -> tuple[int, int] | None:
+        with self._lock:
+            return self._ranges.get(code)
 
     def update(self, name: str, prop: Mapping[str, Any] | Any) -> None:
         """Set one property from a ``{code, name, value, label}`` map or a PropValue."""
@@ -110,6 +135,26 @@ class ViewState:
                 if p.get("code") in codes:
                     return p
         return None
+
+    def number(self, widget: str, code: int) -> int | None:
+        """The raw value a widget is drawn from, when its property is ``code`` and the
+        value is a number (the value's meaning belongs to the code, not to the name)."""
+        p = self.find(widget)
+        if p is None or p.get("code") != code:
+            return None
+        value = p.get("value")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def level(self, widget: str) -> float | None:
+        """A widget's value as a fraction of its property's range (0 empty, 1 full), or
+        None without a numeric value or a known range."""
+        p = self.find(widget)
+        if p is None:
+            return None
+        value, span = p.get("value"), self.range_of(p.get("code"))
+        if span is None or not isinstance(value, int) or span[1] <= span[0]:
+            return None
+        return min(1.0, max(0.0, (value - span[0]) / (span[1] - span[0])))
 
     def label(self, widget: str) -> str | None:
         p = self.find(widget)
@@ -197,31 +242,24 @@ def _badge(img: np.ndarray, text: str, box: tuple[int, int, int, int], s: float,
         _text(img, text, x0 + int(4 * s), (y0 + y1 + tht) // 2, s, color, max_w=bw - int(6 * s))
 
 
-def program_letter(label: str) -> str:
-    """M / P / A / S from the exposure-program label (A = aperture priority, S = shutter)."""
-    low = label.lower()
-    if "aperture" in low:
-        return "A"
-    if "shutter" in low:
-        return "S"
-    if "manual" in low:
-        return "M"
-    if low in ("automatic", "auto", "program", "normal program") or "program" in low:
-        return "P"
+def program_letter(value: int | None, label: str) -> str:
+    """M / P / A / S from the ExposureProgramMode value (A = aperture priority, S =
+    shutter); other programs show the start of their label."""
+    if value in PROGRAM_BADGES:
+        return PROGRAM_BADGES[value]
     return label[:3].upper() or "?"
 
 
-def parse_bias(label: str) -> float | None:
-    """``-1 2/3`` -> -1.667, ``+2/3`` -> 0.667, ``0`` -> 0; None when it is not a bias."""
-    m = re.match(r"^\s*([+-]?)\s*(\d+)?(?:\s*(\d+)/(\d+))?\s*(?:EV)?\s*$", label)
-    if not m or (m.group(2) is None and m.group(3) is None):
+def bias_ev(value: int | None) -> float | None:
+    """An ExposureBiasCompensation value in EV: -333 -> -0.333, 1667 -> 1.667; an INT16
+    carried in a wider unsigned slot (0xFEB3, 0xFFFFFEB3) reads as its signed self."""
+    if value is None:
         return None
-    whole = int(m.group(2) or 0)
-    frac = int(m.group(3)) / int(m.group(4)) if m.group(3) else 0.0
-    if m.group(2) is not None and m.group(3) is None and "/" in label:
-        return None
-    v = whole + frac
-    return -v if m.group(1) == "-" else v
+    if value > 0x7FFF:
+        value &= 0xFFFF
+        if value > 0x7FFF:
+            value -= 0x10000
+    return value / 1000
 
 
 def _bias_scale(img: np.ndarray, box: tuple[int, int, int, int], s: float, bias: float | None) -> None:
@@ -250,23 +288,12 @@ def _bias_scale(img: np.ndarray, box: tuple[int, int, int, int], s: float, bias:
     cv2.fillPoly(img, [pts], color)
 
 
-def _battery(img: np.ndarray, box: tuple[int, int, int, int], s: float, label: str) -> None:
+def _battery(img: np.ndarray, box: tuple[int, int, int, int], s: float, level: float | None, label: str) -> None:
     x0, y0, x1, y1 = box
-    m = re.match(r"^\s*(\d+)\s*/\s*(\d+)\s*$", label)
-    if m:
-        level, full = int(m.group(1)), max(1, int(m.group(2)))
-    elif label.lower() in ("critical", "empty", "low"):
-        level, full = 0, 3
-    elif label.lower() in ("full",):
-        level, full = 3, 3
-    else:
-        try:  # a percentage
-            pct = float(label.rstrip("%"))
-            level, full = round(pct / 100 * 3), 3
-        except ValueError:
-            _text(img, label, x0, y1 - int(8 * s), s, WHITE, 0.35, max_w=x1 - x0)
-            return
-    bars = round(3 * level / full)
+    if level is None:  # no scale to draw it against: say what the camera said
+        _text(img, label, x0, y1 - int(8 * s), s, WHITE, 0.35, max_w=x1 - x0)
+        return
+    bars = round(3 * level)
     color = RED if bars <= 1 else WHITE  # red for low only, recomputed every frame
     bx0, by0, bx1, by1 = x0, y0 + int(6 * s), x0 + int(36 * s), y1 - int(6 * s)
     cv2.rectangle(img, (bx0, by0), (bx1, by1), BLACK, max(1, int(s)) + 2)
@@ -278,17 +305,16 @@ def _battery(img: np.ndarray, box: tuple[int, int, int, int], s: float, label: s
         cv2.rectangle(img, (cx + 1, by0 + int(2 * s)), (cx + cell - 1, by1 - int(2 * s)), color, -1)
 
 
-def focus_point_xy(label: str) -> tuple[int, int] | None:
-    m = re.match(r"^\s*(\d+)\s*x\s*(\d+)\s*$", label)
-    if not m:
+def focus_point_xy(value: int | None) -> tuple[int, int] | None:
+    """A Fuji FocusPoint value as (X, Y) on the camera's grid: 0x03020404 -> (4, 4)."""
+    if value is None:
         return None
-    return int(m.group(1)), int(m.group(2))
+    return (value >> 8) & 0xFF, value & 0xFF
 
 
-def _focus_marker(img: np.ndarray, s: float, label: str | None) -> tuple[int, int, int, int]:
+def _focus_marker(img: np.ndarray, s: float, xy: tuple[int, int] | None) -> tuple[int, int, int, int]:
     h, w = img.shape[:2]
     cx, cy = w // 2, h // 2
-    xy = focus_point_xy(label) if label else None
     if xy is not None and xy[0] > 0 and xy[1] > 0:
         cols = 7 if xy[0] <= 7 else 13  # X-T1: 7x7 points; later bodies: 13 wide
         rows = 7 if xy[1] <= 7 else 13
@@ -351,7 +377,7 @@ def draw(img: np.ndarray, state: ViewState) -> np.ndarray:
     # bottom row
     program = state.label("program")
     if program:
-        _badge(img, program_letter(program), boxes["program"], s, inverted=True)
+        _badge(img, program_letter(state.number("program", EXPOSURE_PROGRAM), program), boxes["program"], s, inverted=True)
     shutter = state.label("shutter")
     if shutter:
         text_in("shutter", shutter)
@@ -361,19 +387,19 @@ def draw(img: np.ndarray, state: ViewState) -> np.ndarray:
         if a.lower().startswith("f/"):
             a = "F" + a[2:]
         text_in("aperture", a)
-    bias_label = state.label("bias")
-    _bias_scale(img, boxes["bias"], s, parse_bias(bias_label) if bias_label is not None else None)
+    _bias_scale(img, boxes["bias"], s, bias_ev(state.number("bias", EXPOSURE_BIAS)))
     iso = state.label("iso")
     if iso:
         x0, y0, x1, y1 = boxes["iso"]
-        if iso.upper().startswith("S") and iso[1:].isdigit():
+        raw_iso = state.number("iso", FUJI_ISO)
+        if raw_iso is not None and raw_iso & 0xFFFF0000 == 0x80000000:  # auto, up to the low 16 bits
             _badge(img, "AUTO", (x0, y0, x0 + int(40 * s), y1), s, inverted=True)
-            _text(img, f"ISO {iso[1:]}", x0 + int(44 * s), y1 - int(8 * s), s, max_w=x1 - x0 - int(44 * s))
+            _text(img, f"ISO {raw_iso & 0xFFFF}", x0 + int(44 * s), y1 - int(8 * s), s, max_w=x1 - x0 - int(44 * s))
         else:
             _text(img, f"ISO {iso}", x0, y1 - int(8 * s), s, max_w=x1 - x0)
     battery = state.label("battery")
     if battery:
-        _battery(img, boxes["battery"], s, battery)
+        _battery(img, boxes["battery"], s, state.level("battery"), battery)
 
-    _focus_marker(img, s, state.label("focuspoint"))
+    _focus_marker(img, s, focus_point_xy(state.number("focuspoint", FUJI_FOCUS_POINT)))
     return img
