@@ -1,5 +1,5 @@
-"""ptpctl's console entry point (``ptpctl.cli:main``: the click application, then an exit
-without the interpreter's teardown) answers the commands scripts run in loops, ``get`` and
+"""ptpctl's console entry point (``ptpctl.main:main``: the click application, loaded with
+the cyclic collector paused, then an exit without the interpreter's teardown) answers the commands scripts run in loops, ``get`` and
 ``set``, byte for byte as click's own standalone ``main`` does (stdout, stderr and exit
 code), against a real daemon with the simulated Fuji X-T1: nothing is lost by leaving
 early."""
@@ -17,7 +17,7 @@ from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixt
 PYTHON = sys.executable
 
 #: ``python -c`` programs: the console entry point, and click's standalone main alone
-ENTRY = "import sys; sys.argv[0] = 'ptpctl'; from ptpctl.cli import main; main()"
+ENTRY = "import sys; sys.argv[0] = 'ptpctl'; from ptpctl.main import main; main()"
 CLICK = "import sys; sys.argv[0] = 'ptpctl'; from ptpctl.cli import cli; cli.main(prog_name='ptpctl')"
 
 

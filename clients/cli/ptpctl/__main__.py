@@ -1,5 +1,5 @@
 """``python -m ptpctl``."""
 
-from ptpctl.cli import main
+from ptpctl.main import main
 
 main()

@@ -165,7 +165,8 @@ for _command in (capture.capture, props.describe, storage.download, stream.event
 
 
 def main() -> NoReturn:
-    """Console entry point: run ptpctl with ``sys.argv`` and exit with its exit code."""
+    """Run ptpctl with ``sys.argv`` and exit with its exit code (the console entry point,
+    :func:`ptpctl.main.main`, loads this module and calls it)."""
     code = cli.main(prog_name="ptpctl", standalone_mode=False)
     try:
         sys.stdout.flush()  # here, so that a reader gone away (``| head -0``) still means exit 1

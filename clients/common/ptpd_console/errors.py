@@ -12,6 +12,8 @@ import click
 from ptpd.bus import ErrorCode
 from ptpd_client import ClientError, CommandFailed, DaemonUnavailable, ProtocolMismatch, RequestTimeout
 
+__all__ = ["EXIT_HELP", "CliError", "Exit", "describe_client_error", "error_line", "from_client_error", "report",
+           "run_console"]
 
 @enum.unique
 class Exit(enum.IntEnum):
