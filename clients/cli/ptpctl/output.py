@@ -1,6 +1,4 @@
-"""How ptpctl prints: aligned tables with units, JSON (pretty on a terminal), hex dumps.
-
-Free of click (plain ``print``), so that the quick path prints what the commands print."""
+"""How ptpctl prints: aligned tables with units, JSON (pretty on a terminal), hex dumps."""
 
 from __future__ import annotations
 
