@@ -17,7 +17,7 @@ from ptpd.fuji.codes import FujiPropCode
 from ptpd.fuji.errors import NameNotAccepted, PairingRefused
 from ptpd.fuji.link import PAIRING_PROMPT
 from ptpd.protocol.errors import ResponseError
-from ptpd.simulator import fuji as sim_fuji
+from ptpd.simulator.fuji import session as sim_fuji_session
 from ptpd.simulator import start_simulator
 
 pytestmark = pytest.mark.timeout(60)
@@ -216,7 +216,7 @@ def test_capture_reports_the_new_object_whose_download_carries_the_settings() ->
 def test_capture_without_object_listing_reports_no_handle(monkeypatch: pytest.MonkeyPatch) -> None:
     # A body without GetObjectHandles (the X-T1 in remote mode): the simulated camera
     # answers OperationNotSupported on the wire.
-    monkeypatch.delitem(sim_fuji._HANDLERS, 0x1007)
+    monkeypatch.delitem(sim_fuji_session.HANDLERS, 0x1007)
 
     async def body(sim: Any) -> None:
         async with camera(sim) as cam:

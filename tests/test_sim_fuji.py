@@ -18,8 +18,8 @@ import pytest
 from PIL import Image
 
 from ptpd.simulator import jpeg
-from ptpd.simulator.fuji import FujiDevice, bias_label, iso_label, start_fuji_simulator
-from ptpd.simulator.fuji_profiles import PROFILES, X_T1, get_profile
+from ptpd.simulator.fuji import FujiDevice, start_fuji_simulator
+from ptpd.simulator.fuji.profiles import PROFILES, X_T1, get_profile
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -180,9 +180,20 @@ def test_state_list_depends_on_program_and_iso(program, iso, added, removed):
 
 
 def test_labels_follow_the_reference_formatting():
-    assert [iso_label(v) for v in (0xFFFFFFFF, 0x80001900, 0x40000064, 0x4000C800, 800)] == [
-        "auto", "S6400", "L100", "H51200", "800"]
-    assert [bias_label(v) for v in (0, -333, 667, -2333, 1667, 3000)] == ["0", "-1/3", "2/3", "-2 1/3", "1 2/3", "3"]
+    # what the body prints on its pictures and shapes its scene with: the dialect's labels
+    dev = FujiDevice(X_T1, initial_images=0)
+    isos = []
+    for v in (0xFFFFFFFF, 0x80001900, 0x40000064, 0x4000C800, 800):
+        dev.set(0xD02A, v, force=True)
+        isos.append(dev.settings_labels()["iso"])
+    assert isos == ["auto", "S6400", "L100", "H51200", "800"]
+    biases = []
+    for v in (0, -333, 667, -2333, 1667, 3000):
+        dev.set(0x5010, v)
+        biases.append(dev.settings_labels()["exp-bias"])
+    assert biases == ["0", "-1/3", "2/3", "-2 1/3", "1 2/3", "3"]
+    dev.set(0xD001, 11)
+    assert dev.settings_labels()["effect"] == "Classic Chrome"
 
 
 def test_profiles_by_model_name():
@@ -510,7 +521,7 @@ async def test_our_fuji_initiator_against_the_simulator():
 
 
 def test_frame_source_follows_the_schedule_and_caches():
-    from ptpd.simulator.liveview import FrameSource
+    from ptpd.simulator.fuji.liveview import FrameSource
     from ptpd.simulator.scene import SceneSchedule
 
     src = FrameSource(SceneSchedule.parse("none,object@1,face@5"), fps=30)
@@ -528,7 +539,7 @@ def test_liveview_face_frames_are_detected_by_the_bundled_cascade():
     import cv2
     import numpy as np
 
-    from ptpd.simulator.liveview import FrameSource
+    from ptpd.simulator.fuji.liveview import FrameSource
     from ptpd.simulator.scene import SceneSchedule
 
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")

@@ -14,7 +14,8 @@ from ptpd.protocol import datasets
 from ptpd.protocol.errors import ProtocolError
 from ptpd.simulator import properties as props
 from ptpd.simulator import store as st
-from ptpd.simulator.generic import CameraConfig, GenericCamera, pad_jpeg
+from ptpd.simulator.generic import CameraConfig, GenericCamera
+from ptpd.simulator.jpeg import pad_jpeg
 
 SID = 0x00010001
 

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field, fields
 from enum import Enum, unique
 from typing import Any
 
+from ptpd.protocol.codes import OperationCode as OP
+
 
 @unique
 class Malformed(str, Enum):
@@ -66,14 +68,14 @@ class DropPoint(str, Enum):
 
 
 #: operations a busy camera still answers (a host must be able to close and reopen)
-_BUSY_EXEMPT = frozenset({0x1001, 0x1002, 0x1003})
+_BUSY_EXEMPT = frozenset({OP.GetDeviceInfo, OP.OpenSession, OP.CloseSession})
 
 #: DataSets whose first PTP string can be broken, by the operation that returns them:
 #: op code -> byte offset of the string's u8 count (ptp.md §10)
 _FIRST_STRING_OFFSET = {
-    0x1001: 8,  # DeviceInfo.VendorExtensionDesc
-    0x1005: 26,  # StorageInfo.StorageDescription
-    0x1008: 52,  # ObjectInfo.Filename
+    OP.GetDeviceInfo: 8,  # DeviceInfo.VendorExtensionDesc
+    OP.GetStorageInfo: 26,  # StorageInfo.StorageDescription
+    OP.GetObjectInfo: 52,  # ObjectInfo.Filename
 }
 
 
@@ -337,9 +339,9 @@ def corrupt_payload(kind: Malformed, op_code: int, payload: bytes) -> bytes:
 
 
 def _first_array_offset(op_code: int, payload: bytes) -> int | None:
-    if op_code in (0x1004, 0x1007) and len(payload) >= 4:  # StorageIDs / ObjectHandles
+    if op_code in (OP.GetStorageIDs, OP.GetObjectHandles) and len(payload) >= 4:
         return 0
-    if op_code == 0x1001 and len(payload) > 9:  # DeviceInfo: OperationsSupported after 2 fields + string + u16
+    if op_code == OP.GetDeviceInfo and len(payload) > 9:  # OperationsSupported after 2 fields + string + u16
         off = 8 + 1 + 2 * payload[8] + 2
         return off if off + 4 <= len(payload) else None
     return None

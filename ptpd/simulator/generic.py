@@ -21,7 +21,6 @@ import datetime as _dt
 import hashlib
 import io
 import logging
-import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -176,25 +175,6 @@ def render_still(s: StillSettings) -> tuple[bytes, bytes, tuple[int, int]]:
     return data, thumb, size
 
 
-def pad_jpeg(jpeg: bytes, size: int) -> bytes:
-    """``jpeg`` grown to about ``size`` bytes with APP15 segments right after SOI.
-
-    The result is still a valid JPEG (decoders skip unknown APPn segments), so a big
-    object for benchmarks is a real image and passes SOI/EOI checks.
-    """
-    need = size - len(jpeg)
-    if need <= 4:
-        return jpeg
-    segments = []
-    chunk = 65533  # largest APPn payload: the u16 length counts itself
-    filler = bytes(range(256)) * (chunk // 256 + 1)
-    while need > 4:
-        n = min(chunk, need - 4)
-        segments.append(b"\xff\xef" + struct.pack(">H", n + 2) + filler[:n])
-        need -= n + 4
-    return jpeg[:2] + b"".join(segments) + jpeg[2:]
-
-
 @dataclass(frozen=True, slots=True)
 class EventOut:
     """An event to send on the event connection."""
@@ -277,7 +257,7 @@ class GenericCamera:
             self._shoot(self.current_settings())
         if self.config.big_object_mb > 0:
             base = self._render(self.current_settings())
-            data = pad_jpeg(base[0], int(self.config.big_object_mb * 1024 * 1024))
+            data = jpeg.pad_jpeg(base[0], int(self.config.big_object_mb * 1024 * 1024))
             self._store_image(self.current_settings(), (data, base[1], base[2]), name="BIG_0001.JPG")
 
     def current_settings(self) -> StillSettings:
@@ -307,23 +287,12 @@ class GenericCamera:
     def _store_image(
         self, settings: StillSettings, rendered: tuple[bytes, bytes, tuple[int, int]], name: str | None = None
     ) -> st.StoredObject:
-        jpeg, thumb, thumb_size = rendered
-        date = props.ptp_datetime(settings.when)
+        data, thumb, thumb_size = rendered
         with self.lock:
             filename = name or self.store.next_filename(self.photo_folder)
-            return self.store.add_file(
-                self.storage_id,
-                self.photo_folder,
-                filename,
-                jpeg,
-                object_format=ObjectFormat.EXIF_JPEG,
-                thumb=thumb,
-                thumb_format=ObjectFormat.JFIF,
-                thumb_size=thumb_size,
-                image_size=(settings.width, settings.height),
-                bit_depth=24,
-                capture_date=date,
-                modification_date=date,
+            return self.store.add_image(
+                self.storage_id, self.photo_folder, filename, data, image_size=(settings.width, settings.height),
+                date=props.ptp_datetime(settings.when), thumb=thumb, thumb_size=thumb_size,
             )
 
     def _shoot(self, settings: StillSettings) -> st.StoredObject:
@@ -452,24 +421,6 @@ class CameraSession:
         self.session_id = None
         return Reply(RC.OK, close_session=True)
 
-    def _delete_object(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
-        handle, fmt = p[0], p[1]
-        store = self.camera.store
-        with self.camera.lock:
-            if handle == ALL:
-                victims = [o for o in store if not o.is_folder and fmt in (0, o.object_format)]
-                for o in victims:
-                    if o.handle in store:
-                        store.delete(o.handle)
-                return Reply(RC.OK)
-            if fmt != 0:
-                return Reply(RC.SpecificationByFormatUnsupported)
-            o = store.get(handle)
-            if o.protection:
-                return Reply(RC.ObjectWriteProtected)
-            store.delete(handle)
-        return Reply(RC.OK)
-
     def _initiate_capture(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
         storage_id, fmt = p[0], p[1]
         cam = self.camera
@@ -519,7 +470,6 @@ _HANDLERS: dict[int, Callable[[CameraSession, int, tuple[int, ...], bytes | None
     OP.GetDeviceInfo: CameraSession._get_device_info,
     OP.OpenSession: CameraSession._open_session,
     OP.CloseSession: CameraSession._close_session,
-    OP.DeleteObject: CameraSession._delete_object,
     OP.InitiateCapture: CameraSession._initiate_capture,
     OP.GetDevicePropDesc: CameraSession._get_prop_desc,
     OP.GetDevicePropValue: CameraSession._get_prop_value,

@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import struct
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
 from PIL import Image, TiffImagePlugin
 
-__all__ = ["EXIF_IFD", "Tag", "encode_frame", "encode_jpeg", "read_exif", "thumbnail"]
+__all__ = ["EXIF_IFD", "Tag", "encode_frame", "encode_jpeg", "pad_jpeg", "read_exif", "thumbnail"]
 
 #: pointer tag of the Exif sub-IFD in IFD0
 EXIF_IFD = 0x8769
@@ -173,6 +174,25 @@ def thumbnail(jpeg_bytes: bytes, size: tuple[int, int] = (160, 120), quality: in
     out = io.BytesIO()
     small.save(out, "JPEG", quality=quality)
     return out.getvalue()
+
+
+def pad_jpeg(jpeg_bytes: bytes, size: int) -> bytes:
+    """``jpeg_bytes`` grown to about ``size`` bytes with APP15 segments right after SOI.
+
+    The result is still a valid JPEG (decoders skip unknown APPn segments), so a big
+    object for benchmarks is a real image and passes SOI/EOI checks.
+    """
+    need = size - len(jpeg_bytes)
+    if need <= 4:
+        return jpeg_bytes
+    segments = []
+    chunk = 65533  # largest APPn payload: the u16 length counts itself
+    filler = bytes(range(256)) * (chunk // 256 + 1)
+    while need > 4:
+        n = min(chunk, need - 4)
+        segments.append(b"\xff\xef" + struct.pack(">H", n + 2) + filler[:n])
+        need -= n + 4
+    return jpeg_bytes[:2] + b"".join(segments) + jpeg_bytes[2:]
 
 
 def read_exif(jpeg_bytes: bytes) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 No sockets here. The generic camera (:mod:`.generic`) and the Fuji camera (:mod:`.fuji`)
 answer the standard storage and object operations (ISO 15740 §10.5: GetStorageIDs,
 GetStorageInfo, GetNumObjects, GetObjectHandles, GetObjectInfo, GetObject,
-GetPartialObject, GetThumb) in exactly the same way over their :class:`~.store.ObjectStore`;
-this module is that one way. Each session's dispatch table hands these operations to
+GetPartialObject, GetThumb, DeleteObject) in exactly the same way over their
+:class:`~.store.ObjectStore`; this module is that one way. Each session's dispatch table hands these operations to
 :data:`OPERATIONS` and turns the :class:`Answer` into its own ``Reply``.
 
 Store errors (:class:`~.store.InvalidStorage`, :class:`~.store.InvalidHandle`,
@@ -158,6 +158,25 @@ def get_thumb(cam: ObjectCamera, p: tuple[int, ...]) -> Answer:
     return Answer(RC.OK, data=o.thumb)
 
 
+def delete_object(cam: ObjectCamera, p: tuple[int, ...]) -> Answer:
+    """One object (a folder with what is in it), or with 0xFFFFFFFF every file of the
+    format P2 names (0 = any); a single object is never chosen by format (§10.5.11)."""
+    handle, fmt = p[0], p[1]
+    store = cam.store
+    with cam.lock:
+        if handle == ALL:
+            for o in [o for o in store if not o.is_folder and fmt in (0, o.object_format)]:
+                if o.handle in store:  # a folder deleted before took it with it
+                    store.delete(o.handle)
+            return Answer(RC.OK)
+        if fmt != 0:
+            return Answer(RC.SpecificationByFormatUnsupported)
+        if store.get(handle).protection:
+            return Answer(RC.ObjectWriteProtected)
+        store.delete(handle)
+    return Answer(RC.OK)
+
+
 #: The shared operations by code.
 OPERATIONS: dict[int, Callable[[ObjectCamera, tuple[int, ...]], Answer]] = {
     OP.GetStorageIDs: get_storage_ids,
@@ -168,6 +187,7 @@ OPERATIONS: dict[int, Callable[[ObjectCamera, tuple[int, ...]], Answer]] = {
     OP.GetObject: get_object,
     OP.GetPartialObject: get_partial_object,
     OP.GetThumb: get_thumb,
+    OP.DeleteObject: delete_object,
 }
 
 Session = TypeVar("Session")

@@ -37,7 +37,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +47,7 @@ from ptpd.protocol.codes import InitFailReason, OperationCode, ResponseCode
 from ptpd.protocol.connection import Bytes, ResponderConnection, State
 from ptpd.protocol.errors import ProtocolError
 from ptpd.simulator import faults as flt
+from ptpd.simulator import serving
 from ptpd.simulator.generic import (
     DATA_OUT_OPERATIONS,
     CameraConfig,
@@ -72,23 +72,6 @@ MAX_DATA_OUT = 16 * 1024 * 1024
 FIRST_PACKET_TIMEOUT = 10.0
 #: Bytes asked of the socket per read.
 READ_SIZE = 256 * 1024
-#: Operations that answer with a data phase (for fault planning before the answer exists).
-DATA_IN_OPERATIONS = frozenset(
-    {
-        OperationCode.GetDeviceInfo,
-        OperationCode.GetStorageIDs,
-        OperationCode.GetStorageInfo,
-        OperationCode.GetObjectHandles,
-        OperationCode.GetObjectInfo,
-        OperationCode.GetObject,
-        OperationCode.GetThumb,
-        OperationCode.GetDevicePropDesc,
-        OperationCode.GetDevicePropValue,
-        OperationCode.GetPartialObject,
-    }
-)
-
-
 class _Closed(Exception):
     """Internal: the pair was closed (or the peer hung up) while a coroutine worked on it."""
 
@@ -211,7 +194,9 @@ class Simulator:
         self._server = await asyncio.start_server(self._on_connect, host, port, reuse_address=True)
         sock = self._server.sockets[0]
         self.host, self.port = sock.getsockname()[:2]
-        self._watchdog = asyncio.create_task(self._sleep_watch(), name="ptpd-sim-watchdog")
+        self._watchdog = asyncio.create_task(
+            serving.watch_sleep(self.faults, lambda: bool(self._pairs), self.drop_all), name="ptpd-sim-watchdog"
+        )
         log.info("generic camera %r on %s:%d", self.camera.config.model, self.host, self.port)
         return self
 
@@ -250,16 +235,6 @@ class Simulator:
     def connected(self) -> bool:
         """True while a host holds a command connection."""
         return any(not p.closed for p in self._pairs.values())
-
-    async def _sleep_watch(self) -> None:
-        # Sleep is decided by the fault model; this only carries it out.
-        while True:
-            deadline = self.faults.sleep_deadline()
-            wait = 0.25 if deadline is None else max(0.05, min(0.25, deadline - time.monotonic()))
-            await asyncio.sleep(wait)
-            if self._pairs and self.faults.asleep():
-                log.info("camera falls asleep: closing %d session(s)", len(self._pairs))
-                self.drop_all()
 
     # -- connections -------------------------------------------------------------------
 
@@ -392,8 +367,8 @@ class Simulator:
         channel = pair.cmd
         writer = channel.writer
         tid = req.transaction_id
-        plan = self.faults.on_transaction(req.code, req.code in DATA_IN_OPERATIONS)
-        delay = self.latency_ms / 1000 + plan.delay_s + plan.stall_s
+        plan = self.faults.on_transaction(req.code, req.code in serving.DATA_IN_OPERATIONS)
+        delay = serving.plan_delay(plan, self.latency_ms)
         if delay > 0:
             await asyncio.sleep(delay)
         if pair.closed:

@@ -218,6 +218,25 @@ class ObjectStore:
             StoredObject(handle=0, storage_id=storage_id, parent=parent, filename=filename, data=data, **fields)  # type: ignore[arg-type]
         )
 
+    def add_image(
+        self,
+        storage_id: int,
+        parent: int,
+        filename: str,
+        data: bytes,
+        *,
+        image_size: tuple[int, int],
+        date: str,
+        thumb: bytes = b"",
+        thumb_size: tuple[int, int] = (0, 0),
+    ) -> StoredObject:
+        """A new EXIF/JPEG picture (24-bit) taken at ``date``, with its JFIF thumbnail if any."""
+        return self.add_file(
+            storage_id, parent, filename, data,
+            object_format=FORMAT_EXIF_JPEG, thumb=thumb, thumb_format=FORMAT_JFIF if thumb else 0,
+            thumb_size=thumb_size, image_size=image_size, bit_depth=24, capture_date=date, modification_date=date,
+        )
+
     def delete(self, handle: int) -> list[int]:
         """Remove an object (a folder with everything in it); the removed handles, children first."""
         obj = self.get(handle)

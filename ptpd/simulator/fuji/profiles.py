@@ -2,8 +2,8 @@
 
 A :class:`FujiProfile` is data only: the model name and firmware, the app version the
 bring-up reads back (0xDF24), the properties with their descriptors and starting values,
-the 0x902B list, and the base of the 0xD212 state list. :mod:`ptpd.simulator.fuji` turns
-it into behaviour.
+the 0x902B list, and the base of the 0xD212 state list. :mod:`.device` and :mod:`.session`
+turn it into behaviour.
 
 Provenance, per fact (tags as in ``shared/reference/fuji-ptpip.md``):
 
@@ -26,32 +26,23 @@ X-T1 only where a source says so, and say which of their properties are inherite
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from enum import IntEnum, unique
+
+from ptpd.fuji.codes import FujiPropCode as F
+from ptpd.protocol.codes import DataType as DT
+from ptpd.protocol.codes import DevicePropCode as P
 
 __all__ = [
-    "DT",
     "FujiProfile",
     "PROFILES",
     "PropSpec",
     "LIVEVIEW_ALIASES",
     "LIVEVIEW_LABELS",
     "LIVEVIEW_RENDER",
+    "STRUCT",
     "X_T1",
     "get_profile",
     "liveview_sizes",
 ]
-
-
-@unique
-class DT(IntEnum):
-    """Datatypes the Fuji properties use (ISO 15740 §5.3; 0xFFFF = Fuji's ASCII blobs)."""
-
-    UINT8 = 0x0002
-    INT16 = 0x0003
-    UINT16 = 0x0004
-    UINT32 = 0x0006
-    BLOB = 0xFFFF  #: "string" on the X-T1: fixed-width ASCII, not a PTP string (§5.2)
-
 
 #: struct format per integer datatype
 STRUCT = {DT.UINT8: "<B", DT.INT16: "<h", DT.UINT16: "<H", DT.UINT32: "<I"}
@@ -62,13 +53,14 @@ class PropSpec:
     """One property: datatype, descriptor form and starting value.
 
     ``form`` is ``"none"``, ``"range"`` (``values`` = min, max, step) or ``"enum"``.
-    For :attr:`DT.BLOB` properties ``blob`` is the value's bytes and ``values`` the
-    enumerated labels (ASCII). ``describable=False`` = GetDevicePropDesc answers no data
-    (the X-T1's "cannot describe", §5.2).
+    A ``DataType.STR`` property is one of Fuji's "string" blobs: fixed-width ASCII, not a
+    PTP string (fuji-ptpip.md §5.2); its values and ``values`` are the ASCII labels.
+    ``describable=False`` = GetDevicePropDesc answers no data (the X-T1's "cannot
+    describe", §5.2).
     """
 
     code: int
-    datatype: DT
+    datatype: DT  #: a ``DataType``; STR is Fuji's ASCII blob
     writable: bool
     default: int | str
     current: int | str
@@ -128,65 +120,68 @@ def liveview_sizes(labels: tuple[int | str, ...]) -> tuple[tuple[int, int], ...]
 
 def _xt1_props(model: str, firmware: str) -> tuple[PropSpec, ...]:
     return (
-        _range(0x5001, DT.UINT8, 3, 3, 0, 3, 1, rw=False, note="battery, 3 bars [dump]"),
-        PropSpec(0x5003, DT.BLOB, False, "L_4-3", "L_4-3", "enum",
+        _range(P.BatteryLevel, DT.UINT8, 3, 3, 0, 3, 1, rw=False, note="battery, 3 bars [dump]"),
+        PropSpec(P.ImageSize, DT.STR, False, "L_4-3", "L_4-3", "enum",
                  tuple(f"{s}_{a}" for s in "SMLA" for a in ("4-3", "3-2", "16-9", "1-1")),
                  inferred=True, note="image size blob [dump contents, sim layout]"),
-        _enum(0x5005, DT.UINT16, 2, 2, (2, 4, 0x8006, 0x8001, 0x8002, 0x8003, 6, 0x800A, 0x800B, 0x800C),
+        _enum(P.WhiteBalance, DT.UINT16, 2, 2, (2, 4, 0x8006, 0x8001, 0x8002, 0x8003, 6, 0x800A, 0x800B, 0x800C),
               note="white balance [dump]"),
-        _enum(0x5007, DT.UINT16, 350, 710, (350, 530, 710, 1000, 1100, 1600, 0xFFFF),
+        _enum(P.FNumber, DT.UINT16, 350, 710, (350, 530, 710, 1000, 1100, 1600, 0xFFFF),
               note="F-number x100 [dump desc; current value sim]"),
-        _enum(0x500A, DT.UINT16, 0x8001, 0x8001, (1, 0x8001, 0x8002), inferred=True,
+        _enum(P.FocusMode, DT.UINT16, 0x8001, 0x8001, (1, 0x8001, 0x8002), inferred=True,
               note="focus mode; value [dump], enum [sim]"),
-        _enum(0x500C, DT.UINT16, 0x0002, 0x8009, (0x8009, 0x800A), note="flash [dump]"),
-        _enum(0x500D, DT.UINT32, 2, 2, (2, 300000, 0xFFFFFFFF), note="exposure time [dump], meaning unclear"),
-        _enum(0x500E, DT.UINT16, 6, 2, (1, 2, 3, 4, 6) + tuple(range(0x8001, 0x8009)),
+        _enum(P.FlashMode, DT.UINT16, 0x0002, 0x8009, (0x8009, 0x800A), note="flash [dump]"),
+        _enum(P.ExposureTime, DT.UINT32, 2, 2, (2, 300000, 0xFFFFFFFF), note="exposure time [dump], meaning unclear"),
+        _enum(P.ExposureProgramMode, DT.UINT16, 6, 2, (1, 2, 3, 4, 6) + tuple(range(0x8001, 0x8009)),
               note="exposure program [dump]; 1 M, 2 P, 3 A, 4 S"),
-        _enum(0x5010, DT.INT16, 0, 0, EXPOSURE_BIAS_STEPS, note="exposure bias [dump]"),
-        _enum(0x5012, DT.UINT16, 0, 0, (0, 2, 4), note="self-timer [dump]"),
-        _enum(0xD001, DT.UINT16, 1, 2, tuple(range(1, 12)), note="film simulation [dump]"),
-        _enum(0xD018, DT.UINT16, 4, 4, (1, 2, 3, 4, 5), note="image quality [dump]"),
-        _enum(0xD019, DT.UINT16, 1, 1, (0, 1), note="rec mode [dump]"),
-        _enum(0xD01D, DT.UINT16, 1, 1, (), note="unknown, enum with zero values [dump]"),
-        _enum(0xD028, DT.UINT16, 0, 0, (0, 1, 2, 3), inferred=True, note="command dial; value [dump], enum [sim]"),
-        _enum(0xD02A, DT.UINT32, 0xFFFFFFFF, 0x80001900, XT1_ISO, note="ISO [dump]"),
-        _range(0xD170, DT.UINT16, 1, 1, 1, 39, 1, note="unknown [dump]"),
-        PropSpec(0xD174, DT.BLOB, True, LIVEVIEW_LABELS[1], LIVEVIEW_LABELS[1], "enum", LIVEVIEW_LABELS,
+        _enum(P.ExposureBiasCompensation, DT.INT16, 0, 0, EXPOSURE_BIAS_STEPS, note="exposure bias [dump]"),
+        _enum(P.CaptureDelay, DT.UINT16, 0, 0, (0, 2, 4), note="self-timer [dump]"),
+        _enum(F.FilmSimulation, DT.UINT16, 1, 2, tuple(range(1, 12)), note="film simulation [dump]"),
+        _enum(F.ImageQuality, DT.UINT16, 4, 4, (1, 2, 3, 4, 5), note="image quality [dump]"),
+        _enum(F.RecMode, DT.UINT16, 1, 1, (0, 1), note="rec mode [dump]"),
+        _enum(F.Unknown_D01D, DT.UINT16, 1, 1, (), note="unknown, enum with zero values [dump]"),
+        _enum(F.CommandDialMode, DT.UINT16, 0, 0, (0, 1, 2, 3), inferred=True, note="command dial; value [dump], enum [sim]"),
+        _enum(F.ExposureIndex, DT.UINT32, 0xFFFFFFFF, 0x80001900, XT1_ISO, note="ISO [dump]"),
+        _range(F.Unknown_D170, DT.UINT16, 1, 1, 1, 39, 1, note="unknown [dump]"),
+        PropSpec(F.LiveViewImageSize, DT.STR, True, LIVEVIEW_LABELS[1], LIVEVIEW_LABELS[1], "enum", LIVEVIEW_LABELS,
                  inferred=True, note="live-view size; labels [dump], frames QVGA/VGA/XGA [sim]"),
-        _range(0xD17C, DT.UINT32, 0, 0x03020404, 0, 0x10090707, 1, note="focus point [dump]"),
-        _enum(0xD209, DT.UINT32, 0, 0, (0, 1), inferred=True, note="focus lock; in the state list only [dump]"),
-        _enum(0xD21B, DT.UINT16, 0, 0, tuple(range(15)), rw=False, note="device error [dump]"),
-        _range(0xD220, DT.UINT32, 0, 0, 0, 1, 1, note="unknown [dump]"),
-        _range(0xD222, DT.UINT32, 0, 0, 0, 30000, 0, note="unknown [dump]"),
-        _enum(0xD226, DT.UINT16, 0, 0, (0, 1), note="unknown [dump]"),
-        _plain(0xD227, DT.UINT16, 0, note="unknown [dump]"),
-        PropSpec(0xD228, DT.BLOB, False, "", "", describable=False, inferred=True,
+        _range(F.FocusPoint, DT.UINT32, 0, 0x03020404, 0, 0x10090707, 1, note="focus point [dump]"),
+        _enum(F.FocusLock, DT.UINT32, 0, 0, (0, 1), inferred=True, note="focus lock; in the state list only [dump]"),
+        _enum(F.DeviceError, DT.UINT16, 0, 0, tuple(range(15)), rw=False, note="device error [dump]"),
+        _range(F.Unknown_D220, DT.UINT32, 0, 0, 0, 1, 1, note="unknown [dump]"),
+        _range(F.Unknown_D222, DT.UINT32, 0, 0, 0, 30000, 0, note="unknown [dump]"),
+        _enum(F.Unknown_D226, DT.UINT16, 0, 0, (0, 1), note="unknown [dump]"),
+        _plain(F.Unknown_D227, DT.UINT16, 0, note="unknown [dump]"),
+        PropSpec(F.CameraSummary, DT.STR, False, "", "", describable=False, inferred=True,
                  note=f"65-byte summary blob: model {model!r} at 40, firmware {firmware!r} at 61 [dump contents]"),
-        _plain(0xD229, DT.UINT32, 1431, note="captures remaining [dump]"),
-        _plain(0xD22A, DT.UINT32, 1679, note="movie remaining time [dump]"),
-        _plain(0xD240, DT.UINT32, 0xFFFFFFFF, rw=True, note="shutter speed; X-T1 read 0xFFFFFFFF [dump]"),
-        _enum(0xD241, DT.UINT16, 10, 10, (2, 3, 4, 6, 7, 8, 10, 11, 12), inferred=True,
+        _plain(F.CapturesRemaining, DT.UINT32, 1431, note="captures remaining [dump]"),
+        _plain(F.MovieRemainingTime, DT.UINT32, 1679, note="movie remaining time [dump]"),
+        _plain(F.ShutterSpeed, DT.UINT32, 0xFFFFFFFF, rw=True, note="shutter speed; X-T1 read 0xFFFFFFFF [dump]"),
+        _enum(F.ImageSize, DT.UINT16, 10, 10, (2, 3, 4, 6, 7, 8, 10, 11, 12), inferred=True,
               note="image size/aspect; value [dump], enum from malc0mn labels"),
-        _plain(0xD400, DT.UINT32, 0, inferred=False, note="unknown [dump]"),
-        _plain(0xD401, DT.UINT32, 0, inferred=False, note="unknown [dump]"),
-        PropSpec(0xD500, DT.BLOB, True, "", "", describable=False, inferred=True, note="geotag blob [dump contents]"),
-        _plain(0xD52F, DT.UINT32, 0, inferred=False, note="unknown [dump]"),
-        _plain(0xDF00, DT.UINT16, 0, inferred=False, note="unknown [dump]"),
-        _plain(0xDF01, DT.UINT16, 0, rw=True, inferred=False, note="init sequence; write 5, reads 0 [dump]"),
-        _plain(0xDF21, DT.UINT32, 3, inferred=False, note="unknown [dump]"),
-        _plain(0xDF22, DT.UINT32, 3, inferred=False, note="unknown [dump]"),
-        _plain(0xDF23, DT.UINT32, 1, inferred=False, note="unknown [dump]"),
-        _plain(0xDF24, DT.UINT32, 0x00020001, rw=True, inferred=False, note="app version [dump]"),
-        _plain(0xDF25, DT.UINT32, 1, inferred=False, note="unknown [dump]"),
-        _plain(0xDF31, DT.UINT32, 2, inferred=False, note="unknown [dump]"),
+        _plain(F.Unknown_D400, DT.UINT32, 0, inferred=False, note="unknown [dump]"),
+        _plain(F.Unknown_D401, DT.UINT32, 0, inferred=False, note="unknown [dump]"),
+        PropSpec(F.GeoTag, DT.STR, True, "", "", describable=False, inferred=True, note="geotag blob [dump contents]"),
+        _plain(F.Unknown_D52F, DT.UINT32, 0, inferred=False, note="unknown [dump]"),
+        _plain(F.Unknown_DF00, DT.UINT16, 0, inferred=False, note="unknown [dump]"),
+        _plain(F.InitSequence, DT.UINT16, 0, rw=True, inferred=False, note="init sequence; write 5, reads 0 [dump]"),
+        _plain(F.Unknown_DF21, DT.UINT32, 3, inferred=False, note="unknown [dump]"),
+        _plain(F.Unknown_DF22, DT.UINT32, 3, inferred=False, note="unknown [dump]"),
+        _plain(F.Unknown_DF23, DT.UINT32, 1, inferred=False, note="unknown [dump]"),
+        _plain(F.AppVersion, DT.UINT32, 0x00020001, rw=True, inferred=False, note="app version [dump]"),
+        _plain(F.Unknown_DF25, DT.UINT32, 1, inferred=False, note="unknown [dump]"),
+        _plain(F.Unknown_DF31, DT.UINT32, 2, inferred=False, note="unknown [dump]"),
     )
 
 
 #: The 0x902B list of the X-T1, in its order [dump]
-XT1_PROPERTY_LIST = (0x5012, 0x500C, 0x5005, 0x5010, 0xD001, 0xD02A, 0xD019, 0xD17C)
+XT1_PROPERTY_LIST = (P.CaptureDelay, P.FlashMode, P.WhiteBalance, P.ExposureBiasCompensation, F.FilmSimulation,
+                     F.ExposureIndex, F.RecMode, F.FocusPoint)
 #: The 0xD212 state of the X-T1 in P mode with auto ISO, in its order [dump]
-XT1_STATE_BASE = (0x5001, 0xD241, 0x5005, 0x500A, 0x500C, 0x500E, 0x5010, 0x5012, 0xD001, 0xD018,
-                  0xD028, 0xD02A, 0xD17C, 0xD209, 0xD21B, 0xD229, 0xD22A)
+XT1_STATE_BASE = (P.BatteryLevel, F.ImageSize, P.WhiteBalance, P.FocusMode, P.FlashMode, P.ExposureProgramMode,
+                  P.ExposureBiasCompensation, P.CaptureDelay, F.FilmSimulation, F.ImageQuality, F.CommandDialMode,
+                  F.ExposureIndex, F.FocusPoint, F.FocusLock, F.DeviceError, F.CapturesRemaining,
+                  F.MovieRemainingTime)
 
 
 @dataclass(frozen=True)
@@ -233,11 +228,11 @@ X_T1 = FujiProfile(
 def _derive(base: FujiProfile, key: str, model: str, firmware: str, app_version: int, *,
             film_sims: tuple[int, ...], sensor: tuple[int, int], notes: tuple[str, ...]) -> FujiProfile:
     props = tuple(_xt1_props(model, firmware))
-    film = next(p for p in props if p.code == 0xD001)
+    film = next(p for p in props if p.code == F.FilmSimulation)
     props = tuple(replace(film, values=film_sims, inferred=True,
-                          note="film simulation; values by generation [public]") if p.code == 0xD001 else p
+                          note="film simulation; values by generation [public]") if p.code == F.FilmSimulation else p
                   for p in props)
-    props = tuple(replace(p, current=app_version, default=app_version) if p.code == 0xDF24 else p for p in props)
+    props = tuple(replace(p, current=app_version, default=app_version) if p.code == F.AppVersion else p for p in props)
     return replace(base, key=key, model=model, firmware=firmware, app_version=app_version, props=props,
                    sensor_size=sensor, notes=notes + ("properties other than the film simulations and the app "
                                                       "version are inherited from the X-T1 [sim]",))
