@@ -79,8 +79,10 @@ def test_exposure_bias_changes_brightness():
     assert mean["-2"] < mean["0"] < mean["+2"]
 
 
-def test_monochrome_film_simulation_is_grey():
-    a = np.asarray(scene.render(320, 240, 0.0, {"effect": "Monochrome"}, caption=False), np.int16)
+@pytest.mark.parametrize("effect", ["Monochrome", "ACROS+R", "black and white"])
+def test_monochrome_film_simulation_is_grey(effect):
+    # Fuji's film simulations and the standard EffectMode 2, as their label tables spell them
+    a = np.asarray(scene.render(320, 240, 0.0, {"effect": effect}, caption=False), np.int16)
     assert np.abs(a[..., 0] - a[..., 1]).max() <= 1 and np.abs(a[..., 1] - a[..., 2]).max() <= 1
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import free_port, wait_for_port
 from ptpd.protocol import datasets
+from ptpd.protocol.codes import DevicePropCode as P
 from ptpd.protocol.errors import ProtocolError
 from ptpd.simulator import properties as props
 from ptpd.simulator import store as st
@@ -70,46 +71,67 @@ def test_add_delete_names_and_space() -> None:
 def test_property_table_validation_and_clock() -> None:
     now = dt.datetime(2024, 5, 6, 7, 8, 9)
     t = props.PropertyTable(props.standard_specs(), clock=lambda: now)
-    assert t.get(props.EXPOSURE_INDEX) == 200 and t.get_encoded(props.EXPOSURE_INDEX) == b"\xc8\x00"
-    assert t.set_encoded(props.EXPOSURE_INDEX, b"\x20\x03") is True and t.get(props.EXPOSURE_INDEX) == 800
-    assert t.set(props.EXPOSURE_INDEX, 800) is False  # unchanged: no DevicePropChanged
+    assert t.get(P.ExposureIndex) == 200 and t.get_encoded(P.ExposureIndex) == b"\xc8\x00"
+    assert t.set_encoded(P.ExposureIndex, b"\x20\x03") is True and t.get(P.ExposureIndex) == 800
+    assert t.set(P.ExposureIndex, 800) is False  # unchanged: no DevicePropChanged
     with pytest.raises(props.InvalidValue):
-        t.set(props.EXPOSURE_INDEX, 801)
+        t.set(P.ExposureIndex, 801)
     with pytest.raises(props.InvalidValue):
-        t.set(props.EXPOSURE_INDEX, "800")
+        t.set(P.ExposureIndex, "800")
     with pytest.raises(props.ReadOnly):
-        t.set(props.BATTERY_LEVEL, 50)
-    assert t.set(props.BATTERY_LEVEL, 50, force=True) and t.get(props.BATTERY_LEVEL) == 50
+        t.set(P.BatteryLevel, 50)
+    assert t.set(P.BatteryLevel, 50, force=True) and t.get(P.BatteryLevel) == 50
     with pytest.raises(props.InvalidValue):
-        t.set(props.BATTERY_LEVEL, 101, force=True)  # outside the Range form
+        t.set(P.BatteryLevel, 101, force=True)  # outside the Range form
     with pytest.raises(props.UnknownProperty):
         t.get(0x5555)
     with pytest.raises(ProtocolError):
-        t.set_encoded(props.EXPOSURE_INDEX, b"\x20\x03\x00")
-    assert t.get(props.DATE_TIME) == "20240506T070809"
-    t.set(props.DATE_TIME, "20300101T000000")
-    assert t.get(props.DATE_TIME) == "20300101T000000" and t.now().year == 2030
+        t.set_encoded(P.ExposureIndex, b"\x20\x03\x00")
+    assert t.get(P.DateTime) == "20240506T070809"
+    t.set(P.DateTime, "20300101T000000")
+    assert t.get(P.DateTime) == "20300101T000000" and t.now().year == 2030
     with pytest.raises(props.InvalidValue):
-        t.set(props.DATE_TIME, "yesterday")
-    assert t.label(props.EXPOSURE_TIME) == "1/125"
-    assert t.spec(props.EXPOSURE_BIAS).label(-1333) == "-1 1/3"
+        t.set(P.DateTime, "yesterday")
+    assert t.label(P.ExposureTime) == "1/125"
+    assert t.spec(P.ExposureBiasCompensation).label(-1333) == "-1 1/3"
     assert t.by_name("iso").code == 0x500F
-    t.reset(props.EXPOSURE_INDEX)
-    assert t.get(props.EXPOSURE_INDEX) == 200
+    t.reset(P.ExposureIndex)
+    assert t.get(P.ExposureIndex) == 200
 
 
 def test_prop_desc_matches_the_reference_layout() -> None:
     """FNumber enumerated: ptp.md §10 gives the byte layout of exactly this shape."""
     cam = GenericCamera(CameraConfig(initial_images=0))
-    raw = cam.prop_desc(props.F_NUMBER)
+    raw = cam.prop_desc(P.FNumber)
     # code 0x5007, UINT16, get/set, default 400, current 400, Enumeration of 7 values
     assert raw[:12] == bytes.fromhex("0750 0400 01 9001 9001 02 0700".replace(" ", ""))
     assert raw[12:] == b"".join(v.to_bytes(2, "little") for v in (180, 280, 400, 560, 800, 1100, 1600))
-    desc = datasets.DevicePropDesc.decode(cam.prop_desc(props.BATTERY_LEVEL))
+    desc = datasets.DevicePropDesc.decode(cam.prop_desc(P.BatteryLevel))
     assert desc.get_set == 0 and desc.form == datasets.Range(0, 100, 1)
     for spec in cam.properties:  # every description decodes and allows its own current value
         d = datasets.DevicePropDesc.decode(cam.prop_desc(spec.code))
         assert d.code == spec.code and (d.form is None or d.form.allows(d.current))
+
+
+@pytest.mark.parametrize(("effect", "grey"), [(1, False), (2, True)])
+def test_a_black_and_white_picture_is_grey_and_says_so(effect: int, grey: bool) -> None:
+    """The picture's look and EXIF follow the standard table's label of EffectMode."""
+    from io import BytesIO
+
+    import numpy as np
+    from PIL import Image
+
+    from ptpd.simulator.jpeg import read_exif
+
+    cam = GenericCamera(CameraConfig(initial_images=0, image_sizes=("640x480",)))
+    cam.properties.set(P.EffectMode, effect)
+    data = cam.store.get(cam._shoot(cam.current_settings()).handle).data
+    label = {1: "standard", 2: "black and white"}[effect]
+    assert f"effect={label}" in read_exif(data)["description"]
+    with Image.open(BytesIO(data)) as im:
+        a = np.asarray(im.convert("RGB"), np.int16)
+    colour = int((np.abs(a[..., 0] - a[..., 1]) + np.abs(a[..., 1] - a[..., 2])).max())
+    assert (colour <= 2) is grey, colour
 
 
 def test_pad_jpeg_keeps_a_valid_jpeg() -> None:

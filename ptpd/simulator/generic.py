@@ -29,8 +29,10 @@ from fractions import Fraction
 from PIL import Image
 
 from ptpd.protocol import datasets
-from ptpd.protocol.codes import EventCode, ObjectFormat, OperationCode, ResponseCode
+from ptpd.protocol.codes import DevicePropCode as P
+from ptpd.protocol.codes import EventCode, FormFlag, ObjectFormat, OperationCode, ResponseCode
 from ptpd.protocol.errors import ProtocolError
+from ptpd.protocol.properties import format_value
 from ptpd.simulator import store as st
 from ptpd.simulator import jpeg, objects, scene
 from ptpd.simulator import properties as props
@@ -113,7 +115,7 @@ class StillSettings:
     exposure_bias: int  #: 1/1000 EV
     exposure_program: int
     flash_mode: int
-    effect: int  #: 1 standard, 2 B&W, 3 sepia
+    effect: int  #: EffectMode: 1 standard, 2 black and white, 3 sepia
     when: _dt.datetime
     sequence: int
     manufacturer: str = MANUFACTURER
@@ -127,15 +129,14 @@ _PROGRAM_EXIF = {1: 1, 2: 2, 3: 3, 4: 4}
 
 
 def still_labels(s: StillSettings) -> dict[str, str]:
-    """The settings as the human labels the scene prints and reacts to."""
-    specs = {spec.code: spec for spec in props.standard_specs()}
+    """The settings as the human labels the scene prints and reacts to (the standard table's)."""
     return {
         "iso": str(s.iso),
-        "exposure": specs[props.EXPOSURE_TIME].label(s.exposure_time),
-        "f-number": f"f/{s.f_number / 100:g}",
-        "exp-bias": specs[props.EXPOSURE_BIAS].label(s.exposure_bias),
-        "whitebalance": specs[props.WHITE_BALANCE].label(s.white_balance),
-        "effect": specs[props.EFFECT_MODE].label(s.effect),
+        "exposure": format_value(P.ExposureTime, s.exposure_time),
+        "f-number": format_value(P.FNumber, s.f_number),
+        "exp-bias": format_value(P.ExposureBiasCompensation, s.exposure_bias),
+        "whitebalance": format_value(P.WhiteBalance, s.white_balance),
+        "effect": format_value(P.EffectMode, s.effect),
     }
 
 
@@ -262,18 +263,18 @@ class GenericCamera:
 
     def current_settings(self) -> StillSettings:
         p = self.properties
-        w, _, h = str(p.get(props.IMAGE_SIZE)).partition("x")
+        w, _, h = str(p.get(P.ImageSize)).partition("x")
         return StillSettings(
             width=int(w),
             height=int(h),
-            iso=int(p.get(props.EXPOSURE_INDEX)),
-            exposure_time=int(p.get(props.EXPOSURE_TIME)),
-            f_number=int(p.get(props.F_NUMBER)),
-            white_balance=int(p.get(props.WHITE_BALANCE)),
-            exposure_bias=int(p.get(props.EXPOSURE_BIAS)),
-            exposure_program=int(p.get(props.EXPOSURE_PROGRAM)),
-            flash_mode=int(p.get(props.FLASH_MODE)),
-            effect=int(p.get(props.EFFECT_MODE)),
+            iso=int(p.get(P.ExposureIndex)),
+            exposure_time=int(p.get(P.ExposureTime)),
+            f_number=int(p.get(P.FNumber)),
+            white_balance=int(p.get(P.WhiteBalance)),
+            exposure_bias=int(p.get(P.ExposureBiasCompensation)),
+            exposure_program=int(p.get(P.ExposureProgramMode)),
+            flash_mode=int(p.get(P.FlashMode)),
+            effect=int(p.get(P.EffectMode)),
             when=p.now().replace(microsecond=0),
             sequence=self.captures + 1,
             manufacturer=self.config.manufacturer,
@@ -300,9 +301,9 @@ class GenericCamera:
         with self.lock:
             self.captures += 1
             # The battery drains a little with every shot (never below 5 %).
-            level = int(self.properties.get(props.BATTERY_LEVEL))
+            level = int(self.properties.get(P.BatteryLevel))
             if self.captures % 5 == 0 and level > 5:
-                self.properties.set(props.BATTERY_LEVEL, level - 1, force=True)
+                self.properties.set(P.BatteryLevel, level - 1, force=True)
         return obj
 
     def complete_capture(self, job: CaptureJob) -> tuple[EventOut, ...]:
@@ -347,10 +348,10 @@ class GenericCamera:
     def prop_desc(self, code: int) -> bytes:
         spec = self.properties.spec(code)
         form: datasets.Range | datasets.Enumeration | None = None
-        if spec.form == props.Form.RANGE:
+        if spec.form == FormFlag.Range:
             assert spec.range is not None
             form = datasets.Range(*spec.range)
-        elif spec.form == props.Form.ENUM:
+        elif spec.form == FormFlag.Enumeration:
             form = datasets.Enumeration(spec.values)
         return datasets.DevicePropDesc(
             code=spec.code,
@@ -435,7 +436,7 @@ class CameraSession:
                 return Reply(RC.StoreFull)
             cam.capturing = True
             settings = cam.current_settings()
-        delay = int(cam.properties.get(props.CAPTURE_DELAY)) / 1000
+        delay = int(cam.properties.get(P.CaptureDelay)) / 1000
         return Reply(RC.OK, capture=CaptureJob(tid, delay, settings))
 
     def _get_prop_desc(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:

@@ -16,27 +16,19 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from enum import IntEnum, unique
+from dataclasses import dataclass
 
 from ptpd.protocol import datatypes
 from ptpd.protocol.buffer import Reader
-from ptpd.protocol.codes import DataType
+from ptpd.protocol.codes import DataType, FormFlag
+from ptpd.protocol.codes import DevicePropCode as P
 from ptpd.protocol.errors import LocalProtocolError, ProtocolError
+from ptpd.protocol.properties import format_value, property_code, property_name
 
 INT8, UINT8, INT16, UINT16 = DataType.INT8, DataType.UINT8, DataType.INT16, DataType.UINT16
 UINT32, STR = DataType.UINT32, DataType.STR
 
 Value = int | str
-
-
-@unique
-class Form(IntEnum):
-    """DevicePropDesc FormFlag (ISO 15740 §5.5.3)."""
-
-    NONE = 0  #: any value of the datatype
-    RANGE = 1  #: min, max, step
-    ENUM = 2  #: a list of allowed values
 
 
 class PropertyError(Exception):
@@ -73,24 +65,26 @@ def decode_value(datatype: int, data: bytes) -> Value:
 
 @dataclass(frozen=True, slots=True)
 class PropertySpec:
-    """The fixed description of one property."""
+    """The fixed description of one property; its name and labels are the standard table's."""
 
     code: int  #: DevicePropCode
-    name: str  #: unified name (``iso``, ``whitebalance``, ...)
     datatype: int
     default: Value
     writable: bool = True
-    form: Form = Form.NONE
+    form: FormFlag = FormFlag.NoForm
     #: Enumeration form: allowed values in camera order
     values: tuple[Value, ...] = ()
     #: Range form: (minimum, maximum, step)
     range: tuple[int, int, int] | None = None
-    #: human label for a raw value (for logs, the scene overlay and the EXIF)
-    labels: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # A description that refuses its own default is a bug in the table, not input.
         self.check(self.default)
+
+    @property
+    def name(self) -> str:
+        """The unified name (``iso``, ``whitebalance``, ...), from :mod:`ptpd.protocol.properties`."""
+        return property_name(self.code)
 
     def check(self, value: Value) -> None:
         """Raise :class:`InvalidValue` unless ``value`` is allowed."""
@@ -98,91 +92,52 @@ class PropertySpec:
             datatypes.check_value(self.datatype, value)
         except LocalProtocolError as exc:
             raise InvalidValue(f"0x{self.code:04X}: {exc}") from None
-        if self.form == Form.ENUM and value not in self.values:
+        if self.form == FormFlag.Enumeration and value not in self.values:
             raise InvalidValue(f"0x{self.code:04X}: {value!r} is not one of {list(self.values)}")
-        if self.form == Form.RANGE:
+        if self.form == FormFlag.Range:
             assert self.range is not None
             lo, hi, step = self.range
             if not isinstance(value, int) or not lo <= value <= hi or (step > 0 and (value - lo) % step):
                 raise InvalidValue(f"0x{self.code:04X}: {value!r} is outside {lo}..{hi} step {step}")
 
     def label(self, value: Value) -> str:
-        if isinstance(value, int) and value in self.labels:
-            return self.labels[value]
-        return str(value)
+        """The human label of ``value`` (for logs, the scene and the EXIF): the standard table's."""
+        return format_value(self.code, value)
 
 
 # --- the standard properties a simple camera has ---------------------------------------
 
-BATTERY_LEVEL = 0x5001
-IMAGE_SIZE = 0x5003
-WHITE_BALANCE = 0x5005
-F_NUMBER = 0x5007
-FOCUS_MODE = 0x500A
-FLASH_MODE = 0x500C
-EXPOSURE_TIME = 0x500D
-EXPOSURE_PROGRAM = 0x500E
-EXPOSURE_INDEX = 0x500F
-EXPOSURE_BIAS = 0x5010
-DATE_TIME = 0x5011
-CAPTURE_DELAY = 0x5012
-EFFECT_MODE = 0x5017
-FOCUS_METERING = 0x501C
-
-WHITE_BALANCE_LABELS = {1: "manual", 2: "automatic", 3: "one push automatic", 4: "daylight", 5: "fluorescent", 6: "tungsten", 7: "flash"}
-#: EXIF WhiteBalance (0 auto, 1 manual) and LightSource (0 unknown, 1 daylight, 2 fluorescent, 3 tungsten, 4 flash)
-WHITE_BALANCE_EXIF = {1: (1, 0), 2: (0, 0), 3: (1, 0), 4: (1, 1), 5: (1, 2), 6: (1, 3), 7: (1, 4)}
-#: ExposureTime in 1/10000 s -> label
-EXPOSURE_TIMES = {
-    10000: "1", 5000: "1/2", 2500: "1/4", 1250: "1/8", 400: "1/25", 200: "1/50", 100: "1/100",
-    80: "1/125", 40: "1/250", 20: "1/500", 10: "1/1000", 5: "1/2000",
-}
-
-
-def _bias_label(v: int) -> str:
-    thirds = round(v * 3 / 1000)
-    if thirds == 0:
-        return "0"
-    sign = "-" if thirds < 0 else "+"
-    whole, rest = divmod(abs(thirds), 3)
-    return sign + (f"{whole} " if whole and rest else f"{whole}" if whole else "") + (f"{rest}/3" if rest else "")
-
-
+#: ExposureTime values offered, in 1/10000 s: 1 s down to 1/2000 s
+EXPOSURE_TIMES = (10000, 5000, 2500, 1250, 400, 200, 100, 80, 40, 20, 10, 5)
 _BIAS = tuple(round(t * 1000 / 3) for t in range(-6, 7))
+_F_NUMBERS = (180, 280, 400, 560, 800, 1100, 1600)
 
 
 def standard_specs(image_sizes: Iterable[str] = ("1600x1200", "1024x768", "640x480")) -> list[PropertySpec]:
     """The property descriptions of the generic simulated camera, in DeviceInfo order."""
     sizes = tuple(image_sizes)
+    enum = FormFlag.Enumeration
     return [
-        PropertySpec(BATTERY_LEVEL, "battery", UINT8, 100, writable=False, form=Form.RANGE, range=(0, 100, 1)),
-        PropertySpec(IMAGE_SIZE, "imagesize", STR, sizes[1] if len(sizes) > 1 else sizes[0], form=Form.ENUM, values=sizes),
-        PropertySpec(WHITE_BALANCE, "whitebalance", UINT16, 2, form=Form.ENUM, values=(2, 4, 5, 6, 7, 1), labels=WHITE_BALANCE_LABELS),
-        PropertySpec(F_NUMBER, "f-number", UINT16, 400, form=Form.ENUM, values=(180, 280, 400, 560, 800, 1100, 1600),
-                     labels={v: f"f/{v / 100:g}" for v in (180, 280, 400, 560, 800, 1100, 1600)}),
-        PropertySpec(FOCUS_MODE, "focusmode", UINT16, 2, form=Form.ENUM, values=(1, 2, 3),
-                     labels={1: "manual", 2: "automatic", 3: "automatic macro"}),
-        PropertySpec(FLASH_MODE, "flashmode", UINT16, 2, form=Form.ENUM, values=(1, 2, 3, 4),
-                     labels={1: "auto flash", 2: "off", 3: "fill", 4: "red eye auto"}),
-        PropertySpec(EXPOSURE_TIME, "exposure", UINT32, 80, form=Form.ENUM, values=tuple(sorted(EXPOSURE_TIMES, reverse=True)),
-                     labels=EXPOSURE_TIMES),
-        PropertySpec(EXPOSURE_PROGRAM, "expprogram", UINT16, 2, form=Form.ENUM, values=(1, 2, 3, 4),
-                     labels={1: "manual", 2: "automatic", 3: "aperture priority", 4: "shutter priority"}),
-        PropertySpec(EXPOSURE_INDEX, "iso", UINT16, 200, form=Form.ENUM, values=(100, 200, 400, 800, 1600, 3200, 6400)),
-        PropertySpec(EXPOSURE_BIAS, "exp-bias", INT16, 0, form=Form.ENUM, values=_BIAS, labels={v: _bias_label(v) for v in _BIAS}),
-        PropertySpec(DATE_TIME, "datetime", STR, ""),
-        PropertySpec(CAPTURE_DELAY, "delay", UINT32, 0, form=Form.ENUM, values=(0, 1000, 2000, 5000, 10000),
-                     labels={0: "off", 1000: "1 second", 2000: "2 seconds", 5000: "5 seconds", 10000: "10 seconds"}),
-        PropertySpec(EFFECT_MODE, "effect", UINT16, 1, form=Form.ENUM, values=(1, 2, 3),
-                     labels={1: "standard", 2: "B&W", 3: "sepia"}),
-        PropertySpec(FOCUS_METERING, "focusmtr", UINT16, 2, form=Form.ENUM, values=(1, 2),
-                     labels={1: "center spot", 2: "multi spot"}),
+        PropertySpec(P.BatteryLevel, UINT8, 100, writable=False, form=FormFlag.Range, range=(0, 100, 1)),
+        PropertySpec(P.ImageSize, STR, sizes[1] if len(sizes) > 1 else sizes[0], form=enum, values=sizes),
+        PropertySpec(P.WhiteBalance, UINT16, 2, form=enum, values=(2, 4, 5, 6, 7, 1)),
+        PropertySpec(P.FNumber, UINT16, 400, form=enum, values=_F_NUMBERS),
+        PropertySpec(P.FocusMode, UINT16, 2, form=enum, values=(1, 2, 3)),
+        PropertySpec(P.FlashMode, UINT16, 2, form=enum, values=(1, 2, 3, 4)),
+        PropertySpec(P.ExposureTime, UINT32, 80, form=enum, values=EXPOSURE_TIMES),
+        PropertySpec(P.ExposureProgramMode, UINT16, 2, form=enum, values=(1, 2, 3, 4)),
+        PropertySpec(P.ExposureIndex, UINT16, 200, form=enum, values=(100, 200, 400, 800, 1600, 3200, 6400)),
+        PropertySpec(P.ExposureBiasCompensation, INT16, 0, form=enum, values=_BIAS),
+        PropertySpec(P.DateTime, STR, ""),
+        PropertySpec(P.CaptureDelay, UINT32, 0, form=enum, values=(0, 1000, 2000, 5000, 10000)),
+        PropertySpec(P.EffectMode, UINT16, 1, form=enum, values=(1, 2, 3)),
+        PropertySpec(P.FocusMeteringMode, UINT16, 2, form=enum, values=(1, 2)),
     ]
 
 
 def ptp_datetime(t: _dt.datetime) -> str:
-    """A PTP DateTime string, ``YYYYMMDDThhmmss``."""
-    return t.strftime("%Y%m%dT%H%M%S")
+    """A PTP DateTime string to the second, ``YYYYMMDDThhmmss``."""
+    return datatypes.format_datetime(t, tenths=False)
 
 
 def parse_ptp_datetime(s: str) -> _dt.datetime:
@@ -224,10 +179,11 @@ class PropertyTable:
             raise UnknownProperty(f"no property 0x{code:04X}") from None
 
     def by_name(self, name: str) -> PropertySpec:
-        for s in self._specs.values():
-            if s.name == name:
-                return s
-        raise UnknownProperty(f"no property named {name!r}")
+        """The property the standard table names ``name`` (``"iso"``, ``"exp-bias"``, ...)."""
+        try:
+            return self.spec(property_code(name))
+        except ValueError:
+            raise UnknownProperty(f"no property named {name!r}") from None
 
     def now(self) -> _dt.datetime:
         """The camera's clock."""
@@ -235,7 +191,7 @@ class PropertyTable:
 
     def get(self, code: int) -> Value:
         spec = self.spec(code)
-        if code == DATE_TIME:
+        if code == P.DateTime:
             return ptp_datetime(self.now())
         return self._values[spec.code]
 
@@ -245,7 +201,7 @@ class PropertyTable:
         if not spec.writable and not force:
             raise ReadOnly(f"0x{code:04X} ({spec.name}) is read-only")
         spec.check(value)
-        if code == DATE_TIME:
+        if code == P.DateTime:
             assert isinstance(value, str)
             self._clock_offset = parse_ptp_datetime(value) - self._clock()
             return True
@@ -269,7 +225,7 @@ class PropertyTable:
     def reset(self, code: int) -> bool:
         """ResetDevicePropValue: back to the factory default."""
         spec = self.spec(code)
-        if code == DATE_TIME:
+        if code == P.DateTime:
             return False
         return self.set(code, spec.default, force=True)
 

@@ -115,7 +115,7 @@ def look_from_settings(settings: Mapping[str, str] | None) -> Look:
     if effect:
         if "sepia" in effect:
             sepia = True
-        elif "mono" in effect or "acros" in effect or "b&w" in effect:
+        elif "mono" in effect or "acros" in effect or "b&w" in effect or "black" in effect:
             mono = True
         elif "velvia" in effect:
             saturation = 1.45
