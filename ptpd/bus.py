@@ -110,6 +110,9 @@ class Command:
     local: bool = False
     #: True when its result may hold bytes: sent as blob frames to a client that asks
     binary: bool = False
+    #: True when only a daemon with an embedded simulated camera (``ptpd run --simulate``)
+    #: can do it; any other daemon answers ``unsupported``
+    simulate_only: bool = False
 
 
 _PROP = Arg("prop", "prop", True, help="property name (iso, whitebalance, ...) or hex code (0x500F)")
@@ -194,6 +197,7 @@ COMMANDS: dict[str, Command] = {
             ),
             "{action, faults: {settings..., injected}}",
             side_effects=True,
+            simulate_only=True,
         ),
     )
 }

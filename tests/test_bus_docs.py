@@ -33,6 +33,8 @@ def test_every_command_is_documented_with_its_arguments(name: str) -> None:
     assert heading is not None
     assert ("(local)" in heading.group(1)) == cmd.local, f"{name}: heading must say (local) iff it is local"
     assert ("side effects" in heading.group(1)) == cmd.side_effects, f"{name}: mark side effects in the heading"
+    only_sim = "only with `ptpd run --simulate`" in heading.group(1)
+    assert only_sim == cmd.simulate_only, f"{name}: the heading says 'only with `ptpd run --simulate`' iff it is"
 
 
 def test_no_documented_command_is_missing_from_the_code() -> None:
@@ -56,3 +58,19 @@ def test_the_daemon_answers_every_documented_command() -> None:
     from ptpd.daemon.commands import HANDLERS
 
     assert set(HANDLERS) == set(bus.COMMANDS)
+
+
+def test_sim_fault_documents_the_simulators_own_actions_and_options() -> None:
+    """The action table of ``sim.fault`` is the simulator's control surface, option by option."""
+    from ptpd.simulator.control import ACTIONS
+
+    text = section("sim.fault")
+    rows = dict(re.findall(r"^\| `([a-z_]+)` \| (.*?) \|", text, re.M))
+    assert set(rows) == set(ACTIONS)
+    for name, action in ACTIONS.items():
+        for option in action.options:
+            assert f"`{option}`" in rows[name], f"sim.fault {name}: option {option} not documented"
+        if not action.options:
+            assert rows[name] == "—", f"sim.fault {name}: takes no options"
+    action_arg = next(a for a in bus.COMMANDS["sim.fault"].args if a.name == "action")
+    assert action_arg.help == ", ".join(ACTIONS)

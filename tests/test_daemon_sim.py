@@ -228,6 +228,24 @@ def test_camera_busy_is_reported_with_its_ptp_code(generic: Daemon) -> None:
     assert c.ok("get", {"prop": "iso"})["name"] == "iso"
 
 
+def test_sim_fault_refuses_options_it_cannot_take(generic: Daemon) -> None:
+    # Taken unchecked, {drop_rate: "x"} answered ok and then every transaction failed
+    # inside the simulator: now the simulator's control surface says no up front.
+    c = generic.c
+    before = c.ok("sim.fault", {"action": "snapshot"})["faults"]
+    for options in ({"drop_rate": "x"}, {"drop_rate": 2}, {"nonsense": 1}):
+        e = c.call("sim.fault", {"action": "configure", "options": options})["error"]
+        assert e["code"] == "bad_request" and next(iter(options)) in e["message"], e
+    e = c.call("sim.fault", {"action": "drop_next", "options": {"point": "sideways"}})["error"]
+    assert e["code"] == "bad_request" and "point" in e["message"]
+    e = c.call("sim.fault", {"action": "explode"})["error"]
+    assert e["code"] == "bad_request" and "configure" in e["message"]
+    assert c.ok("sim.fault", {"action": "snapshot"})["faults"] == before  # nothing changed
+    for _ in range(5):  # and the camera answers as before
+        assert c.ok("get", {"prop": "iso"})["name"] == "iso"
+    assert c.ok("status")["connection"] == "connected"
+
+
 def test_dropped_link_reconnects_by_itself(generic: Daemon) -> None:
     c = generic.c
     sub = generic.sub("event", b"status.connection")

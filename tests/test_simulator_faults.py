@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import struct
+import time
 from typing import Any
 
 import pytest
@@ -260,3 +262,60 @@ def test_corrupted_payloads_break_only_what_they_say() -> None:
         buf.next_packet()
     with pytest.raises(ProtocolError):
         pk.decode_packet(unknown_type_packet(5))
+
+
+# -- the control surface (what ``sim.fault`` reaches) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "options", "says"),
+    [
+        ("configure", {"drop_rate": "x"}, "drop_rate must be a number from 0 to 1"),
+        ("configure", {"drop_rate": 1.5}, "drop_rate"),
+        ("configure", {"stall_s": -1}, "stall_s"),
+        ("configure", {"slow_ms": float("nan")}, "slow_ms"),
+        ("configure", {"malformed_kinds": ["bad-length", "nope"]}, "malformed_kinds"),
+        ("configure", {"seed": "7"}, "seed"),
+        ("configure", {"busy_rate": True}, "busy_rate"),
+        ("configure", {"nonsense": 1}, "nonsense"),
+        ("configure", {"drop_rate": 0.5, "stall_rate": "high"}, "stall_rate"),  # nothing applied
+        ("drop_next", {"point": "sideways"}, "point must be one of before-data"),
+        ("drop_next", {"fraction": 2}, "fraction"),
+        ("stall_next", {"seconds": "ten"}, "seconds"),
+        ("slow_next", {"seconds": 1}, "unknown option 'seconds' (takes ms)"),
+        ("malformed_next", {"kind": "evil"}, "kind"),
+        ("refuse_next_inits", {"count": -1}, "count"),
+        ("clear", {"all": True}, "takes no options"),
+        ("explode", {}, "action must be one of configure"),
+        ("snapshot", [1, 2], "options must be a map"),
+    ],
+)
+def test_control_refuses_what_it_cannot_take_and_changes_nothing(action: str, options: Any, says: str) -> None:
+    from ptpd.simulator.control import ControlError, control
+
+    f = Faults(seed=1)
+    before = f.snapshot()
+    with pytest.raises(ControlError, match=re.escape(says)):
+        control(f, action, options)
+    assert f.snapshot() == before and not f._pending
+    # the model still plans transactions as before (a bad value never reaches it)
+    assert f.on_transaction(OP.GetObject, True, now=0.0).quiet
+
+
+def test_control_runs_actions_and_answers_plain_data() -> None:
+    import msgpack
+
+    from ptpd.simulator.control import control
+
+    f = Faults(seed=1)
+    got = control(f, "configure", {"drop_rate": 1, "malformed_kinds": "bad-length", "sleep_after_s": None})
+    assert got["action"] == "configure" and got["faults"]["drop_rate"] == 1.0
+    assert got["faults"]["malformed_kinds"] == ["bad-length"]
+    assert msgpack.unpackb(msgpack.packb(got)) == got  # plain data, as the bus sends it
+    control(f, "clear")
+    control(f, "drop_next", {"point": "mid-data", "fraction": 0.25})
+    plan = f.on_transaction(OP.GetObject, True, now=0.0)
+    assert plan.drop is DropPoint.MID_DATA and plan.drop_fraction == 0.25
+    control(f, "busy_for", {"seconds": 30})
+    assert f.on_transaction(OP.GetObject, True, now=time.monotonic()).busy
+    assert control(f, "snapshot", None)["faults"]["injected"] == {"drop": 1, "busy": 1}

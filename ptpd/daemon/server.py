@@ -33,6 +33,7 @@ from ptpd.daemon.link import CameraLink
 from ptpd.daemon.liveview import LiveView
 from ptpd.daemon.notify import Notifier
 from ptpd.daemon.publisher import EventPublisher
+from ptpd.simulator import ControlError, EmbeddedCamera, start_embedded
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +42,6 @@ MAX_IN_FLIGHT = 1024
 #: replies kept for retried side-effect requests
 REPLY_CACHE_SIZE = 512
 REPLY_CACHE_TTL = 120.0
-#: fault-control methods ``sim.fault`` may call on the simulator's ``faults`` object
-SIM_FAULT_ACTIONS = (
-    "configure",
-    "clear",
-    "snapshot",
-    "drop_next",
-    "stall_next",
-    "slow_next",
-    "malformed_next",
-    "busy_for",
-    "refuse_next_inits",
-    "sleep_now",
-)
 
 
 class Daemon:
@@ -75,7 +63,8 @@ class Daemon:
         )
         self.router = self.ctx.socket(zmq.ROUTER)
         self.notifier = Notifier()
-        self.simulator: Any = None
+        #: the embedded simulated camera (``--simulate``): reached only through its seam
+        self.simulator: EmbeddedCamera | None = None
         self.guid: str = config.guid or ""
         self.started = time.monotonic()
         self.malformed = 0
@@ -137,16 +126,9 @@ class Daemon:
         ):
             sock.bind(ep)
         if cfg.simulate:
-            from ptpd.simulator import start_simulator
-
-            opts = dict(cfg.sim_options)
-            if cfg.sim_model:
-                opts["model"] = cfg.sim_model
-            self.simulator = await start_simulator(cfg.simulate, host="127.0.0.1", port=0, latency_ms=cfg.sim_latency, **opts)
-            sim = self.simulator
-            ports = (sim.port, getattr(sim, "event_port", None) or sim.port, getattr(sim, "liveview_port", None) or sim.port)
-            self._camera_target = (sim.host, ports)
-            log.info("simulated %s camera on %s:%d", cfg.simulate, sim.host, sim.port)
+            sim = await start_embedded(cfg.simulate, model=cfg.sim_model, latency_ms=cfg.sim_latency, options=cfg.sim_options)
+            self.simulator = sim
+            self._camera_target = (sim.host, sim.ports)
         else:
             assert cfg.host is not None
             self._camera_target = (cfg.host, cfg.camera_ports())
@@ -364,22 +346,13 @@ class Daemon:
         return report
 
     async def sim_fault(self, action: str, options: dict[str, Any]) -> Any:
-        """``sim.fault``: drive the embedded simulator's fault model."""
-        faults = getattr(self.simulator, "faults", None)
-        if faults is None:
+        """``sim.fault``: the embedded simulator's fault control, which checks its own options."""
+        if self.simulator is None:
             raise BusError(ErrorCode.UNSUPPORTED, "sim.fault needs a daemon started with --simulate")
-        if action not in SIM_FAULT_ACTIONS:
-            raise BusError(ErrorCode.BAD_REQUEST, f"action must be one of {', '.join(SIM_FAULT_ACTIONS)}")
-        opts = dict(options)
-        if action == "configure":
-            faults.configure(**opts)
-        elif action != "snapshot":
-            try:
-                getattr(faults, action)(**opts)
-            except TypeError as exc:
-                raise BusError(ErrorCode.BAD_REQUEST, f"sim.fault {action}: {exc}") from exc
-        snap = faults.snapshot()
-        return {"action": action, "faults": _plain(snap)}
+        try:
+            return self.simulator.control(action, options)
+        except ControlError as exc:
+            raise BusError(ErrorCode.BAD_REQUEST, f"sim.fault: {exc}") from exc
 
     def _on_watchers(self, n: int) -> None:
         self.link.set_watchers(n)
@@ -445,18 +418,6 @@ def _clip(text: str, limit: int = 64) -> str:
     """A client-supplied string for an error message: never echo megabytes back."""
     r = repr(text)
     return r if len(r) <= limit else f"{r[:limit]}... ({len(text)} characters)"
-
-
-def _plain(obj: Any) -> Any:
-    """Settings from the simulator as msgpack-able data."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, (str, int, float, bool, bytes)) or obj is None:
-        return obj
-    value = getattr(obj, "value", None)
-    return value if isinstance(value, (str, int)) else str(obj)
 
 
 async def serve(config: Config, camera_factory: Callable[[], Camera] | None = None) -> int:

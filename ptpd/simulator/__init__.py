@@ -1,21 +1,28 @@
 """Simulated cameras speaking real PTP/IP on real sockets.
 
-:func:`start_simulator` starts one inside the caller's asyncio loop (the daemon embeds
-it; tests use it directly); ``ptpd simulate`` runs one as a process (:mod:`.cli`).
+:func:`start_simulator` starts one inside the caller's asyncio loop (tests and benchmarks
+use it directly); ``ptpd simulate`` runs one as a process (:mod:`.cli`).
 
 * ``vendor="generic"``: a standard PTP/IP camera (:mod:`.generic`, :mod:`.server`), both
   channels on one port (default 15740).
-* ``vendor="fuji"``: a Fujifilm Wi-Fi body (:mod:`.fuji`), ports ``port``, ``port+1``
-  (events), ``port+2`` (live view) (default 55740).
+* ``vendor="fuji"``: a Fujifilm Wi-Fi body (the :mod:`.fuji` package), ports ``port``,
+  ``port+1`` (events), ``port+2`` (live view) (default 55740).
 
 Both take a :class:`~ptpd.simulator.faults.Faults` (``faults=`` or the returned
 simulator's ``.faults``) to inject Wi-Fi trouble at run time.
+
+The daemon embeds one (``ptpd run --simulate``) through one narrow seam,
+:func:`start_embedded` (:mod:`.embedded`): an :class:`EmbeddedCamera` with its host and
+ports, ``control(action, options)`` for its faults (checked here, :mod:`.control`) and
+``close()``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ptpd.simulator.control import ControlError
+from ptpd.simulator.embedded import EmbeddedCamera, start_embedded
 from ptpd.simulator.faults import Faults, Malformed
 
 #: default command port per vendor
@@ -50,4 +57,13 @@ async def start_simulator(
     raise ValueError(f"unknown simulator vendor {vendor!r}; choose one of {', '.join(VENDORS)}")
 
 
-__all__ = ["DEFAULT_PORTS", "VENDORS", "Faults", "Malformed", "start_simulator"]
+__all__ = [
+    "DEFAULT_PORTS",
+    "VENDORS",
+    "ControlError",
+    "EmbeddedCamera",
+    "Faults",
+    "Malformed",
+    "start_embedded",
+    "start_simulator",
+]

@@ -29,10 +29,12 @@ Every fault carried out is counted in :attr:`Faults.injected`.
 
 from __future__ import annotations
 
+import math
 import random
 import struct
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from enum import Enum, unique
 from typing import Any
@@ -98,6 +100,83 @@ class Plan:
 _QUIET = Plan()
 
 
+# -- what each setting may be (checked before a bus command or a test changes it) --------
+
+
+def number(name: str, value: Any, lo: float = 0.0, hi: float = math.inf) -> float:
+    """``value`` as a float from ``lo`` to ``hi``; ``ValueError`` for anything else (text, NaN, bools)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        bound = f"from {lo:g} to {hi:g}" if hi != math.inf else f"of at least {lo:g}"
+        raise ValueError(f"{name} must be a number {bound}, not {value!r}")
+    return float(value)
+
+
+def rate(name: str, value: Any) -> float:
+    """A probability per transaction, 0..1."""
+    return number(name, value, 0.0, 1.0)
+
+
+def duration(name: str, value: Any) -> float:
+    """Seconds or milliseconds: a number of at least 0."""
+    return number(name, value)
+
+
+def integer(name: str, value: Any, lo: int = 0, hi: int = 0xFFFFFFFF) -> int:
+    """An int from ``lo`` to ``hi``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be an integer from {lo} to {hi}, not {value!r}")
+    return value
+
+
+def kinds(name: str, value: Any) -> tuple[Malformed, ...]:
+    """Malformed kinds: ``"all"``, a comma list, or a list of kind names."""
+    try:
+        if isinstance(value, str):
+            return Malformed.parse(value)
+        if isinstance(value, (list, tuple)):
+            return tuple(Malformed(k) for k in value)
+    except ValueError:
+        pass
+    known = ", ".join(k.value for k in Malformed)
+    raise ValueError(f"{name} must be 'all' or a list of {known}, not {value!r}")
+
+
+def optional(check: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+    """``check``, or None allowed."""
+
+    def check_or_none(name: str, value: Any) -> Any:
+        return None if value is None else check(name, value)
+
+    return check_or_none
+
+
+#: How each setting of :class:`Faults` is checked, by name.
+SETTINGS: dict[str, Callable[[str, Any], Any]] = {
+    "drop_rate": rate,
+    "stall_rate": rate,
+    "stall_s": duration,
+    "slow_rate": rate,
+    "slow_ms": duration,
+    "busy_rate": rate,
+    "busy_s": duration,
+    "malformed_rate": rate,
+    "malformed_kinds": kinds,
+    "refuse_init_rate": rate,
+    "refuse_init_reason": lambda name, value: integer(name, value, 1),
+    "sleep_after_s": optional(duration),
+    "wake_after_s": duration,
+    "seed": optional(lambda name, value: integer(name, value, -(2**63), 2**63 - 1)),
+}
+
+
+def check_setting(name: str, value: Any) -> Any:
+    """``value`` as setting ``name`` of :class:`Faults` takes it; ``ValueError`` if it cannot be."""
+    check = SETTINGS.get(name)
+    if check is None:
+        raise ValueError(f"unknown fault setting {name!r}; known: {', '.join(SETTINGS)}")
+    return check(name, value)
+
+
 @dataclass
 class Faults:
     """The fault model of one simulated camera; change its fields at any time.
@@ -139,16 +218,16 @@ class Faults:
     # -- control -------------------------------------------------------------------
 
     def configure(self, **changes: Any) -> None:
-        """Change settings by name (what a bus command or a test sends)."""
-        names = {f.name for f in fields(self) if f.init}
-        for k, v in changes.items():
-            if k not in names:
-                raise ValueError(f"unknown fault setting {k!r}; known: {sorted(names)}")
-            if k == "malformed_kinds":
-                v = Malformed.parse(v) if isinstance(v, str) else tuple(Malformed(x) for x in v)
-            if k == "seed":
-                self._rng.seed(v)
-            setattr(self, k, v)
+        """Change settings by name (what a bus command or a test sends).
+
+        Every value is checked first (:func:`check_setting`): an unknown name or a value of
+        the wrong type or range raises ``ValueError`` and changes nothing.
+        """
+        checked = {name: check_setting(name, value) for name, value in changes.items()}
+        for name, value in checked.items():
+            if name == "seed":
+                self._rng.seed(value)
+            setattr(self, name, value)
 
     def clear(self) -> None:
         """No faults from now on (counters are kept)."""

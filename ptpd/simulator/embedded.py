@@ -1,0 +1,74 @@
+"""The one seam between the daemon and the simulated camera it embeds (``ptpd run --simulate``).
+
+The daemon starts a simulated camera in its own loop with :func:`start_embedded`, reaches
+it like any camera at :attr:`EmbeddedCamera.host` and :attr:`EmbeddedCamera.ports`,
+drives its faults with :meth:`EmbeddedCamera.control` (checked by the simulator, plain data
+back; :mod:`.control`) and stops it with :meth:`EmbeddedCamera.close`. Nothing else of the
+simulator is the daemon's business, so the simulator may change behind this seam freely.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from ptpd.simulator.control import ControlError, control
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ControlError", "EmbeddedCamera", "start_embedded"]
+
+
+class EmbeddedCamera:
+    """A running simulated camera as its host sees it; make one with :func:`start_embedded`."""
+
+    def __init__(self, vendor: str, simulator: Any) -> None:
+        self.vendor = vendor
+        self._sim = simulator
+
+    @property
+    def host(self) -> str:
+        """The address it listens on."""
+        return str(self._sim.host)
+
+    @property
+    def ports(self) -> tuple[int, int, int]:
+        """Command, event and live-view ports; a vendor without a separate channel repeats
+        the command port (standard PTP/IP carries both channels on one port)."""
+        sim = self._sim
+        command = int(sim.port)
+        return command, int(getattr(sim, "event_port", 0) or command), int(getattr(sim, "liveview_port", 0) or command)
+
+    def control(self, action: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Drive the fault model (:func:`ptpd.simulator.control.control`): plain data back,
+        :class:`ControlError` for a request the simulator does not take."""
+        return control(self._sim.faults, action, options)
+
+    async def close(self) -> None:
+        """Stop listening and close every connection."""
+        await self._sim.close()
+
+
+async def start_embedded(
+    vendor: str,
+    *,
+    model: str | None = None,
+    latency_ms: float = 0.0,
+    options: Mapping[str, Any] | None = None,
+    host: str = "127.0.0.1",
+) -> EmbeddedCamera:
+    """Start a simulated ``vendor`` camera on free loopback ports in the running loop.
+
+    ``options`` go to the vendor's simulator as they are (they may come from a config file
+    as text; each simulator reads them as the types it needs and refuses unknown ones).
+    """
+    from ptpd.simulator import start_simulator
+
+    opts = dict(options or {})
+    if model:
+        opts["model"] = model
+    sim = await start_simulator(vendor, host, 0, latency_ms=latency_ms, **opts)
+    camera = EmbeddedCamera(vendor, sim)
+    log.info("simulated %s camera on %s, ports %s", vendor, camera.host, camera.ports)
+    return camera
