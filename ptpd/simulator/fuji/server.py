@@ -51,7 +51,7 @@ from ptpd.simulator import faults as flt
 from ptpd.simulator import scene, serving
 from ptpd.simulator.fuji.device import FujiDevice
 from ptpd.simulator.fuji.liveview import FrameSource, LiveViewServer
-from ptpd.simulator.fuji.profiles import FujiProfile, get_profile
+from ptpd.simulator.fuji.profiles import get_profile
 from ptpd.simulator.fuji.session import CAPTURE_STYLES, CaptureJob, FujiSession, Reply
 
 log = logging.getLogger(__name__)
@@ -474,13 +474,13 @@ async def start_fuji_simulator(
 ) -> FujiSimulator:
     """Start a simulated Fuji camera in the running loop; it serves until ``close()``.
 
-    ``model``: a profile of :mod:`.fuji_profiles` (X-T1 by default). ``pairing_delay``:
+    ``model``: a profile of :mod:`.profiles` (X-T1 by default). ``pairing_delay``:
     seconds the camera "waits for the user" on a new client; ``refuse_pairing``: the user
     says no. ``strict_name``: refuse (InitFail 0x2019) names other than the paired ones;
     ``paired_names`` are paired from the start. ``subject``: what the scene shows, a
     :class:`~ptpd.simulator.scene.SceneSchedule` spec such as ``"object"`` (default),
     ``"none"`` or ``"none,object@3"``. ``capture_style``: ``"auto"``, ``"fuji"``,
-    ``"standard"`` (module docstring). ``big_object_mb`` adds one JPEG of about that
+    ``"standard"`` (package docstring). ``big_object_mb`` adds one JPEG of about that
     size to the card (benchmarks). Unknown ``options`` are refused.
     """
     if options:
