@@ -28,12 +28,12 @@ from ptpd.camera.base import (
     Camera,
     CameraEvent,
     CameraInfo,
-    CaptureResult,
     LiveViewFrame,
     ObjectEntry,
     PropertyDesc,
     PropertyValue,
     RawResult,
+    Shot,
 )
 from ptpd.daemon.config import load_config
 from ptpd.daemon.server import Daemon
@@ -168,7 +168,7 @@ class FakeCamera(Camera):
         self._check()
         return [self._pv(n) for n in PROPS]
 
-    async def capture(self) -> CaptureResult:
+    async def capture(self) -> Shot:
         self._check()
         if self.world.busy:
             raise ResponseError(0x2019)
@@ -180,7 +180,7 @@ class FakeCamera(Camera):
         obj = ObjectEntry(h, 0x10001, f"DSCF{h:04d}.JPG", len(data), 0x3801)
         self.world.objects[h] = (obj, data)
         self._events.put_nowait(CameraEvent("object_added", 0x4002, (h,), time=time.monotonic()))
-        return CaptureResult(h, obj, JPEG)
+        return Shot(h, obj, JPEG)
 
     async def objects(self) -> list[ObjectEntry]:
         self._check()

@@ -1,27 +1,72 @@
-"""The vendor-neutral camera model the daemon calls (see :mod:`ptpd.camera.base`)."""
+"""The vendor-neutral camera model the daemon calls (see :mod:`ptpd.camera.base`).
+
+Everything a caller above the camera layer needs is importable from here: the
+:class:`Camera` API and its typed results, transfers that survive a dropped link
+(:mod:`.transfer`), the errors a camera raises (:mod:`.errors`), the vendor registry
+(:mod:`.vendors`) and the names of standard codes (:mod:`.codes`).
+"""
 
 from ptpd.camera.base import (
     Camera,
     CameraEvent,
     CameraInfo,
-    CaptureResult,
     LiveViewFrame,
     ObjectEntry,
+    Progress,
     PropertyDesc,
     PropertyValue,
     RawResult,
+    Shot,
+)
+from ptpd.camera.codes import ResponseCode, datatype_name, response_name
+from ptpd.camera.errors import (
+    LINK_ERRORS,
+    CameraDisconnected,
+    DatasetError,
+    IncompleteTransfer,
+    InitFailed,
+    ProtocolError,
+    PTPError,
+    ResponseError,
+    Timeout,
+    TransferInterrupted,
     Unsupported,
 )
+from ptpd.camera.transfer import CHUNK, SIZE_UNKNOWN, Download, Transfer, verify
+from ptpd.camera.vendors import VENDORS, Target, Vendor, vendor
 
 __all__ = [
+    "CHUNK",
+    "LINK_ERRORS",
+    "SIZE_UNKNOWN",
+    "VENDORS",
     "Camera",
+    "CameraDisconnected",
     "CameraEvent",
     "CameraInfo",
-    "CaptureResult",
+    "DatasetError",
+    "Download",
+    "IncompleteTransfer",
+    "InitFailed",
     "LiveViewFrame",
     "ObjectEntry",
+    "PTPError",
+    "Progress",
     "PropertyDesc",
     "PropertyValue",
+    "ProtocolError",
     "RawResult",
+    "ResponseCode",
+    "ResponseError",
+    "Shot",
+    "Target",
+    "Timeout",
+    "Transfer",
+    "TransferInterrupted",
     "Unsupported",
+    "Vendor",
+    "datatype_name",
+    "response_name",
+    "verify",
+    "vendor",
 ]

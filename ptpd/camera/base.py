@@ -9,10 +9,16 @@ Rules every implementation keeps:
 
 * One PTP transaction at a time: methods are called by one task at a time (the daemon
   queues), but ``events()`` and ``liveview()`` run concurrently with them.
-* Errors are the protocol layer's types: ``ResponseError(code)`` when the camera said no,
-  ``CameraDisconnected`` when the link is gone, ``Timeout`` when a wait ran out,
-  ``ValueError`` for a property name or value the camera's description does not allow
-  (message lists what is allowed), :class:`Unsupported` for what this camera cannot do.
+* Errors are the types of :mod:`ptpd.camera.errors`: ``ResponseError(code)`` when the
+  camera said no, ``CameraDisconnected`` when the link is gone, ``Timeout`` when a wait ran
+  out, ``ValueError`` for a property name or value the camera's description does not allow
+  (message lists what is allowed), :class:`Unsupported` for what this camera cannot do,
+  ``TransferInterrupted`` for a transfer a dropped link cut (it carries the transfer).
+* Capture is one shot per :meth:`Camera.capture` call: the vendor's own release and wait
+  for the new object, returning a :class:`Shot`. Whoever takes several shots loops over
+  it (and may stop between shots). The object then travels as a
+  :class:`~ptpd.camera.transfer.Transfer` (:meth:`Camera.fetch`), which a new camera
+  object continues after a reconnect (:meth:`Camera.resume`).
 * A property is named by its unified name (``iso``, ``whitebalance``, ``exposure``,
   ``exp-bias``, ``effect``, ``delay``, ``flashmode``, ``focusmtr``, ``recmode``), by the
   vendor's name, or as a code (``0x500F``, ``"500f"``, ``20495``).
@@ -25,15 +31,22 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ptpd.protocol.codes import EventCode
-from ptpd.protocol.errors import PTPError
+from ptpd.camera import transfer
+from ptpd.camera.errors import DatasetError, ResponseError, Unsupported
+from ptpd.camera.transfer import Download, Transfer
+from ptpd.protocol.codes import EventCode, ObjectFormat, OperationCode, ResponseCode
+from ptpd.protocol.datasets import ObjectInfo
+from ptpd.protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
-    from ptpd.protocol.datasets import ObjectInfo
+    from ptpd.camera.vendors import Target
+
+log = logging.getLogger(__name__)
 
 #: Stable snake_case names of the standard events (vendors add their own to a copy).
 EVENT_NAMES: dict[int, str] = {
@@ -59,8 +72,8 @@ def event_name(code: int, names: dict[int, str] = EVENT_NAMES) -> str:
     return names.get(code, f"event_0x{code:04X}")
 
 
-class Unsupported(PTPError):
-    """This camera (or its current mode) cannot do what was asked."""
+#: Called with (bytes done, bytes total) while an object downloads.
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,13 +154,38 @@ class ObjectEntry:
         )
 
 
+    @classmethod
+    def decode(cls, handle: int, data: bytes | bytearray | memoryview) -> ObjectEntry:
+        """The entry for ``handle`` from a GetObjectInfo data phase; :class:`DatasetError`
+        when the dataset cannot be read."""
+        try:
+            return cls.from_info(handle, ObjectInfo.decode(data))
+        except ProtocolError as exc:
+            raise DatasetError(f"ObjectInfo of handle 0x{handle:08X}: {exc}") from exc
+
+
 @dataclass(frozen=True, slots=True)
-class CaptureResult:
+class Shot:
     """What one shutter release produced."""
 
     handle: int | None  #: the new object's handle, when the camera reported one
-    object: ObjectEntry | None = None
+    object: ObjectEntry | None = None  #: its ObjectInfo, when the camera gave it
     preview: bytes | None = None  #: preview JPEG the camera offered (Fuji always does)
+
+    def transfer(self) -> Transfer | None:
+        """The new object's :class:`Transfer`; None when the camera named no object."""
+        if self.handle is None:
+            return None
+        if self.object is not None:
+            return Transfer.of(self.object)
+        return Transfer(self.handle)
+
+    def preview_download(self) -> Download | None:
+        """The preview as this shot's only image: when the camera named no object but
+        offered a preview (None otherwise)."""
+        if self.handle is not None or not self.preview:
+            return None
+        return Download(None, self.preview, format=ObjectFormat.EXIF_JPEG)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,8 +219,6 @@ class LiveViewFrame:
     height: int = 0
 
 
-#: Called with (bytes done, bytes total) while an object downloads.
-Progress = Callable[[int, int], None]
 
 #: seconds :meth:`Camera.liveview_to` gives a camera to stop its live view
 LIVEVIEW_CLOSE_TIMEOUT = 2.0
@@ -192,6 +228,12 @@ class Camera(abc.ABC):
     """A connected camera, vendor-neutral. Implementations must not block the loop."""
 
     vendor: str = "generic"
+
+    @classmethod
+    def from_target(cls, target: Target) -> Camera:
+        """A new, unconnected camera of this class at ``target`` (how
+        :mod:`ptpd.camera.vendors` makes a vendor's camera)."""
+        raise NotImplementedError(f"{cls.__name__} has no from_target: it is not a registered vendor's camera")
 
     @abc.abstractmethod
     async def connect(self) -> None:
@@ -236,10 +278,55 @@ class Camera(abc.ABC):
         """The camera's current settings summary (Fuji: the 0xD212 list)."""
 
     @abc.abstractmethod
-    async def capture(self) -> CaptureResult: ...
+    async def capture(self) -> Shot:
+        """One shot, the vendor's way: release the shutter, wait for the new object and
+        read its ObjectInfo. Several shots are several calls (the caller may stop between
+        them); the image is then read with :meth:`fetch`."""
 
     @abc.abstractmethod
     async def objects(self) -> list[ObjectEntry]: ...
+
+    async def object_info(self, handle: int) -> ObjectEntry:
+        """One object's entry from one GetObjectInfo (not a listing of the whole card)."""
+        res = await self.raw(OperationCode.GetObjectInfo, (handle,))
+        if res.code != ResponseCode.OK:
+            raise ResponseError(res.code, params=res.params)
+        return ObjectEntry.decode(handle, res.data)
+
+    async def transfer(self, handle: int, offset: int = 0) -> Transfer:
+        """The :class:`Transfer` of ``handle`` from byte ``offset``, named and sized from its
+        ObjectInfo. A camera that will not say (a refusal, a dataset we cannot read) costs
+        the name and size, not the transfer: :meth:`fetch` then reports any error."""
+        try:
+            return Transfer.of(await self.object_info(handle), offset)
+        except (Unsupported, ResponseError, DatasetError) as exc:
+            log.debug("no ObjectInfo for handle 0x%08X: %s", handle, exc)
+            return Transfer(handle, start=offset)
+
+    async def partial_reads(self) -> bool:
+        """True when :meth:`read_partial` works here (the camera lists GetPartialObject),
+        so a transfer can go in steps and continue from a byte offset."""
+        return False
+
+    async def read_partial(self, handle: int, offset: int, size: int) -> bytes | bytearray:
+        """Up to ``size`` bytes of the object from ``offset`` (one GetPartialObject)."""
+        res = await self.raw(OperationCode.GetPartialObject, (handle, offset, size))
+        if res.code != ResponseCode.OK:
+            raise ResponseError(res.code, params=res.params)
+        return res.data
+
+    async def fetch(self, t: Transfer, progress: Progress | None = None, *, steps: bool = True) -> Download:
+        """The rest of ``t`` (see :func:`ptpd.camera.transfer.fetch`): in steps where the
+        camera offers them and ``steps`` is asked, else in one download. A dropped link
+        raises :class:`~ptpd.camera.errors.TransferInterrupted`; ``t`` keeps what arrived."""
+        return await transfer.fetch(self, t, progress, steps=steps)
+
+    async def resume(self, t: Transfer, progress: Progress | None = None) -> Download:
+        """Continue ``t``, begun on this or an earlier camera object (before a reconnect),
+        from the byte it reached, in steps where the camera offers them."""
+        t.resumes += 1
+        log.info("resuming handle 0x%08X at byte %d (attempt %d)", t.handle, t.position, t.resumes)
+        return await self.fetch(t, progress, steps=True)
 
     @abc.abstractmethod
     async def download(

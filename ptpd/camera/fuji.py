@@ -30,22 +30,23 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ptpd.camera import base
 from ptpd.camera.base import (
     Camera,
     CameraEvent,
     CameraInfo,
-    CaptureResult,
     LiveViewFrame,
     ObjectEntry,
     Progress,
     PropertyDesc,
     PropertyValue,
     RawResult,
-    Unsupported,
+    Shot,
 )
+from ptpd.camera.errors import PTPError, ProtocolError, ResponseError, Unsupported
+from ptpd.camera.errors import Timeout as PTPTimeout
 from ptpd.camera.properties import CACHE_EVENT_QUEUE, REFUSED_VALUE, DescCache
 from ptpd.fuji.codes import COMMAND_PORT, FujiEventCode, FujiOperationCode, FujiPropCode
 from ptpd.fuji.link import FujiLink, LiveFrame
@@ -59,9 +60,10 @@ from ptpd.fuji.properties import (
 )
 from ptpd.fuji.state import decode_property_desc, decode_property_list, decode_state
 from ptpd.protocol.codes import DataType, EventCode, OperationCode, ResponseCode
-from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, ObjectInfo, Range, decode_uint32_array
-from ptpd.protocol.errors import PTPError, ProtocolError, ResponseError
-from ptpd.protocol.errors import Timeout as PTPTimeout
+from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, Range, decode_uint32_array
+
+if TYPE_CHECKING:
+    from ptpd.camera.vendors import Target
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +164,20 @@ class FujiCamera(Camera):
         self._capture_lock = asyncio.Lock()
         #: False once the body refused GetObjectHandles: captures then report no handle.
         self._lists_objects: bool | None = None
+
+    @classmethod
+    def from_target(cls, target: Target) -> FujiCamera:
+        command, event, liveview = target.ports
+        return cls(
+            target.host,
+            command,
+            event_port=event,
+            liveview_port=liveview,
+            guid=target.guid,
+            name=target.name,
+            timeout=target.timeout,
+            on_pairing=target.on_pairing,
+        )
 
     # ------------------------------------------------------------------ session
 
@@ -468,7 +484,7 @@ class FujiCamera(Camera):
 
     # ------------------------------------------------------------------ capture
 
-    async def capture(self) -> CaptureResult:
+    async def capture(self) -> Shot:
         """Shutter release with the X-T1 sequence; returns the preview JPEG and, where the
         camera lists its objects, the new object's handle and entry."""
         async with self._capture_lock:
@@ -500,7 +516,7 @@ class FujiCamera(Camera):
             finally:
                 self.link.unsubscribe(sub)
             entry = await self._new_object(before) if before is not None else None
-            return CaptureResult(handle=entry.handle if entry else None, object=entry, preview=preview)
+            return Shot(handle=entry.handle if entry else None, object=entry, preview=preview)
 
     async def _object_handles(self) -> set[int] | None:
         """Every object handle on the card; ``None`` when the camera offers no listing.
@@ -535,7 +551,7 @@ class FujiCamera(Camera):
             return None
         for handle in sorted(after - before, reverse=True):
             try:
-                entry = await self._entry(handle)
+                entry = await self.object_info(handle)
             except (ResponseError, Unsupported) as exc:
                 log.warning("capture: no info for new object 0x%08X: %s", handle, exc)
                 continue
@@ -567,12 +583,16 @@ class FujiCamera(Camera):
             raise
         return data or b""
 
-    async def _entry(self, handle: int) -> ObjectEntry:
-        return ObjectEntry.from_info(handle, ObjectInfo.decode(await self._op(OperationCode.GetObjectInfo, (handle,))))
+    async def object_info(self, handle: int) -> ObjectEntry:
+        return ObjectEntry.decode(handle, await self._op(OperationCode.GetObjectInfo, (handle,)))
 
     async def objects(self) -> list[ObjectEntry]:
         handles = decode_uint32_array(await self._op(OperationCode.GetObjectHandles, (0xFFFFFFFF, 0, 0)))
-        return [await self._entry(h) for h in handles]
+        return [await self.object_info(h) for h in handles]
+
+    async def partial_reads(self) -> bool:
+        di = await self._device_info_offered()
+        return di is not None and OperationCode.GetPartialObject in di.operations_supported
 
     async def download(
         self, handle: int, progress: Progress | None = None, offset: int = 0, size: int | None = None
@@ -580,7 +600,7 @@ class FujiCamera(Camera):
         """The object's bytes from ``offset``, in GetPartialObject steps, joined once. The
         steps need the size: ``size``, or one GetObjectInfo."""
         if size is None:  # an unknown size (0xFFFFFFFF) came from ObjectInfo: asking again cannot help
-            size = ObjectInfo.decode(await self._op(OperationCode.GetObjectInfo, (handle,))).object_compressed_size
+            size = (await self.object_info(handle)).size
         total = size
         parts: list[bytes] = []
         pos = offset

@@ -25,6 +25,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from ptpd.camera import properties as props
 from ptpd.camera.base import (
@@ -32,20 +33,22 @@ from ptpd.camera.base import (
     Camera,
     CameraEvent,
     CameraInfo,
-    CaptureResult,
     ObjectEntry,
     Progress,
     PropertyDesc,
     PropertyValue,
     RawResult,
-    Unsupported,
+    Shot,
     event_name,
 )
+from ptpd.camera.errors import ResponseError, Timeout, Unsupported
 from ptpd.protocol.codes import DataType, EventCode, OperationCode, ResponseCode
-from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, ObjectInfo, Range, decode_uint32_array
+from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, Range, decode_uint32_array
 from ptpd.protocol.datatypes import decode_value, encode_value
-from ptpd.protocol.errors import ResponseError, Timeout
 from ptpd.protocol.initiator import DEFAULT_GUID, PTPIP_PORT, EventSubscription, PTPIPInitiator
+
+if TYPE_CHECKING:
+    from ptpd.camera.vendors import Target
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,13 @@ class GenericCamera(Camera):
         self._descs = props.DescCache()
         self._watch: EventSubscription | None = None
         self._watch_dropped = 0
+
+    @classmethod
+    def from_target(cls, target: Target) -> GenericCamera:
+        command, event, _ = target.ports
+        return cls(
+            target.host, command, event if event != command else None, guid=target.guid, name=target.name, timeout=target.timeout
+        )
 
     # -- connection -------------------------------------------------------------------------
 
@@ -315,53 +325,71 @@ class GenericCamera(Camera):
 
     # -- capture and objects -------------------------------------------------------------------
 
-    async def capture(self) -> CaptureResult:
-        """InitiateCapture, then wait for ObjectAdded and CaptureComplete (either order)."""
+    async def capture(self) -> Shot:
+        """InitiateCapture, then wait for ObjectAdded and CaptureComplete (either order).
+
+        A dialect on this base whose capture differs replaces :meth:`release` (its remote
+        release) or the whole of this method (its own wait, e.g. polled events), and may
+        end with :meth:`shot_of`."""
         if not self._supports(OperationCode.InitiateCapture):
             raise Unsupported("this camera does not offer InitiateCapture")
-        loop = asyncio.get_running_loop()
         with self.link.subscribe(maxsize=1024) as sub:
-            resp, _ = await self.link.transact(OperationCode.InitiateCapture, (0, 0))
-            # Some cameras answer GeneralError yet capture (ptpip.md §10): wait for events then.
-            if resp.code not in (ResponseCode.OK, ResponseCode.GeneralError):
-                raise ResponseError(resp.code, params=resp.params)
-            added: list[int] = []
-            complete = False
-            deadline = loop.time() + self.capture_timeout
-            while True:
-                now = loop.time()
-                if complete:
-                    if added:
-                        break
-                    remaining = min(deadline - now, LATE_OBJECT_GRACE)
-                else:
-                    remaining = deadline - now
-                if remaining <= 0:
+            await self.release()
+            added, complete = await self._wait_for_objects(sub)
+        return await self.shot_of(added, complete)
+
+    async def release(self) -> None:
+        """Release the shutter: InitiateCapture (new objects then arrive as events)."""
+        resp, _ = await self.link.transact(OperationCode.InitiateCapture, (0, 0))
+        # Some cameras answer GeneralError yet capture (ptpip.md §10): wait for events then.
+        if resp.code not in (ResponseCode.OK, ResponseCode.GeneralError):
+            raise ResponseError(resp.code, params=resp.params)
+
+    async def _wait_for_objects(self, sub: EventSubscription) -> tuple[list[int], bool]:
+        """The handles ObjectAdded named, and whether CaptureComplete came, within the
+        capture timeout (a late ObjectAdded gets :data:`LATE_OBJECT_GRACE` after it)."""
+        loop = asyncio.get_running_loop()
+        added: list[int] = []
+        complete = False
+        deadline = loop.time() + self.capture_timeout
+        while True:
+            now = loop.time()
+            if complete:
+                if added:
                     break
-                try:
-                    e = await sub.get(timeout=remaining)
-                except Timeout:
+                remaining = min(deadline - now, LATE_OBJECT_GRACE)
+            else:
+                remaining = deadline - now
+            if remaining <= 0:
+                break
+            try:
+                e = await sub.get(timeout=remaining)
+            except Timeout:
+                break
+            if e.code == EventCode.ObjectAdded and e.params:
+                added.append(e.params[0])
+            elif e.code == EventCode.CaptureComplete:
+                complete = True
+                if added:
+                    # a folder may be announced first; give its file a moment
+                    await self._drain_added(sub, added)
                     break
-                if e.code == EventCode.ObjectAdded and e.params:
-                    added.append(e.params[0])
-                elif e.code == EventCode.CaptureComplete:
-                    complete = True
-                    if added:
-                        # a folder may be announced first; give its file a moment
-                        await self._drain_added(sub, added)
-                        break
-                elif e.code == EventCode.StoreFull:
-                    raise ResponseError(ResponseCode.StoreFull, "camera storage is full")
+            elif e.code == EventCode.StoreFull:
+                raise ResponseError(ResponseCode.StoreFull, "camera storage is full")
+        return added, complete
+
+    async def shot_of(self, added: list[int], complete: bool) -> Shot:
+        """The shot from the handles a release added (in order) and whether the camera
+        said the capture completed: the newest object that is not a folder."""
         if not added:
             if complete:
-                return CaptureResult(None)
-            raise Timeout(f"no ObjectAdded / CaptureComplete within {self.capture_timeout}s of InitiateCapture")
-        # the newest non-folder object is the picture
+                return Shot(None)
+            raise Timeout(f"no ObjectAdded / CaptureComplete within {self.capture_timeout}s of the release")
         for handle in reversed(added):
-            entry = await self._entry(handle)
+            entry = await self.object_info(handle)
             if not entry.is_folder:
-                return CaptureResult(handle, entry)
-        return CaptureResult(added[-1], await self._entry(added[-1]))
+                return Shot(handle, entry)
+        return Shot(added[-1], await self.object_info(added[-1]))
 
     @staticmethod
     async def _drain_added(sub: EventSubscription, added: list[int]) -> None:
@@ -369,12 +397,9 @@ class GenericCamera(Camera):
             if e.code == EventCode.ObjectAdded and e.params:
                 added.append(e.params[0])
 
-    async def _object_info(self, handle: int) -> ObjectInfo:
+    async def object_info(self, handle: int) -> ObjectEntry:
         _, data = await self.link.call(OperationCode.GetObjectInfo, (handle,))
-        return ObjectInfo.decode(data)
-
-    async def _entry(self, handle: int) -> ObjectEntry:
-        return ObjectEntry.from_info(handle, await self._object_info(handle))
+        return ObjectEntry.decode(handle, data)
 
     async def objects(self) -> list[ObjectEntry]:
         """Every object of every available storage (GetObjectHandles with parent 0 = all)."""
@@ -389,7 +414,7 @@ class GenericCamera(Camera):
             if resp.code != ResponseCode.OK:
                 raise ResponseError(resp.code, params=resp.params)
             for handle in decode_uint32_array(data):
-                out.append(await self._entry(handle))
+                out.append(await self.object_info(handle))
         return out
 
     async def download(
@@ -404,7 +429,7 @@ class GenericCamera(Camera):
         partial = self._supports(OperationCode.GetPartialObject)
         if partial and (offset > 0 or not self._supports(OperationCode.GetObject)):
             if size is None:
-                size = (await self._object_info(handle)).object_compressed_size
+                size = (await self.object_info(handle)).size
             if size != 0xFFFFFFFF:
                 return await self._download_partial(handle, offset, max(size - offset, 0), progress)
         relay = None
@@ -455,6 +480,9 @@ class GenericCamera(Camera):
         if progress is not None:
             progress(done, total)
         return out
+
+    async def partial_reads(self) -> bool:
+        return OperationCode.GetPartialObject in (await self._info()).operations_supported
 
     async def delete(self, handle: int) -> None:
         await self.link.call(OperationCode.DeleteObject, (handle, 0))

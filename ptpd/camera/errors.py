@@ -1,0 +1,81 @@
+"""The errors a :class:`~ptpd.camera.base.Camera` raises, in one place for its callers.
+
+The daemon maps these to bus error codes and never looks below the camera layer, so
+every error a camera can raise is importable from :mod:`ptpd.camera`::
+
+    PTPError
+    ├── ProtocolError             the camera sent bytes that break the format (link reset)
+    │   └── DatasetError          a dataset (ObjectInfo) we cannot read; the stream is fine
+    ├── InitFailed(reason)        the camera refused the connection (Fuji: pairing refused, ...)
+    ├── ResponseError(code)       the camera answered a transaction with a non-OK code
+    ├── CameraDisconnected        the link went away
+    ├── Timeout                   a wait ran out (also a builtin ``TimeoutError``)
+    ├── Unsupported               this camera (or its current mode) cannot do what was asked
+    ├── TransferInterrupted       the link dropped during a transfer; ``transfer`` holds
+    │                             what arrived, ``cause`` the link error
+    └── IncompleteTransfer        what arrived is not the whole object
+
+:data:`LINK_ERRORS` are the errors after which the session's state is unknown: whoever
+holds the camera drops the link and connects again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from ptpd.protocol.errors import CameraDisconnected, InitFailed, ProtocolError, PTPError, ResponseError, Timeout
+
+if TYPE_CHECKING:
+    from ptpd.camera.transfer import Transfer
+
+
+class Unsupported(PTPError):
+    """This camera (or its current mode) cannot do what was asked."""
+
+
+class DatasetError(ProtocolError):
+    """A dataset the camera sent (an ObjectInfo) cannot be read, though the byte stream
+    around it was whole: a caller that can do without the dataset may go on."""
+
+
+class TransferInterrupted(PTPError):
+    """The link dropped during a transfer; ``transfer`` holds what arrived, and a new
+    camera object continues it after the reconnect (:meth:`Camera.resume`)."""
+
+    def __init__(self, transfer: Transfer, cause: BaseException) -> None:
+        self.transfer = transfer
+        self.cause = cause
+        super().__init__(
+            f"transfer of handle 0x{transfer.handle:08X} interrupted after {transfer.received} bytes: {cause}"
+        )
+
+
+class IncompleteTransfer(PTPError):
+    """What arrived is not the whole object (size or end marker wrong), or it cannot be
+    continued from where it stopped."""
+
+
+#: errors after which the session state is unknown: drop the link and reconnect
+LINK_ERRORS: tuple[type[BaseException], ...] = (
+    CameraDisconnected,
+    ProtocolError,
+    Timeout,
+    asyncio.TimeoutError,
+    ConnectionError,
+    EOFError,
+)
+
+__all__ = [
+    "LINK_ERRORS",
+    "CameraDisconnected",
+    "DatasetError",
+    "IncompleteTransfer",
+    "InitFailed",
+    "PTPError",
+    "ProtocolError",
+    "ResponseError",
+    "Timeout",
+    "TransferInterrupted",
+    "Unsupported",
+]
