@@ -207,12 +207,12 @@ def test_a_file_that_cannot_be_written_is_a_bad_request(tmp_path: Path) -> None:
     import asyncio
 
     from ptpd.bus import BusError, ErrorCode
-    from ptpd.daemon.commands import _write_into
+    from ptpd.daemon.files import write_into
 
     gone = tmp_path / "gone"
     gone.write_bytes(b"a file where the directory was")
     with pytest.raises(BusError) as exc:
-        asyncio.run(_write_into(str(gone), "IMG_0001.JPG", b"\xff\xd8 jpeg \xff\xd9", None, 0))
+        asyncio.run(write_into(str(gone), "IMG_0001.JPG", b"\xff\xd8 jpeg \xff\xd9", None, 0))
     assert exc.value.code == ErrorCode.BAD_REQUEST
     assert "cannot write IMG_0001.JPG" in str(exc.value) and str(gone) in str(exc.value)
     assert [p.name for p in tmp_path.iterdir()] == ["gone"]
@@ -224,14 +224,14 @@ def test_a_full_disk_is_not_the_requests_fault(tmp_path: Path, monkeypatch: pyte
     import os
 
     from ptpd.bus import BusError, ErrorCode
-    from ptpd.daemon.commands import _write_into
+    from ptpd.daemon.files import write_into
 
     def full(fd: int) -> None:  # a disk that fills up reports it at the latest in fsync
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "fsync", full)
     with pytest.raises(BusError) as exc:
-        asyncio.run(_write_into(str(tmp_path), "IMG_0002.JPG", b"\xff\xd8 jpeg \xff\xd9", None, 0))
+        asyncio.run(write_into(str(tmp_path), "IMG_0002.JPG", b"\xff\xd8 jpeg \xff\xd9", None, 0))
     assert exc.value.code == ErrorCode.INTERNAL and "No space left" in str(exc.value)
     assert list(tmp_path.iterdir()) == []  # the temp file went too
 

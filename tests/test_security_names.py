@@ -129,7 +129,7 @@ _names = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(_names)
 def test_daemon_sanitizer_gives_one_component_inside_the_dir(name: str) -> None:
-    from ptpd.daemon.commands import safe_filename
+    from ptpd.daemon.files import safe_filename
 
     s = safe_filename(name, "fallback.jpg")
     assert s and "/" not in s and "\\" not in s and "\x00" not in s
@@ -149,11 +149,11 @@ def test_ptpctl_sanitizer_gives_one_component_inside_the_dir(name: str) -> None:
 
 
 def test_daemon_writer_stays_in_its_dir_and_never_overwrites(tmp_path: Path) -> None:
-    from ptpd.daemon.commands import safe_filename, write_atomically
+    from ptpd.daemon.files import safe_filename, write_verified
 
     out = tmp_path / "out"
     (tmp_path / "victim.jpg").write_bytes(b"keep me")
-    paths = [write_atomically(str(out), safe_filename(n, "f.jpg"), b"\xff\xd8data\xff\xd9") for n in ["../victim.jpg", "../victim.jpg", "/tmp/../victim.jpg"]]
+    paths = [write_verified(str(out), safe_filename(n, "f.jpg"), b"\xff\xd8data\xff\xd9") for n in ["../victim.jpg", "../victim.jpg", "/tmp/../victim.jpg"]]
     assert all(Path(p).parent == out for p in paths)
     assert len(set(paths)) == 3  # a taken name gets a counter, never a replacement
     assert (tmp_path / "victim.jpg").read_bytes() == b"keep me"

@@ -11,9 +11,8 @@
   :meth:`Camera.download <ptpd.camera.base.Camera.download>`, whose own buffer becomes the
   result (no copy). A link error is raised as :class:`TransferInterrupted`, carrying the
   transfer.
-* A :class:`Download` is what a finished transfer hands over; :func:`verify` (or
-  :meth:`Download.verify`) checks it is the whole object: the size ObjectInfo gave, and a
-  JPEG's end marker.
+* A :class:`Download` is what a finished transfer hands over; :func:`verify` checks that
+  bytes are the whole object: the size ObjectInfo gave, and a JPEG's end marker.
 """
 
 from __future__ import annotations
@@ -94,11 +93,6 @@ class Download:
     offset: int = 0  #: the first byte of ``data`` within the object
     resumes: int = 0  #: how many times the transfer was taken up again after a dropped link
 
-    def verify(self) -> None:
-        """:class:`IncompleteTransfer` unless :attr:`data` is the whole object (see :func:`verify`)."""
-        if self.offset:
-            raise IncompleteTransfer(f"bytes from offset {self.offset} are not a whole object")
-        verify(self.data, self.size, self.format, self.filename)
 
 
 def verify(data: bytes | bytearray | memoryview, size: int | None, fmt: int, filename: str = "") -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from ptpd.camera import vendors
 from ptpd.daemon.config import LOG_LEVELS, VENDORS, ConfigError, load_config
 
 #: exit status when the configuration is unusable (the ptp-ip tool's "config file error")
@@ -46,7 +47,7 @@ def setup_logging(level: str) -> None:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), envvar="PTPD_CONFIG", help="TOML config file, or the ptp-ip tool's INI ([initiator], [responder], [server]).")
 @click.option("--camera", "host", metavar="HOST[:PORT]", help="Camera address (PTPD_CAMERA).")
-@click.option("--vendor", type=click.Choice(VENDORS), help="Camera dialect (default generic).")
+@click.option("--vendor", type=click.Choice(VENDORS), help="Camera dialect (default generic): " + "; ".join(f"{v.name}, {v.description}" for v in vendors.VENDORS.values()) + ".")
 @click.option("--port", type=int, help="Generic: the camera's one PTP/IP port (15740).")
 @click.option("--cmd-port", type=int, help="Fuji: command/data port (55740).")
 @click.option("--event-port", type=int, help="Fuji: event port (55741).")

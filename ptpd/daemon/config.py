@@ -9,7 +9,7 @@ TOML layout (every key optional)::
 
     [camera]                      # the camera to hold
     host = "192.168.0.1"          # or "HOST:PORT"
-    vendor = "fuji"               # generic | fuji
+    vendor = "fuji"               # a name from ptpd.camera.vendors: generic | fuji
     port = 15740                  # generic: the one port
     cmd_port = 55740              # fuji: command/data, event, live-view ports
     event_port = 55741
@@ -52,10 +52,10 @@ from pathlib import Path
 from typing import Any
 
 from ptpd import bus
+from ptpd.camera import vendors
 
-VENDORS = ("generic", "fuji")
-GENERIC_PORT = 15740
-FUJI_PORTS = (55740, 55741, 55742)
+#: the vendors a camera can be made for (the camera layer's registry)
+VENDORS = vendors.names()
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -95,13 +95,13 @@ class Config:
     def endpoints(self) -> bus.Endpoints:
         return bus.Endpoints(self.command_endpoint, self.event_endpoint, self.liveview_endpoint)
 
+    def camera_vendor(self) -> vendors.Vendor:
+        """The configured vendor's registry entry."""
+        return vendors.vendor(self.vendor)
+
     def camera_ports(self) -> tuple[int, int, int]:
-        """(command, event, stream) ports for the configured vendor."""
-        if self.vendor == "fuji":
-            base = self.cmd_port or self.port or FUJI_PORTS[0]
-            return (base, self.event_port or base + 1, self.stream_port or base + 2)
-        p = self.cmd_port or self.port or GENERIC_PORT
-        return (p, self.event_port or p, self.stream_port or p)
+        """(command, event, stream) ports: those given, else the vendor's defaults."""
+        return self.camera_vendor().ports(self.cmd_port or self.port, self.event_port, self.stream_port)
 
 
 #: flat key -> (type, source names that map onto it). Types are used to coerce file/env text.
@@ -313,10 +313,15 @@ def load_config(
         raise ConfigError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
     cfg = Config(**merged)
 
-    if cfg.vendor not in VENDORS:
-        raise ConfigError(f"vendor {cfg.vendor!r}: choose one of {', '.join(VENDORS)}")
-    if cfg.simulate is not None and cfg.simulate not in VENDORS:
-        raise ConfigError(f"simulate {cfg.simulate!r}: choose one of {', '.join(VENDORS)}")
+    known = vendors.names()  # read now: a vendor registered after import counts
+    if cfg.vendor not in known:
+        raise ConfigError(f"vendor {cfg.vendor!r}: choose one of {', '.join(known)}")
+    if cfg.simulate is not None:
+        from ptpd.simulator import VENDORS as SIMULATED  # imported only for --simulate
+
+        choices = [v for v in known if v in SIMULATED]
+        if cfg.simulate not in choices:
+            raise ConfigError(f"simulate {cfg.simulate!r}: choose one of {', '.join(choices)}")
     if cfg.simulate is None and not cfg.host:
         raise ConfigError("no camera: give --camera HOST[:PORT] (or --simulate generic|fuji)")
     if cfg.log_level.lower() not in LOG_LEVELS:

@@ -28,28 +28,20 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from typing import Any, TypeVar
 
 from ptpd import bus
 from ptpd.bus import BusError, ConnectionState, ErrorCode
-from ptpd.camera.base import Camera, CameraInfo, PropertyValue, Unsupported
-from ptpd.protocol.errors import CameraDisconnected, ProtocolError, Timeout
+from ptpd.camera import LINK_ERRORS, Camera, CameraInfo, PropertyValue, Unsupported
+from ptpd.daemon.shapes import prop_dict
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: errors after which the session state is unknown: drop the link and reconnect
-LINK_ERRORS = (CameraDisconnected, ProtocolError, Timeout, asyncio.TimeoutError, ConnectionError, EOFError)
-
 PROPERTY_EVENTS = ("property_changed", "device_prop_changed", "prop_changed")
 #: seconds after a set within which one DevicePropChanged for it counts as the echo
 SET_ECHO_WINDOW = 1.0
-
-
-def prop_dict(pv: PropertyValue) -> dict[str, Any]:
-    return {"code": pv.code, "name": pv.name, "value": pv.value, "label": pv.label}
 
 
 class CameraLink:
@@ -427,13 +419,3 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def info_dict(info: CameraInfo | None) -> dict[str, Any] | None:
-    if info is None:
-        return None
-    d = asdict(info)
-    for k, v in d.items():
-        if isinstance(v, tuple):
-            d[k] = list(v)
-    return d

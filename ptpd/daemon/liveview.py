@@ -25,7 +25,7 @@ from collections.abc import Callable
 import zmq.asyncio
 
 from ptpd import bus
-from ptpd.camera.base import LiveViewFrame
+from ptpd.camera import LiveViewFrame
 from ptpd.daemon.publisher import Subscriptions, make_xpub, read_subscriptions, send_nowait
 
 TOPIC = bus.Topic.FRAME.encode()

@@ -26,9 +26,12 @@ import zmq.asyncio
 
 from ptpd import bus
 from ptpd.bus import BusError, ErrorCode
-from ptpd.camera.base import Camera
-from ptpd.daemon.commands import HANDLERS, RequestContext, check_args, to_bus_error
+from ptpd.camera import Camera, Progress, Target
+from ptpd.daemon.args import check_args
+from ptpd.daemon.commands import HANDLERS
 from ptpd.daemon.config import Config, endpoint_is_local, ensure_ipc_dirs, ipc_in_use, load_or_create_guid
+from ptpd.daemon.context import Request
+from ptpd.daemon.errors import to_bus_error
 from ptpd.daemon.link import CameraLink
 from ptpd.daemon.liveview import LiveView
 from ptpd.daemon.notify import Notifier
@@ -82,26 +85,13 @@ class Daemon:
     # -- camera construction ---------------------------------------------------------
 
     def _make_camera(self) -> Camera:
+        """A new camera of the configured vendor at the target (the camera layer's registry)."""
         assert self._camera_target is not None
-        host, (cmd, evt, stream) = self._camera_target
+        host, ports = self._camera_target
         cfg = self.config
         guid = uuid.UUID(self.guid).bytes  # PTP/IP sends the 16 bytes
-        if cfg.vendor == "fuji":
-            from ptpd.camera.fuji import FujiCamera
-
-            return FujiCamera(
-                host,
-                cmd,
-                event_port=evt,
-                liveview_port=stream,
-                guid=guid,
-                name=cfg.name,
-                timeout=cfg.timeout,
-                on_pairing=self.link.pairing,
-            )
-        from ptpd.camera.generic import GenericCamera
-
-        return GenericCamera(host, cmd, evt if evt != cmd else None, guid=guid, name=cfg.name, timeout=cfg.timeout)
+        target = Target(host, ports, guid, name=cfg.name, timeout=cfg.timeout, on_pairing=self.link.pairing)
+        return cfg.camera_vendor().make(target)
 
     # -- start -----------------------------------------------------------------------
 
@@ -253,7 +243,7 @@ class Daemon:
             args = check_args(cmd, req.args)
             if self._stopping and not cmd.local:
                 raise BusError(ErrorCode.NOT_CONNECTED, "the daemon is stopping")
-            result = await HANDLERS[cmd.name](self, args, RequestContext(req.id, envelope[0]))
+            result = await HANDLERS[cmd.name](self, args, Request(req.id, envelope[0]))
             # bytes of a binary result go as blob frames (zero-copy) to a client that asks
             reply = bus.encode_reply_frames(req.id, result, req.blobs and cmd.binary)
         except asyncio.CancelledError:
@@ -334,14 +324,14 @@ class Daemon:
             "bad_requests": self.malformed,
         }
 
-    def progress_reporter(self, ctx: RequestContext, handle: int) -> Callable[[int, int], None]:
+    def progress_reporter(self, request: Request, handle: int) -> Progress:
         last = [-1.0]
 
         def report(done: int, total: int) -> None:
             frac = done / total if total else 1.0
             if frac - last[0] >= 0.05 or done >= total:
                 last[0] = frac
-                self.events.publish(bus.Topic.PROGRESS, {"id": ctx.id, "handle": handle, "done": done, "total": total})
+                self.events.publish(bus.Topic.PROGRESS, {"id": request.id, "handle": handle, "done": done, "total": total})
 
         return report
 

@@ -1,0 +1,70 @@
+"""The object commands: ``objects``, ``download`` (resumed across a reconnect) and ``delete``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ptpd.bus import BusError, ErrorCode
+from ptpd.camera import Camera, Download, TransferInterrupted
+from ptpd.daemon.args import U32_MAX, handle_arg
+from ptpd.daemon.context import Context, Request, camera_timeout
+from ptpd.daemon.errors import to_bus_error
+from ptpd.daemon.files import check_dir, safe_filename, write_into
+from ptpd.daemon.shapes import object_dict
+from ptpd.daemon.transfers import note_loss, resume, resume_window
+
+
+async def objects(ctx: Context, a: dict[str, Any], request: Request) -> Any:
+    objs = await ctx.link.call("objects", lambda cam: cam.objects(), camera_timeout(ctx, 4))
+    return {"objects": [object_dict(o) for o in objs]}
+
+
+async def download(ctx: Context, a: dict[str, Any], request: Request) -> Any:
+    """An object's bytes from ``offset`` (or written under ``dir``), named from one
+    GetObjectInfo; a transfer a dropped link cut is taken up again after the reconnect."""
+    handle, offset, out_dir = handle_arg(a), a["offset"], a["dir"]
+    if not 0 <= offset <= U32_MAX:
+        raise BusError(ErrorCode.BAD_REQUEST, "offset must be 0..0xFFFFFFFF")
+    if out_dir is not None:
+        if offset:
+            raise BusError(ErrorCode.BAD_REQUEST, "dir writes the whole object: not with offset")
+        await check_dir(out_dir)
+    progress = ctx.progress_reporter(request, handle)
+
+    async def first(cam: Camera) -> Download:
+        t = await cam.transfer(handle, offset)
+        # One download first: the camera's own buffer goes into the reply (a blob frame,
+        # never copied). Steps only for a resume, below.
+        return await cam.fetch(t, progress, steps=False)
+
+    link = ctx.link
+    connects = link.connects
+    try:
+        dl = await link.call("download", first, camera_timeout(ctx, 8))
+    except TransferInterrupted as exc:
+        # after the reconnect the camera layer takes it up again, in steps where the
+        # camera has them, so that a second drop costs one step, not the object
+        note_loss(link, exc)
+        t = exc.transfer
+        try:
+            dl = await resume(link, t, progress, connects, resume_window(ctx.config.timeout))
+        except Exception as exc2:
+            note_loss(link, exc2)
+            err = to_bus_error(exc2)
+            raise BusError(err.code, f"download of handle 0x{handle:08X} interrupted ({t.so_far}; "
+                                     f"resume with offset): {err.message}", err.ptp_code) from None
+    result: dict[str, Any] = {"handle": handle, "filename": dl.filename, "size": len(dl.data) + offset, "offset": offset}
+    if dl.resumes:
+        result["resumed"] = dl.resumes
+    if out_dir is not None:
+        name = safe_filename(dl.filename, f"object-{handle:08x}")
+        result["path"] = await write_into(out_dir, name, dl.data, dl.size, dl.format)
+        return result
+    result["data"] = dl.data
+    return result
+
+
+async def delete(ctx: Context, a: dict[str, Any], request: Request) -> Any:
+    handle = handle_arg(a)
+    await ctx.link.call("delete", lambda cam: cam.delete(handle), camera_timeout(ctx))
+    return {"handle": handle}
