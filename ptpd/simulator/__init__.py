@@ -8,7 +8,8 @@ use it directly); ``ptpd simulate`` runs one as a process (:mod:`.cli`).
 * ``vendor="fuji"``: a Fujifilm Wi-Fi body (the :mod:`.fuji` package), ports ``port``,
   ``port+1`` (events), ``port+2`` (live view) (default 55740).
 
-Both take a :class:`~ptpd.simulator.faults.Faults` (``faults=`` or the returned
+A vendor's simulator profile is one line of :data:`PROFILES` (the function that starts
+its body, its default port). Both take a :class:`~ptpd.simulator.faults.Faults` (``faults=`` or the returned
 simulator's ``.faults``) to inject Wi-Fi trouble at run time.
 
 The daemon embeds one (``ptpd run --simulate``) through one narrow seam,
@@ -19,15 +20,22 @@ ports, ``control(action, options)`` for its faults (checked here, :mod:`.control
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from ptpd.simulator.control import ControlError
 from ptpd.simulator.embedded import EmbeddedCamera, start_embedded
 from ptpd.simulator.faults import Faults, Malformed
 
+#: vendor -> ("module:function" that starts its simulated body, default command port);
+#: a new vendor's simulator profile is one line here
+PROFILES: dict[str, tuple[str, int]] = {
+    "generic": ("ptpd.simulator.server:start_generic_simulator", 15740),
+    "fuji": ("ptpd.simulator.fuji:start_fuji_simulator", 55740),
+}
 #: default command port per vendor
-DEFAULT_PORTS = {"generic": 15740, "fuji": 55740}
-VENDORS = tuple(DEFAULT_PORTS)
+DEFAULT_PORTS = {vendor: port for vendor, (_, port) in PROFILES.items()}
+VENDORS = tuple(PROFILES)
 
 
 async def start_simulator(
@@ -46,19 +54,16 @@ async def start_simulator(
     ``options`` go to the vendor's simulator (generic: ``faults``, ``initial_images``,
     ``big_object_mb``, ``allow_takeover``, camera config fields).
     """
-    if vendor == "generic":
-        from ptpd.simulator.server import start_generic_simulator
-
-        return await start_generic_simulator(host, port, model=model, latency_ms=latency_ms, **options)
-    if vendor == "fuji":
-        from ptpd.simulator.fuji import start_fuji_simulator
-
-        return await start_fuji_simulator(host, port, model=model, latency_ms=latency_ms, **options)
-    raise ValueError(f"unknown simulator vendor {vendor!r}; choose one of {', '.join(VENDORS)}")
+    if vendor not in PROFILES:
+        raise ValueError(f"unknown simulator vendor {vendor!r}; choose one of {', '.join(VENDORS)}")
+    module, _, function = PROFILES[vendor][0].partition(":")
+    start = getattr(importlib.import_module(module), function)
+    return await start(host, port, model=model, latency_ms=latency_ms, **options)
 
 
 __all__ = [
     "DEFAULT_PORTS",
+    "PROFILES",
     "VENDORS",
     "ControlError",
     "EmbeddedCamera",

@@ -1,0 +1,49 @@
+"""The layers' import rules and module sizes, read from the source (ast, so an import
+inside a function counts as much as one at the top)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PTPD = Path(__file__).resolve().parent.parent / "ptpd"
+
+
+def imports(path: Path) -> list[str]:
+    """Every module ``path`` imports, at any depth (``from ptpd.camera import X`` -> ``ptpd.camera``)."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.append(node.module)
+    return out
+
+
+def test_the_daemon_reaches_the_camera_only_through_the_camera_layer() -> None:
+    # ptpd.camera (the package, not its modules), the bus, the simulator's seam, itself
+    allowed = {"ptpd", "ptpd.bus", "ptpd.camera", "ptpd.simulator"}
+    found = [
+        f"{path.name}: {name}"
+        for path in sorted((PTPD / "daemon").glob("*.py"))
+        for name in imports(path)
+        if name.split(".")[0] == "ptpd" and name not in allowed and not name.startswith("ptpd.daemon")
+    ]
+    assert found == []
+
+
+def test_no_daemon_module_imports_the_server() -> None:
+    # handlers see the daemon through ptpd.daemon.context; only the entry point starts it
+    found = [p.name for p in sorted((PTPD / "daemon").glob("*.py")) if p.name != "cli.py" and "ptpd.daemon.server" in imports(p)]
+    assert found == []
+
+
+def test_the_camera_layer_imports_no_layer_above_it() -> None:
+    above = ("ptpd.daemon", "ptpd.simulator", "ptpd.bus")
+    found = [f"{p.name}: {n}" for p in sorted((PTPD / "camera").glob("*.py")) for n in imports(p) if n.startswith(above)]
+    assert found == []
+
+
+def test_daemon_and_camera_modules_stay_under_700_lines() -> None:
+    sizes = {p.relative_to(PTPD).as_posix(): len(p.read_text().splitlines()) for folder in ("daemon", "camera") for p in (PTPD / folder).glob("*.py")}
+    assert sizes and {name: n for name, n in sizes.items() if n > 700} == {}
