@@ -18,7 +18,7 @@ from ptpd.camera.fuji import FujiCamera
 from ptpd.camera.generic import GenericCamera
 from ptpd.daemon.config import ConfigError, load_config
 from ptpd.daemon.server import Daemon
-from ptpd.simulator import PROFILES
+from ptpd.simulator import SIMULATORS
 from tests.test_daemon import Client, FakeCamera, World, wait_connected
 
 pytestmark = pytest.mark.timeout(30)
@@ -30,7 +30,7 @@ def test_every_vendor_has_a_camera_class_and_a_simulator_profile(name: str) -> N
     cls = v.camera_class()
     assert issubclass(cls, Camera) and cls.vendor == name
     assert "from_target" in vars(cls), f"{cls.__name__} must say how it is made from a target"
-    assert name in PROFILES and PROFILES[name][1] == v.port
+    assert name in SIMULATORS and SIMULATORS[name][1] == v.port
 
 
 def test_a_target_makes_the_vendors_camera_on_its_ports() -> None:

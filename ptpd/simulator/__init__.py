@@ -8,7 +8,7 @@ use it directly); ``ptpd simulate`` runs one as a process (:mod:`.cli`).
 * ``vendor="fuji"``: a Fujifilm Wi-Fi body (the :mod:`.fuji` package), ports ``port``,
   ``port+1`` (events), ``port+2`` (live view) (default 55740).
 
-A vendor's simulator profile is one line of :data:`PROFILES` (the function that starts
+A vendor's simulator is one line of :data:`SIMULATORS` (the function that starts
 its body, its default port). Both take a :class:`~ptpd.simulator.faults.Faults` (``faults=`` or the returned
 simulator's ``.faults``) to inject Wi-Fi trouble at run time.
 
@@ -28,14 +28,14 @@ from ptpd.simulator.embedded import EmbeddedCamera, start_embedded
 from ptpd.simulator.faults import Faults, Malformed
 
 #: vendor -> ("module:function" that starts its simulated body, default command port);
-#: a new vendor's simulator profile is one line here
-PROFILES: dict[str, tuple[str, int]] = {
+#: a new vendor's simulator is one line here
+SIMULATORS: dict[str, tuple[str, int]] = {
     "generic": ("ptpd.simulator.server:start_generic_simulator", 15740),
     "fuji": ("ptpd.simulator.fuji:start_fuji_simulator", 55740),
 }
 #: default command port per vendor
-DEFAULT_PORTS = {vendor: port for vendor, (_, port) in PROFILES.items()}
-VENDORS = tuple(PROFILES)
+DEFAULT_PORTS = {vendor: port for vendor, (_, port) in SIMULATORS.items()}
+VENDORS = tuple(SIMULATORS)
 
 
 async def start_simulator(
@@ -54,16 +54,16 @@ async def start_simulator(
     ``options`` go to the vendor's simulator (generic: ``faults``, ``initial_images``,
     ``big_object_mb``, ``allow_takeover``, camera config fields).
     """
-    if vendor not in PROFILES:
+    if vendor not in SIMULATORS:
         raise ValueError(f"unknown simulator vendor {vendor!r}; choose one of {', '.join(VENDORS)}")
-    module, _, function = PROFILES[vendor][0].partition(":")
+    module, _, function = SIMULATORS[vendor][0].partition(":")
     start = getattr(importlib.import_module(module), function)
     return await start(host, port, model=model, latency_ms=latency_ms, **options)
 
 
 __all__ = [
     "DEFAULT_PORTS",
-    "PROFILES",
+    "SIMULATORS",
     "VENDORS",
     "ControlError",
     "EmbeddedCamera",
