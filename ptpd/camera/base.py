@@ -36,9 +36,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ptpd.camera import transfer
 from ptpd.camera.errors import DatasetError, ResponseError, Unsupported
 from ptpd.camera.transfer import Download, Transfer
+from ptpd.camera.transfer import fetch as fetch_rest
 from ptpd.protocol.codes import EventCode, ObjectFormat, OperationCode, ResponseCode
 from ptpd.protocol.datasets import ObjectInfo
 from ptpd.protocol.errors import ProtocolError
@@ -152,7 +152,6 @@ class ObjectEntry:
             width=oi.image_pix_width,
             height=oi.image_pix_height,
         )
-
 
     @classmethod
     def decode(cls, handle: int, data: bytes | bytearray | memoryview) -> ObjectEntry:
@@ -319,7 +318,7 @@ class Camera(abc.ABC):
         """The rest of ``t`` (see :func:`ptpd.camera.transfer.fetch`): in steps where the
         camera offers them and ``steps`` is asked, else in one download. A dropped link
         raises :class:`~ptpd.camera.errors.TransferInterrupted`; ``t`` keeps what arrived."""
-        return await transfer.fetch(self, t, progress, steps=steps)
+        return await fetch_rest(self, t, progress, steps=steps)
 
     async def resume(self, t: Transfer, progress: Progress | None = None) -> Download:
         """Continue ``t``, begun on this or an earlier camera object (before a reconnect),

@@ -1,0 +1,155 @@
+"""The ``capture`` command's outcomes shot by shot, in-process against a scripted camera
+over real ipc:// sockets: a preview delivered when the camera names no object, a shot
+that cannot be identified, a release refused after shots were delivered, an image that
+arrives cut. Each failure names what is left on the camera and deletes nothing.
+
+The camera is test_daemon's fake body, its shots following a script; the dropped-link
+cases run against the simulator in test_daemon_transfer.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import zmq.asyncio
+
+from ptpd import bus
+from ptpd.camera import ResponseError, Shot
+from ptpd.daemon.config import load_config
+from ptpd.daemon.server import Daemon
+from tests.test_daemon import JPEG, Client, FakeCamera, World, run, wait_connected, wait_until
+from tests.test_daemon_sim import subscriber
+
+pytestmark = pytest.mark.timeout(30)
+
+
+class ScriptedCamera(FakeCamera):
+    """Shots as the script says: ``image`` (a whole image), ``preview`` (no object, a
+    preview), ``nothing`` (no object, no preview), ``busy`` (the release refused),
+    ``short`` (the image on the card is shorter than its ObjectInfo says)."""
+
+    def __init__(self, world: World, script: list[str]) -> None:
+        super().__init__(world)
+        self.script = script
+
+    async def capture(self) -> Shot:
+        kind = self.script.pop(0) if self.script else "image"
+        if kind == "busy":
+            raise ResponseError(0x2019)
+        if kind in ("preview", "nothing"):
+            self.world.shutter += 1
+            return Shot(None, None, JPEG if kind == "preview" else None)
+        shot = await super().capture()
+        if kind == "short":
+            assert shot.handle is not None and shot.object is not None
+            entry, data = self.world.objects[shot.handle]
+            self.world.objects[shot.handle] = (entry, data[: len(data) // 2])
+        return shot
+
+
+@contextlib.asynccontextmanager
+async def scripted(tmp_path: Path, script: list[str]) -> AsyncIterator[tuple[World, Client, Daemon, zmq.asyncio.Context]]:
+    world = World()
+    eps = {k: f"ipc://{tmp_path}/run/{k}" for k in ("command", "event", "liveview")}
+    cfg = load_config(
+        {"host": "fake", "state_dir": str(tmp_path / "state"), "command_endpoint": eps["command"],
+         "event_endpoint": eps["event"], "liveview_endpoint": eps["liveview"]},
+        environ={},
+    )
+    d = Daemon(cfg, lambda: ScriptedCamera(world, script))
+    ctx = zmq.asyncio.Context()
+    await d.start()
+    try:
+        c = Client(ctx, eps["command"])
+        await wait_connected(c)
+        yield world, c, d, ctx
+    finally:
+        await d.stop()
+        ctx.destroy(linger=0)
+
+
+def test_a_shot_without_an_object_delivers_its_preview(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with scripted(tmp_path, ["preview", "preview"]) as (world, c, *_):
+            shot = (await c.ok("capture", {"download": True}))["shots"][0]
+            assert shot["handle"] is None and shot["source"] == "preview" and shot["data"] == JPEG
+            assert shot["filename"].startswith("preview-") and shot["filename"].endswith("-1.jpg")
+            assert shot["size"] == len(JPEG)
+            out = tmp_path / "out"
+            shot = (await c.ok("capture", {"dir": str(out), "keep": False}))["shots"][0]
+            assert Path(shot["path"]).parent == out and Path(shot["path"]).read_bytes() == JPEG
+            assert "deleted" not in shot  # nothing on the camera was delivered, nothing deleted
+
+    run(body())
+
+
+def test_a_shot_that_cannot_be_identified_is_an_error_with_no_handle(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with scripted(tmp_path, ["image", "nothing", "image"]) as (world, c, *_):
+            e = await c.err("capture", {"count": 3, "download": True})
+            assert e["code"] == "camera_refused" and e["handles"] == []
+            assert "shot 2 was taken but could not be identified" in e["message"]
+            first, second = e["shots"]  # the loop stopped at the failed shot
+            assert first["source"] == "camera" and "data" not in first  # listed, bytes left out
+            assert second["handle"] is None and second["error"] == "the camera named no object and offered no preview"
+            assert world.shutter == 2
+
+    run(body())
+
+
+def test_a_failed_capture_is_answered_again_without_firing(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with scripted(tmp_path, ["nothing"]) as (world, c, *_):
+            first = await c.call("capture", {"download": True}, id="cap-1")
+            assert not first["ok"] and world.shutter == 1
+            again = await c.call("capture", {"download": True}, id="cap-1")
+            assert again == first and world.shutter == 1  # the shutter fired once: the reply is cached
+
+    run(body())
+
+
+def test_a_release_refused_after_delivered_shots_lists_them(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with scripted(tmp_path, ["image", "busy"]) as (world, c, *_):
+            e = await c.err("capture", {"count": 3, "download": True, "keep": False})
+            assert e["code"] == "camera_busy" and e["ptp_code"] == 0x2019 and e["handles"] == []
+            assert e["message"].startswith("capture: 1 shot(s) delivered, then shot 2 failed: camera_busy")
+            [shot] = e["shots"]
+            assert shot["index"] == 1 and shot["deleted"] is True and shot["handle"] not in world.objects
+
+    run(body())
+
+
+def test_an_image_that_arrives_cut_stays_on_the_camera(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with scripted(tmp_path, ["short"]) as (world, c, *_):
+            out = tmp_path / "out"
+            e = await c.err("capture", {"dir": str(out), "keep": False})
+            [handle] = e["handles"]
+            assert e["code"] == "camera_refused" and f"handle 0x{handle:08X}" in e["message"]
+            [shot] = e["shots"]
+            assert shot["error"].startswith("camera_refused: incomplete transfer: got ")
+            assert "bytes received" in shot["error"] and "received" in shot and "deleted" not in shot
+            assert handle in world.objects, "keep=false deletes only what was delivered"
+            assert not out.exists() or list(out.iterdir()) == []
+
+    run(body())
+
+
+def test_each_shot_is_announced(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with scripted(tmp_path, []) as (world, c, d, ctx):
+            sub = subscriber(ctx, f"ipc://{tmp_path}/run/event", b"event.capture_done")
+            await wait_until(lambda: d.events.subs.total() == 1)
+            rid = await c.send("capture", {"count": 2})
+            done = [bus.unpack((await asyncio.wait_for(sub.recv_multipart(), 5))[1]) for _ in range(2)]
+            reply = await c.recv()
+            assert reply["ok"]
+            assert [(m["id"], m["index"], m["count"]) for m in done] == [(rid, 1, 2), (rid, 2, 2)]
+            assert [(m["handle"], m["filename"]) for m in done] == [(s["handle"], s["filename"]) for s in reply["result"]["shots"]]
+
+    run(body())
