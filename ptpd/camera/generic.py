@@ -331,8 +331,6 @@ class GenericCamera(Camera):
         A dialect on this base whose capture differs replaces :meth:`release` (its remote
         release) or the whole of this method (its own wait, e.g. polled events), and may
         end with :meth:`shot_of`."""
-        if not self._supports(OperationCode.InitiateCapture):
-            raise Unsupported("this camera does not offer InitiateCapture")
         with self.link.subscribe(maxsize=1024) as sub:
             await self.release()
             added, complete = await self._wait_for_objects(sub)
@@ -340,6 +338,8 @@ class GenericCamera(Camera):
 
     async def release(self) -> None:
         """Release the shutter: InitiateCapture (new objects then arrive as events)."""
+        if not self._supports(OperationCode.InitiateCapture):
+            raise Unsupported("this camera does not offer InitiateCapture")
         resp, _ = await self.link.transact(OperationCode.InitiateCapture, (0, 0))
         # Some cameras answer GeneralError yet capture (ptpip.md §10): wait for events then.
         if resp.code not in (ResponseCode.OK, ResponseCode.GeneralError):
