@@ -7,8 +7,9 @@ initiator) or :class:`DataOut` (initiator → responder) event here, reassembled
 against the announced total length.
 
 Both roles use the same event types: what one side ``send()`` s, the other side gets from
-``next_event()``. All events are frozen, slotted dataclasses under :class:`ConnectionEvent`.
-Don't subclass them.
+``next_event()``. All events are frozen, slotted dataclasses under :class:`ConnectionEvent`,
+the base both dialects share (:mod:`ptpd.protocol.sansio`, with :data:`NEED_DATA` and
+:class:`ConnectionClosed`). Don't subclass them.
 """
 
 from __future__ import annotations
@@ -16,25 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ptpd.protocol.packets import NO_TRANSACTION, PROTOCOL_VERSION, DataPhase
-
-
-class ConnectionEvent:
-    """Base of every event a PTP/IP connection produces or accepts."""
-
-    __slots__ = ()
-
-
-class _NeedData:
-    """Sentinel type of :data:`NEED_DATA`."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-#: Returned by ``next_event()`` when more bytes must be received first.
-NEED_DATA = _NeedData()
+from ptpd.protocol.sansio import NEED_DATA, ConnectionClosed, ConnectionEvent, _NeedData
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +126,6 @@ class Cancel(ConnectionEvent):
     """Abort transaction ``transaction_id``; late packets of it are dropped afterwards."""
 
     transaction_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionClosed(ConnectionEvent):
-    """The peer closed the connection (EOF) between packets."""
 
 
 __all__ = [
