@@ -2,9 +2,12 @@
 
 Theory of operation
 -------------------
-The caller owns the sockets. It hands received bytes to ``receive_data(data)``
-(``b""`` on EOF), drains ``next_event()`` until it returns :data:`NEED_DATA`, and writes
-whatever ``send(event)`` returns. Nothing here sleeps, reads a clock or logs.
+The caller owns the sockets. It hands received bytes to ``receive_data(data, now)``
+(``b""`` on EOF), drains ``next_event()`` until it returns :data:`NEED_DATA`, writes
+whatever ``send(event, now)`` returns, and keeps one timer on ``get_timer()``, calling
+``handle_timer(now)`` when it fires. Nothing here sleeps, reads a clock or logs. The
+buffer, EOF, errors that stick and the deadlines are the shared sans-I/O base's
+(:mod:`ptpd.protocol.sansio`, the same as the standard dialect's).
 
 The command channel (port 55740) starts with Fuji's PTP/IP handshake and then carries
 12-byte-header containers, one transaction at a time (fuji-ptpip.md §3-§4)::
@@ -22,22 +25,30 @@ Rules: every container of a transaction carries the request's transaction id; a 
 phase is exactly one data container, in either direction (data-out: request, then one
 data container with the same id; there is no StartData/EndData); anything not in the
 table raises :class:`LocalProtocolError` when we try it, and :class:`ProtocolError`
-when the peer does it. Two tolerated oddities of real peers: libgphoto2 sends its
-InitCommandRequest twice (the responder reports the second one again and must ack
-it), and hkr ends with a bare u32 0xFFFFFFFF (read as :class:`ConnectionClosed`).
+when the peer does it (the channel is then in ERROR for good). Two tolerated oddities
+of real peers: libgphoto2 sends its InitCommandRequest twice (the responder reports the
+second one again and must ack it), and hkr ends with a bare u32 0xFFFFFFFF (read as
+:class:`ConnectionClosed`).
+
+Time: while the camera owes the initiator an answer (the handshake's, a transaction's)
+it must make progress within ``timeout`` (or the ``timeout`` given to the ``send()``
+that started the exchange): a new state, or ``min_progress`` bytes of a data container
+(:mod:`ptpd.protocol.sansio` rule 3). Fuji's dialect has no Cancel, so a deadline that
+passes puts the channel in ERROR and ``handle_timer`` raises
+:class:`~ptpd.protocol.errors.Timeout`: the transaction state of the stream is lost.
 """
 
 from __future__ import annotations
 
-from enum import Enum, auto
+from enum import Enum, auto, unique
 
 from ptpd.fuji.codes import ContainerKind, HandshakePacketType
 from ptpd.fuji.events import (
     NEED_DATA,
     ConnectionClosed,
+    ConnectionEvent,
     Data,
     Event,
-    FujiEvent,
     InitAccepted,
     InitRejected,
     InitRequest,
@@ -58,12 +69,16 @@ from ptpd.fuji.packets import (
 )
 from ptpd.protocol.errors import LocalProtocolError, ProtocolError
 from ptpd.protocol.framing import PacketBuffer
+from ptpd.protocol.sansio import DEFAULT_MIN_PROGRESS, Bytes, SansIOConnection, _NeedData
 
 #: hkr/fuji-cam-wifi-tool writes this u32 after CloseSession as a goodbye.
 GOODBYE = 0xFFFFFFFF
 _GOODBYE_BYTES = GOODBYE.to_bytes(4, "little")
+#: Container kind of a data container as it sits in bytes 4-5 of the header.
+_DATA_KIND = int(ContainerKind.Data).to_bytes(2, "little")
 
 
+@unique
 class State(Enum):
     """States of a command channel (see the module docstring)."""
 
@@ -76,6 +91,7 @@ class State(Enum):
     DATA = auto()  #: the transaction's data container has passed
     FAILED = auto()  #: the handshake was refused
     CLOSED = auto()  #: EOF seen
+    ERROR = auto()  #: the peer broke the protocol or a deadline passed
 
 
 def next_transaction_id(tid: int) -> int:
@@ -83,19 +99,24 @@ def next_transaction_id(tid: int) -> int:
     return 1 if tid >= 0xFFFFFFFF else tid + 1
 
 
-class _CommandChannel:
-    """What both roles share: buffering, the goodbye word, transaction bookkeeping."""
+class _CommandChannel(SansIOConnection):
+    """What both roles share: the goodbye word, transaction bookkeeping, data containers."""
 
-    def __init__(self, state: State, max_container: int) -> None:
+    _ERROR = State.ERROR
+    _CLOSED = State.CLOSED
+    _state: State
+
+    def __init__(self, state: State, max_container: int, timeout: float | None, min_progress: int) -> None:
         # the shared PTP/IP framer: Fuji containers carry the same u32 length prefix
-        self._splitter = PacketBuffer(max_container, min_packet_size=8)
-        self._state = state
-        self._eof = False
+        super().__init__(
+            PacketBuffer(max_container, min_packet_size=8), state, timeout=timeout, min_progress=min_progress
+        )
         self._tid: int | None = None  #: transaction id of the open transaction
         self._op: int | None = None  #: its operation code
 
     @property
     def state(self) -> State:
+        """The channel's :class:`State`."""
         return self._state
 
     @property
@@ -103,31 +124,26 @@ class _CommandChannel:
         """The id of the open transaction, if any."""
         return self._tid
 
-    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
-        """Bytes from the socket; ``b""`` means the peer closed it."""
-        if self._eof and data:
-            raise LocalProtocolError("received data after EOF")
-        if not data:
-            self._eof = True
-        else:
-            self._splitter.feed(data)
+    def _at_rest(self) -> bool:
+        return self._tid is None and not self._waiting()
 
-    def next_event(self) -> FujiEvent | type[NEED_DATA]:
-        """The next event the received bytes make, or :data:`NEED_DATA`."""
+    def _in_data_phase(self) -> bool:
+        # a data container is arriving: the one packet at the head of the buffer
+        head = self._framer.peek(6)
+        return self._state is State.REQUEST and head is not None and head[4:6] == _DATA_KIND
+
+    def _next_event(self) -> ConnectionEvent | _NeedData:
         if self._state is State.CLOSED:
             return ConnectionClosed()
-        if self._splitter.peek(4) == _GOODBYE_BYTES:  # before the length check, which refuses it
-            self._state = State.CLOSED
+        if self._framer.peek(4) == _GOODBYE_BYTES:  # before the length check, which refuses it
+            self._move(State.CLOSED)
             return ConnectionClosed()
-        packet = self._splitter.next_packet()
+        packet = self._framer.next_packet()
         if packet is None:
-            if self._eof:
-                self._state = State.CLOSED
-                return ConnectionClosed()
-            return NEED_DATA
+            return self._at_end_of_input()
         return self._on_packet(packet)
 
-    def _on_packet(self, packet: bytes | memoryview) -> FujiEvent:  # pragma: no cover - abstract
+    def _on_packet(self, packet: bytes | memoryview) -> ConnectionEvent:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _data(self, c: Container) -> Data:
@@ -135,16 +151,16 @@ class _CommandChannel:
         self._check_tid(c.transaction_id, "data container", local=False)
         if self._state is State.DATA:
             raise ProtocolError(f"second data container in transaction {c.transaction_id}")
-        self._state = State.DATA
+        self._move(State.DATA)
         return Data(c.code, c.transaction_id, bytes(c.payload))
 
     def _open(self, code: int, tid: int) -> None:
         self._tid, self._op = tid, code
-        self._state = State.REQUEST
+        self._move(State.REQUEST)
 
     def _end(self) -> None:
         self._tid = self._op = None
-        self._state = State.IDLE
+        self._move(State.IDLE)
 
     def _check_tid(self, tid: int, what: str, local: bool) -> None:
         if self._state not in (State.REQUEST, State.DATA) or tid != self._tid:
@@ -156,8 +172,14 @@ class _CommandChannel:
 class FujiInitiatorConnection(_CommandChannel):
     """The initiator (client) side of Fuji's command channel."""
 
-    def __init__(self, *, max_container: int = DEFAULT_MAX_CONTAINER) -> None:
-        super().__init__(State.HANDSHAKE, max_container)
+    def __init__(
+        self,
+        *,
+        max_container: int = DEFAULT_MAX_CONTAINER,
+        timeout: float | None = None,
+        min_progress: int = DEFAULT_MIN_PROGRESS,
+    ) -> None:
+        super().__init__(State.HANDSHAKE, max_container, timeout, min_progress)
         self._last_tid = 0
         self._data_out_expected = False
 
@@ -166,38 +188,43 @@ class FujiInitiatorConnection(_CommandChannel):
         self._last_tid = next_transaction_id(self._last_tid)
         return self._last_tid
 
-    def send(self, event: FujiEvent) -> bytes:
+    def _waiting(self) -> bool:
+        st = self._state
+        # a request announcing data-out waits on us until the data container is sent
+        return st is State.AWAIT_ACK or st is State.DATA or (st is State.REQUEST and not self._data_out_expected)
+
+    def _send(self, event: ConnectionEvent, timeout: float | None) -> list[Bytes]:
         """Bytes to write for ``event``; refuses what the state does not allow."""
         st = self._state
         if isinstance(event, InitRequest):
             if st is not State.HANDSHAKE:
                 raise LocalProtocolError(f"cannot send InitRequest in state {st.name}")
-            self._state = State.AWAIT_ACK
-            return InitCommandRequest(event.guid, event.name, event.version, event.fixed_size).encode()
+            self._move(State.AWAIT_ACK)
+            return [InitCommandRequest(event.guid, event.name, event.version, event.fixed_size).encode()]
         if isinstance(event, OperationRequest):
             if st is not State.IDLE:
                 raise LocalProtocolError(f"cannot start a transaction in state {st.name}")
             data = Container.command(event.code, event.transaction_id, event.params).encode()
-            self._open(event.code, event.transaction_id)
             self._data_out_expected = event.data_out
-            return data
+            self._open(event.code, event.transaction_id)
+            return [data]
         if isinstance(event, Data):
             self._check_tid(event.transaction_id, "data-out", local=True)
             if st is not State.REQUEST or not self._data_out_expected:
                 raise LocalProtocolError("data-out is one container right after a request that announced it")
-            self._state = State.DATA
-            return Container.data(event.code, event.transaction_id, event.payload).encode()
+            self._move(State.DATA)
+            return [Container.data(event.code, event.transaction_id, event.payload).encode()]
         raise LocalProtocolError(f"an initiator does not send {type(event).__name__}")
 
-    def _on_packet(self, packet: bytes | memoryview) -> FujiEvent:
+    def _on_packet(self, packet: bytes | memoryview) -> ConnectionEvent:
         st = self._state
         if st is State.AWAIT_ACK:
             pkt = decode_handshake(packet)
             if isinstance(pkt, InitCommandAck):
-                self._state = State.IDLE
+                self._move(State.IDLE)
                 return InitAccepted(pkt.connection_number, pkt.guid, pkt.name, pkt.version)
             if isinstance(pkt, InitFail):
-                self._state = State.FAILED
+                self._move(State.FAILED)
                 return InitRejected(pkt.reason)
             raise ProtocolError("camera answered the handshake with an InitCommandRequest")
         if st in (State.HANDSHAKE, State.FAILED):
@@ -218,44 +245,52 @@ class FujiInitiatorConnection(_CommandChannel):
 class FujiResponderConnection(_CommandChannel):
     """The responder (camera) side of Fuji's command channel, for simulators."""
 
-    def __init__(self, *, max_container: int = DEFAULT_MAX_CONTAINER) -> None:
-        super().__init__(State.AWAIT_INIT, max_container)
+    def __init__(
+        self,
+        *,
+        max_container: int = DEFAULT_MAX_CONTAINER,
+        timeout: float | None = None,
+        min_progress: int = DEFAULT_MIN_PROGRESS,
+    ) -> None:
+        """``timeout`` is accepted for symmetry; the responder runs no deadline, because
+        the connection cannot know which operations have a data-out phase."""
+        super().__init__(State.AWAIT_INIT, max_container, timeout, min_progress)
 
-    def send(self, event: FujiEvent) -> bytes:
+    def _send(self, event: ConnectionEvent, timeout: float | None) -> list[Bytes]:
         """Bytes to write for ``event``; refuses what the state does not allow."""
         st = self._state
         if isinstance(event, InitAccepted):
             if st is not State.INIT_RECEIVED:
                 raise LocalProtocolError(f"cannot send InitAccepted in state {st.name}")
-            self._state = State.IDLE
-            return InitCommandAck(event.connection_number, event.guid, event.name, event.version).encode()
+            self._move(State.IDLE)
+            return [InitCommandAck(event.connection_number, event.guid, event.name, event.version).encode()]
         if isinstance(event, InitRejected):
             if st is not State.INIT_RECEIVED:
                 raise LocalProtocolError(f"cannot send InitRejected in state {st.name}")
-            self._state = State.FAILED
-            return InitFail(event.reason).encode()
+            self._move(State.FAILED)
+            return [InitFail(event.reason).encode()]
         if isinstance(event, Data):
             self._check_tid(event.transaction_id, "data-in", local=True)
             if st is State.DATA:
                 raise LocalProtocolError(f"transaction {event.transaction_id} already had its data container")
-            self._state = State.DATA
-            return Container.data(event.code, event.transaction_id, event.payload).encode()
+            self._move(State.DATA)
+            return [Container.data(event.code, event.transaction_id, event.payload).encode()]
         if isinstance(event, OperationResponse):
             self._check_tid(event.transaction_id, "response", local=True)
             self._end()
-            return Container.response(event.code, event.transaction_id, event.params).encode()
+            return [Container.response(event.code, event.transaction_id, event.params).encode()]
         if isinstance(event, Event):
             raise LocalProtocolError("events go on the event channel (FujiEventChannel)")
         raise LocalProtocolError(f"a responder does not send {type(event).__name__}")
 
-    def _on_packet(self, packet: bytes | memoryview) -> FujiEvent:
+    def _on_packet(self, packet: bytes | memoryview) -> ConnectionEvent:
         st = self._state
         if st is State.AWAIT_INIT or (st is State.IDLE and _looks_like_init(packet)):
             # libgphoto2 sends its InitCommandRequest twice; report each one.
             pkt = decode_handshake(packet)
             if not isinstance(pkt, InitCommandRequest):
                 raise ProtocolError("expected an InitCommandRequest")
-            self._state = State.INIT_RECEIVED
+            self._move(State.INIT_RECEIVED)
             return InitRequest(pkt.guid, pkt.name, pkt.version, pkt.fixed_size)
         if st in (State.INIT_RECEIVED, State.FAILED):
             raise ProtocolError(f"initiator sent {len(packet)} bytes in state {st.name}")
@@ -286,40 +321,33 @@ def _looks_like_init(packet: bytes | memoryview) -> bool:
     )
 
 
-class FujiEventChannel:
+class FujiEventChannel(SansIOConnection):
     """The event channel (port 55741): no handshake, only 28-byte event containers.
 
     The initiator feeds it bytes and reads :class:`Event`; the responder calls
-    :meth:`send` to encode events. The X-T1 layout is used both ways.
+    :meth:`send` to encode events. The X-T1 layout is used both ways. Nothing is owed on
+    it, so it runs no deadline.
     """
 
+    _ERROR = State.ERROR
+    _CLOSED = State.CLOSED
+
     def __init__(self, *, max_container: int = 64 * 1024) -> None:
-        self._splitter = PacketBuffer(max_container, min_packet_size=12)
-        self._eof = False
-        self._closed = False
+        super().__init__(PacketBuffer(max_container, min_packet_size=12), State.IDLE)
 
-    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
-        if not data:
-            self._eof = True
-        else:
-            self._splitter.feed(data)
-
-    def next_event(self) -> Event | ConnectionClosed | type[NEED_DATA]:
-        if self._closed:
+    def _next_event(self) -> Event | ConnectionClosed | _NeedData:
+        if self._state is State.CLOSED:
             return ConnectionClosed()
-        packet = self._splitter.next_packet()
+        packet = self._framer.next_packet()
         if packet is None:
-            if self._eof:
-                self._closed = True
-                return ConnectionClosed()
-            return NEED_DATA
+            return self._at_end_of_input()  # type: ignore[return-value]
         c = Container.decode(packet)
         if c.kind is not ContainerKind.Event:
             raise ProtocolError(f"a {c.kind.name} container on the event channel")
         return _event(c)
 
     @staticmethod
-    def send(event: Event) -> bytes:
+    def send(event: Event) -> bytes:  # type: ignore[override] - stateless: an encoder
         """Bytes of one event container (X-T1 layout, 28 bytes for up to 3 params)."""
         return Container.event(event.code, event.transaction_id, event.params).encode()
 
@@ -342,7 +370,7 @@ class LiveViewStream:
         else:
             self._frames += self.splitter.feed(data)
 
-    def next_event(self) -> LiveViewPacket | ConnectionClosed | type[NEED_DATA]:
+    def next_event(self) -> LiveViewPacket | ConnectionClosed | _NeedData:
         self._frames += self.splitter.pop_frames()
         if self._frames:
             return self._frames.pop(0)

@@ -2,7 +2,9 @@
 
 Wire records live in :mod:`ptpd.fuji.packets`; these are what they *mean* to a
 connection, the way h11 keeps ``_events`` apart from ``_readers``/``_writers``. All are
-frozen dataclasses; don't subclass them.
+frozen dataclasses under the base both dialects share,
+:class:`~ptpd.protocol.sansio.ConnectionEvent` (from which :data:`NEED_DATA` and
+:class:`ConnectionClosed` come too); don't subclass them.
 """
 
 from __future__ import annotations
@@ -10,25 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ptpd.fuji.codes import FUJI_PROTOCOL_VERSION
-
-
-class _Sentinel(type):
-    def __repr__(cls) -> str:
-        return cls.__name__
-
-
-class NEED_DATA(metaclass=_Sentinel):  # noqa: N801 - a sentinel, spelled like h11's
-    """Returned by ``next_event()`` when more bytes must be received first."""
-
-
-class FujiEvent:
-    """Base of every Fuji connection event."""
-
-    __slots__ = ()
+from ptpd.protocol.sansio import NEED_DATA, ConnectionClosed, ConnectionEvent
 
 
 @dataclass(frozen=True, slots=True)
-class InitRequest(FujiEvent):
+class InitRequest(ConnectionEvent):
     """The initiator's InitCommandRequest (GUID, friendly name, protocol version)."""
 
     guid: bytes
@@ -39,7 +27,7 @@ class InitRequest(FujiEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class InitAccepted(FujiEvent):
+class InitAccepted(ConnectionEvent):
     """The camera's InitCommandAck."""
 
     connection_number: int
@@ -49,14 +37,14 @@ class InitAccepted(FujiEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class InitRejected(FujiEvent):
+class InitRejected(ConnectionEvent):
     """The camera's InitFail; ``reason`` is an :class:`~ptpd.fuji.codes.InitFailReason` value."""
 
     reason: int
 
 
 @dataclass(frozen=True, slots=True)
-class OperationRequest(FujiEvent):
+class OperationRequest(ConnectionEvent):
     """An operation request. ``data_out`` says a data container will follow (sender side
     bookkeeping only: Fuji's wire form is the same either way)."""
 
@@ -67,7 +55,7 @@ class OperationRequest(FujiEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class Data(FujiEvent):
+class Data(ConnectionEvent):
     """The one data container of a transaction (data-in or data-out)."""
 
     code: int  #: the operation code of the transaction
@@ -76,7 +64,7 @@ class Data(FujiEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class OperationResponse(FujiEvent):
+class OperationResponse(ConnectionEvent):
     """The response that ends a transaction."""
 
     code: int
@@ -85,7 +73,7 @@ class OperationResponse(FujiEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class Event(FujiEvent):
+class Event(ConnectionEvent):
     """A camera event, read in the X-T1's layout (see :class:`ptpd.fuji.packets.EventView`)."""
 
     code: int
@@ -93,17 +81,12 @@ class Event(FujiEvent):
     params: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectionClosed(FujiEvent):
-    """The peer closed the stream (EOF, or hkr's u32 0xFFFFFFFF goodbye)."""
-
-
 __all__ = [
     "NEED_DATA",
     "ConnectionClosed",
+    "ConnectionEvent",
     "Data",
     "Event",
-    "FujiEvent",
     "InitAccepted",
     "InitRejected",
     "InitRequest",

@@ -121,6 +121,9 @@ class ChannelConnection(SansIOConnection):
     def _waiting(self) -> bool:
         return self._state in self._WAITING
 
+    def _at_rest(self) -> bool:
+        return self._current_tid is None and not self._waiting()
+
     def _in_data_phase(self) -> bool:
         return self._state in DATA_PHASE
 

@@ -91,8 +91,9 @@ class SansIOConnection:
 
     Subclasses set ``_ERROR`` and ``_CLOSED`` (their states for those ends) and provide
     ``_next_event`` and ``_send``; they say through ``_waiting`` when the peer owes us
-    something and through ``_in_data_phase`` when received bytes count as progress, and
-    change state with :meth:`_move` so the clock restarts on every new state.
+    something, through ``_at_rest`` when no exchange is under way (a per-send ``timeout``
+    lasts until then) and through ``_in_data_phase`` when received bytes count as
+    progress, and change state with :meth:`_move` so the clock restarts on every new state.
     """
 
     _ERROR: ClassVar[Enum]
@@ -137,12 +138,16 @@ class SansIOConnection:
         self._state = state
         self._mark = self._now
         self._progress = 0
-        if not self._waiting():
+        if self._at_rest():
             self._patience = None  # the exchange is over: back to the default
 
     def _waiting(self) -> bool:
         """True while the peer owes us something (a deadline runs)."""
         return False
+
+    def _at_rest(self) -> bool:
+        """True between exchanges (no transaction or handshake under way)."""
+        return not self._waiting()
 
     def _in_data_phase(self) -> bool:
         """True while received bytes are a data phase's (they count as progress)."""
@@ -239,7 +244,7 @@ class SansIOConnection:
             raise LocalProtocolError("the channel is in ERROR after a protocol error")
         self._clock(now)
         parts = self._send(event, timeout)
-        if timeout is not None and self._waiting():
+        if timeout is not None and not self._at_rest():
             self._patience = timeout
         if self._outbox:
             parts = self._outbox + parts
