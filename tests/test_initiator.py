@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from ptpd.protocol import events as ev
+from ptpd.protocol import packets as pk
 from ptpd.protocol.connection import Channel, ResponderConnection
 from ptpd.protocol.errors import CameraDisconnected, InitFailed, ResponseError, Timeout
 from ptpd.protocol.initiator import PTPIPInitiator
+from ptpd.protocol.sansio import DEFAULT_MIN_PROGRESS
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -255,9 +257,10 @@ async def test_timeout_cancels_and_the_channel_stays_usable():
 
 @aio
 async def test_timeout_restarts_while_data_flows():
-    """A slow but steady download is not a timeout; only silence is."""
+    """A slow but steady download is not a timeout; only silence (or a trickle) is."""
     async with scripted() as (r, port):
         chunks = 6
+        piece = bytes(range(256)) * (DEFAULT_MIN_PROGRESS // 256)  # enough to count as progress
 
         async def trickle(q, d):
             # answer by hand: Start Data now, then a Data packet every 0.1 s
@@ -267,19 +270,84 @@ async def test_timeout_restarts_while_data_flows():
         async with PTPIPInitiator("127.0.0.1", port, timeout=5) as cam:
             await cam.open_session()
             conn, writer = next((c, w) for c, w in _command_writers(r))
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
             task = asyncio.create_task(cam.transact(0x1009, (1,), timeout=0.35))
             while not r.requests or r.requests[-1].code != 0x1009:
                 await asyncio.sleep(0.01)
-            from ptpd.protocol import packets as pk
-
             tid = r.requests[-1].transaction_id
-            writer.write(pk.StartData(tid, chunks).encode())
+            writer.write(pk.StartData(tid, chunks * len(piece)).encode())
             for _ in range(chunks):
                 await asyncio.sleep(0.1)
-                writer.write(pk.Data(tid, b"x").encode())
+                writer.write(pk.Data(tid, piece).encode())
             writer.write(pk.EndData(tid).encode() + pk.OperationResponse(OK, tid).encode())
             resp, data = await task
-            assert data == b"x" * chunks
+            assert data == piece * chunks
+            assert loop.time() - t0 > 0.5  # it outlived its timeout, while the data came
+
+
+@aio
+async def test_a_trickling_camera_times_out_and_the_channel_stays_usable():
+    """Bytes that keep coming, but far fewer than min_progress per timeout, do not hold the
+    link: the transaction times out as if the camera were silent, and is cancelled."""
+    async with scripted() as (r, port):
+        r.handlers[0x1009] = lambda q, d: "silent"
+        async with PTPIPInitiator("127.0.0.1", port, timeout=5) as cam:
+            await cam.open_session()
+            _, writer = next(_command_writers(r))
+            loop = asyncio.get_running_loop()
+            task = asyncio.create_task(cam.transact(0x1009, (1,), timeout=0.3))
+            while not r.requests or r.requests[-1].code != 0x1009:
+                await asyncio.sleep(0.01)
+            tid = r.requests[-1].transaction_id
+            writer.write(pk.StartData(tid, 1_000_000).encode())
+            t0 = loop.time()
+
+            async def drip():
+                while True:
+                    writer.write(pk.Data(tid, b"x").encode())  # a byte every 20 ms
+                    await asyncio.sleep(0.02)
+
+            dripping = asyncio.create_task(drip())
+            try:
+                with pytest.raises(Timeout, match="0x1009"):
+                    await task
+                assert 0.25 <= loop.time() - t0 < 1.5
+            finally:
+                dripping.cancel()
+            for _ in range(100):
+                if r.cancels:
+                    break
+                await asyncio.sleep(0.01)
+            assert r.cancels == [tid]
+            resp, _ = await cam.transact(0x1004)
+            assert resp == ev.OperationResponse(OK, tid + 1)
+
+
+@aio
+async def test_silent_camera_at_init_is_a_timeout():
+    """The handshake's deadline is the command channel's too: no answer, Timeout."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        await reader.read()  # reads what comes, answers nothing
+
+    srv = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    try:
+        cam = PTPIPInitiator("127.0.0.1", port, timeout=0.3)
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        with pytest.raises(Timeout, match="command init"):
+            await cam.connect()
+        assert 0.25 <= loop.time() - t0 < 2.0
+        assert not cam.connected
+    finally:
+        for w in held:
+            w.close()
+        srv.close()
+        await srv.wait_closed()
 
 
 def _command_writers(r: Responder):

@@ -1,21 +1,26 @@
 """The asyncio PTP/IP initiator: sockets around the sans-I/O channels of :mod:`.connection`.
 
-This is the one module of ``ptpd.protocol`` that does I/O. It opens the command and the
-event connection (ptpip.md §3), runs the init handshake, and offers transactions and an
-event stream. Each socket is an :class:`asyncio.BufferedProtocol` that reads into the
-buffer the channel state machine hands out (``get_buffer``/``buffer_updated``): the
-payload of a big data phase goes from the socket straight to its place in the one
-``bytearray`` that :meth:`PTPIPInitiator.transact` returns (no joins). Its events are
-dispatched at once:
+It opens the command and the event connection (ptpip.md §3), runs the init handshake,
+and offers transactions and an event stream. Each socket is a
+:class:`~ptpd.protocol.adapter.ConnectionProtocol` (the asyncio side both dialects
+share): it reads into the buffer the channel state machine hands out, so the payload of
+a big data phase goes from the socket straight to its place in the one ``bytearray``
+that :meth:`PTPIPInitiator.transact` returns (no joins). Its events are dispatched at
+once:
 
 * command channel: Init Ack/Fail resolve the connect future; DataIn + OperationResponse
   resolve the transaction future; Probe Requests are answered by the state machine.
-* event channel: Events fan out to every subscriber's bounded queue (oldest dropped when
-  a consumer falls behind, counted in :attr:`PTPIPInitiator.events_dropped`).
+* event channel: Events fan out to every subscriber's
+  :class:`~ptpd.protocol.queues.DropOldestQueue` (oldest dropped when a consumer falls
+  behind, counted in :attr:`PTPIPInitiator.events_dropped`).
 
-Every wait has a timeout (:class:`Timeout`); EOF or reset becomes
-:class:`CameraDisconnected`; a transaction that times out or is cancelled is aborted
-with a PTP/IP Cancel so the channel stays usable (late packets are dropped).
+The deadlines of the handshake, the transactions and probes are the channels' own
+(:mod:`ptpd.protocol.sansio` rule 3): the camera must make progress within the timeout,
+and a data phase must keep its bytes coming. The protocol's one loop timer drives them;
+a transaction that runs out of time was cancelled by its channel (PTP/IP Cancel) and
+raises :class:`Timeout`, and the channel stays usable (late packets are dropped). A task
+cancelled while it waits for a transaction cancels it the same way. EOF or reset
+becomes :class:`CameraDisconnected`.
 """
 
 from __future__ import annotations
@@ -23,11 +28,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from ptpd.protocol import events as ev
+from ptpd.protocol.adapter import ConnectionProtocol
 from ptpd.protocol.codes import OperationCode, ResponseCode
 from ptpd.protocol.connection import Channel, InitiatorConnection, State
 from ptpd.protocol.errors import (
@@ -38,6 +43,7 @@ from ptpd.protocol.errors import (
     ResponseError,
     Timeout,
 )
+from ptpd.protocol.queues import DropOldestQueue
 
 log = logging.getLogger(__name__)
 
@@ -78,160 +84,40 @@ def guid_bytes(guid: bytes | bytearray | str | uuid.UUID | None) -> bytes:
     return raw
 
 
-class _Channel(asyncio.BufferedProtocol):
+class _Channel(ConnectionProtocol):
     """One TCP connection driving one :class:`InitiatorConnection`."""
 
+    conn: InitiatorConnection
+
     def __init__(self, owner: PTPIPInitiator, kind: Channel, conn: InitiatorConnection) -> None:
+        super().__init__(conn, kind.name.lower())
         self.owner = owner
         self.kind = kind
-        self.conn = conn
-        self.transport: asyncio.Transport | None = None
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.lost: BaseException | None = None
 
-    # asyncio callbacks --------------------------------------------------------------
+    def event_received(self, event: ev.ConnectionEvent) -> None:
+        self.owner._dispatch(self, event)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+    def received(self) -> None:
+        if self.conn.state is State.DATA_IN:
+            self.owner._data_progress(self)
 
-    def get_buffer(self, sizehint: int) -> memoryview:
-        return self.conn.get_buffer(sizehint)
+    def timed_out(self, exc: Timeout) -> None:
+        self.owner._timed_out(self, exc)
 
-    def buffer_updated(self, nbytes: int) -> None:
-        self._process(self.conn.buffer_updated, nbytes)
+    def protocol_failed(self, exc: ProtocolError) -> None:
+        log.warning("%s channel: camera broke the protocol: %s", self.name, exc)
+        self.owner._channel_failed(self, exc)
 
-    def data_received(self, data: bytes) -> None:
-        """Bytes from elsewhere than the socket (the same handling as a read)."""
-        self._process(self.conn.receive_data, data)
-
-    def _process(self, feed: Callable[[Any], None], arg: Any) -> None:
-        conn = self.conn
-        try:
-            feed(arg)
-            while (event := conn.next_event()) is not ev.NEED_DATA:
-                self.owner._dispatch(self, event)
-            out = conn.data_to_send()
-            if out and self.transport is not None:
-                self.transport.write(out)
-            if conn.state is State.DATA_IN:
-                self.owner._data_progress(self)
-        except ProtocolError as exc:
-            log.warning("%s channel: camera broke the protocol: %s", self.kind.name.lower(), exc)
-            self.owner._channel_failed(self, exc)
-            if self.transport is not None:
-                self.transport.abort()
-
-    def eof_received(self) -> bool | None:
-        self._eof(None)
-        return False  # close our side too
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._eof(exc)
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-    def _eof(self, exc: BaseException | None) -> None:
-        if self.lost is not None:
-            return
-        self.lost = exc or CameraDisconnected("camera closed the connection")
-        self.owner._channel_failed(self, CameraDisconnected(f"{self.kind.name.lower()} connection lost: {self.lost}"))
-
-    # helpers --------------------------------------------------------------------------
-
-    def write(self, parts: list[Any]) -> None:
-        if self.transport is None or self.transport.is_closing() or self.lost is not None:
-            raise CameraDisconnected(f"{self.kind.name.lower()} connection is closed")
-        if len(parts) == 1:
-            self.transport.write(parts[0])
-        elif parts:
-            self.transport.writelines(parts)
+    def connection_ended(self, exc: BaseException) -> None:
+        self.owner._channel_failed(self, CameraDisconnected(f"{self.name} connection lost: {exc}"))
 
 
-class EventSubscription:
-    """A bounded queue of camera :class:`~ptpd.protocol.events.Event` s; an async iterator.
-
-    Made by :meth:`PTPIPInitiator.subscribe`. Keeps the newest ``maxsize`` events when its
-    consumer falls behind. Iteration ends when the initiator is closed, and raises
-    :class:`CameraDisconnected` when the link is lost. Use as a context manager (or call
-    :meth:`close`) so the initiator stops feeding it.
-    """
-
-    def __init__(self, owner: PTPIPInitiator, maxsize: int) -> None:
-        self._owner = owner
-        self._items: deque[ev.Event] = deque(maxlen=maxsize)
-        self._waiter: asyncio.Future[None] | None = None
-        self._end: BaseException | None = None
-        self.dropped = 0  #: events lost because this consumer fell behind
-
-    def _push(self, event: ev.Event) -> None:
-        if len(self._items) == self._items.maxlen:
-            self.dropped += 1
-            self._owner.events_dropped += 1
-        self._items.append(event)
-        self._wake()
-
-    def _finish(self, exc: BaseException) -> None:
-        if self._end is None:
-            self._end = exc
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    async def get(self, timeout: float | None = None) -> ev.Event:
-        """The next event; :class:`Timeout` after ``timeout`` seconds (None: wait forever)."""
-        while not self._items:
-            if self._end is not None:
-                raise self._end
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                if timeout is None:
-                    await self._waiter
-                else:
-                    async with asyncio.timeout(timeout):
-                        await self._waiter
-            except TimeoutError:
-                raise Timeout(f"no camera event within {timeout}s") from None
-            finally:
-                self._waiter = None
-        return self._items.popleft()
-
-    def drain(self) -> list[ev.Event]:
-        """Every event already queued, without waiting."""
-        items = list(self._items)
-        self._items.clear()
-        return items
-
-    def close(self) -> None:
-        """Stop receiving events."""
-        self._owner._subscribers.discard(self)
-        self._finish(StopAsyncIteration())
-
-    def __aiter__(self) -> EventSubscription:
-        return self
-
-    async def __anext__(self) -> ev.Event:
-        try:
-            return await self.get()
-        except StopAsyncIteration:
-            raise
-        except CameraDisconnected:
-            self.close()
-            raise
-
-    def __enter__(self) -> EventSubscription:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> EventSubscription:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.close()
+#: A bounded, drop-oldest queue of camera :class:`~ptpd.protocol.events.Event` s; an async
+#: iterator (see :class:`~ptpd.protocol.queues.DropOldestQueue`). Made by
+#: :meth:`PTPIPInitiator.subscribe`; iteration ends when the initiator is closed, and
+#: raises :class:`CameraDisconnected` when the link is lost. Use it as a context manager
+#: (or call ``close()``) so the initiator stops feeding it.
+EventSubscription = DropOldestQueue[ev.Event]
 
 
 class PTPIPInitiator:
@@ -269,8 +155,6 @@ class PTPIPInitiator:
         self._response: asyncio.Future[tuple[ev.OperationResponse, bytes]] | None = None
         self._data_in: bytes = b""
         self._progress: Progress | None = None
-        self._deadline: asyncio.Timeout | None = None
-        self._limit = timeout
         self._probe: asyncio.Future[None] | None = None
         self._subscribers: set[EventSubscription] = set()
         self._closing = False
@@ -336,7 +220,7 @@ class PTPIPInitiator:
 
     async def _open(self, kind: Channel, port: int) -> _Channel:
         loop = asyncio.get_running_loop()
-        conn = InitiatorConnection(**self._chunk_kwargs)
+        conn = InitiatorConnection(timeout=self.timeout, **self._chunk_kwargs)
         try:
             async with asyncio.timeout(self.timeout):
                 _, proto = await loop.create_connection(lambda: _Channel(self, kind, conn), self.host, port)
@@ -349,22 +233,16 @@ class PTPIPInitiator:
     async def _handshake(self, chan: _Channel, request: ev.ConnectionEvent) -> ev.ConnectionEvent:
         self._init_waiter = asyncio.get_running_loop().create_future()
         try:
-            chan.write(chan.conn.send_parts(request))
-            answer = await self._wait(self._init_waiter, self.timeout, f"{chan.kind.name.lower()} init")
+            chan.send(request, timeout=self.timeout)
+            try:
+                answer = await self._init_waiter
+            except Timeout as exc:
+                raise Timeout(f"camera did not answer the {chan.name} init: {exc}") from None
         finally:
             self._init_waiter = None
         if isinstance(answer, ev.InitFail):
             raise InitFailed(answer.reason)
         return answer
-
-    async def _wait(self, fut: asyncio.Future[Any], timeout: float | None, what: str) -> Any:
-        try:
-            if timeout is None:
-                return await fut
-            async with asyncio.timeout(timeout):
-                return await fut
-        except TimeoutError:
-            raise Timeout(f"camera did not answer {what} within {timeout}s") from None
 
     # -- sessions and transactions --------------------------------------------------------------
 
@@ -396,11 +274,14 @@ class PTPIPInitiator:
         place; see :data:`ptpd.protocol.connection.FILL_THRESHOLD`).
 
         ``data_out`` makes it a data-out operation. ``timeout`` (default: the initiator's)
-        is the longest the camera may stay silent: the clock restarts whenever data-in
-        arrives, so a long download over a slow link is fine while it flows.
-        ``progress(received, total)`` is called as data-in arrives. Transactions are
-        serialised: concurrent callers wait their turn. On :class:`Timeout` (or task
-        cancellation) the transaction is aborted with a PTP/IP Cancel.
+        is the longest the camera may go without progress: the clock restarts when the
+        transaction moves on (data starts, ends) and whenever at least
+        :data:`~ptpd.protocol.sansio.DEFAULT_MIN_PROGRESS` bytes of data-in came since, so
+        a long download over a slow link is fine while it flows, and a camera trickling a
+        few bytes a second times out. ``progress(received, total)`` is called as data-in
+        arrives. Transactions are serialised: concurrent callers wait their turn. On
+        :class:`Timeout` (or task cancellation) the transaction is aborted with a PTP/IP
+        Cancel.
         """
         limit = self.timeout if timeout is None else timeout
         async with self._lock:
@@ -411,23 +292,20 @@ class PTPIPInitiator:
             self._response = loop.create_future()
             self._data_in = b""
             self._progress = progress
-            self._limit = limit
             try:
-                parts = conn.send_parts(request)
-                if data_out is not None:
-                    parts += conn.send_parts(ev.DataOut(request.transaction_id, data_out))
-                chan.write(parts)
+                if data_out is None:
+                    chan.send(request, timeout=limit)
+                else:
+                    chan.send(request, ev.DataOut(request.transaction_id, data_out), timeout=limit)
                 try:
-                    async with asyncio.timeout(limit) as self._deadline:
-                        return await self._response
-                except TimeoutError:
-                    raise Timeout(f"camera silent for {limit}s during operation 0x{int(op):04X}") from None
+                    return await self._response
+                except Timeout as exc:
+                    raise Timeout(f"operation 0x{int(op):04X}: {exc}") from None
             except (Timeout, asyncio.CancelledError):
                 self._abort(chan, request.transaction_id)
                 raise
             finally:
                 self._response = None
-                self._deadline = None
                 self._data_in = b""
                 self._progress = None
 
@@ -453,35 +331,43 @@ class PTPIPInitiator:
         return self._cmd
 
     def _abort(self, chan: _Channel, tid: int) -> None:
-        """Cancel a transaction we gave up on so the channel can carry the next one."""
+        """Cancel a transaction we gave up on so the channel can carry the next one (a
+        transaction that timed out was cancelled by the channel already)."""
         if chan.conn.transaction_id != tid or chan.lost is not None:
             return
         try:
-            chan.write(chan.conn.send_parts(ev.Cancel(tid)))
+            chan.send(ev.Cancel(tid))
             log.info("cancelled transaction %d", tid)
         except PTPError:
             pass
 
     async def probe(self, timeout: float | None = None) -> None:
-        """Probe Request on the event channel; returns when the camera answers."""
+        """Probe Request on the event channel; returns when the camera answers, raises
+        :class:`Timeout` if it does not within ``timeout`` (a probe already out keeps
+        its own deadline)."""
         chan = self._evt
         if chan is None or chan.lost is not None:
             raise CameraDisconnected("not connected")
         if self._probe is None or self._probe.done():
             self._probe = asyncio.get_running_loop().create_future()
-            chan.write(chan.conn.send_parts(ev.ProbeRequest()))
-        await self._wait(asyncio.shield(self._probe), self.timeout if timeout is None else timeout, "a probe")
+            chan.send(ev.ProbeRequest(), timeout=self.timeout if timeout is None else timeout)
+        await asyncio.shield(self._probe)
 
     # -- events --------------------------------------------------------------------------------
 
     def subscribe(self, maxsize: int | None = None) -> EventSubscription:
-        """A new, independent stream of camera events from now on (see :class:`EventSubscription`)."""
-        sub = EventSubscription(self, maxsize or self._event_queue)
+        """A new, independent stream of camera events from now on (see :data:`EventSubscription`)."""
+        sub = EventSubscription(
+            maxsize or self._event_queue, on_close=self._subscribers.discard, on_drop=self._count_drop, what="camera event"
+        )
         if self._failure is not None:
-            sub._finish(CameraDisconnected(str(self._failure)))
+            sub.finish(CameraDisconnected(str(self._failure)))
         else:
             self._subscribers.add(sub)
         return sub
+
+    def _count_drop(self) -> None:
+        self.events_dropped += 1
 
     async def events(self) -> AsyncIterator[ev.Event]:
         """Camera events as they arrive, until :meth:`close` (or :class:`CameraDisconnected`)."""
@@ -497,7 +383,7 @@ class PTPIPInitiator:
     def _dispatch(self, chan: _Channel, event: ev.ConnectionEvent) -> None:
         if isinstance(event, ev.Event):
             for sub in list(self._subscribers):
-                sub._push(event)
+                sub.put(event)
         elif isinstance(event, ev.DataIn):
             self._data_in = event.payload
         elif isinstance(event, ev.OperationResponse):
@@ -519,17 +405,25 @@ class PTPIPInitiator:
         elif isinstance(event, ev.ProbeRequest):
             pass  # the connection queued the Probe Response; data_received writes it
         elif isinstance(event, ev.ConnectionClosed):
-            chan._eof(None)
+            pass  # the protocol reports the end (connection_ended)
+
+    def _timed_out(self, chan: _Channel, exc: Timeout) -> None:
+        """A channel's deadline passed: a transaction (cancelled by the channel) or a probe
+        fails with ``exc``; a handshake that ran out leaves a broken channel."""
+        if chan.conn.state is State.ERROR:
+            self._channel_failed(chan, exc)
+            if chan.transport is not None:
+                chan.transport.abort()
+            return
+        fut = self._response if chan is self._cmd else None
+        if fut is None or fut.done():
+            fut = self._probe
+        if fut is not None and not fut.done():
+            fut.set_exception(exc)
 
     def _data_progress(self, chan: _Channel) -> None:
         if chan is not self._cmd:
             return
-        if self._deadline is not None and self.timeout is not None:
-            # data is flowing: the camera is not silent, restart the transaction clock
-            when = self._deadline.when()
-            if when is not None:
-                loop = asyncio.get_running_loop()
-                self._deadline.reschedule(max(when, loop.time() + self._limit))
         if self._progress is not None:
             progress = chan.conn.data_progress
             if progress is not None:
@@ -552,7 +446,7 @@ class PTPIPInitiator:
                 fut.set_exception(err)
         end: BaseException = StopAsyncIteration() if self._closing else CameraDisconnected(str(err))
         for sub in list(self._subscribers):
-            sub._finish(end)
+            sub.finish(end)
         self._subscribers.clear()
         # one channel gone means the session is gone: drop the other one too
         for other in (self._cmd, self._evt):
@@ -579,7 +473,7 @@ class PTPIPInitiator:
             if c.transport is not None:
                 c.transport.close()
         for sub in list(self._subscribers):
-            sub._finish(StopAsyncIteration())
+            sub.finish(StopAsyncIteration())
         self._subscribers.clear()
         for c in chans:
             if c.transport is not None:

@@ -1,0 +1,172 @@
+"""The asyncio side of one sans-I/O channel, for either dialect (aioquic's QuicConnectionProtocol).
+
+:class:`ConnectionProtocol` owns a socket and a
+:class:`~ptpd.protocol.sansio.SansIOConnection`, and does only I/O: it reads into the
+buffer the connection hands out (``get_buffer``/``buffer_updated``, so a big data phase
+goes from the socket straight to its place), passes the loop's clock with every read and
+send, hands each event to :meth:`~ConnectionProtocol.event_received`, writes what the
+connection queued by itself, and keeps ONE loop timer on the connection's
+``get_timer()``, re-armed after every receive and send. When it fires, the connection's
+``handle_timer(now)`` decides (cancel, or break the channel) and its
+:class:`~ptpd.protocol.errors.Timeout` goes to :meth:`~ConnectionProtocol.timed_out`.
+No deadline lives here: the adapters of both dialects wait on futures that the events,
+the timer or the end of the connection settle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from ptpd.protocol.errors import CameraDisconnected, ProtocolError, Timeout
+from ptpd.protocol.sansio import NEED_DATA, ConnectionClosed, ConnectionEvent, SansIOConnection
+
+
+class ConnectionProtocol(asyncio.BufferedProtocol):
+    """One TCP connection driving one sans-I/O channel; subclasses react to what it says.
+
+    Override :meth:`event_received`, :meth:`timed_out`, :meth:`protocol_failed` and
+    :meth:`connection_ended`; :meth:`received` runs after each read's events.
+    """
+
+    def __init__(self, conn: SansIOConnection, name: str) -> None:
+        self.conn = conn
+        self.name = name  #: for messages: "command", "event"
+        self.transport: asyncio.Transport | None = None
+        self._loop = asyncio.get_running_loop()
+        self.closed: asyncio.Future[None] = self._loop.create_future()
+        #: Why the connection ended (``None`` while it is up).
+        self.lost: BaseException | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+
+    # -- asyncio callbacks ------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.conn.get_buffer(sizehint)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._process(self.conn.buffer_updated, nbytes)
+
+    def data_received(self, data: bytes) -> None:
+        """Bytes from elsewhere than the socket (the same handling as a read)."""
+        self._process(self.conn.receive_data, data)
+
+    def eof_received(self) -> bool | None:
+        if self.lost is None:
+            self._process(self.conn.receive_data, b"")
+        self._end(None)
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timer()
+        self._end(exc)
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    # -- the channel ------------------------------------------------------------------
+
+    def _process(self, feed: Callable[[Any, float], None], arg: Any) -> None:
+        conn = self.conn
+        try:
+            feed(arg, self._loop.time())
+            while (event := conn.next_event()) is not NEED_DATA:
+                assert isinstance(event, ConnectionEvent)
+                self.event_received(event)
+                if isinstance(event, ConnectionClosed):
+                    break  # it would say so again and again
+        except ProtocolError as exc:
+            self._cancel_timer()
+            self.protocol_failed(exc)
+            if self.transport is not None:
+                self.transport.abort()
+            return
+        self.transmit()
+        self.received()
+
+    def send(self, *events: ConnectionEvent, timeout: float | None = None) -> None:
+        """Write what the connection says for ``events`` (in one go) and re-arm the timer.
+
+        ``timeout`` is the patience for the exchange they start (see the connection's
+        ``send``). Raises :class:`CameraDisconnected` if the connection is gone, and the
+        connection's :class:`~ptpd.protocol.errors.LocalProtocolError` if an event is not
+        legal now.
+        """
+        if self.transport is None or self.transport.is_closing() or self.lost is not None:
+            raise CameraDisconnected(f"{self.name} connection is closed")
+        now = self._loop.time()
+        parts: list[Any] = []
+        for event in events:
+            parts += self.conn.send_parts(event, now, timeout)
+        if len(parts) == 1:
+            self.transport.write(parts[0])
+        elif parts:
+            self.transport.writelines(parts)
+        self._arm()
+
+    def transmit(self) -> None:
+        """Write what the connection queued by itself (answers, a Cancel) and re-arm the timer."""
+        out = self.conn.data_to_send()
+        if out and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(out)
+        self._arm()
+
+    # -- the one timer ----------------------------------------------------------------
+
+    def _arm(self) -> None:
+        when = self.conn.get_timer() if self.lost is None else None
+        if when == self._timer_at and (when is None or self._timer is not None):
+            return
+        self._cancel_timer()
+        self._timer_at = when
+        if when is not None:
+            self._timer = self._loop.call_at(when, self._fire)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self._timer_at = None
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        try:
+            self.conn.handle_timer(self._loop.time())
+        except Timeout as exc:
+            self.timed_out(exc)
+        self.transmit()
+
+    # -- the end ----------------------------------------------------------------------
+
+    def _end(self, exc: BaseException | None) -> None:
+        if self.lost is not None:
+            return
+        self._cancel_timer()
+        self.lost = exc or CameraDisconnected(f"camera closed the {self.name} connection")
+        self.connection_ended(self.lost)
+
+    # -- what subclasses do -------------------------------------------------------------
+
+    def event_received(self, event: ConnectionEvent) -> None:
+        """An event the connection made of received bytes."""
+
+    def received(self) -> None:
+        """A read was handled (its events given out)."""
+
+    def timed_out(self, exc: Timeout) -> None:
+        """A deadline of the connection passed (the connection has acted already)."""
+
+    def protocol_failed(self, exc: ProtocolError) -> None:
+        """The peer broke the protocol; the connection is aborted after this."""
+
+    def connection_ended(self, exc: BaseException) -> None:
+        """The connection is gone (EOF, reset, closed by us): ``exc`` says why."""
+
+
+__all__ = ["ConnectionProtocol"]
