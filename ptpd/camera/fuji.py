@@ -211,15 +211,11 @@ class FujiCamera(Camera):
         watch = self._watch
         if watch is None:
             return
-        while True:
-            try:
-                ev = watch.queue.get_nowait()
-            except asyncio.QueueEmpty:
-                break
-            if ev is None:  # the event channel closed: nothing can be trusted now
-                self._stop_watch()
-                return
+        for ev in watch.drain():
             self._cache.event(ev.code, ev.params)
+        if watch.ended:  # the event channel closed: nothing can be trusted now
+            self._stop_watch()
+            return
         if watch.dropped != self._watch_dropped:
             self._watch_dropped = watch.dropped
             self._cache.clear()  # events were lost: any description may be stale

@@ -9,9 +9,13 @@ This is the only module under ``ptpd/fuji/`` that touches sockets. It
   the camera, so it waits up to ``pairing_timeout`` and tells ``on_pairing`` "press OK on
   the camera" —, GetDevicePropValue(0xDF24) and its echo, InitiateOpenCapture(0x101C);
   then opens the event channel (55741);
-* runs transactions one at a time (:meth:`FujiLink.transact`), every wait bounded;
-* reads events continuously and fans them out to subscribers through bounded queues
-  (oldest dropped when full), so unsolicited events never pile up;
+* runs transactions one at a time (:meth:`FujiLink.transact`), every wait bounded by the
+  command channel's own deadlines (:mod:`ptpd.protocol.sansio` rule 3: the camera must
+  make progress within ``timeout``; a data container must keep its bytes coming), driven
+  by the one loop timer of the shared :class:`~ptpd.protocol.adapter.ConnectionProtocol`;
+* reads events continuously and fans them out to subscribers through the shared
+  :class:`~ptpd.protocol.queues.DropOldestQueue` (oldest dropped when full), so
+  unsolicited events never pile up;
 * streams live view (55742) on demand: connecting starts it, closing stops it; frames
   are read straight into their own buffers (``asyncio.BufferedProtocol``) and handed up
   with counter and arrival time.
@@ -25,9 +29,9 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Generic, Protocol, TypeVar
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from ptpd.fuji.codes import (
     COMMAND_PORT,
@@ -38,8 +42,8 @@ from ptpd.fuji.codes import (
 from ptpd.fuji.connection import FujiEventChannel, FujiInitiatorConnection
 from ptpd.fuji.errors import PairingRefused, init_failed
 from ptpd.fuji.events import (
-    NEED_DATA,
     ConnectionClosed,
+    ConnectionEvent,
     Data,
     Event,
     InitAccepted,
@@ -49,16 +53,17 @@ from ptpd.fuji.events import (
     OperationResponse,
 )
 from ptpd.fuji.packets import DEFAULT_MAX_CONTAINER, DEFAULT_MAX_LIVEVIEW_FRAME, LiveViewPacket, LiveViewSplitter
+from ptpd.protocol.adapter import ConnectionProtocol
 from ptpd.protocol.codes import OperationCode, ResponseCode
 from ptpd.protocol.errors import CameraDisconnected, LocalProtocolError, PTPError, ProtocolError, ResponseError
 from ptpd.protocol.errors import Timeout as PTPTimeout
 from ptpd.protocol.initiator import guid_bytes
+from ptpd.protocol.queues import DropOldestQueue
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-#: what _dial connects: a stream (reader, writer) or a (transport, protocol) pair
-_Conn = TypeVar("_Conn", bound=tuple)
+#: what _dial connects: the protocol of the connection
+_P = TypeVar("_P", bound=asyncio.BaseProtocol)
 
 #: What ``on_pairing`` is told while the camera waits for its user.
 PAIRING_PROMPT = "press OK on the camera to accept this client"
@@ -78,27 +83,9 @@ class LiveFrame:
         return self.packet.jpeg
 
 
-class _DropOldestQueue(Generic[T]):
-    """A bounded queue that, when full, drops its oldest item to take a new one: the
-    socket reader putting items in never waits for whoever takes them out."""
-
-    def __init__(self, maxsize: int) -> None:
-        self.queue: asyncio.Queue[T] = asyncio.Queue(maxsize)
-        self.dropped = 0
-
-    def put(self, item: T) -> None:
-        while True:
-            try:
-                self.queue.put_nowait(item)
-                return
-            except asyncio.QueueFull:
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    self.queue.get_nowait()
-                    self.dropped += 1
-
-
-class _Subscription(_DropOldestQueue["Event | None"]):
-    """One consumer's events; a slow consumer loses the oldest ones."""
+#: One consumer's events (a slow consumer loses the oldest ones); it ends with
+#: :class:`CameraDisconnected` when the event channel or the link closes.
+EventQueue = DropOldestQueue[Event]
 
 
 class _FrameSink(Protocol):
@@ -116,7 +103,11 @@ class _LiveViewProtocol(asyncio.BufferedProtocol):
     def __init__(self, splitter: LiveViewSplitter, sink: _FrameSink) -> None:
         self.splitter = splitter
         self.sink = sink
+        self.transport: asyncio.BaseTransport | None = None
         self.closed = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self.splitter.get_buffer(sizehint)
@@ -143,11 +134,11 @@ class _LiveViewProtocol(asyncio.BufferedProtocol):
             self.closed.set_result(None)
 
 
-class _FrameQueue(_DropOldestQueue["LiveFrame | BaseException | None"]):
+class _FrameQueue(DropOldestQueue[LiveFrame]):
     """Newest-wins frame buffer: a slow consumer loses old frames, never stalls the reader."""
 
     def fail(self, exc: BaseException | None) -> None:
-        self.put(exc)
+        self.finish(exc if exc is not None else StopAsyncIteration())
 
 
 class _FrameCall:
@@ -173,13 +164,53 @@ class _FrameCall:
             self.done.set_result(exc)
 
 
-def _tune(writer: asyncio.StreamWriter | asyncio.BaseTransport) -> None:
+def _tune(transport: asyncio.BaseTransport) -> None:
     # Both options are what the PTP/IP spec and malc0mn ask for on every channel.
-    sock = writer.get_extra_info("socket")
+    sock = transport.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+
+
+class _Command(ConnectionProtocol):
+    """The command channel: its events settle the link's one pending exchange."""
+
+    conn: FujiInitiatorConnection
+
+    def __init__(self, link: FujiLink, conn: FujiInitiatorConnection) -> None:
+        super().__init__(conn, "command")
+        self.link = link
+
+    def event_received(self, event: ConnectionEvent) -> None:
+        self.link._on_command_event(event)
+
+    def timed_out(self, exc: PTPTimeout) -> None:
+        self.link._settle(exc)
+
+    def protocol_failed(self, exc: ProtocolError) -> None:
+        self.link._settle(exc)
+
+    def connection_ended(self, exc: BaseException) -> None:
+        self.link._settle(CameraDisconnected(f"camera closed the command channel while we waited for {self.link._what}"))
+
+
+class _Events(ConnectionProtocol):
+    """The event channel: every event goes to the link's subscribers."""
+
+    def __init__(self, link: FujiLink) -> None:
+        super().__init__(FujiEventChannel(), "event")
+        self.link = link
+
+    def event_received(self, event: ConnectionEvent) -> None:
+        if isinstance(event, Event):
+            self.link._dispatch(event)
+
+    def protocol_failed(self, exc: ProtocolError) -> None:
+        log.warning("event channel of %s failed: %s", self.link.host, exc)
+
+    def connection_ended(self, exc: BaseException) -> None:
+        self.link._events_ended()
 
 
 class FujiLink:
@@ -188,8 +219,10 @@ class FujiLink:
     ``event_port`` and ``liveview_port`` default to ``port + 1`` and ``port + 2``.
     ``guid`` is 16 bytes (a random UUID when not given; pin one to keep pairing), ``name``
     the friendly name the camera remembers (at most 26 characters). ``timeout`` bounds every
-    wait except the pairing prompt, which gets ``pairing_timeout``. ``on_pairing`` is called
-    with :data:`PAIRING_PROMPT` when the camera holds the bring-up for its user.
+    wait except the pairing prompt, which gets ``pairing_timeout``: within it the camera
+    must make progress (answer, or keep a data container's bytes coming).
+    ``on_pairing`` is called with :data:`PAIRING_PROMPT` when the camera holds the
+    bring-up for its user.
     """
 
     def __init__(
@@ -234,11 +267,13 @@ class FujiLink:
         self.camera: InitAccepted | None = None  #: the camera's ack (name, GUID, version)
         self.app_version: int | None = None  #: 0xDF24 as read during bring-up
         self.paired_with_prompt = False  #: True if the camera asked its user this time
-        self._conn = FujiInitiatorConnection(max_container=max_container)
-        self._cmd: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-        self._evt: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-        self._evt_task: asyncio.Task[None] | None = None
-        self._subs: set[_Subscription] = set()
+        self._cmd: _Command | None = None
+        self._evt: _Events | None = None
+        self._events_over = False
+        self._subs: set[EventQueue] = set()
+        self._waiter: asyncio.Future[Any] | None = None  #: the exchange under way
+        self._what = "nothing"  #: what it waits for (for messages)
+        self._data: bytes | None = None  #: its data container, once in
         self._lock = asyncio.Lock()
         self._closed = False
         self._session_open = False
@@ -249,7 +284,7 @@ class FujiLink:
     @property
     def connected(self) -> bool:
         """True while the command channel is up and the session open."""
-        return self._cmd is not None and self._session_open and not self._closed
+        return self._cmd is not None and self._cmd.lost is None and self._session_open and not self._closed
 
     # ----------------------------------------------------------------- bring-up
 
@@ -263,14 +298,16 @@ class FujiLink:
             await self.close()
             raise
 
-    async def _dial(self, port: int, connect: Callable[[], Awaitable[_Conn]] | None = None) -> _Conn:
+    async def _dial(self, port: int, protocol: Callable[[], _P]) -> _P:
         """TCP connect with malc0mn's retry on *connection refused* (the camera's ports open
-        late). ``connect`` makes the connection (default: a stream reader and writer)."""
-        connect = connect or (lambda: asyncio.open_connection(self.host, port))  # type: ignore[assignment,return-value]
+        late); ``protocol`` makes the connection's protocol."""
+        loop = asyncio.get_running_loop()
         last: OSError | None = None
         for attempt in range(self.connect_retries + 1):
             try:
-                conn = await asyncio.wait_for(connect(), self.connect_timeout)
+                transport, proto = await asyncio.wait_for(
+                    loop.create_connection(protocol, self.host, port), self.connect_timeout
+                )
             except ConnectionRefusedError as exc:
                 last = exc
                 if attempt < self.connect_retries:
@@ -280,19 +317,20 @@ class FujiLink:
                 raise PTPTimeout(f"no answer from {self.host}:{port} within {self.connect_timeout}s") from exc
             except OSError as exc:
                 raise CameraDisconnected(f"cannot connect to {self.host}:{port}: {exc}") from exc
-            _tune(conn[1] if isinstance(conn[1], asyncio.StreamWriter) else conn[0])
-            return conn
+            _tune(transport)
+            return proto
         raise CameraDisconnected(f"cannot connect to {self.host}:{port}: {last}")
 
     async def handshake(self) -> InitAccepted:
         """Connect the command channel and exchange InitCommandRequest / Ack."""
         if self._cmd is not None:
             raise LocalProtocolError("already connected")
-        self._cmd = await self._dial(self.port)
-        _, writer = self._cmd
-        writer.write(self._conn.send(InitRequest(self.guid, self.name, FUJI_PROTOCOL_VERSION)))
-        await writer.drain()
-        ev = await self._next_cmd_event(time.monotonic() + self.timeout, "the init acknowledgement")
+        self._cmd = await self._dial(
+            self.port,
+            lambda: _Command(self, FujiInitiatorConnection(max_container=self.max_container, timeout=self.timeout)),
+        )
+        request = InitRequest(self.guid, self.name, FUJI_PROTOCOL_VERSION)
+        ev = await self._exchange((request,), self.timeout, "the init acknowledgement")
         if isinstance(ev, InitRejected):
             raise init_failed(ev.reason, self.name)
         if not isinstance(ev, InitAccepted):
@@ -350,8 +388,7 @@ class FujiLink:
         """Connect the event port (no handshake) and start consuming events."""
         if self._evt is not None:
             return
-        self._evt = await self._dial(self.event_port)
-        self._evt_task = asyncio.get_running_loop().create_task(self._read_events(self._evt[0]))
+        self._evt = await self._dial(self.event_port, lambda: _Events(self))
 
     # ----------------------------------------------------------------- transactions
 
@@ -367,123 +404,107 @@ class FujiLink:
         """Run one operation: request (then one data container if ``data_out``), optional
         data in, response. ``check`` raises :class:`ResponseError` on a non-OK code.
 
-        A timeout or a broken stream closes the link: its transaction state is lost.
+        A timeout or a broken stream closes the link: its transaction state is lost (Fuji's
+        dialect has no Cancel).
         """
         if self._closed or self._cmd is None:
             raise CameraDisconnected("not connected to the camera")
         wait = self.timeout if timeout is None else timeout
         async with self._lock:
-            conn = self._conn
-            tid = conn.new_transaction_id()
-            out = conn.send(OperationRequest(code, tid, tuple(params), data_out is not None))
+            cmd = self._cmd
+            tid = cmd.conn.new_transaction_id()
+            events: tuple[ConnectionEvent, ...] = (OperationRequest(code, tid, tuple(params), data_out is not None),)
             if data_out is not None:
-                out += conn.send(Data(code, tid, data_out))
-            _, writer = self._cmd
+                events += (Data(code, tid, data_out),)
             try:
-                writer.write(out)
-                await writer.drain()
-                deadline = time.monotonic() + wait
-                data: bytes | None = None
-                while True:
-                    ev = await self._next_cmd_event(deadline, f"the answer to 0x{code:04X}")
-                    if isinstance(ev, Data):
-                        data = ev.payload
-                    elif isinstance(ev, OperationResponse):
-                        break
-                    elif isinstance(ev, Event):
-                        self._dispatch(ev)
+                ev = await self._exchange(events, wait, f"the answer to 0x{code:04X}")
+                data = self._data
             except (PTPTimeout, CameraDisconnected, ProtocolError, OSError) as exc:
                 await self._abort()
                 # Note: our Timeout is also an OSError (via TimeoutError); keep it as is.
                 if not isinstance(exc, PTPError):
                     raise CameraDisconnected(f"command channel failed: {exc}") from exc
                 raise
+        assert isinstance(ev, OperationResponse)
         if check and ev.code != ResponseCode.OK:
             raise ResponseError(ev.code, params=ev.params)
         return ev, data
 
-    async def _next_cmd_event(self, deadline: float, what: str) -> object:
+    async def _exchange(self, events: tuple[ConnectionEvent, ...], timeout: float, what: str) -> ConnectionEvent:
+        """Send ``events`` and wait for the answer that settles them (the init answer or
+        the response); data containers and events on the way are taken care of."""
         assert self._cmd is not None
-        reader, _ = self._cmd
-        while True:
-            ev = self._conn.next_event()
-            if ev is not NEED_DATA:
-                if isinstance(ev, ConnectionClosed):
-                    raise CameraDisconnected(f"camera closed the command channel while we waited for {what}")
-                return ev
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise PTPTimeout(f"timed out waiting for {what}")
+        self._waiter = asyncio.get_running_loop().create_future()
+        self._what = what
+        self._data = None
+        try:
+            self._cmd.send(*events, timeout=timeout)
             try:
-                # a timeout scope, not wait_for: no task of its own for every read
-                async with asyncio.timeout(remaining):
-                    chunk = await reader.read(1 << 16)
-            except TimeoutError:
-                raise PTPTimeout(f"timed out waiting for {what}") from None
-            except OSError as exc:
-                raise CameraDisconnected(f"command channel failed: {exc}") from exc
-            self._conn.receive_data(chunk)
+                return await self._waiter
+            except PTPTimeout as exc:
+                raise PTPTimeout(f"timed out waiting for {what}: {exc}") from None
+        finally:
+            self._waiter = None
+
+    def _on_command_event(self, ev: ConnectionEvent) -> None:
+        if isinstance(ev, Event):
+            # Not expected on this channel, but an event is harmless: pass it on.
+            self._dispatch(ev)
+        elif isinstance(ev, Data):
+            self._data = ev.payload
+        elif isinstance(ev, ConnectionClosed):
+            self._settle(CameraDisconnected(f"camera closed the command channel while we waited for {self._what}"))
+        elif self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(ev)  # InitAccepted, InitRejected, OperationResponse
+
+    def _settle(self, exc: BaseException) -> None:
+        """The exchange under way (if any) ends with ``exc``."""
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(exc)
 
     # ----------------------------------------------------------------- events
-
-    async def _read_events(self, reader: asyncio.StreamReader) -> None:
-        channel = FujiEventChannel()
-        try:
-            while True:
-                ev = channel.next_event()
-                if ev is NEED_DATA:
-                    chunk = await reader.read(1 << 12)
-                    channel.receive_data(chunk)
-                    continue
-                if isinstance(ev, ConnectionClosed):
-                    break
-                assert isinstance(ev, Event)
-                self._dispatch(ev)
-        except (ProtocolError, OSError) as exc:
-            log.warning("event channel of %s failed: %s", self.host, exc)
-        finally:
-            for sub in list(self._subs):
-                sub.put(None)
 
     def _dispatch(self, ev: Event) -> None:
         log.debug("event 0x%04X tid %d params %s", ev.code, ev.transaction_id, ev.params)
         for sub in list(self._subs):
             sub.put(ev)
 
-    def subscribe(self, maxsize: int | None = None) -> _Subscription:
-        """A new bounded event queue receiving every event from now on (``None`` = link closed)."""
-        sub = _Subscription(maxsize or self.event_queue_size)
-        self._subs.add(sub)
-        if self._closed or (self._evt_task is not None and self._evt_task.done()):
-            sub.put(None)
+    def _events_ended(self) -> None:
+        self._events_over = True
+        for sub in list(self._subs):
+            sub.finish(CameraDisconnected("event channel closed"))
+
+    def subscribe(self, maxsize: int | None = None) -> EventQueue:
+        """A new bounded event queue receiving every event from now on; it ends with
+        :class:`CameraDisconnected` when the link closes."""
+        sub = EventQueue(maxsize or self.event_queue_size, on_close=self._subs.discard, what="event from the camera")
+        if self._closed or self._events_over:
+            sub.finish(CameraDisconnected("event channel closed"))
+        else:
+            self._subs.add(sub)
         return sub
 
-    def unsubscribe(self, sub: _Subscription) -> None:
-        self._subs.discard(sub)
+    def unsubscribe(self, sub: EventQueue) -> None:
+        """Stop feeding ``sub`` (the same as ``sub.close()``)."""
+        sub.close()
 
-    async def wait_event(self, sub: _Subscription, timeout: float | None = None) -> Event:
+    async def wait_event(self, sub: EventQueue, timeout: float | None = None) -> Event:
         """The next event of ``sub``; :class:`Timeout` or :class:`CameraDisconnected` otherwise."""
-        wait = self.timeout if timeout is None else timeout
         try:
-            ev = await asyncio.wait_for(sub.queue.get(), wait)
-        except (TimeoutError, asyncio.TimeoutError):
-            raise PTPTimeout(f"no event from the camera within {wait:g}s") from None
-        if ev is None:
-            sub.put(None)  # keep the end visible to later waits
-            raise CameraDisconnected("event channel closed")
-        return ev
+            return await sub.get(self.timeout if timeout is None else timeout)
+        except StopAsyncIteration:
+            raise CameraDisconnected("event channel closed") from None
 
     async def events(self) -> AsyncIterator[Event]:
         """Every event from now on, until the link closes."""
         sub = self.subscribe()
         try:
-            while True:
-                ev = await sub.queue.get()
-                if ev is None:
-                    return
+            async for ev in sub:
                 yield ev
+        except CameraDisconnected:
+            return
         finally:
-            self.unsubscribe(sub)
+            sub.close()
 
     # ----------------------------------------------------------------- live view
 
@@ -496,19 +517,15 @@ class FujiLink:
         if self._liveview_active:
             raise LocalProtocolError("live view is already running")
         self._liveview_active = True
-        loop = asyncio.get_running_loop()
         splitter = LiveViewSplitter(max_length=self.max_liveview_frame)
-        transport: asyncio.BaseTransport | None = None
+        proto: _LiveViewProtocol | None = None
         try:
-            transport, _ = await self._dial(
-                self.liveview_port,
-                lambda: loop.create_connection(lambda: _LiveViewProtocol(splitter, sink), self.host, self.liveview_port),
-            )
+            proto = await self._dial(self.liveview_port, lambda: _LiveViewProtocol(splitter, sink))
             yield
         finally:
             self._liveview_active = False
-            if transport is not None:
-                transport.close()
+            if proto is not None and proto.transport is not None:
+                proto.transport.close()
 
     async def liveview_to(self, deliver: Callable[[LiveFrame], None]) -> None:
         """Live view with no queue: ``deliver`` gets each frame in the socket's read callback,
@@ -532,23 +549,15 @@ class FujiLink:
 
     async def liveview(self) -> AsyncIterator[LiveFrame]:
         """Connect the live-view port and yield frames until the iterator is closed."""
-        sink = _FrameQueue(self.liveview_queue_size)
+        sink = _FrameQueue(self.liveview_queue_size, what="live-view frame")
         async with self._liveview_stream(sink):
             while True:
-                # Per frame: take it at once when it is there; only an empty queue arms a
-                # timer (asyncio.wait_for would wrap every get in a task of its own).
+                # Per frame: a frame that is there is taken at once; only an empty queue
+                # arms a timer (asyncio.wait_for would wrap every get in a task of its own).
                 try:
-                    item = sink.queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    try:
-                        async with asyncio.timeout(self.timeout):
-                            item = await sink.queue.get()
-                    except TimeoutError:
-                        raise PTPTimeout(f"no live-view frame within {self.timeout:g}s") from None
-                if item is None:
+                    item = await sink.get(self.timeout)
+                except StopAsyncIteration:
                     return
-                if isinstance(item, BaseException):
-                    raise item
                 yield item
 
     # ----------------------------------------------------------------- closing
@@ -569,18 +578,16 @@ class FujiLink:
                 await self.transact(OperationCode.CloseSession, timeout=min(self.timeout, 2.0), check=False)
         self._closed = True
         self._session_open = False
-        if self._evt_task is not None:
-            self._evt_task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._evt_task
-        for pair in (self._evt, self._cmd):
-            if pair is not None:
-                pair[1].close()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(pair[1].wait_closed(), 1.0)
+        for proto in (self._evt, self._cmd):
+            if proto is not None and proto.transport is not None:
+                proto.transport.close()
+                try:
+                    await asyncio.wait_for(asyncio.shield(proto.closed), 1.0)
+                except TimeoutError:
+                    proto.transport.abort()
         self._evt = self._cmd = None
         for sub in list(self._subs):
-            sub.put(None)
+            sub.finish(CameraDisconnected("event channel closed"))
 
     async def __aenter__(self) -> FujiLink:
         await self.connect()
@@ -590,4 +597,4 @@ class FujiLink:
         await self.close()
 
 
-__all__ = ["PAIRING_PROMPT", "FujiLink", "LiveFrame", "guid_bytes"]
+__all__ = ["PAIRING_PROMPT", "EventQueue", "FujiLink", "LiveFrame", "guid_bytes"]
