@@ -200,6 +200,7 @@ class FujiInitiatorConnection(_CommandChannel):
             if st is not State.HANDSHAKE:
                 raise LocalProtocolError(f"cannot send InitRequest in state {st.name}")
             self._move(State.AWAIT_ACK)
+            self._expect(timeout)
             return [InitCommandRequest(event.guid, event.name, event.version, event.fixed_size).encode()]
         if isinstance(event, OperationRequest):
             if st is not State.IDLE:
@@ -207,12 +208,14 @@ class FujiInitiatorConnection(_CommandChannel):
             data = Container.command(event.code, event.transaction_id, event.params).encode()
             self._data_out_expected = event.data_out
             self._open(event.code, event.transaction_id)
+            self._expect(timeout)
             return [data]
         if isinstance(event, Data):
             self._check_tid(event.transaction_id, "data-out", local=True)
             if st is not State.REQUEST or not self._data_out_expected:
                 raise LocalProtocolError("data-out is one container right after a request that announced it")
             self._move(State.DATA)
+            self._expect(timeout)
             return [Container.data(event.code, event.transaction_id, event.payload).encode()]
         raise LocalProtocolError(f"an initiator does not send {type(event).__name__}")
 

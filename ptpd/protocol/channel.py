@@ -406,7 +406,9 @@ class ChannelConnection(SansIOConnection):
             return [pk.ProbeResponse().encode()]
         if isinstance(event, ev.Cancel):
             return self._send_cancel(event)
-        return self._send_role(event)
+        parts = self._send_role(event)
+        self._expect(timeout)
+        return parts
 
     def _send_cancel(self, event: ev.Cancel) -> list[Bytes]:
         current = self._current_tid is not None and event.transaction_id == self._current_tid

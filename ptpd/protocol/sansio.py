@@ -244,15 +244,21 @@ class SansIOConnection:
             raise LocalProtocolError("the channel is in ERROR after a protocol error")
         self._clock(now)
         parts = self._send(event, timeout)
-        if timeout is not None and not self._at_rest():
-            self._patience = timeout
         if self._outbox:
             parts = self._outbox + parts
             self._outbox = []
         return parts
 
     def _send(self, event: ConnectionEvent, timeout: float | None) -> list[Bytes]:  # pragma: no cover - abstract
+        """The bytes of ``event``; a dialect calls :meth:`_expect` for the sends that start
+        or carry on an exchange (not for probes, answers or cancels)."""
         raise NotImplementedError
+
+    def _expect(self, timeout: float | None) -> None:
+        """The exchange just sent to lasts ``timeout`` (if given) instead of the default,
+        until it ends."""
+        if timeout is not None and not self._at_rest():
+            self._patience = timeout
 
     # -- time -----------------------------------------------------------------------
 
