@@ -62,7 +62,11 @@ class MiniFuji:
         init_fail: int | None = None,
         lv_frames: int | None = None,  # live view sends this many frames, then...
         lv_then: str = "stall",  # ... keeps the connection quiet ("stall") or closes it
+        hooks: dict[int, Callable[..., Awaitable[None]]] | None = None,  # op -> answers by hand
+        silent_init: bool = False,  # reads the InitRequest and says nothing
     ) -> None:
+        self.hooks = hooks or {}
+        self.silent_init = silent_init
         self.lv_frames = lv_frames
         self.lv_then = lv_then
         self.paired_name = paired_name
@@ -137,6 +141,9 @@ class MiniFuji:
                 if isinstance(ev, ConnectionClosed):
                     break
                 if isinstance(ev, InitRequest):
+                    if self.silent_init:
+                        await reader.read()
+                        break
                     if self.init_fail is not None or (self.paired_name and ev.name != self.paired_name):
                         writer.write(conn.send(InitRejected(self.init_fail or 0x2019)))
                         break
@@ -147,6 +154,9 @@ class MiniFuji:
                     continue
                 if isinstance(ev, OperationRequest):
                     self.requests.append(ev)
+                    if ev.code in self.hooks:
+                        await self.hooks[ev.code](ev, conn, writer)
+                        continue
                     if ev.code == 0x1016:
                         pending = ev
                         continue
@@ -550,3 +560,81 @@ def test_guid_forms() -> None:
         guid_bytes("not-a-guid")
     assert FujiCamera("127.0.0.1", guid=text).link.guid == guid_bytes(text)
     assert FujiCamera("127.0.0.1", guid="").link.guid == bytes.fromhex("ada5485d87b27f0bd3d5ded00278a8c0")
+
+
+# -- deadlines: the command channel's own (time passes for real here, over sockets) ---------
+
+
+async def _silent(ev: OperationRequest, conn: Any, writer: asyncio.StreamWriter) -> None:
+    pass  # never answers
+
+
+async def _trickle(ev: OperationRequest, conn: Any, writer: asyncio.StreamWriter) -> None:
+    """A data container announcing 1 MB, then a byte every 20 ms (a hostile camera)."""
+    writer.write(struct.pack("<IHHI", 12 + 1_000_000, 2, ev.code, ev.transaction_id))
+    try:
+        for _ in range(200):
+            writer.write(b"x")
+            await writer.drain()
+            await asyncio.sleep(0.02)
+    except (ConnectionError, OSError):
+        pass
+
+
+STEADY = bytes(range(256)) * (6 * 64 * 1024 // 256)  # six times min_progress
+
+
+async def _steady(ev: OperationRequest, conn: Any, writer: asyncio.StreamWriter) -> None:
+    """The data container in 64 KiB pieces, one every 0.1 s: slow, but steady."""
+    wire = conn.send(Data(ev.code, ev.transaction_id, STEADY)) + conn.send(OperationResponse(0x2001, ev.transaction_id))
+    for pos in range(0, len(wire), 64 * 1024):
+        writer.write(wire[pos : pos + 64 * 1024])
+        await writer.drain()
+        await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize("hook", [_silent, _trickle], ids=["silent", "trickle"])
+def test_a_silent_or_trickling_camera_times_out_and_the_link_closes(hook: Any) -> None:
+    """A camera that says nothing, or keeps a data container coming a byte at a time, runs
+    out of the channel's time alike; Fuji's dialect has no Cancel, so the link closes."""
+
+    async def body(sim: MiniFuji) -> None:
+        link = FujiLink("127.0.0.1", **sim.ports(), timeout=5)
+        await link.connect()
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        with pytest.raises(PTPTimeout, match="the answer to 0x9022"):
+            await link.transact(0x9022, timeout=0.3)
+        assert 0.25 <= loop.time() - t0 < 1.5
+        assert not link.connected
+        with pytest.raises(CameraDisconnected):
+            await link.transact(0x1015, (0xD001,))
+
+    run(body, hooks={0x9022: hook})
+
+
+def test_a_steady_container_outlives_the_timeout() -> None:
+    async def body(sim: MiniFuji) -> None:
+        async with FujiLink("127.0.0.1", **sim.ports(), timeout=0.35) as link:
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            resp, data = await link.transact(0x9022)
+            assert resp.code == 0x2001 and data == STEADY
+            assert loop.time() - t0 > 0.5  # longer than its timeout, while the bytes came
+            r, _ = await link.transact(0x1015, (0xD001,))  # and the link goes on
+            assert r.code == 0x2001
+
+    run(body, hooks={0x9022: _steady})
+
+
+def test_silent_camera_at_init_is_a_timeout() -> None:
+    async def body(sim: MiniFuji) -> None:
+        link = FujiLink("127.0.0.1", **sim.ports(), timeout=0.3)
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        with pytest.raises(PTPTimeout, match="init acknowledgement"):
+            await link.connect()
+        assert 0.25 <= loop.time() - t0 < 2.0
+        assert not link.connected
+
+    run(body, silent_init=True)
