@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from feeding import SPLITS, feed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,30 +26,6 @@ GUID_R = bytes(range(0xF0, 0x100))
 
 def h(text: str) -> bytes:
     return bytes.fromhex(text.replace("|", " "))
-
-
-def feed(conn, data: bytes, split: str = "whole") -> list:
-    """Feed ``data`` into ``conn`` whole, in odd chunks or one byte at a time; return all events."""
-    if split == "whole":
-        pieces = [data]
-    elif split == "odd":
-        sizes = [1, 7, 3, 13, 2, 31, 5]
-        pieces, pos, i = [], 0, 0
-        while pos < len(data):
-            n = sizes[i % len(sizes)]
-            pieces.append(data[pos : pos + n])
-            pos += n
-            i += 1
-    else:
-        pieces = [data[i : i + 1] for i in range(len(data))]
-    out = []
-    for piece in pieces:
-        conn.receive_data(piece)
-        while (e := conn.next_event()) is not NEED_DATA:
-            out.append(e)
-    while (e := conn.next_event()) is not NEED_DATA:
-        out.append(e)
-    return out
 
 
 class Pair:
@@ -95,9 +72,6 @@ class Pair:
         return req, received
 
 
-SPLITS = ["whole", "odd", "bytewise"]
-
-
 @pytest.mark.parametrize("split", SPLITS)
 def test_full_session(split):
     p = Pair(split, chunk_size=1000)
@@ -135,25 +109,32 @@ def test_full_session(split):
     assert p.i_cmd.next_event() == ev.ConnectionClosed()
 
 
-def test_golden_handshake_bytes():
+@pytest.mark.parametrize("split", SPLITS)
+def test_golden_handshake_bytes(split):
     """Init Command Request / Ack / Init Event written by hand from ptpip.md §2."""
     i = InitiatorConnection()
     wire = i.send(ev.InitCommandRequest(GUID_I, "ab"))
     assert wire == h("22000000 01000000 000102030405060708090a0b0c0d0e0f 6100620000 00 00000100")
     r = ResponderConnection()
-    r.receive_data(wire)
-    assert r.next_event() == ev.InitCommandRequest(GUID_I, "ab", 0x00010000)
+    assert feed(r, wire, split) == [ev.InitCommandRequest(GUID_I, "ab", 0x00010000)]
     ack = r.send(ev.InitCommandAck(1, b"\xff" * 16, "X"))
     assert ack == h("24000000 02000000 01000000" + "ff" * 16 + "5800 0000 00000100")
     # a Fuji-style responder version other than 1.0 is accepted by the initiator
-    i.receive_data(h("24000000 02000000 05000000" + "ee" * 16 + "5900 0000 01000100"))
-    assert i.next_event() == ev.InitCommandAck(5, b"\xee" * 16, "Y", 0x00010001)
+    got = feed(i, h("24000000 02000000 05000000" + "ee" * 16 + "5900 0000 01000100"), split)
+    assert got == [ev.InitCommandAck(5, b"\xee" * 16, "Y", 0x00010001)]
     e = InitiatorConnection()
     assert e.send(ev.InitEventRequest(5)) == h("0c000000 03000000 05000000")
-    e.receive_data(h("08000000 04000000"))
-    assert e.next_event() == ev.InitEventAck()
-    e.receive_data(h("12000000 08000000 0240 05000000 10000000"))
-    assert e.next_event() == ev.Event(0x4002, 5, (0x10,))
+    assert feed(e, h("08000000 04000000"), split) == [ev.InitEventAck()]
+    assert feed(e, h("12000000 08000000 0240 05000000 10000000"), split) == [ev.Event(0x4002, 5, (0x10,))]
+    # a data phase as ptpip.md §4 draws it: Start Data, Data, End Data, then the response
+    i.send(i.request(0x1001))
+    wire = h(
+        "14000000 09000000 00000000 0500000000000000"  # Start Data: TID 0, 5 bytes
+        "0f000000 0a000000 00000000 616263"  # Data: "abc"
+        "0e000000 0c000000 00000000 6465"  # End Data: "de"
+        "0e000000 07000000 0120 00000000"  # Operation Response: OK
+    )
+    assert feed(i, wire, split) == [ev.DataIn(0, b"abcde"), ev.OperationResponse(0x2001, 0)]
 
 
 def _ready_initiator() -> InitiatorConnection:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from feeding import SPLITS, feed
 from test_fuji_golden import (
     BRING_UP,
     EVENT_CAPTURE_COMPLETE,
@@ -40,15 +41,8 @@ from ptpd.fuji.packets import InitCommandRequest, encode_liveview_frame
 from ptpd.protocol.errors import LocalProtocolError, ProtocolError
 
 
-def events_from(conn, data: bytes, *, bytewise: bool = False) -> list:
-    out = []
-    for chunk in ([data[i : i + 1] for i in range(len(data))] if bytewise else [data]):
-        conn.receive_data(chunk)
-        while (ev := conn.next_event()) is not NEED_DATA:
-            out.append(ev)
-            if isinstance(ev, ConnectionClosed):
-                return out
-    return out
+def events_from(conn, data: bytes, split: str = "whole") -> list:
+    return feed(conn, data, split)
 
 
 def handshaken() -> FujiInitiatorConnection:
@@ -58,12 +52,12 @@ def handshaken() -> FujiInitiatorConnection:
     return c
 
 
-@pytest.mark.parametrize("bytewise", [False, True])
-def test_initiator_replays_reference_bring_up(bytewise: bool) -> None:
+@pytest.mark.parametrize("split", SPLITS)
+def test_initiator_replays_reference_bring_up(split: str) -> None:
     c = FujiInitiatorConnection()
     hello = c.send(InitRequest(FUJI_APP_GUID, "ptpd"))
     assert len(hello) == 82 and c.state is State.AWAIT_ACK
-    [ack] = events_from(c, INIT_ACK, bytewise=bytewise)
+    [ack] = events_from(c, INIT_ACK, split)
     assert isinstance(ack, InitAccepted) and c.state is State.IDLE
 
     steps = [
@@ -82,7 +76,7 @@ def test_initiator_replays_reference_bring_up(bytewise: bool) -> None:
         if data is not None:
             sent += c.send(data)
         while c.state is not State.IDLE:
-            received += events_from(c, replies.pop(0), bytewise=bytewise)
+            received += events_from(c, replies.pop(0), split)
     assert sent == b"".join(raw for d, raw in BRING_UP if d == "→")
     assert received == [
         OperationResponse(0x2001, 1),
@@ -94,16 +88,17 @@ def test_initiator_replays_reference_bring_up(bytewise: bool) -> None:
     ]
 
 
-def test_responder_parses_reference_bring_up() -> None:
+@pytest.mark.parametrize("split", SPLITS)
+def test_responder_parses_reference_bring_up(split: str) -> None:
     r = FujiResponderConnection()
-    [req] = events_from(r, InitCommandRequest(FUJI_APP_GUID, "ptpd").encode())
+    [req] = events_from(r, InitCommandRequest(FUJI_APP_GUID, "ptpd").encode(), split)
     assert req == InitRequest(FUJI_APP_GUID, "ptpd")
     out = r.send(InitAccepted(1, h("3e 86 26 cc 50 59 42 25 bd d6 d1 60 b2 e6 a6 0f"), "X-T1"))
     assert out == INIT_ACK
     camera_said = b""
     for direction, raw in BRING_UP:
         if direction == "→":
-            for ev in events_from(r, raw):
+            for ev in events_from(r, raw, split):
                 if isinstance(ev, OperationRequest) and ev.code == 0x1015:
                     camera_said += r.send(Data(0x1015, ev.transaction_id, h("01 00 02 00")))
                     camera_said += r.send(OperationResponse(0x2001, ev.transaction_id))
@@ -116,20 +111,21 @@ def test_responder_parses_reference_bring_up() -> None:
     assert camera_said == b"".join(raw for d, raw in BRING_UP if d == "←")
 
 
-def test_responder_accepts_second_init_and_goodbye() -> None:
+@pytest.mark.parametrize("split", SPLITS)
+def test_responder_accepts_second_init_and_goodbye(split: str) -> None:
     r = FujiResponderConnection()
     hello = InitCommandRequest(FUJI_APP_GUID, "gphoto").encode()
-    events_from(r, hello)
+    events_from(r, hello, split)
     r.send(InitAccepted(0, FUJI_APP_GUID, "X-T1"))
     # libgphoto2 sends the request again on the same socket.
-    [again] = events_from(r, hello)
+    [again] = events_from(r, hello, split)
     assert isinstance(again, InitRequest) and r.state is State.INIT_RECEIVED
     r.send(InitAccepted(0, FUJI_APP_GUID, "X-T1"))
-    [close_req] = events_from(r, h("0c 00 00 00 01 00 03 10 07 00 00 00"))  # 12-byte, no params
+    [close_req] = events_from(r, h("0c 00 00 00 01 00 03 10 07 00 00 00"), split)  # 12-byte, no params
     assert close_req == OperationRequest(0x1003, 7, ())
     r.send(OperationResponse(0x2001, 7))
     # hkr's goodbye: a bare u32 0xFFFFFFFF.
-    assert events_from(r, h("ff ff ff ff")) == [ConnectionClosed()]
+    assert events_from(r, h("ff ff ff ff"), split) == [ConnectionClosed()]
 
 
 def test_initiator_init_fail() -> None:
@@ -141,12 +137,13 @@ def test_initiator_init_fail() -> None:
         c.send(OperationRequest(0x1002, 1, (1,)))
 
 
-def test_state_list_transaction() -> None:
+@pytest.mark.parametrize("split", SPLITS)
+def test_state_list_transaction(split: str) -> None:
     c = handshaken()
     for _ in range(5):
         c.new_transaction_id()
     c.send(OperationRequest(0x1015, c.new_transaction_id(), (0xD212,)))
-    evs = events_from(c, STATE_CONTAINER + STATE_OK, bytewise=True)
+    evs = events_from(c, STATE_CONTAINER + STATE_OK, split)
     assert [type(e) for e in evs] == [Data, OperationResponse]
     assert evs[0].payload == STATE_CONTAINER[12:]
 
@@ -184,10 +181,11 @@ def test_eof_is_connection_closed() -> None:
     assert c.next_event() == ConnectionClosed()
 
 
-def test_event_channel_golden() -> None:
+@pytest.mark.parametrize("split", SPLITS)
+def test_event_channel_golden(split: str) -> None:
     ch = FujiEventChannel()
     stream = EVENT_OBJECT_ADDED + EVENT_PREVIEW + EVENT_CAPTURE_COMPLETE
-    evs = events_from(ch, stream, bytewise=True)
+    evs = events_from(ch, stream, split)
     assert evs == [Event(0xC004, 7, (7, 0, 0)), Event(0xC001, 7, (7, 0xF129, 0)), Event(0x400D, 8, (8, 0, 0))]
     assert b"".join(FujiEventChannel.send(e) for e in evs) == stream
     ch.receive_data(b"")
@@ -196,10 +194,11 @@ def test_event_channel_golden() -> None:
         events_from(FujiEventChannel(), h("0c 00 00 00 03 00 01 20 01 00 00 00"))
 
 
-def test_liveview_stream_events() -> None:
+@pytest.mark.parametrize("split", SPLITS)
+def test_liveview_stream_events(split: str) -> None:
     s = LiveViewStream()
     stream = LIVEVIEW_FRAME + encode_liveview_frame(0x2B, b"\xff\xd8\xff\xd9")
-    frames = events_from(s, stream, bytewise=True)
+    frames = events_from(s, stream, split)
     assert [f.counter for f in frames] == [0x2A, 0x2B]
     s.receive_data(b"")
     assert s.next_event() == ConnectionClosed()

@@ -367,7 +367,9 @@ class LiveViewStream:
         self._frames: list[LiveViewPacket] = []
         self._eof = False
 
-    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+    def receive_data(self, data: bytes | bytearray | memoryview, now: float | None = None) -> None:
+        """Bytes from the socket; ``b""`` means EOF. ``now`` is taken for the interface's
+        sake: nothing is owed on this stream, so it runs no deadline."""
         if not data:
             self._eof = True
         else:
