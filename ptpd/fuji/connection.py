@@ -106,7 +106,9 @@ class _CommandChannel(SansIOConnection):
     _CLOSED = State.CLOSED
     _state: State
 
-    def __init__(self, state: State, max_container: int, timeout: float | None, min_progress: int) -> None:
+    def __init__(
+        self, state: State, max_container: int, timeout: float | None = None, min_progress: int = DEFAULT_MIN_PROGRESS
+    ) -> None:
         # the shared PTP/IP framer: Fuji containers carry the same u32 length prefix
         super().__init__(
             PacketBuffer(max_container, min_packet_size=8), state, timeout=timeout, min_progress=min_progress
@@ -248,16 +250,10 @@ class FujiInitiatorConnection(_CommandChannel):
 class FujiResponderConnection(_CommandChannel):
     """The responder (camera) side of Fuji's command channel, for simulators."""
 
-    def __init__(
-        self,
-        *,
-        max_container: int = DEFAULT_MAX_CONTAINER,
-        timeout: float | None = None,
-        min_progress: int = DEFAULT_MIN_PROGRESS,
-    ) -> None:
-        """``timeout`` is accepted for symmetry; the responder runs no deadline, because
-        the connection cannot know which operations have a data-out phase."""
-        super().__init__(State.AWAIT_INIT, max_container, timeout, min_progress)
+    def __init__(self, *, max_container: int = DEFAULT_MAX_CONTAINER) -> None:
+        # No deadline: the responder cannot know which operations have a data-out phase,
+        # so it never knows that the host owes it something.
+        super().__init__(State.AWAIT_INIT, max_container)
 
     def _send(self, event: ConnectionEvent, timeout: float | None) -> list[Bytes]:
         """Bytes to write for ``event``; refuses what the state does not allow."""
