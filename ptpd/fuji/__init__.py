@@ -6,11 +6,14 @@ Sans-I/O parts (no sockets, no asyncio):
 * :mod:`ptpd.fuji.packets` — the 82-byte InitCommandRequest, Ack, InitFail, 12-byte containers,
   live-view frame framing;
 * :mod:`ptpd.fuji.events`, :mod:`ptpd.fuji.connection` — h11-style initiator and responder
-  connections, the event channel and the live-view stream;
+  connections, the event channel and the live-view stream, on the sans-I/O base the
+  standard dialect uses too (:mod:`ptpd.protocol.sansio`: sentinel, event base, buffer,
+  deadlines);
 * :mod:`ptpd.fuji.properties` — property names, datatypes and value labels both ways;
 * :mod:`ptpd.fuji.state` — the 0xD212 state list and the 0x902B descriptor list;
 * :mod:`ptpd.fuji.errors` — clear errors for InitFail reasons and a refused pairing.
 
-The one asyncio module is :mod:`ptpd.fuji.link` (``FujiLink``); the vendor-neutral
-camera on top of it is :class:`ptpd.camera.fuji.FujiCamera`.
+The one asyncio module is :mod:`ptpd.fuji.link` (``FujiLink``), built on the asyncio
+side both dialects share (:mod:`ptpd.protocol.adapter`, :mod:`ptpd.protocol.queues`);
+the vendor-neutral camera on top of it is :class:`ptpd.camera.fuji.FujiCamera`.
 """
