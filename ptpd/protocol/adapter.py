@@ -120,12 +120,17 @@ class ConnectionProtocol(asyncio.BufferedProtocol):
 
     def _arm(self) -> None:
         when = self.conn.get_timer() if self.lost is None else None
-        if when == self._timer_at and (when is None or self._timer is not None):
+        if when is None:
+            self._cancel_timer()
+            return
+        if self._timer is not None and self._timer_at is not None and self._timer_at <= when:
+            # A deadline that moved later (data flowing) keeps the armed timer: it fires
+            # early at worst, finds nothing due and re-arms, so a download re-arms about
+            # once per timeout, not once per read.
             return
         self._cancel_timer()
         self._timer_at = when
-        if when is not None:
-            self._timer = self._loop.call_at(when, self._fire)
+        self._timer = self._loop.call_at(when, self._fire)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
