@@ -27,7 +27,6 @@ from ptpd.fuji.connection import (
     next_transaction_id,
 )
 from ptpd.fuji.events import (
-    NEED_DATA,
     ConnectionClosed,
     Data,
     Event,

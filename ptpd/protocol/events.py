@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ptpd.protocol.packets import NO_TRANSACTION, PROTOCOL_VERSION, DataPhase
-from ptpd.protocol.sansio import NEED_DATA, ConnectionClosed, ConnectionEvent, _NeedData
+from ptpd.protocol.sansio import NEED_DATA, ConnectionClosed, ConnectionEvent, _NeedData  # noqa: F401 - _NeedData for annotations
 
 
 @dataclass(frozen=True, slots=True)

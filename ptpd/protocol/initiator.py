@@ -29,7 +29,6 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 from ptpd.protocol import events as ev
 from ptpd.protocol.adapter import ConnectionProtocol
