@@ -47,3 +47,41 @@ def test_the_camera_layer_imports_no_layer_above_it() -> None:
 def test_daemon_and_camera_modules_stay_under_700_lines() -> None:
     sizes = {p.relative_to(PTPD).as_posix(): len(p.read_text().splitlines()) for folder in ("daemon", "camera") for p in (PTPD / folder).glob("*.py")}
     assert sizes and {name: n for name, n in sizes.items() if n > 700} == {}
+
+
+def test_protocol_and_fuji_modules_stay_under_700_lines() -> None:
+    sizes = {p.relative_to(PTPD).as_posix(): len(p.read_text().splitlines()) for folder in ("protocol", "fuji") for p in (PTPD / folder).glob("*.py")}
+    assert sizes and {name: n for name, n in sizes.items() if n > 700} == {}
+
+
+#: The modules of the two dialects that do I/O: the asyncio side both share, the
+#: standard initiator and Fuji's link. Everything else in these folders is sans-I/O.
+ASYNCIO_MODULES = {"protocol/adapter.py", "protocol/queues.py", "protocol/initiator.py", "fuji/link.py"}
+
+
+def test_the_sans_io_modules_do_no_io() -> None:
+    # no sockets, asyncio, logging, threads or clocks (time is passed in)
+    io = {"asyncio", "socket", "selectors", "logging", "threading", "time"}
+    found = [
+        f"{name}: {mod}"
+        for folder in ("protocol", "fuji")
+        for p in sorted((PTPD / folder).glob("*.py"))
+        if (name := p.relative_to(PTPD).as_posix()) not in ASYNCIO_MODULES
+        for mod in imports(p)
+        if mod.split(".")[0] in io
+    ]
+    assert found == []
+
+
+def test_both_dialects_stand_on_one_sans_io_base() -> None:
+    from ptpd.fuji import connection as fuji
+    from ptpd.fuji import events as fuji_events
+    from ptpd.protocol import connection as standard
+    from ptpd.protocol import events as standard_events
+    from ptpd.protocol import sansio
+
+    for cls in (standard.InitiatorConnection, standard.ResponderConnection, fuji.FujiInitiatorConnection,
+                fuji.FujiResponderConnection, fuji.FujiEventChannel):
+        assert issubclass(cls, sansio.SansIOConnection), cls
+    for events in (standard_events, fuji_events):
+        assert events.NEED_DATA is sansio.NEED_DATA and events.ConnectionEvent is sansio.ConnectionEvent
