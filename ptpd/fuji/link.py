@@ -19,6 +19,9 @@ This is the only module under ``ptpd/fuji/`` that touches sockets. It
 * streams live view (55742) on demand: connecting starts it, closing stops it; frames
   are read straight into their own buffers (``asyncio.BufferedProtocol``) and handed up
   with counter and arrival time.
+
+Waits of a consumer (the next event, the next live-view frame) are bounded where they
+wait, on the queue; nothing is owed on those streams, so they have no protocol deadline.
 """
 
 from __future__ import annotations
