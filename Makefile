@@ -17,7 +17,7 @@ all: test
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[all,test]'
 	@touch $(STAMP)
 
 # Byte-compile (only what changed): the CLI starts faster, even where

@@ -11,6 +11,7 @@ import importlib
 import click
 
 from ptpd import __version__
+from ptpd.extras import MissingExtra
 
 #: subcommand -> "module:attribute" of its click command
 SUBCOMMANDS = {
@@ -30,6 +31,12 @@ class LazyGroup(click.Group):
             return None
         module, _, attr = target[0].partition(":")
         return getattr(importlib.import_module(module), attr)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except MissingExtra as exc:  # one line naming the extra, not a traceback
+            raise click.ClickException(str(exc)) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):

@@ -13,6 +13,7 @@ import click
 
 from ptpd.camera import vendors
 from ptpd.daemon.config import LOG_LEVELS, VENDORS, ConfigError, load_config
+from ptpd.extras import require
 
 #: exit status when the configuration is unusable (the ptp-ip tool's "config file error")
 EXIT_CONFIG = 102
@@ -81,6 +82,8 @@ def run(config_file: str | None, verbose: int, **flags: Any) -> None:
     except ConfigError as exc:
         click.echo(f"ptpd: {exc}", err=True)
         sys.exit(EXIT_CONFIG)
+    if cfg.simulate:  # before anything starts: one line naming the extra (ptpd.cli prints it)
+        require("sim", "ptpd run --simulate")
     setup_logging(cfg.log_level)
     from ptpd.daemon.server import serve
 

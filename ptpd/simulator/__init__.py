@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ptpd.extras import require
 from ptpd.simulator.control import ControlError
 from ptpd.simulator.embedded import EmbeddedCamera, start_embedded
 from ptpd.simulator.faults import Faults, Malformed
@@ -52,10 +53,12 @@ async def start_simulator(
     The result has ``.host``, ``.port`` (command port), ``.event_port``, ``.faults`` and
     ``await .close()``; a Fuji one also ``.liveview_port``. ``port=0`` picks a free port.
     ``options`` go to the vendor's simulator (generic: ``faults``, ``initial_images``,
-    ``big_object_mb``, ``allow_takeover``, camera config fields).
+    ``big_object_mb``, ``allow_takeover``, camera config fields). Without Pillow and numpy
+    it raises :class:`~ptpd.extras.MissingExtra`, which names the ``[sim]`` extra.
     """
     if vendor not in SIMULATORS:
         raise ValueError(f"unknown simulator vendor {vendor!r}; choose one of {', '.join(VENDORS)}")
+    require("sim", "the simulated camera")
     module, _, function = SIMULATORS[vendor][0].partition(":")
     start = getattr(importlib.import_module(module), function)
     return await start(host, port, model=model, latency_ms=latency_ms, **options)

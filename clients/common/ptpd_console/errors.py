@@ -10,6 +10,7 @@ from typing import NoReturn
 import click
 
 from ptpd.bus import ErrorCode
+from ptpd.extras import extra_for
 from ptpd_client import ClientError, CommandFailed, DaemonUnavailable, ProtocolMismatch, RequestTimeout
 
 __all__ = ["EXIT_HELP", "CliError", "Exit", "describe_client_error", "error_line", "from_client_error", "report",
@@ -94,6 +95,10 @@ def report(exc: BaseException, verbose: int = 0, prog: str = "ptpctl") -> int:
         return 130
     if isinstance(exc, BrokenPipeError):  # the reader went away (``| head``): silent, as click does
         return Exit.ERROR
+    missing = extra_for(exc, prog)
+    if missing is not None:  # an optional dependency: which extra brings it
+        error_line(str(missing), prog)
+        return Exit.CLIENT
     if verbose >= 2:
         import traceback
 

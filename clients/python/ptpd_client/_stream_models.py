@@ -48,9 +48,18 @@ class Frame(_Model):
     received: float = 0.0  #: time.time() when the receiver got it
 
     def decode(self) -> Any:
-        """The frame as a BGR numpy array (imports OpenCV on first use)."""
-        import cv2  # heavy: only for callers that want pixels
-        import numpy as np
+        """The frame as a BGR numpy array (imports OpenCV on first use).
+
+        Without OpenCV it raises :class:`~ptpd.extras.MissingExtra` (a
+        ``ModuleNotFoundError``) naming the extra to install.
+        """
+        try:
+            import cv2  # heavy: only for callers that want pixels
+            import numpy as np
+        except ModuleNotFoundError as exc:
+            from ptpd.extras import extra_for
+
+            raise (extra_for(exc, "Frame.decode()") or exc) from None
 
         return cv2.imdecode(np.frombuffer(self.jpeg, dtype=np.uint8), cv2.IMREAD_COLOR)
 

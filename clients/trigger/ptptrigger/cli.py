@@ -17,6 +17,8 @@ from typing import Any
 
 import click
 
+from ptpd import __version__
+from ptpd.extras import require
 from ptpd_client import Client, ClientError, RequestTimeout
 from ptpd_console.errors import EXIT_HELP, CliError, Exit, from_client_error, run_console
 from ptpd_console.files import Incomplete
@@ -151,6 +153,7 @@ class Trigger:
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), help="Download each shot into DIR.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per trigger.")
 @click.option("-v", "--verbose", count=True, help="More detail.")
+@click.version_option(__version__, prog_name="ptptrigger")
 def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpoint: str | None,
         curve_server_key: str | None, curve_client_key: str | None, timeout: float,
         motion: bool, face: bool, sensitivity: float, min_area: int, roi: str | None, cooldown: float,
@@ -171,6 +174,7 @@ def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpo
             parse_roi(roi, 10_000, 10_000)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--roi") from None
+    require("trigger", "ptptrigger")
     from .detect import FaceDetector, MotionDetector
 
     detectors: list[Any] = []

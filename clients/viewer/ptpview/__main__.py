@@ -1,5 +1,5 @@
 """``python -m ptpview``."""
 
-from ptpview.cli import main
+from ptpview import main
 
 main()

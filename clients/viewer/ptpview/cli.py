@@ -20,6 +20,7 @@ import click
 import cv2
 import numpy as np
 
+from ptpd import __version__
 from ptpd_client import Client, ClientError, RequestTimeout
 from ptpd_console.errors import EXIT_HELP, CliError, Exit, from_client_error, run_console
 from ptpd_console.files import FileExists, write_atomic
@@ -181,6 +182,11 @@ def run_window(client: Client, overlay: bool = True, title: str = "ptpview") -> 
 
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         raise CliError("no display (DISPLAY is not set); use --snapshot FILE or --http HOST:PORT", Exit.ERROR)
+    try:
+        cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
+    except cv2.error:  # opencv-python-headless ([vision-headless]) has no window code
+        raise CliError("this OpenCV cannot open windows (opencv-python-headless); use --snapshot FILE or "
+                       "--http HOST:PORT, or install 'ptpd[viewer]' instead", Exit.CLIENT) from None
     state = ViewState() if overlay else None
     follower = None
     if state is not None:
@@ -197,7 +203,6 @@ def run_window(client: Client, overlay: bool = True, title: str = "ptpview") -> 
         except ClientError as exc:
             message[:] = [f"capture failed: {exc}", time.monotonic() + 5]
 
-    cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
     try:
         with client.frames(timeout=0.1) as frames:
             while True:
@@ -371,6 +376,7 @@ def parse_hostport(text: str) -> tuple[str, int]:
 @click.option("--overwrite", is_flag=True, help="With --snapshot: replace an existing file.")
 @click.option("--http", "http_addr", metavar="[HOST:]PORT", help="Serve an MJPEG stream and a page on HOST:PORT (default host 127.0.0.1).")
 @click.option("-v", "--verbose", count=True, help="More detail.")
+@click.version_option(__version__, prog_name="ptpview")
 def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpoint: str | None,
         curve_server_key: str | None, curve_client_key: str | None, timeout: float,
         no_overlay: bool, snapshot_path: Path | None, bare_path: Path | None, overwrite: bool, http_addr: str | None,

@@ -103,8 +103,10 @@ def _show_preview(jpeg: bytes, title: str) -> None:
     try:
         import cv2
         import numpy as np
-    except ImportError as exc:  # pragma: no cover - opencv is a dependency
-        raise CliError(f"cannot show the preview: {exc}") from None
+    except ImportError as exc:  # OpenCV comes with the [viewer] extra
+        from ptpd.extras import extra_for
+
+        raise CliError(f"cannot show the preview: {extra_for(exc, 'ptpctl capture --preview') or exc}", Exit.CLIENT) from None
     img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise CliError("the preview is not a decodable JPEG")
