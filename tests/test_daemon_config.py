@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import stat
@@ -19,7 +20,7 @@ from ptpd.daemon.config import (
     load_or_create_guid,
     split_camera,
 )
-from ptpd.daemon.notify import Notifier
+from ptpd.daemon.notify import Notifier, connection_status
 
 ENV = {"XDG_RUNTIME_DIR": "/tmp/xdg-test", "HOME": "/home/u"}
 
@@ -161,6 +162,51 @@ def test_sd_notify_datagrams(tmp_path: Path) -> None:
         assert srv.recv(100) == b"STOPPING=1"
     off = Notifier({"WATCHDOG_USEC": "1000", "WATCHDOG_PID": "1"})
     assert not off.enabled and off.watchdog_interval is None and off.ready() is False
+
+
+def test_sd_notify_status_follows_the_connection(tmp_path: Path) -> None:
+    path = str(tmp_path / "notify")
+    published: list[tuple[str, dict[str, str]]] = []
+
+    def publish(topic: str, data: dict[str, str]) -> int:
+        published.append((topic, data))
+        return len(published)
+
+    story = [  # what the camera link publishes, in its own words (ptpd.daemon.link)
+        ("connecting", ""),
+        ("disconnected", "CameraDisconnected: cannot connect to 127.0.0.1:55740; retrying in 2.00s"),
+        ("connecting", "attempt 2"),  # leaves "reconnecting" up
+        ("disconnected", "CameraDisconnected: cannot connect to 127.0.0.1:55740; retrying in 2.00s"),  # the same: said once
+        ("disconnected", "TimeoutError: no answer; retrying in 0.50s"),
+        ("connecting", "attempt 3"),
+        ("pairing", "accept ptpd on the camera"),
+        ("connected", "X-T1"),
+        ("disconnected", "event channel: connection reset"),
+        ("stopping", ""),
+    ]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as srv:
+        srv.bind(path)
+        srv.settimeout(0.5)
+        relay = Notifier({"NOTIFY_SOCKET": path}).follow(publish)
+        relay("state.iso", {"name": "iso"})  # other topics only pass through
+        for state, detail in story:
+            assert relay("status.connection", {"state": state, "detail": detail}) == len(published)
+        got = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                got.append(srv.recv(256).decode())
+    assert published[1:] == [("status.connection", {"state": s, "detail": d}) for s, d in story]
+    assert got == [
+        "STATUS=connecting to the camera",
+        "STATUS=reconnecting in 2 s: CameraDisconnected: cannot connect to 127.0.0.1:55740",
+        "STATUS=reconnecting in 0.5 s: TimeoutError: no answer",
+        "STATUS=pairing: accept ptpd on the camera",
+        "STATUS=connected to X-T1",
+        "STATUS=disconnected: event channel: connection reset",
+        "STATUS=stopping",
+    ]
+    assert Notifier({}).follow(publish) is publish  # not under systemd: nothing in between
+    assert connection_status("connected", "") == "connected to the camera"
 
 
 def test_existing_runtime_dir_is_tightened(tmp_path: Path) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,16 @@ def endpoint_args(eps: dict[str, str]) -> list[str]:
     return ["--command-endpoint", eps["command"], "--event-endpoint", eps["event"], "--liveview-endpoint", eps["liveview"]]
 
 
+def notes_until(nsock: socket.socket, done: Callable[[bytes], bool], timeout: float = 10.0) -> list[bytes]:
+    """sd_notify datagrams up to and including the first one ``done`` accepts."""
+    got: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    while not (got and done(got[-1])):
+        nsock.settimeout(max(0.01, deadline - time.monotonic()))
+        got.append(nsock.recv(256))
+    return got
+
+
 def wait_ping(client: Raw, proc: Any, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -86,7 +98,12 @@ def test_ready_watchdog_not_connected_and_sigterm(tmp_path: Path, spawn: Any, ip
     try:
         c = Raw(ctx, ipc_endpoints["command"])
         wait_ping(c, proc)
-        assert nsock.recv(256) == b"WATCHDOG=1"  # fed every 0.2 s
+        # fed every 0.2 s; between the pings STATUS= says why there is no camera
+        got += notes_until(nsock, lambda m: m == b"WATCHDOG=1")
+        got += notes_until(nsock, lambda m: m.startswith(b"STATUS=reconnecting"))
+        statuses = [m.decode() for m in got if m.startswith(b"STATUS=")]
+        assert statuses[0] == "STATUS=connecting to the camera", statuses
+        assert re.fullmatch(rf"STATUS=reconnecting in 0\.\d+ s: .*cannot connect to 127\.0\.0\.1:{nobody}.*", statuses[-1]), statuses
         st = c.ok("status")
         assert st["connection"] in ("connecting", "disconnected")
         t0 = time.monotonic()
@@ -114,6 +131,32 @@ def test_ready_watchdog_not_connected_and_sigterm(tmp_path: Path, spawn: Any, ip
         lines = [ln for ln in err.splitlines() if ln.strip()]
         assert any("ptpd ready" in ln for ln in lines) and any("stopped" in ln for ln in lines)
         assert not any(ln.startswith("Traceback") for ln in lines)
+        c.sock.close()
+    finally:
+        nsock.close()
+        ctx.destroy(linger=0)
+
+
+def test_status_follows_the_camera_link(tmp_path: Path, spawn: Any, ipc_endpoints: dict[str, str]) -> None:
+    """``systemctl status`` shows the link: connected to the model, then why it went and
+    that it comes back (a Wi-Fi drop injected into the embedded simulator)."""
+    notify_path = str(tmp_path / "notify")
+    nsock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    nsock.bind(notify_path)
+    proc = spawn([PTPD, "run", "--simulate", "fuji", "--keepalive", "0", *endpoint_args(ipc_endpoints)],
+                 env={**daemon_env(tmp_path), "NOTIFY_SOCKET": notify_path})
+    ctx = zmq.Context()
+    try:
+        got = notes_until(nsock, lambda m: m.startswith(b"STATUS=connected"), timeout=30)
+        assert got[0].startswith(b"READY=1") and got[-1] == b"STATUS=connected to X-T1", got
+        c = Raw(ctx, ipc_endpoints["command"])
+        c.ok("sim.fault", {"action": "drop_next", "options": {"point": "before-response"}})
+        c.call("get", {"prop": "iso"})  # the transaction the drop hits
+        got = notes_until(nsock, lambda m: m == b"STATUS=connected to X-T1", timeout=30)
+        statuses = [m.decode() for m in got if m.startswith(b"STATUS=")]
+        assert statuses[0].startswith("STATUS=disconnected: ") and len(statuses[0]) > len("STATUS=disconnected: ")
+        assert "STATUS=connecting to the camera" in statuses, statuses
+        assert proc.stop() == 0
         c.sock.close()
     finally:
         nsock.close()

@@ -55,9 +55,10 @@ class Daemon:
         self.ctx = zmq.asyncio.Context()
         self.events = EventPublisher(self.ctx)
         self.liveview = LiveView(self.ctx, on_watchers=self._on_watchers)
+        self.notifier = Notifier()
         self.link = CameraLink(
             camera_factory or self._make_camera,
-            self.events.publish,
+            self.notifier.follow(self.events.publish),  # STATUS= follows status.connection
             self.liveview.publish,
             keepalive=config.keepalive,
             reconnect_min=config.reconnect_min,
@@ -65,7 +66,6 @@ class Daemon:
             connect_timeout=max(30.0, config.timeout * 3),
         )
         self.router = self.ctx.socket(zmq.ROUTER)
-        self.notifier = Notifier()
         #: the embedded simulated camera (``--simulate``): reached only through its seam
         self.simulator: EmbeddedCamera | None = None
         self.guid: str = config.guid or ""
