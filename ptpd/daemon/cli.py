@@ -17,6 +17,32 @@ from ptpd.extras import require
 
 #: exit status when the configuration is unusable (the ptp-ip tool's "config file error")
 EXIT_CONFIG = 102
+#: exit status after SIGINT (Ctrl-C), as a shell reports a process killed by it (128 + 2)
+EXIT_INTERRUPTED = 130
+
+log = logging.getLogger("ptpd")
+
+
+class PortParam(click.ParamType):
+    """A TCP port, decimal or ``0x`` hex as the ptp-ip tool's INI takes it, 1-65535:
+    refused when the command line is read, not retried forever at connect time."""
+
+    name = "PORT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            port = value
+        else:
+            try:
+                port = int(str(value).strip(), 0)
+            except ValueError:
+                self.fail(f"{value!r} is not a port number (decimal or 0x hex)", param, ctx)
+        if not 1 <= port <= 65535:
+            self.fail(f"{value!r} is not in 1-65535", param, ctx)
+        return port
+
+
+PORT = PortParam()
 
 # syslog priorities journald reads from a "<N>" line prefix (sd-daemon(3))
 _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
@@ -46,13 +72,14 @@ def setup_logging(level: str) -> None:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), envvar="PTPD_CONFIG", help="TOML config file, or the ptp-ip tool's INI ([initiator], [responder], [server]).")
+@click.option("-f", "--config", "config_file", type=click.Path(dir_okay=False), envvar="PTPD_CONFIG", metavar="FILE",
+              help="TOML config file, or the ptp-ip tool's INI ([initiator], [responder], [server]).")
 @click.option("--camera", "host", metavar="HOST[:PORT]", help="Camera address (PTPD_CAMERA).")
 @click.option("--vendor", type=click.Choice(VENDORS), help="Camera dialect (default generic): " + "; ".join(f"{v.name}, {v.description}" for v in vendors.VENDORS.values()) + ".")
-@click.option("--port", type=int, help="Generic: the camera's one PTP/IP port (15740).")
-@click.option("--cmd-port", type=int, help="Fuji: command/data port (55740).")
-@click.option("--event-port", type=int, help="Fuji: event port (55741).")
-@click.option("--stream-port", type=int, help="Fuji: live-view port (55742).")
+@click.option("--port", type=PORT, help="Generic: the camera's one PTP/IP port (15740).")
+@click.option("--cmd-port", type=PORT, help="Fuji: command/data port (55740).")
+@click.option("--event-port", type=PORT, help="Fuji: event port (55741).")
+@click.option("--stream-port", type=PORT, help="Fuji: live-view port (55742).")
 @click.option("--guid", help="Initiator GUID (default: generated once, kept in the state directory).")
 @click.option("--name", help="Initiator friendly name the camera shows (default ptpd).")
 @click.option("--command-endpoint", help="Command socket (ROUTER) endpoint.")
@@ -73,7 +100,8 @@ def run(config_file: str | None, verbose: int, **flags: Any) -> None:
     """Run the daemon for one camera (or an embedded simulated one).
 
     Precedence: flags > config file > PTPD_* environment > defaults. Exit status: 0 after
-    SIGTERM/SIGINT, 1 when the bus cannot be bound, 102 for an unusable configuration.
+    SIGTERM, 130 after SIGINT (Ctrl-C), 1 when the bus cannot be bound, 102 for an
+    unusable configuration.
     """
     if verbose and not flags.get("log_level"):
         flags["log_level"] = "debug" if verbose > 1 else "info"
@@ -85,13 +113,42 @@ def run(config_file: str | None, verbose: int, **flags: Any) -> None:
     if cfg.simulate:  # before anything starts: one line naming the extra (ptpd.cli prints it)
         require("sim", "ptpd run --simulate")
     setup_logging(cfg.log_level)
+    for warning in cfg.warnings:
+        log.warning("%s", warning)
+    interrupted = [False]
+    try:
+        code = asyncio.run(_serve_noting_sigint(cfg, interrupted))
+    except KeyboardInterrupt:  # a second ^C while stopping
+        interrupted[0] = True
+        code = 0
+    if interrupted[0] and code == 0:
+        click.echo("ptpd: interrupted", err=True)
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
+
+
+async def _serve_noting_sigint(cfg: Any, interrupted: list[bool]) -> int:
+    """Run the daemon; note whether it was SIGINT that stopped it (exit 130, not 0).
+
+    The daemon stops the same way on SIGTERM and SIGINT. Once it has taken both
+    signals (in its first step), SIGINT is taken over here: it is noted, then turned
+    into the SIGTERM the daemon stops on.
+    """
+    import signal
+
     from ptpd.daemon.server import serve
 
-    try:
-        code = asyncio.run(serve(cfg))
-    except KeyboardInterrupt:  # a second ^C while stopping
-        code = 0
-    sys.exit(code)
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(serve(cfg))
+    await asyncio.sleep(0)  # serve() installs its signal handlers before its first await
+
+    def on_sigint() -> None:
+        interrupted[0] = True
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    if not task.done():
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    return await task
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,9 +1,11 @@
 """The daemon's configuration: defaults < ``PTPD_*`` environment < config file < flags.
 
 A config file is TOML (``*.toml``) or the ptp-ip tool's INI (sections ``[initiator]``,
-``[responder]``, ``[server]``; any other file that parses as INI). Both are read into the
-same flat key space (:data:`KEYS`), so precedence is decided in one place:
-:func:`load_config`.
+``[responder]``, ``[server]``; any other file that parses as INI), read by
+:mod:`ptpd.ptpip_ini` as that tool reads it. Both are read into the same flat key space
+(:data:`KEYS`), so precedence is decided in one place: :func:`load_config`. The INI keeps
+the tool's ways: no host means its default camera address, and a vendor ptpd has no
+dialect for is driven as generic, with a warning (:attr:`Config.warnings`).
 
 TOML layout (every key optional)::
 
@@ -41,7 +43,6 @@ TOML layout (every key optional)::
 
 from __future__ import annotations
 
-import configparser
 import ipaddress
 import os
 import socket
@@ -53,6 +54,8 @@ from typing import Any
 
 from ptpd import bus
 from ptpd.camera import vendors
+from ptpd.ptpip_ini import DEFAULT_HOST as INI_DEFAULT_HOST
+from ptpd.ptpip_ini import IniError, is_ptpip_ini, read_ptpip_ini, server_endpoints
 
 #: the vendors a camera can be made for (the camera layer's registry)
 VENDORS = vendors.names()
@@ -90,6 +93,8 @@ class Config:
     sim_model: str | None = None
     sim_latency: float = 0.0
     sim_options: dict[str, Any] = field(default_factory=dict)
+    #: what the configuration did that its author may not expect (logged at start-up)
+    warnings: tuple[str, ...] = ()
 
     @property
     def endpoints(self) -> bus.Endpoints:
@@ -105,7 +110,7 @@ class Config:
 
 
 #: flat key -> (type, source names that map onto it). Types are used to coerce file/env text.
-KEYS: dict[str, type] = {f.name: f.type for f in fields(Config)}  # type: ignore[misc]
+KEYS: dict[str, type] = {f.name: f.type for f in fields(Config) if f.name != "warnings"}  # type: ignore[misc]
 
 _INT_KEYS = {"port", "cmd_port", "event_port", "stream_port"}
 _FLOAT_KEYS = {"timeout", "keepalive", "reconnect_min", "reconnect_max", "sim_latency"}
@@ -136,18 +141,6 @@ _TOML_MAP = {
     ("simulate", "vendor"): "simulate",
     ("simulate", "model"): "sim_model",
     ("simulate", "latency"): "sim_latency",
-}
-
-#: ptp-ip tool INI (§3): section.key -> flat key
-_INI_MAP = {
-    ("initiator", "friendly_name"): "name",
-    ("initiator", "guid"): "guid",
-    ("responder", "vendor"): "vendor",
-    ("responder", "host"): "host",
-    ("responder", "port"): "port",
-    ("responder", "cmd_data_port"): "cmd_port",
-    ("responder", "event_port"): "event_port",
-    ("responder", "stream_port"): "stream_port",
 }
 
 #: environment variable -> flat key (they override only the built-in defaults)
@@ -217,25 +210,33 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def read_ini(path: Path) -> dict[str, Any]:
-    """Flat keys from the ptp-ip tool's INI file (unknown keys ignored, as that tool does)."""
-    parser = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), interpolation=None)
+    """Flat keys from the ptp-ip tool's INI file (see :mod:`ptpd.ptpip_ini`).
+
+    The tool's default camera address is not among them: it is a default, so a
+    ``PTPD_CAMERA`` in the environment still wins over it (see :func:`load_config`).
+    A vendor ptpd has no dialect for (the tool knew nikon, canon, ... as generic too)
+    becomes generic, with a warning.
+    """
     try:
-        with path.open() as fh:
-            parser.read_file(fh)
-    except (OSError, configparser.Error, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        ini = read_ptpip_ini(path)
+    except IniError as exc:
+        raise ConfigError(str(exc)) from None
     out: dict[str, Any] = {}
-    for (section, key), flat in _INI_MAP.items():
-        if parser.has_option(section, key):
-            out[flat] = _coerce(flat, parser.get(section, key), str(path))
-    if parser.has_section("server") and parser.getboolean("server", "enabled", fallback=False):
-        # The tool's text server maps onto our bus: command on PORT, events PORT+1, frames PORT+2.
-        addr = _coerce("host", parser.get("server", "address", fallback="127.0.0.1"), str(path))
-        port = _coerce("port", parser.get("server", "port", fallback="15740"), str(path))
-        host = f"[{addr}]" if ":" in addr else addr
-        out["command_endpoint"] = f"tcp://{host}:{port}"
-        out["event_endpoint"] = f"tcp://{host}:{port + 1}"
-        out["liveview_endpoint"] = f"tcp://{host}:{port + 2}"
+    for key in ("name", "guid", "host", "port", "cmd_port", "event_port", "stream_port"):
+        value = getattr(ini, key)
+        if value is not None:
+            out[key] = value
+    if ini.vendor is not None:
+        if ini.vendor in vendors.names():  # read now, as load_config does
+            out["vendor"] = ini.vendor
+        else:
+            out["vendor"] = "generic"
+            out["warnings"] = (f"{path}: [responder] vendor = {ini.vendor!r}: ptpd has no dialect for it; "
+                               f"driving the camera as generic PTP/IP, as the ptp-ip tool did",)
+    if ini.server.enabled:
+        # The tool's text server maps onto our bus: commands on PORT, events PORT+1, frames PORT+2.
+        eps = server_endpoints(ini.server.address, ini.server.port)
+        out["command_endpoint"], out["event_endpoint"], out["liveview_endpoint"] = eps.command, eps.event, eps.liveview
     return out
 
 
@@ -244,14 +245,7 @@ def read_file(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"cannot read config file {p}: no such file")
-    if p.suffix.lower() == ".toml":
-        return read_toml(p)
-    if p.suffix.lower() in (".ini", ".conf", ".cfg"):
-        return read_ini(p)
-    try:
-        return read_toml(p)
-    except ConfigError:
-        return read_ini(p)
+    return read_ini(p) if is_ptpip_ini(p) else read_toml(p)
 
 
 def read_env(environ: dict[str, str] | os._Environ[str] | None = None) -> dict[str, Any]:
@@ -301,6 +295,8 @@ def load_config(
     if config_file:
         merged.update(read_file(config_file))
     merged.update({k: v for k, v in (flags or {}).items() if v is not None})
+    if not merged.get("host") and config_file and is_ptpip_ini(config_file):
+        merged["host"] = INI_DEFAULT_HOST  # the ptp-ip tool's default camera address
 
     host = merged.get("host")
     if isinstance(host, str) and host:
@@ -308,10 +304,11 @@ def load_config(
         merged["host"] = h
         if p is not None and (flags or {}).get("port") is None:
             merged["port"] = p
+    warnings = tuple(merged.pop("warnings", ()))
     unknown = set(merged) - set(KEYS)
     if unknown:
         raise ConfigError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
-    cfg = Config(**merged)
+    cfg = Config(**merged, warnings=warnings)
 
     known = vendors.names()  # read now: a vendor registered after import counts
     if cfg.vendor not in known:
@@ -374,12 +371,26 @@ def endpoint_is_local(endpoint: str) -> bool:
         return False  # "*", an interface name, a host name: could reach the network
 
 
+def _check_tcp_port(endpoint: str) -> None:
+    """A TCP endpoint's port is 1-65535 (or ``*``, any free one): refused here, at load
+    time, rather than when the bus binds."""
+    host, sep, port = endpoint.partition("://")[2].rpartition(":")
+    if not sep or not host:
+        raise ConfigError(f"endpoint {endpoint!r}: give tcp://ADDRESS:PORT")
+    if port == "*":
+        return
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"endpoint {endpoint!r}: port {port!r} is not in 1-65535")
+
+
 def check_endpoints(cfg: Config) -> None:
     """Refuse to listen beyond loopback without CURVE keys and an allow-list."""
     for ep in (cfg.command_endpoint, cfg.event_endpoint, cfg.liveview_endpoint):
         scheme = ep.partition("://")[0]
         if scheme not in ("ipc", "tcp", "inproc"):
             raise ConfigError(f"endpoint {ep!r}: use ipc:// or tcp://")
+        if scheme == "tcp":
+            _check_tcp_port(ep)
         if not endpoint_is_local(ep) and not (cfg.curve_secret_key and cfg.curve_clients):
             where = "as an abstract socket (open to every local user)" if ep.startswith("ipc://@") else "beyond loopback"
             raise ConfigError(

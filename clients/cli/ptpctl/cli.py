@@ -52,8 +52,10 @@ class PtpctlGroup(click.Group):
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        from .compat import translate
+
         verbose = 0
-        argv = list(sys.argv[1:] if args is None else args)
+        argv = translate(sys.argv[1:] if args is None else args, ALIASES)
         for a in argv:
             if a == "--verbose" or (a.startswith("-v") and set(a[1:]) == {"v"}):
                 verbose += a.count("v") if a != "--verbose" else 1
@@ -82,8 +84,21 @@ class PtpctlGroup(click.Group):
 
 
 def _load_config(path: str) -> dict[str, Any]:
+    """ptpctl's TOML, or the ptp-ip tool's INI: its ``[server]`` is where the daemon's bus
+    listens when ``ptpd run -f`` reads the same file."""
     import tomllib
 
+    from ptpd.ptpip_ini import IniError, is_ptpip_ini, read_ptpip_ini, server_endpoints
+
+    if os.path.isfile(path) and is_ptpip_ini(path):
+        try:
+            server = read_ptpip_ini(path).server
+            if not server.enabled:
+                return {}  # the daemon listens where it does by default
+            eps = server_endpoints(server.address, server.port, f"{path}: [server] port")
+        except IniError as exc:
+            raise CliError(str(exc), Exit.CONFIG) from None
+        return {"command_endpoint": eps.command, "event_endpoint": eps.event, "liveview_endpoint": eps.liveview}
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
@@ -121,9 +136,9 @@ def _conf_path(conf: dict[str, Any], key: str, config_path: str | None) -> str |
 @daemon_options
 @click.option("--timeout", type=click.FloatRange(min=0.05), default=None, metavar="SECONDS",
               help="How long to wait for each reply [default: 5].")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+@click.option("-f", "--config", "config_path", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="TOML file with command_endpoint, event_endpoint, liveview_endpoint, timeout, "
-                   "curve_server_key, curve_client_key.")
+                   "curve_server_key, curve_client_key; or the ptp-ip tool's INI (its [server]).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for every command that prints data.")
 @click.option("-v", "--verbose", count=True, help="More detail (-vv: debug log and tracebacks).")
 @click.version_option(package_name="ptpd", prog_name="ptpctl")

@@ -94,9 +94,15 @@ def pairs(items: Iterable[tuple[str, Any]]) -> None:
 
 
 def emit_json(data: Any, *, pretty: bool | None = None) -> None:
-    """JSON on stdout: indented on a terminal, one line otherwise (for pipes and jq)."""
+    """JSON on stdout: indented on a terminal or when ``--pretty`` was given, one line
+    otherwise (for pipes and jq)."""
     if pretty is None:
-        pretty = sys.stdout.isatty()
+        import click
+
+        from .params import PRETTY_META
+
+        ctx = click.get_current_context(silent=True)
+        pretty = bool(ctx is not None and ctx.meta.get(PRETTY_META)) or sys.stdout.isatty()
     print(json.dumps(data, indent=2 if pretty else None, ensure_ascii=False, default=_default))
 
 

@@ -9,11 +9,26 @@ import click
 
 from .session import UNIFIED_NAMES, Session
 
-__all__ = ["PROP", "HexParam", "IntParam", "PropParam", "json_option", "pass_session", "want_json"]
+__all__ = ["PRETTY_META", "PROP", "HexParam", "IntParam", "PropParam", "json_option", "pass_session", "want_json"]
 
 pass_session = click.make_pass_decorator(Session)
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (indented on a terminal).")
+#: where ``--pretty`` leaves its mark for :func:`ptpctl.output.emit_json` (shared by the
+#: contexts of one command line, new for each line of the shell)
+PRETTY_META = "ptpctl.pretty"
+
+
+def _mark_pretty(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[PRETTY_META] = True
+
+
+def json_option(f: Any) -> Any:
+    """``--json`` (indented on a terminal, one line in a pipe) and the hidden ``--pretty``
+    that indents it always (the ptp-ip tool's ``json pretty``, see :mod:`ptpctl.compat`)."""
+    f = click.option("--pretty", is_flag=True, hidden=True, expose_value=False, callback=_mark_pretty,
+                     help="Indent the JSON even in a pipe.")(f)
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON (indented on a terminal).")(f)
 
 
 def want_json(session: Session, flag: bool) -> bool:

@@ -12,18 +12,26 @@ from ..session import Session
 
 
 @click.command(short_help="Open the live view window (ptpview).")
-@click.option("--no-overlay", is_flag=True, help="Show bare frames without the viewfinder overlay.")
+@click.option("--no-overlay", is_flag=True, help="Show bare frames without the viewfinder overlay ('novf' works too).")
+@click.option("--snapshot", "snapshot_path", metavar="FILE", help="No window: save one frame (PNG or JPEG) and exit.")
+@click.option("--http", "http_addr", metavar="[HOST:]PORT", help="No window: serve the live view to browsers (MJPEG).")
 @pass_session
 @click.pass_context
-def liveview(ctx: click.Context, session: Session, no_overlay: bool) -> None:
+def liveview(ctx: click.Context, session: Session, no_overlay: bool, snapshot_path: str | None,
+             http_addr: str | None) -> None:
     """Open the live view in a window with the viewfinder overlay (space captures, q
-    quits): ptpview, run as a process of its own on the same daemon."""
+    quits): ptpview, run as a process of its own on the same daemon. Without a display,
+    --snapshot FILE saves one frame and --http [HOST:]PORT serves it to a browser."""
     import subprocess
 
     session.client.ping()  # no daemon: ptpctl's exit 105, before a window program starts
     args = [sys.executable, "-m", "ptpview", "--timeout", f"{max(session.timeout, 0.1):g}"]
     if no_overlay:
         args.append("--no-overlay")
+    if snapshot_path:
+        args += ["--snapshot", snapshot_path]
+    if http_addr:
+        args += ["--http", http_addr]
     if session.verbose:
         args.append("-" + "v" * session.verbose)
     code = subprocess.call(args, env=os.environ | session.environment())
