@@ -190,7 +190,7 @@ def test_capture_into_dir_json(daemon: Daemon, tmp_path: Path) -> None:  # noqa:
     assert len(shots) == 1 and shots[0]["saved"] and is_jpeg(Path(shots[0]["saved"]))
     assert shots[0]["filename"].endswith(".JPG")
     # the full image the camera named, not the preview
-    assert shots[0]["source"] == "image" and isinstance(shots[0]["handle"], int)
+    assert shots[0]["source"] == "camera" and isinstance(shots[0]["handle"], int)
     objs = {o["handle"]: o for o in json.loads(run(daemon, "ls", "--json").output)}
     o = objs[shots[0]["handle"]]
     assert o["filename"] == shots[0]["filename"] == Path(shots[0]["saved"]).name
@@ -212,7 +212,7 @@ def test_capture_reports_the_handle_and_delete_removes_it(daemon: Daemon, tmp_pa
     before = handles()
     r = run(daemon, "capture", str(tmp_path / "gone.jpg"), "--delete", "--json")
     shot = json.loads(r.output)["shots"][0]
-    assert shot["source"] == "image" and is_jpeg(tmp_path / "gone.jpg")
+    assert shot["source"] == "camera" and is_jpeg(tmp_path / "gone.jpg")
     assert shot["handle"] not in handles() and handles() == before
 
 

@@ -59,7 +59,7 @@ def test_moving_object_triggers_with_cooldown_and_max_shots(scenes: dict[str, Da
     # the camera named each shot's object; the saved file is that image, not the preview
     assert {r["handle"] for r in records} == set(new)
     for r in records:
-        assert r["source"] == "image" and r["filename"] == new[r["handle"]].filename
+        assert r["source"] == "camera" and r["filename"] == new[r["handle"]].filename
         assert Path(r["path"]).stat().st_size == new[r["handle"]].size
 
 

@@ -17,7 +17,17 @@ from typing import Any, NoReturn
 import click
 
 from ptpd_client import ClientError
-from ptpd_console.errors import EXIT_HELP, CliError, Exit, error_line, from_client_error, report
+from ptpd_console.errors import (
+    EXIT_HELP,
+    CliError,
+    Exit,
+    Interrupted,
+    error_line,
+    from_client_error,
+    interrupt_line,
+    interrupted,
+    report,
+)
 from ptpd_console.options import daemon_options
 
 from .commands import capture, misc, props, raw, storage, stream
@@ -25,6 +35,9 @@ from .params import pass_session
 from .session import UNIFIED_NAMES, Session
 
 __all__ = ["ALIASES", "UNIFIED_NAMES", "Session", "cli", "main", "pass_session"]
+
+#: what click (8.2 on) raises for a bare ``ptpctl``; older click prints the help itself
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 #: alias -> command (the ptp-ip tool's names for capture)
 ALIASES = {"shoot": "capture", "shutter": "capture", "snap": "capture"}
@@ -49,6 +62,8 @@ class PtpctlGroup(click.Group):
             return super().invoke(ctx)
         except ClientError as exc:
             raise from_client_error(exc) from None
+        except KeyboardInterrupt:  # before click turns it into a bare Abort
+            raise Interrupted() from None
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
@@ -64,16 +79,25 @@ class PtpctlGroup(click.Group):
                               standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             code = exc.exit_code
+        except _NO_ARGS_IS_HELP as exc:  # bare 'ptpctl': the help, as it is laid out
+            assert exc.ctx is not None
+            click.echo(exc.ctx.get_help())
+            code = Exit.USAGE
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
             error_line(f"{exc.format_message()}{hint}")
             code = Exit.USAGE
+        except Interrupted as exc:
+            code = interrupt_line("ptpctl", exc.format_message())
         except click.ClickException as exc:
             error_line(exc.format_message())
             code = exc.exit_code
-        except click.Abort:
-            error_line("aborted")
-            code = Exit.ERROR
+        except click.Abort as exc:
+            if interrupted(exc):
+                code = interrupt_line("ptpctl")
+            else:
+                error_line("aborted")
+                code = Exit.ERROR
         except (KeyboardInterrupt, Exception) as exc:  # client errors, ^C, broken pipe, bugs
             code = report(exc, verbose)
         else:

@@ -13,8 +13,8 @@ from ptpd.bus import ErrorCode
 from ptpd.extras import extra_for
 from ptpd_client import ClientError, CommandFailed, DaemonUnavailable, ProtocolMismatch, RequestTimeout
 
-__all__ = ["EXIT_HELP", "CliError", "Exit", "describe_client_error", "error_line", "from_client_error", "report",
-           "run_console"]
+__all__ = ["EXIT_HELP", "INTERRUPTED_MESSAGE", "CliError", "Exit", "Interrupted", "describe_client_error", "error_line",
+           "from_client_error", "interrupt_line", "interrupted", "interrupts_as_errors", "report", "run_console"]
 
 @enum.unique
 class Exit(enum.IntEnum):
@@ -27,6 +27,7 @@ class Exit(enum.IntEnum):
     CLIENT = 104  #: the client cannot be set up or the daemon does not understand it
     UNREACHABLE = 105  #: cannot reach the daemon, or the daemon cannot reach the camera
     REFUSED = 106  #: the camera refused (PTP error), is busy, or cannot do it
+    INTERRUPTED = 130  #: Ctrl-C (SIGINT), as a shell reports a process it stopped (128 + 2)
 
 
 EXIT_HELP = """\b
@@ -37,7 +38,8 @@ Exit codes:
   102  config file error
   104  client error (bad endpoint, daemon does not understand the request)
   105  cannot reach the daemon or the camera
-  106  the camera refused (PTP error, busy, unsupported)"""
+  106  the camera refused (PTP error, busy, unsupported)
+  130  interrupted (Ctrl-C)"""
 
 _BY_CODE = {
     ErrorCode.INVALID_VALUE: Exit.USAGE,
@@ -81,6 +83,18 @@ def error_line(message: str, prog: str = "ptpctl") -> None:
     sys.stderr.flush()
 
 
+def interrupt_line(prog: str = "ptpctl", message: str = "interrupted") -> int:
+    """The one line every console client prints on Ctrl-C; returns exit 130. On a
+    terminal it starts on a line of its own, not after the echoed ``^C``."""
+    try:
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+    except (OSError, ValueError):
+        pass
+    error_line(message, prog)
+    return Exit.INTERRUPTED
+
+
 def report(exc: BaseException, verbose: int = 0, prog: str = "ptpctl") -> int:
     """Report a failure that is not a click one in one line; return the exit code.
 
@@ -90,9 +104,8 @@ def report(exc: BaseException, verbose: int = 0, prog: str = "ptpctl") -> int:
         message, code = describe_client_error(exc)
         error_line(message, prog)
         return code
-    if isinstance(exc, KeyboardInterrupt):
-        error_line("interrupted", prog)
-        return 130
+    if interrupted(exc):
+        return interrupt_line(prog)
     if isinstance(exc, BrokenPipeError):  # the reader went away (``| head``): silent, as click does
         return Exit.ERROR
     missing = extra_for(exc, prog)
@@ -115,6 +128,24 @@ class CliError(click.ClickException):
         self.exit_code = int(exit_code)
 
 
+#: what every console client says on Ctrl-C
+INTERRUPTED_MESSAGE = "interrupted"
+
+
+class Interrupted(CliError):
+    """Ctrl-C: one line and exit 130, whatever was running."""
+
+    def __init__(self, message: str = INTERRUPTED_MESSAGE) -> None:
+        super().__init__(message, Exit.INTERRUPTED)
+
+
+def interrupted(exc: BaseException) -> bool:
+    """True for Ctrl-C, also as the ``Abort`` click turns it into."""
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    return isinstance(exc, click.Abort) and isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
+
+
 def from_client_error(exc: ClientError) -> CliError:
     """One readable line and the exit code for a client error."""
     return CliError(*describe_client_error(exc))
@@ -130,11 +161,31 @@ def run_console(command: click.Command, prog_name: str) -> NoReturn:
     except click.UsageError as exc:
         error_line(exc.format_message(), prog_name)
         sys.exit(Exit.USAGE)
+    except Interrupted as exc:
+        sys.exit(interrupt_line(prog_name, exc.format_message()))
     except click.ClickException as exc:
         error_line(exc.format_message(), prog_name)
         sys.exit(exc.exit_code)
-    except click.Abort:
-        sys.exit(Exit.ERROR)
+    except click.Abort as exc:
+        sys.exit(interrupt_line(prog_name) if interrupted(exc) else Exit.ERROR)
     except (KeyboardInterrupt, Exception) as exc:
         sys.exit(report(exc, prog=prog_name))
     sys.exit(0)
+
+
+def interrupts_as_errors(command: click.Command) -> click.Command:
+    """Let Ctrl-C in ``command`` end as :class:`Interrupted` (one line, exit 130) rather
+    than reach click, which prints a blank line and turns it into a bare ``Abort``."""
+    callback = command.callback
+    assert callback is not None
+
+    def guarded(*args: object, **kwargs: object) -> object:
+        try:
+            return callback(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+
+    import functools
+
+    command.callback = functools.update_wrapper(guarded, callback)
+    return command

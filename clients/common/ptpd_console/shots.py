@@ -3,30 +3,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .files import free_name, is_jpeg_name, safe_name, write_atomic
+from .targets import check_directory
+
+#: the daemon's ``source`` of a shot's bytes: the image itself (docs/bus.md, capture)
+SOURCE_CAMERA = "camera"
+#: ... or, when the camera named no object, its preview
+SOURCE_PREVIEW = "preview"
 
 
 def capture_shots(client: Any, count: int, *, want_data: bool, preview: bool = False,
-                  delete_after: bool = False) -> list[tuple[Any, str | None]]:
+                  delete_after: bool = False, save_into: Iterable[Path] = (),
+                  on_event: Callable[[Any], None] | None = None) -> list[tuple[Any, str | None]]:
     """Capture ``count`` shots; with ``want_data`` each carries its image bytes.
+
+    Check, then fire: every directory in ``save_into`` (where the caller will save the
+    shots) is checked with :func:`~.targets.check_directory` before the camera is asked
+    to shoot, so a shot is never taken that cannot be saved (:class:`~.targets.TargetError`).
 
     The daemon downloads each shot by the handle the camera layer reports (and deletes
     it afterwards with ``delete_after``). A camera that names no new object (a Fuji body
     that lists no objects in remote mode) leaves only its preview: that is used then.
-    Returns ``(shot, source)`` pairs, source "image", "preview" or None.
+    ``on_event`` follows the capture as the daemon reports it (see ``Client.capture``).
+    Returns ``(shot, source)`` pairs, source "camera" (the image), "preview" or None,
+    the daemon's words (docs/bus.md).
     """
+    for directory in save_into:
+        check_directory(directory)
+    kw: dict[str, Any] = {"on_event": on_event} if on_event is not None else {}
     result = client.capture(count, download=want_data, preview=preview or want_data,
-                            keep=(not delete_after) if want_data else None)
+                            keep=(not delete_after) if want_data else None, **kw)
     out: list[tuple[Any, str | None]] = []
     for i, s in enumerate(result.shots):
-        source: str | None = "image" if s.data is not None else None
+        source: str | None = None
+        if s.data is not None:
+            given = s.raw.get("source") if isinstance(getattr(s, "raw", None), dict) else None
+            source = given if given in (SOURCE_CAMERA, SOURCE_PREVIEW) else SOURCE_CAMERA
         if want_data and s.data is None and s.preview:
             s = replace(s, data=s.preview, filename=s.filename or f"preview-{i + 1}.jpg")
-            source = "preview"
+            source = SOURCE_PREVIEW
         out.append((s, source))
     return out
 
@@ -35,7 +55,7 @@ def checks(shot: Any, source: str | None) -> dict[str, Any]:
     """What :func:`~.files.write_atomic` verifies for a shot: the size the daemon reported
     is the image's (a preview stand-in is checked only as a JPEG), and a ``.jpg`` name
     means a JPEG, end marker and all."""
-    return {"expected_size": (shot.size or None) if source == "image" else None,
+    return {"expected_size": (shot.size or None) if source == SOURCE_CAMERA else None,
             "jpeg": True if is_jpeg_name(shot.filename or "") else None}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
@@ -10,10 +11,8 @@ from typing import TYPE_CHECKING, Any
 import zmq
 import zmq.asyncio
 
-from ptpd import bus
-
 from . import _core
-from ._commands import _UNSET, CommandMethods, ProgressCallback, _BaseClient
+from ._commands import _UNSET, CommandMethods, EventCallback, ProgressCallback, _BaseClient
 from ._core import EventStreamBase, LatestMailbox, Timeout
 from ._errors import DaemonUnavailable, ProtocolMismatch, RequestTimeout
 from ._stream_models import Event, Frame
@@ -21,6 +20,7 @@ from ._stream_models import Event, Frame
 if TYPE_CHECKING:
     from ._status import Snapshot
 
+log = logging.getLogger("ptpd_client")
 
 class AsyncClient(CommandMethods, _BaseClient):
     """An asyncio client of one ptpd daemon; every command method is awaited.
@@ -118,10 +118,13 @@ class AsyncClient(CommandMethods, _BaseClient):
         timeout: float | None = _UNSET,
         parse: bool = True,
         progress: ProgressCallback | None = None,
+        on_event: EventCallback | None = None,
     ) -> Any:
         """Send any bus command and return its (typed, when ``parse``) result.
 
         Binary results (image data) are ``memoryview`` objects of the received message: no copy.
+        ``progress`` and ``on_event`` as for :meth:`Client.request` (called from the loop).
+        Cancelled while waiting, the request is abandoned: see :meth:`_abandon`.
         """
         read = self._read_timeout(timeout)
         sock = await self._command_socket()
@@ -131,31 +134,41 @@ class AsyncClient(CommandMethods, _BaseClient):
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiters[rid] = fut
         watcher = None
-        if progress is not None:
-            watcher = asyncio.ensure_future(self._watch_progress(rid, args or {}, progress))
+        topics = _core.request_topics(progress is not None, on_event is not None)
+        if topics:
+            watcher = asyncio.ensure_future(self._watch_events(rid, args or {}, topics, progress, on_event))
         try:
             await sock.send_multipart([b"", *frames], copy=False)
             try:
                 reply = await asyncio.wait_for(fut, read)
             except asyncio.TimeoutError:
                 raise self._timed_out(cmd, read) from None
+            except asyncio.CancelledError:
+                self._abandon(rid, cmd)
+                raise
         finally:
             self._waiters.pop(rid, None)
             if watcher is not None:
                 watcher.cancel()
         return _core.result_of(cmd, reply, parse)
 
-    async def _watch_progress(self, rid: str, args: dict[str, Any], cb: ProgressCallback) -> None:
+    def _abandon(self, rid: str, cmd: str) -> None:
+        """The caller stopped waiting for request ``rid`` (the task was cancelled). The
+        daemon goes on with it; its late reply finds no waiter and is dropped. This is
+        where the daemon is to be told to stop (a ``cancel`` of ``rid``, once the bus has one)."""
+        log.debug("%s (request %s) abandoned: cancelled", cmd, rid)
+
+    async def _watch_events(self, rid: str, args: dict[str, Any], topics: tuple[bytes, ...],
+                            progress: ProgressCallback | None, on_event: EventCallback | None) -> None:
         ev_endpoint = (await self.endpoints())[0]
-        sub = _core.open_sub(self._context, ev_endpoint, self._curve, bus.Topic.PROGRESS.encode())
+        sub = _core.open_sub(self._context, ev_endpoint, self._curve, topics)
         try:
             while True:
                 try:
-                    done = _core.progress_of(_core.parse_event(await sub.recv_multipart()), rid, args)
+                    event = _core.parse_event(await sub.recv_multipart())
                 except ProtocolMismatch:
                     continue
-                if done is not None:
-                    cb(*done)
+                _core.dispatch_request_event(event, rid, args, progress, on_event)
         finally:
             sub.close(0)
 

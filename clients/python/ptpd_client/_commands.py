@@ -26,9 +26,13 @@ if TYPE_CHECKING:
         Status,
         Version,
     )
+    from ._stream_models import Event
 
 #: called with (bytes done, bytes total) while a download runs
 ProgressCallback = Callable[[int, int], None]
+#: called with each event the daemon publishes about one request while it runs: a
+#: ``capture``'s ``event.capture_done`` per shot, ``progress.transfer`` of its downloads
+EventCallback = Callable[["Event"], None]
 
 _UNSET: Any = object()
 
@@ -158,12 +162,20 @@ class CommandMethods:
         dir: str | None = None,
         keep: bool | None = None,
         timeout: float | None = _UNSET,
+        on_event: EventCallback | None = None,
     ) -> CaptureResult:
-        """Release the shutter ``count`` times; with ``download`` each shot carries its bytes."""
+        """Release the shutter ``count`` times; with ``download`` each shot carries its bytes.
+
+        ``on_event(event)`` is called as the daemon reports on this capture: an
+        ``event.capture_done`` per shot (``{index, count, handle, filename}``) and
+        ``progress.transfer`` while a shot downloads (``{handle, done, total}``). Events
+        are published, not queued for this client: one sent before the subscription took
+        hold is missed, so count shots from the result, not from the events.
+        """
         if timeout is _UNSET and self.timeout.read is not None:
             timeout = self.timeout.read + 2.0 * count  # each shot may take a while
         args = {"count": count, "download": download, "preview": preview, "dir": dir, "keep": keep}
-        return self.request("capture", args, timeout=timeout)
+        return self.request("capture", args, timeout=timeout, on_event=on_event)
 
     def liveview_start(self, *, timeout: float | None = _UNSET) -> Any:
         """Keep live view on even with no subscriber."""

@@ -208,12 +208,39 @@ def _connected(context: Any, kind: int, endpoint: str, curve: Any, options: dict
     return s
 
 
-def open_sub(context: Any, endpoint: str, curve: Any = None, topic: bytes = b"") -> Any:
-    """A SUB socket on ``endpoint`` subscribed to ``topic`` (``zmq.Context`` or
-    ``zmq.asyncio.Context``), a CURVE client when ``curve`` holds keys."""
+def open_sub(context: Any, endpoint: str, curve: Any = None, topic: bytes | tuple[bytes, ...] = b"") -> Any:
+    """A SUB socket on ``endpoint`` subscribed to ``topic`` (or to each of several), for
+    ``zmq.Context`` or ``zmq.asyncio.Context``; a CURVE client when ``curve`` holds keys."""
     import zmq
 
-    return _connected(context, zmq.SUB, endpoint, curve, {zmq.SUBSCRIBE: topic})
+    topics = (topic,) if isinstance(topic, bytes) else topic
+    s = _connected(context, zmq.SUB, endpoint, curve, {zmq.SUBSCRIBE: topics[0]})
+    for t in topics[1:]:
+        s.setsockopt(zmq.SUBSCRIBE, t)
+    return s
+
+
+#: topics whose events report on one request, named by its ``id``: a shot of a
+#: ``capture`` taken, bytes of a download received
+REQUEST_TOPICS = (bus.Topic.event("capture_done"), bus.Topic.PROGRESS)
+
+
+def request_topics(progress: bool, on_event: bool) -> tuple[bytes, ...]:
+    """What to subscribe to for a request's ``progress`` and ``on_event`` callbacks."""
+    if on_event:
+        return tuple(t.encode() for t in REQUEST_TOPICS)
+    return (bus.Topic.PROGRESS.encode(),) if progress else ()
+
+
+def dispatch_request_event(event: Event, rid: str, args: dict[str, Any], progress: Any, on_event: Any) -> None:
+    """Hand an event about request ``rid`` to its callbacks: ``progress(done, total)`` for
+    transfer progress, ``on_event(event)`` for every event that names this request."""
+    if progress is not None and event.topic == bus.Topic.PROGRESS:
+        done = progress_of(event, rid, args)
+        if done is not None:
+            progress(*done)
+    if on_event is not None and event.data.get("id") == rid:
+        on_event(event)
 
 
 def open_dealer(context: Any, endpoint: str, curve: Any = None) -> Any:

@@ -36,6 +36,8 @@ class LiveViewStatus(_Model):
     on: bool = False
     fps: float = 0.0
     subscribers: int = 0
+    #: why the camera cannot stream, once the daemon has tried (``None``: it can, or untried)
+    unsupported: str | None = None
     raw: dict[str, Any] = _raw()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -9,16 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 
-from ptpd import bus
-
 from . import _core
-from ._commands import _UNSET, CommandMethods, ProgressCallback, _BaseClient
+from ._commands import _UNSET, CommandMethods, EventCallback, ProgressCallback, _BaseClient
 from ._core import EventStreamBase, LatestMailbox, Timeout
 from ._errors import ProtocolMismatch, RequestTimeout
 
 if TYPE_CHECKING:
     from ._status import Snapshot
     from ._stream_models import Event, Frame
+
+log = logging.getLogger("ptpd_client")
+
 
 class Client(CommandMethods, _BaseClient):
     """A blocking client of one ptpd daemon.
@@ -95,10 +97,16 @@ class Client(CommandMethods, _BaseClient):
         timeout: float | None = _UNSET,
         parse: bool = True,
         progress: ProgressCallback | None = None,
+        on_event: EventCallback | None = None,
     ) -> Any:
         """Send any bus command and return its (typed, when ``parse``) result.
 
         Binary results (image data) are ``memoryview`` objects of the received message: no copy.
+        ``progress(done, total)`` follows a download; ``on_event(event)`` gets each event
+        the daemon publishes about this request while it runs (a capture's
+        ``event.capture_done`` per shot, ``progress.transfer``), from this thread.
+
+        Interrupted while waiting (Ctrl-C), the request is abandoned: see :meth:`_abandon`.
         """
         read = self._read_timeout(timeout)
         with self._lock:
@@ -109,7 +117,8 @@ class Client(CommandMethods, _BaseClient):
                 sock.close(0)
                 self._socket = None
                 raise self._unavailable()
-            sub = self._progress_socket() if progress is not None else None
+            topics = _core.request_topics(progress is not None, on_event is not None)
+            sub = _core.open_sub(self._context, self.endpoints()[0], self._curve, topics) if topics else None
             try:
                 sock.send_multipart([b"", *frames], copy=False)
                 poller = zmq.Poller()
@@ -123,33 +132,41 @@ class Client(CommandMethods, _BaseClient):
                         raise self._timed_out(cmd, read)
                     ready = dict(poller.poll(_core.poll_ms(left)))
                     if sub is not None and sub in ready:
-                        self._progress_drain(sub, rid, args or {}, progress)  # type: ignore[arg-type]
+                        self._drain_events(sub, rid, args or {}, progress, on_event)
                     if sock in ready:
                         # copy=False: a blob stays in ZeroMQ's message, handed out as a view
                         reply = _core.parse_reply_frames(sock.recv_multipart(copy=False))
                         if reply.get("id") != rid:
                             continue  # a late reply to an earlier, timed-out request
+                        if sub is not None:  # what was published before the reply is not lost
+                            self._drain_events(sub, rid, args or {}, progress, on_event)
                         return _core.result_of(cmd, reply, parse)
+            except KeyboardInterrupt:
+                self._abandon(rid, cmd)
+                raise
             finally:
                 if sub is not None:
                     sub.close(0)
 
-    def _progress_socket(self) -> zmq.Socket:
-        return _core.open_sub(self._context, self.endpoints()[0], self._curve, bus.Topic.PROGRESS.encode())
+    def _abandon(self, rid: str, cmd: str) -> None:
+        """The caller stopped waiting for request ``rid`` (Ctrl-C). The daemon goes on
+        with it; its late reply is recognised by its id and dropped. This is where the
+        daemon is to be told to stop (a ``cancel`` of ``rid``, once the bus has one)."""
+        log.debug("%s (request %s) abandoned: interrupted", cmd, rid)
 
     @staticmethod
-    def _progress_drain(sub: zmq.Socket, rid: str, args: dict[str, Any], cb: ProgressCallback) -> None:
+    def _drain_events(sub: zmq.Socket, rid: str, args: dict[str, Any], progress: ProgressCallback | None,
+                      on_event: EventCallback | None) -> None:
         while True:
             try:
                 parts = sub.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
             try:
-                done = _core.progress_of(_core.parse_event(parts), rid, args)
+                event = _core.parse_event(parts)
             except ProtocolMismatch:
                 continue
-            if done is not None:
-                cb(*done)
+            _core.dispatch_request_event(event, rid, args, progress, on_event)
 
     def endpoints(self) -> tuple[str, str]:
         """(event, live-view) endpoints: given, or learned from the daemon's ``version``."""

@@ -19,11 +19,20 @@ import click
 
 from ptpd import __version__
 from ptpd.extras import require
-from ptpd_client import Client, ClientError, RequestTimeout
-from ptpd_console.errors import EXIT_HELP, CliError, Exit, from_client_error, run_console
+from ptpd_client import Client, ClientError
+from ptpd_console.errors import EXIT_HELP, CliError, Exit, Interrupted, from_client_error, interrupts_as_errors, run_console
 from ptpd_console.files import Incomplete
+from ptpd_console.liveview import NoFrame, check_liveview, next_frame
 from ptpd_console.options import daemon_options, open_client
 from ptpd_console.shots import capture_shots, save_shot
+from ptpd_console.targets import TargetError, check_directory
+
+#: the face detector's defaults: strict enough that the simulator's grass, trees and
+#: clouds never pass for a face (its test scene's face scores 26-61 neighbours, the
+#: scenery at most 6, tests/test_trigger.py), loose enough for a face filling a tenth of
+#: a VGA frame
+FACE_NEIGHBOURS = 10
+FACE_MIN_SIZE = 40
 
 log = logging.getLogger("ptptrigger")
 
@@ -56,6 +65,7 @@ class Trigger:
         """Analyse frames until ``duration`` passes, ``max_shots`` are taken, or stop()."""
         from .detect import parse_roi
 
+        check_liveview(self.client.status())  # known to have none: say so now
         start = time.monotonic()
         roi = None
         with self.client.frames() as frames:
@@ -66,11 +76,12 @@ class Trigger:
                     break
                 wait = frame_timeout if duration is None else max(0.05, min(frame_timeout, duration - (time.monotonic() - start)))
                 try:
-                    frame = frames.get(wait)
-                except RequestTimeout:
-                    if duration is not None and time.monotonic() - start >= duration:
+                    frame = next_frame(self.client, frames, wait)
+                except NoFrame:
+                    # the run's time is up: that is the end, once frames have come at all
+                    if duration is not None and time.monotonic() - start >= duration and self.frames:
                         break
-                    raise CliError(f"no live-view frame within {wait:g} s", Exit.UNREACHABLE) from None
+                    raise
                 img = frame.decode()
                 if img is None:
                     continue
@@ -107,7 +118,11 @@ class Trigger:
         if not self.dry_run:
             t0 = time.monotonic()
             # the daemon downloads the shot by the handle the camera reported
-            fetched = capture_shots(self.client, 1, want_data=self.output_dir is not None)
+            try:
+                fetched = capture_shots(self.client, 1, want_data=self.output_dir is not None,
+                                        save_into=[self.output_dir] if self.output_dir is not None else [])
+            except TargetError as exc:  # the directory went away since the start: no shot
+                raise CliError(f"trigger {len(self.triggers) + 1}: {exc}; nothing was captured", Exit.USAGE) from None
             shot, source = fetched[0] if fetched else (None, None)
             record["latency_s"] = round(time.monotonic() - t0, 3)
             record["handle"] = shot.handle if shot else None
@@ -142,6 +157,10 @@ class Trigger:
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds to wait for replies and frames.")
 @click.option("--motion", is_flag=True, help="Trigger on motion (background subtraction).")
 @click.option("--face", is_flag=True, help="Trigger on a face (OpenCV's bundled Haar cascade).")
+@click.option("--face-neighbours", type=click.IntRange(min=1), default=FACE_NEIGHBOURS, show_default=True, metavar="N",
+              help="Overlapping detections a face needs: higher is stricter (fewer false faces).")
+@click.option("--face-min-size", type=click.IntRange(min=8), default=FACE_MIN_SIZE, show_default=True, metavar="PX",
+              help="Smallest face that counts, in pixels (width and height).")
 @click.option("--sensitivity", type=click.FloatRange(0, 100), default=50, show_default=True, help="Motion sensitivity, 0-100.")
 @click.option("--min-area", type=click.IntRange(min=1), default=400, show_default=True, help="Smallest moving blob that counts, in pixels.")
 @click.option("--roi", metavar="X,Y,W,H", help="Only look inside this region (pixels, or fractions of the frame).")
@@ -156,7 +175,8 @@ class Trigger:
 @click.version_option(__version__, prog_name="ptptrigger")
 def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpoint: str | None,
         curve_server_key: str | None, curve_client_key: str | None, timeout: float,
-        motion: bool, face: bool, sensitivity: float, min_area: int, roi: str | None, cooldown: float,
+        motion: bool, face: bool, face_neighbours: int, face_min_size: int, sensitivity: float, min_area: int,
+        roi: str | None, cooldown: float,
         max_shots: int | None, duration: float | None, warmup: int, dry_run: bool, output_dir: Path | None,
         as_json: bool, verbose: int) -> None:
     """Watch the live view and release the shutter when something moves (--motion) or a
@@ -181,12 +201,23 @@ def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpo
     if motion:
         detectors.append(MotionDetector(sensitivity, min_area, warmup))
     if face:
-        detectors.append(FaceDetector())
+        detectors.append(FaceDetector(min_size=face_min_size, neighbours=face_neighbours))
+    if output_dir is not None and not dry_run:
+        try:  # check, then fire: before watching, not at the first trigger
+            check_directory(output_dir)
+        except TargetError as exc:
+            raise CliError(str(exc), Exit.USAGE) from None
     client = open_client(command_endpoint, event_endpoint, liveview_endpoint, timeout, curve_server_key, curve_client_key)
     with client:
         trig = Trigger(client, detectors, roi=roi, cooldown=cooldown, max_shots=max_shots, dry_run=dry_run,
                        output_dir=output_dir, as_json=as_json)
-        old = {s: signal.signal(s, trig.stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        got: list[int] = []
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            got.append(signum)  # the shot in progress finishes; then the loop ends
+            trig.stop()
+
+        old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         t0 = time.monotonic()
         try:
             client.ping()
@@ -196,7 +227,13 @@ def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpo
         finally:
             for s, h in old.items():
                 signal.signal(s, h)
-        click.echo(f"ptptrigger: {trig.shots} trigger(s) in {time.monotonic() - t0:.1f} s, {trig.frames} frame(s) analysed", err=True)
+        summary = f"{trig.shots} trigger(s) in {time.monotonic() - t0:.1f} s, {trig.frames} frame(s) analysed"
+        if signal.SIGINT in got:
+            raise Interrupted(f"interrupted after {summary}")
+        click.echo(f"ptptrigger: {summary}", err=True)
+
+
+interrupts_as_errors(cli)
 
 
 def main() -> None:

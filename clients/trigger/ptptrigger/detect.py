@@ -63,11 +63,16 @@ class MotionDetector:
 
 
 class FaceDetector:
-    """OpenCV's bundled frontal-face Haar cascade (nothing is downloaded)."""
+    """OpenCV's bundled frontal-face Haar cascade (nothing is downloaded).
+
+    ``neighbours`` is how many overlapping detections a face needs (the cascade's
+    ``minNeighbors``: higher is stricter), ``min_size`` the smallest face in pixels; the
+    command line's defaults are ptptrigger's ``FACE_NEIGHBOURS`` and ``FACE_MIN_SIZE``.
+    """
 
     CASCADE = "haarcascade_frontalface_default.xml"
 
-    def __init__(self, min_size: int = 40, neighbours: int = 5) -> None:
+    def __init__(self, min_size: int, neighbours: int) -> None:
         path = cv2.data.haarcascades + self.CASCADE
         self._cascade = cv2.CascadeClassifier(path)
         if self._cascade.empty():

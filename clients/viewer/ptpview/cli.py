@@ -22,9 +22,11 @@ import numpy as np
 
 from ptpd import __version__
 from ptpd_client import Client, ClientError, RequestTimeout
-from ptpd_console.errors import EXIT_HELP, CliError, Exit, from_client_error, run_console
+from ptpd_console.errors import EXIT_HELP, CliError, Exit, Interrupted, from_client_error, interrupts_as_errors, run_console
 from ptpd_console.files import FileExists, write_atomic
+from ptpd_console.liveview import check_liveview, next_frame
 from ptpd_console.options import daemon_options, open_client
+from ptpd_console.targets import has_display
 
 from .overlay import ViewState, draw
 
@@ -130,15 +132,13 @@ def run_snapshot(client: Client, path: Path, overlay: bool, timeout: float, over
     for p in (path, bare):
         if p is not None and p.exists() and not overwrite:
             raise CliError(f"{p} exists; use --overwrite to replace it", Exit.USAGE)
+    check_liveview(client.status())  # known to have none: say so now, not after the timeout
     state = None
     if overlay:
         state = ViewState()
         load_state(client, state)
     with client.frames() as frames:
-        try:
-            frame = frames.get(timeout)
-        except RequestTimeout:
-            raise CliError(f"no live-view frame within {timeout:g} s (does the camera have live view?)", Exit.UNREACHABLE) from None
+        frame = next_frame(client, frames, timeout)
     img = frame.decode()
     if img is None:
         raise CliError(f"frame {frame.seq} is not a decodable JPEG", Exit.ERROR)
@@ -178,9 +178,7 @@ class FrameHub:
 
 def run_window(client: Client, overlay: bool = True, title: str = "ptpview") -> None:
     """Show live view in an OpenCV window: space captures, q or Esc quits."""
-    import os
-
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    if not has_display():
         raise CliError("no display (DISPLAY is not set); use --snapshot FILE or --http HOST:PORT", Exit.ERROR)
     try:
         cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
@@ -327,7 +325,10 @@ def run_http(client: Client, host: str, port: int, overlay: bool, ready: Any = N
     producer = threading.Thread(target=produce, name="ptpview-frames", daemon=True)
     producer.start()
 
+    got: list[int] = []
+
     def on_signal(signum: int, _frame: Any) -> None:
+        got.append(signum)
         stop.set()
         threading.Thread(target=server.shutdown, daemon=True).start()
 
@@ -347,6 +348,8 @@ def run_http(client: Client, host: str, port: int, overlay: bool, ready: Any = N
         producer.join(2.0)
         if follower is not None:
             follower.stop()
+    if signal.SIGINT in got:
+        raise Interrupted()  # SIGTERM is the way to stop a server for good: exit 0
 
 
 def parse_hostport(text: str) -> tuple[str, int]:
@@ -405,6 +408,9 @@ def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpo
                 run_window(client, not no_overlay)
         except ClientError as exc:
             raise from_client_error(exc) from None
+
+
+interrupts_as_errors(cli)
 
 
 def main() -> None:

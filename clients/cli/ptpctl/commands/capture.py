@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,35 +12,44 @@ import click
 
 from ptpd_console.errors import CliError, Exit
 from ptpd_console.files import FileExists, Incomplete, numbered, write_atomic
-from ptpd_console.shots import capture_shots, checks, save_shot
+from ptpd_console.shots import SOURCE_PREVIEW, capture_shots, checks, save_shot
+from ptpd_console.targets import TargetError, has_display
 
 from .. import output
 from ..params import json_option, pass_session, want_json
+from ..progress import ShotProgress
 from ..session import Session
 
 
 @click.command(short_help="Release the shutter (aliases: shoot, shutter, snap).")
 @click.argument("args", nargs=-1, metavar="[COUNT] [PATH]")
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False), help="Download each image into DIR under the camera's file name.")
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False),
+              help="Download each image into DIR under the camera's file name (a relative PATH goes into DIR).")
 @click.option("--view", is_flag=True, help="Show each capture preview in a window.")
 @click.option("--overwrite", is_flag=True, help="Replace existing files.")
 @click.option("--delete", "delete_after", is_flag=True, help="Delete each image from the camera after downloading it.")
+@click.option("--progress/--no-progress", default=None,
+              help="A line per shot on stderr [default: on a terminal, for more than one shot, without --json].")
 @json_option
 @pass_session
 def capture(session: Session, args: tuple[str, ...], output_dir: str | None, view: bool, overwrite: bool,
-            delete_after: bool, as_json: bool) -> None:
+            delete_after: bool, progress: bool | None, as_json: bool) -> None:
     """Capture COUNT images (default 1). With PATH, download them to PATH, numbered
     name-1.jpg, name-2.jpg, ... when COUNT > 1; with -o DIR, under the camera's names.
-    Existing files are never replaced without --overwrite. Aliases: shoot, shutter, snap.
+    A PATH that ends in / or is a directory means that directory; with -o DIR a
+    relative PATH is taken inside DIR. Existing files are never replaced without
+    --overwrite. Aliases: shoot, shutter, snap.
+
+    Before the shutter is released the target is checked: its directory exists or can
+    be made, can be written, and has room for an image; --view needs a display.
 
     PATH "view" is the ptp-ip tool's way of saying --view.
     """
     count, path = _count_and_path(args)
     if path == "view":
         view, path = True, None
+    path, output_dir = _target(path, output_dir)
     targets: list[Path] | None = None
-    if path is not None and Path(path).is_dir():
-        output_dir, path = path, None
     if path is not None:
         targets = numbered(Path(path), count)
         if not overwrite:
@@ -46,9 +57,19 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
             if taken:
                 verb = "exists" if len(taken) == 1 else "exist"
                 raise CliError(f"{', '.join(taken)} {verb}; use --overwrite to replace", Exit.USAGE)
+    if view and not has_display():
+        raise CliError("no display to show the preview on (DISPLAY is not set); nothing was captured", Exit.ERROR)
     want_data = targets is not None or output_dir is not None
-    fetched = capture_shots(session.client, count, want_data=want_data, preview=view, delete_after=delete_after)
-    shots = [s for s, _ in fetched]
+    save_into = sorted({t.parent for t in targets}) if targets is not None else [Path(output_dir)] if output_dir else []
+    show = (count > 1 and not want_json(session, as_json) and sys.stderr.isatty()) if progress is None else progress
+    with ShotProgress(count) if show else contextlib.nullcontext() as shown:
+        try:
+            fetched = capture_shots(session.client, count, want_data=want_data, preview=view, delete_after=delete_after,
+                                    save_into=save_into, on_event=shown.on_event if shown is not None else None)
+        except TargetError as exc:
+            raise CliError(f"{exc}; nothing was captured", Exit.USAGE) from None
+        if shown is not None:
+            shown.finish([s for s, _ in fetched])
     saved: list[str | None] = []
     for i, (shot, src) in enumerate(fetched):
         dest: Path | None = None
@@ -64,6 +85,8 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
                     dest = save_shot(shot, src, Path(output_dir), f"capture-{i + 1}.jpg", overwrite=overwrite)
             except Incomplete as exc:
                 raise _incomplete(shot, exc, delete_after) from None
+            except OSError as exc:  # checked before the shot; the disk changed since
+                raise _unsaved(shot, dest, exc, delete_after) from None
         saved.append(str(dest) if dest else None)
         if view and shot.preview:
             _show_preview(shot.preview, f"Capture preview {i + 1}/{count}")
@@ -74,16 +97,35 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
     for i, ((s, src), p) in enumerate(zip(fetched, saved), 1):
         size = output.human_size(len(s.data)) if s.data is not None else output.human_size(s.size) if s.size else ""
         rows.append((i, output.hexv(s.handle) if s.handle is not None else "-", s.filename or "-", size,
-                     (p or "") + (" (preview)" if p and src == "preview" else "")))
+                     (p or "") + (" (preview)" if p and src == SOURCE_PREVIEW else "")))
     output.table(rows, ["#", "Handle", "File", "Size", "Saved to"])
     if not want_data:
         click.echo(f"{'Image' if count == 1 else f'{count} images'} captured; they are on the camera (ptpctl ls).")
+
+
+def _target(path: str | None, output_dir: str | None) -> tuple[str | None, str | None]:
+    """(file PATH, directory) from the words given: ``capture x.jpg -o DIR`` is DIR/x.jpg
+    (as curl's ``--output-dir``); a PATH ending in / or naming a directory is a directory."""
+    if path is not None and output_dir is not None:
+        if os.path.isabs(path):
+            raise click.UsageError(f"PATH {path!r} is absolute and -o names a directory: give one of them")
+        path = os.path.join(output_dir, path)
+        output_dir = None
+    if path is not None and (path.endswith(("/", os.sep)) or Path(path).is_dir()):
+        return None, path
+    return path, output_dir
 
 
 def _incomplete(shot: Any, exc: Incomplete, deleted: bool) -> CliError:
     handle = output.hexv(shot.handle) if shot.handle is not None else "unknown"
     where = "" if deleted else "; the image stays on the camera"
     return CliError(f"capture: handle {handle}: download incomplete ({exc}); {exc.path} not written{where}", Exit.ERROR)
+
+
+def _unsaved(shot: Any, dest: Path | None, exc: OSError, deleted: bool) -> CliError:
+    handle = output.hexv(shot.handle) if shot.handle is not None else "unknown"
+    where = "; the camera's copy was deleted (--delete)" if deleted else f"; the image stays on the camera as {shot.filename or 'handle ' + handle}"
+    return CliError(f"capture: handle {handle}: cannot write {dest or 'the image'}: {exc.strerror or exc}{where}", Exit.ERROR)
 
 
 def _count_and_path(args: tuple[str, ...]) -> tuple[int, str | None]:
@@ -110,7 +152,7 @@ def _show_preview(jpeg: bytes, title: str) -> None:
     img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise CliError("the preview is not a decodable JPEG")
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    if not has_display():
         raise CliError("no display to show the preview on (DISPLAY is not set)", Exit.ERROR)
     cv2.imshow(title, img)
     click.echo(f"{title}: press any key in the window to continue", err=True)

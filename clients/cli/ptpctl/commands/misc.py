@@ -68,4 +68,6 @@ def shell(ctx: click.Context, session: Session) -> None:
 
     root = ctx.find_root().command
     assert isinstance(root, click.Group)
-    run_shell(root, session)
+    code = run_shell(root, session)
+    if code:
+        ctx.exit(code)  # each failure has had its own line
