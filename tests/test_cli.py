@@ -324,8 +324,48 @@ def test_liveview_runs_ptpview_on_the_same_daemon(daemon: Daemon, tmp_path: Path
 
 def test_shell_runs_lines_on_one_session(daemon: Daemon) -> None:  # noqa: F811
     r = run(daemon, "shell", input="get iso\nbogus\nset iso 400\nget iso\nexit\n")
-    assert "(0x190)" in r.output  # 400
-    assert r.exit_code == 0
+    assert "(0x190)" in r.output  # 400: the lines after the failing one still ran
+    assert r.exit_code == 2  # read from a pipe: the shell fails as its failing line did
+
+
+def test_piped_shell_exits_with_its_first_failure(daemon: Daemon) -> None:  # noqa: F811
+    cases = [
+        ("get iso\nstatus\n", 0),
+        ("get iso\nset effect Kodachrome\nget iso\n", 2),  # the camera does not allow it
+        ("opreq 0x9999\nget nosuchprop\nset iso 400\n", 2),
+        ("get iso\nshell\n", 2),  # already in the shell
+        ("get 'iso\n", 2),  # cannot be split into words
+    ]
+    for script, code in cases:
+        r = subprocess.run([PYTHON, "-m", "ptpctl", "shell"], input=script, capture_output=True, text=True,
+                           env=daemon.full_env(), timeout=30)
+        assert r.returncode == code, (script, r.stderr)
+        assert (r.stderr == "") == (code == 0), r.stderr
+    r = subprocess.run([PYTHON, "-m", "ptpctl", "shell"], input="get iso\n", capture_output=True, text=True,
+                       env={**daemon.full_env(), "PTPD_COMMAND_ENDPOINT": "ipc:///nonexistent/command"}, timeout=30)
+    assert r.returncode == 105  # no daemon: the code of that failure
+
+
+def test_bare_ptpctl_prints_its_help_laid_out() -> None:
+    r = ptpctl()
+    assert r.returncode == 2
+    assert "error:" not in r.stdout + r.stderr and r.stderr == ""
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("Usage: ptpctl") and "Commands:" in lines and len(lines) > 30
+    assert any(line.split()[:1] == ["capture"] for line in lines)  # one command a line
+
+
+def test_liveview_without_a_display_suggests_only_what_it_takes(daemon: Daemon) -> None:  # noqa: F811
+    import re
+
+    from ptpctl.commands.misc import liveview
+
+    env = {k: v for k, v in daemon.full_env().items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    r = ptpctl("liveview", env=env)
+    assert r.returncode == 1 and "no display" in r.stderr
+    suggested = set(re.findall(r"--[a-z-]+", r.stderr))
+    takes = {o for p in liveview.params for o in p.opts}
+    assert suggested and suggested <= takes, (suggested, takes)
 
 
 def test_shell_completion(daemon: Daemon) -> None:  # noqa: F811
@@ -336,5 +376,53 @@ def test_shell_completion(daemon: Daemon) -> None:  # noqa: F811
         assert "shoot" in comp.candidates("sh")
         assert "iso" in comp.candidates("get i")
         assert "Velvia" in comp.candidates("set effect V")
+        # after an escaped space the word goes on: PRO\ N is one word, "PRO N"
+        assert comp.candidates("set effect PRO\\ N") == ["PRO\\ Neg.\\ Hi", "PRO\\ Neg.\\ Std"]
+        assert comp.candidates("set effect PRO\\ Neg.\\ S") == ["PRO\\ Neg.\\ Std"]
+        assert "Classic\\ Chrome" in comp.candidates("set effect ")
+        # readline replaces only the text after the last space: the rest of the word
+        line = "set effect PRO\\ N"
+        assert comp.replacements(line, line.rindex(" ") + 1) == ["Neg.\\ Hi", "Neg.\\ Std"]
     finally:
         session.close()
+
+
+def test_tab_completes_after_an_escaped_space_in_the_shell(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+    # the shell on a terminal, typed at: "set effect PRO\ N" Tab (completes "Neg.\ "),
+    # "S" Tab (completes "Std"), Enter; the camera gets PRO Neg. Std
+    import pty
+    import select
+    import time
+
+    primary, secondary = pty.openpty()
+    (tmp_path / "inputrc").write_text("")  # readline's defaults, whatever the machine's inputrc says
+    env = {**daemon.full_env(), "XDG_STATE_HOME": str(tmp_path), "TERM": "dumb", "INPUTRC": str(tmp_path / "inputrc")}
+    p = subprocess.Popen([PYTHON, "-m", "ptpctl", "shell"], stdin=secondary, stdout=secondary, stderr=secondary, env=env)
+    os.close(secondary)
+    seen = b""
+
+    def read_until(what: bytes, timeout: float = 20.0) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while what not in seen and time.monotonic() < deadline:
+            if select.select([primary], [], [], 0.2)[0]:
+                seen += os.read(primary, 4096)
+        assert what in seen, seen
+
+    try:
+        read_until(b"ptpctl> ")
+        os.write(primary, b"set effect PRO\\ N\t")
+        read_until(b"eg.\\ ")  # two candidates (Hi, Std): readline inserts their common part
+        os.write(primary, b"S\t")
+        read_until(b"Std")
+        os.write(primary, b"\n")
+        read_until(b"effect set to PRO Neg. Std")
+        os.write(primary, b"exit\n")
+        assert p.wait(20) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(5)
+        os.close(primary)
+    with daemon.client() as c:
+        assert c.get("effect").label == "PRO Neg. Std"

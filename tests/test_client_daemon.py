@@ -30,7 +30,8 @@ class Daemon:
         self.root = root
         self.endpoints = {n: f"ipc://{run}/{n}" for n in ("command", "event", "liveview")}
         config = root / "ptpd.toml"
-        config.write_text(f'[simulate]\nsubject = "{subject}"\n')
+        # the scene is the Fuji body's (its live view); the generic body has none
+        config.write_text(f'[simulate]\nsubject = "{subject}"\n' if vendor != "generic" else "")
         self.proc = Proc([
             PYTHON, "-m", "ptpd", "run", "--simulate", vendor, "--config", str(config),
             "--command-endpoint", self.endpoints["command"], "--event-endpoint", self.endpoints["event"],

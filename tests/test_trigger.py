@@ -111,3 +111,83 @@ def test_a_shot_that_came_short_is_not_saved(tmp_path: Path) -> None:
     trig._fire(frame, hit, 0.0)
     assert (tmp_path / "DSCF0001.JPG").read_bytes() == jpeg
     assert json.loads(lines[0])["path"] == str(tmp_path / "DSCF0001.JPG")
+
+
+def test_the_face_defaults_stay_quiet_on_the_simulators_scenery() -> None:
+    # Every live-view size of the simulated bodies, with looks the settings give it: the
+    # default face detector finds no face in the still scene or the ball's (grass,
+    # trees, clouds), and still finds the test face. The cascade's old default of 5
+    # neighbours "saw" faces in the scenery (the issue: 3 triggers in 6 s on grass).
+    import cv2
+    import numpy as np
+
+    from ptpd.simulator import jpeg, scene
+    from ptptrigger.cli import FACE_MIN_SIZE, FACE_NEIGHBOURS
+    from ptptrigger.detect import FaceDetector
+
+    def frame(size: tuple[int, int], look: dict[str, str], subject: str, t: float = 0.0) -> np.ndarray:
+        img = scene.render(size[0], size[1], t, look, subject=subject, caption=False)
+        return cv2.imdecode(np.frombuffer(jpeg.encode_frame(img, 70), np.uint8), cv2.IMREAD_COLOR)
+
+    strict = FaceDetector(FACE_MIN_SIZE, FACE_NEIGHBOURS)
+    loose = FaceDetector(40, 5)  # what --face did before
+    looks = [{}, {"effect": "Velvia"}, {"exp-bias": "+1"}, {"exp-bias": "-1"}, {"effect": "Monochrome"},
+             {"effect": "Classic Chrome"}, {"iso": "S6400"}]
+    false_before = 0
+    for size in ((320, 240), (640, 480), (1024, 768)):
+        for look in looks:
+            for subject, t in (("none", 0.0), ("object", 1.0)):
+                img = frame(size, look, subject, t)
+                assert strict(img) is None, (size, look, subject)
+                false_before += loose(img) is not None
+            hit = strict(frame(size, look, "face"))
+            assert hit is not None and hit.kind == "face", (size, look)
+    assert false_before > 0  # the scenery does fool a looser detector: the test can fail
+
+
+def test_face_strictness_options(scenes: dict[str, Daemon]) -> None:
+    code, records, err = trigger(scenes["face"], "--face", "--face-neighbours", "200", "--dry-run", "--duration", "3")
+    assert code == 0 and records == [], err  # stricter than the test face itself
+    code, records, err = trigger(scenes["face"], "--face", "--face-min-size", "4000", "--dry-run", "--duration", "3")
+    assert code == 0 and records == [], err  # larger than any frame
+    r = subprocess.run([PYTHON, "-m", "ptptrigger", "--face", "--face-neighbours", "0"], capture_output=True, text=True,
+                       timeout=30, env=dict(os.environ, PTPD_COMMAND_ENDPOINT="ipc:///nonexistent/x"))
+    assert r.returncode == 2 and "--face-neighbours" in r.stderr
+
+
+def test_no_live_view_fails_at_once_with_106(tmp_path: Path) -> None:
+    import time
+
+    d = Daemon(tmp_path / "generic", vendor="generic")  # a body without live view
+    try:
+        d.wait_connected()
+        for attempt in range(2):  # the first run teaches the daemon; the second is refused before subscribing
+            t0 = time.monotonic()
+            code, records, err = trigger(d, "--motion", "--duration", "20", "--dry-run")
+            took = time.monotonic() - t0
+            assert code == 106 and records == [], err
+            assert err.startswith("ptptrigger: error: the camera has no live view") and err.count("\n") == 1, err
+            assert took < 10, took  # not the 20 s duration, nor the 5 s frame timeout
+    finally:
+        d.stop()
+
+
+def test_a_camera_that_is_gone_is_105_not_0(tmp_path: Path) -> None:
+    from conftest import Proc, free_port
+
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    eps = {n: f"ipc://{run}/{n}" for n in ("command", "event", "liveview")}
+    # a camera address where nothing listens: the daemon runs, the camera never comes
+    proc = Proc([PYTHON, "-m", "ptpd", "run", "--camera", f"127.0.0.1:{free_port()}", "--state-dir", str(tmp_path / "s"),
+                 *(a for n, ep in eps.items() for a in (f"--{n}-endpoint", ep))])
+    try:
+        env = dict(os.environ, PTPD_COMMAND_ENDPOINT=eps["command"], PTPD_EVENT_ENDPOINT=eps["event"],
+                   PTPD_LIVEVIEW_ENDPOINT=eps["liveview"])
+        r = subprocess.run([PYTHON, "-m", "ptptrigger", "--motion", "--duration", "2", "--dry-run"], capture_output=True,
+                           text=True, timeout=60, env=env)
+        assert r.returncode == 105, r.stderr
+        assert r.stderr.startswith("ptptrigger: error: no live-view frame within 2 s: the camera is "), r.stderr
+        assert r.stderr.count("\n") == 1 and "0 frame(s) analysed" not in r.stderr
+    finally:
+        proc.stop()

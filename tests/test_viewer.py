@@ -218,3 +218,24 @@ def test_battery_without_a_scale_shows_its_label() -> None:
     x0, y0, x1, y1 = widget_boxes(640, 480)["battery"]
     region = draw(frame.copy(), state)[y0:y1, x0:x1]
     assert region.max() > 0 and ((region[..., 2] > 150) & (region[..., 0] < 100)).sum() == 0
+
+
+def test_snapshot_without_live_view_returns_at_once(tmp_path: Path) -> None:
+    import time
+
+    d = Daemon(tmp_path / "generic", vendor="generic")  # a body without live view
+    try:
+        d.wait_connected()
+        for attempt in range(2):  # learnt on the first subscription; known before the second
+            t0 = time.monotonic()
+            r = subprocess.run([PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / "x.png"), "--timeout", "20"],
+                               env=d.full_env(), capture_output=True, text=True, timeout=60)
+            took = time.monotonic() - t0
+            assert r.returncode == 106, r.stderr
+            assert r.stderr.startswith("ptpview: error: the camera has no live view") and r.stderr.count("\n") == 1
+            assert took < 8, took  # not the 20 s it was given to wait
+            assert not (tmp_path / "x.png").exists()
+        with d.client() as c:
+            assert c.status().liveview.unsupported  # what the viewer read
+    finally:
+        d.stop()

@@ -1,0 +1,105 @@
+"""Ctrl-C (SIGINT) ends every tool with exit 130 and one line, never a traceback:
+ptpctl (waiting for events, in the middle of a multi-shot capture), ptpview --http,
+ptptrigger, and the daemon itself; SIGTERM stays the quiet way to stop (exit 0)."""
+
+from __future__ import annotations
+
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import free_port
+from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
+
+PYTHON = sys.executable
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([PYTHON, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def wait_for_line(stream, what: str, timeout: float = 30.0) -> str:  # type: ignore[no-untyped-def]
+    """Read ``stream`` line by line until one contains ``what``; return what was read."""
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], 0.2)
+        if ready:
+            line = stream.readline()
+            if not line:
+                break
+            seen += line
+            if what in line:
+                return seen
+    raise AssertionError(f"no line with {what!r} within {timeout} s; got {seen!r}")
+
+
+def finish(p: subprocess.Popen[str], sig: int) -> tuple[int, str, str]:
+    p.send_signal(sig)
+    try:
+        out, err = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate(timeout=5)
+    return p.returncode, out, err
+
+
+def test_ptpctl_events_ctrl_c(daemon: Daemon) -> None:  # noqa: F811
+    p = start(["-m", "ptpctl", "events", "heartbeat"], daemon.full_env())
+    wait_for_line(p.stdout, "heartbeat")
+    code, _, err = finish(p, signal.SIGINT)
+    assert code == 130 and err == "ptpctl: error: interrupted\n", err
+
+
+def test_ptpctl_capture_ctrl_c_mid_way(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+    p = start(["-m", "ptpctl", "capture", "60", "-o", str(tmp_path), "--progress"], daemon.full_env())
+    early = wait_for_line(p.stderr, "1/60")
+    code, out, err = finish(p, signal.SIGINT)
+    lines = (early + err).splitlines()
+    assert code == 130 and lines[-1] == "ptpctl: error: interrupted", early + err
+    assert all("/60" in line for line in lines[:-1]) and "Traceback" not in err  # progress lines, then one line
+    assert out == ""
+    with daemon.client(timeout=30) as c:  # the daemon is not left broken (it finishes the capture)
+        c.ping()
+
+
+def test_ptpview_http_ctrl_c_and_sigterm(daemon: Daemon) -> None:  # noqa: F811
+    for sig, code, last in ((signal.SIGINT, 130, "ptpview: error: interrupted"), (signal.SIGTERM, 0, None)):
+        port = free_port()
+        p = start(["-m", "ptpview", "--http", f"127.0.0.1:{port}"], daemon.full_env())
+        first = wait_for_line(p.stderr, "serving live view")
+        rc, _, err = finish(p, sig)
+        assert rc == code, first + err
+        assert err.splitlines() == ([last] if last else []), err
+
+
+def test_ptptrigger_ctrl_c_after_the_work_in_hand(daemon: Daemon) -> None:  # noqa: F811
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 0)):
+        p = start(["-m", "ptptrigger", "--face", "--dry-run", "-v"], daemon.full_env())
+        time.sleep(3.0)  # it has subscribed and analyses frames
+        rc, _, err = finish(p, sig)
+        last = [line for line in err.splitlines() if not line.startswith("ptptrigger: INFO")]
+        assert rc == code and len(last) == 1 and "Traceback" not in err, err
+        assert "frame(s) analysed" in last[0] and " 0 frame(s)" not in last[0]
+        assert last[0].startswith("ptptrigger: error: interrupted after" if code else "ptptrigger: 0 trigger(s)")
+
+
+def test_ptpd_run_ctrl_c_is_130_sigterm_is_0(tmp_path: Path) -> None:
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 0)):
+        d = Daemon(tmp_path / sig.name, vendor="generic")
+        try:
+            d.wait_connected()
+            d.proc.popen.send_signal(sig)
+            rc = d.proc.popen.wait(15)
+            _, err = d.proc.output()
+        finally:
+            d.stop()
+        assert rc == code, err
+        assert "Traceback" not in err
+        if code:
+            assert err.splitlines()[-1] == "ptpd: interrupted"
+        else:
+            assert "interrupted" not in err
