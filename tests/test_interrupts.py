@@ -103,3 +103,23 @@ def test_ptpd_run_ctrl_c_is_130_sigterm_is_0(tmp_path: Path) -> None:
             assert err.splitlines()[-1] == "ptpd: interrupted"
         else:
             assert "interrupted" not in err
+
+
+def test_ptpctl_liveview_ctrl_c_is_one_line_from_ptpview(daemon: Daemon) -> None:  # noqa: F811
+    # a terminal's Ctrl-C goes to the whole foreground process group: ptpctl and the
+    # ptpview it runs; ptpview says it, ptpctl passes its 130 on without a second line
+    import os
+
+    port = free_port()
+    p = subprocess.Popen([PYTHON, "-m", "ptpctl", "liveview", "--http", f"127.0.0.1:{port}"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=daemon.full_env(), start_new_session=True)
+    try:
+        first = wait_for_line(p.stderr, "serving live view")
+        os.killpg(p.pid, signal.SIGINT)
+        out, err = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(5)
+    assert p.returncode == 130, first + err
+    assert err.splitlines() == ["ptpview: error: interrupted"], err

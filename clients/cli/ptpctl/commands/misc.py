@@ -34,7 +34,15 @@ def liveview(ctx: click.Context, session: Session, no_overlay: bool, snapshot_pa
         args += ["--http", http_addr]
     if session.verbose:
         args.append("-" + "v" * session.verbose)
-    code = subprocess.call(args, env=os.environ | session.environment())
+    import signal
+
+    # Ctrl-C reaches ptpview too (one process group): it stops and says so in its line;
+    # this process waits for it rather than add a second line
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        code = subprocess.call(args, env=os.environ | session.environment())
+    finally:
+        signal.signal(signal.SIGINT, previous)
     if code:
         ctx.exit(code)  # ptpview has said why, in its one line on stderr
 
