@@ -104,8 +104,11 @@ def parse_bool(text: str, where: str = "value") -> bool:
 
 
 def parse_port(text: str | int, where: str = "port") -> int:
-    """A TCP port: decimal or ``0x`` hex (quotes allowed), 1-65535."""
+    """A TCP port: decimal or ``0x`` hex (quotes allowed), 1-65535 (every ptpd config
+    source reads ports this way: the INI, TOML, the environment, the command line)."""
     try:
+        if isinstance(text, bool) or not isinstance(text, (int, str)):
+            raise ValueError
         port = text if isinstance(text, int) else int(unquote(text), 0)
     except ValueError:
         raise IniError(f"{where} = {text!r}: not a port number (decimal or 0x hex)") from None

@@ -14,6 +14,7 @@ import click
 from ptpd.camera import vendors
 from ptpd.daemon.config import LOG_LEVELS, VENDORS, ConfigError, load_config
 from ptpd.extras import require
+from ptpd.ptpip_ini import IniError, parse_port
 
 #: exit status when the configuration is unusable (the ptp-ip tool's "config file error")
 EXIT_CONFIG = 102
@@ -30,16 +31,10 @@ class PortParam(click.ParamType):
     name = "PORT"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            port = value
-        else:
-            try:
-                port = int(str(value).strip(), 0)
-            except ValueError:
-                self.fail(f"{value!r} is not a port number (decimal or 0x hex)", param, ctx)
-        if not 1 <= port <= 65535:
-            self.fail(f"{value!r} is not in 1-65535", param, ctx)
-        return port
+        try:
+            return parse_port(value)
+        except IniError:
+            self.fail(f"{value!r} is not a port number in 1-65535 (decimal or 0x hex)", param, ctx)
 
 
 PORT = PortParam()

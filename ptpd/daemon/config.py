@@ -55,7 +55,7 @@ from typing import Any
 from ptpd import bus
 from ptpd.camera import vendors
 from ptpd.ptpip_ini import DEFAULT_HOST as INI_DEFAULT_HOST
-from ptpd.ptpip_ini import IniError, is_ptpip_ini, read_ptpip_ini, server_endpoints
+from ptpd.ptpip_ini import IniError, is_ptpip_ini, parse_port, read_ptpip_ini, server_endpoints
 
 #: the vendors a camera can be made for (the camera layer's registry)
 VENDORS = vendors.names()
@@ -171,14 +171,11 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         return None
     try:
         if key in _INT_KEYS:
-            if isinstance(value, str):
-                value = int(value.strip().strip('"'), 0)  # the ptp-ip tool allows 0x...
-            value = int(value)
-            if not 1 <= value <= 65535:
-                raise ValueError("value out of range 1-65535")
-            return value
+            return parse_port(value, f"{source}: {key}")  # 0x... too, as the ptp-ip tool allows
         if key in _FLOAT_KEYS:
             return float(value)
+    except IniError as exc:
+        raise ConfigError(str(exc)) from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{source}: {key} = {value!r}: {exc}") from exc
     if isinstance(value, str):
