@@ -4,7 +4,9 @@
   the client they name;
 - :mod:`.errors`: exit codes, the one error line on stderr, the console runner;
 - :mod:`.files`: writing files atomically, never replacing one unasked;
-- :mod:`.shots`: capturing shots and saving them into a directory.
+- :mod:`.targets`: check, then fire: can the shot be kept (directory, room, display)?
+- :mod:`.shots`: capturing shots and saving them into a directory;
+- :mod:`.liveview`: waiting for frames, failing at once when there is no live view.
 
 A package of its own rather than part of ``ptpd_client``: the Python client is a library
 for programs and needs neither click nor exit codes, while every console client needs
