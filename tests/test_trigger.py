@@ -173,6 +173,8 @@ def test_no_live_view_fails_at_once_with_106(tmp_path: Path) -> None:
 
 
 def test_a_camera_that_is_gone_is_105_not_0(tmp_path: Path) -> None:
+    import time
+
     from conftest import Proc, free_port
 
     run = tmp_path / "run"
@@ -182,6 +184,17 @@ def test_a_camera_that_is_gone_is_105_not_0(tmp_path: Path) -> None:
     proc = Proc([PYTHON, "-m", "ptpd", "run", "--camera", f"127.0.0.1:{free_port()}", "--state-dir", str(tmp_path / "s"),
                  *(a for n, ep in eps.items() for a in (f"--{n}-endpoint", ep))])
     try:
+        from ptpd_client import Client, ClientError
+
+        deadline = time.monotonic() + 30
+        with Client(eps["command"], eps["event"], eps["liveview"], timeout=1.0) as c:
+            while True:  # the daemon answers (its camera never will)
+                try:
+                    c.ping()
+                    break
+                except ClientError:
+                    assert proc.popen.poll() is None and time.monotonic() < deadline, "the daemon did not come up"
+                    time.sleep(0.1)
         env = dict(os.environ, PTPD_COMMAND_ENDPOINT=eps["command"], PTPD_EVENT_ENDPOINT=eps["event"],
                    PTPD_LIVEVIEW_ENDPOINT=eps["liveview"])
         r = subprocess.run([PYTHON, "-m", "ptptrigger", "--motion", "--duration", "2", "--dry-run"], capture_output=True,
