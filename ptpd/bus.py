@@ -13,9 +13,12 @@ Sockets (daemon side; clients connect):
   event). Multipart ``[b"liveview.frame", meta, jpeg]``; the daemon runs live view on the
   camera only while someone subscribes.
 
-Request ``{"id": int|str, "cmd": str, "args": {...}}``; reply
+Request ``{"id": int|str, "cmd": str, "args": {...}, "timeout_ms"?: int}``; reply
 ``{"id", "ok": True, "result": ...}`` or ``{"id", "ok": False, "error": {"code",
 "message", "ptp_code"?}}``. Error codes are the stable strings of :class:`ErrorCode`.
+``timeout_ms`` is the request's deadline: how long its client waits for the reply. The
+daemon never starts a request once that time has passed since it arrived (the client has
+given up): it answers ``expired`` instead. ``cancel`` stops a request of the same client.
 
 Blobs: binary payloads (image data, ``opreq`` data) may travel as extra frames after the
 msgpack header, ``[header, blob0, blob1, ...]``, so that nobody copies them into or out
@@ -39,6 +42,8 @@ PROTOCOL_VERSION = 2
 
 #: A request larger than this is refused unread (bad_request).
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
+#: The longest deadline a request may carry (``timeout_ms``): a week.
+MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000
 
 
 class ErrorCode(str, enum.Enum):
@@ -52,6 +57,8 @@ class ErrorCode(str, enum.Enum):
     CAMERA_REFUSED = "camera_refused"  #: the camera said no; ``ptp_code`` has its response code
     UNSUPPORTED = "unsupported"  #: this camera or mode cannot do it
     TIMEOUT = "timeout"  #: the camera did not answer in time
+    CANCELLED = "cancelled"  #: its client cancelled it (``cancel``) before it started
+    EXPIRED = "expired"  #: its deadline (``timeout_ms``) passed before it could start: nothing ran
     INTERNAL = "internal"  #: a bug in the daemon; the message says what
 
 
@@ -89,7 +96,7 @@ class Arg:
     """One argument of a command."""
 
     name: str
-    type: str  #: "str", "int", "bool", "bytes", "prop", "value", "list[int]"
+    type: str  #: "str", "int", "bool", "bytes", "prop", "value", "list[int]", "map", "id"
     required: bool = False
     default: Any = None
     help: str = ""
@@ -135,6 +142,13 @@ COMMANDS: dict[str, Command] = {
             local=True,
         ),
         Command("help", "Commands with their arguments.", result="{commands: [{name, summary, args}]}", local=True),
+        Command(
+            "cancel",
+            "Stop a request this client sent: a queued one never starts, a running capture stops after the shot in progress.",
+            (Arg("id", "id", True, help="the id of the request to stop (sent by this client)"),),
+            "{id, state}",
+            local=True,
+        ),
         Command("info", "Camera model, firmware, versions, supported operations and properties.", result="{vendor, manufacturer, model, version, serial, operations, properties, extra}"),
         Command("properties", "Every property name the camera answers to.", result="{names: [str]}"),
         Command("describe", "A property's datatype, access, current/default value and allowed values.", (_PROP,), "{code, name, datatype, writable, current, default, form, allowed, range}"),
@@ -212,6 +226,8 @@ class Request:
     args: dict[str, Any] = field(default_factory=dict)
     #: the client takes binary results as extra frames (``"blobs": true`` in the request)
     blobs: bool = False
+    #: seconds the client waits for the reply (``timeout_ms``), ``None`` when it did not say
+    timeout: float | None = None
 
 
 class BusError(Exception):
@@ -311,16 +327,27 @@ def join_blobs(obj: Any, blobs: list[Any] | tuple[Any, ...]) -> Any:
 # -- requests and replies ---------------------------------------------------------------
 
 
-def encode_request(id: int | str, cmd: str, args: dict[str, Any] | None = None) -> bytes:
-    """A one-frame request: bytes inline, the reply inline too."""
-    return pack({"id": id, "cmd": cmd, "args": args or {}})
+def _timeout_ms(timeout: float) -> int:
+    return min(MAX_TIMEOUT_MS, max(1, round(timeout * 1000)))
 
 
-def encode_request_frames(id: int | str, cmd: str, args: dict[str, Any] | None = None) -> list[Buffer]:
+def encode_request(id: int | str, cmd: str, args: dict[str, Any] | None = None, *, timeout: float | None = None) -> bytes:
+    """A one-frame request: bytes inline, the reply inline too. ``timeout``: seconds the
+    client will wait for the reply (sent as ``timeout_ms``)."""
+    msg: dict[str, Any] = {"id": id, "cmd": cmd, "args": args or {}}
+    if timeout is not None:
+        msg["timeout_ms"] = _timeout_ms(timeout)
+    return pack(msg)
+
+
+def encode_request_frames(id: int | str, cmd: str, args: dict[str, Any] | None = None, *, timeout: float | None = None) -> list[Buffer]:
     """``[header, blob0, ...]``: bytes-like arguments as blob frames, and binary results
-    asked for as blob frames (``"blobs": true``)."""
+    asked for as blob frames (``"blobs": true``); ``timeout`` as for :func:`encode_request`."""
     header, blobs = split_blobs(args or {})
-    return [pack({"id": id, "cmd": cmd, "args": header, "blobs": True}), *blobs]
+    msg: dict[str, Any] = {"id": id, "cmd": cmd, "args": header, "blobs": True}
+    if timeout is not None:
+        msg["timeout_ms"] = _timeout_ms(timeout)
+    return [pack(msg), *blobs]
 
 
 def decode_request(data: bytes | memoryview, blobs: list[Any] | tuple[Any, ...] = ()) -> Request:
@@ -346,12 +373,17 @@ def decode_request(data: bytes | memoryview, blobs: list[Any] | tuple[Any, ...] 
         args = {}
     if not isinstance(args, dict):
         raise BusError(ErrorCode.BAD_REQUEST, "'args' must be a map")
+    timeout_ms = msg.get("timeout_ms")
+    if timeout_ms is not None and (
+        not isinstance(timeout_ms, (int, float)) or isinstance(timeout_ms, bool) or not 0 < timeout_ms <= MAX_TIMEOUT_MS
+    ):
+        raise BusError(ErrorCode.BAD_REQUEST, f"'timeout_ms' must be a number of milliseconds, 1 to {MAX_TIMEOUT_MS}")
     if blobs or _BLOB_KEY in data:  # no walk through a request that has nothing to resolve
         try:
             args = join_blobs(args, blobs)
         except ValueError as exc:
             raise BusError(ErrorCode.BAD_REQUEST, str(exc)) from exc
-    return Request(rid, cmd, args, msg.get("blobs") is True)
+    return Request(rid, cmd, args, msg.get("blobs") is True, None if timeout_ms is None else timeout_ms / 1000)
 
 
 def request_id_of(data: bytes | memoryview) -> int | str | None:

@@ -35,6 +35,8 @@ def _check_type(arg: bus.Arg, value: Any) -> Any:
         ok = isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     elif t == "map":
         ok = isinstance(value, dict)
+    elif t == "id":  # a request id, as the envelope takes it
+        ok = isinstance(value, (int, str)) and not isinstance(value, bool)
     else:
         ok = True
     if not ok:

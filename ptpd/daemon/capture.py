@@ -16,10 +16,18 @@ The first shot that cannot be delivered ends the loop. If a dropped link cut its
 transfer, the run waits for the reconnect and lets the camera layer resume it
 (:func:`ptpd.daemon.transfers.resume`). A shot still not delivered makes the reply a
 :class:`ShotsLeft` error naming the handle left on the camera.
+
+Between shots the run reads its request's :class:`~ptpd.daemon.inflight.Control`: its
+client's ``cancel``, the daemon stopping, or a deadline that the next shot would
+overrun end it there, after the shot in progress was delivered; the reply lists the shots
+taken and says why it stopped (``stopped``). Torn off the camera mid-shot (the daemon
+stopping found it still running after its grace), the run answers with what was taken
+and what was left on the camera, as a :class:`ShotsLeft` error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -29,10 +37,14 @@ from ptpd.camera import Camera, Download, ResponseError, Shot, Transfer, Transfe
 from ptpd.daemon.context import Context, Request, camera_timeout
 from ptpd.daemon.errors import to_bus_error
 from ptpd.daemon.files import check_dir, safe_filename, write_into
+from ptpd.daemon.inflight import Stop
 from ptpd.daemon.transfers import note_loss, resume, resume_window
 
 #: most shots one request may ask for
 MAX_COUNT = 999
+#: the link's name for one shot's duration (its typical one decides whether another fits
+#: before the request's deadline)
+SHOT = "capture.shot"
 
 
 class ShotsLeft(BusError):
@@ -122,13 +134,36 @@ class CaptureRun:
         self.delivers = download or dir is not None
         self.reports: list[ShotReport] = []
         self.failure: Failure | None = None
+        #: why the run ended before ``count`` shots (a stop its request was asked for)
+        self.stopped: Stop | None = None
+        #: the shot being released (index) and the one being delivered, while they are
+        self._releasing: int | None = None
+        self._delivering: ShotReport | None = None
 
     async def run(self) -> dict[str, Any]:
         """Take the shots, resume a transfer a dropped link cut; the reply, or :class:`ShotsLeft`."""
+        try:
+            await self._run()
+        except asyncio.CancelledError:
+            # torn off the camera mid-shot (the daemon stops): say what was taken and left
+            if not self.reports and self._releasing is None:
+                raise
+            raise self._torn_off() from None
+        if self.failure is None:
+            result: dict[str, Any] = {"shots": [r.reply() for r in self.reports]}
+            if self.stopped is not None:
+                result["stopped"] = self.stopped.value
+            return result
+        raise self._shots_left(self.failure)
+
+    async def _run(self) -> None:
         link = self.ctx.link
         connects = link.connects
         try:
-            await link.call("capture", self._shots, camera_timeout(self.ctx, self.count * 4))
+            await link.call(
+                "capture", self._shots, camera_timeout(self.ctx, self.count * 4),
+                control=self.request.control, typical=SHOT,
+            )
         except Exception as exc:
             if not self.reports:
                 raise
@@ -139,19 +174,28 @@ class CaptureRun:
         if failure is not None and failure.report is not None and failure.transfer is not None:
             if isinstance(failure.error, TransferInterrupted):
                 await self._recover(failure.report, failure.transfer, connects)
-        if self.failure is None:
-            return {"shots": [r.reply() for r in self.reports]}
-        raise self._shots_left(self.failure)
 
     async def _shots(self, cam: Camera) -> None:
+        link, control = self.ctx.link, self.request.control
+        loop = asyncio.get_running_loop()
         for index in range(1, self.count + 1):
+            if index > 1:
+                # the safe point between shots: a cancel, the daemon stopping, or a deadline
+                # the next shot would overrun (its client gone by then) end the run here
+                self.stopped = control.stop_before(loop.time(), link.typical(SHOT))
+                if self.stopped is not None:
+                    return
+            began = loop.time()
             if not await self.take(cam, index):
                 return
+            link.note_duration(SHOT, loop.time() - began)
 
     async def take(self, cam: Camera, index: int) -> bool:
         """One shot: release, announce, and (if asked) deliver. False when it could not be
         delivered (:attr:`failure` says why); a failed release raises."""
+        self._releasing = index
         shot = await cam.capture()
+        self._releasing = None
         report = ShotReport(index, shot, self.preview)
         self.reports.append(report)
         self.ctx.events.publish(
@@ -164,6 +208,7 @@ class CaptureRun:
         if t is None:
             return await self._deliver_preview(report, shot.preview_download())
         report.filename = safe_filename(t.filename, f"capture-{t.handle:08x}.jpg")
+        self._delivering = report
         try:
             dl = await cam.fetch(t, self.ctx.progress_reporter(self.request, t.handle))
             report.source = "camera"
@@ -172,6 +217,7 @@ class CaptureRun:
             note_loss(self.ctx.link, exc)
             self.failure = Failure(report, t, exc)
             return False
+        self._delivering = None
         return True
 
     async def _deliver_preview(self, report: ShotReport, preview: Download | None) -> bool:
@@ -213,9 +259,29 @@ class CaptureRun:
             report.source = "camera"
             await link.call("capture", lambda cam: self._finish(cam, report, dl), camera_timeout(self.ctx))
             self.failure = None
+            self._delivering = None
         except Exception as exc:
             self.failure = Failure(report, t, exc)
             note_loss(link, exc)
+
+    def _torn_off(self) -> ShotsLeft:
+        """The answer when the daemon stopped the run in the middle of a shot."""
+        delivered = [r for r in self.reports if r is not self._delivering]
+        left = self._delivering
+        parts = [f"capture stopped: the daemon is stopping; {len(delivered)} of {self.count} shot(s) delivered"]
+        handles: list[int] = []
+        if left is not None and left.shot.handle is not None:
+            left.error = "not delivered: the daemon stopped during its transfer"
+            handles.append(left.shot.handle)
+            parts.append(f"image left on the camera, handle 0x{left.shot.handle:08X} ({left.filename or ''})")
+        elif self._releasing is not None:
+            parts.append(f"shot {self._releasing} was released but not identified; its image may be on the camera")
+        elif not self.delivers and self.reports:
+            parts.append("the images are on the camera (see shots)")
+        shots = [r.reply() for r in self.reports]
+        if self._releasing is not None:
+            shots.append({"index": self._releasing, "handle": None, "error": "released; the daemon stopped before the camera named its image"})
+        return ShotsLeft(ErrorCode.NOT_CONNECTED, "; ".join(parts), handles, shots)
 
     def _shots_left(self, failure: Failure) -> ShotsLeft:
         exc, report, t = failure.error, failure.report, failure.transfer

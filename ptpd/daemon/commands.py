@@ -19,7 +19,7 @@ from ptpd.bus import BusError, ErrorCode
 from ptpd.camera import PropertyValue, response_name
 from ptpd.daemon.args import parse_prop
 from ptpd.daemon.capture import capture
-from ptpd.daemon.context import Context, Handler, Request, camera_timeout
+from ptpd.daemon.context import Context, Handler, Request, on_camera
 from ptpd.daemon.objects import delete, download, objects
 from ptpd.daemon.shapes import desc_dict, info_dict, prop_dict
 
@@ -63,26 +63,30 @@ async def help_(ctx: Context, a: dict[str, Any], request: Request) -> Any:
     }
 
 
+async def cancel(ctx: Context, a: dict[str, Any], request: Request) -> Any:
+    return {"id": a["id"], "state": ctx.cancel(request, a["id"])}
+
+
 async def info(ctx: Context, a: dict[str, Any], request: Request) -> Any:
-    result = await ctx.link.call("info", lambda cam: cam.info(), camera_timeout(ctx))
+    result = await on_camera(ctx, request, "info", lambda cam: cam.info())
     ctx.link.info = result
     return info_dict(result)
 
 
 async def properties(ctx: Context, a: dict[str, Any], request: Request) -> Any:
-    return {"names": list(await ctx.link.call("properties", lambda cam: cam.property_names(), camera_timeout(ctx)))}
+    return {"names": list(await on_camera(ctx, request, "properties", lambda cam: cam.property_names()))}
 
 
 async def describe(ctx: Context, a: dict[str, Any], request: Request) -> Any:
     prop = parse_prop(a["prop"])
-    desc = await ctx.link.call("describe", lambda cam: cam.describe(prop), camera_timeout(ctx))
+    desc = await on_camera(ctx, request, "describe", lambda cam: cam.describe(prop))
     ctx.link.update_prop(desc.current)
     return desc_dict(desc)
 
 
 async def get(ctx: Context, a: dict[str, Any], request: Request) -> Any:
     prop = parse_prop(a["prop"])
-    pv = await ctx.link.call("get", lambda cam: cam.get(prop), camera_timeout(ctx))
+    pv = await on_camera(ctx, request, "get", lambda cam: cam.get(prop))
     ctx.link.update_prop(pv)
     return prop_dict(pv)
 
@@ -92,13 +96,13 @@ async def set_(ctx: Context, a: dict[str, Any], request: Request) -> Any:
     value = a["value"]
     if isinstance(value, float):
         value = str(value)
-    pv: PropertyValue = await ctx.link.call("set", lambda cam: cam.set(prop, value), camera_timeout(ctx))
+    pv: PropertyValue = await on_camera(ctx, request, "set", lambda cam: cam.set(prop, value))
     ctx.link.note_set(pv.name or prop, pv)
     return prop_dict(pv)
 
 
 async def state(ctx: Context, a: dict[str, Any], request: Request) -> Any:
-    pvs = await ctx.link.call("state", lambda cam: cam.state(), camera_timeout(ctx))
+    pvs = await on_camera(ctx, request, "state", lambda cam: cam.state())
     for pv in pvs:
         ctx.link.update_prop(pv)
     return {"properties": [prop_dict(pv) for pv in pvs]}
@@ -125,7 +129,7 @@ async def opreq(ctx: Context, a: dict[str, Any], request: Request) -> Any:
         raise BusError(ErrorCode.BAD_REQUEST, "code must be a 16-bit operation code")
     if len(params) > 5 or any(not 0 <= p <= 0xFFFFFFFF for p in params):
         raise BusError(ErrorCode.BAD_REQUEST, "params: up to 5 unsigned 32-bit integers")
-    res = await ctx.link.call("opreq", lambda cam: cam.raw(code, params, bytes(data) if data is not None else None), camera_timeout(ctx))
+    res = await on_camera(ctx, request, "opreq", lambda cam: cam.raw(code, params, bytes(data) if data is not None else None))
     return {"code": res.code, "code_name": response_name(res.code), "params": list(res.params), "data": res.data}
 
 
@@ -140,6 +144,7 @@ HANDLERS: dict[str, Handler] = {
     "status": status,
     "snapshot": snapshot,
     "help": help_,
+    "cancel": cancel,
     "info": info,
     "properties": properties,
     "describe": describe,

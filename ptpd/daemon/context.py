@@ -9,21 +9,27 @@ so the two do not import each other.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
-from ptpd.camera import Progress
+from ptpd.camera import Camera, Progress
 from ptpd.daemon.config import Config
+from ptpd.daemon.inflight import Control
 from ptpd.daemon.link import CameraLink
 from ptpd.daemon.publisher import EventPublisher
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """Who asked: the request id and the client's identity (for progress topics and logs)."""
+    """Who asked: the request id and the client's identity (for progress topics and logs),
+    and the request's :class:`~ptpd.daemon.inflight.Control` (its deadline, and whether it
+    was asked to stop)."""
 
     id: int | str
     identity: bytes = b""
+    control: Control = field(default_factory=Control)
 
 
 class Context(Protocol):
@@ -48,6 +54,11 @@ class Context(Protocol):
         """``sim.fault``: the embedded simulator's fault control."""
         ...
 
+    def cancel(self, request: Request, rid: Any) -> str:
+        """``cancel`` of the request ``rid`` that ``request``'s client sent: what became
+        of it (``queued``, ``running``, ``done``, ``unknown``)."""
+        ...
+
 
 #: A command handler: (context, checked arguments, request) -> result.
 Handler = Callable[[Context, dict[str, Any], Request], Awaitable[Any]]
@@ -56,3 +67,9 @@ Handler = Callable[[Context, dict[str, Any], Request], Awaitable[Any]]
 def camera_timeout(ctx: Context, transactions: int = 1) -> float:
     """Seconds a camera command of about ``transactions`` transactions may take."""
     return ctx.config.timeout * 3 * transactions + 5.0
+
+
+async def on_camera(ctx: Context, request: Request, name: str, fn: Callable[[Camera], Awaitable[T]], transactions: int = 1) -> T:
+    """Run ``fn(camera)`` for ``request`` in the camera queue: not started if the request
+    was stopped or its deadline passed meanwhile (see :mod:`ptpd.daemon.inflight`)."""
+    return await ctx.link.call(name, fn, camera_timeout(ctx, transactions), control=request.control)

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from ptpd import bus
 from ptpd.bus import BusError, ConnectionState, ErrorCode
 from ptpd.camera import LINK_ERRORS, Camera, CameraInfo, PropertyValue, Unsupported
+from ptpd.daemon.inflight import Control
 from ptpd.daemon.shapes import prop_dict
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PROPERTY_EVENTS = ("property_changed", "device_prop_changed", "prop_changed")
+#: weight of the newest run in a command's typical duration (an exponential average)
+TYPICAL_WEIGHT = 0.3
 #: seconds after a set within which one DevicePropChanged for it counts as the echo
 SET_ECHO_WINDOW = 1.0
 
@@ -98,6 +101,8 @@ class CameraLink:
         self._set_echoes: dict[int, float] = {}
         self._refresh_task: asyncio.Task[None] | None = None
         self._told: set[tuple[ConnectionState, str]] = set()
+        #: command name -> seconds it usually takes on this camera (see :meth:`typical`)
+        self._typical: dict[str, float] = {}
 
     # -- state ---------------------------------------------------------------------
 
@@ -158,8 +163,30 @@ class CameraLink:
 
     # -- transactions --------------------------------------------------------------
 
-    async def call(self, name: str, fn: Callable[[Camera], Awaitable[T]], timeout: float | None = None) -> T:
-        """Run ``fn(camera)`` as the only transaction in flight, in arrival order."""
+    def typical(self, name: str) -> float:
+        """Seconds a command ``name`` usually takes on this camera (0 until one ran)."""
+        return self._typical.get(name, 0.0)
+
+    def note_duration(self, name: str, seconds: float) -> None:
+        """One more run of ``name`` took ``seconds``: fold it into :meth:`typical`."""
+        old = self._typical.get(name)
+        self._typical[name] = seconds if old is None else old + TYPICAL_WEIGHT * (seconds - old)
+
+    async def call(
+        self,
+        name: str,
+        fn: Callable[[Camera], Awaitable[T]],
+        timeout: float | None = None,
+        *,
+        control: Control | None = None,
+        typical: str | None = None,
+    ) -> T:
+        """Run ``fn(camera)`` as the only transaction in flight, in arrival order.
+
+        With the request's ``control``, its turn is refused (``cancelled``/``expired``) if
+        it was stopped while it waited, or if less of its deadline is left than the
+        command usually takes (:meth:`typical` of ``typical``, else of ``name``), read when
+        its turn comes."""
         if not self.connected:
             raise BusError(ErrorCode.NOT_CONNECTED, f"camera is {self.connection.value}" + (f" ({self.detail})" if self.detail else ""))
         if self._waiting >= self.max_queue:
@@ -173,14 +200,21 @@ class CameraLink:
             cam = self.camera
             if cam is None or not self.connected:
                 raise BusError(ErrorCode.NOT_CONNECTED, f"camera is {self.connection.value}")
+            loop = asyncio.get_running_loop()
+            if control is not None and not control.started:
+                control.admit(loop.time(), self.typical(typical or name), name)
             self.busy = name
+            began = loop.time()
             try:
                 if timeout is None:
-                    return await fn(cam)
-                return await asyncio.wait_for(fn(cam), timeout)
+                    result = await fn(cam)
+                else:
+                    result = await asyncio.wait_for(fn(cam), timeout)
             except LINK_ERRORS as exc:
                 self.drop(f"{name}: {type(exc).__name__}: {exc}")
                 raise
+            self.note_duration(name, loop.time() - began)
+            return result
         finally:
             self.busy = None
             self._last_activity = time.monotonic()

@@ -7,7 +7,7 @@ from typing import Any
 from ptpd.bus import BusError, ErrorCode
 from ptpd.camera import Camera, Download, TransferInterrupted
 from ptpd.daemon.args import U32_MAX, handle_arg
-from ptpd.daemon.context import Context, Request, camera_timeout
+from ptpd.daemon.context import Context, Request, on_camera
 from ptpd.daemon.errors import to_bus_error
 from ptpd.daemon.files import check_dir, safe_filename, write_into
 from ptpd.daemon.shapes import object_dict
@@ -15,7 +15,7 @@ from ptpd.daemon.transfers import note_loss, resume, resume_window
 
 
 async def objects(ctx: Context, a: dict[str, Any], request: Request) -> Any:
-    objs = await ctx.link.call("objects", lambda cam: cam.objects(), camera_timeout(ctx, 4))
+    objs = await on_camera(ctx, request, "objects", lambda cam: cam.objects(), 4)
     return {"objects": [object_dict(o) for o in objs]}
 
 
@@ -40,14 +40,14 @@ async def download(ctx: Context, a: dict[str, Any], request: Request) -> Any:
     link = ctx.link
     connects = link.connects
     try:
-        dl = await link.call("download", first, camera_timeout(ctx, 8))
+        dl = await on_camera(ctx, request, "download", first, 8)
     except TransferInterrupted as exc:
         # after the reconnect the camera layer takes it up again, in steps where the
         # camera has them, so that a second drop costs one step, not the object
         note_loss(link, exc)
         t = exc.transfer
         try:
-            dl = await resume(link, t, progress, connects, resume_window(ctx.config.timeout))
+            dl = await resume(link, t, progress, connects, resume_window(ctx.config.timeout), request.control)
         except Exception as exc2:
             note_loss(link, exc2)
             err = to_bus_error(exc2)
@@ -66,5 +66,5 @@ async def download(ctx: Context, a: dict[str, Any], request: Request) -> Any:
 
 async def delete(ctx: Context, a: dict[str, Any], request: Request) -> Any:
     handle = handle_arg(a)
-    await ctx.link.call("delete", lambda cam: cam.delete(handle), camera_timeout(ctx))
+    await on_camera(ctx, request, "delete", lambda cam: cam.delete(handle))
     return {"handle": handle}

@@ -32,6 +32,7 @@ from ptpd.daemon.commands import HANDLERS
 from ptpd.daemon.config import Config, endpoint_is_local, ensure_ipc_dirs, ipc_in_use, load_or_create_guid
 from ptpd.daemon.context import Request
 from ptpd.daemon.errors import to_bus_error
+from ptpd.daemon.inflight import Flight, Flights, Stop, not_started
 from ptpd.daemon.link import CameraLink
 from ptpd.daemon.liveview import LiveView
 from ptpd.daemon.notify import Notifier
@@ -74,6 +75,8 @@ class Daemon:
         self.requests = 0
         self._malformed_logged: set[bytes] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: requests between arrival and reply: their deadlines, ``cancel`` and stopping
+        self.flights = Flights()
         self._background: list[asyncio.Task[Any]] = []
         #: (identity, id, request hash) -> (time, reply frames or None while running, waiting envelopes)
         self._cache: collections.OrderedDict[tuple[bytes, Any, int], tuple[float, list[bus.Buffer] | None, list[list[bytes]]]] = collections.OrderedDict()
@@ -223,9 +226,12 @@ class Daemon:
         if len(self._tasks) >= MAX_IN_FLIGHT:
             self._reply(envelope, key, [bus.encode_error(req.id, BusError(ErrorCode.CAMERA_BUSY, "too many requests in flight"))])
             return
-        task = asyncio.create_task(self._run(envelope, key, req, cmd))
+        flight = self.flights.add(identity, req.id, req.cmd, req.timeout)
+        task = asyncio.create_task(self._run(envelope, key, req, cmd, flight))
+        flight.task = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda t: self._landed(t, flight, envelope, key, cmd.name))
 
     def _bad(self, envelope: list[bytes], rid: Any, err: BusError) -> None:
         self.malformed += 1
@@ -237,16 +243,24 @@ class Daemon:
             log.debug("bad request from client %s: %s", ident.hex(), err.message)
         self._send(envelope, [bus.encode_error(rid, err)])
 
-    async def _run(self, envelope: list[bytes], key: Any, req: bus.Request, cmd: bus.Command) -> None:
+    async def _run(self, envelope: list[bytes], key: Any, req: bus.Request, cmd: bus.Command, flight: Flight) -> None:
         cache = True
+        control = flight.control
         try:
             args = check_args(cmd, req.args)
             if self._stopping and not cmd.local:
                 raise BusError(ErrorCode.NOT_CONNECTED, "the daemon is stopping")
-            result = await HANDLERS[cmd.name](self, args, Request(req.id, envelope[0]))
+            result = await HANDLERS[cmd.name](self, args, Request(req.id, envelope[0], control))
             # bytes of a binary result go as blob frames (zero-copy) to a client that asks
             reply = bus.encode_reply_frames(req.id, result, req.blobs and cmd.binary)
         except asyncio.CancelledError:
+            flight.answered = True
+            why = control.stopped
+            if why in (Stop.CANCELLED, Stop.EXPIRED) and not control.started:
+                # stopped by its client or its deadline before it touched the camera: it
+                # answers and ends here (the cancellation was ours, for this task alone)
+                self._reply(envelope, key, [bus.encode_error(req.id, not_started(why, cmd.name))], cache=False)
+                return
             reply = [bus.encode_error(req.id, BusError(ErrorCode.NOT_CONNECTED, "the daemon is stopping"))]
             self._reply(envelope, key, reply)
             raise
@@ -263,7 +277,17 @@ class Daemon:
                 reply = [bus.encode_error(req.id, err)]
             except Exception:  # pragma: no cover - a message that msgpack cannot encode
                 reply = [bus.encode_error(req.id, BusError(ErrorCode.INTERNAL, "unencodable error"))]
+        flight.answered = True
         self._reply(envelope, key, reply, cache)
+
+    def _landed(self, task: asyncio.Task[Any], flight: Flight, envelope: list[bytes], key: Any, name: str) -> None:
+        """A request's task ended: it leaves the flights, and one cancelled before its first
+        step (the router read its ``cancel`` first) still gets its answer."""
+        self.flights.remove(flight)
+        if flight.answered or not task.cancelled():
+            return
+        why = flight.control.stopped or Stop.STOPPING
+        self._reply(envelope, key, [bus.encode_error(flight.id, not_started(why, name))], cache=False)
 
     def _reply(self, envelope: list[bytes], key: Any, reply: list[bus.Buffer], cache: bool = True) -> None:
         self._send(envelope, reply)
@@ -324,6 +348,16 @@ class Daemon:
             "bad_requests": self.malformed,
         }
 
+    def cancel(self, request: Request, rid: Any) -> str:
+        """``cancel``: stop request ``rid`` of the same client (see :mod:`.inflight`)."""
+        state = self.flights.cancel(request.identity, rid)
+        if state is not None:
+            log.info("request %s cancelled by its client (%s)", _clip(str(rid)), state)
+            return state
+        # answered already? a side-effect request's reply is kept (a retry gets it)
+        done = any(k[0] == request.identity and k[1] == rid and v[1] is not None for k, v in self._cache.items())
+        return "done" if done else "unknown"
+
     def progress_reporter(self, request: Request, handle: int) -> Progress:
         last = [-1.0]
 
@@ -376,6 +410,8 @@ class Daemon:
         log.info("stopping")
         self.notifier.stopping()
         self.link.begin_stop()
+        # queued requests answer now; a running capture stops after the shot in progress
+        self.flights.stop_all(Stop.STOPPING)
         if not await self.link.wait_idle(1.5):
             # cancel it: the camera layer aborts the transaction, the client gets an answer
             log.warning("cancelling %s: still running after 1.5s", self.link.busy)

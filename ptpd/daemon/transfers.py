@@ -13,6 +13,7 @@ import asyncio
 
 from ptpd.bus import BusError, ErrorCode
 from ptpd.camera import LINK_ERRORS, CameraDisconnected, Download, Progress, Transfer, TransferInterrupted
+from ptpd.daemon.inflight import Control, Stop
 from ptpd.daemon.link import CameraLink
 
 #: seconds a transfer interrupted by a dropped link may wait for the reconnect and resume
@@ -34,17 +35,22 @@ def resume_window(timeout: float) -> float:
     return min(RESUME_DEADLINE, timeout * 4 + 4)
 
 
-async def resume(link: CameraLink, t: Transfer, progress: Progress | None, since: int, window: float) -> Download:
+async def resume(
+    link: CameraLink, t: Transfer, progress: Progress | None, since: int, window: float, control: Control | None = None
+) -> Download:
     """Finish ``t`` after the link is back: one attempt per new session (counted from
     ``since``, the link's ``connects`` when the transfer began), for at most ``window``
     seconds. Raises the last failure (a ``TransferInterrupted`` keeps the bytes received
-    in ``t``)."""
+    in ``t``). A request ``control`` that was stopped (its client's ``cancel``) ends the
+    wait for the link with ``cancelled``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + window
     last: BaseException = TransferInterrupted(t, CameraDisconnected("link lost"))
     while loop.time() < deadline:
         # wait for a new session (not the one that just failed)
         while not (link.connected and link.connects > since) and loop.time() < deadline:
+            if control is not None and control.stopped is Stop.CANCELLED:
+                raise BusError(ErrorCode.CANCELLED, f"cancelled while waiting for the link to resume ({t.so_far})")
             await asyncio.sleep(_POLL)
         if not link.connected or loop.time() >= deadline:
             break
