@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zmq.asyncio
@@ -30,11 +31,18 @@ pytestmark = pytest.mark.timeout(30)
 class ScriptedCamera(FakeCamera):
     """Shots as the script says: ``image`` (a whole image), ``preview`` (no object, a
     preview), ``nothing`` (no object, no preview), ``busy`` (the release refused),
-    ``short`` (the image on the card is shorter than its ObjectInfo says)."""
+    ``short`` (the image on the card is shorter than its ObjectInfo says), ``hang`` (an
+    image whose download never ends)."""
 
     def __init__(self, world: World, script: list[str]) -> None:
         super().__init__(world)
         self.script = script
+        self.hanging: set[int] = set()
+
+    async def download(self, handle: int, progress: Any = None, offset: int = 0, size: Any = None) -> bytes:
+        if handle in self.hanging:
+            await asyncio.sleep(3600)
+        return await super().download(handle, progress, offset, size)
 
     async def capture(self) -> Shot:
         kind = self.script.pop(0) if self.script else "image"
@@ -44,6 +52,9 @@ class ScriptedCamera(FakeCamera):
             self.world.shutter += 1
             return Shot(None, None, JPEG if kind == "preview" else None)
         shot = await super().capture()
+        if kind == "hang":
+            assert shot.handle is not None
+            self.hanging.add(shot.handle)
         if kind == "short":
             assert shot.handle is not None and shot.object is not None
             entry, data = self.world.objects[shot.handle]
@@ -151,5 +162,32 @@ def test_each_shot_is_announced(tmp_path: Path) -> None:
             assert reply["ok"]
             assert [(m["id"], m["index"], m["count"]) for m in done] == [(rid, 1, 2), (rid, 2, 2)]
             assert [(m["handle"], m["filename"]) for m in done] == [(s["handle"], s["filename"]) for s in reply["result"]["shots"]]
+
+    run(body())
+
+
+def test_a_capture_the_daemon_stops_mid_shot_names_what_it_delivered_and_left(tmp_path: Path) -> None:
+    """SIGTERM's path when the shot in progress cannot finish within the grace: the reply
+    is not a bare not_connected but the files written and the image left on the camera."""
+
+    async def body() -> None:
+        async with scripted(tmp_path, ["image", "image", "hang"]) as (world, c, d, _):
+            out = tmp_path / "out"
+            await c.send("capture", {"count": 5, "dir": str(out)}, id="cap")
+            await wait_until(lambda: len(world.objects) == 3 and out.exists() and len(list(out.iterdir())) == 2)
+            await asyncio.sleep(0.1)
+            stopping = asyncio.create_task(d.stop())
+            reply = await c.recv(10)
+            await stopping
+            e = reply["error"]
+            [left] = [h for h in world.objects if h not in {s["handle"] for s in e["shots"][:2]}]
+            assert reply["id"] == "cap" and e["code"] == "not_connected" and e["handles"] == [left]
+            name = world.objects[left][0].filename
+            assert e["message"].startswith("capture stopped: the daemon is stopping; 2 of 5 shot(s) delivered")
+            assert f"image left on the camera, handle 0x{left:08X} ({name})" in e["message"]
+            first, second, third = e["shots"]
+            assert sorted(Path(s["path"]) for s in (first, second)) == sorted(out.iterdir())
+            assert third["handle"] == left and "path" not in third and "daemon stopped" in third["error"]
+            assert world.shutter == 3
 
     run(body())
