@@ -293,6 +293,31 @@ def test_reconnect_after_simulator_restart_reapplies_iso(tmp_path: Path, vendor:
             assert d.close() == 0
 
 
+def test_a_reconnect_sets_settings_again_but_never_winds_the_clock_back(tmp_path: Path) -> None:
+    """Issue 20: after ``set datetime`` every reconnect rewound the camera's clock to the
+    value once set. The clock runs on across the drop; the ISO a client chose is set again."""
+    needs_generic()
+    d = Daemon(tmp_path, "--simulate", "generic", "--reconnect-max", "0.5")
+    try:
+        c = d.c
+        wait_status(c, "connected")
+        assert c.ok("set", {"prop": "datetime", "value": "20200101T000000"})["value"] == "20200101T000000"
+        c.ok("set", {"prop": "iso", "value": "1600"})
+        time.sleep(2.2)
+        before = c.ok("status")["reconnects"]
+        c.ok("sim.fault", {"action": "drop_next", "options": {"point": "before-response"}})
+        assert c.call("get", {"prop": "battery"}, timeout=15)["error"]["code"] in ("not_connected", "timeout")
+        deadline = time.monotonic() + 15
+        while c.ok("status")["reconnects"] == before or c.ok("status")["connection"] != "connected":
+            assert time.monotonic() < deadline, "no reconnect"
+            time.sleep(0.05)
+        clock = c.ok("get", {"prop": "datetime"})["value"]
+        assert "20200101T000002" <= clock < "20200101T000100", clock  # ran on: not set back to 00:00:00
+        assert c.ok("get", {"prop": "iso"})["value"] == 1600
+    finally:
+        assert d.close() == 0
+
+
 def test_sigterm_during_a_capture_exits_cleanly(tmp_path: Path) -> None:
     needs_generic()
     d = Daemon(tmp_path, "--simulate", "generic")

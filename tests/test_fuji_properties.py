@@ -179,3 +179,22 @@ def test_table_has_unique_codes() -> None:
     codes = [p.code for p in PROPERTIES]
     assert len(codes) == len(set(codes))
     assert format_value(0xD229, 1431) == "1431"
+
+
+def test_which_values_a_reconnect_sets_again() -> None:
+    """Settings a client chose are set again after a reconnect; a clock, an action, a value
+    of the moment and the session's own bring-up values are not (issue 20)."""
+    from ptpd.camera.fuji import FujiCamera
+    from ptpd.camera.generic import GenericCamera
+    from ptpd.fuji import properties as fp
+    from ptpd.protocol.codes import DevicePropCode as P
+
+    settings = ("iso", "effect", "exp-bias", "whitebalance", "delay", "image-quality", "focusmtr", "liveview-size")
+    assert all(fp.reapplies(fp.lookup(n).code) for n in settings)
+    not_again = ("focus-lock", "geotag", "init-sequence", "app-version")
+    assert not any(fp.reapplies(fp.lookup(n).code) for n in not_again)
+    assert not fp.reapplies(P.DateTime)  # not in the Fuji table: the standard one says
+    fuji = FujiCamera("127.0.0.1")
+    generic = GenericCamera("127.0.0.1")
+    assert not fuji.reapplies(fp.lookup("focus-lock").code) and fuji.reapplies(fp.lookup("iso").code)
+    assert not generic.reapplies(P.DateTime) and generic.reapplies(P.ExposureIndex) and generic.reapplies(0xD0FF)

@@ -42,6 +42,7 @@ from ptpd.camera.transfer import fetch as fetch_rest
 from ptpd.protocol.codes import EventCode, ObjectFormat, OperationCode, ResponseCode
 from ptpd.protocol.datasets import ObjectInfo
 from ptpd.protocol.errors import ProtocolError
+from ptpd.protocol.properties import reapplies as standard_reapplies
 
 if TYPE_CHECKING:
     from ptpd.camera.vendors import Target
@@ -271,6 +272,13 @@ class Camera(abc.ABC):
     @abc.abstractmethod
     async def set(self, prop: str | int, value: str | int) -> PropertyValue:
         """Validate against the description, set, and return the value now in force."""
+
+    def reapplies(self, code: int) -> bool:
+        """True when a value a client set for property ``code`` is a setting to set again
+        after a reconnect (ISO, white balance); False for a clock (DateTime) or a one-shot
+        action, whose old value would set the camera back or act again. From the vendor's
+        property table (here the standard one)."""
+        return standard_reapplies(code)
 
     @abc.abstractmethod
     async def state(self) -> list[PropertyValue]:

@@ -57,6 +57,7 @@ from ptpd.fuji.properties import (
     encode_value,
     lookup,
     parse_value,
+    reapplies,
 )
 from ptpd.fuji.state import decode_property_desc, decode_property_list, decode_state
 from ptpd.protocol.codes import DataType, EventCode, OperationCode, ResponseCode
@@ -443,6 +444,11 @@ class FujiCamera(Camera):
                 self._settle()
             else:
                 self._sync()  # refused here: no round trip, an armed echo keeps its chance
+
+    def reapplies(self, code: int) -> bool:
+        """From the Fuji table: a focus lock, a geotag and the bring-up values are not
+        set again after a reconnect; codes it does not know answer as standard ones."""
+        return reapplies(code)
 
     async def state(self) -> list[PropertyValue]:
         _, data = await self.link.transact(OperationCode.GetDevicePropValue, (FujiPropCode.CurrentState,))

@@ -16,7 +16,7 @@ from typing import Any
 
 from ptpd import __version__, bus
 from ptpd.bus import BusError, ErrorCode
-from ptpd.camera import PropertyValue, response_name
+from ptpd.camera import Camera, PropertyValue, response_name
 from ptpd.daemon.args import parse_prop
 from ptpd.daemon.capture import capture
 from ptpd.daemon.context import Context, Handler, Request, on_camera
@@ -96,8 +96,13 @@ async def set_(ctx: Context, a: dict[str, Any], request: Request) -> Any:
     value = a["value"]
     if isinstance(value, float):
         value = str(value)
-    pv: PropertyValue = await on_camera(ctx, request, "set", lambda cam: cam.set(prop, value))
-    ctx.link.note_set(pv.name or prop, pv)
+
+    async def apply(cam: Camera) -> tuple[PropertyValue, bool]:
+        pv = await cam.set(prop, value)
+        return pv, cam.reapplies(pv.code)
+
+    pv, reapply = await on_camera(ctx, request, "set", apply)
+    ctx.link.note_set(pv.name or prop, pv, reapply=reapply)
     return prop_dict(pv)
 
 

@@ -11,8 +11,9 @@ Theory of operation:
 * A transaction that ends in ``CameraDisconnected``, a ``ProtocolError`` (garbage from
   the camera) or a ``Timeout`` leaves the session in an unknown state: the link is
   dropped and rebuilt.
-* After each (re)connect: read the camera's info and state, re-apply every property a
-  client set (in the order set), then resume live view if someone wants it.
+* After each (re)connect: read the camera's info and state, re-apply every setting a
+  client chose (in the order set; never a clock or a one-shot action, by the camera
+  layer's :meth:`~ptpd.camera.Camera.reapplies`), then resume live view if someone wants it.
 * Camera events go out on ``event.<name>``; property changes (ours, or ones the camera
   reports) update the state cache and go out on ``state.<name>`` when the value changed.
 * While idle for ``keepalive`` seconds it polls the camera cheaply (Wi-Fi bodies drop
@@ -145,13 +146,15 @@ class CameraLink:
             self.props[pv.name] = d
             self.publish(bus.Topic.state(pv.name), d)
 
-    def note_set(self, key: str | int, pv: PropertyValue) -> None:
+    def note_set(self, key: str | int, pv: PropertyValue, *, reapply: bool = True) -> None:
         """A client set ``pv``: cache and publish it, expect the camera's echo, and remember
-        it for re-applying after a reconnect."""
+        it for re-applying after a reconnect when it is a setting (``reapply``: the camera
+        layer says so by the property's nature; never a clock or a one-shot action)."""
         self.update_prop(pv)
         self._set_echoes[pv.code] = time.monotonic() + SET_ECHO_WINDOW
         self.applied.pop(key, None)
-        self.applied[key] = pv.value  # the raw value in force: re-applies exactly, whatever label was given
+        if reapply:
+            self.applied[key] = pv.value  # the raw value in force: re-applies exactly, whatever label was given
 
     def set_watchers(self, n: int) -> None:
         self.liveview_watchers = n

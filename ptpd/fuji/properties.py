@@ -39,6 +39,7 @@ from ptpd.protocol.buffer import Reader, Writer
 from ptpd.protocol.codes import DataType
 from ptpd.protocol.datasets import DevicePropDesc, Enumeration, Range
 from ptpd.protocol.errors import ProtocolError
+from ptpd.protocol.properties import reapplies as _standard_reapplies
 
 Raw = int | str
 
@@ -233,6 +234,10 @@ class FujiProperty:
     parser: Callable[[str, int | None], int | None] | None = field(default=None, repr=False)
     writable: bool = True
     note: str = ""
+    #: a value set is a setting that holds until changed, restored after a reconnect;
+    #: False for an action (a focus lock), a value of the moment (a position) and the
+    #: session's own bring-up values, which a reconnect sets afresh
+    reapply: bool = True
 
     def format(self, value: Raw) -> str:
         """The human label of a raw value ("" never: unknown values show as numbers)."""
@@ -412,7 +417,8 @@ PROPERTIES: tuple[FujiProperty, ...] = (
         F.FocusPoint, "focusmtr", "focus point", U32, ("focus-point", "focuspoint"),
         formatter=format_focus_point, parser=parse_focus_point,
     ),
-    FujiProperty(F.FocusLock, "focus-lock", "focus lock", U32, ("focuslock",), labels=((0, "off"), (1, "on"))),
+    FujiProperty(F.FocusLock, "focus-lock", "focus lock", U32, ("focuslock",), labels=((0, "off"), (1, "on")),
+                 reapply=False),
     FujiProperty(F.DeviceError, "device-error", "device error", U16, labels=((0, "none"),), writable=False),
     FujiProperty(F.CapturesRemaining, "captures-remaining", "captures remaining", U32, ("remaining",),
                  writable=False),
@@ -431,10 +437,10 @@ PROPERTIES: tuple[FujiProperty, ...] = (
         labels=((6, "critical"), (7, "1/5"), (8, "2/5"), (9, "3/5"), (10, "4/5"), (11, "5/5")),
         writable=False,
     ),
-    FujiProperty(F.InitSequence, "init-sequence", "init sequence", U16),
-    FujiProperty(F.AppVersion, "app-version", "app version", U32, formatter=lambda v: f"0x{v:08X}"),
+    FujiProperty(F.InitSequence, "init-sequence", "init sequence", U16, reapply=False),
+    FujiProperty(F.AppVersion, "app-version", "app version", U32, formatter=lambda v: f"0x{v:08X}", reapply=False),
     FujiProperty(F.CameraSummary, "camera-summary", "camera summary", STR, writable=False),
-    FujiProperty(F.GeoTag, "geotag", "geotag", STR),
+    FujiProperty(F.GeoTag, "geotag", "geotag", STR, reapply=False),
 )
 
 _BY_CODE: dict[int, FujiProperty] = {p.code: p for p in PROPERTIES}
@@ -484,6 +490,15 @@ def _by_code(code: int) -> FujiProperty:
     if hit is not None:
         return hit
     return FujiProperty(code, f"0x{code:04X}", f"property 0x{code:04X}", DataType.UNDEF)
+
+
+def reapplies(code: int) -> bool:
+    """True when a value set for ``code`` is a setting to restore after a reconnect; a
+    code the table does not know answers as the standard table does (DateTime: no)."""
+    hit = _BY_CODE.get(code)
+    if hit is not None:
+        return hit.reapply
+    return _standard_reapplies(code)
 
 
 def name_of(code: int) -> str:
@@ -660,4 +675,5 @@ __all__ = [
     "parse_exp_bias",
     "parse_iso",
     "parse_value",
+    "reapplies",
 ]

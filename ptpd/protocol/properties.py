@@ -200,6 +200,9 @@ class PropertyInfo:
     formatter: Callable[[int], str] | None = None
     parser: Callable[[str], int | None] | None = None
     aliases: tuple[str, ...] = ()  #: other accepted names
+    #: a value set is a setting that holds until changed, restored after a reconnect; False
+    #: for a clock, whose old value would set it back
+    reapply: bool = True
 
     def label(self, value: Value) -> str:
         """The human label of a raw ``value``."""
@@ -279,7 +282,7 @@ PROPERTIES: tuple[PropertyInfo, ...] = (
     PropertyInfo(P.ExposureIndex, "iso", "ISO", None, format_iso, parse_iso),
     PropertyInfo(P.ExposureBiasCompensation, "exp-bias", "exposure bias compensation", None,
                  format_exp_bias, parse_exp_bias, aliases=("expbias", "ev")),  # fmt: skip
-    PropertyInfo(P.DateTime, "datetime", "date time"),
+    PropertyInfo(P.DateTime, "datetime", "date time", reapply=False),  # a clock: it runs on
     PropertyInfo(P.CaptureDelay, "delay", "capture delay", None, format_delay, parse_delay),
     PropertyInfo(P.StillCaptureMode, "stillmode", "still capture mode", _STILL, aliases=("drive",)),
     PropertyInfo(P.Contrast, "contrast", "contrast"),
@@ -338,6 +341,13 @@ def property_code(prop: str | int, extra: Mapping[str, int] | None = None) -> in
     if not 0 <= code <= 0xFFFF:
         raise ValueError(f"property code {prop!r} is not a u16")
     return code
+
+
+def reapplies(code: int) -> bool:
+    """True when a value set for property ``code`` is a setting to restore after a
+    reconnect (unknown codes: yes); False for a clock such as DateTime."""
+    info = BY_CODE.get(code)
+    return info.reapply if info is not None else True
 
 
 def property_name(code: int) -> str:
@@ -412,4 +422,5 @@ __all__ = [
     "parse_value",
     "property_code",
     "property_name",
+    "reapplies",
 ]
