@@ -36,7 +36,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ptpd.camera.errors import DatasetError, ResponseError, Unsupported
+from ptpd.camera.errors import DatasetError, NotAFile, ResponseError, Unsupported
 from ptpd.camera.transfer import Download, Transfer
 from ptpd.camera.transfer import fetch as fetch_rest
 from ptpd.protocol.codes import EventCode, ObjectFormat, OperationCode, ResponseCode
@@ -303,12 +303,20 @@ class Camera(abc.ABC):
     async def transfer(self, handle: int, offset: int = 0) -> Transfer:
         """The :class:`Transfer` of ``handle`` from byte ``offset``, named and sized from its
         ObjectInfo. A camera that will not say (a refusal, a dataset we cannot read) costs
-        the name and size, not the transfer: :meth:`fetch` then reports any error."""
+        the name and size, not the transfer: :meth:`fetch` then reports any error. A handle
+        ObjectInfo says is a folder is :class:`~ptpd.camera.errors.NotAFile`."""
         try:
-            return Transfer.of(await self.object_info(handle), offset)
+            entry = await self.object_info(handle)
         except (Unsupported, ResponseError, DatasetError) as exc:
             log.debug("no ObjectInfo for handle 0x%08X: %s", handle, exc)
             return Transfer(handle, start=offset)
+        if entry.is_folder:
+            # a folder's "data" is nothing (or a refusal): say so rather than save 0 bytes
+            raise NotAFile(
+                f"handle 0x{handle:08X} is a folder ({entry.filename or 'unnamed'}), not a file: "
+                "it has no bytes to download (objects lists the files)"
+            )
+        return Transfer.of(entry, offset)
 
     async def partial_reads(self) -> bool:
         """True when :meth:`read_partial` works here (the camera lists GetPartialObject),

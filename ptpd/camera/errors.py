@@ -13,7 +13,9 @@ every error a camera can raise is importable from :mod:`ptpd.camera`::
     ├── Unsupported               this camera (or its current mode) cannot do what was asked
     ├── TransferInterrupted       the link dropped during a transfer; ``transfer`` holds
     │                             what arrived, ``cause`` the link error
-    └── IncompleteTransfer        what arrived is not the whole object
+    ├── IncompleteTransfer        what arrived is not the whole object
+    └── NotAFile                  the handle names a folder: there are no bytes to read
+                                  (also a ``ValueError``: the request named the wrong thing)
 
 :data:`LINK_ERRORS` are the errors after which the session's state is unknown: whoever
 holds the camera drops the link and connects again.
@@ -56,6 +58,10 @@ class IncompleteTransfer(PTPError):
     continued from where it stopped."""
 
 
+class NotAFile(PTPError, ValueError):
+    """The handle names a folder (an association), which has no bytes to download."""
+
+
 #: errors after which the session state is unknown: drop the link and reconnect
 LINK_ERRORS: tuple[type[BaseException], ...] = (
     CameraDisconnected,
@@ -72,6 +78,7 @@ __all__ = [
     "DatasetError",
     "IncompleteTransfer",
     "InitFailed",
+    "NotAFile",
     "PTPError",
     "ProtocolError",
     "ResponseError",

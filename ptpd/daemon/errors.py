@@ -9,6 +9,7 @@ from ptpd.camera import (
     CameraDisconnected,
     IncompleteTransfer,
     InitFailed,
+    NotAFile,
     ProtocolError,
     ResponseCode,
     ResponseError,
@@ -22,6 +23,8 @@ def to_bus_error(exc: BaseException) -> BusError:
     """Map an exception from the camera layer to a stable bus error."""
     if isinstance(exc, BusError):
         return exc
+    if isinstance(exc, NotAFile):
+        return BusError(ErrorCode.INVALID_VALUE, str(exc))
     if isinstance(exc, ResponseError):
         if exc.code == ResponseCode.DeviceBusy:
             return BusError(ErrorCode.CAMERA_BUSY, str(exc), exc.code)

@@ -75,7 +75,8 @@ def format_iso(v: int) -> str:
 
 
 def parse_iso(text: str, current: int | None = None) -> int | None:
-    t = _key(text).removeprefix("iso")
+    # spaces go, a sign stays: "-5" is not ISO 5
+    t = re.sub(r"[\s_]+", "", text.lower()).removeprefix("iso")
     if t in ("auto", "a"):
         return ISO_AUTO
     m = re.fullmatch(r"([slh]?)(\d+)", t)
@@ -89,20 +90,29 @@ def parse_iso(text: str, current: int | None = None) -> int | None:
 
 def format_exp_bias(v: int) -> str:
     """0x5010 (INT16, 1/1000 EV) in thirds, malc0mn style: ``0``, ``-1/3``, ``2/3``,
-    ``-2 1/3``, ``1 2/3``, ``3``. A raw unsigned 0xFEB3 reads as -333."""
+    ``-2 1/3``, ``1 2/3``, ``3``. A raw unsigned 0xFEB3 reads as -333. A value that is not
+    a third of a stop shows as its decimal EV (``0.1``): never as a third it is not."""
     if v > 0x7FFF:
         # INT16 in a wider slot: 0xFEB3 (mock) or 0xFFFFFEB3 (sign-extended u32) is -333.
         v &= 0xFFFF
         if v > 0x7FFF:
             v -= 0x10000
     sign = "-" if v < 0 else ""
-    whole, frac = divmod(abs(v), 1000)
-    if frac == 0:
+    thirds, off = divmod(abs(v) * 3 + 500, 1000)  # the nearest third, and how far off
+    if abs(off - 500) > _THIRD_SLACK * 3:
+        return f"{v / 1000:g}"
+    whole, third = divmod(thirds, 3)
+    if third == 0:
         return f"{sign}{whole}"
-    third = "1/3" if frac <= 400 else "2/3"
-    if frac > 900:  # 0.999 EV rounds up to the next whole stop
-        return f"{sign}{whole + 1}"
-    return f"{sign}{third}" if whole == 0 else f"{sign}{whole} {third}"
+    frac = f"{third}/3"
+    return f"{sign}{frac}" if whole == 0 else f"{sign}{whole} {frac}"
+
+
+#: thousandths of an EV a camera's third may be off from an exact third (333, 334, 667)
+_THIRD_SLACK = 2
+#: a decimal EV within this of a third means that third (``0.3``, ``-1.7``), as cameras
+#: show thirds; any other decimal is taken as it is (``0.1`` is 100, not 0)
+_DECIMAL_THIRD_SLACK = Fraction(1, 30)
 
 
 def parse_exp_bias(text: str, current: int | None = None) -> int | None:
@@ -117,8 +127,12 @@ def parse_exp_bias(text: str, current: int | None = None) -> int | None:
             ev = Fraction(t)
         except (ValueError, ZeroDivisionError):
             return None
-        # Decimal EV ("-0.3", "1.7"): the nearest third, as the camera steps.
+        # Decimal EV: "-0.3" and "1.7" are how cameras show thirds; any other decimal is
+        # the value given ("0.1" is 100, which the description then allows or refuses:
+        # never rounded to a value that was not asked for)
         n = round(ev * 3)
+        if abs(ev - Fraction(n, 3)) > _DECIMAL_THIRD_SLACK:
+            return round(ev * 1000)
         whole, r = divmod(abs(n), 3)
         value = whole * 1000 + (0, 333, 667)[r]
         return -value if n < 0 else value
@@ -530,8 +544,9 @@ def allowed_text(prop: FujiProperty, desc: DevicePropDesc) -> str:
     return "any value of its type"
 
 
-def check_allowed(prop: FujiProperty, value: Raw, desc: DevicePropDesc | None) -> None:
-    """Raise ``ValueError`` (with the allowed labels) if ``desc`` does not allow ``value``."""
+def check_allowed(prop: FujiProperty, value: Raw, desc: DevicePropDesc | None, given: Raw | None = None) -> None:
+    """Raise ``ValueError`` (with the allowed labels) if ``desc`` does not allow ``value``;
+    the message names the value as ``given`` (what the user typed) when it was text."""
     if desc is None:
         return
     if not desc.writable:
@@ -546,9 +561,16 @@ def check_allowed(prop: FujiProperty, value: Raw, desc: DevicePropDesc | None) -
     else:
         ok = desc.allows(value) if desc.datatype != DataType.STR else True
     if not ok:
-        raise ValueError(
-            f"{prop.name}: {prop.format(value)} ({_hex(value)}) is not allowed; allowed: {allowed_text(prop, desc)}"
-        )
+        raise ValueError(f"{prop.name}: {_shown(prop, value, given)} is not allowed; allowed: {allowed_text(prop, desc)}")
+
+
+def _shown(prop: FujiProperty, value: Raw, given: Raw | None) -> str:
+    """A refused value as the user will recognise it: the text given when it is not the
+    value's own label (``-5``, ``0.1``), else the label and the raw value."""
+    label = prop.format(value)
+    if isinstance(given, str) and _key(given.strip()) != _key(label):
+        return given.strip()
+    return f"{label} ({_hex(value)})"
 
 
 def _hex(value: Raw) -> str:
@@ -566,7 +588,7 @@ def parse_value(prop: str | int | FujiProperty, value: Raw, desc: DevicePropDesc
     p = prop if isinstance(prop, FujiProperty) else lookup(prop)
     current = desc.current if desc is not None else None
     raw = p.parse(value, current)  # type: ignore[arg-type]
-    check_allowed(p, raw, desc)
+    check_allowed(p, raw, desc, value)
     return raw
 
 

@@ -119,10 +119,18 @@ def parse_exp_bias(text: str) -> int | None:
         ev = int(m.group(2) or 0) + Fraction(int(m.group(3)), int(m.group(4)))
     elif m := re.fullmatch(r"([+-]?)\s*(\d+(?:\.\d+)?)", t):
         ev = Fraction(m.group(2))
+        thirds = round(ev * 3)
+        if "." in m.group(2) and abs(ev - Fraction(thirds, 3)) <= DECIMAL_THIRD_SLACK:
+            ev = Fraction(thirds, 3)  # "0.3", "1.7": how cameras show thirds of a stop
     else:
         return None
     value = round(ev * 1000)
     return -value if m.group(1) == "-" else value
+
+
+#: a decimal EV this close to a third of a stop means that third; any other decimal is
+#: taken as it is ("0.1" is 100, which a camera stepping in thirds then refuses)
+DECIMAL_THIRD_SLACK = Fraction(1, 30)
 
 
 def format_iso(v: int) -> str:
@@ -131,7 +139,7 @@ def format_iso(v: int) -> str:
 
 
 def parse_iso(text: str) -> int | None:
-    t = _key(text).removeprefix("iso")
+    t = re.sub(r"[\s_]+", "", text.lower()).removeprefix("iso")  # a sign stays: "-5" is not ISO 5
     if t in ("auto", "a"):
         return ISO_AUTO
     return int(t) if t.isdigit() else None
