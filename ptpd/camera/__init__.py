@@ -32,6 +32,7 @@ from ptpd.camera.errors import (
     Timeout,
     TransferInterrupted,
     Unsupported,
+    refused_as_busy,
 )
 from ptpd.camera.transfer import CHUNK, SIZE_UNKNOWN, Download, Transfer, verify
 from ptpd.camera.vendors import VENDORS, Target, Vendor, vendor
@@ -68,6 +69,7 @@ __all__ = [
     "Unsupported",
     "Vendor",
     "datatype_name",
+    "refused_as_busy",
     "response_name",
     "verify",
     "vendor",

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from ptpd.protocol.codes import InitFailReason
 from ptpd.protocol.errors import CameraDisconnected, InitFailed, ProtocolError, PTPError, ResponseError, Timeout
 
 if TYPE_CHECKING:
@@ -62,6 +63,12 @@ class NotAFile(PTPError, ValueError):
     """The handle names a folder (an association), which has no bytes to download."""
 
 
+def refused_as_busy(exc: BaseException) -> bool:
+    """The camera refused the connection because another initiator holds it (the PTP/IP
+    Init Fail reason "busy", which Fuji bodies use too)."""
+    return isinstance(exc, InitFailed) and exc.reason == InitFailReason.Busy
+
+
 #: errors after which the session state is unknown: drop the link and reconnect
 LINK_ERRORS: tuple[type[BaseException], ...] = (
     CameraDisconnected,
@@ -85,4 +92,5 @@ __all__ = [
     "Timeout",
     "TransferInterrupted",
     "Unsupported",
+    "refused_as_busy",
 ]

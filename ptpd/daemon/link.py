@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 from ptpd import bus
 from ptpd.bus import BusError, ConnectionState, ErrorCode
 from ptpd.camera import LINK_ERRORS, Camera, CameraInfo, PropertyValue, Unsupported
+from ptpd.daemon.backoff import CLOSED_BY_CAMERA, Backoff
 from ptpd.daemon.inflight import Control
 from ptpd.daemon.shapes import prop_dict
 
@@ -44,6 +45,8 @@ T = TypeVar("T")
 PROPERTY_EVENTS = ("property_changed", "device_prop_changed", "prop_changed")
 #: weight of the newest run in a command's typical duration (an exponential average)
 TYPICAL_WEIGHT = 0.3
+#: what the link itself runs on the camera (not a client's command)
+_OUR_OWN = (None, "connect", "keepalive")
 #: seconds after a set within which one DevicePropChanged for it counts as the echo
 SET_ECHO_WINDOW = 1.0
 
@@ -104,6 +107,10 @@ class CameraLink:
         self._told: set[tuple[ConnectionState, str]] = set()
         #: command name -> seconds it usually takes on this camera (see :meth:`typical`)
         self._typical: dict[str, float] = {}
+        #: the waits between connects, and whether another initiator keeps taking the camera
+        self.backoff = Backoff(reconnect_min, reconnect_max)
+        #: the session ended with the camera closing it while it was ours alone (None: not yet)
+        self._loss_closed: bool | None = None
 
     # -- state ---------------------------------------------------------------------
 
@@ -214,7 +221,7 @@ class CameraLink:
                 else:
                     result = await asyncio.wait_for(fn(cam), timeout)
             except LINK_ERRORS as exc:
-                self.drop(f"{name}: {type(exc).__name__}: {exc}")
+                self.drop(f"{name}: {type(exc).__name__}: {exc}", exc)
                 raise
             self.note_duration(name, loop.time() - began)
             return result
@@ -223,26 +230,34 @@ class CameraLink:
             self._last_activity = time.monotonic()
             self._lock.release()
 
-    def drop(self, reason: str) -> None:
-        """The session is broken: make the supervisor rebuild it."""
+    def drop(self, reason: str, cause: BaseException | None = None) -> None:
+        """The session is broken: make the supervisor rebuild it. ``cause``: the error
+        that showed it (``None``: the camera closed the link, e.g. the event channel ended)."""
         if not self._lost.is_set() and self.camera is not None:
             log.warning("camera link lost: %s", reason)
             self.detail = reason
+            # closed by the camera while none of our clients' commands was on it: what
+            # another initiator taking the camera over looks like (see .backoff)
+            self._loss_closed = self.busy in _OUR_OWN and (cause is None or isinstance(cause, CLOSED_BY_CAMERA))
         self._lost.set()
 
     # -- supervisor ----------------------------------------------------------------
 
     async def run(self) -> None:
         """Connect, serve, reconnect with backoff; returns after :meth:`stop`."""
-        attempt = 0
+        loop = asyncio.get_running_loop()
+        backoff = self.backoff
         while not self._stopping.is_set():
-            attempt += 1
-            self._set_state(ConnectionState.CONNECTING, f"attempt {attempt}" if attempt > 1 else "")
+            tries = backoff.failures + 1
+            self._set_state(ConnectionState.CONNECTING, f"attempt {tries}" if tries > 1 else "")
             cam: Camera | None = None
+            session_at: float | None = None
             try:
                 cam = self.factory()
                 await asyncio.wait_for(cam.connect(), self.connect_timeout)
+                session_at = loop.time()
                 self._lost.clear()
+                self._loss_closed = None
                 self.camera = cam
                 await self._after_connect(cam)
             except asyncio.CancelledError:
@@ -253,18 +268,25 @@ class CameraLink:
             except Exception as exc:  # any failure to connect means: wait and try again
                 self.camera = None
                 if cam is None:
-                    if attempt == 1:
+                    if tries == 1:
                         log.exception("cannot make a camera object")
                 else:
                     await _close(cam)
-                delay = min(self.reconnect_max, self.reconnect_min * 2 ** min(attempt - 1, 16))
-                self._set_state(ConnectionState.DISCONNECTED, f"{_describe(exc)}; retrying in {delay:.2f}s")
+                if session_at is not None and isinstance(exc, CLOSED_BY_CAMERA):
+                    # the session was open and the camera closed it during our bring-up
+                    delay, why = backoff.session_ended(loop.time() - session_at, closed_by_camera=True)
+                    if why is None:
+                        delay, why = backoff.connect_failed(exc)
+                else:
+                    delay, why = backoff.connect_failed(exc)
+                self._set_state(ConnectionState.DISCONNECTED, why)
                 await _wait(self._stopping, delay)
                 continue
+            assert session_at is not None
             if self.connects:
                 self.reconnects += 1
             self.connects += 1
-            attempt = 0
+            backoff.connected()
             model = self.info.model if self.info else ""
             self._set_state(ConnectionState.CONNECTED, model)
             tasks = [
@@ -281,14 +303,18 @@ class CameraLink:
             await asyncio.gather(lost, stop, *tasks, return_exceptions=True)
             if self._stopping.is_set():
                 break  # stop() closes the camera after the in-flight transaction
-            reason = self.detail
+            delay, contested = backoff.session_ended(loop.time() - session_at, bool(self._loss_closed))
+            reason = contested or self.detail
+            if contested and not backoff.contested_told:
+                backoff.contested_told = True
+                log.warning("camera: %s", contested)
             self.camera = None
             self.liveview_on = False
             # the state first: a command that waited for the link while it was closing
             # must read "disconnected", not a "connected" that no longer holds
             self._set_state(ConnectionState.DISCONNECTED, reason)
             await _close(cam)
-            await _wait(self._stopping, self.reconnect_min)
+            await _wait(self._stopping, delay)
 
     async def _after_connect(self, cam: Camera) -> None:
         async with self._lock:
@@ -329,10 +355,10 @@ class CameraLink:
         except asyncio.CancelledError:
             raise
         except LINK_ERRORS as exc:
-            self.drop(f"event channel: {_describe(exc)}")
-        except Exception:
+            self.drop(f"event channel: {_describe(exc)}", exc)
+        except Exception as exc:
             log.exception("camera event stream failed")
-            self.drop("event stream failed")
+            self.drop("event stream failed", exc)
 
     async def _watch(self, cam: Camera) -> None:
         """The camera object may learn of a loss on its own (a failed read): follow it."""
@@ -403,7 +429,7 @@ class CameraLink:
             self.liveview_unsupported = str(exc) or "unsupported"
             log.warning("live view unsupported: %s", exc)
         except LINK_ERRORS as exc:
-            self.drop(f"live view: {_describe(exc)}")
+            self.drop(f"live view: {_describe(exc)}", exc)
         except Exception:
             log.exception("live view failed")
         finally:

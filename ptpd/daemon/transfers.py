@@ -27,7 +27,7 @@ def note_loss(link: CameraLink, exc: BaseException) -> None:
     (the command itself goes on, to report or resume)."""
     cause = exc.cause if isinstance(exc, TransferInterrupted) else exc
     if isinstance(cause, LINK_ERRORS):
-        link.drop(f"transfer: {type(cause).__name__}: {cause}")
+        link.drop(f"transfer: {type(cause).__name__}: {cause}", cause)
 
 
 def resume_window(timeout: float) -> float:
