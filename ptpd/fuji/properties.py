@@ -108,10 +108,8 @@ def format_exp_bias(v: int) -> str:
     return f"{sign}{frac}" if whole == 0 else f"{sign}{whole} {frac}"
 
 
-#: thousandths of an EV a camera's third may be off from an exact third (333, 334, 667)
-_THIRD_SLACK = 2
-#: a decimal EV within this of a third means that third (``0.3``, ``-1.7``), as cameras
-#: show thirds; any other decimal is taken as it is (``0.1`` is 100, not 0)
+_THIRD_SLACK = 2  #: thousandths of an EV a camera's third may be off (333, 334, 667)
+#: a decimal EV this close to a third is that third ("0.3", "-1.7"), else taken as given
 _DECIMAL_THIRD_SLACK = Fraction(1, 30)
 
 
@@ -127,9 +125,7 @@ def parse_exp_bias(text: str, current: int | None = None) -> int | None:
             ev = Fraction(t)
         except (ValueError, ZeroDivisionError):
             return None
-        # Decimal EV: "-0.3" and "1.7" are how cameras show thirds; any other decimal is
-        # the value given ("0.1" is 100, which the description then allows or refuses:
-        # never rounded to a value that was not asked for)
+        # "0.1" is 100, which the description then allows or refuses: never rounded
         n = round(ev * 3)
         if abs(ev - Fraction(n, 3)) > _DECIMAL_THIRD_SLACK:
             return round(ev * 1000)
@@ -248,9 +244,7 @@ class FujiProperty:
     parser: Callable[[str, int | None], int | None] | None = field(default=None, repr=False)
     writable: bool = True
     note: str = ""
-    #: a value set is a setting that holds until changed, restored after a reconnect;
-    #: False for an action (a focus lock), a value of the moment (a position) and the
-    #: session's own bring-up values, which a reconnect sets afresh
+    #: set again after a reconnect: not an action, a value of the moment or a bring-up value
     reapply: bool = True
 
     def format(self, value: Raw) -> str:
@@ -507,12 +501,10 @@ def _by_code(code: int) -> FujiProperty:
 
 
 def reapplies(code: int) -> bool:
-    """True when a value set for ``code`` is a setting to restore after a reconnect; a
-    code the table does not know answers as the standard table does (DateTime: no)."""
+    """True when a value set for ``code`` is a setting to restore after a reconnect (codes
+    not in this table answer as in the standard one: DateTime, no)."""
     hit = _BY_CODE.get(code)
-    if hit is not None:
-        return hit.reapply
-    return _standard_reapplies(code)
+    return hit.reapply if hit is not None else _standard_reapplies(code)
 
 
 def name_of(code: int) -> str:
