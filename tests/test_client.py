@@ -245,7 +245,8 @@ def test_public_surface() -> None:
         "DEFAULT_TIMEOUT", "AsyncClient", "AsyncEventStream", "AsyncFrameStream", "CameraInfo", "CaptureResult",
         "Client", "ClientError", "CommandFailed", "CommandHelp", "DaemonUnavailable", "Download", "Event",
         "EventStream", "Frame", "FrameStream", "LatestMailbox", "LiveViewStatus", "ObjectInfo", "OpResult", "Pong",
-        "PropDesc", "PropValue", "ProtocolMismatch", "RequestTimeout", "Shot", "Snapshot", "Status", "Timeout",
+        "PropDesc", "PropValue", "ProtocolMismatch", "RequestInterrupted", "RequestTimeout", "Shot", "Snapshot", "Status",
+        "Timeout",
         "Version",
     ])
     for name in ptpd_client.__all__:

@@ -8,6 +8,9 @@
     ├── RequestTimeout
     ├── ProtocolMismatch
     └── CommandFailed(code, message, ptp_code)
+
+    KeyboardInterrupt
+    └── RequestInterrupted(command, request_id, state, result, error)
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._core import DEFAULT_TIMEOUT, LatestMailbox, Timeout
-from ._errors import ClientError, CommandFailed, DaemonUnavailable, ProtocolMismatch, RequestTimeout
+from ._errors import ClientError, CommandFailed, DaemonUnavailable, ProtocolMismatch, RequestInterrupted, RequestTimeout
 from ._sync import Client, EventStream, FrameStream
 
 if TYPE_CHECKING:
@@ -51,6 +54,7 @@ __all__ = [
     "PropDesc",
     "PropValue",
     "ProtocolMismatch",
+    "RequestInterrupted",
     "RequestTimeout",
     "Shot",
     "Snapshot",

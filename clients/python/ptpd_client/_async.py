@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import zmq
 import zmq.asyncio
 
-from . import _core
+from . import _core, _settle
 from ._commands import _UNSET, CommandMethods, EventCallback, ProgressCallback, _BaseClient
 from ._core import EventStreamBase, LatestMailbox, Timeout
 from ._errors import DaemonUnavailable, ProtocolMismatch, RequestTimeout
@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from ._status import Snapshot
 
 log = logging.getLogger("ptpd_client")
+
+#: seconds the reply reader gets to read what a daemon sent before its connection dropped
+LOST_GRACE = 0.05
 
 class AsyncClient(CommandMethods, _BaseClient):
     """An asyncio client of one ptpd daemon; every command method is awaited.
@@ -33,7 +36,9 @@ class AsyncClient(CommandMethods, _BaseClient):
                 ...
 
     Requests from concurrent tasks are pipelined on one DEALER socket and matched to their
-    replies by id.
+    replies by id. Deadlines, timeouts of commands with side effects and a daemon that goes
+    away behave as in :class:`Client`; a call whose task is cancelled tells the daemon to
+    stop its request (``cancel``), as does :meth:`cancel` with a request id.
     """
 
     def __init__(
@@ -53,7 +58,9 @@ class AsyncClient(CommandMethods, _BaseClient):
         self._context = context or zmq.asyncio.Context()
         self._socket: zmq.asyncio.Socket | None = None
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._commands: dict[str, str] = {}  #: request id -> command, while it waits
         self._reader: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
         self._connect_lock: asyncio.Lock | None = None
         self._streams: list[Any] = []
 
@@ -67,13 +74,14 @@ class AsyncClient(CommandMethods, _BaseClient):
         """Close sockets, stop streams and the reply reader. Idempotent."""
         for s in list(self._streams):
             await s.aclose()
-        if self._reader is not None:
-            self._reader.cancel()
-            try:
-                await self._reader
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._reader = None
+        for task in (self._reader, self._watcher):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
+        self._reader = self._watcher = None
         if self._socket is not None:
             self._socket.close(0)
             self._socket = None
@@ -96,7 +104,21 @@ class AsyncClient(CommandMethods, _BaseClient):
                 s = _core.open_dealer(self._context, self._plan.command, self._curve)
                 self._socket = s
                 self._reader = asyncio.ensure_future(self._read_replies(s))
+                self._watcher = asyncio.ensure_future(self._watch_connection(_core.open_monitor(s)))
             return self._socket
+
+    async def _watch_connection(self, monitor: zmq.asyncio.Socket) -> None:
+        """The daemon went away (its connection dropped, or stopped answering heartbeats):
+        every call waiting for a reply fails now, not at its timeout."""
+        try:
+            while True:
+                if _core.connection_lost(await monitor.recv_multipart()):
+                    await asyncio.sleep(LOST_GRACE)  # replies sent before it went are read first
+                    for rid, fut in list(self._waiters.items()):
+                        if not fut.done():
+                            fut.set_exception(_core.gone(self._commands.get(rid, "request"), self._plan.command))
+        finally:
+            monitor.close(0)
 
     async def _read_replies(self, sock: zmq.asyncio.Socket) -> None:
         while True:
@@ -124,15 +146,16 @@ class AsyncClient(CommandMethods, _BaseClient):
 
         Binary results (image data) are ``memoryview`` objects of the received message: no copy.
         ``progress`` and ``on_event`` as for :meth:`Client.request` (called from the loop).
-        Cancelled while waiting, the request is abandoned: see :meth:`_abandon`.
+        Cancelled while waiting, the request is stopped: see :meth:`_abandon`.
         """
         read = self._read_timeout(timeout)
         sock = await self._command_socket()
-        rid, frames = self._new_request(cmd, args)
+        rid, frames = self._new_request(cmd, args, read)
         if not await sock.poll(self._connect_ms(), zmq.POLLOUT):
             raise self._unavailable()
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiters[rid] = fut
+        self._commands[rid] = cmd
         watcher = None
         topics = _core.request_topics(progress is not None, on_event is not None)
         if topics:
@@ -140,23 +163,66 @@ class AsyncClient(CommandMethods, _BaseClient):
         try:
             await sock.send_multipart([b"", *frames], copy=False)
             try:
-                reply = await asyncio.wait_for(fut, read)
+                reply = await asyncio.wait_for(asyncio.shield(fut), read)
             except asyncio.TimeoutError:
-                raise self._timed_out(cmd, read) from None
+                if not _settle.has_side_effects(cmd):
+                    raise self._timed_out(cmd, read) from None
+                s = await self._settle(sock, rid, fut, _settle.grace(read))
+                if s.reply is not None:
+                    return _settle.late(cmd, read, s, parse)
+                raise _settle.timed_out(cmd, read, s) from None
             except asyncio.CancelledError:
-                self._abandon(rid, cmd)
+                self._abandon(sock, rid, cmd)
                 raise
         finally:
             self._waiters.pop(rid, None)
+            self._commands.pop(rid, None)
             if watcher is not None:
                 watcher.cancel()
         return _core.result_of(cmd, reply, parse)
 
-    def _abandon(self, rid: str, cmd: str) -> None:
-        """The caller stopped waiting for request ``rid`` (the task was cancelled). The
-        daemon goes on with it; its late reply finds no waiter and is dropped. This is
-        where the daemon is to be told to stop (a ``cancel`` of ``rid``, once the bus has one)."""
-        log.debug("%s (request %s) abandoned: cancelled", cmd, rid)
+    async def cancel(self, request_id: str, *, timeout: float | None = _UNSET) -> str:
+        """Ask the daemon to stop request ``request_id`` of this client: what it found
+        (``queued``: it never starts, ``running``: a capture ends after the shot in
+        progress, ``done``, ``unknown``). The request's own call then returns or raises as
+        the daemon answers it."""
+        return (await self.request("cancel", {"id": request_id}, timeout=timeout, parse=False))["state"]
+
+    def _abandon(self, sock: zmq.asyncio.Socket, rid: str, cmd: str) -> None:
+        """The caller stopped waiting for request ``rid`` (the task was cancelled): tell the
+        daemon to stop it, without waiting (a cancelled task does not wait)."""
+        log.debug("%s (request %s) cancelled: cancelling it on the daemon", cmd, rid)
+        frames = _core.request_frames(self._ids.next(), "cancel", {"id": rid}, _settle.CANCEL_ANSWER)
+        try:
+            sock.send_multipart([b"", *frames], flags=zmq.NOBLOCK, copy=False)
+        except zmq.ZMQError:
+            pass  # the daemon is not there to tell
+
+    async def _settle(
+        self, sock: zmq.asyncio.Socket, rid: str, fut: asyncio.Future[dict[str, Any]], grace: float
+    ) -> _settle.Settling:
+        """Send ``cancel`` for ``rid`` and listen until the daemon has said what became of
+        it (see :mod:`._settle`)."""
+        loop = asyncio.get_running_loop()
+        cid = self._ids.next()
+        s = _settle.Settling(rid, cid, grace, loop.time())
+        answer: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self._waiters[cid] = answer
+        try:
+            await sock.send_multipart([b"", *_core.request_frames(cid, "cancel", {"id": rid}, _settle.CANCEL_ANSWER)],
+                                      copy=False)
+            while not s.done(loop.time()):
+                waiting = [f for f in (fut, answer) if not f.done()]
+                if not waiting:
+                    break
+                done, _ = await asyncio.wait(waiting, timeout=s.left(loop.time()), return_when=asyncio.FIRST_COMPLETED)
+                for f in done:
+                    if f.exception() is not None:
+                        return s  # the daemon went away
+                    s.feed(f.result(), loop.time())
+        finally:
+            self._waiters.pop(cid, None)
+        return s
 
     async def _watch_events(self, rid: str, args: dict[str, Any], topics: tuple[bytes, ...],
                             progress: ProgressCallback | None, on_event: EventCallback | None) -> None:

@@ -69,10 +69,11 @@ class _BaseClient:
         """How long (ms) to wait for the command socket to take a request."""
         return _core._ms(self.timeout.connect)
 
-    def _new_request(self, cmd: str, args: dict[str, Any] | None) -> tuple[str, list[Any]]:
-        """A fresh request id and the request's frames (after the delimiter)."""
+    def _new_request(self, cmd: str, args: dict[str, Any] | None, timeout: float | None = None) -> tuple[str, list[Any]]:
+        """A fresh request id and the request's frames (after the delimiter); ``timeout``
+        (the call's) goes with it as its deadline."""
         rid = self._ids.next()
-        return rid, _core.request_frames(rid, cmd, args)
+        return rid, _core.request_frames(rid, cmd, args, timeout)
 
     def _unavailable(self) -> Exception:
         from ._errors import DaemonUnavailable

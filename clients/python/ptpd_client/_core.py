@@ -168,14 +168,15 @@ def clean_args(args: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (args or {}).items() if v is not None}
 
 
-def request_frames(rid: str, cmd: str, args: dict[str, Any] | None) -> list[Any]:
+def request_frames(rid: str, cmd: str, args: dict[str, Any] | None, timeout: float | None = None) -> list[Any]:
     """The frames of a request (after the delimiter): ``[header, blob0, ...]``.
 
     Bytes-like arguments go as blob frames, and the header asks the daemon for binary
     results as blob frames too (``"blobs": true``), so neither side copies image data
-    into or out of msgpack.
+    into or out of msgpack. ``timeout``: how long the caller waits for the reply, sent as
+    the request's deadline (``timeout_ms``): the daemon does not start it after that.
     """
-    return bus.encode_request_frames(rid, cmd, clean_args(args))
+    return bus.encode_request_frames(rid, cmd, clean_args(args), timeout=timeout)
 
 
 def parse_reply_frames(frames: list[Any]) -> dict[str, Any]:
@@ -248,8 +249,42 @@ def open_dealer(context: Any, endpoint: str, curve: Any = None) -> Any:
     a CURVE client when ``curve`` holds keys."""
     import zmq
 
-    # IMMEDIATE: queue only to a connected peer, so "nobody there" shows up as not writable
-    return _connected(context, zmq.DEALER, endpoint, curve, {zmq.IMMEDIATE: 1})
+    # IMMEDIATE: queue only to a connected peer, so "nobody there" shows up as not writable;
+    # ZMTP heartbeats: a daemon that is gone without closing (frozen, host gone) drops the
+    # connection within HEARTBEAT_IVL + HEARTBEAT_TIMEOUT, which the monitor reports
+    return _connected(context, zmq.DEALER, endpoint, curve, {
+        zmq.IMMEDIATE: 1, zmq.HEARTBEAT_IVL: HEARTBEAT_IVL_MS, zmq.HEARTBEAT_TIMEOUT: HEARTBEAT_TIMEOUT_MS,
+    })
+
+
+#: ZMTP heartbeats on the command socket: a ping every 0.5 s, a peer silent for 2 s after
+#: one is gone, so a vanished daemon is noticed within 2.5 s, not at the call's timeout
+HEARTBEAT_IVL_MS = 500
+HEARTBEAT_TIMEOUT_MS = 2000
+
+
+def open_monitor(sock: Any) -> Any:
+    """A monitor of ``sock`` that reports when its connection to the daemon drops."""
+    import zmq
+
+    return sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+
+
+def connection_lost(frames: list[Any]) -> bool:
+    """True when a monitor message says the connection dropped."""
+    import zmq
+    from zmq.utils.monitor import parse_monitor_message
+
+    try:
+        return bool(parse_monitor_message(frames)["event"] == zmq.EVENT_DISCONNECTED)
+    except Exception:  # not a monitor message: nothing to say
+        return False
+
+
+def gone(cmd: str, endpoint: str) -> DaemonUnavailable:
+    """The error of a call whose daemon went away while it waited."""
+    return DaemonUnavailable(f"{cmd}: the daemon went away while the request waited for its reply "
+                             f"(connection to {endpoint} lost)", endpoint)
 
 
 def progress_of(event: Event, rid: str, args: dict[str, Any]) -> tuple[int, int] | None:
@@ -269,6 +304,12 @@ def result_of(cmd: str, reply: dict[str, Any], parse: bool = True) -> Any:
         err = reply.get("error") or {}
         if not isinstance(err, dict):
             err = {"code": bus.ErrorCode.INTERNAL.value, "message": str(err)}
+        if err.get("code") == bus.ErrorCode.EXPIRED.value:
+            # the daemon did not start it in time for us: a timeout, and one that did nothing
+            from ._errors import RequestTimeout
+
+            raise RequestTimeout(f"{cmd}: {err.get('message') or 'its deadline passed before it could start'}", None,
+                                 started=False)
         raise CommandFailed(
             err.get("code", bus.ErrorCode.INTERNAL.value),
             str(err.get("message", "")) or "the daemon refused the request",

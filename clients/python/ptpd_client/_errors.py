@@ -4,10 +4,15 @@
 
     ClientError
     ├── DaemonUnavailable   no daemon listens on the command endpoint (or it went away)
-    ├── RequestTimeout      the daemon did not answer (or no event/frame came) in time
+    ├── RequestTimeout      the daemon did not answer (or no event/frame came) in time;
+    │                       ``started`` says whether a command with side effects ran
     ├── ProtocolMismatch    the daemon answered with something that is not a bus reply
     └── CommandFailed       the daemon answered with an error: ``code`` (bus error code),
                             ``message``, and ``ptp_code`` when the camera said no
+
+    KeyboardInterrupt
+    └── RequestInterrupted  Ctrl-C while waiting for a reply: the daemon was told to stop
+                            the request (``cancel``); what it had done is in ``result``
 """
 
 from __future__ import annotations
@@ -28,11 +33,18 @@ class DaemonUnavailable(ClientError):
 
 
 class RequestTimeout(ClientError):
-    """No reply (or no event / frame) arrived within the timeout."""
+    """No reply (or no event / frame) arrived within the timeout.
 
-    def __init__(self, message: str, timeout: float | None = None) -> None:
+    For a command with side effects the client then asks the daemon to stop it and learns
+    how far it got: ``started`` is ``False`` when it never started (nothing was done),
+    ``True`` when it was still running on the camera (what it did is unknown), ``None``
+    when the daemon could not say.
+    """
+
+    def __init__(self, message: str, timeout: float | None = None, started: bool | None = None) -> None:
         super().__init__(message)
         self.timeout = timeout
+        self.started = started
 
 
 class ProtocolMismatch(ClientError):
@@ -65,3 +77,25 @@ class CommandFailed(ClientError):
     def code_name(self) -> str:
         """The error code as its stable string."""
         return self.code.value if isinstance(self.code, ErrorCode) else str(self.code)
+
+
+class RequestInterrupted(KeyboardInterrupt):
+    """Ctrl-C (``KeyboardInterrupt``) while a call waited for its reply.
+
+    The client told the daemon to stop the request (``cancel``) and waited for its answer:
+    a queued request never started; a running capture stopped after the shot in progress,
+    which was still downloaded. ``state`` is what the daemon said (``queued``, ``running``,
+    ``done``, ``unknown``, or ``None`` without an answer); ``result`` the request's typed
+    result when it ended with one (a capture's shots taken, ``stopped`` in its ``raw``),
+    ``error`` the :class:`CommandFailed` when it ended with an error. A second Ctrl-C while
+    waiting raises a plain ``KeyboardInterrupt`` at once.
+    """
+
+    def __init__(self, command: str, request_id: str, state: str | None, result: object = None,
+                 error: CommandFailed | None = None) -> None:
+        super().__init__(f"{command} interrupted")
+        self.command = command
+        self.request_id = request_id
+        self.state = state
+        self.result = result
+        self.error = error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 
-from . import _core
+from . import _core, _settle
 from ._commands import _UNSET, CommandMethods, EventCallback, ProgressCallback, _BaseClient
 from ._core import EventStreamBase, LatestMailbox, Timeout
 from ._errors import ProtocolMismatch, RequestTimeout
@@ -37,6 +38,14 @@ class Client(CommandMethods, _BaseClient):
     :class:`DaemonUnavailable`, :class:`RequestTimeout` or :class:`CommandFailed`.
     One client may be used from several threads; calls are serialised.
 
+    Every request carries its timeout as its deadline: the daemon never starts it once
+    the call has given up. When the timeout passes on a command with side effects
+    (``capture``, ``set``, ...), the client asks the daemon to stop it and reports what
+    became of it: its late result, or :class:`RequestTimeout` saying whether it started.
+    Ctrl-C in a call stops its request the same way (:meth:`cancel`) and raises
+    :class:`RequestInterrupted` with what was done (a capture's shots taken). A daemon
+    that goes away during a call is noticed within 2.5 s (:class:`DaemonUnavailable`).
+
     For a daemon on TCP with CURVE, pass ``curve_server_key`` (its ``server.key`` file or
     z85 public key) and ``curve_client_key`` (this client's ``NAME.key_secret`` file, its
     z85 secret key, or a ``(public, secret)`` z85 pair), or set ``PTPD_CURVE_SERVER_KEY``
@@ -58,8 +67,15 @@ class Client(CommandMethods, _BaseClient):
                          curve_server_key=curve_server_key, curve_client_key=curve_client_key)
         self._context = context or zmq.Context.instance()
         self._socket: zmq.Socket | None = None
+        self._monitor: zmq.Socket | None = None
         self._lock = threading.RLock()
         self._streams: list[Any] = []
+        #: the request a call is waiting for, and cancels other threads asked for it
+        self._waiting_for: str | None = None
+        self._asks: list[str] = []
+        self._asks_lock = threading.Lock()
+        self._wake: tuple[int, int] | None = os.pipe()  # read end polled by a waiting call
+        os.set_blocking(self._wake[0], False)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -74,9 +90,12 @@ class Client(CommandMethods, _BaseClient):
         for s in list(self._streams):
             s.close()
         with self._lock:
-            if self._socket is not None:
-                self._socket.close(0)
-                self._socket = None
+            self._drop_socket()
+            with self._asks_lock:
+                if self._wake is not None:
+                    for fd in self._wake:
+                        os.close(fd)
+                    self._wake = None
             self._closed = True
 
     def _command_socket(self) -> zmq.Socket:
@@ -85,7 +104,27 @@ class Client(CommandMethods, _BaseClient):
                 raise RuntimeError("client is closed")
             _core.probe_ipc(self._plan.command)
             self._socket = _core.open_dealer(self._context, self._plan.command, self._curve)
+            self._monitor = _core.open_monitor(self._socket)
         return self._socket
+
+    def _drop_socket(self) -> None:
+        """Start afresh next time (a dead peer leaves a half-open pipe)."""
+        if self._monitor is not None:
+            self._monitor.close(0)
+            self._monitor = None
+        if self._socket is not None:
+            self._socket.close(0)
+            self._socket = None
+
+    def _lost(self) -> bool:
+        """The monitor saw the connection to the daemon drop (its messages are used up)."""
+        lost = False
+        while self._monitor is not None:
+            try:
+                lost = _core.connection_lost(self._monitor.recv_multipart(zmq.NOBLOCK)) or lost
+            except zmq.Again:
+                break
+        return lost
 
     # -- the one request path --------------------------------------------------------
 
@@ -106,31 +145,45 @@ class Client(CommandMethods, _BaseClient):
         the daemon publishes about this request while it runs (a capture's
         ``event.capture_done`` per shot, ``progress.transfer``), from this thread.
 
-        Interrupted while waiting (Ctrl-C), the request is abandoned: see :meth:`_abandon`.
+        Interrupted while waiting (Ctrl-C), the request is stopped: see :meth:`_abandon`.
         """
         read = self._read_timeout(timeout)
         with self._lock:
             sock = self._command_socket()
-            rid, frames = self._new_request(cmd, args)
+            rid, frames = self._new_request(cmd, args, read)
             if not sock.poll(self._connect_ms(), zmq.POLLOUT):
-                # a dead peer leaves a half-open pipe: start afresh next time
-                sock.close(0)
-                self._socket = None
+                self._drop_socket()
                 raise self._unavailable()
+            self._lost()  # what happened before this request is no news
             topics = _core.request_topics(progress is not None, on_event is not None)
             sub = _core.open_sub(self._context, self.endpoints()[0], self._curve, topics) if topics else None
+            with self._asks_lock:
+                self._waiting_for = rid
             try:
                 sock.send_multipart([b"", *frames], copy=False)
                 poller = zmq.Poller()
                 poller.register(sock, zmq.POLLIN)
+                poller.register(self._monitor, zmq.POLLIN)
+                poller.register(self._wake_fd(), zmq.POLLIN)
                 if sub is not None:
                     poller.register(sub, zmq.POLLIN)
                 deadline = None if read is None else time.monotonic() + read
                 while True:
                     left = _core.remaining(deadline)
                     if left is not None and left <= 0:
+                        if _settle.has_side_effects(cmd):
+                            s = self._settle(sock, rid, _settle.grace(read))
+                            if s.reply is not None:
+                                return _settle.late(cmd, read, s, parse)
+                            raise _settle.timed_out(cmd, read, s)
                         raise self._timed_out(cmd, read)
                     ready = dict(poller.poll(_core.poll_ms(left)))
+                    # a reply the daemon sent before it went (SIGTERM) is read first
+                    if self._monitor in ready and self._lost() and not sock.poll(0):
+                        self._drop_socket()
+                        raise _core.gone(cmd, self._plan.command)
+                    if self._wake_fd() in ready:
+                        self._send_asks(sock)
                     if sub is not None and sub in ready:
                         self._drain_events(sub, rid, args or {}, progress, on_event)
                     if sock in ready:
@@ -142,17 +195,77 @@ class Client(CommandMethods, _BaseClient):
                             self._drain_events(sub, rid, args or {}, progress, on_event)
                         return _core.result_of(cmd, reply, parse)
             except KeyboardInterrupt:
-                self._abandon(rid, cmd)
-                raise
+                raise self._abandon(sock, rid, cmd, read, parse) from None
             finally:
+                with self._asks_lock:
+                    self._waiting_for = None
+                    self._asks.clear()
                 if sub is not None:
                     sub.close(0)
 
-    def _abandon(self, rid: str, cmd: str) -> None:
-        """The caller stopped waiting for request ``rid`` (Ctrl-C). The daemon goes on
-        with it; its late reply is recognised by its id and dropped. This is where the
-        daemon is to be told to stop (a ``cancel`` of ``rid``, once the bus has one)."""
-        log.debug("%s (request %s) abandoned: interrupted", cmd, rid)
+    def _abandon(self, sock: zmq.Socket, rid: str, cmd: str, read: float | None, parse: bool) -> BaseException:
+        """The caller stopped waiting for request ``rid`` (Ctrl-C): the daemon stops it (a
+        capture after the shot in progress) and says what was done, which the
+        :class:`RequestInterrupted` returned carries; a second Ctrl-C ends the wait at once."""
+        log.debug("%s (request %s) interrupted: cancelling it", cmd, rid)
+        return _settle.interrupted(cmd, self._settle(sock, rid, _settle.grace(read)), parse)
+
+    def cancel(self, request_id: str | None = None, *, timeout: float | None = _UNSET) -> str | None:
+        """Ask the daemon to stop a request of this client: by default the one a call is
+        waiting for (from another thread or a callback). That call then returns or raises
+        as the daemon answers it: a running capture ends after the shot in progress and
+        returns the shots taken (``stopped: "cancelled"``), a queued request raises
+        :class:`CommandFailed` (``cancelled``). Returns at once (``None``) while a call
+        waits; otherwise sends ``cancel`` for ``request_id`` and returns what the daemon
+        found (``queued``, ``running``, ``done``, ``unknown``)."""
+        with self._asks_lock:
+            target = request_id or self._waiting_for
+            if self._waiting_for is not None and target is not None:
+                self._asks.append(target)
+                os.write(self._wake_fd(write=True), b"c")
+                return None
+        if request_id is None:
+            return None
+        return self.request("cancel", {"id": request_id}, timeout=timeout, parse=False)["state"]
+
+    def _wake_fd(self, write: bool = False) -> int:
+        """The pipe another thread wakes a waiting call with (its read end, or write end)."""
+        if self._wake is None:
+            raise RuntimeError("client is closed")
+        return self._wake[1 if write else 0]
+
+    def _send_asks(self, sock: zmq.Socket) -> None:
+        """Send the cancels other threads asked for (only this thread uses the socket)."""
+        try:
+            while os.read(self._wake_fd(), 512):
+                pass
+        except BlockingIOError:
+            pass
+        with self._asks_lock:
+            asks, self._asks = self._asks, []
+        for target in asks:
+            sock.send_multipart([b"", *_core.request_frames(self._ids.next(), "cancel", {"id": target},
+                                                             _settle.CANCEL_ANSWER)], copy=False)
+
+    def _settle(self, sock: zmq.Socket, rid: str, grace: float) -> _settle.Settling:
+        """Send ``cancel`` for ``rid`` and listen until the daemon has said what became of
+        it (see :mod:`._settle`); replies that arrive meanwhile are fed in."""
+        cid = self._ids.next()
+        s = _settle.Settling(rid, cid, grace, time.monotonic())
+        try:
+            sock.send_multipart([b"", *_core.request_frames(cid, "cancel", {"id": rid}, _settle.CANCEL_ANSWER)],
+                                flags=zmq.NOBLOCK, copy=False)
+        except zmq.ZMQError:  # the daemon is not there to tell
+            return s
+        while not s.done(now := time.monotonic()):
+            if sock.poll(min(100, max(1, int(s.left(now) * 1000)))):
+                try:
+                    s.feed(_core.parse_reply_frames(sock.recv_multipart(copy=False)), time.monotonic())
+                except ProtocolMismatch:
+                    continue
+            elif self._lost():
+                break  # the daemon went away: nothing more will come
+        return s
 
     @staticmethod
     def _drain_events(sub: zmq.Socket, rid: str, args: dict[str, Any], progress: ProgressCallback | None,
