@@ -245,3 +245,33 @@ def test_a_vanished_daemon_is_noticed_within_3_s(tmp_path: Path, how: str) -> No
         if how == "SIGSTOP":
             os.kill(d.proc.popen.pid, signal.SIGKILL)
         d.stop()
+
+
+def test_sigterm_of_the_daemon_still_delivers_the_capture_reply(tmp_path: Path) -> None:
+    """The daemon answers the capture it stops, then goes: the client reads that answer
+    (the shots taken) instead of reporting a vanished daemon."""
+    d = Daemon(tmp_path / "term", vendor="generic")
+    try:
+        d.wait_connected()
+        with d.client(timeout=30) as c:
+            c.set("delay", "1s")
+            got: dict[str, object] = {}
+
+            def shoot() -> None:
+                try:
+                    got["result"] = c.capture(5, download=True)
+                except Exception as exc:  # noqa: BLE001 - reported below
+                    got["error"] = exc
+
+            t = threading.Thread(target=shoot)
+            t.start()
+            time.sleep(1.6)
+            d.proc.popen.send_signal(signal.SIGTERM)
+            t.join(15)
+            assert d.proc.popen.wait(10) == 0
+        result = got.get("result")
+        assert result is not None, got
+        assert result.raw["stopped"] == "stopping" and 1 <= len(result.shots) < 5  # type: ignore[attr-defined]
+        assert all(s.data is not None and bytes(s.data[:2]) == b"\xff\xd8" for s in result.shots)  # type: ignore[attr-defined]
+    finally:
+        d.stop()
