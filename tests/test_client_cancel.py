@@ -275,3 +275,24 @@ def test_sigterm_of_the_daemon_still_delivers_the_capture_reply(tmp_path: Path) 
         assert all(s.data is not None and bytes(s.data[:2]) == b"\xff\xd8" for s in result.shots)  # type: ignore[attr-defined]
     finally:
         d.stop()
+
+
+def test_ptpctl_says_when_a_capture_stopped_before_its_timeout(generic: Daemon, tmp_path: Path) -> None:
+    """A capture whose next shot would end after the client's timeout stops after the
+    shot in hand (no picture is taken for a client that gave up): ptpctl saves and lists
+    what was taken, then says why it stopped (exit 105)."""
+    with generic.client(timeout=10) as c:
+        c.set("delay", "5s")
+        before = objects(c)
+    out = tmp_path / "out"
+    p = subprocess.run([PYTHON, "-m", "ptpctl", "--timeout", "1", "capture", "3", "-o", str(out)],
+                       env=generic.full_env(), capture_output=True, text=True, timeout=60)
+    time.sleep(1.0)
+    with generic.client(timeout=10) as c:
+        taken = objects(c) - before
+    files = sorted(out.iterdir())
+    assert p.returncode == 105, p.stderr
+    assert p.stderr.strip().splitlines()[-1] == (
+        "ptpctl: error: capture stopped after 1 of 3 shot(s): the next one would have ended after the timeout "
+        "(1 s and 2 s a shot); give more --timeout")
+    assert len(files) == taken == 1 and files[0].name in p.stdout

@@ -55,15 +55,55 @@ def test_ptpctl_events_ctrl_c(daemon: Daemon) -> None:  # noqa: F811
 
 
 def test_ptpctl_capture_ctrl_c_mid_way(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
-    p = start(["-m", "ptpctl", "capture", "60", "-o", str(tmp_path), "--progress"], daemon.full_env())
+    with daemon.client(timeout=10) as c:
+        before = len(c.objects())
+    out_dir = tmp_path / "out"
+    p = start(["-m", "ptpctl", "capture", "60", "-o", str(out_dir), "--progress"], daemon.full_env())
     early = wait_for_line(p.stderr, "1/60")
     code, out, err = finish(p, signal.SIGINT)
     lines = (early + err).splitlines()
-    assert code == 130 and lines[-1] == "ptpctl: error: interrupted", early + err
+    files = sorted(out_dir.iterdir())
+    assert code == 130, early + err
+    # the daemon stopped after the shot in progress; every shot taken was saved
+    assert lines[-1] == f"ptpctl: error: interrupted after {len(files)} of 60 shot(s), saved in {out_dir}", early + err
     assert all("/60" in line for line in lines[:-1]) and "Traceback" not in err  # progress lines, then one line
     assert out == ""
-    with daemon.client(timeout=30) as c:  # the daemon is not left broken (it finishes the capture)
-        c.ping()
+    time.sleep(1.0)
+    with daemon.client(timeout=30) as c:  # no shot was taken after it: the camera holds what was saved
+        assert len(c.objects()) - before == len(files) >= 1
+
+
+def test_ptpctl_ctrl_c_on_a_self_timer_keeps_what_the_camera_took(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+    """Issue 20's check: ``capture 4 -o DIR`` with a 2 s self-timer, Ctrl-C after 3 s:
+    as many files as the camera took shots, at most 2, exit 130, and the daemon answers
+    within 1 s."""
+    with daemon.client(timeout=10) as c:
+        c.set("delay", "2s")
+        before = len(c.objects())
+    try:
+        out_dir = tmp_path / "out"
+        p = start(["-m", "ptpctl", "capture", "4", "-o", str(out_dir)], daemon.full_env())
+        time.sleep(3.0)
+        p.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        with daemon.client(timeout=2) as c:
+            c.ping()
+        ping = time.monotonic() - t0
+        out, err = p.communicate(timeout=20)
+        code = p.returncode
+        files = sorted(out_dir.iterdir())
+        time.sleep(2.5)  # a shot taken after the reply would be on the card by now
+        with daemon.client(timeout=10) as c:
+            taken = len(c.objects()) - before
+        print(f"capture 4 with a 2 s self-timer, Ctrl-C at 3 s: exit {code}, {len(files)} files, "
+              f"camera took {taken}, ping {ping * 1000:.0f} ms; {err.strip()!r}")
+        assert code == 130 and out == "", err
+        assert 1 <= len(files) == taken <= 2
+        assert err.strip().splitlines()[-1] == f"ptpctl: error: interrupted after {taken} of 4 shot(s), saved in {out_dir}"
+        assert ping < 1.0
+    finally:
+        with daemon.client(timeout=10) as c:
+            c.set("delay", "off")
 
 
 def test_ptpview_http_ctrl_c_and_sigterm(daemon: Daemon) -> None:  # noqa: F811

@@ -8,6 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ptpd_client import RequestInterrupted
+
 from .files import free_name, is_jpeg_name, safe_name, write_atomic
 from .targets import check_directory
 
@@ -19,7 +21,7 @@ SOURCE_PREVIEW = "preview"
 
 def capture_shots(client: Any, count: int, *, want_data: bool, preview: bool = False,
                   delete_after: bool = False, save_into: Iterable[Path] = (),
-                  on_event: Callable[[Any], None] | None = None) -> list[tuple[Any, str | None]]:
+                  on_event: Callable[[Any], None] | None = None) -> Captured:
     """Capture ``count`` shots; with ``want_data`` each carries its image bytes.
 
     Check, then fire: every directory in ``save_into`` (where the caller will save the
@@ -31,14 +33,46 @@ def capture_shots(client: Any, count: int, *, want_data: bool, preview: bool = F
     that lists no objects in remote mode) leaves only its preview: that is used then.
     ``on_event`` follows the capture as the daemon reports it (see ``Client.capture``).
     Returns ``(shot, source)`` pairs, source "camera" (the image), "preview" or None,
-    the daemon's words (docs/bus.md).
+    the daemon's words (docs/bus.md); ``.stopped`` says why the daemon ended the capture
+    before ``count`` shots (``"stopping"``, ``"expired"``), ``None`` when it did not.
+
+    Ctrl-C stops the capture on the daemon after the shot in progress, which is still
+    downloaded: :class:`CaptureInterrupted` then carries the shots taken, to be saved.
     """
     for directory in save_into:
         check_directory(directory)
     kw: dict[str, Any] = {"on_event": on_event} if on_event is not None else {}
-    result = client.capture(count, download=want_data, preview=preview or want_data,
-                            keep=(not delete_after) if want_data else None, **kw)
-    out: list[tuple[Any, str | None]] = []
+    try:
+        result = client.capture(count, download=want_data, preview=preview or want_data,
+                                keep=(not delete_after) if want_data else None, **kw)
+    except RequestInterrupted as exc:
+        taken = _shots_of(exc.result, want_data) if exc.result is not None else []
+        raise CaptureInterrupted(taken, exc) from None
+    return _shots_of(result, want_data)
+
+
+class CaptureInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a capture: ``shots`` are the ``(shot, source)`` pairs taken before the
+    daemon stopped it (the one in progress included), ``interrupted`` the client's
+    :class:`~ptpd_client.RequestInterrupted` (its ``error`` when the capture failed)."""
+
+    def __init__(self, shots: list[tuple[Any, str | None]], interrupted: RequestInterrupted) -> None:
+        super().__init__("capture interrupted")
+        self.shots = shots
+        self.interrupted = interrupted
+
+
+class Captured(list[tuple[Any, str | None]]):
+    """The ``(shot, source)`` pairs of a capture, and why it ended early (``stopped``)."""
+
+    stopped: str | None = None
+
+
+def _shots_of(result: Any, want_data: bool) -> Captured:
+    """``(shot, source)`` pairs of a capture's result."""
+    out = Captured()
+    raw = getattr(result, "raw", None)
+    out.stopped = raw.get("stopped") if isinstance(raw, dict) else None
     for i, s in enumerate(result.shots):
         source: str | None = None
         if s.data is not None:

@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from ptpd_console.errors import CliError, Exit
+from ptpd_console.errors import CliError, Exit, Interrupted
 from ptpd_console.files import FileExists, Incomplete, numbered, write_atomic
-from ptpd_console.shots import SOURCE_PREVIEW, capture_shots, checks, save_shot
+from ptpd_console.shots import SOURCE_PREVIEW, CaptureInterrupted, capture_shots, checks, save_shot
 from ptpd_console.targets import TargetError, has_display
 
 from .. import output
@@ -44,6 +44,9 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
     be made, can be written, and has room for an image; --view needs a display.
 
     PATH "view" is the ptp-ip tool's way of saying --view.
+
+    Ctrl-C stops the capture after the shot in progress; every shot taken is saved, then
+    ptpctl exits 130.
     """
     count, path = _count_and_path(args)
     if path == "view":
@@ -62,12 +65,15 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
     want_data = targets is not None or output_dir is not None
     save_into = sorted({t.parent for t in targets}) if targets is not None else [Path(output_dir)] if output_dir else []
     show = (count > 1 and not want_json(session, as_json) and sys.stderr.isatty()) if progress is None else progress
+    interrupted: CaptureInterrupted | None = None
     with ShotProgress(count) if show else contextlib.nullcontext() as shown:
         try:
             fetched = capture_shots(session.client, count, want_data=want_data, preview=view, delete_after=delete_after,
                                     save_into=save_into, on_event=shown.on_event if shown is not None else None)
         except TargetError as exc:
             raise CliError(f"{exc}; nothing was captured", Exit.USAGE) from None
+        except CaptureInterrupted as exc:  # the daemon stopped after the shot in progress: save what was taken
+            fetched, interrupted = exc.shots, exc
         if shown is not None:
             shown.finish([s for s, _ in fetched])
     saved: list[str | None] = []
@@ -88,10 +94,15 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
             except OSError as exc:  # checked before the shot; the disk changed since
                 raise _unsaved(shot, dest, exc, delete_after) from None
         saved.append(str(dest) if dest else None)
-        if view and shot.preview:
+        if view and shot.preview and interrupted is None:
             _show_preview(shot.preview, f"Capture preview {i + 1}/{count}")
+    if interrupted is not None:
+        raise Interrupted(_interrupted(interrupted, count, saved))
+    stopped = _stopped(session, fetched, count)
     if want_json(session, as_json):
         output.emit_json({"shots": [s.to_dict() | {"saved": p, "source": src} for (s, src), p in zip(fetched, saved)]})
+        if stopped is not None:
+            raise stopped
         return
     rows = []
     for i, ((s, src), p) in enumerate(zip(fetched, saved), 1):
@@ -99,8 +110,38 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
         rows.append((i, output.hexv(s.handle) if s.handle is not None else "-", s.filename or "-", size,
                      (p or "") + (" (preview)" if p and src == SOURCE_PREVIEW else "")))
     output.table(rows, ["#", "Handle", "File", "Size", "Saved to"])
+    if stopped is not None:
+        raise stopped
     if not want_data:
         click.echo(f"{'Image' if count == 1 else f'{count} images'} captured; they are on the camera (ptpctl ls).")
+
+
+def _interrupted(exc: CaptureInterrupted, count: int, saved: list[str | None]) -> str:
+    """The one line of a capture stopped by Ctrl-C: what was taken and where it is."""
+    req = exc.interrupted
+    if req.error is not None:
+        return f"interrupted; the capture failed: {req.error}"
+    taken = len(exc.shots)
+    if req.state is None and not taken:
+        return "interrupted; the daemon did not say whether the capture had started"
+    if not taken:
+        return "interrupted; no shot was taken"
+    files = [p for p in saved if p]
+    where = (f"saved to {files[0]}" if len(files) == 1 else f"saved in {os.path.dirname(files[0]) or '.'}"
+             if files else "on the camera (ptpctl ls)")
+    return f"interrupted after {taken} of {count} shot(s), {where}"
+
+
+def _stopped(session: Session, fetched: Any, count: int) -> CliError | None:
+    """The error for a capture the daemon ended early (it is stopping, or the timeout
+    would have passed during the next shot); the shots taken are saved and listed first."""
+    why = getattr(fetched, "stopped", None)
+    if why == "stopping":
+        return CliError(f"capture stopped after {len(fetched)} of {count} shot(s): the daemon is stopping", Exit.UNREACHABLE)
+    if why == "expired":
+        return CliError(f"capture stopped after {len(fetched)} of {count} shot(s): the next one would have ended "
+                        f"after the timeout ({session.timeout:g} s and 2 s a shot); give more --timeout", Exit.UNREACHABLE)
+    return None
 
 
 def _target(path: str | None, output_dir: str | None) -> tuple[str | None, str | None]:
