@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +77,7 @@ class Client(CommandMethods, _BaseClient):
         self._asks_lock = threading.Lock()
         self._wake: tuple[int, int] | None = os.pipe()  # read end polled by a waiting call
         os.set_blocking(self._wake[0], False)
+        self._close_wake = weakref.finalize(self, _close_fds, *self._wake)  # also for a client never closed
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -92,10 +94,8 @@ class Client(CommandMethods, _BaseClient):
         with self._lock:
             self._drop_socket()
             with self._asks_lock:
-                if self._wake is not None:
-                    for fd in self._wake:
-                        os.close(fd)
-                    self._wake = None
+                self._wake = None
+                self._close_wake()
             self._closed = True
 
     def _command_socket(self) -> zmq.Socket:
@@ -320,6 +320,11 @@ class Client(CommandMethods, _BaseClient):
         stream = FrameStream(self, timeout)
         self._streams.append(stream)
         return stream
+
+
+def _close_fds(*fds: int) -> None:
+    for fd in fds:
+        os.close(fd)
 
 
 class EventStream(EventStreamBase):
