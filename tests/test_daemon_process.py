@@ -220,7 +220,7 @@ def test_curve_allows_known_client_key_only(tmp_path: Path, spawn: Any) -> None:
 
 def test_bad_config_exits_102(tmp_path: Path, spawn: Any) -> None:
     f = tmp_path / "ptpd.toml"
-    f.write_text("[camera]\nvendor = 'canon'\n")
+    f.write_text("[camera]\nvendor = 'nikon'\n")
     proc = spawn([PTPD, "run", "--config", str(f), "--camera", "h"], env=daemon_env(tmp_path))
     assert proc.popen.wait(10) == 102
-    assert "canon" in proc.output()[1]
+    assert "nikon" in proc.output()[1]

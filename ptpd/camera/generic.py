@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
 from ptpd.camera import properties as props
@@ -41,8 +41,8 @@ from ptpd.camera.base import (
     Shot,
     event_name,
 )
-from ptpd.camera.errors import ResponseError, Timeout, Unsupported
-from ptpd.protocol.codes import DataType, EventCode, OperationCode, ResponseCode
+from ptpd.camera.errors import InitFailed, ResponseError, Timeout, Unsupported
+from ptpd.protocol.codes import DataType, EventCode, InitFailReason, OperationCode, ResponseCode
 from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, Range, decode_uint32_array
 from ptpd.protocol.datatypes import decode_value, encode_value
 from ptpd.protocol.initiator import DEFAULT_GUID, PTPIP_PORT, EventSubscription, PTPIPInitiator
@@ -60,6 +60,16 @@ DOWNLOAD_CHUNK = 0xFFFFFFFF
 CAPTURE_TIMEOUT = 30.0
 #: After CaptureComplete, how long to wait for a late ObjectAdded.
 LATE_OBJECT_GRACE = 1.0
+#: What the user is told while a camera waits for them to accept this initiator.
+PAIRING_PROMPT = "accept this computer on the camera's screen to pair with it"
+#: How long a camera may take to accept a new initiator (its user pressing OK): the Init
+#: Ack may be held back that long, and a refused init is tried again within it.
+PAIRING_TIMEOUT = 30.0
+#: An init not answered within this many seconds means the camera shows its prompt
+#: (libgphoto2 gives up after 2.5 s: an EOS 6D's user must be quicker, libgphoto2#1133).
+PAIRING_NOTICE_AFTER = 2.0
+#: Seconds between init attempts while the camera refuses one it has not paired yet.
+PAIRING_RETRY = 1.0
 
 
 def _is_string(datatype: int) -> bool:
@@ -82,8 +92,15 @@ class GenericCamera(Camera):
         *,
         capture_timeout: float = CAPTURE_TIMEOUT,
         session_id: int = 1,
+        on_pairing: Callable[[str], None] | None = None,
+        pairing_timeout: float = PAIRING_TIMEOUT,
     ) -> None:
         self.link = PTPIPInitiator(host, port, event_port, guid or DEFAULT_GUID, name, timeout)
+        #: called with :data:`PAIRING_PROMPT` while the camera waits for its user to accept us
+        self.on_pairing = on_pairing
+        self.pairing_timeout = max(pairing_timeout, timeout)
+        #: True when this connection had to wait for the camera's user (a pairing prompt)
+        self.paired_with_prompt = False
         #: the GUID we introduce ourselves with (cameras pair by it)
         self.guid = self.link.guid
         self.timeout = timeout
@@ -98,21 +115,73 @@ class GenericCamera(Camera):
     def from_target(cls, target: Target) -> GenericCamera:
         command, event, _ = target.ports
         return cls(
-            target.host, command, event if event != command else None, guid=target.guid, name=target.name, timeout=target.timeout
+            target.host, command, event if event != command else None, guid=target.guid, name=target.name,
+            timeout=target.timeout, on_pairing=target.on_pairing,
         )
 
     # -- connection -------------------------------------------------------------------------
 
     async def connect(self) -> None:
-        """Both channels, init handshake, OpenSession, DeviceInfo."""
-        await self.link.connect()
+        """Both channels, init handshake (waiting for a pairing prompt), OpenSession,
+        DeviceInfo, then the dialect's own set-up (:meth:`_ready`)."""
+        await self._handshake()
         self._start_watch()
         try:
             await self.link.open_session(self.session_id)
             await self._refresh_info()
+            await self._ready()
         except BaseException:
             await self.link.close(close_session=False)
             raise
+
+    async def _handshake(self) -> None:
+        """The init handshake, patient with a camera that asks its user first.
+
+        A camera pairs by our GUID (ptpip.md §2): one that does not know it yet may hold
+        back its Init Ack while its screen asks the user (an EOS, libgphoto2#1133), or
+        refuse the init (Init Fail, rejected initiator) until the user has accepted. Either way the user is
+        told (``on_pairing``) and the handshake is tried again within
+        :attr:`pairing_timeout`; a camera that does not answer at all still fails fast.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.pairing_timeout
+        while True:
+            try:
+                await self.link.connect(
+                    init_timeout=self.pairing_timeout, on_slow_init=self._pairing, slow_after=PAIRING_NOTICE_AFTER
+                )
+                return
+            except InitFailed as exc:
+                if exc.reason != InitFailReason.RejectedInitiator:
+                    raise  # busy with another host, or broken: the caller's backoff decides
+                if loop.time() + PAIRING_RETRY >= deadline:
+                    if self.paired_with_prompt:
+                        raise InitFailed(exc.reason, f"camera did not accept this computer within "
+                                         f"{self.pairing_timeout:g}s: {PAIRING_PROMPT}") from None
+                    raise
+                self._pairing()
+                await asyncio.sleep(PAIRING_RETRY)
+
+    def _pairing(self) -> None:
+        if not self.paired_with_prompt:
+            log.info("camera %s waits for its user: %s", self.link.host, PAIRING_PROMPT)
+        self.paired_with_prompt = True
+        if self.on_pairing is not None:
+            self.on_pairing(PAIRING_PROMPT)
+
+    async def _ready(self) -> None:
+        """What a dialect on this base does once the session is open and DeviceInfo read
+        (EOS: remote mode and its event poll). Nothing for a standard camera."""
+
+    async def adopt(self, other: GenericCamera) -> None:
+        """Take over the open session of ``other`` (a standard camera that connected and
+        read DeviceInfo, as ``--vendor auto`` does) and set it up as :meth:`connect`
+        would; ``other`` must not be used afterwards."""
+        other._stop_watch()
+        self.link, self.guid, self._device_info = other.link, other.guid, other._device_info
+        self.paired_with_prompt = other.paired_with_prompt
+        self._start_watch()
+        await self._ready()
 
     async def close(self) -> None:
         self._stop_watch()

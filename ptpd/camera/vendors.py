@@ -45,8 +45,8 @@ class Vendor:
     #: event and live-view ports as offsets from the command port; 0 = the same port
     #: (standard PTP/IP carries both channels on one)
     offsets: tuple[int, int] = (0, 0)
-    #: the hook ``--vendor auto`` will use (not built yet): true when a camera that
-    #: answered a generic DeviceInfo is this vendor's, so its camera class takes over
+    #: the hook of ``--vendor auto``: true when a camera that answered a standard
+    #: DeviceInfo is this vendor's, so its camera class takes the session over
     recognises: Callable[[CameraInfo], bool] | None = None
 
     def ports(self, command: int | None = None, event: int | None = None, liveview: int | None = None) -> tuple[int, int, int]:
@@ -65,27 +65,49 @@ class Vendor:
         return self.camera_class().from_target(target)
 
 
+def _canon(info: CameraInfo) -> bool:
+    from ptpd.canon.detect import is_eos
+
+    return is_eos(info.manufacturer, int(info.extra.get("vendor_extension_id", 0)), info.operations)
+
+
 #: Every vendor, in ``--vendor`` order; a new vendor is one line here.
 VENDORS: dict[str, Vendor] = {
     v.name: v
     for v in (
         Vendor("generic", "any camera speaking standard PTP/IP (ISO 15740, CIPA DC-X005)", "ptpd.camera.generic:GenericCamera", 15740),
         Vendor("fuji", "Fujifilm X bodies over Wi-Fi (the X-T1 dialect)", "ptpd.camera.fuji:FujiCamera", 55740, (1, 2)),
+        Vendor("canon", "Canon EOS bodies over Wi-Fi (PTP/IP)", "ptpd.camera.canon:CanonCamera", 15740, recognises=_canon),
     )
 }
 
+#: ``--vendor auto``: not a dialect but the choice of one, from the DeviceInfo a standard
+#: PTP/IP connection reads (:mod:`ptpd.camera.auto`); the default on port 15740.
+AUTO = Vendor("auto", "pick the dialect from the camera's DeviceInfo (the default on port 15740)",
+              "ptpd.camera.auto:AutoCamera", 15740)
+
 
 def names() -> tuple[str, ...]:
-    """Every vendor's name (``--vendor`` choices)."""
-    return tuple(VENDORS)
+    """Every vendor's name and ``auto`` (``--vendor`` choices)."""
+    return (*VENDORS, AUTO.name)
 
 
 def vendor(name: str) -> Vendor:
-    """The vendor called ``name``; ValueError naming the choices when there is none."""
+    """The vendor called ``name`` (or :data:`AUTO`); ValueError naming the choices when there is none."""
+    if name == AUTO.name:
+        return AUTO
     try:
         return VENDORS[name]
     except KeyError:
-        raise ValueError(f"vendor {name!r}: choose one of {', '.join(VENDORS)}") from None
+        raise ValueError(f"vendor {name!r}: choose one of {', '.join(names())}") from None
 
 
-__all__ = ["VENDORS", "Target", "Vendor", "names", "vendor"]
+def recognising(info: CameraInfo) -> Vendor | None:
+    """The first vendor whose ``recognises`` hook takes the camera ``info`` describes."""
+    for v in VENDORS.values():
+        if v.recognises is not None and v.recognises(info):
+            return v
+    return None
+
+
+__all__ = ["AUTO", "VENDORS", "Target", "Vendor", "names", "recognising", "vendor"]

@@ -70,7 +70,7 @@ def setup_logging(level: str) -> None:
 @click.option("-f", "--config", "config_file", type=click.Path(dir_okay=False), envvar="PTPD_CONFIG", metavar="FILE",
               help="TOML config file, or the ptp-ip tool's INI ([initiator], [responder], [server]).")
 @click.option("--camera", "host", metavar="HOST[:PORT]", help="Camera address (PTPD_CAMERA).")
-@click.option("--vendor", type=click.Choice(VENDORS), help="Camera dialect (default generic): " + "; ".join(f"{v.name}, {v.description}" for v in vendors.VENDORS.values()) + ".")
+@click.option("--vendor", type=click.Choice(VENDORS), help="Camera dialect (default: auto on port 15740, else generic): " + "; ".join(f"{v.name}, {v.description}" for v in (*vendors.VENDORS.values(), vendors.AUTO)) + ".")
 @click.option("--port", type=PORT, help="Generic: the camera's one PTP/IP port (15740).")
 @click.option("--cmd-port", type=PORT, help="Fuji: command/data port (55740).")
 @click.option("--event-port", type=PORT, help="Fuji: event port (55741).")

@@ -11,7 +11,8 @@ TOML layout (every key optional)::
 
     [camera]                      # the camera to hold
     host = "192.168.0.1"          # or "HOST:PORT"
-    vendor = "fuji"               # a name from ptpd.camera.vendors: generic | fuji
+    vendor = "fuji"               # a name from ptpd.camera.vendors: generic | fuji | canon | auto
+                                  # (default: auto on port 15740, else generic)
     port = 15740                  # generic: the one port
     cmd_port = 55740              # fuji: command/data, event, live-view ports
     event_port = 55741
@@ -211,7 +212,7 @@ def read_ini(path: Path) -> dict[str, Any]:
 
     The tool's default camera address is not among them: it is a default, so a
     ``PTPD_CAMERA`` in the environment still wins over it (see :func:`load_config`).
-    A vendor ptpd has no dialect for (the tool knew nikon, canon, ... as generic too)
+    A vendor ptpd has no dialect for (the tool knew nikon, sony, ... as generic too)
     becomes generic, with a warning.
     """
     try:
@@ -305,6 +306,11 @@ def load_config(
     unknown = set(merged) - set(KEYS)
     if unknown:
         raise ConfigError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
+    if not merged.get("vendor"):
+        # on the standard port the camera says which dialect it speaks; elsewhere it is
+        # a standard one unless told
+        port = merged.get("cmd_port") or merged.get("port")
+        merged["vendor"] = vendors.AUTO.name if port in (None, vendors.AUTO.port) else "generic"
     cfg = Config(**merged, warnings=warnings)
 
     known = vendors.names()  # read now: a vendor registered after import counts
@@ -317,7 +323,7 @@ def load_config(
         if cfg.simulate not in choices:
             raise ConfigError(f"simulate {cfg.simulate!r}: choose one of {', '.join(choices)}")
     if cfg.simulate is None and not cfg.host:
-        raise ConfigError("no camera: give --camera HOST[:PORT] (or --simulate generic|fuji)")
+        raise ConfigError("no camera: give --camera HOST[:PORT] (or --simulate generic|fuji|canon)")
     if cfg.log_level.lower() not in LOG_LEVELS:
         raise ConfigError(f"log level {cfg.log_level!r}: choose one of {', '.join(LOG_LEVELS)}")
     if cfg.keepalive < 0 or cfg.timeout <= 0 or cfg.reconnect_min <= 0 or cfg.reconnect_max < cfg.reconnect_min:

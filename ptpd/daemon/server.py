@@ -327,7 +327,8 @@ class Daemon:
         return {
             "connection": link.connection.value,
             "detail": link.detail,
-            "vendor": self.config.vendor,
+            # with --vendor auto, the dialect the camera turned out to speak once connected
+            "vendor": link.info.vendor if self.config.vendor == "auto" and link.info else self.config.vendor,
             "model": link.info.model if link.info else "",
             "simulated": bool(self.config.simulate),
             "queue": link.queue_depth,

@@ -183,8 +183,19 @@ class PTPIPInitiator:
 
     # -- connect -----------------------------------------------------------------------------
 
-    async def connect(self) -> None:
+    async def connect(
+        self,
+        init_timeout: float | None = None,
+        on_slow_init: Callable[[], None] | None = None,
+        slow_after: float = 2.0,
+    ) -> None:
         """Open both connections and run the init handshake.
+
+        ``init_timeout`` (default: the initiator's timeout) is how long the camera may
+        hold back its Init Command Ack: a camera that asks its user to accept a new
+        initiator answers only when the user does. ``on_slow_init`` is called once when
+        the Ack has not come ``slow_after`` seconds after the request (so the user can be
+        told to look at the camera).
 
         Raises :class:`InitFailed` if the camera refuses, :class:`Timeout`, or
         :class:`CameraDisconnected` if it cannot be reached.
@@ -195,7 +206,9 @@ class PTPIPInitiator:
         self._failure = None
         try:
             self._cmd = await self._open(Channel.COMMAND, self.port)
-            ack = await self._handshake(self._cmd, ev.InitCommandRequest(self.guid, self.name))
+            ack = await self._handshake(
+                self._cmd, ev.InitCommandRequest(self.guid, self.name), init_timeout, on_slow_init, slow_after
+            )
             assert isinstance(ack, ev.InitCommandAck)
             self.camera = ack
             # Some cameras (Ricoh Theta) open the event port a moment after the Ack.
@@ -229,15 +242,26 @@ class PTPIPInitiator:
             raise CameraDisconnected(f"cannot connect to {self.host}:{port}: {exc}") from exc
         return proto
 
-    async def _handshake(self, chan: _Channel, request: ev.ConnectionEvent) -> ev.ConnectionEvent:
-        self._init_waiter = asyncio.get_running_loop().create_future()
+    async def _handshake(
+        self,
+        chan: _Channel,
+        request: ev.ConnectionEvent,
+        timeout: float | None = None,
+        on_slow: Callable[[], None] | None = None,
+        slow_after: float = 2.0,
+    ) -> ev.ConnectionEvent:
+        loop = asyncio.get_running_loop()
+        self._init_waiter = loop.create_future()
+        notice = loop.call_later(slow_after, on_slow) if on_slow is not None else None
         try:
-            chan.send(request, timeout=self.timeout)
+            chan.send(request, timeout=self.timeout if timeout is None else timeout)
             try:
                 answer = await self._init_waiter
             except Timeout as exc:
                 raise Timeout(f"camera did not answer the {chan.name} init: {exc}") from None
         finally:
+            if notice is not None:
+                notice.cancel()
             self._init_waiter = None
         if isinstance(answer, ev.InitFail):
             raise InitFailed(answer.reason)
