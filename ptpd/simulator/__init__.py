@@ -7,6 +7,8 @@ use it directly); ``ptpd simulate`` runs one as a process (:mod:`.cli`).
   channels on one port (default 15740).
 * ``vendor="fuji"``: a Fujifilm Wi-Fi body (the :mod:`.fuji` package), ports ``port``,
   ``port+1`` (events), ``port+2`` (live view) (default 55740).
+* ``vendor="canon"``: a Canon EOS body (the :mod:`.canon` package): standard PTP/IP on
+  one port (default 15740) with EOS operations and events polled through GetEvent.
 
 A vendor's simulator is one line of :data:`SIMULATORS` (the function that starts
 its body, its default port). Both take a :class:`~ptpd.simulator.faults.Faults` (``faults=`` or the returned
@@ -33,6 +35,7 @@ from ptpd.simulator.faults import Faults, Malformed
 SIMULATORS: dict[str, tuple[str, int]] = {
     "generic": ("ptpd.simulator.server:start_generic_simulator", 15740),
     "fuji": ("ptpd.simulator.fuji:start_fuji_simulator", 55740),
+    "canon": ("ptpd.simulator.canon:start_canon_simulator", 15740),
 }
 #: default command port per vendor
 DEFAULT_PORTS = {vendor: port for vendor, (_, port) in SIMULATORS.items()}

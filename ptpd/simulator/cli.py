@@ -38,11 +38,18 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
     return value
 
 
+#: the vendor options each simulated body takes
+_VENDOR_OPTIONS = {
+    "fuji": frozenset({"pairing_delay", "refuse_pairing", "strict_name", "liveview_fps", "subject", "capture_style"}),
+    "canon": frozenset({"pairing_delay", "refuse_pairing", "liveview_fps", "subject"}),
+}
+
+
 @click.command(short_help="Serve a simulated camera over real PTP/IP sockets.")
 @click.option("--vendor", type=click.Choice(VENDORS), default="generic", show_default=True, help="Which camera to simulate.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=None,
-              help="Command port (0 = any free port). Default 15740 generic, 55740 fuji.")
+              help="Command port (0 = any free port). Default 15740 generic and canon, 55740 fuji.")
 @click.option("--latency", "latency_ms", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Delay each transaction by this many ms, as a Wi-Fi link and a camera would.")
 @click.option("--link-mbps", type=click.FloatRange(0), default=0.0, show_default=True,
@@ -68,14 +75,14 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
 @click.option("--wake-after", type=click.FloatRange(0), default=5.0, show_default=True, help="Asleep, come back after this many seconds.")
 @click.option("--fault-seed", type=int, default=None, help="Seed for the fault dice (reproducible runs).")
 @click.option("--pairing-delay", type=click.FloatRange(0), default=None,
-              help="Fuji: seconds the camera waits for its user to accept a new client (default 1).")
-@click.option("--refuse-pairing", is_flag=True, default=False, help="Fuji: the user declines new clients.")
+              help="Fuji, Canon: seconds until the camera's user accepts a new client (Fuji default 1, Canon 0: no prompt).")
+@click.option("--refuse-pairing", is_flag=True, default=False, help="Fuji, Canon: the user declines new clients.")
 @click.option("--strict-name", is_flag=True, default=False,
               help="Fuji: refuse (Init Fail 0x2019) names other than the paired client's.")
 @click.option("--fps", "liveview_fps", type=click.FloatRange(min=0.1), default=None,
-              help="Fuji: live-view frames per second (default 30).")
+              help="Fuji, Canon: live-view frames per second (default 30).")
 @click.option("--subject", default=None,
-              help="Fuji: what the scene shows: object (default), none, face, or a schedule such as "
+              help="Fuji, Canon: what the scene shows: object (default), none, face, or a schedule such as "
                    "'none,object@3' (object from t=3 s) or 'face@2-5'.")
 @click.option("--capture-style", type=click.Choice(["auto", "fuji", "standard"]), default=None,
               help="Fuji: X-T1 capture events with preview lock, or standard PTP events (auto: by client).")
@@ -111,13 +118,14 @@ def simulate(
     capture_style: str | None,
     verbose: int,
 ) -> None:
-    """Serve a simulated camera (generic PTP/IP or Fujifilm Wi-Fi) on real TCP sockets.
+    """Serve a simulated camera (generic PTP/IP, Fujifilm Wi-Fi or Canon EOS) on real TCP sockets.
 
     Point any PTP/IP client at it, e.g.
 
     \b
       gphoto2 --camera "PTP/IP Camera" --port ptpip:127.0.0.1:15740:15740 --summary
       gphoto2 --camera "Fuji X (WLAN)" --port ptpip:127.0.0.1:55740:55741 --summary
+      gphoto2 --camera "PTP/IP Camera" --port ptpip:127.0.0.1:15740:15740 --summary   (--vendor canon)
     """
     logging.basicConfig(
         level=logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG,
@@ -156,9 +164,12 @@ def simulate(
         "liveview_fps": liveview_fps, "subject": subject, "capture_style": capture_style,
     }
     fuji_options = {k: v for k, v in fuji_options.items() if v is not None}
-    if fuji_options and vendor != "fuji":
-        flag = {"liveview_fps": "fps"}.get(next(iter(fuji_options)), next(iter(fuji_options)))
-        raise click.UsageError(f"--{flag.replace('_', '-')} is for --vendor fuji only")
+    taken = _VENDOR_OPTIONS.get(vendor, frozenset())
+    for key in fuji_options:
+        if key not in taken:
+            flag = {"liveview_fps": "fps"}.get(key, key)
+            users = " or ".join(v for v, keys in _VENDOR_OPTIONS.items() if key in keys)
+            raise click.UsageError(f"--{flag.replace('_', '-')} is for --vendor {users} only")
     if subject is not None:
         from ptpd.simulator.scene import SceneSchedule
 

@@ -81,13 +81,15 @@ class _Channel:
 
     __slots__ = ("conn", "reader", "writer")
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data_out: frozenset[int] = DATA_OUT_OPERATIONS
+    ) -> None:
         self.reader = reader
         self.writer = writer
         self.conn = ResponderConnection(
             chunk_size=CHUNK_SIZE,
             max_data_size=MAX_DATA_OUT,
-            unknown_phase_data_out=DATA_OUT_OPERATIONS,
+            unknown_phase_data_out=data_out,
         )
 
     async def next_event(self) -> ev.ConnectionEvent:
@@ -117,7 +119,7 @@ class _Pair:
     """A command channel, its event channel, and the PTP session on them."""
 
     number: int
-    session: CameraSession
+    session: Any  #: the camera's session: ``handle(code, tid, params, data) -> Reply``
     cmd: _Channel
     initiator_name: str = ""
     evt: _Channel | None = None
@@ -141,9 +143,20 @@ class _Pair:
 
 
 class Simulator:
-    """A running simulated camera. Use :func:`start_generic_simulator` to make one."""
+    """A running simulated camera. Use :func:`start_generic_simulator` to make one.
+
+    A vendor whose body speaks standard PTP/IP underneath its own operations (Canon EOS)
+    subclasses it: :meth:`new_session` makes its session (anything with ``handle(code,
+    tid, params, data) -> Reply``), :meth:`admit` may hold back or refuse an init (a
+    pairing prompt), and :attr:`data_out_operations` / :attr:`data_in_operations` name
+    its operations with data phases.
+    """
 
     vendor = "generic"
+    #: operations whose data phase comes from the host when its request does not say
+    data_out_operations: frozenset[int] = DATA_OUT_OPERATIONS
+    #: operations answered with a data phase (what some faults break)
+    data_in_operations: frozenset[int] = serving.DATA_IN_OPERATIONS
 
     def __init__(
         self,
@@ -197,7 +210,7 @@ class Simulator:
         self._watchdog = asyncio.create_task(
             serving.watch_sleep(self.faults, lambda: bool(self._pairs), self.drop_all), name="ptpd-sim-watchdog"
         )
-        log.info("generic camera %r on %s:%d", self.camera.config.model, self.host, self.port)
+        log.info("%s camera %r on %s:%d", self.vendor, self.model, self.host, self.port)
         return self
 
     async def close(self) -> None:
@@ -243,7 +256,7 @@ class Simulator:
         try:
             if self._closing or self.faults.asleep():
                 return
-            channel = _Channel(reader, writer)
+            channel = _Channel(reader, writer, self.data_out_operations)
             while True:  # probes first, until an init packet classifies the channel
                 try:
                     first = await asyncio.wait_for(channel.next_event(), FIRST_PACKET_TIMEOUT)
@@ -268,10 +281,21 @@ class Simulator:
         with contextlib.suppress(Exception):
             await channel.writer.drain()
 
+    def new_session(self) -> Any:
+        """A new session on the camera (one per PTP/IP connection pair)."""
+        return CameraSession(self.camera)
+
+    async def admit(self, init: ev.InitCommandRequest) -> int | None:
+        """Whether the camera takes this initiator: None, or the Init Fail reason. It may
+        wait first (a camera asking its user). The generic camera takes everyone."""
+        return None
+
     async def _command_connection(self, init: ev.InitCommandRequest, channel: _Channel) -> None:
         reason = self.faults.on_init()
         if reason is None and not self.allow_takeover and self.connected:
             reason = InitFailReason.Busy
+        if reason is None:
+            reason = await self.admit(init)
         if reason is not None:
             log.info("refusing init from %r (reason %d)", init.name, reason)
             await self._refuse(channel, reason)
@@ -281,7 +305,7 @@ class Simulator:
             self._end_pair(old)
         number = self._next_number
         self._next_number = self._next_number % 0xFFFFFFFE + 1
-        pair = _Pair(number, CameraSession(self.camera), channel, init.name)
+        pair = _Pair(number, self.new_session(), channel, init.name)
         self._pairs[number] = pair
         pair.tasks.add(asyncio.current_task())  # type: ignore[arg-type]
         channel.send(ev.InitCommandAck(number, self.guid, self.name))
@@ -367,7 +391,7 @@ class Simulator:
         channel = pair.cmd
         writer = channel.writer
         tid = req.transaction_id
-        plan = self.faults.on_transaction(req.code, req.code in serving.DATA_IN_OPERATIONS)
+        plan = self.faults.on_transaction(req.code, req.code in self.data_in_operations)
         delay = serving.plan_delay(plan, self.latency_ms)
         if delay > 0:
             await asyncio.sleep(delay)
