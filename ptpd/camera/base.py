@@ -156,10 +156,11 @@ class ObjectEntry:
 
     @classmethod
     def decode(cls, handle: int, data: bytes | bytearray | memoryview) -> ObjectEntry:
-        """The entry for ``handle`` from a GetObjectInfo data phase; :class:`DatasetError`
-        when the dataset cannot be read."""
+        """The entry for ``handle`` from a GetObjectInfo data phase. A dataset cut short
+        or odd gives what is there (the rest empty): a listing or a download must not cost
+        the session for a field nobody reads. :class:`DatasetError` when not even that works."""
         try:
-            return cls.from_info(handle, ObjectInfo.decode(data))
+            return cls.from_info(handle, ObjectInfo.decode(data, partial=True))
         except ProtocolError as exc:
             raise DatasetError(f"ObjectInfo of handle 0x{handle:08X}: {exc}") from exc
 

@@ -247,7 +247,7 @@ class FujiCamera(Camera):
             try:
                 _, data = await self.link.transact(OperationCode.GetDeviceInfo)
                 if data:
-                    self._device_info = DeviceInfo.decode(data)
+                    self._device_info = DeviceInfo.decode(data, partial=True)
             except (ResponseError, ProtocolError) as exc:
                 log.debug("no DeviceInfo from the camera: %s", exc)
         return self._device_info

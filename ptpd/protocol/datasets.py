@@ -202,9 +202,13 @@ class StorageInfo:
     volume_label: str = _f(STR, "")
 
     @classmethod
-    def decode(cls, data: Data, *, strict: bool = False) -> Self:
-        """Decode a GetStorageInfo data phase."""
-        return cls(**_decode_fields(cls, data, strict))  # type: ignore[arg-type]
+    def decode(cls, data: Data, *, strict: bool = False, partial: bool = False) -> Self:
+        """Decode a GetStorageInfo data phase.
+
+        ``partial=True`` accepts a StorageInfo cut short or odd: the fields from the first
+        one that cannot be read keep their defaults (empty strings, 0).
+        """
+        return cls(**_decode_fields(cls, data, strict, partial))  # type: ignore[arg-type]
 
     def encode(self) -> bytes:
         """The dataset as GetStorageInfo sends it."""
@@ -244,9 +248,14 @@ class ObjectInfo:
     keywords: str = _f(STR, "")
 
     @classmethod
-    def decode(cls, data: Data, *, strict: bool = False) -> Self:
-        """Decode a GetObjectInfo / SendObjectInfo data phase."""
-        return cls(**_decode_fields(cls, data, strict))  # type: ignore[arg-type]
+    def decode(cls, data: Data, *, strict: bool = False, partial: bool = False) -> Self:
+        """Decode a GetObjectInfo / SendObjectInfo data phase.
+
+        ``partial=True`` accepts an ObjectInfo cut short or odd (an emulated EOS body ends
+        it after a third string, research notes §8.2; libgphoto2 never reads Keywords): the
+        fields from the first one that cannot be read keep their defaults.
+        """
+        return cls(**_decode_fields(cls, data, strict, partial))  # type: ignore[arg-type]
 
     def encode(self) -> bytes:
         """The dataset as GetObjectInfo / SendObjectInfo sends it."""
