@@ -596,7 +596,7 @@ class CanonCamera(GenericCamera):
 
     async def _evf_on(self) -> int | None:
         """EVF mode 1 and the output's PC bit (library.c:3409-3566); the output to put
-        back afterwards, None when it already had the PC bit."""
+        back afterwards, None when it already had the bit."""
         await self._fresh()
         mode = self.eos.values.get(CP.EVFMode)
         if mode is not None and mode != 1:
@@ -606,9 +606,11 @@ class CanonCamera(GenericCamera):
                 log.debug("EVF mode not set: %s", exc)
         current = self.eos.values.get(CP.EVFOutputDevice, 0)
         output = int(current) if isinstance(current, int) else 0
-        if output & EVFOutput.PC:
+        # an EOS M streams on the MOBILE2 output its libgphoto2 prepare sets (library.c:9844-9866)
+        live = EVFOutput.Mobile2 if self.eos_m else EVFOutput.PC
+        if output & live:
             return None
-        await self._set_eos(CP.EVFOutputDevice, output | EVFOutput.PC)
+        await self._set_eos(CP.EVFOutputDevice, output | live)
         return output
 
 
