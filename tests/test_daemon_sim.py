@@ -262,7 +262,7 @@ def test_dropped_link_reconnects_by_itself(generic: Daemon) -> None:
     sub.close()
 
 
-@pytest.mark.parametrize("vendor", ["generic", "fuji"])
+@pytest.mark.parametrize("vendor", ["generic", "fuji", "canon"])
 def test_reconnect_after_simulator_restart_reapplies_iso(tmp_path: Path, vendor: str) -> None:
     pytest.importorskip(f"ptpd.camera.{vendor}", reason=f"{vendor} camera not there yet")
     port = free_port(3)

@@ -1,0 +1,124 @@
+"""A real ``ptpd run --simulate canon`` process and the clients, unchanged, against it:
+``ptpctl`` info/state/get/set/describe/capture/ls/download/events, ``ptpview`` (live view
+and overlay), ``ptptrigger``; and the pairing prompt as ``status.connection`` reports it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import pytest
+from test_cli import is_jpeg, run
+from conftest import Proc
+from test_client_daemon import Daemon
+
+from ptpd.camera.generic import PAIRING_PROMPT
+from ptpd_client import Client, ClientError
+from ptpd.simulator.jpeg import read_exif
+
+PYTHON = sys.executable
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def canon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    d = Daemon(tmp_path_factory.mktemp("canon"), "object", vendor="canon")
+    try:
+        d.wait_connected()
+    except BaseException:
+        d.stop()
+        raise
+    yield d
+    assert d.stop() == 0, "the daemon did not exit cleanly on SIGTERM"
+
+
+def test_info_state_get_set_describe(canon: Daemon) -> None:
+    info = json.loads(run(canon, "--json", "info").output)
+    assert (info["vendor"], info["manufacturer"], info["model"]) == ("canon", "Canon Inc.", "Canon EOS 1300D")
+    state = {p["name"]: p["label"] for p in json.loads(run(canon, "state", "--json").output)}
+    assert state["shutter-speed"] == "1/250" and state["f-number"] == "f/5.6" and state["whitebalance"] == "auto"
+    r = run(canon, "set", "iso", "400")
+    assert r.exit_code == 0 and r.output.strip() == "iso set to 400 (0x58)"
+    assert run(canon, "get", "iso").output.strip() == "400 (0x58)"
+    assert run(canon, "set", "exp-bias", "+1/3").output.strip() == "exp-bias set to +1/3 EV (0x3)"
+    assert run(canon, "set", "shutter", "1/500").exit_code == 0
+    assert run(canon, "get", "shutter-speed").output.strip() == "1/500 s (0x80)"
+    d = json.loads(run(canon, "describe", "whitebalance", "--json").output)
+    assert d["code"] == 0xD109 and d["writable"] and "daylight" in [a["label"] for a in d["allowed"]]
+    bad = subprocess.run([PYTHON, "-m", "ptpctl", "set", "iso", "125"], env=canon.full_env(), capture_output=True,
+                         text=True, timeout=30)
+    assert bad.returncode == 2 and bad.stderr.startswith("ptpctl: error: set: invalid value")
+
+
+def test_capture_ls_download_and_events(canon: Daemon, tmp_path: Path) -> None:
+    with canon.client() as c:
+        c.set("iso", "400")
+        sub = subprocess.Popen([PYTHON, "-m", "ptpctl", "events", "--count", "2", "--json", "event.object_added",
+                                "event.capture_done"], env=canon.full_env(), stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(1.0)  # subscribed before the shutter fires
+            r = run(canon, "capture", "-o", str(tmp_path / "shots"), "--json")
+            shot = json.loads(r.output)["shots"][0]
+            out, _ = sub.communicate(timeout=20)
+        finally:
+            sub.kill()
+    saved = Path(shot["saved"])
+    assert is_jpeg(saved) and read_exif(saved.read_bytes())["iso"] == 400 and shot["source"] == "image"
+    topics = {json.loads(line)["topic"] for line in out.splitlines()}
+    assert topics == {"event.object_added", "event.capture_done"}
+    objs = json.loads(run(canon, "ls", "--json").output)
+    names = [o["filename"] for o in objs]
+    assert "IMG_0001.JPG" in names and shot["filename"] in names
+    first = next(o for o in objs if o["filename"] == "IMG_0001.JPG")
+    r = run(canon, "download", hex(first["handle"]), "-o", str(tmp_path), "--json")
+    got = tmp_path / "IMG_0001.JPG"
+    assert r.exit_code == 0 and is_jpeg(got) and got.stat().st_size == first["size"]
+    status = json.loads(run(canon, "status", "--json").output)
+    assert status["connection"] == "connected" and status["vendor"] == "canon" and status["reconnects"] == 0
+
+
+def test_ptpview_snapshot_with_overlay(canon: Daemon, tmp_path: Path) -> None:
+    r = subprocess.run([PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / "v.png"), "--bare", str(tmp_path / "b.png")],
+                       env=canon.full_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    shown, bare = cv2.imread(str(tmp_path / "v.png")), cv2.imread(str(tmp_path / "b.png"))
+    assert shown.shape == bare.shape == (704, 1056, 3)  # the body's live-view frame
+    assert (shown != bare).any()  # the overlay drew the settings
+
+
+def test_ptptrigger_fires_on_the_moving_object(canon: Daemon, tmp_path: Path) -> None:
+    r = subprocess.run([PYTHON, "-m", "ptptrigger", "--json", "--motion", "--max-shots", "1", "--duration", "20",
+                        "-o", str(tmp_path)], env=canon.full_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    (record,) = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    assert record["kind"] == "motion" and Path(record["path"]).read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_pairing_is_reported_on_status_connection(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(mode=0o700)
+    eps = {n: f"ipc://{run_dir}/{n}" for n in ("command", "event", "liveview")}
+    config = tmp_path / "ptpd.toml"
+    config.write_text('[simulate]\nsubject = "none"\npairing_delay = 2.5\n')  # the user takes 2.5 s
+    proc = Proc([PYTHON, "-m", "ptpd", "run", "--simulate", "canon", "--config", str(config),
+                 "--command-endpoint", eps["command"], "--event-endpoint", eps["event"],
+                 "--liveview-endpoint", eps["liveview"], "--state-dir", str(tmp_path / "state")])
+    try:
+        seen: list[tuple[str, str]] = []
+        deadline = time.monotonic() + 20
+        with Client(eps["command"], eps["event"], eps["liveview"], timeout=1.0) as c:
+            while time.monotonic() < deadline and not (seen and seen[-1][0] == "connected"):
+                try:
+                    s = c.status()
+                    seen.append((s.connection, s.raw.get("detail", "")))
+                except ClientError:
+                    pass
+                time.sleep(0.1)
+        assert ("pairing", PAIRING_PROMPT) in seen and seen[-1][0] == "connected", seen
+    finally:
+        assert proc.stop() == 0
