@@ -1,4 +1,5 @@
-# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# Two commands do everything on a fresh machine: `make demo` and `make test`
+# (`make demo VENDOR=canon` for a simulated Canon EOS body).
 # Each sets up what it needs first (a .venv, and Debian packages only when missing).
 
 PYTHON ?= python3
@@ -39,8 +40,9 @@ debs:
 test: setup debs
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# make demo VENDOR=canon: the same on a simulated Canon EOS body
 demo: setup
-	$(PY) -m ptpdemo
+	$(PY) -m ptpdemo $(if $(VENDOR),--vendor $(VENDOR))
 
 bench: setup debs
 	$(PY) -m bench.run_all

@@ -23,3 +23,17 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     (png,) = out.glob("viewfinder-*.png")
     assert cv2.imread(str(png)).shape == (480, 640, 3)
     assert "iso set to 800" in r.stdout and "effect set to Velvia" in r.stdout
+
+
+def test_demo_on_a_simulated_canon(tmp_path: Path) -> None:
+    """``make demo VENDOR=canon``: the same commands on a simulated EOS body."""
+    out = tmp_path / "captures"
+    r = subprocess.run([sys.executable, "-m", "ptpdemo", "--vendor", "canon", "-o", str(out)], capture_output=True,
+                       text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "$ ptpd run --simulate canon" in r.stdout and "Canon EOS 1300D" in r.stdout
+    assert "iso set to 800" in r.stdout and "picture-style set to monochrome" in r.stdout
+    jpegs = sorted(out.glob("*.JPG"))
+    assert len(jpegs) == 3 and all(p.read_bytes()[:2] == b"\xff\xd8" for p in jpegs)
+    (png,) = out.glob("viewfinder-*.png")
+    assert cv2.imread(str(png)).shape == (704, 1056, 3)

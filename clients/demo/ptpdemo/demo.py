@@ -1,11 +1,13 @@
-"""``make demo``: the main job end to end, on a simulated Fujifilm X-T1.
+"""``make demo``: the main job end to end, on a simulated Fujifilm X-T1 (or, with
+``--vendor canon`` / ``make demo VENDOR=canon``, a simulated Canon EOS 1300D).
 
-Starts ``ptpd run --simulate fuji`` on private ipc:// sockets in a temporary runtime
+Starts ``ptpd run --simulate VENDOR`` on private ipc:// sockets in a temporary runtime
 directory, then drives it the way a person would: ``ptpctl info``, ``state``, ``set``
-(ISO and film simulation), ``capture 2`` into ``./captures/``, a ``ptpview`` snapshot with
-the viewfinder overlay, and a ``ptptrigger`` run that fires on the simulator's moving
-object. It prints each command, what came back and where the files are, and stops
-everything it started (also on Ctrl-C or SIGTERM).
+(ISO and the look: film simulation or picture style, both called ``effect``), ``capture 2``
+into ``./captures/``, a ``ptpview`` snapshot with the viewfinder overlay, and a
+``ptptrigger`` run that fires on the simulator's moving object. The commands are the same
+for every vendor. It prints each command, what came back and where the files are, and
+stops everything it started (also on Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import click
 
 #: seconds the simulated camera may take to come up
 READY_TIMEOUT = 30.0
+#: vendor -> (the simulated body, the ``effect`` the demo sets: a look that body has)
+BODIES = {"fuji": ("Fujifilm X-T1", "Velvia"), "canon": ("Canon EOS 1300D", "Monochrome")}
 
 
 class DemoFailed(Exception):
@@ -31,8 +35,10 @@ class DemoFailed(Exception):
 
 
 class Demo:
-    def __init__(self, captures: Path) -> None:
+    def __init__(self, captures: Path, vendor: str = "fuji") -> None:
         self.captures = captures
+        self.vendor = vendor
+        self.body, self.effect = BODIES[vendor]
         self.runtime = Path(tempfile.mkdtemp(prefix="ptpd-demo-"))
         os.chmod(self.runtime, 0o700)
         self.endpoints = {name: f"ipc://{self.runtime}/{name}" for name in ("command", "event", "liveview")}
@@ -53,14 +59,14 @@ class Demo:
 
     def start_daemon(self) -> None:
         args = [
-            sys.executable, "-m", "ptpd", "run", "--simulate", "fuji",
+            sys.executable, "-m", "ptpd", "run", "--simulate", self.vendor,
             "--command-endpoint", self.endpoints["command"],
             "--event-endpoint", self.endpoints["event"],
             "--liveview-endpoint", self.endpoints["liveview"],
             "--state-dir", str(self.runtime / "state"),
             "--config", str(self.config),
         ]
-        click.secho(f"$ ptpd run --simulate fuji  (sockets in {self.runtime})", bold=True)
+        click.secho(f"$ ptpd run --simulate {self.vendor}  (sockets in {self.runtime})", bold=True)
         log = open(self.log_path, "wb")
         self.daemon = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
         log.close()
@@ -76,7 +82,7 @@ class Demo:
                     status = c.status()
                     if status.connection == "connected":
                         click.echo(f"  daemon up, camera {status.model or status.vendor} connected")
-                        self.done.append("started the daemon with a simulated Fujifilm camera")
+                        self.done.append(f"started the daemon with a simulated {self.body}")
                         return
                 except ClientError:
                     pass
@@ -125,7 +131,7 @@ class Demo:
         self.run("ptpctl", "info", what="read the camera's identity (info)")
         self.run("ptpctl", "state", what="read its settings (state)")
         self.run("ptpctl", "set", "iso", "800", what="set ISO 800")
-        self.run("ptpctl", "set", "effect", "Velvia", what="set the film simulation to Velvia")
+        self.run("ptpctl", "set", "effect", self.effect, what=f"set the look (effect) to {self.effect}")
         self.captures.mkdir(parents=True, exist_ok=True)
         self.run("ptpctl", "capture", "2", "-o", str(self.captures), what=f"captured 2 images into {self.captures}/")
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -145,9 +151,11 @@ class Demo:
 @click.command()
 @click.option("-o", "--captures", type=click.Path(file_okay=False, path_type=Path), default=Path("captures"),
               show_default=True, help="Where the demo's pictures go.")
-def main(captures: Path) -> None:
-    """Run ptpd with a simulated Fujifilm X-T1 and every client against it."""
-    demo = Demo(captures)
+@click.option("--vendor", type=click.Choice(sorted(BODIES)), default="fuji", show_default=True,
+              help="Which simulated camera: fuji (an X-T1) or canon (an EOS 1300D).")
+def main(captures: Path, vendor: str) -> None:
+    """Run ptpd with a simulated camera (a Fujifilm X-T1 by default) and every client against it."""
+    demo = Demo(captures, vendor)
 
     def on_signal(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
