@@ -264,6 +264,8 @@ def test_names_match_the_other_vendors() -> None:
         lookup("zoom")
     bare = lookup(0xD1FE)
     assert bare.name == "0xD1FE" and bare.decode(h("05 00 00 00")) == 5 and bare.decode(b"EOS\x00x") == "EOS"
+    # a standard property a body reports in a record the way DevicePropValue encodes it (a PTP string)
+    assert lookup(0x5003).decode(b"\x04" + "L43".encode("utf-16-le") + b"\x00\x00") == "L43"
 
 
 def test_values_read_from_records_as_real_bodies_send_them() -> None:

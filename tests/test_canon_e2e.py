@@ -247,3 +247,10 @@ def test_auto_takes_the_dialect_from_device_info() -> None:
 
     assert asyncio.run(t("canon")) is CanonCamera
     assert asyncio.run(t("generic")) is GenericCamera
+
+
+def test_a_standard_property_named_like_an_eos_one_goes_by_its_code() -> None:
+    cam = CanonCamera("127.0.0.1")
+    cam.eos.values.update({C.BatteryPower: 2, 0x5001: 50, 0x5003: "640x480"})
+    assert (cam._name(C.BatteryPower), cam._name(0x5001), cam._name(0x5003)) == ("battery", "0x5001", "imagesize")
+    assert cam._resolve("battery") == (C.BatteryPower, True) and cam._resolve("0x5001") == (0x5001, True)

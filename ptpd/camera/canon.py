@@ -71,7 +71,7 @@ from ptpd.canon.codes import CanonOperationCode as EOS
 from ptpd.canon.codes import CanonPropCode as CP
 from ptpd.canon.detect import is_eos_m
 from ptpd.canon.packets import encode_set_property, viewfinder_jpeg
-from ptpd.canon.properties import SUMMARY, CanonProperty, Value, by_code
+from ptpd.canon.properties import SUMMARY, CanonProperty, Value, by_code, by_name
 from ptpd.canon.properties import lookup as canon_lookup
 from ptpd.canon.state import EosState
 from ptpd.canon.values import DRIVE_DELAY, FOCUS_MANUAL
@@ -303,8 +303,14 @@ class CanonCamera(GenericCamera):
                           base.operations, base.events, props, base.capture_formats, base.image_formats, extra)
 
     def _name(self, code: int) -> str:
+        """The EOS table's name; a standard property's own, unless an EOS property this
+        body reports goes by it (0x5001 and D111 are both a battery): then its code."""
         p = by_code(code)
-        return std.property_name(code) if p.kind == "auto" and code in std.BY_CODE else p.name
+        if p.kind != "auto" or code not in std.BY_CODE:
+            return p.name
+        name = std.property_name(code)
+        twin = by_name(name)
+        return f"0x{code:04X}" if twin is not None and twin.code in self.eos else name
 
     async def property_names(self) -> list[str]:
         names = [self._name(c) for c in self.eos.values]

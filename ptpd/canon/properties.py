@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 
 from ptpd.canon import values as V
 from ptpd.canon.codes import CanonPropCode as C
+from ptpd.protocol.buffer import Reader
 from ptpd.protocol.codes import DataType
+from ptpd.protocol.errors import ProtocolError
 
 Value = int | str
 
@@ -58,6 +60,16 @@ def _ascii(data: bytes) -> str | None:
     except UnicodeDecodeError:
         return None
     return text if text.isprintable() else None
+
+
+def _ptp_string(data: bytes) -> str | None:
+    """The text of a PTP string that fills ``data`` exactly, or None."""
+    r = Reader(data)
+    try:
+        text = r.string()
+    except ProtocolError:
+        return None
+    return text if r.at_end else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +109,8 @@ class CanonProperty:
             return data.hex()
         if kind == "auto" and len(data) not in (1, 2, 4):
             text = _ascii(data)
+            if text is None:
+                text = _ptp_string(data)  # a standard property's value as DevicePropValue encodes it
             return text if text is not None else data.hex()
         if not data:
             return 0
