@@ -83,7 +83,9 @@ def _ini(tmp_path: Path, text: str, name: str = "camera.conf") -> Path:
 def test_the_readmes_generic_ini_is_accepted_as_printed(tmp_path: Path) -> None:
     cfg = load_config({}, _ini(tmp_path, README_GENERIC), ENV)
     assert cfg.name == "Golang PTP/IP generic client" and cfg.guid == "cca455de-79ac-4b12-9731-91e433a899cf"
-    assert (cfg.vendor, cfg.host, cfg.camera_ports()) == ("generic", "192.168.0.1", (15740, 15740, 15740))
+    # no vendor named, on the standard port: the camera's DeviceInfo tells (a standard
+    # camera stays a standard one, an EOS body gets its dialect)
+    assert (cfg.vendor, cfg.host, cfg.camera_ports()) == ("auto", "192.168.0.1", (15740, 15740, 15740))
     assert (cfg.command_endpoint, cfg.event_endpoint, cfg.liveview_endpoint) == (
         "tcp://127.0.0.1:15740", "tcp://127.0.0.1:15741", "tcp://127.0.0.1:15742")
     assert cfg.warnings == ()
