@@ -68,7 +68,7 @@ def test_capture_ls_download_and_events(canon: Daemon, tmp_path: Path) -> None:
         finally:
             sub.kill()
     saved = Path(shot["saved"])
-    assert is_jpeg(saved) and read_exif(saved.read_bytes())["iso"] == 400 and shot["source"] == "image"
+    assert is_jpeg(saved) and read_exif(saved.read_bytes())["iso"] == 400 and shot["source"] == "camera"
     topics = {json.loads(line)["topic"] for line in out.splitlines()}
     assert topics == {"event.object_added", "event.capture_done"}
     objs = json.loads(run(canon, "ls", "--json").output)
