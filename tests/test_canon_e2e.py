@@ -254,3 +254,30 @@ def test_a_standard_property_named_like_an_eos_one_goes_by_its_code() -> None:
     cam.eos.values.update({C.BatteryPower: 2, 0x5001: 50, 0x5003: "640x480"})
     assert (cam._name(C.BatteryPower), cam._name(0x5001), cam._name(0x5003)) == ("battery", "0x5001", "imagesize")
     assert cam._resolve("battery") == (C.BatteryPower, True) and cam._resolve("0x5001") == (0x5001, True)
+
+
+def test_faults_a_busy_answer_and_a_link_dropped_mid_download_then_resumed() -> None:
+    from ptpd.camera import ResponseError, TransferInterrupted
+
+    async def t(sim: Any, cam: CanonCamera) -> None:
+        sim.faults.busy_next()
+        with pytest.raises(ResponseError) as busy:
+            await cam.set("iso", "400")
+        assert busy.value.code == 0x2019 and cam.eos.values[C.ISOSpeed] == 0x48  # not kept
+        assert (await cam.set("iso", "400")).label == "400"
+        shot = await cam.capture()
+        t_ = shot.transfer()
+        assert t_ is not None
+        sim.faults.drop_next("mid-data", 0.5)
+        with pytest.raises(TransferInterrupted):
+            await cam.fetch(t_)
+        cam2 = CanonCamera("127.0.0.1", sim.port, guid=cam.guid)
+        await cam2.connect()  # a new session, as the daemon's reconnect makes
+        try:
+            got = await cam2.resume(t_)
+            verify(got.data, got.size, got.format, got.filename)
+            assert read_exif(bytes(got.data))["iso"] == 400 and t_.resumes == 1
+        finally:
+            await cam2.close()
+
+    run(t)
