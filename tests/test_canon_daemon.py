@@ -122,3 +122,15 @@ def test_pairing_is_reported_on_status_connection(tmp_path: Path) -> None:
         assert ("pairing", PAIRING_PROMPT) in seen and seen[-1][0] == "connected", seen
     finally:
         assert proc.stop() == 0
+
+
+def test_auto_is_the_default_vendor_on_the_standard_port_only() -> None:
+    from ptpd.daemon.config import load_config
+
+    env = {"XDG_RUNTIME_DIR": "/tmp/xdg-test", "HOME": "/home/u"}
+    assert load_config({"host": "192.168.1.2"}, environ=env).vendor == "auto"
+    assert load_config({"host": "192.168.1.2:15740"}, environ=env).vendor == "auto"
+    assert load_config({"host": "192.168.1.2:15741"}, environ=env).vendor == "generic"
+    assert load_config({"host": "192.168.1.2", "vendor": "canon"}, environ=env).vendor == "canon"
+    assert load_config({"host": "192.168.1.2", "vendor": "generic"}, environ=env).vendor == "generic"
+    assert load_config({"simulate": "canon"}, environ=env).vendor == "canon"
