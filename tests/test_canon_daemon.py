@@ -104,7 +104,8 @@ def test_pairing_is_reported_on_status_connection(tmp_path: Path) -> None:
     run_dir.mkdir(mode=0o700)
     eps = {n: f"ipc://{run_dir}/{n}" for n in ("command", "event", "liveview")}
     config = tmp_path / "ptpd.toml"
-    config.write_text('[simulate]\nsubject = "none"\npairing_delay = 2.5\n')  # the user takes 2.5 s
+    # the user takes 1.5 s; the body holds its answer 0.5 s, refuses, and takes the next init
+    config.write_text('[simulate]\nsubject = "none"\npairing_delay = 1.5\npairing_hold = 0.5\n')
     proc = Proc([PYTHON, "-m", "ptpd", "run", "--simulate", "canon", "--config", str(config),
                  "--command-endpoint", eps["command"], "--event-endpoint", eps["event"],
                  "--liveview-endpoint", eps["liveview"], "--state-dir", str(tmp_path / "state")])

@@ -207,10 +207,11 @@ def test_pairing_waits_for_the_user_and_tries_again_within_the_window() -> None:
     timing = {"timeout": 1.5, "pairing_timeout": 6.0, "on_pairing": told.append}
 
     async def held(sim: Any, cam: CanonCamera) -> None:
-        await cam.connect()  # the Ack comes 2.3 s later: the user was told at 2 s
+        cam.pairing_notice_after = 0.3
+        await cam.connect()  # the Ack comes 0.8 s later: the user was told at 0.3 s
         assert told == [PAIRING_PROMPT] and cam.paired_with_prompt and sim.pairing_prompts == 1
 
-    run(held, connect=False, camera=timing, pairing_delay=2.3)
+    run(held, connect=False, camera=timing, pairing_delay=0.8)
     told.clear()
 
     async def refused(sim: Any, cam: CanonCamera) -> None:

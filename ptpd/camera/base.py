@@ -1,7 +1,9 @@
 """The vendor-neutral camera API.
 
 The daemon owns one :class:`Camera` and calls only these methods; generic PTP/IP
-(:mod:`ptpd.camera.generic`) and Fujifilm Wi-Fi (:mod:`ptpd.camera.fuji`) implement it.
+(:mod:`ptpd.camera.generic`), Fujifilm Wi-Fi (:mod:`ptpd.camera.fuji`) and Canon EOS
+(:mod:`ptpd.camera.canon`) implement it, and :mod:`ptpd.camera.auto` picks one of them
+from the camera's DeviceInfo.
 Everything here speaks in property *names* and human *labels* as well as raw codes and
 values, so no caller needs to know the vendor's tables.
 
@@ -81,7 +83,7 @@ Progress = Callable[[int, int], None]
 class CameraInfo:
     """What ``info`` shows: who the camera is and what it offers."""
 
-    vendor: str  #: "generic" or "fuji"
+    vendor: str  #: "generic", "fuji" or "canon"
     manufacturer: str
     model: str
     version: str  #: firmware / device version string

@@ -99,6 +99,8 @@ class GenericCamera(Camera):
         #: called with :data:`PAIRING_PROMPT` while the camera waits for its user to accept us
         self.on_pairing = on_pairing
         self.pairing_timeout = max(pairing_timeout, timeout)
+        #: seconds without an Init Ack after which the user is told to look at the camera
+        self.pairing_notice_after = PAIRING_NOTICE_AFTER
         #: True when this connection had to wait for the camera's user (a pairing prompt)
         self.paired_with_prompt = False
         #: the GUID we introduce ourselves with (cameras pair by it)
@@ -148,7 +150,7 @@ class GenericCamera(Camera):
         while True:
             try:
                 await self.link.connect(
-                    init_timeout=self.pairing_timeout, on_slow_init=self._pairing, slow_after=PAIRING_NOTICE_AFTER
+                    init_timeout=self.pairing_timeout, on_slow_init=self._pairing, slow_after=self.pairing_notice_after
                 )
                 return
             except InitFailed as exc:
