@@ -225,6 +225,9 @@ def test_values_mean_what_the_formulas_say() -> None:
     assert V.exposure_seconds(0x0C) is None  # bulb
     assert V.exp_bias(0xFB) == Fraction(-2, 3) and V.exp_bias(0xFFFFFFFB) == Fraction(-2, 3)  # sign-extended too
     assert V.parse_exp_bias("0.3") == 0x03 and V.parse_exp_bias("-0.7") == 0xFB  # libgphoto2's decimal labels
+    assert V.parse_exp_bias("0.5") == 0x04 and V.parse_exp_bias("1.7") == 0x0D
+    assert V.parse_exp_bias("0.1") is None and V.parse_exp_bias("1/4") is None  # no step of a body: not rounded
+    assert V.parse_iso("-5") is None and V.parse_iso("iso 400") == 0x58
 
 
 def test_image_format_structs() -> None:
@@ -268,6 +271,13 @@ def test_names_match_the_other_vendors() -> None:
     assert lookup(0x5003).decode(b"\x04" + "L43".encode("utf-16-le") + b"\x00\x00") == "L43"
 
 
+def test_settings_are_set_again_after_a_reconnect_the_live_view_output_is_not() -> None:
+    from ptpd.canon.properties import reapplies
+
+    assert reapplies(C.ISOSpeed) and reapplies(C.CaptureDestination) and reapplies(C.Artist)
+    assert not reapplies(C.EVFOutputDevice) and not reapplies(0x5011)  # the link's, and a clock (DateTime)
+
+
 def test_values_read_from_records_as_real_bodies_send_them() -> None:
     # real bodies send every scalar in 4 bytes; a body may sign-extend the u8 compensation
     assert lookup("exp-bias").decode(h("fd ff ff ff")) == 0xFD and lookup("exp-bias").decode(h("fd")) == 0xFD
@@ -287,6 +297,11 @@ def test_labels_parse_against_the_cameras_own_values_first() -> None:
     shutter = lookup("shutter-speed")
     assert shutter.parse("0.3s", (0x45,)) == 0x45  # the third stop the body lists, not the half stop
     assert shutter.parse('1/250"') == 0x78 and shutter.parse("1/250 s") == 0x78
+    bias = lookup("exp-bias")
+    allowed = tuple(e & 0xFF for e in range(-8, 9) if abs(e) % 8 in (0, 3, 5))  # -1 ... +1 in thirds
+    assert bias.parse("1/3", allowed) == 0x03 and bias.parse("+1/3", allowed) == 0x03  # not -1/3
+    assert bias.parse("-1/3", allowed) == 0xFD and bias.parse("\u22121/3", allowed) == 0xFD
+    assert lookup("metering").parse("Center Weighted") == 0
     wb = lookup("whitebalance")
     assert wb.parse("Daylight") == 1 and wb.parse("awb") == 0 and wb.label(8) == "shade" and wb.label(77) == "0x4D"
     assert lookup("picture-style").parse("Monochrome") == 0x86

@@ -94,6 +94,8 @@ def test_properties_read_and_written_with_labels_and_counted_transactions() -> N
         assert d.form == "enum" and d.writable and [label for _, label in d.allowed][:3] == ["auto", "100", "200"]
         with pytest.raises(ValueError, match="allowed: auto, 100, 200"):
             await cam.set("iso", "125")  # not this body's: no transaction
+        with pytest.raises(ValueError, match=r"cannot read '0.1'.*allowed: -5, -4 2/3"):
+            await cam.set("exp-bias", "0.1")  # refused with the body's steps, not rounded
         with pytest.raises(ValueError, match="read-only"):
             await cam.set("battery", "50%")
         with pytest.raises(ValueError, match="not offered by this camera"):

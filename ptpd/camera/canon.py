@@ -73,6 +73,7 @@ from ptpd.canon.detect import is_eos_m
 from ptpd.canon.packets import encode_set_property, viewfinder_jpeg
 from ptpd.canon.properties import SUMMARY, CanonProperty, Value, by_code, by_name
 from ptpd.canon.properties import lookup as canon_lookup
+from ptpd.canon.properties import reapplies as canon_reapplies
 from ptpd.canon.state import EosState
 from ptpd.canon.values import DRIVE_DELAY, FOCUS_MANUAL
 from ptpd.protocol.codes import ObjectFormat, ResponseCode
@@ -389,12 +390,19 @@ class CanonCamera(GenericCamera):
         if not p.writable:
             raise ValueError(f"{p.name} is read-only")
         allowed = self.eos.allowed.get(code, ())
-        raw = p.parse(value, allowed)
+        labels = ", ".join(self._eos_value(code, v).label for v in allowed)
+        try:
+            raw = p.parse(value, allowed)
+        except ValueError as exc:
+            raise ValueError(f"{exc}; allowed: {labels}" if allowed else str(exc)) from None
         if allowed and raw not in allowed:
-            labels = ", ".join(self._eos_value(code, v).label for v in allowed)
             raise ValueError(f"{value!r} is not allowed for {p.name}; allowed: {labels}")
         await self._set_eos(code, raw)
         return self._eos_value(code, raw)
+
+    def reapplies(self, code: int) -> bool:
+        """From the EOS table (the live-view output only steers the link), else the standard one."""
+        return canon_reapplies(code)
 
     async def _set_eos(self, code: int, raw: Value) -> None:
         """One SetDevicePropValueEx; the value is kept once the body said OK."""

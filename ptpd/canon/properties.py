@@ -33,6 +33,7 @@ from ptpd.canon.codes import CanonPropCode as C
 from ptpd.protocol.buffer import Reader
 from ptpd.protocol.codes import DataType
 from ptpd.protocol.errors import ProtocolError
+from ptpd.protocol.properties import reapplies as _standard_reapplies
 
 Value = int | str
 
@@ -48,6 +49,14 @@ _MASK = {"u8": 0xFF, "u16": 0xFFFF, "u32": 0xFFFFFFFF, "i32": 0xFFFFFFFF, "auto"
 def _key(text: str) -> str:
     """Names match ignoring case, spaces, ``-`` and ``_``."""
     return re.sub(r"[\s_\-]+", "", text.strip().lower())
+
+
+def _label_key(text: str) -> str:
+    """Labels match as names do, but a leading minus stays (``-1/3`` is not ``1/3``, which
+    is ``+1/3``)."""
+    t = text.strip().lower().replace("\u2212", "-")
+    sign = "-" if t.startswith("-") else ""
+    return sign + _key(t.lstrip("+-"))
 
 
 def _ascii(data: bytes) -> str | None:
@@ -86,6 +95,9 @@ class CanonProperty:
     parser: Callable[[str], int | None] | None = None
     writable: bool = True
     summary: bool = False  #: part of the camera's ``state`` summary
+    #: a value a client set is a setting to set again after a reconnect (not: what only
+    #: steers the link, such as the live-view output, or a clock)
+    reapply: bool = True
     extra_labels: Mapping[str, int] = field(default_factory=dict)  #: more spellings people type
 
     @property
@@ -168,17 +180,17 @@ class CanonProperty:
         t = str(text).strip()
         if self.kind == "str":
             return t
-        k = _key(t)
+        k = _label_key(t)
         allowed = tuple(allowed)
         for v in allowed:
-            if _key(self.label(v)) == k:
+            if _label_key(self.label(v)) == k:
                 return v
         if self.labels is not None:
             for raw, label in self.labels.items():
-                if _key(label) == k:
+                if _label_key(label) == k:
                     return raw
         for spelling, raw in self.extra_labels.items():
-            if _key(spelling) == k:
+            if _label_key(spelling) == k:
                 return raw
         if self.parser is not None:
             raw = self.parser(t)
@@ -237,7 +249,7 @@ PROPERTIES: tuple[CanonProperty, ...] = (
     P(C.ImageFormatCF, "image-format-cf", "image format (CF)", "imageformat", formatter=V.format_image_format),
     P(C.ImageFormatSD, "image-format-sd", "image format (SD)", "imageformat", formatter=V.format_image_format),
     P(C.EVFOutputDevice, "evf-output", "live-view output", "u16", ("liveview-output", "output", "evfoutput"),
-      formatter=V.format_evf_output, parser=V.parse_evf_output),
+      formatter=V.format_evf_output, parser=V.parse_evf_output, reapply=False),
     P(C.EVFMode, "evf-mode", "live-view mode", "u16", ("evfmode",), labels=V.EVF_MODE),
     P(C.ShutterCounter, "shutter-counter", "shutter counter", "u32", ("shuttercounter",), writable=False),
     P(C.ModelID, "model-id", "model ID", "u32", ("modelid",), formatter=_hex, writable=False),
@@ -245,7 +257,7 @@ PROPERTIES: tuple[CanonProperty, ...] = (
       formatter=lambda v: f"0x{v:04X}", writable=False),
     P(C.CurrentStorage, "current-storage", "current storage", "u32", formatter=_hex, writable=False),
     P(C.CurrentFolder, "current-folder", "current folder", "u32", formatter=_hex, writable=False),
-    P(C.CameraTime, "camera-time", "camera time", "u32", writable=False),
+    P(C.CameraTime, "camera-time", "camera time", "u32", writable=False, reapply=False),
     P(C.SerialNumber, "serial-number", "serial number", "str", ("serial",), writable=False),
     P(C.LensName, "lens", "lens name", "str", ("lens-name", "lensname"), writable=False),
     P(C.Owner, "owner", "owner", "str"),
@@ -277,6 +289,13 @@ def by_name(name: str) -> CanonProperty | None:
     return _BY_NAME.get(_key(name))
 
 
+def reapplies(code: int) -> bool:
+    """True when a value set for ``code`` is a setting to restore after a reconnect (codes
+    not in this table answer as in the standard one: DateTime, no)."""
+    hit = _BY_CODE.get(code)
+    return hit.reapply if hit is not None else _standard_reapplies(code)
+
+
 def lookup(prop: str | int) -> CanonProperty:
     """The property for a name, an alias, a code int, or ``"0xD103"`` / ``"d103"``;
     ValueError for a name nobody uses."""
@@ -293,4 +312,4 @@ def lookup(prop: str | int) -> CanonProperty:
     raise ValueError(f"unknown property {text!r}; known: {', '.join(p.name for p in PROPERTIES)}")
 
 
-__all__ = ["KINDS", "PROPERTIES", "SUMMARY", "CanonProperty", "by_code", "by_name", "lookup"]
+__all__ = ["KINDS", "PROPERTIES", "SUMMARY", "CanonProperty", "by_code", "by_name", "lookup", "reapplies"]

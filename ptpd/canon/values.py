@@ -50,7 +50,7 @@ def format_iso(code: int) -> str:
 
 
 def parse_iso(text: str) -> int | None:
-    t = re.sub(r"[\s_\-]+", "", text.strip().lower()).removeprefix("iso")
+    t = re.sub(r"[\s_]+", "", text.strip().lower()).removeprefix("iso")  # a sign stays: "-5" is no ISO
     if t in ("auto", "a"):
         return ISO_AUTO
     if not t.isdigit() or int(t) <= 0:
@@ -168,7 +168,7 @@ def parse_shutter(text: str) -> int | None:
 
 _THIRDS = {0: "", 3: "1/3", 4: "1/2", 5: "2/3"}
 #: a fraction of an EV -> eighths on the wire (3 and 5 stand for thirds)
-_EIGHTHS = {Fraction(0): 0, Fraction(1, 3): 3, Fraction(1, 2): 4, Fraction(2, 3): 5, Fraction(1): 8}
+_EIGHTHS = {Fraction(0): 0, Fraction(1, 3): 3, Fraction(1, 2): 4, Fraction(2, 3): 5}
 
 
 def exp_eighths(code: int) -> int:
@@ -211,10 +211,13 @@ def parse_exp_bias(text: str) -> int | None:
         if not m:
             return None
         ev = Fraction(m.group(2))
+        thirds = round(ev * 3)
+        if "." in m.group(2) and abs(ev - Fraction(thirds, 3)) <= Fraction(1, 30):
+            ev = Fraction(thirds, 3)  # "0.3", "1.7": how cameras (and libgphoto2) show thirds
     whole, frac = divmod(ev, 1)
-    # thirds and halves exactly; a decimal such as 0.3 or 0.7 to the nearest of them
-    nearest = min(_EIGHTHS, key=lambda f: abs(f - frac))
-    eighths = _EIGHTHS[nearest]
+    eighths = _EIGHTHS.get(frac)
+    if eighths is None:  # no step of the body's (0.1 EV): refused, not rounded
+        return None
     value = int(whole) * 8 + eighths
     if m.group(1) == "-":
         value = -value
