@@ -226,8 +226,8 @@ def test_pairing_waits_for_the_user_and_tries_again_within_the_window() -> None:
         with pytest.raises(InitFailed, match="did not accept this computer"):
             await cam.connect()
 
-    run(declined, connect=False, camera=dict(timing, pairing_timeout=1.5), pairing_delay=0.1, pairing_hold=0.2,
-        refuse_pairing=True)
+    run(declined, connect=False, camera=dict(timing, timeout=0.5, pairing_timeout=0.6), pairing_delay=0.1,
+        pairing_hold=0.2, refuse_pairing=True)
 
 
 def test_auto_takes_the_dialect_from_device_info() -> None:

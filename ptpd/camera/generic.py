@@ -156,12 +156,10 @@ class GenericCamera(Camera):
             except InitFailed as exc:
                 if exc.reason != InitFailReason.RejectedInitiator:
                     raise  # busy with another host, or broken: the caller's backoff decides
-                if loop.time() + PAIRING_RETRY >= deadline:
-                    if self.paired_with_prompt:
-                        raise InitFailed(exc.reason, f"camera did not accept this computer within "
-                                         f"{self.pairing_timeout:g}s: {PAIRING_PROMPT}") from None
-                    raise
                 self._pairing()
+                if loop.time() + PAIRING_RETRY >= deadline:
+                    raise InitFailed(exc.reason, f"camera did not accept this computer within "
+                                     f"{self.pairing_timeout:g}s: {PAIRING_PROMPT}") from None
                 await asyncio.sleep(PAIRING_RETRY)
 
     def _pairing(self) -> None:
