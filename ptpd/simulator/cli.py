@@ -52,6 +52,8 @@ _VENDOR_OPTIONS = {
               help="Command port (0 = any free port). Default 15740 generic and canon, 55740 fuji.")
 @click.option("--latency", "latency_ms", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Delay each transaction by this many ms, as a Wi-Fi link and a camera would.")
+@click.option("--jitter", "latency_jitter_ms", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Add to each transaction's --latency up to this many ms more (uniform).")
 @click.option("--link-mbps", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Generic: send object data at most this many MB/s, as a camera's link would (0: no limit).")
 @click.option("--model", default=None, help="Model name the camera reports.")
@@ -59,6 +61,8 @@ _VENDOR_OPTIONS = {
               help="Images on the card at start (default 3).")
 @click.option("--big-object-mb", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Also put one image of about this many MB on the card (benchmarks).")
+@click.option("--image-mb", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Generic: every picture grown to about this many MB, a real JPEG still (benchmarks).")
 @click.option("--drop-rate", type=float, default=0.0, callback=_rate, help="Fault: chance per transaction to close every socket (also mid data phase).")
 @click.option("--stall-rate", type=float, default=0.0, callback=_rate, help="Fault: chance per transaction to stop answering for --stall-seconds.")
 @click.option("--stall-seconds", type=click.FloatRange(0), default=10.0, show_default=True, help="How long a stall lasts.")
@@ -92,10 +96,12 @@ def simulate(
     host: str,
     port: int | None,
     latency_ms: float,
+    latency_jitter_ms: float,
     link_mbps: float,
     model: str | None,
     initial_images: int | None,
     big_object_mb: float,
+    image_mb: float,
     drop_rate: float,
     stall_rate: float,
     stall_seconds: float,
@@ -155,6 +161,12 @@ def simulate(
         options["initial_images"] = initial_images
     if big_object_mb:
         options["big_object_mb"] = big_object_mb
+    if latency_jitter_ms:
+        options["latency_jitter_ms"] = latency_jitter_ms
+    if image_mb:
+        if vendor != "generic":
+            raise click.UsageError("--image-mb is for --vendor generic only")
+        options["image_mb"] = image_mb
     if link_mbps:
         if vendor != "generic":
             raise click.UsageError("--link-mbps is for --vendor generic only")

@@ -220,6 +220,10 @@ class CameraConfig:
     serial: str = ""
     initial_images: int = 3
     big_object_mb: float = 0.0
+    #: every picture the camera takes (and the card's first ones) grown to about this many
+    #: MiB with padding segments, a real JPEG still (a camera's 12 MB JPEG or 50 MB RAW
+    #: costs its size on the link, not to render); 0: as encoded
+    image_mb: float = 0.0
     image_sizes: tuple[str, ...] = ("1600x1200", "1024x768", "640x480")
     jpeg_quality: int = 85
     storage_capacity: int = 32 * 1024**3
@@ -297,7 +301,10 @@ class GenericCamera:
             )
 
     def _shoot(self, settings: StillSettings) -> st.StoredObject:
-        obj = self._store_image(settings, self._render(settings))
+        data, thumb, thumb_size = self._render(settings)
+        if self.config.image_mb > 0:
+            data = jpeg.pad_jpeg(data, int(self.config.image_mb * 1024 * 1024))
+        obj = self._store_image(settings, (data, thumb, thumb_size))
         with self.lock:
             self.captures += 1
             # The battery drains a little with every shot (never below 5 %).

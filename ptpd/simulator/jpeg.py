@@ -177,10 +177,12 @@ def thumbnail(jpeg_bytes: bytes, size: tuple[int, int] = (160, 120), quality: in
 
 
 def pad_jpeg(jpeg_bytes: bytes, size: int) -> bytes:
-    """``jpeg_bytes`` grown to about ``size`` bytes with APP15 segments right after SOI.
+    """``jpeg_bytes`` grown to about ``size`` bytes with APP15 segments.
 
-    The result is still a valid JPEG (decoders skip unknown APPn segments), so a big
-    object for benchmarks is a real image and passes SOI/EOI checks.
+    The padding goes after the APP0/APP1 segments that follow SOI, so an EXIF block
+    stays where readers look for it (right after SOI) and the result is still a valid
+    JPEG (decoders skip unknown APPn segments): a big object for benchmarks is a real
+    image with its real headers and passes SOI/EOI checks.
     """
     need = size - len(jpeg_bytes)
     if need <= 4:
@@ -192,7 +194,16 @@ def pad_jpeg(jpeg_bytes: bytes, size: int) -> bytes:
         n = min(chunk, need - 4)
         segments.append(b"\xff\xef" + struct.pack(">H", n + 2) + filler[:n])
         need -= n + 4
-    return jpeg_bytes[:2] + b"".join(segments) + jpeg_bytes[2:]
+    at = _after_leading_app(jpeg_bytes)
+    return jpeg_bytes[:at] + b"".join(segments) + jpeg_bytes[at:]
+
+
+def _after_leading_app(data: bytes) -> int:
+    """Offset just past SOI and the APP0/APP1 segments (JFIF, EXIF) that follow it."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF and data[pos + 1] in (0xE0, 0xE1):
+        pos += 2 + struct.unpack_from(">H", data, pos + 2)[0]
+    return min(pos, len(data))
 
 
 def read_exif(jpeg_bytes: bytes) -> dict[str, Any]:

@@ -164,6 +164,7 @@ class Simulator:
         *,
         faults: flt.Faults | None = None,
         latency_ms: float = 0.0,
+        latency_jitter_ms: float = 0.0,
         link_mbps: float = 0.0,
         guid: bytes | None = None,
         name: str | None = None,
@@ -172,6 +173,8 @@ class Simulator:
         self.camera = camera
         self.faults = faults or flt.Faults()
         self.latency_ms = latency_ms
+        #: each transaction waits ``latency_ms`` plus up to this many ms more (uniform)
+        self.answer_time = serving.AnswerTime(latency_ms, latency_jitter_ms)
         #: the camera's link speed for data it sends, MB/s (0: as fast as the socket takes it)
         self.link_mbps = link_mbps
         self.guid = guid or hashlib.md5(camera.config.model.encode() + camera.config.serial.encode()).digest()
@@ -392,7 +395,7 @@ class Simulator:
         writer = channel.writer
         tid = req.transaction_id
         plan = self.faults.on_transaction(req.code, req.code in self.data_in_operations)
-        delay = serving.plan_delay(plan, self.latency_ms)
+        delay = serving.plan_delay(plan, self.answer_time.next_ms())
         if delay > 0:
             await asyncio.sleep(delay)
         if pair.closed:
@@ -531,6 +534,7 @@ async def start_generic_simulator(
     *,
     model: str | None = None,
     latency_ms: float = 0.0,
+    latency_jitter_ms: float = 0.0,
     link_mbps: float = 0.0,
     faults: flt.Faults | None = None,
     initial_images: int = 3,
@@ -542,7 +546,8 @@ async def start_generic_simulator(
     """Start a generic PTP/IP camera in the running loop; it serves until ``close()``.
 
     ``link_mbps`` paces the data the camera sends to that many MB/s (0: no limit), as a
-    camera's Wi-Fi or Ethernet link would.
+    camera's Wi-Fi or Ethernet link would. ``latency_jitter_ms`` adds to each
+    transaction's ``latency_ms`` a uniform extra of up to that many ms.
 
     ``options`` are further :class:`~ptpd.simulator.generic.CameraConfig` fields
     (``manufacturer``, ``serial``, ``image_sizes``, ``jpeg_quality``, ...).
@@ -553,5 +558,6 @@ async def start_generic_simulator(
     kwargs = {"clock": clock} if clock is not None else {}
     # Rendering the card's first images takes a moment of CPU: keep the loop free.
     camera = await asyncio.to_thread(lambda: GenericCamera(config, **kwargs))
-    sim = Simulator(camera, faults=faults, latency_ms=latency_ms, link_mbps=float(link_mbps), allow_takeover=allow_takeover)
+    sim = Simulator(camera, faults=faults, latency_ms=float(latency_ms), latency_jitter_ms=float(latency_jitter_ms),
+                    link_mbps=float(link_mbps), allow_takeover=allow_takeover)
     return await sim.start(host, port)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable
 
@@ -19,7 +20,7 @@ from ptpd.simulator.faults import Faults, Plan
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DATA_IN_OPERATIONS", "plan_delay", "watch_sleep"]
+__all__ = ["DATA_IN_OPERATIONS", "AnswerTime", "plan_delay", "watch_sleep"]
 
 #: Standard operations that answer with a data phase: the fault model is asked before the
 #: answer exists, and a data phase is what some faults break (ISO 15740 §10.5).
@@ -37,6 +38,26 @@ DATA_IN_OPERATIONS = frozenset(
         OP.GetPartialObject,
     }
 )
+
+
+class AnswerTime:
+    """The camera's time to answer a transaction before any fault: ``latency_ms``, plus,
+    with ``jitter_ms``, an extra drawn uniformly from [0, ``jitter_ms``] for each
+    transaction (a Wi-Fi link and a busy camera do not answer in a fixed time). The dice
+    are its own and seeded, so a run's delays repeat and the fault dice are untouched."""
+
+    def __init__(self, latency_ms: float = 0.0, jitter_ms: float = 0.0, seed: int | None = 0) -> None:
+        if latency_ms < 0 or jitter_ms < 0:
+            raise ValueError("latency and jitter are milliseconds >= 0")
+        self.latency_ms = float(latency_ms)
+        self.jitter_ms = float(jitter_ms)
+        self._dice = random.Random(seed)
+
+    def next_ms(self) -> float:
+        """The answer time of the next transaction, ms."""
+        if self.jitter_ms <= 0:
+            return self.latency_ms
+        return self.latency_ms + self._dice.uniform(0.0, self.jitter_ms)
 
 
 def plan_delay(plan: Plan, latency_ms: float) -> float:

@@ -91,6 +91,8 @@ class FujiDevice:
         self.paired: set[str] = set()
         self.captures = 0
         self.last_preview: bytes | None = None
+        #: what DeviceInfo reports as VendorExtensionID (see :meth:`device_info`)
+        self.vendor_extension_id = 0
         for _ in range(initial_images):
             self.shoot(count=False)
 
@@ -270,8 +272,10 @@ class FujiDevice:
 
     def device_info(self, operations: Iterable[int]) -> bytes:
         """A full DeviceInfo listing ``operations`` ([sim]: the X-T1 never answers 0x1001
-        over Wi-Fi in the reference). VendorExtensionID 0 keeps libgphoto2 on its generic
-        paths (ptpip.md §9)."""
+        over Wi-Fi in the reference). VendorExtensionID 0 (the default) keeps libgphoto2 on
+        its generic paths (ptpip.md §9); 0x0E (Fuji, as Fuji bodies report over USB) takes
+        its Fuji paths, among them ``--capture-preview`` reading one frame of the live-view
+        socket."""
         props = [P.ExposureIndex] + [
             p.code for p in self.profile.props
             if p.describable and p.datatype != DataType.STR and p.code not in (F.InitSequence, F.AppVersion)
@@ -280,7 +284,7 @@ class FujiDevice:
         ]
         return datasets.DeviceInfo(
             standard_version=100,
-            vendor_extension_id=0,
+            vendor_extension_id=self.vendor_extension_id,
             vendor_extension_version=0,
             vendor_extension_desc="",
             functional_mode=0,

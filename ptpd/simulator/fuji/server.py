@@ -90,6 +90,7 @@ class FujiSimulator:
         *,
         faults: flt.Faults | None = None,
         latency_ms: float = 0.0,
+        latency_jitter_ms: float = 0.0,
         pairing_delay: float = 1.0,
         refuse_pairing: bool = False,
         strict_name: bool = False,
@@ -102,6 +103,8 @@ class FujiSimulator:
         self.profile = device.profile
         self.faults = faults or flt.Faults()
         self.latency_ms = latency_ms
+        #: each transaction waits ``latency_ms`` plus up to ``latency_jitter_ms`` more (uniform)
+        self.answer_time = serving.AnswerTime(latency_ms, latency_jitter_ms)
         self.pairing_delay = pairing_delay
         self.refuse_pairing = refuse_pairing
         self.strict_name = strict_name
@@ -341,7 +344,7 @@ class FujiSimulator:
         writer = link.writer
         tid = req.transaction_id
         plan = self.faults.on_transaction(req.code, req.code in DATA_IN_OPERATIONS)
-        delay = serving.plan_delay(plan, self.latency_ms)
+        delay = serving.plan_delay(plan, self.answer_time.next_ms())
         if delay > 0:
             await asyncio.sleep(delay)
         if link.closed:
@@ -459,6 +462,7 @@ async def start_fuji_simulator(
     *,
     model: str | None = None,
     latency_ms: float = 0.0,
+    latency_jitter_ms: float = 0.0,
     pairing_delay: float = 1.0,
     refuse_pairing: bool = False,
     strict_name: bool = False,
@@ -468,6 +472,7 @@ async def start_fuji_simulator(
     capture_style: str = "auto",
     initial_images: int = 2,
     big_object_mb: float = 0.0,
+    vendor_extension_id: int = 0,
     faults: flt.Faults | None = None,
     clock: Callable[[], _dt.datetime] | None = None,
     **options: Any,
@@ -481,7 +486,10 @@ async def start_fuji_simulator(
     :class:`~ptpd.simulator.scene.SceneSchedule` spec such as ``"object"`` (default),
     ``"none"`` or ``"none,object@3"``. ``capture_style``: ``"auto"``, ``"fuji"``,
     ``"standard"`` (package docstring). ``big_object_mb`` adds one JPEG of about that
-    size to the card (benchmarks). Unknown ``options`` are refused.
+    size to the card (benchmarks). ``latency_jitter_ms`` adds to each transaction's
+    ``latency_ms`` a uniform extra of up to that many ms. ``vendor_extension_id``: what
+    DeviceInfo reports (0, or 0x0E for libgphoto2's Fuji paths: ``FujiDevice.device_info``).
+    Unknown ``options`` are refused.
     """
     if options:
         raise TypeError(f"unknown Fuji simulator options: {', '.join(sorted(options))}")
@@ -498,9 +506,11 @@ async def start_fuji_simulator(
     device = await asyncio.to_thread(
         lambda: FujiDevice(profile, initial_images=initial_images, schedule=schedule, **kwargs))
     device.paired.update(paired_names)
+    device.vendor_extension_id = int(vendor_extension_id)
     if big_object_mb > 0:
         await asyncio.to_thread(device.add_big_object, int(big_object_mb * 1024 * 1024))
-    sim = FujiSimulator(device, faults=faults, latency_ms=latency_ms, pairing_delay=pairing_delay,
+    sim = FujiSimulator(device, faults=faults, latency_ms=float(latency_ms), latency_jitter_ms=float(latency_jitter_ms),
+                        pairing_delay=pairing_delay,
                         refuse_pairing=refuse_pairing, strict_name=strict_name, capture_style=capture_style,
                         liveview_fps=liveview_fps)
     return await sim.start(host, port)
