@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,8 @@ class DaemonOptions:
     extra_toml: str = ""
     #: extra ``[simulate]`` keys, passed to the embedded simulator (pairing_delay, liveview_fps, ...)
     sim_options: dict[str, Any] | None = None
+    #: the longest wait between reconnect attempts (short for tests); None: the daemon's default
+    reconnect_max: float | None = 1.0
 
 
 class Daemon:
@@ -140,7 +142,9 @@ class Daemon:
         else:
             lines += ["[camera]", f"timeout = {o.timeout}", f"keepalive = {o.keepalive}"]
         lines += ["[bus]"] + [f'{k} = "{v}"' for k, v in self.endpoints.items()]
-        lines += ["[daemon]", f'log_level = "{o.log_level}"', f'state_dir = "{state}"', "reconnect_max = 1.0"]
+        lines += ["[daemon]", f'log_level = "{o.log_level}"', f'state_dir = "{state}"']
+        if o.reconnect_max is not None:
+            lines.append(f"reconnect_max = {o.reconnect_max}")
         if o.simulate:
             lines += ["[simulate]", f'vendor = "{o.simulate}"', f"latency = {o.latency_ms}"]
             for k, v in (o.sim_options or {}).items():
@@ -161,8 +165,11 @@ class Daemon:
             "PTPD_LIVEVIEW_ENDPOINT": self.endpoints["liveview"],
         }
 
-    def start(self, *, wait_connected: bool = True, timeout: float = 20.0) -> Daemon:
-        self.proc = Proc([*ptpd_cmd(), "run", "--config", str(self.config)], env=self.env, cwd=ROOT, log=self.log)
+    def start(self, *, wait_connected: bool = True, timeout: float = 20.0, wrap: Callable[[list[str]], list[str]] | None = None) -> Daemon:
+        """Start ``ptpd run``; ``wrap`` turns its command line into the one to run (to
+        start it in a network namespace: :meth:`bench.netns.Link.host`)."""
+        args = [*ptpd_cmd(), "run", "--config", str(self.config)]
+        self.proc = Proc(wrap(args) if wrap else args, env=self.env, cwd=ROOT, log=self.log)
         self.wait_ready(wait_connected=wait_connected, timeout=timeout)
         return self
 
@@ -233,14 +240,21 @@ class Simulator:
         opts: dict[str, Any] | None = None,
         log: Path | None = None,
         cpus: frozenset[int] | None = None,
+        host: str = "127.0.0.1",
+        jitter_ms: float = 0.0,
+        wrap: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
         """``cpus``: the cores the camera runs on (see :class:`bench.common.CoreSplit`);
         ``lv_send_log``: where the camera writes each live-view frame's send time when it
-        stops (see ``bench.simproc``)."""
+        stops (see ``bench.simproc``); ``host``: the address it listens on; ``jitter_ms``:
+        up to this much more than ``latency_ms`` per transaction; ``wrap`` turns its
+        command line into the one to run (in a namespace: :meth:`bench.netns.Link.camera`)."""
         import json
 
         self.vendor = vendor
-        args = [PYTHON, "-m", "bench.simproc", "--vendor", vendor, "--port", "0", "--latency", str(latency_ms)]
+        args = [PYTHON, "-m", "bench.simproc", "--vendor", vendor, "--host", host, "--port", "0", "--latency", str(latency_ms)]
+        if jitter_ms:
+            args += ["--jitter", str(jitter_ms)]
         if lv_fps:
             args += ["--lv-fps", str(lv_fps)]
         if lv_size:
@@ -252,6 +266,8 @@ class Simulator:
         for k, v in (opts or {}).items():
             args += ["--opt", f"{k}={json.dumps(v)}"]
         self.log = log
+        if wrap is not None:
+            args = wrap(args)
         self.proc = Proc(args, cwd=ROOT, stderr=None if log is None else subprocess.DEVNULL, cpus=cpus)
         assert self.proc.popen.stdout is not None
         line = _readline(self.proc, 60.0)
@@ -271,7 +287,7 @@ class Simulator:
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def stop(self) -> None:
         self.proc.stop()
@@ -318,8 +334,8 @@ def gphoto2_env(home: Path) -> dict[str, str]:
 
 def gphoto2_args(sim: Simulator) -> list[str]:
     if sim.vendor == "fuji":
-        return ["gphoto2", "--camera", "Fuji X (WLAN)", "--port", f"ptpip:127.0.0.1:{sim.port}:{sim.port + 1}"]
-    return ["gphoto2", "--camera", "PTP/IP Camera", "--port", f"ptpip:127.0.0.1:{sim.port}:{sim.port}"]
+        return ["gphoto2", "--camera", "Fuji X (WLAN)", "--port", f"ptpip:{sim.host}:{sim.port}:{sim.port + 1}"]
+    return ["gphoto2", "--camera", "PTP/IP Camera", "--port", f"ptpip:{sim.host}:{sim.port}:{sim.port}"]
 
 
 # -- subscribers -----------------------------------------------------------------------------------

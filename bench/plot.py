@@ -1,8 +1,9 @@
 """A small line plot drawn with Pillow (matplotlib is not a dependency of ptpd).
 
 ``line_plot(path, title, xlabel, ylabel, series, xlog=True)`` writes a PNG with axes,
-ticks, a grid, one polyline with markers per series, an optional dashed goal line and a
-legend. Enough for the fan-out sweep; nothing more.
+ticks, a grid, one polyline per series (with markers, or without for dense series such
+as a rate over time), an optional dashed goal line and a legend. Enough for the
+benchmarks' plots; nothing more.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def line_plot(
     goal: tuple[str, float] | None = None,
     ymin: float | None = 0.0,
     size: tuple[int, int] = (900, 560),
+    markers: bool = True,
 ) -> Path:
     """Draw ``series`` = [(label, xs, ys), ...] and save a PNG at ``path``."""
     w, h = size
@@ -88,6 +90,11 @@ def line_plot(
         label = f"{yt:g}"
         d.text((left - 8 - d.textlength(label, font=f_tick), y - 7), label, fill="black", font=f_tick)
     xt_vals = sorted({x for _, xs, _ in series for x in xs})
+    if not markers or len(xt_vals) > 12:  # a dense series: round ticks, not one per point
+        lo_x, hi_x = min(xs_all), max(xs_all)
+        xt_vals = [t for t in _nice_ticks(lo_x if xlog else min(0.0, lo_x), hi_x) if (t > 0 or not xlog)]
+        if not xlog:  # the axis runs from tick to tick
+            x_lo, x_hi = xt_vals[0], xt_vals[-1]
     for xt in xt_vals:
         x = px(xt)
         d.line([(x, top), (x, h - bottom)], fill=(235, 235, 235))
@@ -107,10 +114,10 @@ def line_plot(
         colour = COLOURS[i % len(COLOURS)]
         pts = [(px(x), py(y)) for x, y in zip(xs, ys) if y == y]
         if len(pts) > 1:
-            d.line(pts, fill=colour, width=3)
-        for x, y in pts:
+            d.line(pts, fill=colour, width=3 if markers else 2)
+        for x, y in pts if markers else ():
             d.ellipse([x - 5, y - 5, x + 5, y + 5], fill=colour, outline="white")
-        ly = h - bottom - 8 - (len(series) - i) * 22  # bottom-left: curves start high
+        ly = h - bottom - 8 - (len(series) - i) * 22 if markers else top + 8 + i * 22  # clear of the curves
         d.rectangle([left + 12, ly + 4, left + 30, ly + 14], fill=colour)
         d.text((left + 36, ly), label, fill="black", font=f_axis)
 

@@ -1,6 +1,6 @@
 """A simulated camera as a process, with the knobs benchmarks need that ``ptpd simulate`` lacks.
 
-``python -m bench.simproc --vendor fuji --port P [--latency MS] [--lv-fps N]
+``python -m bench.simproc --vendor fuji [--host ADDR] --port P [--latency MS] [--jitter MS] [--lv-fps N]
 [--lv-size 640x480|1024x768] [--lv-steps N] [--lv-send-log FILE] [--opt key=json ...]`` starts
 :func:`ptpd.simulator.start_simulator`, prints ``ready HOST PORT`` and serves until
 SIGTERM/SIGINT. ``--lv-fps`` sets the Fuji live-view rate (a high value = as fast as the
@@ -37,7 +37,9 @@ async def serve(ns: argparse.Namespace) -> None:
             opts[k] = v
     if ns.vendor == "fuji" and ns.lv_fps:
         opts["liveview_fps"] = ns.lv_fps
-    sim = await start_simulator(ns.vendor, "127.0.0.1", ns.port, latency_ms=ns.latency, **opts)
+    if ns.jitter:
+        opts["latency_jitter_ms"] = ns.jitter
+    sim = await start_simulator(ns.vendor, ns.host, ns.port, latency_ms=ns.latency, **opts)
     if ns.vendor == "fuji":
         if ns.lv_size:
             dev = sim.device
@@ -69,8 +71,10 @@ async def serve(ns: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--vendor", default="generic", choices=("generic", "fuji"))
+    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback, or one inside a benchmark's namespace)")
     ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--latency", type=float, default=0.0, help="ms each transaction waits")
+    ap.add_argument("--jitter", type=float, default=0.0, help="up to this many ms more per transaction (uniform)")
     ap.add_argument("--lv-fps", type=float, default=0.0)
     ap.add_argument("--lv-size", default="")
     ap.add_argument("--lv-steps", type=int, default=0)
