@@ -195,10 +195,16 @@ def run(quick: bool, profs: list[Profile]) -> Result:
                         if r["problem"]:
                             res.notes.append(f"{profile.name} {kind} {side}: {r['problem']}")
                 t_g = _med(by[GPHOTO2], "seconds")
-                res.targets.append(Target(f"{profile.name} {kind}: ptpd transfer rate / link rate (median of {shots})",
-                                          _med(by[PTPCTL], "rate") / profile.bytes_per_s, 0.9))
-                res.targets.append(Target(f"{profile.name} {kind}: gphoto2 / ptpd time per shot, capture to file (median of {shots})",
-                                          t_g / t_ptpd, 1.5))
+                r_p, r_g = _med(by[PTPCTL], "rate"), _med(by[GPHOTO2], "rate")
+                link_rate = profile.bytes_per_s
+                res.summarize(profile.title, f"{kind} ({size / 1e6:.1f} MB) capture to a file, time per shot (median of {shots})",
+                              f"{t_ptpd:.2f} s", f"{t_g:.2f} s", f"{t_g / t_ptpd:.2f}x as fast",
+                              Target(f"{profile.name} {kind}: gphoto2 / ptpd time per shot, capture to file (median of {shots})",
+                                     t_g / t_ptpd, 1.5))
+                res.summarize(profile.title, f"{kind} transfer rate on the link (median of {shots}), x link rate",
+                              f"{r_p / 1e6:.2f} MB/s ({r_p / link_rate:.3f})", f"{r_g / 1e6:.2f} MB/s ({r_g / link_rate:.3f})",
+                              f"{r_p / r_g:.2f}x",
+                              Target(f"{profile.name} {kind}: ptpd transfer rate / link rate (median of {shots})", r_p / link_rate, 0.9))
                 if kind == sizes[-1][0]:
                     png = (Path(tempfile.gettempdir()) / f"ptpd-capture-{profile.name}-quick.png" if quick
                            else HERE / f"capture-{profile.name}.png")

@@ -249,6 +249,17 @@ class Result:
     quick: bool = False
     seconds: float = 0.0
     machine: dict[str, Any] = field(default_factory=dict)  #: where and when this result was taken
+    #: rows of the per-link-profile summary: [profile, measure, ptpd, the other side, ratio, target, verdict]
+    summary: list[list[str]] = field(default_factory=list)
+
+    def summarize(self, profile: str, measure: str, ptpd: str, other: str, ratio: str = "", target: Target | None = None) -> None:
+        """One row of the summary table of ``profile`` (see :func:`write_results`); with
+        ``target``, that target is recorded too and the row says whether it was met."""
+        if target is not None:
+            self.targets.append(target)
+        goal = f"{target.op} {target.goal:g}{target.unit}" if target is not None else ""
+        verdict = {True: "met", False: "**missed**", None: "not measured"}[target.met] if target is not None else ""
+        self.summary.append([profile, measure, ptpd, other, ratio, goal, verdict])
 
     def text(self) -> str:
         lines = [f"== {self.title}" + (" (quick)" if self.quick else ""), f"compared: {self.compared}", f"machine: {machine_line()}"]
@@ -294,6 +305,7 @@ class Result:
         r.notes, r.raw, r.files = d.get("notes", []), d.get("raw", {}), d.get("files", [])
         r.quick, r.seconds = d.get("quick", False), d.get("seconds", 0.0)
         r.machine = d.get("machine", {})
+        r.summary = d.get("summary", [])
         return r
 
 
@@ -343,6 +355,14 @@ def write_results(results: Sequence[Result], path: Path, *, header: str = "") ->
     for r in results:
         for t in r.targets:
             summary.rows.append([r.name, t.line().split(": ", 1)[1], {True: "met", False: "**missed**", None: "not measured"}[t.met]])
+    by_profile: dict[str, Table] = {}
+    for r in results:
+        for row in r.summary:
+            t = by_profile.setdefault(row[0], Table(f"{row[0]}", ["measure", "ptpd", "gphoto2 / the link alone", "ratio", "target", "verdict", "section"]))
+            t.rows.append([*row[1:], r.name])
+    if by_profile:
+        lines += ["## Per link profile", ""]
+        lines += [t.markdown() + "\n" for t in by_profile.values()]
     if summary.rows:
         lines += [summary.markdown(), ""]
     for r in results:

@@ -1,20 +1,23 @@
-"""Benchmark 1: command round trip, and CLI start-up.
+"""One property read and write over the camera's link, and the CLI's start-up.
 
-The same 50 property reads and 50 writes (``iso``, alternating two values so every write
-changes something) against the same simulated camera (its own process), with the
-simulator's per-transaction latency at a Wi-Fi-like 15 ms and at 0, four ways:
+Per link profile (:mod:`bench.netns`), the simulated generic camera in the camera's
+namespace answers each transaction in the profile's time (5-20 ms on Wi-Fi 802.11n).
+``get iso`` and ``set iso V`` (two values alternating, so every write changes something),
+``n`` of each, three ways:
 
 * ``gphoto2 --get-config iso`` / ``--set-config iso=V``: a process and a PTP session per
   command (what users do today);
-* ``ptpctl get iso`` / ``ptpctl set iso V``: a process per command, the daemon holds the
-  session;
-* the Python client (``ptpd_client.Client``) in one process;
-* the floor: a bare pyzmq DEALER/ROUTER echo of the same message sizes plus one
-  simulator latency per command (``bench.floors.rpc_floor``).
+* ``ptpctl get iso`` / ``ptpctl set iso V``: a process per command, the daemon (in the
+  host's namespace) holds the session;
+* the Python client (``ptpd_client.Client``) in one process.
 
-Targets at 15 ms: ptpctl at least 2x faster than gphoto2 per command; the Python client
-within 1.2x of the floor. Start-up: ``ptpctl get iso`` (0 ms camera) against
-``python -c "import zmq, msgpack"``, at most 1.5x, the two run alternately.
+gphoto2 takes the camera from whoever holds it, so the daemon is stopped while gphoto2
+runs: blocks ABA (the daemon's two sides, gphoto2, the daemon's two sides again). Reported
+per side: median and p99 per command, and ratios to gphoto2.
+
+CLI start-up (no link: a 0 ms camera on loopback): ``ptpctl get iso`` against ``python -c
+"import zmq, msgpack"`` (the floor of any Python client), the two run alternately; target
+at most 1.5x.
 """
 
 from __future__ import annotations
@@ -22,59 +25,59 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from bench.common import VENDOR, Result, Stats, Table, Target, main_for, ms, run_timed, tempdir
-from bench.floors import rpc_floor, startup_floor
+from bench.common import PYTHON, VENDOR, Result, Stats, Table, Target, ms, run_timed, tempdir
 from bench.harness import Daemon, DaemonOptions, Simulator, gphoto2_args, gphoto2_env, ptpctl_cmd
+from bench.linkbench import camera, daemon, main_for_links, verdict_note
+from bench.netns import Link, Profile
 
 VALUES = ("800", "400")
 
 
-def gphoto2_side(sim: Simulator, n: int, home: Path) -> dict[str, list[float]]:
+def gphoto2_side(argv: list[str], n: int, home: Path, out: dict[str, list[float]]) -> None:
     env = gphoto2_env(home)
-    base = gphoto2_args(sim)
-    out: dict[str, list[float]] = {"get": [], "set": []}
     for i in range(n):
-        dt, rc, text = run_timed([*base, "--get-config", "iso"], env=env, timeout=30)
+        dt, rc, text = run_timed([*argv, "--get-config", "iso"], env=env, timeout=60)
         if rc != 0 or "Current:" not in text:
             raise RuntimeError(f"gphoto2 --get-config iso failed ({rc}): {text[-500:]}")
-        out["get"].append(dt)
-        dt, rc, text = run_timed([*base, "--set-config", f"iso={VALUES[i % 2]}"], env=env, timeout=30)
+        out.setdefault("get", []).append(dt)
+        dt, rc, text = run_timed([*argv, "--set-config", f"iso={VALUES[i % 2]}"], env=env, timeout=60)
         if rc != 0:
             raise RuntimeError(f"gphoto2 --set-config failed ({rc}): {text[-500:]}")
-        out["set"].append(dt)
-    return out
+        out.setdefault("set", []).append(dt)
 
 
-def ptpctl_side(d: Daemon, n: int) -> dict[str, list[float]]:
-    env = d.client_env
-    cmd = ptpctl_cmd()
-    out: dict[str, list[float]] = {"get": [], "set": []}
-    for i in range(n):
-        dt, rc, text = run_timed([*cmd, "get", "iso"], env=env, timeout=30)
-        if rc != 0:
-            raise RuntimeError(f"ptpctl get iso failed ({rc}): {text[-500:]}")
-        out["get"].append(dt)
-        dt, rc, text = run_timed([*cmd, "set", "iso", VALUES[i % 2]], env=env, timeout=30)
-        if rc != 0:
-            raise RuntimeError(f"ptpctl set iso failed ({rc}): {text[-500:]}")
-        out["set"].append(dt)
-    return out
-
-
-def client_side(d: Daemon, n: int) -> dict[str, list[float]]:
+def daemon_sides(d: Daemon, wrap: Any, n: int, out: dict[str, dict[str, list[float]]]) -> None:
+    """``n`` gets and sets by ptpctl (a process each) and by the Python client, alternated
+    command by command."""
     from ptpd_client import Client
 
-    out: dict[str, list[float]] = {"get": [], "set": []}
-    with Client(command_endpoint=d.endpoints["command"], timeout=30) as c:
-        c.get("iso")  # connect outside the measurement, as a long-running program would
+    ptpctl = wrap(ptpctl_cmd())
+    with Client(command_endpoint=d.endpoints["command"], timeout=60) as c:
+        c.get("iso")  # connected outside the measurement, as a long-running program would be
         for i in range(n):
-            t0 = time.perf_counter()
-            c.get("iso")
-            out["get"].append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            c.set("iso", VALUES[i % 2])
-            out["set"].append(time.perf_counter() - t0)
+            for cmd, args in (("get", ["iso"]), ("set", ["iso", VALUES[i % 2]])):
+                dt, rc, text = run_timed([*ptpctl, cmd, *args], env=d.client_env, timeout=60)
+                if rc != 0:
+                    raise RuntimeError(f"ptpctl {cmd} failed ({rc}): {text[-500:]}")
+                out["ptpctl"].setdefault(cmd, []).append(dt)
+                t0 = time.perf_counter()
+                if cmd == "get":
+                    c.get("iso")
+                else:
+                    c.set("iso", VALUES[(i + 1) % 2])  # the other value: a change again
+                out["python client"].setdefault(cmd, []).append(time.perf_counter() - t0)
+
+
+def startup_floor(n: int) -> list[float]:
+    """Wall seconds of ``python -c "import zmq, msgpack"``, ``n`` times."""
+    out = []
+    for _ in range(n):
+        dt, rc, text = run_timed([PYTHON, "-c", "import zmq, msgpack"], timeout=30)
+        if rc != 0:
+            raise RuntimeError(text)
+        out.append(dt)
     return out
 
 
@@ -96,65 +99,63 @@ def startup_pairs(d: Daemon, n: int) -> tuple[list[float], list[float]]:
     return floor, ptpctl
 
 
-def run(quick: bool) -> Result:
-    n = 3 if quick else 50
-    vendor = VENDOR
+def on_link(profile: Profile, n: int, res: Result, table: Table) -> None:
+    sides: dict[str, dict[str, list[float]]] = {"ptpctl": {}, "python client": {}, "gphoto2": {}}
+    half = max(1, n // 2)
+    with tempdir() as work, Link(profile) as link, camera(link, opts={"initial_images": 0}) as sim:
+        with daemon(link, sim, work / "d1", keepalive=0) as d:
+            daemon_sides(d, link.host, half, sides)
+        try:
+            gphoto2_side(link.host(gphoto2_args(sim)), n, work / "home", sides["gphoto2"])
+        except (RuntimeError, OSError) as exc:
+            res.notes.append(f"{profile.name}: gphoto2 not measured: {str(exc)[:300]}")
+        with daemon(link, sim, work / "d2", keepalive=0) as d:
+            daemon_sides(d, link.host, n - half, sides)
+    pooled = {k: Stats.of(v.get("get", []) + v.get("set", [])) for k, v in sides.items()}
+    g = pooled["gphoto2"].median
+    for k, v in sides.items():
+        s = pooled[k]
+        if not s.n:
+            continue
+        table.rows.append([profile.title, k, s.n, ms(s.median), ms(s.p99), ms(Stats.of(v["get"]).median),
+                           ms(Stats.of(v["set"]).median), f"{g / s.median:.2f}" if g == g else "n/a"])
+        res.raw[f"{profile.name}_{k}"] = {"get": Stats.of(v["get"]), "set": Stats.of(v["set"]), "pooled": s}
+        if k != "gphoto2":
+            res.summarize(profile.title, f"one property get/set, {k} (median of {s.n})", f"{ms(s.median)} ms",
+                          f"{ms(g)} ms" if g == g else "n/a", f"{g / s.median:.2f}x as fast" if g == g else "")
+
+
+def run(quick: bool, profs: list[Profile]) -> Result:
+    n = 2 if quick else 10
     res = Result(
         "rpc",
-        "Command round trip: gphoto2 vs ptpctl vs Python client vs bare zmq floor",
-        f"{n} `get iso` + {n} `set iso` against the same simulated {vendor} camera (own process), "
-        "simulator latency 15 ms and 0 ms; floor = bare DEALER/ROUTER echo, same sizes, + one latency",
+        "One property get/set over the camera's link: gphoto2 vs ptpctl vs Python client; CLI start-up",
+        f"{n} `get iso` + {n} `set iso` per side against the same simulated {VENDOR} camera in its own network "
+        "namespace, answering in the link profile's time; gphoto2 with the daemon stopped (blocks ABA). "
+        "CLI start-up: `ptpctl get iso` vs `python -c 'import zmq, msgpack'`, alternated, 0 ms camera on loopback",
     )
-    table = Table("Per command (get and set pooled; ratio = side / floor)", ["latency", "side", "n", "median ms", "p99 ms", "get median", "set median", "x floor", "x ptpctl"])
-    startup_floor_s: list[float] = []
-    startup_ptpctl: list[float] = []
-    with tempdir() as work:
-        for lat in (15.0, 0.0):
-            sides: dict[str, dict[str, list[float]]] = {}
-            with Simulator(vendor, lat, opts={"initial_images": 0}) as sim:
-                try:
-                    sides["gphoto2"] = gphoto2_side(sim, n, work / f"home-{lat:g}")
-                except (RuntimeError, OSError) as exc:
-                    res.notes.append(f"gphoto2 at {lat:g} ms not measured: {str(exc)[:300]}")
-                d = Daemon(work / f"d-{lat:g}", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}", vendor=vendor, keepalive=0))
-                with d:
-                    d.start(timeout=60)
-                    sides["ptpctl"] = ptpctl_side(d, n)
-                    sides["python client"] = client_side(d, n)
-                    if lat == 0.0:
-                        startup_floor_s, startup_ptpctl = startup_pairs(d, 5 if quick else 30)
-            floor = rpc_floor(2 * n, lat)
-            sides["floor (zmq echo)"] = {"get": floor[:n], "set": floor[n:]}
-            pooled = {k: Stats.of(v["get"] + v["set"]) for k, v in sides.items()}
-            f_med = pooled["floor (zmq echo)"].median
-            p_med = pooled["ptpctl"].median
-            for k, v in sides.items():
-                s = pooled[k]
-                table.rows.append([
-                    f"{lat:g} ms", k, s.n, ms(s.median), ms(s.p99), ms(Stats.of(v["get"]).median), ms(Stats.of(v["set"]).median),
-                    f"{s.median / f_med:.2f}", f"{s.median / p_med:.2f}",
-                ])
-                res.raw[f"{k}_{lat:g}ms"] = {"get": Stats.of(v["get"]), "set": Stats.of(v["set"]), "pooled": s}
-            if lat == 15.0:
-                if "gphoto2" in pooled:
-                    res.targets.append(Target("at 15 ms: gphoto2 / ptpctl per command (speed-up)", pooled["gphoto2"].median / p_med, 2.0))
-                res.targets.append(Target("at 15 ms: Python client / floor", pooled["python client"].median / f_med, 1.2, "<="))
-            elif "gphoto2" in pooled:
-                res.notes.append(f"at 0 ms: gphoto2 / ptpctl = {pooled['gphoto2'].median / p_med:.2f}x; Python client / floor = {pooled['python client'].median / f_med:.2f}x")
-    floor_start = Stats.of(startup_floor_s)
-    s = Stats.of(startup_ptpctl)
-    t2 = Table("CLI start-up (a whole process, 0 ms camera; the two sides alternated run by run)", ["what", "n", "median ms", "p99 ms", "x floor"])
+    table = Table("Per command (get and set pooled)", ["link", "side", "n", "median ms", "p99 ms", "get median", "set median", "x gphoto2 (speed)"])
+    for profile in profs:
+        on_link(profile, n, res, table)
+    with tempdir() as work, Simulator(VENDOR, 0.0, opts={"initial_images": 0}) as sim:
+        d = Daemon(work / "d", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}", vendor=VENDOR, keepalive=0))
+        with d:
+            d.start(timeout=60)
+            floor_s, ptpctl_s = startup_pairs(d, 5 if quick else 30)
+    floor_start, s = Stats.of(floor_s), Stats.of(ptpctl_s)
+    t2 = Table("CLI start-up (a whole process, 0 ms camera on loopback; the two sides alternated run by run)", ["what", "n", "median ms", "p99 ms", "x floor"])
     t2.rows.append(["python -c 'import zmq, msgpack'", floor_start.n, ms(floor_start.median), ms(floor_start.p99), "1.00"])
     t2.rows.append(["ptpctl get iso", s.n, ms(s.median), ms(s.p99), f"{s.median / floor_start.median:.2f}"])
     res.raw["startup_floor"] = floor_start
     res.raw["startup_ptpctl_get"] = s
     res.targets.append(Target("ptpctl get iso / python -c 'import zmq, msgpack'", s.median / floor_start.median, 1.5, "<="))
     res.tables += [table, t2]
+    verdict_note(res)
     return res
 
 
 def main(argv: list[str] | None = None) -> int:
-    return main_for(run, argv, __doc__)
+    return main_for_links(run, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""``make bench``: run every benchmark, write ``bench/results.md`` and the fan-out plot.
+"""``make bench``: run every benchmark, write ``bench/results.md`` and the plots.
 
 Each benchmark runs as its own process (``python -m bench.<name> --json FILE``), so one
-that breaks or hangs is reported and the others still run; its JSON result becomes a
-section of ``results.md``. ``--quick`` runs the tiny versions (a smoke check, a minute);
+that breaks or hangs is reported and the others still run (one over its time is sent
+SIGTERM, which removes the network namespaces it made, and killed 30 s later; any it
+left behind are swept); its JSON result becomes a section of ``results.md``, and the
+link benchmarks' summary rows become a table per link profile at the top. ``--quick`` runs the tiny versions (a smoke check, a minute);
 ``--only rpc,fanout`` reruns some benchmarks and keeps the others' last results (all
 raw results live in ``bench/results.json``, the source of ``results.md``); ``--out FILE``
 writes the markdown elsewhere (and then touches no stored result).
@@ -12,24 +14,55 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench.common import PYTHON, ROOT, Result, machine_line, run_timed, tempdir, write_results
+from bench.common import PYTHON, ROOT, Result, machine_line, tempdir, write_results
+from bench.netns import sweep
 
 HERE = Path(__file__).resolve().parent
 
 #: name -> (module, time limit in seconds for the full run)
 BENCHMARKS: dict[str, tuple[str, float]] = {
-    "floors": ("bench.floors", 120),
-    "rpc": ("bench.rpc", 900),
-    "fanout": ("bench.fanout", 900),
-    "capture": ("bench.capture", 600),
-    "download": ("bench.download", 600),
+    "capture": ("bench.capture", 900),
+    "fanout": ("bench.fanout", 600),
+    "rpc": ("bench.rpc", 300),
+    "reconnect": ("bench.reconnect", 300),
     "memory": ("bench.memory", 600),
     "faults": ("bench.faults", 900),
 }
+
+
+def run_one(args: list[str], timeout: float) -> tuple[int, str]:
+    """Run a benchmark to its end, or SIGTERM it after ``timeout`` s (it unwinds: its
+    links go) and SIGKILL its process group 30 s later; (exit code, its output)."""
+    with tempdir() as d:
+        out_path = d / "out.txt"
+        with open(out_path, "wb") as out:
+            p = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+            try:
+                rc = p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    rc = p.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    rc = p.wait(10)
+                rc = rc or 124
+            except BaseException:  # Ctrl-C here: the benchmark (a session of its own) unwinds too
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait(10)
+                raise
+        return rc, out_path.read_text(errors="replace")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(HERE / "results.md"), help="where to write the markdown")
     ns = ap.parse_args(argv)
     names = [n.strip() for n in ns.only.split(",")] if ns.only else list(BENCHMARKS)
+    started = time.monotonic()
     print(f"machine: {machine_line()}", flush=True)
     store = HERE / "results.json"
     default_out = Path(ns.out) == HERE / "results.md"
@@ -53,7 +87,11 @@ def main(argv: list[str] | None = None) -> int:
             args = [PYTHON, "-m", module, "--json", str(out)] + (["--quick"] if ns.quick else [])
             print(f"\n### {name}: {' '.join(args[1:3])}{' --quick' if ns.quick else ''}", flush=True)
             t0 = time.monotonic()
-            dt, rc, text = run_timed(args, timeout=limit / (5 if ns.quick else 1), cwd=ROOT)
+            try:
+                rc, text = run_one(args, limit / (5 if ns.quick else 1))
+            finally:
+                for name_left in sweep():
+                    print(f"removed a network namespace left behind: {name_left}", flush=True)
             print(text.rstrip(), flush=True)
             if rc == 0 and out.exists():
                 results.append(Result.from_json(json.loads(out.read_text())))
@@ -67,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         store.write_text(json.dumps(kept, indent=1, default=str))
         results = [Result.from_json(kept[n]) for n in BENCHMARKS if n in kept]
     write_results(results, Path(ns.out), header="Quick run (smoke sizes): not a measurement." if ns.quick else "")
-    print(f"\nwrote {ns.out}")
+    print(f"\nwrote {ns.out} ({time.monotonic() - started:.0f} s in all)")
     return 0
 
 
