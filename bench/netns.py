@@ -145,6 +145,9 @@ class Link:
         self.cam_if = f"pl{pid}c{n}"[:15]
         self.host_if = f"pl{pid}h{n}"[:15]
         self.made: list[str] = []
+        #: a process that only sleeps in the camera's namespace: /proc/PID/net/dev of it
+        #: shows the camera's end of the link (:meth:`tx_bytes`, :class:`LinkMeter`)
+        self.anchor: subprocess.Popen[bytes] | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -163,6 +166,16 @@ class Link:
                 _run(["tc", "-n", ns, "qdisc", "replace", "dev", dev, "root", "tbf", "rate", f"{p.mbit:g}mbit",
                       "burst", str(p.burst), "latency", f"{p.queue_ms:g}ms"])
             self.wait_carrier()
+            self.anchor = subprocess.Popen(self.camera(["sleep", "86400"]), stdin=subprocess.DEVNULL,
+                                           stdout=subprocess.DEVNULL, start_new_session=True)
+            deadline = time.monotonic() + COMMAND_TIMEOUT
+            while True:  # nsenter has joined the namespace once the interface is in its view
+                with contextlib.suppress(OSError, KeyError):
+                    self.tx_bytes()
+                    break
+                if time.monotonic() > deadline or self.anchor.poll() is not None:
+                    raise RuntimeError("could not start a process in the camera's namespace")
+                time.sleep(0.005)
         except BaseException:
             self.close()
             raise
@@ -170,6 +183,12 @@ class Link:
 
     def close(self) -> None:
         """Remove both namespaces (the veth pair goes with them). Never raises."""
+        if self.anchor is not None:
+            with contextlib.suppress(OSError):
+                self.anchor.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.anchor.wait(COMMAND_TIMEOUT)
+            self.anchor = None
         for ns in reversed(self.made):
             with contextlib.suppress(OSError, subprocess.SubprocessError, RuntimeError):
                 _run(["ip", "netns", "del", ns], check=False)
@@ -211,6 +230,16 @@ class Link:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"link not up after {timeout}s: {states}")
             time.sleep(0.01)
+
+    def tx_bytes(self) -> int:
+        """Bytes the camera's end has sent so far."""
+        assert self.anchor is not None, "the link is not up"
+        return tx_bytes(self.anchor.pid, self.cam_if)
+
+    def meter(self, interval: float = 0.005) -> LinkMeter:
+        """A :class:`LinkMeter` on the camera's end."""
+        assert self.anchor is not None, "the link is not up"
+        return LinkMeter(self.anchor.pid, self.cam_if, interval)
 
     def qdisc_stats(self) -> str:
         """``tc -s qdisc`` of the camera's end (what the link sent, dropped, overlimits)."""
@@ -270,10 +299,13 @@ class LinkMeter:
             self._thread.join(5)
 
 
-def bulk(samples: Sequence[tuple[float, int]], size: int, lo: float = 0.02, hi: float = 0.98) -> dict[str, Any] | None:
+def bulk(samples: Sequence[tuple[float, int]], size: int, lo: float = 0.02, hi: float = 0.98,
+         overhead: float = 1.0) -> dict[str, Any] | None:
     """The bulk of one transfer of ``size`` bytes among the samples: from when the link had
     sent ``lo`` of it (over the first sample) to when it had sent ``hi``; its rate in
-    bytes/s, its start and end times. None when the link never carried that much.
+    bytes of the object per second, its start and end times. None when the link never
+    carried that much. ``overhead``: link bytes per byte of payload (headers; see
+    :func:`tcp_ceiling`), so that the rate is the object's, not the headers'.
 
     The edges are left out on purpose: what a client does before the first byte (start-up,
     the capture) and after the last (writing the file) is in its time per shot, not here;
@@ -284,7 +316,7 @@ def bulk(samples: Sequence[tuple[float, int]], size: int, lo: float = 0.02, hi: 
     base = samples[0][1]
 
     def when(frac: float) -> float | None:
-        target = base + frac * size
+        target = base + frac * size * overhead
         prev = samples[0]
         for t, b in samples[1:]:
             if b >= target:
@@ -336,7 +368,8 @@ TCP_PORT = 15999
 
 
 def _send(nbytes: int) -> None:
-    """In the camera's namespace: accept one connection and send ``nbytes`` from memory."""
+    """In the camera's namespace: accept one connection, and when asked (one byte) send
+    ``nbytes`` from memory."""
     import socket
 
     with socket.socket() as srv:
@@ -346,6 +379,7 @@ def _send(nbytes: int) -> None:
         print("ready", flush=True)
         conn, _ = srv.accept()
         with conn:
+            conn.recv(1)
             block = memoryview(bytes(1 << 20))
             left = nbytes
             while left:
@@ -355,13 +389,14 @@ def _send(nbytes: int) -> None:
 
 
 def _receive(nbytes: int) -> None:
-    """In the host's namespace: read ``nbytes``; print the seconds from the first byte asked
-    for to the last one read."""
+    """In the host's namespace: ask for ``nbytes`` and read them; print the seconds from the
+    asking to the last byte read."""
     import socket
 
     buf = bytearray(1 << 20)
     with socket.create_connection((CAMERA_IP, TCP_PORT), timeout=60) as s:
         t0 = time.perf_counter()
+        s.sendall(b"g")
         got = 0
         while got < nbytes:
             n = s.recv_into(buf)
@@ -371,9 +406,12 @@ def _receive(nbytes: int) -> None:
         print(f"{time.perf_counter() - t0:.6f}", flush=True)
 
 
-def tcp_ceiling(link: Link, nbytes: int) -> float:
-    """Seconds a bare TCP connection takes to carry ``nbytes`` across ``link`` (camera to
-    host): what the link itself allows, headers and all, with nothing of PTP on it."""
+def tcp_ceiling(link: Link, nbytes: int) -> tuple[float, float]:
+    """A bare TCP connection carrying ``nbytes`` across ``link`` (camera to host): the
+    seconds it takes (what the link itself allows, with nothing of PTP on it), and the
+    bytes the camera's end sent per byte of payload (TCP/IP and Ethernet headers as the
+    link counts them; the kernel hands the veth large segments, so this is measured, not
+    the 1514/1448 of one frame per MTU)."""
     from bench.common import PYTHON, ROOT
 
     sender = subprocess.Popen(link.camera([PYTHON, "-m", "bench.netns", "send", str(nbytes)]),
@@ -382,8 +420,10 @@ def tcp_ceiling(link: Link, nbytes: int) -> float:
         assert sender.stdout is not None
         if sender.stdout.readline().strip() != "ready":
             raise RuntimeError("the link's test sender did not start")
+        before = link.tx_bytes()
         out = _run(link.host([PYTHON, "-m", "bench.netns", "receive", str(nbytes)]), timeout=120, cwd=ROOT).stdout
-        return float(out.strip())
+        sender.wait(10)  # it closes after the last byte: every byte it sent is counted
+        return float(out.strip()), (link.tx_bytes() - before) / nbytes
     finally:
         with contextlib.suppress(ProcessLookupError):
             sender.kill()

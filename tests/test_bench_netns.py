@@ -79,8 +79,9 @@ def test_a_link_joins_two_namespaces_at_the_profile_rate_and_goes_away() -> None
         assert link.cam_if not in subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
         assert "rate 20Mbit" in link.qdisc_stats()
         # the kernel enforces the rate: 1 MB cannot cross a 2.5 MB/s link in less than ~0.4 s
-        took = tcp_ceiling(link, 1_000_000)
+        took, overhead = tcp_ceiling(link, 1_000_000)
         assert took >= 1_000_000 / SLOW.bytes_per_s * 0.95, took
+        assert 1.0 < overhead < 1.1, overhead  # the link counted the payload and its headers
     assert not {link.cam_ns, link.host_ns} & namespaces()
 
 
