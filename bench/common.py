@@ -52,7 +52,7 @@ def _cpu_model() -> str:
 
 def git_commit() -> str:
     """Short commit of the work tree, with ``+dirty`` when tracked files differ from it
-    (the benchmark's own outputs, results.md, results.json and the plot, do not count)."""
+    (the benchmarks' own outputs, results.md, results.json and the plots, do not count)."""
     try:
         rev = subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
@@ -64,8 +64,9 @@ def git_commit() -> str:
         ).stdout  # "XY path" lines: not stripped, X may be a space
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    outputs = {"bench/results.md", "bench/results.json", "bench/fanout.png"}
-    changed = [line[3:] for line in status.splitlines() if line[3:] not in outputs]
+    outputs = {"bench/results.md", "bench/results.json"}
+    changed = [line[3:] for line in status.splitlines()
+               if line[3:] not in outputs and not (line[3:].startswith("bench/") and line[3:].endswith(".png"))]
     return (rev or "unknown") + ("+dirty" if changed else "")
 
 

@@ -30,7 +30,7 @@ import msgpack
 import zmq
 
 from bench.common import Result, Stats, Table, Target, ms, run_timed, tempdir
-from bench.harness import Daemon, gphoto2_args, gphoto2_env
+from bench.harness import BusClient, Daemon, gphoto2_args, gphoto2_env
 from bench.linkbench import camera, daemon, main_for_links, verdict_note
 from bench.netns import Link, Profile
 
@@ -68,6 +68,8 @@ def ptpd_outage(link: Link, d: Daemon, outage: float) -> dict[str, Any]:
     the first successful command (None: not back within :data:`GIVE_UP`)."""
     log: list[tuple[float, bool]] = []
     stop = threading.Event()
+    with BusClient(d.endpoints["command"]) as c:
+        reconnects = c.result("status")["reconnects"]
     poller = threading.Thread(target=_poll_bus, args=(d.endpoints["command"], stop, log), name="poller", daemon=True)
     poller.start()
     try:
@@ -84,7 +86,12 @@ def ptpd_outage(link: Link, d: Daemon, outage: float) -> dict[str, Any]:
     finally:
         stop.set()
         poller.join(TRY + 5)
-    return {"back": None if back is None else back - up, "errors": sum(1 for t, ok in log if not ok and t >= down)}
+    with BusClient(d.endpoints["command"]) as c:
+        reconnects = c.result("status", timeout=GIVE_UP)["reconnects"] - reconnects
+    # reconnects: 0 means the daemon's session lived through the outage (TCP carried the
+    # request in flight once the link was back)
+    return {"back": None if back is None else back - up, "errors": sum(1 for t, ok in log if not ok and t >= down),
+            "reconnects": reconnects}
 
 
 def gphoto2_outage(link: Link, sim: Any, home: Path, outage: float) -> dict[str, Any]:
@@ -123,7 +130,7 @@ def gphoto2_outage(link: Link, sim: Any, home: Path, outage: float) -> dict[str,
 
 def on_link(profile: Profile, quick: bool, res: Result, table: Table) -> None:
     outage = 1.0 if quick else OUTAGE
-    reps = 1 if quick else 2
+    reps = 1 if quick else 4
     found: dict[str, list[dict[str, Any]]] = {"ptpd": [], "gphoto2": []}
     with tempdir() as work, Link(profile) as link, camera(link, "fuji", opts={"pairing_delay": 0, "initial_images": 0}) as sim:
 
@@ -150,7 +157,9 @@ def on_link(profile: Profile, quick: bool, res: Result, table: Table) -> None:
         s = Stats.of(backs)
         worst[side] = max(backs) if backs and len(backs) == len(rs) else None
         table.rows.append([profile.title, "ptpd (daemon, bus client)" if side == "ptpd" else "gphoto2 --get-config in a loop",
-                           f"{len(backs)}/{len(rs)}", ms(s.median), ms(s.max), sum(r["errors"] for r in rs)])
+                           f"{len(backs)}/{len(rs)}", ms(s.median), ms(s.max),
+                           ", ".join("-" if r["back"] is None else ms(r["back"]) for r in rs), sum(r["errors"] for r in rs),
+                           sum(r["reconnects"] for r in rs) if side == "ptpd" else ""])
         res.raw[f"{profile.name}_{side}"] = {"back": s, "runs": rs}
     p, g = worst["ptpd"], worst["gphoto2"]
     res.summarize(profile.title, f"back after a {outage:g} s link outage: link up -> first command that succeeds (worst of {len(found['ptpd'])})",
@@ -169,7 +178,8 @@ def run(quick: bool, profs: list[Profile]) -> Result:
         f"`gphoto2 --get-config iso` in a loop (each run {TRY:g} s at most); simulated Fuji camera in its own network "
         "namespace; blocks ABBA",
     )
-    table = Table("Time back after the outage", ["link", "side", "back", "median ms", "worst ms", "failed commands during the outage"])
+    table = Table("Time back after the outage", ["link", "side", "back", "median ms", "worst ms", "each ms",
+                                                  "failed commands during the outage", "daemon reconnects"])
     for profile in profs:
         on_link(profile, quick, res, table)
     res.tables.append(table)

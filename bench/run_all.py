@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     default_out = Path(ns.out) == HERE / "results.md"
     kept: dict[str, dict] = {}
     if default_out and not ns.quick and store.exists():
-        kept = json.loads(store.read_text())
+        kept = {k: v for k, v in json.loads(store.read_text()).items() if k in BENCHMARKS}
     results: list[Result] = []
     with tempdir() as d:
         for name in names:
