@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 APT    := env DEBIAN_FRONTEND=noninteractive apt-get -qq
 
 # command -> Debian package that provides it
-DEBS := gphoto2:gphoto2 tshark:tshark dumpcap:tshark systemd-analyze:systemd chromium:chromium
+DEBS := gphoto2:gphoto2 tshark:tshark dumpcap:tshark systemd-analyze:systemd chromium:chromium ip:iproute2 tc:iproute2
 
 .PHONY: all setup debs test demo bench clean
 
