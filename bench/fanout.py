@@ -281,8 +281,11 @@ def _match(outs: list[Path], sent: dict[tuple[int, int], list[float]], win: dict
             "unmatched": unmatched, "seq_gaps": gaps, "other_cpu": win["other_cpu"]}
 
 
-def first_frame(d: Daemon, timeout: float = 10.0) -> float:
-    """Seconds from subscribing to a daemon whose live view is off to the first frame."""
+def first_frame(d: Daemon, timeout: float = 10.0) -> dict[str, Any]:
+    """A subscriber subscribing to a daemon whose live view is off, until its first frame:
+    when it subscribed, when the frame came, and the frame's counter and fingerprint (to
+    find when the camera sent it)."""
+    import msgpack
     import zmq
 
     with BusClient(d.endpoints["command"]) as c:
@@ -291,6 +294,10 @@ def first_frame(d: Daemon, timeout: float = 10.0) -> float:
             if time.monotonic() > deadline:
                 raise TimeoutError("the daemon's live view did not stop")
             time.sleep(0.05)
+    # and the simulated camera's stream goes idle (it keeps its frame clock for one frame
+    # interval after its last reader left, then starts a new reader at once): what is
+    # timed is ptpd's start, not where the camera's clock happened to be
+    time.sleep(3 / FPS)
     s = zmq.Context.instance().socket(zmq.SUB)
     s.linger = 0
     try:
@@ -299,10 +306,25 @@ def first_frame(d: Daemon, timeout: float = 10.0) -> float:
         s.setsockopt(zmq.SUBSCRIBE, b"liveview.frame")
         if not s.poll(int(timeout * 1000)):
             raise TimeoutError(f"no live-view frame within {timeout}s")
-        s.recv_multipart()
-        return time.monotonic() - t0
+        frames = s.recv_multipart()
+        t1 = time.monotonic()
     finally:
         s.close(0)
+    return {"subscribed": t0, "received": t1, "counter": msgpack.unpackb(frames[1])["counter"], "crc": tail_crc(frames[2])}
+
+
+def _first_frames(tries: list[dict[str, Any]], sent: dict[tuple[int, int], list[float]]) -> dict[str, Stats]:
+    """Time to the first frame, and its two parts: subscribing -> the camera sends the
+    frame (the daemon starts the camera's live view), the camera's send -> the subscriber."""
+    total, start, carry = [], [], []
+    for f in tries:
+        total.append(f["received"] - f["subscribed"])
+        cands = [s for s in sent.get((f["counter"] & 0xFF, f["crc"]), ()) if 0 <= f["received"] - s < 1.0]
+        if cands:
+            s = max(cands)
+            start.append(s - f["subscribed"])
+            carry.append(f["received"] - s)
+    return {"total": Stats.of(total), "to_camera_send": Stats.of(start), "camera_send_to_subscriber": Stats.of(carry)}
 
 
 def gphoto2_previews(link: Link, sim: Any, work: Path, n: int) -> dict[str, Any]:
@@ -344,7 +366,7 @@ def _on_link(profile: Profile, quick: bool, res: Result, table: Table, ff_table:
         sim = camera(link, "fuji", lv_fps=FPS, lv_size="640x480", lv_steps=STEPS, lv_send_log=sent_log,
                      opts={"pairing_delay": 0, "initial_images": 0, "vendor_extension_id": 0x0E})
         windows: dict[str, tuple[list[Path], dict[str, Any]]] = {}
-        ff: dict[str, list[float]] = {"ptpd": [], "gphoto2": []}
+        ff: list[dict[str, Any]] = []
         tries = 2 if quick else FIRST_FRAMES
         try:
             with Procs() as procs:
@@ -362,11 +384,10 @@ def _on_link(profile: Profile, quick: bool, res: Result, table: Table, ff_table:
                         time.sleep(1.0)
                         windows[f"ptpd-{n}"] = (outs, _open_window(readers, seconds))
                         procs.stop_all()
-                    ff["ptpd"] += [first_frame(d) for _ in range(tries)]
+                    ff += [first_frame(d) for _ in range(tries)]
                 gp = gphoto2_previews(link, sim, work, 2 if quick else PREVIEWS)
-                ff["gphoto2"] = [gp["times"].median] if gp["times"].n else []
                 with daemon(link, sim, work / "d2") as d:
-                    ff["ptpd"] += [first_frame(d) for _ in range(tries)]
+                    ff += [first_frame(d) for _ in range(tries)]
         finally:
             sim.stop()  # the camera writes its send log as it stops
         sent: dict[tuple[int, int], list[float]] = {}
@@ -398,10 +419,12 @@ def _on_link(profile: Profile, quick: bool, res: Result, table: Table, ff_table:
         res.summarize(profile.title, f"live view to {n} subscriber{'s' if n > 1 else ''}: latency camera send -> subscriber p50 / p99",
                       f"{ms(lat.median)} / {ms(lat.p99)} ms", f"{ms(base.median)} / {ms(base.p99)} ms (bare reader)",
                       f"added {ms(lat.median - base.median)} / {ms(lat.p99 - base.p99)} ms", added if on_target else None)
-    pf = Stats.of(ff["ptpd"])
-    raw["first_frame"] = {"ptpd": pf, "gphoto2_preview": gp}
+    parts = _first_frames(ff, sent)
+    pf = parts["total"]
+    raw["first_frame"] = {"ptpd": pf, "ptpd_parts": parts, "gphoto2_preview": gp}
     g = gp["times"]
-    ff_table.rows.append([profile.title, f"{pf.n}", ms(pf.median), ms(pf.max), ms(g.median),
+    ff_table.rows.append([profile.title, f"{pf.n}", ms(pf.median), ms(pf.max), ms(parts["to_camera_send"].median),
+                          ms(parts["camera_send_to_subscriber"].median), ms(g.median),
                           f"{g.median / pf.median:.2f}" if pf.n and g.n else "n/a",
                           f"{gp['loop_fps']:.2f}", f"{gp['movie_fps']:.1f}"])
     res.summarize(profile.title, "time to the first live-view frame (ptpd: subscribe; gphoto2: --capture-preview)",
@@ -430,7 +453,8 @@ def run(quick: bool, profs: list[Profile]) -> Result:
     )
     ff_table = Table(
         "Time to the first frame, and gphoto2's preview rate",
-        ["link", "ptpd tries", "ptpd first frame median ms", "ptpd max ms", "gphoto2 --capture-preview ms",
+        ["link", "ptpd tries", "ptpd first frame median ms", "ptpd max ms", "of which: subscribe -> camera sends it",
+         "camera send -> subscriber", "gphoto2 --capture-preview ms",
          "x ptpd (speed)", "gphoto2 --capture-preview loop fps", "gphoto2 --capture-movie fps"],
     )
     for profile in profs:

@@ -77,7 +77,8 @@ def test_benchmark_runs_quick(name: str, tmp_path: Path) -> None:
         for key in ("bare", "ptpd_1", "ptpd_2"):
             assert raw[key]["latency"]["n"] > 0 and raw[key]["unmatched"] == 0, raw[key]
             assert raw[key]["other_cpu"]["ms_per_s"] >= 0
-        assert raw["first_frame"]["ptpd"]["n"] == 4 and raw["first_frame"]["gphoto2_preview"]["times"]["n"] > 0, raw["first_frame"]
+        ff = raw["first_frame"]
+        assert ff["ptpd"]["n"] == 4 and ff["ptpd_parts"]["to_camera_send"]["n"] == 4 and ff["gphoto2_preview"]["times"]["n"] > 0, ff
     if name == "reconnect":
         assert all(v["back"]["n"] == 1 for k, v in r["raw"].items()), r["raw"]
     if name == "fuzz":
