@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import Result, Stats, Table, Target, ms, run_timed, tempdir
+from bench.common import Result, Stats, Table, Target, run_timed, tempdir
 from bench.harness import Daemon, gphoto2_args, gphoto2_env, ptpctl_cmd
 from bench.linkbench import camera, daemon, main_for_links, verdict_note
 from bench.netns import Link, LinkMeter, Profile, bulk, rate_series, tcp_ceiling

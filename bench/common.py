@@ -423,43 +423,7 @@ def wait_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
 
 
-# -- cores: the simulated camera on its own ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CoreSplit:
-    """The cores this process may use, split between the simulated camera and the host.
-
-    A real camera computes on its own processor; a simulated one shares the host's. Where
-    the camera works flat out beside the host's reader for the whole measurement (a
-    download), the scheduler's placement of the two decides the figure: on a small
-    machine it tends to wake the camera on the core of the host process that asked it,
-    and both then take turns on that core while the other idles. A benchmark can give
-    the camera a core of its own (:attr:`camera`) and the host side the others
-    (:attr:`host`), every side alike, the limit's sender counting as the camera.
-    """
-
-    camera: frozenset[int]
-    host: frozenset[int]
-
-    @property
-    def every(self) -> frozenset[int]:
-        return self.camera | self.host
-
-    @classmethod
-    def of_machine(cls) -> CoreSplit | None:
-        """The last core for the camera, the rest for the host; None with one core."""
-        cores = sorted(os.sched_getaffinity(0))
-        if len(cores) < 2:
-            return None
-        return cls(frozenset(cores[-1:]), frozenset(cores[:-1]))
-
-    def describe(self) -> str:
-        return f"camera on core {_cores(self.camera)}, host on core {_cores(self.host)}"
-
-
-def _cores(cpus: frozenset[int]) -> str:
-    return ",".join(str(c) for c in sorted(cpus))
+# -- cores ----------------------------------------------------------------------------------
 
 
 def pin(pid: int, cpus: frozenset[int] | set[int]) -> None:
@@ -473,28 +437,6 @@ def pin(pid: int, cpus: frozenset[int] | set[int]) -> None:
     for tid in tids:
         with contextlib.suppress(ProcessLookupError, FileNotFoundError):
             os.sched_setaffinity(int(tid), cpus)
-
-
-def cores_of(pid: int) -> frozenset[int]:
-    """The cores process ``pid`` (0: this one) may run on (its main thread's)."""
-    return frozenset(os.sched_getaffinity(pid))
-
-
-@contextlib.contextmanager
-def on_cores(cpus: frozenset[int] | None, *pids: int) -> Iterator[None]:
-    """This process (and so every child it starts meanwhile), or the processes ``pids``,
-    on ``cpus``; the cores each had again afterwards. ``None``: left as they are."""
-    if cpus is None:
-        yield
-        return
-    before = {pid: cores_of(pid) for pid in pids or (0,)}
-    try:
-        for pid in before:
-            pin(pid, cpus)
-        yield
-    finally:
-        for pid, cores in before.items():
-            pin(pid, cores)
 
 
 class Proc:

@@ -244,7 +244,7 @@ class Simulator:
         jitter_ms: float = 0.0,
         wrap: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
-        """``cpus``: the cores the camera runs on (see :class:`bench.common.CoreSplit`);
+        """``cpus``: the cores the camera runs on (:func:`bench.common.pin`);
         ``lv_send_log``: where the camera writes each live-view frame's send time when it
         stops (see ``bench.simproc``); ``host``: the address it listens on; ``jitter_ms``:
         up to this much more than ``latency_ms`` per transaction; ``wrap`` turns its

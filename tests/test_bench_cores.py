@@ -1,5 +1,6 @@
-"""The benchmarks' core split: the simulated camera on a core of its own, the host on the
-others (``bench.common.CoreSplit``), checked on real processes through ``/proc``."""
+"""Pinning a benchmark's process to cores (``bench.common.pin``, ``Proc(cpus=...)``), checked
+on real processes through ``/proc``; and what else the cores ran over a window
+(``bench.common.OtherCpu``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import pytest
 if not hasattr(os, "sched_getaffinity"):
     pytest.skip("no CPU affinity on this platform", allow_module_level=True)
 
-from bench.common import CoreSplit, OtherCpu, Proc, cores_of, on_cores, other_cpu_text, pin  # noqa: E402
+from bench.common import OtherCpu, Proc, other_cpu_text, pin  # noqa: E402
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -36,64 +36,19 @@ def allowed(pid: int, tid: int | None = None) -> set[int]:
     return cores
 
 
-def test_split_gives_the_camera_one_core_and_the_host_the_rest() -> None:
-    split = CoreSplit.of_machine()
-    if len(CORES) < 2:
-        assert split is None
-        return
-    assert split is not None
-    assert len(split.camera) == 1 and split.camera.isdisjoint(split.host)
-    assert split.every == CORES
-    assert "camera on core" in split.describe()
-
-
-@needs_two
-def test_on_cores_pins_every_thread_and_gives_the_cores_back() -> None:
-    split = CoreSplit.of_machine()
-    assert split is not None
-    stop = threading.Event()
-    worker = threading.Thread(target=stop.wait, daemon=True)
-    worker.start()  # a thread that was there before the pinning
-    try:
-        with on_cores(split.host):
-            assert allowed(os.getpid()) == set(split.host)
-            assert allowed(os.getpid(), worker.native_id) == set(split.host)
-        assert allowed(os.getpid()) == set(CORES)
-        assert allowed(os.getpid(), worker.native_id) == set(CORES)
-    finally:
-        stop.set()
-        worker.join(5)
-
-
 @needs_two
 def test_proc_starts_on_the_cores_asked_and_pin_moves_it() -> None:
-    split = CoreSplit.of_machine()
-    assert split is not None
-    with Proc([sys.executable, "-c", "import time; time.sleep(30)"], stdout=None, cpus=split.camera) as p:
-        assert allowed(p.pid) == set(split.camera) and cores_of(p.pid) == split.camera
-        pin(p.pid, split.every)
+    last = frozenset(sorted(CORES)[-1:])
+    with Proc([sys.executable, "-c", "import time; time.sleep(30)"], stdout=None, cpus=last) as p:
+        assert allowed(p.pid) == set(last)
+        pin(p.pid, CORES)
         assert allowed(p.pid) == set(CORES)
-
-
-@needs_two
-def test_on_cores_moves_other_processes_and_gives_each_its_own_back() -> None:
-    split = CoreSplit.of_machine()
-    assert split is not None
-    with Proc([sys.executable, "-c", "import time; time.sleep(30)"], stdout=None, cpus=split.camera) as p:
-        with on_cores(split.every, p.pid):
-            assert allowed(p.pid) == set(CORES) and allowed(os.getpid()) == set(CORES)
-        assert allowed(p.pid) == set(split.camera)  # its own again, not this process's
 
 
 def test_pin_leaves_a_process_that_is_gone_alone() -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     assert gone.wait(10) == 0  # reaped: its /proc entry is gone
     pin(gone.pid, CORES)  # no error
-
-
-def test_on_cores_none_leaves_the_process_alone() -> None:
-    with on_cores(None):
-        assert allowed(os.getpid()) == set(CORES)
 
 
 # -- OtherCpu: what else the cores ran ---------------------------------------------------------
