@@ -38,7 +38,7 @@ debs:
 	fi
 
 test: setup debs
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n 4
 
 # make demo VENDOR=canon: the same on a simulated Canon EOS body
 demo: setup
