@@ -6,6 +6,7 @@ import pytest
 from feeding import SPLITS, feed
 from test_fuji_golden import (
     BRING_UP,
+    BRING_UP_EXACT,
     EVENT_CAPTURE_COMPLETE,
     EVENT_OBJECT_ADDED,
     EVENT_PREVIEW,
@@ -35,6 +36,7 @@ from ptpd.fuji.events import (
     InitRequest,
     OperationRequest,
     OperationResponse,
+    UnexpectedResponse,
 )
 from ptpd.fuji.packets import InitCommandRequest, encode_liveview_frame
 from ptpd.protocol.errors import LocalProtocolError, ProtocolError
@@ -59,16 +61,17 @@ def test_initiator_replays_reference_bring_up(split: str) -> None:
     [ack] = events_from(c, INIT_ACK, split)
     assert isinstance(ack, InitAccepted) and c.state is State.IDLE
 
+    # requests carry exactly their parameters, values exactly their size
     steps = [
         (OperationRequest(0x1002, 1, (1,)), None),
-        (OperationRequest(0x1016, 2, (0xDF01,), data_out=True), Data(0x1016, 2, h("05 00 00 00") + bytes(16))),
+        (OperationRequest(0x1016, 2, (0xDF01,), data_out=True), Data(0x1016, 2, h("05 00"))),
         (OperationRequest(0x1015, 3, (0xDF24,)), None),
-        (OperationRequest(0x1016, 4, (0xDF24,), data_out=True), Data(0x1016, 4, h("01 00 02 00") + bytes(16))),
-        (OperationRequest(0x101C, 5), None),
+        (OperationRequest(0x1016, 4, (0xDF24,), data_out=True), Data(0x1016, 4, h("01 00 02 00"))),
+        (OperationRequest(0x101C, 5, (0, 0)), None),
     ]
     sent = b""
     received = []
-    replies = [raw for d, raw in BRING_UP if d == "←"]
+    replies = [raw for d, raw in BRING_UP_EXACT if d == "←"]
     for req, data in steps:
         assert c.new_transaction_id() == req.transaction_id
         sent += c.send(req)
@@ -76,7 +79,7 @@ def test_initiator_replays_reference_bring_up(split: str) -> None:
             sent += c.send(data)
         while c.state is not State.IDLE:
             received += events_from(c, replies.pop(0), split)
-    assert sent == b"".join(raw for d, raw in BRING_UP if d == "→")
+    assert sent == b"".join(raw for d, raw in BRING_UP_EXACT if d == "→")
     assert received == [
         OperationResponse(0x2001, 1),
         OperationResponse(0x2001, 2),
@@ -147,14 +150,23 @@ def test_state_list_transaction(split: str) -> None:
     assert evs[0].payload == STATE_CONTAINER[12:]
 
 
-def test_initiator_rejects_misrouted_replies() -> None:
+def test_initiator_reports_replies_as_they_came() -> None:
+    # a response with nothing open is reported, not taken for garbage: the stream is whole
     c = handshaken()
-    with pytest.raises(ProtocolError):  # response with nothing open
-        events_from(c, h("0c 00 00 00 03 00 01 20 01 00 00 00"))
-    c = handshaken()
+    assert events_from(c, h("0c 00 00 00 03 00 01 20 01 00 00 00")) == [UnexpectedResponse(0x2001, 1)]
+    assert c.state is State.IDLE
+    # one transaction is open at a time: a data container and a response with another
+    # transaction id are that transaction's, with the id they carry (the caller compares)
     c.send(OperationRequest(0x1015, 1, (0xD001,)))
-    with pytest.raises(ProtocolError):  # wrong transaction id
+    got = events_from(c, h("0e 00 00 00 02 00 15 10 09 00 00 00 02 00") + h("0c 00 00 00 03 00 02 20 00 00 00 00"))
+    assert got == [Data(0x1015, 9, h("02 00")), OperationResponse(0x2002, 0)]
+    assert c.state is State.IDLE
+    # a data container with no transaction open breaks the stream
+    with pytest.raises(ProtocolError):
         events_from(c, h("0e 00 00 00 02 00 15 10 09 00 00 00 02 00"))
+
+
+def test_initiator_refuses_what_it_may_not_send() -> None:
     c = handshaken()
     c.send(OperationRequest(0x1015, 1, (0xD001,)))
     with pytest.raises(LocalProtocolError):  # a second request while one is open

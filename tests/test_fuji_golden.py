@@ -57,6 +57,27 @@ BRING_UP = [
     ("←", h("0c 00 00 00 03 00 01 20 05 00 00 00")),
 ]
 
+# §3.3 with the correction there and §4.1 [xref]: the same bring-up as Fuji's app and
+# libgphoto2 send it, each request carrying only the parameters its operation takes
+# (OpenSession 16 bytes, InitiateOpenCapture(0, 0) 20 bytes: the byte counts of the real
+# X-T4/X-T5 logs in petabyt/libfuji docs/testsuite) and each value exactly its size
+# (§4.4 [xref]: DF01 is a u16, DF24 a u32). Camera replies as above.
+BRING_UP_EXACT = [
+    ("→", h("10 00 00 00 01 00 02 10 01 00 00 00 01 00 00 00")),
+    ("←", h("0c 00 00 00 03 00 01 20 01 00 00 00")),
+    ("→", h("10 00 00 00 01 00 16 10 02 00 00 00 01 df 00 00")),
+    ("→", h("0e 00 00 00 02 00 16 10 02 00 00 00 05 00")),
+    ("←", h("0c 00 00 00 03 00 01 20 02 00 00 00")),
+    ("→", h("10 00 00 00 01 00 15 10 03 00 00 00 24 df 00 00")),
+    ("←", h("10 00 00 00 02 00 15 10 03 00 00 00 01 00 02 00")),
+    ("←", h("0c 00 00 00 03 00 01 20 03 00 00 00")),
+    ("→", h("10 00 00 00 01 00 16 10 04 00 00 00 24 df 00 00")),
+    ("→", h("10 00 00 00 02 00 16 10 04 00 00 00 01 00 02 00")),
+    ("←", h("0c 00 00 00 03 00 01 20 04 00 00 00")),
+    ("→", h("14 00 00 00 01 00 1c 10 05 00 00 00 00 00 00 00 00 00 00 00")),
+    ("←", h("0c 00 00 00 03 00 01 20 05 00 00 00")),
+]
+
 # §4.4 [xref] Fuji app's exact-size data-out: white balance = shade
 SET_WB_REQUEST = h("10 00 00 00 01 00 16 10 68 00 00 00 05 50 00 00")
 SET_WB_DATA = h("0e 00 00 00 02 00 16 10 68 00 00 00 06 80")

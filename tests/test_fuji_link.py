@@ -34,7 +34,7 @@ from ptpd.fuji.events import (
     OperationResponse,
 )
 from ptpd.fuji.link import PAIRING_PROMPT, FujiLink
-from ptpd.fuji.packets import encode_liveview_frame
+from ptpd.fuji.packets import Container, InitCommandAck, encode_liveview_frame
 from ptpd.fuji.state import decode_property_list, encode_state
 from ptpd.protocol.errors import CameraDisconnected, ResponseError
 from ptpd.protocol.errors import Timeout as PTPTimeout
@@ -64,7 +64,10 @@ class MiniFuji:
         lv_then: str = "stall",  # ... keeps the connection quiet ("stall") or closes it
         hooks: dict[int, Callable[..., Awaitable[None]]] | None = None,  # op -> answers by hand
         silent_init: bool = False,  # reads the InitRequest and says nothing
+        init_fail_first: bool = False,  # InitFail to the first InitRequest, then an ack
     ) -> None:
+        self.init_fail_first = init_fail_first
+        self.inits = 0
         self.hooks = hooks or {}
         self.silent_init = silent_init
         self.lv_frames = lv_frames
@@ -141,6 +144,10 @@ class MiniFuji:
                 if isinstance(ev, ConnectionClosed):
                     break
                 if isinstance(ev, InitRequest):
+                    self.inits += 1
+                    if self.init_fail_first and self.inits == 1:
+                        writer.write(conn.send(InitRejected(3)))
+                        continue
                     if self.silent_init:
                         await reader.read()
                         break
@@ -255,14 +262,19 @@ def test_link_bring_up_sequence() -> None:
         await link.connect()
         try:
             assert link.connected and link.camera.name == "X-T1" and link.app_version == 0x00020001
-            assert [(r.code, r.transaction_id, r.params[:1]) for r in sim.requests] == [
+            # exactly the parameters each operation takes (no padding), in libfuji's order:
+            # what the camera is doing, its remote version, then the mode
+            assert [(r.code, r.transaction_id, r.params) for r in sim.requests] == [
                 (0x1002, 1, (1,)),
-                (0x1016, 2, (0xDF01,)),
+                (0x1015, 2, (0xD212,)),
                 (0x1015, 3, (0xDF24,)),
-                (0x1016, 4, (0xDF24,)),
-                (0x101C, 5, (0,)),
+                (0x1016, 4, (0xDF01,)),
+                (0x1016, 5, (0xDF24,)),
+                (0x101C, 6, (0, 0)),
             ]
             assert not link.paired_with_prompt
+            assert link.offer.remote and link.offer.events and link.offer.state_list
+            assert link.offer.remote_version == 0x00020001 and link.offer.mode == 5
         finally:
             await link.close()
         assert not link.connected
@@ -321,15 +333,101 @@ def test_init_fail_reasons(options: dict[str, Any], error: type, text: str) -> N
     run(body, **options)
 
 
-def test_connection_refused_is_camera_disconnected() -> None:
+def test_connection_refused_is_camera_disconnected_at_once() -> None:
+    # a closed command port is an answer: one dial, no retry loop (it used to cost 5 s)
     async def main() -> None:
         server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         server.close()
         await server.wait_closed()
-        link = FujiLink("127.0.0.1", port, timeout=1, connect_retries=2, retry_interval=0.01)
-        with pytest.raises(CameraDisconnected):
+        link = FujiLink("127.0.0.1", port, timeout=1)
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        with pytest.raises(CameraDisconnected, match="refused|nothing listens"):
             await link.connect()
+        assert loop.time() - t0 < 0.2
+
+    asyncio.run(main())
+
+
+def test_init_fail_then_ack_on_the_same_socket() -> None:
+    # Fuji's X Acquire and libgphoto2 send the init again after 500 ms when the first
+    # attempt fails ("the first attempt always fails")
+    async def body(sim: MiniFuji) -> None:
+        async with FujiLink("127.0.0.1", **sim.ports(), timeout=5) as link:
+            assert link.connected and link.camera.name == "X-T1"
+        assert sim.inits == 2
+
+    run(body, init_fail_first=True)
+
+
+def test_a_refusal_in_a_response_for_another_transaction_is_the_cameras_refusal() -> None:
+    # an emulator built from real bodies answers a request it refuses with transaction id 0
+    async def refuse_with_tid_0(ev: OperationRequest, conn: Any, writer: asyncio.StreamWriter) -> None:
+        writer.write(struct.pack("<IHHI", 12, 3, 0x2002, 0))
+
+    async def body(sim: MiniFuji) -> None:
+        link = FujiLink("127.0.0.1", **sim.ports(), timeout=5)
+        with pytest.raises(ResponseError, match=r"GeneralError.*transaction 0; the request was 1") as err:
+            await link.connect()
+        assert err.value.code == 0x2002
+
+    run(body, hooks={0x1002: refuse_with_tid_0})
+
+
+async def _raw_camera(script: Callable[[Container], list[bytes]]) -> tuple[asyncio.AbstractServer, int]:
+    """A camera of raw containers: acks the handshake, then answers each container it reads
+    with what ``script`` returns (whole containers, written as they are)."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            first = True
+            while True:
+                head = await reader.readexactly(4)
+                body = await reader.readexactly(int.from_bytes(head, "little") - 4)
+                if first:
+                    first = False
+                    writer.write(InitCommandAck(0, CAMERA_GUID, "X-T4").encode())
+                    continue
+                for out in script(Container.decode(head + body)):
+                    writer.write(out)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+def test_a_set_refused_before_its_data_phase_does_not_shift_later_answers() -> None:
+    # The camera refuses a SetDevicePropValue on its request alone, then takes the data
+    # container for an operation of its own and answers that too (what an emulator of real
+    # bodies does): the stray answer is not taken for the next transaction's.
+    def script(c: Container) -> list[bytes]:
+        ok = Container.response(0x2001, c.transaction_id).encode()
+        if c.kind == 2:  # the data container, answered as if it were an operation
+            return [ok]
+        if c.code == 0x1016:
+            return [Container.response(0x200A, c.transaction_id).encode()]
+        if c.code == 0x1015:
+            return [Container.data(0x1015, c.transaction_id, b"\x02\x00").encode(), ok]
+        return [ok]
+
+    async def main() -> None:
+        server, port = await _raw_camera(script)
+        link = FujiLink("127.0.0.1", port, timeout=5)
+        try:
+            await link.handshake()
+            with pytest.raises(ResponseError) as err:
+                await link.transact(0x1016, (0x5005,), b"\x04\x00")
+            assert err.value.code == 0x200A
+            for _ in range(3):
+                resp, data = await link.transact(0x1015, (0xD001,))
+                assert (resp.code, data) == (0x2001, b"\x02\x00")
+            assert link.mismatched_tids == 0 and link._cmd is not None and link._cmd.lost is None
+        finally:
+            await link.close()
+            server.close()
 
     asyncio.run(main())
 

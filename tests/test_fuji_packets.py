@@ -6,6 +6,7 @@ import pytest
 from test_fuji_golden import (
     ACK_GUID,
     BRING_UP,
+    BRING_UP_EXACT,
     CAPTURE_OK,
     CAPTURE_REQUEST,
     EVENT_CAPTURE_COMPLETE,
@@ -110,10 +111,13 @@ def test_bring_up_containers_round_trip() -> None:
     for _, raw in BRING_UP:
         c = Container.decode(raw)
         assert c.encode() == raw
-    # What our encoder builds for the initiator side is byte-exact with the reference.
-    assert Container.command(0x1002, 1, (1,)).encode() == BRING_UP[0][1]
-    assert Container.command(0x1016, 2, (0xDF01,)).encode() == BRING_UP[2][1]
-    assert Container.command(0x101C, 5).encode() == BRING_UP[11][1]
+    # What our encoder builds for the initiator side is byte-exact with the reference:
+    # exactly the operation's parameters, and malc0mn's padded form when asked for.
+    assert Container.command(0x1002, 1, (1,)).encode() == BRING_UP_EXACT[0][1]
+    assert Container.command(0x1016, 2, (0xDF01,)).encode() == BRING_UP_EXACT[2][1]
+    assert Container.command(0x101C, 5, (0, 0)).encode() == BRING_UP_EXACT[11][1]
+    assert Container.command(0x1002, 1, (1,), pad=True).encode() == BRING_UP[0][1]
+    assert Container.command(0x101C, 5, pad=True).encode() == BRING_UP[11][1]
     data = Container.decode(BRING_UP[6][1])
     assert (data.kind, data.code, data.transaction_id) == (ContainerKind.Data, 0x1015, 3)
     assert int.from_bytes(data.payload, "little") == 0x00020001
@@ -122,7 +126,7 @@ def test_bring_up_containers_round_trip() -> None:
 
 
 def test_unpadded_and_exact_size_forms() -> None:
-    req = Container.command(0x1016, 0x68, (0x5005,), pad=False)
+    req = Container.command(0x1016, 0x68, (0x5005,))
     assert req.encode() == SET_WB_REQUEST
     assert Container.data(0x1016, 0x68, h("06 80")).encode() == SET_WB_DATA
     padded = Container.decode(SET_FILM_DATA_PADDED)

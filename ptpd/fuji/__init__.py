@@ -11,9 +11,12 @@ Sans-I/O parts (no sockets, no asyncio):
   deadlines);
 * :mod:`ptpd.fuji.properties` — property names, datatypes and value labels both ways;
 * :mod:`ptpd.fuji.state` — the 0xD212 state list and the 0x902B descriptor list;
+* :mod:`ptpd.fuji.bringup` — what a body offers, decided from its answers during bring-up
+  (state list, camera state, remote version, client mode);
 * :mod:`ptpd.fuji.errors` — clear errors for InitFail reasons and a refused pairing.
 
-The one asyncio module is :mod:`ptpd.fuji.link` (``FujiLink``), built on the asyncio
-side both dialects share (:mod:`ptpd.protocol.adapter`, :mod:`ptpd.protocol.queues`);
-the vendor-neutral camera on top of it is :class:`ptpd.camera.fuji.FujiCamera`.
+The asyncio modules are :mod:`ptpd.fuji.link` (``FujiLink``) and its live-view stream
+:mod:`ptpd.fuji.liveview`, built on the asyncio side both dialects share
+(:mod:`ptpd.protocol.adapter`, :mod:`ptpd.protocol.queues`); the vendor-neutral camera on
+top of them is :class:`ptpd.camera.fuji.FujiCamera`.
 """

@@ -7,7 +7,11 @@ Every member notes where it was observed, with the provenance tags of
   (``README.md``, ``docs/fuji_x-t1_known-properties.md``);
 * *malc0mn* — a constant malc0mn/ptp-ip defines or sends (``ip/packets_fuji.go``);
 * *libgphoto2* — what libgphoto2's Fuji Wi-Fi path (``fujiptpip.c``, ``ptp.c``) sends;
-* *hkr* — hkr/fuji-cam-wifi-tool, used only as a cross-check.
+* *hkr* — hkr/fuji-cam-wifi-tool, used only as a cross-check;
+* *libfuji* — petabyt/libfuji (``lib/fujiptp.h``, ``lib/fuji.c``) and fudge's test-suite
+  logs of real X-T2, X-T20, X-T4 and X-T5 bodies (``docs/testsuite/``);
+* *vcam* — petabyt/vcam's bodies (``src/fuji/fuji.c``), an emulator built from captures
+  of real cameras (its values are cross-checks, never the only source of a body fact).
 
 Standard ISO 15740 codes (OpenSession 0x1002, the 0x50xx properties, CaptureComplete
 0x400D, ...) live in :mod:`ptpd.protocol.codes`; only Fuji's own codes are here.
@@ -28,6 +32,30 @@ LIVEVIEW_PORT = 55742
 
 #: Value written to 0xDF01 during bring-up; 5 = remote shooting (malc0mn, hkr, libgphoto2).
 INIT_SEQUENCE_REMOTE = 5
+
+
+@unique
+class CameraState(IntEnum):
+    """What 0xDF00 says the camera is doing (libfuji ``fujiptp.h``; real X-T2/X-T20/X-T4/X-T5
+    logs list it first in 0xD212 right after OpenSession)."""
+
+    WaitingForUser = 0  #: the camera asks its user to allow this client ("press OK")
+    SelectedImages = 1  #: "send selected images" started on the camera
+    FullAccess = 2  #: browse all images, no remote shooting (vcam X-A2)
+    PCAutoSave = 3  #: PC AutoSave
+    Remote = 6  #: remote shooting offered (real X-T2, X-T20, X-T4, X-T5)
+    RemoteImageView = 11  #: after 0xDF01 := 11 (real X-T4/X-T5 logs)
+
+
+@unique
+class ClientMode(IntEnum):
+    """What the client asks for in 0xDF01 (libfuji ``fujiptp.h``; libgphoto2 "InitSequence")."""
+
+    ViewSelected = 1  #: transfer the images selected on the camera
+    ViewAll = 2  #: browse all images
+    OldRemote = 3  #: PC AutoSave / old remote (malc0mn: accepted by the X-T1, then stalls)
+    Remote = 5  #: remote shooting (malc0mn X-T1, hkr, libgphoto2, libfuji)
+    RemoteImageView = 11  #: remote image view (libfuji gallery after remote)
 
 
 @unique
@@ -132,21 +160,27 @@ class FujiPropCode(IntEnum):
     Unknown_D400 = 0xD400  #: u32, 0 (X-T1 enumeration)
     Unknown_D401 = 0xD401  #: u32, 0 (X-T1 enumeration)
     GeoTag = 0xD500  #: 97-byte ASCII coordinate blob (X-T1 enumeration)
-    Unknown_D52F = 0xD52F  #: u32, 0 (X-T1 enumeration)
-    Unknown_DF00 = 0xDF00  #: u16, 0 (X-T1 enumeration)
-    #: Write 5 during bring-up; the reply waits for the user's OK on a new name (malc0mn).
+    Unknown_D52F = 0xD52F  #: u32, 0 (X-T1 enumeration); 1 in 0xD212 of real X-T2..X-T5 (libfuji logs)
+    #: Camera state (:class:`CameraState`): u16, 0 on the X-T1 (enumeration); 6 first in
+    #: 0xD212 after OpenSession on real X-T2, X-T20, X-T4, X-T5 (libfuji logs).
+    Unknown_DF00 = 0xDF00
+    #: Client mode (:class:`ClientMode`); write 5 during bring-up; the reply waits for the
+    #: user's OK on a new name (malc0mn).
     InitSequence = 0xDF01
-    Unknown_DF21 = 0xDF21  #: u32, 3 (X-T1 enumeration)
-    Unknown_DF22 = 0xDF22  #: u32, 3 (X-T1 enumeration)
-    Unknown_DF23 = 0xDF23  #: u32, 1 (X-T1 enumeration)
-    #: Minimum app version; read and write back during bring-up (X-T1: 0x00020001).
+    Unknown_DF21 = 0xDF21  #: u32, 3 (X-T1 enumeration); libfuji: image-get version
+    Unknown_DF22 = 0xDF22  #: u32, 3 (X-T1 enumeration); libfuji: GetObject version
+    Unknown_DF23 = 0xDF23  #: u32, 1 (X-T1 enumeration); libfuji: PC AutoSave version
+    #: Minimum app version / remote version; read and write back during bring-up (X-T1:
+    #: 0x00020001). Empty (OK with no data) on a body without remote mode (libfuji, vcam X-A2).
     AppVersion = 0xDF24
-    Unknown_DF25 = 0xDF25  #: u32, 1 (X-T1 enumeration)
-    Unknown_DF31 = 0xDF31  #: u32, 2 (X-T1 enumeration)
+    Unknown_DF25 = 0xDF25  #: u32, 1 (X-T1 enumeration); libfuji: remote GetObject version
+    Unknown_DF31 = 0xDF31  #: u32, 2 (X-T1 enumeration); libfuji: geotag version
 
 
 __all__ = [
     "COMMAND_PORT",
+    "CameraState",
+    "ClientMode",
     "EVENT_PORT",
     "FUJI_PROTOCOL_VERSION",
     "INIT_SEQUENCE_REMOTE",

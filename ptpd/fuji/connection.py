@@ -21,14 +21,23 @@ The command channel (port 55740) starts with Fuji's PTP/IP handshake and then ca
     REQUEST|DATA <--Data (in)-- DATA            REQUEST|DATA --Data (in)--> DATA
     REQUEST|DATA <--OperationResponse-- IDLE    REQUEST|DATA --OperationResponse--> IDLE
 
-Rules: every container of a transaction carries the request's transaction id; a data
-phase is exactly one data container, in either direction (data-out: request, then one
-data container with the same id; there is no StartData/EndData); anything not in the
+Rules: every container of a transaction should carry the request's transaction id; a
+data phase is exactly one data container, in either direction (data-out: request, then
+one data container with the same id; there is no StartData/EndData); anything not in the
 table raises :class:`LocalProtocolError` when we try it, and :class:`ProtocolError`
-when the peer does it (the channel is then in ERROR for good). Two tolerated oddities
-of real peers: libgphoto2 sends its InitCommandRequest twice (the responder reports the
-second one again and must ack it), and hkr ends with a bare u32 0xFFFFFFFF (read as
-:class:`ConnectionClosed`).
+when the peer does it (the channel is then in ERROR for good). Tolerated oddities of
+real peers, reported as what they are rather than as a broken stream:
+
+* one transaction is open at a time, so the initiator takes a data container or a
+  response that arrives while it is open as that transaction's, whatever transaction id
+  it carries: the event holds the id the camera sent, the caller compares (an emulator
+  built from real bodies stamps responses from its own counter, and a refused
+  OpenSession comes back with id 0);
+* a response with no transaction open is an :class:`UnexpectedResponse` (that emulator
+  answers a refused SetDevicePropValue before its data phase, then the data container);
+* libgphoto2 sends its InitCommandRequest twice (the responder reports the second one
+  again and must ack it), and hkr ends with a bare u32 0xFFFFFFFF (read as
+  :class:`ConnectionClosed`).
 
 Time: while the camera owes the initiator an answer (the handshake's, a transaction's)
 it must make progress within ``timeout`` (or the ``timeout`` given to the ``send()``
@@ -54,6 +63,7 @@ from ptpd.fuji.events import (
     InitRequest,
     OperationRequest,
     OperationResponse,
+    UnexpectedResponse,
 )
 from ptpd.fuji.packets import (
     DEFAULT_MAX_CONTAINER,
@@ -148,9 +158,13 @@ class _CommandChannel(SansIOConnection):
     def _on_packet(self, packet: bytes | memoryview) -> ConnectionEvent:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _data(self, c: Container) -> Data:
-        """A data container of the open transaction (both roles receive them alike)."""
-        self._check_tid(c.transaction_id, "data container", local=False)
+    def _data(self, c: Container, *, any_tid: bool = False) -> Data:
+        """A data container of the open transaction (both roles receive them alike);
+        ``any_tid`` takes it whatever transaction id it carries (the initiator's rule)."""
+        if any_tid:
+            self._check_open("data container", c.transaction_id)
+        else:
+            self._check_tid(c.transaction_id, "data container", local=False)
         if self._state is State.DATA:
             raise ProtocolError(f"second data container in transaction {c.transaction_id}")
         self._move(State.DATA)
@@ -163,6 +177,10 @@ class _CommandChannel(SansIOConnection):
     def _end(self) -> None:
         self._tid = self._op = None
         self._move(State.IDLE)
+
+    def _check_open(self, what: str, tid: int) -> None:
+        if self._state not in (State.REQUEST, State.DATA):
+            raise ProtocolError(f"{what} for transaction {tid} with no open transaction (state {self._state.name})")
 
     def _check_tid(self, tid: int, what: str, local: bool) -> None:
         if self._state not in (State.REQUEST, State.DATA) or tid != self._tid:
@@ -184,6 +202,13 @@ class FujiInitiatorConnection(_CommandChannel):
         super().__init__(State.HANDSHAKE, max_container, timeout, min_progress)
         self._last_tid = 0
         self._data_out_expected = False
+
+    def retry_handshake(self) -> None:
+        """After an InitFail, send the InitRequest again on the same socket (what Fuji's X
+        Acquire and libgphoto2 do once: "the first attempt always fails")."""
+        if self._state is not State.FAILED:
+            raise LocalProtocolError(f"no refused handshake to retry (state {self._state.name})")
+        self._move(State.HANDSHAKE)
 
     def new_transaction_id(self) -> int:
         """Allocate the next transaction id (the first is 1, as the X-T1 expects)."""
@@ -239,9 +264,11 @@ class FujiInitiatorConnection(_CommandChannel):
             # Not expected on this channel, but an event is harmless: report it.
             return _event(c)
         if c.kind is ContainerKind.Data:
-            return self._data(c)
+            return self._data(c, any_tid=True)
         if c.kind is ContainerKind.Response:
-            self._check_tid(c.transaction_id, "response", local=False)
+            if st is State.IDLE:
+                return UnexpectedResponse(c.code, c.transaction_id, c.params)
+            self._check_open("response", c.transaction_id)
             self._end()
             return OperationResponse(c.code, c.transaction_id, c.params)
         raise ProtocolError(f"camera sent an operation request (0x{c.code:04X})")
@@ -284,8 +311,9 @@ class FujiResponderConnection(_CommandChannel):
 
     def _on_packet(self, packet: bytes | memoryview) -> ConnectionEvent:
         st = self._state
-        if st is State.AWAIT_INIT or (st is State.IDLE and _looks_like_init(packet)):
-            # libgphoto2 sends its InitCommandRequest twice; report each one.
+        if st is State.AWAIT_INIT or (st in (State.IDLE, State.FAILED) and _looks_like_init(packet)):
+            # libgphoto2 sends its InitCommandRequest twice, and again after an InitFail;
+            # report each one.
             pkt = decode_handshake(packet)
             if not isinstance(pkt, InitCommandRequest):
                 raise ProtocolError("expected an InitCommandRequest")

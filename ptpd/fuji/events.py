@@ -73,6 +73,18 @@ class OperationResponse(ConnectionEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class UnexpectedResponse(ConnectionEvent):
+    """A response that arrived while no transaction was open. The stream around it is
+    whole (the container framed correctly), so it is reported, not treated as garbage:
+    an emulator modelled on real bodies answers a refused SetDevicePropValue before its
+    data phase and then answers the data container on its own (fuji-bodies §2)."""
+
+    code: int
+    transaction_id: int
+    params: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Event(ConnectionEvent):
     """A camera event, read in the X-T1's layout (see :class:`ptpd.fuji.packets.EventView`)."""
 
@@ -92,4 +104,5 @@ __all__ = [
     "InitRequest",
     "OperationRequest",
     "OperationResponse",
+    "UnexpectedResponse",
 ]

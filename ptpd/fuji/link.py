@@ -2,17 +2,25 @@
 
 This is the only module under ``ptpd/fuji/`` that touches sockets. It
 
-* connects the command channel (55740), runs Fuji's handshake (82-byte
-  InitCommandRequest, GUID, friendly name) and turns InitFail into clear errors;
-* brings the session up as the X-T1 wants it (fuji-ptpip.md §3.3): OpenSession(1),
-  SetDevicePropValue(0xDF01 = 5) — answered only once the user accepted this client on
-  the camera, so it waits up to ``pairing_timeout`` and tells ``on_pairing`` "press OK on
-  the camera" —, GetDevicePropValue(0xDF24) and its echo, InitiateOpenCapture(0x101C);
-  then opens the event channel (55741);
+* connects the command channel (55740) once — a closed port is an answer, given in
+  milliseconds —, runs Fuji's handshake (82-byte InitCommandRequest, GUID, friendly name;
+  one retry on the same socket after 500 ms, as Fuji's X Acquire and libgphoto2 do) and
+  turns InitFail into clear errors;
+* brings the session up by asking the body what it offers (:mod:`ptpd.fuji.bringup`):
+  OpenSession(1); the 0xD212 state list (camera state 0 = the camera asks its user, so
+  it polls and tells ``on_pairing`` "press OK on the camera"); the remote version 0xDF24
+  (none: a body without remote shooting); the client mode 0xDF01 — answered only once
+  the user accepted this client on a body that asks, so that wait is ``pairing_timeout``
+  —; the version echo; and on remote bodies InitiateOpenCapture(0x101C) and the event
+  channel (55741). What a body does not offer is recorded in :attr:`FujiLink.offer`, never
+  retried;
 * runs transactions one at a time (:meth:`FujiLink.transact`), every wait bounded by the
   command channel's own deadlines (:mod:`ptpd.protocol.sansio` rule 3: the camera must
   make progress within ``timeout``; a data container must keep its bytes coming), driven
-  by the one loop timer of the shared :class:`~ptpd.protocol.adapter.ConnectionProtocol`;
+  by the one loop timer of the shared :class:`~ptpd.protocol.adapter.ConnectionProtocol`.
+  Requests carry exactly their parameters. A response for another transaction id is
+  reported as such (a refusal stays the camera's refusal); only a broken byte stream, a
+  lost socket or a deadline closes the link;
 * reads events continuously and fans them out to subscribers through the shared
   :class:`~ptpd.protocol.queues.DropOldestQueue` (oldest dropped when full), so
   unsolicited events never pile up;
@@ -33,14 +41,22 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
+from ptpd.fuji.bringup import (
+    USER_POLL_INTERVAL,
+    BodyOffer,
+    camera_state_of,
+    client_mode,
+    state_entries,
+    u32_or_none,
+)
 from ptpd.fuji.codes import (
     COMMAND_PORT,
     FUJI_PROTOCOL_VERSION,
-    INIT_SEQUENCE_REMOTE,
+    CameraState,
     FujiPropCode,
+    InitFailReason,
 )
 from ptpd.fuji.connection import FujiEventChannel, FujiInitiatorConnection
 from ptpd.fuji.errors import PairingRefused, init_failed
@@ -54,8 +70,11 @@ from ptpd.fuji.events import (
     InitRequest,
     OperationRequest,
     OperationResponse,
+    UnexpectedResponse,
 )
-from ptpd.fuji.packets import DEFAULT_MAX_CONTAINER, DEFAULT_MAX_LIVEVIEW_FRAME, LiveViewPacket, LiveViewSplitter
+from ptpd.fuji.liveview import FrameCall, FrameQueue, FrameSink, LiveFrame, LiveViewProtocol
+from ptpd.fuji.packets import DEFAULT_MAX_CONTAINER, DEFAULT_MAX_LIVEVIEW_FRAME, LiveViewSplitter
+from ptpd.fuji.state import StateEntry
 from ptpd.protocol.adapter import ConnectionProtocol
 from ptpd.protocol.codes import OperationCode, ResponseCode
 from ptpd.protocol.errors import CameraDisconnected, LocalProtocolError, PTPError, ProtocolError, ResponseError
@@ -70,20 +89,17 @@ _P = TypeVar("_P", bound=asyncio.BaseProtocol)
 
 #: What ``on_pairing`` is told while the camera waits for its user.
 PAIRING_PROMPT = "press OK on the camera to accept this client"
-
-
-@dataclass(frozen=True, slots=True)
-class LiveFrame:
-    """A live-view frame as it arrived: the camera's counter, arrival time, the frame."""
-
-    counter: int
-    time: float  #: time.monotonic() when its last byte arrived
-    packet: LiveViewPacket
-
-    @property
-    def jpeg(self) -> memoryview:
-        """The JPEG: a zero-copy view into the received frame bytes."""
-        return self.packet.jpeg
+#: Seconds before the handshake is sent again after an InitFail (X Acquire and libgphoto2
+#: retry once after 500 ms on the same socket: "the first attempt always fails").
+INIT_RETRY_DELAY = 0.5
+#: How long a refused data-out transaction waits for the camera to answer its data
+#: container on its own (an emulator of real bodies does): that stray answer must not be
+#: taken for the next transaction's.
+STRAY_GRACE = 0.2
+#: Tries and pause for the event and live-view ports, which open only after
+#: InitiateOpenCapture (libgphoto2 tries twice, 100 ms apart).
+LATE_PORT_TRIES = 5
+LATE_PORT_PAUSE = 0.1
 
 
 #: One consumer's events (a slow consumer loses the oldest ones); it ends with
@@ -91,80 +107,18 @@ class LiveFrame:
 EventQueue = DropOldestQueue[Event]
 
 
-class _FrameSink(Protocol):
-    """Where :class:`_LiveViewProtocol` hands frames: ``put`` each one, ``fail`` the end
-    (None: the camera closed the stream; else the error)."""
-
-    def put(self, item: LiveFrame) -> None: ...
-
-    def fail(self, exc: BaseException | None) -> None: ...
+#: InitFail reasons a second try cannot change: the user or the protocol must.
+_FINAL_INIT_FAILS = frozenset({InitFailReason.WrongVersion, InitFailReason.NameNotAccepted})
 
 
-class _LiveViewProtocol(asyncio.BufferedProtocol):
-    """Reads the live-view stream straight into per-frame buffers (no copy after the kernel)."""
-
-    def __init__(self, splitter: LiveViewSplitter, sink: _FrameSink) -> None:
-        self.splitter = splitter
-        self.sink = sink
-        self.transport: asyncio.BaseTransport | None = None
-        self.closed = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        return self.splitter.get_buffer(sizehint)
-
-    def buffer_updated(self, nbytes: int) -> None:
-        try:
-            self.splitter.buffer_updated(nbytes)
-        except ProtocolError as exc:
-            self.sink.fail(exc)
-            return
-        frames = self.splitter.pop_frames()
-        if frames:
-            now = time.monotonic()
-            for f in frames:
-                self.sink.put(LiveFrame(f.counter, now, f))
-
-    def eof_received(self) -> bool:
-        self.sink.fail(None)
+def _self_connected(transport: asyncio.BaseTransport) -> bool:
+    sock = transport.get_extra_info("socket")
+    if sock is None:
         return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.sink.fail(CameraDisconnected(f"live-view stream lost: {exc}") if exc else None)
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-
-class _FrameQueue(DropOldestQueue[LiveFrame]):
-    """Newest-wins frame buffer: a slow consumer loses old frames, never stalls the reader."""
-
-    def fail(self, exc: BaseException | None) -> None:
-        self.finish(exc if exc is not None else StopAsyncIteration())
-
-
-class _FrameCall:
-    """Hands each frame to ``deliver`` right in the socket's read callback; the first end
-    (the stream's, or an exception ``deliver`` raised) settles ``done`` and stops delivery."""
-
-    def __init__(self, deliver: Callable[[LiveFrame], None], done: asyncio.Future[BaseException | None]) -> None:
-        self.deliver = deliver
-        self.done = done
-        self.last = time.monotonic()  #: when the newest frame (or the connection) came
-
-    def put(self, item: LiveFrame) -> None:
-        if self.done.done():
-            return
-        self.last = item.time
-        try:
-            self.deliver(item)
-        except Exception as exc:  # the consumer's error ends live view, as in an async for
-            self.fail(exc)
-
-    def fail(self, exc: BaseException | None) -> None:
-        if not self.done.done():
-            self.done.set_result(exc)
+    try:
+        return bool(sock.getsockname() == sock.getpeername())
+    except OSError:
+        return False
 
 
 def _tune(transport: asyncio.BaseTransport) -> None:
@@ -225,7 +179,8 @@ class FujiLink:
     wait except the pairing prompt, which gets ``pairing_timeout``: within it the camera
     must make progress (answer, or keep a data container's bytes coming).
     ``on_pairing`` is called with :data:`PAIRING_PROMPT` when the camera holds the
-    bring-up for its user.
+    bring-up for its user. ``connect_retries`` and ``retry_interval`` are for the event
+    and live-view ports, which open late; the command port is dialled once.
     """
 
     def __init__(
@@ -240,8 +195,8 @@ class FujiLink:
         timeout: float = 30.0,
         pairing_timeout: float = 30.0,
         connect_timeout: float = 10.0,
-        connect_retries: int = 10,
-        retry_interval: float = 0.5,
+        connect_retries: int = LATE_PORT_TRIES - 1,
+        retry_interval: float = LATE_PORT_PAUSE,
         pairing_notice_after: float = 0.5,
         on_pairing: Callable[[str], None] | None = None,
         event_queue_size: int = 256,
@@ -270,11 +225,17 @@ class FujiLink:
         self.camera: InitAccepted | None = None  #: the camera's ack (name, GUID, version)
         self.app_version: int | None = None  #: 0xDF24 as read during bring-up
         self.paired_with_prompt = False  #: True if the camera asked its user this time
+        self.offer = BodyOffer()  #: what the body said it offers (bring-up)
+        #: the 0xD212 entries read during bring-up (the camera layer keeps them)
+        self.first_state: tuple[StateEntry, ...] = ()
+        self.mismatched_tids = 0  #: responses that carried another transaction id
+        self.last_tid = 0  #: the transaction id of the latest request
         self._cmd: _Command | None = None
         self._evt: _Events | None = None
         self._events_over = False
         self._subs: set[EventQueue] = set()
         self._waiter: asyncio.Future[Any] | None = None  #: the exchange under way
+        self._stray: asyncio.Future[UnexpectedResponse] | None = None  #: awaited stray answer
         self._what = "nothing"  #: what it waits for (for messages)
         self._data: bytes | None = None  #: its data container, once in
         self._lock = asyncio.Lock()
@@ -296,36 +257,45 @@ class FujiLink:
         try:
             await self.handshake()
             await self.bring_up()
-            await self.open_event_channel()
         except BaseException:
             await self.close()
             raise
 
-    async def _dial(self, port: int, protocol: Callable[[], _P]) -> _P:
-        """TCP connect with malc0mn's retry on *connection refused* (the camera's ports open
-        late); ``protocol`` makes the connection's protocol."""
+    async def _dial(self, port: int, protocol: Callable[[], _P], *, tries: int = 1) -> _P:
+        """TCP connect; ``tries`` > 1 retries a refusal ``retry_interval`` apart (for ports
+        the camera opens late). A refusal is an answer: no retry on the command port."""
         loop = asyncio.get_running_loop()
         last: OSError | None = None
-        for attempt in range(self.connect_retries + 1):
+        for attempt in range(max(1, tries)):
+            if attempt:
+                await asyncio.sleep(self.retry_interval)
             try:
                 transport, proto = await asyncio.wait_for(
                     loop.create_connection(protocol, self.host, port), self.connect_timeout
                 )
             except ConnectionRefusedError as exc:
                 last = exc
-                if attempt < self.connect_retries:
-                    await asyncio.sleep(self.retry_interval)
                 continue
             except (TimeoutError, asyncio.TimeoutError) as exc:
                 raise PTPTimeout(f"no answer from {self.host}:{port} within {self.connect_timeout}s") from exc
             except OSError as exc:
                 raise CameraDisconnected(f"cannot connect to {self.host}:{port}: {exc}") from exc
+            if _self_connected(transport):
+                # A closed port in the ephemeral range on this host can connect to itself
+                # (TCP simultaneous open): that is nobody answering, not a camera.
+                transport.abort()
+                last = ConnectionRefusedError(f"nothing listens on {self.host}:{port}")
+                continue
             _tune(transport)
             return proto
-        raise CameraDisconnected(f"cannot connect to {self.host}:{port}: {last}")
+        raise CameraDisconnected(
+            f"{self.host}:{port} refused the connection: nothing listens there "
+            f"(is the camera on, in its Wi-Fi mode, and free of another client?) [{last}]"
+        )
 
     async def handshake(self) -> InitAccepted:
-        """Connect the command channel and exchange InitCommandRequest / Ack."""
+        """Connect the command channel and exchange InitCommandRequest / Ack; after an
+        InitFail, once more on the same socket (as Fuji's X Acquire and libgphoto2 do)."""
         if self._cmd is not None:
             raise LocalProtocolError("already connected")
         self._cmd = await self._dial(
@@ -334,6 +304,16 @@ class FujiLink:
         )
         request = InitRequest(self.guid, self.name, FUJI_PROTOCOL_VERSION)
         ev = await self._exchange((request,), self.timeout, "the init acknowledgement")
+        if isinstance(ev, InitRejected) and ev.reason not in _FINAL_INIT_FAILS:
+            first = ev
+            log.info("camera answered InitFail 0x%X; trying once more in %.1fs", ev.reason, INIT_RETRY_DELAY)
+            await asyncio.sleep(INIT_RETRY_DELAY)
+            try:
+                self._cmd.conn.retry_handshake()
+                ev = await self._exchange((request,), self.timeout, "the init acknowledgement")
+            except (CameraDisconnected, ProtocolError) as exc:
+                log.debug("second init: %s", exc)
+                ev = first
         if isinstance(ev, InitRejected):
             raise init_failed(ev.reason, self.name)
         if not isinstance(ev, InitAccepted):
@@ -342,32 +322,99 @@ class FujiLink:
         log.debug("camera %r accepted %r (connection %d)", ev.name, self.name, ev.connection_number)
         return ev
 
-    async def bring_up(self) -> None:
-        """OpenSession, InitSequence (pairing), app-version echo, InitiateOpenCapture."""
+    async def bring_up(self) -> BodyOffer:
+        """OpenSession, then what the body offers, step by step (:mod:`ptpd.fuji.bringup`)."""
         resp, _ = await self.transact(OperationCode.OpenSession, (1,), check=False)
         if resp.code not in (ResponseCode.OK, ResponseCode.SessionAlreadyOpen):
-            raise ResponseError(resp.code, params=resp.params)
+            raise self._refusal(OperationCode.OpenSession, resp, self.last_tid)
         self._session_open = True
-        await self._init_sequence()
-        _, data = await self.transact(OperationCode.GetDevicePropValue, (FujiPropCode.AppVersion,))
-        if data is None or len(data) < 4:
-            raise ProtocolError("camera sent no app version (0xDF24)")
-        self.app_version = int.from_bytes(data[:4], "little")
-        await self.transact(OperationCode.SetDevicePropValue, (FujiPropCode.AppVersion,), data[:4])
-        await self.transact(OperationCode.InitiateOpenCapture, (0, 0))
+        entries = await self.read_state()
+        offer = BodyOffer(state_list=entries is not None, camera_state=camera_state_of(entries))
+        if offer.camera_state == CameraState.WaitingForUser:
+            entries = await self._wait_for_user()
+            offer = offer.but(camera_state=camera_state_of(entries), waited_for_user=True)
+        self.first_state = entries or ()
+        remote, refused = await self._version(FujiPropCode.AppVersion)
+        mode = client_mode(offer.camera_state, remote)
+        await self._set_mode(mode)
+        if remote is None and refused:
+            # the X-T1 order (malc0mn): the mode first, then the version
+            remote, _ = await self._version(FujiPropCode.AppVersion)
+        self.app_version = remote
+        offer = offer.but(remote_version=remote, mode=mode)
+        if remote is not None:
+            await self._echo(FujiPropCode.AppVersion, remote)
+            offer = await self._open_capture(offer)
+        else:
+            # no remote shooting: the app echoes the GetObject version (libfuji)
+            version, _ = await self._version(FujiPropCode.Unknown_DF22)
+            if version is not None:
+                await self._echo(FujiPropCode.Unknown_DF22, version)
+        self.offer = offer
+        log.info("camera %s offers %s", self.camera.name if self.camera else self.host, offer.as_dict())
+        return offer
 
-    async def _init_sequence(self) -> None:
-        """SetDevicePropValue(0xDF01 = 5): held by the camera until its user presses OK."""
-        value = INIT_SEQUENCE_REMOTE.to_bytes(2, "little")
-        notice: asyncio.TimerHandle | None = None
+    async def read_state(self) -> tuple[StateEntry, ...] | None:
+        """One 0xD212 poll: its entries, or ``None`` when the body does not offer the list
+        (a refusal, or an answer that cannot be read)."""
+        resp, data = await self.transact(OperationCode.GetDevicePropValue, (FujiPropCode.CurrentState,), check=False)
+        if resp.code != ResponseCode.OK:
+            return None
+        return state_entries(data if data is not None else b"")
 
-        def tell_user() -> None:
-            self.paired_with_prompt = True
-            log.info("camera %s waits for its user: %s", self.host, PAIRING_PROMPT)
-            if self.on_pairing is not None:
-                self.on_pairing(PAIRING_PROMPT)
+    async def _wait_for_user(self) -> tuple[StateEntry, ...] | None:
+        """DF00 = 0: the camera asks its user to allow us. Poll 0xD212 until it changes."""
+        self._tell_user()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.pairing_timeout
+        while loop.time() < deadline:
+            await asyncio.sleep(USER_POLL_INTERVAL)
+            entries = await self.read_state()
+            state = camera_state_of(entries)
+            if state is not None and state != CameraState.WaitingForUser:
+                return entries
+        raise PairingRefused(0, f"camera did not accept this client within {self.pairing_timeout:g}s: {PAIRING_PROMPT}")
 
-        notice = asyncio.get_running_loop().call_later(self.pairing_notice_after, tell_user)
+    def _tell_user(self) -> None:
+        if self.paired_with_prompt:
+            return
+        self.paired_with_prompt = True
+        log.info("camera %s waits for its user: %s", self.host, PAIRING_PROMPT)
+        if self.on_pairing is not None:
+            self.on_pairing(PAIRING_PROMPT)
+
+    async def _version(self, code: int) -> tuple[int | None, bool]:
+        """A u32 version property: (value or None, refused). OK with no data = no value."""
+        resp, data = await self.transact(OperationCode.GetDevicePropValue, (code,), check=False)
+        if resp.code != ResponseCode.OK:
+            return None, True
+        return u32_or_none(data), False
+
+    async def _echo(self, code: int, value: int) -> None:
+        """Write a version back as the app does; a body that refuses keeps the session."""
+        resp, _ = await self.transact(OperationCode.SetDevicePropValue, (code,), value.to_bytes(4, "little"), check=False)
+        if resp.code != ResponseCode.OK:
+            log.warning("camera refused the echo of 0x%04X (0x%04X); going on", code, resp.code)
+
+    async def _open_capture(self, offer: BodyOffer) -> BodyOffer:
+        """InitiateOpenCapture and the event channel; what fails is recorded, not fatal."""
+        resp, _ = await self.transact(OperationCode.InitiateOpenCapture, (0, 0), check=False)
+        if resp.code != ResponseCode.OK:
+            log.warning("camera refused InitiateOpenCapture (0x%04X): no remote capture, events or live view", resp.code)
+            return offer
+        offer = offer.but(open_capture=True, open_capture_tid=resp.transaction_id)
+        try:
+            await self.open_event_channel()
+        except (CameraDisconnected, PTPTimeout) as exc:
+            log.warning("no event channel on %s:%d (%s): events come from 0xD212 polls only", self.host,
+                        self.event_port, exc)
+            return offer
+        return offer.but(events=True)
+
+    async def _set_mode(self, mode: int) -> None:
+        """SetDevicePropValue(0xDF01 = mode): held by the camera until its user presses OK."""
+        value = int(mode).to_bytes(2, "little")
+        notice = asyncio.get_running_loop().call_later(self.pairing_notice_after, self._tell_user)
         try:
             resp, _ = await self.transact(
                 OperationCode.SetDevicePropValue, (FujiPropCode.InitSequence,), value, timeout=self.pairing_timeout, check=False
@@ -384,14 +431,15 @@ class FujiLink:
             raise PairingRefused(
                 resp.code,
                 f"camera refused this client {self.name!r} at the pairing prompt "
-                f"(0xDF01 answered 0x{resp.code:04X})",
+                f"(0xDF01 := {int(mode)} answered 0x{resp.code:04X})",
             )
 
     async def open_event_channel(self) -> None:
-        """Connect the event port (no handshake) and start consuming events."""
+        """Connect the event port (no handshake; it opens after InitiateOpenCapture) and
+        start consuming events."""
         if self._evt is not None:
             return
-        self._evt = await self._dial(self.event_port, lambda: _Events(self))
+        self._evt = await self._dial(self.event_port, lambda: _Events(self), tries=self.connect_retries + 1)
 
     # ----------------------------------------------------------------- transactions
 
@@ -407,7 +455,9 @@ class FujiLink:
         """Run one operation: request (then one data container if ``data_out``), optional
         data in, response. ``check`` raises :class:`ResponseError` on a non-OK code.
 
-        A timeout or a broken stream closes the link: its transaction state is lost (Fuji's
+        A response that carries another transaction id is still this transaction's (one
+        is open at a time): logged, and a refusal is raised as the camera's refusal. A
+        timeout or a broken stream closes the link: its transaction state is lost (Fuji's
         dialect has no Cancel).
         """
         if self._closed or self._cmd is None:
@@ -415,23 +465,51 @@ class FujiLink:
         wait = self.timeout if timeout is None else timeout
         async with self._lock:
             cmd = self._cmd
-            tid = cmd.conn.new_transaction_id()
+            tid = self.last_tid = cmd.conn.new_transaction_id()
             events: tuple[ConnectionEvent, ...] = (OperationRequest(code, tid, tuple(params), data_out is not None),)
             if data_out is not None:
                 events += (Data(code, tid, data_out),)
             try:
                 ev = await self._exchange(events, wait, f"the answer to 0x{code:04X}")
                 data = self._data
+                assert isinstance(ev, OperationResponse)
+                if data_out is not None and ev.code != ResponseCode.OK:
+                    await self._await_stray()
             except (PTPTimeout, CameraDisconnected, ProtocolError, OSError) as exc:
                 await self._abort()
                 # Note: our Timeout is also an OSError (via TimeoutError); keep it as is.
                 if not isinstance(exc, PTPError):
                     raise CameraDisconnected(f"command channel failed: {exc}") from exc
                 raise
-        assert isinstance(ev, OperationResponse)
+        if ev.transaction_id != tid:
+            self.mismatched_tids += 1
+            log.log(logging.WARNING if self.mismatched_tids == 1 else logging.DEBUG,
+                    "camera answered 0x%04X (transaction %d) with 0x%04X for transaction %d",
+                    code, tid, ev.code, ev.transaction_id)
         if check and ev.code != ResponseCode.OK:
-            raise ResponseError(ev.code, params=ev.params)
+            raise self._refusal(code, ev, tid)
         return ev, data
+
+    @staticmethod
+    def _refusal(code: int, resp: OperationResponse, tid: int | None = None) -> ResponseError:
+        """The camera's refusal of ``code`` as a :class:`ResponseError`, saying so when it
+        came in a response for another transaction id."""
+        err = ResponseError(resp.code, params=resp.params)
+        if tid is not None and resp.transaction_id != tid:
+            note = f" (in a response for transaction {resp.transaction_id}; the request was {tid})"
+            err = ResponseError(resp.code, f"{err}{note}", resp.params)
+        return err
+
+    async def _await_stray(self) -> None:
+        """After a refused data-out transaction: the camera may answer our data container
+        on its own. Wait a moment for that answer so it is not taken for the next one's."""
+        self._stray = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._stray), STRAY_GRACE)
+        except (TimeoutError, asyncio.TimeoutError):
+            pass
+        finally:
+            self._stray = None
 
     async def _exchange(self, events: tuple[ConnectionEvent, ...], timeout: float, what: str) -> ConnectionEvent:
         """Send ``events`` and wait for the answer that settles them (the init answer or
@@ -455,6 +533,11 @@ class FujiLink:
             self._dispatch(ev)
         elif isinstance(ev, Data):
             self._data = ev.payload
+        elif isinstance(ev, UnexpectedResponse):
+            log.info("camera sent a response with no transaction open (0x%04X, transaction %d): ignored",
+                     ev.code, ev.transaction_id)
+            if self._stray is not None and not self._stray.done():
+                self._stray.set_result(ev)
         elif isinstance(ev, ConnectionClosed):
             self._settle(CameraDisconnected(f"camera closed the command channel while we waited for {self._what}"))
         elif self._waiter is not None and not self._waiter.done():
@@ -512,7 +595,7 @@ class FujiLink:
     # ----------------------------------------------------------------- live view
 
     @contextlib.asynccontextmanager
-    async def _liveview_stream(self, sink: _FrameSink) -> AsyncIterator[None]:
+    async def _liveview_stream(self, sink: FrameSink) -> AsyncIterator[None]:
         """The live-view port connected, its frames going to ``sink``, while inside; one
         stream at a time (the camera streams while the port is connected)."""
         if self._closed:
@@ -521,9 +604,9 @@ class FujiLink:
             raise LocalProtocolError("live view is already running")
         self._liveview_active = True
         splitter = LiveViewSplitter(max_length=self.max_liveview_frame)
-        proto: _LiveViewProtocol | None = None
+        proto: LiveViewProtocol | None = None
         try:
-            proto = await self._dial(self.liveview_port, lambda: _LiveViewProtocol(splitter, sink))
+            proto = await self._dial(self.liveview_port, lambda: LiveViewProtocol(splitter, sink))
             yield
         finally:
             self._liveview_active = False
@@ -537,7 +620,7 @@ class FujiLink:
         comes within ``timeout`` (:class:`~ptpd.protocol.errors.Timeout`) or ``deliver``
         raises (that error); cancel it to stop."""
         done: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
-        sink = _FrameCall(deliver, done)
+        sink = FrameCall(deliver, done)
         async with self._liveview_stream(sink):
             sink.last = time.monotonic()
             while not done.done():
@@ -552,7 +635,7 @@ class FujiLink:
 
     async def liveview(self) -> AsyncIterator[LiveFrame]:
         """Connect the live-view port and yield frames until the iterator is closed."""
-        sink = _FrameQueue(self.liveview_queue_size, what="live-view frame")
+        sink = FrameQueue(self.liveview_queue_size, what="live-view frame")
         async with self._liveview_stream(sink):
             while True:
                 # Per frame: a frame that is there is taken at once; only an empty queue

@@ -33,7 +33,10 @@ MAX_NAME_CHARS = NAME_FIELD_BYTES // 2 - 1
 FUJI_APP_GUID = bytes.fromhex("ada5485d87b27f0bd3d5ded00278a8c0")
 
 CONTAINER_HEADER_SIZE = 12
-#: malc0mn sends every request with five parameter slots (32 bytes); the X-T1 accepts it.
+#: At most five parameters per request (the PTP container's slots). malc0mn fills all
+#: five (32 bytes) and the X-T1 accepted that; Fuji's app and libgphoto2 send only the
+#: ones an operation takes (12 + 4 n bytes), and petabyt/vcam, modelled on real bodies,
+#: refuses a padded OpenSession. No body is known to need the padding.
 PADDED_PARAMS = 5
 #: Event containers are 28 bytes on the X-T1: "amount", tid, three parameters.
 EVENT_SIZE = 28
@@ -249,11 +252,11 @@ class Container:
 
     @classmethod
     def command(
-        cls, code: int, transaction_id: int, params: tuple[int, ...] | list[int] = (), *, pad: bool = True
+        cls, code: int, transaction_id: int, params: tuple[int, ...] | list[int] = (), *, pad: bool = False
     ) -> Container:
-        """An operation request. ``pad`` fills five parameter slots (32 bytes), the form
-        malc0mn sends and the X-T1 accepts; ``pad=False`` sends only ``params`` (the
-        form Fuji's app uses)."""
+        """An operation request carrying exactly ``params`` (12 + 4 n bytes, the form Fuji's
+        app and libgphoto2 send). ``pad`` fills five parameter slots (32 bytes), malc0mn's
+        form, kept to read and replay its X-T1 dumps."""
         params = tuple(params)
         if len(params) > PADDED_PARAMS:
             raise LocalProtocolError(f"an operation carries at most 5 parameters, got {len(params)}")
