@@ -473,7 +473,8 @@ def test_camera_info_get_set_describe_state() -> None:
 
             state = {v.name: v.label for v in await cam.state()}
             assert state["iso"] == "S6400" and state["effect"] == "ASTIA" and state["exp-bias"] == "-1/3"
-            assert len(state) == 17
+            # the 17 entries of the X-T1's 0xD212, then what only its 0x902B list names
+            assert len(state) == 18 and list(state)[-1] == "recmode"
             await cam.keepalive()
 
     run(body)

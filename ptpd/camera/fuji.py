@@ -1,25 +1,29 @@
 """Fujifilm X cameras over Wi-Fi, behind the vendor-neutral :class:`~ptpd.camera.base.Camera` API.
 
-Built on :class:`ptpd.fuji.link.FujiLink` (the three channels and the bring-up) and the
-Fuji tables (:mod:`ptpd.fuji.properties`, :mod:`ptpd.fuji.state`). What is Fuji-specific
-and why (fuji-ptpip.md):
+Built on :class:`ptpd.fuji.link.FujiLink` (the three channels and the bring-up, which
+learns what the body offers: :attr:`FujiLink.offer`) and the Fuji tables
+(:mod:`ptpd.fuji.properties`, :mod:`ptpd.fuji.state`). Bodies differ by generation, so
+nothing is assumed that a body did not say (docs/cameras.md):
 
-* the property descriptions are fetched with 0x902B right after bring-up, since some
-  0x1014 descriptions are incomplete before it (§5.2 quirk);
-* ``state`` is the 0xD212 list (§5.5);
-* descriptions are cached per session (:class:`~ptpd.camera.properties.DescCache`, the
-  same rules as the generic camera): ``get`` is one GetDevicePropValue, ``set`` one
-  SetDevicePropValue checked against the cached description, with no read-back;
-  ``describe`` asks the camera. Whether the X-T1 sends DevicePropChanged at all is
-  unknown (§9), so a value it refuses also drops the cached description;
-* ``capture`` is the exact X-T1 sequence (§7): InitiateCapture, events 0xC004 then 0xC001,
-  GetCapturePreview 0x9022 — always, even after an error, because the camera ignores
-  further captures until the preview is fetched —, then event 0x400D. 0xC004 names no
-  object, so where the body lists objects (GetObjectHandles) the handles are listed before
-  the release and after 0x400D, and the new one is the capture's handle;
+* what it offers comes from its DeviceInfo where it sends one (the X-T4 sends an empty
+  one over Wi-Fi, libgphoto2), its 0x902B property list where it answers one, the 0xD212
+  list and the bring-up; an operation it refused with OperationNotSupported is not asked
+  again, and what it lacks is :class:`Unsupported` at once;
+* ``state`` is what 0xD212 reported — a full list on the X-T1, a list of changes on later
+  bodies, so the entries are kept and each poll updates them — together with the current
+  values of the 0x902B list; 0xD212 entries that are event codes (ObjectAdded,
+  CaptureComplete) go to the event subscribers;
+* ``get`` is one GetDevicePropValue; "OK with no data" is the body saying "no value here"
+  (real X-T2/X-T20 do it), so the value then comes from 0xD212 or 0x902B, else
+  :class:`Unsupported`. ``set`` is one SetDevicePropValue checked against the cached
+  description (:class:`~ptpd.camera.properties.DescCache`), with no read-back;
+  ``describe`` asks the camera (0x1014, else 0x902B);
+* what a body answers that cannot be read (a value, a description, an ObjectInfo) is an
+  error on that command, :class:`Unsupported` with what was wrong: the byte stream around
+  it was whole, so the session stays up;
+* ``capture`` follows what the body reports (:mod:`ptpd.camera.fuji_capture`);
 * objects are listed and downloaded with the standard operations where the body offers
-  them (GetObjectHandles, GetObjectInfo, GetPartialObject); the X-T1 in remote mode
-  does not, which surfaces as :class:`Unsupported`.
+  them (GetObjectHandles, GetObjectInfo, GetPartialObject, else GetObject).
 """
 
 from __future__ import annotations
@@ -38,30 +42,32 @@ from ptpd.camera.base import (
     CameraEvent,
     CameraInfo,
     LiveViewFrame,
-    ObjectEntry,
-    Progress,
     PropertyDesc,
     PropertyValue,
     RawResult,
     Shot,
 )
-from ptpd.camera.errors import PTPError, ProtocolError, ResponseError, Unsupported
-from ptpd.camera.errors import Timeout as PTPTimeout
+from ptpd.camera.errors import ProtocolError, ResponseError, Unsupported
+from ptpd.camera.fuji_capture import capture as capture_shot
+from ptpd.camera.fuji_objects import FujiObjects
 from ptpd.camera.properties import CACHE_EVENT_QUEUE, REFUSED_VALUE, DescCache
 from ptpd.fuji.codes import COMMAND_PORT, FujiEventCode, FujiOperationCode, FujiPropCode
+from ptpd.fuji.events import Event
 from ptpd.fuji.link import FujiLink, LiveFrame
 from ptpd.fuji.properties import (
     PROPERTIES,
     FujiProperty,
     decode_value,
     encode_value,
+    format_value,
     lookup,
+    name_of,
     parse_value,
     reapplies,
 )
-from ptpd.fuji.state import decode_property_desc, decode_property_list, decode_state
+from ptpd.fuji.state import StateEntry, decode_property_desc, decode_property_list
 from ptpd.protocol.codes import DataType, EventCode, OperationCode, ResponseCode
-from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, Range, decode_uint32_array
+from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, Range
 
 if TYPE_CHECKING:
     from ptpd.camera.vendors import Target
@@ -78,13 +84,9 @@ EVENT_NAMES: dict[int, str] = {
     FujiEventCode.PreviewAvailable: "preview_available",
 }
 
-#: Bytes asked per GetPartialObject.
-DOWNLOAD_CHUNK = 1 << 20
-
-#: Self-timer values of 0x5012 in seconds (the delay before 0xC004 may arrive).
-_DELAY_SECONDS = {0: 0, 1: 1, 2: 2, 3: 5, 4: 10}
-
-_UNSUPPORTED_CODES = (ResponseCode.OperationNotSupported,)
+#: Responses to GetDevicePropDesc after which the 0x902B list is asked instead.
+_NO_DESC_CODES = (ResponseCode.DevicePropNotSupported, ResponseCode.OperationNotSupported,
+                  ResponseCode.ParameterNotSupported)
 #: Properties whose new value is built from the current one (0xD17C keeps its upper 16
 #: bits, meaning unknown): their set reads a fresh description first, as before.
 _CURRENT_DEPENDENT = frozenset({FujiPropCode.FocusPoint})
@@ -116,13 +118,14 @@ def jpeg_size(jpeg: bytes | memoryview) -> tuple[int, int]:
     return 0, 0
 
 
-class FujiCamera(Camera):
-    """A Fujifilm X body over Wi-Fi (the X-T1 dialect of fuji-ptpip.md).
+class FujiCamera(FujiObjects, Camera):
+    """A Fujifilm X body over Wi-Fi, of any generation (see the module docstring).
 
     ``event_port``/``liveview_port`` default to ``port + 1``/``port + 2``. ``guid`` (16
-    bytes or UUID text; Fuji's app GUID when empty) and ``name`` identify this client to the camera (keep them stable: the camera remembers
-    the name it accepted). ``on_pairing`` is called with a message while the camera asks
-    its user to accept this client; the wait is bounded by ``pairing_timeout``.
+    bytes or UUID text; Fuji's app GUID when empty) and ``name`` identify this client to the
+    camera (keep them stable: the camera remembers the name it accepted). ``on_pairing`` is
+    called with a message while the camera asks its user to accept this client; the wait
+    is bounded by ``pairing_timeout``.
     """
 
     vendor = "fuji"
@@ -160,11 +163,12 @@ class FujiCamera(Camera):
         self._watch: Any = None
         self._watch_dropped = 0
         self._list_codes: tuple[int, ...] = ()
+        self._list_offered: bool | None = None  #: 0x902B answered (None: not asked yet)
+        self._state: dict[int, int] = {}  #: every value 0xD212 reported this session
         self._device_info: DeviceInfo | None = None
         self._device_info_tried = False
+        self._refused: set[int] = set()  #: operations the body answered OperationNotSupported
         self._capture_lock = asyncio.Lock()
-        #: False once the body refused GetObjectHandles: captures then report no handle.
-        self._lists_objects: bool | None = None
 
     @classmethod
     def from_target(cls, target: Target) -> FujiCamera:
@@ -185,9 +189,11 @@ class FujiCamera(Camera):
     async def connect(self) -> None:
         await self.link.connect()
         self._start_watch()
+        self._absorb(self.link.first_state)
+        await self._device_info_offered()
         try:
             await self._load_property_list()
-        except ResponseError as exc:
+        except (ResponseError, Unsupported) as exc:
             # Not every body answers 0x902B; descriptions then come from 0x1014 alone.
             log.info("camera has no property list (0x902B): %s", exc)
 
@@ -229,9 +235,30 @@ class FujiCamera(Camera):
     def connected(self) -> bool:
         return self.link.connected
 
+    # ------------------------------------------------------------------ what the body offers
+
+    async def _device_info_offered(self) -> DeviceInfo | None:
+        if not self._device_info_tried:
+            self._device_info_tried = True
+            try:
+                _, data = await self.link.transact(OperationCode.GetDeviceInfo)
+                if data:  # the X-T4 sends an empty one over Wi-Fi (libgphoto2 fujiptpip.c)
+                    self._device_info = DeviceInfo.decode(data, partial=True)
+            except (ResponseError, ProtocolError) as exc:  # a refusal, or a dataset we cannot read
+                log.info("no usable DeviceInfo from the camera: %s", exc)
+        return self._device_info
+
     async def _load_property_list(self) -> tuple[DevicePropDesc, ...]:
-        _, data = await self.link.transact(FujiOperationCode.GetPropertyList)
-        descs = decode_property_list(data or b"\x00\x00\x00\x00")
+        """0x902B (fresh current values); :class:`Unsupported` when the body has none."""
+        if self._list_offered is False:
+            raise Unsupported("camera has no property list (0x902B)")
+        try:
+            data = await self._op(FujiOperationCode.GetPropertyList)
+        except (Unsupported, ResponseError):
+            self._list_offered = False
+            raise
+        descs = _readable("property list (0x902B)", decode_property_list, data or b"\x00\x00\x00\x00")
+        self._list_offered = True
         self._list_codes = tuple(int(d.code) for d in descs)
         self._sync()
         for d in descs:
@@ -239,21 +266,40 @@ class FujiCamera(Camera):
             self._cache.put(d)
         return descs
 
+    async def poll_state(self) -> tuple[StateEntry, ...] | None:
+        """One 0xD212 poll, taken into the kept state; its event entries go to the event
+        subscribers. None when the body offers no such list."""
+        if not self.link.offer.state_list:
+            return None
+        entries = await self.link.read_state()
+        if entries is None:
+            log.warning("camera's 0xD212 answer cannot be read: state not updated")
+            return None
+        self._absorb(entries)
+        return entries
+
+    def _absorb(self, entries: tuple[StateEntry, ...]) -> None:
+        for e in entries:
+            if _is_event(e.code):
+                # bodies that report captures in 0xD212 (an emulator of later bodies does)
+                self.link.inject(Event(e.code, 0xFFFFFFFF, (e.value,)))
+                continue
+            if self._state.get(e.code) != e.value:
+                self._cache.event(EventCode.DevicePropChanged, (e.code,))
+            self._state[e.code] = e.value
+            self._remember(e.code, e.value)
+
+    def current_value(self, code: int, default: int = 0) -> int:
+        """The last value of ``code`` seen in 0xD212 or 0x902B (no transaction)."""
+        if code in self._state:
+            return self._state[code]
+        d = self._descs.get(code)
+        return d.current if d is not None and isinstance(d.current, int) else default
+
     # ------------------------------------------------------------------ info
 
-    async def _device_info_offered(self) -> DeviceInfo | None:
-        if not self._device_info_tried:
-            self._device_info_tried = True
-            try:
-                _, data = await self.link.transact(OperationCode.GetDeviceInfo)
-                if data:
-                    self._device_info = DeviceInfo.decode(data, partial=True)
-            except (ResponseError, ProtocolError) as exc:
-                log.debug("no DeviceInfo from the camera: %s", exc)
-        return self._device_info
-
     async def _summary(self) -> tuple[str, str]:
-        """Model and firmware from the 0xD228 blob (model at 40, firmware at 61) [dump]."""
+        """Model and firmware from the 0xD228 blob (model at 40, firmware at 61) [X-T1 dump]."""
         try:
             _, data = await self.link.transact(OperationCode.GetDevicePropValue, (FujiPropCode.CameraSummary,))
         except ResponseError:
@@ -271,7 +317,7 @@ class FujiCamera(Camera):
 
     async def info(self) -> CameraInfo:
         descs: tuple[DevicePropDesc, ...] = ()
-        with contextlib.suppress(ResponseError):
+        with contextlib.suppress(ResponseError, Unsupported):
             descs = await self._load_property_list()  # fresh current values
         di = await self._device_info_offered()
         ack = self.link.camera
@@ -287,6 +333,11 @@ class FujiCamera(Camera):
             "camera_guid": ack.guid.hex() if ack else "",
             "camera_protocol_version": f"0x{ack.version:08X}" if ack else "",
             "paired_with_prompt": self.link.paired_with_prompt,
+            "offers": {
+                **self.link.offer.as_dict(),
+                "device_info": "full" if di is not None else "empty or refused",
+                "property_list": bool(self._list_offered),
+            },
             "property_list": [
                 {
                     "code": f"0x{int(d.code):04X}",
@@ -324,18 +375,22 @@ class FujiCamera(Camera):
     # ------------------------------------------------------------------ properties
 
     async def _fetch_desc(self, code: int) -> DevicePropDesc | None:
-        """A fresh 0x1014 description; ``None`` when the camera sends none (quirk 13)."""
+        """A fresh description: 0x1014, else this property's entry of a fresh 0x902B;
+        ``None`` when the camera has none (X-T1 quirk 13: OK with no data)."""
         try:
             _, data = await self.link.transact(OperationCode.GetDevicePropDesc, (code,))
         except ResponseError as exc:
-            if exc.code in (ResponseCode.DevicePropNotSupported, ResponseCode.OperationNotSupported):
-                return self._descs.get(code)
-            raise
-        if not data:
-            desc = self._descs.get(code)
-        else:
-            desc = decode_property_desc(data)
+            if exc.code not in _NO_DESC_CODES:
+                raise
+            data = None
+        if data:
+            desc = _readable(f"description of 0x{code:04X}", decode_property_desc, data)
             self._descs[code] = desc
+        else:
+            if self._list_offered:
+                with contextlib.suppress(ResponseError, Unsupported):
+                    await self._load_property_list()
+            desc = self._descs.get(code)
         if desc is not None:
             self._cache.put(desc)
         return desc
@@ -345,7 +400,7 @@ class FujiCamera(Camera):
         return PropertyValue(code=prop.code, name=prop.name, value=raw, label=prop.format(raw), datatype=dt)
 
     async def describe(self, prop: str | int) -> PropertyDesc:
-        """A fresh description from the camera (one 0x1014)."""
+        """A fresh description from the camera (one 0x1014, or 0x902B where 0x1014 has none)."""
         p = lookup(prop)
         self._sync()
         try:
@@ -384,6 +439,8 @@ class FujiCamera(Camera):
         return None if p.datatype == DataType.UNDEF else int(p.datatype)
 
     async def get(self, prop: str | int) -> PropertyValue:
+        """One GetDevicePropValue; when the body answers it with no data ("no value here"),
+        the value 0xD212 or 0x902B reports, else :class:`Unsupported`."""
         p = lookup(prop)
         if p.code == FujiPropCode.CurrentState:
             raise ValueError("0xD212 is the state list: use state()")
@@ -392,12 +449,29 @@ class FujiCamera(Camera):
             _, data = await self.link.transact(OperationCode.GetDevicePropValue, (p.code,))
         finally:
             self._settle()
-        if not data:
-            raise ProtocolError(f"camera sent no value for {p.name}")
         dt = self._datatype(p)
-        raw = decode_value(p, data, dt)
-        self._remember(p.code, raw)
-        return self._value(p, raw, dt if dt is not None else _size_datatype(len(data)))
+        if not data:
+            raw, dt = await self._value_elsewhere(p)
+        else:
+            raw = decode_value(p, data, dt)
+            self._remember(p.code, raw)
+        return self._value(p, raw, dt if dt is not None else _size_datatype(len(data or b"")))
+
+    async def _value_elsewhere(self, p: FujiProperty) -> tuple[int | str, int | None]:
+        """A value the body would not give by GetDevicePropValue: from 0xD212, then 0x902B."""
+        await self.poll_state()
+        if p.code in self._state:
+            return self._state[p.code], self._datatype(p) or DataType.UINT32
+        if self._list_offered:
+            with contextlib.suppress(ResponseError, Unsupported):
+                await self._load_property_list()
+            d = self._descs.get(p.code)
+            if d is not None and p.code in self._list_codes:
+                return d.current, int(d.datatype)  # type: ignore[return-value]
+        raise Unsupported(
+            f"camera has no value for {p.name} (0x{p.code:04X}): it answers GetDevicePropValue with "
+            "no data and lists the property neither in 0xD212 nor in 0x902B"
+        )
 
     def _remember(self, code: int, raw: int | str) -> None:
         """Keep the last value seen in ``_descs`` (the self-timer delay of ``capture``)."""
@@ -438,6 +512,8 @@ class FujiCamera(Camera):
                     self._cache.drop(p.code)  # the camera knows better than our copy
                 raise
             self._remember(p.code, raw)
+            if p.code in self._state and isinstance(raw, int):
+                self._state[p.code] = raw & 0xFFFFFFFF
             return self._value(p, raw, dt)
         finally:
             if asked:
@@ -451,12 +527,31 @@ class FujiCamera(Camera):
         return reapplies(code)
 
     async def state(self) -> list[PropertyValue]:
-        _, data = await self.link.transact(OperationCode.GetDevicePropValue, (FujiPropCode.CurrentState,))
-        entries = decode_state(data or b"\x00\x00")
+        """The settings the body reported: every 0xD212 value seen this session (one poll
+        now), then the current values of the 0x902B list for what 0xD212 did not name."""
+        await self.poll_state()
+        if any(code not in self._state for code in self._list_codes):
+            with contextlib.suppress(ResponseError, Unsupported):
+                await self._load_property_list()
+        values: dict[int, tuple[int | str, int]] = {c: (v, DataType.UINT32) for c, v in self._state.items()}
+        for code in self._list_codes:
+            d = self._descs.get(code)
+            if d is not None and code not in values:
+                values[code] = (d.current, int(d.datatype))  # type: ignore[assignment]
+        if not values and not self.link.offer.state_list and not self._list_offered:
+            raise Unsupported("camera offers neither a state list (0xD212) nor a property list (0x902B)")
         return [
-            PropertyValue(code=e.code, name=e.name, value=e.value, label=e.label, datatype=DataType.UINT32)
-            for e in entries
+            PropertyValue(code=code, name=name_of(code), value=v, label=format_value(code, v), datatype=dt)
+            for code, (v, dt) in values.items()
         ]
+
+    async def keepalive(self) -> None:
+        """One 0xD212 poll where the body has the list (it also brings the changes and the
+        events it reports there), else a battery read."""
+        if self.link.offer.state_list:
+            await self.poll_state()
+        else:
+            await self.get("battery")
 
     async def set_liveview_size(self, size: str) -> PropertyValue:
         """Live-view image size (0xD174), e.g. ``"640x480"`` or ``"vga"``."""
@@ -487,143 +582,11 @@ class FujiCamera(Camera):
     # ------------------------------------------------------------------ capture
 
     async def capture(self) -> Shot:
-        """Shutter release with the X-T1 sequence; returns the preview JPEG and, where the
-        camera lists its objects, the new object's handle and entry."""
+        """One shot, followed the way the body reports it (:mod:`ptpd.camera.fuji_capture`):
+        the preview where it offers one and, where it names or lists its objects, the new
+        object's handle and entry."""
         async with self._capture_lock:
-            delay = 0
-            with contextlib.suppress(PTPError, ValueError):
-                d = self._descs.get(0x5012)
-                if d is not None and isinstance(d.current, int):
-                    delay = _DELAY_SECONDS.get(d.current, 0)
-            wait = self.timeout + delay
-            # Listed before the release, not between InitiateCapture and 0x9022: nothing
-            # may come between the shot and the preview fetch (§7).
-            before = await self._object_handles()
-            sub = self.link.subscribe()
-            try:
-                resp, _ = await self.link.transact(OperationCode.InitiateCapture, (0, 0))
-                tid = resp.transaction_id
-                size = 0
-                try:
-                    await self._wait_for(sub, FujiEventCode.ObjectAdded, tid, wait)
-                    ready = await self._wait_for(sub, FujiEventCode.PreviewAvailable, tid, wait)
-                    # X-T1 layout: param1 repeats the tid, param2 is the preview size.
-                    size = ready.params[1] if len(ready.params) > 1 else 0
-                finally:
-                    # Always fetch the preview: until it is drained the camera ignores captures.
-                    _, preview = await self.link.transact(FujiOperationCode.GetCapturePreview)
-                if size and preview is not None and len(preview) != size:
-                    log.warning("preview is %d bytes, event announced %d", len(preview), size)
-                await self._wait_for(sub, EventCode.CaptureComplete, None, self.timeout)
-            finally:
-                self.link.unsubscribe(sub)
-            entry = await self._new_object(before) if before is not None else None
-            return Shot(handle=entry.handle if entry else None, object=entry, preview=preview)
-
-    async def _object_handles(self) -> set[int] | None:
-        """Every object handle on the card; ``None`` when the camera offers no listing.
-
-        A refusal is remembered for OperationNotSupported (the X-T1 in remote mode), so
-        later captures do not ask again; other refusals only skip this shot's handle.
-        """
-        if self._lists_objects is False:
-            return None
-        di = self._device_info
-        if self._lists_objects is None and di is not None and di.operations_supported:
-            self._lists_objects = OperationCode.GetObjectHandles in di.operations_supported
-            if not self._lists_objects:
-                return None
-        try:
-            data = await self._op(OperationCode.GetObjectHandles, (0xFFFFFFFF, 0, 0))
-        except Unsupported:
-            self._lists_objects = False
-            log.info("camera lists no objects: captures report no handle")
-            return None
-        except ResponseError as exc:
-            log.warning("capture cannot list objects, no handle for this shot: %s", exc)
-            return None
-        self._lists_objects = True
-        return set(decode_uint32_array(data))
-
-    async def _new_object(self, before: set[int]) -> ObjectEntry | None:
-        """The file that appeared since ``before``: the highest new handle that is not a
-        folder (a new folder may come with the first picture of a directory)."""
-        after = await self._object_handles()
-        if after is None:
-            return None
-        for handle in sorted(after - before, reverse=True):
-            try:
-                entry = await self.object_info(handle)
-            except (ResponseError, Unsupported) as exc:
-                log.warning("capture: no info for new object 0x%08X: %s", handle, exc)
-                continue
-            if not entry.is_folder:
-                return entry
-        log.warning("capture: no new object appeared on the card")
-        return None
-
-    async def _wait_for(self, sub: Any, code: int, tid: int | None, timeout: float) -> Any:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise PTPTimeout(f"camera sent no {event_name(code)} event (0x{code:04X}) within {timeout:g}s")
-            ev = await self.link.wait_event(sub, remaining)
-            if ev.code == code and (tid is None or ev.transaction_id == tid):
-                return ev
-            log.debug("capture skips event 0x%04X (tid %d)", ev.code, ev.transaction_id)
-
-    # ------------------------------------------------------------------ objects
-
-    async def _op(self, code: int, params: tuple[int, ...] = ()) -> bytes:
-        try:
-            _, data = await self.link.transact(code, params)
-        except ResponseError as exc:
-            if exc.code in _UNSUPPORTED_CODES:
-                raise Unsupported(f"camera does not offer {OperationCode(code).name}") from exc
-            raise
-        return data or b""
-
-    async def object_info(self, handle: int) -> ObjectEntry:
-        return ObjectEntry.decode(handle, await self._op(OperationCode.GetObjectInfo, (handle,)))
-
-    async def objects(self) -> list[ObjectEntry]:
-        handles = decode_uint32_array(await self._op(OperationCode.GetObjectHandles, (0xFFFFFFFF, 0, 0)))
-        return [await self.object_info(h) for h in handles]
-
-    async def partial_reads(self) -> bool:
-        di = await self._device_info_offered()
-        return di is not None and OperationCode.GetPartialObject in di.operations_supported
-
-    async def download(
-        self, handle: int, progress: Progress | None = None, offset: int = 0, size: int | None = None
-    ) -> bytes:
-        """The object's bytes from ``offset``, in GetPartialObject steps, joined once. The
-        steps need the size: ``size``, or one GetObjectInfo."""
-        if size is None:  # an unknown size (0xFFFFFFFF) came from ObjectInfo: asking again cannot help
-            size = (await self.object_info(handle)).size
-        total = size
-        parts: list[bytes] = []
-        pos = offset
-        try:
-            while pos < total:
-                chunk = await self._op(OperationCode.GetPartialObject, (handle, pos, min(DOWNLOAD_CHUNK, total - pos)))
-                if not chunk:
-                    break
-                parts.append(chunk)
-                pos += len(chunk)
-                if progress is not None:
-                    progress(pos - offset, total - offset)
-        except Unsupported:
-            whole = await self._op(OperationCode.GetObject, (handle,))
-            if progress is not None:
-                progress(len(whole) - offset, len(whole) - offset)
-            return whole[offset:]
-        return b"".join(parts)
-
-    async def delete(self, handle: int) -> None:
-        await self._op(OperationCode.DeleteObject, (handle, 0))
+            return await capture_shot(self)
 
     # ------------------------------------------------------------------ raw, events, live view
 
@@ -642,7 +605,14 @@ class FujiCamera(Camera):
                 time=time.monotonic(),
             )
 
+    def _check_liveview(self) -> None:
+        if not self.link.offer.remote:
+            raise Unsupported("this camera offers no live view over Wi-Fi: it has no remote mode (0xDF24 empty)"
+                              if self.link.offer.remote_version is None else
+                              "this camera offers no live view: it refused InitiateOpenCapture")
+
     async def liveview(self) -> AsyncIterator[LiveViewFrame]:  # type: ignore[override]
+        self._check_liveview()
         gen = self.link.liveview()
         try:
             async for f in gen:
@@ -652,7 +622,22 @@ class FujiCamera(Camera):
 
     async def liveview_to(self, sink: Callable[[LiveViewFrame], None]) -> None:
         # straight from the socket's read callback: no queue or task between camera and sink
+        self._check_liveview()
         await self.link.liveview_to(lambda f: sink(_liveview_frame(f)))
+
+
+def _is_event(code: int) -> bool:
+    """0xD212 entries whose code is an event's (0x4xxx standard, 0xCxxx Fuji), not a property's."""
+    return 0x4000 <= code <= 0x4FFF or 0xC000 <= code <= 0xCFFF
+
+
+def _readable(what: str, decode: Callable[[Any], Any], data: Any) -> Any:
+    """``decode(data)``; what cannot be read is :class:`Unsupported` for this command (the
+    stream around it was whole: the session stays up)."""
+    try:
+        return decode(data)
+    except ProtocolError as exc:
+        raise Unsupported(f"camera's {what} cannot be read: {exc}") from exc
 
 
 def _liveview_frame(f: LiveFrame) -> LiveViewFrame:

@@ -133,7 +133,7 @@ class FujiPropCode(IntEnum):
     Unknown_D01D = 0xD01D  #: u16, current 1 (X-T1 enumeration)
     CommandDialMode = 0xD028  #: u16 (X-T1 state list); hkr reads it as shutter type
     ExposureIndex = 0xD02A  #: u32 ISO with flag bits (X-T1 0x902B list, §6.2)
-    MovieISO = 0xD02B  #: malc0mn name only; not seen on X-T1
+    MovieISO = 0xD02B  #: malc0mn name; not seen on X-T1; in the X-T4/X-T5 remote lists (libfuji logs)
     Unknown_D170 = 0xD170  #: u16 range 1…39 (X-T1 enumeration)
     #: Live-view image size, ASCII blob "320x280"/"640x480"/"1280x960" (X-T1 enumeration)
     LiveViewImageSize = 0xD174
@@ -156,6 +156,8 @@ class FujiPropCode(IntEnum):
     ShutterSpeed = 0xD240  #: u32; X-T1 read 0xFFFFFFFF; hkr: MSB set = 1/N
     ImageSize = 0xD241  #: u16 size + aspect ratio (X-T1 state list, 0x0A = L 3:2)
     BatteryLevel = 0xD242  #: malc0mn 5-bar scale; not seen on X-T1
+    #: u32 in the X-T4/X-T5 remote lists, equal to the battery value there (libfuji logs)
+    Unknown_D246 = 0xD246
     PCMode = 0xD38C  #: libgphoto2 sets 1 at init on Fuji (USB and Wi-Fi path)
     Unknown_D400 = 0xD400  #: u32, 0 (X-T1 enumeration)
     Unknown_D401 = 0xD401  #: u32, 0 (X-T1 enumeration)
@@ -174,6 +176,8 @@ class FujiPropCode(IntEnum):
     #: 0x00020001). Empty (OK with no data) on a body without remote mode (libfuji, vcam X-A2).
     AppVersion = 0xDF24
     Unknown_DF25 = 0xDF25  #: u32, 1 (X-T1 enumeration); libfuji: remote GetObject version
+    Unknown_DF26 = 0xDF26  #: no data on real X-T2/X-T20, 1 on the X-T4 (libfuji logs)
+    Unknown_DF28 = 0xDF28  #: libfuji: remote photo-view version (X-App); 1 on X-T4, 3 on X-T5 (logs)
     Unknown_DF31 = 0xDF31  #: u32, 2 (X-T1 enumeration); libfuji: geotag version
 
 

@@ -555,6 +555,11 @@ class FujiLink:
         for sub in list(self._subs):
             sub.put(ev)
 
+    def inject(self, ev: Event) -> None:
+        """Hand subscribers an event the camera reported some other way than on the event
+        channel (a 0xD212 entry with an event code)."""
+        self._dispatch(ev)
+
     def _events_ended(self) -> None:
         self._events_over = True
         for sub in list(self._subs):

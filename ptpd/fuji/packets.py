@@ -289,10 +289,15 @@ class Container:
 
 @dataclass(frozen=True, slots=True)
 class EventView:
-    """An event container read the way the X-T1 fills it (fuji-ptpip.md §8.1).
+    """An event container in either of the two layouts Fuji events come in.
 
-    ``params`` are the three words after the transaction id: for the capture events
-    param1 repeats the transaction id and param2 of 0xC001 is the preview size.
+    * The X-T1's 28 bytes (fuji-ptpip.md §8.1): "amount" (always 1) in the header's
+      transaction slot, then the transaction id and three words; ``params`` are those
+      three (for the capture events param1 repeats the transaction id and param2 of
+      0xC001 is the preview size).
+    * The USB container, as libgphoto2 reads Fuji events (``fujiptpip.c``: the header's
+      transaction id, then up to four parameters): anything that is not exactly the
+      X-T1's shape, e.g. ObjectAdded(handle) in 16 bytes.
     """
 
     code: int
@@ -305,10 +310,10 @@ class EventView:
         if c.kind != ContainerKind.Event:
             raise ProtocolError(f"expected an event container, got kind {c.kind.name}")
         words = c.params
-        if not words:
-            # A USB-style event with no parameters: the header slot is the tid.
-            return cls(code=c.code, transaction_id=c.transaction_id, params=(), amount=1)
-        return cls(code=c.code, transaction_id=words[0], params=words[1:], amount=c.transaction_id)
+        if len(words) == 4 and c.transaction_id == 1 and len(c.payload) == EVENT_SIZE - CONTAINER_HEADER_SIZE:
+            return cls(code=c.code, transaction_id=words[0], params=words[1:], amount=c.transaction_id)
+        # the USB layout: the header slot is the transaction id, the words its parameters
+        return cls(code=c.code, transaction_id=c.transaction_id, params=words, amount=1)
 
     def encode(self) -> bytes:
         return Container.event(self.code, self.transaction_id, self.params, amount=self.amount).encode()

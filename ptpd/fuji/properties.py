@@ -30,10 +30,11 @@ Pure tables and functions; no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from ptpd.fuji.codes import CameraState, ClientMode
 from ptpd.fuji.codes import FujiPropCode as F
 from ptpd.protocol.buffer import Reader, Writer
 from ptpd.protocol.codes import DataType
@@ -307,6 +308,10 @@ def _fit_signed(v: int, datatype: int) -> int:
 
 U8, U16, I16, U32, STR = DataType.UINT8, DataType.UINT16, DataType.INT16, DataType.UINT32, DataType.STR
 
+
+_hex32: Callable[[int], str] = "0x{:08X}".format  #: versions in hex
+
+
 _FILM = (
     (1, "PROVIA"),
     (2, "Velvia"),
@@ -445,8 +450,26 @@ PROPERTIES: tuple[FujiProperty, ...] = (
         labels=((6, "critical"), (7, "1/5"), (8, "2/5"), (9, "3/5"), (10, "4/5"), (11, "5/5")),
         writable=False,
     ),
-    FujiProperty(F.InitSequence, "init-sequence", "init sequence", U16, reapply=False),
-    FujiProperty(F.AppVersion, "app-version", "app version", U32, formatter=lambda v: f"0x{v:08X}", reapply=False),
+    FujiProperty(F.ShootControl, "shoot-control", "shoot control", U16, ("camera-action",),
+                 note="libgphoto2 writes 0x0200 (focus) then 0x0304 (shoot)", reapply=False),
+    FujiProperty(F.Unknown_D220, "selected-images-mode", "selected-images mode", U32, writable=False,
+                 note="libfuji SelectedImgsMode; 1 in 0xD212 of real X-T2..X-T5", reapply=False),
+    FujiProperty(F.Unknown_D222, "object-count", "object count", U32, writable=False,
+                 note="libfuji: images on the card, handles 1..N", reapply=False),
+    FujiProperty(F.Unknown_D227, "correct-file-size", "report true file size", U16,
+                 labels=((0, "off"), (1, "on")), note="libfuji sets 1 before ObjectInfo and download", reapply=False),
+    FujiProperty(F.Unknown_D401, "object-count-2", "object count (remote)", U32, writable=False,
+                 note="libfuji ObjectCount2; equals 0xD222 in real X-T2..X-T5 logs", reapply=False),
+    FujiProperty(F.Unknown_DF00, "camera-state", "camera state", U16, writable=False,
+                 labels=tuple((int(v), v.name) for v in CameraState), reapply=False),
+    FujiProperty(F.InitSequence, "init-sequence", "init sequence", U16, ("client-mode",),
+                 labels=tuple((int(v), v.name) for v in ClientMode), reapply=False),
+    FujiProperty(F.Unknown_DF21, "image-get-version", "image-get version", U32, formatter=_hex32, reapply=False),
+    FujiProperty(F.Unknown_DF22, "get-object-version", "GetObject version", U32, formatter=_hex32, reapply=False),
+    FujiProperty(F.Unknown_DF23, "autosave-version", "PC AutoSave version", U32, formatter=_hex32, reapply=False),
+    FujiProperty(F.AppVersion, "app-version", "app version", U32, ("remote-version",), formatter=_hex32, reapply=False),
+    FujiProperty(F.Unknown_DF25, "remote-get-object-version", "remote GetObject version", U32, formatter=_hex32, reapply=False),
+    FujiProperty(F.Unknown_DF31, "geotag-version", "geotag version", U32, formatter=_hex32, reapply=False),
     FujiProperty(F.CameraSummary, "camera-summary", "camera summary", STR, writable=False),
     FujiProperty(F.GeoTag, "geotag", "geotag", STR, reapply=False),
 )
@@ -520,11 +543,6 @@ def format_value(code: int, value: Raw) -> str:
 # --------------------------------------------------------------------------- validation
 
 
-def allowed_values(desc: DevicePropDesc) -> tuple[Raw, ...] | None:
-    """The values an enumeration allows, or ``None`` for range/none forms."""
-    return tuple(desc.form.values) if isinstance(desc.form, Enumeration) else None
-
-
 def allowed_text(prop: FujiProperty, desc: DevicePropDesc) -> str:
     """What a description allows, as labels for the error message."""
     form = desc.form
@@ -585,13 +603,6 @@ def parse_value(prop: str | int | FujiProperty, value: Raw, desc: DevicePropDesc
 
 
 # --------------------------------------------------------------------------- value bytes
-
-
-def value_datatype(prop: FujiProperty, desc: DevicePropDesc | None = None) -> int:
-    """The datatype to use: the description's when known, else the table's."""
-    if desc is not None:
-        return int(desc.datatype)
-    return int(prop.datatype)
 
 
 def decode_value(prop: FujiProperty, payload: bytes, datatype: int | None = None) -> Raw:
@@ -661,10 +672,6 @@ def all_names() -> list[str]:
 def labels_of(prop: str | int) -> list[str]:
     """The fixed labels of a property (empty for computed ones such as ISO)."""
     return [label for _, label in lookup(prop).labels]
-
-
-def iter_properties() -> Iterable[FujiProperty]:
-    return iter(PROPERTIES)
 
 
 __all__ = [

@@ -242,12 +242,15 @@ class FujiDevice:
         return bytes(out)
 
     def state_codes(self) -> list[int]:
-        """Which properties the 0xD212 state lists now (quirk 12).
+        """Which properties the 0xD212 state lists now: the X-T1's by exposure program
+        (quirk 12); a later body's remote list as the real X-T4 gave it.
 
         [dump] the P-mode, auto-ISO list. [sim] (the reference records no other list):
         A and M add the F-number 0x5007 after white balance; S and M add the shutter speed
         0xD240 at the end; M with a manual ISO drops the exposure bias (it has no effect).
         """
+        if self.profile.generation != "x-t1":
+            return list(self.profile.state_base)
         with self.lock:
             program = int(self.values.get(P.ExposureProgramMode, 2))
             iso = int(self.values.get(F.ExposureIndex, ISO_AUTO))
@@ -261,21 +264,27 @@ class FujiDevice:
             codes.remove(P.ExposureBiasCompensation)
         return codes
 
-    def state(self) -> bytes:
-        """The 0xD212 payload: u16 count, then (u16 code, u32 value) each."""
-        codes = self.state_codes()
+    def state(self, codes: Iterable[int] | None = None) -> bytes:
+        """The 0xD212 payload for ``codes`` (default :meth:`state_codes`): u16 count, then
+        (u16 code, u32 value) each."""
+        codes = self.state_codes() if codes is None else list(codes)
         out = bytearray(struct.pack("<H", len(codes)))
         with self.lock:
             for code in codes:
                 out += struct.pack("<HI", code, int(self.values.get(code, 0)) & 0xFFFFFFFF)
         return bytes(out)
 
+    def object_count(self) -> int:
+        """Images on the card (0xD222, 0xD401): files, not folders."""
+        with self.lock:
+            return sum(1 for o in self.store if not o.is_folder)
+
     def device_info(self, operations: Iterable[int]) -> bytes:
-        """A full DeviceInfo listing ``operations`` ([sim]: the X-T1 never answers 0x1001
-        over Wi-Fi in the reference). VendorExtensionID 0 (the default) keeps libgphoto2 on
-        its generic paths (ptpip.md §9); 0x0E (Fuji, as Fuji bodies report over USB) takes
-        its Fuji paths, among them ``--capture-preview`` reading one frame of the live-view
-        socket."""
+        """A full DeviceInfo listing ``operations``, answered when the simulator is asked to
+        (``full_device_info``, or a ``vendor_extension_id``): over Wi-Fi the bodies answer an
+        empty one ([sim] profiles.py). VendorExtensionID 0 keeps libgphoto2 on its generic
+        paths (ptpip.md §9); 0x0E (Fuji, as Fuji bodies report over USB) takes its Fuji
+        paths, among them ``--capture-preview`` reading one frame of the live-view socket."""
         props = [P.ExposureIndex] + [
             p.code for p in self.profile.props
             if p.describable and p.datatype != DataType.STR and p.code not in (F.InitSequence, F.AppVersion)

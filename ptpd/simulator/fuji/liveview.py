@@ -117,6 +117,7 @@ class LiveViewServer:
         size: Callable[[], tuple[int, int]] = lambda: (640, 480),
         clock: Callable[[], float] | None = None,
         max_backlog: int = 512 * 1024,
+        allow: Callable[[], bool] | None = None,
     ) -> None:
         if fps <= 0:
             raise ValueError("live-view fps must be positive")
@@ -126,6 +127,8 @@ class LiveViewServer:
         t0 = time.monotonic()
         self.clock = clock or (lambda: time.monotonic() - t0)
         self.max_backlog = max_backlog
+        #: whether a connection is served now (the camera's port is open); else it is closed
+        self.allow = allow
         self.counter = 0  #: frames produced (the header's counter is this mod 256)
         #: called with each frame's counter and JPEG just before the frame is written to
         #: the clients: a benchmark times the camera's send with it
@@ -168,6 +171,9 @@ class LiveViewServer:
         self._clients.clear()
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.allow is not None and not self.allow():
+            writer.close()
+            return
         client = _Client(writer)
         self._clients.add(client)
         if self._pump is None or self._pump.done():

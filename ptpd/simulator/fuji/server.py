@@ -96,6 +96,7 @@ class FujiSimulator:
         strict_name: bool = False,
         capture_style: str = "auto",
         liveview_fps: float = 30.0,
+        full_device_info: bool = False,
     ) -> None:
         if capture_style not in CAPTURE_STYLES:
             raise ValueError(f"capture_style must be one of {', '.join(CAPTURE_STYLES)}")
@@ -109,6 +110,7 @@ class FujiSimulator:
         self.refuse_pairing = refuse_pairing
         self.strict_name = strict_name
         self.capture_style = capture_style
+        self.full_device_info = full_device_info
         self.guid = hashlib.md5(b"ptpd-fuji-" + self.profile.model.encode()).digest()
         self.host = ""
         self.port = 0
@@ -116,7 +118,7 @@ class FujiSimulator:
         self.liveview_port = 0
         self.frames = FrameSource(device.schedule, fps=liveview_fps, settings=device.settings_labels)
         self.liveview = LiveViewServer(self.frames, fps=liveview_fps, size=device.liveview_size,
-                                       clock=device.scene_clock)
+                                       clock=device.scene_clock, allow=self._open_capture)
         self._servers: list[asyncio.AbstractServer] = []
         self._link: _Link | None = None
         self._numbers = 0
@@ -142,6 +144,12 @@ class FujiSimulator:
     @property
     def connected(self) -> bool:
         return self._link is not None and not self._link.closed
+
+    def _open_capture(self) -> bool:
+        """The event and live-view ports serve only after InitiateOpenCapture [real-log X-T4,
+        X-T5: connections after 0x101C; libgphoto2 and libfuji connect them only then]."""
+        link = self._link
+        return link is not None and not link.closed and link.session is not None and link.session.open_capture
 
     # -- life cycle ------------------------------------------------------------------
 
@@ -228,7 +236,7 @@ class FujiSimulator:
     # -- event port --------------------------------------------------------------------
 
     async def _on_event(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._closing or self.faults.asleep():
+        if self._closing or self.faults.asleep() or not self._open_capture():
             writer.close()
             return
         _tune(writer)
@@ -326,7 +334,7 @@ class FujiSimulator:
             self._numbers += 1
             link = _Link(self._numbers, writer)
             link.session = FujiSession(self.device, ev.name, self.pairing_delay, self.refuse_pairing,
-                                       self.capture_style)
+                                       self.capture_style, self.full_device_info)
             me = asyncio.current_task()
             if me is not None:
                 link.tasks.add(me)
@@ -473,6 +481,7 @@ async def start_fuji_simulator(
     initial_images: int = 2,
     big_object_mb: float = 0.0,
     vendor_extension_id: int = 0,
+    full_device_info: bool = False,
     faults: flt.Faults | None = None,
     clock: Callable[[], _dt.datetime] | None = None,
     **options: Any,
@@ -487,9 +496,10 @@ async def start_fuji_simulator(
     ``"none"`` or ``"none,object@3"``. ``capture_style``: ``"auto"``, ``"fuji"``,
     ``"standard"`` (package docstring). ``big_object_mb`` adds one JPEG of about that
     size to the card (benchmarks). ``latency_jitter_ms`` adds to each transaction's
-    ``latency_ms`` a uniform extra of up to that many ms. ``vendor_extension_id``: what
-    DeviceInfo reports (0, or 0x0E for libgphoto2's Fuji paths: ``FujiDevice.device_info``).
-    Unknown ``options`` are refused.
+    ``latency_ms`` a uniform extra of up to that many ms. Over Wi-Fi the bodies answer an
+    empty DeviceInfo; ``full_device_info`` answers it in full (tests), and so does a
+    ``vendor_extension_id``, which it then reports (0x0E for libgphoto2's Fuji paths:
+    ``FujiDevice.device_info``). Unknown ``options`` are refused.
     """
     if options:
         raise TypeError(f"unknown Fuji simulator options: {', '.join(sorted(options))}")
@@ -512,5 +522,6 @@ async def start_fuji_simulator(
     sim = FujiSimulator(device, faults=faults, latency_ms=float(latency_ms), latency_jitter_ms=float(latency_jitter_ms),
                         pairing_delay=pairing_delay,
                         refuse_pairing=refuse_pairing, strict_name=strict_name, capture_style=capture_style,
-                        liveview_fps=liveview_fps)
+                        liveview_fps=liveview_fps,
+                        full_device_info=_flag(full_device_info) or bool(int(vendor_extension_id)))
     return await sim.start(host, port)

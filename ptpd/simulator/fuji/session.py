@@ -18,7 +18,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ptpd.fuji.codes import INIT_SEQUENCE_REMOTE, ContainerKind, FujiEventCode
+from ptpd.fuji.codes import INIT_SEQUENCE_REMOTE, ClientMode, ContainerKind, FujiEventCode
 from ptpd.fuji.codes import FujiOperationCode as FOP
 from ptpd.fuji.codes import FujiPropCode as F
 from ptpd.fuji.packets import Container
@@ -28,7 +28,9 @@ from ptpd.protocol.codes import OperationCode as OP
 from ptpd.protocol.codes import ResponseCode as RC
 from ptpd.simulator import objects
 from ptpd.simulator import store as st
+from ptpd.fuji.state import encode_state
 from ptpd.simulator.fuji.device import STORAGE_ID, FujiDevice, Refused
+from ptpd.simulator.fuji.profiles import LATER_CONTROL_LIST
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class FujiSession:
     pairing_delay: float = 1.0
     refuse_pairing: bool = False
     capture_style: str = "auto"
+    full_device_info: bool = False  #: answer GetDeviceInfo in full (tests), not empty as over Wi-Fi
     session_id: int | None = None
     standard: bool = False  #: PC-style session (libgphoto2), see the package docstring
     list_seen: bool = False  #: 0x902B issued in this session (quirk 9)
@@ -84,6 +87,8 @@ class FujiSession:
     capturing: bool = False  #: a capture is running or its preview is not fetched (quirk 10)
     preview: bytes | None = None  #: the preview waiting for 0x9022
     pairing_prompts: int = 0
+    control_listed: bool = False  #: a later body gave its control entries in 0xD212
+    mode: int | None = None  #: 0xDF01 as accepted
 
     def handle(self, code: int, tid: int, params: tuple[int, ...], data: bytes | None = None) -> Reply:
         """Run one operation (``data`` = the data-out payload)."""
@@ -122,14 +127,38 @@ class FujiSession:
         self.session_id = None
         return Reply(RC.OK)
 
+    @property
+    def later(self) -> bool:
+        """A body of the later generation (profiles.py)."""
+        return self.device.profile.generation != "x-t1"
+
     def _get_device_info(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
-        return Reply(RC.OK, self.device.device_info(HANDLERS))
+        if self.full_device_info:
+            return Reply(RC.OK, self.device.device_info(HANDLERS))
+        # over Wi-Fi: OK with an empty dataset [libgphoto2 fujiptpip.c for the X-T4; derived]
+        return Reply(RC.OK, b"")
 
     def _initiate_open_capture(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
         if not self.remote:
-            return Reply(RC.DeviceBusy)  # [sim] no remote mode selected (0xDF01) yet
+            return Reply(RC.DeviceBusy)  # [sim] no remote mode selected (0xDF01), or none on this body
         self.open_capture = True
         return Reply(RC.OK)
+
+    def _state_list(self) -> bytes:
+        """0xD212: the X-T1's whole state; a later body's control entries once after
+        OpenSession, its remote list during open capture, else no changes [real-log]."""
+        dev = self.device
+        if not self.later or self.open_capture:
+            return dev.state()
+        if self.control_listed:
+            return encode_state(())
+        self.control_listed = True
+        n = dev.object_count()
+        with dev.lock:
+            dev.values[F.Unknown_D222] = dev.values[F.Unknown_D401] = n
+        if dev.profile.remote:
+            return dev.state(LATER_CONTROL_LIST)
+        return dev.state((F.Unknown_DF00, F.Unknown_D222))  # no remote version [vcam X-A2]
 
     # -- properties ------------------------------------------------------------------
 
@@ -142,7 +171,9 @@ class FujiSession:
     def _get_prop_value(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
         code = p[0]
         if code == F.CurrentState:
-            return Reply(RC.OK, self.device.state())
+            return Reply(RC.OK, self._state_list())
+        if self.later and code not in self.device.values and code != P.ExposureIndex:
+            return Reply(RC.OK, b"")  # "no value here" [real-log X-T2/X-T20: 0xDF26, 0xD235, 0xDF44]
         return Reply(RC.OK, self.device.encode_value(code))
 
     def _set_prop_value(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
@@ -164,21 +195,30 @@ class FujiSession:
         return Reply(RC.OK)
 
     def _init_sequence(self, value: int | str) -> Reply:
-        """0xDF01 = 5: remote mode, after the user's OK the first time a name pairs (quirk 4)."""
-        if value != INIT_SEQUENCE_REMOTE:
+        """0xDF01 = mode, answered after the user's OK the first time a name pairs (quirk 4).
+
+        The X-T1 takes 5 (remote) [dump]; a later body any of libfuji's modes, remote
+        shooting only where it has a remote version."""
+        accepted = {int(m) for m in ClientMode} if self.later else {INIT_SEQUENCE_REMOTE}
+        if value not in accepted:
             return Reply(RC.InvalidDevicePropValue)  # [sim] other modes are not simulated
         dev = self.device
+        self.mode = int(value)
+        remote = value == INIT_SEQUENCE_REMOTE and dev.profile.remote
         with dev.lock:
             known = self.client_name in dev.paired
         if known:
-            self.remote = True
+            self.remote = remote
             return Reply(RC.OK)
         self.pairing_prompts += 1
         if self.refuse_pairing:
             log.info("pairing prompt for %r: refused on the camera", self.client_name)
             return Reply(RC.DeviceBusy, delay_s=self.pairing_delay, close=True)
         log.info("pairing prompt for %r: accepted after %.1f s", self.client_name, self.pairing_delay)
-        self.remote = True
+        self.remote = remote
+        if not dev.profile.remote:
+            with dev.lock:
+                dev.paired.add(self.client_name)  # no version echo follows on such a body [sim]
         return Reply(RC.OK, delay_s=self.pairing_delay)
 
     def _get_property_list(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
@@ -228,6 +268,12 @@ class FujiSession:
     def _initiate_capture(self, tid: int, p: tuple[int, ...], data: bytes | None) -> Reply:
         if not self.standard and not self.open_capture:
             return Reply(RC.DeviceBusy)  # [sim] remote control not handed over (0x101C)
+        action = int(self.device.values.get(F.ShootControl, 0x0304))
+        if action in (0x0200, 0x0004):
+            # 0xD208 = S1 (focus) or its cancel: no picture; 0xD209 says 2 = focused
+            # [libgphoto2 camera_fuji_capture, ptp.h]
+            self.device.set(F.FocusLock, 2 if action == 0x0200 else 0, force=True)
+            return Reply(RC.OK)
         if self.capturing:
             # Quirk 10: accepted but ignored until the preview is fetched.
             log.info("capture %d ignored: the previous preview was not fetched", tid)
@@ -236,7 +282,8 @@ class FujiSession:
             return Reply(RC.StoreFull)
         self.capturing = True
         delay = DELAY_SECONDS.get(int(self.device.get(P.CaptureDelay)), 0.0)
-        return Reply(RC.OK, capture=CaptureJob(tid, delay, self.standard))
+        # later bodies report captures the way libgphoto2's Fuji path reads them [derived]
+        return Reply(RC.OK, capture=CaptureJob(tid, delay, self.standard or self.later))
 
     def complete_capture(self, job: CaptureJob) -> tuple[bytes, ...]:
         """Take the picture (call from a worker thread); the events to send."""
