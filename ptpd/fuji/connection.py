@@ -158,13 +158,9 @@ class _CommandChannel(SansIOConnection):
     def _on_packet(self, packet: bytes | memoryview) -> ConnectionEvent:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _data(self, c: Container, *, any_tid: bool = False) -> Data:
-        """A data container of the open transaction (both roles receive them alike);
-        ``any_tid`` takes it whatever transaction id it carries (the initiator's rule)."""
-        if any_tid:
-            self._check_open("data container", c.transaction_id)
-        else:
-            self._check_tid(c.transaction_id, "data container", local=False)
+    def _data(self, c: Container) -> Data:
+        """A data container of the open transaction, as the responder receives it."""
+        self._check_tid(c.transaction_id, "data container", local=False)
         if self._state is State.DATA:
             raise ProtocolError(f"second data container in transaction {c.transaction_id}")
         self._move(State.DATA)
@@ -202,6 +198,7 @@ class FujiInitiatorConnection(_CommandChannel):
         super().__init__(State.HANDSHAKE, max_container, timeout, min_progress)
         self._last_tid = 0
         self._data_out_expected = False
+        self._data_in = False  #: the open transaction had its data container from the camera
 
     def retry_handshake(self) -> None:
         """After an InitFail, send the InitRequest again on the same socket (what Fuji's X
@@ -234,6 +231,7 @@ class FujiInitiatorConnection(_CommandChannel):
                 raise LocalProtocolError(f"cannot start a transaction in state {st.name}")
             data = Container.command(event.code, event.transaction_id, event.params).encode()
             self._data_out_expected = event.data_out
+            self._data_in = False
             self._open(event.code, event.transaction_id)
             self._expect(timeout)
             return [data]
@@ -264,7 +262,15 @@ class FujiInitiatorConnection(_CommandChannel):
             # Not expected on this channel, but an event is harmless: report it.
             return _event(c)
         if c.kind is ContainerKind.Data:
-            return self._data(c, any_tid=True)
+            # The open transaction's one data container, whatever transaction id it carries;
+            # one the camera sends during our data-out is reported too (the caller has no
+            # use for it): only a second one leaves the stream ambiguous.
+            self._check_open("data container", c.transaction_id)
+            if self._data_in:
+                raise ProtocolError(f"second data container in transaction {self._tid}")
+            self._data_in = True
+            self._move(State.DATA)
+            return Data(c.code, c.transaction_id, bytes(c.payload))
         if c.kind is ContainerKind.Response:
             if st is State.IDLE:
                 return UnexpectedResponse(c.code, c.transaction_id, c.params)
