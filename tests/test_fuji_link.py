@@ -307,6 +307,34 @@ def test_refused_pairing_is_a_clear_error(mode: str) -> None:
     run(body, refuse_pairing=mode)
 
 
+def test_a_camera_state_of_0_is_the_camera_asking_its_user() -> None:
+    # libfuji: 0xDF00 = 0 in the first 0xD212 list means "press OK to allow access"; poll
+    # until it changes, and tell the user meanwhile
+    told: list[str] = []
+    polls: list[float] = []
+
+    async def d212(ev: OperationRequest, conn: Any, writer: asyncio.StreamWriter) -> None:
+        if ev.params[0] != 0xD212:
+            for item in await sim_ref[0]._answer(ev):
+                writer.write(conn.send(item))
+            return
+        polls.append(time.monotonic())
+        state = 0 if len(polls) < 4 else 6
+        writer.write(conn.send(Data(0x1015, ev.transaction_id, encode_state([(0xDF00, state), (0xD222, 2)]))))
+        writer.write(conn.send(OperationResponse(0x2001, ev.transaction_id)))
+
+    sim_ref: list[MiniFuji] = []
+
+    async def body(sim: MiniFuji) -> None:
+        sim_ref.append(sim)
+        async with FujiLink("127.0.0.1", **sim.ports(), timeout=5, on_pairing=told.append) as link:
+            assert link.offer.waited_for_user and link.offer.camera_state == 6 and link.offer.remote
+            assert link.paired_with_prompt and told == [PAIRING_PROMPT]
+        assert len(polls) >= 4 and 0.2 <= polls[1] - polls[0] <= 1.0  # polled, not hammered
+
+    run(body, hooks={0x1015: d212})
+
+
 def test_pairing_timeout() -> None:
     async def body(sim: MiniFuji) -> None:
         link = FujiLink("127.0.0.1", **sim.ports(), timeout=5, pairing_timeout=0.2)

@@ -11,8 +11,6 @@ reconnect, the camera saw one OpenSession) and the next command works.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,10 +19,9 @@ import pytest
 from ptpd.fuji.packets import Container
 from ptpd.protocol.codes import OperationCode as OP
 from ptpd.protocol.codes import ResponseCode as RC
-from ptpd.simulator import start_simulator
 from ptpd.simulator.fuji import session as fuji_session
 from ptpd.simulator.fuji.session import FujiSession, Reply
-from tests.conftest import free_port
+from tests.sim_thread import SimThread
 from tests.test_daemon_sim import Daemon, wait_status
 
 pytestmark = pytest.mark.timeout(90)
@@ -33,17 +30,13 @@ Handler = Callable[[FujiSession, int, tuple[int, ...], "bytes | None"], Reply]
 
 
 class Body:
-    """A simulated X-T4 on a loop in a thread; ``trouble[(op, param1)]`` answers in place
-    of the body for that operation (param1 None: any)."""
+    """A simulated X-T4 (:class:`tests.sim_thread.SimThread`); ``trouble[(op, param1)]``
+    answers in place of the body for that operation (param1 None: any)."""
 
     def __init__(self) -> None:
         self.trouble: dict[tuple[int, int | None], Handler] = {}
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="fuji-x-t4", daemon=True)
-        self.thread.start()
-        self.sim = asyncio.run_coroutine_threadsafe(
-            start_simulator("fuji", "127.0.0.1", free_port(3), model="X-T4", pairing_delay=0.0), self.loop
-        ).result(60)
+        self.served = SimThread()
+        self.sim = self.served.start("fuji", model="X-T4", pairing_delay=0.0)
 
     def wrap(self, code: int) -> Handler:
         real = fuji_session.HANDLERS[code]
@@ -55,10 +48,7 @@ class Body:
         return handler
 
     def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.sim.close(), self.loop).result(30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+        self.served.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,19 +9,17 @@ body with remote shooting. The X-A2 has none (0xDF24 answered with no data): lib
 cannot read its empty value and gives up at init, as it does against vcam's X-A2 — that
 failure is asserted as what it is.
 
-The bodies run in this process on loopback (one event loop in a thread); the judges run
-four at a time. Skipped only when gphoto2 is not installed and cannot be.
+The bodies run in this process on loopback (:class:`tests.sim_thread.SimThread`); the
+judges run four at a time. Skipped only when gphoto2 is not installed and cannot be.
 """
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,9 +27,9 @@ from typing import Any
 
 import pytest
 
-from ptpd.simulator import start_simulator
 from ptpd.simulator.fuji.profiles import PROFILES
 from tests.conftest import SHARED, free_port, wait_for_port
+from tests.sim_thread import SimThread
 
 JUDGE = SHARED / "tools" / "check_gphoto2.sh"
 GUID = "50:54:50:44:2d:63:68:65:63:6b:2d:67:70:68:6f:32"  # the judge's own fixed GUID
@@ -48,37 +46,13 @@ CHECKS = ("summary (FUJIFILM / X-T42)", "list-config", "get-config whitebalance 
           "set-config whitebalance=Daylight", "list-files", "get-file 1", "capture-image-and-download")
 
 
-class Bodies:
-    """Every profile's simulated body on its own ports, served by one loop in a thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="fuji-bodies", daemon=True)
-        self.thread.start()
-        self.sims: dict[str, Any] = {}
-
-    def start(self, model: str) -> int:
-        port = free_port(3)
-        sim = asyncio.run_coroutine_threadsafe(
-            start_simulator("fuji", "127.0.0.1", port, model=model, pairing_delay=0.3), self.loop).result(60)
-        self.sims[model] = sim
-        return int(sim.port)
-
-    def close(self) -> None:
-        for sim in self.sims.values():
-            asyncio.run_coroutine_threadsafe(sim.close(), self.loop).result(30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
 @pytest.fixture(scope="module")
 def bodies() -> Iterator[dict[str, int]]:
-    b = Bodies()
+    served = SimThread()
     try:
-        yield {p.model: b.start(p.model) for p in PROFILES.values()}
+        yield {p.model: int(served.start("fuji", model=p.model, pairing_delay=0.3).port) for p in PROFILES.values()}
     finally:
-        b.close()
+        served.close()
 
 
 def preview(port: int, workdir: Path) -> subprocess.CompletedProcess[str]:

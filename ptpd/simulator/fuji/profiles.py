@@ -283,8 +283,10 @@ X_T1 = FujiProfile(
 
 
 def _versions(values: dict[int, int | None], source: str) -> tuple[PropSpec, ...]:
-    """The version properties of a later body; None: answered with no data (not listed)."""
-    return tuple(_plain(code, DT.UINT32, v, inferred=False, note=f"version {source}")
+    """The version properties of a later body; None: answered with no data (not listed).
+    Writable: Fuji's app writes them back (libfuji; its sets of 0xDF25, 0xDF00 and 0xDF01
+    succeed on the real X-T4 and X-T5 [real-log]; vcam accepts the same list)."""
+    return tuple(_plain(code, DT.UINT32, v, rw=True, inferred=False, note=f"version {source}")
                  for code, v in values.items() if v is not None)
 
 
@@ -301,8 +303,11 @@ def _later(key: str, model: str, *, app_version: int | None, versions: dict[int,
     film = base[F.FilmSimulation]
     base[F.FilmSimulation] = replace(film, current=1, values=film_sims, inferred=True,
                                      note="film simulation; values by generation [public]")
-    base[F.Unknown_DF00] = _plain(F.Unknown_DF00, DT.UINT16, camera_state, inferred=False,
-                                  note="camera state at connect [real-log X-T2/X-T20/X-T4; vcam X-A2]")
+    base[F.Unknown_DF00] = _plain(F.Unknown_DF00, DT.UINT16, camera_state, rw=True, inferred=False,
+                                  note="camera state at connect [real-log X-T2/X-T20/X-T4; vcam X-A2]; "
+                                       "libfuji sets 6 (accepted by the real X-T4, X-T5)")
+    base[F.Unknown_D227] = _plain(F.Unknown_D227, DT.UINT16, 0, rw=True, inferred=False,
+                                  note="report the true file size: libfuji sets 1 before a download [vcam, libfuji]")
     base[F.Unknown_D52F] = _plain(F.Unknown_D52F, DT.UINT32, 1, inferred=False, note="1 [real-log]")
     base[F.Unknown_D400] = _plain(F.Unknown_D400, DT.UINT32, 0, inferred=False, note="0 read directly [real-log X-T4]")
     base[F.Unknown_D220] = _plain(F.Unknown_D220, DT.UINT32, 1, inferred=False, note="1 [real-log]")
