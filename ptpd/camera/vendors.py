@@ -76,7 +76,7 @@ VENDORS: dict[str, Vendor] = {
     v.name: v
     for v in (
         Vendor("generic", "any camera speaking standard PTP/IP (ISO 15740, CIPA DC-X005)", "ptpd.camera.generic:GenericCamera", 15740),
-        Vendor("fuji", "Fujifilm X bodies over Wi-Fi (the X-T1 dialect)", "ptpd.camera.fuji:FujiCamera", 55740, (1, 2)),
+        Vendor("fuji", "Fujifilm X bodies over Wi-Fi (X-T1 and later; docs/cameras.md)", "ptpd.camera.fuji:FujiCamera", 55740, (1, 2)),
         Vendor("canon", "Canon EOS bodies over Wi-Fi (PTP/IP)", "ptpd.camera.canon:CanonCamera", 15740, recognises=_canon),
     )
 }
