@@ -291,10 +291,10 @@ def test_write_atomic_writes_any_buffer_and_never_overwrites(tmp_path: Path) -> 
 
 
 def test_opreq_hexdump(daemon: Daemon) -> None:  # noqa: F811
-    out = run(daemon, "opreq", "1001").output.splitlines()  # hex, 0x optional
+    out = run(daemon, "opreq", "902b").output.splitlines()  # hex, 0x optional; Fuji's property list
     assert out[0].startswith("Response 0x2001")
     assert out[2].startswith("00000000  ") and out[2].endswith("|")
-    j = json.loads(run(daemon, "opreq", "0x1001", "--json").output)
+    j = json.loads(run(daemon, "opreq", "0x902B", "--json").output)
     assert j["code"] == 0x2001 and bytes.fromhex(j["data"])
 
 

@@ -74,7 +74,8 @@ def test_help_lists_every_bus_command(client: Client) -> None:
 def test_info(client: Client) -> None:
     i = client.info()
     assert (i.vendor, i.manufacturer, i.model) == ("fuji", "FUJIFILM", "X-T1")
-    assert i.operations and i.properties
+    # over Wi-Fi the body sends an empty DeviceInfo: its properties come from its 0x902B list
+    assert i.properties and i.extra["offers"]["device_info"] == "empty or refused"
 
 
 def test_properties(client: Client) -> None:
@@ -130,11 +131,11 @@ def test_objects_download_delete(client: Client) -> None:
     assert o.handle not in {x.handle for x in client.objects()}
 
 
-def test_opreq_get_device_info(client: Client) -> None:
-    r = client.opreq(0x1001)  # GetDeviceInfo
+def test_opreq_camera_summary(client: Client) -> None:
+    r = client.opreq(0x1015, (0xD228,))  # GetDevicePropValue of the X-T1's summary blob
     assert r.code == 0x2001 and r.code_name
     assert isinstance(r.data, memoryview) and r.data.readonly  # a view of the received frame, not a copy
-    assert b"X\x00-\x00T\x001\x00" in bytes(r.data)  # the model as a PTP (UTF-16LE) string
+    assert bytes(r.data[40:44]) == b"X-T1"  # the model at offset 40 (fuji-ptpip.md §6.4)
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -233,7 +234,7 @@ def test_async_client(daemon: Daemon) -> None:  # noqa: F811
             # bytes as blob frames, concurrently with other requests, matched by id
             o = next(x for x in await c.objects() if not x.is_folder)
             seen: list[tuple[int, int]] = []
-            d, r = await asyncio.gather(c.download(o.handle, progress=lambda n, t: seen.append((n, t))), c.opreq(0x1001))
+            d, r = await asyncio.gather(c.download(o.handle, progress=lambda n, t: seen.append((n, t))), c.opreq(0x1015, (0xD228,)))
             assert isinstance(d.data, memoryview) and len(d.data) == o.size and d.data[:2] == b"\xff\xd8"
             assert d.filename == o.filename and r.code == 0x2001 and len(r.data) > 8
 

@@ -87,7 +87,7 @@ def test_our_initiator_against_every_body() -> None:
     for seen in asyncio.run(main()):
         model, offer = seen["model"], seen["offer"]
         prof = next(p for p in PROFILES.values() if p.model == model)
-        assert seen["info"] == ("Fujifilm", model), seen
+        assert seen["info"] == ("FUJIFILM", model), seen
         assert seen["connected"] and seen["sessions"] == 1, seen
         assert offer.remote_version == prof.app_version and offer.remote == prof.remote, seen
         assert offer.state_list and offer.events == prof.remote, seen

@@ -468,7 +468,7 @@ def test_camera_info_get_set_describe_state() -> None:
     async def body(sim: MiniFuji) -> None:
         async with camera(sim) as cam:
             info = await cam.info()
-            assert (info.vendor, info.manufacturer, info.model, info.version) == ("fuji", "Fujifilm", "X-T1", "5.51")
+            assert (info.vendor, info.manufacturer, info.model, info.version) == ("fuji", "FUJIFILM", "X-T1", "5.51")
             assert info.extra["app_version"] == "0x00020001"
             assert [e["name"] for e in info.extra["property_list"]] == [
                 "delay", "flashmode", "whitebalance", "exp-bias", "effect", "iso", "recmode", "focusmtr",
@@ -508,6 +508,11 @@ def test_camera_info_get_set_describe_state() -> None:
     run(body)
 
 
+#: the parameters each operation takes (ISO 15740; Fuji's app and libgphoto2 send no more)
+PARAMS_TAKEN = {0x1001: 0, 0x1002: 1, 0x1003: 0, 0x1007: 3, 0x1008: 1, 0x100E: 2, 0x1014: 1, 0x1015: 1,
+                0x1016: 1, 0x101B: 3, 0x101C: 2, 0x9022: 0, 0x902B: 0}
+
+
 def test_capture_twice_in_a_row_with_preview() -> None:
     async def body(sim: MiniFuji) -> None:
         async with camera(sim) as cam:
@@ -518,6 +523,9 @@ def test_capture_twice_in_a_row_with_preview() -> None:
             codes = [r.code for r in sim.requests if r.code in (0x100E, 0x9022)]
             assert codes == [0x100E, 0x9022, 0x100E, 0x9022]
             assert (await cam.get("captures-remaining")).value == 1429
+        # every request carried exactly the parameters its operation takes
+        assert {(r.code, len(r.params)) for r in sim.requests} <= set(PARAMS_TAKEN.items())
+        assert {r.code for r in sim.requests} >= {0x1001, 0x1002, 0x1007, 0x100E, 0x1015, 0x1016, 0x101C, 0x9022}
 
     run(body)
 

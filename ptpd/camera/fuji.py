@@ -351,7 +351,8 @@ class FujiCamera(FujiObjects, Camera):
         props = tuple(dict.fromkeys(list(self._list_codes) + list(di.device_properties_supported if di else ())))
         return CameraInfo(
             vendor="fuji",
-            manufacturer=(di.manufacturer if di and di.manufacturer else "Fujifilm"),
+            # as the bodies spell it in a DeviceInfo (the X-H1's USB one) and in EXIF
+            manufacturer=(di.manufacturer if di and di.manufacturer else "FUJIFILM"),
             model=model,
             version=version,
             serial=di.serial_number if di else "",
