@@ -9,8 +9,9 @@ nothing is assumed that a body did not say (docs/cameras.md):
   one over Wi-Fi, libgphoto2), its 0x902B property list where it answers one, the 0xD212
   list and the bring-up; an operation it refused with OperationNotSupported is not asked
   again, and what it lacks is :class:`Unsupported` at once;
-* ``state`` is what 0xD212 reported — a full list on the X-T1, a list of changes on later
-  bodies, so the entries are kept and each poll updates them — together with the current
+* ``state`` is what 0xD212 reported — a whole state on the X-T1 (and on later bodies
+  during open capture), a list of changes otherwise, so the entries are kept, a whole
+  state replaces them and a list of changes updates them — together with the current
   values of the 0x902B list; 0xD212 entries that are event codes (ObjectAdded,
   CaptureComplete) go to the event subscribers;
 * ``get`` is one GetDevicePropValue; "OK with no data" is the body saying "no value here"
@@ -51,6 +52,7 @@ from ptpd.camera.errors import ProtocolError, ResponseError, Unsupported
 from ptpd.camera.fuji_capture import capture as capture_shot
 from ptpd.camera.fuji_objects import FujiObjects
 from ptpd.camera.properties import CACHE_EVENT_QUEUE, REFUSED_VALUE, DescCache
+from ptpd.fuji.bringup import CONTROL_STATE_CODES, WHOLE_STATE_MIN
 from ptpd.fuji.codes import COMMAND_PORT, FujiEventCode, FujiOperationCode, FujiPropCode
 from ptpd.fuji.events import Event
 from ptpd.fuji.link import FujiLink, LiveFrame
@@ -279,6 +281,10 @@ class FujiCamera(FujiObjects, Camera):
         return entries
 
     def _absorb(self, entries: tuple[StateEntry, ...]) -> None:
+        props = {e.code for e in entries if not _is_event(e.code)}
+        if len(props) >= WHOLE_STATE_MIN:
+            for code in [c for c in self._state if c not in props and c not in CONTROL_STATE_CODES]:
+                del self._state[code]  # a whole state: what it leaves out is not in force now
         for e in entries:
             if _is_event(e.code):
                 # bodies that report captures in 0xD212 (an emulator of later bodies does)
