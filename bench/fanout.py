@@ -364,7 +364,8 @@ def _on_link(profile: Profile, quick: bool, res: Result, table: Table, ff_table:
     with Link(profile) as link:
         sent_log = work / "sent.json"
         sim = camera(link, "fuji", lv_fps=FPS, lv_size="640x480", lv_steps=STEPS, lv_send_log=sent_log,
-                     opts={"pairing_delay": 0, "initial_images": 0, "vendor_extension_id": 0x0E})
+                     opts={"pairing_delay": 0, "initial_images": 0, "vendor_extension_id": 0x0E,
+                           "late_ports": False})  # its bare reader reads the stream with no session
         windows: dict[str, tuple[list[Path], dict[str, Any]]] = {}
         ff: list[dict[str, Any]] = []
         tries = 2 if quick else FIRST_FRAMES

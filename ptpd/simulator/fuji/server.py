@@ -97,6 +97,7 @@ class FujiSimulator:
         capture_style: str = "auto",
         liveview_fps: float = 30.0,
         full_device_info: bool = False,
+        late_ports: bool = True,
     ) -> None:
         if capture_style not in CAPTURE_STYLES:
             raise ValueError(f"capture_style must be one of {', '.join(CAPTURE_STYLES)}")
@@ -111,6 +112,7 @@ class FujiSimulator:
         self.strict_name = strict_name
         self.capture_style = capture_style
         self.full_device_info = full_device_info
+        self.late_ports = late_ports
         self.guid = hashlib.md5(b"ptpd-fuji-" + self.profile.model.encode()).digest()
         self.host = ""
         self.port = 0
@@ -147,7 +149,10 @@ class FujiSimulator:
 
     def _open_capture(self) -> bool:
         """The event and live-view ports serve only after InitiateOpenCapture [real-log X-T4,
-        X-T5: connections after 0x101C; libgphoto2 and libfuji connect them only then]."""
+        X-T5: connections after 0x101C; libgphoto2 and libfuji connect them only then];
+        ``late_ports=False`` serves them always (a benchmark reading the bare stream)."""
+        if not self.late_ports:
+            return True
         link = self._link
         return link is not None and not link.closed and link.session is not None and link.session.open_capture
 
@@ -482,6 +487,7 @@ async def start_fuji_simulator(
     big_object_mb: float = 0.0,
     vendor_extension_id: int = 0,
     full_device_info: bool = False,
+    late_ports: bool = True,
     faults: flt.Faults | None = None,
     clock: Callable[[], _dt.datetime] | None = None,
     **options: Any,
@@ -499,7 +505,9 @@ async def start_fuji_simulator(
     ``latency_ms`` a uniform extra of up to that many ms. Over Wi-Fi the bodies answer an
     empty DeviceInfo; ``full_device_info`` answers it in full (tests), and so does a
     ``vendor_extension_id``, which it then reports (0x0E for libgphoto2's Fuji paths:
-    ``FujiDevice.device_info``). Unknown ``options`` are refused.
+    ``FujiDevice.device_info``). ``late_ports=False`` serves the event and live-view ports
+    before InitiateOpenCapture too (benchmarks reading the bare stream; bodies open them
+    only then). Unknown ``options`` are refused.
     """
     if options:
         raise TypeError(f"unknown Fuji simulator options: {', '.join(sorted(options))}")
@@ -523,5 +531,6 @@ async def start_fuji_simulator(
                         pairing_delay=pairing_delay,
                         refuse_pairing=refuse_pairing, strict_name=strict_name, capture_style=capture_style,
                         liveview_fps=liveview_fps,
-                        full_device_info=_flag(full_device_info) or bool(int(vendor_extension_id)))
+                        full_device_info=_flag(full_device_info) or bool(int(vendor_extension_id)),
+                        late_ports=_flag(late_ports))
     return await sim.start(host, port)
