@@ -132,7 +132,10 @@ def on_link(profile: Profile, quick: bool, res: Result, table: Table) -> None:
     outage = 1.0 if quick else OUTAGE
     reps = 1 if quick else 4
     found: dict[str, list[dict[str, Any]]] = {"ptpd": [], "gphoto2": []}
-    with tempdir() as work, Link(profile) as link, camera(link, "fuji", opts={"pairing_delay": 0, "initial_images": 0}) as sim:
+    with tempdir() as work, Link(profile) as link, camera(link, "fuji", opts={
+            # a full DeviceInfo (the bodies send an empty one over Wi-Fi): gphoto2 then stays on
+            # its generic paths, where --get-config iso is the standard ExposureIndex
+            "pairing_delay": 0, "initial_images": 0, "full_device_info": True}) as sim:
 
         def ptpd_block(k: int) -> None:
             # the daemon as installed: its own timeout, keep-awake poll and reconnect backoff

@@ -11,7 +11,6 @@ answer GetObjectHandles are listed with it. A download goes in GetPartialObject 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,8 @@ log = logging.getLogger(__name__)
 
 #: Bytes asked per GetPartialObject (libfuji reads at most 1 MiB per request).
 DOWNLOAD_CHUNK = 1 << 20
+#: ObjectInfo's fixed fields, StorageID to SequenceNumber (ISO 15740 §5.5.2), before its strings
+OBJECT_INFO_FIXED = 52
 #: Responses that mean "this body does not do that" (not "not now").
 _UNSUPPORTED_CODES = (ResponseCode.OperationNotSupported,)
 
@@ -104,16 +105,17 @@ class FujiObjects:
 
     async def object_info(self, handle: int) -> ObjectEntry:
         """One GetObjectInfo. A dataset that ends before its last strings (an emulator of
-        real bodies leaves out the keywords) reads them as empty; one that cannot be read
-        at all is :class:`Unsupported` for this handle, and the session goes on."""
+        real bodies leaves out the keywords) reads them as empty; one that ends inside its
+        52 bytes of fixed fields (the size among them) cannot be read: :class:`Unsupported`
+        for this handle, and the session goes on."""
         data = await self._op(OperationCode.GetObjectInfo, (handle,))
+        if len(data) < OBJECT_INFO_FIXED:
+            raise Unsupported(f"camera's ObjectInfo of handle 0x{handle:08X} cannot be read: {len(data)} bytes, "
+                              f"short of its {OBJECT_INFO_FIXED} bytes of fixed fields")
         try:
             return ObjectEntry.decode(handle, data)
-        except DatasetError as first:
-            for missing in range(1, 5):  # empty trailing strings, one u8 count each
-                with contextlib.suppress(DatasetError):
-                    return ObjectEntry.decode(handle, bytes(data) + bytes(missing))
-            raise Unsupported(f"camera's {first}") from first
+        except DatasetError as exc:
+            raise Unsupported(f"camera's {exc}") from exc
 
     async def objects(self) -> list[ObjectEntry]:
         data = await self._op(OperationCode.GetObjectHandles, (0xFFFFFFFF, 0, 0))
