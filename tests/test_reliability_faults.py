@@ -28,8 +28,10 @@ def test_daemon_survives_random_faults_with_four_clients(tmp_path: Path) -> None
     assert r["final_ping"]
     assert not c.no_reply and not k.no_reply, (c.no_reply + k.no_reply)[:5]
     assert c.ok > 0 and c.sent == c.ok + sum(c.errors.values())
-    # errors are stable codes, never internal ones
-    assert set(c.errors) | set(k.errors) <= {"not_connected", "camera_busy", "timeout", "camera_refused"}, (c.errors, k.errors)
+    # errors are stable codes, never internal ones; a truncated-dataset fault on an
+    # ObjectInfo makes that one handle unreadable (unsupported) while the session goes on
+    stable = {"not_connected", "camera_busy", "timeout", "camera_refused", "unsupported"}
+    assert set(c.errors) | set(k.errors) <= stable, (c.errors, k.errors)
     assert not r["corrupt_files"], r["corrupt_files"]
     assert r["recovered_after_clear_s"] is not None, "camera never reconnected after the faults stopped"
     assert len(r["reconnect_times"]) >= 1
