@@ -96,7 +96,7 @@ class Arg:
     """One argument of a command."""
 
     name: str
-    type: str  #: "str", "int", "bool", "bytes", "prop", "value", "list[int]", "map", "id"
+    type: str  #: "str", "int", "float", "bool", "bytes", "prop", "value", "list[int]", "map", "id"
     required: bool = False
     default: Any = None
     help: str = ""
@@ -127,7 +127,7 @@ _PROP = Arg("prop", "prop", True, help="property name (iso, whitebalance, ...) o
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
-        Command("ping", "Check that the daemon answers.", result="{pong: true, time}", local=True),
+        Command("ping", "Check that the daemon answers; its clocks (for a rig's clock offsets).", result="{pong: true, time, clock}", local=True),
         Command("version", "Daemon and bus protocol versions.", result="{ptpd, protocol, endpoints}", local=True),
         Command(
             "status",
@@ -170,13 +170,15 @@ COMMANDS: dict[str, Command] = {
                 Arg("preview", "bool", False, False, "return each preview JPEG"),
                 Arg("dir", "str", False, None, "write downloads here on the daemon's side instead of returning bytes"),
                 Arg("keep", "bool", False, True, "keep the image on the camera after download"),
+                Arg("at", "float", False, None, "release the first shot at this time of the daemon's clock (ping's clock), not at once"),
             ),
-            "{shots: [{handle, filename, size, data?, path?, preview?}]}",
+            "{shots: [{handle, filename, size, released, planned?, data?, path?, preview?}]}",
             side_effects=True,
             binary=True,
         ),
         Command("liveview.start", "Keep live view running even with no subscriber.", result="{on: true}", side_effects=True),
         Command("liveview.stop", "Drop the request made by liveview.start (stops when no one watches).", result="{on}", side_effects=True),
+        Command("storage", "The camera's stores (capacity, free space) and how many more shots fit.", result="{stores: [{id, description, capacity, free_bytes, free_images}], shots_left}"),
         Command("objects", "List the objects on the camera's storage.", result="{objects: [{handle, filename, size, format, parent, is_folder, captured}]}"),
         Command(
             "download",

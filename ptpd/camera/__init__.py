@@ -16,7 +16,10 @@ from ptpd.camera.base import (
     PropertyDesc,
     PropertyValue,
     RawResult,
+    ReleaseGate,
     Shot,
+    Storage,
+    StoreEntry,
 )
 from ptpd.camera.codes import ResponseCode, datatype_name, response_name
 from ptpd.camera.errors import (
@@ -59,9 +62,12 @@ __all__ = [
     "PropertyValue",
     "ProtocolError",
     "RawResult",
+    "ReleaseGate",
     "ResponseCode",
     "ResponseError",
     "Shot",
+    "Storage",
+    "StoreEntry",
     "Target",
     "Timeout",
     "Transfer",

@@ -34,7 +34,7 @@ import abc
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,7 @@ from ptpd.camera.errors import DatasetError, NotAFile, ResponseError, Unsupporte
 from ptpd.camera.transfer import Download, Transfer
 from ptpd.camera.transfer import fetch as fetch_rest
 from ptpd.protocol.codes import EventCode, ObjectFormat, OperationCode, ResponseCode
-from ptpd.protocol.datasets import ObjectInfo
+from ptpd.protocol.datasets import ObjectInfo, StorageInfo, decode_uint32_array
 from ptpd.protocol.errors import ProtocolError
 from ptpd.protocol.properties import reapplies as standard_reapplies
 
@@ -77,6 +77,11 @@ def event_name(code: int, names: dict[int, str] = EVENT_NAMES) -> str:
 
 #: Called with (bytes done, bytes total) while an object downloads.
 Progress = Callable[[int, int], None]
+
+#: Awaited by :meth:`Camera.capture` right before the release goes to the camera, after
+#: whatever the vendor does first: it returns when the release may go (a rig's shared
+#: release time), so nothing of the capture's own comes between it and the release.
+ReleaseGate = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +179,9 @@ class Shot:
     handle: int | None  #: the new object's handle, when the camera reported one
     object: ObjectEntry | None = None  #: its ObjectInfo, when the camera gave it
     preview: bytes | None = None  #: preview JPEG the camera offered (Fuji always does)
+    #: ``time.monotonic()`` when the release's operation request was handed to the
+    #: camera's socket (None when the vendor cannot say)
+    released: float | None = None
 
     def transfer(self) -> Transfer | None:
         """The new object's :class:`Transfer`; None when the camera named no object."""
@@ -189,6 +197,31 @@ class Shot:
         if self.handle is not None or not self.preview:
             return None
         return Download(None, self.preview, format=ObjectFormat.EXIF_JPEG)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreEntry:
+    """One store (card slot) on the camera, from its StorageInfo."""
+
+    storage_id: int
+    description: str
+    capacity: int  #: bytes
+    free_bytes: int
+    free_images: int | None  #: how many more pictures fit, as the camera counts (None: it does not)
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    """The camera's stores, and how many more shots fit in all of them."""
+
+    stores: tuple[StoreEntry, ...] = ()
+    #: shots left as the camera counts them (the stores' counts together, or the
+    #: vendor's own counter); None when the camera does not say
+    shots_left: int | None = None
+
+
+#: StorageInfo's FreeSpaceInImages when the camera does not count images
+_NOT_COUNTED = 0xFFFFFFFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,10 +321,59 @@ class Camera(abc.ABC):
         """The camera's current settings summary (Fuji: the 0xD212 list)."""
 
     @abc.abstractmethod
-    async def capture(self) -> Shot:
+    async def capture(self, gate: ReleaseGate | None = None) -> Shot:
         """One shot, the vendor's way: release the shutter, wait for the new object and
         read its ObjectInfo. Several shots are several calls (the caller may stop between
-        them); the image is then read with :meth:`fetch`."""
+        them); the image is then read with :meth:`fetch`.
+
+        ``gate`` (a :data:`ReleaseGate`) is awaited after everything the vendor does
+        before its release and right before the release itself goes out; the shot's
+        ``released`` says when it went on the wire."""
+
+    #: a vendor property that counts the shots left (the camera's own counter, which
+    #: :meth:`storage` prefers to the stores' counts); None: the vendor has none
+    shots_left_property: int | None = None
+
+    async def storage(self) -> Storage:
+        """The stores and how many more shots fit: GetStorageIDs, GetStorageInfo of each
+        store that is there, and the vendor's counter (:attr:`shots_left_property`).
+        :class:`Unsupported` when the camera says neither."""
+        try:
+            stores = await self._stores()
+        except Unsupported:
+            if self.shots_left_property is None:
+                raise
+            stores = []
+        counted = [s.free_images for s in stores if s.free_images is not None]
+        shots = sum(counted) if counted else None
+        if self.shots_left_property is not None:
+            try:
+                value = (await self.get(self.shots_left_property)).value
+                shots = value if isinstance(value, int) else shots
+            except (ResponseError, Unsupported, ValueError) as exc:
+                log.debug("no shots-left counter: %s", exc)
+        return Storage(tuple(stores), shots)
+
+    async def _stores(self) -> list[StoreEntry]:
+        res = await self.raw(OperationCode.GetStorageIDs)
+        if res.code == ResponseCode.OperationNotSupported:
+            raise Unsupported("this camera does not list its stores (GetStorageIDs)")
+        if res.code != ResponseCode.OK:
+            raise ResponseError(res.code, params=res.params)
+        stores = []
+        for sid in decode_uint32_array(res.data):
+            if sid & 0xFFFF == 0:  # a slot without a usable logical store (ptp.md §9)
+                continue
+            info = await self.raw(OperationCode.GetStorageInfo, (sid,))
+            if info.code != ResponseCode.OK:  # StoreNotAvailable: an empty slot
+                continue
+            try:
+                si = StorageInfo.decode(info.data)
+            except ProtocolError as exc:
+                raise DatasetError(f"StorageInfo of store 0x{sid:08X}: {exc}") from exc
+            images = None if si.free_space_in_images == _NOT_COUNTED else si.free_space_in_images
+            stores.append(StoreEntry(sid, si.storage_description, si.max_capacity, si.free_space_in_bytes, images))
+        return stores
 
     @abc.abstractmethod
     async def objects(self) -> list[ObjectEntry]: ...

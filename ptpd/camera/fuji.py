@@ -46,6 +46,7 @@ from ptpd.camera.base import (
     PropertyDesc,
     PropertyValue,
     RawResult,
+    ReleaseGate,
     Shot,
 )
 from ptpd.camera.errors import ProtocolError, ResponseError, Unsupported
@@ -131,6 +132,8 @@ class FujiCamera(FujiObjects, Camera):
     """
 
     vendor = "fuji"
+    #: captures remaining (0xD229): the body's own count, in its state list
+    shots_left_property = FujiPropCode.CapturesRemaining
 
     def __init__(
         self,
@@ -588,12 +591,13 @@ class FujiCamera(FujiObjects, Camera):
 
     # ------------------------------------------------------------------ capture
 
-    async def capture(self) -> Shot:
+    async def capture(self, gate: ReleaseGate | None = None) -> Shot:
         """One shot, followed the way the body reports it (:mod:`ptpd.camera.fuji_capture`):
         the preview where it offers one and, where it names or lists its objects, the new
-        object's handle and entry."""
+        object's handle and entry. ``gate``: see :meth:`Camera.capture` (after the
+        listing, right before InitiateCapture)."""
         async with self._capture_lock:
-            return await capture_shot(self)
+            return await capture_shot(self, gate)
 
     # ------------------------------------------------------------------ raw, events, live view
 

@@ -25,7 +25,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ptpd.camera.base import ObjectEntry, Shot
+from ptpd.camera.base import ObjectEntry, ReleaseGate, Shot
 from ptpd.camera.errors import PTPError, ResponseError, Unsupported
 from ptpd.camera.errors import Timeout as PTPTimeout
 from ptpd.fuji.codes import FujiEventCode, FujiOperationCode
@@ -59,9 +59,9 @@ class _Progress:
     complete: bool = False
 
 
-async def capture(cam: FujiCamera) -> Shot:
+async def capture(cam: FujiCamera, gate: ReleaseGate | None = None) -> Shot:
     """One shot (see the module docstring); :class:`Unsupported` at once on a body that
-    offers no remote capture."""
+    offers no remote capture. ``gate`` holds the release (see :meth:`Camera.capture`)."""
     link = cam.link
     if not link.offer.remote:
         why = ("it has no remote mode (0xDF24 empty)" if link.offer.remote_version is None
@@ -71,7 +71,10 @@ async def capture(cam: FujiCamera) -> Shot:
     before = await cam.object_handles()
     sub = link.subscribe()
     try:
+        if gate is not None:
+            await gate()
         await link.transact(OperationCode.InitiateCapture, (0, 0))
+        released = link.request_sent
         shot = _Progress(link.last_tid)
         try:
             await _follow(cam, sub, shot, wait)
@@ -84,7 +87,7 @@ async def capture(cam: FujiCamera) -> Shot:
     if shot.entry is None and before is not None:
         shot.entry = await cam.new_object(before)
     handle = shot.entry.handle if shot.entry else shot.handle
-    return Shot(handle=handle, object=shot.entry, preview=shot.preview)
+    return Shot(handle=handle, object=shot.entry, preview=shot.preview, released=released)
 
 
 async def _follow(cam: FujiCamera, sub: Any, shot: _Progress, wait: float) -> None:

@@ -25,6 +25,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ptpd.camera import properties as props
@@ -38,6 +39,7 @@ from ptpd.camera.base import (
     PropertyDesc,
     PropertyValue,
     RawResult,
+    ReleaseGate,
     Shot,
     event_name,
 )
@@ -394,16 +396,20 @@ class GenericCamera(Camera):
 
     # -- capture and objects -------------------------------------------------------------------
 
-    async def capture(self) -> Shot:
+    async def capture(self, gate: ReleaseGate | None = None) -> Shot:
         """InitiateCapture, then wait for ObjectAdded and CaptureComplete (either order).
 
         A dialect on this base whose capture differs replaces :meth:`release` (its remote
         release) or the whole of this method (its own wait, e.g. polled events), and may
-        end with :meth:`shot_of`."""
+        end with :meth:`shot_of`. ``gate``: see :meth:`Camera.capture`."""
         with self.link.subscribe(maxsize=1024) as sub:
+            if gate is not None:
+                await gate()
             await self.release()
+            # release() is one transaction: the last request sent was its own
+            released = self.link.request_sent
             added, complete = await self._wait_for_objects(sub)
-        return await self.shot_of(added, complete)
+        return replace(await self.shot_of(added, complete), released=released)
 
     async def release(self) -> None:
         """Release the shutter: InitiateCapture (new objects then arrive as events)."""

@@ -21,6 +21,10 @@ def _check_type(arg: bus.Arg, value: Any) -> Any:
                 return int(value, 0)
             except ValueError:
                 ok = False
+    elif t == "float":  # an int is a float too (msgpack keeps 2.0 apart from 2)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+        if ok:
+            return float(value)
     elif t == "bool":
         ok = isinstance(value, bool)
     elif t == "str":

@@ -37,6 +37,7 @@ from ptpd.camera import Camera, Download, ResponseError, Shot, Transfer, Transfe
 from ptpd.daemon.context import Context, Request, camera_timeout
 from ptpd.daemon.errors import to_bus_error
 from ptpd.daemon.files import check_dir, safe_filename, write_into
+from ptpd.daemon import schedule
 from ptpd.daemon.inflight import Stop
 from ptpd.daemon.transfers import note_loss, resume, resume_window
 
@@ -84,6 +85,7 @@ class ShotReport:
     deleted: bool = False
     error: str | None = None
     received: int | None = None  #: bytes that had arrived when it failed
+    planned: float | None = None  #: the release time it was scheduled for (``at``)
 
     def __post_init__(self) -> None:
         if self.shot.object is not None:
@@ -91,6 +93,10 @@ class ShotReport:
 
     def reply(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "handle": self.shot.handle}
+        if self.shot.released is not None:
+            out["released"] = self.shot.released
+        if self.planned is not None:
+            out["planned"] = self.planned
         if self.filename is not None:
             out["filename"] = self.filename
         if self.size is not None:
@@ -124,10 +130,13 @@ class Failure:
 class CaptureRun:
     """One ``capture`` request: its options, its shots so far, and how it ended."""
 
-    def __init__(self, ctx: Context, request: Request, count: int, *, download: bool, preview: bool, dir: str | None, keep: bool) -> None:
+    def __init__(self, ctx: Context, request: Request, count: int, *, download: bool, preview: bool, dir: str | None, keep: bool,
+                 at: float | None = None) -> None:
         self.ctx = ctx
         self.request = request
         self.count = count
+        #: when the first shot is released (the daemon's clock; None: at once)
+        self.at = at
         self.preview = preview
         self.dir = dir
         self.keep = keep
@@ -159,6 +168,8 @@ class CaptureRun:
     async def _run(self) -> None:
         link = self.ctx.link
         connects = link.connects
+        if self.at is not None:
+            await schedule.approach(self.at)
         try:
             await link.call(
                 "capture", self._shots, camera_timeout(self.ctx, self.count * 4),
@@ -188,15 +199,21 @@ class CaptureRun:
             began = loop.time()
             if not await self.take(cam, index):
                 return
+            if index == 1 and self.at is not None:
+                began = max(began, self.at)  # the wait for its release time is not the shot's
             link.note_duration(SHOT, loop.time() - began)
 
     async def take(self, cam: Camera, index: int) -> bool:
         """One shot: release, announce, and (if asked) deliver. False when it could not be
         delivered (:attr:`failure` says why); a failed release raises."""
         self._releasing = index
-        shot = await cam.capture()
+        at = self.at if index == 1 else None
+        if at is None:
+            shot = await cam.capture()
+        else:
+            shot = await cam.capture(lambda: schedule.until(at))
         self._releasing = None
-        report = ShotReport(index, shot, self.preview)
+        report = ShotReport(index, shot, self.preview, planned=at)
         self.reports.append(report)
         self.ctx.events.publish(
             "event.capture_done",
@@ -317,7 +334,11 @@ async def capture(ctx: Context, a: dict[str, Any], request: Request) -> Any:
     count = a["count"]
     if not 1 <= count <= MAX_COUNT:
         raise BusError(ErrorCode.BAD_REQUEST, f"count must be 1-{MAX_COUNT}")
+    at = a["at"]
+    if at is not None:
+        schedule.check(at, request.control.deadline)
     if a["dir"] is not None:
         await check_dir(a["dir"])
-    run = CaptureRun(ctx, request, count, download=bool(a["download"]), preview=bool(a["preview"]), dir=a["dir"], keep=bool(a["keep"]))
+    run = CaptureRun(ctx, request, count, download=bool(a["download"]), preview=bool(a["preview"]), dir=a["dir"], keep=bool(a["keep"]),
+                     at=at)
     return await run.run()

@@ -18,6 +18,7 @@ from ptpd import __version__, bus
 from ptpd.bus import BusError, ErrorCode
 from ptpd.camera import Camera, PropertyValue, response_name
 from ptpd.daemon.args import parse_prop
+from ptpd.daemon import schedule
 from ptpd.daemon.capture import capture
 from ptpd.daemon.context import Context, Handler, Request, on_camera
 from ptpd.daemon.objects import delete, download, objects
@@ -25,7 +26,8 @@ from ptpd.daemon.shapes import desc_dict, info_dict, prop_dict
 
 
 async def ping(ctx: Context, a: dict[str, Any], request: Request) -> Any:
-    return {"pong": True, "time": time.time()}
+    # clock: the one capture's ``at`` and a shot's ``released`` are in (a rig's offsets)
+    return {"pong": True, "time": time.time(), "clock": schedule.clock()}
 
 
 async def version(ctx: Context, a: dict[str, Any], request: Request) -> Any:
@@ -113,6 +115,15 @@ async def state(ctx: Context, a: dict[str, Any], request: Request) -> Any:
     return {"properties": [prop_dict(pv) for pv in pvs]}
 
 
+async def storage(ctx: Context, a: dict[str, Any], request: Request) -> Any:
+    st = await on_camera(ctx, request, "storage", lambda cam: cam.storage(), transactions=4)
+    return {
+        "stores": [{"id": e.storage_id, "description": e.description, "capacity": e.capacity,
+                    "free_bytes": e.free_bytes, "free_images": e.free_images} for e in st.stores],
+        "shots_left": st.shots_left,
+    }
+
+
 async def liveview_start(ctx: Context, a: dict[str, Any], request: Request) -> Any:
     link = ctx.link
     if not link.connected:
@@ -157,6 +168,7 @@ HANDLERS: dict[str, Handler] = {
     "set": set_,
     "state": state,
     "capture": capture,
+    "storage": storage,
     "liveview.start": liveview_start,
     "liveview.stop": liveview_stop,
     "objects": objects,

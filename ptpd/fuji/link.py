@@ -250,6 +250,13 @@ class FujiLink:
         """True while the command channel is up and the session open."""
         return self._cmd is not None and self._cmd.lost is None and self._session_open and not self._closed
 
+    @property
+    def request_sent(self) -> float | None:
+        """``time.monotonic()`` when the last operation request went to the camera's
+        command socket (``None`` before one): read right after a :meth:`transact`, when
+        that transaction's request went on the wire."""
+        return self._cmd.sent_at if self._cmd is not None else None
+
     # ----------------------------------------------------------------- bring-up
 
     async def connect(self) -> None:

@@ -40,6 +40,10 @@ class ConnectionProtocol(asyncio.BufferedProtocol):
         self.lost: BaseException | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        #: the loop's clock (``time.monotonic()``) when :meth:`send` last handed bytes to
+        #: the kernel: when a request went on the wire (a rig's release time, to the
+        #: tens of microseconds); ``None`` before the first
+        self.sent_at: float | None = None
 
     # -- asyncio callbacks ------------------------------------------------------------
 
@@ -107,6 +111,7 @@ class ConnectionProtocol(asyncio.BufferedProtocol):
             self.transport.write(parts[0])
         elif parts:
             self.transport.writelines(parts)
+        self.sent_at = self._loop.time()
         self._arm()
 
     def transmit(self) -> None:

@@ -181,6 +181,13 @@ class PTPIPInitiator:
         """True between a successful :meth:`open_session` and :meth:`close_session`."""
         return self._cmd is not None and self._cmd.conn.session_open
 
+    @property
+    def request_sent(self) -> float | None:
+        """``time.monotonic()`` when the last operation request went to the camera's
+        command socket (``None`` before one): read right after a :meth:`transact`, when
+        that transaction's request went on the wire."""
+        return self._cmd.sent_at if self._cmd is not None else None
+
     # -- connect -----------------------------------------------------------------------------
 
     async def connect(
