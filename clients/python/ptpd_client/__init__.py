@@ -1,13 +1,15 @@
 """Python client of the ptpd daemon.
 
 ``Client`` blocks, ``AsyncClient`` is for asyncio; both speak the bus contract of
-:mod:`ptpd.bus` and return typed results. Errors::
+:mod:`ptpd.bus` and return typed results. ``Rig`` drives many daemons (one per camera,
+named in a rig file) as one, and fires them at a shared moment. Errors::
 
     ClientError
     ├── DaemonUnavailable
     ├── RequestTimeout
     ├── ProtocolMismatch
-    └── CommandFailed(code, message, ptp_code)
+    ├── RigFileError
+    └── CommandFailed(code, message, ptp_code, details)
 
     KeyboardInterrupt
     └── RequestInterrupted(command, request_id, state, result, error)
@@ -23,7 +25,10 @@ from ._sync import Client, EventStream, FrameStream
 
 if TYPE_CHECKING:
     from ._async import AsyncClient, AsyncEventStream, AsyncFrameStream
-    from ._camera import CameraInfo, CaptureResult, Download, ObjectInfo, OpResult, Shot
+    from ._camera import CameraInfo, CaptureResult, Download, ObjectInfo, OpResult, Shot, StorageInfo, StoreInfo
+    from ._clock import ClockOffset
+    from ._rig import CameraStatus, Outcome, Release, Rig, RigShot
+    from ._rigfile import RigCamera, RigFile, RigFileError, load_rig
     from ._desc import PropDesc
     from ._props import PropValue
     from ._status import CommandHelp, LiveViewStatus, Pong, Snapshot, Status, Version
@@ -35,9 +40,11 @@ __all__ = [
     "AsyncEventStream",
     "AsyncFrameStream",
     "CameraInfo",
+    "CameraStatus",
     "CaptureResult",
     "Client",
     "ClientError",
+    "ClockOffset",
     "CommandFailed",
     "CommandHelp",
     "DaemonUnavailable",
@@ -50,17 +57,27 @@ __all__ = [
     "LiveViewStatus",
     "ObjectInfo",
     "OpResult",
+    "Outcome",
     "Pong",
     "PropDesc",
     "PropValue",
     "ProtocolMismatch",
+    "Release",
     "RequestInterrupted",
     "RequestTimeout",
+    "Rig",
+    "RigCamera",
+    "RigFile",
+    "RigFileError",
+    "RigShot",
     "Shot",
     "Snapshot",
     "Status",
+    "StorageInfo",
+    "StoreInfo",
     "Timeout",
     "Version",
+    "load_rig",
 ]
 
 #: public name -> the private module that defines it, imported on first access so that
@@ -75,6 +92,18 @@ _LAZY = {
     "ObjectInfo": "_camera",
     "OpResult": "_camera",
     "Shot": "_camera",
+    "StorageInfo": "_camera",
+    "StoreInfo": "_camera",
+    "ClockOffset": "_clock",
+    "CameraStatus": "_rig",
+    "Outcome": "_rig",
+    "Release": "_rig",
+    "Rig": "_rig",
+    "RigShot": "_rig",
+    "RigCamera": "_rigfile",
+    "RigFile": "_rigfile",
+    "RigFileError": "_rigfile",
+    "load_rig": "_rigfile",
     "PropDesc": "_desc",
     "PropValue": "_props",
     "CommandHelp": "_status",

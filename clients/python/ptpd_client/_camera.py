@@ -37,6 +37,10 @@ class Shot(_Model):
     data: bytes | memoryview | None = None
     path: str | None = None
     preview: bytes | memoryview | None = None
+    #: the daemon's clock (``ping().clock``) when the release went on the wire
+    released: float | None = None
+    #: the release time it was scheduled for (``capture(at=...)``), on that shot
+    planned: float | None = None
     raw: dict[str, Any] = _raw()
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,6 +62,33 @@ class CaptureResult(_Model):
     def from_dict(cls, data: Any) -> CaptureResult:
         shots = data.get("shots", []) if isinstance(data, dict) else []
         return _build(cls, data, shots=tuple(_build(Shot, s) for s in shots))
+
+
+@dataclass(frozen=True, slots=True)
+class StoreInfo(_Model):
+    """One store of ``storage``: bytes of capacity and free, and images free (None: the
+    camera does not count them)."""
+
+    id: int = 0
+    description: str = ""
+    capacity: int = 0
+    free_bytes: int = 0
+    free_images: int | None = None
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True, slots=True)
+class StorageInfo(_Model):
+    """Reply of ``storage``: the stores, and the shots that fit (None: the camera does not say)."""
+
+    stores: tuple[StoreInfo, ...] = ()
+    shots_left: int | None = None
+    raw: dict[str, Any] = _raw()
+
+    @classmethod
+    def from_dict(cls, data: Any) -> StorageInfo:
+        stores = data.get("stores", []) if isinstance(data, dict) else []
+        return _build(cls, data, stores=tuple(_build(StoreInfo, s) for s in stores or ()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         PropValue,
         Snapshot,
         Status,
+        StorageInfo,
         Version,
     )
     from ._stream_models import Event
@@ -162,6 +163,7 @@ class CommandMethods:
         preview: bool = False,
         dir: str | None = None,
         keep: bool | None = None,
+        at: float | None = None,
         timeout: float | None = _UNSET,
         on_event: EventCallback | None = None,
     ) -> CaptureResult:
@@ -172,10 +174,15 @@ class CommandMethods:
         ``progress.transfer`` while a shot downloads (``{handle, done, total}``). Events
         are published, not queued for this client: one sent before the subscription took
         hold is missed, so count shots from the result, not from the events.
+
+        ``at``: release the first shot at that moment of the daemon's clock
+        (``ping().clock``), not at once (give a ``timeout`` that covers the wait); each
+        shot's ``released`` says when its release went on the wire (see
+        :class:`~ptpd_client.Rig` for many cameras at once).
         """
         if timeout is _UNSET and self.timeout.read is not None:
             timeout = self.timeout.read + 2.0 * count  # each shot may take a while
-        args = {"count": count, "download": download, "preview": preview, "dir": dir, "keep": keep}
+        args = {"count": count, "download": download, "preview": preview, "dir": dir, "keep": keep, "at": at}
         return self.request("capture", args, timeout=timeout, on_event=on_event)
 
     def liveview_start(self, *, timeout: float | None = _UNSET) -> Any:
@@ -185,6 +192,10 @@ class CommandMethods:
     def liveview_stop(self, *, timeout: float | None = _UNSET) -> Any:
         """Drop the request made by :meth:`liveview_start`."""
         return self.request("liveview.stop", timeout=timeout)
+
+    def storage(self, *, timeout: float | None = _UNSET) -> StorageInfo:
+        """The camera's stores and how many more shots fit (``shots_left``)."""
+        return self.request("storage", timeout=timeout)
 
     def objects(self, *, timeout: float | None = _UNSET) -> list[ObjectInfo]:
         """The objects on the camera's storage."""

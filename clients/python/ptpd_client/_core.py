@@ -315,6 +315,7 @@ def result_of(cmd: str, reply: dict[str, Any], parse: bool = True) -> Any:
             str(err.get("message", "")) or "the daemon refused the request",
             err.get("ptp_code"),
             cmd,
+            err,
         )
     result = reply.get("result")
     fn = parser(cmd) if parse else None

@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ptpd.bus import ErrorCode
 
 
@@ -56,10 +58,13 @@ class CommandFailed(ClientError):
 
     ``code`` is the bus :class:`~ptpd.bus.ErrorCode` (an unknown string stays a string),
     ``message`` the daemon's text, ``ptp_code`` the camera's PTP response code when the
-    camera refused.
+    camera refused, ``details`` the whole error map as the daemon sent it (a capture that
+    could not deliver a shot names there the ``handles`` left on the camera and its
+    ``shots``).
     """
 
-    def __init__(self, code: ErrorCode | str, message: str, ptp_code: int | None = None, command: str = "") -> None:
+    def __init__(self, code: ErrorCode | str, message: str, ptp_code: int | None = None, command: str = "",
+                 details: dict[str, Any] | None = None) -> None:
         try:
             code = ErrorCode(code)
         except ValueError:
@@ -68,6 +73,7 @@ class CommandFailed(ClientError):
         self.message = message
         self.ptp_code = ptp_code
         self.command = command
+        self.details: dict[str, Any] = details if details is not None else {}
         text = message
         if ptp_code is not None:
             text = f"{message} (PTP response 0x{ptp_code:04X})"

@@ -91,6 +91,7 @@ PARSERS: dict[str, str] = {
     "state": "_props:props_from",
     "capture": "_camera:CaptureResult.from_dict",
     "objects": "_camera:objects_from",
+    "storage": "_camera:StorageInfo.from_dict",
     "download": "_camera:Download.from_dict",
     "opreq": "_camera:OpResult.from_dict",
 }

@@ -16,6 +16,9 @@ class Pong(_Model):
 
     pong: bool = True
     time: float = 0.0
+    #: the daemon's monotonic clock (capture's ``at``, a shot's ``released``); None from
+    #: a daemon older than it
+    clock: float | None = None
     raw: dict[str, Any] = _raw()
 
 
