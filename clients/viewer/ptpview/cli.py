@@ -25,6 +25,7 @@ from ptpd_client import Client, ClientError, RequestTimeout
 from ptpd_console.errors import EXIT_HELP, CliError, Exit, Interrupted, from_client_error, interrupts_as_errors, run_console
 from ptpd_console.files import FileExists, write_atomic
 from ptpd_console.liveview import check_liveview, next_frame
+from ptpd_console.mjpeg import FrameHub, page, serve_until_stopped
 from ptpd_console.options import daemon_options, open_client
 from ptpd_console.targets import has_display
 
@@ -150,32 +151,6 @@ def run_snapshot(client: Client, path: Path, overlay: bool, timeout: float, over
     return frame.seq
 
 
-class FrameHub:
-    """The newest rendered JPEG and its number; HTTP handlers wait for a newer one."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self.jpeg: bytes | None = None
-        self.seq = 0
-        self.closed = False
-
-    def publish(self, jpeg: bytes) -> None:
-        with self._cond:
-            self.jpeg = jpeg
-            self.seq += 1
-            self._cond.notify_all()
-
-    def wait_newer(self, seq: int, timeout: float) -> tuple[int, bytes | None]:
-        with self._cond:
-            self._cond.wait_for(lambda: self.seq > seq or self.closed, timeout)
-            return self.seq, self.jpeg
-
-    def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._cond.notify_all()
-
-
 def run_window(client: Client, overlay: bool = True, title: str = "ptpview") -> None:
     """Show live view in an OpenCV window: space captures, q or Esc quits."""
     if not has_display():
@@ -225,19 +200,8 @@ def run_window(client: Client, overlay: bool = True, title: str = "ptpview") -> 
             follower.stop()
 
 
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>ptpview live view</title>
-<style>body{{margin:0;background:#111;color:#ddd;font:14px sans-serif}}
-header{{padding:6px 10px}}img{{display:block;max-width:100%}}</style></head>
-<body><header>ptpview &middot; live view from {endpoint}</header>
-<img id="lv" src="/stream.mjpg" alt="live view"></body></html>
-"""
-
-
 def run_http(client: Client, host: str, port: int, overlay: bool, ready: Any = None) -> None:
     """Serve ``/`` (a page), ``/stream.mjpg`` (MJPEG) and ``/snapshot.jpg`` until SIGINT/SIGTERM."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     hub = FrameHub()
     state = ViewState() if overlay else None
     follower = StateFollower(client, state) if state is not None else None
@@ -245,7 +209,6 @@ def run_http(client: Client, host: str, port: int, overlay: bool, ready: Any = N
         follower.start()
         follower.ready.wait(2.0)
     stop = threading.Event()
-    page = PAGE.format(endpoint=client.command_endpoint).encode()
 
     def produce() -> None:
         try:
@@ -267,88 +230,20 @@ def run_http(client: Client, host: str, port: int, overlay: bool, ready: Any = N
         finally:
             hub.close()
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "ptpview"
+    def announce(h: str, p: int) -> None:
+        click.echo(f"ptpview: serving live view on http://{h}:{p}/ (MJPEG at /stream.mjpg)", err=True)
 
-        def log_message(self, fmt: str, *args: Any) -> None:
-            log.debug("%s " + fmt, self.address_string(), *args)
-
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if path in ("/", "/index.html"):
-                self._send(200, "text/html; charset=utf-8", page)
-            elif path == "/snapshot.jpg":
-                _, jpeg = hub.wait_newer(0, 5.0)
-                if jpeg is None:
-                    self._send(503, "text/plain", b"no frame yet\n")
-                else:
-                    self._send(200, "image/jpeg", jpeg)
-            elif path == "/stream.mjpg":
-                self._stream()
-            else:
-                self._send(404, "text/plain", b"not found\n")
-
-        def _send(self, code: int, ctype: str, body: bytes) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _stream(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=ptpviewframe")
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            seq = 0
-            # A part's closing CRLF goes out in front of the next boundary, so that the
-            # JPEG is written as it is, never copied into one message with its header.
-            lead = b""
-            try:
-                while not stop.is_set():
-                    seq, jpeg = hub.wait_newer(seq, 1.0)
-                    if hub.closed:
-                        break
-                    if jpeg is None:
-                        continue
-                    self.wfile.write(b"%s--ptpviewframe\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % (lead, len(jpeg)))
-                    self.wfile.write(jpeg)
-                    self.wfile.flush()
-                    lead = b"\r\n"
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
     producer = threading.Thread(target=produce, name="ptpview-frames", daemon=True)
     producer.start()
-
-    got: list[int] = []
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        got.append(signum)
-        stop.set()
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    html = page("ptpview live view", f"ptpview &middot; live view from {client.command_endpoint}")
     try:
-        h, p = server.server_address[:2]
-        click.echo(f"ptpview: serving live view on http://{h}:{p}/ (MJPEG at /stream.mjpg)", err=True)
-        if ready is not None:
-            ready(h, p)
-        server.serve_forever(poll_interval=0.2)
+        stopped_by = serve_until_stopped(hub, host, port, html, name="ptpview", stop=stop, announce=announce, ready=ready)
     finally:
         stop.set()
-        hub.close()
-        server.server_close()
-        for s, handler in old.items():
-            signal.signal(s, handler)
         producer.join(2.0)
         if follower is not None:
             follower.stop()
-    if signal.SIGINT in got:
+    if stopped_by == signal.SIGINT:
         raise Interrupted()  # SIGTERM is the way to stop a server for good: exit 0
 
 
