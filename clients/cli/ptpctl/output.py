@@ -1,12 +1,20 @@
-"""How ptpctl prints: aligned tables with units, JSON (pretty on a terminal), hex dumps."""
+"""How ptpctl prints: aligned tables with units, JSON (pretty on a terminal), hex dumps.
+
+The table itself and sizes are :mod:`ptpd_console.tables` (``ptprig`` prints the same way).
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
+
+from ptpd_console.tables import human_size, json_default, table
+
+__all__ = ["UNITS", "emit_json", "hexdump", "hexv", "human_size", "json_default", "pairs", "set_line", "table", "value_line",
+           "with_unit"]
 
 #: property name -> unit shown after a numeric label
 UNITS = {
@@ -46,48 +54,6 @@ def set_line(p: Any, prop: str) -> str:
     return f"{p.name or prop} set to {with_unit(p.name, str(p.label))} ({hexv(p.value)})"
 
 
-def human_size(n: int | None) -> str:
-    if n is None:
-        return ""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"  # pragma: no cover
-
-
-def _is_number(cell: str) -> bool:
-    return bool(re.match(r"^[+-]?[\d.,]+( [A-Za-z/%]+)?$", cell))
-
-
-def table(rows: Sequence[Sequence[Any]], headers: Sequence[str] | None = None, *, file: Any = None) -> None:
-    """Print rows as aligned columns (numbers right-aligned), with an underlined header."""
-    cells = [[("" if c is None else str(c)) for c in r] for r in rows]
-    all_rows = ([list(headers)] if headers else []) + cells
-    if not all_rows:
-        return
-    ncol = max(len(r) for r in all_rows)
-    for r in all_rows:
-        r.extend([""] * (ncol - len(r)))
-    widths = [max(len(r[i]) for r in all_rows) for i in range(ncol)]
-    right = [bool(cells) and all(_is_number(r[i]) or r[i] == "" for r in cells) and any(r[i] for r in cells) for i in range(ncol)]
-    out = file or sys.stdout
-
-    def line(r: list[str]) -> str:
-        parts = [(c.rjust(w) if rj else c.ljust(w)) for c, w, rj in zip(r, widths, right)]
-        return "  ".join(parts).rstrip()
-
-    if headers:
-        print(line(all_rows[0]), file=out)
-        print("  ".join("-" * w for w in widths).rstrip(), file=out)
-        body = all_rows[1:]
-    else:
-        body = all_rows
-    for r in body:
-        print(line(r), file=out)
-
-
 def pairs(items: Iterable[tuple[str, Any]]) -> None:
     """A two-column "key  value" table without header."""
     table([(k, v) for k, v in items])
@@ -103,17 +69,7 @@ def emit_json(data: Any, *, pretty: bool | None = None) -> None:
 
         ctx = click.get_current_context(silent=True)
         pretty = bool(ctx is not None and ctx.meta.get(PRETTY_META)) or sys.stdout.isatty()
-    print(json.dumps(data, indent=2 if pretty else None, ensure_ascii=False, default=_default))
-
-
-def _default(o: Any) -> Any:
-    if isinstance(o, (bytes, bytearray, memoryview)):
-        return bytes(o).hex()
-    if hasattr(o, "to_dict"):
-        return o.to_dict()
-    if isinstance(o, (set, frozenset, tuple)):
-        return list(o)
-    return str(o)
+    print(json.dumps(data, indent=2 if pretty else None, ensure_ascii=False, default=json_default))
 
 
 def hexdump(data: bytes) -> str:

@@ -43,7 +43,7 @@ def events(session: Session, topics: tuple[str, ...], count: int | None, duratio
                 click.echo(f"ptpctl: warning: {ev.missed} event(s) lost before seq {ev.seq}", err=True)
             data = {k: v for k, v in ev.data.items() if k not in ("seq", "t")}
             if want_json(session, as_json):
-                click.echo(_json.dumps({"topic": ev.topic, "seq": ev.seq, "t": ev.data.get("t"), "data": data}, default=output._default))
+                click.echo(_json.dumps({"topic": ev.topic, "seq": ev.seq, "t": ev.data.get("t"), "data": data}, default=output.json_default))
             else:
                 stamp = time.strftime("%H:%M:%S", time.localtime(ev.data.get("t") or ev.received))
                 fields = " ".join(f"{k}={_short(v)}" for k, v in data.items())
