@@ -153,9 +153,10 @@ def from_client_error(exc: ClientError) -> CliError:
 
 def run_console(command: click.Command, prog_name: str) -> NoReturn:
     """Run a click command as a console entry point: one line on stderr for any error,
-    never a traceback, and the exit codes of :class:`Exit`."""
+    never a traceback, and the exit codes of :class:`Exit` (a command that returns an int
+    exits with it)."""
     try:
-        command.main(prog_name=prog_name, standalone_mode=False)
+        rv = command.main(prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
@@ -170,7 +171,7 @@ def run_console(command: click.Command, prog_name: str) -> NoReturn:
         sys.exit(interrupt_line(prog_name) if interrupted(exc) else Exit.ERROR)
     except (KeyboardInterrupt, Exception) as exc:
         sys.exit(report(exc, prog=prog_name))
-    sys.exit(0)
+    sys.exit(rv if isinstance(rv, int) and not isinstance(rv, bool) else 0)
 
 
 def interrupts_as_errors(command: click.Command) -> click.Command:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["BOUNDARY", "FrameHub", "page", "serve_until_stopped"]
+__all__ = ["BOUNDARY", "FrameHub", "page", "parse_hostport", "serve_until_stopped"]
 
 log = logging.getLogger("ptpd_console.mjpeg")
 
@@ -147,3 +147,20 @@ def serve_until_stopped(hub: FrameHub, host: str, port: int, html: bytes, *, nam
         for s, handler in old.items():
             signal.signal(s, handler)
     return got[0] if got else None
+
+
+def parse_hostport(text: str) -> tuple[str, int]:
+    """``PORT``, ``:PORT`` or ``HOST:PORT`` (loopback when no host)."""
+    import click
+
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = "", text
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        p = int(port)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: expected [HOST:]PORT") from None
+    if not 0 <= p <= 65535:
+        raise click.BadParameter(f"{text!r}: port out of range")
+    return host, p

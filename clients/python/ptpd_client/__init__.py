@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ._async import AsyncClient, AsyncEventStream, AsyncFrameStream
     from ._camera import CameraInfo, CaptureResult, Download, ObjectInfo, OpResult, Shot, StorageInfo, StoreInfo
     from ._clock import ClockOffset
-    from ._rig import CameraStatus, Outcome, Release, Rig, RigShot
+    from ._rig import CameraStatus, Outcome, Release, Rig, RigShot, describe_failure
     from ._rigfile import RigCamera, RigFile, RigFileError, load_rig
     from ._desc import PropDesc
     from ._props import PropValue
@@ -77,6 +77,7 @@ __all__ = [
     "StoreInfo",
     "Timeout",
     "Version",
+    "describe_failure",
     "load_rig",
 ]
 
@@ -100,6 +101,7 @@ _LAZY = {
     "Release": "_rig",
     "Rig": "_rig",
     "RigShot": "_rig",
+    "describe_failure": "_rig",
     "RigCamera": "_rigfile",
     "RigFile": "_rigfile",
     "RigFileError": "_rigfile",

@@ -55,7 +55,7 @@ class Outcome(Generic[T]):
         return self.error is None
 
 
-def describe(exc: BaseException) -> tuple[str, str]:
+def describe_failure(exc: BaseException) -> tuple[str, str]:
     """``(code, one line)`` for a failure on one camera."""
     if isinstance(exc, CommandFailed):
         return exc.code_name, exc.message
@@ -183,7 +183,7 @@ class Rig:
             try:
                 return Outcome(await fn(name, self.client(name)))
             except Exception as exc:  # one camera's failure is its own row, never the rig's
-                code, text = describe(exc)
+                code, text = describe_failure(exc)
                 return Outcome(None, text, code)
 
         results = await asyncio.gather(*(one(n) for n in chosen))
@@ -226,7 +226,7 @@ class Rig:
                 out[name] = Outcome(off)
             except Exception as exc:
                 self.offsets.pop(name, None)
-                code, text = describe(exc)
+                code, text = describe_failure(exc)
                 out[name] = Outcome(None, text, code)
         return out
 
@@ -278,7 +278,7 @@ class Rig:
                 _failed(r, exc, off, at)
                 return
             except ClientError as exc:
-                r.code, r.error = describe(exc)
+                r.code, r.error = describe_failure(exc)
                 if isinstance(exc, RequestTimeout) and exc.started is False and "at" in str(exc):
                     r.error = f"the request arrived after its release time (a longer lead is needed): {exc}"
                 return

@@ -25,7 +25,7 @@ from ptpd_client import Client, ClientError, RequestTimeout
 from ptpd_console.errors import EXIT_HELP, CliError, Exit, Interrupted, from_client_error, interrupts_as_errors, run_console
 from ptpd_console.files import FileExists, write_atomic
 from ptpd_console.liveview import check_liveview, next_frame
-from ptpd_console.mjpeg import FrameHub, page, serve_until_stopped
+from ptpd_console.mjpeg import FrameHub, page, parse_hostport, serve_until_stopped
 from ptpd_console.options import daemon_options, open_client
 from ptpd_console.targets import has_display
 
@@ -245,21 +245,6 @@ def run_http(client: Client, host: str, port: int, overlay: bool, ready: Any = N
             follower.stop()
     if stopped_by == signal.SIGINT:
         raise Interrupted()  # SIGTERM is the way to stop a server for good: exit 0
-
-
-def parse_hostport(text: str) -> tuple[str, int]:
-    """``PORT``, ``:PORT`` or ``HOST:PORT`` (loopback when no host)."""
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        host, port = "", text
-    host = host.strip("[]") or "127.0.0.1"
-    try:
-        p = int(port)
-    except ValueError:
-        raise click.BadParameter(f"{text!r}: expected [HOST:]PORT") from None
-    if not 0 <= p <= 65535:
-        raise click.BadParameter(f"{text!r}: port out of range")
-    return host, p
 
 
 # -- command line ----------------------------------------------------------------------------

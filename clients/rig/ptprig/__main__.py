@@ -1,0 +1,5 @@
+"""``python -m ptprig``."""
+
+from ptprig import main
+
+main()
