@@ -38,12 +38,13 @@ pytestmark = pytest.mark.packaging
 
 VERSION = ptpd.__version__
 #: the console scripts, and what each is
-TOOLS = ("ptpd", "ptpctl", "ptpview", "ptptrigger")
+TOOLS = ("ptpd", "ptpctl", "ptpview", "ptptrigger", "ptprig")
 #: what the core install must not pull in (distribution names, as pip lists them)
 HEAVY = {"numpy", "pillow", "opencv-python", "opencv-python-headless"}
-#: the modules a core install runs: everything but the simulator, the viewer, the trigger
-#: and the demo, which need their extras
-CORE_ROOTS = ("ptpd.protocol", "ptpd.fuji", "ptpd.camera", "ptpd.daemon", "ptpd_client", "ptpd_console", "ptpctl")
+#: the modules a core install runs: everything but the simulator, the viewer, the trigger,
+#: ptprig's mosaic and the demo, which need their extras
+CORE_ROOTS = ("ptpd.protocol", "ptpd.fuji", "ptpd.camera", "ptpd.daemon", "ptpd_client", "ptpd_console", "ptpctl",
+              "ptprig.cli", "ptprig.gather")
 #: files of the checkout a source distribution has no use for
 DEV_ONLY = {".ci", ".gitignore"}
 #: what a checkout holds beside its sources, not copied to build from
@@ -294,7 +295,7 @@ def test_core_install_has_no_vision_stack(core: Venv) -> None:
     assert "ptpctl.commands.capture" in files and "ptpd.daemon.server" in files
     outside = {m: f for m, f in files.items() if not str(f).startswith(str(core.path))}
     assert outside == {}, "imported from outside the install"
-    for tool in ("ptpd", "ptpctl", "ptptrigger"):  # ptpview, all OpenCV, says it needs [viewer]
+    for tool in ("ptpd", "ptpctl", "ptptrigger", "ptprig"):  # ptpview, all OpenCV, says it needs [viewer]
         assert ok(core.run(tool, "--version")).strip() == f"{tool}, version {VERSION}"
 
 
@@ -306,6 +307,7 @@ def test_core_names_the_extra_a_feature_needs(core: Venv, tmp_path: Path) -> Non
         (["ptpview", "--snapshot", str(tmp_path / "f.png")], "[viewer]", 104),
         (["ptpview", "--version"], "[viewer]", 104),
         (["ptptrigger", "--motion", "--duration", "1"], "[trigger]", 104),
+        (["ptprig", "-r", str(tmp_path / "rig.toml"), "liveview", "--snapshot", str(tmp_path / "m.png")], "[viewer]", 104),
     ]
     for (tool, *args), extra, code in cases:
         r = core.run(tool, *args, timeout=30, **client_env(eps))
@@ -347,7 +349,8 @@ def test_all_install_runs_every_tool(full: Venv, tmp_path: Path) -> None:
     installed = full.installed()
     assert {"ptpd", "numpy", "pillow", "opencv-python"} <= set(installed)
     assert "opencv-python-headless" not in installed
-    files = full.modules_from(("ptpd", "ptpd_client", "ptpd_console", "ptpctl", "ptpview", "ptptrigger", "ptpdemo"))["files"]
+    files = full.modules_from(("ptpd", "ptpd_client", "ptpd_console", "ptpctl", "ptpview", "ptptrigger", "ptprig",
+                               "ptpdemo"))["files"]
     assert {m: f for m, f in files.items() if not str(f).startswith(str(full.path))} == {}
     for tool in TOOLS:
         assert ok(full.run(tool, "--version")).strip() == f"{tool}, version {VERSION}"
@@ -370,6 +373,12 @@ def test_all_install_runs_every_tool(full: Venv, tmp_path: Path) -> None:
                      timeout=60, **env)
         (record,) = [json.loads(line) for line in ok(r).splitlines()]
         assert record["trigger"] == 1 and record["kind"] == "motion" and record["dry_run"] is True
+        rig = tmp_path / "rig.toml"
+        rig.write_text(f'[cameras.one]\ncommand = "{eps["command"]}"\n')
+        ok(full.run("ptprig", "-r", str(rig), "capture", "-o", str(tmp_path / "rig")))
+        assert (tmp_path / "rig" / "0001" / "one.jpg").read_bytes()[:2] == b"\xff\xd8"
+        ok(full.run("ptprig", "-r", str(rig), "liveview", "--snapshot", str(tmp_path / "mosaic.png")))
+        assert (tmp_path / "mosaic.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_all_install_runs_the_demo(full: Venv) -> None:

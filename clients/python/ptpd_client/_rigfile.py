@@ -239,11 +239,11 @@ def _camera(name: str, c: dict[str, Any], hosts: dict[str, dict[str, Any]], runt
             raise fail(f"{what}: {ep!r} is not an ipc:// or tcp:// endpoint")
     if server_key is None and any(ep.startswith("tcp://") and not _loopback(ep) for ep in (command, event, liveview)):
         raise fail(f"{what}: a daemon beyond loopback listens only with CURVE: give server_key (its public key)")
-    if server_key is not None and client_key is None:
+    server = keyfile(server_key, f"{what}: server_key")
+    if server is not None and client_key is None:
         raise fail(f"{what}: CURVE needs this client's key pair too: client_key at the top level "
                    f"(or {bus.ENV_CURVE_CLIENT_KEY}; make one with 'ptpd keys DIR --name rig')")
-    return RigCamera(name, command, event, liveview, keyfile(server_key, f"{what}: server_key"),
-                     client_key if server_key else None, host_name)
+    return RigCamera(name, command, event, liveview, server, client_key if server else None, host_name)
 
 
 def _event_for(command: str) -> str:
