@@ -237,6 +237,7 @@ class Simulator:
         lv_size: str = "",
         lv_steps: int = 0,
         lv_send_log: Path | None = None,
+        release_log: Path | None = None,
         opts: dict[str, Any] | None = None,
         log: Path | None = None,
         cpus: frozenset[int] | None = None,
@@ -263,6 +264,8 @@ class Simulator:
             args += ["--lv-steps", str(lv_steps)]
         if lv_send_log is not None:
             args += ["--lv-send-log", str(lv_send_log)]
+        if release_log is not None:  # each InitiateCapture's time, as the camera takes it up
+            args += ["--release-log", str(release_log)]
         for k, v in (opts or {}).items():
             args += ["--opt", f"{k}={json.dumps(v)}"]
         self.log = log

@@ -1,15 +1,17 @@
 """A simulated camera as a process, with the knobs benchmarks need that ``ptpd simulate`` lacks.
 
 ``python -m bench.simproc --vendor fuji [--host ADDR] --port P [--latency MS] [--jitter MS] [--lv-fps N]
-[--lv-size 640x480|1024x768] [--lv-steps N] [--lv-send-log FILE] [--opt key=json ...]`` starts
+[--lv-size 640x480|1024x768] [--lv-steps N] [--lv-send-log FILE] [--release-log FILE] [--opt key=json ...]`` starts
 :func:`ptpd.simulator.start_simulator`, prints ``ready HOST PORT`` and serves until
 SIGTERM/SIGINT. ``--lv-fps`` sets the Fuji live-view rate (a high value = as fast as the
 simulator can); ``--lv-steps`` caps the distinct frames per lap of the moving scene, so
 after one lap every frame comes from the simulator's cache and rendering stops costing
 CPU (the benchmark then measures transport, not drawing). ``--lv-send-log`` writes, at exit,
 ``[counter mod 256, time.monotonic(), tail_crc]`` for each live-view frame as the camera
-sent it: latency is timed from there. Runs in its own process so the daemon under test
-never shares a core's event loop with the camera.
+sent it: latency is timed from there. ``--release-log`` appends a line with ``time.monotonic()``
+for each InitiateCapture the camera takes up, as it takes it up (a rig's releases, timed by
+the cameras themselves). Runs in its own process so the daemon under test never shares a
+core's event loop with the camera.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ async def serve(ns: argparse.Namespace) -> None:
             sent.append((counter & 0xFF, t, tail_crc(jpeg)))
 
         sim.liveview.on_frame = on_frame
+    if ns.release_log:
+        log_release(sim, ns.release_log)
     print(f"ready {sim.host} {sim.port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -66,6 +70,21 @@ async def serve(ns: argparse.Namespace) -> None:
         await asyncio.wait_for(sim.close(), 5)
     if ns.lv_send_log:
         Path(ns.lv_send_log).write_text(json.dumps(sent))
+
+
+def log_release(sim: Any, path: str) -> None:
+    """Append ``time.monotonic()`` to ``path`` for every InitiateCapture, when the camera
+    starts the transaction (the clock first, the write after)."""
+    initiate_capture = 0x100E
+    out = open(path, "a", buffering=1)  # noqa: SIM115 - open for the camera's life
+    plan = sim.faults.on_transaction
+
+    def on_transaction(op_code: int, *args: Any, **kw: Any) -> Any:
+        if op_code == initiate_capture:
+            out.write(f"{time.monotonic():.7f}\n")
+        return plan(op_code, *args, **kw)
+
+    sim.faults.on_transaction = on_transaction
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lv-size", default="")
     ap.add_argument("--lv-steps", type=int, default=0)
     ap.add_argument("--lv-send-log", default="")
+    ap.add_argument("--release-log", default="", help="append the time of each InitiateCapture taken up here")
     ap.add_argument("--opt", action="append", default=[], metavar="KEY=JSON")
     ns = ap.parse_args(argv)
     asyncio.run(serve(ns))

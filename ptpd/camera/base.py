@@ -34,9 +34,9 @@ import abc
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ptpd.camera.errors import DatasetError, NotAFile, ResponseError, Unsupported
 from ptpd.camera.transfer import Download, Transfer
@@ -78,10 +78,17 @@ def event_name(code: int, names: dict[int, str] = EVENT_NAMES) -> str:
 #: Called with (bytes done, bytes total) while an object downloads.
 Progress = Callable[[int, int], None]
 
-#: Awaited by :meth:`Camera.capture` right before the release goes to the camera, after
-#: whatever the vendor does first: it returns when the release may go (a rig's shared
-#: release time), so nothing of the capture's own comes between it and the release.
-ReleaseGate = Callable[[], Awaitable[None]]
+class ReleaseGate(Protocol):
+    """When a capture's release goes out (a rig's shared moment). :meth:`Camera.capture`
+    does whatever its vendor does before the release, then awaits :meth:`approach`, makes
+    the release's packet, calls :meth:`arrive` and writes the packet at once: between the
+    moment and the wire there is one write, not the encoding or a trip through the loop."""
+
+    async def approach(self) -> None:
+        """Return shortly before the moment (a wait the loop can cancel)."""
+
+    def arrive(self) -> None:
+        """Return at the moment (a short, blocking wait: nothing else runs meanwhile)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,9 +333,9 @@ class Camera(abc.ABC):
         read its ObjectInfo. Several shots are several calls (the caller may stop between
         them); the image is then read with :meth:`fetch`.
 
-        ``gate`` (a :data:`ReleaseGate`) is awaited after everything the vendor does
-        before its release and right before the release itself goes out; the shot's
-        ``released`` says when it went on the wire."""
+        ``gate`` (a :class:`ReleaseGate`) holds the release for its moment, after
+        everything the vendor does first; the shot's ``released`` says when the release
+        went on the wire."""
 
     #: a vendor property that counts the shots left (the camera's own counter, which
     #: :meth:`storage` prefers to the stores' counts); None: the vendor has none

@@ -72,8 +72,8 @@ async def capture(cam: FujiCamera, gate: ReleaseGate | None = None) -> Shot:
     sub = link.subscribe()
     try:
         if gate is not None:
-            await gate()
-        await link.transact(OperationCode.InitiateCapture, (0, 0))
+            await gate.approach()
+        await link.transact(OperationCode.InitiateCapture, (0, 0), before_write=gate.arrive if gate is not None else None)
         released = link.request_sent
         shot = _Progress(link.last_tid)
         try:

@@ -404,18 +404,20 @@ class GenericCamera(Camera):
         end with :meth:`shot_of`. ``gate``: see :meth:`Camera.capture`."""
         with self.link.subscribe(maxsize=1024) as sub:
             if gate is not None:
-                await gate()
-            await self.release()
+                await gate.approach()
+            await self.release(gate)
             # release() is one transaction: the last request sent was its own
             released = self.link.request_sent
             added, complete = await self._wait_for_objects(sub)
         return replace(await self.shot_of(added, complete), released=released)
 
-    async def release(self) -> None:
-        """Release the shutter: InitiateCapture (new objects then arrive as events)."""
+    async def release(self, gate: ReleaseGate | None = None) -> None:
+        """Release the shutter: InitiateCapture (new objects then arrive as events), its
+        request written when ``gate`` arrives (see :meth:`capture`)."""
         if not self._supports(OperationCode.InitiateCapture):
             raise Unsupported("this camera does not offer InitiateCapture")
-        resp, _ = await self.link.transact(OperationCode.InitiateCapture, (0, 0))
+        resp, _ = await self.link.transact(OperationCode.InitiateCapture, (0, 0),
+                                           before_write=gate.arrive if gate is not None else None)
         # Some cameras answer GeneralError yet capture (ptpip.md §10): wait for events then.
         if resp.code not in (ResponseCode.OK, ResponseCode.GeneralError):
             raise ResponseError(resp.code, params=resp.params)

@@ -208,10 +208,7 @@ class CaptureRun:
         delivered (:attr:`failure` says why); a failed release raises."""
         self._releasing = index
         at = self.at if index == 1 else None
-        if at is None:
-            shot = await cam.capture()
-        else:
-            shot = await cam.capture(lambda: schedule.until(at))
+        shot = await cam.capture() if at is None else await cam.capture(schedule.Moment(at))
         self._releasing = None
         report = ShotReport(index, shot, self.preview, planned=at)
         self.reports.append(report)

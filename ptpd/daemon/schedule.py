@@ -11,12 +11,13 @@ How a scheduled capture runs:
 1. Until :data:`QUEUE_LEAD` before ``at`` it waits outside the camera queue: a release
    scheduled far ahead does not hold the camera meanwhile.
 2. Then it queues like any command. Once it holds the camera, the vendor does what comes
-   before its release (Fuji lists the card), and then waits in :func:`until` for ``at``,
-   holding the camera: the release lands in its queue slot with nothing in front of it
-   (no keep-alive, no other client's command).
-3. :func:`until` sleeps on the loop's timers to :data:`FINE_WAIT` before ``at`` (they wake
-   to the millisecond), then in the kernel for the rest (it wakes to tens of microseconds),
-   blocking the loop for that last stretch only.
+   before its release (Fuji lists the card) and waits for ``at`` (a :class:`Moment`, the
+   camera layer's release gate), holding the camera: the release lands in its queue slot
+   with nothing in front of it (no keep-alive, no other client's command).
+3. The wait sleeps on the loop's timers to :data:`FINE_WAIT` before ``at`` (they wake to
+   the millisecond, later on a busy host), the release's packet is made, and the rest is
+   slept in the kernel (it wakes to tens of microseconds), blocking the loop for that
+   last stretch only; then the packet is written.
 
 The camera layer notes when the release's request went to the socket; the reply gives it
 per shot (``released``), beside ``planned`` (``at``).
@@ -34,8 +35,9 @@ clock = time.monotonic
 
 #: seconds before ``at`` that a scheduled capture enters the camera queue
 QUEUE_LEAD = 1.0
-#: seconds before ``at`` that the wait leaves the loop's timers for the kernel's
-FINE_WAIT = 0.002
+#: seconds before ``at`` that the wait leaves the loop's timers for the kernel's: room for
+#: a loop that wakes late, and for many daemons of one host waking at once
+FINE_WAIT = 0.005
 #: the furthest ahead ``at`` may be, seconds
 MAX_AHEAD = 600.0
 
@@ -63,12 +65,20 @@ async def approach(at: float) -> None:
         await asyncio.sleep(left)
 
 
-async def until(at: float) -> None:
-    """Return at ``at`` (the daemon's clock), to tens of microseconds (see the module)."""
-    coarse = at - FINE_WAIT - clock()
-    if coarse > 0:
-        await asyncio.sleep(coarse)
-    left = at - clock()
-    if left > 0:
-        # the kernel's timer, not the loop's: the loop would wake up to 1 ms late
-        time.sleep(left)
+class Moment:
+    """A release time as the camera layer's release gate (``ReleaseGate``)."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    async def approach(self) -> None:
+        """Sleep on the loop until :data:`FINE_WAIT` before the moment."""
+        coarse = self.at - FINE_WAIT - clock()
+        if coarse > 0:
+            await asyncio.sleep(coarse)
+
+    def arrive(self) -> None:
+        """Sleep in the kernel until the moment: the loop's timers would wake up to 1 ms late."""
+        left = self.at - clock()
+        if left > 0:
+            time.sleep(left)

@@ -458,9 +458,12 @@ class FujiLink:
         *,
         timeout: float | None = None,
         check: bool = True,
+        before_write: Callable[[], None] | None = None,
     ) -> tuple[OperationResponse, bytes | None]:
         """Run one operation: request (then one data container if ``data_out``), optional
         data in, response. ``check`` raises :class:`ResponseError` on a non-OK code.
+        ``before_write`` is called between making the request's bytes and writing them (a
+        release held for its moment); :attr:`request_sent` says when they went.
 
         A response that carries another transaction id is still this transaction's (one
         is open at a time): logged, and a refusal is raised as the camera's refusal. A
@@ -477,7 +480,7 @@ class FujiLink:
             if data_out is not None:
                 events += (Data(code, tid, data_out),)
             try:
-                ev = await self._exchange(events, wait, f"the answer to 0x{code:04X}")
+                ev = await self._exchange(events, wait, f"the answer to 0x{code:04X}", before_write)
                 data = self._data
                 assert isinstance(ev, OperationResponse)
                 if data_out is not None and ev.code != ResponseCode.OK:
@@ -518,7 +521,8 @@ class FujiLink:
         finally:
             self._stray = None
 
-    async def _exchange(self, events: tuple[ConnectionEvent, ...], timeout: float, what: str) -> ConnectionEvent:
+    async def _exchange(self, events: tuple[ConnectionEvent, ...], timeout: float, what: str,
+                        before_write: Callable[[], None] | None = None) -> ConnectionEvent:
         """Send ``events`` and wait for the answer that settles them (the init answer or
         the response); data containers and events on the way are taken care of."""
         assert self._cmd is not None
@@ -526,7 +530,10 @@ class FujiLink:
         self._what = what
         self._data = None
         try:
-            self._cmd.send(*events, timeout=timeout)
+            parts = self._cmd.prepare(*events, timeout=timeout)
+            if before_write is not None:
+                before_write()
+            self._cmd.write(parts)
             try:
                 return await self._waiter
             except PTPTimeout as exc:

@@ -101,12 +101,24 @@ class ConnectionProtocol(asyncio.BufferedProtocol):
         connection's :class:`~ptpd.protocol.errors.LocalProtocolError` if an event is not
         legal now.
         """
+        self.write(self.prepare(*events, timeout=timeout))
+
+    def prepare(self, *events: ConnectionEvent, timeout: float | None = None) -> list[Any]:
+        """The first half of :meth:`send`: the connection takes ``events`` and hands back
+        their bytes, which :meth:`write` puts on the wire. Between the two only a wait may
+        come (a release held for its moment, with its packet made beforehand)."""
         if self.transport is None or self.transport.is_closing() or self.lost is not None:
             raise CameraDisconnected(f"{self.name} connection is closed")
         now = self._loop.time()
         parts: list[Any] = []
         for event in events:
             parts += self.conn.send_parts(event, now, timeout)
+        return parts
+
+    def write(self, parts: list[Any]) -> None:
+        """The second half of :meth:`send`: write ``parts``, note when, re-arm the timer."""
+        if self.transport is None or self.transport.is_closing() or self.lost is not None:
+            raise CameraDisconnected(f"{self.name} connection is closed")
         if len(parts) == 1:
             self.transport.write(parts[0])
         elif parts:

@@ -297,6 +297,7 @@ class PTPIPInitiator:
         data_out: bytes | bytearray | memoryview | None = None,
         timeout: float | None = None,
         progress: Progress | None = None,
+        before_write: Callable[[], None] | None = None,
     ) -> tuple[ev.OperationResponse, bytes]:
         """Run one operation; return its response (whatever the code) and its data-in bytes.
 
@@ -311,7 +312,9 @@ class PTPIPInitiator:
         few bytes a second times out. ``progress(received, total)`` is called as data-in
         arrives. Transactions are serialised: concurrent callers wait their turn. On
         :class:`Timeout` (or task cancellation) the transaction is aborted with a PTP/IP
-        Cancel.
+        Cancel. ``before_write`` is called between making the request's bytes and writing
+        them (a release held for its moment: the wait, not the encoding, is all that comes
+        before the write); :attr:`request_sent` says when they went.
         """
         limit = self.timeout if timeout is None else timeout
         async with self._lock:
@@ -323,10 +326,11 @@ class PTPIPInitiator:
             self._data_in = b""
             self._progress = progress
             try:
-                if data_out is None:
-                    chan.send(request, timeout=limit)
-                else:
-                    chan.send(request, ev.DataOut(request.transaction_id, data_out), timeout=limit)
+                events = (request,) if data_out is None else (request, ev.DataOut(request.transaction_id, data_out))
+                parts = chan.prepare(*events, timeout=limit)
+                if before_write is not None:
+                    before_write()
+                chan.write(parts)
                 try:
                     return await self._response
                 except Timeout as exc:

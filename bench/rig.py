@@ -1,0 +1,366 @@
+"""Benchmark: a rig of 16 cameras on this machine, fired at once.
+
+Sixteen simulated cameras (generic PTP/IP, each its own process, 15 ms per transaction like
+Wi-Fi), and four ways to release all sixteen for one shot:
+
+* **deadline** (ptprig's way): the rig learns each daemon's clock offset, plans the
+  release 0.5 s ahead, and every daemon releases at that moment from its own event loop
+  (``capture`` with ``at``);
+* **at once**: ``capture`` sent to all sixteen daemons at the same moment, each released
+  when its request is run;
+* **gphoto2, one after the other**: ``gphoto2 --capture-image`` per camera, in turn (what
+  rig scripts do today);
+* **gphoto2 in parallel**: sixteen ``gphoto2 --capture-image`` processes started together.
+
+The skew of a shot is the latest release minus the earliest. It is read two ways: as the
+daemons report it (``released``: the release's request handed to the camera's socket, put
+in the rig's clock), and as the cameras saw it (each simulator notes the time it takes up
+each InitiateCapture; one host, one clock). gphoto2 has only the second.
+
+Then the daemon's cost per camera: RSS and CPU when idle (16 daemons), and with live view at
+30 fps (4 Fuji cameras, one subscriber each); and how many cameras one host of this
+machine's cores holds with live view off: the deadline skew measured with 16, 32 and 64
+daemons (an embedded simulated camera each), and what idle CPU and memory allow.
+Target: p99 release skew <= 2 ms for 16 cameras (deadline, as the daemons report it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import Result, Stats, Table, Target, cpu_seconds, main_for, ms, rss_bytes, tempdir
+from bench.harness import Daemon, DaemonOptions, Simulator, gphoto2_args, gphoto2_env
+
+LATENCY_MS = 15.0
+MB = 1024 * 1024
+LEAD = 0.5  #: seconds between planning a release and the release
+GOAL_MS = 2.0
+
+
+# -- the machine's load ---------------------------------------------------------------------------
+
+
+def busy_snapshot() -> tuple[float, float]:
+    """(busy, total) jiffies of all cores so far (``/proc/stat``)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return float(sum(fields) - idle), float(sum(fields))
+
+
+def busy_since(snap: tuple[float, float]) -> float:
+    """The share of all cores busy since ``snap`` (every process, ours included)."""
+    b, t = busy_snapshot()
+    return (b - snap[0]) / max(1.0, t - snap[1])
+
+
+# -- the cameras' own record ------------------------------------------------------------------------
+
+
+class ReleaseLogs:
+    """Each simulator's InitiateCapture times (``--release-log``), read phase by phase."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        self.seen = [0] * len(paths)
+
+    def new(self) -> list[list[float]]:
+        """Per camera, the release times logged since the last call."""
+        out = []
+        for i, p in enumerate(self.paths):
+            lines = p.read_text().split() if p.exists() else []
+            out.append([float(x) for x in lines[self.seen[i]:]])
+            self.seen[i] = len(lines)
+        return out
+
+    def skews(self, shots: int) -> list[float] | None:
+        """The per-shot skew the cameras saw for the last ``shots`` shots of every camera
+        (None when a camera did not take every shot: they cannot be matched)."""
+        got = self.new()
+        if any(len(g) != shots for g in got):
+            return None
+        return [max(g[k] for g in got) - min(g[k] for g in got) for k in range(shots)]
+
+
+# -- gphoto2 ---------------------------------------------------------------------------------------
+
+
+def gphoto2_shots(sims: list[Simulator], home: Path, shots: int, parallel: bool) -> list[str]:
+    """``gphoto2 --capture-image`` on every camera, ``shots`` times; the failures."""
+    env = dict(os.environ, **gphoto2_env(home))
+    failed: list[str] = []
+    for _ in range(shots):
+        if parallel:
+            procs = [subprocess.Popen([*gphoto2_args(s), "--capture-image"], env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE) for s in sims]
+            for s, p in zip(sims, procs):
+                try:
+                    _, err = p.communicate(timeout=120)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    _, err = p.communicate()
+                if p.returncode:
+                    failed.append(f"{s.port}: exit {p.returncode}: {err.decode(errors='replace')[-200:]}")
+        else:
+            for s in sims:
+                r = subprocess.run([*gphoto2_args(s), "--capture-image"], env=env, capture_output=True, text=True, timeout=120)
+                if r.returncode:
+                    failed.append(f"{s.port}: exit {r.returncode}: {r.stderr[-200:]}")
+        time.sleep(0.3)  # the camera finishes its shot (its image is written after the release)
+    return failed
+
+
+# -- the rig's two ways ------------------------------------------------------------------------------
+
+
+def rig_of(daemons: dict[str, Daemon]) -> Any:
+    from ptpd_client import Rig, RigCamera
+
+    return Rig([RigCamera(n, d.endpoints["command"], d.endpoints["event"], d.endpoints["liveview"]) for n, d in daemons.items()],
+               timeout=30.0)
+
+
+async def deadline_shots(daemons: dict[str, Daemon], shots: int) -> dict[str, Any]:
+    skews, late, errors, sync_ms = [], [], [], []
+    async with rig_of(daemons) as rig:
+        for _ in range(shots):
+            t0 = time.monotonic()
+            await rig.sync(names=list(daemons))
+            sync_ms.append((time.monotonic() - t0) * 1000)
+            shot = await rig.fire(lead=LEAD, preview=False)
+            errors += [f"{n}: {r.error}" for n, r in shot.releases.items() if r.error]
+            if shot.skew is not None:
+                skews.append(shot.skew)
+            late += [r.late for r in shot.releases.values() if r.late is not None]
+            await asyncio.sleep(0.3)
+    return {"skews": skews, "late": late, "errors": errors, "sync_ms": sync_ms}
+
+
+async def at_once_shots(daemons: dict[str, Daemon], shots: int) -> dict[str, Any]:
+    skews, errors, spread_sent = [], [], []
+    async with rig_of(daemons) as rig:
+        await rig.sync()
+        for _ in range(shots):
+            sent = time.monotonic()
+            got = await rig.each(lambda n, c: c.capture(1, timeout=30.0))
+            times = []
+            for n, o in got.items():
+                if not o.ok:
+                    errors.append(f"{n}: {o.error}")
+                    continue
+                off = rig.offsets[n]
+                times.append(off.ours(o.value.shots[0].released))
+            if len(times) > 1:
+                skews.append(max(times) - min(times))
+                spread_sent.append(min(times) - sent)
+            await asyncio.sleep(0.3)
+    return {"skews": skews, "errors": errors, "first_release_after_send": spread_sent}
+
+
+# -- cost per camera ----------------------------------------------------------------------------------
+
+
+def cpu_share(pids: list[int], seconds: float) -> list[float]:
+    """Each process's CPU over ``seconds``, as a share of one core."""
+    before = [cpu_seconds(p) for p in pids]
+    time.sleep(seconds)
+    return [(cpu_seconds(p) - b) / seconds for p, b in zip(pids, before)]
+
+
+def liveview_cost(work: Path, n: int, seconds: float) -> dict[str, Any]:
+    """``n`` Fuji cameras streaming 30 fps to one subscriber each: each daemon's CPU and RSS."""
+    import zmq
+
+    sims = [Simulator("fuji", LATENCY_MS, lv_fps=30, lv_steps=30, opts={"initial_images": 0}) for _ in range(n)]
+    daemons: list[Daemon] = []
+    stop = threading.Event()
+    counts = [0] * n
+    try:
+        for i, s in enumerate(sims):
+            daemons.append(Daemon(work / f"lv{i}", DaemonOptions(simulate=None, camera=s.address, vendor="fuji", keepalive=10)).start(timeout=60))
+        ctx = zmq.Context.instance()
+        subs = []
+        for d in daemons:
+            sock = ctx.socket(zmq.SUB)
+            sock.linger = 0
+            sock.setsockopt(zmq.SUBSCRIBE, b"liveview.frame")
+            sock.connect(d.endpoints["liveview"])
+            subs.append(sock)
+
+        def read() -> None:
+            poller = zmq.Poller()
+            for sock in subs:
+                poller.register(sock, zmq.POLLIN)
+            while not stop.is_set():
+                for sock, _ in poller.poll(100):
+                    while True:
+                        try:
+                            sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                        except zmq.Again:
+                            break
+                        counts[subs.index(sock)] += 1
+
+        t = threading.Thread(target=read, daemon=True)
+        t.start()
+        time.sleep(3.0)  # live view starts, the simulators' frame cache fills
+        start = list(counts)
+        cpu = cpu_share([d.pid for d in daemons], seconds)
+        fps = [(c - s0) / seconds for c, s0 in zip(counts, start)]
+        rss = [d.rss() for d in daemons]
+        stop.set()
+        t.join(2)
+        for sock in subs:
+            sock.close(0)
+        return {"cpu": cpu, "fps": fps, "rss": rss}
+    finally:
+        stop.set()
+        for d in daemons:
+            d.stop()
+        for s in sims:
+            s.stop()
+
+
+def sweep(work: Path, sizes: list[int], shots: int) -> list[dict[str, Any]]:
+    """Deadline skew with ``n`` daemons (an embedded simulated camera each) for each ``n``."""
+    out = []
+    for n in sizes:
+        daemons: dict[str, Daemon] = {}
+        try:
+            for i in range(n):  # bus first, one after the other; then every camera connected
+                d = Daemon(work / f"sw{n}-{i}", DaemonOptions(simulate="generic", latency_ms=LATENCY_MS, keepalive=10,
+                                                                sim_options={"initial_images": 0}))
+                daemons[f"c{i:03d}"] = d
+                d.start(wait_connected=False, timeout=120)
+            for d in daemons.values():
+                d.wait_ready(timeout=180)
+            time.sleep(2.0)
+            idle = cpu_share([d.pid for d in daemons.values()], 5.0)
+            snap = busy_snapshot()
+            got = asyncio.run(deadline_shots(daemons, shots))
+            out.append({"n": n, "skews": got["skews"], "errors": got["errors"], "idle_cpu": sum(idle),
+                        "rss": sum(d.rss() for d in daemons.values()) / n, "busy": busy_since(snap)})
+        finally:
+            for d in daemons.values():
+                with contextlib.suppress(Exception):
+                    d.stop()
+    return out
+
+
+# -- the benchmark --------------------------------------------------------------------------------------
+
+
+def stats_ms(samples: list[float]) -> tuple[str, str, str]:
+    s = Stats.of(samples)
+    return ms(s.median), ms(s.p99), ms(s.max)
+
+
+def run(quick: bool) -> Result:
+    n = 4 if quick else 16
+    shots = 3 if quick else 20
+    g_shots = 1 if quick else 5
+    res = Result(
+        "rig",
+        f"A rig of {n} cameras on one host: release skew and cost per camera",
+        f"{n} simulated generic cameras (own processes, {LATENCY_MS:g} ms per transaction): deadline firing "
+        f"(capture at, {LEAD:g} s ahead) x{shots} vs capture sent to all at once x{shots} vs gphoto2 --capture-image "
+        f"per camera, one after the other and in parallel processes x{g_shots}",
+    )
+    res.raw["loadavg_before"] = os.getloadavg()
+    skew = Table(f"Release skew of {n} cameras (latest minus earliest release of a shot), ms",
+                 ["method", "shots", "daemons report p50", "p99", "max", "cameras saw p50", "p99", "max"])
+    with tempdir() as work:
+        logs = [work / f"release-{i}.log" for i in range(n)]
+        sims = [Simulator("generic", LATENCY_MS, release_log=logs[i], opts={"initial_images": 0}) for i in range(n)]
+        rel = ReleaseLogs(logs)
+        try:
+            # gphoto2 first: a camera holds one session, so no daemon may hold these yet
+            for parallel in (False, True):
+                snap = busy_snapshot()
+                failed = gphoto2_shots(sims, work / "home", g_shots, parallel)
+                cams = rel.skews(g_shots)
+                key = "gphoto2 parallel" if parallel else "gphoto2 sequential"
+                res.raw[key] = {"camera_skews": cams, "failed": failed, "busy": busy_since(snap)}
+                row = ["—", "—", "—"]
+                skew.rows.append([f"gphoto2 --capture-image, {'16 processes at once' if parallel else 'one camera after the other'}".replace("16", str(n)),
+                                  g_shots, *row, *(stats_ms(cams) if cams else ("n/a",) * 3)])
+                if failed:
+                    res.notes.append(f"{key}: {len(failed)} failed: {failed[:2]}")
+            daemons = {f"c{i:02d}": Daemon(work / f"d{i}", DaemonOptions(simulate=None, camera=s.address, keepalive=10)).start(timeout=60)
+                       for i, s in enumerate(sims)}
+            try:
+                time.sleep(1.0)
+                for key, fn, label in (("deadline", deadline_shots, f"deadline (capture at, {LEAD:g} s ahead)"),
+                                       ("at once", at_once_shots, "capture sent to all at once")):
+                    snap = busy_snapshot()
+                    got = asyncio.run(fn(daemons, shots))
+                    cams = rel.skews(shots)
+                    got.update(camera_skews=cams, busy=busy_since(snap), loadavg=os.getloadavg())
+                    res.raw[key] = got
+                    skew.rows.append([label, shots, *stats_ms(got["skews"]), *(stats_ms(cams) if cams else ("n/a",) * 3)])
+                    if got["errors"]:
+                        res.notes.append(f"{key}: {len(got['errors'])} camera failures: {got['errors'][:2]}")
+                # the daemon's cost, idle (keep-alive every 10 s, as shipped)
+                pids = [d.pid for d in daemons.values()]
+                idle = cpu_share(pids, 3.0 if quick else 20.0)
+                rss = [d.rss() for d in daemons.values()]
+                res.raw["idle"] = {"cpu": idle, "rss": rss}
+            finally:
+                for d in daemons.values():
+                    d.stop()
+        finally:
+            for s in sims:
+                s.stop()
+        res.tables.append(skew)
+        lv = liveview_cost(work, 1 if quick else 4, 3.0 if quick else 10.0)
+        res.raw["liveview"] = lv
+        cost = Table("The daemon's cost per camera", ["state", "daemons", "CPU % of a core, mean", "max", "RSS MB, mean", "max"])
+        idle, rss = res.raw["idle"]["cpu"], res.raw["idle"]["rss"]
+        cost.rows.append(["idle (connected, keep-alive every 10 s)", len(idle), f"{100 * sum(idle) / len(idle):.2f}",
+                          f"{100 * max(idle):.2f}", f"{sum(rss) / len(rss) / MB:.1f}", f"{max(rss) / MB:.1f}"])
+        cost.rows.append([f"live view at 30 fps to one subscriber (measured {sum(lv['fps']) / len(lv['fps']):.1f} fps each)",
+                          len(lv["cpu"]), f"{100 * sum(lv['cpu']) / len(lv['cpu']):.1f}", f"{100 * max(lv['cpu']):.1f}",
+                          f"{sum(lv['rss']) / len(lv['rss']) / MB:.1f}", f"{max(lv['rss']) / MB:.1f}"])
+        res.tables.append(cost)
+        sizes = [4] if quick else [16, 32, 64]
+        sw = sweep(work, sizes, 3 if quick else 10)
+        res.raw["sweep"] = sw
+        hold = Table(f"Deadline skew by rig size on this host ({os.cpu_count()} cores; embedded simulated cameras), ms",
+                     ["daemons", "shots", "skew p50", "p99", "max", "idle CPU, cores", "RSS MB per daemon", "machine busy while firing"])
+        for row in sw:
+            hold.rows.append([row["n"], len(row["skews"]), *stats_ms(row["skews"]), f"{row['idle_cpu']:.3f}",
+                              f"{row['rss'] / MB:.1f}", f"{100 * row['busy']:.0f} %"])
+        res.tables.append(hold)
+    deadline = res.raw["deadline"]["skews"]
+    p99 = Stats.of(deadline).p99 * 1000 if deadline else None
+    res.targets.append(Target(f"p99 release skew, {n} cameras, deadline firing (daemons' report)", p99, GOAL_MS, "<=", " ms"))
+    within = [r["n"] for r in sw if r["skews"] and Stats.of(r["skews"]).p99 * 1000 <= GOAL_MS and not r["errors"]]
+    idle_core = sum(res.raw["idle"]["cpu"]) / len(res.raw["idle"]["cpu"])
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    per_rss = sum(res.raw["idle"]["rss"]) / len(res.raw["idle"]["rss"])
+    by_cpu = int((os.cpu_count() or 1) * 0.5 / idle_core) if idle_core > 0 else None
+    by_mem = int(mem * 0.5 / per_rss) if per_rss else None
+    res.raw["capacity"] = {"within_goal": within, "idle_core_per_daemon": idle_core, "rss_per_daemon": per_rss,
+                           "by_idle_cpu_half_the_cores": by_cpu, "by_memory_half_the_ram": by_mem}
+    cpu_text = f"{by_cpu}" if by_cpu is not None else "any number of"
+    res.notes.append(
+        f"cameras one {os.cpu_count()}-core host holds with live view off: {max(within) if within else 'none'} measured within "
+        f"the {GOAL_MS:g} ms p99 skew goal (of {', '.join(str(r['n']) for r in sw)} tried); idle CPU alone would allow "
+        f"{cpu_text} daemons in half the cores ({100 * idle_core:.3f} % of a core each), memory {by_mem} in half the RAM "
+        f"({mem / MB / 1024:.0f} GB, {per_rss / MB:.0f} MB each)")
+    res.raw["loadavg_after"] = os.getloadavg()
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    return main_for(run, argv, __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
