@@ -33,7 +33,7 @@ def _our_namespaces() -> set[str]:
     return {line.split()[0] for line in cp.stdout.splitlines() if line.startswith("ptpdl")}
 
 
-@pytest.mark.parametrize("name", [*LINKS, "memory", "fuzz"])
+@pytest.mark.parametrize("name", [*LINKS, "memory", "fuzz", "rig"])
 def test_benchmark_runs_quick(name: str, tmp_path: Path) -> None:
     if name in LINKS:
         from bench.netns import available

@@ -208,7 +208,14 @@ class CaptureRun:
         delivered (:attr:`failure` says why); a failed release raises."""
         self._releasing = index
         at = self.at if index == 1 else None
-        shot = await cam.capture() if at is None else await cam.capture(schedule.Moment(at))
+        if at is None:
+            shot = await cam.capture()
+        else:
+            moment = schedule.Moment(at, self.ctx.config.release_priority)
+            try:
+                shot = await cam.capture(moment)
+            finally:
+                moment.restore()
         self._releasing = None
         report = ShotReport(index, shot, self.preview, planned=at)
         self.reports.append(report)

@@ -88,6 +88,8 @@ def setup_logging(level: str) -> None:
 @click.option("--timeout", type=float, help="Seconds a camera transaction may take (10).")
 @click.option("--keepalive", type=float, help="Idle seconds before a keep-awake poll; 0 turns it off (10).")
 @click.option("--reconnect-max", type=float, help="Longest wait between reconnect attempts, seconds (5).")
+@click.option("--release-priority", type=click.IntRange(0, 99),
+              help="Real-time priority (SCHED_FIFO) of a scheduled release, 1-99; 0 off (0). See docs/rigs.md.")
 @click.option("--state-dir", type=click.Path(file_okay=False), help="Where the GUID is kept ($STATE_DIRECTORY, $XDG_STATE_HOME/ptpd).")
 @click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), help="Log level (info).")
 @click.option("-v", "--verbose", count=True, help="-v info, -vv debug (like the ptp-ip tool's -v).")

@@ -35,6 +35,7 @@ TOML layout (every key optional)::
     log_level = "info"
     state_dir = "/var/lib/ptpd"
     reconnect_max = 5.0           # longest wait between reconnect attempts, seconds
+    release_priority = 0          # 1-99: a scheduled release runs real-time (SCHED_FIFO); docs/rigs.md
 
     [simulate]                    # run a simulated camera inside the daemon
     vendor = "fuji"
@@ -90,6 +91,8 @@ class Config:
     state_dir: str = ""
     reconnect_min: float = 0.25
     reconnect_max: float = 5.0
+    #: SCHED_FIFO priority a scheduled release (capture ``at``) runs at; 0: as any other work
+    release_priority: int = 0
     simulate: str | None = None
     sim_model: str | None = None
     sim_latency: float = 0.0
@@ -115,6 +118,7 @@ KEYS: dict[str, type] = {f.name: f.type for f in fields(Config) if f.name != "wa
 
 _INT_KEYS = {"port", "cmd_port", "event_port", "stream_port"}
 _FLOAT_KEYS = {"timeout", "keepalive", "reconnect_min", "reconnect_max", "sim_latency"}
+_PLAIN_INT_KEYS = {"release_priority"}
 
 #: TOML section.key -> flat key
 _TOML_MAP = {
@@ -139,6 +143,7 @@ _TOML_MAP = {
     ("daemon", "state_dir"): "state_dir",
     ("daemon", "reconnect_min"): "reconnect_min",
     ("daemon", "reconnect_max"): "reconnect_max",
+    ("daemon", "release_priority"): "release_priority",
     ("simulate", "vendor"): "simulate",
     ("simulate", "model"): "sim_model",
     ("simulate", "latency"): "sim_latency",
@@ -163,6 +168,7 @@ ENV_MAP = {
     "PTPD_CURVE_CLIENTS": "curve_clients",
     "PTPD_LOG_LEVEL": "log_level",
     "PTPD_STATE_DIR": "state_dir",
+    "PTPD_RELEASE_PRIORITY": "release_priority",
     "PTPD_SIMULATE": "simulate",
 }
 
@@ -175,6 +181,10 @@ def _coerce(key: str, value: Any, source: str) -> Any:
             return parse_port(value, f"{source}: {key}")  # 0x... too, as the ptp-ip tool allows
         if key in _FLOAT_KEYS:
             return float(value)
+        if key in _PLAIN_INT_KEYS:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError("not a whole number")
+            return int(value)
     except IniError as exc:
         raise ConfigError(str(exc)) from None
     except (TypeError, ValueError) as exc:
@@ -328,6 +338,8 @@ def load_config(
         raise ConfigError(f"log level {cfg.log_level!r}: choose one of {', '.join(LOG_LEVELS)}")
     if cfg.keepalive < 0 or cfg.timeout <= 0 or cfg.reconnect_min <= 0 or cfg.reconnect_max < cfg.reconnect_min:
         raise ConfigError("timeout and reconnect delays must be positive, keepalive >= 0")
+    if not 0 <= cfg.release_priority <= 99:
+        raise ConfigError(f"release_priority {cfg.release_priority}: 0 (off) or a SCHED_FIFO priority, 1-99")
     if cfg.guid:
         try:
             uuid.UUID(cfg.guid)

@@ -21,14 +21,25 @@ How a scheduled capture runs:
 
 The camera layer notes when the release's request went to the socket; the reply gives it
 per shot (``released``), beside ``planned`` (``at``).
+
+On a busy host the wake-up at ``at`` waits for a core: a process that wakes has to wait for
+the others' time slices, milliseconds. With ``release_priority`` (``[daemon]``) the
+daemon's loop runs real-time (SCHED_FIFO) from the end of the loop's wait until the capture
+returns, and wakes ahead of every ordinary process; it needs the right to (root,
+``CAP_SYS_NICE``, or ``RLIMIT_RTPRIO``: ``docs/rigs.md`` has the unit's drop-in). Without
+it the daemon says so once and releases as any other work.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import time
 
 from ptpd.bus import BusError, ErrorCode
+
+log = logging.getLogger(__name__)
 
 #: the daemon's clock for ``at``, ``released`` and ``ping``'s ``clock`` (the event loop's)
 clock = time.monotonic
@@ -65,17 +76,38 @@ async def approach(at: float) -> None:
         await asyncio.sleep(left)
 
 
-class Moment:
-    """A release time as the camera layer's release gate (``ReleaseGate``)."""
+#: a refused release priority is said once
+_refused: list[str] = []
 
-    def __init__(self, at: float) -> None:
+
+class Moment:
+    """A release time as the camera layer's release gate (``ReleaseGate``); with
+    ``priority`` the release runs real-time (see the module) until :meth:`restore`."""
+
+    def __init__(self, at: float, priority: int = 0) -> None:
         self.at = at
+        self.priority = priority
+        self._raised = False
 
     async def approach(self) -> None:
         """Sleep on the loop until :data:`FINE_WAIT` before the moment."""
         coarse = self.at - FINE_WAIT - clock()
         if coarse > 0:
             await asyncio.sleep(coarse)
+        if self.priority and not self._raised:
+            try:  # this thread (the loop's) alone; the bus's I/O threads stay as they are
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.priority))
+                self._raised = True
+            except OSError as exc:
+                if not _refused:
+                    _refused.append(str(exc))
+                    log.warning("release_priority %d refused (%s): releasing without it", self.priority, exc.strerror or exc)
+
+    def restore(self) -> None:
+        """Back to ordinary scheduling (after the capture). Idempotent."""
+        if self._raised:
+            self._raised = False
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
 
     def arrive(self) -> None:
         """Sleep in the kernel until the moment: the loop's timers would wake up to 1 ms late."""
