@@ -134,3 +134,20 @@ def test_capture_at_releases_on_the_daemons_clock(daemon: Daemon) -> None:
         answers = {r["id"]: r for r in (c.recv(5), c.recv(5))}
         assert answers[rid]["error"]["code"] == "cancelled", answers  # waiting for its time, it never released
         assert c.result("storage")["shots_left"] > 0
+
+
+def test_rigs_md_python_example_runs(daemon: Daemon, tmp_path: Path) -> None:
+    import re
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    (code,) = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "rigs.md").read_text(), re.S)
+    (tmp_path / "rig.toml").write_text(f'[cameras.one]\ncommand = "{daemon.endpoints["command"]}"\n'
+                                       '[groups]\nleft = ["one"]\n')
+    (tmp_path / "example.py").write_text(code)
+    r = subprocess.run([sys.executable, "example.py"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"^one CameraStatus\(connection='connected'", r.stdout, re.M), r.stdout
+    assert re.search(r"^skew 0\.00 ms$", r.stdout, re.M), r.stdout  # one camera: no spread

@@ -117,9 +117,9 @@ class RigShot:
 
     @property
     def skew(self) -> float | None:
-        """The spread of the release times (max - min), seconds; None below two releases."""
+        """The spread of the release times (max - min), seconds; None when no camera released."""
         times = self.released
-        return max(times) - min(times) if len(times) > 1 else None
+        return max(times) - min(times) if times else None
 
 
 class Rig:
