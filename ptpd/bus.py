@@ -492,10 +492,20 @@ def default_endpoints() -> Endpoints:
 def liveview_endpoint_for(event_endpoint: str) -> str:
     """The live-view endpoint that goes with an event endpoint when only that was given:
     ``ipc://X/event`` -> ``ipc://X/liveview``; ``tcp://H:P`` -> ``tcp://H:P+1``."""
-    if event_endpoint.startswith("tcp://"):
-        host, _, port = event_endpoint[6:].rpartition(":")
+    return _next_endpoint(event_endpoint, "event", "liveview")
+
+
+def event_endpoint_for(command_endpoint: str) -> str:
+    """The event endpoint beside a command endpoint, in the same layout:
+    ``ipc://X/command`` -> ``ipc://X/event``; ``tcp://H:P`` -> ``tcp://H:P+1``."""
+    return _next_endpoint(command_endpoint, "command", "event")
+
+
+def _next_endpoint(endpoint: str, name: str, next_name: str) -> str:
+    if endpoint.startswith("tcp://"):
+        host, _, port = endpoint[6:].rpartition(":")
         if port.isdigit():
             return f"tcp://{host}:{int(port) + 1}"
-    if event_endpoint.endswith("/event"):
-        return event_endpoint[: -len("event")] + "liveview"
-    return event_endpoint + ".liveview"
+    if endpoint.endswith("/" + name):
+        return endpoint[: -len(name)] + next_name
+    return f"{endpoint}.{next_name}"

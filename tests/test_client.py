@@ -249,6 +249,9 @@ def test_public_surface() -> None:
         "PropDesc", "PropValue", "ProtocolMismatch", "RequestInterrupted", "RequestTimeout", "Shot", "Snapshot", "Status",
         "Timeout",
         "Version",
+        # the storage command's results, and many daemons as a rig
+        "StorageInfo", "StoreInfo", "CameraStatus", "ClockOffset", "Outcome", "Release", "Rig", "RigCamera", "RigFile",
+        "RigFileError", "RigShot", "describe_failure", "load_rig",
     ])
     for name in ptpd_client.__all__:
         assert getattr(ptpd_client, name) is not None

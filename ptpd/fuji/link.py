@@ -252,9 +252,7 @@ class FujiLink:
 
     @property
     def request_sent(self) -> float | None:
-        """``time.monotonic()`` when the last operation request went to the camera's
-        command socket (``None`` before one): read right after a :meth:`transact`, when
-        that transaction's request went on the wire."""
+        """When the last request went on the wire (as the standard initiator's)."""
         return self._cmd.sent_at if self._cmd is not None else None
 
     # ----------------------------------------------------------------- bring-up

@@ -227,7 +227,7 @@ def _camera(name: str, c: dict[str, Any], hosts: dict[str, dict[str, Any]], runt
     elif port is not None:
         raise fail(f"{what}: port needs a host")
     elif command:
-        event = text(c, "event", what) or _event_for(command)
+        event = text(c, "event", what) or bus.event_endpoint_for(command)
         liveview = text(c, "liveview", what) or bus.liveview_endpoint_for(event)
     else:  # a daemon on this host, as ptpd@NAME runs it
         if "event" in c or "liveview" in c:
@@ -244,18 +244,6 @@ def _camera(name: str, c: dict[str, Any], hosts: dict[str, dict[str, Any]], runt
         raise fail(f"{what}: CURVE needs this client's key pair too: client_key at the top level "
                    f"(or {bus.ENV_CURVE_CLIENT_KEY}; make one with 'ptpd keys DIR --name rig')")
     return RigCamera(name, command, event, liveview, server, client_key if server else None, host_name)
-
-
-def _event_for(command: str) -> str:
-    """The event endpoint beside a command endpoint: ``.../command`` -> ``.../event``,
-    ``tcp://H:P`` -> ``tcp://H:P+1`` (the layout of ``docs/rigs.md``)."""
-    if command.startswith("tcp://"):
-        host, _, port = command[6:].rpartition(":")
-        if port.isdigit():
-            return f"tcp://{host}:{int(port) + 1}"
-    if command.endswith("/command"):
-        return command[: -len("command")] + "event"
-    return command + ".event"
 
 
 def _loopback(endpoint: str) -> bool:
