@@ -151,3 +151,14 @@ def test_rigs_md_python_example_runs(daemon: Daemon, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(r"^one CameraStatus\(connection='connected'", r.stdout, re.M), r.stdout
     assert re.search(r"^skew 0\.00 ms$", r.stdout, re.M), r.stdout  # one camera: no spread
+
+
+def test_canon_releases_at_its_moment_and_counts_its_shots(tmp_path: Path) -> None:
+    # generic above, Fuji in tests/test_rig_hosts.py: every vendor's release can be held
+    with Daemon(tmp_path, DaemonOptions(simulate="canon", latency_ms=5)) as d:
+        d.start(timeout=60)
+        with d.client() as c:
+            at = time.monotonic() + 0.3
+            shot = c.result("capture", {"at": at}, timeout=30)["shots"][0]
+            assert shot["planned"] == at and 0 <= shot["released"] - at < 0.1, shot
+            assert c.result("storage")["shots_left"] > 0

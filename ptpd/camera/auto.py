@@ -25,7 +25,9 @@ from ptpd.camera.base import (
     PropertyDesc,
     PropertyValue,
     RawResult,
+    ReleaseGate,
     Shot,
+    Storage,
 )
 from ptpd.camera.errors import CameraDisconnected
 from ptpd.camera.generic import GenericCamera
@@ -105,8 +107,11 @@ class AutoCamera(Camera):
     async def state(self) -> list[PropertyValue]:
         return await self.camera.state()
 
-    async def capture(self) -> Shot:
-        return await self.camera.capture()
+    async def capture(self, gate: ReleaseGate | None = None) -> Shot:
+        return await self.camera.capture(gate) if gate is not None else await self.camera.capture()
+
+    async def storage(self) -> Storage:
+        return await self.camera.storage()
 
     async def objects(self) -> list[ObjectEntry]:
         return await self.camera.objects()

@@ -34,6 +34,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ptpd.camera import properties as std
@@ -46,6 +47,7 @@ from ptpd.camera.base import (
     Progress,
     PropertyDesc,
     PropertyValue,
+    ReleaseGate,
     Shot,
 )
 from ptpd.camera.errors import LINK_ERRORS, ResponseError, Timeout, Unsupported
@@ -155,6 +157,8 @@ class CanonCamera(GenericCamera):
     """A Canon EOS body over PTP/IP (Wi-Fi), and ptpd's simulated one."""
 
     vendor = "canon"
+    #: the body's count of the shots that fit (its GetEvent state)
+    shots_left_property = CP.AvailableShots
 
     def __init__(
         self,
@@ -441,8 +445,10 @@ class CanonCamera(GenericCamera):
 
     # -- capture -------------------------------------------------------------------------------------
 
-    async def capture(self) -> Shot:
-        """One remote release and the object it made (see the module docstring)."""
+    async def capture(self, gate: ReleaseGate | None = None) -> Shot:
+        """One remote release and the object it made (see the module docstring). ``gate``
+        holds the press that fires (the full press, an EOS M's one press, RemoteRelease):
+        the half press and the focus come before the moment."""
         async with self._capture_lock:
             await self.poll(drain=True)  # what happened before the release is not this shot's
             if self.eos.status == 1:
@@ -451,24 +457,34 @@ class CanonCamera(GenericCamera):
                     int(self.eos.values.get(CP.AvailableShots, LOW_SHOTS)) < LOW_SHOTS:
                 await self._host_capacity()
             with self._records() as records:
-                await self._release(records)
-                return await self._wait_for_shot(records)
+                released = await self._release(records, gate)
+                return replace(await self._wait_for_shot(records), released=released)
 
-    async def release(self) -> None:
+    async def release(self, gate: ReleaseGate | None = None) -> None:
         """Press and release the shutter remotely (one shot); the object is learnt from
         GetEvent (:meth:`capture`)."""
         with self._records() as records:
-            await self._release(records)
+            await self._release(records, gate)
 
-    async def _press(self, mode: int) -> None:
-        resp, _ = await self.link.transact(EOS.RemoteReleaseOn, (mode, 0))
+    async def _fire(self, op: int, params: tuple[int, ...], gate: ReleaseGate | None) -> tuple[Any, float | None]:
+        """The operation that fires the shutter, held by ``gate``; its response and when
+        its request went on the wire."""
+        if gate is not None:
+            await gate.approach()
+        resp, _ = await self.link.transact(op, params, before_write=gate.arrive if gate is not None else None)
+        return resp, self.link.request_sent
+
+    async def _press(self, mode: int, gate: ReleaseGate | None = None) -> float | None:
+        resp, sent = await self._fire(EOS.RemoteReleaseOn, (mode, 0), gate)
         if resp.code != ResponseCode.OK:
             raise ResponseError(resp.code, f"camera refused the release ({_response(resp.code)})", resp.params)
+        return sent
 
-    async def _release(self, records: list[ev.Record]) -> None:
+    async def _release(self, records: list[ev.Record], gate: ReleaseGate | None = None) -> float | None:
+        """Press the shutter the body's way; when the press that fires went on the wire."""
         ops = (await self._info()).operations_supported
         if EOS.RemoteReleaseOn in ops and self.eos_m:
-            await self._press(RemoteReleaseMode.HalfAndFull)
+            sent = await self._press(RemoteReleaseMode.HalfAndFull, gate)
             try:
                 await self._until(records, BUTTON_WAIT, lambda r: isinstance(r, ev.OLCInfo) and (r.button or 0) >= 4)
             finally:
@@ -480,14 +496,14 @@ class CanonCamera(GenericCamera):
                 await self._until(records, FOCUS_WAIT_MANUAL if manual else FOCUS_WAIT,
                                   lambda r: manual or (isinstance(r, ev.PropValue) and r.code == CP.FocusInfoEx))
                 try:
-                    await self._press(RemoteReleaseMode.Full)
+                    sent = await self._press(RemoteReleaseMode.Full, gate)
                 finally:
                     await self._quiet(EOS.RemoteReleaseOff, (RemoteReleaseMode.Full,))
                 await self.poll()
             finally:
                 await self._quiet(EOS.RemoteReleaseOff, (RemoteReleaseMode.Half,))
         elif EOS.RemoteRelease in ops:
-            resp, _ = await self.link.transact(EOS.RemoteRelease)
+            resp, sent = await self._fire(EOS.RemoteRelease, (), gate)
             result = resp.params[0] if resp.params else 0
             if resp.code != ResponseCode.OK:
                 raise ResponseError(resp.code, params=resp.params)
@@ -498,6 +514,7 @@ class CanonCamera(GenericCamera):
                                     ResponseCode.GeneralError, f"camera did not release: {_release_result(result)}")
         else:
             raise Unsupported("this Canon body offers no remote release (0x9128 or 0x910F)")
+        return sent
 
     async def _until(self, records: list[ev.Record], wait: float, done: Callable[[ev.Record], bool]) -> bool:
         """Poll until a record satisfies ``done`` or ``wait`` seconds pass; False then."""
