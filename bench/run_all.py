@@ -34,7 +34,7 @@ BENCHMARKS: dict[str, tuple[str, float]] = {
     "reconnect": ("bench.reconnect", 300),
     "memory": ("bench.memory", 600),
     "faults": ("bench.faults", 900),
-    "rig": ("bench.rig", 900),
+    "rig": ("bench.rig", 1200),
 }
 
 
