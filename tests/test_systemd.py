@@ -83,3 +83,24 @@ def test_units_say_what_the_daemon_needs(unit: str) -> None:
     assert re.fullmatch(r"\d+M", keys["MemoryMax"]) and int(keys["MemoryMax"][:-1]) >= 400
     if "@" in unit:
         assert "%i" in keys["ExecStart"] and "%i" in keys["RuntimeDirectory"] and "%i" in keys["StateDirectory"]
+
+
+def test_the_rig_hosts_drop_in_allows_a_realtime_release_and_no_more(tmp_path: Path) -> None:
+    """docs/rigs.md's drop-in for a release priority, applied to ptpd@.service: real-time
+    scheduling and sched_setscheduler become possible (they are not without it: see
+    test_security_exposure), and the exposure rises by no more than that."""
+    block = re.search(r"### Release priority.*?```ini\n(.*?)```", (ROOT / "docs" / "rigs.md").read_text(), re.S)
+    assert block, "docs/rigs.md has no drop-in under 'Release priority'"
+    staged(tmp_path, "ptpd@.service")
+    (tmp_path / "ptpd@.service.d").mkdir()
+    (tmp_path / "ptpd@.service.d" / "rig.conf").write_text(block.group(1))
+    env = {"SYSTEMD_UNIT_PATH": f"{tmp_path}:", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+
+    assert ANALYZE is not None
+    r = subprocess.run([ANALYZE, "security", "--offline=true", "ptpd@cam1.service"], capture_output=True, text=True,
+                       timeout=60, cwd="/", env=env)
+    report = r.stdout + r.stderr
+    assert re.search(r"✗ RestrictRealtime=\s+Service may acquire realtime scheduling", report), report
+    assert re.search(r"@resources is included \(e\.g\. sched_setscheduler is allowed\)", report), report
+    m = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", report)
+    assert m and MAX_EXPOSURE < float(m.group(1)) <= MAX_EXPOSURE + 0.3, report
