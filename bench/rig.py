@@ -189,7 +189,7 @@ async def deadline_shots(daemons: dict[str, Daemon], shots: int) -> dict[str, An
                 skews.append(shot.skew)
             late += [r.late for r in shot.releases.values() if r.late is not None]
             await asyncio.sleep(0.3)
-    return {"skews": skews, "late": late, "errors": errors}
+    return {"skews": skews, "late": Stats.of(late), "errors": errors}
 
 
 async def at_once_shots(daemons: dict[str, Daemon], shots: int) -> dict[str, Any]:

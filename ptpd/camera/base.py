@@ -80,15 +80,20 @@ Progress = Callable[[int, int], None]
 
 class ReleaseGate(Protocol):
     """When a capture's release goes out (a rig's shared moment). :meth:`Camera.capture`
-    does whatever its vendor does before the release, then awaits :meth:`approach`, makes
-    the release's packet, calls :meth:`arrive` and writes the packet at once: between the
-    moment and the wire there is one write, not the encoding or a trip through the loop."""
+    does whatever its vendor does before the release, then awaits :meth:`approach` and
+    hands the gate to the link's ``transact`` as its ``hold``
+    (:class:`~ptpd.protocol.adapter.WriteHold`): the release's packet is made, :meth:`arrive`
+    returns at the moment, the packet is written and :meth:`sent` told. Between the moment
+    and the wire there is one write, not the encoding or a trip through the loop."""
 
     async def approach(self) -> None:
         """Return shortly before the moment (a wait the loop can cancel)."""
 
     def arrive(self) -> None:
         """Return at the moment (a short, blocking wait: nothing else runs meanwhile)."""
+
+    def sent(self) -> None:
+        """The release went on the wire."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -471,7 +471,7 @@ class CanonCamera(GenericCamera):
         its request went on the wire."""
         if gate is not None:
             await gate.approach()
-        resp, _ = await self.link.transact(op, params, before_write=gate.arrive if gate is not None else None)
+        resp, _ = await self.link.transact(op, params, hold=gate)
         return resp, self.link.request_sent
 
     async def _press(self, mode: int, gate: ReleaseGate | None = None) -> float | None:

@@ -73,7 +73,7 @@ async def capture(cam: FujiCamera, gate: ReleaseGate | None = None) -> Shot:
     try:
         if gate is not None:
             await gate.approach()
-        await link.transact(OperationCode.InitiateCapture, (0, 0), before_write=gate.arrive if gate is not None else None)
+        await link.transact(OperationCode.InitiateCapture, (0, 0), hold=gate)
         released = link.request_sent
         shot = _Progress(link.last_tid)
         try:

@@ -416,8 +416,7 @@ class GenericCamera(Camera):
         request written when ``gate`` arrives (see :meth:`capture`)."""
         if not self._supports(OperationCode.InitiateCapture):
             raise Unsupported("this camera does not offer InitiateCapture")
-        resp, _ = await self.link.transact(OperationCode.InitiateCapture, (0, 0),
-                                           before_write=gate.arrive if gate is not None else None)
+        resp, _ = await self.link.transact(OperationCode.InitiateCapture, (0, 0), hold=gate)
         # Some cameras answer GeneralError yet capture (ptpip.md §10): wait for events then.
         if resp.code not in (ResponseCode.OK, ResponseCode.GeneralError):
             raise ResponseError(resp.code, params=resp.params)

@@ -91,7 +91,7 @@ class Config:
     state_dir: str = ""
     reconnect_min: float = 0.25
     reconnect_max: float = 5.0
-    #: SCHED_FIFO priority a scheduled release (capture ``at``) runs at; 0: as any other work
+    #: SCHED_FIFO priority a scheduled release (capture ``at``) is written at; 0: as any other work
     release_priority: int = 0
     simulate: str | None = None
     sim_model: str | None = None

@@ -24,8 +24,8 @@ per shot (``released``), beside ``planned`` (``at``).
 
 On a busy host the wake-up at ``at`` waits for a core: a process that wakes has to wait for
 the others' time slices, milliseconds. With ``release_priority`` (``[daemon]``) the
-daemon's loop runs real-time (SCHED_FIFO) from the end of the loop's wait until the capture
-returns, and wakes ahead of every ordinary process; it needs the right to (root,
+daemon's loop runs real-time (SCHED_FIFO) from the end of the loop's wait until the release is
+written, and wakes ahead of every ordinary process; it needs the right to (root,
 ``CAP_SYS_NICE``, or ``RLIMIT_RTPRIO``: ``docs/rigs.md`` has the unit's drop-in). Without
 it the daemon says so once and releases as any other work.
 """
@@ -82,7 +82,7 @@ _refused: list[str] = []
 
 class Moment:
     """A release time as the camera layer's release gate (``ReleaseGate``); with
-    ``priority`` the release runs real-time (see the module) until :meth:`restore`."""
+    ``priority`` the release runs real-time (see the module) until it is :meth:`sent`."""
 
     def __init__(self, at: float, priority: int = 0) -> None:
         self.at = at
@@ -103,8 +103,13 @@ class Moment:
                     _refused.append(str(exc))
                     log.warning("release_priority %d refused (%s): releasing without it", self.priority, exc.strerror or exc)
 
+    def sent(self) -> None:
+        """The release went: back to ordinary scheduling at once, so that the rest of this
+        loop turn yields the core to other daemons whose moment it is too."""
+        self.restore()
+
     def restore(self) -> None:
-        """Back to ordinary scheduling (after the capture). Idempotent."""
+        """Back to ordinary scheduling. Idempotent (after the capture, whatever happened)."""
         if self._raised:
             self._raised = False
             os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))

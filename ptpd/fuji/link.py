@@ -75,7 +75,7 @@ from ptpd.fuji.events import (
 from ptpd.fuji.liveview import FrameCall, FrameQueue, FrameSink, LiveFrame, LiveViewProtocol
 from ptpd.fuji.packets import DEFAULT_MAX_CONTAINER, DEFAULT_MAX_LIVEVIEW_FRAME, LiveViewSplitter
 from ptpd.fuji.state import StateEntry
-from ptpd.protocol.adapter import ConnectionProtocol
+from ptpd.protocol.adapter import ConnectionProtocol, WriteHold
 from ptpd.protocol.codes import OperationCode, ResponseCode
 from ptpd.protocol.errors import CameraDisconnected, LocalProtocolError, PTPError, ProtocolError, ResponseError
 from ptpd.protocol.errors import Timeout as PTPTimeout
@@ -456,12 +456,12 @@ class FujiLink:
         *,
         timeout: float | None = None,
         check: bool = True,
-        before_write: Callable[[], None] | None = None,
+        hold: WriteHold | None = None,
     ) -> tuple[OperationResponse, bytes | None]:
         """Run one operation: request (then one data container if ``data_out``), optional
         data in, response. ``check`` raises :class:`ResponseError` on a non-OK code.
-        ``before_write`` is called between making the request's bytes and writing them (a
-        release held for its moment); :attr:`request_sent` says when they went.
+        ``hold`` keeps the request's bytes, once made, until its moment (a release; see
+        :class:`~ptpd.protocol.adapter.WriteHold`); :attr:`request_sent` says when they went.
 
         A response that carries another transaction id is still this transaction's (one
         is open at a time): logged, and a refusal is raised as the camera's refusal. A
@@ -478,7 +478,7 @@ class FujiLink:
             if data_out is not None:
                 events += (Data(code, tid, data_out),)
             try:
-                ev = await self._exchange(events, wait, f"the answer to 0x{code:04X}", before_write)
+                ev = await self._exchange(events, wait, f"the answer to 0x{code:04X}", hold)
                 data = self._data
                 assert isinstance(ev, OperationResponse)
                 if data_out is not None and ev.code != ResponseCode.OK:
@@ -520,7 +520,7 @@ class FujiLink:
             self._stray = None
 
     async def _exchange(self, events: tuple[ConnectionEvent, ...], timeout: float, what: str,
-                        before_write: Callable[[], None] | None = None) -> ConnectionEvent:
+                        hold: WriteHold | None = None) -> ConnectionEvent:
         """Send ``events`` and wait for the answer that settles them (the init answer or
         the response); data containers and events on the way are taken care of."""
         assert self._cmd is not None
@@ -528,10 +528,7 @@ class FujiLink:
         self._what = what
         self._data = None
         try:
-            parts = self._cmd.prepare(*events, timeout=timeout)
-            if before_write is not None:
-                before_write()
-            self._cmd.write(parts)
+            self._cmd.send(*events, timeout=timeout, hold=hold)
             try:
                 return await self._waiter
             except PTPTimeout as exc:

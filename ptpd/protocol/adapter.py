@@ -17,10 +17,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ptpd.protocol.errors import CameraDisconnected, ProtocolError, Timeout
 from ptpd.protocol.sansio import NEED_DATA, ConnectionClosed, ConnectionEvent, SansIOConnection
+
+
+class WriteHold(Protocol):
+    """What holds a request between making its bytes and writing them: a release kept for
+    its moment, so that only the write comes between the moment and the wire."""
+
+    def arrive(self) -> None:
+        """Return when the bytes may go (a short, blocking wait)."""
+
+    def sent(self) -> None:
+        """The bytes went: what comes after them may yield the core."""
 
 
 class ConnectionProtocol(asyncio.BufferedProtocol):
@@ -93,37 +104,30 @@ class ConnectionProtocol(asyncio.BufferedProtocol):
         self.transmit()
         self.received()
 
-    def send(self, *events: ConnectionEvent, timeout: float | None = None) -> None:
+    def send(self, *events: ConnectionEvent, timeout: float | None = None, hold: WriteHold | None = None) -> None:
         """Write what the connection says for ``events`` (in one go) and re-arm the timer.
 
         ``timeout`` is the patience for the exchange they start (see the connection's
-        ``send``). Raises :class:`CameraDisconnected` if the connection is gone, and the
-        connection's :class:`~ptpd.protocol.errors.LocalProtocolError` if an event is not
-        legal now.
+        ``send``). With ``hold`` the bytes are made first, then ``hold.arrive()`` is
+        waited for, the bytes written and ``hold.sent()`` told. Raises
+        :class:`CameraDisconnected` if the connection is gone, and the connection's
+        :class:`~ptpd.protocol.errors.LocalProtocolError` if an event is not legal now.
         """
-        self.write(self.prepare(*events, timeout=timeout))
-
-    def prepare(self, *events: ConnectionEvent, timeout: float | None = None) -> list[Any]:
-        """The first half of :meth:`send`: the connection takes ``events`` and hands back
-        their bytes, which :meth:`write` puts on the wire. Between the two only a wait may
-        come (a release held for its moment, with its packet made beforehand)."""
         if self.transport is None or self.transport.is_closing() or self.lost is not None:
             raise CameraDisconnected(f"{self.name} connection is closed")
         now = self._loop.time()
         parts: list[Any] = []
         for event in events:
             parts += self.conn.send_parts(event, now, timeout)
-        return parts
-
-    def write(self, parts: list[Any]) -> None:
-        """The second half of :meth:`send`: write ``parts``, note when, re-arm the timer."""
-        if self.transport is None or self.transport.is_closing() or self.lost is not None:
-            raise CameraDisconnected(f"{self.name} connection is closed")
+        if hold is not None:
+            hold.arrive()
         if len(parts) == 1:
             self.transport.write(parts[0])
         elif parts:
             self.transport.writelines(parts)
         self.sent_at = self._loop.time()
+        if hold is not None:
+            hold.sent()
         self._arm()
 
     def transmit(self) -> None:

@@ -31,7 +31,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 
 from ptpd.protocol import events as ev
-from ptpd.protocol.adapter import ConnectionProtocol
+from ptpd.protocol.adapter import ConnectionProtocol, WriteHold
 from ptpd.protocol.codes import OperationCode, ResponseCode
 from ptpd.protocol.connection import Channel, InitiatorConnection, State
 from ptpd.protocol.errors import (
@@ -297,7 +297,7 @@ class PTPIPInitiator:
         data_out: bytes | bytearray | memoryview | None = None,
         timeout: float | None = None,
         progress: Progress | None = None,
-        before_write: Callable[[], None] | None = None,
+        hold: WriteHold | None = None,
     ) -> tuple[ev.OperationResponse, bytes]:
         """Run one operation; return its response (whatever the code) and its data-in bytes.
 
@@ -312,9 +312,8 @@ class PTPIPInitiator:
         few bytes a second times out. ``progress(received, total)`` is called as data-in
         arrives. Transactions are serialised: concurrent callers wait their turn. On
         :class:`Timeout` (or task cancellation) the transaction is aborted with a PTP/IP
-        Cancel. ``before_write`` is called between making the request's bytes and writing
-        them (a release held for its moment: the wait, not the encoding, is all that comes
-        before the write); :attr:`request_sent` says when they went.
+        Cancel. ``hold`` keeps the request's bytes, once made, until its moment (see
+        :class:`~ptpd.protocol.adapter.WriteHold`); :attr:`request_sent` says when they went.
         """
         limit = self.timeout if timeout is None else timeout
         async with self._lock:
@@ -327,10 +326,7 @@ class PTPIPInitiator:
             self._progress = progress
             try:
                 events = (request,) if data_out is None else (request, ev.DataOut(request.transaction_id, data_out))
-                parts = chan.prepare(*events, timeout=limit)
-                if before_write is not None:
-                    before_write()
-                chan.write(parts)
+                chan.send(*events, timeout=limit, hold=hold)
                 try:
                     return await self._response
                 except Timeout as exc:
