@@ -410,19 +410,26 @@ def run(quick: bool) -> Result:
         p99 = Stats.of(got).p99 * 1000 if got else None
         res.targets.append(Target(f"p99 release skew, {n} cameras, deadline firing, {what} (daemons' report)", p99, GOAL_MS,
                                   "<=", " ms"))
-    within = [r["n"] for r in sw if r["skews"] and Stats.of(r["skews"]).p99 * 1000 <= GOAL_MS and not r["errors"]]
+    # "holds": the median shot within the goal; a shared host's load spikes reach the p99
+    # (the host's own floor, bare real-time processes, has a p99 of its own, in the table)
+    within = [r["n"] for r in sw if r["skews"] and Stats.of(r["skews"]).median * 1000 <= GOAL_MS and not r["errors"]]
+    strict = [r["n"] for r in sw if r["skews"] and Stats.of(r["skews"]).p99 * 1000 <= GOAL_MS and not r["errors"]]
+    floor_p99 = Stats.of(res.raw["host floor, SCHED_FIFO"]).p99 * 1000
     idle_core = sum(res.raw["idle"]["cpu"]) / len(res.raw["idle"]["cpu"])
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     per_rss = sum(res.raw["idle"]["rss"]) / len(res.raw["idle"]["rss"])
     by_cpu = int((os.cpu_count() or 1) * 0.5 / idle_core) if idle_core > 0 else None
     by_mem = int(mem * 0.5 / per_rss) if per_rss else None
-    res.raw["capacity"] = {"within_goal": within, "idle_core_per_daemon": idle_core, "rss_per_daemon": per_rss,
-                           "by_idle_cpu_half_the_cores": by_cpu, "by_memory_half_the_ram": by_mem}
+    res.raw["capacity"] = {"median_within_goal": within, "p99_within_goal": strict, "idle_core_per_daemon": idle_core,
+                           "rss_per_daemon": per_rss, "by_idle_cpu_half_the_cores": by_cpu, "by_memory_half_the_ram": by_mem}
     cpu_text = f"{by_cpu}" if by_cpu is not None else "any number of"
+    tried = ", ".join(str(r["n"]) for r in sw)
     res.notes.append(
-        f"cameras one {os.cpu_count()}-core host holds with live view off: {max(within) if within else 'none'} measured within "
-        f"the {GOAL_MS:g} ms p99 skew goal (of {', '.join(str(r['n']) for r in sw)} tried); idle CPU alone would allow "
-        f"{cpu_text} daemons in half the cores ({100 * idle_core:.3f} % of a core each), memory {by_mem} in half the RAM "
+        f"cameras one {os.cpu_count()}-core host holds with live view off (release_priority {PRIORITY}): "
+        f"{max(within) if within else 'none'} of {tried} with the median shot within {GOAL_MS:g} ms, "
+        f"{max(strict) if strict else 'none'} with the p99 within it (the host's own floor, bare real-time processes, "
+        f"had a p99 of {floor_p99:.2f} ms in this run); idle CPU alone would allow {cpu_text} daemons in half the cores "
+        f"({100 * idle_core:.3f} % of a core each), memory {by_mem} in half the RAM "
         f"({mem / MB / 1024:.0f} GB, {per_rss / MB:.0f} MB each)")
     res.raw["loadavg_after"] = os.getloadavg()
     return res
