@@ -49,6 +49,7 @@ passes puts the channel in ERROR and ``handle_timer`` raises
 
 from __future__ import annotations
 
+import struct
 from enum import Enum, auto, unique
 
 from ptpd.fuji.codes import ContainerKind, HandshakePacketType
@@ -86,6 +87,9 @@ GOODBYE = 0xFFFFFFFF
 _GOODBYE_BYTES = GOODBYE.to_bytes(4, "little")
 #: Container kind of a data container as it sits in bytes 4-5 of the header.
 _DATA_KIND = int(ContainerKind.Data).to_bytes(2, "little")
+#: A container's header: length, kind, code, transaction id.
+_DATA_HEAD = struct.Struct("<IHHI")
+_DATA_HEADER = _DATA_HEAD.size
 
 
 @unique
@@ -135,6 +139,18 @@ class _CommandChannel(SansIOConnection):
     def transaction_id(self) -> int | None:
         """The id of the open transaction, if any."""
         return self._tid
+
+    def received_so_far(self, transaction_id: int) -> bytes:
+        """The payload of ``transaction_id``'s data container received so far: one still
+        arriving, or one the link cut short (EOF, a deadline, a reset the caller saw).
+        ``b""`` when none is under way, and when the peer garbled the stream."""
+        head = self._framer.peek(_DATA_HEADER)
+        if head is None or not self.intact or self._tid != transaction_id:
+            return b""
+        length, kind, _, tid = _DATA_HEAD.unpack(head)
+        if kind != ContainerKind.Data or tid != transaction_id:
+            return b""
+        return self._framer.peek(min(len(self._framer), length))[_DATA_HEADER:]  # type: ignore[index]
 
     def _at_rest(self) -> bool:
         return self._tid is None and not self._waiting()

@@ -484,10 +484,15 @@ class FujiLink:
                 if data_out is not None and ev.code != ResponseCode.OK:
                     await self._await_stray()
             except (PTPTimeout, CameraDisconnected, ProtocolError, OSError) as exc:
+                # what arrived of the data container is handed on (a download keeps it)
+                partial = (self._data or cmd.conn.received_so_far(tid)) if cmd.conn.intact else b""
                 await self._abort()
                 # Note: our Timeout is also an OSError (via TimeoutError); keep it as is.
                 if not isinstance(exc, PTPError):
-                    raise CameraDisconnected(f"command channel failed: {exc}") from exc
+                    lost = CameraDisconnected(f"command channel failed: {exc}")
+                    lost.partial = partial
+                    raise lost from exc
+                exc.partial = partial
                 raise
         if ev.transaction_id != tid:
             self.mismatched_tids += 1

@@ -28,7 +28,7 @@ from ptpd.protocol.dataphase import (
     data_packets,
     strip,
 )
-from ptpd.protocol.errors import LocalProtocolError, ProtocolError, Timeout
+from ptpd.protocol.errors import LocalProtocolError, ProtocolError, StreamCut, Timeout
 from ptpd.protocol.framing import DEFAULT_MAX_PACKET_SIZE, PacketBuffer
 from ptpd.protocol.sansio import DEFAULT_MIN_PROGRESS, READ_SIZE, Bytes, SansIOConnection
 from ptpd.protocol.transitions import DATA_PHASE, RECV_INPUT, Channel, Input, State
@@ -88,6 +88,9 @@ class ChannelConnection(SansIOConnection):
         self._current_code: int | None = None
         self._cancelled: set[int] = set()
         self._data: Reassembly | None = None
+        #: a data phase that ended before its End Data (EOF, failure, timeout, cancel),
+        #: kept until the next transaction starts so that what arrived can be handed on
+        self._cut: Reassembly | None = None
         self._probe_deadline: float | None = None
         self._probe_patience = 0.0
         #: Connection number from the handshake (Ack sent/received, or Init Event Request).
@@ -117,6 +120,23 @@ class ChannelConnection(SansIOConnection):
         """``(received, total)`` of a data phase being received, else ``None``."""
         d = self._data
         return None if d is None else (d.received, d.total)
+
+    def received_so_far(self, transaction_id: int) -> Bytes:
+        """The payload of ``transaction_id``'s data phase received so far, from its first
+        byte: while the phase runs, and after the link cut it short (EOF, a deadline, a
+        cancel, a reset the caller saw) until the next transaction starts. ``b""`` when
+        none arrived, and when the peer garbled the stream (see :attr:`intact`)."""
+        d = self._data if self._data is not None else self._cut
+        if d is None or d.transaction_id != transaction_id or not self.intact:
+            return b""
+        return d.so_far()
+
+    def _cut_short(self) -> None:
+        """The data phase in progress ends before its End Data: keep it for
+        :meth:`received_so_far`."""
+        if self._data is not None:
+            self._cut = self._data
+        self._data = None
 
     def _waiting(self) -> bool:
         return self._state in self._WAITING
@@ -192,7 +212,7 @@ class ChannelConnection(SansIOConnection):
                             s.left -= n
                 if s.left:
                     if self._eof:
-                        raise ProtocolError(f"connection closed inside a Data packet ({s.left} bytes missing)")
+                        raise StreamCut(f"connection closed inside a Data packet ({s.left} bytes missing)")
                     return ev.NEED_DATA
                 self._streamed = None
                 if s.discard:
@@ -225,7 +245,7 @@ class ChannelConnection(SansIOConnection):
             if raw is None:
                 end = self._at_end_of_input()
                 if end is not ev.NEED_DATA:
-                    self._data = None
+                    self._cut_short()
                 return end
             event = self._receive_packet(pk.decode_packet(raw))
             if event is not None:
@@ -237,7 +257,7 @@ class ChannelConnection(SansIOConnection):
 
     def _fail(self, exc: ProtocolError) -> None:
         super()._fail(exc)
-        self._data = None
+        self._cut_short()
         self._streamed = None
 
     def _start_streamed(self, ptype: pk.PacketType, tid: int, size: int) -> None:
@@ -275,7 +295,7 @@ class ChannelConnection(SansIOConnection):
     def _end_transaction(self) -> None:
         self._current_tid = None
         self._current_code = None
-        self._data = None
+        self._cut_short()
         if self._streamed is not None:
             self._streamed.discard = True  # the rest of the packet in flight is dropped
 

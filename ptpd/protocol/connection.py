@@ -182,6 +182,7 @@ class InitiatorConnection(ChannelConnection):
             self._current_tid = event.transaction_id
             self._current_code = event.code
             self._cancelled.discard(event.transaction_id)
+            self._cut = None
         elif isinstance(event, ev.DataOut):
             return self._send_data(I.SEND_DATA_OUT, event)
         else:
@@ -228,6 +229,7 @@ class ResponderConnection(ChannelConnection):
             self._current_tid = p.transaction_id
             self._current_code = p.code
             self._cancelled.discard(p.transaction_id)
+            self._cut = None
             return ev.OperationRequest(p.code, p.transaction_id, p.params, p.data_phase)
         raise AssertionError(f"unhandled input {inp}")  # pragma: no cover - table and code agree
 

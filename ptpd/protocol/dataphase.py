@@ -8,7 +8,8 @@ Sending (:func:`data_packets`): Data packets of ``chunk_size`` payload each and 
 piece in End Data, as views of the caller's payload (nothing is copied).
 
 Receiving (:class:`Reassembly`), whatever the split, checked against the announced
-total. Two ways, chosen at Start Data:
+total; a phase the link cut short still gives what arrived (:meth:`Reassembly.so_far`).
+Two ways, chosen at Start Data:
 
 * a phase announced as :data:`FILL_THRESHOLD` bytes or more (and at most
   ``max_preallocate``) is received into one ``bytearray`` that grows towards the
@@ -151,6 +152,15 @@ class Reassembly:
             elif len(part):
                 self.parts.append(part)
                 self.received += len(part)
+
+    def so_far(self) -> Bytes:
+        """The bytes received so far, in order from the phase's first: a view of the one
+        buffer, or the whole packets joined (a packet still arriving is not in it). What a
+        phase cut short by a dropped link leaves to keep."""
+        if self.buf is not None:
+            return memoryview(self.buf)[: self.received]
+        parts = self.parts
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def payload(self) -> Bytes:
         """The whole phase at End Data; :class:`ProtocolError` if it came short."""

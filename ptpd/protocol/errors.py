@@ -4,20 +4,35 @@ The hierarchy::
 
     PTPError
     ├── ProtocolError            bytes that break the wire format (the peer sent garbage)
-    │   └── LocalProtocolError   we asked a state machine for something illegal
+    │   ├── LocalProtocolError   we asked a state machine for something illegal
+    │   └── StreamCut            the stream stopped inside a packet or let a deadline pass
     ├── InitFailed(reason)       the responder refused the PTP/IP init handshake
     ├── ResponseError(code)      the camera answered a transaction with a non-OK code
     ├── CameraDisconnected       the link went away
     └── Timeout                  a wait ran out (also a builtin ``TimeoutError``)
 
 Decoders raise only :class:`ProtocolError`; never ``IndexError`` or ``struct.error``.
+
+A link error that cuts a transaction short carries in ``partial`` the part of the
+transaction's data that had arrived (see :attr:`PTPError.partial`), so that a caller can
+keep it: a dropped link then costs no byte already received.
 """
 
 from __future__ import annotations
 
 
+Bytes = bytes | bytearray | memoryview
+
+
 class PTPError(Exception):
     """Base of every error the protocol layer raises."""
+
+    #: Set on a link error (:class:`CameraDisconnected`, :class:`Timeout`,
+    #: :class:`StreamCut`) that ended a call before its data was all in: the part that
+    #: arrived, from its first byte (a transaction's data-in phase; for a camera's
+    #: download, the object from the offset asked for). Empty otherwise, and always when
+    #: the peer garbled the stream (bytes after garbage are not trusted).
+    partial: Bytes = b""
 
 
 class ProtocolError(PTPError):
@@ -26,6 +41,12 @@ class ProtocolError(PTPError):
 
 class LocalProtocolError(ProtocolError):
     """We tried to do something the protocol state does not allow."""
+
+
+class StreamCut(ProtocolError):
+    """The byte stream stopped short: the peer closed the connection inside a packet, or
+    let a deadline pass on a channel that cannot cancel. The stream is over, but nothing
+    in it was garbage: what arrived before the cut is whole."""
 
 
 class InitFailed(PTPError):

@@ -20,7 +20,10 @@ and a data phase must keep its bytes coming. The protocol's one loop timer drive
 a transaction that runs out of time was cancelled by its channel (PTP/IP Cancel) and
 raises :class:`Timeout`, and the channel stays usable (late packets are dropped). A task
 cancelled while it waits for a transaction cancels it the same way. EOF or reset
-becomes :class:`CameraDisconnected`.
+becomes :class:`CameraDisconnected`. Either error carries in ``partial`` the data-in
+bytes of the transaction that arrived before it (the channel's
+:meth:`~ptpd.protocol.channel.ChannelConnection.received_so_far`), so a download the
+link cut short loses nothing already received.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from ptpd.protocol.errors import (
     ProtocolError,
     PTPError,
     ResponseError,
+    StreamCut,
     Timeout,
 )
 from ptpd.protocol.queues import DropOldestQueue
@@ -104,7 +108,8 @@ class _Channel(ConnectionProtocol):
         self.owner._timed_out(self, exc)
 
     def protocol_failed(self, exc: ProtocolError) -> None:
-        log.warning("%s channel: camera broke the protocol: %s", self.name, exc)
+        if not isinstance(exc, StreamCut):  # a stream cut short is a lost link, said below
+            log.warning("%s channel: camera broke the protocol: %s", self.name, exc)
         self.owner._channel_failed(self, exc)
 
     def connection_ended(self, exc: BaseException) -> None:
@@ -312,8 +317,10 @@ class PTPIPInitiator:
         few bytes a second times out. ``progress(received, total)`` is called as data-in
         arrives. Transactions are serialised: concurrent callers wait their turn. On
         :class:`Timeout` (or task cancellation) the transaction is aborted with a PTP/IP
-        Cancel. ``hold`` keeps the request's bytes, once made, until its moment (see
-        :class:`~ptpd.protocol.adapter.WriteHold`); :attr:`request_sent` says when they went.
+        Cancel. Either error (and :class:`CameraDisconnected`) carries in ``partial`` the
+        data-in bytes that had arrived. ``hold`` keeps the request's bytes, once made, until
+        its moment (see :class:`~ptpd.protocol.adapter.WriteHold`); :attr:`request_sent`
+        says when they went.
         """
         limit = self.timeout if timeout is None else timeout
         async with self._lock:
@@ -330,7 +337,12 @@ class PTPIPInitiator:
                 try:
                     return await self._response
                 except Timeout as exc:
-                    raise Timeout(f"operation 0x{int(op):04X}: {exc}") from None
+                    err = Timeout(f"operation 0x{int(op):04X}: {exc}")
+                    err.partial = self._arrived(conn, request.transaction_id)
+                    raise err from None
+                except CameraDisconnected as exc:
+                    exc.partial = self._arrived(conn, request.transaction_id)
+                    raise
             except (Timeout, asyncio.CancelledError):
                 self._abort(chan, request.transaction_id)
                 raise
@@ -352,6 +364,14 @@ class PTPIPInitiator:
         if resp.code != ResponseCode.OK:
             raise ResponseError(resp.code, params=resp.params)
         return resp, data
+
+    def _arrived(self, conn: InitiatorConnection, tid: int) -> bytes | bytearray | memoryview:
+        """The data-in bytes of transaction ``tid`` that arrived before it was cut short:
+        the whole phase if it ended (only the response is missing), else what the channel
+        holds of it. Nothing after the camera garbled the stream."""
+        if not conn.intact:
+            return b""
+        return self._data_in or conn.received_so_far(tid)
 
     def _command_channel(self) -> _Channel:
         if self._failure is not None:
@@ -469,7 +489,9 @@ class PTPIPInitiator:
             self._failure = exc
             log.info("link to camera failed: %s", exc)
         err = exc if isinstance(exc, PTPError) else CameraDisconnected(str(exc))
-        if isinstance(err, ProtocolError):
+        if isinstance(err, StreamCut):
+            err = CameraDisconnected(f"link lost: {err}")
+        elif isinstance(err, ProtocolError):
             err = CameraDisconnected(f"camera broke the protocol: {err}")
         for fut in (self._init_waiter, self._response, self._probe):
             if fut is not None and not fut.done():

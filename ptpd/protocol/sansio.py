@@ -22,7 +22,9 @@ Rules
 ~~~~~
 1. A :class:`~ptpd.protocol.errors.ProtocolError` raised by ``next_event()`` puts the
    channel in its ERROR state for good: every later ``next_event()`` raises it again and
-   ``send()`` raises :class:`LocalProtocolError`. EOF inside a packet is such an error.
+   ``send()`` raises :class:`LocalProtocolError`. EOF inside a packet is such an error
+   (a :class:`~ptpd.protocol.errors.StreamCut`: the stream ended early, but what came
+   before is whole, :attr:`SansIOConnection.intact`).
 2. Time is a parameter. Nothing here reads a clock: ``now`` (any monotonic clock, the
    caller's) comes with ``receive_data``, ``buffer_updated``, ``send`` and
    ``handle_timer``. Give it to every call or to none; without it no timer runs.
@@ -44,12 +46,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import ClassVar, Union
+from typing import ClassVar
 
-from ptpd.protocol.errors import LocalProtocolError, ProtocolError, Timeout
+from ptpd.protocol.errors import Bytes, LocalProtocolError, ProtocolError, StreamCut, Timeout
 from ptpd.protocol.framing import PacketBuffer
-
-Bytes = Union[bytes, bytearray, memoryview]
 
 #: Size of the scratch buffer :meth:`SansIOConnection.get_buffer` hands out.
 READ_SIZE = 256 * 1024
@@ -131,6 +131,13 @@ class SansIOConnection:
         """The channel's state (the dialect's ``State``)."""
         return self._state
 
+    @property
+    def intact(self) -> bool:
+        """False once the peer sent bytes that break the protocol. A stream that was only
+        cut short (EOF inside a packet, a deadline that passed, a reset the caller saw)
+        stays intact: the bytes that came before the cut can be trusted."""
+        return self._error is None or isinstance(self._error, StreamCut)
+
     def _move(self, state: Enum) -> None:
         """Enter ``state``; a new state is progress (rule 3) and restarts the clock."""
         if state is self._state:
@@ -211,7 +218,7 @@ class SansIOConnection:
         if not self._eof:
             return NEED_DATA
         if len(self._framer):
-            raise ProtocolError(f"connection closed inside a packet ({len(self._framer)} bytes left)")
+            raise StreamCut(f"connection closed inside a packet ({len(self._framer)} bytes left)")
         self._move(self._CLOSED)
         return ConnectionClosed()
 
@@ -300,8 +307,8 @@ class SansIOConnection:
 
     def _timed_out(self, exc: Timeout) -> None:
         """A deadline passed: by default the channel is broken (a dialect that can
-        cancel does so instead)."""
-        self._fail(ProtocolError(str(exc)))
+        cancel does so instead); what arrived before stays trusted."""
+        self._fail(StreamCut(str(exc)))
 
 
 __all__ = [
