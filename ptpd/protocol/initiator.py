@@ -59,6 +59,8 @@ DEFAULT_GUID = uuid.uuid5(uuid.NAMESPACE_DNS, "initiator.ptpd").bytes
 DEFAULT_EVENT_QUEUE = 256
 
 Progress = Callable[[int, int], None]
+#: States of the command channel in which a transaction may still receive data.
+_MAY_RECEIVE = frozenset({State.REQUESTED, State.DATA_IN})
 
 
 def guid_bytes(guid: bytes | bytearray | str | uuid.UUID | None) -> bytes:
@@ -350,6 +352,8 @@ class PTPIPInitiator:
                 self._response = None
                 self._data_in = b""
                 self._progress = None
+                if self._failure is not None and chan.transport is not None:
+                    chan.transport.close()  # the session went while this ran (see _channel_failed)
 
     async def call(
         self,
@@ -493,8 +497,13 @@ class PTPIPInitiator:
             err = CameraDisconnected(f"link lost: {err}")
         elif isinstance(err, ProtocolError):
             err = CameraDisconnected(f"camera broke the protocol: {err}")
+        # A camera that goes away closes both channels; the command channel may still have
+        # data of a download on its way (in the kernel's buffer, in flight) when the event
+        # channel's end is seen. It then ends on its own (its EOF, a reset, its deadline,
+        # or the phase's end), so that what arrives is kept; transact() closes it after.
+        receiving = self._receiving() if chan is self._evt else None
         for fut in (self._init_waiter, self._response, self._probe):
-            if fut is not None and not fut.done():
+            if fut is not None and not fut.done() and not (receiving is not None and fut is self._response):
                 fut.set_exception(err)
         end: BaseException = StopAsyncIteration() if self._closing else CameraDisconnected(str(err))
         for sub in list(self._subscribers):
@@ -502,8 +511,16 @@ class PTPIPInitiator:
         self._subscribers.clear()
         # one channel gone means the session is gone: drop the other one too
         for other in (self._cmd, self._evt):
-            if other is not None and other is not chan and other.transport is not None:
+            if other is not None and other is not chan and other is not receiving and other.transport is not None:
                 other.transport.close()
+
+    def _receiving(self) -> _Channel | None:
+        """The command channel, while it is up (not closing) and a transaction on it may
+        still receive data (requested, or in its data phase)."""
+        cmd = self._cmd
+        if self._closing or cmd is None or cmd.lost is not None or cmd.conn.state not in _MAY_RECEIVE:
+            return None
+        return cmd
 
     # -- close -------------------------------------------------------------------------------------
 
