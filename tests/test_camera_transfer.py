@@ -8,14 +8,19 @@ import os
 
 import pytest
 
-from ptpd.camera import CHUNK, CameraDisconnected, IncompleteTransfer, Transfer, TransferInterrupted, verify
+from ptpd.camera import CameraDisconnected, IncompleteTransfer, Transfer, TransferInterrupted, verify
 from ptpd.camera.transfer import fetch
 
+#: the step of a camera that caps its partial reads
+CHUNK = 256 * 1024
 OBJECT = b"\xff\xd8" + os.urandom(3 * CHUNK + 1234) + b"\xff\xd9"
 
 
 class FlakyCamera:
-    """Serves partial reads from OBJECT; the link drops on the read numbered ``drop_at``."""
+    """Caps its partial reads at CHUNK and serves them from OBJECT; the link drops on the
+    read numbered ``drop_at``."""
+
+    read_step = CHUNK
 
     def __init__(self, drop_at: int | None) -> None:
         self.drop_at = drop_at
@@ -51,6 +56,8 @@ def test_resume_continues_from_the_bytes_received() -> None:
 class WholeObjectCamera:
     """A camera without partial reads: one download, sliced from ``offset``."""
 
+    read_step = None
+
     def __init__(self) -> None:
         self.offsets: list[int] = []
         self.sizes: list[object] = []
@@ -77,12 +84,12 @@ def test_a_download_from_an_offset_restarts_there_without_partial_reads() -> Non
         asyncio.run(fetch(cam, t))  # type: ignore[arg-type]
 
 
-def test_one_download_when_steps_are_not_asked_and_the_size_is_learnt() -> None:
-    """``steps=False`` (a download's first attempt): one read even where the camera has
-    partial reads; a transfer that did not know the size learns it from what arrived."""
+def test_one_download_and_the_size_is_learnt() -> None:
+    """A transfer that did not know the size is one read, and learns the size from what
+    arrived."""
     t = Transfer(handle=9)
     cam = WholeObjectCamera()
-    got = asyncio.run(fetch(cam, t, steps=False))  # type: ignore[arg-type]
+    got = asyncio.run(fetch(cam, t))  # type: ignore[arg-type]
     assert bytes(got.data) == OBJECT and t.size == len(OBJECT) and cam.offsets == [0]
 
 

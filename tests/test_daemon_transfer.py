@@ -1,10 +1,10 @@
 """Data safety (issue 8): a capture whose download breaks names its handle and leaves the
 image on the camera; daemon-side files are whole or absent; a transfer cut by a dropped
-link resumes with GetPartialObject after the reconnect.
+link resumes with GetPartialObject after the reconnect, from the byte it reached.
 
 Real daemon process (``ptpd run --simulate generic``), faults through ``sim.fault``. A
-generic capture runs InitiateCapture, GetObjectInfo, then GetPartialObject steps: two
-harmless one-shot faults (1 ms late) go first so the drop lands on the data transfer.
+generic capture runs InitiateCapture, GetObjectInfo, then one GetObject: two harmless
+one-shot faults (1 ms late) go first so the drop lands on the data transfer.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def drop_during_transfer(d: Daemon) -> None:
     fault(d, "clear")
     fault(d, "slow_next", ms=1)  # InitiateCapture
     fault(d, "slow_next", ms=1)  # GetObjectInfo
-    fault(d, "drop_next", point="mid-data", fraction=0.5)  # the first GetPartialObject
+    fault(d, "drop_next", point="mid-data", fraction=0.5)  # the GetObject
 
 
 def test_describe_names_the_datatype(gen: Daemon) -> None:
@@ -113,6 +113,29 @@ def test_download_cut_by_a_drop_resumes_after_reconnect(gen: Daemon) -> None:
     assert got["resumed"] >= 1
     assert bytes(got["data"]) == bytes(whole["data"]) and got["size"] == obj["size"] == len(whole["data"])
     assert got["filename"] == whole["filename"] != ""
+
+
+def test_a_drop_mid_getobject_resumes_from_the_byte_reached(tmp_path: Path) -> None:
+    """The GetObject of a download and of a capture cut after half its bytes: after the
+    reconnect the camera layer asks only for the rest (the daemon's log names the byte it
+    resumed at: the half that arrived, not 0), and the bytes are an undisturbed read's."""
+    d = Daemon(tmp_path, "--simulate", "generic", "--keepalive", "0", "--timeout", "1")
+    try:
+        obj, whole = largest_and_bytes(d.c)
+        drop_during_download(d)
+        got = d.c.ok("download", {"handle": obj["handle"]}, timeout=40)
+        assert bytes(got["data"]) == whole and got["resumed"] == 1
+        wait_status(d.c, "connected", 20)
+        drop_during_transfer(d)
+        shot = d.c.ok("capture", {"download": True}, timeout=40)["shots"][0]
+        assert shot["resumed"] == 1
+        wait_status(d.c, "connected", 20)
+        assert bytes(shot["data"]) == bytes(d.c.ok("download", {"handle": shot["handle"]}, timeout=20)["data"])
+    finally:
+        d.close()
+    log = d.proc.output()[1]
+    for handle, size in ((obj["handle"], len(whole)), (shot["handle"], shot["size"])):
+        assert f"resuming handle 0x{handle:08X} at byte {size // 2} " in log, log[-3000:]
 
 
 def test_download_that_cannot_resume_says_how_far_it_got(gen: Daemon) -> None:

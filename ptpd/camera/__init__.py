@@ -37,11 +37,10 @@ from ptpd.camera.errors import (
     Unsupported,
     refused_as_busy,
 )
-from ptpd.camera.transfer import CHUNK, SIZE_UNKNOWN, Download, Transfer, verify
+from ptpd.camera.transfer import SIZE_UNKNOWN, Download, Transfer, verify
 from ptpd.camera.vendors import VENDORS, Target, Vendor, vendor
 
 __all__ = [
-    "CHUNK",
     "LINK_ERRORS",
     "SIZE_UNKNOWN",
     "VENDORS",

@@ -128,8 +128,12 @@ class AutoCamera(Camera):
     async def read_partial(self, handle: int, offset: int, size: int) -> bytes | bytearray:
         return await self.camera.read_partial(handle, offset, size)
 
-    async def fetch(self, t: Transfer, progress: Progress | None = None, *, steps: bool = True) -> Download:
-        return await self.camera.fetch(t, progress, steps=steps)
+    @property
+    def read_step(self) -> int | None:  # type: ignore[override]
+        return self.camera.read_step if self._cam is not None else None
+
+    async def fetch(self, t: Transfer, progress: Progress | None = None) -> Download:
+        return await self.camera.fetch(t, progress)
 
     async def resume(self, t: Transfer, progress: Progress | None = None) -> Download:
         return await self.camera.resume(t, progress)

@@ -19,8 +19,9 @@ Rules every implementation keeps:
 * Capture is one shot per :meth:`Camera.capture` call: the vendor's own release and wait
   for the new object, returning a :class:`Shot`. Whoever takes several shots loops over
   it (and may stop between shots). The object then travels as a
-  :class:`~ptpd.camera.transfer.Transfer` (:meth:`Camera.fetch`), which a new camera
-  object continues after a reconnect (:meth:`Camera.resume`).
+  :class:`~ptpd.camera.transfer.Transfer` (:meth:`Camera.fetch`), which keeps what
+  arrived when the link drops and a new camera object continues after a reconnect
+  (:meth:`Camera.resume`).
 * A property is named by its unified name (``iso``, ``whitebalance``, ``exposure``,
   ``exp-bias``, ``effect``, ``delay``, ``flashmode``, ``focusmtr``, ``recmode``), by the
   vendor's name, or as a code (``0x500F``, ``"500f"``, ``20495``).
@@ -276,6 +277,10 @@ class Camera(abc.ABC):
     """A connected camera, vendor-neutral. Implementations must not block the loop."""
 
     vendor: str = "generic"
+    #: The most bytes one partial read (:meth:`read_partial`) may ask of this camera, for
+    #: a body that caps them; ``None``: an object is read in one transaction (GetObject,
+    #: or GetPartialObject for the whole rest), which keeps the link busy for all of it.
+    read_step: int | None = None
 
     @classmethod
     def from_target(cls, target: Target) -> Camera:
@@ -417,7 +422,7 @@ class Camera(abc.ABC):
 
     async def partial_reads(self) -> bool:
         """True when :meth:`read_partial` works here (the camera lists GetPartialObject),
-        so a transfer can go in steps and continue from a byte offset."""
+        so a transfer can continue from a byte offset (and go in steps where it must)."""
         return False
 
     async def read_partial(self, handle: int, offset: int, size: int) -> bytes | bytearray:
@@ -427,18 +432,19 @@ class Camera(abc.ABC):
             raise ResponseError(res.code, params=res.params)
         return res.data
 
-    async def fetch(self, t: Transfer, progress: Progress | None = None, *, steps: bool = True) -> Download:
-        """The rest of ``t`` (see :func:`ptpd.camera.transfer.fetch`): in steps where the
-        camera offers them and ``steps`` is asked, else in one download. A dropped link
-        raises :class:`~ptpd.camera.errors.TransferInterrupted`; ``t`` keeps what arrived."""
-        return await fetch_rest(self, t, progress, steps=steps)
+    async def fetch(self, t: Transfer, progress: Progress | None = None) -> Download:
+        """The rest of ``t`` (see :func:`ptpd.camera.transfer.fetch`): one download, or
+        steps of :attr:`read_step`. A dropped link raises
+        :class:`~ptpd.camera.errors.TransferInterrupted`; ``t`` keeps every byte that
+        arrived, also of the read it cut short."""
+        return await fetch_rest(self, t, progress)
 
     async def resume(self, t: Transfer, progress: Progress | None = None) -> Download:
         """Continue ``t``, begun on this or an earlier camera object (before a reconnect),
-        from the byte it reached, in steps where the camera offers them."""
+        from the byte it reached (GetPartialObject from there)."""
         t.resumes += 1
         log.info("resuming handle 0x%08X at byte %d (attempt %d)", t.handle, t.position, t.resumes)
-        return await self.fetch(t, progress, steps=True)
+        return await self.fetch(t, progress)
 
     @abc.abstractmethod
     async def download(
@@ -447,7 +453,8 @@ class Camera(abc.ABC):
         """The object's bytes from ``offset`` on (partial reads where the camera offers them).
 
         ``size``: the object's size when the caller knows it (from its ObjectInfo), so
-        that a camera that needs it does not ask again.
+        that a camera that needs it does not ask again. A link error that cuts it short
+        carries in ``partial`` the object's bytes from ``offset`` that arrived.
         """
 
     @abc.abstractmethod

@@ -564,10 +564,10 @@ class CanonCamera(GenericCamera):
         # (libgphoto2 reads captures in the camera's RAM only this way, library.c:4310-4474)
         return True
 
-    async def fetch(self, t: Transfer, progress: Progress | None = None, *, steps: bool = True) -> Download:
+    async def fetch(self, t: Transfer, progress: Progress | None = None) -> Download:
         """As for any camera; a capture in the camera's RAM is then released with
         TransferComplete (library.c:4444), so the body frees it."""
-        download = await super().fetch(t, progress, steps=steps)
+        download = await super().fetch(t, progress)
         if t.handle in self._ram:
             await self._transfer_complete(t.handle)
         return download

@@ -51,7 +51,7 @@ from ptpd.camera.base import (
 )
 from ptpd.camera.errors import ProtocolError, ResponseError, Unsupported
 from ptpd.camera.fuji_capture import capture as capture_shot
-from ptpd.camera.fuji_objects import FujiObjects
+from ptpd.camera.fuji_objects import DOWNLOAD_CHUNK, FujiObjects
 from ptpd.camera.properties import CACHE_EVENT_QUEUE, REFUSED_VALUE, DescCache
 from ptpd.fuji.bringup import CONTROL_STATE_CODES, WHOLE_STATE_MIN
 from ptpd.fuji.codes import COMMAND_PORT, FujiEventCode, FujiOperationCode, FujiPropCode
@@ -134,6 +134,9 @@ class FujiCamera(FujiObjects, Camera):
     vendor = "fuji"
     #: captures remaining (0xD229): the body's own count, in its state list
     shots_left_property = FujiPropCode.CapturesRemaining
+    #: captures are read in the steps this dialect's downloads ask for (what a body
+    #: takes in one GetPartialObject is not known)
+    read_step = DOWNLOAD_CHUNK
 
     def __init__(
         self,

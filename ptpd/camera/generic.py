@@ -43,7 +43,7 @@ from ptpd.camera.base import (
     Shot,
     event_name,
 )
-from ptpd.camera.errors import InitFailed, ResponseError, Timeout, Unsupported
+from ptpd.camera.errors import InitFailed, PTPError, ResponseError, Timeout, Unsupported
 from ptpd.protocol.codes import DataType, EventCode, InitFailReason, OperationCode, ResponseCode
 from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, Range, decode_uint32_array
 from ptpd.protocol.datatypes import decode_value, encode_value
@@ -498,7 +498,8 @@ class GenericCamera(Camera):
     ) -> bytes:
         """The object's bytes from ``offset``: one GetObject, or GetPartialObject from an offset.
 
-        A big object comes back as the ``bytearray`` it was received into (no copy).
+        A big object comes back as the ``bytearray`` it was received into (no copy). A link
+        error carries in ``partial`` the bytes from ``offset`` that arrived.
         """
         if offset < 0:
             raise ValueError("offset must be >= 0")
@@ -514,7 +515,11 @@ class GenericCamera(Camera):
             def relay(received: int, total: int) -> None:
                 progress(max(received - offset, 0), max(total - offset, 0))
 
-        _, data = await self.link.call(OperationCode.GetObject, (handle,), progress=relay)
+        try:
+            _, data = await self.link.call(OperationCode.GetObject, (handle,), progress=relay)
+        except PTPError as exc:  # GetObject's bytes begin at the object's first
+            exc.partial = memoryview(exc.partial)[offset:] if offset else exc.partial
+            raise
         if progress is not None:
             progress(max(len(data) - offset, 0), max(len(data) - offset, 0))
         return data[offset:] if offset else data
@@ -533,9 +538,14 @@ class GenericCamera(Camera):
                 progress(base + received, total)
 
             want = min(DOWNLOAD_CHUNK, total - done)
-            _, chunk = await self.link.call(
-                OperationCode.GetPartialObject, (handle, offset + done, want), progress=relay if progress else None
-            )
+            try:
+                _, chunk = await self.link.call(
+                    OperationCode.GetPartialObject, (handle, offset + done, want), progress=relay if progress else None
+                )
+            except PTPError as exc:  # what the earlier reads brought comes first
+                if out is not None and done:
+                    exc.partial = bytes(memoryview(out)[:done]) + exc.partial
+                raise
             if not chunk:
                 break  # the camera has no more than it said
             if out is None and len(chunk) >= total:

@@ -5,12 +5,16 @@
   received so far. It belongs to no camera object: after a reconnect a *new*
   :class:`~ptpd.camera.base.Camera` continues it from :attr:`Transfer.position`
   (:meth:`Camera.resume <ptpd.camera.base.Camera.resume>`).
-* :func:`fetch` reads the rest of a transfer: in partial reads of :data:`CHUNK` bytes
-  where the caller wants steps, the camera offers them and the size is known, so that the
-  bytes already received survive a dropped link; otherwise with one
-  :meth:`Camera.download <ptpd.camera.base.Camera.download>`, whose own buffer becomes the
-  result (no copy). A link error is raised as :class:`TransferInterrupted`, carrying the
-  transfer.
+* :func:`fetch` reads the rest of a transfer in one
+  :meth:`Camera.download <ptpd.camera.base.Camera.download>` (one GetObject from the
+  start, one GetPartialObject for the rest from an offset: the link carries the object
+  at its own rate, with no wait for the camera between steps), whose own buffer becomes
+  the result (no copy); a camera that caps its partial reads
+  (:attr:`Camera.read_step <ptpd.camera.base.Camera.read_step>`) is read in steps of
+  that size. A link error is raised as :class:`TransferInterrupted`, carrying the
+  transfer, which keeps every byte that arrived, also of the read the link cut short
+  (the protocol layer hands them up in the error's ``partial``): a resume continues
+  from there with GetPartialObject.
 * A :class:`Download` is what a finished transfer hands over; :func:`verify` checks that
   bytes are the whole object: the size ObjectInfo gave, and a JPEG's end marker.
 """
@@ -29,9 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Bytes per partial read: what a dropped link can cost at most. Small enough that a
-#: typical JPEG resumes partway, large enough that a RAW is a few hundred steps.
-CHUNK = 256 * 1024
 #: ObjectInfo's size for an object of 4 GiB or more: the size is not known.
 SIZE_UNKNOWN = 0xFFFFFFFF
 
@@ -45,7 +46,7 @@ class Transfer:
     start: int = 0
     filename: str = ""  #: the camera's name for it ("" when it did not say)
     format: int = 0  #: ObjectFormat code (0 when unknown)
-    data: bytearray = field(default_factory=bytearray)  #: bytes received in steps so far
+    data: bytearray = field(default_factory=bytearray)  #: bytes received so far (kept across a drop)
     resumes: int = 0  #: how many times it was taken up again after a dropped link
 
     def __post_init__(self) -> None:
@@ -110,38 +111,67 @@ def verify(data: bytes | bytearray | memoryview, size: int | None, fmt: int, fil
             raise IncompleteTransfer(f"JPEG of {n} bytes has no end marker (FF D9)")
 
 
-async def fetch(cam: Camera, t: Transfer, progress: Progress | None = None, *, steps: bool = True) -> Download:
+async def fetch(cam: Camera, t: Transfer, progress: Progress | None = None) -> Download:
     """The rest of ``t`` (from :attr:`Transfer.position`) from ``cam``.
 
-    ``steps``: read in partial reads of :data:`CHUNK` where the camera offers them and the
-    size is known (what a resume needs); False: one download, the camera's own buffer as
-    the result. Raises :class:`TransferInterrupted` on a link error (the bytes so far stay
-    in ``t``), :class:`IncompleteTransfer` for bytes received that this camera cannot
-    continue.
+    One download of the rest, or steps of the camera's
+    :attr:`~ptpd.camera.base.Camera.read_step` where it has one. Raises :class:`TransferInterrupted` on a link error,
+    with every byte that arrived kept in ``t`` (where the camera can continue from them:
+    it has partial reads and the size is known), and :class:`IncompleteTransfer` for bytes
+    received that this camera cannot continue.
     """
+    resumable = False
     try:
-        stepwise = steps and t.size is not None and await cam.partial_reads()
-        if not stepwise:
-            if t.received:
-                raise IncompleteTransfer(f"camera cannot resume handle 0x{t.handle:08X} (no partial reads)")
-            data = await cam.download(t.handle, progress, t.position, size=t.size)
+        resumable = t.size is not None and await cam.partial_reads()
+        if t.received and not resumable:
+            raise IncompleteTransfer(f"camera cannot resume handle 0x{t.handle:08X} (no partial reads)")
+        step = cam.read_step
+        if resumable and step:
+            return await _in_steps(cam, t, step, progress)
+        before = t.received
+        relay = None
+        if progress is not None:
+
+            def relay(received: int, total: int) -> None:
+                progress(before + received, before + total)
+
+        data = await cam.download(t.handle, relay, t.position, size=t.size)
+        if not t.data:
             if t.size is None:
                 t.size = t.start + len(data)
             return t.finish(data)
-        assert t.size is not None
-        total = t.size - t.start
-        while t.position < t.size:
-            chunk = await cam.read_partial(t.handle, t.position, min(CHUNK, t.size - t.position))
-            if not chunk:
-                break  # the camera has no more than this; verify() tells
-            if not t.data and len(chunk) >= total:
-                return t.finish(chunk[:total] if len(chunk) > total else chunk)  # all at once
-            t.data += chunk[: t.size - t.position]
-            if progress is not None:
-                progress(t.received, total)
+        t.data += data
         return t.finish(t.data)
     except LINK_ERRORS as exc:
+        if resumable:
+            _keep(t, getattr(exc, "partial", b""))
         raise TransferInterrupted(t, exc) from exc
 
 
-__all__ = ["CHUNK", "SIZE_UNKNOWN", "Download", "Transfer", "fetch", "verify"]
+async def _in_steps(cam: Camera, t: Transfer, step: int, progress: Progress | None) -> Download:
+    """The rest of ``t`` in partial reads of at most ``step`` bytes (a camera that caps them)."""
+    assert t.size is not None
+    total = t.size - t.start
+    while t.position < t.size:
+        chunk = await cam.read_partial(t.handle, t.position, min(step, t.size - t.position))
+        if not chunk:
+            break  # the camera has no more than this; verify() tells
+        if not t.data and len(chunk) >= total:
+            return t.finish(chunk[:total] if len(chunk) > total else chunk)  # all at once
+        t.data += memoryview(chunk)[: t.size - t.position]
+        if progress is not None:
+            progress(t.received, total)
+    return t.finish(t.data)
+
+
+def _keep(t: Transfer, partial: bytes | bytearray | memoryview) -> None:
+    """The bytes of a read the link cut short, from :attr:`Transfer.position` on: kept (never
+    past the object's size), so the resume asks only for what is missing."""
+    if partial and t.size is not None:
+        n = min(len(partial), t.size - t.position)
+        if n > 0:
+            t.data += memoryview(partial)[:n]
+            log.info("handle 0x%08X: kept %d bytes of the read the link cut short (%s)", t.handle, n, t.so_far)
+
+
+__all__ = ["SIZE_UNKNOWN", "Download", "Transfer", "fetch", "verify"]

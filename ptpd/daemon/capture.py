@@ -7,8 +7,9 @@ command comes between them), one :meth:`CaptureRun.take` per shot:
 1. the camera layer's :meth:`Camera.capture <ptpd.camera.Camera.capture>` (the vendor's
    release, wait for the new object and its ObjectInfo), announced on
    ``event.capture_done``;
-2. with ``download``/``dir``: the image read in steps (:meth:`Camera.fetch
-   <ptpd.camera.Camera.fetch>`), verified and handed over (a file under ``dir``, or bytes
+2. with ``download``/``dir``: the image read (:meth:`Camera.fetch
+   <ptpd.camera.Camera.fetch>`, which keeps what arrived if the link drops), verified
+   and handed over (a file under ``dir``, or bytes
    in the reply), then deleted unless ``keep``. A shot with no object but a preview
    delivers the preview.
 

@@ -33,17 +33,17 @@ async def download(ctx: Context, a: dict[str, Any], request: Request) -> Any:
 
     async def first(cam: Camera) -> Download:
         t = await cam.transfer(handle, offset)
-        # One download first: the camera's own buffer goes into the reply (a blob frame,
-        # never copied). Steps only for a resume, below.
-        return await cam.fetch(t, progress, steps=False)
+        # One download: the camera's own buffer goes into the reply (a blob frame, never
+        # copied); a dropped link leaves what arrived in the transfer, for the resume below.
+        return await cam.fetch(t, progress)
 
     link = ctx.link
     connects = link.connects
     try:
         dl = await on_camera(ctx, request, "download", first, 8)
     except TransferInterrupted as exc:
-        # after the reconnect the camera layer takes it up again, in steps where the
-        # camera has them, so that a second drop costs one step, not the object
+        # after the reconnect the camera layer takes it up again from the byte it reached
+        # (GetPartialObject for the rest); a second drop keeps what arrived as well
         note_loss(link, exc)
         t = exc.transfer
         try:
