@@ -11,16 +11,66 @@ connection queued by itself, and keeps ONE loop timer on the connection's
 :class:`~ptpd.protocol.errors.Timeout` goes to :meth:`~ConnectionProtocol.timed_out`.
 No deadline lives here: the adapters of both dialects wait on futures that the events,
 the timer or the end of the connection settle.
+
+It is also where every camera connection of both dialects comes in, so it bounds TCP's
+own waits on them (:func:`tune_camera_socket`): after an outage a request in flight
+reaches the camera within a second of the link's return, and a link that stays dead
+is noticed within the channel's timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
+import sys
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from ptpd.protocol.errors import CameraDisconnected, ProtocolError, Timeout
 from ptpd.protocol.sansio import NEED_DATA, ConnectionClosed, ConnectionEvent, SansIOConnection
+
+log = logging.getLogger(__name__)
+
+#: Linux's ``TCP_RTO_MAX_MS`` socket option (kernel 6.15 and later; Python has no name for
+#: it yet): the longest TCP's retransmission timer may back off to.
+TCP_RTO_MAX_MS = 44
+#: The back-off cap on camera sockets, in ms: the smallest the kernel takes (it refuses
+#: less than a second). TCP doubles its retransmission interval from 200 ms, so a request
+#: in flight when a Wi-Fi link drops for 3 s is next sent 1.6 s or more after the one
+#: before, and may reach the camera that long after the link is back; capped, within 1 s.
+RTO_MAX_MS = 1000
+
+
+def tune_camera_socket(sock: Any, user_timeout: float | None) -> dict[str, int]:
+    """Bound TCP's own waits on a camera connection (``sock``: a socket, or asyncio's
+    view of one); the options that took, by name.
+
+    * ``TCP_RTO_MAX_MS`` = :data:`RTO_MAX_MS`: retransmissions at most a second apart;
+    * ``TCP_USER_TIMEOUT`` = ``user_timeout`` (the channel's timeout, seconds; ``None``:
+      not set): data of ours the camera has not acknowledged for that long means the
+      link is dead, and the connection ends (ETIMEDOUT) instead of retrying for the
+      kernel's default of about 15 minutes. A camera that is only slow to answer still
+      acknowledges at once, so this never cuts a long operation short.
+
+    Linux only; a kernel without an option (``TCP_RTO_MAX_MS`` came in 6.15) keeps its
+    default for it, without an error.
+    """
+    if not sys.platform.startswith("linux") or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return {}
+    wanted = {"TCP_RTO_MAX_MS": (TCP_RTO_MAX_MS, RTO_MAX_MS)}
+    user = getattr(socket, "TCP_USER_TIMEOUT", None)
+    if user is not None and user_timeout is not None and user_timeout > 0:
+        wanted["TCP_USER_TIMEOUT"] = (user, max(1, round(user_timeout * 1000)))
+    done: dict[str, int] = {}
+    for name, (option, value) in wanted.items():
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, option, value)
+        except OSError as exc:  # ENOPROTOOPT / EINVAL on a kernel without it
+            log.debug("camera socket keeps the kernel's default %s: %s", name, exc)
+            continue
+        done[name] = value
+    return done
 
 
 class WriteHold(Protocol):
@@ -61,6 +111,9 @@ class ConnectionProtocol(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            tune_camera_socket(sock, self.conn.timeout)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self.conn.get_buffer(sizehint)
@@ -195,4 +248,4 @@ class ConnectionProtocol(asyncio.BufferedProtocol):
         """The connection is gone (EOF, reset, closed by us): ``exc`` says why."""
 
 
-__all__ = ["ConnectionProtocol"]
+__all__ = ["RTO_MAX_MS", "TCP_RTO_MAX_MS", "ConnectionProtocol", "tune_camera_socket"]
