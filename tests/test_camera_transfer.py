@@ -53,6 +53,17 @@ def test_resume_continues_from_the_bytes_received() -> None:
     verify(got.data, got.size, got.format, got.filename)
 
 
+def test_progress_reaches_the_end_in_steps_and_within_one_step() -> None:
+    """Each step reports the bytes so far; an object within one step reports its end too."""
+    for step, expect in ((CHUNK, [CHUNK, 2 * CHUNK, 3 * CHUNK, len(OBJECT)]), (4 * CHUNK, [len(OBJECT)])):
+        seen: list[tuple[int, int]] = []
+        cam = FlakyCamera(drop_at=None)
+        cam.read_step = step
+        got = asyncio.run(fetch(cam, Transfer(handle=7, size=len(OBJECT)), lambda n, total: seen.append((n, total))))  # type: ignore[arg-type]
+        assert bytes(got.data) == OBJECT
+        assert seen == [(n, len(OBJECT)) for n in expect], step
+
+
 class WholeObjectCamera:
     """A camera without partial reads: one download, sliced from ``offset``."""
 

@@ -156,8 +156,10 @@ async def _in_steps(cam: Camera, t: Transfer, step: int, progress: Progress | No
         chunk = await cam.read_partial(t.handle, t.position, min(step, t.size - t.position))
         if not chunk:
             break  # the camera has no more than this; verify() tells
-        if not t.data and len(chunk) >= total:
-            return t.finish(chunk[:total] if len(chunk) > total else chunk)  # all at once
+        if not t.data and len(chunk) >= total:  # all at once (an object within one step)
+            if progress is not None:
+                progress(total, total)
+            return t.finish(chunk[:total] if len(chunk) > total else chunk)
         t.data += memoryview(chunk)[: t.size - t.position]
         if progress is not None:
             progress(t.received, total)
