@@ -484,16 +484,11 @@ class FujiLink:
                 if data_out is not None and ev.code != ResponseCode.OK:
                     await self._await_stray()
             except (PTPTimeout, CameraDisconnected, ProtocolError, OSError) as exc:
-                # what arrived of the data container is handed on (a download keeps it)
-                partial = (self._data or cmd.conn.received_so_far(tid)) if cmd.conn.intact else b""
+                arrived = (self._data or cmd.conn.received_so_far(tid)) if cmd.conn.intact else b""  # a download keeps it
                 await self._abort()
-                # Note: our Timeout is also an OSError (via TimeoutError); keep it as is.
-                if not isinstance(exc, PTPError):
-                    lost = CameraDisconnected(f"command channel failed: {exc}")
-                    lost.partial = partial
-                    raise lost from exc
-                exc.partial = partial
-                raise
+                if not isinstance(exc, PTPError):  # our Timeout is also an OSError (via TimeoutError): kept as is
+                    raise CameraDisconnected(f"command channel failed: {exc}").carrying(arrived) from exc
+                raise exc.carrying(arrived)
         if ev.transaction_id != tid:
             self.mismatched_tids += 1
             log.log(logging.WARNING if self.mismatched_tids == 1 else logging.DEBUG,

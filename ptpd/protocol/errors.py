@@ -34,6 +34,11 @@ class PTPError(Exception):
     #: the peer garbled the stream (bytes after garbage are not trusted).
     partial: Bytes = b""
 
+    def carrying(self, partial: Bytes) -> PTPError:
+        """This error with ``partial`` set to the data that arrived; for ``raise``."""
+        self.partial = partial
+        return self
+
 
 class ProtocolError(PTPError):
     """Bytes received from the peer break the PTP or PTP/IP format."""
