@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 from ptpd.simulator import start_simulator
-from tests.conftest import free_port
+from conftest import free_port
 
 
 class SimThread:

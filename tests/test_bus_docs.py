@@ -7,7 +7,7 @@ import re
 import pytest
 
 from ptpd import bus
-from tests.conftest import ROOT
+from conftest import ROOT
 
 DOC = (ROOT / "docs" / "bus.md").read_text()
 

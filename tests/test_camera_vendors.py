@@ -19,7 +19,7 @@ from ptpd.camera.generic import GenericCamera
 from ptpd.daemon.config import ConfigError, load_config
 from ptpd.daemon.server import Daemon
 from ptpd.simulator import SIMULATORS
-from tests.test_daemon import Client, FakeCamera, World, wait_connected
+from test_daemon import Client, FakeCamera, World, wait_connected
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -22,7 +22,7 @@ from ptpd.canon.packets import encode_set_property
 from ptpd.protocol.codes import OperationCode as OP
 from ptpd.simulator import start_simulator
 from ptpd.simulator.jpeg import read_exif
-from tests.conftest import count_operations
+from conftest import count_operations
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -39,7 +39,7 @@ from ptpd.daemon.config import load_config
 from ptpd.daemon.server import Daemon
 from ptpd.protocol.datasets import ObjectInfo
 from ptpd.protocol.errors import CameraDisconnected, ResponseError
-from tests.test_daemon_sim import subscriber
+from test_daemon_sim import subscriber
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -16,7 +16,7 @@ import pytest
 import zmq
 
 from ptpd import bus
-from tests.test_daemon_sim import Daemon, needs_generic, wait_status
+from test_daemon_sim import Daemon, needs_generic, wait_status
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -22,8 +22,8 @@ from ptpd import bus
 from ptpd.camera import ResponseError, Shot
 from ptpd.daemon.config import load_config
 from ptpd.daemon.server import Daemon
-from tests.test_daemon import JPEG, Client, FakeCamera, World, run, wait_connected, wait_until
-from tests.test_daemon_sim import subscriber
+from test_daemon import JPEG, Client, FakeCamera, World, run, wait_connected, wait_until
+from test_daemon_sim import subscriber
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -18,9 +18,9 @@ from ptpd import bus
 from ptpd.camera import InitFailed
 from ptpd.daemon.backoff import CONTESTED_AFTER, CONTESTED_MAX, CONTESTED_MIN, CONTESTED_WITHIN, Backoff
 from ptpd.protocol.codes import InitFailReason
-from tests.conftest import Proc, free_port, wait_for_port
-from tests.test_daemon_process import PTPD
-from tests.test_daemon_sim import Daemon, needs_generic, wait_status
+from conftest import Proc, free_port, wait_for_port
+from test_daemon_process import PTPD
+from test_daemon_sim import Daemon, needs_generic, wait_status
 
 pytestmark = pytest.mark.timeout(120)
 

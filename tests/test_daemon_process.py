@@ -14,7 +14,7 @@ import pytest
 import zmq
 
 from ptpd import bus
-from tests.conftest import ROOT, free_port
+from conftest import ROOT, free_port
 
 PTPD = str(ROOT / ".venv" / "bin" / "ptpd")
 

@@ -20,8 +20,8 @@ import pytest
 import zmq
 
 from ptpd import bus
-from tests.conftest import Proc, free_port, wait_for_port
-from tests.test_daemon_process import PTPD, Raw, daemon_env, endpoint_args, wait_ping
+from conftest import Proc, free_port, wait_for_port
+from test_daemon_process import PTPD, Raw, daemon_env, endpoint_args, wait_ping
 
 
 def needs_generic() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_daemon_sim import Daemon, largest_and_bytes, largest_object, needs_generic, wait_status
+from test_daemon_sim import Daemon, largest_and_bytes, largest_object, needs_generic, wait_status
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_daemon_sim import Daemon, wait_status
+from test_daemon_sim import Daemon, wait_status
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -19,7 +19,7 @@ from ptpd.protocol.buffer import Reader
 from ptpd.protocol.datasets import DeviceInfo, ObjectInfo, StorageInfo
 from ptpd.protocol.datatypes import read_value
 from ptpd.protocol.errors import ProtocolError
-from tests.test_datasets import (
+from test_datasets import (
     DEVICE_INFO,
     DEVICE_INFO_BYTES,
     OBJECT_INFO,

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
 
-from tests.conftest import ROOT
+from conftest import ROOT
 
 PYTHON = sys.executable
 DOCS = ROOT / "docs"

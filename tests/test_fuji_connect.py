@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from ptpd import bus
-from tests.conftest import free_port
-from tests.sim_thread import SimThread
-from tests.test_daemon_sim import Daemon
+from conftest import free_port
+from sim_thread import SimThread
+from test_daemon_sim import Daemon
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -21,8 +21,8 @@ from ptpd.protocol.codes import OperationCode as OP
 from ptpd.protocol.codes import ResponseCode as RC
 from ptpd.simulator.fuji import session as fuji_session
 from ptpd.simulator.fuji.session import FujiSession, Reply
-from tests.sim_thread import SimThread
-from tests.test_daemon_sim import Daemon, wait_status
+from sim_thread import SimThread
+from test_daemon_sim import Daemon, wait_status
 
 pytestmark = pytest.mark.timeout(90)
 

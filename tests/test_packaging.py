@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 import ptpd
-from tests.conftest import ROOT, free_port, wait_for_port
+from conftest import ROOT, free_port, wait_for_port
 
 pytestmark = pytest.mark.packaging
 
@@ -267,16 +267,19 @@ def test_sdist_carries_the_tests_and_what_they_import(dists: Dists) -> None:
     wanted = {p.relative_to(ROOT).as_posix() for d in ("tests", "bench", "docs", "systemd") for p in tree_files(ROOT / d)}
     wanted |= {"LICENSE", "README.md", "pyproject.toml", "MANIFEST.in", "Makefile"}
     assert sorted(wanted - members) == []
-    # every module the tests import from the tree (tests.*, bench.*, conftest) is in it
+    # every module the tests import from the tree (bench.*, and the modules beside them in
+    # tests/: conftest, helpers, other test files) is in it
     local = set()
     for test in (ROOT / "tests").glob("*.py"):
         for node in ast.walk(ast.parse(test.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("tests", "bench", "conftest"):
-                local.add(node.module)
-    assert {"tests.conftest", "bench.common"} <= local
+            if isinstance(node, ast.ImportFrom) and node.module:
+                top = node.module.split(".")[0]
+                if top == "bench" or (ROOT / "tests" / f"{top}.py").is_file():
+                    local.add(node.module)
+    assert {"conftest", "bench.common", "test_daemon_sim"} <= local
     for module in local:
         path = module.replace(".", "/")
-        path = f"tests/{path}" if module == "conftest" else path
+        path = path if module.startswith("bench") else f"tests/{path}"
         assert f"{path}.py" in members or f"{path}/__init__.py" in members, module
     assert not any(m.startswith(tuple(DEV_ONLY)) or "__pycache__" in m for m in members)
 

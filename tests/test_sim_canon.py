@@ -30,7 +30,7 @@ from ptpd.protocol.codes import ResponseCode as RC
 from ptpd.simulator import start_simulator
 from ptpd.simulator.canon import STORAGE_ID
 from ptpd.simulator.jpeg import read_exif
-from tests.test_simulator_helpers import SimClient
+from test_simulator_helpers import SimClient
 
 pytestmark = pytest.mark.timeout(60)
 

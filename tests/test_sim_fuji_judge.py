@@ -28,8 +28,8 @@ from typing import Any
 import pytest
 
 from ptpd.simulator.fuji.profiles import PROFILES
-from tests.conftest import SHARED, free_port, wait_for_port
-from tests.sim_thread import SimThread
+from conftest import SHARED, free_port, wait_for_port
+from sim_thread import SimThread
 
 JUDGE = SHARED / "tools" / "check_gphoto2.sh"
 GUID = "50:54:50:44:2d:63:68:65:63:6b:2d:67:70:68:6f:32"  # the judge's own fixed GUID

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from conftest import ROOT
 
 ANALYZE = shutil.which("systemd-analyze")
 UNITS = ("ptpd.service", "ptpd@.service")

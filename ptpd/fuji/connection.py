@@ -396,7 +396,7 @@ class FujiEventChannel(SansIOConnection):
         return _event(c)
 
     @staticmethod
-    def send(event: Event) -> bytes:  # type: ignore[override] - stateless: an encoder
+    def send(event: Event) -> bytes:  # type: ignore[override]  # stateless: an encoder
         """Bytes of one event container (X-T1 layout, 28 bytes for up to 3 params)."""
         return Container.event(event.code, event.transaction_id, event.params).encode()
 

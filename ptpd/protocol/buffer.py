@@ -13,6 +13,7 @@ small packet is refused at once.
 
 from __future__ import annotations
 
+import builtins
 import struct
 from collections.abc import Iterable
 
@@ -67,7 +68,8 @@ class Reader:
 
     def _unpack(self, st: struct.Struct, what: str) -> int:
         pos = self._need(st.size, what)
-        return st.unpack_from(self._data, pos)[0]
+        value: int = st.unpack_from(self._data, pos)[0]
+        return value
 
     def u8(self) -> int:
         return self._unpack(_U8, "UINT8")
@@ -106,7 +108,7 @@ class Reader:
         pos = self._need(n, "bytes")
         return bytes(self._data[pos : pos + n])
 
-    def rest(self) -> bytes:
+    def rest(self) -> builtins.bytes:  # ``bytes`` here is the method above
         """Everything not read yet, copied."""
         return self.bytes(self.remaining)
 

@@ -13,7 +13,8 @@ applies Cancel (ptpip.md §6) and keeps the probe deadline. The rules are in
 from __future__ import annotations
 
 import struct
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 from ptpd.protocol import events as ev
 from ptpd.protocol import packets as pk
@@ -30,7 +31,7 @@ from ptpd.protocol.dataphase import (
 )
 from ptpd.protocol.errors import LocalProtocolError, ProtocolError, StreamCut, Timeout
 from ptpd.protocol.framing import DEFAULT_MAX_PACKET_SIZE, PacketBuffer
-from ptpd.protocol.sansio import DEFAULT_MIN_PROGRESS, READ_SIZE, Bytes, SansIOConnection
+from ptpd.protocol.sansio import DEFAULT_MIN_PROGRESS, READ_SIZE, Bytes, SansIOConnection, _NeedData
 from ptpd.protocol.transitions import DATA_PHASE, RECV_INPUT, Channel, Input, State
 
 S, I = State, Input  # noqa: E741 - short names keep the code readable
@@ -38,7 +39,7 @@ S, I = State, Input  # noqa: E741 - short names keep the code readable
 _TYPE_TID = struct.Struct("<II")
 
 # Raw packets accepted by ``send()`` and the event each one stands for.
-_PACKET_TO_EVENT = {
+_PACKET_TO_EVENT: dict[type[pk.Packet], Callable[[Any], ev.ConnectionEvent]] = {
     pk.InitCommandRequest: lambda p: ev.InitCommandRequest(p.guid, p.name, p.version),
     pk.InitCommandAck: lambda p: ev.InitCommandAck(p.connection_number, p.guid, p.name, p.version),
     pk.InitEventRequest: lambda p: ev.InitEventRequest(p.connection_number),
@@ -194,7 +195,7 @@ class ChannelConnection(SansIOConnection):
         self._into_payload = False
         self._count(nbytes)
 
-    def _next_event(self) -> ev.ConnectionEvent | ev._NeedData:
+    def _next_event(self) -> ev.ConnectionEvent | _NeedData:
         framer = self._framer
         while True:
             s = self._streamed
@@ -361,7 +362,7 @@ class ChannelConnection(SansIOConnection):
             return ev.InitFail(p.reason)
         return self._on_receive_role(inp, p)
 
-    def _on_data(self, inp: Input, tid: int, parts: list[Bytes]) -> ev.ConnectionEvent | None:
+    def _on_data(self, inp: Input, tid: int, parts: Sequence[Bytes]) -> ev.ConnectionEvent | None:
         d = self._data
         assert d is not None
         self._check_tid(tid, "Data" if inp is I.RECV_DATA else "End Data")
@@ -396,7 +397,7 @@ class ChannelConnection(SansIOConnection):
             event = convert(event)
         return super().send_parts(event, now, timeout)
 
-    def send(  # type: ignore[override] - raw packets accepted too
+    def send(  # raw packets accepted too
         self, event: ev.ConnectionEvent | pk.Packet, now: float | None = None, timeout: float | None = None
     ) -> bytes:
         """The bytes to write for ``event`` (preceded by anything queued).

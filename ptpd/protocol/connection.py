@@ -154,7 +154,7 @@ class InitiatorConnection(ChannelConnection):
         raise AssertionError(f"unhandled input {inp}")  # pragma: no cover - table and code agree
 
     def _data_event(self, tid: int, payload: Bytes) -> ev.ConnectionEvent:
-        return ev.DataIn(tid, payload)  # type: ignore[arg-type] - bytes, or the phase's bytearray
+        return ev.DataIn(tid, payload)  # type: ignore[arg-type]  # bytes, or the phase's bytearray
 
     def _timed_out(self, exc: Timeout) -> None:
         """Rule 5: a transaction the camera let run out of time is cancelled (rule 4);
@@ -234,7 +234,7 @@ class ResponderConnection(ChannelConnection):
         raise AssertionError(f"unhandled input {inp}")  # pragma: no cover - table and code agree
 
     def _data_event(self, tid: int, payload: Bytes) -> ev.ConnectionEvent:
-        return ev.DataOut(tid, payload)  # type: ignore[arg-type] - bytes, or the phase's bytearray
+        return ev.DataOut(tid, payload)
 
     def _send_role(self, event: ev.ConnectionEvent) -> list[Bytes]:
         if isinstance(event, (ev.DataIn, ev.OperationResponse)):

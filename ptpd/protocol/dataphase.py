@@ -22,6 +22,8 @@ Two ways, chosen at Start Data:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ptpd.protocol import packets as pk
 from ptpd.protocol.errors import ProtocolError
 from ptpd.protocol.sansio import Bytes
@@ -138,7 +140,7 @@ class Reassembly:
         if self.received + size > limit:
             raise ProtocolError(f"data phase sent {self.received + size} bytes, more than the {limit} announced")
 
-    def add(self, parts: list[Bytes], max_data_size: int) -> None:
+    def add(self, parts: Sequence[Bytes], max_data_size: int) -> None:
         """Payload pieces of one Data / End Data packet, in order."""
         self.check_room(sum(len(part) for part in parts), max_data_size)
         for part in parts:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ptpd.protocol.packets import NO_TRANSACTION, PROTOCOL_VERSION, DataPhase
-from ptpd.protocol.sansio import NEED_DATA, ConnectionClosed, ConnectionEvent, _NeedData  # noqa: F401 - _NeedData for annotations
+from ptpd.protocol.sansio import NEED_DATA, Bytes, ConnectionClosed, ConnectionEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ class DataOut(ConnectionEvent):
     """A whole initiator → responder data phase (Start Data + Data* + End Data)."""
 
     transaction_id: int
-    payload: bytes = field(repr=False)
+    payload: Bytes = field(repr=False)  # the caller's buffer, not copied
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,7 +119,7 @@ class PacketBuffer:
         """The Length of the next packet once its 4 bytes are in (checked against the caps)."""
         if self._size < 4:
             return None
-        (length,) = _U32.unpack(self._peek(4))
+        length: int = _U32.unpack(self._peek(4))[0]
         if length < self.min_packet_size:
             raise ProtocolError(f"packet Length {length} is shorter than the {self.min_packet_size}-byte header")
         if length > self.max_packet_size:

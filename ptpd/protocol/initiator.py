@@ -32,6 +32,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from ptpd.protocol import events as ev
 from ptpd.protocol.adapter import ConnectionProtocol, WriteHold
@@ -469,7 +470,7 @@ class PTPIPInitiator:
             if chan.transport is not None:
                 chan.transport.abort()
             return
-        fut = self._response if chan is self._cmd else None
+        fut: asyncio.Future[Any] | None = self._response if chan is self._cmd else None
         if fut is None or fut.done():
             fut = self._probe
         if fut is not None and not fut.done():

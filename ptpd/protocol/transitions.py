@@ -94,6 +94,7 @@ _OPEN = tuple(s for s in S if s not in (S.CLOSED, S.ERROR))
 
 def _channel_level(table: dict[tuple[State, Input], State]) -> None:
     """Probes (any open state) and Cancel (once initialised) — the same for both roles."""
+    s: State
     for s in _OPEN:
         for i in (I.SEND_PROBE_REQUEST, I.RECV_PROBE_REQUEST, I.SEND_PROBE_RESPONSE, I.RECV_PROBE_RESPONSE):
             table[(s, i)] = s

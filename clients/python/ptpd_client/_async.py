@@ -151,7 +151,8 @@ class AsyncClient(CommandMethods, _BaseClient):
         read = self._read_timeout(timeout)
         sock = await self._command_socket()
         rid, frames = self._new_request(cmd, args, read)
-        if not await sock.poll(self._connect_ms(), zmq.POLLOUT):
+        # pyzmq's _future.pyi leaves out the flags argument that poll() takes
+        if not await sock.poll(self._connect_ms(), zmq.POLLOUT):  # type: ignore[call-arg]
             raise self._unavailable()
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiters[rid] = fut
@@ -186,7 +187,8 @@ class AsyncClient(CommandMethods, _BaseClient):
         (``queued``: it never starts, ``running``: a capture ends after the shot in
         progress, ``done``, ``unknown``). The request's own call then returns or raises as
         the daemon answers it."""
-        return (await self.request("cancel", {"id": request_id}, timeout=timeout, parse=False))["state"]
+        state: str = (await self.request("cancel", {"id": request_id}, timeout=timeout, parse=False))["state"]
+        return state
 
     def _abandon(self, sock: zmq.asyncio.Socket, rid: str, cmd: str) -> None:
         """The caller stopped waiting for request ``rid`` (the task was cancelled): tell the

@@ -12,21 +12,10 @@ from . import _core
 from ._core import EndpointPlan, Timeout
 
 if TYPE_CHECKING:
-    from ._models import (
-        CameraInfo,
-        CaptureResult,
-        CommandHelp,
-        Download,
-        ObjectInfo,
-        OpResult,
-        Pong,
-        PropDesc,
-        PropValue,
-        Snapshot,
-        Status,
-        StorageInfo,
-        Version,
-    )
+    from ._camera import CameraInfo, CaptureResult, Download, ObjectInfo, OpResult, StorageInfo
+    from ._desc import PropDesc
+    from ._props import PropValue
+    from ._status import CommandHelp, Pong, Snapshot, Status, Version
     from ._stream_models import Event
 
 #: called with (bytes done, bytes total) while a download runs
@@ -108,7 +97,17 @@ class CommandMethods:
 
     timeout: Timeout
 
-    def request(self, cmd: str, args: dict[str, Any] | None = None, **kw: Any) -> Any:  # pragma: no cover
+    def request(
+        self,
+        cmd: str,
+        args: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = _UNSET,
+        parse: bool = True,
+        progress: ProgressCallback | None = None,
+        on_event: EventCallback | None = None,
+    ) -> Any:  # pragma: no cover
+        """The result of ``cmd`` (an awaitable of it in the asyncio client)."""
         raise NotImplementedError
 
     def ping(self, *, timeout: float | None = _UNSET) -> Pong:

@@ -19,6 +19,7 @@ from ._errors import ClientError, CommandFailed, DaemonUnavailable, ProtocolMism
 from ._models import parser
 
 if TYPE_CHECKING:
+    from ._status import Snapshot
     from ._stream_models import Event, Frame
 
 #: seconds a call waits for its reply unless told otherwise
@@ -108,7 +109,7 @@ def connectable(advertised: str, command: str) -> str:
 
 def learned_endpoints(plan: EndpointPlan, version_result: Any) -> tuple[str, str]:
     """Event and live-view endpoints: planned ones, else from ``version``, else derived."""
-    advertised = {}
+    advertised: dict[str, Any] = {}
     if isinstance(version_result, dict):
         advertised = version_result.get("endpoints") or {}
     ev = plan.event or (connectable(advertised["event"], plan.command) if advertised.get("event") else None)
@@ -393,9 +394,9 @@ class EventFeed:
         self.prefixes = prefixes
         self.want_snapshot = snapshot
         self.sequencer = Sequencer()
-        self.pending: list[Any] = []
+        self.pending: list[Event | Snapshot] = []
 
-    def snapshot_taken(self, snap: Any, gap: tuple[int, int] | None) -> None:
+    def snapshot_taken(self, snap: Snapshot, gap: tuple[int, int] | None) -> None:
         if gap is not None:
             from dataclasses import replace
 
@@ -429,7 +430,7 @@ class EventFeed:
         if topic_matches(ev.topic, self.prefixes):
             self.pending.append(ev)
 
-    def next_pending(self) -> Any:
+    def next_pending(self) -> Event | Snapshot | None:
         return self.pending.pop(0) if self.pending else None
 
 
@@ -538,12 +539,12 @@ class LatestMailbox:
         self._item: Frame | None = None
         self._closed = False
         self._error: BaseException | None = None
-        self._wakers: list[Callable[[], None]] = []
+        self._wakers: list[Callable[[], object]] = []
         self.replaced = 0  #: frames overwritten before anyone took them
         self.received = 0
         self._last_taken: int | None = None
 
-    def add_waker(self, fn: Callable[[], None]) -> None:
+    def add_waker(self, fn: Callable[[], object]) -> None:
         with self._cond:
             self._wakers.append(fn)
 

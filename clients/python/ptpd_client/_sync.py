@@ -60,15 +60,15 @@ class Client(CommandMethods, _BaseClient):
         liveview_endpoint: str | None = None,
         *,
         timeout: Timeout | float | None = _core.DEFAULT_TIMEOUT,
-        context: zmq.Context | None = None,
+        context: zmq.Context[zmq.Socket[bytes]] | None = None,
         curve_server_key: Any = None,
         curve_client_key: Any = None,
     ) -> None:
         super().__init__(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout,
                          curve_server_key=curve_server_key, curve_client_key=curve_client_key)
         self._context = context or zmq.Context.instance()
-        self._socket: zmq.Socket | None = None
-        self._monitor: zmq.Socket | None = None
+        self._socket: zmq.Socket[bytes] | None = None
+        self._monitor: zmq.Socket[bytes] | None = None
         self._lock = threading.RLock()
         self._streams: list[Any] = []
         #: the request a call is waiting for, and cancels other threads asked for it
@@ -98,7 +98,7 @@ class Client(CommandMethods, _BaseClient):
                 self._close_wake()
             self._closed = True
 
-    def _command_socket(self) -> zmq.Socket:
+    def _command_socket(self) -> zmq.Socket[bytes]:
         if self._socket is None:
             if self._closed:
                 raise RuntimeError("client is closed")
@@ -203,7 +203,7 @@ class Client(CommandMethods, _BaseClient):
                 if sub is not None:
                     sub.close(0)
 
-    def _abandon(self, sock: zmq.Socket, rid: str, cmd: str, read: float | None, parse: bool) -> BaseException:
+    def _abandon(self, sock: zmq.Socket[bytes], rid: str, cmd: str, read: float | None, parse: bool) -> BaseException:
         """The caller stopped waiting for request ``rid`` (Ctrl-C): the daemon stops it (a
         capture after the shot in progress) and says what was done, which the
         :class:`RequestInterrupted` returned carries; a second Ctrl-C ends the wait at once."""
@@ -226,7 +226,8 @@ class Client(CommandMethods, _BaseClient):
                 return None
         if request_id is None:
             return None
-        return self.request("cancel", {"id": request_id}, timeout=timeout, parse=False)["state"]
+        state: str = self.request("cancel", {"id": request_id}, timeout=timeout, parse=False)["state"]
+        return state
 
     def _wake_fd(self, write: bool = False) -> int:
         """The pipe another thread wakes a waiting call with (its read end, or write end)."""
@@ -234,7 +235,7 @@ class Client(CommandMethods, _BaseClient):
             raise RuntimeError("client is closed")
         return self._wake[1 if write else 0]
 
-    def _send_asks(self, sock: zmq.Socket) -> None:
+    def _send_asks(self, sock: zmq.Socket[bytes]) -> None:
         """Send the cancels other threads asked for (only this thread uses the socket)."""
         try:
             while os.read(self._wake_fd(), 512):
@@ -247,7 +248,7 @@ class Client(CommandMethods, _BaseClient):
             sock.send_multipart([b"", *_core.request_frames(self._ids.next(), "cancel", {"id": target},
                                                              _settle.CANCEL_ANSWER)], copy=False)
 
-    def _settle(self, sock: zmq.Socket, rid: str, grace: float) -> _settle.Settling:
+    def _settle(self, sock: zmq.Socket[bytes], rid: str, grace: float) -> _settle.Settling:
         """Send ``cancel`` for ``rid`` and listen until the daemon has said what became of
         it (see :mod:`._settle`); replies that arrive meanwhile are fed in."""
         cid = self._ids.next()
@@ -268,7 +269,7 @@ class Client(CommandMethods, _BaseClient):
         return s
 
     @staticmethod
-    def _drain_events(sub: zmq.Socket, rid: str, args: dict[str, Any], progress: ProgressCallback | None,
+    def _drain_events(sub: zmq.Socket[bytes], rid: str, args: dict[str, Any], progress: ProgressCallback | None,
                       on_event: EventCallback | None) -> None:
         while True:
             try:
