@@ -354,8 +354,8 @@ def write_results(results: Sequence[Result], path: Path, *, header: str = "") ->
         lines += [header, ""]
     summary = Table("Targets", ["benchmark", "target", "verdict"])
     for r in results:
-        for t in r.targets:
-            summary.rows.append([r.name, t.line().split(": ", 1)[1], {True: "met", False: "**missed**", None: "not measured"}[t.met]])
+        for target in r.targets:
+            summary.rows.append([r.name, target.line().split(": ", 1)[1], {True: "met", False: "**missed**", None: "not measured"}[target.met]])
     by_profile: dict[str, Table] = {}
     for r in results:
         for row in r.summary:

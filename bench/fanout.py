@@ -298,7 +298,7 @@ def first_frame(d: Daemon, timeout: float = 10.0) -> dict[str, Any]:
     # interval after its last reader left, then starts a new reader at once): what is
     # timed is ptpd's start, not where the camera's clock happened to be
     time.sleep(3 / FPS)
-    s = zmq.Context.instance().socket(zmq.SUB)
+    s: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.SUB)
     s.linger = 0
     try:
         t0 = time.monotonic()

@@ -346,7 +346,7 @@ def gphoto2_args(sim: Simulator) -> list[str]:
 
 @contextlib.contextmanager
 def sub_socket(endpoint: str, topic: bytes = b"", *, hwm: int | None = None) -> Iterator[zmq.Socket]:
-    s = zmq.Context.instance().socket(zmq.SUB)
+    s: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.SUB)
     s.linger = 0
     if hwm is not None:
         s.rcvhwm = hwm

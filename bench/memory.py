@@ -101,7 +101,7 @@ def run(quick: bool) -> Result:
             d.start(timeout=60)
             pause = 0.3 if quick else 1.0
             idle = settle(d, 2 * pause)
-            rounds = []
+            rounds: list[dict[str, Any]] = []
             for r in (1, 2):
                 before = d.rss()
                 fr = frames_round(d, procs, work, subs, n, f"r{r}")

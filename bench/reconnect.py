@@ -42,7 +42,7 @@ GIVE_UP = 30.0  #: seconds after the link returns without a success: reported as
 def _poll_bus(endpoint: str, stop: threading.Event, log: list[tuple[float, bool]]) -> None:
     """Send ``get iso`` until ``stop``, each waited for at most :data:`TRY` s before the
     next is sent; every reply as ``(received, ok)`` (a late one too)."""
-    s = zmq.Context.instance().socket(zmq.DEALER)
+    s: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.DEALER)
     s.linger = 0
     s.connect(endpoint)
     rid = 0

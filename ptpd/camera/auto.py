@@ -140,7 +140,7 @@ class AutoCamera(Camera):
 
     async def download(
         self, handle: int, progress: Progress | None = None, offset: int = 0, size: int | None = None
-    ) -> bytes:
+    ) -> bytes | bytearray:
         return await self.camera.download(handle, progress, offset, size)
 
     async def delete(self, handle: int) -> None:

@@ -449,7 +449,7 @@ class Camera(abc.ABC):
     @abc.abstractmethod
     async def download(
         self, handle: int, progress: Progress | None = None, offset: int = 0, size: int | None = None
-    ) -> bytes:
+    ) -> bytes | bytearray:
         """The object's bytes from ``offset`` on (partial reads where the camera offers them).
 
         ``size``: the object's size when the caller knows it (from its ObjectInfo), so

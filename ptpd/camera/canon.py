@@ -255,7 +255,7 @@ class CanonCamera(GenericCamera):
         finally:
             self._listeners.discard(listener)
 
-    async def events(self) -> AsyncIterator[CameraEvent]:  # type: ignore[override]
+    async def events(self) -> AsyncIterator[CameraEvent]:
         """Polls GetEvent while iterated (others' polls count too); ends with the link."""
         queue: asyncio.Queue[CameraEvent] = asyncio.Queue()
 
@@ -588,7 +588,7 @@ class CanonCamera(GenericCamera):
 
     async def download(
         self, handle: int, progress: Progress | None = None, offset: int = 0, size: int | None = None
-    ) -> bytes:
+    ) -> bytes | bytearray:
         if handle in self._ram and size is not None:
             # only GetPartialObject reaches the camera's RAM
             return await self._download_partial(handle, offset, max(size - offset, 0), progress)
@@ -596,7 +596,7 @@ class CanonCamera(GenericCamera):
 
     # -- live view -----------------------------------------------------------------------------------
 
-    async def liveview(self) -> AsyncIterator[LiveViewFrame]:  # type: ignore[override]
+    async def liveview(self) -> AsyncIterator[LiveViewFrame]:
         """Frames from GetViewFinderData, with the EVF output turned to the host meanwhile."""
         if not self._supports(EOS.GetViewFinderData):
             raise Unsupported("this Canon body offers no live view (GetViewFinderData)")

@@ -426,13 +426,15 @@ class FujiCamera(FujiObjects, Camera):
 
     def _to_desc(self, p: FujiProperty, d: DevicePropDesc) -> PropertyDesc:
         dt = int(d.datatype)
-        form, allowed, rng = "none", (), None
+        form = "none"
+        allowed: tuple[tuple[int | str, str], ...] = ()
+        rng: tuple[int, int, int] | None = None
         if isinstance(d.form, Enumeration):
             form = "enum"
-            allowed = tuple((v, p.format(v)) for v in d.form.values)  # type: ignore[arg-type]
+            allowed = tuple((v, p.format(v)) for v in d.form.values)  # type: ignore[misc,arg-type]  # single values (generic.py)
         elif isinstance(d.form, Range):
             form = "range"
-            rng = (int(d.form.minimum), int(d.form.maximum), int(d.form.step))  # type: ignore[arg-type]
+            rng = (int(d.form.minimum), int(d.form.maximum), int(d.form.step))  # type: ignore[arg-type]  # integers: a range form is numeric
         return PropertyDesc(
             code=p.code,
             name=p.name,
@@ -608,7 +610,7 @@ class FujiCamera(FujiObjects, Camera):
         resp, data_in = await self.link.transact(code, tuple(params), data, check=False)
         return RawResult(code=resp.code, params=resp.params, data=data_in or b"")
 
-    async def events(self) -> AsyncIterator[CameraEvent]:  # type: ignore[override]
+    async def events(self) -> AsyncIterator[CameraEvent]:
         async for ev in self.link.events():
             self._sync()  # keeps the cache's queue short while someone listens
             yield CameraEvent(
@@ -625,7 +627,7 @@ class FujiCamera(FujiObjects, Camera):
                               if self.link.offer.remote_version is None else
                               "this camera offers no live view: it refused InitiateOpenCapture")
 
-    async def liveview(self) -> AsyncIterator[LiveViewFrame]:  # type: ignore[override]
+    async def liveview(self) -> AsyncIterator[LiveViewFrame]:
         self._check_liveview()
         gen = self.link.liveview()
         try:

@@ -286,7 +286,11 @@ class GenericCamera(Camera):
 
     def _describe(self, desc: DevicePropDesc) -> PropertyDesc:
         code = int(desc.code)
-        form, allowed, rng = "none", (), None
+        form = "none"
+        allowed: tuple[tuple[int | str, str], ...] = ()
+        rng: tuple[int, int, int] | None = None
+        # a form lists single values (integers, or strings for a string property), never
+        # arrays, though the datasets type a value as any of the three
         if isinstance(desc.form, Enumeration):
             form = "enum"
             allowed = tuple((v, props.format_value(code, v)) for v in desc.form.values)  # type: ignore[misc]
@@ -301,7 +305,7 @@ class GenericCamera(Camera):
             current=self._value(code, desc.current, desc.datatype),
             default=self._value(code, desc.factory_default, desc.datatype),
             form=form,
-            allowed=allowed,  # type: ignore[arg-type]
+            allowed=allowed,
             range=rng,
         )
 
@@ -371,11 +375,11 @@ class GenericCamera(Camera):
     @staticmethod
     def _allowed_text(code: int, desc: DevicePropDesc) -> str:
         if isinstance(desc.form, Enumeration):
-            return "allowed: " + ", ".join(props.format_value(code, v) for v in desc.form.values)  # type: ignore[arg-type]
+            return "allowed: " + ", ".join(props.format_value(code, v) for v in desc.form.values)
         if isinstance(desc.form, Range):
             lo, hi, step = desc.form.minimum, desc.form.maximum, desc.form.step
             return (
-                f"allowed: {props.format_value(code, lo)} to {props.format_value(code, hi)}"  # type: ignore[arg-type]
+                f"allowed: {props.format_value(code, lo)} to {props.format_value(code, hi)}"
                 f" in steps of {step}"
             )
         return f"the value must fit {DataType(int(desc.datatype)).name}"
@@ -495,7 +499,7 @@ class GenericCamera(Camera):
 
     async def download(
         self, handle: int, progress: Progress | None = None, offset: int = 0, size: int | None = None
-    ) -> bytes:
+    ) -> bytes | bytearray:
         """The object's bytes from ``offset``: one GetObject, or GetPartialObject from an offset.
 
         A big object comes back as the ``bytearray`` it was received into (no copy). A link
@@ -524,7 +528,7 @@ class GenericCamera(Camera):
             progress(max(len(data) - offset, 0), max(len(data) - offset, 0))
         return data[offset:] if offset else data
 
-    async def _download_partial(self, handle: int, offset: int, total: int, progress: Progress | None) -> bytes:
+    async def _download_partial(self, handle: int, offset: int, total: int, progress: Progress | None) -> bytes | bytearray:
         """``total`` bytes from ``offset`` with as few GetPartialObject as the camera allows."""
         if progress is not None:
             progress(0, total)
@@ -579,7 +583,7 @@ class GenericCamera(Camera):
 
     # -- events ------------------------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[CameraEvent]:  # type: ignore[override]
+    async def events(self) -> AsyncIterator[CameraEvent]:
         with self.link.subscribe() as sub:
             async for e in sub:
                 if e.code == EventCode.DeviceInfoChanged:

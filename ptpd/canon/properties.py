@@ -193,15 +193,15 @@ class CanonProperty:
             if _label_key(spelling) == k:
                 return raw
         if self.parser is not None:
-            raw = self.parser(t)
-            if raw is not None:
+            parsed = self.parser(t)
+            if parsed is not None:
                 # a spelling of a value the camera lists under another code (a half stop
                 # for a third): the allowed value with the same label wins
-                if allowed and raw not in allowed:
+                if allowed and parsed not in allowed:
                     for v in allowed:
-                        if self.label(v) == self.label(raw):
+                        if self.label(v) == self.label(parsed):
                             return v
-                return raw
+                return parsed
         if re.fullmatch(r"0x[0-9a-f]+", t.lower()):
             return int(t, 16)
         if re.fullmatch(r"\d+", t):

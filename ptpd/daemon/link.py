@@ -41,6 +41,8 @@ from ptpd.daemon.shapes import prop_dict
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+#: keepalive failures call() has already dealt with (a refusal, or a link it dropped)
+_KEEPALIVE_DROPPED: tuple[type[BaseException], ...] = (BusError, *LINK_ERRORS)
 
 PROPERTY_EVENTS = ("property_changed", "device_prop_changed", "prop_changed")
 #: weight of the newest run in a command's typical duration (an exponential average)
@@ -391,7 +393,7 @@ class CameraLink:
                 continue
             try:
                 await self.call("keepalive", lambda c: c.keepalive(), timeout=self.connect_timeout)
-            except (BusError, *LINK_ERRORS):
+            except _KEEPALIVE_DROPPED:
                 continue  # a broken link was dropped by call(); the supervisor takes over
             except Exception as exc:  # e.g. the camera has no battery property
                 if not warned:

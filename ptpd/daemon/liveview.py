@@ -62,7 +62,7 @@ class LiveView:
         now = time.monotonic()
         self.seq += 1
         jpeg = frame.jpeg
-        meta = {
+        meta: dict[str, object] = {
             "seq": self.seq,
             "counter": frame.counter,
             "t_camera": frame.time,

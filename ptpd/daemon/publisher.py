@@ -18,7 +18,7 @@ import collections
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import zmq
 import zmq.asyncio
@@ -76,7 +76,8 @@ async def read_subscriptions(
 
 def send_nowait(sock: zmq.asyncio.Socket, parts: list[Any], copy: bool = True) -> bool:
     """Send without ever waiting; False if the message was dropped."""
-    fut = sock.send_multipart(parts, flags=zmq.DONTWAIT, copy=copy, track=False)
+    # the asyncio socket returns a Future (done at once with DONTWAIT); pyzmq types it Awaitable
+    fut = cast("asyncio.Future[Any]", sock.send_multipart(parts, flags=zmq.DONTWAIT, copy=copy, track=False))
     if fut.done():
         exc = fut.exception()
         if exc is None:

@@ -19,7 +19,7 @@ import signal
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import zmq
 import zmq.asyncio
@@ -303,7 +303,9 @@ class Daemon:
         try:
             # copy=False: a blob leaves from the camera's own buffer (small frames are
             # copied by pyzmq anyway, below its copy threshold)
-            fut = self.router.send_multipart([*envelope, *reply], flags=zmq.DONTWAIT, copy=False)
+            fut = cast(  # a Future (done at once with DONTWAIT); pyzmq types it Awaitable
+                "asyncio.Future[Any]", self.router.send_multipart([*envelope, *reply], flags=zmq.DONTWAIT, copy=False)
+            )
         except zmq.ZMQError as exc:
             log.debug("reply to %s dropped: %s", envelope[0].hex(), exc)
             return

@@ -40,7 +40,7 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from ptpd.fuji.bringup import (
@@ -647,7 +647,7 @@ class FujiLink:
             if exc is not None:
                 raise exc
 
-    async def liveview(self) -> AsyncIterator[LiveFrame]:
+    async def liveview(self) -> AsyncGenerator[LiveFrame, None]:
         """Connect the live-view port and yield frames until the iterator is closed."""
         sink = FrameQueue(self.liveview_queue_size, what="live-view frame")
         async with self._liveview_stream(sink):

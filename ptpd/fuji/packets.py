@@ -17,7 +17,7 @@ length-prefixed streams, and a live-view frame splitter. No I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ptpd.fuji.codes import FUJI_PROTOCOL_VERSION, ContainerKind, HandshakePacketType
@@ -158,7 +158,7 @@ class InitFail:
 
 
 HandshakePacket = InitCommandRequest | InitCommandAck | InitFail
-_HANDSHAKE_DECODERS = {
+_HANDSHAKE_DECODERS: dict[HandshakePacketType, Callable[[bytes | bytearray | memoryview], HandshakePacket]] = {
     HandshakePacketType.InitCommandRequest: InitCommandRequest.decode,
     HandshakePacketType.InitCommandAck: InitCommandAck.decode,
     HandshakePacketType.InitFail: InitFail.decode,

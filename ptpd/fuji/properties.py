@@ -300,7 +300,8 @@ class FujiProperty:
 
 def _fit_signed(v: int, datatype: int) -> int:
     # "0xFEB3" for an INT16 means -333, as the camera's own bytes would.
-    bits = {DataType.INT8: 8, DataType.INT16: 16, DataType.INT32: 32, DataType.INT64: 64}.get(datatype)
+    widths: dict[int, int] = {DataType.INT8: 8, DataType.INT16: 16, DataType.INT32: 32, DataType.INT64: 64}
+    bits = widths.get(datatype)
     if bits and (1 << (bits - 1)) <= v < (1 << bits):
         return v - (1 << bits)
     return v
@@ -547,10 +548,11 @@ def allowed_text(prop: FujiProperty, desc: DevicePropDesc) -> str:
     """What a description allows, as labels for the error message."""
     form = desc.form
     if isinstance(form, Enumeration):
+        # Fuji's properties are integers; the datasets type a form for any data type
         return ", ".join(prop.format(v) for v in form.values)  # type: ignore[arg-type]
     if isinstance(form, Range):
         lo, hi, step = form.minimum, form.maximum, form.step
-        return f"{prop.format(lo)} .. {prop.format(hi)} (0x{lo:X}..0x{hi:X} step {step})"  # type: ignore[arg-type,str-format]
+        return f"{prop.format(lo)} .. {prop.format(hi)} (0x{lo:X}..0x{hi:X} step {step})"  # type: ignore[arg-type]  # as above
     return "any value of its type"
 
 

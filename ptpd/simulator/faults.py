@@ -74,7 +74,7 @@ _BUSY_EXEMPT = frozenset({OP.GetDeviceInfo, OP.OpenSession, OP.CloseSession})
 
 #: DataSets whose first PTP string can be broken, by the operation that returns them:
 #: op code -> byte offset of the string's u8 count (ptp.md §10)
-_FIRST_STRING_OFFSET = {
+_FIRST_STRING_OFFSET: dict[int, int] = {
     OP.GetDeviceInfo: 8,  # DeviceInfo.VendorExtensionDesc
     OP.GetStorageInfo: 26,  # StorageInfo.StorageDescription
     OP.GetObjectInfo: 52,  # ObjectInfo.Filename

@@ -174,10 +174,10 @@ def _base(width: int, height: int, seed: int) -> Image.Image:
 
     # two ranges of hills
     for base, amp, colour, phase in ((0.50, 0.08, (110, 135, 150), 0.3), (0.56, 0.05, (80, 125, 70), 1.7)):
-        pts = [(0, h)]
-        for x in range(0, w + 8, 8):
-            y = h * base - h * amp * (0.6 * math.sin(x / w * 5 + phase) + 0.4 * math.sin(x / w * 13 + 2 * phase))
-            pts.append((x, y))
+        pts: list[tuple[float, float]] = [(0, h)]
+        for px in range(0, w + 8, 8):
+            py = h * base - h * amp * (0.6 * math.sin(px / w * 5 + phase) + 0.4 * math.sin(px / w * 13 + 2 * phase))
+            pts.append((px, py))
         pts.append((w, h))
         d.polygon(pts, fill=colour)
 

@@ -385,7 +385,8 @@ class Simulator:
         while True:
             event = await channel.next_event()
             if isinstance(event, ev.DataOut):
-                return event.payload
+                # the handlers take bytes; a long phase arrives as the bytearray it filled
+                return bytes(event.payload)
             if channel.conn.state is State.READY:
                 return None  # the host cancelled this transaction
             # else a probe, or a Cancel naming another transaction: keep waiting

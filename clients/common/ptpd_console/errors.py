@@ -125,7 +125,8 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = Exit.ERROR) -> None:
         super().__init__(message)
-        self.exit_code = int(exit_code)
+        # click types exit_code a ClassVar but reads it from the instance (sys.exit(e.exit_code))
+        self.exit_code = int(exit_code)  # type: ignore[misc]
 
 
 #: what every console client says on Ctrl-C

@@ -73,7 +73,7 @@ class FaceDetector:
     CASCADE = "haarcascade_frontalface_default.xml"
 
     def __init__(self, min_size: int, neighbours: int) -> None:
-        path = cv2.data.haarcascades + self.CASCADE
+        path = cv2.data.haarcascades + self.CASCADE  # type: ignore[attr-defined]  # cv2's stubs leave out cv2.data
         self._cascade = cv2.CascadeClassifier(path)
         if self._cascade.empty():
             raise RuntimeError(f"cannot load the Haar cascade {path}")

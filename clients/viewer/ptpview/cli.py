@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from ptpd import __version__
-from ptpd_client import Client, ClientError, RequestTimeout
+from ptpd_client import Client, ClientError, Event, RequestTimeout
 from ptpd_console.errors import EXIT_HELP, CliError, Exit, Interrupted, from_client_error, interrupts_as_errors, run_console
 from ptpd_console.files import FileExists, write_atomic
 from ptpd_console.liveview import check_liveview, next_frame
@@ -56,7 +56,7 @@ class StateFollower(threading.Thread):
                         item = stream.get(0.2)
                     except RequestTimeout:
                         continue
-                    if hasattr(item, "topic"):
+                    if isinstance(item, Event):
                         self.state.apply_event(item.topic, item.data)
                     else:  # a snapshot: the first one, or a resync after a gap
                         load_state(self.client, self.state, item)

@@ -185,6 +185,8 @@ class FujiSession:
         if code == F.InitSequence:
             return self._init_sequence(value)
         if code == F.AppVersion:
+            if dev.profile.app_version is None:
+                return Reply(RC.GeneralError)  # [sim] a body with no remote version pairs with no app
             if not isinstance(value, int) or value < dev.profile.app_version:
                 return Reply(RC.InvalidDevicePropValue)  # [sim] the camera's "upgrade the app"
             dev.set(code, value, force=True)

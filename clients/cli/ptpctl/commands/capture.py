@@ -66,6 +66,7 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
     save_into = sorted({t.parent for t in targets}) if targets is not None else [Path(output_dir)] if output_dir else []
     show = (count > 1 and not want_json(session, as_json) and sys.stderr.isatty()) if progress is None else progress
     interrupted: CaptureInterrupted | None = None
+    fetched: list[tuple[Any, str | None]]  # a Captured, or the shots taken before Ctrl-C
     with ShotProgress(count) if show else contextlib.nullcontext() as shown:
         try:
             fetched = capture_shots(session.client, count, want_data=want_data, preview=view, delete_after=delete_after,

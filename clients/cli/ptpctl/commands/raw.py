@@ -37,4 +37,4 @@ def opreq(session: Session, op: int, params: tuple[int, ...], data_hex: str | No
         click.echo("Params   " + " ".join(f"0x{p:08X}" for p in r.params))
     click.echo(f"Received {len(r.data)} bytes of data{':' if r.data else '.'}")
     if r.data:
-        click.echo(output.hexdump(r.data))
+        click.echo(output.hexdump(bytes(r.data)))

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ptpd_client import ClientError
+from ptpd_client import ClientError, Event
 
 from .. import output
 from ..params import json_option, pass_session, want_json
@@ -39,6 +39,8 @@ def events(session: Session, topics: tuple[str, ...], count: int | None, duratio
                 ev = stream.get(remaining)
             except ClientError:  # the --for time ran out
                 break
+            if not isinstance(ev, Event):  # never a snapshot: the stream was opened without one
+                continue
             if getattr(ev, "missed", 0):
                 click.echo(f"ptpctl: warning: {ev.missed} event(s) lost before seq {ev.seq}", err=True)
             data = {k: v for k, v in ev.data.items() if k not in ("seq", "t")}
