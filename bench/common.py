@@ -95,7 +95,7 @@ def machine() -> dict[str, Any]:
         import zmq
 
         _MACHINE = {
-            "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "commit": git_commit(),
             "cores": os.cpu_count(),
             "cpu": _cpu_model(),
@@ -381,7 +381,7 @@ def main_for(run: Callable[[bool], Result], argv: Sequence[str] | None = None, d
     res = run(ns.quick)
     res.quick = ns.quick
     res.seconds = time.monotonic() - t0
-    res.machine = dict(machine(), date=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    res.machine = dict(machine(), date=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
     print(res.text(), flush=True)
     if ns.json:
         Path(ns.json).write_text(json.dumps(res.as_json(), indent=1, default=_json_default))
@@ -460,7 +460,7 @@ class Proc:
         full_env = dict(os.environ)
         full_env.update(env or {})
         self.args = list(args)
-        self._log = open(log, "wb") if log else None  # noqa: SIM115 - closed in stop()
+        self._log = open(log, "wb") if log else None
         self.popen = subprocess.Popen(
             self.args,
             stdout=stdout if not self._log else self._log,

@@ -9,13 +9,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 # one implementation for the suite and the benchmarks (both run from the repo root)
-from bench.common import free_port
-from bench.common import wait_port as wait_for_port
+from bench.common import free_port  # noqa: F401  # re-exported: the tests import it from here
+from bench.common import wait_port as wait_for_port  # noqa: F401  # re-exported, as free_port
+
+if TYPE_CHECKING:
+    from test_client_daemon import Daemon
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -67,6 +70,17 @@ def spawn() -> Iterator:
     yield _spawn
     for p in procs:
         p.stop()
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """A real ``ptpd run --simulate fuji`` process on private ipc:// endpoints, one per
+    test module that asks for it (see test_client_daemon.py)."""
+    from test_client_daemon import start_daemons
+
+    (d,) = start_daemons(tmp_path_factory.mktemp("ptpd"), "object")
+    yield d
+    assert d.stop() == 0, "the daemon did not exit cleanly on SIGTERM"
 
 
 @pytest.fixture

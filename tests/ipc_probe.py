@@ -49,7 +49,7 @@ def read_exact(sock, n, deadline):
     while len(data) < n:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise socket.timeout()
+            raise TimeoutError()
         sock.settimeout(left)
         chunk = sock.recv(n - len(data))
         if not chunk:
@@ -79,14 +79,14 @@ def ask(sock, payload, timeout):
     sock.sendall(GREETING)
     theirs = read_exact(sock, 64, deadline)
     if theirs[0] != 0xFF or theirs[9] & 0x01 != 0x01 or theirs[10] < 3:
-        raise Closed("not a ZMTP 3 greeting: %r" % theirs[:12])
+        raise Closed(f"not a ZMTP 3 greeting: {theirs[:12]!r}")
     mechanism = theirs[12:32].rstrip(b"\x00")
     if mechanism != b"NULL":
-        raise Closed("peer wants mechanism %s" % mechanism.decode("ascii", "replace"))
+        raise Closed(f"peer wants mechanism {mechanism.decode('ascii', 'replace')}")
     sock.sendall(ready(b"DEALER"))
     flags, body = read_frame(sock, deadline)
     if not flags & COMMAND or not body.startswith(b"\x05READY"):
-        raise Closed("peer did not say READY: %r" % body[:16])
+        raise Closed(f"peer did not say READY: {body[:16]!r}")
     sock.sendall(frame(b"", MORE) + frame(payload))
     while True:
         flags, body = read_frame(sock, deadline)
@@ -121,7 +121,7 @@ def main(argv):
         payload = bytes.fromhex(mode) if mode else b"\x80"
         try:
             ask(sock, payload, timeout=1.5)
-        except socket.timeout:
+        except TimeoutError:
             print("NOREPLY timeout")
         except (Closed, OSError) as exc:
             print("NOREPLY", exc)

@@ -8,8 +8,8 @@ import asyncio
 import threading
 from typing import Any
 
-from ptpd.simulator import start_simulator
 from conftest import free_port
+from ptpd.simulator import start_simulator
 
 
 class SimThread:

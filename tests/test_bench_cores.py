@@ -17,7 +17,7 @@ import pytest
 if not hasattr(os, "sched_getaffinity"):
     pytest.skip("no CPU affinity on this platform", allow_module_level=True)
 
-from bench.common import OtherCpu, Proc, other_cpu_text, pin  # noqa: E402
+from bench.common import OtherCpu, Proc, other_cpu_text, pin
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from ptpd import bus
 from conftest import ROOT
+from ptpd import bus
 
 DOC = (ROOT / "docs" / "bus.md").read_text()
 

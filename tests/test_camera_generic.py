@@ -8,8 +8,8 @@ import io
 from typing import Any
 
 import pytest
-from conftest import count_operations
 
+from conftest import count_operations
 from ptpd.camera import properties as props
 from ptpd.camera.generic import GenericCamera, event_name
 from ptpd.protocol.errors import ResponseError

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import cv2
 import pytest
-from test_cli import is_jpeg, run
-from conftest import Proc
-from test_client_daemon import Daemon
 
+from conftest import Proc
 from ptpd.camera.generic import PAIRING_PROMPT
-from ptpd_client import Client, ClientError
 from ptpd.simulator.jpeg import read_exif
+from ptpd_client import Client, ClientError
+from test_cli import is_jpeg, run
+from test_client_daemon import Daemon
 
 PYTHON = sys.executable
 pytestmark = pytest.mark.timeout(120)

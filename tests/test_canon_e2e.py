@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from conftest import count_operations
 from ptpd.camera import InitFailed, Target, vendor, verify
 from ptpd.camera.auto import AutoCamera
 from ptpd.camera.canon import CanonCamera
@@ -22,7 +23,6 @@ from ptpd.canon.packets import encode_set_property
 from ptpd.protocol.codes import OperationCode as OP
 from ptpd.simulator import start_simulator
 from ptpd.simulator.jpeg import read_exif
-from conftest import count_operations
 
 pytestmark = pytest.mark.timeout(60)
 

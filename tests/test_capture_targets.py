@@ -14,24 +14,24 @@ import time
 from pathlib import Path
 
 import pytest
-from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
 
 from ptpd_console.targets import TYPICAL_IMAGE_BYTES, TargetError, check_directory
+from test_client_daemon import Daemon
 
 PYTHON = sys.executable
 
 
-def ptpctl(d: Daemon, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:  # noqa: F811
+def ptpctl(d: Daemon, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([PYTHON, "-m", "ptpctl", *args], capture_output=True, text=True, timeout=60,
                           env=env or d.full_env(), cwd=cwd)
 
 
-def object_count(d: Daemon) -> int:  # noqa: F811
+def object_count(d: Daemon) -> int:
     with d.client() as c:
         return len(c.objects())
 
 
-def no_display_env(d: Daemon) -> dict[str, str]:  # noqa: F811
+def no_display_env(d: Daemon) -> dict[str, str]:
     return {k: v for k, v in d.full_env().items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
 
 
@@ -50,7 +50,7 @@ def no_display_env(d: Daemon) -> dict[str, str]:  # noqa: F811
         (["capture", "2", "--view"], "no display"),
     ],
 )
-def test_an_unusable_target_is_refused_before_the_shutter(daemon: Daemon, tmp_path: Path, args: list[str], why: str) -> None:  # noqa: F811
+def test_an_unusable_target_is_refused_before_the_shutter(daemon: Daemon, tmp_path: Path, args: list[str], why: str) -> None:
     afile = tmp_path / "afile"
     afile.write_text("not a directory")
     args = [a.replace("{file}", str(afile)) for a in args]
@@ -62,7 +62,7 @@ def test_an_unusable_target_is_refused_before_the_shutter(daemon: Daemon, tmp_pa
     assert object_count(daemon) == before  # the camera took no picture
 
 
-def test_the_trigger_checks_its_directory_before_watching(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_the_trigger_checks_its_directory_before_watching(daemon: Daemon, tmp_path: Path) -> None:
     before = object_count(daemon)
     r = subprocess.run([PYTHON, "-m", "ptptrigger", "--motion", "--cooldown", "0", "--max-shots", "1", "-o", "/proc/ptpd-t"],
                        capture_output=True, text=True, timeout=60, env=daemon.full_env())
@@ -101,7 +101,7 @@ def test_check_directory_makes_it_probes_it_and_wants_room(tmp_path: Path) -> No
 # -- what PATH and -o mean -------------------------------------------------------------------------
 
 
-def test_path_ending_in_a_slash_is_a_directory(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_path_ending_in_a_slash_is_a_directory(daemon: Daemon, tmp_path: Path) -> None:
     r = ptpctl(daemon, "capture", "1", "newdir/", "--json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     (shot,) = json.loads(r.stdout)["shots"]
@@ -110,7 +110,7 @@ def test_path_ending_in_a_slash_is_a_directory(daemon: Daemon, tmp_path: Path) -
     assert not (tmp_path / "newdir.jpg").exists()
 
 
-def test_path_with_output_dir_goes_inside_it(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_path_with_output_dir_goes_inside_it(daemon: Daemon, tmp_path: Path) -> None:
     r = ptpctl(daemon, "capture", "x.jpg", "-o", str(tmp_path / "adir"), "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["shots"][0]["saved"] == str(tmp_path / "adir" / "x.jpg")
@@ -124,7 +124,7 @@ def test_path_with_output_dir_goes_inside_it(daemon: Daemon, tmp_path: Path) -> 
 # -- progress ------------------------------------------------------------------------------------------
 
 
-def _run_on_a_terminal(d: Daemon, *args: str) -> tuple[int, str, str]:  # noqa: F811
+def _run_on_a_terminal(d: Daemon, *args: str) -> tuple[int, str, str]:
     """ptpctl with stderr on a pseudo-terminal (stdout a pipe): (code, stdout, terminal text)."""
     primary, secondary = pty.openpty()
     p = subprocess.Popen([PYTHON, "-m", "ptpctl", *args], stdout=subprocess.PIPE, stderr=secondary, env=d.full_env(), text=True)
@@ -148,7 +148,7 @@ def _run_on_a_terminal(d: Daemon, *args: str) -> tuple[int, str, str]:  # noqa: 
     return p.returncode, out, seen.decode(errors="replace")
 
 
-def test_multi_shot_capture_shows_a_line_per_shot_on_a_terminal(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_multi_shot_capture_shows_a_line_per_shot_on_a_terminal(daemon: Daemon, tmp_path: Path) -> None:
     code, out, term = _run_on_a_terminal(daemon, "capture", "3", "-o", str(tmp_path))
     assert code == 0, term
     # each line is rewritten in place ("\r...\x1b[K") as its download fills in; what stays
@@ -162,7 +162,7 @@ def test_multi_shot_capture_shows_a_line_per_shot_on_a_terminal(daemon: Daemon, 
     assert "Saved to" in out  # the table still goes to stdout
 
 
-def test_progress_is_quiet_in_a_pipe_and_with_json(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_progress_is_quiet_in_a_pipe_and_with_json(daemon: Daemon, tmp_path: Path) -> None:
     r = ptpctl(daemon, "capture", "2", "-o", str(tmp_path / "a"))
     assert r.returncode == 0 and r.stderr == ""
     code, out, term = _run_on_a_terminal(daemon, "capture", "2", "-o", str(tmp_path / "b"), "--json")

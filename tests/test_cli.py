@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
 
 from ptpctl.cli import Session, cli
 from ptpctl.output import hexdump
 from ptpctl.shell import Completer
+from test_client_daemon import Daemon
 
 PYTHON = sys.executable
 
 
-def run(daemon: Daemon, *args: str, input: str | None = None):  # noqa: F811
+def run(daemon: Daemon, *args: str, input: str | None = None):
     runner = CliRunner()
     return runner.invoke(cli, ["--command-endpoint", daemon.endpoints["command"], *args], input=input,
                          catch_exceptions=False)
@@ -127,7 +127,7 @@ def test_no_client_imports_another() -> None:
 # -- against the daemon ----------------------------------------------------------------------
 
 
-def test_get_set_describe(daemon: Daemon) -> None:  # noqa: F811
+def test_get_set_describe(daemon: Daemon) -> None:
     r = run(daemon, "set", "iso", "800")
     assert r.exit_code == 0 and r.output.strip() == "iso set to 800 (0x320)"
     assert run(daemon, "get", "iso").output.strip() == "800 (0x320)"
@@ -139,12 +139,12 @@ def test_get_set_describe(daemon: Daemon) -> None:  # noqa: F811
     assert "Allowed" in human and "Velvia" in human
 
 
-def test_invalid_value_exits_2_and_refusal_paths(daemon: Daemon) -> None:  # noqa: F811
+def test_invalid_value_exits_2_and_refusal_paths(daemon: Daemon) -> None:
     r = ptpctl("set", "effect", "Kodachrome", env=daemon.full_env())
     assert r.returncode == 2 and r.stderr.startswith("ptpctl: error: set: invalid value")
 
 
-def test_json_shapes(daemon: Daemon) -> None:  # noqa: F811
+def test_json_shapes(daemon: Daemon) -> None:
     state = json.loads(run(daemon, "state", "--json").output)
     assert isinstance(state, list) and {"code", "name", "value", "label"} <= set(state[0])
     info = json.loads(run(daemon, "--json", "info").output)  # the group-wide flag works too
@@ -157,7 +157,7 @@ def test_json_shapes(daemon: Daemon) -> None:  # noqa: F811
     assert objs and {"handle", "filename", "size"} <= set(objs[0])
 
 
-def test_human_tables(daemon: Daemon) -> None:  # noqa: F811
+def test_human_tables(daemon: Daemon) -> None:
     out = run(daemon, "state").output.splitlines()
     assert out[0].split() == ["Property", "Value", "Raw", "Code"] and set(out[1]) <= {"-", " "}
     assert any(line.startswith("exp-bias") and " EV " in line for line in out)  # units
@@ -165,7 +165,7 @@ def test_human_tables(daemon: Daemon) -> None:  # noqa: F811
     assert "file(s)" in run(daemon, "ls").output
 
 
-def test_capture_counter_names_and_no_overwrite(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_capture_counter_names_and_no_overwrite(daemon: Daemon, tmp_path: Path) -> None:
     target = tmp_path / "shot.jpg"
     r = run(daemon, "capture", "2", str(target))
     assert r.exit_code == 0, r.output
@@ -184,7 +184,7 @@ def test_capture_counter_names_and_no_overwrite(daemon: Daemon, tmp_path: Path) 
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
 
 
-def test_capture_into_dir_json(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_capture_into_dir_json(daemon: Daemon, tmp_path: Path) -> None:
     r = run(daemon, "shoot", "-o", str(tmp_path / "out"), "--json")
     shots = json.loads(r.output)["shots"]
     assert len(shots) == 1 and shots[0]["saved"] and is_jpeg(Path(shots[0]["saved"]))
@@ -197,7 +197,7 @@ def test_capture_into_dir_json(daemon: Daemon, tmp_path: Path) -> None:  # noqa:
     assert Path(shots[0]["saved"]).stat().st_size == o["size"]
 
 
-def test_capture_reports_the_handle_and_delete_removes_it(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_capture_reports_the_handle_and_delete_removes_it(daemon: Daemon, tmp_path: Path) -> None:
     def handles() -> set[int]:
         return {o["handle"] for o in json.loads(run(daemon, "ls", "--json").output)}
 
@@ -219,8 +219,8 @@ def test_capture_reports_the_handle_and_delete_removes_it(daemon: Daemon, tmp_pa
 def test_capture_without_a_handle_falls_back_to_the_preview() -> None:
     # A Fuji body that lists no objects: the daemon's reply names no handle and carries
     # no image, only the preview (the reply shape comes from the real client model).
-    from ptpd_console.shots import capture_shots
     from ptpd_client._camera import CaptureResult
+    from ptpd_console.shots import capture_shots
 
     preview = b"\xff\xd8preview\xff\xd9"
     asked: list[dict] = []
@@ -237,7 +237,7 @@ def test_capture_without_a_handle_falls_back_to_the_preview() -> None:
     assert source is None and shot.data is None and shot.handle is None
 
 
-def test_download_and_no_overwrite(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_download_and_no_overwrite(daemon: Daemon, tmp_path: Path) -> None:
     objs = json.loads(run(daemon, "ls", "--json").output)
     o = [x for x in objs if not x["is_folder"]][0]
     r = run(daemon, "download", hex(o["handle"]), "-o", str(tmp_path), "--json")
@@ -255,7 +255,7 @@ def test_download_and_no_overwrite(daemon: Daemon, tmp_path: Path) -> None:  # n
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
 
 
-def test_download_written_by_the_daemon(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_download_written_by_the_daemon(daemon: Daemon, tmp_path: Path) -> None:
     objs = json.loads(run(daemon, "ls", "--json").output)
     o = [x for x in objs if not x["is_folder"]][0]
     out = tmp_path / "on-daemon"
@@ -290,7 +290,7 @@ def test_write_atomic_writes_any_buffer_and_never_overwrites(tmp_path: Path) -> 
     assert sorted(p.name for p in target.parent.iterdir()) == ["a.jpg"]
 
 
-def test_opreq_hexdump(daemon: Daemon) -> None:  # noqa: F811
+def test_opreq_hexdump(daemon: Daemon) -> None:
     out = run(daemon, "opreq", "902b").output.splitlines()  # hex, 0x optional; Fuji's property list
     assert out[0].startswith("Response 0x2001")
     assert out[2].startswith("00000000  ") and out[2].endswith("|")
@@ -298,19 +298,19 @@ def test_opreq_hexdump(daemon: Daemon) -> None:  # noqa: F811
     assert j["code"] == 0x2001 and bytes.fromhex(j["data"])
 
 
-def test_events_tail(daemon: Daemon) -> None:  # noqa: F811
+def test_events_tail(daemon: Daemon) -> None:
     r = ptpctl("events", "--count", "1", "--json", "heartbeat", env=daemon.full_env())
     assert r.returncode == 0, r.stderr
     ev = json.loads(r.stdout.splitlines()[0])
     assert ev["topic"] == "heartbeat" and ev["seq"] > 0 and ev["data"]["connection"] == "connected"
 
 
-def test_help_resolves_aliases(daemon: Daemon) -> None:  # noqa: F811
+def test_help_resolves_aliases(daemon: Daemon) -> None:
     r = run(daemon, "help", "shoot")
     assert r.exit_code == 0 and "Usage: ptpctl capture" in r.output
 
 
-def test_liveview_runs_ptpview_on_the_same_daemon(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_liveview_runs_ptpview_on_the_same_daemon(daemon: Daemon, tmp_path: Path) -> None:
     # The endpoint is given only on ptpctl's command line: ptpview, its own process, finds
     # the daemon through it (its ping succeeds) and then says it has no display to open.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PTPD_") and k not in ("DISPLAY", "WAYLAND_DISPLAY")}
@@ -322,13 +322,13 @@ def test_liveview_runs_ptpview_on_the_same_daemon(daemon: Daemon, tmp_path: Path
     assert r.returncode == 105 and r.stderr.startswith("ptpctl: error: cannot reach the daemon")
 
 
-def test_shell_runs_lines_on_one_session(daemon: Daemon) -> None:  # noqa: F811
+def test_shell_runs_lines_on_one_session(daemon: Daemon) -> None:
     r = run(daemon, "shell", input="get iso\nbogus\nset iso 400\nget iso\nexit\n")
     assert "(0x190)" in r.output  # 400: the lines after the failing one still ran
     assert r.exit_code == 2  # read from a pipe: the shell fails as its failing line did
 
 
-def test_piped_shell_exits_with_its_first_failure(daemon: Daemon) -> None:  # noqa: F811
+def test_piped_shell_exits_with_its_first_failure(daemon: Daemon) -> None:
     cases = [
         ("get iso\nstatus\n", 0),
         ("get iso\nset effect Kodachrome\nget iso\n", 2),  # the camera does not allow it
@@ -355,7 +355,7 @@ def test_bare_ptpctl_prints_its_help_laid_out() -> None:
     assert any(line.split()[:1] == ["capture"] for line in lines)  # one command a line
 
 
-def test_liveview_without_a_display_suggests_only_what_it_takes(daemon: Daemon) -> None:  # noqa: F811
+def test_liveview_without_a_display_suggests_only_what_it_takes(daemon: Daemon) -> None:
     import re
 
     from ptpctl.commands.misc import liveview
@@ -368,7 +368,7 @@ def test_liveview_without_a_display_suggests_only_what_it_takes(daemon: Daemon) 
     assert suggested and suggested <= takes, (suggested, takes)
 
 
-def test_shell_completion(daemon: Daemon) -> None:  # noqa: F811
+def test_shell_completion(daemon: Daemon) -> None:
     session = Session(daemon.endpoints["command"])
     try:
         comp = Completer(cli, session)
@@ -387,7 +387,7 @@ def test_shell_completion(daemon: Daemon) -> None:  # noqa: F811
         session.close()
 
 
-def test_tab_completes_after_an_escaped_space_in_the_shell(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_tab_completes_after_an_escaped_space_in_the_shell(daemon: Daemon, tmp_path: Path) -> None:
     # the shell on a terminal, typed at: "set effect PRO\ N" Tab (completes "Neg.\ "),
     # "S" Tab (completes "Std"), Enter; the camera gets PRO Neg. Std
     import pty

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
+
+from test_client_daemon import Daemon
 
 PYTHON = sys.executable
 
@@ -47,7 +48,7 @@ SAME_ANSWER = [
 
 
 @pytest.mark.parametrize("argv", SAME_ANSWER, ids=[" ".join(a) for a in SAME_ANSWER])
-def test_entry_answers_as_click_does(daemon: Daemon, argv: list[str]) -> None:  # noqa: F811
+def test_entry_answers_as_click_does(daemon: Daemon, argv: list[str]) -> None:
     env = daemon.full_env()
     by_click = _run(CLICK, argv, env)
     entry = _run(ENTRY, argv, env)
@@ -68,7 +69,7 @@ def test_entry_without_a_daemon_answers_as_click_does(tmp_path: Path) -> None:
         assert entry.stderr == by_click.stderr and entry.stdout == by_click.stdout == ""
 
 
-def test_entry_prints_all_of_a_long_answer(daemon: Daemon) -> None:  # noqa: F811
+def test_entry_prints_all_of_a_long_answer(daemon: Daemon) -> None:
     # ``--json state`` goes out through print() with no flush of its own: the entry's exit
     # must not drop what is still in stdout's buffer.
     env = daemon.full_env()
@@ -78,7 +79,7 @@ def test_entry_prints_all_of_a_long_answer(daemon: Daemon) -> None:  # noqa: F81
     assert entry.stdout == by_click.stdout and len(entry.stdout) > 500
 
 
-def test_output_survives_a_closed_pipe(daemon: Daemon) -> None:  # noqa: F811
+def test_output_survives_a_closed_pipe(daemon: Daemon) -> None:
     # ``ptpctl get iso | head -0``: the reader is gone before the value is written. Both
     # paths: no message, no traceback, exit 1 (the value was not delivered).
     for program in (ENTRY, CLICK):

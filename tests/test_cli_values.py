@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
-from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
 
 from ptpctl.cli import cli
+from test_client_daemon import Daemon
 
 
-def run(daemon: Daemon, *args: str):  # noqa: F811
+def run(daemon: Daemon, *args: str):
     return CliRunner().invoke(cli, ["--command-endpoint", daemon.endpoints["command"], *args], catch_exceptions=False)
 
 
-def test_negative_exposure_bias_is_a_value_not_an_option(daemon: Daemon) -> None:  # noqa: F811
+def test_negative_exposure_bias_is_a_value_not_an_option(daemon: Daemon) -> None:
     r = run(daemon, "set", "exp-bias", "-1/3")
     assert r.exit_code == 0, r.output
     assert "-1/3" in r.output
@@ -22,7 +22,7 @@ def test_negative_exposure_bias_is_a_value_not_an_option(daemon: Daemon) -> None
     assert r.exit_code == 0 and '"label": "-2/3"' in r.output
 
 
-def test_issue_examples(daemon: Daemon) -> None:  # noqa: F811
+def test_issue_examples(daemon: Daemon) -> None:
     for prop, value, label in [
         ("iso", "800", "800"),
         ("effect", "Velvia", "Velvia"),

@@ -9,7 +9,6 @@ import time
 
 import pytest
 import zmq
-from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
 
 import ptpd_client
 from ptpd import bus
@@ -26,10 +25,11 @@ from ptpd_client import (
     Snapshot,
 )
 from ptpd_client._core import LatestMailbox, Sequencer
+from test_client_daemon import Daemon
 
 
 @pytest.fixture
-def client(daemon: Daemon):  # noqa: F811
+def client(daemon: Daemon):
     with daemon.client(timeout=10.0) as c:
         yield c
 
@@ -42,13 +42,13 @@ def test_ping(client: Client) -> None:
     assert p.pong is True and p.time > 0
 
 
-def test_version_advertises_endpoints(client: Client, daemon: Daemon) -> None:  # noqa: F811
+def test_version_advertises_endpoints(client: Client, daemon: Daemon) -> None:
     v = client.version()
     assert v.protocol == bus.PROTOCOL_VERSION
     assert v.endpoints["liveview"] == daemon.endpoints["liveview"]
 
 
-def test_endpoints_learned_from_the_daemon(daemon: Daemon) -> None:  # noqa: F811
+def test_endpoints_learned_from_the_daemon(daemon: Daemon) -> None:
     with Client(daemon.endpoints["command"]) as c:  # only the command endpoint given
         assert c.endpoints() == (daemon.endpoints["event"], daemon.endpoints["liveview"])
 
@@ -173,7 +173,7 @@ def test_silent_daemon_is_request_timeout(tmp_path) -> None:
 # -- streams ---------------------------------------------------------------------------------
 
 
-def test_events_after_snapshot_see_a_set(client: Client, daemon: Daemon) -> None:  # noqa: F811
+def test_events_after_snapshot_see_a_set(client: Client, daemon: Daemon) -> None:
     with client.events(["state."], timeout=5.0) as stream:
         first = next(stream)
         assert isinstance(first, Snapshot)
@@ -216,7 +216,7 @@ def test_latest_mailbox_keeps_only_the_newest() -> None:
     assert got is not None and got.seq == 5 and box.get(0) is None and box.replaced == 4
 
 
-def test_async_client(daemon: Daemon) -> None:  # noqa: F811
+def test_async_client(daemon: Daemon) -> None:
     async def main() -> None:
         async with AsyncClient(daemon.endpoints["command"], timeout=10.0) as c:
             pong, iso, status = await asyncio.gather(c.ping(), c.get("iso"), c.status())

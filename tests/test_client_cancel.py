@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_client_daemon import Daemon
 
 from ptpd_client import AsyncClient, Client, CommandFailed, DaemonUnavailable, RequestTimeout
+from test_client_daemon import Daemon
 
 PYTHON = sys.executable
 
@@ -107,7 +107,7 @@ def test_cancel_from_another_thread(generic: Daemon) -> None:
         def shoot() -> None:
             try:
                 got["result"] = c.capture(5)
-            except Exception as exc:  # noqa: BLE001 - reported below
+            except Exception as exc:
                 got["error"] = exc
 
         t = threading.Thread(target=shoot)
@@ -215,7 +215,7 @@ def test_a_vanished_daemon_is_noticed_within_3_s(tmp_path: Path, how: str) -> No
                 t0 = time.monotonic()
                 try:
                     c.capture(1, download=True, timeout=60)
-                except Exception as exc:  # noqa: BLE001 - reported below
+                except Exception as exc:
                     got["error"] = exc
                 got["after"] = time.monotonic() - t0
 
@@ -260,7 +260,7 @@ def test_sigterm_of_the_daemon_still_delivers_the_capture_reply(tmp_path: Path) 
             def shoot() -> None:
                 try:
                     got["result"] = c.capture(5, download=True)
-                except Exception as exc:  # noqa: BLE001 - reported below
+                except Exception as exc:
                     got["error"] = exc
 
             t = threading.Thread(target=shoot)

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Proc, free_port
 
+from conftest import Proc, free_port
 from ptpd_client import Client, ClientError, DaemonUnavailable, RequestTimeout
 
 pytestmark = pytest.mark.timeout(90)

@@ -1,7 +1,8 @@
 """A real ``ptpd run --simulate fuji`` process for the client tests, and checks of it.
 
-Other client test modules import :func:`start_daemon` / :class:`Daemon` from here; each
-module starts its own daemon (module scope) on private ipc:// endpoints.
+Other client test modules import :func:`start_daemons` / :class:`Daemon` from here; the
+``daemon`` fixture (conftest.py) starts one per module (module scope) on private ipc://
+endpoints.
 """
 
 from __future__ import annotations
@@ -9,12 +10,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Proc
 
+from conftest import Proc
 from ptpd_client import Client, ClientError
 
 PYTHON = sys.executable
@@ -83,13 +83,6 @@ def start_daemons(root: Path, *subjects: str) -> list[Daemon]:
             d.stop()
         raise
     return ds
-
-
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    (d,) = start_daemons(tmp_path_factory.mktemp("ptpd"), "object")
-    yield d
-    assert d.stop() == 0, "the daemon did not exit cleanly on SIGTERM"
 
 
 def test_daemon_fixture_answers(daemon: Daemon) -> None:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
+
+from test_client_daemon import Daemon
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "client.md"
 EXAMPLES = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
@@ -19,7 +20,7 @@ def test_the_doc_has_examples() -> None:
 
 
 @pytest.mark.parametrize("code", EXAMPLES, ids=[f"example{i + 1}" for i in range(len(EXAMPLES))])
-def test_example_runs(code: str, daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_example_runs(code: str, daemon: Daemon, tmp_path: Path) -> None:
     script = tmp_path / "example.py"
     script.write_text(code)
     r = subprocess.run([sys.executable, str(script)], env=daemon.full_env(), capture_output=True, text=True,

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import Proc, free_port
-from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
 
+from conftest import Proc, free_port
+from ptpctl.compat import translate
 from ptpd.daemon.config import ConfigError, load_config
 from ptpd.ptpip_ini import DEFAULT_HOST, IniError, parse_bool, read_ptpip_ini
-from ptpctl.compat import translate
+from test_client_daemon import Daemon
 
 PYTHON = sys.executable
 ENV = {"XDG_RUNTIME_DIR": "/tmp/xdg-test", "HOME": "/home/u"}
@@ -224,11 +224,11 @@ def test_translate(argv: list[str], expected: list[str]) -> None:
     assert translate(argv) == expected
 
 
-def ptpctl(d: Daemon, *args: str) -> subprocess.CompletedProcess[str]:  # noqa: F811
+def ptpctl(d: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([PYTHON, "-m", "ptpctl", *args], capture_output=True, text=True, env=d.full_env(), timeout=30)
 
 
-def test_old_scripts_json_words_against_the_daemon(daemon: Daemon) -> None:  # noqa: F811
+def test_old_scripts_json_words_against_the_daemon(daemon: Daemon) -> None:
     info = ptpctl(daemon, "info", "json")
     assert info.returncode == 0, info.stderr
     assert info.stdout.count("\n") == 1 and json.loads(info.stdout)["model"] == "X-T1"  # one line in a pipe
@@ -243,7 +243,7 @@ def test_old_scripts_json_words_against_the_daemon(daemon: Daemon) -> None:  # n
     assert shell.stdout.startswith("{\n") and '"model": "X-T1"' in shell.stdout
 
 
-def test_liveview_novf_saves_a_bare_frame(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_liveview_novf_saves_a_bare_frame(daemon: Daemon, tmp_path: Path) -> None:
     import cv2
 
     bare, over = tmp_path / "bare.png", tmp_path / "over.png"

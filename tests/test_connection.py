@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from feeding import SPLITS, feed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from feeding import SPLITS, feed
 from ptpd.protocol import events as ev
 from ptpd.protocol import packets as pk
 from ptpd.protocol.connection import (

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import Proc, free_port, wait_for_port
 from ptpd import bus
 from ptpd.camera import InitFailed
 from ptpd.daemon.backoff import CONTESTED_AFTER, CONTESTED_MAX, CONTESTED_MIN, CONTESTED_WITHIN, Backoff
 from ptpd.protocol.codes import InitFailReason
-from conftest import Proc, free_port, wait_for_port
 from test_daemon_process import PTPD
 from test_daemon_sim import Daemon, needs_generic, wait_status
 

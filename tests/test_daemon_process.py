@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import zmq
 
-from ptpd import bus
 from conftest import ROOT, free_port
+from ptpd import bus
 
 PTPD = str(ROOT / ".venv" / "bin" / "ptpd")
 

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import zmq
 
-from ptpd import bus
 from conftest import Proc, free_port, wait_for_port
+from ptpd import bus
 from test_daemon_process import PTPD, Raw, daemon_env, endpoint_args, wait_ping
 
 

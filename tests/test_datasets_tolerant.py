@@ -70,7 +70,7 @@ def test_a_dataset_cut_before_or_inside_a_field_keeps_the_fields_before_it(cls: 
 def test_odd_strings_end_the_dataset_there() -> None:
     # a string whose count runs past the end (an ObjectInfo whose Keywords count is there
     # but not its characters), and one without its NUL
-    name_at = dict((n, s) for n, s, _ in spans(ObjectInfo, OBJECT_INFO_BYTES))["filename"]
+    name_at = {n: s for n, s, _ in spans(ObjectInfo, OBJECT_INFO_BYTES)}["filename"]
     cut = OBJECT_INFO_BYTES[:-2]
     info = ObjectInfo.decode(cut, partial=True)
     assert (info.filename, info.capture_date, info.keywords) == ("A.JPG", "20240101T120000", "")
@@ -79,7 +79,7 @@ def test_odd_strings_end_the_dataset_there() -> None:
     info = ObjectInfo.decode(bytes(no_nul), partial=True)
     assert info.parent_object == 5 and info.filename == "" and info.keywords == ""
     # a DeviceInfo whose array count is larger than its bytes
-    ops_at = dict((n, s) for n, s, _ in spans(DeviceInfo, DEVICE_INFO_BYTES))["operations_supported"]
+    ops_at = {n: s for n, s, _ in spans(DeviceInfo, DEVICE_INFO_BYTES)}["operations_supported"]
     huge = bytearray(DEVICE_INFO_BYTES)
     huge[ops_at : ops_at + 4] = (10**6).to_bytes(4, "little")
     info2 = DeviceInfo.decode(bytes(huge), partial=True)

@@ -219,7 +219,7 @@ def test_random_bytes_raise_only_protocol_error(datatype: int, raw: bytes) -> No
     [
         ("20240101T120000", dt.datetime(2024, 1, 1, 12, 0, 0)),  # ptp.md §8, gphoto2-verified
         ("19991231T235959.9", dt.datetime(1999, 12, 31, 23, 59, 59, 900_000)),
-        ("20240229T000000Z", dt.datetime(2024, 2, 29, tzinfo=dt.timezone.utc)),
+        ("20240229T000000Z", dt.datetime(2024, 2, 29, tzinfo=dt.UTC)),
         ("20240101T120000+0130", dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=1, minutes=30)))),
         ("20240101T120000.5-0800", dt.datetime(2024, 1, 1, 12, 0, 0, 500_000, tzinfo=dt.timezone(dt.timedelta(hours=-8)))),
         ("20240101T120000.25", dt.datetime(2024, 1, 1, 12, 0, 0, 250_000)),
@@ -261,7 +261,7 @@ def test_format_datetime() -> None:
     assert format_datetime(dt.datetime(2024, 1, 1, 12)) == "20240101T120000"
     assert format_datetime(dt.datetime(2024, 1, 1, 12, 0, 0, 560_000)) == "20240101T120000.5"
     assert format_datetime(dt.datetime(2024, 1, 1, 12, 0, 0, 560_000), tenths=False) == "20240101T120000"
-    assert format_datetime(dt.datetime(5, 1, 1, tzinfo=dt.timezone.utc)) == "00050101T000000Z"
+    assert format_datetime(dt.datetime(5, 1, 1, tzinfo=dt.UTC)) == "00050101T000000Z"
     tz = dt.timezone(-dt.timedelta(hours=5, minutes=45))
     assert format_datetime(dt.datetime(2024, 7, 9, 8, 7, 6, tzinfo=tz)) == "20240709T080706-0545"
     assert format_datetime(None) == ""

@@ -15,15 +15,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
 
 from conftest import ROOT
+from test_client_daemon import Daemon
 
 PYTHON = sys.executable
 DOCS = ROOT / "docs"
 
 
-def ptpctl(d: Daemon, *args: str) -> subprocess.CompletedProcess[str]:  # noqa: F811
+def ptpctl(d: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([PYTHON, "-m", "ptpctl", *args], capture_output=True, text=True, env=d.full_env(), timeout=60)
 
 
@@ -118,7 +118,7 @@ def test_reliability_md_on_client_curve_keys_matches_the_clients() -> None:
 # -- bus.md and cli.md: a capture's source -------------------------------------------------------------
 
 
-def test_capture_source_is_one_word_in_bus_md_ptpctl_and_cli_md(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_capture_source_is_one_word_in_bus_md_ptpctl_and_cli_md(daemon: Daemon, tmp_path: Path) -> None:
     r = ptpctl(daemon, "capture", "-o", str(tmp_path), "--json")
     assert r.returncode == 0, r.stderr
     source = json.loads(r.stdout)["shots"][0]["source"]
@@ -164,7 +164,7 @@ def _drawn(state_props: list) -> set[str]:  # type: ignore[type-arg]
     return {name for name, (x0, y0, x1, y1) in boxes.items() if (diff[y0:y1, x0:x1] > 30).sum() > 10}
 
 
-def test_viewer_md_overlay_table_is_what_the_x_t1_draws(daemon: Daemon) -> None:  # noqa: F811
+def test_viewer_md_overlay_table_is_what_the_x_t1_draws(daemon: Daemon) -> None:
     documented = _documented_programs()
     with daemon.client() as c:
         before = c.get("exposure-program").label, c.get("delay").label

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import zmq
-from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
 
-from ptpd_client import RequestTimeout
+from ptpd_client import FrameStream, RequestTimeout
+from test_client_daemon import Daemon
 
 
 def _wait_for(pred, timeout: float = 10.0) -> bool:
@@ -25,7 +25,7 @@ def _wait_for(pred, timeout: float = 10.0) -> bool:
     return False
 
 
-def test_socket_readers_are_watchers(daemon: Daemon) -> None:  # noqa: F811
+def test_socket_readers_are_watchers(daemon: Daemon) -> None:
     with daemon.client(timeout=10.0) as c:
         with c.frames(timeout=10.0) as frames:
             next(frames)
@@ -34,7 +34,7 @@ def test_socket_readers_are_watchers(daemon: Daemon) -> None:  # noqa: F811
         assert _wait_for(lambda: c.status().liveview.subscribers == 0)
 
 
-def test_a_broad_subscriber_is_a_watcher(daemon: Daemon) -> None:  # noqa: F811
+def test_a_broad_subscriber_is_a_watcher(daemon: Daemon) -> None:
     ctx = zmq.Context()
     sub = ctx.socket(zmq.SUB)
     sub.linger = 0
@@ -50,29 +50,29 @@ def test_a_broad_subscriber_is_a_watcher(daemon: Daemon) -> None:  # noqa: F811
         ctx.term()
 
 
-def test_closing_a_stream_from_another_thread_ends_its_reader(daemon: Daemon) -> None:  # noqa: F811
+def test_closing_a_stream_from_another_thread_ends_its_reader(daemon: Daemon) -> None:
     with daemon.client(timeout=10.0) as c:
         for _ in range(3):
             frames = c.frames(timeout=10.0)
             got: list[int] = []
             ended = threading.Event()
 
-            def read() -> None:
+            def read(frames: FrameStream, got: list[int], ended: threading.Event) -> None:
                 try:
-                    for f in frames:  # noqa: B023
-                        got.append(f.seq)  # noqa: B023
+                    for f in frames:
+                        got.append(f.seq)
                 finally:
-                    ended.set()  # noqa: B023
+                    ended.set()
 
-            t = threading.Thread(target=read)
+            t = threading.Thread(target=read, args=(frames, got, ended))
             t.start()
-            assert _wait_for(lambda: bool(got))  # noqa: B023
+            assert _wait_for(lambda got=got: bool(got))
             frames.close()  # from this thread, while the reader waits for the next frame
             assert ended.wait(5.0), "the reading thread did not end"
             t.join(5.0)
 
 
-def test_get_with_no_wait_takes_a_frame_that_is_there(daemon: Daemon) -> None:  # noqa: F811
+def test_get_with_no_wait_takes_a_frame_that_is_there(daemon: Daemon) -> None:
     with daemon.client(timeout=10.0) as c, c.frames(timeout=10.0) as frames:
         next(frames)
         got = 0

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from ptpd import bus
 from conftest import free_port
+from ptpd import bus
 from sim_thread import SimThread
 from test_daemon_sim import Daemon
 

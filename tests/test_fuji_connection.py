@@ -3,22 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from feeding import SPLITS, feed
-from test_fuji_golden import (
-    BRING_UP,
-    BRING_UP_EXACT,
-    EVENT_CAPTURE_COMPLETE,
-    EVENT_OBJECT_ADDED,
-    EVENT_PREVIEW,
-    FUJI_APP_GUID,
-    INIT_ACK,
-    INIT_FAIL_NAME,
-    LIVEVIEW_FRAME,
-    STATE_CONTAINER,
-    STATE_OK,
-    h,
-)
 
+from feeding import SPLITS, feed
 from ptpd.fuji.connection import (
     FujiEventChannel,
     FujiInitiatorConnection,
@@ -40,6 +26,20 @@ from ptpd.fuji.events import (
 )
 from ptpd.fuji.packets import InitCommandRequest, encode_liveview_frame
 from ptpd.protocol.errors import LocalProtocolError, ProtocolError
+from test_fuji_golden import (
+    BRING_UP,
+    BRING_UP_EXACT,
+    EVENT_CAPTURE_COMPLETE,
+    EVENT_OBJECT_ADDED,
+    EVENT_PREVIEW,
+    FUJI_APP_GUID,
+    INIT_ACK,
+    INIT_FAIL_NAME,
+    LIVEVIEW_FRAME,
+    STATE_CONTAINER,
+    STATE_OK,
+    h,
+)
 
 
 def events_from(conn, data: bytes, split: str = "whole") -> list:

@@ -9,16 +9,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from conftest import count_operations
 from PIL import Image
 
+from conftest import count_operations
 from ptpd.camera.fuji import FujiCamera
 from ptpd.fuji.codes import FujiPropCode
 from ptpd.fuji.errors import NameNotAccepted, PairingRefused
 from ptpd.fuji.link import PAIRING_PROMPT
 from ptpd.protocol.errors import ResponseError
-from ptpd.simulator.fuji import session as sim_fuji_session
 from ptpd.simulator import start_simulator
+from ptpd.simulator.fuji import session as sim_fuji_session
 
 pytestmark = pytest.mark.timeout(60)
 

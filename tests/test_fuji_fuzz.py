@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_fuji_golden import BRING_UP, PROP_LIST_PAYLOAD, STATE_CONTAINER
 
 from ptpd.fuji.connection import FujiEventChannel, FujiInitiatorConnection, FujiResponderConnection
 from ptpd.fuji.events import NEED_DATA, ConnectionClosed, InitRequest
 from ptpd.fuji.packets import Container, LiveViewSplitter, decode_handshake
 from ptpd.fuji.state import decode_property_desc, decode_property_list, decode_state
 from ptpd.protocol.errors import ProtocolError
+from test_fuji_golden import BRING_UP, PROP_LIST_PAYLOAD, STATE_CONTAINER
 
 FAST = settings(max_examples=300, deadline=None)
 
@@ -71,7 +71,7 @@ def test_connections(data: bytes) -> None:
     c = FujiInitiatorConnection(max_container=1 << 16)
     c.send(InitRequest(bytes(16), "x"))
     for conn in (c, FujiResponderConnection(max_container=1 << 16), FujiEventChannel()):
-        _only_protocol_errors(lambda d: _drain(conn, d), data)
+        _only_protocol_errors(lambda d, conn=conn: _drain(conn, d), data)
 
 
 @FAST

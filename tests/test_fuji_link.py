@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from test_fuji_golden import PROP_LIST_PAYLOAD, STATE_TABLE
 
 from ptpd.camera.base import Unsupported
 from ptpd.camera.fuji import FujiCamera
@@ -38,6 +37,7 @@ from ptpd.fuji.packets import Container, InitCommandAck, encode_liveview_frame
 from ptpd.fuji.state import decode_property_list, encode_state
 from ptpd.protocol.errors import CameraDisconnected, ResponseError
 from ptpd.protocol.errors import Timeout as PTPTimeout
+from test_fuji_golden import PROP_LIST_PAYLOAD, STATE_TABLE
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -537,7 +537,7 @@ def test_events_are_consumed_and_delivered() -> None:
             nxt = asyncio.ensure_future(agen.__anext__())
             await asyncio.sleep(0.05)
             # Far more unsolicited events than any queue holds: nothing blocks.
-            for i in range(1000):
+            for _ in range(1000):
                 sim.send_event(0x4006, 0xFFFFFFFF, (0x5005,))
             ev = await asyncio.wait_for(nxt, 5)
             assert (ev.name, ev.code) == ("property_changed", 0x4006)

@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 import pytest
+
+from ptpd.fuji.codes import ContainerKind, FujiEventCode, InitFailReason
+from ptpd.fuji.packets import (
+    Container,
+    EventView,
+    InitCommandAck,
+    InitCommandRequest,
+    InitFail,
+    LiveViewSplitter,
+    decode_handshake,
+    encode_liveview_frame,
+)
+from ptpd.protocol.errors import LocalProtocolError, ProtocolError
+from ptpd.protocol.framing import PacketBuffer
 from test_fuji_golden import (
     ACK_GUID,
     BRING_UP,
@@ -28,20 +42,6 @@ from test_fuji_golden import (
     SET_WB_REQUEST,
     h,
 )
-
-from ptpd.fuji.codes import ContainerKind, FujiEventCode, InitFailReason
-from ptpd.fuji.packets import (
-    Container,
-    EventView,
-    InitCommandAck,
-    InitCommandRequest,
-    InitFail,
-    LiveViewSplitter,
-    decode_handshake,
-    encode_liveview_frame,
-)
-from ptpd.protocol.errors import LocalProtocolError, ProtocolError
-from ptpd.protocol.framing import PacketBuffer
 
 
 def test_init_request_fixed_82_bytes() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_fuji_golden import PROP_LIST_PAYLOAD
 
 from ptpd.fuji.properties import (
     PROPERTIES,
@@ -20,6 +19,7 @@ from ptpd.fuji.properties import (
 )
 from ptpd.fuji.state import decode_property_list
 from ptpd.protocol.codes import DataType
+from test_fuji_golden import PROP_LIST_PAYLOAD
 
 DESCS = {d.code: d for d in decode_property_list(PROP_LIST_PAYLOAD)}
 

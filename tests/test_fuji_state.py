@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from test_fuji_golden import PROP_LIST_CONTAINER, PROP_LIST_PAYLOAD, STATE_CONTAINER, STATE_TABLE, WB_DESC_CONTAINER
 
 from ptpd.fuji.packets import Container
 from ptpd.fuji.properties import format_value
@@ -18,6 +17,7 @@ from ptpd.fuji.state import (
 from ptpd.protocol.codes import DataType
 from ptpd.protocol.datasets import DevicePropDesc, Enumeration, Range
 from ptpd.protocol.errors import ProtocolError
+from test_fuji_golden import PROP_LIST_CONTAINER, PROP_LIST_PAYLOAD, STATE_CONTAINER, STATE_TABLE, WB_DESC_CONTAINER
 
 ISO_ENUM = (
     0x80000190, 0x80000320, 0x80000640, 0x80000C80, 0x80001900, 0x40000064, 200, 250, 320, 400,

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from conftest import free_port
-from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
+from test_client_daemon import Daemon
 
 PYTHON = sys.executable
 
@@ -47,14 +47,14 @@ def finish(p: subprocess.Popen[str], sig: int) -> tuple[int, str, str]:
     return p.returncode, out, err
 
 
-def test_ptpctl_events_ctrl_c(daemon: Daemon) -> None:  # noqa: F811
+def test_ptpctl_events_ctrl_c(daemon: Daemon) -> None:
     p = start(["-m", "ptpctl", "events", "heartbeat"], daemon.full_env())
     wait_for_line(p.stdout, "heartbeat")
     code, _, err = finish(p, signal.SIGINT)
     assert code == 130 and err == "ptpctl: error: interrupted\n", err
 
 
-def test_ptpctl_capture_ctrl_c_mid_way(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_ptpctl_capture_ctrl_c_mid_way(daemon: Daemon, tmp_path: Path) -> None:
     with daemon.client(timeout=10) as c:
         before = len(c.objects())
     out_dir = tmp_path / "out"
@@ -73,7 +73,7 @@ def test_ptpctl_capture_ctrl_c_mid_way(daemon: Daemon, tmp_path: Path) -> None: 
         assert len(c.objects()) - before == len(files) >= 1
 
 
-def test_ptpctl_ctrl_c_on_a_self_timer_keeps_what_the_camera_took(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_ptpctl_ctrl_c_on_a_self_timer_keeps_what_the_camera_took(daemon: Daemon, tmp_path: Path) -> None:
     """Issue 20's check: ``capture 4 -o DIR`` with a 2 s self-timer, Ctrl-C after 3 s:
     as many files as the camera took shots, at most 2, exit 130, and the daemon answers
     within 1 s."""
@@ -106,7 +106,7 @@ def test_ptpctl_ctrl_c_on_a_self_timer_keeps_what_the_camera_took(daemon: Daemon
             c.set("delay", "off")
 
 
-def test_ptpview_http_ctrl_c_and_sigterm(daemon: Daemon) -> None:  # noqa: F811
+def test_ptpview_http_ctrl_c_and_sigterm(daemon: Daemon) -> None:
     for sig, code, last in ((signal.SIGINT, 130, "ptpview: error: interrupted"), (signal.SIGTERM, 0, None)):
         port = free_port()
         p = start(["-m", "ptpview", "--http", f"127.0.0.1:{port}"], daemon.full_env())
@@ -116,7 +116,7 @@ def test_ptpview_http_ctrl_c_and_sigterm(daemon: Daemon) -> None:  # noqa: F811
         assert err.splitlines() == ([last] if last else []), err
 
 
-def test_ptptrigger_ctrl_c_after_the_work_in_hand(daemon: Daemon) -> None:  # noqa: F811
+def test_ptptrigger_ctrl_c_after_the_work_in_hand(daemon: Daemon) -> None:
     for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 0)):
         p = start(["-m", "ptptrigger", "--face", "--dry-run", "-v"], daemon.full_env())
         time.sleep(3.0)  # it has subscribed and analyses frames
@@ -145,7 +145,7 @@ def test_ptpd_run_ctrl_c_is_130_sigterm_is_0(tmp_path: Path) -> None:
             assert "interrupted" not in err
 
 
-def test_ptpctl_liveview_ctrl_c_is_one_line_from_ptpview(daemon: Daemon) -> None:  # noqa: F811
+def test_ptpctl_liveview_ctrl_c_is_one_line_from_ptpview(daemon: Daemon) -> None:
     # a terminal's Ctrl-C goes to the whole foreground process group: ptpctl and the
     # ptpview it runs; ptpview says it, ptpctl passes its 130 on without a second line
     import os

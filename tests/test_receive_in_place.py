@@ -15,8 +15,8 @@ import pytest
 
 from ptpd.protocol import events as ev
 from ptpd.protocol import packets as pk
-from ptpd.protocol.connection import FILL_THRESHOLD, READ_SIZE, InitiatorConnection, ResponderConnection, State
 from ptpd.protocol.codes import OperationCode
+from ptpd.protocol.connection import FILL_THRESHOLD, READ_SIZE, InitiatorConnection, ResponderConnection, State
 from ptpd.protocol.errors import ProtocolError
 from ptpd.protocol.events import NEED_DATA
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import PYTHON, ROOT, Procs
+from bench.common import PYTHON, Procs
 from bench.fanout import _go, _start_children, _wait_ready
 from bench.harness import Daemon, DaemonOptions
 

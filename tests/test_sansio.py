@@ -12,9 +12,8 @@ from __future__ import annotations
 import struct
 
 import pytest
-from feeding import pieces
-from test_fuji_golden import EVENT_OBJECT_ADDED, INIT_ACK
 
+from feeding import pieces
 from ptpd.fuji import connection as fc
 from ptpd.fuji import events as fe
 from ptpd.protocol import connection as pc
@@ -22,6 +21,7 @@ from ptpd.protocol import events as pe
 from ptpd.protocol import packets as pk
 from ptpd.protocol.errors import LocalProtocolError, ProtocolError, Timeout
 from ptpd.protocol.sansio import DEFAULT_MIN_PROGRESS, NEED_DATA, ConnectionClosed, ConnectionEvent
+from test_fuji_golden import EVENT_OBJECT_ADDED, INIT_ACK
 
 T = 10.0  #: the channel's timeout in these tests
 GUID = bytes(range(16))

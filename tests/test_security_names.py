@@ -38,7 +38,7 @@ def jpeg(color: tuple[int, int, int]) -> bytes:
 def hostile_names(canary: Path) -> list[str]:
     return [
         "../../escaped-1.jpg",
-        "../../../../../../../../..%s/escaped-2.jpg" % canary,
+        f"../../../../../../../../..{canary}/escaped-2.jpg",
         str(canary / "escaped-3.jpg"),  # absolute
         "..\\..\\escaped-4.jpg",
         "a\x00/../../escaped-5.jpg",  # NUL, then a way out

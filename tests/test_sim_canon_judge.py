@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from ptpd.simulator.jpeg import read_exif
 from conftest import SHARED, free_port, wait_for_port
+from ptpd.simulator.jpeg import read_exif
 
 JUDGE = SHARED / "tools" / "check_gphoto2.sh"
 GUID = "50:54:50:44:2d:63:61:6e:6f:6e:2d:6a:75:64:67:65"

@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 
-from ptpd.simulator.fuji.profiles import PROFILES
 from conftest import SHARED, free_port, wait_for_port
+from ptpd.simulator.fuji.profiles import PROFILES
 from sim_thread import SimThread
 
 JUDGE = SHARED / "tools" / "check_gphoto2.sh"

@@ -69,9 +69,9 @@ def test_security_exposure(tmp_path: Path, unit: str, capsys: pytest.CaptureFixt
 @pytest.mark.parametrize("unit", UNITS)
 def test_units_say_what_the_daemon_needs(unit: str) -> None:
     text = (ROOT / "systemd" / unit).read_text()
-    keys = dict(
-        (k, v) for k, _, v in (ln.partition("=") for ln in text.splitlines() if "=" in ln and not ln.startswith("#"))
-    )
+    keys = {
+        k: v for k, _, v in (ln.partition("=") for ln in text.splitlines() if "=" in ln and not ln.startswith("#"))
+    }
     assert keys["Type"] == "notify" and keys["NotifyAccess"] == "main"
     assert int(keys["WatchdogSec"]) > 0 and keys["Restart"] == "on-failure"
     assert keys["DynamicUser"] == "yes"

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from test_client_daemon import Daemon, start_daemons
 
 PYTHON = sys.executable
@@ -161,7 +162,7 @@ def test_no_live_view_fails_at_once_with_106(tmp_path: Path) -> None:
     d = Daemon(tmp_path / "generic", vendor="generic")  # a body without live view
     try:
         d.wait_connected()
-        for attempt in range(2):  # the first run teaches the daemon; the second is refused before subscribing
+        for _ in range(2):  # the first run teaches the daemon; the second is refused before subscribing
             t0 = time.monotonic()
             code, records, err = trigger(d, "--motion", "--duration", "20", "--dry-run")
             took = time.monotonic() - t0

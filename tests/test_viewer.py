@@ -13,16 +13,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import Proc, free_port, wait_for_port
-from test_client_daemon import Daemon, daemon  # noqa: F401  (module-scoped fixture)
 
+from conftest import Proc, free_port, wait_for_port
 from ptpview.overlay import YELLOW, ViewState, bias_ev, draw, focus_point_xy, program_letter, widget_boxes
+from test_client_daemon import Daemon
 
 PYTHON = sys.executable
 CHROMIUM = "/usr/bin/chromium"
 
 
-def test_two_snapshot_viewers_at_once_with_overlay(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_two_snapshot_viewers_at_once_with_overlay(daemon: Daemon, tmp_path: Path) -> None:
     procs = [
         subprocess.Popen([PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / f"v{i}.png"), "--bare", str(tmp_path / f"b{i}.png")],
                          env=daemon.full_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -46,7 +46,7 @@ def test_two_snapshot_viewers_at_once_with_overlay(daemon: Daemon, tmp_path: Pat
         assert diff[300:400, 420:620].max() == 0
 
 
-def test_snapshot_refuses_to_overwrite(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_snapshot_refuses_to_overwrite(daemon: Daemon, tmp_path: Path) -> None:
     target = tmp_path / "s.jpg"
     target.write_bytes(b"keep")
     r = subprocess.run([PYTHON, "-m", "ptpview", "--snapshot", str(target)], env=daemon.full_env(),
@@ -83,7 +83,7 @@ def _read_mjpeg_parts(url: str, n: int) -> list[bytes]:
     return parts
 
 
-def test_mjpeg_server_and_page_in_chromium(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_mjpeg_server_and_page_in_chromium(daemon: Daemon, tmp_path: Path) -> None:
     port = free_port()
     server = Proc([PYTHON, "-m", "ptpview", "--http", f"127.0.0.1:{port}"], env=daemon.env)
     try:
@@ -226,7 +226,7 @@ def test_snapshot_without_live_view_returns_at_once(tmp_path: Path) -> None:
     d = Daemon(tmp_path / "generic", vendor="generic")  # a body without live view
     try:
         d.wait_connected()
-        for attempt in range(2):  # learnt on the first subscription; known before the second
+        for _ in range(2):  # learnt on the first subscription; known before the second
             t0 = time.monotonic()
             r = subprocess.run([PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / "x.png"), "--timeout", "20"],
                                env=d.full_env(), capture_output=True, text=True, timeout=60)

@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING, Any
 
 from ptpd.camera import properties as std
 from ptpd.camera.base import (
-    Camera,
     CameraEvent,
     CameraInfo,
     LiveViewFrame,

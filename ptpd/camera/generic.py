@@ -537,7 +537,7 @@ class GenericCamera(Camera):
         while done < total:
             base = done
 
-            def relay(received: int, _total: int) -> None:
+            def relay(received: int, _total: int, base: int = base) -> None:
                 assert progress is not None
                 progress(base + received, total)
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Union
 
 from ptpd.canon.codes import CanonEventCode as E
 
@@ -132,7 +131,7 @@ class Unknown:
     payload: bytes
 
 
-Record = Union[PropValue, AvailList, ObjectAdded, ObjectTransfer, ObjectRemoved, CameraStatus, OLCInfo, Unknown]
+Record = PropValue | AvailList | ObjectAdded | ObjectTransfer | ObjectRemoved | CameraStatus | OLCInfo | Unknown
 
 _ADDED = (E.ObjectAddedEx, E.ObjectInfoChangedEx)
 _ADDED64 = (E.ObjectAddedEx64, E.ObjectInfoChangedEx64)

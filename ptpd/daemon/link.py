@@ -364,7 +364,7 @@ class CameraLink:
 
     async def _watch(self, cam: Camera) -> None:
         """The camera object may learn of a loss on its own (a failed read): follow it."""
-        while cam.connected:
+        while cam.connected:  # noqa: ASYNC110  # a plain attribute: no event to wait on
             await asyncio.sleep(0.25)
         self.drop("camera reports the link down")
 
@@ -377,7 +377,8 @@ class CameraLink:
             if self._set_echoes.pop(code, 0.0) > time.monotonic():
                 continue
             try:
-                pv = await self.call("get", lambda c: c.get(code), timeout=self.connect_timeout)
+                # code bound now: the call may still run after its timeout, when the loop has moved on
+                pv = await self.call("get", lambda c, code=code: c.get(code), timeout=self.connect_timeout)
                 self.update_prop(pv)
             except Exception as exc:
                 log.debug("refresh of property 0x%04X failed: %s", code, _describe(exc))
@@ -450,7 +451,7 @@ class CameraLink:
         """Wait for the transaction in flight to finish; False if it still runs."""
         try:
             await asyncio.wait_for(self._lock.acquire(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         self._lock.release()
         return True

@@ -77,7 +77,7 @@ from ptpd.fuji.packets import DEFAULT_MAX_CONTAINER, DEFAULT_MAX_LIVEVIEW_FRAME,
 from ptpd.fuji.state import StateEntry
 from ptpd.protocol.adapter import ConnectionProtocol, WriteHold
 from ptpd.protocol.codes import OperationCode, ResponseCode
-from ptpd.protocol.errors import CameraDisconnected, LocalProtocolError, PTPError, ProtocolError, ResponseError
+from ptpd.protocol.errors import CameraDisconnected, LocalProtocolError, ProtocolError, PTPError, ResponseError
 from ptpd.protocol.errors import Timeout as PTPTimeout
 from ptpd.protocol.initiator import guid_bytes
 from ptpd.protocol.queues import DropOldestQueue
@@ -281,7 +281,7 @@ class FujiLink:
             except ConnectionRefusedError as exc:
                 last = exc
                 continue
-            except (TimeoutError, asyncio.TimeoutError) as exc:
+            except TimeoutError as exc:
                 raise PTPTimeout(f"no answer from {self.host}:{port} within {self.connect_timeout}s") from exc
             except OSError as exc:
                 raise CameraDisconnected(f"cannot connect to {self.host}:{port}: {exc}") from exc
@@ -514,7 +514,7 @@ class FujiLink:
         self._stray = asyncio.get_running_loop().create_future()
         try:
             await asyncio.wait_for(asyncio.shield(self._stray), STRAY_GRACE)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             pass
         finally:
             self._stray = None

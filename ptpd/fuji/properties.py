@@ -269,7 +269,7 @@ class FujiProperty:
             return value
         text = str(value).strip()
         if self.datatype == DataType.STR:
-            for raw, label in self.labels:
+            for _raw, label in self.labels:
                 if _key(label) == _key(text):
                     return label
             for alias, raw in self.extra_labels:

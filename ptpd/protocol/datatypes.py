@@ -256,7 +256,7 @@ def parse_datetime(text: str) -> _dt.datetime | None:
     micro = int((frac + "000000")[:6]) if frac else 0
     tz: _dt.tzinfo | None = None
     if zone == "Z":
-        tz = _dt.timezone.utc
+        tz = _dt.UTC
     elif zone:
         hh, mm = int(zone[1:3]), int(zone[3:5])
         if hh > 23 or mm > 59:

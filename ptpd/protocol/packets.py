@@ -22,9 +22,10 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum, unique
-from typing import ClassVar, Union
+from typing import ClassVar
 
 from ptpd.protocol.buffer import Reader, Writer
+
 # DataPhase and InitFailReason live with the other code tables; re-exported here.
 from ptpd.protocol.codes import DataPhase, InitFailReason
 from ptpd.protocol.errors import LocalProtocolError, ProtocolError
@@ -332,7 +333,7 @@ class StartData(Packet):
 #: StartData's TotalDataLength meaning "not known in advance" (DC-X005; we never send it).
 UNKNOWN_DATA_LENGTH = 0xFFFFFFFFFFFFFFFF
 
-Payload = Union[bytes, bytearray, memoryview]
+Payload = bytes | bytearray | memoryview
 
 
 class _Chunk(Packet):

@@ -33,9 +33,9 @@ from ptpd.protocol.codes import DevicePropCode as P
 from ptpd.protocol.codes import EventCode, FormFlag, ObjectFormat, OperationCode, ResponseCode
 from ptpd.protocol.errors import ProtocolError
 from ptpd.protocol.properties import format_value
-from ptpd.simulator import store as st
 from ptpd.simulator import jpeg, objects, scene
 from ptpd.simulator import properties as props
+from ptpd.simulator import store as st
 
 log = logging.getLogger(__name__)
 

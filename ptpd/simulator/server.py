@@ -263,7 +263,7 @@ class Simulator:
             while True:  # probes first, until an init packet classifies the channel
                 try:
                     first = await asyncio.wait_for(channel.next_event(), FIRST_PACKET_TIMEOUT)
-                except (asyncio.TimeoutError, ProtocolError, ConnectionError, _Closed):
+                except (TimeoutError, ProtocolError, ConnectionError, _Closed):
                     return
                 if not isinstance(first, ev.ProbeRequest):
                     break

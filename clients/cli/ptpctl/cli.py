@@ -132,7 +132,7 @@ def _load_config(path: str) -> dict[str, Any]:
         raise CliError(f"config file {path}: {exc}", Exit.CONFIG) from None
     section = data.get("ptpctl", data)
     allowed = {"command_endpoint", "event_endpoint", "liveview_endpoint", "timeout", "curve_server_key", "curve_client_key"}
-    unknown = set(k for k in section if not isinstance(section[k], dict)) - allowed
+    unknown = {k for k in section if not isinstance(section[k], dict)} - allowed
     if unknown:
         raise CliError(f"config file {path}: unknown key(s) {', '.join(sorted(unknown))}", Exit.CONFIG)
     return {k: section[k] for k in allowed if k in section}

@@ -13,7 +13,6 @@ from ptpd_client import Client, ClientError
 
 from .errors import from_client_error
 
-
 F = TypeVar("F", bound=Callable[..., object])
 
 

@@ -165,7 +165,7 @@ class AsyncClient(CommandMethods, _BaseClient):
             await sock.send_multipart([b"", *frames], copy=False)
             try:
                 reply = await asyncio.wait_for(asyncio.shield(fut), read)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if not _settle.has_side_effects(cmd):
                     raise self._timed_out(cmd, read) from None
                 s = await self._settle(sock, rid, fut, _settle.grace(read))

@@ -20,7 +20,15 @@ import click
 from ptpd import __version__
 from ptpd.extras import require
 from ptpd_client import Client, ClientError
-from ptpd_console.errors import EXIT_HELP, CliError, Exit, Interrupted, from_client_error, interrupts_as_errors, run_console
+from ptpd_console.errors import (
+    EXIT_HELP,
+    CliError,
+    Exit,
+    Interrupted,
+    from_client_error,
+    interrupts_as_errors,
+    run_console,
+)
 from ptpd_console.files import Incomplete
 from ptpd_console.liveview import NoFrame, check_liveview, next_frame
 from ptpd_console.options import daemon_options, open_client

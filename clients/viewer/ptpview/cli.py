@@ -22,7 +22,15 @@ import numpy as np
 
 from ptpd import __version__
 from ptpd_client import Client, ClientError, Event, RequestTimeout
-from ptpd_console.errors import EXIT_HELP, CliError, Exit, Interrupted, from_client_error, interrupts_as_errors, run_console
+from ptpd_console.errors import (
+    EXIT_HELP,
+    CliError,
+    Exit,
+    Interrupted,
+    from_client_error,
+    interrupts_as_errors,
+    run_console,
+)
 from ptpd_console.files import FileExists, write_atomic
 from ptpd_console.liveview import check_liveview, next_frame
 from ptpd_console.mjpeg import FrameHub, page, parse_hostport, serve_until_stopped

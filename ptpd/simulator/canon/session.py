@@ -310,7 +310,7 @@ def _standard(run: Callable[[objects.ObjectCamera, tuple[int, ...]], objects.Ans
 
 _S = CanonSession
 _HANDLERS: dict[int, Callable[[CanonSession, tuple[int, ...], bytes | None], Reply]] = {
-    **{code: (lambda run: lambda s, p, d: _standard(run, s, p))(run) for code, run in objects.OPERATIONS.items()},
+    **{code: (lambda r: lambda s, p, d: _standard(r, s, p))(run) for code, run in objects.OPERATIONS.items()},
     OP.GetDeviceInfo: _S._get_device_info,
     OP.OpenSession: _S._open_session,
     OP.CloseSession: _S._close_session,

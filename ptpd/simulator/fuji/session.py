@@ -22,13 +22,13 @@ from ptpd.fuji.codes import INIT_SEQUENCE_REMOTE, ClientMode, ContainerKind, Fuj
 from ptpd.fuji.codes import FujiOperationCode as FOP
 from ptpd.fuji.codes import FujiPropCode as F
 from ptpd.fuji.packets import Container
+from ptpd.fuji.state import encode_state
 from ptpd.protocol.codes import DevicePropCode as P
 from ptpd.protocol.codes import EventCode
 from ptpd.protocol.codes import OperationCode as OP
 from ptpd.protocol.codes import ResponseCode as RC
 from ptpd.simulator import objects
 from ptpd.simulator import store as st
-from ptpd.fuji.state import encode_state
 from ptpd.simulator.fuji.device import STORAGE_ID, FujiDevice, Refused
 from ptpd.simulator.fuji.profiles import LATER_CONTROL_LIST
 
