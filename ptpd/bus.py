@@ -253,7 +253,7 @@ def pack(obj: Any) -> bytes:
     return msgpack.packb(obj, use_bin_type=True)
 
 
-def unpack(data: bytes | memoryview) -> Any:
+def unpack(data: Buffer) -> Any:
     """Decode one bus message; raises ``ValueError`` on anything that is not msgpack."""
     try:
         return msgpack.unpackb(data, raw=False, strict_map_key=False)
@@ -352,7 +352,7 @@ def encode_request_frames(id: int | str, cmd: str, args: dict[str, Any] | None =
     return [pack(msg), *blobs]
 
 
-def decode_request(data: bytes | memoryview, blobs: list[Any] | tuple[Any, ...] = ()) -> Request:
+def decode_request(data: Buffer, blobs: list[Any] | tuple[Any, ...] = ()) -> Request:
     """Decode and validate a request map (and resolve its blob references); raises
     :class:`BusError` (bad_request)."""
     size = len(data) + sum(len(b) for b in blobs)

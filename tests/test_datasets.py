@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import tracemalloc
+from typing import Any
 from collections.abc import Callable
 
 import pytest
@@ -213,21 +214,21 @@ GOLDEN = [
 
 
 @pytest.mark.parametrize(("cls", "raw", "expected"), [g[1:] for g in GOLDEN], ids=[g[0] for g in GOLDEN])
-def test_golden_decode_and_encode(cls: type, raw: bytes, expected: object) -> None:
+def test_golden_decode_and_encode(cls: Any, raw: bytes, expected: object) -> None:
     assert cls.decode(raw) == expected
     assert cls.decode(raw, strict=True) == expected
     assert expected.encode() == raw  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(("cls", "raw", "expected"), [g[1:] for g in GOLDEN], ids=[g[0] for g in GOLDEN])
-def test_every_truncation_is_protocol_error(cls: type, raw: bytes, expected: object) -> None:
+def test_every_truncation_is_protocol_error(cls: Any, raw: bytes, expected: object) -> None:
     for n in range(len(raw)):
         with pytest.raises(ProtocolError):
             cls.decode(raw[:n])
 
 
 @pytest.mark.parametrize(("cls", "raw", "expected"), [g[1:] for g in GOLDEN], ids=[g[0] for g in GOLDEN])
-def test_trailing_bytes_tolerated_unless_strict(cls: type, raw: bytes, expected: object) -> None:
+def test_trailing_bytes_tolerated_unless_strict(cls: Any, raw: bytes, expected: object) -> None:
     if isinstance(expected, DevicePropDesc) and isinstance(expected.form, OtherForm):
         assert cls.decode(raw + b"\x01\x02").form == OtherForm(3, b"\x01\x02")
         return
@@ -387,7 +388,7 @@ def test_absurd_counts_refused_before_allocation(decode: Callable[[bytes], objec
 # -- hypothesis round trips ------------------------------------------------------------------
 
 text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=30
 )
 u16, u32, u64 = st.integers(0, 0xFFFF), st.integers(0, 0xFFFFFFFF), st.integers(0, (1 << 64) - 1)
 u16s = st.lists(u16, max_size=12).map(tuple)
@@ -403,7 +404,7 @@ object_infos = st.builds(
 SCALAR_AND_ARRAY = [t for t in DataType if t not in (DataType.UNDEF,)]
 
 
-def values_for(datatype: DataType) -> st.SearchStrategy[object]:
+def values_for(datatype: DataType) -> st.SearchStrategy[Any]:
     if datatype is DataType.STR:
         return text
     lo, hi = int_range(datatype)

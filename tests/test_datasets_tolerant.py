@@ -34,7 +34,7 @@ CASES = [(DeviceInfo, DEVICE_INFO_BYTES, DEVICE_INFO), (StorageInfo, STORAGE_INF
          (ObjectInfo, OBJECT_INFO_BYTES, OBJECT_INFO)]
 
 
-def spans(cls: type, raw: bytes) -> list[tuple[str, int, int]]:
+def spans(cls: Any, raw: bytes) -> list[tuple[str, int, int]]:
     """(field, first byte, end) of each field of a whole dataset."""
     r = Reader(raw)
     out = []
@@ -56,7 +56,7 @@ def cuts() -> list[Any]:
 
 
 @pytest.mark.parametrize(("cls", "raw", "whole", "kept"), cuts())
-def test_a_dataset_cut_before_or_inside_a_field_keeps_the_fields_before_it(cls: type, raw: bytes, whole: Any,
+def test_a_dataset_cut_before_or_inside_a_field_keeps_the_fields_before_it(cls: Any, raw: bytes, whole: Any,
                                                                            kept: int) -> None:
     got = cls.decode(raw, partial=True)
     default = cls()

@@ -80,6 +80,7 @@ class MiniFuji:
         self.values: dict[int, tuple[str, int]] = {code: ("<I", v) for code, v in STATE_TABLE}
         for code, d in self.descs.items():
             fmt = {3: "<h", 4: "<H", 6: "<I"}[int(d.datatype)]
+            assert isinstance(d.current, int)
             self.values[code] = (fmt, d.current)
         self.values[0x5001] = ("<B", 3)
         self.values[0xDF24] = ("<I", 0x00020001)
@@ -87,7 +88,7 @@ class MiniFuji:
         self.pending_preview = False
         self.requests: list[OperationRequest] = []
         self.event_writers: list[asyncio.StreamWriter] = []
-        self.servers: list[asyncio.AbstractServer] = []
+        self.servers: list[asyncio.Server] = []
         self.lv_frames_sent = 0
 
     async def start(self) -> MiniFuji:
@@ -261,7 +262,7 @@ def test_link_bring_up_sequence() -> None:
         link = FujiLink("127.0.0.1", **sim.ports(), name="ptpd-test", timeout=5)
         await link.connect()
         try:
-            assert link.connected and link.camera.name == "X-T1" and link.app_version == 0x00020001
+            assert link.connected and link.camera is not None and link.camera.name == "X-T1" and link.app_version == 0x00020001
             # exactly the parameters each operation takes (no padding), in libfuji's order:
             # what the camera is doing, its remote version, then the mode
             assert [(r.code, r.transaction_id, r.params) for r in sim.requests] == [
@@ -383,7 +384,7 @@ def test_init_fail_then_ack_on_the_same_socket() -> None:
     # attempt fails ("the first attempt always fails")
     async def body(sim: MiniFuji) -> None:
         async with FujiLink("127.0.0.1", **sim.ports(), timeout=5) as link:
-            assert link.connected and link.camera.name == "X-T1"
+            assert link.connected and link.camera is not None and link.camera.name == "X-T1"
         assert sim.inits == 2
 
     run(body, init_fail_first=True)

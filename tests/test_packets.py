@@ -177,7 +177,7 @@ def test_unencodable_records_are_local_errors(make):
 
 u32 = st.integers(0, 0xFFFFFFFF)
 u16 = st.integers(0, 0xFFFF)
-names = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+names = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40)
 guids = st.binary(min_size=16, max_size=16)
 
 packets = st.one_of(

@@ -12,7 +12,7 @@ prompt); none does, and it stays a standard camera. Every call then goes to that
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING
 
 from ptpd.camera.base import (
@@ -149,13 +149,13 @@ class AutoCamera(Camera):
     async def raw(self, code: int, params: tuple[int, ...] = (), data: bytes | None = None) -> RawResult:
         return await self.camera.raw(code, params, data)
 
-    def events(self) -> AsyncIterator[CameraEvent]:
+    def events(self) -> AsyncGenerator[CameraEvent, None]:
         return self.camera.events()
 
     async def keepalive(self) -> None:
         await self.camera.keepalive()
 
-    def liveview(self) -> AsyncIterator[LiveViewFrame]:
+    def liveview(self) -> AsyncGenerator[LiveViewFrame, None]:
         return self.camera.liveview()
 
     async def liveview_to(self, sink: Callable[[LiveViewFrame], None]) -> None:

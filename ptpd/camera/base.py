@@ -35,9 +35,9 @@ import abc
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from ptpd.camera.errors import DatasetError, NotAFile, ResponseError, Unsupported
 from ptpd.camera.transfer import Download, Transfer
@@ -296,7 +296,7 @@ class Camera(abc.ABC):
     async def close(self) -> None:
         """Close the session cleanly if possible and release every socket. Idempotent."""
 
-    async def __aenter__(self) -> Camera:
+    async def __aenter__(self) -> Self:
         """``async with cam:`` connects, and closes on the way out."""
         await self.connect()
         return self
@@ -465,14 +465,14 @@ class Camera(abc.ABC):
         """Run any operation; a non-OK response is returned, not raised."""
 
     @abc.abstractmethod
-    def events(self) -> AsyncIterator[CameraEvent]:
+    def events(self) -> AsyncGenerator[CameraEvent, None]:
         """Camera events as they arrive, for as long as the link is up."""
 
     async def keepalive(self) -> None:
         """A cheap request that keeps a Wi-Fi body from dropping an idle session."""
         await self.get("battery")
 
-    def liveview(self) -> AsyncIterator[LiveViewFrame]:
+    def liveview(self) -> AsyncGenerator[LiveViewFrame, None]:
         """Start live view and yield frames until the iterator is closed (then stop it)."""
         raise Unsupported(f"{self.vendor} camera has no live view")
 

@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -254,7 +254,7 @@ class CanonCamera(GenericCamera):
         finally:
             self._listeners.discard(listener)
 
-    async def events(self) -> AsyncIterator[CameraEvent]:
+    async def events(self) -> AsyncGenerator[CameraEvent, None]:
         """Polls GetEvent while iterated (others' polls count too); ends with the link."""
         queue: asyncio.Queue[CameraEvent] = asyncio.Queue()
 
@@ -595,7 +595,7 @@ class CanonCamera(GenericCamera):
 
     # -- live view -----------------------------------------------------------------------------------
 
-    async def liveview(self) -> AsyncIterator[LiveViewFrame]:
+    async def liveview(self) -> AsyncGenerator[LiveViewFrame, None]:
         """Frames from GetViewFinderData, with the EVF output turned to the host meanwhile."""
         if not self._supports(EOS.GetViewFinderData):
             raise Unsupported("this Canon body offers no live view (GetViewFinderData)")

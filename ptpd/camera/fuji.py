@@ -34,7 +34,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any
 
 from ptpd.camera import base
@@ -610,7 +610,7 @@ class FujiCamera(FujiObjects, Camera):
         resp, data_in = await self.link.transact(code, tuple(params), data, check=False)
         return RawResult(code=resp.code, params=resp.params, data=data_in or b"")
 
-    async def events(self) -> AsyncIterator[CameraEvent]:
+    async def events(self) -> AsyncGenerator[CameraEvent, None]:
         async for ev in self.link.events():
             self._sync()  # keeps the cache's queue short while someone listens
             yield CameraEvent(
@@ -627,7 +627,7 @@ class FujiCamera(FujiObjects, Camera):
                               if self.link.offer.remote_version is None else
                               "this camera offers no live view: it refused InitiateOpenCapture")
 
-    async def liveview(self) -> AsyncIterator[LiveViewFrame]:
+    async def liveview(self) -> AsyncGenerator[LiveViewFrame, None]:
         self._check_liveview()
         gen = self.link.liveview()
         try:

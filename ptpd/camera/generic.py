@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -583,7 +583,7 @@ class GenericCamera(Camera):
 
     # -- events ------------------------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[CameraEvent]:
+    async def events(self) -> AsyncGenerator[CameraEvent, None]:
         with self.link.subscribe() as sub:
             async for e in sub:
                 if e.code == EventCode.DeviceInfoChanged:

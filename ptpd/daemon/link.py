@@ -378,7 +378,10 @@ class CameraLink:
                 continue
             try:
                 # code bound now: the call may still run after its timeout, when the loop has moved on
-                pv = await self.call("get", lambda c, code=code: c.get(code), timeout=self.connect_timeout)
+                async def get(c: Camera, code: int = code) -> PropertyValue:
+                    return await c.get(code)
+
+                pv = await self.call("get", get, timeout=self.connect_timeout)
                 self.update_prop(pv)
             except Exception as exc:
                 log.debug("refresh of property 0x%04X failed: %s", code, _describe(exc))

@@ -18,14 +18,74 @@ from ._errors import DaemonUnavailable, ProtocolMismatch, RequestTimeout
 from ._stream_models import Event, Frame
 
 if TYPE_CHECKING:
-    from ._status import Snapshot
+    from ._camera import CameraInfo, CaptureResult, Download, ObjectInfo, OpResult
+    from ._desc import PropDesc
+    from ._props import PropValue
+    from ._status import CommandHelp, Pong, Snapshot, Status, Version
 
 log = logging.getLogger("ptpd_client")
 
 #: seconds the reply reader gets to read what a daemon sent before its connection dropped
 LOST_GRACE = 0.05
 
-class AsyncClient(CommandMethods, _BaseClient):
+if TYPE_CHECKING:
+
+    class _AwaitedCommands:
+        """:class:`CommandMethods` as :class:`AsyncClient` has them: each returns an
+        awaitable of the result (tests/test_client.py holds the two lists together)."""
+
+        timeout: Timeout
+
+        async def ping(self, *, timeout: float | None = ...) -> Pong: ...
+        async def version(self, *, timeout: float | None = ...) -> Version: ...
+        async def status(self, *, timeout: float | None = ...) -> Status: ...
+        async def snapshot(self, *, timeout: float | None = ...) -> Snapshot: ...
+        async def help(self, *, timeout: float | None = ...) -> list[CommandHelp]: ...
+        async def info(self, *, timeout: float | None = ...) -> CameraInfo: ...
+        async def properties(self, *, timeout: float | None = ...) -> list[str]: ...
+        async def describe(self, prop: str | int, *, timeout: float | None = ...) -> PropDesc: ...
+        async def get(self, prop: str | int, *, timeout: float | None = ...) -> PropValue: ...
+        async def set(self, prop: str | int, value: str | int, *, timeout: float | None = ...) -> PropValue: ...
+        async def state(self, *, timeout: float | None = ...) -> list[PropValue]: ...
+        async def capture(
+            self,
+            count: int = ...,
+            *,
+            download: bool = ...,
+            preview: bool = ...,
+            dir: str | None = ...,
+            keep: bool | None = ...,
+            timeout: float | None = ...,
+            on_event: EventCallback | None = ...,
+        ) -> CaptureResult: ...
+        async def liveview_start(self, *, timeout: float | None = ...) -> Any: ...
+        async def liveview_stop(self, *, timeout: float | None = ...) -> Any: ...
+        async def objects(self, *, timeout: float | None = ...) -> list[ObjectInfo]: ...
+        async def download(
+            self,
+            handle: int,
+            *,
+            offset: int = ...,
+            progress: ProgressCallback | None = ...,
+            timeout: float | None = ...,
+            dir: str | None = ...,
+        ) -> Download: ...
+        async def delete(self, handle: int, *, timeout: float | None = ...) -> Any: ...
+        async def opreq(
+            self,
+            code: int,
+            params: Iterable[int] = ...,
+            data: bytes | None = ...,
+            *,
+            timeout: float | None = ...,
+        ) -> OpResult: ...
+
+    _Commands = _AwaitedCommands
+else:
+    _Commands = CommandMethods
+
+
+class AsyncClient(_Commands, _BaseClient):
     """An asyncio client of one ptpd daemon; every command method is awaited.
 
     ::
