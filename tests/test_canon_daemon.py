@@ -87,6 +87,7 @@ def test_ptpview_snapshot_with_overlay(canon: Daemon, tmp_path: Path) -> None:
                        env=canon.full_env(), capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     shown, bare = cv2.imread(str(tmp_path / "v.png")), cv2.imread(str(tmp_path / "b.png"))
+    assert shown is not None and bare is not None
     assert shown.shape == bare.shape == (704, 1056, 3)  # the body's live-view frame
     assert (shown != bare).any()  # the overlay drew the settings
 

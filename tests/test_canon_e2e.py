@@ -157,7 +157,7 @@ def test_an_eos_m_releases_once_and_streams_on_its_own_output() -> None:
             [EOS.RemoteReleaseOn, EOS.RemoteReleaseOff]
         frames = cam.liveview()
         first = await asyncio.wait_for(frames.__anext__(), 5)
-        await frames.aclose()  # type: ignore[attr-defined]
+        await frames.aclose()
         assert first.jpeg[:2] == b"\xff\xd8"
         assert sim.device.values[C.EVFOutputDevice] == 0  # put back
 
@@ -173,7 +173,7 @@ def test_live_view_frames_and_the_output_put_back() -> None:
             if len(got) == 5:
                 break
         assert sim.device.values[C.EVFOutputDevice] == 2  # PC while it runs
-        await frames.aclose()  # type: ignore[attr-defined]
+        await frames.aclose()
         assert [f.counter for f in got] == [1, 2, 3, 4, 5]
         assert all((f.width, f.height) == (1056, 704) and bytes(f.jpeg[:2]) == b"\xff\xd8" for f in got)
         assert sim.device.values[C.EVFOutputDevice] == 0 and cam.eos.values[C.EVFOutputDevice] == 0

@@ -157,7 +157,7 @@ def test_no_daemon_is_daemon_unavailable_at_once(tmp_path) -> None:
 
 
 def test_silent_daemon_is_request_timeout(tmp_path) -> None:
-    ctx = zmq.Context.instance()
+    ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
     router = ctx.socket(zmq.ROUTER)  # accepts, never answers
     router.linger = 0
     endpoint = f"ipc://{tmp_path}/silent"
@@ -182,7 +182,7 @@ def test_events_after_snapshot_see_a_set(client: Client, daemon: Daemon) -> None
         for item in stream:
             if isinstance(item, Event) and item.topic == "state.exp-bias":
                 assert item.data["label"] in ("1/3", "+1/3")
-                assert item.seq > first.seq
+                assert item.seq is not None and item.seq > first.seq
                 break
         with daemon.client() as other:
             other.set("exp-bias", "0")
@@ -226,7 +226,7 @@ def test_async_client(daemon: Daemon) -> None:
             stream = await c.events(["heartbeat"], timeout=5.0)
             assert isinstance(await stream.get(5.0), Snapshot)
             ev = await stream.get(5.0)
-            assert ev.topic == "heartbeat"
+            assert isinstance(ev, Event) and ev.topic == "heartbeat"
             frames = await c.frames(timeout=5.0)
             f = await frames.get(5.0)
             assert f.jpeg[:2] == b"\xff\xd8"
@@ -274,7 +274,8 @@ def test_event_feed_files_events_and_asks_for_a_snapshot_on_a_gap() -> None:
     feed.snapshot_taken(Snapshot.from_dict({"seq": 14}), (13, 15))
     feed.after_gap(ev(15))
     assert [(type(x).__name__, x.seq) for x in feed.pending] == [("Snapshot", 14), ("Event", 15)]
-    assert feed.pending[0].gap == (13, 15) and feed.sequencer.gaps == 1
+    snap = feed.pending[0]
+    assert isinstance(snap, Snapshot) and snap.gap == (13, 15) and feed.sequencer.gaps == 1
     feed.pending.clear()
     feed.feed(ev(20))
     feed.snapshot_taken(Snapshot.from_dict({"seq": 20}), (16, 20))
@@ -283,4 +284,5 @@ def test_event_feed_files_events_and_asks_for_a_snapshot_on_a_gap() -> None:
 
     plain = EventFeed((), snapshot=False)
     assert plain.feed(ev(1)) is None and plain.feed(ev(4)) is None
-    assert [(x.seq, x.missed) for x in plain.pending] == [(1, 0), (4, 2)]
+    events = [x for x in plain.pending if isinstance(x, Event)]
+    assert events == plain.pending and [(x.seq, x.missed) for x in events] == [(1, 0), (4, 2)]

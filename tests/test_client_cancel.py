@@ -185,7 +185,12 @@ def test_a_timeout_never_leaves_a_picture_taken_for_no_one(tmp_path: Path) -> No
             # a set that cannot start in time is not applied later
             with d.client(timeout=0.3) as quick, d.client(timeout=20) as busy:
                 done = threading.Event()
-                th = threading.Thread(target=lambda: (busy.capture(3), done.set()))
+
+                def capture_then_done() -> None:
+                    busy.capture(3)
+                    done.set()
+
+                th = threading.Thread(target=capture_then_done)
                 th.start()
                 time.sleep(0.3)
                 with pytest.raises(RequestTimeout) as e:

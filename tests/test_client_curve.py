@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Proc, free_port
-from ptpd_client import Client, ClientError, DaemonUnavailable, RequestTimeout
+from ptpd_client import Client, ClientError, DaemonUnavailable, Event, RequestTimeout
 
 pytestmark = pytest.mark.timeout(90)
 PYTHON = sys.executable
@@ -55,7 +55,7 @@ class CurveDaemon:
                     pytest.fail(f"daemon exited {self.proc.popen.returncode}: {self.proc.output()[1][-2000:]}")
                 try:
                     last = c.status()
-                    if last.connection == "connected":  # type: ignore[attr-defined]
+                    if last.connection == "connected":
                         return
                 except ClientError as exc:
                     last = exc
@@ -86,7 +86,8 @@ def test_allowed_key_works_on_commands_events_and_liveview(curved: CurveDaemon) 
         assert ev == curved.endpoints["event"] and lv == curved.endpoints["liveview"]
         with c.events(["heartbeat"], timeout=5.0) as events:
             next(events)  # the snapshot
-            assert next(events).topic.startswith("heartbeat")  # the event socket let us in
+            event = next(events)
+            assert isinstance(event, Event) and event.topic.startswith("heartbeat")  # the event socket let us in
         with c.frames(timeout=10.0) as frames:
             frame = next(frames)  # the live-view socket let us in
         assert frame.jpeg[:2] == b"\xff\xd8"

@@ -53,7 +53,7 @@ class Daemon:
 
     def wait_connected(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
-        last = None
+        last: object = None  # the last answer: a status, or why there was none
         with self.client(timeout=1.0) as c:
             while time.monotonic() < deadline:
                 if self.proc.popen.poll() is not None:

@@ -159,8 +159,9 @@ def test_ptpd_run_port_options_are_checked_when_read() -> None:
         assert run.make_context("run", [flag, "0x3d7c"]).params[flag[2:].replace("-", "_")] == 15740
         r = CliRunner().invoke(run, [flag, "99999", "--camera", "h"])
         assert r.exit_code == 2 and "99999" in r.output and "1-65535" in r.output
-    r = subprocess.run([PYTHON, "-m", "ptpd", "run", "--camera", "127.0.0.1:99999"], capture_output=True, text=True, timeout=30)
-    assert r.returncode == 102 and "out of range" in r.stderr and "Traceback" not in r.stderr
+    proc = subprocess.run([PYTHON, "-m", "ptpd", "run", "--camera", "127.0.0.1:99999"], capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 102 and "out of range" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_ptpd_run_f_refuses_an_unusable_server_port_with_one_line(tmp_path: Path) -> None:

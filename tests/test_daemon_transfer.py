@@ -264,6 +264,6 @@ def test_the_client_asks_the_daemon_to_write_the_file(gen: Daemon, tmp_path: Pat
 
     obj, whole = largest_and_bytes(gen.c)
     with Client(gen.eps["command"], timeout=40) as c:
-        got = c.download(obj["handle"], dir=str(tmp_path))  # type: ignore[arg-type]
+        got = c.download(obj["handle"], dir=str(tmp_path))
     assert got.path is not None and Path(got.path).parent == tmp_path
     assert Path(got.path).read_bytes() == whole and got.size == len(whole) and len(got.data) == 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import tracemalloc
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -299,7 +299,7 @@ def test_desc_helpers() -> None:
     [
         DevicePropDesc(0x5007, DataType.UINT16, 1, 280, 70000, None),  # current out of range
         DevicePropDesc(0x5007, DataType.UINT16, 1, 280, 280, Enumeration((1, -1))),
-        DevicePropDesc(0x5007, DataType.UINT16, 1, 280, 280, Range(0, 1, "x")),  # type: ignore[arg-type]
+        DevicePropDesc(0x5007, DataType.UINT16, 1, 280, 280, Range(0, 1, "x")),
         DevicePropDesc(0x5007, DataType.UINT16, 2 << 8, 280, 280, None),  # GetSet not a u8
         DevicePropDesc(0x5007, 0x0042, 1, 0, 0, None),  # unknown datatype
         DevicePropDesc(0x5007, DataType.UNDEF, 1, 0, 0, None),

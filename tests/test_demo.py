@@ -21,7 +21,8 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert len(jpegs) == 3  # two captures and the trigger's shot
     assert all(p.read_bytes()[:2] == b"\xff\xd8" for p in jpegs)
     (png,) = out.glob("viewfinder-*.png")
-    assert cv2.imread(str(png)).shape == (480, 640, 3)
+    img = cv2.imread(str(png))
+    assert img is not None and img.shape == (480, 640, 3)
     assert "iso set to 800" in r.stdout and "effect set to Velvia" in r.stdout
 
 
@@ -36,4 +37,5 @@ def test_demo_on_a_simulated_canon(tmp_path: Path) -> None:
     jpegs = sorted(out.glob("*.JPG"))
     assert len(jpegs) == 3 and all(p.read_bytes()[:2] == b"\xff\xd8" for p in jpegs)
     (png,) = out.glob("viewfinder-*.png")
-    assert cv2.imread(str(png)).shape == (704, 1056, 3)
+    img = cv2.imread(str(png))
+    assert img is not None and img.shape == (704, 1056, 3)

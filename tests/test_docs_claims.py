@@ -152,7 +152,7 @@ def _documented_programs() -> dict[str, set[str]]:
     return out
 
 
-def _drawn(state_props: list) -> set[str]:  # type: ignore[type-arg]
+def _drawn(state_props: list) -> set[str]:
     from ptpview.overlay import ViewState, draw, widget_boxes
 
     state = ViewState()

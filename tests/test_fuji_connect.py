@@ -86,5 +86,5 @@ def test_a_closed_port_fails_at_once_and_the_backoff_is_what_it_says(tmp_path: P
     assert all("refused the connection" in m["detail"] for _, m in tries if m["state"] == "disconnected")
     said = [w for _, w in waits]
     assert said[-3:] == [0.5, 1.0, 2.0], said  # doubling from 0.25 s (the first may come before we listen)
-    for took, said in waits:
-        assert said - 0.05 <= took <= said + 0.4, waits  # what it says, give or take a busy machine
+    for took, wait in waits:
+        assert wait - 0.05 <= took <= wait + 0.4, waits  # what it says, give or take a busy machine

@@ -53,14 +53,15 @@ def test_property_list_decodes_to_the_eight_descriptions() -> None:
 
 def test_property_list_labels() -> None:
     descs = decode_property_list(PROP_LIST_PAYLOAD)
-    assert [format_value(d.code, d.current) for d in descs] == [
+    assert [format_value(d.code, d.current) for d in descs] == [  # type: ignore[arg-type]  # Fuji values are ints
         "off", "disabled", "auto", "0", "Velvia", "S6400", "1", "4x4",
     ]  # fmt: skip
     iso = descs[5]
-    assert [format_value(0xD02A, v) for v in iso.form.values][:7] == [
+    assert isinstance(iso.form, Enumeration) and all(isinstance(v, int) for v in iso.form.values)
+    assert [format_value(0xD02A, v) for v in iso.form.values][:7] == [  # type: ignore[arg-type]  # ints, checked above
         "S400", "S800", "S1600", "S3200", "S6400", "L100", "200",
     ]  # fmt: skip
-    assert [format_value(0xD02A, v) for v in iso.form.values][-3:] == ["H12800", "H25600", "H51200"]
+    assert [format_value(0xD02A, v) for v in iso.form.values][-3:] == ["H12800", "H25600", "H51200"]  # type: ignore[arg-type]  # as above
 
 
 def test_property_list_round_trip_and_truncation() -> None:

@@ -113,7 +113,7 @@ class Responder:
         finally:
             writer.close()
 
-    async def _answer(self, conn, writer, req: ev.OperationRequest, data_out: bytes | None) -> bool:
+    async def _answer(self, conn, writer, req: ev.OperationRequest, data_out: bytes | bytearray | memoryview | None) -> bool:
         handler = self.handlers.get(req.code, lambda r, d: (OK, (), None))
         result = handler(req, data_out)
         if asyncio.iscoroutine(result):

@@ -21,7 +21,7 @@ def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen([PYTHON, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def wait_for_line(stream, what: str, timeout: float = 30.0) -> str:  # type: ignore[no-untyped-def]
+def wait_for_line(stream, what: str, timeout: float = 30.0) -> str:
     """Read ``stream`` line by line until one contains ``what``; return what was read."""
     seen = ""
     deadline = time.monotonic() + timeout

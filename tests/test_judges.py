@@ -40,7 +40,7 @@ def _need(*tools: str) -> None:
         pytest.skip(f"not installed: {', '.join(missing)}")
 
 
-def _simulate(spawn, port: int, *extra: str):  # type: ignore[no-untyped-def]
+def _simulate(spawn, port: int, *extra: str):
     proc = spawn([PYTHON, "-m", "ptpd", "simulate", "--port", str(port), "--model", MODEL, *extra])
     wait_for_port(port, timeout=20)
     return proc

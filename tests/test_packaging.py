@@ -28,6 +28,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,10 +128,11 @@ class Venv:
     def bin(self, tool: str) -> str:
         return str(self.path / "bin" / tool)
 
-    def run(self, tool: str, *args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
-        """Run a console script (or ``python``) of this install."""
+    def run(self, tool: str, *args: str, timeout: float = 60,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run a console script (or ``python``) of this install, ``env`` added to its environment."""
         return subprocess.run([self.bin(tool), *args], capture_output=True, text=True, timeout=timeout,
-                              cwd=self.work, env=self.env(**env))
+                              cwd=self.work, env=self.env(**(env or {})))
 
     @contextlib.contextmanager
     def started(self, tool: str, *args: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
@@ -150,7 +152,7 @@ class Venv:
                     p.wait(10)
             log.close()
 
-    def modules_from(self, roots: tuple[str, ...]) -> dict[str, object]:
+    def modules_from(self, roots: tuple[str, ...]) -> dict[str, Any]:
         """Import every module under ``roots`` in this install: where each came from, and
         which of numpy, Pillow and OpenCV got imported on the way."""
         script = textwrap.dedent(f"""
@@ -252,11 +254,11 @@ def test_wheel_metadata(dists: Dists) -> None:
     assert meta["Name"] == "ptpd" and meta["Version"] == VERSION
     assert meta["License-Expression"] == "MIT"
     assert z.read(f"{info}/licenses/LICENSE") == (ROOT / "LICENSE").read_bytes()
-    assert any(c.startswith("Programming Language :: Python :: 3.11") for c in meta.get_all("Classifier"))
-    requires = meta.get_all("Requires-Dist")
+    assert any(c.startswith("Programming Language :: Python :: 3.11") for c in meta.get_all("Classifier") or [])
+    requires = meta.get_all("Requires-Dist") or []
     core = {re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0].lower() for r in requires if "extra ==" not in r}
     assert core == {"pyzmq", "msgpack", "click"}
-    assert {"sim", "viewer", "trigger", "vision-headless", "all"} <= set(meta.get_all("Provides-Extra"))
+    assert {"sim", "viewer", "trigger", "vision-headless", "all"} <= set(meta.get_all("Provides-Extra") or [])
     scripts = z.read(f"{info}/entry_points.txt").decode()
     assert all(re.search(rf"^{tool} = ", scripts, re.M) for tool in TOOLS), scripts
 
@@ -313,7 +315,7 @@ def test_core_names_the_extra_a_feature_needs(core: Venv, tmp_path: Path) -> Non
         (["ptprig", "-r", str(tmp_path / "rig.toml"), "liveview", "--snapshot", str(tmp_path / "m.png")], "[viewer]", 104),
     ]
     for (tool, *args), extra, code in cases:
-        r = core.run(tool, *args, timeout=30, **client_env(eps))
+        r = core.run(tool, *args, timeout=30, env=client_env(eps))
         lines = r.stderr.strip().splitlines()
         assert r.returncode == code and len(lines) == 1, (tool, args, r.returncode, r.stderr)
         assert f"needs the {extra} extra" in lines[0] and f"pip install 'ptpd{extra}'" in lines[0], lines[0]
@@ -335,12 +337,12 @@ def test_core_daemon_and_ptpctl_drive_a_camera(core: Venv, full: Venv, tmp_path:
                           *daemon_args(eps, tmp_path / "state")) as daemon:
             assert wait_connected(core, daemon, eps) == "X-T1"
             env = client_env(eps)
-            assert "X-T1" in ok(core.run("ptpctl", "info", **env))
-            assert re.search(r"(?im)^\s*iso\b", ok(core.run("ptpctl", "state", **env)))
-            listing = ok(core.run("ptpctl", "--json", "ls", **env))
+            assert "X-T1" in ok(core.run("ptpctl", "info", env=env))
+            assert re.search(r"(?im)^\s*iso\b", ok(core.run("ptpctl", "state", env=env)))
+            listing = ok(core.run("ptpctl", "--json", "ls", env=env))
             assert json.loads(listing), listing
             shots = tmp_path / "shots"
-            ok(core.run("ptpctl", "capture", "1", "-o", str(shots), **env))
+            ok(core.run("ptpctl", "capture", "1", "-o", str(shots), env=env))
             (jpeg,) = shots.iterdir()
             assert jpeg.read_bytes()[:2] == b"\xff\xd8"
 
@@ -362,18 +364,18 @@ def test_all_install_runs_every_tool(full: Venv, tmp_path: Path) -> None:
     with full.started("ptpd", "run", "--simulate", "fuji", *daemon_args(eps, tmp_path / "state")) as daemon:
         assert wait_connected(full, daemon, eps) == "X-T1"
         env = client_env(eps)
-        assert "X-T1" in ok(full.run("ptpctl", "info", **env))
-        assert re.search(r"(?im)^\s*iso\b", ok(full.run("ptpctl", "state", **env)))
-        assert json.loads(ok(full.run("ptpctl", "--json", "ls", **env)))
+        assert "X-T1" in ok(full.run("ptpctl", "info", env=env))
+        assert re.search(r"(?im)^\s*iso\b", ok(full.run("ptpctl", "state", env=env)))
+        assert json.loads(ok(full.run("ptpctl", "--json", "ls", env=env)))
         shots = tmp_path / "shots"
-        ok(full.run("ptpctl", "capture", "1", "-o", str(shots), **env))
+        ok(full.run("ptpctl", "capture", "1", "-o", str(shots), env=env))
         (jpeg,) = shots.iterdir()
         assert jpeg.read_bytes()[:2] == b"\xff\xd8"
         png = tmp_path / "frame.png"
-        ok(full.run("ptpview", "--snapshot", str(png), **env))
+        ok(full.run("ptpview", "--snapshot", str(png), env=env))
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         r = full.run("ptptrigger", "--motion", "--dry-run", "--json", "--max-shots", "1", "--duration", "20",
-                     timeout=60, **env)
+                     timeout=60, env=env)
         (record,) = [json.loads(line) for line in ok(r).splitlines()]
         assert record["trigger"] == 1 and record["kind"] == "motion" and record["dry_run"] is True
         rig = tmp_path / "rig.toml"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def drain(conn: InitiatorConnection) -> list:
     return out
 
 
-def read_into(conn: InitiatorConnection, wire: bytes, sizes: list[int]) -> tuple[list, list[tuple[object, int]]]:
+def read_into(conn: InitiatorConnection, wire: bytes, sizes: list[int]) -> tuple[list[Any], list[tuple[Any, int]]]:
     """Play ``wire`` as asyncio's BufferedProtocol reading does: recv_into each buffer the
     connection hands out (kept alive until the events are handled, as asyncio does).
     Returns the events and, per read, (object read into, bytes read)."""
@@ -120,7 +121,7 @@ def test_above_the_preallocation_cap_is_joined():
     i = InitiatorConnection(max_preallocate=FILL_THRESHOLD)
     r = ResponderConnection()
     r.receive_data(i.send(ev.InitCommandRequest(GUID, "host")))
-    drain(r)  # type: ignore[arg-type]
+    drain(r)
     i.receive_data(r.send(ev.InitCommandAck(1, GUID, "camera")))
     drain(i)
     tid = request(i, r)
@@ -227,7 +228,7 @@ def test_initiator_and_camera_download_over_sockets():
                 table, key = simgen._HANDLERS, OperationCode.GetPartialObject
                 original = table[key]
 
-                def capped(self, tid, p, d):  # type: ignore[no-untyped-def]
+                def capped(self, tid, p, d):
                     return original(self, tid, (p[0], p[1], min(p[2], 1 << 20)), d)
 
                 table[key] = capped

@@ -133,8 +133,8 @@ def test_32_clients_200_mixed_commands(tmp_path: Path) -> None:
         assert total == CLIENTS * PER_CLIENT
         for c in clients:
             assert c.camera_order == sorted(c.camera_order), f"client {c.n}: camera replies out of order"
-        with d.client() as c:
-            st = c.result("status")
+        with d.client() as bc:
+            st = bc.result("status")
             assert st["connection"] == "connected"
         print(f"{total} replies to {CLIENTS} clients, 0 problems; by command {dict(sum((c.replies for c in clients), Counter()))}; daemon RSS {d.rss() / 1e6:.0f} MB")
         assert d.stop() == 0

@@ -171,7 +171,7 @@ def test_one_sentinel_one_event_base_one_closed_event():
         ]
         assert len(events) > 5
         for cls in events:
-            assert cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+            assert cls.__dataclass_params__.frozen
 
 
 @dialects

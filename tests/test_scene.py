@@ -19,12 +19,14 @@ SETTINGS = {"iso": "800", "exp-bias": "-1/3", "effect": "Velvia", "whitebalance"
 def _grey(img: Image.Image) -> np.ndarray:
     """Decode the way a vision client does: JPEG bytes -> OpenCV greyscale."""
     data = np.frombuffer(jpeg.encode_frame(img), np.uint8)
-    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+    grey = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+    assert grey is not None
+    return grey
 
 
 @pytest.fixture(scope="module")
 def cascade() -> cv2.CascadeClassifier:
-    c = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    c = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")  # type: ignore[attr-defined]  # cv2's stubs leave out cv2.data
     assert not c.empty()
     return c
 

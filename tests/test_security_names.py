@@ -18,6 +18,7 @@ import io
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -83,7 +84,7 @@ def test_downloads_keep_hostile_names_inside_the_output_dir(tmp_path: Path) -> N
         original = dev.object_info
         mark = "\u2400"
 
-        def object_info(o: object) -> bytes:
+        def object_info(o: Any) -> bytes:
             name = getattr(o, "filename", "")
             if "\x00" not in name:
                 return original(o)

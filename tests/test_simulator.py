@@ -63,6 +63,7 @@ def test_device_info_before_and_after_open_session() -> None:
     async def t(sim: Any) -> None:
         c = await SimClient.connect(sim.port, open_session=False)
         resp, data = await c.transact(OP.GetDeviceInfo)
+        assert data is not None
         assert resp.code == RC.OK
         before = datasets.DeviceInfo.decode(data)
         assert before.manufacturer == "ptpd" and before.model == "Test Cam"
@@ -77,6 +78,7 @@ def test_device_info_before_and_after_open_session() -> None:
         resp, _ = await c.transact(OP.OpenSession, (7,))
         assert resp.code == RC.OK
         resp, data = await c.transact(OP.GetDeviceInfo)
+        assert data is not None
         assert resp.code == RC.OK and datasets.DeviceInfo.decode(data) == before
         await c.close()
 
@@ -152,7 +154,9 @@ def test_probe_first_then_init_and_probe_on_event_channel() -> None:
         w.write(pk.InitCommandRequest(bytes(16), "raw").encode())
         buf = PacketBuffer()
         buf.feed(await asyncio.wait_for(r.read(1024), 5))
-        ack = pk.decode_packet(buf.next_packet())
+        packet = buf.next_packet()
+        assert packet is not None
+        ack = pk.decode_packet(packet)
         assert isinstance(ack, pk.InitCommandAck) and ack.name and len(ack.guid) == 16
         r2, w2 = await asyncio.open_connection("127.0.0.1", sim.port)
         w2.write(pk.InitEventRequest(ack.connection_number).encode())
@@ -180,22 +184,24 @@ def test_storage_and_object_handles_root_all_and_folder() -> None:
         resp, data = await c.transact(OP.GetStorageIDs)
         assert u32_array(data) == (STORAGE,)
         resp, data = await c.transact(OP.GetStorageInfo, (STORAGE,))
+        assert data is not None
         info = datasets.StorageInfo.decode(data)
         assert info.storage_type == 4 and info.max_capacity >= info.free_space_in_bytes > 0
         assert (await c.transact(OP.GetStorageInfo, (0x00020001,)))[0].code == RC.InvalidStorageID
 
-        root = u32_array((await c.transact(OP.GetObjectHandles, (ALL, 0, ALL)))[1])
+        root = u32_array(await c.data(OP.GetObjectHandles, (ALL, 0, ALL)))
         assert len(root) == 1
-        dcim = datasets.ObjectInfo.decode((await c.transact(OP.GetObjectInfo, root))[1])
+        dcim = datasets.ObjectInfo.decode(await c.data(OP.GetObjectInfo, root))
         assert (dcim.filename, dcim.object_format, dcim.association_type, dcim.parent_object) == ("DCIM", 0x3001, 1, 0)
-        sub = u32_array((await c.transact(OP.GetObjectHandles, (STORAGE, 0, root[0])))[1])
+        sub = u32_array(await c.data(OP.GetObjectHandles, (STORAGE, 0, root[0])))
         assert len(sub) == 1
-        files = u32_array((await c.transact(OP.GetObjectHandles, (STORAGE, 0, sub[0])))[1])
-        everything = u32_array((await c.transact(OP.GetObjectHandles, (STORAGE, 0, 0)))[1])
+        files = u32_array(await c.data(OP.GetObjectHandles, (STORAGE, 0, sub[0])))
+        everything = u32_array(await c.data(OP.GetObjectHandles, (STORAGE, 0, 0)))
         assert len(files) == 4 and set(everything) == {root[0], sub[0], *files}
-        jpegs = u32_array((await c.transact(OP.GetObjectHandles, (ALL, ObjectFormat.EXIF_JPEG, 0)))[1])
+        jpegs = u32_array(await c.data(OP.GetObjectHandles, (ALL, ObjectFormat.EXIF_JPEG, 0)))
         assert set(jpegs) == set(files)
         resp, _ = await c.transact(OP.GetNumObjects, (ALL, 0, sub[0]))
+        assert _ is not None
         assert resp.code == RC.OK and resp.params == (4,)
         # a file is no folder; an unknown handle is neither
         assert (await c.transact(OP.GetObjectHandles, (STORAGE, 0, files[0])))[0].code == RC.InvalidParentObject
@@ -208,9 +214,9 @@ def test_storage_and_object_handles_root_all_and_folder() -> None:
 def test_get_object_partial_object_thumb_and_delete() -> None:
     async def t(sim: Any) -> None:
         c = await SimClient.connect(sim.port)
-        handles = u32_array((await c.transact(OP.GetObjectHandles, (ALL, ObjectFormat.EXIF_JPEG, 0)))[1])
+        handles = u32_array(await c.data(OP.GetObjectHandles, (ALL, ObjectFormat.EXIF_JPEG, 0)))
         h = handles[0]
-        info = datasets.ObjectInfo.decode((await c.transact(OP.GetObjectInfo, (h,)))[1])
+        info = datasets.ObjectInfo.decode(await c.data(OP.GetObjectInfo, (h,)))
         resp, data = await c.transact(OP.GetObject, (h,))
         assert resp.code == RC.OK and data is not None and len(data) == info.object_compressed_size
         img = Image.open(io.BytesIO(data))
@@ -230,6 +236,7 @@ def test_get_object_partial_object_thumb_and_delete() -> None:
         assert (await c.transact(OP.GetPartialObject, (h, len(data) + 1, 10)))[0].code == RC.InvalidParameter
         # GetThumb: a real small JPEG, as ObjectInfo describes it
         resp, thumb = await c.transact(OP.GetThumb, (h,))
+        assert thumb is not None
         t_img = Image.open(io.BytesIO(thumb))
         assert t_img.format == "JPEG" and t_img.size == (info.thumb_pix_width, info.thumb_pix_height)
         assert info.thumb_format == ObjectFormat.JFIF and len(thumb) == info.thumb_compressed_size
@@ -238,7 +245,7 @@ def test_get_object_partial_object_thumb_and_delete() -> None:
         assert (await c.transact(OP.DeleteObject, (h, 0)))[0].code == RC.OK
         for op in (OP.GetObjectInfo, OP.GetObject, OP.GetThumb, OP.DeleteObject):
             assert (await c.transact(op, (h,)))[0].code == RC.InvalidObjectHandle
-        left = u32_array((await c.transact(OP.GetObjectHandles, (ALL, ObjectFormat.EXIF_JPEG, 0)))[1])
+        left = u32_array(await c.data(OP.GetObjectHandles, (ALL, ObjectFormat.EXIF_JPEG, 0)))
         assert left == handles[1:]
         await c.close()
 
@@ -282,20 +289,23 @@ def test_property_descriptions_values_and_changes() -> None:
     async def t(sim: Any) -> None:
         c = await SimClient.connect(sim.port)
         resp, data = await c.transact(OP.GetDevicePropDesc, (DP.ExposureIndex,))
+        assert data is not None
         desc = datasets.DevicePropDesc.decode(data)
         assert desc.datatype == 0x0004 and desc.writable and isinstance(desc.form, datasets.Enumeration)
         assert 400 in desc.form.values and desc.current == 200
-        battery = datasets.DevicePropDesc.decode((await c.transact(OP.GetDevicePropDesc, (DP.BatteryLevel,)))[1])
+        battery = datasets.DevicePropDesc.decode(await c.data(OP.GetDevicePropDesc, (DP.BatteryLevel,)))
         assert not battery.writable and isinstance(battery.form, datasets.Range) and battery.form.maximum == 100
-        size = datasets.DevicePropDesc.decode((await c.transact(OP.GetDevicePropDesc, (DP.ImageSize,)))[1])
-        assert size.datatype == 0xFFFF and "640x480" in size.form.values
+        size = datasets.DevicePropDesc.decode(await c.data(OP.GetDevicePropDesc, (DP.ImageSize,)))
+        assert size.datatype == 0xFFFF and isinstance(size.form, datasets.Enumeration)
+        assert "640x480" in size.form.values
 
         resp, _ = await c.transact(OP.SetDevicePropValue, (DP.ExposureIndex,), data_out=u16(400))
+        assert _ is not None
         assert resp.code == RC.OK
         e = await c.event()
         assert (e.code, e.params) == (EC.DevicePropChanged, (DP.ExposureIndex,))
-        assert (await c.transact(OP.GetDevicePropValue, (DP.ExposureIndex,)))[1] == u16(400)
-        desc = datasets.DevicePropDesc.decode((await c.transact(OP.GetDevicePropDesc, (DP.ExposureIndex,)))[1])
+        assert await c.data(OP.GetDevicePropValue, (DP.ExposureIndex,)) == u16(400)
+        desc = datasets.DevicePropDesc.decode(await c.data(OP.GetDevicePropDesc, (DP.ExposureIndex,)))
         assert desc.current == 400  # gphoto2 reads current values from the desc
 
         refused = [
@@ -309,7 +319,7 @@ def test_property_descriptions_values_and_changes() -> None:
         for params, value, code in refused:
             resp, _ = await c.transact(OP.SetDevicePropValue, params, data_out=value)
             assert resp.code == code, (params, value)
-        assert (await c.transact(OP.GetDevicePropValue, (DP.ExposureIndex,)))[1] == u16(400)
+        assert await c.data(OP.GetDevicePropValue, (DP.ExposureIndex,)) == u16(400)
         # a string property: ImageSize
         from ptpd.protocol.datatypes import encode_value
 
@@ -319,7 +329,7 @@ def test_property_descriptions_values_and_changes() -> None:
         assert resp.code == RC.InvalidDevicePropValue
         # ResetDevicePropValue puts ISO back
         assert (await c.transact(OP.ResetDevicePropValue, (DP.ExposureIndex,)))[0].code == RC.OK
-        assert (await c.transact(OP.GetDevicePropValue, (DP.ExposureIndex,)))[1] == u16(200)
+        assert await c.data(OP.GetDevicePropValue, (DP.ExposureIndex,)) == u16(200)
         await c.close()
 
     run(t)
@@ -331,7 +341,7 @@ def test_data_out_with_unknown_phase_a_probe_inside_it_and_a_cancelled_one() -> 
         r, w = c.cmd.reader, c.cmd.writer
 
         async def packets_until_response() -> list[pk.Packet]:
-            buf, out = PacketBuffer(), []
+            buf, out = PacketBuffer(), list[pk.Packet]()
             while not out or not isinstance(out[-1], pk.OperationResponse):
                 raw = buf.next_packet()
                 if raw is None:
@@ -376,8 +386,9 @@ def test_capture_events_and_exif_carry_the_settings_in_force() -> None:
         settings[DP.ImageSize] = encode_value(0xFFFF, "640x480")
         for code, value in settings.items():
             assert (await c.transact(OP.SetDevicePropValue, (code,), data_out=value))[0].code == RC.OK
-        before = set(u32_array((await c.transact(OP.GetObjectHandles, (ALL, 0, 0)))[1]))
+        before = set(u32_array(await c.data(OP.GetObjectHandles, (ALL, 0, 0))))
         resp, _ = await c.transact(OP.InitiateCapture, (0, 0))
+        assert _ is not None
         assert resp.code == RC.OK
         added = await c.event_of(EC.ObjectAdded, EC.CaptureComplete)
         done = await c.event()
@@ -385,9 +396,10 @@ def test_capture_events_and_exif_carry_the_settings_in_force() -> None:
         assert done.code == EC.CaptureComplete and done.transaction_id == resp.transaction_id
         handle = added.params[0]
         assert handle not in before
-        info = datasets.ObjectInfo.decode((await c.transact(OP.GetObjectInfo, (handle,)))[1])
+        info = datasets.ObjectInfo.decode(await c.data(OP.GetObjectInfo, (handle,)))
         assert info.filename.endswith(".JPG") and (info.image_pix_width, info.image_pix_height) == (640, 480)
         resp, data = await c.transact(OP.GetObject, (handle,))
+        assert data is not None
         assert len(data) == info.object_compressed_size
         img = Image.open(io.BytesIO(data))
         assert img.size == (640, 480)
@@ -400,7 +412,7 @@ def test_capture_events_and_exif_carry_the_settings_in_force() -> None:
         meta = read_exif(data)
         assert "whitebalance=tungsten" in meta["description"]
         # the date in the EXIF is the camera's clock (DateTime property) at capture
-        clock = (await c.transact(OP.GetDevicePropValue, (DP.DateTime,)))[1]
+        clock = await c.data(OP.GetDevicePropValue, (DP.DateTime,))
         assert meta["datetime"][:10].replace(":", "") == info.capture_date[:8]
         assert clock is not None and len(clock) > 1
         await c.close()
@@ -416,12 +428,13 @@ def test_capture_after_date_set_and_with_delay() -> None:
         assert (await c.transact(OP.SetDevicePropValue, (DP.DateTime,), data_out=encode_value(0xFFFF, "20200102T030405")))[0].code == RC.OK
         assert (await c.transact(OP.SetDevicePropValue, (DP.CaptureDelay,), data_out=struct.pack("<I", 1000)))[0].code == RC.OK
         resp, _ = await c.transact(OP.InitiateCapture, (0, 0))
+        assert _ is not None
         assert resp.code == RC.OK
         # a second capture while the first is still on its self-timer: busy
         assert (await c.transact(OP.InitiateCapture, (0, 0)))[0].code == RC.DeviceBusy
         added = await c.event_of(EC.ObjectAdded, EC.CaptureComplete, timeout=10)
         assert (await c.event()).code == EC.CaptureComplete
-        data = (await c.transact(OP.GetObject, (added.params[0],)))[1]
+        data = await c.data(OP.GetObject, (added.params[0],))
         assert read_exif(data)["datetime"].startswith("2020:01:02 03:04")
         await c.close()
 
@@ -431,11 +444,12 @@ def test_capture_after_date_set_and_with_delay() -> None:
 def test_big_object_for_benchmarks_streams_in_chunks() -> None:
     async def t(sim: Any) -> None:
         c = await SimClient.connect(sim.port)
-        handles = u32_array((await c.transact(OP.GetObjectHandles, (ALL, ObjectFormat.EXIF_JPEG, 0)))[1])
-        infos = [datasets.ObjectInfo.decode((await c.transact(OP.GetObjectInfo, (h,)))[1]) for h in handles]
+        handles = u32_array(await c.data(OP.GetObjectHandles, (ALL, ObjectFormat.EXIF_JPEG, 0)))
+        infos = [datasets.ObjectInfo.decode(await c.data(OP.GetObjectInfo, (h,))) for h in handles]
         big = next(i for h, i in zip(handles, infos) if i.object_compressed_size == 3 * 1024 * 1024)
         h = handles[infos.index(big)]
         resp, data = await c.transact(OP.GetObject, (h,))
+        assert data is not None
         assert resp.code == RC.OK and len(data) == 3 * 1024 * 1024
         img = Image.open(io.BytesIO(data))
         img.load()  # padding segments are legal JPEG: it decodes

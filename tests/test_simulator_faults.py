@@ -55,6 +55,7 @@ def test_drop_mid_data_phase_closes_every_socket_then_reconnect_works() -> None:
         assert 0 < got < start.total_length
         assert not any(isinstance(p, (pk.EndData, pk.OperationResponse)) for p in packets)
         # the event socket went down too (Wi-Fi loss closes everything)
+        assert c.evt is not None
         assert await asyncio.wait_for(c.evt.reader.read(100), 5) == b""
         await c.close()
         c = await SimClient.connect(sim.port)
@@ -123,19 +124,23 @@ def test_malformed_packets_are_caught_by_the_host_decoders() -> None:
         # datasets broken inside consistent framing: only the dataset decoder notices
         sim.faults.malformed_next(Malformed.TRUNCATED_DATASET)
         resp, data = await c.transact(OP.GetDeviceInfo)
+        assert data is not None
         with pytest.raises(ProtocolError):
             datasets.DeviceInfo.decode(data)
         sim.faults.malformed_next(Malformed.UNTERMINATED_STRING)
         resp, data = await c.transact(OP.GetObjectInfo, (h,))
+        assert data is not None
         with pytest.raises(ProtocolError, match="NUL"):
             datasets.ObjectInfo.decode(data)
         sim.faults.malformed_next(Malformed.ABSURD_ARRAY_COUNT)
         resp, data = await c.transact(OP.GetObjectHandles, (ALL, 0, 0))
+        assert data is not None
         assert struct.unpack_from("<I", data)[0] == 1_000_000_000
         with pytest.raises(ProtocolError):
             datasets.decode_uint32_array(data)
         sim.faults.malformed_next(Malformed.ABSURD_ARRAY_COUNT)
         resp, data = await c.transact(OP.GetDeviceInfo)
+        assert data is not None
         with pytest.raises(ProtocolError):
             datasets.DeviceInfo.decode(data)
         # and the session goes on

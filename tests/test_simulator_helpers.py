@@ -108,6 +108,12 @@ class SimClient:
             elif isinstance(e, ev.ConnectionClosed):
                 raise CameraDisconnected("simulator closed the command connection")
 
+    async def data(self, code: int, params: tuple[int, ...] = ()) -> bytes:
+        """The data-in phase of one operation (which must have one)."""
+        _, data = await self.transact(code, params)
+        assert data is not None, f"operation 0x{code:04X} sent no data"
+        return data
+
     async def event(self, timeout: float = TIMEOUT) -> ev.Event:
         return await asyncio.wait_for(self.events.get(), timeout)
 

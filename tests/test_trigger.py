@@ -106,9 +106,9 @@ def test_a_shot_that_came_short_is_not_saved(tmp_path: Path) -> None:
     hit = SimpleNamespace(kind="motion", area=500, box=(0, 0, 10, 10))
     lines: list[str] = []
     with pytest.raises(CliError, match="incomplete") as err:
-        Trigger(Client(len(jpeg) + 100), [], output_dir=tmp_path, echo=lines.append)._fire(frame, hit, 0.0)
+        Trigger(Client(len(jpeg) + 100), [], output_dir=tmp_path, echo=lines.append)._fire(frame, hit, 0.0)  # type: ignore[arg-type]  # a stand-in: capture() only
     assert "DSCF0001.JPG not written" in str(err.value) and list(tmp_path.iterdir()) == [] and lines == []
-    trig = Trigger(Client(len(jpeg)), [], output_dir=tmp_path, as_json=True, echo=lines.append)
+    trig = Trigger(Client(len(jpeg)), [], output_dir=tmp_path, as_json=True, echo=lines.append)  # type: ignore[arg-type]  # as above
     trig._fire(frame, hit, 0.0)
     assert (tmp_path / "DSCF0001.JPG").read_bytes() == jpeg
     assert json.loads(lines[0])["path"] == str(tmp_path / "DSCF0001.JPG")
@@ -128,7 +128,9 @@ def test_the_face_defaults_stay_quiet_on_the_simulators_scenery() -> None:
 
     def frame(size: tuple[int, int], look: dict[str, str], subject: str, t: float = 0.0) -> np.ndarray:
         img = scene.render(size[0], size[1], t, look, subject=subject, caption=False)
-        return cv2.imdecode(np.frombuffer(jpeg.encode_frame(img, 70), np.uint8), cv2.IMREAD_COLOR)
+        decoded = cv2.imdecode(np.frombuffer(jpeg.encode_frame(img, 70), np.uint8), cv2.IMREAD_COLOR)
+        assert decoded is not None
+        return decoded
 
     strict = FaceDetector(FACE_MIN_SIZE, FACE_NEIGHBOURS)
     loose = FaceDetector(40, 5)  # what --face did before

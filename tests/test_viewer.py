@@ -62,7 +62,7 @@ def test_no_daemon_exits_105(tmp_path: Path) -> None:
 
 
 def _read_mjpeg_parts(url: str, n: int) -> list[bytes]:
-    parts = []
+    parts: list[bytes] = []
     with urllib.request.urlopen(url, timeout=10) as resp:
         assert resp.headers["Content-Type"].startswith("multipart/x-mixed-replace")
         buf = b""
@@ -106,6 +106,7 @@ def test_mjpeg_server_and_page_in_chromium(daemon: Daemon, tmp_path: Path) -> No
             )
         assert shot.exists(), r.stderr[-2000:]
         img = cv2.imread(str(shot))
+        assert img is not None
         # the page is dark (#111); the live view (sky, grass) must be painted below the header
         region = img[40:500, 0:640]
         assert region.mean() > 60 and region.std() > 20, "the live view did not show in the browser"
