@@ -27,6 +27,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bench.common import Result, Table, main_for
 
@@ -163,10 +164,10 @@ def _targets() -> tuple[list[Target], list[str]]:
                 ]
                 cls_name = "InitiatorConnection (in a GetDeviceInfo transaction)"
             else:
-                def fresh() -> cn.ResponderConnection:  # type: ignore[misc]
+                def fresh() -> cn.ResponderConnection:  # type: ignore[misc]  # the other role's variant
                     return cn.ResponderConnection()
 
-                def prime(c: cn.ResponderConnection) -> None:  # type: ignore[misc]
+                def prime(c: cn.ResponderConnection) -> None:  # type: ignore[misc]  # as above
                     pass
 
                 handshake = b""
@@ -334,9 +335,9 @@ def _dataset_seeds(name: str) -> list[bytes]:
     return [o.encode() for o in objs]
 
 
-def _lookup_ok(fp: object, name: str) -> bool:
+def _lookup_ok(fp: Any, name: str) -> bool:
     try:
-        fp.lookup(name)  # type: ignore[attr-defined]
+        fp.lookup(name)
         return True
     except Exception:
         return False

@@ -44,7 +44,7 @@ class StubClient:
 
 def invoke(client: StubClient, *args: str) -> Any:
     session = Session()
-    session._client = client  # type: ignore[assignment]
+    session._client = client  # type: ignore[assignment]  # a stub client
     return CliRunner().invoke(cli, list(args), obj=session)
 
 

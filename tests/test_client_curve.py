@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,9 +43,9 @@ class CurveDaemon:
             "--curve-secret-key", str(root / "keys" / "server.key_secret"), "--curve-clients", str(allowed),
         ], env={"PTPD_RUNTIME_DIR": str(root / "rt")})
 
-    def client(self, key: Path | str | tuple[str, str], **kw: object) -> Client:
+    def client(self, key: Path | str | tuple[str, str], **kw: Any) -> Client:
         # only the command endpoint: the others are learned from the daemon, over CURVE
-        return Client(self.endpoints["command"], curve_server_key=self.server_key, curve_client_key=key, **kw)  # type: ignore[arg-type]
+        return Client(self.endpoints["command"], curve_server_key=self.server_key, curve_client_key=key, **kw)
 
     def wait_connected(self, timeout: float = 25.0) -> None:
         deadline = time.monotonic() + timeout

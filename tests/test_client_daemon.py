@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,8 +49,8 @@ class Daemon:
         env.update(self.env)
         return env
 
-    def client(self, **kw: object) -> Client:
-        return Client(self.endpoints["command"], self.endpoints["event"], self.endpoints["liveview"], **kw)  # type: ignore[arg-type]
+    def client(self, **kw: Any) -> Client:
+        return Client(self.endpoints["command"], self.endpoints["event"], self.endpoints["liveview"], **kw)
 
     def wait_connected(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout

@@ -194,7 +194,7 @@ def test_cli_md_names_the_commands_that_take_json() -> None:
     without = set(re.findall(r"`([a-z]+)`", ignored.group(1)))
     ctx = __import__("click").Context(cli)
     actual = {name for name in cli.list_commands(ctx)
-              if "--json" in {o for p in cli.get_command(ctx, name).params for o in p.opts}}  # type: ignore[union-attr]
+              if "--json" in {o for p in cli.get_command(ctx, name).params for o in p.opts}}  # type: ignore[union-attr]  # a listed command exists
     assert takes == actual
     assert without == set(cli.list_commands(ctx)) - actual
     r = subprocess.run([PYTHON, "-m", "ptpctl", "--json", "help"], capture_output=True, text=True, timeout=30)

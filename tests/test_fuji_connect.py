@@ -79,7 +79,7 @@ def test_a_closed_port_fails_at_once_and_the_backoff_is_what_it_says(tmp_path: P
     tries = [(m["t"], m) for _, m in seen if m["state"] in ("connecting", "disconnected")]
     pairs = list(zip(tries, tries[1:]))
     failed = [(t1 - t0) for (t0, a), (t1, b) in pairs if a["state"] == "connecting" and b["state"] == "disconnected"]
-    waits = [(t1 - t0, float(re.search(r"retrying in ([0-9.]+)s", a["detail"]).group(1)))  # type: ignore[union-attr]
+    waits = [(t1 - t0, float(re.search(r"retrying in ([0-9.]+)s", a["detail"]).group(1)))  # type: ignore[union-attr]  # a wait says how long
              for (t0, a), (t1, b) in pairs if a["state"] == "disconnected" and b["state"] == "connecting"]
     assert len(failed) >= 3 and len(waits) >= 3, [m for _, m in seen]
     assert max(failed) < 0.5, failed  # a refusal is known at once (it took 5 s per attempt before)

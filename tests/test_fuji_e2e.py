@@ -182,10 +182,10 @@ def test_capture_reports_the_new_object_whose_download_carries_the_settings() ->
                 sent.append(int(code))
                 return await real(code, *args, **kw)
 
-            cam.link.transact = spy  # type: ignore[method-assign]
+            cam.link.transact = spy  # type: ignore[method-assign]  # a spy on this camera's link
             shot = await cam.capture()
             assert shot.handle is not None
-            cam.link.transact = real  # type: ignore[method-assign]
+            cam.link.transact = real  # type: ignore[method-assign]  # the spy removed
             # listed before the release and after CaptureComplete, never between the
             # release and the preview fetch (fuji-ptpip.md §7)
             assert sent == [0x1007, 0x100E, 0x9022, 0x1007, 0x1008]
@@ -228,7 +228,7 @@ def test_capture_without_object_listing_reports_no_handle(monkeypatch: pytest.Mo
                 sent.append(int(code))
                 return await real(code, *args, **kw)
 
-            cam.link.transact = spy  # type: ignore[method-assign]
+            cam.link.transact = spy  # type: ignore[method-assign]  # a spy on this camera's link
             for _ in range(2):
                 shot = await cam.capture()
                 assert shot.handle is None and shot.object is None

@@ -156,7 +156,7 @@ def test_cli_prints_where_it_listens_and_exits_0_on_signals() -> None:
         p = subprocess.Popen([sys.executable, "-m", "ptpd", "simulate", "--port", str(port), "--images", "1"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            line = p.stdout.readline()  # type: ignore[union-attr]
+            line = p.stdout.readline()  # type: ignore[union-attr]  # stdout=PIPE
             assert line == f'ptpd simulate: generic camera "ptpd Virtual Camera" on 127.0.0.1:{port}\n'
             wait_for_port(port)
             p.send_signal(sig)

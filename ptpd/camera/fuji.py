@@ -355,7 +355,7 @@ class FujiCamera(FujiObjects, Camera):
                     "code": f"0x{int(d.code):04X}",
                     "name": lookup(int(d.code)).name,
                     "value": d.current,
-                    "label": lookup(int(d.code)).format(d.current),  # type: ignore[arg-type]
+                    "label": lookup(int(d.code)).format(d.current),  # type: ignore[arg-type]  # Fuji's values are ints
                 }
                 for d in descs
             ],
@@ -440,8 +440,8 @@ class FujiCamera(FujiObjects, Camera):
             name=p.name,
             datatype=dt,
             writable=d.writable,
-            current=self._value(p, d.current, dt),  # type: ignore[arg-type]
-            default=self._value(p, d.factory_default, dt),  # type: ignore[arg-type]
+            current=self._value(p, d.current, dt),  # type: ignore[arg-type]  # Fuji's values are ints
+            default=self._value(p, d.factory_default, dt),  # type: ignore[arg-type]  # as above
             form=form,
             allowed=allowed,
             range=rng,
@@ -482,7 +482,7 @@ class FujiCamera(FujiObjects, Camera):
                 await self._load_property_list()
             d = self._descs.get(p.code)
             if d is not None and p.code in self._list_codes:
-                return d.current, int(d.datatype)  # type: ignore[return-value]
+                return d.current, int(d.datatype)  # type: ignore[return-value]  # Fuji's values are ints
         raise Unsupported(
             f"camera has no value for {p.name} (0x{p.code:04X}): it answers GetDevicePropValue with "
             "no data and lists the property neither in 0xD212 nor in 0x902B"
@@ -552,7 +552,7 @@ class FujiCamera(FujiObjects, Camera):
         for code in self._list_codes:
             d = self._descs.get(code)
             if d is not None and code not in values:
-                values[code] = (d.current, int(d.datatype))  # type: ignore[assignment]
+                values[code] = (d.current, int(d.datatype))  # type: ignore[assignment]  # Fuji's values are ints
         if not values and not self.link.offer.state_list and not self._list_offered:
             raise Unsupported("camera offers neither a state list (0xD212) nor a property list (0x902B)")
         return [

@@ -281,8 +281,8 @@ class GenericCamera(Camera):
 
     @staticmethod
     def _value(code: int, value: object, datatype: int) -> PropertyValue:
-        v = value if isinstance(value, (int, str)) else props.format_value(code, value)  # type: ignore[arg-type]
-        return PropertyValue(code, props.property_name(code), v, props.format_value(code, value), int(datatype))  # type: ignore[arg-type]
+        v = value if isinstance(value, (int, str)) else props.format_value(code, value)  # type: ignore[arg-type]  # a dataset Value
+        return PropertyValue(code, props.property_name(code), v, props.format_value(code, value), int(datatype))  # type: ignore[arg-type]  # as above
 
     def _describe(self, desc: DevicePropDesc) -> PropertyDesc:
         code = int(desc.code)
@@ -293,10 +293,10 @@ class GenericCamera(Camera):
         # arrays, though the datasets type a value as any of the three
         if isinstance(desc.form, Enumeration):
             form = "enum"
-            allowed = tuple((v, props.format_value(code, v)) for v in desc.form.values)  # type: ignore[misc]
+            allowed = tuple((v, props.format_value(code, v)) for v in desc.form.values)  # type: ignore[misc]  # single values
         elif isinstance(desc.form, Range):
             form = "range"
-            rng = (desc.form.minimum, desc.form.maximum, desc.form.step)  # type: ignore[assignment]
+            rng = (desc.form.minimum, desc.form.maximum, desc.form.step)  # type: ignore[assignment]  # numeric: a range
         return PropertyDesc(
             code=code,
             name=props.property_name(code),

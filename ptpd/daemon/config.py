@@ -114,7 +114,7 @@ class Config:
 
 
 #: flat key -> (type, source names that map onto it). Types are used to coerce file/env text.
-KEYS: dict[str, type] = {f.name: f.type for f in fields(Config) if f.name != "warnings"}  # type: ignore[misc]
+KEYS: dict[str, type] = {f.name: f.type for f in fields(Config) if f.name != "warnings"}  # type: ignore[misc]  # classes: no postponed annotations here
 
 _INT_KEYS = {"port", "cmd_port", "event_port", "stream_port"}
 _FLOAT_KEYS = {"timeout", "keepalive", "reconnect_min", "reconnect_max", "sim_latency"}

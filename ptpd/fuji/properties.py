@@ -548,8 +548,7 @@ def allowed_text(prop: FujiProperty, desc: DevicePropDesc) -> str:
     """What a description allows, as labels for the error message."""
     form = desc.form
     if isinstance(form, Enumeration):
-        # Fuji's properties are integers; the datasets type a form for any data type
-        return ", ".join(prop.format(v) for v in form.values)  # type: ignore[arg-type]
+        return ", ".join(prop.format(v) for v in form.values)  # type: ignore[arg-type]  # Fuji's values are ints
     if isinstance(form, Range):
         lo, hi, step = form.minimum, form.maximum, form.step
         return f"{prop.format(lo)} .. {prop.format(hi)} (0x{lo:X}..0x{hi:X} step {step})"  # type: ignore[arg-type]  # as above
@@ -599,7 +598,7 @@ def parse_value(prop: str | int | FujiProperty, value: Raw, desc: DevicePropDesc
     """
     p = prop if isinstance(prop, FujiProperty) else lookup(prop)
     current = desc.current if desc is not None else None
-    raw = p.parse(value, current)  # type: ignore[arg-type]
+    raw = p.parse(value, current)  # type: ignore[arg-type]  # Fuji's values are ints
     check_allowed(p, raw, desc, value)
     return raw
 
@@ -613,8 +612,9 @@ def decode_value(prop: FujiProperty, payload: bytes, datatype: int | None = None
     dt = prop.datatype if datatype is None else datatype
     if dt == DataType.STR:
         return decode_text_blob(payload)
-    size = {DataType.UINT8: 1, DataType.INT8: 1, DataType.UINT16: 2, DataType.INT16: 2,
-            DataType.UINT32: 4, DataType.INT32: 4}.get(dt)  # type: ignore[call-overload]
+    sizes: dict[int, int] = {DataType.UINT8: 1, DataType.INT8: 1, DataType.UINT16: 2, DataType.INT16: 2,
+                             DataType.UINT32: 4, DataType.INT32: 4}
+    size = sizes.get(dt)
     if size is None:
         if len(payload) in (1, 2, 4):
             return int.from_bytes(payload, "little")
@@ -635,10 +635,11 @@ def encode_value(prop: FujiProperty, value: Raw, datatype: int | None = None) ->
     if isinstance(value, str) or dt == DataType.STR:
         return encode_text_blob(str(value))
     w = Writer()
-    writer = {
+    writers: dict[int, Callable[[int], Writer]] = {
         DataType.UINT8: w.u8, DataType.INT8: w.i8, DataType.UINT16: w.u16, DataType.INT16: w.i16,
         DataType.INT32: w.i32,
-    }.get(dt, w.u32)  # type: ignore[call-overload]
+    }
+    writer = writers.get(dt, w.u32)
     if dt == DataType.INT16 and value > 0x7FFF:
         value -= 0x10000
     try:

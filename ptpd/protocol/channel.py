@@ -34,7 +34,7 @@ from ptpd.protocol.framing import DEFAULT_MAX_PACKET_SIZE, PacketBuffer
 from ptpd.protocol.sansio import DEFAULT_MIN_PROGRESS, READ_SIZE, Bytes, SansIOConnection, _NeedData
 from ptpd.protocol.transitions import DATA_PHASE, RECV_INPUT, Channel, Input, State
 
-S, I = State, Input  # noqa: E741 - short names keep the code readable
+S, I = State, Input  # noqa: E741  # short names keep the code readable
 
 _TYPE_TID = struct.Struct("<II")
 

@@ -63,6 +63,8 @@ Rules
 
 from __future__ import annotations
 
+from typing import Any
+
 from ptpd.protocol import events as ev
 from ptpd.protocol import packets as pk
 from ptpd.protocol.channel import ChannelConnection
@@ -81,7 +83,7 @@ from ptpd.protocol.transitions import (
     State,
 )
 
-S, I = State, Input  # noqa: E741 - short names keep the code readable
+S, I = State, Input  # noqa: E741  # short names keep the code readable
 
 
 class InitiatorConnection(ChannelConnection):
@@ -98,8 +100,8 @@ class InitiatorConnection(ChannelConnection):
     _TRANSITIONS = INITIATOR_TRANSITIONS
     _WAITING = INITIATOR_WAITING
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self._next_tid = 0
         self._session_open = False
 
@@ -204,12 +206,12 @@ class ResponderConnection(ChannelConnection):
     _TRANSITIONS = RESPONDER_TRANSITIONS
     _WAITING = RESPONDER_WAITING
 
-    def __init__(self, *, unknown_phase_data_out: frozenset[int] | set[int] = frozenset(), **kwargs: object) -> None:
+    def __init__(self, *, unknown_phase_data_out: frozenset[int] | set[int] = frozenset(), **kwargs: Any) -> None:
         """``unknown_phase_data_out``: operations whose request with DataPhase ``Unknown``
         (unverified: accept it, never send it) still announces a data-out phase, because
         the operation always has one (SetDevicePropValue, SendObject, ...). Other keyword
         arguments are :class:`~ptpd.protocol.channel.ChannelConnection` options."""
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)
         self._unknown_phase_data_out = frozenset(unknown_phase_data_out)
 
     def _on_receive_role(self, inp: Input, p: pk.Packet) -> ev.ConnectionEvent | None:

@@ -97,7 +97,7 @@ def _named(codes: type[enum.IntEnum] | None, value: Value) -> Value:
     return lookup(codes, value)
 
 
-def _decode_fields(cls: type, data: Data, strict: bool, partial: bool = False) -> dict[str, Value]:
+def _decode_fields(cls: type, data: Data, strict: bool, partial: bool = False) -> dict[str, Any]:
     reader = Reader(data)
     values: dict[str, Value] = {}
     for name, datatype, codes in _layout(cls):
@@ -174,7 +174,7 @@ class DeviceInfo:
         empty or partial one, ptp.md §12): fields from the first one that does not fit
         keep their defaults.
         """
-        return cls(**_decode_fields(cls, data, strict, partial))  # type: ignore[arg-type]
+        return cls(**_decode_fields(cls, data, strict, partial))
 
     def encode(self) -> bytes:
         """The dataset as GetDeviceInfo sends it."""
@@ -208,7 +208,7 @@ class StorageInfo:
         ``partial=True`` accepts a StorageInfo cut short or odd: the fields from the first
         one that cannot be read keep their defaults (empty strings, 0).
         """
-        return cls(**_decode_fields(cls, data, strict, partial))  # type: ignore[arg-type]
+        return cls(**_decode_fields(cls, data, strict, partial))
 
     def encode(self) -> bytes:
         """The dataset as GetStorageInfo sends it."""
@@ -255,7 +255,7 @@ class ObjectInfo:
         it after a third string, research notes §8.2; libgphoto2 never reads Keywords): the
         fields from the first one that cannot be read keep their defaults.
         """
-        return cls(**_decode_fields(cls, data, strict, partial))  # type: ignore[arg-type]
+        return cls(**_decode_fields(cls, data, strict, partial))
 
     def encode(self) -> bytes:
         """The dataset as GetObjectInfo / SendObjectInfo sends it."""

@@ -357,7 +357,7 @@ class _Chunk(Packet):
     @classmethod
     def _decode_payload(cls, r: Reader, payload: memoryview) -> Packet:
         tid = r.u32()
-        return cls(tid, payload[4:])  # type: ignore[call-arg]
+        return cls(tid, payload[4:])  # type: ignore[call-arg]  # Data and EndData: (transaction_id, payload)
 
 
 @dataclass(frozen=True, slots=True)

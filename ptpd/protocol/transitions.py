@@ -85,7 +85,7 @@ class Input(Enum):
     RECV_CANCEL_OTHER = auto()
 
 
-S, I = State, Input  # noqa: E741 - short names keep the tables readable
+S, I = State, Input  # noqa: E741  # short names keep the tables readable
 
 _TRANSACTION_STATES = (S.REQUESTED, S.DATA_IN, S.DATA_OUT_PENDING, S.DATA_OUT, S.DATA_DONE)
 _INITIALISED = (S.READY, S.EVENTS, *_TRANSACTION_STATES)

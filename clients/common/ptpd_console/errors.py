@@ -125,8 +125,7 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = Exit.ERROR) -> None:
         super().__init__(message)
-        # click types exit_code a ClassVar but reads it from the instance (sys.exit(e.exit_code))
-        self.exit_code = int(exit_code)  # type: ignore[misc]
+        self.exit_code = int(exit_code)  # type: ignore[misc]  # click: a ClassVar, but read from the instance
 
 
 #: what every console client says on Ctrl-C

@@ -211,8 +211,7 @@ class AsyncClient(_Commands, _BaseClient):
         read = self._read_timeout(timeout)
         sock = await self._command_socket()
         rid, frames = self._new_request(cmd, args, read)
-        # pyzmq's _future.pyi leaves out the flags argument that poll() takes
-        if not await sock.poll(self._connect_ms(), zmq.POLLOUT):  # type: ignore[call-arg]
+        if not await sock.poll(self._connect_ms(), zmq.POLLOUT):  # type: ignore[call-arg]  # pyzmq's stub lacks flags
             raise self._unavailable()
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiters[rid] = fut

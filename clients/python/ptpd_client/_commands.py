@@ -52,8 +52,8 @@ class _BaseClient:
         """Where requests go."""
         return self._plan.command
 
-    def _read_timeout(self, timeout: float | None | object) -> float | None:
-        return self.timeout.read if timeout is _UNSET else timeout  # type: ignore[return-value]
+    def _read_timeout(self, timeout: float | None) -> float | None:
+        return self.timeout.read if timeout is _UNSET else timeout
 
     def _connect_ms(self) -> int | None:
         """How long (ms) to wait for the command socket to take a request."""

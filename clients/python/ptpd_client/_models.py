@@ -43,7 +43,7 @@ class _Model:
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain JSON-friendly values (``raw`` left out, bytes as hex)."""
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]  # every _Model is a dataclass
             if f.name == "raw":
                 continue
             out[f.name] = _jsonable(getattr(self, f.name))
@@ -60,7 +60,7 @@ def _build(cls: type[T], data: Any, **overrides: Any) -> T:
     if not isinstance(data, dict):
         data = {}
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]  # cls: a result dataclass
         if f.name == "raw":
             continue
         if f.name in overrides:
@@ -70,7 +70,7 @@ def _build(cls: type[T], data: Any, **overrides: Any) -> T:
             if isinstance(value, list):
                 value = tuple(value)
             kwargs[f.name] = value
-    if any(f.name == "raw" for f in dataclasses.fields(cls)):  # type: ignore[arg-type]
+    if any(f.name == "raw" for f in dataclasses.fields(cls)):  # type: ignore[arg-type]  # as above
         kwargs["raw"] = data
     return cls(**kwargs)
 
