@@ -12,7 +12,7 @@ APT    := env DEBIAN_FRONTEND=noninteractive apt-get -qq
 # command -> Debian package that provides it
 DEBS := gphoto2:gphoto2 tshark:tshark dumpcap:tshark systemd-analyze:systemd chromium:chromium ip:iproute2 tc:iproute2
 
-.PHONY: all setup debs test demo bench clean
+.PHONY: all setup debs lint test demo bench clean
 
 all: test
 
@@ -37,7 +37,13 @@ debs:
 	  $$SUDO $(APT) install -y --no-install-recommends $$missing >/dev/null; \
 	fi
 
-test: setup debs
+# ruff (rules in pyproject.toml) and mypy (strict for the wire layers, the bus and the
+# client library); a few seconds, so make test runs it first
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+test: setup debs lint
 	$(PY) -m pytest -q -p no:cacheprovider -n 4
 
 # make demo VENDOR=canon: the same on a simulated Canon EOS body
@@ -48,4 +54,4 @@ bench: setup debs
 	$(PY) -m bench.run_all
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -40,12 +40,12 @@ def test_resume_continues_from_the_bytes_received() -> None:
     t = Transfer(handle=7, size=len(OBJECT), format=0x3801, filename="DSCF0001.JPG")
     cam = FlakyCamera(drop_at=3)  # two steps arrive, the third is cut
     with pytest.raises(TransferInterrupted) as info:
-        asyncio.run(fetch(cam, t))  # type: ignore[arg-type]
+        asyncio.run(fetch(cam, t))  # type: ignore[arg-type]  # a stand-in: what fetch() calls
     assert info.value.transfer is t and t.received == 2 * CHUNK
     assert isinstance(info.value.cause, CameraDisconnected)
     # after the reconnect: a new camera object, the same Transfer
     cam2 = FlakyCamera(drop_at=None)
-    got = asyncio.run(fetch(cam2, t))  # type: ignore[arg-type]
+    got = asyncio.run(fetch(cam2, t))  # type: ignore[arg-type]  # a stand-in: what fetch() calls
     assert cam2.asked[0][0] == 2 * CHUNK, "resumed from zero instead of the byte reached"
     assert [off for off, _ in cam2.asked] == [2 * CHUNK, 3 * CHUNK]
     assert bytes(got.data) == OBJECT and got.handle == 7 and got.offset == 0
@@ -86,13 +86,13 @@ def test_a_download_from_an_offset_restarts_there_without_partial_reads() -> Non
     # nothing received yet: a camera without partial reads can still serve it whole
     t = Transfer(handle=7, size=len(OBJECT), start=5)
     cam = WholeObjectCamera()
-    got = asyncio.run(fetch(cam, t))  # type: ignore[arg-type]
+    got = asyncio.run(fetch(cam, t))  # type: ignore[arg-type]  # a stand-in: what fetch() calls
     assert bytes(got.data) == OBJECT[5:] and got.offset == 5 and cam.offsets == [5]
     assert cam.sizes == [len(OBJECT)]  # the size the transfer knows: the camera need not ask
     # bytes already received cannot be continued that way: refused, not duplicated
     t.data += b"\x00" * 10
     with pytest.raises(IncompleteTransfer, match="cannot resume"):
-        asyncio.run(fetch(cam, t))  # type: ignore[arg-type]
+        asyncio.run(fetch(cam, t))  # type: ignore[arg-type]  # a stand-in: what fetch() calls
 
 
 def test_one_download_and_the_size_is_learnt() -> None:
@@ -100,7 +100,7 @@ def test_one_download_and_the_size_is_learnt() -> None:
     arrived."""
     t = Transfer(handle=9)
     cam = WholeObjectCamera()
-    got = asyncio.run(fetch(cam, t))  # type: ignore[arg-type]
+    got = asyncio.run(fetch(cam, t))  # type: ignore[arg-type]  # as above
     assert bytes(got.data) == OBJECT and t.size == len(OBJECT) and cam.offsets == [0]
 
 

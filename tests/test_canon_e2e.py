@@ -122,7 +122,8 @@ def test_capture_to_the_card() -> None:
         got = await cam.fetch(t_)
         verify(got.data, got.size, got.format, got.filename)
         assert read_exif(bytes(got.data))["iso"] == 800
-        await cam.delete(shot.handle)  # type: ignore[arg-type]
+        assert shot.handle is not None
+        await cam.delete(shot.handle)
         assert OP.DeleteObject in ops and shot.handle not in sim.device.store
 
     run(t)
@@ -140,7 +141,8 @@ def test_capture_to_the_hosts_ram_is_released_after_the_download() -> None:
         got = await cam.fetch(t_)
         verify(got.data, got.size, got.format, got.filename)
         assert OP.GetPartialObject in ops and ops[-1] == EOS.TransferComplete and not sim.device.ram
-        await cam.delete(shot.handle)  # type: ignore[arg-type]
+        assert shot.handle is not None
+        await cam.delete(shot.handle)
         assert OP.DeleteObject not in ops  # nothing left on the camera
 
     run(t)

@@ -191,7 +191,9 @@ def test_events_after_snapshot_see_a_set(client: Client, daemon: Daemon) -> None
 def test_sequencer_detects_gaps() -> None:
     s = Sequencer()
     s.reset(10)
-    mk = lambda n: Event(topic="x", seq=n)  # noqa: E731
+    def mk(n: int) -> Event:
+        return Event(topic="x", seq=n)
+
     assert [s.accept(mk(n)) for n in (9, 10, 11, 12)] == ["old", "old", "ok", "ok"]
     assert s.accept(mk(15)) == "gap" and s.missed == 2 and s.gaps == 1
 

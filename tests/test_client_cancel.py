@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,7 +103,7 @@ def test_ctrl_c_in_a_blocking_capture_keeps_the_shots_taken(generic: Daemon, tmp
 def test_cancel_from_another_thread(generic: Daemon) -> None:
     with generic.client(timeout=20) as c:
         c.set("delay", "1s")
-        got: dict[str, object] = {}
+        got: dict[str, Any] = {}
 
         def shoot() -> None:
             try:
@@ -116,7 +117,7 @@ def test_cancel_from_another_thread(generic: Daemon) -> None:
         assert c.cancel() is None  # handed to the waiting call
         t.join(15)
         result = got["result"]
-        assert result.raw["stopped"] == "cancelled" and 1 <= len(result.shots) <= 2, got  # type: ignore[attr-defined]
+        assert result.raw["stopped"] == "cancelled" and 1 <= len(result.shots) <= 2, got
         assert c.cancel("no-such-request") == "unknown"
 
 
@@ -214,7 +215,7 @@ def test_a_vanished_daemon_is_noticed_within_3_s(tmp_path: Path, how: str) -> No
         d.wait_connected()
         with d.client(timeout=60) as c:
             c.set("delay", "10s")  # a long capture: the call waits
-            got: dict[str, object] = {}
+            got: dict[str, Any] = {}
 
             def shoot() -> None:
                 t0 = time.monotonic()
@@ -260,7 +261,7 @@ def test_sigterm_of_the_daemon_still_delivers_the_capture_reply(tmp_path: Path) 
         d.wait_connected()
         with d.client(timeout=30) as c:
             c.set("delay", "1s")
-            got: dict[str, object] = {}
+            got: dict[str, Any] = {}
 
             def shoot() -> None:
                 try:
@@ -276,8 +277,8 @@ def test_sigterm_of_the_daemon_still_delivers_the_capture_reply(tmp_path: Path) 
             assert d.proc.popen.wait(10) == 0
         result = got.get("result")
         assert result is not None, got
-        assert result.raw["stopped"] == "stopping" and 1 <= len(result.shots) < 5  # type: ignore[attr-defined]
-        assert all(s.data is not None and bytes(s.data[:2]) == b"\xff\xd8" for s in result.shots)  # type: ignore[attr-defined]
+        assert result.raw["stopped"] == "stopping" and 1 <= len(result.shots) < 5
+        assert all(s.data is not None and bytes(s.data[:2]) == b"\xff\xd8" for s in result.shots)
     finally:
         d.stop()
 

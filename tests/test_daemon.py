@@ -14,7 +14,7 @@ import contextlib
 import io
 import itertools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -213,7 +213,7 @@ class FakeCamera(Camera):
             return RawResult(0x2001, (), ObjectInfo(storage_id=o.storage_id, object_format=o.format, object_compressed_size=o.size, filename=o.filename).encode())
         return RawResult(0x2005, params, b"")  # OperationNotSupported
 
-    async def events(self) -> AsyncIterator[CameraEvent]:  # type: ignore[override]
+    async def events(self) -> AsyncGenerator[CameraEvent, None]:
         while True:
             ev = await self._events.get()
             if ev is None:
@@ -224,7 +224,7 @@ class FakeCamera(Camera):
         self._check()
         self.world.keepalives += 1
 
-    async def liveview(self) -> AsyncIterator[LiveViewFrame]:  # type: ignore[override]
+    async def liveview(self) -> AsyncGenerator[LiveViewFrame, None]:
         self._check()
         self.world.lv_starts += 1
         self.world.lv_running = True
@@ -761,7 +761,7 @@ def test_liveview_to_reports_why_live_view_ended_not_a_failed_or_stuck_stop() ->
             super().__init__(World())
             self.stop = stop  # what stopping its live view does
 
-        async def liveview(self) -> AsyncIterator[LiveViewFrame]:  # type: ignore[override]
+        async def liveview(self) -> AsyncGenerator[LiveViewFrame, None]:
             try:
                 yield LiveViewFrame(1, time.monotonic(), JPEG, 64, 48)
                 await asyncio.sleep(3600)

@@ -50,7 +50,7 @@ CORE_ROOTS = ("ptpd.protocol", "ptpd.fuji", "ptpd.camera", "ptpd.daemon", "ptpd_
 DEV_ONLY = {".ci", ".gitignore"}
 #: what a checkout holds beside its sources, not copied to build from
 BUILD_LEFTOVERS = (".git", ".venv", "*.egg-info", "build", "dist", "__pycache__", ".hypothesis", ".pytest_cache",
-                   "captures", "demo-out")
+                   ".mypy_cache", ".ruff_cache", "captures", "demo-out")
 
 
 def package_roots() -> dict[str, Path]:

@@ -16,6 +16,7 @@ import pytest
 
 from ptpd.protocol import events as ev
 from ptpd.protocol import packets as pk
+from ptpd.protocol.channel import ChannelConnection
 from ptpd.protocol.codes import OperationCode
 from ptpd.protocol.connection import FILL_THRESHOLD, READ_SIZE, InitiatorConnection, ResponderConnection, State
 from ptpd.protocol.errors import ProtocolError
@@ -25,7 +26,7 @@ GUID = bytes(range(16))
 BIG = bytes(random.Random(7).randbytes((1 << 20) + 1234))
 
 
-def drain(conn: InitiatorConnection) -> list:
+def drain(conn: ChannelConnection) -> list[Any]:
     out = []
     while (e := conn.next_event()) is not NEED_DATA:
         out.append(e)
@@ -54,7 +55,7 @@ def read_into(conn: InitiatorConnection, wire: bytes, sizes: list[int]) -> tuple
 def ready_pair(chunk_size: int = 64 * 1024) -> tuple[InitiatorConnection, ResponderConnection]:
     i, r = InitiatorConnection(), ResponderConnection(chunk_size=chunk_size)
     r.receive_data(i.send(ev.InitCommandRequest(GUID, "host")))
-    assert drain(r)  # type: ignore[arg-type]
+    assert drain(r)
     i.receive_data(r.send(ev.InitCommandAck(1, GUID, "camera")))
     assert drain(i)
     return i, r
@@ -63,7 +64,7 @@ def ready_pair(chunk_size: int = 64 * 1024) -> tuple[InitiatorConnection, Respon
 def request(i: InitiatorConnection, r: ResponderConnection, code: int = 0x1009) -> int:
     req = i.request(code, (1,))
     r.receive_data(i.send(req))
-    assert drain(r) == [req]  # type: ignore[arg-type]
+    assert drain(r) == [req]
     return req.transaction_id
 
 

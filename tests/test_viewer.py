@@ -9,6 +9,7 @@ import sys
 import tempfile
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -201,7 +202,9 @@ def test_low_battery_red_is_reset() -> None:
     low = draw(frame.copy(), state)[y0:y1, x0:x1]
     state.update("battery", {"code": 0x5001, "name": "battery", "value": 3, "label": "3/3"})
     full = draw(frame.copy(), state)[y0:y1, x0:x1]
-    is_red = lambda img: ((img[..., 2] > 150) & (img[..., 0] < 100)).sum()  # noqa: E731
+    def is_red(img: Any) -> Any:
+        return ((img[..., 2] > 150) & (img[..., 0] < 100)).sum()
+
     assert is_red(low) > 10 and is_red(full) == 0
     # against a range of 0..100 (a generic body), 20 is low and 90 is not
     state.set_range(0x5001, 0, 100)

@@ -389,7 +389,7 @@ class FujiEventChannel(SansIOConnection):
             return ConnectionClosed()
         packet = self._framer.next_packet()
         if packet is None:
-            return self._at_end_of_input()  # type: ignore[return-value]
+            return self._at_end_of_input()  # type: ignore[return-value]  # ConnectionClosed or NEED_DATA
         c = Container.decode(packet)
         if c.kind is not ContainerKind.Event:
             raise ProtocolError(f"a {c.kind.name} container on the event channel")

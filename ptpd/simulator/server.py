@@ -106,7 +106,7 @@ class _Channel:
             if isinstance(event, ev.ConnectionClosed):
                 raise _Closed()
             if event is not ev.NEED_DATA:
-                return event  # type: ignore[return-value]
+                return event  # type: ignore[return-value]  # not NEED_DATA: an event
             conn.receive_data(await self.reader.read(READ_SIZE))
 
     def send(self, event: ev.ConnectionEvent) -> None:
@@ -310,7 +310,7 @@ class Simulator:
         self._next_number = self._next_number % 0xFFFFFFFE + 1
         pair = _Pair(number, self.new_session(), channel, init.name)
         self._pairs[number] = pair
-        pair.tasks.add(asyncio.current_task())  # type: ignore[arg-type]
+        pair.tasks.add(asyncio.current_task())  # type: ignore[arg-type]  # run by a task
         channel.send(ev.InitCommandAck(number, self.guid, self.name))
         log.info("host %r connected (connection %d)", init.name, number)
         try:
@@ -418,7 +418,7 @@ class Simulator:
             await writer.drain()
             # The garbage stands for the whole answer: the channel moves on as if it went out.
             if reply.data is not None:
-                channel.conn.send_parts(ev.DataIn(tid, reply.data))  # type: ignore[arg-type]
+                channel.conn.send_parts(ev.DataIn(tid, reply.data))  # type: ignore[arg-type]  # any buffer encodes
             channel.conn.send(response)
             return  # the stream is lost; the host has to drop it
         if plan.malformed is flt.Malformed.UNKNOWN_TYPE or (plan.malformed is not None and reply.data is None):
@@ -431,7 +431,7 @@ class Simulator:
                 await _write_packets(writer, _cut_data_phase(tid, payload, plan.drop_fraction))
                 log.info("fault: dropped connection %d mid data phase", pair.number)
                 raise _Closed()
-            await _write_packets(writer, channel.conn.send_parts(ev.DataIn(tid, payload)), self.link_mbps * 1e6)  # type: ignore[arg-type]
+            await _write_packets(writer, channel.conn.send_parts(ev.DataIn(tid, payload)), self.link_mbps * 1e6)  # type: ignore[arg-type]  # as above
         if plan.drop is not None:
             log.info("fault: dropping connection %d before the response", pair.number)
             raise _Closed()

@@ -21,6 +21,7 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ptpd.protocol.codes import ResponseCode
 
@@ -211,11 +212,11 @@ class ObjectStore:
             )
         )
 
-    def add_file(self, storage_id: int, parent: int, filename: str, data: bytes, **fields: object) -> StoredObject:
+    def add_file(self, storage_id: int, parent: int, filename: str, data: bytes, **fields: Any) -> StoredObject:
         """A new file; ``fields`` are further :class:`StoredObject` fields (thumb, sizes, dates)."""
         fields.setdefault("object_format", FORMAT_EXIF_JPEG)
         return self._add(
-            StoredObject(handle=0, storage_id=storage_id, parent=parent, filename=filename, data=data, **fields)  # type: ignore[arg-type]
+            StoredObject(handle=0, storage_id=storage_id, parent=parent, filename=filename, data=data, **fields)
         )
 
     def add_image(

@@ -63,7 +63,7 @@ class CanonSimulator(Simulator):
     ) -> None:
         profile = device.profile
         guid = hashlib.md5(b"ptpd-canon-" + profile.model.encode()).digest()
-        super().__init__(device, faults=faults, latency_ms=latency_ms, guid=guid, name=profile.nickname)  # type: ignore[arg-type]
+        super().__init__(device, faults=faults, latency_ms=latency_ms, guid=guid, name=profile.nickname)  # type: ignore[arg-type]  # a body the generic server can serve
         self.device = device
         self.profile = profile
         self.pairing_delay = pairing_delay

@@ -275,7 +275,7 @@ class CanonSession:
             return Reply(RC.StoreFull)
         if eos_m_button:
             dev.broadcast([ev.button_record(4)])
-        return Reply(RC.OK, capture=dev.start_capture())  # type: ignore[arg-type]
+        return Reply(RC.OK, capture=dev.start_capture())  # type: ignore[arg-type]  # the same run() as the generic job
 
     def _transfer_complete(self, p: tuple[int, ...], data: bytes | None) -> Reply:
         self.device.ram.pop(p[0], None)
