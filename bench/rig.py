@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import Result, Stats, Table, Target, cpu_seconds, main_for, ms, rss_bytes, tempdir
+from bench.common import Result, Stats, Table, Target, cpu_seconds, main_for, ms, tempdir
 from bench.harness import Daemon, DaemonOptions, Simulator, gphoto2_args, gphoto2_env
 
 LATENCY_MS = 15.0
@@ -234,7 +234,7 @@ def liveview_cost(work: Path, n: int, seconds: float, warm_up: float = 3.0) -> d
     try:
         for i, s in enumerate(sims):
             daemons.append(Daemon(work / f"lv{i}", DaemonOptions(simulate=None, camera=s.address, vendor="fuji", keepalive=10)).start(timeout=60))
-        ctx = zmq.Context.instance()
+        ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
         subs = []
         for d in daemons:
             sock = ctx.socket(zmq.SUB)
@@ -400,10 +400,11 @@ def run(quick: bool) -> Result:
         hold = Table(f"Deadline skew by rig size on this host ({os.cpu_count()} cores; release_priority {PRIORITY}), ms",
                      ["daemons", "shots", "daemons report p50", "p99", "max", "cameras saw p50", "p99", "max",
                       "idle CPU, cores", "RSS MB per daemon", "machine busy while firing"])
-        for row in sw:
-            cams = row["camera_skews"]
-            hold.rows.append([row["n"], len(row["skews"]), *stats_ms(row["skews"]), *(stats_ms(cams) if cams else ("n/a",) * 3),
-                              f"{row['idle_cpu']:.3f}", f"{row['rss'] / MB:.1f}", f"{100 * row['busy']:.0f} %"])
+        for point in sw:
+            cams = point["camera_skews"]
+            hold.rows.append([point["n"], len(point["skews"]), *stats_ms(point["skews"]),
+                              *(stats_ms(cams) if cams else ("n/a",) * 3),
+                              f"{point['idle_cpu']:.3f}", f"{point['rss'] / MB:.1f}", f"{100 * point['busy']:.0f} %"])
         res.tables.append(hold)
     for key, what in (("deadline", "as shipped"), ("deadline, release priority", f"release_priority {PRIORITY}")):
         got = res.raw[key]["skews"]

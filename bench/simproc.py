@@ -76,7 +76,7 @@ def log_release(sim: Any, path: str) -> None:
     """Append ``time.monotonic()`` to ``path`` for every InitiateCapture, when the camera
     starts the transaction (the clock first, the write after)."""
     initiate_capture = 0x100E
-    out = open(path, "a", buffering=1)  # noqa: SIM115 - open for the camera's life
+    out = open(path, "a", buffering=1)
     plan = sim.faults.on_transaction
 
     def on_transaction(op_code: int, *args: Any, **kw: Any) -> Any:

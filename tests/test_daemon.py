@@ -33,6 +33,7 @@ from ptpd.camera.base import (
     PropertyDesc,
     PropertyValue,
     RawResult,
+    ReleaseGate,
     Shot,
 )
 from ptpd.daemon.config import load_config
@@ -168,7 +169,7 @@ class FakeCamera(Camera):
         self._check()
         return [self._pv(n) for n in PROPS]
 
-    async def capture(self) -> Shot:
+    async def capture(self, gate: ReleaseGate | None = None) -> Shot:  # the gate's moment is not simulated
         self._check()
         if self.world.busy:
             raise ResponseError(0x2019)

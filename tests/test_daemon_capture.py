@@ -19,7 +19,7 @@ import pytest
 import zmq.asyncio
 
 from ptpd import bus
-from ptpd.camera import ResponseError, Shot
+from ptpd.camera import ReleaseGate, ResponseError, Shot
 from ptpd.daemon.config import load_config
 from ptpd.daemon.server import Daemon
 from test_daemon import JPEG, Client, FakeCamera, World, run, wait_connected, wait_until
@@ -44,7 +44,7 @@ class ScriptedCamera(FakeCamera):
             await asyncio.sleep(3600)
         return await super().download(handle, progress, offset, size)
 
-    async def capture(self) -> Shot:
+    async def capture(self, gate: ReleaseGate | None = None) -> Shot:  # the gate's moment is not simulated
         kind = self.script.pop(0) if self.script else "image"
         if kind == "busy":
             raise ResponseError(0x2019)

@@ -22,7 +22,7 @@ import pytest
 
 from bench.common import Proc
 from bench.harness import ptpd_cmd
-from tests.netns_hosts import ADDRESSES, Hosts, unavailable
+from netns_hosts import ADDRESSES, Hosts, unavailable
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))]
 

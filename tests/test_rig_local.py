@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Proc, free_port, wait_for_port
-from test_viewer import _read_mjpeg_parts
 
 from bench.harness import Daemon, DaemonOptions
+from conftest import Proc, free_port, wait_for_port
+from test_viewer import _read_mjpeg_parts
 
 pytestmark = pytest.mark.timeout(180)
 

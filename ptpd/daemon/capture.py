@@ -35,10 +35,10 @@ from typing import Any
 
 from ptpd.bus import BusError, ErrorCode
 from ptpd.camera import Camera, Download, ResponseError, Shot, Transfer, TransferInterrupted, verify
+from ptpd.daemon import schedule
 from ptpd.daemon.context import Context, Request, camera_timeout
 from ptpd.daemon.errors import to_bus_error
 from ptpd.daemon.files import check_dir, safe_filename, write_into
-from ptpd.daemon import schedule
 from ptpd.daemon.inflight import Stop
 from ptpd.daemon.transfers import note_loss, resume, resume_window
 

@@ -17,8 +17,8 @@ from typing import Any
 from ptpd import __version__, bus
 from ptpd.bus import BusError, ErrorCode
 from ptpd.camera import Camera, PropertyValue, response_name
-from ptpd.daemon.args import parse_prop
 from ptpd.daemon import schedule
+from ptpd.daemon.args import parse_prop
 from ptpd.daemon.capture import capture
 from ptpd.daemon.context import Context, Handler, Request, on_camera
 from ptpd.daemon.objects import delete, download, objects

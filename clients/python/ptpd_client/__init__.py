@@ -27,10 +27,10 @@ if TYPE_CHECKING:
     from ._async import AsyncClient, AsyncEventStream, AsyncFrameStream
     from ._camera import CameraInfo, CaptureResult, Download, ObjectInfo, OpResult, Shot, StorageInfo, StoreInfo
     from ._clock import ClockOffset
-    from ._rig import CameraStatus, Outcome, Release, Rig, RigShot, describe_failure
-    from ._rigfile import RigCamera, RigFile, RigFileError, load_rig
     from ._desc import PropDesc
     from ._props import PropValue
+    from ._rig import CameraStatus, Outcome, Release, Rig, RigShot, describe_failure
+    from ._rigfile import RigCamera, RigFile, RigFileError, load_rig
     from ._status import CommandHelp, LiveViewStatus, Pong, Snapshot, Status, Version
     from ._stream_models import Event, Frame
 

@@ -18,7 +18,7 @@ from ._errors import DaemonUnavailable, ProtocolMismatch, RequestTimeout
 from ._stream_models import Event, Frame
 
 if TYPE_CHECKING:
-    from ._camera import CameraInfo, CaptureResult, Download, ObjectInfo, OpResult
+    from ._camera import CameraInfo, CaptureResult, Download, ObjectInfo, OpResult, StorageInfo
     from ._desc import PropDesc
     from ._props import PropValue
     from ._status import CommandHelp, Pong, Snapshot, Status, Version
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     class _AwaitedCommands:
         """:class:`CommandMethods` as :class:`AsyncClient` has them: each returns an
-        awaitable of the result (tests/test_client.py holds the two lists together)."""
+        awaitable of the result (tests/test_client_typing.py holds the two lists together)."""
 
         timeout: Timeout
 
@@ -55,11 +55,13 @@ if TYPE_CHECKING:
             preview: bool = ...,
             dir: str | None = ...,
             keep: bool | None = ...,
+            at: float | None = ...,
             timeout: float | None = ...,
             on_event: EventCallback | None = ...,
         ) -> CaptureResult: ...
         async def liveview_start(self, *, timeout: float | None = ...) -> Any: ...
         async def liveview_stop(self, *, timeout: float | None = ...) -> Any: ...
+        async def storage(self, *, timeout: float | None = ...) -> StorageInfo: ...
         async def objects(self, *, timeout: float | None = ...) -> list[ObjectInfo]: ...
         async def download(
             self,

@@ -248,7 +248,7 @@ class Rig:
             return out
 
         got = await self.each(one, names)
-        return {n: (o.value if o.value is not None else {k: None for k in SETTINGS}) for n, o in got.items()}
+        return {n: (o.value if o.value is not None else dict.fromkeys(SETTINGS)) for n, o in got.items()}
 
     async def fire(self, *, lead: float = LEAD, preview: bool = True, rounds: int = ROUNDS,
                    names: Iterable[str] | None = None) -> RigShot:

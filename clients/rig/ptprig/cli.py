@@ -151,7 +151,7 @@ def status(opts: Options) -> int:
     if opts.json:
         emit({n: {"ok": o.ok, **_status_dict(o)} for n, o in got.items()})
     else:
-        rows = []
+        rows: list[tuple[object, ...]] = []
         for name, o in got.items():
             s = o.value
             if s is None:
@@ -161,7 +161,7 @@ def status(opts: Options) -> int:
                 rows.append((name, conn, s.model, s.battery or "", "" if s.shots_left is None else s.shots_left))
         table(rows, ["Camera", "Connection", "Model", "Battery", "Shots left"])
         failures(got)
-    return exit_for([o.code if not o.ok else (None if o.value.connection == "connected" else "unreachable")
+    return exit_for([o.code if not o.ok or o.value is None else (None if o.value.connection == "connected" else "unreachable")
                      for o in got.values()])
 
 
@@ -181,10 +181,12 @@ def set_(opts: Options, prop: str, value: str) -> int:
     """Set PROP to VALUE on every camera; each camera's value now in force, or why not."""
     got = run(opts, lambda rig: rig.set(prop, value))
     if opts.json:
-        emit({n: ({"ok": True, "name": o.value.name, "value": o.value.value, "label": o.value.label} if o.ok
-                  else {"ok": False, "error": o.error, "code": o.code}) for n, o in got.items()})
+        emit({n: ({"ok": True, "name": o.value.name, "value": o.value.value, "label": o.value.label}
+                  if o.ok and o.value is not None else {"ok": False, "error": o.error, "code": o.code})
+              for n, o in got.items()})
     else:
-        table([(n, o.value.label if o.ok else "", "" if o.ok else f"{o.code}: {o.error}") for n, o in got.items()],
+        table([(n, o.value.label if o.ok and o.value is not None else "", "" if o.ok else f"{o.code}: {o.error}")
+               for n, o in got.items()],
               ["Camera", prop, "Error"])
     return exit_for([o.code for o in got.values()])
 
@@ -263,7 +265,7 @@ def capture(opts: Options, out: Path | None, count: int, interval: float, lead: 
         click.echo(f"release skew over {len(shots)} shots: p50 {ms(median(s) if s else None)} ms, "
                    f"p99 {ms(p99)} ms, max {ms(max(s) if s else None)} ms")
     codes: list[str | None] = []
-    for name, shot, fetched in shots:
+    for _name, shot, fetched in shots:
         codes += [r.code for r in shot.releases.values()]
         if fetched is not None and fetched.missing:
             codes.append("missing")

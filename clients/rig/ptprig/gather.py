@@ -78,7 +78,7 @@ def sha256_of(path: Path) -> str | None:
 
 
 def _iso(wall: float) -> str:
-    return _dt.datetime.fromtimestamp(wall, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _dt.datetime.fromtimestamp(wall, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass
@@ -197,7 +197,7 @@ async def fetch_shot(rig: Rig, manifest: Manifest, name: str, releases: dict[str
                 data, source = dl.data, "camera"
                 entry["camera_file"] = entry.get("camera_file") or dl.filename or None
             else:
-                data, source = preview, "preview"
+                data, source = preview, "preview"  # type: ignore[assignment]  # no handle: a preview (above)
             rel = file_name(pattern, name, cam, entry.get("camera_file") or "", source)
             expected = entry.get("expected_size") if source == "camera" else None
             path = manifest.dir / rel
