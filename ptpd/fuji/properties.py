@@ -300,8 +300,7 @@ class FujiProperty:
 
 def _fit_signed(v: int, datatype: int) -> int:
     # "0xFEB3" for an INT16 means -333, as the camera's own bytes would.
-    widths: dict[int, int] = {DataType.INT8: 8, DataType.INT16: 16, DataType.INT32: 32, DataType.INT64: 64}
-    bits = widths.get(datatype)
+    bits = {DataType.INT8: 8, DataType.INT16: 16, DataType.INT32: 32, DataType.INT64: 64}.get(datatype)  # type: ignore[call-overload]  # an int finds an IntEnum key
     if bits and (1 << (bits - 1)) <= v < (1 << bits):
         return v - (1 << bits)
     return v
@@ -635,10 +634,8 @@ def encode_value(prop: FujiProperty, value: Raw, datatype: int | None = None) ->
     if isinstance(value, str) or dt == DataType.STR:
         return encode_text_blob(str(value))
     w = Writer()
-    writers: dict[int, Callable[[int], Writer]] = {
-        DataType.UINT8: w.u8, DataType.INT8: w.i8, DataType.UINT16: w.u16, DataType.INT16: w.i16,
-        DataType.INT32: w.i32,
-    }
+    writers: dict[int, Callable[[int], Writer]] = {DataType.UINT8: w.u8, DataType.INT8: w.i8, DataType.UINT16: w.u16,
+                                                   DataType.INT16: w.i16, DataType.INT32: w.i32}
     writer = writers.get(dt, w.u32)
     if dt == DataType.INT16 and value > 0x7FFF:
         value -= 0x10000
