@@ -377,11 +377,9 @@ class CameraLink:
             if self._set_echoes.pop(code, 0.0) > time.monotonic():
                 continue
             try:
-                # code bound now: the call may still run after its timeout, when the loop has moved on
-                async def get(c: Camera, code: int = code) -> PropertyValue:
-                    return await c.get(code)
-
-                pv = await self.call("get", get, timeout=self.connect_timeout)
+                pv = await self.call(
+                    "get", lambda c: c.get(code), timeout=self.connect_timeout  # noqa: B023  # run in this iteration
+                )
                 self.update_prop(pv)
             except Exception as exc:
                 log.debug("refresh of property 0x%04X failed: %s", code, _describe(exc))
