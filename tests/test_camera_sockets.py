@@ -53,7 +53,8 @@ def expected_rto() -> int | None:
 @pytest.mark.parametrize("vendor", ["generic", "fuji"])
 def test_the_camera_connections_of_both_dialects_are_tuned(vendor: str) -> None:
     async def main() -> None:
-        sim = await start_simulator(vendor, "127.0.0.1", 0, **({"pairing_delay": 0.0} if vendor == "fuji" else {}))
+        options: dict[str, Any] = {"pairing_delay": 0.0} if vendor == "fuji" else {}
+        sim = await start_simulator(vendor, "127.0.0.1", 0, **options)
         try:
             if vendor == "fuji":
                 cam: Any = FujiCamera(sim.host, sim.port, event_port=sim.event_port, liveview_port=sim.liveview_port, timeout=7)

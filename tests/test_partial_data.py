@@ -13,9 +13,8 @@ from __future__ import annotations
 import random
 
 import pytest
-from feeding import SPLITS, feed
-from test_fuji_golden import FUJI_APP_GUID, INIT_ACK
 
+from feeding import SPLITS, feed
 from ptpd.fuji.connection import FujiInitiatorConnection
 from ptpd.fuji.events import InitRequest, OperationRequest
 from ptpd.fuji.packets import Container
@@ -25,6 +24,7 @@ from ptpd.protocol.connection import FILL_THRESHOLD, InitiatorConnection, State
 from ptpd.protocol.dataphase import DATA_HEADER_SIZE, data_packets
 from ptpd.protocol.errors import ProtocolError, StreamCut, Timeout
 from ptpd.protocol.sansio import ConnectionClosed
+from test_fuji_golden import FUJI_APP_GUID, INIT_ACK
 
 GUID = bytes(range(16))
 OBJECT = random.Random(25).randbytes(3 * 65536 + 777)  #: big: received in place

@@ -129,7 +129,7 @@ class AutoCamera(Camera):
         return await self.camera.read_partial(handle, offset, size)
 
     @property
-    def read_step(self) -> int | None:  # type: ignore[override]
+    def read_step(self) -> int | None:  # type: ignore[override]  # the camera's own, read through
         return self.camera.read_step if self._cam is not None else None
 
     async def fetch(self, t: Transfer, progress: Progress | None = None) -> Download:

@@ -150,7 +150,7 @@ class _CommandChannel(SansIOConnection):
         length, kind, _, tid = _DATA_HEAD.unpack(head)
         if kind != ContainerKind.Data or tid != transaction_id:
             return b""
-        return self._framer.peek(min(len(self._framer), length))[_DATA_HEADER:]  # type: ignore[index]
+        return self._framer.peek(min(len(self._framer), length))[_DATA_HEADER:]  # type: ignore[index]  # n <= buffered: never None
 
     def _at_rest(self) -> bool:
         return self._tid is None and not self._waiting()

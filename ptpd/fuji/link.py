@@ -488,7 +488,7 @@ class FujiLink:
                 await self._abort()
                 if not isinstance(exc, PTPError):  # our Timeout is also an OSError (via TimeoutError): kept as is
                     raise CameraDisconnected(f"command channel failed: {exc}").carrying(arrived) from exc
-                raise exc.carrying(arrived)
+                raise exc.carrying(arrived)  # noqa: B904  # the caught error itself, with the bytes
         if ev.transaction_id != tid:
             self.mismatched_tids += 1
             log.log(logging.WARNING if self.mismatched_tids == 1 else logging.DEBUG,

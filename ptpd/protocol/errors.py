@@ -20,7 +20,6 @@ keep it: a dropped link then costs no byte already received.
 
 from __future__ import annotations
 
-
 Bytes = bytes | bytearray | memoryview
 
 
