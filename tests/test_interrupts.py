@@ -54,6 +54,19 @@ def test_ptpctl_events_ctrl_c(daemon: Daemon) -> None:
     assert code == 130 and err == "ptpctl: error: interrupted\n", err
 
 
+def saved_line(err: str, count: int, out_dir: Path) -> list[Path]:
+    """The files the last line of an interrupted capture names, each checked to be there
+    and a whole JPEG: ``interrupted after N of COUNT shot(s), saved in DIR: a, b``."""
+    head, _, names = err.strip().splitlines()[-1].partition(f" of {count} shot(s), saved in {out_dir}: ")
+    assert head.startswith("ptpctl: error: interrupted after ") and names, err
+    files = [out_dir / n for n in names.split(", ")]
+    assert int(head.rsplit(" ", 1)[1]) == len(files), err
+    for f in files:
+        data = f.read_bytes()
+        assert data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9", f"{f} is not a whole JPEG"
+    return files
+
+
 def test_ptpctl_capture_ctrl_c_mid_way(daemon: Daemon, tmp_path: Path) -> None:
     with daemon.client(timeout=10) as c:
         before = len(c.objects())
@@ -62,15 +75,50 @@ def test_ptpctl_capture_ctrl_c_mid_way(daemon: Daemon, tmp_path: Path) -> None:
     early = wait_for_line(p.stderr, "1/60")
     code, out, err = finish(p, signal.SIGINT)
     lines = (early + err).splitlines()
-    files = sorted(out_dir.iterdir())
     assert code == 130, early + err
-    # the daemon stopped after the shot in progress; every shot taken was saved
-    assert lines[-1] == f"ptpctl: error: interrupted after {len(files)} of 60 shot(s), saved in {out_dir}", early + err
+    # the daemon stopped after the shot in progress; every shot taken was saved and is named
+    named = saved_line(early + err, 60, out_dir)
+    assert sorted(named) == sorted(out_dir.iterdir()), early + err
     assert all("/60" in line for line in lines[:-1]) and "Traceback" not in err  # progress lines, then one line
     assert out == ""
     time.sleep(1.0)
     with daemon.client(timeout=30) as c:  # no shot was taken after it: the camera holds what was saved
-        assert len(c.objects()) - before == len(files) >= 1
+        assert len(c.objects()) - before == len(named) >= 1
+
+
+def test_ptpctl_capture_ctrl_c_after_one_shot_names_it_like_any_other(daemon: Daemon, tmp_path: Path) -> None:
+    """Ctrl-C while the first shot downloads (a camera slow to answer keeps that window
+    open): the one shot taken is saved and named in the same words as several would be."""
+    with daemon.client(timeout=10) as c:
+        before = len(c.objects())
+        c.request("sim.fault", {"action": "configure", "options": {"slow_rate": 1.0, "slow_ms": 400}})
+    try:
+        out_dir = tmp_path / "out"
+        p = start(["-m", "ptpctl", "--timeout", "60", "capture", "3", "-o", str(out_dir), "--progress"], daemon.full_env())
+        early = wait_for_line(p.stderr, "1/3")  # the shot is taken; its download has not ended
+        code, out, err = finish(p, signal.SIGINT)
+    finally:
+        with daemon.client(timeout=30) as c:
+            c.request("sim.fault", {"action": "clear"})
+    assert code == 130 and out == "", early + err
+    (only,) = saved_line(early + err, 3, out_dir)
+    assert list(out_dir.iterdir()) == [only]
+    with daemon.client(timeout=30) as c:
+        assert len(c.objects()) - before == 1
+
+
+def test_an_interrupted_captures_line_names_files_in_one_form() -> None:
+    """One shot or many, the line says ``saved in DIR:`` and the files; a long run names
+    its first two and last files with their number; shots not saved stay on the camera."""
+    from ptpctl.commands.capture import _saved_where
+
+    assert _saved_where(["out/A.JPG"]) == "saved in out: A.JPG"
+    assert _saved_where(["out/A.JPG", "out/B.JPG"]) == "saved in out: A.JPG, B.JPG"
+    seven = [f"out/{c}.JPG" for c in "ABCDEFG"]
+    assert _saved_where(seven) == "saved in out: A.JPG, B.JPG, ... G.JPG (7 files)"
+    assert _saved_where(["out/A.JPG", None]) == "saved in out: A.JPG; 1 on the camera (ptpctl ls)"
+    assert _saved_where([None]) == "on the camera (ptpctl ls)"
+    assert _saved_where(["a/A.JPG", "b/B.JPG"]) == "saved as a/A.JPG, b/B.JPG"
 
 
 def test_ptpctl_ctrl_c_on_a_self_timer_keeps_what_the_camera_took(daemon: Daemon, tmp_path: Path) -> None:
@@ -99,7 +147,7 @@ def test_ptpctl_ctrl_c_on_a_self_timer_keeps_what_the_camera_took(daemon: Daemon
               f"camera took {taken}, ping {ping * 1000:.0f} ms; {err.strip()!r}")
         assert code == 130 and out == "", err
         assert 1 <= len(files) == taken <= 2
-        assert err.strip().splitlines()[-1] == f"ptpctl: error: interrupted after {taken} of 4 shot(s), saved in {out_dir}"
+        assert sorted(saved_line(err, 4, out_dir)) == files
         assert ping < 1.0
     finally:
         with daemon.client(timeout=10) as c:

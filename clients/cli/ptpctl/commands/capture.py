@@ -127,10 +127,27 @@ def _interrupted(exc: CaptureInterrupted, count: int, saved: list[str | None]) -
         return "interrupted; the daemon did not say whether the capture had started"
     if not taken:
         return "interrupted; no shot was taken"
+    return f"interrupted after {taken} of {count} shot(s), {_saved_where(saved)}"
+
+
+#: most file names an interrupted capture's line spells out; a longer run names its
+#: first and last files and says how many (the directory holds them all)
+_NAMED = 5
+
+
+def _saved_where(saved: list[str | None]) -> str:
+    """Where the shots taken are, in one form whatever their number: ``saved in DIR:
+    a.jpg, b.jpg`` (the directory the user chose, then each file), and the shots not
+    saved as left on the camera."""
     files = [p for p in saved if p]
-    where = (f"saved to {files[0]}" if len(files) == 1 else f"saved in {os.path.dirname(files[0]) or '.'}"
-             if files else "on the camera (ptpctl ls)")
-    return f"interrupted after {taken} of {count} shot(s), {where}"
+    if not files:
+        return "on the camera (ptpctl ls)"
+    dirs = {os.path.dirname(p) or "." for p in files}
+    names = [os.path.basename(p) for p in files] if len(dirs) == 1 else files
+    listed = ", ".join(names) if len(names) <= _NAMED else f"{', '.join(names[:2])}, ... {names[-1]} ({len(names)} files)"
+    where = f"saved in {dirs.pop()}: {listed}" if len(dirs) == 1 else f"saved as {listed}"
+    left = len(saved) - len(files)
+    return where + (f"; {left} on the camera (ptpctl ls)" if left else "")
 
 
 def _stopped(session: Session, fetched: Any, count: int) -> CliError | None:
