@@ -5,7 +5,8 @@ every error a camera can raise is importable from :mod:`ptpd.camera`::
 
     PTPError
     ├── ProtocolError             the camera sent bytes that break the format (link reset)
-    │   └── DatasetError          a dataset (ObjectInfo) we cannot read; the stream is fine
+    ├── DatasetError              a dataset the camera sent cannot be read, though the
+    │                             byte stream around it was whole (an error on the command)
     ├── InitFailed(reason)        the camera refused the connection (Fuji: pairing refused, ...)
     ├── ResponseError(code)       the camera answered a transaction with a non-OK code
     ├── CameraDisconnected        the link went away
@@ -24,7 +25,8 @@ holds the camera drops the link and connects again.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ptpd.protocol.codes import InitFailReason
 from ptpd.protocol.errors import CameraDisconnected, InitFailed, ProtocolError, PTPError, ResponseError, Timeout
@@ -32,14 +34,27 @@ from ptpd.protocol.errors import CameraDisconnected, InitFailed, ProtocolError, 
 if TYPE_CHECKING:
     from ptpd.camera.transfer import Transfer
 
+T = TypeVar("T")
+
 
 class Unsupported(PTPError):
     """This camera (or its current mode) cannot do what was asked."""
 
 
-class DatasetError(ProtocolError):
-    """A dataset the camera sent (an ObjectInfo) cannot be read, though the byte stream
-    around it was whole: a caller that can do without the dataset may go on."""
+class DatasetError(PTPError):
+    """A dataset the camera sent (an ObjectInfo, a property description, a list of
+    handles) cannot be read, though the byte stream around it was whole: the command that
+    asked for it fails, and the session goes on. Not a :class:`ProtocolError`, so not one
+    of :data:`LINK_ERRORS`: only a broken byte stream resets a camera link."""
+
+
+def read_dataset(what: str, decode: Callable[[Any], T], data: Any) -> T:
+    """``decode(data)`` for a data phase that arrived whole; what cannot be read is a
+    :class:`DatasetError` naming ``what`` rather than a :class:`ProtocolError`."""
+    try:
+        return decode(data)
+    except ProtocolError as exc:
+        raise DatasetError(f"camera's {what} cannot be read: {exc}") from exc
 
 
 class TransferInterrupted(PTPError):
@@ -92,5 +107,6 @@ __all__ = [
     "Timeout",
     "TransferInterrupted",
     "Unsupported",
+    "read_dataset",
     "refused_as_busy",
 ]

@@ -43,7 +43,7 @@ from ptpd.camera.base import (
     Shot,
     event_name,
 )
-from ptpd.camera.errors import InitFailed, PTPError, ResponseError, Timeout, Unsupported
+from ptpd.camera.errors import InitFailed, PTPError, ResponseError, Timeout, Unsupported, read_dataset
 from ptpd.protocol.codes import DataType, EventCode, InitFailReason, OperationCode, ResponseCode
 from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, Range, decode_uint32_array
 from ptpd.protocol.datatypes import decode_value, encode_value
@@ -275,7 +275,7 @@ class GenericCamera(Camera):
     async def _desc(self, code: int) -> DevicePropDesc:
         """A fresh desc from the camera (one transaction); it refreshes the cache."""
         _, data = await self.link.call(OperationCode.GetDevicePropDesc, (code,))
-        desc = DevicePropDesc.decode(data)
+        desc = read_dataset(f"description of property 0x{code:04X}", DevicePropDesc.decode, data)
         self._descs.put(desc)
         return desc
 
@@ -332,7 +332,8 @@ class GenericCamera(Camera):
                 desc = await self._desc(code)
                 return self._value(code, desc.current, desc.datatype)
             _, data = await self.link.call(OperationCode.GetDevicePropValue, (code,))
-            return self._value(code, decode_value(data, desc.datatype), desc.datatype)
+            value = read_dataset(f"value of property 0x{code:04X}", lambda d: decode_value(d, desc.datatype), data)
+            return self._value(code, value, desc.datatype)
         finally:
             self._settle()
 
@@ -485,7 +486,7 @@ class GenericCamera(Camera):
         """Every object of every available storage (GetObjectHandles with parent 0 = all)."""
         _, data = await self.link.call(OperationCode.GetStorageIDs)
         out: list[ObjectEntry] = []
-        for storage in decode_uint32_array(data):
+        for storage in read_dataset("list of storages", decode_uint32_array, data):
             if storage & 0xFFFF == 0:  # a slot without a usable logical store (ptp.md §9)
                 continue
             resp, data = await self.link.transact(OperationCode.GetObjectHandles, (storage, 0, 0))
@@ -493,7 +494,7 @@ class GenericCamera(Camera):
                 continue
             if resp.code != ResponseCode.OK:
                 raise ResponseError(resp.code, params=resp.params)
-            for handle in decode_uint32_array(data):
+            for handle in read_dataset(f"list of objects in storage 0x{storage:08X}", decode_uint32_array, data):
                 out.append(await self.object_info(handle))
         return out
 

@@ -7,6 +7,7 @@ import asyncio
 from ptpd.bus import BusError, ErrorCode
 from ptpd.camera import (
     CameraDisconnected,
+    DatasetError,
     IncompleteTransfer,
     InitFailed,
     NotAFile,
@@ -33,6 +34,10 @@ def to_bus_error(exc: BaseException) -> BusError:
         return BusError(ErrorCode.TIMEOUT, str(exc) or "the camera did not answer in time")
     if isinstance(exc, (CameraDisconnected, ConnectionError, EOFError, InitFailed)):
         return BusError(ErrorCode.NOT_CONNECTED, f"camera link lost: {exc}" if str(exc) else "camera link lost")
+    if isinstance(exc, DatasetError):
+        # the bytes arrived whole; the camera's dataset is one we cannot read: this
+        # command cannot be done on this camera, and the session goes on
+        return BusError(ErrorCode.UNSUPPORTED, str(exc))
     if isinstance(exc, ProtocolError):
         return BusError(ErrorCode.NOT_CONNECTED, f"camera sent malformed data; link reset: {exc}")
     if isinstance(exc, TransferInterrupted):
