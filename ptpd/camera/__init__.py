@@ -25,6 +25,7 @@ from ptpd.camera.codes import ResponseCode, datatype_name, response_name
 from ptpd.camera.errors import (
     LINK_ERRORS,
     CameraDisconnected,
+    CaptureTimeout,
     DatasetError,
     IncompleteTransfer,
     InitFailed,
@@ -48,6 +49,7 @@ __all__ = [
     "CameraDisconnected",
     "CameraEvent",
     "CameraInfo",
+    "CaptureTimeout",
     "DatasetError",
     "Download",
     "IncompleteTransfer",

@@ -49,7 +49,7 @@ from ptpd.camera.base import (
     ReleaseGate,
     Shot,
 )
-from ptpd.camera.errors import LINK_ERRORS, ResponseError, Timeout, Unsupported
+from ptpd.camera.errors import LINK_ERRORS, CaptureTimeout, ResponseError, Timeout, Unsupported
 from ptpd.camera.fuji import jpeg_size
 from ptpd.camera.generic import CAPTURE_TIMEOUT, GenericCamera
 from ptpd.camera.transfer import Download, Transfer
@@ -546,7 +546,7 @@ class CanonCamera(GenericCamera):
             seen = len(records)
             await asyncio.sleep(CAPTURE_POLL)
             await self.poll()
-        raise Timeout(f"the camera named no new picture within {self.capture_timeout + delay:g}s of the release")
+        raise CaptureTimeout(f"the camera named no new picture within {self.capture_timeout + delay:g}s of the release")
 
     async def _card_shot(self, r: ev.ObjectAdded) -> Shot:
         record = ObjectEntry(r.handle, r.storage_id, r.filename, r.size, r.format, parent=r.parent)

@@ -11,6 +11,8 @@ every error a camera can raise is importable from :mod:`ptpd.camera`::
     ├── ResponseError(code)       the camera answered a transaction with a non-OK code
     ├── CameraDisconnected        the link went away
     ├── Timeout                   a wait ran out (also a builtin ``TimeoutError``)
+    ├── CaptureTimeout            the camera answered the release but named no new picture
+    │                             in time (an error on the capture; the session goes on)
     ├── Unsupported               this camera (or its current mode) cannot do what was asked
     ├── TransferInterrupted       the link dropped during a transfer; ``transfer`` holds
     │                             what arrived, ``cause`` the link error
@@ -57,6 +59,13 @@ def read_dataset(what: str, decode: Callable[[Any], T], data: Any) -> T:
         raise DatasetError(f"camera's {what} cannot be read: {exc}") from exc
 
 
+class CaptureTimeout(PTPError):
+    """The camera took the release and answered every transaction since, but named no new
+    picture within the capture's wait (no card, a focus that never locked, a body that
+    reports its objects some other way). The shot failed; the byte stream did not, so this
+    is no :class:`Timeout` and not one of :data:`LINK_ERRORS`: the session goes on."""
+
+
 class TransferInterrupted(PTPError):
     """The link dropped during a transfer; ``transfer`` holds what arrived, and a new
     camera object continues it after the reconnect (:meth:`Camera.resume`)."""
@@ -97,6 +106,7 @@ LINK_ERRORS: tuple[type[BaseException], ...] = (
 __all__ = [
     "LINK_ERRORS",
     "CameraDisconnected",
+    "CaptureTimeout",
     "DatasetError",
     "IncompleteTransfer",
     "InitFailed",

@@ -43,7 +43,7 @@ from ptpd.camera.base import (
     Shot,
     event_name,
 )
-from ptpd.camera.errors import InitFailed, PTPError, ResponseError, Timeout, Unsupported, read_dataset
+from ptpd.camera.errors import CaptureTimeout, InitFailed, PTPError, ResponseError, Timeout, Unsupported, read_dataset
 from ptpd.protocol.codes import DataType, EventCode, InitFailReason, OperationCode, ResponseCode
 from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, Range, decode_uint32_array
 from ptpd.protocol.datatypes import decode_value, encode_value
@@ -465,7 +465,7 @@ class GenericCamera(Camera):
         if not added:
             if complete:
                 return Shot(None)
-            raise Timeout(f"no ObjectAdded / CaptureComplete within {self.capture_timeout}s of the release")
+            raise CaptureTimeout(f"no ObjectAdded / CaptureComplete within {self.capture_timeout:g}s of the release")
         for handle in reversed(added):
             entry = await self.object_info(handle)
             if not entry.is_folder:

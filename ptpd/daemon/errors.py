@@ -7,6 +7,7 @@ import asyncio
 from ptpd.bus import BusError, ErrorCode
 from ptpd.camera import (
     CameraDisconnected,
+    CaptureTimeout,
     DatasetError,
     IncompleteTransfer,
     InitFailed,
@@ -30,6 +31,8 @@ def to_bus_error(exc: BaseException) -> BusError:
         if exc.code == ResponseCode.DeviceBusy:
             return BusError(ErrorCode.CAMERA_BUSY, str(exc), exc.code)
         return BusError(ErrorCode.CAMERA_REFUSED, str(exc), exc.code)
+    if isinstance(exc, CaptureTimeout):  # the camera answered; the shot never came: the link stays
+        return BusError(ErrorCode.TIMEOUT, f"capture: {exc}; the session goes on")
     if isinstance(exc, (Timeout, asyncio.TimeoutError)):
         return BusError(ErrorCode.TIMEOUT, str(exc) or "the camera did not answer in time")
     if isinstance(exc, (CameraDisconnected, ConnectionError, EOFError, InitFailed)):
