@@ -46,6 +46,51 @@ def test_the_camera_layer_imports_no_layer_above_it() -> None:
     assert found == []
 
 
+#: the vendors: each has a dialect folder (``ptpd/fuji``) and a simulated body's folder
+#: (``ptpd/simulator/fuji``); the generic (standard PTP) camera and simulator are the base
+#: every vendor stands on, not a vendor
+VENDORS = sorted(p.name for p in PTPD.iterdir() if p.is_dir() and (PTPD / "simulator" / p.name).is_dir())
+
+
+def vendor_of(module: str) -> str | None:
+    """The vendor a module (dotted name) belongs to: its dialect (``ptpd.fuji.*``), its
+    camera class (``ptpd.camera.fuji``, ``ptpd.camera.fuji_capture``) or its simulated
+    body (``ptpd.simulator.fuji.*``); None for the vendor-neutral modules."""
+    parts = module.split(".")
+    for v in VENDORS:
+        if parts[:2] == ["ptpd", v] or parts[:3] == ["ptpd", "simulator", v]:
+            return v
+        if parts[:2] == ["ptpd", "camera"] and len(parts) > 2 and (parts[2] == v or parts[2].startswith(f"{v}_")):
+            return v
+    return None
+
+
+def named_imports(path: Path) -> list[str]:
+    """Every module ``path`` imports and every name it takes from one
+    (``from ptpd.camera import fuji`` -> ``ptpd.camera``, ``ptpd.camera.fuji``)."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out += [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+    return out
+
+
+def test_no_vendor_module_imports_another_vendors() -> None:
+    # what two vendors share (a live-view frame cache, reading a JPEG's size) lives in a
+    # vendor-neutral module that both import
+    assert len(VENDORS) >= 2, VENDORS
+    found = []
+    for path in sorted(PTPD.rglob("*.py")):
+        module = ".".join(path.relative_to(PTPD.parent).with_suffix("").parts).removesuffix(".__init__")
+        mine = vendor_of(module)
+        if mine is None:
+            continue
+        found += [f"{module}: {name}" for name in named_imports(path) if vendor_of(name) not in (None, mine)]
+    assert found == []
+
+
 def test_daemon_and_camera_modules_stay_under_700_lines() -> None:
     sizes = {p.relative_to(PTPD).as_posix(): len(p.read_text().splitlines()) for folder in ("daemon", "camera") for p in (PTPD / folder).glob("*.py")}
     assert sizes and {name: n for name, n in sizes.items() if n > 700} == {}

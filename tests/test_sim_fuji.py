@@ -531,7 +531,7 @@ async def test_our_fuji_initiator_against_the_simulator():
 
 
 def test_frame_source_follows_the_schedule_and_caches():
-    from ptpd.simulator.fuji.liveview import FrameSource
+    from ptpd.simulator.frames import FrameSource
     from ptpd.simulator.scene import SceneSchedule
 
     src = FrameSource(SceneSchedule.parse("none,object@1,face@5"), fps=30)
@@ -549,7 +549,7 @@ def test_liveview_face_frames_are_detected_by_the_bundled_cascade():
     import cv2
     import numpy as np
 
-    from ptpd.simulator.fuji.liveview import FrameSource
+    from ptpd.simulator.frames import FrameSource
     from ptpd.simulator.scene import SceneSchedule
 
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")

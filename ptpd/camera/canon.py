@@ -50,8 +50,8 @@ from ptpd.camera.base import (
     Shot,
 )
 from ptpd.camera.errors import LINK_ERRORS, CaptureTimeout, ResponseError, Timeout, Unsupported
-from ptpd.camera.fuji import jpeg_size
 from ptpd.camera.generic import CAPTURE_TIMEOUT, GenericCamera
+from ptpd.camera.jpeg import jpeg_size
 from ptpd.camera.transfer import Download, Transfer
 from ptpd.canon import events as ev
 from ptpd.canon.codes import (

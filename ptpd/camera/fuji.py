@@ -52,6 +52,7 @@ from ptpd.camera.base import (
 from ptpd.camera.errors import ProtocolError, ResponseError, Unsupported
 from ptpd.camera.fuji_capture import capture as capture_shot
 from ptpd.camera.fuji_objects import DOWNLOAD_CHUNK, FujiObjects
+from ptpd.camera.jpeg import jpeg_size
 from ptpd.camera.properties import CACHE_EVENT_QUEUE, REFUSED_VALUE, DescCache
 from ptpd.fuji.bringup import CONTROL_STATE_CODES, WHOLE_STATE_MIN
 from ptpd.fuji.codes import COMMAND_PORT, FujiEventCode, FujiOperationCode, FujiPropCode
@@ -98,27 +99,6 @@ _CURRENT_DEPENDENT = frozenset({FujiPropCode.FocusPoint})
 def event_name(code: int) -> str:
     """The snake_case name of an event code (``event_0xC00F`` when unknown)."""
     return base.event_name(code, EVENT_NAMES)
-
-
-def jpeg_size(jpeg: bytes | memoryview) -> tuple[int, int]:
-    """(width, height) from a JPEG's SOFn marker, (0, 0) if none is found early enough."""
-    data = jpeg[:65536]
-    i = 2
-    n = len(data)
-    while i + 9 < n:
-        if data[i] != 0xFF:
-            return 0, 0
-        marker = data[i + 1]
-        if marker == 0xFF:
-            i += 1
-            continue
-        length = (data[i + 2] << 8) | data[i + 3]
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
-            height = (data[i + 5] << 8) | data[i + 6]
-            width = (data[i + 7] << 8) | data[i + 8]
-            return width, height
-        i += 2 + length
-    return 0, 0
 
 
 class FujiCamera(FujiObjects, Camera):
@@ -687,4 +667,4 @@ def _area(label: str) -> int:
     return int(m.group(1)) * int(m.group(2)) if m else 0
 
 
-__all__ = ["DEFAULT_GUID", "EVENT_NAMES", "FujiCamera", "event_name", "jpeg_size"]
+__all__ = ["DEFAULT_GUID", "EVENT_NAMES", "FujiCamera", "event_name"]
