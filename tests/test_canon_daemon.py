@@ -136,3 +136,39 @@ def test_auto_is_the_default_vendor_on_the_standard_port_only() -> None:
     assert load_config({"host": "192.168.1.2", "vendor": "canon"}, environ=env).vendor == "canon"
     assert load_config({"host": "192.168.1.2", "vendor": "generic"}, environ=env).vendor == "generic"
     assert load_config({"simulate": "canon"}, environ=env).vendor == "canon"
+
+
+def test_the_overlay_places_a_canon_bodys_bias_and_program(canon: Daemon) -> None:
+    """ptpview's overlay finds the bias and the program by their vendor-neutral names and
+    places them by the standard numbers the daemon gives with Canon's own values (0xD104
+    in eighths of an EV, 0xD105's dial): the pointer moves with the compensation, and the
+    badge of the body's manual mode is the M a standard body's would be."""
+    import numpy as np
+    from ptpview.cli import load_state
+    from ptpview.overlay import EXPOSURE_PROGRAM, YELLOW, ViewState, draw, widget_boxes
+
+    frame = np.zeros((480, 640, 3), np.uint8)
+    boxes = widget_boxes(640, 480)
+    x0, y0, x1, y1 = boxes["bias"]
+    at = {}
+    with canon.client(timeout=10) as c:
+        try:
+            for label in ("-1", "+1"):
+                c.set("exp-bias", label)
+                state = ViewState()
+                load_state(c, state)
+                assert state.number("bias", 0x5010) == (1000 if label == "+1" else -1000)
+                region = draw(frame.copy(), state)[y0:y1, x0:x1].astype(int)
+                cols = np.flatnonzero((np.abs(region - np.array(YELLOW)).sum(axis=2) < 60).any(axis=0))
+                assert cols.size, f"no bias pointer at {label}"
+                at[label] = cols.mean() + x0
+        finally:
+            c.set("exp-bias", "0")
+    mid = (x0 + x1) / 2
+    assert at["-1"] < mid < at["+1"]
+    # the simulated body's dial is at M (0xD105 = 3): the badge a standard body's manual draws
+    assert state.find("program")["code"] == 0xD105 and state.number("program", EXPOSURE_PROGRAM) == 1
+    standard = ViewState()
+    standard.update("exposure-program", {"code": EXPOSURE_PROGRAM, "name": "exposure-program", "value": 1, "label": "manual"})
+    px0, py0, px1, py1 = boxes["program"]
+    assert np.array_equal(draw(frame.copy(), state)[py0:py1, px0:px1], draw(frame.copy(), standard)[py0:py1, px0:px1])

@@ -243,3 +243,39 @@ def test_snapshot_without_live_view_returns_at_once(tmp_path: Path) -> None:
             assert c.status().liveview.unsupported  # what the viewer read
     finally:
         d.stop()
+
+
+@pytest.mark.parametrize(("dial", "letter"), [(2, "A"), (1, "S"), (0, "P"), (3, "M")])
+def test_a_canon_dial_draws_the_standard_badge(dial: int, letter: str) -> None:
+    """Canon's AE mode (0xD105: 2 Av, 1 Tv) read through the camera layer over real
+    sockets: the badge is the A or S a standard body shows, not the start of "Av"/"Tv"."""
+    import asyncio
+    import uuid
+
+    from ptpd.camera.canon import CanonCamera
+    from ptpd.canon.codes import CanonPropCode as C
+    from ptpd.daemon.shapes import prop_dict
+    from ptpd.simulator import start_simulator
+
+    async def read() -> dict:
+        sim = await start_simulator("canon", "127.0.0.1", 0)
+        cam = CanonCamera("127.0.0.1", sim.port, guid=uuid.uuid4().bytes)
+        try:
+            await cam.connect()
+            sim.device.set_value(C.AutoExposureMode, dial)  # the dial turned
+            await cam.poll(drain=True)  # the body reports it in its next GetEvent
+            return prop_dict(await cam.get("exposure-program"))
+        finally:
+            await cam.close()
+            await sim.close()
+
+    entry = asyncio.run(read())
+    frame = np.zeros((480, 640, 3), np.uint8)
+    box = widget_boxes(640, 480)["program"]
+    canon, standard = ViewState(), ViewState()
+    canon.update(entry["name"], entry)
+    standard.update("exposure-program", {"code": 0x500E, "name": "exposure-program", "value": "MPAS".index(letter) + 1,
+                                         "label": letter})
+    x0, y0, x1, y1 = box
+    assert program_letter(canon.number("program", 0x500E), entry["label"]) == letter
+    assert np.array_equal(draw(frame.copy(), canon)[y0:y1, x0:x1], draw(frame.copy(), standard)[y0:y1, x0:x1])

@@ -124,6 +124,11 @@ class PropertyValue:
     value: int | str  #: raw value as the camera encodes it
     label: str  #: human form ("800", "1/250", "Velvia", "auto")
     datatype: int = 0  #: PTP DataType code
+    #: a vendor property's value as the standard PTP property of the same meaning carries
+    #: it (exp-bias: 0x5010's 1/1000 EV; exposure-program: 0x500E's 1 M, 2 P, 3 A, 4 S),
+    #: so clients place it without the vendor's codes; None where ``value`` is already
+    #: that (a standard property) or there is no such property
+    standard: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

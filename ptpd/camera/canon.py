@@ -359,7 +359,8 @@ class CanonCamera(GenericCamera):
             label = std.format_value(code, value)
         else:
             label = p.label(value)
-        return PropertyValue(code, self._name(code), value, label, p.datatype)
+        standard = p.standard(value) if p.standard is not None and isinstance(value, int) else None
+        return PropertyValue(code, self._name(code), value, label, p.datatype, standard)
 
     async def get(self, prop: str | int) -> PropertyValue:
         code, eos = self._resolve(prop)

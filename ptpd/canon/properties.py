@@ -99,6 +99,9 @@ class CanonProperty:
     #: steers the link, such as the live-view output, or a clock)
     reapply: bool = True
     extra_labels: Mapping[str, int] = field(default_factory=dict)  #: more spellings people type
+    #: the value as the standard PTP property of the same meaning carries it (None: it
+    #: has none there), so a client can place it without knowing EOS codes
+    standard: Callable[[int], int | None] | None = None
 
     @property
     def datatype(self) -> int:
@@ -223,10 +226,11 @@ PROPERTIES: tuple[CanonProperty, ...] = (
       formatter=V.format_iso, parser=V.parse_iso, summary=True),
     P(C.ExpCompensation, "exp-bias", "exposure compensation", "u8",
       ("exposure-bias", "ev", "expbias", "exposure-compensation"),
-      formatter=V.format_exp_bias, parser=V.parse_exp_bias, summary=True),
+      formatter=V.format_exp_bias, parser=V.parse_exp_bias, summary=True, standard=V.standard_exp_bias),
     P(C.AutoExposureMode, "exposure-program", "auto exposure mode", "u16", ("program", "mode", "ae-mode"),
       labels=V.AE_MODE, writable=False, summary=True,
-      extra_labels={"manual": 3, "program": 0, "aperture priority": 2, "shutter priority": 1}),
+      extra_labels={"manual": 3, "program": 0, "aperture priority": 2, "shutter priority": 1},
+      standard=V.STANDARD_PROGRAM.get),
     P(C.DriveMode, "drive", "drive mode", "u16", ("drive-mode", "stillmode"), labels=V.DRIVE_MODE, summary=True),
     P(C.MeteringMode, "metering", "metering mode", "u8", ("metering-mode",), labels=V.METERING, summary=True),
     P(C.FocusMode, "focus-mode", "focus mode", "u16", ("focusmode", "af-mode"), labels=V.FOCUS_MODE, summary=True,

@@ -187,6 +187,12 @@ def exp_bias(code: int) -> Fraction:
     return -ev if e < 0 else ev
 
 
+def standard_exp_bias(code: int) -> int:
+    """The compensation as ISO 15740's ExposureBiasCompensation (0x5010) carries it:
+    signed 1/1000 EV (+1/3 is 333, -2/3 is -667)."""
+    return round(exp_bias(code) * 1000)
+
+
 def format_exp_bias(code: int) -> str:
     e = exp_eighths(code)
     if e == 0:
@@ -250,6 +256,10 @@ DRIVE_MODE = {
 DRIVE_DELAY = {0x07: 10.0, 0x10: 10.0, 0x11: 2.0}
 #: D105 / D138, ``canon_eos_autoexposuremode[]`` config.c:2056 (the first ten, and the
 #: ones the research notes name)
+#: D105 -> ISO 15740's ExposureProgramMode (0x500E), which EXIF's ExposureProgram numbers
+#: the same way (1 manual, 2 program, 3 aperture priority, 4 shutter priority); the
+#: scene and auto modes have no counterpart there
+STANDARD_PROGRAM = {0: 2, 1: 4, 2: 3, 3: 1}
 AE_MODE = {
     0: "P", 1: "Tv", 2: "Av", 3: "M", 4: "bulb", 5: "A-DEP", 6: "DEP", 7: "custom", 8: "lock",
     9: "green", 0x13: "creative auto", 0x14: "movie", 0x16: "auto", 0x37: "Fv",
@@ -356,6 +366,7 @@ def image_size_class(code: int) -> str:
 
 __all__ = [
     "AE_MODE",
+    "STANDARD_PROGRAM",
     "APERTURE",
     "BATTERY",
     "CAPTURE_TARGET",
@@ -389,4 +400,5 @@ __all__ = [
     "parse_exp_bias",
     "parse_iso",
     "parse_shutter",
+    "standard_exp_bias",
 ]

@@ -9,7 +9,10 @@ from ptpd.camera import CameraInfo, ObjectEntry, PropertyDesc, PropertyValue, da
 
 
 def prop_dict(pv: PropertyValue) -> dict[str, Any]:
-    return {"code": pv.code, "name": pv.name, "value": pv.value, "label": pv.label}
+    d: dict[str, Any] = {"code": pv.code, "name": pv.name, "value": pv.value, "label": pv.label}
+    if pv.standard is not None:
+        d["standard"] = pv.standard
+    return d
 
 
 def info_dict(info: CameraInfo | None) -> dict[str, Any] | None:

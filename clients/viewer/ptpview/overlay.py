@@ -9,8 +9,12 @@ reset every frame), and an unknown value draws its label instead of crashing.
 
 Text widgets show the daemon's labels. Whatever is drawn to a scale or placed (the bias
 pointer, the battery bars, the focus point, the program badge, the auto-ISO badge) comes
-from the raw ``value`` of the state entry, read by the property's code, never from its
-label; the battery's scale comes from its description (:meth:`ViewState.set_range`).
+from a number of the state entry, never from its label: the entry is found by its
+vendor-neutral name (``exp-bias``, ``exposure-program``, ...), and its number is the
+``standard`` the camera layer gives a vendor's property (Canon's exposure compensation as
+0x5010's 1/1000 EV), or its raw ``value`` when the property is the standard one (or the
+vendor's that the widget knows, such as Fuji's ISO flag). The battery's scale comes from
+its description (:meth:`ViewState.set_range`).
 
 :class:`ViewState` holds the camera state (fed from the ``snapshot`` and ``state.*``
 events, never polled); :func:`draw` renders it on a BGR frame; :func:`widget_boxes` says
@@ -105,7 +109,8 @@ class ViewState:
         """Set one property from a ``{code, name, value, label}`` map or a PropValue."""
         if not isinstance(prop, Mapping):
             prop = {"code": getattr(prop, "code", None), "name": getattr(prop, "name", name),
-                    "value": getattr(prop, "value", None), "label": getattr(prop, "label", "")}
+                    "value": getattr(prop, "value", None), "label": getattr(prop, "label", ""),
+                    "standard": (getattr(prop, "raw", None) or {}).get("standard")}
         with self._lock:
             self._props[name or str(prop.get("name"))] = dict(prop)
             self.version += 1
@@ -137,12 +142,18 @@ class ViewState:
         return None
 
     def number(self, widget: str, code: int) -> int | None:
-        """The raw value a widget is drawn from, when its property is ``code`` and the
-        value is a number (the value's meaning belongs to the code, not to the name)."""
+        """The number a widget is drawn from, as property ``code`` carries it: the entry's
+        ``standard`` (a vendor's property with the meaning of standard ``code``), else its
+        raw value when the entry is ``code`` itself (a raw value's meaning belongs to its
+        code, not to the name)."""
         p = self.find(widget)
-        if p is None or p.get("code") != code:
+        if p is None:
             return None
-        value = p.get("value")
+        value = p.get("standard")
+        if value is None:
+            if p.get("code") != code:
+                return None
+            value = p.get("value")
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     def level(self, widget: str) -> float | None:

@@ -46,8 +46,6 @@ THUMB_SIZE = (160, 120)
 LIST, NO_LIST = 3, 1
 #: where the real dump puts CTGInfoCheckComplete: before and after the value records
 CTG_INFO = ev.Unknown(E.CTGInfoCheckComplete, STORAGE_ID.to_bytes(4, "little"))
-#: AE mode -> EXIF ExposureProgram (1 manual, 2 normal, 3 aperture, 4 shutter priority)
-_EXIF_PROGRAM = {0: 2, 1: 4, 2: 3, 3: 1}
 #: the FocusInfoEx value a half press reports: the real dump's size, no points in it
 #: (libgphoto2 reads that as "no focus points returned", which ends its focus wait)
 FOCUS_INFO = (100).to_bytes(4, "little") + bytes(96)
@@ -211,7 +209,7 @@ class CanonDevice:
             "exposure_time": seconds if seconds is not None else Fraction(1, 60),
             "f_number": f_number if f_number is not None else Fraction(56, 10),
             "exposure_bias": V.exp_bias(int(s.get(C.ExpCompensation, 0))),
-            "exposure_program": _EXIF_PROGRAM.get(int(s.get(C.AutoExposureMode, 0)), 0),
+            "exposure_program": V.STANDARD_PROGRAM.get(int(s.get(C.AutoExposureMode, 0)), 0),
             "white_balance": 0 if s.get(C.WhiteBalance, 0) == 0 else 1,
             "description": f"whitebalance={labels.get('whitebalance', '')}; picture-style={labels.get('effect', '')}",
         }
