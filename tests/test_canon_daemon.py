@@ -144,6 +144,7 @@ def test_the_overlay_places_a_canon_bodys_bias_and_program(canon: Daemon) -> Non
     in eighths of an EV, 0xD105's dial): the pointer moves with the compensation, and the
     badge of the body's manual mode is the M a standard body's would be."""
     import numpy as np
+
     from ptpview.cli import load_state
     from ptpview.overlay import EXPOSURE_PROGRAM, YELLOW, ViewState, draw, widget_boxes
 
@@ -167,7 +168,8 @@ def test_the_overlay_places_a_canon_bodys_bias_and_program(canon: Daemon) -> Non
     mid = (x0 + x1) / 2
     assert at["-1"] < mid < at["+1"]
     # the simulated body's dial is at M (0xD105 = 3): the badge a standard body's manual draws
-    assert state.find("program")["code"] == 0xD105 and state.number("program", EXPOSURE_PROGRAM) == 1
+    program = state.find("program")
+    assert program is not None and program["code"] == 0xD105 and state.number("program", EXPOSURE_PROGRAM) == 1
     standard = ViewState()
     standard.update("exposure-program", {"code": EXPOSURE_PROGRAM, "name": "exposure-program", "value": 1, "label": "manual"})
     px0, py0, px1, py1 = boxes["program"]

@@ -23,10 +23,10 @@ from ptpd.canon.codes import CanonOperationCode as EOS
 from ptpd.daemon.errors import to_bus_error
 from ptpd.protocol.codes import OperationCode as OP
 from ptpd.protocol.codes import ResponseCode as RC
+from ptpd.simulator import generic as generic_sim
 from ptpd.simulator import start_simulator
 from ptpd.simulator.canon import session as canon_session
 from ptpd.simulator.generic import Reply
-from ptpd.simulator import generic as generic_sim
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -17,8 +17,8 @@ import pytest
 
 from ptpd.protocol.codes import OperationCode as OP
 from ptpd.simulator.faults import Malformed, Plan
-from tests.sim_thread import SimThread
-from tests.test_daemon_sim import Daemon, wait_status
+from sim_thread import SimThread
+from test_daemon_sim import Daemon, wait_status
 
 pytestmark = pytest.mark.timeout(90)
 

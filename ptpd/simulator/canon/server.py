@@ -30,10 +30,10 @@ from ptpd.protocol import events as ev
 from ptpd.protocol.codes import InitFailReason
 from ptpd.simulator import faults as flt
 from ptpd.simulator import scene
-from ptpd.simulator.frames import FrameSource
 from ptpd.simulator.canon.device import CanonDevice
 from ptpd.simulator.canon.profiles import get_profile
 from ptpd.simulator.canon.session import DATA_IN_OPERATIONS, DATA_OUT_OPERATIONS, CanonSession
+from ptpd.simulator.frames import FrameSource
 from ptpd.simulator.server import Simulator
 
 log = logging.getLogger(__name__)

@@ -49,8 +49,8 @@ from ptpd.protocol.codes import ResponseCode as RC
 from ptpd.protocol.errors import ProtocolError
 from ptpd.simulator import faults as flt
 from ptpd.simulator import scene, serving
-from ptpd.simulator.fuji.device import FujiDevice
 from ptpd.simulator.frames import FrameSource
+from ptpd.simulator.fuji.device import FujiDevice
 from ptpd.simulator.fuji.liveview import LiveViewServer
 from ptpd.simulator.fuji.profiles import get_profile
 from ptpd.simulator.fuji.session import CAPTURE_STYLES, CaptureJob, FujiSession, Reply

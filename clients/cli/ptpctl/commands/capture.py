@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,7 @@ def _interrupted(exc: CaptureInterrupted, count: int, saved: list[str | None]) -
 _NAMED = 5
 
 
-def _saved_where(saved: list[str | None]) -> str:
+def _saved_where(saved: Sequence[str | None]) -> str:
     """Where the shots taken are, in one form whatever their number: ``saved in DIR:
     a.jpg, b.jpg`` (the directory the user chose, then each file), and the shots not
     saved as left on the camera."""
