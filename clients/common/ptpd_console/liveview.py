@@ -29,13 +29,14 @@ def check_liveview(status: Any) -> None:
         raise CliError(f"the camera has no live view ({status.liveview.unsupported})", Exit.REFUSED)
 
 
-def next_frame(client: Any, frames: Any, timeout: float, *, poll: float = POLL_S) -> Any:
+def next_frame(client: Any, frames: Any, timeout: float, *, poll: float = POLL_S, waited: float | None = None) -> Any:
     """The next frame of ``frames`` (a ``client.frames()`` stream) within ``timeout``.
 
     While none comes the daemon's ``status`` is asked every ``poll`` seconds: a camera
     it found to have no live view (``liveview.unsupported``) is a :class:`CliError` with
     exit 106 at once; at the timeout, :class:`NoFrame` (exit 105) says what the
-    connection is doing.
+    connection is doing, naming ``waited`` (the caller's whole wait, when this call is
+    only its last part) or else ``timeout``.
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -49,4 +50,4 @@ def next_frame(client: Any, frames: Any, timeout: float, *, poll: float = POLL_S
         if time.monotonic() >= deadline:
             why = "" if status.connection == "connected" else f": the camera is {status.connection}"
             detail = status.raw.get("detail") if status.connection != "connected" else None
-            raise NoFrame(f"no live-view frame within {timeout:.3g} s{why}" + (f" ({detail})" if detail else ""))
+            raise NoFrame(f"no live-view frame within {waited if waited is not None else timeout:.3g} s{why}" + (f" ({detail})" if detail else ""))

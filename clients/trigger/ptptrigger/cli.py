@@ -84,7 +84,9 @@ class Trigger:
                     break
                 wait = frame_timeout if duration is None else max(0.05, min(frame_timeout, duration - (time.monotonic() - start)))
                 try:
-                    frame = next_frame(self.client, frames, wait)
+                    # the run's last wait cut short by its duration: the message names the duration
+                    waited = duration if duration is not None and wait < frame_timeout and not self.frames else None
+                    frame = next_frame(self.client, frames, wait, waited=waited)
                 except NoFrame:
                     # the run's time is up: that is the end, once frames have come at all
                     if duration is not None and time.monotonic() - start >= duration and self.frames:
