@@ -56,11 +56,20 @@ def test_ptpctl_events_ctrl_c(daemon: Daemon) -> None:
 
 def saved_line(err: str, count: int, out_dir: Path) -> list[Path]:
     """The files the last line of an interrupted capture names, each checked to be there
-    and a whole JPEG: ``interrupted after N of COUNT shot(s), saved in DIR: a, b``."""
+    and a whole JPEG: ``interrupted after N of COUNT shot(s), saved in DIR: a, b``, or for
+    a long run ``a, b, ... z (N files)``, whose N files are then the directory's."""
     head, _, names = err.strip().splitlines()[-1].partition(f" of {count} shot(s), saved in {out_dir}: ")
     assert head.startswith("ptpctl: error: interrupted after ") and names, err
-    files = [out_dir / n for n in names.split(", ")]
-    assert int(head.rsplit(" ", 1)[1]) == len(files), err
+    taken = int(head.rsplit(" ", 1)[1])
+    listed, dots, rest = names.partition(", ... ")
+    if dots:
+        last, _, total = rest.partition(" (")
+        assert total == f"{taken} files)", err
+        files = sorted(out_dir.iterdir())
+        assert {out_dir / n for n in [*listed.split(", "), last]} <= set(files), err
+    else:
+        files = [out_dir / n for n in names.split(", ")]
+    assert taken == len(files), err
     for f in files:
         data = f.read_bytes()
         assert data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9", f"{f} is not a whole JPEG"
