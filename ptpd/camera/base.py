@@ -397,6 +397,21 @@ class Camera(abc.ABC):
             stores.append(StoreEntry(sid, si.storage_description, si.max_capacity, si.free_space_in_bytes, images))
         return stores
 
+    #: properties (by name) a focus drive changes, which a focus stack puts back afterwards
+    focus_drive_settings: tuple[str, ...] = ()
+
+    async def supports_focus_drive(self) -> bool:
+        """True when :meth:`focus_step` can move this body's focus (a focus stack needs it).
+        A vendor with a lens drive (Canon's DriveLens, the standard FocusDistance) says so."""
+        return False
+
+    async def focus_step(self, steps: int) -> bool:
+        """Move the focus ``steps`` of the body's drive steps farther away (negative:
+        nearer), as a focus stack does between frames. False when the focus is already at
+        the end of its travel in that direction (nothing moved). :class:`Unsupported` on a
+        body without a focus drive."""
+        raise Unsupported(f"this {self.vendor} camera offers no focus drive (no FocusDistance or lens drive)")
+
     @abc.abstractmethod
     async def objects(self) -> list[ObjectEntry]: ...
 

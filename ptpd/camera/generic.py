@@ -44,10 +44,11 @@ from ptpd.camera.base import (
     event_name,
 )
 from ptpd.camera.errors import CaptureTimeout, InitFailed, PTPError, ResponseError, Timeout, Unsupported, read_dataset
-from ptpd.protocol.codes import DataType, EventCode, InitFailReason, OperationCode, ResponseCode
+from ptpd.protocol.codes import DataType, DevicePropCode, EventCode, InitFailReason, OperationCode, ResponseCode
 from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, Range, decode_uint32_array
 from ptpd.protocol.datatypes import decode_value, encode_value
 from ptpd.protocol.initiator import DEFAULT_GUID, PTPIP_PORT, EventSubscription, PTPIPInitiator
+from ptpd.protocol.properties import FOCUS_INFINITY
 
 if TYPE_CHECKING:
     from ptpd.camera.vendors import Target
@@ -74,8 +75,34 @@ PAIRING_NOTICE_AFTER = 2.0
 PAIRING_RETRY = 1.0
 
 
+#: FocusMode value of manual focus (ISO 15740 §13.5.10)
+MANUAL_FOCUS = 1
+#: positions a FocusDistance given as a range is walked in (even steps in dioptres)
+FOCUS_RANGE_STEPS = 16
+
+
 def _is_string(datatype: int) -> bool:
     return int(datatype) == DataType.STR
+
+
+def _dioptres(mm: int) -> float:
+    """1/distance in 1/m (0 for infinity, 0xFFFF): how far apart focus positions really are."""
+    return 0.0 if mm >= FOCUS_INFINITY or mm <= 0 else 1000.0 / mm
+
+
+def _focus_positions(desc: DevicePropDesc) -> list[int]:
+    """The FocusDistance values to step through, nearest first."""
+    if isinstance(desc.form, Enumeration):
+        return sorted({int(v) for v in desc.form.values}, key=lambda v: -_dioptres(v))  # type: ignore[call-overload]
+    assert isinstance(desc.form, Range)
+    lo, hi, step = int(desc.form.minimum), int(desc.form.maximum), max(1, int(desc.form.step))  # type: ignore[call-overload]
+    near, far = _dioptres(max(lo, 1)), _dioptres(hi)
+    out: set[int] = set()
+    for i in range(FOCUS_RANGE_STEPS):
+        d = near + (far - near) * i / (FOCUS_RANGE_STEPS - 1)
+        mm = hi if d <= 0 else round(1000.0 / d)
+        out.add(min(hi, max(lo, lo + round((mm - lo) / step) * step)))
+    return sorted(out, key=lambda v: -_dioptres(v))
 
 
 class GenericCamera(Camera):
@@ -398,6 +425,51 @@ class GenericCamera(Camera):
             out.append(self._value(int(c), desc.current, desc.datatype))
         self._settle()
         return out
+
+    # -- focus drive -------------------------------------------------------------------------
+
+    focus_drive_settings = ("focusmode", "focusdistance")
+
+    async def _focus_desc(self) -> DevicePropDesc | None:
+        """FocusDistance's description when the camera offers it writable with a form that
+        names positions to step through (a fresh one: its current value is today's)."""
+        di = await self._info()
+        if DevicePropCode.FocusDistance not in di.device_properties_supported:
+            return None
+        try:
+            desc = await self._desc(DevicePropCode.FocusDistance)
+        except ResponseError:
+            return None
+        finally:
+            self._settle()
+        ok = desc.writable and isinstance(desc.form, (Enumeration, Range))
+        return desc if ok else None
+
+    async def supports_focus_drive(self) -> bool:
+        """The standard FocusDistance, writable, with the positions it takes."""
+        return await self._focus_desc() is not None
+
+    async def focus_step(self, steps: int) -> bool:
+        """Move FocusDistance ``steps`` of its positions farther (the values its
+        description allows, nearest first; a range is walked in :data:`FOCUS_RANGE_STEPS`
+        steps even in dioptres). The lens holds a distance only in manual focus: FocusMode
+        is set to manual first when the camera has it and it is not."""
+        desc = await self._focus_desc()
+        if desc is None:
+            raise Unsupported("this camera offers no writable FocusDistance to step")
+        di = await self._info()
+        if DevicePropCode.FocusMode in di.device_properties_supported:
+            mode = await self.get(DevicePropCode.FocusMode)
+            if mode.value != MANUAL_FOCUS:
+                await self.set(DevicePropCode.FocusMode, MANUAL_FOCUS)
+        positions = _focus_positions(desc)
+        current = int(desc.current)  # type: ignore[call-overload]
+        here = min(range(len(positions)), key=lambda i: abs(_dioptres(positions[i]) - _dioptres(current)))
+        target = max(0, min(len(positions) - 1, here + steps))
+        if target == here:
+            return False
+        await self.set(DevicePropCode.FocusDistance, positions[target])
+        return True
 
     # -- capture and objects -------------------------------------------------------------------
 

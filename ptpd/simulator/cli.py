@@ -2,7 +2,8 @@
 
 Prints one line saying where it listens, e.g.
 ``ptpd simulate: generic camera "ptpd Virtual Camera" on 127.0.0.1:15740``, then serves
-until SIGINT or SIGTERM and exits 0.
+until SIGINT or SIGTERM and exits 0. SIGUSR1 presses the shutter button on the body (a
+picture no host asked for, as a photographer takes one: ObjectAdded to a connected host).
 """
 
 from __future__ import annotations
@@ -126,6 +127,9 @@ def simulate(
 ) -> None:
     """Serve a simulated camera (generic PTP/IP, Fujifilm Wi-Fi or Canon EOS) on real TCP sockets.
 
+    SIGUSR1 presses the generic body's shutter button: a picture taken on the camera
+    itself, announced to a connected host (what a tethered download picks up).
+
     Point any PTP/IP client at it, e.g.
 
     \b
@@ -203,6 +207,16 @@ async def _serve(vendor: str, host: str, port: int, model: str | None, latency_m
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     sim = await start_simulator(vendor, host, port, model=model, latency_ms=latency_ms, **options)
+    presses: set[asyncio.Task[Any]] = set()
+    press = getattr(sim, "press_shutter", None)
+    if press is not None:
+
+        def pressed() -> None:
+            task = loop.create_task(press(1))
+            presses.add(task)
+            task.add_done_callback(presses.discard)
+
+        loop.add_signal_handler(signal.SIGUSR1, pressed)
     try:
         where = f"{sim.host}:{sim.port}"
         extra = ""

@@ -3,7 +3,8 @@
 The daemon starts a simulated camera in its own loop with :func:`start_embedded`, reaches
 it like any camera at :attr:`EmbeddedCamera.host` and :attr:`EmbeddedCamera.ports`,
 drives its faults with :meth:`EmbeddedCamera.control` (checked by the simulator, plain data
-back; :mod:`.control`) and stops it with :meth:`EmbeddedCamera.close`. Nothing else of the
+back; :mod:`.control`), presses its shutter button with :meth:`EmbeddedCamera.press_shutter`
+and stops it with :meth:`EmbeddedCamera.close`. Nothing else of the
 simulator is the daemon's business, so the simulator may change behind this seam freely.
 """
 
@@ -17,7 +18,10 @@ from ptpd.simulator.control import ControlError, control
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ControlError", "EmbeddedCamera", "start_embedded"]
+__all__ = ["MAX_PRESSES", "ControlError", "EmbeddedCamera", "start_embedded"]
+
+#: most presses of the shutter button one request may ask for
+MAX_PRESSES = 100
 
 
 class EmbeddedCamera:
@@ -44,6 +48,17 @@ class EmbeddedCamera:
         """Drive the fault model (:func:`ptpd.simulator.control.control`): plain data back,
         :class:`ControlError` for a request the simulator does not take."""
         return control(self._sim.faults, action, options)
+
+    async def press_shutter(self, count: int = 1) -> list[int]:
+        """Press the shutter button on the body ``count`` times, as its photographer would:
+        pictures no host asked for, announced to a connected host by ObjectAdded. The new
+        objects' handles; :class:`ControlError` for a body that has no such control here."""
+        press = getattr(self._sim, "press_shutter", None)
+        if press is None:
+            raise ControlError(f"the simulated {self.vendor} body has no shutter button to press")
+        if not 1 <= count <= MAX_PRESSES:
+            raise ControlError(f"count must be 1-{MAX_PRESSES}, not {count}")
+        return [int(h) for h in await press(count)]
 
     async def close(self) -> None:
         """Stop listening and close every connection."""

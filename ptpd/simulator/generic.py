@@ -21,6 +21,7 @@ import datetime as _dt
 import hashlib
 import io
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from ptpd.protocol import datasets
 from ptpd.protocol.codes import DevicePropCode as P
 from ptpd.protocol.codes import EventCode, FormFlag, ObjectFormat, OperationCode, ResponseCode
 from ptpd.protocol.errors import ProtocolError
-from ptpd.protocol.properties import format_value
+from ptpd.protocol.properties import FOCUS_INFINITY, format_value
 from ptpd.simulator import jpeg, objects, scene
 from ptpd.simulator import properties as props
 from ptpd.simulator import store as st
@@ -121,9 +122,13 @@ class StillSettings:
     manufacturer: str = MANUFACTURER
     model: str = DEFAULT_MODEL
     quality: int = 85
+    #: FocusDistance (mm, 0xFFFF infinity) in manual focus; None: autofocus, all sharp
+    focus_mm: int | None = None
 
 
 THUMB_SIZE = (160, 120)
+#: FocusMode value of manual focus (ISO 15740 §13.5.10)
+MANUAL_FOCUS = 1
 #: PTP ExposureProgramMode -> EXIF ExposureProgram (1 manual, 2 normal, 3 A, 4 S)
 _PROGRAM_EXIF = {1: 1, 2: 2, 3: 3, 4: 4}
 
@@ -161,6 +166,7 @@ def still_exif(s: StillSettings) -> dict[str, object]:
 
 def render_still(s: StillSettings) -> tuple[bytes, bytes, tuple[int, int]]:
     """A real JPEG of the scene with the settings in its EXIF, its JPEG thumbnail and the thumbnail's size."""
+    focus = None if s.focus_mm is None else (math.inf if s.focus_mm == FOCUS_INFINITY else s.focus_mm / 1000)
     img = scene.render(
         s.width,
         s.height,
@@ -168,6 +174,7 @@ def render_still(s: StillSettings) -> tuple[bytes, bytes, tuple[int, int]]:
         still_labels(s),
         seed=0,
         timestamp=f"#{s.sequence:04d}  {s.when:%Y-%m-%d %H:%M:%S}",
+        focus=focus,
     )
     data = jpeg.encode_jpeg(img, quality=s.quality, exif=still_exif(s))
     thumb = jpeg.thumbnail(data, THUMB_SIZE)
@@ -284,6 +291,8 @@ class GenericCamera:
             manufacturer=self.config.manufacturer,
             model=self.config.model,
             quality=self.config.jpeg_quality,
+            # the lens stays where it was put only in manual focus; autofocus finds the subject
+            focus_mm=int(p.get(P.FocusDistance)) if int(p.get(P.FocusMode)) == MANUAL_FOCUS else None,
         )
 
     def _render(self, settings: StillSettings) -> tuple[bytes, bytes, tuple[int, int]]:
@@ -312,6 +321,20 @@ class GenericCamera:
             if self.captures % 5 == 0 and level > 5:
                 self.properties.set(P.BatteryLevel, level - 1, force=True)
         return obj
+
+    def press_shutter(self) -> tuple[EventOut, ...]:
+        """The photographer presses the shutter button on the body: a picture no host asked
+        for, with the settings in force. The events to send every connected host:
+        ObjectAdded outside any transaction (StoreFull when the card has no room).
+        Thread-safe."""
+        with self.lock:
+            settings = self.current_settings()
+        try:
+            obj = self._shoot(settings)
+        except st.StoreFull:
+            return (EventOut(EventCode.StoreFull, NO_TRANSACTION, (self.storage_id,)),)
+        log.info("shutter pressed on the body: %s (handle 0x%08X)", obj.filename, obj.handle)
+        return (EventOut(EventCode.ObjectAdded, NO_TRANSACTION, (obj.handle,)),)
 
     def complete_capture(self, job: CaptureJob) -> tuple[EventOut, ...]:
         """Take the picture of an accepted capture; the events to send. Thread-safe."""

@@ -111,6 +111,9 @@ class PropertySpec:
 EXPOSURE_TIMES = (10000, 5000, 2500, 1250, 400, 200, 100, 80, 40, 20, 10, 5)
 _BIAS = tuple(round(t * 1000 / 3) for t in range(-6, 7))
 _F_NUMBERS = (180, 280, 400, 560, 800, 1100, 1600)
+#: FocusDistance positions the lens drive stops at, in mm (0xFFFF: infinity), evenly spread
+#: in dioptres as a lens's focus steps are: near ones close together, far ones wide apart
+FOCUS_DISTANCES = (300, 350, 400, 500, 600, 800, 1000, 1500, 2000, 3000, 5000, 10000, 0xFFFF)
 
 
 def standard_specs(image_sizes: Iterable[str] = ("1600x1200", "1024x768", "640x480")) -> list[PropertySpec]:
@@ -122,6 +125,7 @@ def standard_specs(image_sizes: Iterable[str] = ("1600x1200", "1024x768", "640x4
         PropertySpec(P.ImageSize, STR, sizes[1] if len(sizes) > 1 else sizes[0], form=enum, values=sizes),
         PropertySpec(P.WhiteBalance, UINT16, 2, form=enum, values=(2, 4, 5, 6, 7, 1)),
         PropertySpec(P.FNumber, UINT16, 400, form=enum, values=_F_NUMBERS),
+        PropertySpec(P.FocusDistance, UINT16, 2000, form=enum, values=FOCUS_DISTANCES),
         PropertySpec(P.FocusMode, UINT16, 2, form=enum, values=(1, 2, 3)),
         PropertySpec(P.FlashMode, UINT16, 2, form=enum, values=(1, 2, 3, 4)),
         PropertySpec(P.ExposureTime, UINT32, 80, form=enum, values=EXPOSURE_TIMES),

@@ -17,6 +17,10 @@ Subjects (what a vision trigger looks for):
 :class:`SceneSchedule` decides which subject is shown at scene time ``t`` (on demand or
 from a spec such as ``"none,object@3"`` = still scene, the object from t = 3 s).
 
+A lens focused at a distance (:func:`defocus`) blurs what is nearer or farther: the
+ground comes closer towards the bottom edge, the horizon and sky are far, so a focus
+stack goes from a sharp foreground to a sharp horizon.
+
 The exposure settings in force change the look a little (exposure bias brightens or
 darkens, film simulations change colour), so a capture visibly reflects them; and the
 settings plus a timestamp can be printed on the image.
@@ -41,10 +45,12 @@ __all__ = [
     "SceneSchedule",
     "Segment",
     "Subject",
+    "defocus",
     "face_box",
     "look_from_settings",
     "object_position",
     "render",
+    "row_distance",
 ]
 
 Subject = Literal["none", "object", "face"]
@@ -325,6 +331,58 @@ def _caption(img: Image.Image, lines: list[str], corner: str) -> None:
         d.text((x, y + i * lh), line, font=font, fill=(255, 255, 255))
 
 
+# -------------------------------------------------------------------------- focus
+
+#: the ground at the bottom edge of the frame is this close to the camera (metres)
+NEAREST_M = 0.3
+#: blur (Gaussian sigma, px at 480 rows) per dioptre of focus error beyond the depth of
+#: field: wide open, a long lens
+BLUR_PER_DIOPTRE = 1.2
+#: focus error (dioptres) still rendered sharp: the depth of field
+DEPTH_OF_FIELD = 0.15
+#: blur levels drawn (sigma, px at 480 rows): each row takes the nearest, so a frame costs
+#: a few blurs, not one per row
+_BLUR_LEVELS = (0.0, 0.6, 1.2, 2.0, 3.0, 4.5, 6.5)
+
+
+def row_distance(height: int, y: int) -> float:
+    """How far (metres) the scene is at row ``y``: the sky, hills and everything above
+    the horizon are far (infinity); below it the ground comes closer row by row, as seen
+    from a camera held level (distance inversely proportional to the rows below the
+    horizon), to :data:`NEAREST_M` at the bottom edge."""
+    horizon = int(height * 0.55)
+    below = y - horizon
+    if below <= 0:
+        return math.inf
+    return NEAREST_M * (height - horizon) / below
+
+
+def defocus(img: Image.Image, focus: float) -> Image.Image:
+    """``img`` as a lens focused at ``focus`` metres renders it: each row blurred in
+    proportion to how far its distance (:func:`row_distance`) is from the focus, in
+    dioptres (1/m), the way depth of field works. Focused near, the ground at the bottom
+    is sharp and the horizon soft; focused far, the other way round."""
+    w, h = img.size
+    f = 0.0 if math.isinf(focus) or focus <= 0 else 1.0 / focus
+    scale = h / 480.0
+    levels: dict[int, list[int]] = {}
+    for y in range(h):
+        d = row_distance(h, y)
+        error = abs((0.0 if math.isinf(d) else 1.0 / d) - f)
+        sigma = BLUR_PER_DIOPTRE * max(0.0, error - DEPTH_OF_FIELD)
+        level = min(range(len(_BLUR_LEVELS)), key=lambda i: abs(_BLUR_LEVELS[i] - sigma))
+        levels.setdefault(level, []).append(y)
+    if set(levels) == {0}:
+        return img
+    out = np.asarray(img).copy()
+    for level, rows in levels.items():
+        if level == 0:
+            continue
+        blurred = np.asarray(img.filter(ImageFilter.GaussianBlur(_BLUR_LEVELS[level] * scale)))
+        out[rows] = blurred[rows]
+    return Image.fromarray(out, "RGB")
+
+
 # -------------------------------------------------------------------------- render
 
 
@@ -339,6 +397,7 @@ def render(
     timestamp: str | None = None,
     caption: bool = True,
     period: float = DEFAULT_PERIOD,
+    focus: float | None = None,
 ) -> Image.Image:
     """Render the scene at scene time ``t`` (seconds) as a new RGB image.
 
@@ -347,11 +406,16 @@ def render(
     :func:`look_from_settings`) and, with ``caption``, are printed top left. The
     ``timestamp`` text (default ``t=…s``) is printed bottom right; pass ``""`` to omit it.
     ``subject`` is ``"none"``, ``"object"`` or ``"face"`` (module docstring).
+    ``focus`` is the distance the lens is focused at, in metres (``math.inf``: infinity);
+    ``None`` renders everything sharp, as autofocus with a deep field would (see
+    :func:`defocus`).
     """
     if width < 16 or height < 16:
         raise ValueError(f"scene too small: {width}x{height}")
     img = _background(width, height, seed, look_from_settings(settings)).copy()
     _draw_subject(img, subject, t, period)
+    if focus is not None:
+        img = defocus(img, focus)
     if caption:
         if settings:
             items = [f"{k} {v}" for k, v in settings.items()]

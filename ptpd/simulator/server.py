@@ -43,7 +43,7 @@ from typing import Any
 
 from ptpd.protocol import events as ev
 from ptpd.protocol import packets as pk
-from ptpd.protocol.codes import InitFailReason, OperationCode, ResponseCode
+from ptpd.protocol.codes import EventCode, InitFailReason, OperationCode, ResponseCode
 from ptpd.protocol.connection import Bytes, ResponderConnection, State
 from ptpd.protocol.errors import ProtocolError
 from ptpd.simulator import faults as flt
@@ -246,6 +246,21 @@ class Simulator:
         """Close every session's sockets now (a test's Wi-Fi loss)."""
         for pair in list(self._pairs.values()):
             self._end_pair(pair)
+
+    async def press_shutter(self, count: int = 1) -> list[int]:
+        """Press the shutter button on the body ``count`` times (a photographer shooting
+        while a host may or may not be connected): each picture goes on the card and its
+        ObjectAdded to every connected host. Returns the new objects' handles."""
+        handles = []
+        for _ in range(count):
+            events = await asyncio.to_thread(self.camera.press_shutter)
+            for out in events:
+                if out.code == EventCode.ObjectAdded:
+                    handles.append(out.params[0])
+                for pair in list(self._pairs.values()):
+                    if not pair.closed:
+                        pair.events.put_nowait(out)
+        return handles
 
     @property
     def connected(self) -> bool:
