@@ -13,12 +13,18 @@ Sockets (daemon side; clients connect):
   event). Multipart ``[b"liveview.frame", meta, jpeg]``; the daemon runs live view on the
   camera only while someone subscribes.
 
-Request ``{"id": int|str, "cmd": str, "args": {...}, "timeout_ms"?: int}``; reply
+Request ``{"id": int|str, "cmd": str, "args": {...}, "timeout_ms"?: int, "lease"?: str}``; reply
 ``{"id", "ok": True, "result": ...}`` or ``{"id", "ok": False, "error": {"code",
 "message", "ptp_code"?}}``. Error codes are the stable strings of :class:`ErrorCode`.
 ``timeout_ms`` is the request's deadline: how long its client waits for the reply. The
 daemon never starts a request once that time has passed since it arrived (the client has
 given up): it answers ``expired`` instead. ``cancel`` stops a request of the same client.
+``lease`` is the token of the control lease its client holds (``lock``): while someone
+holds the lease, the commands that change settings or release the shutter
+(:attr:`Command.guarded`) answer ``locked`` to everyone else.
+
+Jobs (``job.start``) run in the daemon, independent of the client that started them;
+each reports on the topic ``job.<id>``.
 
 Blobs: binary payloads (image data, ``opreq`` data) may travel as extra frames after the
 msgpack header, ``[header, blob0, blob1, ...]``, so that nobody copies them into or out
@@ -44,6 +50,8 @@ PROTOCOL_VERSION = 2
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 #: The longest deadline a request may carry (``timeout_ms``): a week.
 MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000
+#: The longest lease token a request may carry (the daemon's are 32 characters).
+MAX_LEASE_TOKEN = 64
 
 
 class ErrorCode(str, enum.Enum):
@@ -59,6 +67,7 @@ class ErrorCode(str, enum.Enum):
     TIMEOUT = "timeout"  #: the camera did not answer in time
     CANCELLED = "cancelled"  #: its client cancelled it (``cancel``) before it started
     EXPIRED = "expired"  #: its deadline (``timeout_ms``) passed before it could start: nothing ran
+    LOCKED = "locked"  #: another client or a job holds the control lease; ``holder`` names it
     INTERNAL = "internal"  #: a bug in the daemon; the message says what
 
 
@@ -71,10 +80,16 @@ class Topic:
     HEARTBEAT = "heartbeat"  #: every second: the ``status`` summary
     PROGRESS = "progress.transfer"  #: ``{id, handle, done, total}`` while a download runs
     FRAME = "liveview.frame"  #: on the live-view socket: ``[topic, meta, jpeg]``
+    JOB = "job."  #: a job's progress and results: ``job.<id>``
+    LEASE = "lease"  #: the control lease was taken, released or expired: ``{state, holder}``
 
     @staticmethod
     def event(name: str) -> str:
         return f"event.{name}"
+
+    @staticmethod
+    def job(job_id: int) -> str:
+        return f"job.{job_id}"
 
     @staticmethod
     def state(prop: str) -> str:
@@ -120,6 +135,9 @@ class Command:
     #: True when only a daemon with an embedded simulated camera (``ptpd run --simulate``)
     #: can do it; any other daemon answers ``unsupported``
     simulate_only: bool = False
+    #: True when it changes the camera's settings or releases its shutter: while another
+    #: client or a job holds the control lease (``lock``) it answers ``locked``
+    guarded: bool = False
 
 
 _PROP = Arg("prop", "prop", True, help="property name (iso, whitebalance, ...) or hex code (0x500F)")
@@ -159,6 +177,7 @@ COMMANDS: dict[str, Command] = {
             (_PROP, Arg("value", "value", True, help='human label ("800", "1/250", "+2/3", "Velvia") or raw (0x2)')),
             "{code, name, value, label}",
             side_effects=True,
+            guarded=True,
         ),
         Command("state", "The camera's current settings summary.", result="{properties: [{code, name, value, label}]}"),
         Command(
@@ -175,6 +194,7 @@ COMMANDS: dict[str, Command] = {
             "{shots: [{handle, filename, size, released, planned?, data?, path?, preview?}]}",
             side_effects=True,
             binary=True,
+            guarded=True,
         ),
         Command("liveview.start", "Keep live view running even with no subscriber.", result="{on: true}", side_effects=True),
         Command("liveview.stop", "Drop the request made by liveview.start (stops when no one watches).", result="{on}", side_effects=True),
@@ -203,6 +223,7 @@ COMMANDS: dict[str, Command] = {
             "{code, code_name, params, data}",
             side_effects=True,
             binary=True,
+            guarded=True,
         ),
         Command(
             "sim.fault",
@@ -214,6 +235,50 @@ COMMANDS: dict[str, Command] = {
             "{action, faults: {settings..., injected}}",
             side_effects=True,
             simulate_only=True,
+        ),
+        Command(
+            "sim.shutter",
+            "Press the shutter button on the embedded simulated body (only with ptpd run --simulate; for tests).",
+            (Arg("count", "int", False, 1, "how many pictures the photographer takes (1-100)"),),
+            "{handles: [int]}",
+            side_effects=True,
+            simulate_only=True,
+        ),
+        Command(
+            "lock",
+            "Hold the control lease: others get 'locked' from set, capture, opreq and jobs until it is released or expires.",
+            (
+                Arg("holder", "str", False, None, "a name for the holder, shown to those refused"),
+                Arg("ttl", "float", False, 60.0, "seconds the lease lasts without a renewal (1-86400)"),
+            ),
+            "{lease, holder, ttl, expires_in}",
+            local=True,
+        ),
+        Command(
+            "unlock",
+            "Release the control lease this client holds (force: whoever holds it, unless a job).",
+            (Arg("force", "bool", False, False, "release a lease another client holds"),),
+            "{released, holder}",
+            local=True,
+        ),
+        Command(
+            "job.start",
+            "Start a job in the daemon (timelapse, bracket, focus-stack, tether); it runs on without its client.",
+            (
+                Arg("kind", "str", True, help="timelapse, bracket, focus-stack or tether"),
+                Arg("options", "map", False, None, "the kind's options (see docs/bus.md)"),
+            ),
+            "{id, kind, state, ...}",
+            side_effects=True,
+        ),
+        Command("job.list", "The jobs: running ones and those ended lately.", (Arg("all", "bool", False, False, "every ended job too"),), "{jobs: [{id, kind, state, ...}]}", local=True),
+        Command("job.get", "One job, with its shots or files.", (Arg("id", "int", True, help="the job's id"),), "{id, kind, state, ..., shots}", local=True),
+        Command(
+            "job.stop",
+            "Stop a job after its shot in progress (settings it changed are put back).",
+            (Arg("id", "int", True, help="the job's id"),),
+            "{id, kind, state, ...}",
+            side_effects=True,
         ),
     )
 }
@@ -230,6 +295,8 @@ class Request:
     blobs: bool = False
     #: seconds the client waits for the reply (``timeout_ms``), ``None`` when it did not say
     timeout: float | None = None
+    #: the control lease token its client holds (``lease``), if it sent one
+    lease: str | None = None
 
 
 class BusError(Exception):
@@ -333,22 +400,32 @@ def _timeout_ms(timeout: float) -> int:
     return min(MAX_TIMEOUT_MS, max(1, round(timeout * 1000)))
 
 
-def encode_request(id: int | str, cmd: str, args: dict[str, Any] | None = None, *, timeout: float | None = None) -> bytes:
+def encode_request(
+    id: int | str, cmd: str, args: dict[str, Any] | None = None, *, timeout: float | None = None, lease: str | None = None
+) -> bytes:
     """A one-frame request: bytes inline, the reply inline too. ``timeout``: seconds the
-    client will wait for the reply (sent as ``timeout_ms``)."""
+    client will wait for the reply (sent as ``timeout_ms``); ``lease``: the token of the
+    control lease the client holds."""
     msg: dict[str, Any] = {"id": id, "cmd": cmd, "args": args or {}}
     if timeout is not None:
         msg["timeout_ms"] = _timeout_ms(timeout)
+    if lease:
+        msg["lease"] = lease
     return pack(msg)
 
 
-def encode_request_frames(id: int | str, cmd: str, args: dict[str, Any] | None = None, *, timeout: float | None = None) -> list[Buffer]:
+def encode_request_frames(
+    id: int | str, cmd: str, args: dict[str, Any] | None = None, *, timeout: float | None = None, lease: str | None = None
+) -> list[Buffer]:
     """``[header, blob0, ...]``: bytes-like arguments as blob frames, and binary results
-    asked for as blob frames (``"blobs": true``); ``timeout`` as for :func:`encode_request`."""
+    asked for as blob frames (``"blobs": true``); ``timeout`` and ``lease`` as for
+    :func:`encode_request`."""
     header, blobs = split_blobs(args or {})
     msg: dict[str, Any] = {"id": id, "cmd": cmd, "args": header, "blobs": True}
     if timeout is not None:
         msg["timeout_ms"] = _timeout_ms(timeout)
+    if lease:
+        msg["lease"] = lease
     return [pack(msg), *blobs]
 
 
@@ -380,12 +457,15 @@ def decode_request(data: Buffer, blobs: list[Any] | tuple[Any, ...] = ()) -> Req
         not isinstance(timeout_ms, (int, float)) or isinstance(timeout_ms, bool) or not 0 < timeout_ms <= MAX_TIMEOUT_MS
     ):
         raise BusError(ErrorCode.BAD_REQUEST, f"'timeout_ms' must be a number of milliseconds, 1 to {MAX_TIMEOUT_MS}")
+    lease = msg.get("lease")
+    if lease is not None and (not isinstance(lease, str) or len(lease) > MAX_LEASE_TOKEN):
+        raise BusError(ErrorCode.BAD_REQUEST, f"'lease' must be a lease token (a string of at most {MAX_LEASE_TOKEN} characters)")
     if blobs or _BLOB_KEY in data:  # no walk through a request that has nothing to resolve
         try:
             args = join_blobs(args, blobs)
         except ValueError as exc:
             raise BusError(ErrorCode.BAD_REQUEST, str(exc)) from exc
-    return Request(rid, cmd, args, msg.get("blobs") is True, None if timeout_ms is None else timeout_ms / 1000)
+    return Request(rid, cmd, args, msg.get("blobs") is True, None if timeout_ms is None else timeout_ms / 1000, lease or None)
 
 
 def request_id_of(data: bytes | memoryview) -> int | str | None:

@@ -6,7 +6,8 @@ once; camera commands go through :meth:`CameraLink.call`, one at a time. Handler
 the daemon's narrow :class:`~ptpd.daemon.context.Context`, never the server. Exceptions
 become stable error codes in :func:`ptpd.daemon.errors.to_bus_error`. The handlers with
 more to them have modules of their own: :mod:`ptpd.daemon.capture`,
-:mod:`ptpd.daemon.objects`.
+:mod:`ptpd.daemon.objects`, :mod:`ptpd.daemon.jobs.commands`. ``lock`` and ``unlock`` are
+the control lease's (:mod:`ptpd.daemon.lease`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ptpd.daemon import schedule
 from ptpd.daemon.args import parse_prop
 from ptpd.daemon.capture import capture
 from ptpd.daemon.context import Context, Handler, Request, on_camera
+from ptpd.daemon.jobs.commands import job_get, job_list, job_start, job_stop
 from ptpd.daemon.objects import delete, download, objects
 from ptpd.daemon.shapes import desc_dict, info_dict, prop_dict
 
@@ -153,6 +155,20 @@ async def sim_fault(ctx: Context, a: dict[str, Any], request: Request) -> Any:
     return await ctx.sim_fault(a["action"], a["options"] or {})
 
 
+async def sim_shutter(ctx: Context, a: dict[str, Any], request: Request) -> Any:
+    return {"handles": await ctx.sim_shutter(int(a["count"]))}
+
+
+async def lock(ctx: Context, a: dict[str, Any], request: Request) -> Any:
+    lease = ctx.leases.acquire(request.identity, request.lease, a["holder"], float(a["ttl"]))
+    return {"lease": lease.token, **lease.summary(ctx.leases.now()), "ttl": lease.ttl}
+
+
+async def unlock(ctx: Context, a: dict[str, Any], request: Request) -> Any:
+    lease = ctx.leases.release(request.identity, request.lease, bool(a["force"]))
+    return {"released": lease is not None, "holder": lease.holder if lease is not None else None}
+
+
 #: command name -> its handler; the server dispatches through this table only
 HANDLERS: dict[str, Handler] = {
     "ping": ping,
@@ -176,4 +192,11 @@ HANDLERS: dict[str, Handler] = {
     "delete": delete,
     "opreq": opreq,
     "sim.fault": sim_fault,
+    "sim.shutter": sim_shutter,
+    "lock": lock,
+    "unlock": unlock,
+    "job.start": job_start,
+    "job.list": job_list,
+    "job.get": job_get,
+    "job.stop": job_stop,
 }

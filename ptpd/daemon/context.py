@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ptpd.camera import Camera, Progress
 from ptpd.daemon.config import Config
@@ -18,18 +18,23 @@ from ptpd.daemon.inflight import Control
 from ptpd.daemon.link import CameraLink
 from ptpd.daemon.publisher import EventPublisher
 
+if TYPE_CHECKING:
+    from ptpd.daemon.jobs.engine import JobEngine
+    from ptpd.daemon.lease import Leases
+
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
     """Who asked: the request id and the client's identity (for progress topics and logs),
-    and the request's :class:`~ptpd.daemon.inflight.Control` (its deadline, and whether it
-    was asked to stop)."""
+    the request's :class:`~ptpd.daemon.inflight.Control` (its deadline, and whether it
+    was asked to stop), and the control lease token it carried."""
 
     id: int | str
     identity: bytes = b""
     control: Control = field(default_factory=Control)
+    lease: str | None = None
 
 
 class Context(Protocol):
@@ -41,6 +46,10 @@ class Context(Protocol):
     link: CameraLink
     #: the event socket (``event.*``, ``progress.*``, ... topics)
     events: EventPublisher
+    #: the jobs (``job.*`` commands)
+    jobs: JobEngine
+    #: the control lease (``lock``, ``unlock``)
+    leases: Leases
 
     def status(self) -> dict[str, Any]:
         """What ``status`` answers (and the heartbeat carries)."""
@@ -52,6 +61,10 @@ class Context(Protocol):
 
     async def sim_fault(self, action: str, options: dict[str, Any]) -> Any:
         """``sim.fault``: the embedded simulator's fault control."""
+        ...
+
+    async def sim_shutter(self, count: int) -> list[int]:
+        """``sim.shutter``: press the embedded simulated body's shutter button."""
         ...
 
     def cancel(self, request: Request, rid: Any) -> str:

@@ -126,6 +126,11 @@ class CameraLink:
         return self._waiting + (1 if self.busy else 0)
 
     @property
+    def idle(self) -> float:
+        """Seconds since the camera last did anything for us (0 while a command runs)."""
+        return 0.0 if self.busy else time.monotonic() - self._last_activity
+
+    @property
     def liveview_wanted(self) -> bool:
         return self.liveview_requested or self.liveview_watchers > 0
 

@@ -29,10 +29,12 @@ from ptpd.bus import BusError, ErrorCode
 from ptpd.camera import Camera, Progress, Target
 from ptpd.daemon.args import check_args
 from ptpd.daemon.commands import HANDLERS
-from ptpd.daemon.config import Config, endpoint_is_local, ensure_ipc_dirs, ipc_in_use, load_or_create_guid
+from ptpd.daemon.config import Config, default_state_dir, endpoint_is_local, ensure_ipc_dirs, ipc_in_use, load_or_create_guid
 from ptpd.daemon.context import Request
 from ptpd.daemon.errors import to_bus_error
 from ptpd.daemon.inflight import Flight, Flights, Stop, not_started
+from ptpd.daemon.jobs.engine import JobEngine
+from ptpd.daemon.lease import Leases
 from ptpd.daemon.link import CameraLink
 from ptpd.daemon.liveview import LiveView
 from ptpd.daemon.notify import Notifier
@@ -57,15 +59,20 @@ class Daemon:
         self.events = EventPublisher(self.ctx)
         self.liveview = LiveView(self.ctx, on_watchers=self._on_watchers)
         self.notifier = Notifier()
+        publish = self.notifier.follow(self.events.publish)  # STATUS= follows status.connection
         self.link = CameraLink(
             camera_factory or self._make_camera,
-            self.notifier.follow(self.events.publish),  # STATUS= follows status.connection
+            lambda topic, data: self._camera_news(publish, topic, data),
             self.liveview.publish,
             keepalive=config.keepalive,
             reconnect_min=config.reconnect_min,
             reconnect_max=config.reconnect_max,
             connect_timeout=max(30.0, config.timeout * 3),
         )
+        #: the control lease (``lock``; jobs hold it for their run)
+        self.leases = Leases(self.events.publish)
+        #: jobs (``job.start``), kept in the state directory and resumed on start
+        self.jobs = JobEngine(self, self.leases)
         self.router = self.ctx.socket(zmq.ROUTER)
         #: the embedded simulated camera (``--simulate``): reached only through its seam
         self.simulator: EmbeddedCamera | None = None
@@ -125,6 +132,7 @@ class Daemon:
         else:
             assert cfg.host is not None
             self._camera_target = (cfg.host, cfg.camera_ports())
+        self.jobs.start(cfg.state_dir or default_state_dir())  # running jobs resume (they wait for the camera)
         spawn = self._background.append
         spawn(asyncio.create_task(self._router_loop(), name="router"))
         spawn(asyncio.create_task(self.events.run(), name="event-subscriptions"))
@@ -246,11 +254,14 @@ class Daemon:
     async def _run(self, envelope: list[bytes], key: Any, req: bus.Request, cmd: bus.Command, flight: Flight) -> None:
         cache = True
         control = flight.control
+        lease = None
         try:
             args = check_args(cmd, req.args)
             if self._stopping and not cmd.local:
                 raise BusError(ErrorCode.NOT_CONNECTED, "the daemon is stopping")
-            result = await HANDLERS[cmd.name](self, args, Request(req.id, envelope[0], control))
+            # the lease holder's requests keep its lease; a guarded command of anyone else is refused
+            lease = self.leases.begin(envelope[0], req.lease, cmd.name if cmd.guarded else None)
+            result = await HANDLERS[cmd.name](self, args, Request(req.id, envelope[0], control, req.lease))
             # bytes of a binary result go as blob frames (zero-copy) to a client that asks
             reply = bus.encode_reply_frames(req.id, result, req.blobs and cmd.binary)
         except asyncio.CancelledError:
@@ -277,6 +288,8 @@ class Daemon:
                 reply = [bus.encode_error(req.id, err)]
             except Exception:  # pragma: no cover - a message that msgpack cannot encode
                 reply = [bus.encode_error(req.id, BusError(ErrorCode.INTERNAL, "unencodable error"))]
+        finally:
+            self.leases.end(lease)
         flight.answered = True
         self._reply(envelope, key, reply, cache)
 
@@ -349,6 +362,8 @@ class Daemon:
             "reconnects": link.reconnects,
             "requests": self.requests,
             "bad_requests": self.malformed,
+            "lease": self.leases.summary(),
+            "jobs": len(self.jobs.running),
         }
 
     def cancel(self, request: Request, rid: Any) -> str:
@@ -381,6 +396,21 @@ class Daemon:
         except ControlError as exc:
             raise BusError(ErrorCode.BAD_REQUEST, f"sim.fault: {exc}") from exc
 
+    async def sim_shutter(self, count: int) -> list[int]:
+        """``sim.shutter``: the embedded simulated body's shutter button, pressed."""
+        if self.simulator is None:
+            raise BusError(ErrorCode.UNSUPPORTED, "sim.shutter needs a daemon started with --simulate")
+        try:
+            return await self.simulator.press_shutter(count)
+        except ControlError as exc:
+            raise BusError(ErrorCode.BAD_REQUEST, f"sim.shutter: {exc}") from exc
+
+    def _camera_news(self, publish: Callable[[str, dict[str, Any]], int], topic: str, data: dict[str, Any]) -> int:
+        """What the camera link publishes goes out on the event socket and to the jobs."""
+        seq = publish(topic, data)
+        self.jobs.on_event(topic, data)
+        return seq
+
     def _on_watchers(self, n: int) -> None:
         self.link.set_watchers(n)
 
@@ -412,6 +442,7 @@ class Daemon:
         self._stopping = True
         log.info("stopping")
         self.notifier.stopping()
+        self.jobs.begin_stop()  # no job starts another shot; they resume on the next start
         self.link.begin_stop()
         # queued requests answer now; a running capture stops after the shot in progress
         self.flights.stop_all(Stop.STOPPING)
@@ -421,6 +452,7 @@ class Daemon:
             for t in list(self._tasks):
                 t.cancel()
             await self.link.wait_idle(0.5)
+        await self.jobs.stop()
         await self.link.stop(grace=0.1, close_timeout=1.0)
         for t in self._background:
             t.cancel()
