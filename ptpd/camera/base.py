@@ -407,9 +407,10 @@ class Camera(abc.ABC):
 
     async def focus_step(self, steps: int) -> bool:
         """Move the focus ``steps`` of the body's drive steps farther away (negative:
-        nearer), as a focus stack does between frames. False when the focus is already at
-        the end of its travel in that direction (nothing moved). :class:`Unsupported` on a
-        body without a focus drive."""
+        nearer), as a focus stack does between frames; 0 readies the drive (e.g. manual
+        focus, so the lens stays where it is put) and moves nothing. False when the focus is
+        already at the end of its travel in that direction (nothing moved).
+        :class:`Unsupported` on a body without a focus drive."""
         raise Unsupported(f"this {self.vendor} camera offers no focus drive (no FocusDistance or lens drive)")
 
     @abc.abstractmethod

@@ -462,6 +462,8 @@ class GenericCamera(Camera):
             mode = await self.get(DevicePropCode.FocusMode)
             if mode.value != MANUAL_FOCUS:
                 await self.set(DevicePropCode.FocusMode, MANUAL_FOCUS)
+        if steps == 0:
+            return True
         positions = _focus_positions(desc)
         current = int(desc.current)  # type: ignore[call-overload]
         here = min(range(len(positions)), key=lambda i: abs(_dioptres(positions[i]) - _dioptres(current)))

@@ -55,9 +55,11 @@ def plan(prop: str, desc: PropertyDesc, steps: int, ev: float) -> list[list[Any]
         want = here + (i - (steps - 1) / 2) * ev
         raw, label, got = min(scale, key=lambda x: abs(x[2] - want))
         if abs(got - want) > TOLERANCE:
-            lo, hi = min(scale, key=lambda x: x[2])[1], max(scale, key=lambda x: x[2])[1]
+            low, high = min(scale, key=lambda x: x[2]), max(scale, key=lambda x: x[2])
+            where = (f"beyond the camera's {prop} ({low[1]} to {high[1]})" if not low[2] <= want <= high[2]
+                     else f"between the camera's {prop} values (nearest: {label})")
             raise BusError(ErrorCode.BAD_REQUEST, f"bracket: {steps} steps of {ev:g} around {desc.current.label} need "
-                                                  f"{want:+.2f} stops, beyond the camera's {prop} ({lo} to {hi})")
+                                                  f"{want:+.2f} stops, {where}")
         if out and out[-1][0] == raw:
             raise BusError(ErrorCode.BAD_REQUEST, f"bracket: steps of {ev:g} are finer than the camera's {prop} steps")
         out.append([raw, label])

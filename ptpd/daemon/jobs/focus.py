@@ -69,6 +69,10 @@ class FocusStack(Job):
         self.settle_interrupted()
         cursor = self.row.cursor
         step = int(self.options["step"])
+        if not cursor.get("ready"):
+            await self.patiently("focus", lambda cam: cam.focus_step(0))  # e.g. manual focus, before frame 1
+            cursor["ready"] = True
+            self.store.set_cursor(self.id, cursor)
         for i in range(int(self.options["steps"])):
             if cursor.get("far_end") is not None:
                 break

@@ -228,9 +228,8 @@ class Job:
             "id": self.id, "kind": self.kind, "state": row.state, "detail": self.detail, "options": self.options,
             "created": row.created, "ended": row.ended, "done": done, "total": self.total, "pending": pending,
             "missed": missed, "next_at": self.next_at if row.state == "running" else None, "drift": self.drift(),
+            "lease": self.takes_lease and row.state == "running",  # it holds the control lease
         }
-        if self.takes_lease:
-            out["lease"] = row.state == "running"
         return out
 
     def final_detail(self) -> str:

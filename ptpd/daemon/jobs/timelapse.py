@@ -116,7 +116,9 @@ class Timelapse(Job):
             if self.stop_asked:
                 return
             if not await self.wait_camera(planned + late):
-                continue  # missed above, once too late, with why
+                if not link.connected:  # missed above, once too late, with why
+                    why_not = f"the camera was not connected ({link.connection.value}{': ' + link.detail if link.detail else ''})"
+                continue
             r = await self.shoot(slot, planned)
             self.checkpoint()
             if r.state == NOT_TAKEN:
