@@ -527,6 +527,8 @@ ENV_COMMAND = "PTPD_COMMAND_ENDPOINT"
 ENV_EVENT = "PTPD_EVENT_ENDPOINT"
 ENV_LIVEVIEW = "PTPD_LIVEVIEW_ENDPOINT"
 ENV_RUNTIME = "PTPD_RUNTIME_DIR"
+#: the control lease token a client sends with its requests (set by ``ptpctl lock -- CMD``)
+ENV_LEASE = "PTPD_LEASE"
 #: CURVE keys every client reads when none is passed in: the daemon's public key, and the
 #: client's own key pair (files from ``ptpd keys``, or z85 text)
 ENV_CURVE_SERVER_KEY = "PTPD_CURVE_SERVER_KEY"

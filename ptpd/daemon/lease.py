@@ -56,7 +56,7 @@ class Lease:
         return max(0.0, self.renewed + self.ttl - now)
 
     def summary(self, now: float) -> dict[str, Any]:
-        left = self.expires_in(now)
+        left = self.ttl if self.busy and self.ttl is not None else self.expires_in(now)
         return {"holder": self.holder, "job": self.job, "since": self.since,
                 "expires_in": None if left is None else round(left, 1)}
 
@@ -67,9 +67,10 @@ class Locked(BusError):
     def __init__(self, lease: Lease, what: str) -> None:
         since = time.strftime("%H:%M:%S", time.localtime(lease.since))
         hint = f"stop job {lease.job} first" if lease.job is not None else "it is released with unlock, or expires unused"
-        super().__init__(ErrorCode.LOCKED, f"{what}: the camera is locked by {lease.holder} (since {since}; {hint})")
+        super().__init__(ErrorCode.LOCKED, f"the camera is locked by {lease.holder} since {since} ({hint})")
         self.holder = lease.holder
         self.job = lease.job
+        self.what = what
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()

@@ -1,7 +1,8 @@
 """``ptpctl``: the command line of the ptpd daemon.
 
 The ptp-ip tool's command set (capture, describe, get, set, info, state, liveview, opreq,
-help) plus status, events, ls, download and an interactive shell. The connection to the
+help) plus status, events, ls, download, jobs (job), the control lease (lock, unlock) and
+an interactive shell. The connection to the
 daemon is made lazily on first use (in the manner of flask's ``ScriptInfo``), so ``--help``
 works with no daemon. Only click, zmq, msgpack and our light modules are imported on the
 command path; OpenCV loads only for ``capture --view``, and ``liveview`` runs ptpview as a
@@ -30,7 +31,7 @@ from ptpd_console.errors import (
 )
 from ptpd_console.options import daemon_options
 
-from .commands import capture, misc, props, raw, storage, stream
+from .commands import capture, jobs, lease, misc, props, raw, storage, stream
 from .params import pass_session
 from .session import UNIFIED_NAMES, Session
 
@@ -199,7 +200,8 @@ def cli(ctx: click.Context, command_endpoint: str | None, event_endpoint: str | 
 
 
 for _command in (capture.capture, props.describe, storage.download, stream.events, props.get, misc.help_,
-                 props.info, misc.liveview, storage.ls_, raw.opreq, props.set_, misc.shell, props.state, props.status):
+                 props.info, jobs.job, misc.liveview, lease.lock, storage.ls_, raw.opreq, props.set_, misc.shell,
+                 props.state, props.status, lease.unlock):
     cli.add_command(_command)
 
 

@@ -26,7 +26,7 @@ class Exit(enum.IntEnum):
     CONFIG = 102  #: the config file cannot be read or parsed
     CLIENT = 104  #: the client cannot be set up or the daemon does not understand it
     UNREACHABLE = 105  #: cannot reach the daemon, or the daemon cannot reach the camera
-    REFUSED = 106  #: the camera refused (PTP error), is busy, or cannot do it
+    REFUSED = 106  #: the camera refused (PTP error), is busy, cannot do it, or is locked by another
     INTERRUPTED = 130  #: Ctrl-C (SIGINT), as a shell reports a process it stopped (128 + 2)
 
 
@@ -38,7 +38,7 @@ Exit codes:
   102  config file error
   104  client error (bad endpoint, daemon does not understand the request)
   105  cannot reach the daemon or the camera
-  106  the camera refused (PTP error, busy, unsupported)
+  106  the camera refused (PTP error, busy, unsupported), or it is locked
   130  interrupted (Ctrl-C)"""
 
 _BY_CODE = {
@@ -50,6 +50,7 @@ _BY_CODE = {
     ErrorCode.CAMERA_BUSY: Exit.REFUSED,
     ErrorCode.CAMERA_REFUSED: Exit.REFUSED,
     ErrorCode.UNSUPPORTED: Exit.REFUSED,
+    ErrorCode.LOCKED: Exit.REFUSED,
     ErrorCode.INTERNAL: Exit.ERROR,
 }
 
@@ -64,7 +65,7 @@ def describe_client_error(exc: ClientError) -> tuple[str, Exit]:
     if isinstance(exc, CommandFailed):
         code = exc.code if isinstance(exc.code, ErrorCode) else None
         exit_code = _BY_CODE.get(code, Exit.ERROR) if code is not None else Exit.ERROR
-        what = {
+        what = "refused" if code is ErrorCode.LOCKED else {
             Exit.UNREACHABLE: "cannot reach the camera",
             Exit.REFUSED: "the camera refused",
             Exit.USAGE: "invalid value",

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ._camera import CameraInfo, CaptureResult, Download, ObjectInfo, OpResult, Shot, StorageInfo, StoreInfo
     from ._clock import ClockOffset
     from ._desc import PropDesc
+    from ._jobs import Job, JobUpdate, Lease
     from ._props import PropValue
     from ._rig import CameraStatus, Outcome, Release, Rig, RigShot, describe_failure
     from ._rigfile import RigCamera, RigFile, RigFileError, load_rig
@@ -53,7 +54,10 @@ __all__ = [
     "EventStream",
     "Frame",
     "FrameStream",
+    "Job",
+    "JobUpdate",
     "LatestMailbox",
+    "Lease",
     "LiveViewStatus",
     "ObjectInfo",
     "OpResult",
@@ -107,6 +111,9 @@ _LAZY = {
     "RigFileError": "_rigfile",
     "load_rig": "_rigfile",
     "PropDesc": "_desc",
+    "Job": "_jobs",
+    "JobUpdate": "_jobs",
+    "Lease": "_jobs",
     "PropValue": "_props",
     "CommandHelp": "_status",
     "LiveViewStatus": "_status",

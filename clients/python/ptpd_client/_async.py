@@ -14,12 +14,13 @@ import zmq.asyncio
 from . import _core, _settle
 from ._commands import _UNSET, CommandMethods, EventCallback, ProgressCallback, _BaseClient
 from ._core import EventStreamBase, LatestMailbox, Timeout
-from ._errors import DaemonUnavailable, ProtocolMismatch, RequestTimeout
+from ._errors import ClientError, CommandFailed, DaemonUnavailable, ProtocolMismatch, RequestTimeout
 from ._stream_models import Event, Frame
 
 if TYPE_CHECKING:
     from ._camera import CameraInfo, CaptureResult, Download, ObjectInfo, OpResult, StorageInfo
     from ._desc import PropDesc
+    from ._jobs import AsyncJobs, Lease
     from ._props import PropValue
     from ._status import CommandHelp, Pong, Snapshot, Status, Version
 
@@ -125,6 +126,7 @@ class AsyncClient(_Commands, _BaseClient):
         self._watcher: asyncio.Task[None] | None = None
         self._connect_lock: asyncio.Lock | None = None
         self._streams: list[Any] = []
+        self._renewal: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -133,7 +135,13 @@ class AsyncClient(_Commands, _BaseClient):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close sockets, stop streams and the reply reader. Idempotent."""
+        """Close sockets, stop streams and the reply reader; a lease this client renews
+        (:meth:`lock`) is released. Idempotent."""
+        if self._renewal is not None and not self._closed:
+            try:
+                await self.unlock(timeout=1.0)
+            except ClientError:
+                pass  # the daemon is gone: the lease runs out by itself
         for s in list(self._streams):
             await s.aclose()
         for task in (self._reader, self._watcher):
@@ -300,6 +308,49 @@ class AsyncClient(_Commands, _BaseClient):
                 _core.dispatch_request_event(event, rid, args, progress, on_event)
         finally:
             sub.close(0)
+
+    @property
+    def jobs(self) -> AsyncJobs:
+        """The daemon's jobs, as :attr:`Client.jobs` (every method awaited;
+        ``async for update in client.jobs.watch(id)``)."""
+        from ._jobs import AsyncJobs
+
+        return AsyncJobs(self)
+
+    async def lock(self, holder: str | None = None, ttl: float = 60.0, *, renew: bool = True,
+                   timeout: float | None = _UNSET) -> Lease:
+        """Take the control lease, as :meth:`Client.lock` (renewed by a task)."""
+        lease = await self.request("lock", {"holder": holder, "ttl": ttl}, timeout=timeout)
+        self.lease = lease.lease
+        await self._stop_renewal()
+        if renew:
+            self._renewal = asyncio.ensure_future(self._renew(holder, ttl))
+        return lease  # type: ignore[no-any-return]
+
+    async def unlock(self, *, force: bool = False, timeout: float | None = _UNSET) -> bool:
+        """Release the control lease this client holds, as :meth:`Client.unlock`."""
+        await self._stop_renewal()
+        try:
+            return bool((await self.request("unlock", {"force": force or None}, timeout=timeout, parse=False))["released"])
+        finally:
+            self.lease = None
+
+    async def _renew(self, holder: str | None, ttl: float) -> None:
+        while True:
+            await asyncio.sleep(ttl / 3)
+            try:
+                await self.request("lock", {"holder": holder, "ttl": ttl}, parse=False)
+            except CommandFailed as exc:
+                log.warning("control lease lost: %s", exc)
+                return
+            except ClientError as exc:
+                log.debug("renewing the control lease: %s", exc)
+
+    async def _stop_renewal(self) -> None:
+        task, self._renewal = self._renewal, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def endpoints(self) -> tuple[str, str]:
         """(event, live-view) endpoints: given, or learned from the daemon's ``version``."""

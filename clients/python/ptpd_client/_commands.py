@@ -5,8 +5,11 @@ returns the result (:class:`~ptpd_client.Client`) or an awaitable of it
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+
+from ptpd import bus
 
 from . import _core
 from ._core import EndpointPlan, Timeout
@@ -46,6 +49,9 @@ class _BaseClient:
         self._ids = _core.RequestIds()
         self._learned: tuple[str, str] | None = None
         self._closed = False
+        #: the control lease token sent with every request: from :meth:`lock`, or handed
+        #: down by a holder (``PTPD_LEASE``, as ``ptpctl lock -- CMD`` does)
+        self.lease: str | None = os.environ.get(bus.ENV_LEASE) or None
 
     @property
     def command_endpoint(self) -> str:
@@ -63,7 +69,7 @@ class _BaseClient:
         """A fresh request id and the request's frames (after the delimiter); ``timeout``
         (the call's) goes with it as its deadline."""
         rid = self._ids.next()
-        return rid, _core.request_frames(rid, cmd, args, timeout)
+        return rid, _core.request_frames(rid, cmd, args, timeout, self.lease)
 
     def _unavailable(self) -> Exception:
         from ._errors import DaemonUnavailable

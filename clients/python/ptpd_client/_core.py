@@ -169,15 +169,17 @@ def clean_args(args: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (args or {}).items() if v is not None}
 
 
-def request_frames(rid: str, cmd: str, args: dict[str, Any] | None, timeout: float | None = None) -> list[Any]:
+def request_frames(rid: str, cmd: str, args: dict[str, Any] | None, timeout: float | None = None,
+                   lease: str | None = None) -> list[Any]:
     """The frames of a request (after the delimiter): ``[header, blob0, ...]``.
 
     Bytes-like arguments go as blob frames, and the header asks the daemon for binary
     results as blob frames too (``"blobs": true``), so neither side copies image data
     into or out of msgpack. ``timeout``: how long the caller waits for the reply, sent as
     the request's deadline (``timeout_ms``): the daemon does not start it after that.
+    ``lease``: the control lease token the client holds.
     """
-    return bus.encode_request_frames(rid, cmd, clean_args(args), timeout=timeout)
+    return bus.encode_request_frames(rid, cmd, clean_args(args), timeout=timeout, lease=lease)
 
 
 def parse_reply_frames(frames: list[Any]) -> dict[str, Any]:

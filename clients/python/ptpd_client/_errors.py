@@ -80,6 +80,12 @@ class CommandFailed(ClientError):
         super().__init__(text)
 
     @property
+    def holder(self) -> str | None:
+        """Who holds the control lease, for a ``locked`` refusal."""
+        holder = self.details.get("holder")
+        return str(holder) if holder is not None else None
+
+    @property
     def code_name(self) -> str:
         """The error code as its stable string."""
         return self.code.value if isinstance(self.code, ErrorCode) else str(self.code)

@@ -94,6 +94,11 @@ PARSERS: dict[str, str] = {
     "storage": "_camera:StorageInfo.from_dict",
     "download": "_camera:Download.from_dict",
     "opreq": "_camera:OpResult.from_dict",
+    "job.start": "_jobs:job_from",
+    "job.get": "_jobs:job_from",
+    "job.stop": "_jobs:job_from",
+    "job.list": "_jobs:jobs_from",
+    "lock": "_jobs:lease_from",
 }
 
 

@@ -55,6 +55,10 @@ class Status(_Model):
     liveview: LiveViewStatus = field(default_factory=LiveViewStatus)
     seq: int = 0
     uptime: float = 0.0
+    #: the control lease: ``{holder, job, since, expires_in}``, or ``None`` when free
+    lease: dict[str, Any] | None = None
+    #: jobs running in the daemon
+    jobs: int = 0
     raw: dict[str, Any] = _raw()
 
     @classmethod

@@ -15,9 +15,10 @@ import zmq
 from . import _core, _settle
 from ._commands import _UNSET, CommandMethods, EventCallback, ProgressCallback, _BaseClient
 from ._core import EventStreamBase, LatestMailbox, Timeout
-from ._errors import ProtocolMismatch, RequestTimeout
+from ._errors import ClientError, CommandFailed, ProtocolMismatch, RequestTimeout
 
 if TYPE_CHECKING:
+    from ._jobs import Jobs, Lease
     from ._status import Snapshot
     from ._stream_models import Event, Frame
 
@@ -78,6 +79,8 @@ class Client(CommandMethods, _BaseClient):
         self._wake: tuple[int, int] | None = os.pipe()  # read end polled by a waiting call
         os.set_blocking(self._wake[0], False)
         self._close_wake = weakref.finalize(self, _close_fds, *self._wake)  # also for a client never closed
+        #: the thread renewing a lease taken with :meth:`lock`, and what stops it
+        self._renewal: tuple[threading.Event, threading.Thread] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -88,7 +91,13 @@ class Client(CommandMethods, _BaseClient):
         self.close()
 
     def close(self) -> None:
-        """Close the sockets and stop any stream this client opened. Idempotent."""
+        """Close the sockets and stop any stream this client opened; a lease this client
+        renews (:meth:`lock`) is released. Idempotent."""
+        if self._renewal is not None and not self._closed:
+            try:
+                self.unlock(timeout=1.0)
+            except ClientError:
+                pass  # the daemon is gone: the lease runs out by itself
         for s in list(self._streams):
             s.close()
         with self._lock:
@@ -292,6 +301,59 @@ class Client(CommandMethods, _BaseClient):
         except Exception:
             v = None
         return self._learn_endpoints(v)
+
+    # -- jobs and the control lease --------------------------------------------------
+
+    @property
+    def jobs(self) -> Jobs:
+        """The daemon's jobs: ``client.jobs.timelapse(10, count=360, dir=...)``,
+        ``.list()``, ``.get(id)``, ``.watch(id)``, ``.wait(id)``, ``.stop(id)``."""
+        from ._jobs import Jobs
+
+        return Jobs(self)
+
+    def lock(self, holder: str | None = None, ttl: float = 60.0, *, renew: bool = True,
+             timeout: float | None = _UNSET) -> Lease:
+        """Take the camera's control lease: until :meth:`unlock` (or :meth:`close`) other
+        clients' ``set``/``capture`` get ``locked`` naming ``holder``. This client sends
+        the lease's token with every request from now on; with ``renew`` a thread renews
+        it every third of ``ttl`` (a client that dies stops renewing: the lease runs out
+        ``ttl`` seconds later). ``CommandFailed`` (``locked``) when someone else holds it."""
+        lease = self.request("lock", {"holder": holder, "ttl": ttl}, timeout=timeout)
+        self.lease = lease.lease
+        self._stop_renewal()
+        if renew:
+            stop = threading.Event()
+            thread = threading.Thread(target=self._renew, args=(stop, holder, ttl), name="ptpd-lease", daemon=True)
+            self._renewal = (stop, thread)
+            thread.start()
+        return lease  # type: ignore[no-any-return]
+
+    def unlock(self, *, force: bool = False, timeout: float | None = _UNSET) -> bool:
+        """Release the control lease this client holds (``force``: whoever holds it, but
+        a job's); True when one was released."""
+        self._stop_renewal()
+        try:
+            return bool(self.request("unlock", {"force": force or None}, timeout=timeout, parse=False)["released"])
+        finally:
+            self.lease = None
+
+    def _renew(self, stop: threading.Event, holder: str | None, ttl: float) -> None:
+        while not stop.wait(ttl / 3):
+            try:
+                self.request("lock", {"holder": holder, "ttl": ttl}, parse=False)
+            except CommandFailed as exc:
+                log.warning("control lease lost: %s", exc)
+                return
+            except ClientError as exc:  # the daemon is away: try again next time
+                log.debug("renewing the control lease: %s", exc)
+
+    def _stop_renewal(self) -> None:
+        renewal, self._renewal = self._renewal, None
+        if renewal is not None:
+            renewal[0].set()
+            if renewal[1] is not threading.current_thread():
+                renewal[1].join(5.0)
 
     # -- streams ---------------------------------------------------------------------
 

@@ -202,8 +202,6 @@ class JobEngine:
             except Exception as exc:
                 log.exception("job %d (%s) failed", job.id, job.kind)
                 state, detail = FAILED, f"internal: {type(exc).__name__}: {exc}; {job.final_detail()}"
-            if state == STOPPED:
-                detail = f"stopped: {detail}"
             # how it ended is written down first: settings owed are put back from the store
             # whatever happens next (here, or when the camera or the daemon is back)
             self.store.end_job(job.id, state, detail)

@@ -11,6 +11,14 @@ from ..params import PROP, json_option, pass_session, want_json
 from ..session import Session
 
 
+def _lease_line(lease: dict[str, Any] | None) -> str:
+    """Who holds the control lease: ``locked by alice, 540 s left if unused``."""
+    if not lease:
+        return "free"
+    left = lease.get("expires_in")
+    return f"locked by {lease.get('holder')}" + (f", {left:.0f} s left if unused" if left is not None else "")
+
+
 def _prop_row(p: Any) -> list[str]:
     return [p.name, output.with_unit(p.name, str(p.label)), output.hexv(p.value), f"0x{p.code:04X}" if isinstance(p.code, int) else str(p.code)]
 
@@ -135,6 +143,8 @@ def status(session: Session, as_json: bool) -> None:
         ("Queue", f"{s.queue} request(s)"),
         ("Subscribers", f"{s.subscribers}"),
         ("Live view", f"{'on' if lv.on else 'off'}, {lv.fps:.1f} fps, {lv.subscribers} watching"),
+        ("Lock", _lease_line(s.lease)),
+        ("Jobs", f"{s.jobs} running"),
         ("Uptime", f"{s.uptime:.1f} s"),
         ("Event seq", s.seq),
         ("Endpoint", session.client.command_endpoint),
