@@ -279,3 +279,29 @@ def test_a_canon_dial_draws_the_standard_badge(dial: int, letter: str) -> None:
     x0, y0, x1, y1 = box
     assert program_letter(canon.number("program", 0x500E), entry["label"]) == letter
     assert np.array_equal(draw(frame.copy(), canon)[y0:y1, x0:x1], draw(frame.copy(), standard)[y0:y1, x0:x1])
+
+
+def test_a_running_job_shows_on_the_overlay(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+    """ptpview finds the jobs running when it starts (and follows job.<id> events): a line
+    under the top row, gone once the job ended."""
+    with daemon.client() as c:
+        job = c.jobs.tether(str(tmp_path / "tethered"))
+        try:
+            r = subprocess.run([PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / "v.png"), "--bare", str(tmp_path / "b.png")],
+                               env=daemon.full_env(), capture_output=True, text=True, timeout=30)
+            assert r.returncode == 0, r.stderr
+        finally:
+            c.jobs.stop(job.id)
+    diff = cv2.absdiff(cv2.imread(str(tmp_path / "v.png")), cv2.imread(str(tmp_path / "b.png"))).max(axis=2)
+    x0, y0, x1, y1 = widget_boxes(640, 480)["job"]
+    assert (diff[y0:y1, x0:x1] > 60).sum() > 50
+
+    state = ViewState()
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    running = {"id": 7, "kind": "timelapse", "state": "running", "done": 12, "total": 360, "missed": 1, "next_at": None}
+    assert state.apply_event("job.7", running)
+    drawn = cv2.absdiff(draw(frame.copy(), state), frame).max(axis=2)
+    assert (drawn[y0:y1, x0:x1] > 30).sum() > 50
+    state.apply_event("job.7", {**running, "state": "done"})
+    assert not state.jobs()
+    assert cv2.absdiff(draw(frame.copy(), state), frame).max(axis=2)[y0:y1, x0:x1].max() == 0

@@ -43,7 +43,8 @@ log = logging.getLogger("ptpview")
 
 
 class StateFollower(threading.Thread):
-    """Keeps a :class:`ViewState` current from ``snapshot`` + ``state.*`` events."""
+    """Keeps a :class:`ViewState` current from ``snapshot`` + ``state.*`` events, and its
+    running jobs from ``job.list`` + ``job.<id>`` events."""
 
     def __init__(self, client: Client, state: ViewState) -> None:
         super().__init__(name="ptpview-state", daemon=True)
@@ -58,7 +59,7 @@ class StateFollower(threading.Thread):
 
     def run(self) -> None:
         try:
-            with self.client.events(["state."]) as stream:
+            with self.client.events(["state.", "job."]) as stream:
                 while not self._stop_event.is_set():
                     try:
                         item = stream.get(0.2)
@@ -78,8 +79,13 @@ class StateFollower(threading.Thread):
 def load_state(client: Client, state: ViewState, snapshot: Any | None = None) -> None:
     """Fill ``state`` from a snapshot (taken now if not given); if the daemon has not
     cached any state yet, ask the camera once. Then the battery's scale (see
-    :func:`load_ranges`)."""
+    :func:`load_ranges`) and the jobs running."""
     snap = snapshot if snapshot is not None else client.snapshot()
+    try:
+        for job in client.jobs.list():
+            state.update_job(job)
+    except ClientError as exc:  # a daemon without jobs: nothing to show
+        log.info("no jobs for the overlay: %s", exc)
     if snap.state:
         state.replace(snap.state)
     else:

@@ -17,13 +17,16 @@ vendor's that the widget knows, such as Fuji's ISO flag). The battery's scale co
 its description (:meth:`ViewState.set_range`).
 
 :class:`ViewState` holds the camera state (fed from the ``snapshot`` and ``state.*``
-events, never polled); :func:`draw` renders it on a BGR frame; :func:`widget_boxes` says
-where each widget goes, so tests can compare overlay pixels with the bare frame.
+events, never polled) and the jobs running in the daemon (``job.<id>`` events: a line
+under the top row, e.g. ``● TL 3  12/360  next 10:42:07``); :func:`draw` renders it on a
+BGR frame; :func:`widget_boxes` says where each widget goes, so tests can compare overlay
+pixels with the bare frame.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -77,6 +80,9 @@ FILM_BADGES = {
     "acros g": "ACR G", "eterna": "ET", "classic neg.": "NC",
 }
 
+#: job kind -> the short name the overlay shows
+JOB_BADGES = {"timelapse": "TL", "bracket": "BKT", "focus-stack": "STACK", "tether": "TETHER"}
+
 #: white balance label -> badge ("auto" shows nothing, as on the camera)
 WB_BADGES = {
     "daylight": "SUN", "fine": "SUN", "shade": "SHADE", "fluorescent 1": "FL1", "fluorescent 2": "FL2",
@@ -92,6 +98,7 @@ class ViewState:
         self._lock = threading.Lock()
         self._props: dict[str, dict[str, Any]] = {}
         self._ranges: dict[int, tuple[int, int]] = {}
+        self._jobs: dict[int, dict[str, Any]] = {}
         self.version = 0  #: bumped on every change
 
     def set_range(self, code: int, lowest: int, highest: int) -> None:
@@ -123,11 +130,34 @@ class ViewState:
             self.update(name, p)
 
     def apply_event(self, topic: str, data: Mapping[str, Any]) -> bool:
-        """Apply a ``state.<name>`` event; True if it was one."""
+        """Apply a ``state.<name>`` or ``job.<id>`` event; True if it was one."""
+        if topic.startswith("job."):
+            self.update_job(data)
+            return True
         if not topic.startswith("state."):
             return False
         self.update(str(data.get("name") or topic[len("state."):]), data)
         return True
+
+    def update_job(self, job: Mapping[str, Any] | Any) -> None:
+        """A job's summary (a ``job.<id>`` event's data, or a client ``Job``): shown while
+        it runs, gone when it ended."""
+        if not isinstance(job, Mapping):
+            job = job.to_dict()
+        job_id = job.get("id")
+        if not isinstance(job_id, int):
+            return
+        with self._lock:
+            if job.get("state") == "running":
+                self._jobs[job_id] = dict(job)
+            else:
+                self._jobs.pop(job_id, None)
+            self.version += 1
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """The running jobs, oldest first."""
+        with self._lock:
+            return [self._jobs[k] for k in sorted(self._jobs)]
 
     def find(self, widget: str) -> dict[str, Any] | None:
         """The property a widget is drawn from, by name first, then by code."""
@@ -216,6 +246,8 @@ def widget_boxes(w: int, h: int) -> dict[str, tuple[int, int, int, int]]:
         "bias": col(0.33, 0.67, "bottom"),
         "iso": col(0.68, 0.86, "bottom"),
         "battery": col(0.88, 0.98, "bottom"),
+        # the running jobs: a line under the top row
+        "job": (int(0.02 * w), top1 + int(2 * s), int(0.70 * w), top1 + int(26 * s)),
     }
 
 
@@ -412,5 +444,31 @@ def draw(img: np.ndarray, state: ViewState) -> np.ndarray:
     if battery:
         _battery(img, boxes["battery"], s, state.level("battery"), battery)
 
+    _jobs_line(img, boxes["job"], s, state.jobs())
     _focus_marker(img, s, focus_point_xy(state.number("focuspoint", FUJI_FOCUS_POINT)))
     return img
+
+
+def job_text(job: Mapping[str, Any]) -> str:
+    """One running job as the overlay shows it: ``TL 3  12/360  next 10:42:07``."""
+    kind = str(job.get("kind", ""))
+    parts = [f"{JOB_BADGES.get(kind, kind[:6].upper())} {job.get('id')}"]
+    done, total = job.get("done", 0), job.get("total")
+    parts.append(f"{done}/{total}" if total is not None else f"{done}")
+    if job.get("missed"):
+        parts.append(f"{job['missed']} missed")
+    next_at = job.get("next_at")
+    if isinstance(next_at, (int, float)):
+        parts.append("next " + time.strftime("%H:%M:%S", time.localtime(next_at)))
+    return "  ".join(parts)
+
+
+def _jobs_line(img: np.ndarray, box: tuple[int, int, int, int], s: float, jobs: list[dict[str, Any]]) -> None:
+    if not jobs:
+        return
+    x0, y0, x1, y1 = box
+    r = max(2, int(5 * s))
+    cy = (y0 + y1) // 2
+    cv2.circle(img, (x0 + r, cy), r + 1, BLACK, -1)
+    cv2.circle(img, (x0 + r, cy), r, RED, -1)  # a job is shooting (or listening): as a camera's REC dot
+    _text(img, "   ".join(job_text(j) for j in jobs), x0 + 3 * r, y1 - int(8 * s), s, WHITE, 0.42, max_w=x1 - x0 - 3 * r)

@@ -3,9 +3,9 @@
 The standard library's sqlite3 in WAL mode. Every change a job makes to what it has done
 (a shot released, its file saved, a slot missed, a file of the card downloaded) is one
 small committed transaction before the job goes on, so a daemon killed at any moment
-(SIGKILL, power) finds on its next start what was done and what was not, and takes no
-shot twice. ``synchronous=NORMAL``: a commit survives the process dying; the last ones
-before a power cut may be lost, never the database.
+(SIGKILL, a power cut) finds on its next start what was done and what was not, and takes
+no shot twice. ``synchronous=FULL``: a commit is on the disk before the job goes on (a
+third of a millisecond here, measured), so a power cut loses no record of a shot.
 
 Three tables: ``jobs`` (kind, options, state, the kind's resume point, settings to put
 back), ``shots`` (one row per slot of a job: planned and actual time, handle, file, or
@@ -130,7 +130,7 @@ class JobStore:
         self.path = path / FILENAME
         self.db = sqlite3.connect(self.path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA busy_timeout=2000")
         self.db.executescript(_SCHEMA)
 
