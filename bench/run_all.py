@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, tuple[str, float]] = {
     "memory": ("bench.memory", 600),
     "faults": ("bench.faults", 900),
     "rig": ("bench.rig", 1200),
+    "timelapse": ("bench.timelapse", 600),
 }
 
 

@@ -426,3 +426,50 @@ def test_tab_completes_after_an_escaped_space_in_the_shell(daemon: Daemon, tmp_p
         os.close(primary)
     with daemon.client() as c:
         assert c.get("effect").label == "PRO Neg. Std"
+
+
+# -- jobs and the control lease ------------------------------------------------------------------
+
+
+def test_job_start_watch_list_show_and_refusals(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+    r = run(daemon, "job", "start", "timelapse", "--interval", "0.5", "--count", "2", "--dir", str(tmp_path), "--watch")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0].startswith("started timelapse job ") and f"into {tmp_path}" in lines[0], lines
+    assert lines[-1].startswith("[####################] timelapse ") and lines[-1].endswith("(done: 2 shots)"), lines
+    job_id = int(lines[0].split()[3].rstrip(":"))
+    listed = json.loads(run(daemon, "job", "list", "--json").output)
+    assert any(j["id"] == job_id and j["state"] == "done" and j["done"] == 2 for j in listed)
+    shown = run(daemon, "--json", "job", "show", str(job_id))
+    shots = json.loads(shown.output)["shots"]
+    assert [s["state"] for s in shots] == ["saved", "saved"] and all(is_jpeg(Path(s["path"])) for s in shots)
+    table = run(daemon, "job", "show", str(job_id)).output
+    assert "Planned" in table and "Drift" in table and shots[0]["path"] in table
+    # the X-T1 has no focus drive: refused before anything changes (106)
+    p = ptpctl("job", "start", "focus-stack", "--steps", "3", env=daemon.full_env())
+    assert p.returncode == 106 and p.stderr.startswith("ptpctl: error: job.start: the camera refused: focus-stack:"), p.stderr
+    assert "[unsupported]" in p.stderr
+    assert ptpctl("job", "show", "99999", env=daemon.full_env()).returncode == 104
+
+
+def test_lock_unlock_and_lock_for_a_command(daemon: Daemon) -> None:  # noqa: F811
+    env = daemon.full_env()
+    env.pop("PTPD_LEASE", None)
+    p = ptpctl("lock", "--name", "tester", env=env)
+    assert p.returncode == 0 and len(p.stdout.strip()) == 32, p.stderr
+    holder = {**env, "PTPD_LEASE": p.stdout.strip()}
+    try:
+        other = ptpctl("set", "iso", "400", env=env)
+        assert other.returncode == 106 and "locked by tester" in other.stderr and other.stderr.endswith("[locked]\n")
+        assert ptpctl("get", "iso", env=env).returncode == 0  # others read
+        assert ptpctl("set", "iso", "400", env=holder).returncode == 0
+        assert "locked by tester" in ptpctl("status", env=env).stdout
+        assert ptpctl("unlock", env=env).returncode == 106  # not this shell's
+        assert ptpctl("unlock", env=holder).stdout.strip() == "released the control lease"
+        # held while a command runs, released after it, its exit code passed on
+        inner = f"{PYTHON} -m ptpctl set iso 200 && env -u PTPD_LEASE {PYTHON} -m ptpctl set iso 800; exit 7"
+        p = ptpctl("lock", "--", "sh", "-c", inner, env=env)
+        assert p.returncode == 7 and "locked by" in p.stderr, p.stderr
+        assert ptpctl("set", "iso", "400", env=env).returncode == 0
+    finally:
+        ptpctl("unlock", "--force", env=env)
