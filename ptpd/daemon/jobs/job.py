@@ -359,18 +359,34 @@ class Job:
     def settle_interrupted(self) -> None:
         """On resume: a slot whose release the daemon was killed in the middle of. With
         its image named, it is fetched later; without, it is missed (never shot again:
-        the camera may have taken it)."""
+        the camera may have taken it), unless its planned time is still to come (it was
+        only armed: a release never starts before its time)."""
+        now = time.time()
         for shot in list(self.shots.values()):
-            if shot.state == RELEASING:
-                why = "the daemon stopped during this shot (if the camera took it, it is on its card)"
-                self.put(ShotRow(shot.slot, MISSED, planned=shot.planned, actual=shot.actual, why=why, extra=shot.extra))
+            if shot.state != RELEASING:
+                continue
+            if shot.planned is not None and shot.planned > now:
+                self.store.drop_shot(self.id, shot.slot)
+                del self.shots[shot.slot]
+                continue
+            why = "the daemon stopped during this shot (if the camera took it, it is on its card)"
+            self.put(ShotRow(shot.slot, MISSED, planned=shot.planned, actual=shot.actual, why=why, extra=shot.extra))
+
+    def arm(self, slot: int, planned: float | None = None, **extra: Any) -> None:
+        """Write down that ``slot`` is about to be released (before it is: a daemon killed
+        after this never releases it again). A job on a schedule arms its slot a moment
+        before its time, so that the write is not between the time and the release."""
+        self.put(ShotRow(slot, RELEASING, planned=planned, extra=extra or None))
 
     async def shoot(self, slot: int, planned: float | None = None, **extra: Any) -> ShotResult:
         """Release once for ``slot``: saved under ``dir`` (or kept on the camera without
-        one), written down before and after. A result ``not_taken`` leaves the slot free
-        (the camera took nothing); ``unknown`` marks it missed."""
+        one), written down before (:meth:`arm`, unless it was) and after. A result
+        ``not_taken`` leaves the slot free (the camera took nothing); ``unknown`` marks it
+        missed."""
         dir_ = self.options.get("dir")
-        self.put(ShotRow(slot, RELEASING, planned=planned, extra=extra or None))
+        armed = self.shots.get(slot)
+        if armed is None or armed.state != RELEASING:
+            self.arm(slot, planned, **extra)
 
         def named(r: ShotResult) -> None:  # the camera named the image: never lose it
             self.put(ShotRow(slot, ROW_TAKEN, planned, r.actual, r.handle, r.filename, r.size, extra=extra or None))

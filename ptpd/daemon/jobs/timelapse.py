@@ -31,6 +31,9 @@ from ptpd.daemon.jobs.shooting import NOT_TAKEN
 MAX_LATE = 30.0
 #: the next shot this close (seconds): no keep-awake request that could hold it up
 AWAKE_QUIET = 1.0
+#: seconds before its time a slot is written down as about to be released (the write,
+#: an fsync, is then not between the time and the release)
+ARM_AHEAD = 0.25
 
 
 class Timelapse(Job):
@@ -111,11 +114,19 @@ class Timelapse(Job):
                 continue
             self.next_at = planned
             self.say(f"shot {slot + 1} at {time.strftime('%H:%M:%S', time.localtime(planned))}")
-            await self._wait_for_slot(planned)
+            await self._wait_for_slot(planned - ARM_AHEAD)
             self.checkpoint()
             if self.stop_asked:
                 return
+            if link.connected and slot not in self.shots:
+                self.arm(slot, planned)
+            await self._wait_for_slot(planned)
+            self.checkpoint()
+            if self.stop_asked:
+                self._disarm(slot)
+                return
             if not await self.wait_camera(planned + late):
+                self._disarm(slot)
                 if not link.connected:  # missed above, once too late, with why
                     why_not = f"the camera was not connected ({link.connection.value}{': ' + link.detail if link.detail else ''})"
                 continue
@@ -132,6 +143,13 @@ class Timelapse(Job):
                     await self.pause(0.1)
                 continue
             slot, why_not = slot + 1, None
+
+    def _disarm(self, slot: int) -> None:
+        """The armed slot was not released (a stop, the camera away)."""
+        shot = self.shots.get(slot)
+        if shot is not None and shot.state == "releasing":
+            self.store.drop_shot(self.id, slot)
+            del self.shots[slot]
 
     async def _wait_for_slot(self, planned: float) -> None:
         """Until ``planned``, keeping the camera awake."""
