@@ -247,7 +247,8 @@ def test_public_surface() -> None:
     assert sorted(ptpd_client.__all__) == sorted([
         "DEFAULT_TIMEOUT", "AsyncClient", "AsyncEventStream", "AsyncFrameStream", "CameraInfo", "CaptureResult",
         "Client", "ClientError", "CommandFailed", "CommandHelp", "DaemonUnavailable", "Download", "Event",
-        "EventStream", "Frame", "FrameStream", "LatestMailbox", "LiveViewStatus", "ObjectInfo", "OpResult", "Pong",
+        "EventStream", "Frame", "FrameStream", "Job", "JobUpdate", "LatestMailbox", "Lease", "LiveViewStatus",
+        "ObjectInfo", "OpResult", "Pong",
         "PropDesc", "PropValue", "ProtocolMismatch", "RequestInterrupted", "RequestTimeout", "Shot", "Snapshot", "Status",
         "Timeout",
         "Version",
