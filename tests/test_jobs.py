@@ -150,6 +150,22 @@ def test_tether_catches_up_after_the_link_was_down(sim: Daemon, tmp_path: Path) 
     assert j["state"] == "stopped" and j["done"] == 4 and len(sorted(tmp_path.iterdir())) == 4
 
 
+def test_a_timelapse_keeps_the_camera_awake_between_shots(sim: Daemon, tmp_path: Path) -> None:
+    """The simulated body falls asleep after 1 s without a request (and sleeps 5 s); the
+    daemon's own keep-alive is off. The job's keep-awake requests carry it from shot to
+    shot: no slot missed, no reconnect."""
+    c = sim.c
+    before = c.ok("status")["reconnects"]
+    c.ok("sim.fault", {"action": "configure", "options": {"sleep_after_s": 1.0}})
+    try:
+        job = c.ok("job.start", {"kind": "timelapse", "options": {"interval": 2.5, "count": 2, "awake": 0.4}})
+        done = wait_job(sim, job["id"], lambda j: j["state"] != "running", timeout=15)
+        assert done["state"] == "done" and done["done"] == 2 and done["missed"] == 0, done
+        assert c.ok("status")["reconnects"] == before
+    finally:
+        c.ok("sim.fault", {"action": "clear"})
+
+
 def test_the_control_lease(sim: Daemon) -> None:
     alice, bob = sim.c, sim.client()
     sub = sim.sub("event", b"lease")

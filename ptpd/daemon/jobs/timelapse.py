@@ -29,7 +29,8 @@ from ptpd.daemon.jobs.shooting import NOT_TAKEN
 #: the latest a shot may start after its planned time, at most (``late`` defaults to half
 #: the interval, up to this)
 MAX_LATE = 30.0
-#: the next shot this close (seconds): no keep-awake request that could hold it up
+#: the next shot this close (seconds): no keep-awake request that could hold it up (at
+#: most; half the ``awake`` period when that is shorter, so the camera is still kept awake)
 AWAKE_QUIET = 1.0
 #: seconds before its time a slot is written down as about to be released (the write,
 #: an fsync, is then not between the time and the release)
@@ -155,17 +156,18 @@ class Timelapse(Job):
         """Until ``planned``, keeping the camera awake."""
         link = self.ctx.link
         awake = float(self.options.get("awake") or 0)
+        quiet = min(AWAKE_QUIET, awake / 2)
         while not self.stopped:
             left = planned - time.time()
             if left <= 0:
                 return
-            if awake and left > AWAKE_QUIET and link.connected and link.idle >= awake:
+            if awake and left > quiet and link.connected and link.idle >= awake:
                 try:
                     await self.on_camera("keepalive", lambda cam: cam.keepalive())
                 except Exception:
                     pass  # a broken link is rebuilt by the link; the slot waits for it
                 continue
-            step = left if not awake else min(left, max(0.05, awake - link.idle), max(0.05, left - AWAKE_QUIET))
+            step = left if not awake else min(left, max(0.02, awake - link.idle), max(0.02, left - quiet))
             await self.pause(step)
 
     async def _last_images(self) -> None:
