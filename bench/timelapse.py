@@ -19,6 +19,7 @@ Target: p99 drift at or under 50 ms (a twentieth of the shortest interval).
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -28,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import PYTHON, Result, Stats, Table, Target, main_for, ms, tempdir
-from bench.capture import check_jpegs
 from bench.harness import BusClient, Daemon, DaemonOptions, Simulator
 
 LATENCY_MS = 15.0
@@ -48,6 +48,26 @@ def _poll(endpoint: str, stop: threading.Event, counts: list[int]) -> None:
             stop.wait(0.05)
 
 
+def check_jpegs(d: Path) -> tuple[int, list[str]]:
+    """(whole JPEG files Pillow decodes, problems) under ``d``; a temp file is a problem."""
+    from PIL import Image
+
+    ok, bad = 0, []
+    for f in sorted(p for p in d.iterdir() if p.is_file()):
+        data = f.read_bytes()
+        if not (data[:3] == b"\xff\xd8\xff" and data.rstrip(b"\x00")[-2:] == b"\xff\xd9"):
+            bad.append(f"{f.name}: no SOI/EOI ({len(data)} bytes)")
+            continue
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                im.load()
+        except Exception as exc:
+            bad.append(f"{f.name}: {exc}")
+            continue
+        ok += 1
+    return ok, bad
+
+
 #: the floor: an asyncio process that sleeps to each planned time and says how late it woke
 _FLOOR = """
 import asyncio, json, sys, time
@@ -56,7 +76,10 @@ async def main():
     late = []
     for k in range(count):
         planned = start + k * interval
-        await asyncio.sleep(max(0.0, planned - time.time()))
+        wait = planned - time.time()
+        if wait <= 0:
+            continue  # not up yet (a loaded machine starts a process slowly): nothing to time
+        await asyncio.sleep(wait)
         late.append(time.time() - planned)
     print(json.dumps(late))
 asyncio.run(main())
@@ -80,7 +103,7 @@ def one_series(work: Path, interval: float, count: int, busy: bool) -> dict[str,
             with d.client() as c:
                 if poller is not None:
                     poller.start()
-                start = time.time() + 1.0  # the floor process is up by then
+                start = time.time() + 1.5  # the floor process is up by then
                 job = c.result("job.start", {"kind": "timelapse", "options": {"interval": interval, "count": count,
                                                                                 "dir": str(out), "start": start}})
                 floor = floor_proc(start, interval, count)
