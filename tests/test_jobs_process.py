@@ -79,7 +79,8 @@ class Camera:
 
 def daemon_for(tmp: Path, cam: Camera) -> Daemon:
     tmp.mkdir(parents=True, exist_ok=True)
-    d = Daemon(tmp, "--vendor", "generic", "--camera", f"127.0.0.1:{cam.port}", "--reconnect-max", "0.3", "--keepalive", "0")
+    # auto: the dialect read off the camera, as on port 15740 (the hooks jobs use go through it)
+    d = Daemon(tmp, "--vendor", "auto", "--camera", f"127.0.0.1:{cam.port}", "--reconnect-max", "0.3", "--keepalive", "0")
     wait_status(d.c, "connected", 20)
     return d
 
@@ -128,6 +129,9 @@ def timelapse_through_restarts(tmp: Path) -> None:
         assert final["drift"]["n"] == 6
         assert d.c.ok("status")["lease"] is None  # the job gave the camera back
         assert d.client().ok("set", {"prop": "iso", "value": "800"})["label"] == "800"
+        # the focus drive of a standard body, found through --vendor auto
+        stack = d.c.ok("job.start", {"kind": "focus-stack", "options": {"steps": 2}})["id"]
+        assert wait_job(d, stack, lambda j: j["state"] != "running")["done"] == 2
     finally:
         d.close()
         cam.stop()

@@ -113,6 +113,16 @@ class AutoCamera(Camera):
     async def storage(self) -> Storage:
         return await self.camera.storage()
 
+    @property
+    def focus_drive_settings(self) -> tuple[str, ...]:  # type: ignore[override]
+        return self.camera.focus_drive_settings
+
+    async def supports_focus_drive(self) -> bool:
+        return await self.camera.supports_focus_drive()
+
+    async def focus_step(self, steps: int) -> bool:
+        return await self.camera.focus_step(steps)
+
     async def objects(self) -> list[ObjectEntry]:
         return await self.camera.objects()
 
