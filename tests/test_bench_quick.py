@@ -33,7 +33,7 @@ def _our_namespaces() -> set[str]:
     return {line.split()[0] for line in cp.stdout.splitlines() if line.startswith("ptpdl")}
 
 
-@pytest.mark.parametrize("name", [*LINKS, "memory", "fuzz", "rig"])
+@pytest.mark.parametrize("name", [*LINKS, "memory", "fuzz", "rig", "timelapse"])
 def test_benchmark_runs_quick(name: str, tmp_path: Path) -> None:
     if name in LINKS:
         from bench.netns import available
@@ -81,6 +81,10 @@ def test_benchmark_runs_quick(name: str, tmp_path: Path) -> None:
         assert ff["ptpd"]["n"] == 4 and ff["ptpd_parts"]["to_camera_send"]["n"] == 4 and ff["gphoto2_preview"]["times"]["n"] > 0, ff
     if name == "reconnect":
         assert all(v["back"]["n"] == 1 for k, v in r["raw"].items()), r["raw"]
+    if name == "timelapse":
+        # every shot of every series taken on its slot and saved whole, its drift recorded
+        for key, v in r["raw"].items():
+            assert v["job_state"] == "done" and v["missed"] == 0 and v["valid"] == len(v["drifts"]) == 2, (key, v)
     if name == "fuzz":
         findings = [n for n in r["notes"] if n.startswith("FINDING")]
         assert not findings, findings

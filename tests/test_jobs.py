@@ -151,14 +151,14 @@ def test_tether_catches_up_after_the_link_was_down(sim: Daemon, tmp_path: Path) 
 
 
 def test_a_timelapse_keeps_the_camera_awake_between_shots(sim: Daemon, tmp_path: Path) -> None:
-    """The simulated body falls asleep after 1 s without a request (and sleeps 5 s); the
+    """The simulated body falls asleep after 0.6 s without a request (and sleeps 5 s); the
     daemon's own keep-alive is off. The job's keep-awake requests carry it from shot to
     shot: no slot missed, no reconnect."""
     c = sim.c
     before = c.ok("status")["reconnects"]
-    c.ok("sim.fault", {"action": "configure", "options": {"sleep_after_s": 1.0}})
+    c.ok("sim.fault", {"action": "configure", "options": {"sleep_after_s": 0.6}})
     try:
-        job = c.ok("job.start", {"kind": "timelapse", "options": {"interval": 2.5, "count": 2, "awake": 0.4}})
+        job = c.ok("job.start", {"kind": "timelapse", "options": {"interval": 1.5, "count": 2, "awake": 0.25}})
         done = wait_job(sim, job["id"], lambda j: j["state"] != "running", timeout=15)
         assert done["state"] == "done" and done["done"] == 2 and done["missed"] == 0, done
         assert c.ok("status")["reconnects"] == before
