@@ -1,5 +1,5 @@
 """A real ``ptpd run --simulate canon`` process and the clients, unchanged, against it:
-``ptpctl`` info/state/get/set/describe/capture/ls/download/events, ``ptpview`` (live view
+``ptpctl`` info/state/get/set/describe/capture/ls/download/events, a focus stack, ``ptpview`` (live view
 and overlay), ``ptptrigger``; and the pairing prompt as ``status.connection`` reports it."""
 
 from __future__ import annotations
@@ -80,6 +80,18 @@ def test_capture_ls_download_and_events(canon: Daemon, tmp_path: Path) -> None:
     assert r.exit_code == 0 and is_jpeg(got) and got.stat().st_size == first["size"]
     status = json.loads(run(canon, "status", "--json").output)
     assert status["connection"] == "connected" and status["vendor"] == "canon" and status["reconnects"] == 0
+
+
+def test_a_focus_stack_drives_the_lens_in_live_view(canon: Daemon, tmp_path: Path) -> None:
+    with canon.client() as c:
+        assert c.get("evf-output").value == 0
+        job = c.jobs.focus_stack(3, step=2, dir=str(tmp_path))
+        done = c.jobs.wait(job.id, timeout=60)
+        assert done.state == "done" and done.done == 3, done
+        files = sorted(tmp_path.iterdir())
+        assert len(files) == 3 and all(is_jpeg(p) for p in files)
+        assert len({p.read_bytes() for p in files}) == 3
+        assert c.get("evf-output").value == 0  # live view turned on for the drive, and off again
 
 
 def test_ptpview_snapshot_with_overlay(canon: Daemon, tmp_path: Path) -> None:

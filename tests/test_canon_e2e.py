@@ -1,11 +1,12 @@
 """CanonCamera against the simulated EOS body over real sockets: the session set-up,
 properties from GetEvent, the remote release to the card and to the host's RAM, the
-EOS M's release, live view, polled events, pairing, and ``--vendor auto``; with the
+EOS M's release, live view, the lens drive, polled events, pairing, and ``--vendor auto``; with the
 transactions each operation costs."""
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,6 +23,7 @@ from ptpd.canon.codes import CanonPropCode as C
 from ptpd.canon.packets import encode_set_property
 from ptpd.protocol.codes import OperationCode as OP
 from ptpd.simulator import start_simulator
+from ptpd.simulator.canon.device import LENS_POSITIONS
 from ptpd.simulator.jpeg import read_exif
 
 pytestmark = pytest.mark.timeout(60)
@@ -181,6 +183,41 @@ def test_live_view_frames_and_the_output_put_back() -> None:
         assert sim.device.values[C.EVFOutputDevice] == 0 and cam.eos.values[C.EVFOutputDevice] == 0
 
     run(t)
+
+
+def test_drive_lens_steps_the_focus_in_live_view() -> None:
+    """DriveLens moves the lens only in live view (turned on first); the pictures are
+    focused where it stands: the ground at the bottom sharp near, the horizon far."""
+    from tests.test_jobs import sharpness
+
+    async def shot(cam: CanonCamera) -> bytes:
+        s = await cam.capture()
+        got = await cam.fetch(s.transfer())  # type: ignore[arg-type]
+        return bytes(got.data)
+
+    async def t(sim: Any, cam: CanonCamera) -> None:
+        assert await cam.supports_focus_drive() and cam.focus_drive_settings == ("evf-output",)
+        assert (await cam.get("evf-output")).value == 0 and sim.device.lens is None
+        ops = sequence(sim)
+        assert await cam.focus_step(0)  # readies: live view on, nothing moved
+        assert sim.device.values[C.EVFOutputDevice] == 2 and sim.device.lens is None and EOS.DriveLens not in ops
+        assert await cam.focus_step(-LENS_POSITIONS)  # all the way near (it stops at the end)
+        # a drive each, and a few more refused while live view was starting (waited out)
+        assert sim.device.lens == 0 and LENS_POSITIONS <= ops.count(EOS.DriveLens) <= LENS_POSITIONS + 5
+        near = await shot(cam)
+        assert await cam.focus_step(LENS_POSITIONS)
+        assert sim.device.lens == LENS_POSITIONS - 1
+        far = await shot(cam)
+        bands = {}
+        for name, data in (("near", near), ("far", far)):
+            path = f"{tmp}/{name}.jpg"
+            with open(path, "wb") as f:
+                f.write(data)
+            bands[name] = (sharpness(path, 0.95, 1.0), sharpness(path, 0.35, 0.4))  # the near ground, the hills
+        assert bands["near"][0] > 10 * bands["far"][0] and bands["far"][1] > 10 * bands["near"][1], bands
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run(t)
 
 
 def test_polled_events_report_changes_and_new_objects() -> None:

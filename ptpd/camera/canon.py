@@ -64,6 +64,7 @@ from ptpd.canon.codes import (
     VIEWFINDER_PARAMS,
     CanonEventCode,
     CanonResponseCode,
+    DriveLensStep,
     EVFOutput,
     RemoteReleaseMode,
     RemoteReleaseResult,
@@ -104,6 +105,8 @@ LOW_SHOTS = 100
 #: (0xA102) for this long ends it.
 LIVEVIEW_FPS = 30.0
 LIVEVIEW_NOT_READY = 10.0
+#: seconds DriveLens may answer not ready or busy (live view starting, the lens moving)
+DRIVE_LENS_NOT_READY = 3.0
 
 #: Stable snake_case names of the records' events.
 EVENT_NAMES: dict[int, str] = {
@@ -399,7 +402,8 @@ class CanonCamera(GenericCamera):
             raw = p.parse(value, allowed)
         except ValueError as exc:
             raise ValueError(f"{exc}; allowed: {labels}" if allowed else str(exc)) from None
-        if allowed and raw not in allowed:
+        # the live-view output is a set of bits: libgphoto2 writes 0 (off) though no list has it
+        if allowed and raw not in allowed and code != CP.EVFOutputDevice:
             raise ValueError(f"{value!r} is not allowed for {p.name}; allowed: {labels}")
         await self._set_eos(code, raw)
         return self._eos_value(code, raw)
@@ -593,6 +597,41 @@ class CanonCamera(GenericCamera):
             # only GetPartialObject reaches the camera's RAM
             return await self._download_partial(handle, offset, max(size - offset, 0), progress)
         return await super().download(handle, progress, offset, size)
+
+    # -- focus drive ---------------------------------------------------------------------------------
+
+    def _drives_lens(self) -> bool:
+        return self._supports(EOS.DriveLens) and self._supports(EOS.GetViewFinderData)
+
+    @property
+    def focus_drive_settings(self) -> tuple[str, ...]:  # type: ignore[override]
+        """DriveLens needs live view on: the output it turns on is put back after a stack."""
+        return ("evf-output",) if self._drives_lens() else GenericCamera.focus_drive_settings
+
+    async def supports_focus_drive(self) -> bool:
+        """DriveLens in live view where the body lists both; else the standard FocusDistance."""
+        return self._drives_lens() or await super().supports_focus_drive()
+
+    async def focus_step(self, steps: int) -> bool:
+        """``|steps|`` of DriveLens's small steps (Far 1, or Near 1 when negative), live view
+        turned on first: a body drives its lens only in live view, and answers not ready
+        (or busy) for a moment after it was turned on, which is waited out. The body does
+        not say where the lens stands, so the end of its travel goes unnoticed: True."""
+        if not self._drives_lens():
+            return await super().focus_step(steps)
+        await self._evf_on()
+        step = DriveLensStep.Far1 if steps > 0 else DriveLensStep.Near1
+        for _ in range(abs(steps)):
+            deadline = time.monotonic() + DRIVE_LENS_NOT_READY
+            while True:
+                resp, _ = await self.link.transact(EOS.DriveLens, (step,))
+                if resp.code == ResponseCode.OK:
+                    break
+                waiting = resp.code in (CanonResponseCode.ObjectNotReady, ResponseCode.DeviceBusy)
+                if not waiting or time.monotonic() > deadline:
+                    raise ResponseError(resp.code, f"camera did not drive the lens ({_response(resp.code)})", resp.params)
+                await asyncio.sleep(0.05)
+        return True
 
     # -- live view -----------------------------------------------------------------------------------
 

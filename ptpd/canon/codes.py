@@ -52,7 +52,22 @@ class CanonOperationCode(IntEnum):
     InitiateViewfinder = 0x9151  #: lgp; the ``viewfinder`` widget (config.c:8003-8030)
     TerminateViewfinder = 0x9152  #: lgp; sent at exit when listed (library.c:3122)
     GetViewFinderData = 0x9153  #: lgp; one live-view frame as a blob list; trace
+    DriveLens = 0x9155  #: lgp; moves the focus in live view, P1 :class:`DriveLensStep` (config.c _put_Canon_EOS_MFDrive)
     AfCancel = 0x9160  #: lgp; sent at exit when listed (config.c:563-564); trace
+
+
+@unique
+class DriveLensStep(IntEnum):
+    """DriveLens 0x9155's parameter: a small, middle or large focus step nearer, or with
+    bit 15 set farther (libgphoto2's manualfocusdrive "Near 1..3"/"Far 1..3"; Canon's
+    EDSDK kEdsEvfDriveLens_Near1 = 1 ... Far3 = 0x8003)."""
+
+    Near1 = 0x0001
+    Near2 = 0x0002
+    Near3 = 0x0003
+    Far1 = 0x8001
+    Far2 = 0x8002
+    Far3 = 0x8003
 
 
 @unique
@@ -214,6 +229,7 @@ __all__ = [
     "CanonOperationCode",
     "CanonPropCode",
     "CanonResponseCode",
+    "DriveLensStep",
     "EVFOutput",
     "RemoteReleaseMode",
     "RemoteReleaseResult",

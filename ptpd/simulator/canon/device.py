@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import math
 import threading
 import weakref
 from collections.abc import Callable, Iterable
@@ -49,6 +50,13 @@ CTG_INFO = ev.Unknown(E.CTGInfoCheckComplete, STORAGE_ID.to_bytes(4, "little"))
 #: the FocusInfoEx value a half press reports: the real dump's size, no points in it
 #: (libgphoto2 reads that as "no focus points returned", which ends its focus wait)
 FOCUS_INFO = (100).to_bytes(4, "little") + bytes(96)
+#: the lens drive (DriveLens): positions evenly spread in dioptres from the nearest focus
+#: (0.3 m) to infinity, how many a step of size 1, 2, 3 moves, and where the first drive
+#: finds the lens (2 m) [inferred: a real lens's step sizes depend on the lens]
+LENS_POSITIONS = 61
+NEAREST_DIOPTRES = 1 / 0.3
+DRIVE_STEPS = {1: 1, 2: 3, 3: 10}
+LENS_START = round((LENS_POSITIONS - 1) * (1 - 0.5 / NEAREST_DIOPTRES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,7 @@ class CaptureJob:
     delay_s: float
     settings: dict[int, Value]
     to_host: bool
+    focus: float | None = None  #: metres the lens stands at; None: never driven
 
 
 class CanonDevice:
@@ -89,6 +98,7 @@ class CanonDevice:
         self.capturing = False
         self.captures = 0
         self.evf_since: float | None = None  #: when the live-view output was turned on
+        self.lens: int | None = None  #: the drive's lens position (0 nearest); None: never driven
         date = ptp_datetime(clock())
         dcim = self.store.add_folder(STORAGE_ID, st.ROOT, "DCIM", date=date)
         self.folder = self.store.add_folder(STORAGE_ID, dcim.handle, PHOTO_FOLDER, date=date).handle
@@ -167,6 +177,26 @@ class CanonDevice:
         out = self.values.get(C.EVFOutputDevice, 0)
         return self.values.get(C.EVFMode) == 1 and isinstance(out, int) and bool(out & self.profile.live_bit)
 
+    def drive_lens(self, param: int) -> bool:
+        """DriveLens: the lens moved a step of size ``param & 0x7FFF`` (1 to 3), farther
+        with bit 15; it stops at either end. False for a step size the body has not."""
+        size = DRIVE_STEPS.get(param & 0x7FFF)
+        if size is None:
+            return False
+        here = LENS_START if self.lens is None else self.lens
+        self.lens = max(0, min(LENS_POSITIONS - 1, here + (size if param & 0x8000 else -size)))
+        return True
+
+    def focus_m(self) -> float | None:
+        """Where the driven lens is focused (metres, infinity at the far end); None before
+        any drive: the body's autofocus finds the subject and the scene renders sharp. The
+        simulated body keeps the driven position through a release [inferred: a real one
+        may focus again on the half press, as its AF settings say]."""
+        if self.lens is None:
+            return None
+        dioptres = NEAREST_DIOPTRES * (1 - self.lens / (LENS_POSITIONS - 1))
+        return math.inf if dioptres <= 0 else 1 / dioptres
+
     def labels(self, settings: dict[int, Value] | None = None) -> dict[str, str]:
         """The settings as the labels the scene prints and reacts to."""
         s = self.values if settings is None else settings
@@ -180,16 +210,17 @@ class CanonDevice:
 
     # -- captures -----------------------------------------------------------------------------
 
-    def render(self, settings: dict[int, Value]) -> tuple[bytes, bytes, tuple[int, int], tuple[int, int], _dt.datetime]:
-        """A real JPEG of the scene with these settings in its pixels and EXIF: (JPEG,
-        thumbnail, thumbnail size, image size, when)."""
+    def render(self, settings: dict[int, Value], focus: float | None = None,
+               ) -> tuple[bytes, bytes, tuple[int, int], tuple[int, int], _dt.datetime]:
+        """A real JPEG of the scene with these settings in its pixels and EXIF, focused at
+        ``focus`` metres (None: all sharp): (JPEG, thumbnail, thumbnail size, image size, when)."""
         with self.lock:
             sequence = self.captures + 1
         when = self.clock().replace(microsecond=0)
         size = self.profile.sizes.get(V.image_size_class(int(settings.get(C.ImageFormat, 0x0300))), (1536, 1024))
         labels = self.labels(settings)
         img = scene.render(size[0], size[1], float(sequence), labels, seed=0,
-                           timestamp=f"#{sequence:04d}  {when:%Y-%m-%d %H:%M:%S}")
+                           timestamp=f"#{sequence:04d}  {when:%Y-%m-%d %H:%M:%S}", focus=focus)
         data = jpeg.encode_jpeg(img, quality=self.jpeg_quality, exif=self._exif(settings, labels, when))
         thumb = jpeg.thumbnail(data, THUMB_SIZE)
         with Image.open(io.BytesIO(thumb)) as t:
@@ -218,9 +249,9 @@ class CanonDevice:
         """Accept a release (the caller checked that the body is free); the job to complete."""
         with self.lock:
             self.capturing = True
-            settings = dict(self.values)
+            settings, focus = dict(self.values), self.focus_m()
         delay = V.DRIVE_DELAY.get(int(settings.get(C.DriveMode, 0)), 0.0)
-        return CaptureJob(delay, settings, settings.get(C.CaptureDestination) == CAPTURE_TO_HOST)
+        return CaptureJob(delay, settings, settings.get(C.CaptureDestination) == CAPTURE_TO_HOST, focus)
 
     def complete_capture(self, job: CaptureJob) -> tuple[()]:
         """Take the picture (thread-safe) and queue its records: RequestObjectTransfer for
@@ -228,7 +259,7 @@ class CanonDevice:
         counters. Nothing goes out on the event channel: an EOS body reports through
         GetEvent alone."""
         try:
-            rendered = self.render(job.settings)
+            rendered = self.render(job.settings, job.focus)
             with self.lock:
                 self.captures += 1
                 if job.to_host:

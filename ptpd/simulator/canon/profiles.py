@@ -41,7 +41,7 @@ _EOS_OPERATIONS = (
     EOS.GetMACAddress, EOS.GetStorageIDs, EOS.GetStorageInfo, EOS.GetDeviceInfoEx, EOS.SetDevicePropValueEx,
     EOS.GetRemoteMode, EOS.SetRemoteMode, EOS.SetEventMode, EOS.GetEvent, EOS.TransferComplete, EOS.PCHDDCapacity,
     EOS.SetUILock, EOS.ResetUILock, EOS.KeepDeviceOn, EOS.RequestDevicePropValue, EOS.RemoteReleaseOn,
-    EOS.RemoteReleaseOff, EOS.SetRequestOLCInfoGroup, EOS.GetViewFinderData, EOS.AfCancel,
+    EOS.RemoteReleaseOff, EOS.SetRequestOLCInfoGroup, EOS.GetViewFinderData, EOS.DriveLens, EOS.AfCancel,
 )  # fmt: skip
 EVENTS = (
     E.ObjectAddedEx, E.ObjectRemoved, E.RequestObjectTransfer, E.PropValueChanged, E.AvailListChanged,

@@ -17,6 +17,8 @@ sends and needs (research notes §1, §4-§6, §11.1; library.c, config.c):
   taken answers DeviceBusy, as real bodies do too soon after one (gphoto2#213);
 * GetViewFinderData answers ObjectNotReady (0xA102) until EVF mode is 1 and the output
   bit is set, and for a moment after; then a blob list of the frame and the end blob;
+* DriveLens moves the lens (:meth:`CanonDevice.drive_lens`) in live view only, answering
+  ObjectNotReady outside it and while it starts; the pictures are focused where it stands;
 * TransferComplete frees a picture kept in RAM; GetPartialObject and GetObjectInfo
   reach those pictures too (read at offset, as libgphoto2 does).
 """
@@ -71,7 +73,7 @@ PARAM_COUNT: dict[int, int] = {
     EOS.SetDevicePropValueEx: 0, EOS.GetRemoteMode: 0, EOS.SetRemoteMode: 1, EOS.SetEventMode: 1, EOS.GetEvent: 0,
     EOS.TransferComplete: 1, EOS.PCHDDCapacity: 3, EOS.SetUILock: 0, EOS.ResetUILock: 0, EOS.KeepDeviceOn: 0,
     EOS.RequestDevicePropValue: 1, EOS.RemoteReleaseOn: 2, EOS.RemoteReleaseOff: 1, EOS.SetRequestOLCInfoGroup: 1,
-    EOS.GetViewFinderData: 3, EOS.AfCancel: 0,
+    EOS.GetViewFinderData: 3, EOS.DriveLens: 1, EOS.AfCancel: 0,
 }  # fmt: skip
 #: operations whose data phase comes from the host
 DATA_OUT_OPERATIONS = frozenset({EOS.SetDevicePropValueEx})
@@ -295,6 +297,15 @@ class CanonSession:
         return Reply(RC.OK, data=encode_viewfinder([(ViewFinderBlob.JPEG, jpeg), (5, struct.pack("<HHHH", w, h, 0, 0))]))
 
 
+    def _drive_lens(self, p: tuple[int, ...], data: bytes | None) -> Reply:
+        # only in live view, and not while it starts [inferred: the answer of a real body
+        # outside live view is not known; libgphoto2 drives the lens only in live view]
+        dev = self.device
+        if not dev.liveview_on() or (dev.evf_since is not None and time.monotonic() - dev.evf_since < EVF_WARMUP):
+            return Reply(CanonResponseCode.ObjectNotReady)
+        return Reply(RC.OK if dev.drive_lens(p[0]) else RC.InvalidParameter)
+
+
 def _allowed(code: int, value: object, allowed: tuple[object, ...], live_bit: int) -> bool:
     if code == C.EVFOutputDevice:
         # any output bits: libgphoto2 turns it off (0) at exit although real lists lack 0
@@ -337,6 +348,7 @@ _HANDLERS: dict[int, Callable[[CanonSession, tuple[int, ...], bytes | None], Rep
     EOS.RemoteReleaseOff: _S._ok,
     EOS.SetRequestOLCInfoGroup: _S._ok,
     EOS.GetViewFinderData: _S._viewfinder,
+    EOS.DriveLens: _S._drive_lens,
     EOS.AfCancel: _S._ok,
 }
 assert set(_HANDLERS) == set(PARAM_COUNT)
