@@ -452,6 +452,28 @@ def test_job_start_watch_list_show_and_refusals(daemon: Daemon, tmp_path: Path) 
     assert ptpctl("job", "show", "99999", env=daemon.full_env()).returncode == 104
 
 
+def test_a_job_goes_on_after_the_ptpctl_that_started_it_exits(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+    env = daemon.full_env()
+    p = ptpctl("job", "start", "timelapse", "--interval", "0.5", "--count", "3", "--dir", str(tmp_path), env=env)
+    assert p.returncode == 0 and p.stdout.startswith("started timelapse job "), p.stderr
+    job_id = int(p.stdout.split()[3].rstrip(":"))
+    # another process follows it, a JSON object a report, to its end
+    w = ptpctl("--json", "job", "watch", str(job_id), env=env)
+    assert w.returncode == 0, w.stderr
+    reports = [json.loads(line) for line in w.stdout.splitlines()]
+    events = [r["event"] for r in reports]
+    # where it stands when the watch begins, then each shot as it comes, then its end
+    assert events[0] == "current" and events[-1] == "ended" and "shot" in events, events
+    assert reports[-1]["state"] == "done" and reports[-1]["done"] == 3
+    assert len(list(tmp_path.iterdir())) == 3
+    # a tether job stopped from yet another process
+    p = ptpctl("job", "start", "tether", "--dir", str(tmp_path / "t"), env=env)
+    job_id = int(p.stdout.split()[3].rstrip(":"))
+    s = ptpctl("job", "stop", str(job_id), env=env)
+    assert s.returncode == 0 and "stopped" in s.stdout, (s.stdout, s.stderr)
+    assert json.loads(ptpctl("--json", "job", "show", str(job_id), env=env).stdout)["state"] == "stopped"
+
+
 def test_lock_unlock_and_lock_for_a_command(daemon: Daemon) -> None:  # noqa: F811
     env = daemon.full_env()
     env.pop("PTPD_LEASE", None)

@@ -96,6 +96,54 @@ def test_bracket_puts_exposure_compensation_back_after_faults_mid_run(sim: Daemo
     sub.close()
 
 
+def exif_exposure(path: str) -> float:
+    with Image.open(path) as im:
+        return float(im.getexif().get_ifd(0x8769)[0x829A])  # Exif IFD: ExposureTime
+
+
+def test_bracket_of_shutter_speeds_puts_the_speed_back(sim: Daemon, tmp_path: Path) -> None:
+    c = sim.c
+    before = c.ok("get", {"prop": "exposure"})
+    c.ok("set", {"prop": "exposure", "value": "1/50"})
+    try:
+        job = c.ok("job.start", {"kind": "bracket", "options": {"steps": 3, "ev": 1, "prop": "exposure",
+                                                                  "dir": str(tmp_path)}})
+        assert [v for _, v in job["options"]["plan"]] == ["1/100", "1/50", "1/25"]  # darkest first
+        done = wait_job(sim, job["id"], lambda j: j["state"] != "running")
+        assert done["state"] == "done" and done["done"] == 3, done
+        times = [exif_exposure(s["path"]) for s in done["shots"]]
+        assert times == [0.01, 0.02, 0.04], times  # one stop apart in the pictures themselves
+        assert c.ok("get", {"prop": "exposure"})["label"] == "1/50"
+        # a step the camera cannot reach is refused before anything changes
+        err = c.call("job.start", {"kind": "bracket", "options": {"steps": 9, "ev": 3, "prop": "exposure"}})["error"]
+        assert err["code"] == "bad_request" and "beyond the camera's exposure" in err["message"], err
+    finally:
+        c.ok("set", {"prop": "exposure", "value": before["label"]})
+
+
+def test_a_timelapse_on_a_schedule_deletes_each_shot_once_saved(sim: Daemon, tmp_path: Path) -> None:
+    """``start``/``stop`` times plan the grid; ``duration`` ends it too; with
+    ``delete_after`` the card keeps none of the job's pictures, the directory all."""
+    c = sim.c
+    on_card = {o["handle"] for o in c.ok("objects")["objects"]}
+    start = time.time() + 0.8
+    job = c.ok("job.start", {"kind": "timelapse", "options": {
+        "interval": 0.5, "start": start, "stop": start + 1.7, "dir": str(tmp_path / "a"), "delete_after": True}})
+    assert job["state"] == "running" and job["options"]["start"] == start
+    done = wait_job(sim, job["id"], lambda j: j["state"] != "running")
+    assert done["state"] == "done" and done["done"] == 4 and done["missed"] == 0, done  # 0, 0.5, 1.0, 1.5 s
+    assert [s["planned"] for s in done["shots"]] == [start + k * 0.5 for k in range(4)]
+    assert all(s["actual"] >= s["planned"] for s in done["shots"])  # never early
+    files = sorted((tmp_path / "a").iterdir())
+    assert len(files) == 4 and all(valid_jpeg(p) for p in files)
+    assert {o["handle"] for o in c.ok("objects")["objects"]} == on_card  # each deleted once saved
+    # by duration, without a directory: the pictures stay on the card
+    job = c.ok("job.start", {"kind": "timelapse", "options": {"interval": 0.5, "duration": 1.2}})
+    done = wait_job(sim, job["id"], lambda j: j["state"] != "running")
+    assert done["state"] == "done" and done["done"] == 3, done  # 0, 0.5, 1.0 s
+    assert len({o["handle"] for o in c.ok("objects")["objects"]} - on_card) == 3
+
+
 def sharpness(path: str, top: float, bottom: float) -> float:
     """Variance of the Laplacian in a band of rows (the middle columns): high where sharp."""
     with Image.open(path) as im:
