@@ -1,9 +1,10 @@
 """Jobs that outlive everything around them, with the camera and the daemon as real
 processes: a time-lapse through a camera restart and a daemon killed (SIGKILL) and
-started again; a tethered download of pictures taken on the body (``SIGUSR1`` presses
+started again, and through a clean restart (SIGTERM, as ``systemctl restart``); a
+tethered download of pictures taken on the body (``SIGUSR1`` presses
 the simulated body's shutter button), caught up after the daemon was away, never twice.
 
-Both tests run their own simulated camera (``ptpd simulate``) and daemon (``ptpd run
+The three run their own simulated camera (``ptpd simulate``) and daemon (``ptpd run
 --camera``) and run side by side (a thread each) to keep the suite short.
 """
 
@@ -183,6 +184,29 @@ def tether_across_a_daemon_restart(tmp: Path) -> None:
         cam.stop()
 
 
+def timelapse_across_a_unit_restart(tmp: Path) -> None:
+    """``systemctl restart``: SIGTERM, a clean exit, a new daemon on the same state
+    directory; the time-lapse resumes on its grid and ends with every shot once."""
+    cam = Camera()
+    d = daemon_for(tmp / "unit", cam)
+    try:
+        out = tmp / "unit-frames"
+        job = d.c.ok("job.start", {"kind": "timelapse", "options": {"interval": 1, "count": 4, "dir": str(out)}})["id"]
+        wait_job(d, job, lambda j: j["done"] >= 1)
+        assert d.close() == 0  # SIGTERM: the daemon stops cleanly, the job stays to resume
+        d = daemon_for(tmp / "unit", cam)
+        final = wait_job(d, job, lambda j: j["state"] != "running", timeout=30)
+        assert final["state"] == "done" and final["done"] == 4, final
+        files = sorted(out.iterdir())
+        assert len(files) == 4 and all(valid_jpeg(p) for p in files), files
+        assert len({hashlib.sha256(p.read_bytes()).digest() for p in files}) == 4
+        slots = [s["slot"] for s in final["shots"]]
+        assert slots == sorted(set(slots))  # each slot once, across the restart
+    finally:
+        d.close()
+        cam.stop()
+
+
 def test_timelapse_and_tether_outlive_camera_and_daemon(tmp_path: Path) -> None:
     errors: list[BaseException] = []
 
@@ -192,7 +216,8 @@ def test_timelapse_and_tether_outlive_camera_and_daemon(tmp_path: Path) -> None:
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in (timelapse_through_restarts, tether_across_a_daemon_restart)]
+    threads = [threading.Thread(target=run, args=(fn,)) for fn in (timelapse_through_restarts, tether_across_a_daemon_restart,
+                                                              timelapse_across_a_unit_restart)]
     for t in threads:
         t.start()
     for t in threads:
