@@ -466,6 +466,12 @@ def test_a_job_goes_on_after_the_ptpctl_that_started_it_exits(daemon: Daemon, tm
     assert events[0] == "current" and events[-1] == "ended" and "shot" in events, events
     assert reports[-1]["state"] == "done" and reports[-1]["done"] == 3
     assert len(list(tmp_path.iterdir())) == 3
+    # a bracket, as the example, followed to its end
+    before = json.loads(ptpctl("--json", "get", "exp-bias", env=env).stdout)["label"]
+    b = ptpctl("job", "start", "bracket", "--steps", "5", "--ev", "1", "--watch", env=env)
+    assert b.returncode == 0 and b.stdout.splitlines()[-1].endswith("(done: 5 shots)"), (b.stdout, b.stderr)
+    assert "settings put back: exp-bias" in b.stdout
+    assert json.loads(ptpctl("--json", "get", "exp-bias", env=env).stdout)["label"] == before
     # a tether job stopped from yet another process
     p = ptpctl("job", "start", "tether", "--dir", str(tmp_path / "t"), env=env)
     job_id = int(p.stdout.split()[3].rstrip(":"))

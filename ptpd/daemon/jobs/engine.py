@@ -205,12 +205,15 @@ class JobEngine:
             # how it ended is written down first: settings owed are put back from the store
             # whatever happens next (here, or when the camera or the daemon is back)
             self.store.end_job(job.id, state, detail)
+            # put back while the job still holds the camera: whoever acts on "ended" finds
+            # the settings as they were, and no one else's set comes in between
+            restored = await job.restore_settings()
             job.row.state, job.row.ended, job.detail, job.next_at = state, time.time(), detail, None
             log.log(logging.WARNING if state == FAILED else logging.INFO, "job %d (%s) %s: %s", job.id, job.kind, state, detail)
             self.leases.release_job(job.id)
             self.running.pop(job.id, None)
             self.publish(job, "ended")
-            if not await job.restore_settings():
+            if not restored:
                 log.info("job %d: its settings are put back when the camera returns", job.id)
         finally:
             self.running.pop(job.id, None)
