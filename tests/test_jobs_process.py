@@ -126,7 +126,10 @@ def timelapse_through_restarts(tmp: Path) -> None:
         slots = [s["slot"] for s in final["shots"]]
         assert slots == sorted(set(slots))
         assert all(abs(s["planned"] - (start + s["slot"])) < 1e-6 for s in final["shots"])
-        assert all(abs(s["drift"]) < 0.5 for s in saved), saved
+        # a shot starts within its lateness window (0.5 s at 1 s) and gets the camera soon
+        # after (on a loaded machine a moment later)
+        assert final["options"]["late"] == 0.5
+        assert all(0 <= s["drift"] < 0.5 + 0.25 for s in saved), saved
         assert final["drift"]["n"] == 6
         assert d.c.ok("status")["lease"] is None  # the job gave the camera back
         assert d.client().ok("set", {"prop": "iso", "value": "800"})["label"] == "800"
