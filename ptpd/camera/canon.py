@@ -614,23 +614,18 @@ class CanonCamera(GenericCamera):
 
     async def focus_step(self, steps: int) -> bool:
         """``|steps|`` of DriveLens's small steps (Far 1, or Near 1 when negative), live view
-        turned on first: a body drives its lens only in live view, and answers not ready
-        (or busy) for a moment after it was turned on, which is waited out. The body does
-        not say where the lens stands, so the end of its travel goes unnoticed: True."""
+        turned on first (a body drives its lens only there; not ready or busy is waited out).
+        The body does not say where the lens stands: the end of its travel goes unnoticed."""
         if not self._drives_lens():
             return await super().focus_step(steps)
         await self._evf_on()
         step = DriveLensStep.Far1 if steps > 0 else DriveLensStep.Near1
         for _ in range(abs(steps)):
             deadline = time.monotonic() + DRIVE_LENS_NOT_READY
-            while True:
-                resp, _ = await self.link.transact(EOS.DriveLens, (step,))
-                if resp.code == ResponseCode.OK:
-                    break
-                waiting = resp.code in (CanonResponseCode.ObjectNotReady, ResponseCode.DeviceBusy)
-                if not waiting or time.monotonic() > deadline:
+            while (resp := (await self.link.transact(EOS.DriveLens, (step,)))[0]).code != ResponseCode.OK:
+                if resp.code not in (CanonResponseCode.ObjectNotReady, ResponseCode.DeviceBusy) or time.monotonic() > deadline:
                     raise ResponseError(resp.code, f"camera did not drive the lens ({_response(resp.code)})", resp.params)
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)  # live view starting, the lens moving
         return True
 
     # -- live view -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from ptpd_console.errors import CliError, Exit, Interrupted
+from ptpd_console.tables import json_default
 
 from .. import output
 from ..params import json_option, pass_session, want_json
@@ -256,7 +257,7 @@ def _watch(ctx: click.Context, session: Session, job_id: int, as_json: bool) -> 
             last = update.job
             if as_json:
                 data = {k: v for k, v in update.data.items() if k not in ("seq", "t")} or update.job.to_dict()
-                click.echo(_json.dumps({"event": update.event, **data}, default=output._default))
+                click.echo(_json.dumps({"event": update.event, **data}, default=json_default))
                 sys.stdout.flush()
                 continue
             note = _note(update)
