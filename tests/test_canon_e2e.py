@@ -188,11 +188,13 @@ def test_live_view_frames_and_the_output_put_back() -> None:
 def test_drive_lens_steps_the_focus_in_live_view() -> None:
     """DriveLens moves the lens only in live view (turned on first); the pictures are
     focused where it stands: the ground at the bottom sharp near, the horizon far."""
-    from tests.test_jobs import sharpness
+    from test_jobs import sharpness
 
     async def shot(cam: CanonCamera) -> bytes:
         s = await cam.capture()
-        got = await cam.fetch(s.transfer())  # type: ignore[arg-type]
+        tr = s.transfer()
+        assert tr is not None  # a capture's picture is known to the camera
+        got = await cam.fetch(tr)
         return bytes(got.data)
 
     async def t(sim: Any, cam: CanonCamera) -> None:
@@ -204,20 +206,21 @@ def test_drive_lens_steps_the_focus_in_live_view() -> None:
         assert await cam.focus_step(-LENS_POSITIONS)  # all the way near (it stops at the end)
         # a drive each, and a few more refused while live view was starting (waited out)
         assert sim.device.lens == 0 and LENS_POSITIONS <= ops.count(EOS.DriveLens) <= LENS_POSITIONS + 5
-        near = await shot(cam)
+        shots["near"] = await shot(cam)
         assert await cam.focus_step(LENS_POSITIONS)
         assert sim.device.lens == LENS_POSITIONS - 1
-        far = await shot(cam)
-        bands = {}
-        for name, data in (("near", near), ("far", far)):
+        shots["far"] = await shot(cam)
+
+    shots: dict[str, bytes] = {}
+    run(t)
+    bands = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in shots.items():
             path = f"{tmp}/{name}.jpg"
             with open(path, "wb") as f:
                 f.write(data)
             bands[name] = (sharpness(path, 0.95, 1.0), sharpness(path, 0.35, 0.4))  # the near ground, the hills
-        assert bands["near"][0] > 10 * bands["far"][0] and bands["far"][1] > 10 * bands["near"][1], bands
-
-    with tempfile.TemporaryDirectory() as tmp:
-        run(t)
+    assert bands["near"][0] > 10 * bands["far"][0] and bands["far"][1] > 10 * bands["near"][1], bands
 
 
 def test_polled_events_report_changes_and_new_objects() -> None:

@@ -431,7 +431,7 @@ def test_tab_completes_after_an_escaped_space_in_the_shell(daemon: Daemon, tmp_p
 # -- jobs and the control lease ------------------------------------------------------------------
 
 
-def test_job_start_watch_list_show_and_refusals(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_job_start_watch_list_show_and_refusals(daemon: Daemon, tmp_path: Path) -> None:
     r = run(daemon, "job", "start", "timelapse", "--interval", "0.5", "--count", "2", "--dir", str(tmp_path), "--watch")
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
@@ -452,7 +452,7 @@ def test_job_start_watch_list_show_and_refusals(daemon: Daemon, tmp_path: Path) 
     assert ptpctl("job", "show", "99999", env=daemon.full_env()).returncode == 104
 
 
-def test_a_job_goes_on_after_the_ptpctl_that_started_it_exits(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_a_job_goes_on_after_the_ptpctl_that_started_it_exits(daemon: Daemon, tmp_path: Path) -> None:
     env = daemon.full_env()
     p = ptpctl("job", "start", "timelapse", "--interval", "0.5", "--count", "3", "--dir", str(tmp_path), env=env)
     assert p.returncode == 0 and p.stdout.startswith("started timelapse job "), p.stderr
@@ -480,7 +480,7 @@ def test_a_job_goes_on_after_the_ptpctl_that_started_it_exits(daemon: Daemon, tm
     assert json.loads(ptpctl("--json", "job", "show", str(job_id), env=env).stdout)["state"] == "stopped"
 
 
-def test_lock_unlock_and_lock_for_a_command(daemon: Daemon) -> None:  # noqa: F811
+def test_lock_unlock_and_lock_for_a_command(daemon: Daemon) -> None:
     env = daemon.full_env()
     env.pop("PTPD_LEASE", None)
     p = ptpctl("lock", "--name", "tester", env=env)

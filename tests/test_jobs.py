@@ -6,7 +6,6 @@ on the body while the link was down, and the lease refuses others' ``set``.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,9 +17,8 @@ import zmq
 from PIL import Image
 
 from ptpd import bus
-from tests.test_daemon_process import Raw
-from tests.test_daemon_sim import Daemon, needs_generic, recv, wait_status
-from tests.test_jobs_process import valid_jpeg, wait_job
+from test_daemon_sim import Daemon, needs_generic, recv, wait_status
+from test_jobs_process import valid_jpeg, wait_job
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.conftest import Proc, free_port, wait_for_port
-from tests.test_daemon_process import PTPD
-from tests.test_daemon_sim import Daemon, wait_status
+from conftest import Proc, free_port, wait_for_port
+from test_daemon_process import PTPD
+from test_daemon_sim import Daemon, wait_status
 
 pytestmark = pytest.mark.timeout(90)
 

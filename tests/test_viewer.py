@@ -281,7 +281,7 @@ def test_a_canon_dial_draws_the_standard_badge(dial: int, letter: str) -> None:
     assert np.array_equal(draw(frame.copy(), canon)[y0:y1, x0:x1], draw(frame.copy(), standard)[y0:y1, x0:x1])
 
 
-def test_a_running_job_shows_on_the_overlay(daemon: Daemon, tmp_path: Path) -> None:  # noqa: F811
+def test_a_running_job_shows_on_the_overlay(daemon: Daemon, tmp_path: Path) -> None:
     """ptpview finds the jobs running when it starts (and follows job.<id> events): a line
     under the top row, gone once the job ended."""
     with daemon.client() as c:
@@ -292,7 +292,9 @@ def test_a_running_job_shows_on_the_overlay(daemon: Daemon, tmp_path: Path) -> N
             assert r.returncode == 0, r.stderr
         finally:
             c.jobs.stop(job.id)
-    diff = cv2.absdiff(cv2.imread(str(tmp_path / "v.png")), cv2.imread(str(tmp_path / "b.png"))).max(axis=2)
+    view, bare = cv2.imread(str(tmp_path / "v.png")), cv2.imread(str(tmp_path / "b.png"))
+    assert view is not None and bare is not None
+    diff = cv2.absdiff(view, bare).max(axis=2)
     x0, y0, x1, y1 = widget_boxes(640, 480)["job"]
     assert (diff[y0:y1, x0:x1] > 60).sum() > 50
 

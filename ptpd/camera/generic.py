@@ -46,7 +46,7 @@ from ptpd.camera.base import (
 from ptpd.camera.errors import CaptureTimeout, InitFailed, PTPError, ResponseError, Timeout, Unsupported, read_dataset
 from ptpd.protocol.codes import DataType, DevicePropCode, EventCode, InitFailReason, OperationCode, ResponseCode
 from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, Range, decode_uint32_array
-from ptpd.protocol.datatypes import decode_value, encode_value
+from ptpd.protocol.datatypes import Value, decode_value, encode_value
 from ptpd.protocol.initiator import DEFAULT_GUID, PTPIP_PORT, EventSubscription, PTPIPInitiator
 from ptpd.protocol.properties import FOCUS_INFINITY
 
@@ -90,12 +90,19 @@ def _dioptres(mm: int) -> float:
     return 0.0 if mm >= FOCUS_INFINITY or mm <= 0 else 1000.0 / mm
 
 
+def _mm(value: Value) -> int:
+    """A FocusDistance value: an int, as :meth:`GenericCamera._focus_desc` takes only an
+    integer FocusDistance (UINT16 in the standard)."""
+    assert isinstance(value, int), value
+    return value
+
+
 def _focus_positions(desc: DevicePropDesc) -> list[int]:
     """The FocusDistance values to step through, nearest first."""
     if isinstance(desc.form, Enumeration):
-        return sorted({int(v) for v in desc.form.values}, key=lambda v: -_dioptres(v))  # type: ignore[call-overload]
+        return sorted({_mm(v) for v in desc.form.values}, key=lambda v: -_dioptres(v))
     assert isinstance(desc.form, Range)
-    lo, hi, step = int(desc.form.minimum), int(desc.form.maximum), max(1, int(desc.form.step))  # type: ignore[call-overload]
+    lo, hi, step = _mm(desc.form.minimum), _mm(desc.form.maximum), max(1, _mm(desc.form.step))
     near, far = _dioptres(max(lo, 1)), _dioptres(hi)
     out: set[int] = set()
     for i in range(FOCUS_RANGE_STEPS):
@@ -442,7 +449,7 @@ class GenericCamera(Camera):
             return None
         finally:
             self._settle()
-        ok = desc.writable and isinstance(desc.form, (Enumeration, Range))
+        ok = desc.writable and isinstance(desc.form, (Enumeration, Range)) and isinstance(desc.current, int)
         return desc if ok else None
 
     async def supports_focus_drive(self) -> bool:
@@ -465,7 +472,7 @@ class GenericCamera(Camera):
         if steps == 0:
             return True
         positions = _focus_positions(desc)
-        current = int(desc.current)  # type: ignore[call-overload]
+        current = _mm(desc.current)
         here = min(range(len(positions)), key=lambda i: abs(_dioptres(positions[i]) - _dioptres(current)))
         target = max(0, min(len(positions) - 1, here + steps))
         if target == here:

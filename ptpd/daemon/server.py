@@ -29,7 +29,14 @@ from ptpd.bus import BusError, ErrorCode
 from ptpd.camera import Camera, Progress, Target
 from ptpd.daemon.args import check_args
 from ptpd.daemon.commands import HANDLERS
-from ptpd.daemon.config import Config, default_state_dir, endpoint_is_local, ensure_ipc_dirs, ipc_in_use, load_or_create_guid
+from ptpd.daemon.config import (
+    Config,
+    default_state_dir,
+    endpoint_is_local,
+    ensure_ipc_dirs,
+    ipc_in_use,
+    load_or_create_guid,
+)
 from ptpd.daemon.context import Request
 from ptpd.daemon.errors import to_bus_error
 from ptpd.daemon.inflight import Flight, Flights, Stop, not_started

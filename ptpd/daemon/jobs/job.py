@@ -283,7 +283,7 @@ class Job:
         self._wake.clear()
         try:
             await asyncio.wait_for(self._wake.wait(), seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     async def sleep_until(self, when: float) -> None:
@@ -506,7 +506,7 @@ class Job:
                 return False
             try:
                 for prop, value in restore:
-                    pv = await self.on_camera("set", lambda cam, p=prop, v=value: cam.set(p, v))
+                    pv = await self.on_camera("set", lambda cam: cam.set(prop, value))  # noqa: B023  # call() runs it in this iteration
                     link.update_prop(pv)
             except Exception as exc:
                 err = to_bus_error(exc)

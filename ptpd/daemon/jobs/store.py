@@ -195,7 +195,7 @@ class JobStore:
 
     def shots(self, job: int) -> list[ShotRow]:
         cur = self.db.execute(f"SELECT slot, {', '.join(_SHOT_FIELDS)} FROM shots WHERE job = ? ORDER BY slot", (job,))
-        return [ShotRow(r[0], *r[1:-1], json.loads(r[-1] or "{}")) for r in cur]
+        return [ShotRow(**{**dict(zip(("slot", *_SHOT_FIELDS), r)), "extra": json.loads(r[-1] or "{}")}) for r in cur]
 
     # -- files (tether) ------------------------------------------------------------------
 

@@ -106,10 +106,10 @@ class Tether(Job):
             self.say("waiting for pictures" if link.connected else f"waiting for the camera ({link.detail or link.connection.value})")
             try:
                 handle = await asyncio.wait_for(self._added.get(), _IDLE)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             try:
-                entry = await self.on_camera("object_info", lambda cam: cam.object_info(handle))
+                entry = await self.on_camera("object_info", lambda cam: cam.object_info(handle))  # noqa: B023  # call() runs it in this iteration
             except Exception as exc:
                 err = to_bus_error(exc)
                 if err.code not in LINK_CODES:  # gone again already (deleted by its taker)
@@ -198,7 +198,7 @@ class Tether(Job):
             return
         try:
             _, err = await asyncio.wait_for(proc.communicate(), limit)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()

@@ -14,7 +14,7 @@ from ptpd_console.errors import CliError, Exit, Interrupted
 from ptpd_console.tables import json_default
 
 from .. import output
-from ..params import json_option, pass_session, want_json
+from ..params import json_option, pass_session
 from ..session import Session
 
 #: width of the progress bar of ``job watch`` on a terminal
