@@ -114,7 +114,7 @@ class AutoCamera(Camera):
         return await self.camera.storage()
 
     @property
-    def focus_drive_settings(self) -> tuple[str, ...]:  # type: ignore[override]
+    def focus_drive_settings(self) -> tuple[str, ...]:
         return self.camera.focus_drive_settings
 
     async def supports_focus_drive(self) -> bool:

@@ -397,8 +397,10 @@ class Camera(abc.ABC):
             stores.append(StoreEntry(sid, si.storage_description, si.max_capacity, si.free_space_in_bytes, images))
         return stores
 
-    #: properties (by name) a focus drive changes, which a focus stack puts back afterwards
-    focus_drive_settings: tuple[str, ...] = ()
+    @property
+    def focus_drive_settings(self) -> tuple[str, ...]:
+        """Properties (by name) a focus drive changes, which a focus stack puts back afterwards."""
+        return ()
 
     async def supports_focus_drive(self) -> bool:
         """True when :meth:`focus_step` can move this body's focus (a focus stack needs it).

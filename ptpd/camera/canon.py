@@ -604,9 +604,9 @@ class CanonCamera(GenericCamera):
         return self._supports(EOS.DriveLens) and self._supports(EOS.GetViewFinderData)
 
     @property
-    def focus_drive_settings(self) -> tuple[str, ...]:  # type: ignore[override]
+    def focus_drive_settings(self) -> tuple[str, ...]:
         """DriveLens needs live view on: the output it turns on is put back after a stack."""
-        return ("evf-output",) if self._drives_lens() else GenericCamera.focus_drive_settings
+        return ("evf-output",) if self._drives_lens() else super().focus_drive_settings
 
     async def supports_focus_drive(self) -> bool:
         """DriveLens in live view where the body lists both; else the standard FocusDistance."""

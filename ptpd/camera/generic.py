@@ -435,7 +435,10 @@ class GenericCamera(Camera):
 
     # -- focus drive -------------------------------------------------------------------------
 
-    focus_drive_settings = ("focusmode", "focusdistance")
+    @property
+    def focus_drive_settings(self) -> tuple[str, ...]:
+        """FocusMode (set to manual) and FocusDistance."""
+        return ("focusmode", "focusdistance")
 
     async def _focus_desc(self) -> DevicePropDesc | None:
         """FocusDistance's description when the camera offers it writable with a form that

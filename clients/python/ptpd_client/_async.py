@@ -320,12 +320,12 @@ class AsyncClient(_Commands, _BaseClient):
     async def lock(self, holder: str | None = None, ttl: float = 60.0, *, renew: bool = True,
                    timeout: float | None = _UNSET) -> Lease:
         """Take the control lease, as :meth:`Client.lock` (renewed by a task)."""
-        lease = await self.request("lock", {"holder": holder, "ttl": ttl}, timeout=timeout)
+        lease: Lease = await self.request("lock", {"holder": holder, "ttl": ttl}, timeout=timeout)
         self.lease = lease.lease
         await self._stop_renewal()
         if renew:
             self._renewal = asyncio.ensure_future(self._renew(holder, ttl))
-        return lease  # type: ignore[no-any-return]
+        return lease
 
     async def unlock(self, *, force: bool = False, timeout: float | None = _UNSET) -> bool:
         """Release the control lease this client holds, as :meth:`Client.unlock`."""

@@ -206,7 +206,8 @@ class Jobs(JobsBase):
         """Wait until job ``job_id`` ended; the job as it ended (with its shots)."""
         for _ in self.watch(job_id, timeout=timeout):
             pass
-        return self.get(job_id)  # type: ignore[no-any-return]
+        job: Job = self.get(job_id)
+        return job
 
 
 class AsyncJobs(JobsBase):
@@ -249,4 +250,5 @@ class AsyncJobs(JobsBase):
         """Like :meth:`Jobs.wait`."""
         async for _ in self.watch(job_id, timeout=timeout):
             pass
-        return await self.get(job_id)  # type: ignore[no-any-return]
+        job: Job = await self.get(job_id)
+        return job

@@ -319,7 +319,7 @@ class Client(CommandMethods, _BaseClient):
         the lease's token with every request from now on; with ``renew`` a thread renews
         it every third of ``ttl`` (a client that dies stops renewing: the lease runs out
         ``ttl`` seconds later). ``CommandFailed`` (``locked``) when someone else holds it."""
-        lease = self.request("lock", {"holder": holder, "ttl": ttl}, timeout=timeout)
+        lease: Lease = self.request("lock", {"holder": holder, "ttl": ttl}, timeout=timeout)
         self.lease = lease.lease
         self._stop_renewal()
         if renew:
@@ -327,7 +327,7 @@ class Client(CommandMethods, _BaseClient):
             thread = threading.Thread(target=self._renew, args=(stop, holder, ttl), name="ptpd-lease", daemon=True)
             self._renewal = (stop, thread)
             thread.start()
-        return lease  # type: ignore[no-any-return]
+        return lease
 
     def unlock(self, *, force: bool = False, timeout: float | None = _UNSET) -> bool:
         """Release the control lease this client holds (``force``: whoever holds it, but

@@ -208,13 +208,13 @@ class Job:
 
     def drift(self) -> dict[str, Any] | None:
         """Actual minus planned release times of its shots, in seconds."""
-        drifts = sorted(s.actual - s.planned for s in self.shots.values() if s.actual is not None and s.planned is not None)
-        if not drifts:
+        by_slot = {s.slot: s.actual - s.planned for s in self.shots.values() if s.actual is not None and s.planned is not None}
+        if not by_slot:
             return None
-        last = max((s for s in self.shots.values() if s.actual is not None and s.planned is not None), key=lambda s: s.slot)
+        drifts = sorted(by_slot.values())
         return {
             "n": len(drifts),
-            "last": round(last.actual - last.planned, 4),  # type: ignore[operator]
+            "last": round(by_slot[max(by_slot)], 4),
             "mean": round(sum(drifts) / len(drifts), 4),
             "p99": round(percentile(drifts, 0.99), 4),
             "max": round(drifts[-1], 4),

@@ -137,7 +137,7 @@ async def take_shot(
             on_image(out)
 
     shot_ctx = ShotContext(ctx, request_id, released, announced)
-    run = CaptureRun(shot_ctx, Request(request_id, b"", Control()), 1,  # type: ignore[arg-type]
+    run = CaptureRun(shot_ctx, Request(request_id, b"", Control()), 1,  # type: ignore[arg-type]  # a Context in all but name: its attributes, two wrapped
                      download=dir is not None, preview=False, dir=dir, keep=keep)
     try:
         result = await run.run()
