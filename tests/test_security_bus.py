@@ -5,12 +5,13 @@ commands, known commands with invalid arguments, wrong frame counts, deep nestin
 large messages (``bench.busfuzz``), pipelined 100 at a time. Meanwhile a well-behaved
 client keeps asking ``ping`` and ``status``. Checked: every fuzz message gets exactly one
 reply, ``ok: false`` with a stable error code and the request's id when it had one; the
-good client gets every answer; the daemon's RSS after warm-up stays flat; an oversized
+good client gets every answer; the daemon's RSS after warm-up stays flat (see ALLOCATOR); an oversized
 message (over ``MAX_REQUEST_BYTES``) costs only its sender the connection.
 """
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 from collections import Counter
@@ -29,6 +30,17 @@ pytestmark = pytest.mark.timeout(120)
 CODES = {c.value for c in bus.ErrorCode}
 TOTAL = 10_000
 WINDOW = 100
+#: glibc raises its mmap threshold each time a large mmapped block is freed, so the 1-4 MiB
+#: fuzz messages (bench.busfuzz) end up on the heap, whose top it keeps: RSS then follows
+#: where the last big buffers happened to land (13.7-18.8 MB swings between two samples on
+#: a loaded machine, with nothing kept). A fixed threshold hands large buffers back when
+#: freed, so RSS follows what the daemon holds, which is what a leak changes.
+ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
+#: RSS is sampled every SAMPLE requests from WARM on; the growth compared is of the median
+#: of the last EDGE samples over the median of the first EDGE (one sample is a moment).
+#: What it sees is a leak of a few KB a request: in a trial, a planted 1 KB per bad request
+#: (8 MB over the run) hid behind the first samples' extra 5-6 MB, which later ones lose.
+WARM, SAMPLE, EDGE = 2_000, 500, 5
 
 
 class GoodClient(threading.Thread):
@@ -58,7 +70,7 @@ class GoodClient(threading.Thread):
 
 
 def test_ten_thousand_bad_requests(tmp_path: Path) -> None:
-    with Daemon(tmp_path, DaemonOptions(simulate="generic")) as d:
+    with Daemon(tmp_path, DaemonOptions(simulate="generic"), env=ALLOCATOR) as d:
         d.start(wait_connected=False)
         good = GoodClient(d.endpoints["command"])
         good.start()
@@ -97,7 +109,7 @@ def test_ten_thousand_bad_requests(tmp_path: Path) -> None:
                     codes[reply["error"]["code"]] += 1
                 if got != want:
                     wrong.append(f"ids differ: missing {dict(want - got)}, unexpected {dict(got - want)}")
-                if sent in (2_000, TOTAL):  # after warm-up, and at the end
+                if sent >= WARM and sent % SAMPLE == 0:  # all of this window answered
                     rss.append(d.rss())
                 assert d.alive(), d.log_text()[-2000:]
 
@@ -125,11 +137,13 @@ def test_ten_thousand_bad_requests(tmp_path: Path) -> None:
         assert codes["bad_request"] + codes["unknown_command"] > 0.95 * TOTAL, codes
         assert not good.missed, good.missed[:5]
         assert good.answered > 20
-        growth = rss[-1] - rss[0]
-        assert growth < 5 * 1024 * 1024, f"RSS grew {growth / 1e6:.1f} MB over {TOTAL - 2000} bad requests"
+        first, last = statistics.median(rss[:EDGE]), statistics.median(rss[-EDGE:])
+        growth = last - first
+        mb = [round(r / 1e6, 1) for r in rss]
+        assert growth < 5 * 1024 * 1024, f"RSS grew {growth / 1e6:.1f} MB over {TOTAL - WARM} bad requests: {mb}"
         assert d.alive()
         assert d.stop() == 0
-        print(f"kinds {dict(kinds)}; codes {dict(codes)}; good answers {good.answered}; RSS {rss[0] / 1e6:.1f} -> {rss[-1] / 1e6:.1f} MB")
+        print(f"kinds {dict(kinds)}; codes {dict(codes)}; good answers {good.answered}; RSS {first / 1e6:.1f} -> {last / 1e6:.1f} MB ({mb})")
 
 
 def test_out_of_range_arguments_do_not_reset_the_camera_link(tmp_path: Path) -> None:
