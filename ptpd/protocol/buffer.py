@@ -17,7 +17,7 @@ import builtins
 import struct
 from collections.abc import Iterable
 
-from ptpd.protocol.errors import LocalProtocolError, ProtocolError
+from ptpd.protocol.errors import LimitExceeded, LocalProtocolError, ProtocolError
 
 #: Longest PTP string: the u8 count includes the NUL, so 254 characters + NUL = 255.
 MAX_STRING_CHARS = 254
@@ -115,9 +115,12 @@ class Reader:
     def skip(self, n: int) -> None:
         self._need(n, "bytes")
 
-    def count(self, element_size: int, what: str = "array") -> int:
-        """A u32 element count, refused if the elements cannot fit in what is left."""
+    def count(self, element_size: int, what: str = "array", limit: int | None = None) -> int:
+        """A u32 element count, refused if the elements cannot fit in what is left, or
+        (:class:`LimitExceeded`) if it is over ``limit``."""
         n = self.u32()
+        if limit is not None and n > limit:
+            raise LimitExceeded(f"{what} count {n} is over the limit of {limit}")
         if element_size > 0 and n > self.remaining // element_size:
             raise ProtocolError(
                 f"{what} count {n} needs {n * element_size} bytes, only {self.remaining} left"

@@ -16,6 +16,12 @@ Rules every decoder here keeps:
   ``strict=True`` to refuse them (used by tests and by the simulator for what clients
   send). :class:`DevicePropDesc` with a form flag ptpd does not know keeps the rest of
   the bytes as :class:`OtherForm`, since it cannot tell form data from padding.
+- **Every count has a budget** far above what real cameras send (:data:`MAX_CODES`,
+  :data:`MAX_ENUMERATION_VALUES`, :data:`MAX_HANDLES`): a count over it raises
+  :class:`~ptpd.protocol.errors.LimitExceeded` before anything is read, even where a
+  lenient decoder (``partial=True``) would read a cut-short dataset. So no dataset costs
+  the event loop more than a few milliseconds, and an absurd count is an error, not
+  "no operations".
 - Known codes decode to their enum (``ObjectFormat.EXIF_JPEG``), unknown or vendor codes
   stay plain ints; both compare equal to the int, so callers may use either.
 
@@ -58,9 +64,20 @@ from ptpd.protocol.datatypes import (
     read_value,
     write_value,
 )
-from ptpd.protocol.errors import LocalProtocolError, ProtocolError
+from ptpd.protocol.errors import LimitExceeded, LocalProtocolError, ProtocolError
 
 Data: TypeAlias = bytes | bytearray | memoryview
+
+#: Most codes a DeviceInfo list (operations, events, properties, formats) may hold. Real
+#: bodies list a few hundred: a Fujifilm X-T2 about 250 properties (gphoto2 --summary in
+#: gphoto/gphoto2#481); the standard defines about 40 operations and 30 properties.
+MAX_CODES = 4096
+#: Most values of a DevicePropDesc Enumeration form (the wire allows 65535). Real ones
+#: have tens: that X-T2's longest is 31 colour temperatures.
+MAX_ENUMERATION_VALUES = 4096
+#: Most object handles (or storage IDs) an array may hold: 1 MiB of handles, far more
+#: objects than a camera card holds in practice (DCF names at most 9999 files a folder).
+MAX_HANDLES = 262144
 
 U8, U16, U32, U64 = DataType.UINT8, DataType.UINT16, DataType.UINT32, DataType.UINT64
 AU16, STR = DataType.AUINT16, DataType.STR
@@ -102,11 +119,11 @@ def _decode_fields(cls: type, data: Data, strict: bool, partial: bool = False) -
     values: dict[str, Value] = {}
     for name, datatype, codes in _layout(cls):
         try:
-            values[name] = _named(codes, read_value(reader, datatype))
+            values[name] = _named(codes, read_value(reader, datatype, MAX_CODES))
         except ProtocolError as exc:
-            if partial:
+            if partial and not isinstance(exc, LimitExceeded):  # cut short, not absurd
                 return values  # the rest keep their defaults
-            raise ProtocolError(f"{cls.__name__}.{name}: {exc}") from exc
+            raise type(exc)(f"{cls.__name__}.{name}: {exc}") from exc
     _finish(reader, strict, cls.__name__)
     return values
 
@@ -406,13 +423,15 @@ class DevicePropDesc:
             elif flag == FormFlag.Enumeration:
                 part = "Enumeration"
                 n = r.u16()
+                if n > MAX_ENUMERATION_VALUES:
+                    raise LimitExceeded(f"Enumeration count {n} is over the limit of {MAX_ENUMERATION_VALUES}")
                 if n * min_value_size(datatype) > r.remaining:
                     raise ProtocolError(f"{n} values cannot fit in the {r.remaining} bytes left")
                 form = Enumeration(tuple(read_value(r, datatype) for _ in range(n)))
             else:
                 return cls(code, datatype, get_set, factory_default, current, OtherForm(flag, r.rest()))
         except ProtocolError as exc:
-            raise ProtocolError(f"DevicePropDesc.{part}: {exc}") from exc
+            raise type(exc)(f"DevicePropDesc.{part}: {exc}") from exc
         _finish(r, strict, "DevicePropDesc")
         return cls(code, datatype, get_set, factory_default, current, form)
 
@@ -464,14 +483,14 @@ class DevicePropDesc:
 def decode_uint32_array(data: Data, *, strict: bool = False) -> tuple[int, ...]:
     """An AUINT32 data phase (GetObjectHandles, GetStorageIDs): u32 count, then the u32s.
 
-    A count larger than the bytes left is refused before allocating. Trailing bytes are
-    tolerated unless ``strict``.
+    A count larger than the bytes left, or than :data:`MAX_HANDLES`, is refused before
+    allocating. Trailing bytes are tolerated unless ``strict``.
     """
     r = Reader(data)
     try:
-        values = read_value(r, DataType.AUINT32)
+        values = read_value(r, DataType.AUINT32, MAX_HANDLES)
     except ProtocolError as exc:
-        raise ProtocolError(f"AUINT32 array: {exc}") from exc
+        raise type(exc)(f"AUINT32 array: {exc}") from exc
     _finish(r, strict, "AUINT32 array")
     assert isinstance(values, tuple)
     return values
@@ -487,7 +506,10 @@ decode_handles = decode_storage_ids = decode_uint32_array
 encode_handles = encode_storage_ids = encode_uint32_array
 
 __all__ = [
+    "MAX_CODES",
     "MAX_ENUMERATION",
+    "MAX_ENUMERATION_VALUES",
+    "MAX_HANDLES",
     "DeviceInfo",
     "DevicePropDesc",
     "Enumeration",

@@ -15,7 +15,8 @@ STR                    ``str``                          u8 count of UCS-2 units 
 
 Reading goes through :class:`~ptpd.protocol.buffer.Reader` and raises only
 :class:`ProtocolError` (truncation, unknown datatype code, a count that cannot fit the bytes
-left). Writing goes through :class:`~ptpd.protocol.buffer.Writer` and validates first: a
+left, and :class:`~ptpd.protocol.errors.LimitExceeded` for an array longer than
+:data:`MAX_ARRAY_ELEMENTS` or the caller's limit). Writing goes through :class:`~ptpd.protocol.buffer.Writer` and validates first: a
 value that does not fit its datatype raises :class:`LocalProtocolError` before any byte is
 written, so a half-written dataset never escapes.
 
@@ -36,6 +37,12 @@ from typing import Final, TypeAlias
 from ptpd.protocol.buffer import MAX_STRING_CHARS, Reader, Writer
 from ptpd.protocol.codes import DataType
 from ptpd.protocol.errors import LocalProtocolError, ProtocolError
+
+#: Most elements an array value may have (a caller may allow more or fewer). An AUINT8
+#: of 16 M elements is a 16 MiB data phase but a 128 MiB tuple: the cap keeps a hostile
+#: camera from turning its bytes into eight times as much of our memory. Array-valued
+#: properties of real cameras hold tens of elements.
+MAX_ARRAY_ELEMENTS = 65536
 
 #: A decoded PTP value: int for scalar integers, tuple of ints for arrays, str for STR.
 Value: TypeAlias = int | str | tuple[int, ...]
@@ -116,24 +123,25 @@ def min_value_size(datatype: int) -> int:
 # -- reading ---------------------------------------------------------------------------
 
 
-def read_value(reader: Reader, datatype: int) -> Value:
+def read_value(reader: Reader, datatype: int, max_elements: int = MAX_ARRAY_ELEMENTS) -> Value:
     """Read one value of ``datatype`` from ``reader``.
 
     Raises :class:`ProtocolError` for an unknown or UNDEF datatype, truncated input, or an
-    array count larger than the bytes left (checked before anything is allocated).
+    array count larger than the bytes left, and :class:`LimitExceeded` for one over
+    ``max_elements`` (both checked before anything is allocated).
     """
     dt = _value_type(datatype)
     if dt is DataType.STR:
         return reader.string()
     if dt.is_array:
-        return _read_array(reader, dt.element)
+        return _read_array(reader, dt.element, max_elements)
     return _READERS[dt](reader)
 
 
-def _read_array(reader: Reader, element: DataType) -> tuple[int, ...]:
+def _read_array(reader: Reader, element: DataType, max_elements: int) -> tuple[int, ...]:
     size = element.size
     assert size is not None
-    n = reader.count(size, f"{element.name} array")
+    n = reader.count(size, f"{element.name} array", max_elements)
     raw = reader.bytes(n * size)
     code = _STRUCT_CODE.get(element)
     if code is not None:
@@ -302,6 +310,7 @@ def format_datetime(value: _dt.datetime | None, *, tenths: bool = True) -> str:
 
 
 __all__ = [
+    "MAX_ARRAY_ELEMENTS",
     "Value",
     "check_value",
     "datatype_of",

@@ -5,7 +5,9 @@ The hierarchy::
     PTPError
     ├── ProtocolError            bytes that break the wire format (the peer sent garbage)
     │   ├── LocalProtocolError   we asked a state machine for something illegal
-    │   └── StreamCut            the stream stopped inside a packet or let a deadline pass
+    │   ├── StreamCut            the stream stopped inside a packet or let a deadline pass
+    │   └── LimitExceeded        a count or size past a budget ptpd sets (not a truncation)
+    ├── DataOverrun              a data phase brought more than its transaction allowed
     ├── InitFailed(reason)       the responder refused the PTP/IP init handshake
     ├── ResponseError(code)      the camera answered a transaction with a non-OK code
     ├── CameraDisconnected       the link went away
@@ -51,6 +53,24 @@ class StreamCut(ProtocolError):
     """The byte stream stopped short: the peer closed the connection inside a packet, or
     let a deadline pass on a channel that cannot cancel. The stream is over, but nothing
     in it was garbage: what arrived before the cut is whole."""
+
+
+class LimitExceeded(ProtocolError):
+    """Input past a budget ptpd sets on what it decodes (an array count, a data phase
+    size) that real cameras never approach: refused before the work or the memory is
+    spent. Unlike a truncation, a lenient decoder never reads it as "fewer fields"."""
+
+
+class DataOverrun(PTPError):
+    """A data phase brought (or announced) more bytes than its transaction allowed: the
+    size the camera itself declared for the object, or the cap on a dataset. The
+    initiator cancelled the transaction (PTP/IP Cancel) and dropped what came; the
+    channel carries the next one."""
+
+    def __init__(self, message: str, size: int, limit: int) -> None:
+        self.size = size  #: bytes announced or received when it was stopped
+        self.limit = limit  #: what the transaction allowed
+        super().__init__(message)
 
 
 class InitFailed(PTPError):
