@@ -5,8 +5,11 @@ every error a camera can raise is importable from :mod:`ptpd.camera`::
 
     PTPError
     ├── ProtocolError             the camera sent bytes that break the format (link reset)
+    │   └── LimitExceeded         a count past a budget (a DeviceInfo of a million codes)
     ├── DatasetError              a dataset the camera sent cannot be read, though the
     │                             byte stream around it was whole (an error on the command)
+    ├── DataOverrun               a data phase past what was asked for (the object's declared
+    │                             size, a dataset's budget): cancelled, the link carries on
     ├── InitFailed(reason)        the camera refused the connection (Fuji: pairing refused, ...)
     ├── ResponseError(code)       the camera answered a transaction with a non-OK code
     ├── CameraDisconnected        the link went away
@@ -31,7 +34,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ptpd.protocol.codes import InitFailReason
-from ptpd.protocol.errors import CameraDisconnected, InitFailed, ProtocolError, PTPError, ResponseError, Timeout
+from ptpd.protocol.errors import (
+    CameraDisconnected,
+    DataOverrun,
+    InitFailed,
+    LimitExceeded,
+    ProtocolError,
+    PTPError,
+    ResponseError,
+    Timeout,
+)
 
 if TYPE_CHECKING:
     from ptpd.camera.transfer import Transfer
@@ -107,9 +119,11 @@ __all__ = [
     "LINK_ERRORS",
     "CameraDisconnected",
     "CaptureTimeout",
+    "DataOverrun",
     "DatasetError",
     "IncompleteTransfer",
     "InitFailed",
+    "LimitExceeded",
     "NotAFile",
     "PTPError",
     "ProtocolError",

@@ -44,6 +44,7 @@ from ptpd.camera.base import (
     event_name,
 )
 from ptpd.camera.errors import CaptureTimeout, InitFailed, PTPError, ResponseError, Timeout, Unsupported, read_dataset
+from ptpd.protocol.budgets import MAX_UNDECLARED_OBJECT
 from ptpd.protocol.codes import DataType, DevicePropCode, EventCode, InitFailReason, OperationCode, ResponseCode
 from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, Range, decode_uint32_array
 from ptpd.protocol.datatypes import Value, decode_value, encode_value
@@ -588,7 +589,11 @@ class GenericCamera(Camera):
         """The object's bytes from ``offset``: one GetObject, or GetPartialObject from an offset.
 
         A big object comes back as the ``bytearray`` it was received into (no copy). A link
-        error carries in ``partial`` the bytes from ``offset`` that arrived.
+        error carries in ``partial`` the bytes from ``offset`` that arrived. The camera may
+        send no more than the size it declared (``size``, from ObjectInfo;
+        :data:`~ptpd.protocol.budgets.MAX_UNDECLARED_OBJECT` when it declared none): a
+        data phase past it is cancelled and raises
+        :class:`~ptpd.camera.errors.DataOverrun`.
         """
         if offset < 0:
             raise ValueError("offset must be >= 0")
@@ -604,8 +609,9 @@ class GenericCamera(Camera):
             def relay(received: int, total: int) -> None:
                 progress(max(received - offset, 0), max(total - offset, 0))
 
+        cap = MAX_UNDECLARED_OBJECT if size is None or size == 0xFFFFFFFF else size
         try:
-            _, data = await self.link.call(OperationCode.GetObject, (handle,), progress=relay)
+            _, data = await self.link.call(OperationCode.GetObject, (handle,), progress=relay, max_data=cap)
         except PTPError as exc:  # GetObject's bytes begin at the object's first
             exc.partial = memoryview(exc.partial)[offset:] if offset else exc.partial
             raise
@@ -629,7 +635,8 @@ class GenericCamera(Camera):
             want = min(DOWNLOAD_CHUNK, total - done)
             try:
                 _, chunk = await self.link.call(
-                    OperationCode.GetPartialObject, (handle, offset + done, want), progress=relay if progress else None
+                    OperationCode.GetPartialObject, (handle, offset + done, want), progress=relay if progress else None,
+                    max_data=want,
                 )
             except PTPError as exc:  # what the earlier reads brought comes first
                 if out is not None and done:
@@ -655,6 +662,12 @@ class GenericCamera(Camera):
         if progress is not None:
             progress(done, total)
         return out
+
+    async def read_partial(self, handle: int, offset: int, size: int) -> bytes | bytearray:
+        """Up to ``size`` bytes from ``offset`` (one GetPartialObject); more is a
+        :class:`~ptpd.camera.errors.DataOverrun`."""
+        _, data = await self.link.call(OperationCode.GetPartialObject, (handle, offset, size), max_data=size)
+        return data
 
     async def partial_reads(self) -> bool:
         return OperationCode.GetPartialObject in (await self._info()).operations_supported

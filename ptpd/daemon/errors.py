@@ -8,6 +8,7 @@ from ptpd.bus import BusError, ErrorCode
 from ptpd.camera import (
     CameraDisconnected,
     CaptureTimeout,
+    DataOverrun,
     DatasetError,
     IncompleteTransfer,
     InitFailed,
@@ -47,6 +48,8 @@ def to_bus_error(exc: BaseException) -> BusError:
         return to_bus_error(exc.cause)
     if isinstance(exc, IncompleteTransfer):
         return BusError(ErrorCode.CAMERA_REFUSED, f"incomplete transfer: {exc}")
+    if isinstance(exc, DataOverrun):
+        return BusError(ErrorCode.CAMERA_REFUSED, str(exc))
     if isinstance(exc, Unsupported):
         return BusError(ErrorCode.UNSUPPORTED, str(exc) or "not supported by this camera")
     if isinstance(exc, (ValueError, KeyError)):

@@ -16,6 +16,12 @@ It is also where every camera connection of both dialects comes in, so it bounds
 own waits on them (:func:`tune_camera_socket`): after an outage a request in flight
 reaches the camera within a second of the link's return, and a link that stays dead
 is noticed within the channel's timeout.
+
+Two budgets keep a hostile peer from holding the event loop or our memory: one loop turn
+hands out at most :data:`EVENTS_PER_TURN` events (the rest wait, with reading paused,
+for the next turn, so a flood of small packets in one 256 KiB read cannot stall every
+other task), and what the connection says on its own (Probe Responses) is dropped while
+more than :data:`MAX_UNSENT` bytes wait for a peer that does not read them.
 """
 
 from __future__ import annotations
@@ -84,6 +90,15 @@ class WriteHold(Protocol):
         """The bytes went: what comes after them may yield the core."""
 
 
+#: Events one loop turn hands out before it lets other tasks run (a read of 256 KiB may
+#: hold 30,000 probe or event packets; at a few microseconds each that is a long stall).
+EVENTS_PER_TURN = 64
+#: Unsent bytes past which the answers a connection queues by itself are dropped: a
+#: peer that floods us with probes and never reads would otherwise grow our write
+#: buffer without end. (What we send on purpose, a data-out phase, is never dropped.)
+MAX_UNSENT = 1024 * 1024
+
+
 class ConnectionProtocol(asyncio.BufferedProtocol):
     """One TCP connection driving one sans-I/O channel; subclasses react to what it says.
 
@@ -105,6 +120,9 @@ class ConnectionProtocol(asyncio.BufferedProtocol):
         #: the kernel: when a request went on the wire (a rig's release time, to the
         #: tens of microseconds); ``None`` before the first
         self.sent_at: float | None = None
+        self._paused = False  #: reading paused: events are still waiting in the connection
+        #: answers the connection queued that were dropped (the peer was not reading)
+        self.answers_dropped = 0
 
     # -- asyncio callbacks ------------------------------------------------------------
 
@@ -140,22 +158,54 @@ class ConnectionProtocol(asyncio.BufferedProtocol):
     # -- the channel ------------------------------------------------------------------
 
     def _process(self, feed: Callable[[Any, float], None], arg: Any) -> None:
-        conn = self.conn
         try:
             feed(arg, self._loop.time())
-            while (event := conn.next_event()) is not NEED_DATA:
+        except ProtocolError as exc:
+            self._failed(exc)
+            return
+        self._drain()
+
+    def _drain(self) -> None:
+        """Hand out the events of what was received, at most :data:`EVENTS_PER_TURN`;
+        with more waiting, pause reading and go on in the next loop turn."""
+        conn = self.conn
+        try:
+            for _ in range(EVENTS_PER_TURN):
+                event = conn.next_event()
+                if event is NEED_DATA:
+                    break
                 assert isinstance(event, ConnectionEvent)
                 self.event_received(event)
                 if isinstance(event, ConnectionClosed):
                     break  # it would say so again and again
+            else:
+                if self.lost is None and self.transport is not None:
+                    if not self._paused:
+                        self._paused = True
+                        self.transport.pause_reading()
+                    self._loop.call_soon(self._go_on)
+                    self.transmit()
+                    self.received()
+                    return
         except ProtocolError as exc:
-            self._cancel_timer()
-            self.protocol_failed(exc)
-            if self.transport is not None:
-                self.transport.abort()
+            self._failed(exc)
             return
+        if self._paused:
+            self._paused = False
+            if self.transport is not None and not self.transport.is_closing():
+                self.transport.resume_reading()
         self.transmit()
         self.received()
+
+    def _go_on(self) -> None:
+        if self.lost is None:
+            self._drain()
+
+    def _failed(self, exc: ProtocolError) -> None:
+        self._cancel_timer()
+        self.protocol_failed(exc)
+        if self.transport is not None:
+            self.transport.abort()
 
     def send(self, *events: ConnectionEvent, timeout: float | None = None, hold: WriteHold | None = None) -> None:
         """Write what the connection says for ``events`` (in one go) and re-arm the timer.
@@ -187,7 +237,10 @@ class ConnectionProtocol(asyncio.BufferedProtocol):
         """Write what the connection queued by itself (answers, a Cancel) and re-arm the timer."""
         out = self.conn.data_to_send()
         if out and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(out)
+            if self.transport.get_write_buffer_size() > MAX_UNSENT:
+                self.answers_dropped += 1  # the peer reads nothing: it will not miss these
+            else:
+                self.transport.write(out)
         self._arm()
 
     # -- the one timer ----------------------------------------------------------------
@@ -248,4 +301,4 @@ class ConnectionProtocol(asyncio.BufferedProtocol):
         """The connection is gone (EOF, reset, closed by us): ``exc`` says why."""
 
 
-__all__ = ["RTO_MAX_MS", "TCP_RTO_MAX_MS", "ConnectionProtocol", "tune_camera_socket"]
+__all__ = ["EVENTS_PER_TURN", "MAX_UNSENT", "RTO_MAX_MS", "TCP_RTO_MAX_MS", "ConnectionProtocol", "tune_camera_socket"]

@@ -24,6 +24,7 @@ from ptpd.protocol.dataphase import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_MAX_DATA_SIZE,
     DEFAULT_MAX_PREALLOCATE,
+    OverLimit,
     Reassembly,
     Streamed,
     data_packets,
@@ -37,6 +38,10 @@ from ptpd.protocol.transitions import DATA_PHASE, RECV_INPUT, Channel, Input, St
 S, I = State, Input  # noqa: E741  # short names keep the code readable
 
 _TYPE_TID = struct.Struct("<II")
+_U32 = struct.Struct("<I")
+#: Largest packet that is not Data / End Data: init packets carry a name, every other
+#: one is a few dozen bytes. A bigger Length is refused at once, not waited for.
+MAX_CONTROL_PACKET = 64 * 1024
 
 # Raw packets accepted by ``send()`` and the event each one stands for.
 _PACKET_TO_EVENT: dict[type[pk.Packet], Callable[[Any], ev.ConnectionEvent]] = {
@@ -92,6 +97,8 @@ class ChannelConnection(SansIOConnection):
         #: a data phase that ended before its End Data (EOF, failure, timeout, cancel),
         #: kept until the next transaction starts so that what arrived can be handed on
         self._cut: Reassembly | None = None
+        #: the transaction's own cap on its data-in phase (``None``: the connection's)
+        self._data_limit: int | None = None
         self._probe_deadline: float | None = None
         self._probe_patience = 0.0
         #: Connection number from the handshake (Ack sent/received, or Init Event Request).
@@ -196,6 +203,17 @@ class ChannelConnection(SansIOConnection):
         self._count(nbytes)
 
     def _next_event(self) -> ev.ConnectionEvent | _NeedData:
+        try:
+            return self._next_packet_event()
+        except OverLimit as exc:
+            tid = self._current_tid
+            if not exc.own or tid is None:
+                raise  # a broken stream (more than announced, past the connection's cap)
+            # past the transaction's own limit: cancel it (rule 4), its leftovers are dropped
+            self._outbox.extend(self._send_cancel(ev.Cancel(tid)))
+            return ev.DataTooLarge(tid, exc.size, exc.limit)
+
+    def _next_packet_event(self) -> ev.ConnectionEvent | _NeedData:
         framer = self._framer
         while True:
             s = self._streamed
@@ -223,25 +241,42 @@ class ChannelConnection(SansIOConnection):
                     return event
                 continue
             length = framer.next_length()
-            d = self._data
-            if length is not None and d is not None and length >= DATA_HEADER_SIZE and len(framer) >= DATA_HEADER_SIZE:
-                head = framer.peek(DATA_HEADER_SIZE)
-                assert head is not None
-                ptype, tid = _TYPE_TID.unpack_from(head, 4)
+            head = framer.peek(8) if length is not None else None
+            if head is not None:
+                assert length is not None
+                ptype = _U32.unpack_from(head, 4)[0]
                 is_data = ptype == pk.PacketType.DATA or ptype == pk.PacketType.END_DATA
-                if is_data and d.in_place and not self._is_leftover(tid):
-                    # A big data phase: take the header now and let the payload go to its
-                    # place in the phase's buffer as it arrives (no packet is buffered whole).
-                    self._start_streamed(pk.PacketType(ptype), tid, length - DATA_HEADER_SIZE)
+                if not is_data and length > MAX_CONTROL_PACKET:
+                    raise ProtocolError(f"{length}-byte packet of type {ptype}: only data packets are that big")
+                head = framer.peek(DATA_HEADER_SIZE) if is_data and length >= DATA_HEADER_SIZE else None
+            if head is not None:
+                assert length is not None
+                ptype, tid = _TYPE_TID.unpack_from(head, 4)
+                if self._is_leftover(tid):
+                    # Rule 4: data of a cancelled transaction is dropped as it arrives,
+                    # never buffered whole (a camera may go on sending for a while)
+                    framer.skip(DATA_HEADER_SIZE)
+                    leftover = Streamed(RECV_INPUT[pk.PacketType(ptype)], self._state, tid, length - DATA_HEADER_SIZE)
+                    leftover.discard = True
+                    self._streamed = leftover
                     continue
-                if is_data and len(framer) >= length:
-                    # Reassembling a small data phase: keep Data / End Data payloads as views
-                    # of the socket reads and join the whole phase once (no per-packet copy).
-                    parts = strip(framer.next_packet_parts() or [], DATA_HEADER_SIZE)
-                    event = self._receive_chunk(pk.PacketType(ptype), tid, parts)
-                    if event is not None:
-                        return event
-                    continue
+                elif (d := self._data) is not None:
+                    if d.in_place:
+                        # A big data phase: take the header now and let the payload go to its
+                        # place in the phase's buffer as it arrives (no packet is buffered whole).
+                        self._start_streamed(pk.PacketType(ptype), tid, length - DATA_HEADER_SIZE)
+                        continue
+                    # checked on the header, before a packet past the cap is waited for
+                    self._check_tid(tid, "Data" if ptype == pk.PacketType.DATA else "End Data")
+                    d.check_room(length - DATA_HEADER_SIZE)
+                    if len(framer) >= length:
+                        # Reassembling a small data phase: keep Data / End Data payloads as views
+                        # of the socket reads and join the whole phase once (no per-packet copy).
+                        parts = strip(framer.next_packet_parts() or [], DATA_HEADER_SIZE)
+                        event = self._receive_chunk(pk.PacketType(ptype), tid, parts)
+                        if event is not None:
+                            return event
+                        continue
             raw = framer.next_packet()
             if raw is None:
                 end = self._at_end_of_input()
@@ -268,7 +303,7 @@ class ChannelConnection(SansIOConnection):
         self._check_tid(tid, "Data" if inp is I.RECV_DATA else "End Data")
         d = self._data
         assert d is not None
-        d.check_room(size, self.max_data_size)
+        d.check_room(size)
         self._framer.skip(DATA_HEADER_SIZE)
         self._streamed = Streamed(inp, nxt, tid, size)
 
@@ -297,6 +332,7 @@ class ChannelConnection(SansIOConnection):
         self._current_tid = None
         self._current_code = None
         self._cut_short()
+        self._data_limit = None
         if self._streamed is not None:
             self._streamed.discard = True  # the rest of the packet in flight is dropped
 
@@ -335,7 +371,7 @@ class ChannelConnection(SansIOConnection):
         if inp is I.RECV_START_DATA:
             assert isinstance(p, pk.StartData)
             self._check_tid(p.transaction_id, "Start Data")
-            self._data = Reassembly.start(p, self.max_data_size, self.max_preallocate)
+            self._data = Reassembly.start(p, self.max_data_size, self.max_preallocate, self._data_limit)
             return None
         if inp is I.RECV_DATA or inp is I.RECV_END_DATA:
             assert isinstance(p, (pk.Data, pk.EndData))
@@ -366,7 +402,7 @@ class ChannelConnection(SansIOConnection):
         d = self._data
         assert d is not None
         self._check_tid(tid, "Data" if inp is I.RECV_DATA else "End Data")
-        d.add(parts, self.max_data_size)
+        d.add(parts)
         if inp is I.RECV_DATA:
             return None
         payload = d.payload()

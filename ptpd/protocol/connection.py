@@ -56,7 +56,14 @@ Rules
    runs out of time cancels it (rule 4: the Cancel is queued for ``data_to_send()``) and
    stays READY; a handshake or responder that runs out of time goes to ERROR. An
    unanswered probe just raises.
-6. Transaction IDs (ptp.md §2, ptpip.md §7): the initiator allocates them with
+6. A data-in phase may bring at most ``max_data_size`` bytes, and at most what the
+   initiator allowed for its transaction (:meth:`InitiatorConnection.expect_data`): a
+   Start Data announcing more, or bytes past that in a phase of unknown length, are
+   checked on the packet header; past the transaction's limit the initiator cancels it
+   (rule 4) and reports :class:`~ptpd.protocol.events.DataTooLarge`, past the connection's
+   cap (or past what Start Data announced) it is a :class:`ProtocolError`. Packets other
+   than data are a few dozen bytes: a Length over 64 KiB on one is refused at once.
+7. Transaction IDs (ptp.md §2, ptpip.md §7): the initiator allocates them with
    :meth:`InitiatorConnection.request` — TID 0 outside a session and for OpenSession, then
    1, 2, 3 … within it, wrapping from 0xFFFFFFFE to 1 (0xFFFFFFFF is reserved for events).
 """
@@ -130,6 +137,21 @@ class InitiatorConnection(ChannelConnection):
             self._next_tid = 1 if tid >= 0xFFFFFFFE else tid + 1
         phase = DataPhase.DataOut if data_out else DataPhase.NoDataOrIn
         return ev.OperationRequest(code, tid, tuple(params), int(phase))
+
+    def expect_data(self, limit: int) -> None:
+        """The data-in phase of the transaction just sent may bring at most ``limit``
+        bytes (the size the camera declared for an object, a dataset's budget). A phase
+        that announces or brings more is cancelled at once (rule 4) and reported as
+        :class:`~ptpd.protocol.events.DataTooLarge`; the channel carries the next
+        transaction. Without it the cap is the connection's ``max_data_size``."""
+        if self._current_tid is None:
+            raise LocalProtocolError("expect_data() needs a transaction in progress")
+        if limit < 0:
+            raise ValueError("limit must be >= 0")
+        self._data_limit = limit
+        d = self._data
+        if d is not None and limit < d.cap:  # the phase began: it keeps the new limit
+            d.cap, d.own = limit, True
 
     def _on_receive_role(self, inp: Input, p: pk.Packet) -> ev.ConnectionEvent | None:
         if inp is I.RECV_INIT_COMMAND_ACK:

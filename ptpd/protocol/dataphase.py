@@ -18,6 +18,12 @@ Two ways, chosen at Start Data:
   socket (:class:`Streamed`), and the phase is handed out as that buffer, never joined;
 * smaller phases, and those of unknown length, are kept as views of the received
   packets and joined once at End Data.
+
+Every phase has a cap: the connection's ``max_data_size``, and below it the limit the
+initiator set for its transaction (the size the camera declared for the object, a
+dataset's budget). A Start Data that announces more, or bytes past the announced total
+or past the cap of an unknown-length phase, raise :class:`OverLimit` as soon as the
+packet header that crosses it is in, before its payload is read.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ptpd.protocol import packets as pk
-from ptpd.protocol.errors import ProtocolError
+from ptpd.protocol.errors import LimitExceeded, ProtocolError
 from ptpd.protocol.sansio import Bytes
 from ptpd.protocol.transitions import Input, State
 
@@ -48,6 +54,18 @@ DEFAULT_MAX_PREALLOCATE = 1024 * 1024**2
 FIRST_FILL = 256 * 1024
 #: Data and End Data headers: length, type, transaction id.
 DATA_HEADER_SIZE = 12
+
+
+class OverLimit(LimitExceeded):
+    """A data phase past its cap. ``own``: the cap was the transaction's own limit (the
+    initiator may cancel the transaction and carry on); otherwise the stream itself is
+    broken (more than Start Data announced, or past the connection's cap)."""
+
+    def __init__(self, message: str, size: int, limit: int, own: bool) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
+        self.own = own
 
 
 def data_packets(transaction_id: int, payload: Bytes, chunk_size: int) -> list[Bytes]:
@@ -101,23 +119,30 @@ class Reassembly:
     and joined once at End Data (small phases, unknown totals).
     """
 
-    __slots__ = ("transaction_id", "total", "received", "parts", "buf")
+    __slots__ = ("transaction_id", "total", "received", "parts", "buf", "cap", "own")
 
-    def __init__(self, transaction_id: int, total: int, prealloc: bool) -> None:
+    def __init__(self, transaction_id: int, total: int, prealloc: bool, cap: int = DEFAULT_MAX_DATA_SIZE, own: bool = False) -> None:
         self.transaction_id = transaction_id
         self.total = total
         self.received = 0
         self.parts: list[Bytes] = []
         self.buf: bytearray | None = bytearray(min(total, FIRST_FILL)) if prealloc else None
+        self.cap = cap  #: most bytes this phase may bring
+        self.own = own  #: ``cap`` is the transaction's own limit, not the connection's
 
     @classmethod
-    def start(cls, start: pk.StartData, max_data_size: int, max_preallocate: int) -> Reassembly:
-        """The reassembly a Start Data announces; :class:`ProtocolError` past the cap."""
+    def start(cls, start: pk.StartData, max_data_size: int, max_preallocate: int, limit: int | None = None) -> Reassembly:
+        """The reassembly a Start Data announces; :class:`OverLimit` if it announces more
+        than ``max_data_size`` or the transaction's ``limit``."""
+        own = limit is not None and limit < max_data_size
+        cap = limit if own else max_data_size
+        assert cap is not None
         known = start.total_length != pk.UNKNOWN_DATA_LENGTH
-        if known and start.total_length > max_data_size:
-            raise ProtocolError(f"data phase of {start.total_length} bytes exceeds the cap of {max_data_size}")
+        if known and start.total_length > cap:
+            what = "the transaction allows" if own else "is the cap"
+            raise OverLimit(f"data phase of {start.total_length} bytes announced, {cap} {what}", start.total_length, cap, own)
         prealloc = known and FILL_THRESHOLD <= start.total_length <= max_preallocate
-        return cls(start.transaction_id, start.total_length, prealloc)
+        return cls(start.transaction_id, start.total_length, prealloc, cap, own)
 
     @property
     def in_place(self) -> bool:
@@ -134,15 +159,20 @@ class Reassembly:
             cap = len(buf)
         return memoryview(buf)[self.received : min(cap, self.received + want)]
 
-    def check_room(self, size: int, max_data_size: int) -> None:
-        """Refuse a packet of ``size`` payload bytes that would pass the announced total."""
-        limit = max_data_size if self.total == pk.UNKNOWN_DATA_LENGTH else self.total
-        if self.received + size > limit:
-            raise ProtocolError(f"data phase sent {self.received + size} bytes, more than the {limit} announced")
+    def check_room(self, size: int) -> None:
+        """Refuse a packet of ``size`` payload bytes that would pass the announced total
+        (a broken stream) or, in a phase of unknown length, the cap (:class:`OverLimit`)."""
+        n = self.received + size
+        if self.total != pk.UNKNOWN_DATA_LENGTH:
+            if n > self.total:
+                raise OverLimit(f"data phase sent {n} bytes, more than the {self.total} announced", n, self.total, False)
+        elif n > self.cap:
+            what = "the transaction allows" if self.own else "is the cap"
+            raise OverLimit(f"data phase of unknown length sent {n} bytes, {self.cap} {what}", n, self.cap, self.own)
 
-    def add(self, parts: Sequence[Bytes], max_data_size: int) -> None:
+    def add(self, parts: Sequence[Bytes]) -> None:
         """Payload pieces of one Data / End Data packet, in order."""
-        self.check_room(sum(len(part) for part in parts), max_data_size)
+        self.check_room(sum(len(part) for part in parts))
         for part in parts:
             if self.buf is not None:
                 part = memoryview(part)
@@ -195,6 +225,7 @@ __all__ = [
     "DEFAULT_MAX_PREALLOCATE",
     "FILL_THRESHOLD",
     "FIRST_FILL",
+    "OverLimit",
     "Reassembly",
     "Streamed",
     "data_packets",

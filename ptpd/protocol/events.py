@@ -88,6 +88,17 @@ class DataOut(ConnectionEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class DataTooLarge(ConnectionEvent):
+    """The camera's data-in phase announced or brought more than the initiator allowed
+    for the transaction (:meth:`InitiatorConnection.expect_data`): the initiator has
+    cancelled it (the Cancel is queued for ``data_to_send()``) and drops the rest."""
+
+    transaction_id: int
+    size: int  #: bytes announced, or received, when it was stopped
+    limit: int  #: what the transaction allowed
+
+
+@dataclass(frozen=True, slots=True)
 class OperationResponse(ConnectionEvent):
     """The end of a transaction: response code and up to five parameters."""
 
@@ -135,6 +146,7 @@ __all__ = [
     "ConnectionEvent",
     "DataIn",
     "DataOut",
+    "DataTooLarge",
     "Event",
     "InitCommandAck",
     "InitCommandRequest",

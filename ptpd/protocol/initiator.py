@@ -36,10 +36,12 @@ from typing import Any
 
 from ptpd.protocol import events as ev
 from ptpd.protocol.adapter import ConnectionProtocol, WriteHold
+from ptpd.protocol.budgets import data_in_limit
 from ptpd.protocol.codes import OperationCode, ResponseCode
 from ptpd.protocol.connection import Channel, InitiatorConnection, State
 from ptpd.protocol.errors import (
     CameraDisconnected,
+    DataOverrun,
     InitFailed,
     ProtocolError,
     PTPError,
@@ -306,6 +308,7 @@ class PTPIPInitiator:
         timeout: float | None = None,
         progress: Progress | None = None,
         hold: WriteHold | None = None,
+        max_data: int | None = None,
     ) -> tuple[ev.OperationResponse, bytes]:
         """Run one operation; return its response (whatever the code) and its data-in bytes.
 
@@ -324,8 +327,14 @@ class PTPIPInitiator:
         data-in bytes that had arrived. ``hold`` keeps the request's bytes, once made, until
         its moment (see :class:`~ptpd.protocol.adapter.WriteHold`); :attr:`request_sent`
         says when they went.
+
+        ``max_data``: the most bytes the data-in phase may bring (for an object, the size
+        the camera declared for it); by default the budget of a standard dataset
+        operation (:mod:`ptpd.protocol.budgets`), else the connection's cap. A phase that
+        announces or brings more is cancelled there and then: :class:`DataOverrun`.
         """
         limit = self.timeout if timeout is None else timeout
+        cap = data_in_limit(op) if max_data is None else max_data
         async with self._lock:
             chan = self._command_channel()
             conn = chan.conn
@@ -337,6 +346,8 @@ class PTPIPInitiator:
             try:
                 events = (request,) if data_out is None else (request, ev.DataOut(request.transaction_id, data_out))
                 chan.send(*events, timeout=limit, hold=hold)
+                if cap is not None:
+                    conn.expect_data(cap)
                 try:
                     return await self._response
                 except Timeout as exc:
@@ -363,9 +374,10 @@ class PTPIPInitiator:
         data_out: bytes | bytearray | memoryview | None = None,
         timeout: float | None = None,
         progress: Progress | None = None,
+        max_data: int | None = None,
     ) -> tuple[ev.OperationResponse, bytes]:
         """Like :meth:`transact`, but raise :class:`ResponseError` unless the response is OK."""
-        resp, data = await self.transact(op, params, data_out, timeout, progress)
+        resp, data = await self.transact(op, params, data_out, timeout, progress, max_data=max_data)
         if resp.code != ResponseCode.OK:
             raise ResponseError(resp.code, params=resp.params)
         return resp, data
@@ -441,6 +453,17 @@ class PTPIPInitiator:
                 sub.put(event)
         elif isinstance(event, ev.DataIn):
             self._data_in = event.payload
+        elif isinstance(event, ev.DataTooLarge):
+            # the channel cancelled the transaction and drops the rest of the phase
+            log.warning(
+                "camera sent more than the %d bytes transaction %d allows (%d): cancelled",
+                event.limit, event.transaction_id, event.size,
+            )
+            fut = self._response
+            if chan is self._cmd and fut is not None and not fut.done():
+                fut.set_exception(DataOverrun(
+                    f"camera sent more data than the {event.limit} bytes allowed ({event.size} announced or "
+                    "received); transfer aborted", event.size, event.limit))
         elif isinstance(event, ev.OperationResponse):
             fut = self._response
             if fut is not None and not fut.done():
