@@ -52,6 +52,20 @@ MAX_REQUEST_BYTES = 64 * 1024 * 1024
 MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000
 #: The longest lease token a request may carry (the daemon's are 32 characters).
 MAX_LEASE_TOKEN = 64
+#: Most elements a request header may unpack into, counted over all its arrays and maps,
+#: and its deepest nesting. A request is a small map; without these, 60 MiB of one-byte
+#: msgpack items unpack into gigabytes of Python objects.
+MAX_REQUEST_ITEMS = 4096
+MAX_REQUEST_DEPTH = 32
+#: Longest request id: a str id of more UTF-8 bytes is refused (and never echoed back).
+#: An int id is a msgpack integer (at most 64 bits).
+MAX_ID_BYTES = 256
+#: Longest topic a subscriber may subscribe to, in bytes. Every topic the daemon
+#: publishes is far shorter; libzmq keeps about 50 bytes per byte of a distinct topic.
+MAX_TOPIC_BYTES = 128
+#: Most subscriptions one peer (a process on ipc://, a host on tcp://) may hold on one
+#: of the daemon's publishing sockets; past it all its connections there are closed.
+MAX_SUBSCRIPTIONS_PER_PEER = 256
 
 
 class ErrorCode(str, enum.Enum):
@@ -328,6 +342,60 @@ def unpack(data: Buffer) -> Any:
         raise ValueError(f"not a msgpack message: {exc}") from exc
 
 
+def unpack_request(data: bytes | memoryview) -> Any:
+    """Decode a request header within the request budgets (:data:`MAX_REQUEST_ITEMS`
+    elements in all, :data:`MAX_REQUEST_DEPTH` levels; strings and bytes up to the
+    message's size): ``ValueError`` past them, before the items are built."""
+    items = 0
+
+    def count(container: Any) -> Any:
+        nonlocal items
+        items += len(container) + 1
+        if items > MAX_REQUEST_ITEMS:
+            raise ValueError(f"more than {MAX_REQUEST_ITEMS} items")
+        return container
+
+    try:
+        msg = msgpack.unpackb(
+            data, raw=False, strict_map_key=False, list_hook=count, object_hook=count,
+            max_array_len=MAX_REQUEST_ITEMS, max_map_len=MAX_REQUEST_ITEMS,
+            max_str_len=MAX_REQUEST_BYTES, max_bin_len=MAX_REQUEST_BYTES, max_ext_len=1024,
+        )
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise ValueError(f"not a msgpack message within the request budgets: {exc or type(exc).__name__}") from exc
+    if _depth(msg) > MAX_REQUEST_DEPTH:
+        raise ValueError(f"request nested deeper than {MAX_REQUEST_DEPTH} levels")
+    return msg
+
+
+def _depth(obj: Any) -> int:
+    """How deep ``obj`` nests (a scalar is 0), without recursion (at most
+    :data:`MAX_REQUEST_ITEMS` containers to visit)."""
+    deepest = 0
+    todo = [(obj, 1)]
+    while todo:
+        o, d = todo.pop()
+        if isinstance(o, dict):
+            children: Any = o.values()
+        elif isinstance(o, list):
+            children = o
+        else:
+            continue
+        deepest = max(deepest, d)
+        todo.extend((c, d + 1) for c in children if isinstance(c, (dict, list)))
+    return deepest
+
+
+def check_id(rid: Any) -> int | str | None:
+    """``rid`` if it can be a request id (an int, or a str of at most
+    :data:`MAX_ID_BYTES` UTF-8 bytes), else ``None``."""
+    if isinstance(rid, bool) or not isinstance(rid, (int, str)):
+        return None
+    if isinstance(rid, str) and (len(rid) > MAX_ID_BYTES or len(rid.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES):
+        return None
+    return rid
+
+
 # -- blobs: binary payloads as extra frames ------------------------------------------
 
 #: The key of a blob reference: ``{"$blob": 0}`` stands for the first frame after the header.
@@ -336,7 +404,6 @@ BLOB = "$blob"
 #: What a blob may be: sent zero-copy from any buffer, received as a ``memoryview``.
 Buffer = bytes | bytearray | memoryview
 _BUFFERS = (bytes, bytearray, memoryview)
-_BLOB_KEY = pack(BLOB)  #: how the key looks inside a packed header
 
 
 def split_blobs(obj: Any) -> tuple[Any, list[Buffer]]:
@@ -436,7 +503,7 @@ def decode_request(data: Buffer, blobs: list[Any] | tuple[Any, ...] = ()) -> Req
     if size > MAX_REQUEST_BYTES:
         raise BusError(ErrorCode.BAD_REQUEST, f"request of {size} bytes exceeds {MAX_REQUEST_BYTES}")
     try:
-        msg = unpack(data)
+        msg = unpack_request(data)
     except ValueError as exc:
         raise BusError(ErrorCode.BAD_REQUEST, str(exc)) from exc
     if not isinstance(msg, dict):
@@ -444,6 +511,8 @@ def decode_request(data: Buffer, blobs: list[Any] | tuple[Any, ...] = ()) -> Req
     rid = msg.get("id")
     if not isinstance(rid, (int, str)) or isinstance(rid, bool):
         raise BusError(ErrorCode.BAD_REQUEST, "request needs an 'id' (int or str)")
+    if check_id(rid) is None:
+        raise BusError(ErrorCode.BAD_REQUEST, f"request 'id' longer than {MAX_ID_BYTES} bytes")
     cmd = msg.get("cmd")
     if not isinstance(cmd, str):
         raise BusError(ErrorCode.BAD_REQUEST, "request needs a 'cmd' (str)")
@@ -461,23 +530,37 @@ def decode_request(data: Buffer, blobs: list[Any] | tuple[Any, ...] = ()) -> Req
     if lease is not None and (not isinstance(lease, str) or len(lease) > MAX_LEASE_TOKEN):
         raise BusError(ErrorCode.BAD_REQUEST, f"'lease' must be a lease token (a string of at most {MAX_LEASE_TOKEN} characters)")
     if blobs or _BLOB_KEY in data:  # no walk through a request that has nothing to resolve
-        try:
+        try:  # a walk of at most MAX_REQUEST_ITEMS items
             args = join_blobs(args, blobs)
         except ValueError as exc:
             raise BusError(ErrorCode.BAD_REQUEST, str(exc)) from exc
     return Request(rid, cmd, args, msg.get("blobs") is True, None if timeout_ms is None else timeout_ms / 1000, lease or None)
 
 
+#: msgpack type bytes of maps and arrays (fixmap, fixarray, array 16/32, map 16/32)
+_CONTAINERS = frozenset(range(0x80, 0xA0)) | {0xDC, 0xDD, 0xDE, 0xDF}
+
+
 def request_id_of(data: bytes | memoryview) -> int | str | None:
-    """Best-effort id of a request that failed validation, so the error can still be matched."""
+    """Best-effort id of a request that failed validation, so the error can still be
+    matched: the top-level ``id``, looked for among the keys before the first array or
+    map value (clients send it first), so that a hostile message costs next to nothing.
+    ``None`` when there is none, or it is not a valid id (:func:`check_id`)."""
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=max(len(data), 1),
+                                max_str_len=MAX_ID_BYTES * 4, max_bin_len=MAX_ID_BYTES * 4,
+                                max_array_len=0, max_map_len=0, max_ext_len=0)
+    view = memoryview(data).cast("B")
     try:
-        msg = unpack(data)
-    except ValueError:
+        unpacker.feed(view)
+        for _ in range(min(unpacker.read_map_header(), 16)):
+            key = unpacker.unpack()
+            if key == "id":
+                return check_id(unpacker.unpack())
+            if unpacker.tell() >= len(view) or view[unpacker.tell()] in _CONTAINERS:
+                return None  # skipping a container could walk millions of items
+            unpacker.skip()
+    except Exception:  # not a map, truncated, over a limit: no readable id
         return None
-    if isinstance(msg, dict):
-        rid = msg.get("id")
-        if isinstance(rid, (int, str)) and not isinstance(rid, bool):
-            return rid
     return None
 
 

@@ -26,6 +26,7 @@ import zmq.asyncio
 
 from ptpd import bus
 from ptpd.camera import LiveViewFrame
+from ptpd.daemon.peers import PeerBudget
 from ptpd.daemon.publisher import Subscriptions, make_xpub, read_subscriptions, send_nowait
 
 TOPIC = bus.Topic.FRAME.encode()
@@ -36,7 +37,9 @@ class LiveView:
 
     def __init__(self, ctx: zmq.asyncio.Context, hwm: int = 4, on_watchers: Callable[[int], None] | None = None) -> None:
         self.sock = make_xpub(ctx, hwm, linger_ms=0)
-        self.subs = Subscriptions()
+        self.subs = Subscriptions(watched=(TOPIC,))
+        #: each peer's subscriptions (set by :meth:`guard` before the socket is bound)
+        self.budget: PeerBudget | None = None
         self.on_watchers = on_watchers
         self.seq = 0
         self.last_meta: dict[str, object] | None = None
@@ -55,8 +58,12 @@ class LiveView:
             if self.on_watchers is not None:
                 self.on_watchers(n)
 
+    def guard(self, endpoint: str) -> None:
+        """Count each subscriber's subscriptions on ``endpoint`` (see :mod:`.peers`)."""
+        self.budget = PeerBudget(self.sock, endpoint)
+
     async def run(self) -> None:
-        await read_subscriptions(self.sock, self.subs, self._changed)
+        await read_subscriptions(self.sock, self.subs, self._changed, self.budget)
 
     def publish(self, frame: LiveViewFrame) -> None:
         now = time.monotonic()

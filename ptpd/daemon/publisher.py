@@ -9,6 +9,12 @@ Sends never wait: a subscriber that does not read loses messages at its high-wat
 mark; nobody else notices (PUB semantics). Every event carries ``seq``, one counter
 for the whole event socket, so a client detects gaps and a late joiner can line its
 ``snapshot`` up with the stream (the Clone pattern).
+
+Subscribers have budgets (:mod:`ptpd.daemon.peers`): a topic is at most
+:data:`~ptpd.bus.MAX_TOPIC_BYTES` long (the socket's ``ZMQ_MAXMSGSIZE``: a longer
+subscription, or any other message past it, ends its connection unread), and a peer
+holds at most :data:`~ptpd.bus.MAX_SUBSCRIPTIONS_PER_PEER` subscriptions. Counting costs
+O(1) a subscription message, however many topics are live.
 """
 
 from __future__ import annotations
@@ -24,15 +30,23 @@ import zmq
 import zmq.asyncio
 
 from ptpd import bus
+from ptpd.daemon.peers import PeerBudget
 
 log = logging.getLogger(__name__)
 
+#: messages a reading loop takes in one go before it lets other tasks run (a socket
+#: that always has a message ready never makes ``await`` wait)
+BATCH = 64
+
 
 class Subscriptions:
-    """Counts the live subscriptions an XPUB_VERBOSER socket reports."""
+    """Counts the live subscriptions an XPUB_VERBOSER socket reports, in O(1) a message:
+    the total, and how many match each topic in ``watched`` (kept as they change)."""
 
-    def __init__(self) -> None:
+    def __init__(self, watched: tuple[bytes, ...] = ()) -> None:
         self.topics: collections.Counter[bytes] = collections.Counter()
+        self._total = 0
+        self._watched = dict.fromkeys(watched, 0)
 
     def feed(self, msg: bytes) -> bool:
         """Account one subscription message; True when it was one."""
@@ -41,17 +55,30 @@ class Subscriptions:
         topic = bytes(msg[1:])
         if msg[0] == 1:
             self.topics[topic] += 1
+            step = 1
         elif self.topics[topic] > 0:
             self.topics[topic] -= 1
             if not self.topics[topic]:
                 del self.topics[topic]
+            step = -1
+        else:
+            self.topics.pop(topic, None)
+            return True  # an unsubscription of nothing we counted
+        self._total += step
+        for watched in self._watched:
+            if watched.startswith(topic):
+                self._watched[watched] += step
         return True
 
     def total(self) -> int:
-        return sum(self.topics.values())
+        return self._total
 
     def matching(self, topic: bytes) -> int:
-        """How many subscriptions would receive a message on ``topic`` (prefix match)."""
+        """How many subscriptions would receive a message on ``topic`` (prefix match);
+        O(1) for a watched topic."""
+        n = self._watched.get(topic)
+        if n is not None:
+            return n
         return sum(n for t, n in self.topics.items() if topic.startswith(t))
 
 
@@ -60,18 +87,37 @@ def make_xpub(ctx: zmq.asyncio.Context, hwm: int, linger_ms: int) -> zmq.asyncio
     sock.setsockopt(zmq.XPUB_VERBOSER, 1)
     sock.setsockopt(zmq.SNDHWM, hwm)
     sock.setsockopt(zmq.LINGER, linger_ms)
-    sock.setsockopt(zmq.RCVHWM, 0)  # subscription messages must never be dropped
+    # a subscriber only ever sends subscriptions: one past the longest topic is refused
+    # (libzmq ends that connection before reading the message)
+    sock.setsockopt(zmq.MAXMSGSIZE, 1 + bus.MAX_TOPIC_BYTES)
+    # subscriptions are never dropped here: a full pipe stops reading from that peer
+    sock.setsockopt(zmq.RCVHWM, 1000)
     return sock
 
 
 async def read_subscriptions(
-    sock: zmq.asyncio.Socket, subs: Subscriptions, on_change: Callable[[], None] | None = None
+    sock: zmq.asyncio.Socket,
+    subs: Subscriptions,
+    on_change: Callable[[], None] | None = None,
+    budget: PeerBudget | None = None,
 ) -> None:
-    """Forever: read XPUB subscription messages into ``subs``, call ``on_change`` after each."""
+    """Forever: read XPUB subscription messages into ``subs`` (and each peer's into
+    ``budget``), call ``on_change`` after each."""
+    n = 0
     while True:
-        msg = await sock.recv()
+        frame = await sock.recv(copy=False)
+        msg = frame.bytes
+        if budget is not None:
+            try:
+                address = frame.get("Peer-Address")
+            except zmq.ZMQError:  # libzmq's own unsubscription for a connection that ended
+                address = None
+            budget.feed(msg, address)
         if subs.feed(msg) and on_change is not None:
             on_change()
+        n += 1
+        if n % BATCH == 0:
+            await asyncio.sleep(0)
 
 
 def send_nowait(sock: zmq.asyncio.Socket, parts: list[Any], copy: bool = True) -> bool:
@@ -94,8 +140,14 @@ class EventPublisher:
     def __init__(self, ctx: zmq.asyncio.Context, hwm: int = 10_000) -> None:
         self.sock = make_xpub(ctx, hwm, linger_ms=200)
         self.subs = Subscriptions()
+        #: each peer's subscriptions (set by :meth:`guard` before the socket is bound)
+        self.budget: PeerBudget | None = None
         self.seq = 0
         self.dropped = 0
+
+    def guard(self, endpoint: str) -> None:
+        """Count each subscriber's subscriptions on ``endpoint`` (see :mod:`.peers`)."""
+        self.budget = PeerBudget(self.sock, endpoint)
 
     def publish(self, topic: str, data: dict[str, Any]) -> int:
         """Send ``[topic, {seq, t, **data}]``; returns the seq it used."""
@@ -106,7 +158,7 @@ class EventPublisher:
         return self.seq
 
     async def run(self) -> None:
-        await read_subscriptions(self.sock, self.subs)
+        await read_subscriptions(self.sock, self.subs, budget=self.budget)
 
 
 def cancel_and_wait(task: asyncio.Task[Any] | None) -> asyncio.Future[Any] | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import hashlib
 import logging
 import signal
 import time
@@ -45,16 +46,22 @@ from ptpd.daemon.lease import Leases
 from ptpd.daemon.link import CameraLink
 from ptpd.daemon.liveview import LiveView
 from ptpd.daemon.notify import Notifier
-from ptpd.daemon.publisher import EventPublisher
+from ptpd.daemon.publisher import BATCH, EventPublisher
 from ptpd.simulator import ControlError, EmbeddedCamera, start_embedded
 
 log = logging.getLogger(__name__)
 
 #: requests in flight (all clients) before new ones are refused with camera_busy
 MAX_IN_FLIGHT = 1024
-#: replies kept for retried side-effect requests
+#: replies kept for retried side-effect requests: at most this many, of at most this
+#: many bytes in all (the newest one is kept even when it alone is bigger), for at most
+#: this long (also while no request comes: the heartbeat trims it every second)
 REPLY_CACHE_SIZE = 512
+REPLY_CACHE_BYTES = 32 * 1024 * 1024
 REPLY_CACHE_TTL = 120.0
+#: request frames up to this size are copied out of ZeroMQ's message; bigger ones are
+#: read in place (a 60 MiB request is not held twice)
+_COPY_FRAMES_UP_TO = 64 * 1024
 
 
 class Daemon:
@@ -93,7 +100,8 @@ class Daemon:
         self.flights = Flights()
         self._background: list[asyncio.Task[Any]] = []
         #: (identity, id, request hash) -> (time, reply frames or None while running, waiting envelopes)
-        self._cache: collections.OrderedDict[tuple[bytes, Any, int], tuple[float, list[bus.Buffer] | None, list[list[bytes]]]] = collections.OrderedDict()
+        self._cache: collections.OrderedDict[tuple[bytes, Any, bytes], tuple[float, list[bus.Buffer] | None, list[list[bytes]]]] = collections.OrderedDict()
+        self._cache_bytes = 0  #: bytes of the replies in ``_cache``
         self._stop = asyncio.Event()
         self._stopping = False
         self._auth: Any = None
@@ -126,6 +134,8 @@ class Daemon:
         self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self.router.setsockopt(zmq.LINGER, 200)
         self.router.setsockopt(zmq.MAXMSGSIZE, bus.MAX_REQUEST_BYTES + 1024)
+        self.events.guard(cfg.event_endpoint)
+        self.liveview.guard(cfg.liveview_endpoint)
         for sock, ep in (
             (self.router, cfg.command_endpoint),
             (self.events.sock, cfg.event_endpoint),
@@ -190,9 +200,12 @@ class Daemon:
     # -- requests ----------------------------------------------------------------------
 
     async def _router_loop(self) -> None:
+        handled = 0
         while True:
             try:
-                frames = await self.router.recv_multipart(copy=True)
+                parts = await self.router.recv_multipart(copy=False)
+                frames: list[Any] = [p.bytes if len(p) <= _COPY_FRAMES_UP_TO else p.buffer for p in parts]
+                del parts
             except asyncio.CancelledError:
                 raise
             except zmq.ZMQError as exc:
@@ -203,6 +216,10 @@ class Daemon:
                 self._on_message(frames)
             except Exception:  # a bug in routing must not take the daemon down
                 log.exception("routing a request failed")
+            del frames
+            handled += 1
+            if handled % BATCH == 0:
+                await asyncio.sleep(0)  # a client that never stops sending must not starve the rest
 
     def _on_message(self, frames: list[bytes]) -> None:
         identity, rest = frames[0], frames[1:]
@@ -226,7 +243,7 @@ class Daemon:
             return
         key = None
         if cmd.side_effects:
-            key = (identity, req.id, hash((raw, *blobs)))
+            key = (identity, req.id, _digest(raw, blobs))
             hit = self._cache.get(key)
             if hit is not None:
                 _, reply, waiters = hit
@@ -316,6 +333,8 @@ class Daemon:
             waiters = entry[2] if entry else []
             if cache:
                 self._cache[key] = (time.monotonic(), reply, [])
+                self._cache_bytes += _size(reply)
+                self._trim_cache()
             for w in waiters:
                 self._send(w, reply)
 
@@ -334,13 +353,26 @@ class Daemon:
             log.debug("reply to %s dropped: %s", envelope[0].hex(), fut.exception())
 
     def _trim_cache(self) -> None:
+        """Drop the oldest replies while there are too many, too many bytes of them (the
+        newest is kept), or they are past their time. Oldest first: it stops at the
+        first finished reply that stays (requests still running are passed over)."""
         now = time.monotonic()
-        while self._cache:
-            k, (t, reply, _) = next(iter(self._cache.items()))
-            if len(self._cache) > REPLY_CACHE_SIZE or (reply is not None and now - t > REPLY_CACHE_TTL):
-                self._cache.popitem(last=False)
-            else:
-                break
+        cache = self._cache
+        skipped = 0
+        while cache and skipped < len(cache):
+            k, (t, reply, _) = next(iter(cache.items()))
+            if len(cache) <= REPLY_CACHE_SIZE:
+                if reply is None:
+                    cache.move_to_end(k)  # still running (its waiters need it): look further
+                    skipped += 1
+                    continue
+                size = _size(reply)
+                # the newest reply stays even when it alone is over the byte budget
+                if now - t <= REPLY_CACHE_TTL and (self._cache_bytes <= REPLY_CACHE_BYTES or self._cache_bytes == size):
+                    break
+            cache.popitem(last=False)
+            if reply is not None:
+                self._cache_bytes -= _size(reply)
 
     # -- helpers for handlers -----------------------------------------------------------
 
@@ -426,6 +458,10 @@ class Daemon:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(1.0)
+            self._trim_cache()  # replies expire even when no request comes
+            for budget in (self.events.budget, self.liveview.budget):
+                if budget is not None:
+                    budget.follow()  # forget subscribers that left
             self.events.publish(bus.Topic.HEARTBEAT, self.status())
 
     async def _watchdog(self, interval: float) -> None:
@@ -476,10 +512,26 @@ class Daemon:
         await asyncio.sleep(0.05)  # let the last replies and the stopping status leave
         if self._auth is not None:
             self._auth.stop()
+        for budget in (self.events.budget, self.liveview.budget):
+            if budget is not None:
+                budget.close()
         for sock in (self.router, self.events.sock, self.liveview.sock):
             sock.close(linger=100)
         self.ctx.term()
         log.info("stopped")
+
+
+def _size(frames: list[bus.Buffer]) -> int:
+    return sum(len(f) for f in frames)
+
+
+def _digest(raw: bus.Buffer, blobs: list[Any]) -> bytes:
+    """What a retried request must repeat exactly: a hash of its frames, read in place."""
+    h = hashlib.blake2b(digest_size=16)
+    for frame in (raw, *blobs):
+        h.update(len(frame).to_bytes(8, "little"))
+        h.update(frame)
+    return h.digest()
 
 
 def _clip(text: str, limit: int = 64) -> str:
