@@ -142,6 +142,8 @@ class CaptureRun:
         self.dir = dir
         self.keep = keep
         self.delivers = download or dir is not None
+        #: the reply carries image bytes (not files written under ``dir``)
+        self.inline = (download and dir is None) or preview
         self.reports: list[ShotReport] = []
         self.failure: Failure | None = None
         #: why the run ended before ``count`` shots (a stop its request was asked for)
@@ -188,6 +190,8 @@ class CaptureRun:
                 await self._recover(failure.report, failure.transfer, connects)
 
     async def _shots(self, cam: Camera) -> None:
+        if self.inline:  # its turn on the camera: bytes go in the reply, is there room?
+            self.ctx.reply_room(self.request)
         link, control = self.ctx.link, self.request.control
         loop = asyncio.get_running_loop()
         for index in range(1, self.count + 1):

@@ -17,7 +17,7 @@ from typing import Any
 
 from ptpd import __version__, bus
 from ptpd.bus import BusError, ErrorCode
-from ptpd.camera import Camera, PropertyValue, response_name
+from ptpd.camera import Camera, PropertyValue, RawResult, response_name
 from ptpd.daemon import schedule
 from ptpd.daemon.args import parse_prop
 from ptpd.daemon.capture import capture
@@ -147,7 +147,11 @@ async def opreq(ctx: Context, a: dict[str, Any], request: Request) -> Any:
         raise BusError(ErrorCode.BAD_REQUEST, "code must be a 16-bit operation code")
     if len(params) > 5 or any(not 0 <= p <= 0xFFFFFFFF for p in params):
         raise BusError(ErrorCode.BAD_REQUEST, "params: up to 5 unsigned 32-bit integers")
-    res = await on_camera(ctx, request, "opreq", lambda cam: cam.raw(code, params, bytes(data) if data is not None else None))
+    async def run(cam: Camera) -> RawResult:
+        ctx.reply_room(request)  # its turn on the camera: is there room for its bytes?
+        return await cam.raw(code, params, bytes(data) if data is not None else None)
+
+    res = await on_camera(ctx, request, "opreq", run)
     return {"code": res.code, "code_name": response_name(res.code), "params": list(res.params), "data": res.data}
 
 

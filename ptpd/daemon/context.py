@@ -59,6 +59,11 @@ class Context(Protocol):
         """A callback that publishes a transfer's progress for ``request``."""
         ...
 
+    def reply_room(self, request: Request) -> None:
+        """Raise ``camera_busy`` when ``request``'s client (or all of them) left too many
+        bytes of replies unread to be given more (:mod:`ptpd.daemon.unsent`)."""
+        ...
+
     async def sim_fault(self, action: str, options: dict[str, Any]) -> Any:
         """``sim.fault``: the embedded simulator's fault control."""
         ...

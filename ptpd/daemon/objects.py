@@ -32,6 +32,8 @@ async def download(ctx: Context, a: dict[str, Any], request: Request) -> Any:
     progress = ctx.progress_reporter(request, handle)
 
     async def first(cam: Camera) -> Download:
+        if out_dir is None:  # its turn on the camera: the bytes go in the reply, is there room?
+            ctx.reply_room(request)
         t = await cam.transfer(handle, offset)
         # One download: the camera's own buffer goes into the reply (a blob frame, never
         # copied); a dropped link leaves what arrived in the transfer, for the resume below.

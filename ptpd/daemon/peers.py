@@ -169,15 +169,16 @@ class PeerBudget:
 
     def _cut_off(self, peer: str) -> None:
         self.follow()
-        fds = [fd for fd, p in self._fds.items() if p == peer]
-        log.warning(
-            "subscriber %s holds more than %d subscriptions: closing its %d connection(s)", peer, self.limit, len(fds)
-        )
-        self.cut_off += 1
-        for fd in fds:
+        closed = 0
+        for fd in [fd for fd, p in self._fds.items() if p == peer]:
             if peer_of_fd(fd) == peer:  # still that peer's (a descriptor number can be reused)
                 _shutdown(fd)
-        # libzmq reports each subscription's end as the connections go; start afresh
+                closed += 1
+        if closed:
+            self.cut_off += 1
+            log.warning("subscriber %s held more than %d subscriptions: %d connection(s) closed", peer, self.limit, closed)
+        # libzmq reports each subscription's end as the connections go (and what the
+        # peer had queued before it was cut off still comes): count afresh
         self._count[peer] = 0
         self._subs.pop(peer, None)
 

@@ -47,6 +47,7 @@ from ptpd.daemon.link import CameraLink
 from ptpd.daemon.liveview import LiveView
 from ptpd.daemon.notify import Notifier
 from ptpd.daemon.publisher import BATCH, EventPublisher
+from ptpd.daemon.unsent import TRACKED, UnsentReplies
 from ptpd.simulator import ControlError, EmbeddedCamera, start_embedded
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ class Daemon:
         #: (identity, id, request hash) -> (time, reply frames or None while running, waiting envelopes)
         self._cache: collections.OrderedDict[tuple[bytes, Any, bytes], tuple[float, list[bus.Buffer] | None, list[list[bytes]]]] = collections.OrderedDict()
         self._cache_bytes = 0  #: bytes of the replies in ``_cache``
+        #: big replies sent and not yet read by their clients
+        self.unsent = UnsentReplies()
         self._stop = asyncio.Event()
         self._stopping = False
         self._auth: Any = None
@@ -258,6 +261,10 @@ class Daemon:
         if len(self._tasks) >= MAX_IN_FLIGHT:
             self._reply(envelope, key, [bus.encode_error(req.id, BusError(ErrorCode.CAMERA_BUSY, "too many requests in flight"))])
             return
+        if cmd.binary and (why := self.unsent.over_budget(identity)) is not None:
+            # nothing ran: a retry once the replies are read must run (not cached)
+            self._reply(envelope, key, [bus.encode_error(req.id, BusError(ErrorCode.CAMERA_BUSY, why))], cache=False)
+            return
         flight = self.flights.add(identity, req.id, req.cmd, req.timeout)
         task = asyncio.create_task(self._run(envelope, key, req, cmd, flight))
         flight.task = task
@@ -339,11 +346,13 @@ class Daemon:
                 self._send(w, reply)
 
     def _send(self, envelope: list[bytes], reply: list[bus.Buffer]) -> None:
+        size = _size(reply)
+        track = size >= TRACKED  # a big reply counts until libzmq lets go of it
         try:
             # copy=False: a blob leaves from the camera's own buffer (small frames are
             # copied by pyzmq anyway, below its copy threshold)
             fut = cast(  # a Future (done at once with DONTWAIT); pyzmq types it Awaitable
-                "asyncio.Future[Any]", self.router.send_multipart([*envelope, *reply], flags=zmq.DONTWAIT, copy=False)
+                "asyncio.Future[Any]", self.router.send_multipart([*envelope, *reply], flags=zmq.DONTWAIT, copy=False, track=track)
             )
         except zmq.ZMQError as exc:
             log.debug("reply to %s dropped: %s", envelope[0].hex(), exc)
@@ -351,6 +360,8 @@ class Daemon:
         if fut.done() and fut.exception() is not None:
             # EHOSTUNREACH: the client left; EAGAIN: it stopped reading its replies
             log.debug("reply to %s dropped: %s", envelope[0].hex(), fut.exception())
+        elif track and fut.done():
+            self.unsent.add(envelope[0], fut.result(), size)
 
     def _trim_cache(self) -> None:
         """Drop the oldest replies while there are too many, too many bytes of them (the
@@ -414,6 +425,11 @@ class Daemon:
         # answered already? a side-effect request's reply is kept (a retry gets it)
         done = any(k[0] == request.identity and k[1] == rid and v[1] is not None for k, v in self._cache.items())
         return "done" if done else "unknown"
+
+    def reply_room(self, request: Request) -> None:
+        why = self.unsent.over_budget(request.identity)
+        if why is not None:
+            raise BusError(ErrorCode.CAMERA_BUSY, why)
 
     def progress_reporter(self, request: Request, handle: int) -> Progress:
         last = [-1.0]
