@@ -57,6 +57,9 @@ MAX_LEASE_TOKEN = 64
 #: msgpack items unpack into gigabytes of Python objects.
 MAX_REQUEST_ITEMS = 4096
 MAX_REQUEST_DEPTH = 32
+#: Longest string in a request (command names, property values, paths). Bytes travel as
+#: msgpack ``bin`` or blob frames, which may be as long as the request.
+MAX_REQUEST_STR = 64 * 1024
 #: Longest request id: a str id of more UTF-8 bytes is refused (and never echoed back).
 #: An int id is a msgpack integer (at most 64 bits).
 MAX_ID_BYTES = 256
@@ -344,8 +347,9 @@ def unpack(data: Buffer) -> Any:
 
 def unpack_request(data: bytes | memoryview) -> Any:
     """Decode a request header within the request budgets (:data:`MAX_REQUEST_ITEMS`
-    elements in all, :data:`MAX_REQUEST_DEPTH` levels; strings and bytes up to the
-    message's size): ``ValueError`` past them, before the items are built."""
+    elements in all, :data:`MAX_REQUEST_DEPTH` levels, strings of
+    :data:`MAX_REQUEST_STR`; bytes up to the message's size): ``ValueError`` past them,
+    before the items are built."""
     items = 0
 
     def count(container: Any) -> Any:
@@ -359,7 +363,7 @@ def unpack_request(data: bytes | memoryview) -> Any:
         msg = msgpack.unpackb(
             data, raw=False, strict_map_key=False, list_hook=count, object_hook=count,
             max_array_len=MAX_REQUEST_ITEMS, max_map_len=MAX_REQUEST_ITEMS,
-            max_str_len=MAX_REQUEST_BYTES, max_bin_len=MAX_REQUEST_BYTES, max_ext_len=1024,
+            max_str_len=MAX_REQUEST_STR, max_bin_len=MAX_REQUEST_BYTES, max_ext_len=1024,
         )
     except Exception as exc:  # msgpack raises several unrelated types
         raise ValueError(f"not a msgpack message within the request budgets: {exc or type(exc).__name__}") from exc
@@ -537,19 +541,22 @@ def decode_request(data: Buffer, blobs: list[Any] | tuple[Any, ...] = ()) -> Req
     return Request(rid, cmd, args, msg.get("blobs") is True, None if timeout_ms is None else timeout_ms / 1000, lease or None)
 
 
+#: how much of a bad request :func:`request_id_of` reads
+_ID_SCAN = 64 * 1024
 #: msgpack type bytes of maps and arrays (fixmap, fixarray, array 16/32, map 16/32)
 _CONTAINERS = frozenset(range(0x80, 0xA0)) | {0xDC, 0xDD, 0xDE, 0xDF}
 
 
 def request_id_of(data: bytes | memoryview) -> int | str | None:
     """Best-effort id of a request that failed validation, so the error can still be
-    matched: the top-level ``id``, looked for among the keys before the first array or
-    map value (clients send it first), so that a hostile message costs next to nothing.
-    ``None`` when there is none, or it is not a valid id (:func:`check_id`)."""
-    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=max(len(data), 1),
+    matched: the top-level ``id``, looked for in the first 64 KiB among the keys before
+    the first array or map value (clients send it first), so that a hostile message
+    costs next to nothing. ``None`` when there is none, or it is not a valid id
+    (:func:`check_id`)."""
+    view = memoryview(data).cast("B")[:_ID_SCAN]
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=_ID_SCAN,
                                 max_str_len=MAX_ID_BYTES * 4, max_bin_len=MAX_ID_BYTES * 4,
                                 max_array_len=0, max_map_len=0, max_ext_len=0)
-    view = memoryview(data).cast("B")
     try:
         unpacker.feed(view)
         for _ in range(min(unpacker.read_map_header(), 16)):

@@ -91,7 +91,7 @@ def make_xpub(ctx: zmq.asyncio.Context, hwm: int, linger_ms: int) -> zmq.asyncio
     # (libzmq ends that connection before reading the message)
     sock.setsockopt(zmq.MAXMSGSIZE, 1 + bus.MAX_TOPIC_BYTES)
     # subscriptions are never dropped here: a full pipe stops reading from that peer
-    sock.setsockopt(zmq.RCVHWM, 1000)
+    sock.setsockopt(zmq.RCVHWM, 256)
     return sock
 
 
@@ -102,21 +102,30 @@ async def read_subscriptions(
     budget: PeerBudget | None = None,
 ) -> None:
     """Forever: read XPUB subscription messages into ``subs`` (and each peer's into
-    ``budget``), call ``on_change`` after each."""
-    n = 0
+    ``budget``), call ``on_change`` after each. What is waiting is read without waiting,
+    :data:`BATCH` messages at a time, then other tasks run."""
+    now = zmq.Socket.shadow(sock.underlying)  # the same socket, read without asyncio
     while True:
-        frame = await sock.recv(copy=False)
-        msg = frame.bytes
-        if budget is not None:
+        frame: zmq.Frame | None = await sock.recv(copy=False)
+        handled = 0
+        while frame is not None:
+            msg = frame.bytes
+            if budget is not None:
+                try:
+                    address = frame.get("Peer-Address")
+                except zmq.ZMQError:  # libzmq's own unsubscription for a connection that ended
+                    address = None
+                budget.feed(msg, address)
+            if subs.feed(msg) and on_change is not None:
+                on_change()
+            handled += 1
+            if handled >= BATCH:
+                break
             try:
-                address = frame.get("Peer-Address")
-            except zmq.ZMQError:  # libzmq's own unsubscription for a connection that ended
-                address = None
-            budget.feed(msg, address)
-        if subs.feed(msg) and on_change is not None:
-            on_change()
-        n += 1
-        if n % BATCH == 0:
+                frame = now.recv(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                frame = None
+        if handled >= BATCH:
             await asyncio.sleep(0)
 
 

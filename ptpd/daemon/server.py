@@ -203,26 +203,38 @@ class Daemon:
     # -- requests ----------------------------------------------------------------------
 
     async def _router_loop(self) -> None:
-        handled = 0
+        now = zmq.Socket.shadow(self.router.underlying)  # the same socket, read without asyncio
         while True:
             try:
-                parts = await self.router.recv_multipart(copy=False)
-                frames: list[Any] = [p.bytes if len(p) <= _COPY_FRAMES_UP_TO else p.buffer for p in parts]
-                del parts
+                parts: list[zmq.Frame] | None = await self.router.recv_multipart(copy=False)
             except asyncio.CancelledError:
                 raise
             except zmq.ZMQError as exc:
                 log.warning("command socket receive failed: %s", exc)
                 await asyncio.sleep(0.01)
                 continue
-            try:
-                self._on_message(frames)
-            except Exception:  # a bug in routing must not take the daemon down
-                log.exception("routing a request failed")
-            del frames
-            handled += 1
-            if handled % BATCH == 0:
-                await asyncio.sleep(0)  # a client that never stops sending must not starve the rest
+            # what is waiting is read without waiting, BATCH at a time; then the other
+            # tasks run (a client that never stops sending must not starve the rest)
+            handled = 0
+            while parts is not None:
+                frames: list[Any] = [p.bytes if len(p) <= _COPY_FRAMES_UP_TO else p.buffer for p in parts]
+                parts = None
+                try:
+                    self._on_message(frames)
+                except Exception:  # a bug in routing must not take the daemon down
+                    log.exception("routing a request failed")
+                del frames
+                handled += 1
+                if handled >= BATCH:
+                    break
+                try:
+                    parts = now.recv_multipart(zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    parts = None
+                except zmq.ZMQError as exc:
+                    log.warning("command socket receive failed: %s", exc)
+            if handled >= BATCH:
+                await asyncio.sleep(0)
 
     def _on_message(self, frames: list[bytes]) -> None:
         identity, rest = frames[0], frames[1:]

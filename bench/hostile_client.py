@@ -1,0 +1,154 @@
+"""Hostile local clients: raw pyzmq sockets that send the daemon what no client should.
+
+``python -m bench.hostile_client ATTACK ENDPOINT [--scale S] [--handle H]`` runs one
+attack against the socket at ENDPOINT (ipc:// or loopback tcp://) in its own process,
+so that its CPU and its own libzmq troubles stay out of the measuring process, and
+prints one line ``done KEY=VALUE ...`` with what it saw. ``scale`` 1.0 is the size of
+the attack in the issue that reported it; the test suite runs small fractions.
+
+=====================  ===========================================================================
+attack                  what it sends
+=====================  ===========================================================================
+``msgpack-items``       30 requests of ~60 MiB of one-byte msgpack items (an array of 60 M
+                        integers): 8.3 GB of RSS before the request budgets
+``long-ids``            60 side-effect requests with a 32 MiB string id (3.9 GB, kept after
+                        160 s idle, before)
+``reply-cache``         5,000 side-effect requests (``liveview.stop``) with distinct 256-byte ids
+``topics``              40,000 distinct subscriptions on one XSUB (a 250 s stall before)
+``big-subscriptions``   100 subscriptions of 1 MiB each (5 GB before)
+``xpub-message``        one 512 MiB message into a publishing socket (900 MB before)
+``unread-replies``      100 ``download`` requests of one object, no reply ever read
+``bad-requests``        10,000 malformed requests from busfuzz, pipelined 100 at a time
+=====================  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import msgpack
+import zmq
+
+ATTACKS = ("msgpack-items", "long-ids", "reply-cache", "topics", "big-subscriptions", "xpub-message", "unread-replies", "bad-requests")
+
+
+def _n(full: int, scale: float, least: int = 1) -> int:
+    return max(least, int(full * scale))
+
+
+def _dealer(ctx: zmq.Context, endpoint: str) -> zmq.Socket:
+    s = ctx.socket(zmq.DEALER)
+    s.linger = 0
+    s.sndhwm = 0
+    s.connect(endpoint)
+    return s
+
+
+def _drain(s: zmq.Socket, want: int, timeout: float) -> tuple[int, list[dict]]:
+    """Read up to ``want`` replies within ``timeout`` seconds: (count, the first few)."""
+    got, sample = 0, []
+    deadline = time.monotonic() + timeout
+    while got < want and s.poll(max(0, int((deadline - time.monotonic()) * 1000))):
+        reply = msgpack.unpackb(s.recv_multipart()[-1], raw=False, strict_map_key=False)
+        got += 1
+        if len(sample) < 3:
+            sample.append(reply)
+    return got, sample
+
+
+def attack(name: str, endpoint: str, scale: float, handle: int) -> dict[str, object]:
+    ctx = zmq.Context()
+    out: dict[str, object] = {}
+    if name == "msgpack-items":
+        s = _dealer(ctx, endpoint)
+        items = 60 * 1024 * 1024
+        body = b"\x83\xa2id\x01\xa3cmd\xa4ping\xa4args\x81\xa1x\xdd" + items.to_bytes(4, "big") + b"\x01" * items
+        n = _n(30, scale)
+        for _ in range(n):
+            s.send_multipart([b"", body], copy=False)
+        got, sample = _drain(s, n, 60)
+        out = {"sent": n, "answered": got, "code": sample[0]["error"]["code"] if sample else None}
+    elif name == "long-ids":
+        s = _dealer(ctx, endpoint)
+        n = _n(60, scale)
+        rid = "i" * (32 * 1024 * 1024)
+        for k in range(n):
+            s.send_multipart([b"", msgpack.packb({"id": rid + str(k), "cmd": "liveview.stop", "args": {}})])
+        got, sample = _drain(s, n, 60)
+        out = {"sent": n, "answered": got, "code": sample[0]["error"]["code"] if sample else None,
+               "id_echoed": any(r.get("id") for r in sample)}
+    elif name == "reply-cache":
+        s = _dealer(ctx, endpoint)
+        n = _n(5000, scale)
+        for k in range(n):
+            s.send_multipart([b"", msgpack.packb({"id": f"{k:0256d}", "cmd": "liveview.stop", "args": {}})])
+        got, sample = _drain(s, n, 60)
+        out = {"sent": n, "answered": got, "ok": bool(sample) and sample[0].get("ok")}
+    elif name in ("topics", "big-subscriptions", "xpub-message"):
+        x = ctx.socket(zmq.XSUB)
+        x.linger = 0
+        x.sndhwm = 0
+        x.connect(endpoint)
+        time.sleep(0.2)
+        if name == "topics":
+            n = _n(40_000, scale)
+            for k in range(n):
+                x.send(b"\x01liveview.frame/%08d" % k)
+        elif name == "big-subscriptions":
+            n = _n(100, scale)
+            for k in range(n):
+                x.send(b"\x01" + bytes([k % 256]) * (1 << 20))
+        else:
+            n = _n(512, scale) * 1024 * 1024
+            x.send(b"\x02" + bytes(n - 1))
+        time.sleep(1.0)  # while the daemon reads it
+        out = {"sent": n}
+        # never close these sockets: libzmq's own teardown of a trie of 1 MiB topics
+        # recurses a million levels deep (in this process: not the daemon's concern)
+        sys.stdout.write("done " + " ".join(f"{k}={v}" for k, v in out.items()) + "\n")
+        sys.stdout.flush()
+        os._exit(0)
+    elif name == "unread-replies":
+        s = _dealer(ctx, endpoint)
+        s.rcvhwm = 1
+        n = _n(100, scale, 10)
+        for k in range(n):
+            s.send_multipart([b"", msgpack.packb({"id": k, "cmd": "download", "args": {"handle": handle}})])
+        time.sleep(float(os.environ.get("HOSTILE_UNREAD_S", "5")))  # the daemon works, nothing is read
+        out = {"sent": n}
+    elif name == "bad-requests":
+        sys.path.insert(0, os.getcwd())
+        from bench.busfuzz import messages
+
+        s = _dealer(ctx, endpoint)
+        n = _n(10_000, scale)
+        gen = messages(seed=21, big=True)
+        got = 0
+        for start in range(0, n, 100):
+            batch = min(100, n - start)
+            for _ in range(batch):
+                s.send_multipart(next(gen)[1])
+            got += _drain(s, batch, 30)[0]
+        out = {"sent": n, "answered": got}
+    else:
+        raise SystemExit(f"unknown attack {name!r}")
+    sys.stdout.write("done " + " ".join(f"{k}={v}" for k, v in out.items()) + "\n")
+    sys.stdout.flush()
+    os._exit(0)  # no lingering on sockets the daemon may have cut off
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("attack", choices=ATTACKS)
+    ap.add_argument("endpoint")
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--handle", type=int, default=1)
+    ns = ap.parse_args(argv)
+    attack(ns.attack, ns.endpoint, ns.scale, ns.handle)
+
+
+if __name__ == "__main__":
+    main()
