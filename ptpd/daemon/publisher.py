@@ -87,9 +87,10 @@ def make_xpub(ctx: zmq.asyncio.Context, hwm: int, linger_ms: int) -> zmq.asyncio
     sock.setsockopt(zmq.XPUB_VERBOSER, 1)
     sock.setsockopt(zmq.SNDHWM, hwm)
     sock.setsockopt(zmq.LINGER, linger_ms)
-    # a subscriber only ever sends subscriptions: one past the longest topic is refused
+    # a subscriber only ever sends subscriptions (a ZMTP 3.1 SUBSCRIBE command, or the
+    # older 0x01-prefixed message): one past the longest topic is refused
     # (libzmq ends that connection before reading the message)
-    sock.setsockopt(zmq.MAXMSGSIZE, 1 + bus.MAX_TOPIC_BYTES)
+    sock.setsockopt(zmq.MAXMSGSIZE, len(b"\x09SUBSCRIBE") + bus.MAX_TOPIC_BYTES)
     # subscriptions are never dropped here: a full pipe stops reading from that peer
     sock.setsockopt(zmq.RCVHWM, 256)
     return sock

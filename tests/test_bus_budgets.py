@@ -1,0 +1,159 @@
+"""The bus has budgets: requests, request ids, the reply cache, subscribers.
+
+In-process daemons on ipc:// with the fake camera of ``test_daemon``; the figures of
+the same attacks at full size are ``bench.hostile``'s (``docs/reliability.md``). Each
+test failed before: a request's items were unpacked whatever their number, an id of
+any length was kept and echoed, the reply cache expired only when the next side-effect
+request came and knew no bytes, subscriptions were recounted per message (40,000 topics
+stalled the daemon for minutes) and had no size or number per peer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import msgpack
+import pytest
+import zmq
+import zmq.asyncio
+from test_daemon import Client, World, connected, run, wait_until
+
+from ptpd import bus
+from ptpd.daemon import server
+from ptpd.daemon.publisher import Subscriptions
+
+
+def test_requests_are_decoded_within_budgets(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with connected(tmp_path, World()) as (d, eps, ctx, c):
+            raw = ctx.socket(zmq.DEALER)
+            raw.linger = 0
+            raw.connect(eps["command"])
+
+            async def send(body: bytes) -> dict:
+                await raw.send_multipart([b"", body])
+                return bus.unpack((await asyncio.wait_for(raw.recv_multipart(), 10))[-1])
+
+            # 4 M one-byte items: 32 MB of list slots (64 MB for empty maps) from 4 MB
+            items = 4 * 1024 * 1024
+            many = b"\x83\xa2id\x07\xa3cmd\xa4ping\xa4args\x81\xa1x\xdd" + items.to_bytes(4, "big") + b"\x80" * items
+            t = time.monotonic()
+            rep = await send(many)
+            assert rep["id"] == 7 and rep["error"]["code"] == "bad_request" and "4096" in rep["error"]["message"]
+            assert time.monotonic() - t < 1.0
+            # ... and the same spread over many small arrays: counted over all of them
+            spread = msgpack.packb({"id": 6, "cmd": "ping", "args": {"x": [[1, 2, 3]] * 2000}})
+            rep = await send(spread)
+            assert rep["id"] == 6 and "more than 4096 items" in rep["error"]["message"]
+            deep: object = 1
+            for _ in range(40):
+                deep = [deep]
+            rep = await send(msgpack.packb({"id": 8, "cmd": "ping", "args": {"x": deep}}))
+            assert rep["id"] == 8 and "deeper" in rep["error"]["message"]
+            rep = await send(msgpack.packb({"id": 9, "cmd": "get", "args": {"prop": "x" * (bus.MAX_REQUEST_STR + 1)}}))
+            assert rep["id"] == 9 and rep["error"]["code"] == "bad_request"
+            # an id past MAX_ID_BYTES is refused and never echoed back
+            for rid in ("i" * (bus.MAX_ID_BYTES + 1), "é" * (bus.MAX_ID_BYTES // 2 + 1), "i" * 1_000_000):
+                rep = await send(msgpack.packb({"id": rid, "cmd": "liveview.stop", "args": {}}))
+                assert rep["id"] is None and rep["error"]["code"] == "bad_request", rep
+            assert not d._cache  # nothing of them kept
+            rep = await send(msgpack.packb({"id": "i" * bus.MAX_ID_BYTES, "cmd": "ping", "args": {}}))
+            assert rep["ok"] and rep["id"] == "i" * bus.MAX_ID_BYTES
+            # blobs still resolve, bytes may be as long as the request
+            rep = await c.call("ping", {"pad": b"\x00" * (8 * 1024 * 1024)})
+            assert rep["error"]["code"] == "bad_request" and "pad" in rep["error"]["message"]
+
+    run(body())
+
+
+def test_the_reply_cache_is_bounded_in_bytes_and_expires_while_idle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(server, "REPLY_CACHE_TTL", 0.5)
+    monkeypatch.setattr(server, "REPLY_CACHE_BYTES", 4000)
+
+    async def body() -> None:
+        async with connected(tmp_path, World()) as (d, eps, ctx, c):
+            for k in range(60):  # side-effect requests with long ids: replies of ~300 bytes
+                assert (await c.call("liveview.stop", id=f"{k:0250d}"))["ok"]
+            assert 0 < d._cache_bytes <= 4000 and len(d._cache) <= 4000 // 250
+            assert d._cache_bytes == sum(server._size(r) for _, r, _ in d._cache.values() if r is not None)
+            # a retry of a recent one is still answered from the cache
+            newest = f"{59:0250d}"
+            assert any(k[1] == newest for k in d._cache)
+            # then no request at all: the heartbeat lets them go after their time
+            await wait_until(lambda: not d._cache, timeout=3.0)
+            assert d._cache_bytes == 0
+
+    run(body())
+
+
+def test_subscriptions_are_counted_in_constant_time() -> None:
+    subs = Subscriptions(watched=(b"liveview.frame",))
+    n = 40_000
+    t = time.monotonic()
+    for k in range(n):  # the matching count read after every message, as live view does
+        subs.feed(b"\x01liveview.frame/%08d" % k)
+        subs.matching(b"liveview.frame")
+    subs.feed(b"\x01liveview.")
+    subs.feed(b"\x01")  # everything
+    assert subs.matching(b"liveview.frame") == 2 and subs.total() == n + 2
+    for k in range(n):
+        subs.feed(b"\x00liveview.frame/%08d" % k)
+    subs.feed(b"\x00never subscribed")
+    assert subs.total() == 2 and subs.matching(b"liveview.frame") == 2
+    assert time.monotonic() - t < 2.0  # before: 40,000 topics recounted 80,000 times, minutes
+
+
+ATTACKER = """
+import os, sys, time, zmq
+x = zmq.Context().socket(zmq.XSUB); x.sndhwm = 0; x.connect(sys.argv[1])
+for k in range(int(sys.argv[2])):
+    x.send(b"\\x01liveview.frame/%08d" % k)
+time.sleep(1.5)
+print("done", flush=True)
+os._exit(0)
+"""
+
+
+def test_a_subscriber_past_its_budget_is_cut_off_and_others_keep_theirs(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with connected(tmp_path, World()) as (d, eps, ctx, c):
+            good = ctx.socket(zmq.SUB)
+            good.linger = 0
+            good.setsockopt(zmq.SUBSCRIBE, b"liveview.frame")
+            good.connect(eps["liveview"])
+            await wait_until(lambda: d.liveview.watchers == 1)
+            # another process subscribes to 2,000 topics: it is cut off past 256
+            p = await asyncio.create_subprocess_exec(sys.executable, "-c", ATTACKER, eps["liveview"], "2000",
+                                                     stdout=subprocess.PIPE)
+            out, _ = await asyncio.wait_for(p.communicate(), 30)
+            assert out.strip() == b"done"
+            assert d.liveview.budget is not None and d.liveview.budget.cut_off >= 1
+            # its subscriptions end with it; ours stays (a single subscription, still counted)
+            await wait_until(lambda: d.liveview.subs.total() == 1, timeout=10)
+            assert d.liveview.watchers == 1
+            assert (await c.ok("status"))["liveview"]["subscribers"] == 1
+
+    run(body())
+
+
+def test_a_topic_longer_than_the_budget_ends_its_connection(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with connected(tmp_path, World()) as (d, eps, ctx, c):
+            long = ctx.socket(zmq.SUB)
+            long.linger = 0
+            long.setsockopt(zmq.SUBSCRIBE, b"e" * (bus.MAX_TOPIC_BYTES + 1))
+            long.connect(eps["event"])
+            ok = ctx.socket(zmq.SUB)
+            ok.linger = 0
+            ok.setsockopt(zmq.SUBSCRIBE, b"e" * bus.MAX_TOPIC_BYTES)
+            ok.connect(eps["event"])
+            await wait_until(lambda: d.events.subs.total() == 1)
+            await asyncio.sleep(0.5)  # the long one keeps reconnecting and is never read
+            assert d.events.subs.total() == 1
+            assert list(d.events.subs.topics) == [b"e" * bus.MAX_TOPIC_BYTES]
+
+    run(body())
