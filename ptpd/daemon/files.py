@@ -7,6 +7,9 @@
   :func:`~ptpd.camera.verify`), writes them to a temp name, fsyncs and links the final
   name (never overwriting); on any failure the temp file is removed.
   :func:`write_into` runs it off the event loop and turns a write error into a bus error.
+  The temp name carries the daemon's PID, and the directory is noted in the daemon's
+  journal first (:func:`set_journal`), so that a daemon killed mid-write has its temp
+  file removed at the next start (:mod:`ptpd.daemon.leftovers`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 
 from ptpd.bus import BusError, ErrorCode
 from ptpd.camera import IncompleteTransfer, verify
+from ptpd.daemon.leftovers import Journal, temp_prefix
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -27,6 +31,16 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 #: its permissions); any other (a full disk, an I/O error) is the machine's
 _PATH_ERRORS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST,
                           errno.ENOENT, errno.ENAMETOOLONG, errno.ELOOP, errno.EISDIR})
+
+
+#: where the directories written into are noted (the daemon sets it at start)
+_journal: Journal | None = None
+
+
+def set_journal(journal: Journal | None) -> None:
+    """Note every directory a temp file goes into in ``journal`` from now on."""
+    global _journal
+    _journal = journal
 
 
 def safe_filename(name: str, fallback: str) -> str:
@@ -79,7 +93,9 @@ def write_verified(directory: str, filename: str, data: bytes | bytearray | memo
     stem, dot, ext = filename.rpartition(".")
     if not dot:
         stem, ext = filename, ""
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".ptpd-", suffix=".part")
+    if _journal is not None:
+        _journal.note(d)  # before the temp file exists: a kill after it is cleaned up
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=temp_prefix(), suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -28,6 +28,7 @@ import zmq.asyncio
 from ptpd import bus
 from ptpd.bus import BusError, ErrorCode
 from ptpd.camera import Camera, Progress, Target
+from ptpd.daemon import files
 from ptpd.daemon.args import check_args
 from ptpd.daemon.commands import HANDLERS
 from ptpd.daemon.config import (
@@ -43,6 +44,7 @@ from ptpd.daemon.errors import to_bus_error
 from ptpd.daemon.inflight import Flight, Flights, Stop, not_started
 from ptpd.daemon.jobs.engine import JobEngine
 from ptpd.daemon.lease import Leases
+from ptpd.daemon.leftovers import Journal
 from ptpd.daemon.link import CameraLink
 from ptpd.daemon.liveview import LiveView
 from ptpd.daemon.notify import Notifier
@@ -128,6 +130,10 @@ class Daemon:
         cfg = self.config
         if not self.guid:
             self.guid = await asyncio.to_thread(load_or_create_guid, cfg.state_dir)
+        # temp files of a daemon killed mid-write go, then every write is noted first
+        journal = Journal(cfg.state_dir)
+        await asyncio.to_thread(journal.clean)
+        files.set_journal(journal)
         ensure_ipc_dirs(cfg)
         for ep in (cfg.command_endpoint, cfg.event_endpoint, cfg.liveview_endpoint):
             if ipc_in_use(ep):
@@ -540,6 +546,7 @@ class Daemon:
         await asyncio.sleep(0.05)  # let the last replies and the stopping status leave
         if self._auth is not None:
             self._auth.stop()
+        files.set_journal(None)
         for budget in (self.events.budget, self.liveview.budget):
             if budget is not None:
                 budget.close()
