@@ -609,7 +609,7 @@ class GenericCamera(Camera):
             def relay(received: int, total: int) -> None:
                 progress(max(received - offset, 0), max(total - offset, 0))
 
-        cap = MAX_UNDECLARED_OBJECT if size is None or size == 0xFFFFFFFF else size
+        cap = MAX_UNDECLARED_OBJECT if not size or size == 0xFFFFFFFF else size  # 0: a dataset cut short
         try:
             _, data = await self.link.call(OperationCode.GetObject, (handle,), progress=relay, max_data=cap)
         except PTPError as exc:  # GetObject's bytes begin at the object's first
