@@ -3,8 +3,9 @@
 ``python -m bench.hostile_camera --mode MODE [--port 0] [--scale 1.0]`` listens on
 127.0.0.1 (command and event channel on the one port, as a standard PTP/IP camera),
 prints ``ready HOST PORT`` and serves until killed. A line ``mode NAME`` on its stdin
-switches the mode: it closes every connection (the initiator reconnects into the new
-mode) and prints ``mode NAME``. It behaves like a small, plain camera (one storage, one
+switches the mode for what comes next (the next transaction; the floods start on the
+open event channel) and prints ``mode NAME``; ``mode NAME drop`` also closes every
+connection, so that the initiator reconnects into it (the DeviceInfo modes need that). It behaves like a small, plain camera (one storage, one
 10 KB JPEG, two properties) except for what its mode changes:
 
 =========================  =================================================================
@@ -113,11 +114,13 @@ class Camera:
         self.scale = scale
         self.tasks: set[asyncio.Task[None]] = set()
 
-    def switch(self, mode: str) -> None:
-        """Take ``mode`` and drop every connection: the initiator comes back into it."""
+    def switch(self, mode: str, drop: bool) -> None:
+        """Take ``mode``; with ``drop``, close every connection (the initiator comes back
+        into the new mode)."""
         self.mode = mode
-        for t in list(self.tasks):
-            t.cancel()
+        if drop:
+            for t in list(self.tasks):
+                t.cancel()
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -145,19 +148,22 @@ class Camera:
             writer.close()
 
     async def _event_channel(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.mode == "probe-flood":
-            probes = pk.ProbeRequest().encode() * 8192
-            while True:  # and never read what comes back
-                writer.write(probes)
-                await writer.drain()
-        if self.mode == "event-flood":
-            events = pk.Event(0xC0DE, 0xFFFFFFFF, (1, 2, 3)).encode() * 4096
-            while True:
-                writer.write(events)
-                await writer.drain()
-                await asyncio.sleep(0)
-        while await reader.read(65536):  # answer probes, else idle
+        while self.mode not in ("probe-flood", "event-flood"):  # answer probes, else idle
+            try:
+                data = await asyncio.wait_for(reader.read(65536), 0.05)
+            except TimeoutError:
+                continue
+            if not data:
+                return
             writer.write(pk.ProbeResponse().encode())
+        if self.mode == "probe-flood":
+            packets = pk.ProbeRequest().encode() * 8192  # and never read what comes back
+        else:
+            packets = pk.Event(0xC0DE, 0xFFFFFFFF, (1, 2, 3)).encode() * 4096
+        while True:
+            writer.write(packets)
+            await writer.drain()
+            await asyncio.sleep(0)
 
     async def _commands(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
@@ -250,8 +256,8 @@ async def main(mode: str, port: int, scale: float) -> None:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
     async with server:
         while line := (await stdin.readline()).decode().split():
-            if line[0] == "mode" and len(line) == 2 and line[1] in MODES:
-                cam.switch(line[1])
+            if line[0] == "mode" and len(line) in (2, 3) and line[1] in MODES:
+                cam.switch(line[1], drop=line[2:] == ["drop"])
             print(f"mode {cam.mode}", flush=True)
         await server.serve_forever()
 
