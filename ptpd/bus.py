@@ -228,7 +228,16 @@ COMMANDS: dict[str, Command] = {
             "{handle, filename, size, offset, data | path, resumed?}",
             binary=True,
         ),
-        Command("delete", "Delete an object on the camera.", (Arg("handle", "int", True, help="object handle"),), "{handle}", side_effects=True),
+        Command(
+            "delete",
+            "Delete an object on the camera, or every object with all: true.",
+            (
+                Arg("handle", "int", False, None, "object handle (0xFFFFFFFF, every object, is refused: say all)"),
+                Arg("all", "bool", False, False, "delete every object on the camera (instead of a handle)"),
+            ),
+            "{handle} | {all: true}",
+            side_effects=True,
+        ),
         Command(
             "opreq",
             "Run a raw PTP operation (for reverse engineering); a non-OK response is returned, not an error.",

@@ -21,7 +21,7 @@ from ptpd.camera.base import (
     Storage,
     StoreEntry,
 )
-from ptpd.camera.codes import ResponseCode, datatype_name, response_name
+from ptpd.camera.codes import ALL_OBJECTS, ResponseCode, datatype_name, response_name
 from ptpd.camera.errors import (
     LINK_ERRORS,
     CameraDisconnected,
@@ -44,6 +44,7 @@ from ptpd.camera.transfer import SIZE_UNKNOWN, Download, Transfer, verify
 from ptpd.camera.vendors import VENDORS, Target, Vendor, vendor
 
 __all__ = [
+    "ALL_OBJECTS",
     "LINK_ERRORS",
     "SIZE_UNKNOWN",
     "VENDORS",

@@ -6,7 +6,7 @@ the names from here and never read those tables.
 
 from __future__ import annotations
 
-from ptpd.protocol.codes import DataType, ResponseCode, code_name
+from ptpd.protocol.codes import ALL_OBJECTS, DataType, ResponseCode, code_name
 
 
 def response_name(code: int) -> str:
@@ -19,4 +19,4 @@ def datatype_name(code: int) -> str:
     return code_name("datatype", code)
 
 
-__all__ = ["DataType", "ResponseCode", "datatype_name", "response_name"]
+__all__ = ["ALL_OBJECTS", "DataType", "ResponseCode", "datatype_name", "response_name"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ptpd.bus import BusError, ErrorCode
-from ptpd.camera import Camera, Download, TransferInterrupted
+from ptpd.camera import ALL_OBJECTS, Camera, Download, TransferInterrupted
 from ptpd.daemon.args import U32_MAX, handle_arg
 from ptpd.daemon.context import Context, Request, on_camera
 from ptpd.daemon.errors import to_bus_error
@@ -67,6 +67,18 @@ async def download(ctx: Context, a: dict[str, Any], request: Request) -> Any:
 
 
 async def delete(ctx: Context, a: dict[str, Any], request: Request) -> Any:
+    """One object, or with ``all`` every object: a wipe of the card takes the word, never
+    a handle that happens to mean it (PTP's 0xFFFFFFFF)."""
+    if a["all"]:
+        if a["handle"] is not None:
+            raise BusError(ErrorCode.BAD_REQUEST, "delete: give a handle or all, not both")
+        await on_camera(ctx, request, "delete", lambda cam: cam.delete(ALL_OBJECTS))
+        return {"all": True}
+    if a["handle"] is None:
+        raise BusError(ErrorCode.BAD_REQUEST, "delete: argument 'handle' is required (or all: true to delete every object)")
     handle = handle_arg(a)
+    if handle == ALL_OBJECTS:
+        raise BusError(ErrorCode.BAD_REQUEST, "delete: handle 0xFFFFFFFF means every object on the camera; "
+                                              "to delete them all say all: true")
     await on_camera(ctx, request, "delete", lambda cam: cam.delete(handle))
     return {"handle": handle}

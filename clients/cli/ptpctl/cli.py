@@ -199,7 +199,7 @@ def cli(ctx: click.Context, command_endpoint: str | None, event_endpoint: str | 
     ctx.call_on_close(session.close)
 
 
-for _command in (capture.capture, props.describe, storage.download, stream.events, props.get, misc.help_,
+for _command in (capture.capture, storage.delete, props.describe, storage.download, stream.events, props.get, misc.help_,
                  props.info, jobs.job, misc.liveview, lease.lock, storage.ls_, raw.opreq, props.set_, misc.shell,
                  props.state, props.status, lease.unlock):
     cli.add_command(_command)

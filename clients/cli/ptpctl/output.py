@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ptpd_console.tables import human_size, json_default, table
+from ptpd_console.text import json_safe, printable
 
 __all__ = ["UNITS", "emit_json", "hexdump", "hexv", "human_size", "json_default", "pairs", "set_line", "table", "value_line",
            "with_unit"]
@@ -46,12 +47,13 @@ def hexv(value: Any) -> str:
 
 def value_line(p: Any) -> str:
     """A property value as ``get`` prints it: ``800 (0x320)``, ``1/250 s (0x...)``."""
-    return f"{with_unit(p.name, str(p.label))} ({hexv(p.value)})" if p.label != "" else hexv(p.value)
+    line = f"{with_unit(p.name, str(p.label))} ({hexv(p.value)})" if p.label != "" else hexv(p.value)
+    return printable(line)
 
 
 def set_line(p: Any, prop: str) -> str:
     """What ``set`` prints once the camera took the value."""
-    return f"{p.name or prop} set to {with_unit(p.name, str(p.label))} ({hexv(p.value)})"
+    return printable(f"{p.name or prop} set to {with_unit(p.name, str(p.label))} ({hexv(p.value)})")
 
 
 def pairs(items: Iterable[tuple[str, Any]]) -> None:
@@ -69,7 +71,7 @@ def emit_json(data: Any, *, pretty: bool | None = None) -> None:
 
         ctx = click.get_current_context(silent=True)
         pretty = bool(ctx is not None and ctx.meta.get(PRETTY_META)) or sys.stdout.isatty()
-    print(json.dumps(data, indent=2 if pretty else None, ensure_ascii=False, default=json_default))
+    print(json_safe(json.dumps(data, indent=2 if pretty else None, ensure_ascii=False, default=json_default)))
 
 
 def hexdump(data: bytes) -> str:

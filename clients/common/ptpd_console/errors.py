@@ -12,6 +12,7 @@ import click
 from ptpd.bus import ErrorCode
 from ptpd.extras import extra_for
 from ptpd_client import ClientError, CommandFailed, DaemonUnavailable, ProtocolMismatch, RequestTimeout
+from ptpd_console.text import printable
 
 __all__ = ["EXIT_HELP", "INTERRUPTED_MESSAGE", "CliError", "Exit", "Interrupted", "describe_client_error", "error_line",
            "from_client_error", "interrupt_line", "interrupted", "interrupts_as_errors", "report", "run_console"]
@@ -78,8 +79,9 @@ def describe_client_error(exc: ClientError) -> tuple[str, Exit]:
 
 
 def error_line(message: str, prog: str = "ptpctl") -> None:
-    """``PROG: error: MESSAGE`` on stderr, on one line whatever the message held."""
-    message = " ".join(str(message).split())
+    """``PROG: error: MESSAGE`` on stderr, on one line whatever the message held (a
+    camera's words in it with their control characters escaped)."""
+    message = printable(" ".join(str(message).split()))
     sys.stderr.write(f"{prog}: error: {message}\n")
     sys.stderr.flush()
 

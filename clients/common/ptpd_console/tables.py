@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ptpd_console.text import printable
+
 __all__ = ["human_size", "json_default", "table"]
 
 
@@ -28,7 +30,8 @@ def _is_number(cell: str) -> bool:
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str] | None = None, *, file: Any = None) -> None:
     """Print rows as aligned columns (numbers right-aligned), with an underlined header."""
-    cells = [[("" if c is None else str(c)) for c in r] for r in rows]
+    # camera strings (file names, model, labels) may hold ESC or BEL: never raw
+    cells = [[("" if c is None else printable(c)) for c in r] for r in rows]
     all_rows = ([list(headers)] if headers else []) + cells
     if not all_rows:
         return

@@ -225,8 +225,13 @@ class CommandMethods:
         return self.request("download", args, timeout=timeout, progress=progress)
 
     def delete(self, handle: int, *, timeout: float | None = _UNSET) -> Any:
-        """Delete an object on the camera."""
+        """Delete an object on the camera (0xFFFFFFFF, every object, is refused: see
+        :meth:`delete_all`)."""
         return self.request("delete", {"handle": handle}, timeout=timeout)
+
+    def delete_all(self, *, timeout: float | None = _UNSET) -> Any:
+        """Delete every object on the camera."""
+        return self.request("delete", {"all": True}, timeout=timeout)
 
     def opreq(
         self,

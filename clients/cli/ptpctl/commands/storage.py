@@ -1,4 +1,4 @@
-"""ptpctl: ls and download."""
+"""ptpctl: ls, download and delete."""
 
 from __future__ import annotations
 
@@ -119,3 +119,43 @@ def _fetch(session: Session, handle: int, show: bool, directory: str | None = No
         if directory is not None and exc.code == ErrorCode.BAD_REQUEST:  # the directory: the user's to mend
             raise CliError(f"download: {exc.message}", Exit.USAGE) from None
         raise
+
+
+#: PTP's handle for "every object" (DeleteObject): only ever sent as the word ``all``
+ALL_OBJECTS = 0xFFFFFFFF
+
+
+@click.command(short_help="Delete images by handle, or all of them.")
+@click.argument("handles", nargs=-1, required=True, metavar="HANDLE... | all")
+@json_option
+@pass_session
+def delete(session: Session, handles: tuple[str, ...], as_json: bool) -> None:
+    """Delete the objects HANDLE... (from 'ptpctl ls') from the camera; 'ptpctl delete all'
+    deletes every object on it. Wiping the card takes the word 'all': handle 0xFFFFFFFF,
+    which means the same to the camera, is refused."""
+    if "all" in handles:
+        if len(handles) > 1:
+            raise CliError("delete: 'all' deletes every object; give it alone", Exit.USAGE)
+        session.client.delete_all()
+        if want_json(session, as_json):
+            output.emit_json({"all": True})
+        else:
+            click.echo("deleted every object on the camera")
+        return
+    numbers = [IntParam().convert(h, None, click.get_current_context()) for h in handles]
+    if ALL_OBJECTS in numbers:
+        raise CliError("delete: handle 0xFFFFFFFF means every object on the camera; say 'ptpctl delete all'", Exit.USAGE)
+    done = []
+    for h in numbers:
+        try:
+            session.client.delete(h)
+        except CommandFailed as exc:
+            if exc.ptp_code == INVALID_OBJECT_HANDLE:
+                raise CliError(f"no object with handle {output.hexv(h)} (see 'ptpctl ls')", Exit.USAGE) from None
+            raise
+        done.append(h)
+    if want_json(session, as_json):
+        output.emit_json([{"handle": h} for h in done])
+    else:
+        for h in done:
+            click.echo(f"deleted {output.hexv(h)}")

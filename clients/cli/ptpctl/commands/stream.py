@@ -49,7 +49,7 @@ def events(session: Session, topics: tuple[str, ...], count: int | None, duratio
             else:
                 stamp = time.strftime("%H:%M:%S", time.localtime(ev.data.get("t") or ev.received))
                 fields = " ".join(f"{k}={_short(v)}" for k, v in data.items())
-                click.echo(f"{stamp}  {ev.seq!s:>6}  {ev.topic:<24} {fields}".rstrip())
+                click.echo(output.printable(f"{stamp}  {ev.seq!s:>6}  {ev.topic:<24} {fields}".rstrip()))
             sys.stdout.flush()
             n += 1
 
