@@ -670,6 +670,12 @@ def default_endpoints() -> Endpoints:
     )
 
 
+def needs_ipv6(endpoint: str) -> bool:
+    """True for a TCP endpoint on an IPv6 address (``tcp://[::1]:5555``): its socket must
+    have ``ZMQ_IPV6`` set, on either side, or libzmq refuses it ("No such device")."""
+    return endpoint.startswith("tcp://[")
+
+
 def liveview_endpoint_for(event_endpoint: str) -> str:
     """The live-view endpoint that goes with an event endpoint when only that was given:
     ``ipc://X/event`` -> ``ipc://X/liveview``; ``tcp://H:P`` -> ``tcp://H:P+1``."""

@@ -120,6 +120,13 @@ _INT_KEYS = {"port", "cmd_port", "event_port", "stream_port"}
 _FLOAT_KEYS = {"timeout", "keepalive", "reconnect_min", "reconnect_max", "sim_latency"}
 _PLAIN_INT_KEYS = {"release_priority"}
 
+#: ``[simulate]`` keys that are not the simulated camera's to take, and why
+_SIM_RESERVED = {
+    "host": "the simulated camera inside the daemon always listens on 127.0.0.1; remove it",
+    "port": "the simulated camera inside the daemon listens on free ports it picks; remove it",
+    "latency_ms": "say latency (milliseconds per transaction)",
+}
+
 #: TOML section.key -> flat key
 _TOML_MAP = {
     ("camera", "host"): "host",
@@ -210,6 +217,8 @@ def read_toml(path: Path) -> dict[str, Any]:
             flat = _TOML_MAP.get((section, key))
             if flat is None:
                 if section == "simulate":
+                    if key in _SIM_RESERVED:
+                        raise ConfigError(f"{path}: [simulate] {key}: {_SIM_RESERVED[key]}")
                     out.setdefault("sim_options", {})[key] = value  # passed to the simulator
                     continue
                 raise ConfigError(f"{path}: unknown key [{section}] {key}")
@@ -447,8 +456,11 @@ def ensure_ipc_dirs(cfg: Config) -> None:
             if path.startswith("@"):  # Linux abstract socket: no file
                 continue
             d = Path(path).parent
-            if not d.exists():
+            try:
                 d.mkdir(parents=True, mode=0o700)
+            except FileExistsError:
+                pass  # made meanwhile (another daemon starting at the same instant): checked below
+            else:
                 os.chmod(d, 0o700)  # mkdir's mode is masked by umask
                 continue
             st = d.stat()

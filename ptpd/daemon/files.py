@@ -64,6 +64,8 @@ async def check_dir(directory: str) -> None:
         if not os.access(directory, os.W_OK | os.X_OK):
             raise PermissionError(errno.EACCES, "permission denied")
 
+    if "\0" in directory:  # no path holds one: the request is malformed, not the value
+        raise BusError(ErrorCode.BAD_REQUEST, "dir must not contain a NUL character")
     if not os.path.isabs(directory):  # relative to what? the daemon's cwd means nothing to a client
         raise BusError(ErrorCode.BAD_REQUEST, f"dir must be an absolute path on the daemon's machine, got {directory!r}")
     try:

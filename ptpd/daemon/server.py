@@ -50,10 +50,12 @@ from ptpd.daemon.liveview import LiveView
 from ptpd.daemon.notify import Notifier
 from ptpd.daemon.publisher import BATCH, EventPublisher
 from ptpd.daemon.unsent import TRACKED, UnsentReplies
-from ptpd.simulator import ControlError, EmbeddedCamera, start_embedded
+from ptpd.simulator import ControlError, EmbeddedCamera, OptionError, start_embedded
 
 log = logging.getLogger(__name__)
 
+#: exit status of a configuration the daemon cannot use (as ``ptpd run`` gives it)
+EXIT_CONFIG = 102
 #: requests in flight (all clients) before new ones are refused with camera_busy
 MAX_IN_FLIGHT = 1024
 #: replies kept for retried side-effect requests: at most this many, of at most this
@@ -150,6 +152,8 @@ class Daemon:
             (self.events.sock, cfg.event_endpoint),
             (self.liveview.sock, cfg.liveview_endpoint),
         ):
+            if bus.needs_ipv6(ep):
+                sock.setsockopt(zmq.IPV6, 1)
             sock.bind(ep)
         if cfg.simulate:
             sim = await start_embedded(cfg.simulate, model=cfg.sim_model, latency_ms=cfg.sim_latency, options=cfg.sim_options)
@@ -587,6 +591,10 @@ async def serve(config: Config, camera_factory: Callable[[], Camera] | None = No
         log.error("cannot bind the bus: %s", exc)
         await daemon.stop()
         return 1
+    except OptionError as exc:  # the configuration's, as a key the file cannot have
+        log.error("cannot start: %s", exc)
+        await daemon.stop()
+        return EXIT_CONFIG
     except Exception as exc:
         log.error("cannot start: %s: %s", type(exc).__name__, exc)
         await daemon.stop()

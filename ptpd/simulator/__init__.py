@@ -27,7 +27,7 @@ from typing import Any
 
 from ptpd.extras import require
 from ptpd.simulator.control import ControlError
-from ptpd.simulator.embedded import EmbeddedCamera, start_embedded
+from ptpd.simulator.embedded import EmbeddedCamera, OptionError, start_embedded
 from ptpd.simulator.faults import Faults, Malformed
 
 #: vendor -> ("module:function" that starts its simulated body, default command port);
@@ -75,6 +75,7 @@ __all__ = [
     "EmbeddedCamera",
     "Faults",
     "Malformed",
+    "OptionError",
     "start_embedded",
     "start_simulator",
 ]

@@ -11,6 +11,7 @@ simulator is the daemon's business, so the simulator may change behind this seam
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,6 +66,10 @@ class EmbeddedCamera:
         await self._sim.close()
 
 
+class OptionError(ValueError):
+    """A ``[simulate]`` option the simulated camera does not take."""
+
+
 async def start_embedded(
     vendor: str,
     *,
@@ -83,7 +88,14 @@ async def start_embedded(
     opts = dict(options or {})
     if model:
         opts["model"] = model
-    sim = await start_simulator(vendor, host, 0, latency_ms=latency_ms, **opts)
+    try:
+        sim = await start_simulator(vendor, host, 0, latency_ms=latency_ms, **opts)
+    except TypeError as exc:  # an option its start or its config does not take
+        m = re.search(r"argument '(\w+)'", str(exc))
+        name = m.group(1) if m else None
+        if name is None or name not in opts:
+            raise
+        raise OptionError(f"[simulate] {name} = {opts[name]!r}: the simulated {vendor} camera takes no such option") from None
     camera = EmbeddedCamera(vendor, sim)
     log.info("simulated %s camera on %s, ports %s", vendor, camera.host, camera.ports)
     return camera

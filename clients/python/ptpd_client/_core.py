@@ -204,6 +204,8 @@ def _connected(context: Any, kind: int, endpoint: str, curve: Any, options: dict
         curve.apply(s)
     for option, value in options.items():
         s.setsockopt(option, value)
+    if bus.needs_ipv6(endpoint):
+        s.setsockopt(zmq.IPV6, 1)
     try:
         s.connect(endpoint)
     except zmq.ZMQError as exc:
