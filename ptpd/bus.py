@@ -63,12 +63,14 @@ MAX_REQUEST_STR = 64 * 1024
 #: Longest request id: a str id of more UTF-8 bytes is refused (and never echoed back).
 #: An int id is a msgpack integer (at most 64 bits).
 MAX_ID_BYTES = 256
-#: Longest topic a subscriber may subscribe to, in bytes. Every topic the daemon
-#: publishes is far shorter; libzmq keeps about 50 bytes per byte of a distinct topic.
-MAX_TOPIC_BYTES = 128
+#: Longest message a subscriber may send the daemon's publishing sockets, in bytes: a
+#: subscription (its topic and a few bytes) or a handshake command (CURVE's INITIATE is
+#: about 300). A longer one ends that connection unread. Every topic the daemon publishes
+#: is a few dozen bytes; libzmq keeps about 50 bytes per byte of a distinct topic.
+MAX_SUBSCRIPTION_MESSAGE = 1024
 #: Most subscriptions one peer (a process on ipc://, a host on tcp://) may hold on one
 #: of the daemon's publishing sockets; past it all its connections there are closed.
-MAX_SUBSCRIPTIONS_PER_PEER = 256
+MAX_SUBSCRIPTIONS_PER_PEER = 128
 
 
 class ErrorCode(str, enum.Enum):

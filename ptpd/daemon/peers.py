@@ -5,9 +5,9 @@ of a distinct topic) until that peer's connection ends, and offers no call to en
 peer's connection. Two budgets keep a hostile subscriber from filling the daemon's
 memory that way:
 
-* a topic is at most :data:`~ptpd.bus.MAX_TOPIC_BYTES` long: the socket's
-  ``ZMQ_MAXMSGSIZE`` (set in :func:`ptpd.daemon.publisher.make_xpub`), so libzmq drops a
-  connection that sends a longer subscription before reading it;
+* a subscription is at most :data:`~ptpd.bus.MAX_SUBSCRIPTION_MESSAGE` long: the
+  socket's ``ZMQ_MAXMSGSIZE`` (set in :func:`ptpd.daemon.publisher.make_xpub`), so
+  libzmq drops a connection that sends a longer one before reading it;
 * a peer holds at most :data:`~ptpd.bus.MAX_SUBSCRIPTIONS_PER_PEER` subscriptions:
   :class:`PeerBudget` counts them from the ``Peer-Address`` libzmq attaches to every
   subscription message, and when a peer passes the budget it shuts down the sockets of

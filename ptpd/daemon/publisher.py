@@ -10,9 +10,9 @@ mark; nobody else notices (PUB semantics). Every event carries ``seq``, one coun
 for the whole event socket, so a client detects gaps and a late joiner can line its
 ``snapshot`` up with the stream (the Clone pattern).
 
-Subscribers have budgets (:mod:`ptpd.daemon.peers`): a topic is at most
-:data:`~ptpd.bus.MAX_TOPIC_BYTES` long (the socket's ``ZMQ_MAXMSGSIZE``: a longer
-subscription, or any other message past it, ends its connection unread), and a peer
+Subscribers have budgets (:mod:`ptpd.daemon.peers`): a message from a subscriber is at
+most :data:`~ptpd.bus.MAX_SUBSCRIPTION_MESSAGE` long (the socket's ``ZMQ_MAXMSGSIZE``: a
+longer subscription, or any other message past it, ends its connection unread), and a peer
 holds at most :data:`~ptpd.bus.MAX_SUBSCRIPTIONS_PER_PEER` subscriptions. Counting costs
 O(1) a subscription message, however many topics are live.
 """
@@ -87,10 +87,9 @@ def make_xpub(ctx: zmq.asyncio.Context, hwm: int, linger_ms: int) -> zmq.asyncio
     sock.setsockopt(zmq.XPUB_VERBOSER, 1)
     sock.setsockopt(zmq.SNDHWM, hwm)
     sock.setsockopt(zmq.LINGER, linger_ms)
-    # a subscriber only ever sends subscriptions (a ZMTP 3.1 SUBSCRIBE command, or the
-    # older 0x01-prefixed message): one past the longest topic is refused
+    # a subscriber only sends subscriptions and its handshake: anything longer is refused
     # (libzmq ends that connection before reading the message)
-    sock.setsockopt(zmq.MAXMSGSIZE, len(b"\x09SUBSCRIBE") + bus.MAX_TOPIC_BYTES)
+    sock.setsockopt(zmq.MAXMSGSIZE, bus.MAX_SUBSCRIPTION_MESSAGE)
     # subscriptions are never dropped here: a full pipe stops reading from that peer
     sock.setsockopt(zmq.RCVHWM, 256)
     return sock
