@@ -80,7 +80,7 @@ class ErrorCode(str, enum.Enum):
     UNKNOWN_COMMAND = "unknown_command"  #: ``cmd`` is not in :data:`COMMANDS`
     INVALID_VALUE = "invalid_value"  #: a property or value the camera's description refuses
     NOT_CONNECTED = "not_connected"  #: the daemon has no session with the camera right now
-    CAMERA_BUSY = "camera_busy"  #: the camera answered DeviceBusy, or the queue is full
+    CAMERA_BUSY = "camera_busy"  #: the camera answered DeviceBusy, the queue is full, or replies wait unread
     CAMERA_REFUSED = "camera_refused"  #: the camera said no; ``ptp_code`` has its response code
     UNSUPPORTED = "unsupported"  #: this camera or mode cannot do it
     TIMEOUT = "timeout"  #: the camera did not answer in time
