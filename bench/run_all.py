@@ -36,6 +36,7 @@ BENCHMARKS: dict[str, tuple[str, float]] = {
     "faults": ("bench.faults", 900),
     "rig": ("bench.rig", 1200),
     "timelapse": ("bench.timelapse", 600),
+    "hostile": ("bench.hostile", 900),
 }
 
 

@@ -6,7 +6,11 @@ as its own task, so ``ping``/``status``/``snapshot`` answer at once while a capt
 for the camera; camera commands serialize inside :class:`~ptpd.daemon.link.CameraLink`.
 
 Nothing a client sends can stop it: a message that cannot be decoded gets an error reply
-when there is an identity to answer, and is logged (once per client, then counted).
+when there is an identity to answer, and is logged (once per client, then counted). Nor
+can it hold the loop or grow the daemon without bound: requests are decoded within the
+bus's budgets (:mod:`ptpd.bus`), the reading loops take 64 messages a turn, the reply
+cache is bounded in count, bytes and time, unread replies in bytes
+(:mod:`ptpd.daemon.unsent`) and subscribers per peer (:mod:`ptpd.daemon.peers`).
 """
 
 from __future__ import annotations
