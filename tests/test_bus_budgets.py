@@ -23,7 +23,8 @@ import zmq.asyncio
 from test_daemon import Client, World, connected, run, wait_until
 
 from ptpd import bus
-from ptpd.daemon import server
+from ptpd.camera import ObjectEntry
+from ptpd.daemon import server, unsent
 from ptpd.daemon.publisher import Subscriptions
 
 
@@ -155,5 +156,53 @@ def test_a_subscription_longer_than_the_budget_ends_its_connection(tmp_path: Pat
             await asyncio.sleep(0.5)  # the long one keeps reconnecting and is never read
             assert d.events.subs.total() == 1
             assert list(d.events.subs.topics) == [b"e" * 500]
+
+    run(body())
+
+
+def test_a_client_that_never_reads_its_replies_cannot_make_the_daemon_hold_them(tmp_path: Path) -> None:
+    # before: every reply was queued for it (up to 1,000 messages of any size): 100
+    # unread downloads of an 8 MiB image were 896 MB of daemon RSS
+    world = World()
+    image = b"\xff\xd8" + bytes(4 * 1024 * 1024) + b"\xff\xd9"
+    world.objects[0x100] = (ObjectEntry(0x100, 0x10001, "BIG.JPG", len(image), 0x3801), image)
+
+    async def body() -> None:
+        async with connected(tmp_path, world) as (d, eps, ctx, c):
+            # a plain socket the event loop never looks at: it reads only when told to
+            plain = zmq.Context()
+            greedy = plain.socket(zmq.DEALER)
+            greedy.linger = 0
+            greedy.rcvhwm = 1
+            greedy.connect(eps["command"])
+            try:
+                for k in range(40):  # 160 MiB of replies asked for, none read meanwhile
+                    greedy.send_multipart([b"", bus.encode_request(k, "download", {"handle": 0x100})])
+                await wait_until(lambda: d.link.queue_depth == 0 and not d._tasks, timeout=20)
+                assert d.unsent.total <= unsent.PER_CLIENT + len(image)
+                # another client is not held up (it reads its replies as they come)
+                assert (await c.ok("download", {"handle": 0x100}))["size"] == len(image)
+                # now it reads: some images, then the refusals, each saying why
+                codes = []
+                for _ in range(40):
+                    await wait_until(lambda: greedy.poll(0), timeout=10)  # the loop runs meanwhile
+                    rep = bus.unpack(greedy.recv_multipart()[-1])
+                    codes.append("ok" if rep["ok"] else rep["error"]["code"])
+                    if not rep["ok"]:
+                        assert "not read yet" in rep["error"]["message"], rep
+                served = codes.count("ok")
+                assert codes.count("camera_busy") == 40 - served
+                # the budget's 8 images, and those the kernel and the client's own libzmq
+                # took off the daemon's hands meanwhile (not the daemon's memory; how many
+                # varies from run to run): before, all 40 were served and held
+                assert 1 <= served <= 30, codes
+                # and once it has read them, it is served again
+                greedy.send_multipart([b"", bus.encode_request("again", "download", {"handle": 0x100})])
+                await wait_until(lambda: greedy.poll(0), timeout=10)
+                rep = bus.unpack(greedy.recv_multipart()[-1])
+                assert rep["id"] == "again" and rep["ok"], rep
+            finally:
+                greedy.close(0)
+                plain.term()
 
     run(body())

@@ -319,6 +319,11 @@ class Daemon:
             # the lease holder's requests keep its lease; a guarded command of anyone else is refused
             lease = self.leases.begin(envelope[0], req.lease, cmd.name if cmd.guarded else None)
             result = await HANDLERS[cmd.name](self, args, Request(req.id, envelope[0], control, req.lease))
+            if cmd.binary and not cmd.side_effects:
+                # bytes read back to back may all be ready before the first is sent: the
+                # client's unread replies are looked at again as this one would join them
+                # (nothing is lost: a download can be asked again)
+                self.reply_room(Request(req.id, envelope[0], control, req.lease))
             # bytes of a binary result go as blob frames (zero-copy) to a client that asks
             reply = bus.encode_reply_frames(req.id, result, req.blobs and cmd.binary)
         except asyncio.CancelledError:
@@ -383,11 +388,21 @@ class Daemon:
         except zmq.ZMQError as exc:
             log.debug("reply to %s dropped: %s", envelope[0].hex(), exc)
             return
-        if fut.done() and fut.exception() is not None:
-            # EHOSTUNREACH: the client left; EAGAIN: it stopped reading its replies
-            log.debug("reply to %s dropped: %s", envelope[0].hex(), fut.exception())
-        elif track and fut.done():
-            self.unsent.add(envelope[0], fut.result(), size)
+        client = envelope[0]
+
+        def sent(f: asyncio.Future[Any]) -> None:
+            if f.cancelled():
+                return
+            if f.exception() is not None:
+                # EHOSTUNREACH: the client left; EAGAIN: it stopped reading its replies
+                log.debug("reply to %s dropped: %s", client.hex(), f.exception())
+            elif track:
+                self.unsent.add(client, f.result(), size)
+
+        if fut.done():
+            sent(fut)
+        else:  # queued behind earlier sends: it counts once it is handed to libzmq
+            fut.add_done_callback(sent)
 
     def _trim_cache(self) -> None:
         """Drop the oldest replies while there are too many, too many bytes of them (the
