@@ -121,3 +121,33 @@ def test_a_simulate_option_it_cannot_take_is_a_config_error(tmp_path: Path, key:
     assert cp.returncode == 102, cp.stderr[-2000:]
     assert expect in cp.stderr
     assert "TypeError" not in cp.stderr and "Traceback" not in cp.stderr
+
+
+def test_nothing_of_the_daemon_lives_in_dev_shm(tmp_path: Path) -> None:
+    # shared-memory downloads and the frame ring are gone: no predictable name another
+    # local user could create first, no segment mapped, at any time of a daemon's work
+    from bench.harness import Daemon, DaemonOptions, sub_socket
+
+    shm = Path("/dev/shm")
+    before = set(shm.iterdir()) if shm.is_dir() else set()
+    with Daemon(tmp_path / "d", DaemonOptions(simulate="generic")) as d:
+        d.start()
+        with d.client() as c, sub_socket(d.endpoints["liveview"], b"liveview.frame") as lv:
+            c.result("capture", {"count": 1, "download": True, "dir": str(tmp_path / "out")}, timeout=30)
+            handle = c.result("objects", timeout=30)["objects"][-1]["handle"]
+            assert c.result("download", {"handle": handle}, timeout=30)["size"] > 0
+            lv.poll(3000)
+            cp = subprocess.run([*ptpctl_cmd(), "download", str(handle), "-o", str(tmp_path / "cli")],
+                                capture_output=True, text=True, timeout=60, env={**os.environ, **d.client_env})
+            assert cp.returncode == 0, cp.stderr
+            maps = Path(f"/proc/{d.pid}/maps").read_text()
+            fds = []
+            for f in Path(f"/proc/{d.pid}/fd").iterdir():
+                try:
+                    fds.append(os.readlink(f))
+                except OSError:  # closed meanwhile
+                    pass
+    assert "/dev/shm" not in maps
+    assert not [f for f in fds if f.startswith("/dev/shm")]
+    new = (set(shm.iterdir()) if shm.is_dir() else set()) - before
+    assert not [p for p in new if "ptpd" in p.name], new
