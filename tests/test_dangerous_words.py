@@ -41,6 +41,9 @@ def test_printable_escapes_only_what_a_terminal_obeys() -> None:
     assert "\x9b" in raw  # json leaves C1 controls raw
     safe = json_safe(raw)
     assert json.loads(safe) == {"model": MODEL} and "\x9b" not in safe and "\x1b" not in safe
+    # indented JSON (ptpctl --pretty) keeps its own newlines: they are layout, not text
+    pretty = json_safe(json.dumps({"model": MODEL, "n": [1, 2]}, indent=2, ensure_ascii=False))
+    assert json.loads(pretty) == {"model": MODEL, "n": [1, 2]} and "\n" in pretty and "\x9b" not in pretty
 
 
 @pytest.fixture

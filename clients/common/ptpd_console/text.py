@@ -26,11 +26,16 @@ def printable(text: object) -> str:
     return _UNSAFE.sub(_escape, str(text))
 
 
+#: what ``json.dumps`` leaves raw inside strings (it escapes C0 controls itself; the C0
+#: characters left in its text are the layout's own newlines and spaces)
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def json_safe(dumped: str) -> str:
     """JSON text (``json.dumps(..., ensure_ascii=False)``) with the characters JSON leaves
     raw but a terminal obeys (DEL, C1 controls, direction marks) written as ``\\uXXXX``:
     they only ever stand inside strings, so the JSON means the same."""
-    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
 
 
 __all__ = ["json_safe", "printable"]
