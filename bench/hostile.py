@@ -11,7 +11,10 @@ after another while a well-behaved client pings each of them every 10 ms:
   :mod:`bench.hostile_client` sends, from a process of its own, what no client should
   (60 MiB requests of one-byte items, 32 MiB request ids, a reply-cache flood, 40,000
   subscriptions, 1 MiB subscriptions, a 512 MiB message into a publishing socket,
-  downloads whose replies are never read, malformed requests).
+  downloads whose replies are never read, malformed requests);
+* ghost commands: the daemon holds a simulated camera that takes 150 ms a transaction,
+  and 100 clients capture at once, each giving up after 7 s: every picture taken must be
+  answered to a client still waiting, and nothing reported as failed may happen later.
 
 For each attack: the daemon's peak RSS during it (``VmHWM`` after resetting it through
 ``/proc/PID/clear_refs``), the ping round trips during it (p99 and the worst; an
@@ -437,6 +440,58 @@ def client_attacks(work: Path, quick: bool) -> list[Row]:
             daemon.stop()
 
 
+def ghost_attacks(work: Path, quick: bool) -> list[Row]:
+    """Ghost commands: many clients capture at once, each with a deadline, on a camera
+    that takes 150 ms a transaction. Every picture taken must have been answered ``ok``
+    to a client still waiting, every other request ``expired`` (nothing done), and a
+    ``set`` answered as failed must never be applied."""
+    scale = 0.1 if quick else 1.0
+    deadline = 2.0 if quick else 7.0  # the issue's clients gave up after 7 s
+    with Simulator("generic", latency_ms=150) as sim:
+        daemon = Daemon(work / "ghost-attacks", DaemonOptions(simulate=None, camera=sim.address, timeout=5.0))
+        try:
+            daemon.start(timeout=30)
+            c = daemon.client()
+            pinger = Pinger(daemon.endpoints["command"])
+            pinger.start()
+            run = Run(daemon, pinger, "client")
+
+            def ghosts() -> tuple[str, bool]:
+                before = len(c.result("objects", timeout=30)["objects"])
+                iso = str(c.result("get", {"prop": "iso"}, timeout=10)["value"])
+                value = "800" if iso == "1600" else "1600"
+                p = subprocess.run([PYTHON, "-m", "bench.hostile_client", "ghost-captures", daemon.endpoints["command"],
+                                    "--scale", str(scale), "--prop", "iso", "--value", value],
+                                   capture_output=True, text=True, cwd=ROOT, timeout=300,
+                                   env={**os.environ, "HOSTILE_DEADLINE_S": str(deadline)})
+                done = next((x for x in p.stdout.splitlines() if x.startswith("done")), "")
+                if not done:
+                    return p.stderr.strip()[-160:], False
+                seen = dict(kv.split("=", 1) for kv in done.split()[1:])
+                time.sleep(0.5)  # a picture the camera was still taking would show now
+                taken = len(c.result("objects", timeout=30)["objects"]) - before
+                queue = _status(c).get("queue")
+                after = str(c.result("get", {"prop": "iso"}, timeout=10)["value"])
+                applied = after == value
+                ok_n = int(seen["ok"])
+                # a ghost: a picture nobody was told of, an ok after its client gave up, a
+                # request still queued, a set reported failed yet applied (or the reverse)
+                ghost = max(0, taken - ok_n) + int(seen["late"]) + (queue or 0) + (applied != (seen["set"] == "ok"))
+                outcome = (f"{seen['sent']} captures ({deadline:.0f} s each): {ok_n} ok, {seen['expired']} expired, "
+                           f"{seen['other']} other; {taken} pictures taken; set iso {seen['set']}, "
+                           f"{'applied' if applied else 'not applied'}; ghosts {ghost}")
+                ok = (seen["answered"] == seen["sent"] and seen["other"] == "0" and seen["set"] in ("ok", "expired")
+                      and taken == ok_n and queue == 0 and ghost == 0)
+                return outcome, ok
+
+            run.attack("many captures at once, slow camera", ghosts)
+            pinger.stop()
+            c.close()
+            return run.rows
+        finally:
+            daemon.stop()
+
+
 def attacks(quick: bool) -> list[Row]:
     """Every attack, camera side then client side."""
     only = os.environ.get("HOSTILE_ONLY", "")  # "camera" or "client": one side alone
@@ -448,6 +503,7 @@ def attacks(quick: bool) -> list[Row]:
         if only in ("", "client"):
             print("client attacks:", flush=True)
             rows += client_attacks(work, quick)
+            rows += ghost_attacks(work, quick)
     return rows
 
 

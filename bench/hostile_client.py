@@ -19,6 +19,10 @@ attack                  what it sends
 ``xpub-message``        one 512 MiB message into a publishing socket (900 MB before)
 ``unread-replies``      100 ``download`` requests of one object, no reply ever read
 ``bad-requests``        10,000 malformed requests from busfuzz, pipelined 100 at a time
+``ghost-captures``      100 clients each sending one ``capture`` with a 7 s deadline at once, then
+                        a ``set`` of ``--prop`` to ``--value`` with the same deadline, to a slow
+                        camera (before: the camera took all 100 pictures for 15 clients still
+                        waiting, and a ``set`` reported as failed was applied later)
 =====================  ===========================================================================
 """
 
@@ -32,7 +36,10 @@ import time
 import msgpack
 import zmq
 
-ATTACKS = ("msgpack-items", "long-ids", "reply-cache", "topics", "big-subscriptions", "xpub-message", "unread-replies", "bad-requests")
+ATTACKS = (
+    "msgpack-items", "long-ids", "reply-cache", "topics", "big-subscriptions", "xpub-message", "unread-replies",
+    "bad-requests", "ghost-captures",
+)
 
 
 def _n(full: int, scale: float, least: int = 1) -> int:
@@ -59,7 +66,43 @@ def _drain(s: zmq.Socket, want: int, timeout: float) -> tuple[int, list[dict]]:
     return got, sample
 
 
-def attack(name: str, endpoint: str, scale: float, handle: int) -> dict[str, object]:
+def _ghost_captures(ctx: zmq.Context, endpoint: str, scale: float, prop: str, value: str) -> dict[str, object]:
+    """Every reply timed as it arrives: an ``ok`` after its client's deadline is a ghost
+    (``late``); the caller counts the pictures taken against the ``ok`` replies."""
+    n = _n(100, scale, 10)
+    deadline = float(os.environ.get("HOSTILE_DEADLINE_S", "7"))
+    socks = [_dealer(ctx, endpoint) for _ in range(n + 1)]
+    time.sleep(0.3)  # every client connected before the first request
+    sent: dict[zmq.Socket, float] = {}
+    for k, s in enumerate(socks[:n]):
+        sent[s] = time.monotonic()
+        s.send_multipart([b"", msgpack.packb({"id": k, "cmd": "capture", "args": {"count": 1}, "timeout_ms": int(deadline * 1000)})])
+    setter = socks[n]
+    sent[setter] = time.monotonic()
+    setter.send_multipart([b"", msgpack.packb({"id": "set", "cmd": "set", "args": {"prop": prop, "value": value}, "timeout_ms": int(deadline * 1000)})])
+    poller = zmq.Poller()
+    for s in socks:
+        poller.register(s, zmq.POLLIN)
+    codes: dict[str, int] = {}
+    late = got = 0
+    set_code = "none"
+    end = time.monotonic() + deadline + 60
+    while got < n + 1 and time.monotonic() < end:
+        for s, _ in poller.poll(500):
+            reply = msgpack.unpackb(s.recv_multipart()[-1], raw=False, strict_map_key=False)
+            took = time.monotonic() - sent[s]
+            got += 1
+            code = "ok" if reply.get("ok") else (reply.get("error") or {}).get("code", "?")
+            if s is setter:
+                set_code = code
+            else:
+                codes[code] = codes.get(code, 0) + 1
+            late += code == "ok" and took > deadline
+    return {"sent": n, "answered": got - (set_code != "none"), "ok": codes.get("ok", 0), "expired": codes.get("expired", 0),
+            "other": sum(v for k, v in codes.items() if k not in ("ok", "expired")), "late": late, "set": set_code}
+
+
+def attack(name: str, endpoint: str, scale: float, handle: int, prop: str = "iso", value: str = "1600") -> dict[str, object]:
     ctx = zmq.Context()
     out: dict[str, object] = {}
     if name == "msgpack-items":
@@ -133,6 +176,8 @@ def attack(name: str, endpoint: str, scale: float, handle: int) -> dict[str, obj
                 s.send_multipart(next(gen)[1])
             got += _drain(s, batch, 30)[0]
         out = {"sent": n, "answered": got}
+    elif name == "ghost-captures":
+        out = _ghost_captures(ctx, endpoint, scale, prop, value)
     else:
         raise SystemExit(f"unknown attack {name!r}")
     sys.stdout.write("done " + " ".join(f"{k}={v}" for k, v in out.items()) + "\n")
@@ -146,8 +191,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("endpoint")
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--handle", type=int, default=1)
+    ap.add_argument("--prop", default="iso", help="ghost-captures: the property to set")
+    ap.add_argument("--value", default="1600", help="ghost-captures: the value to set it to")
     ns = ap.parse_args(argv)
-    attack(ns.attack, ns.endpoint, ns.scale, ns.handle)
+    attack(ns.attack, ns.endpoint, ns.scale, ns.handle, ns.prop, ns.value)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Bounded under attack, the short version of ``python -m bench.hostile``.
 
-Real daemons take twenty attacks, a tenth of the issue's sizes each (a hostile camera:
+Real daemons take twenty-one attacks, a tenth of the issue's sizes each (a hostile camera:
 huge, absurd and endless DeviceInfo, 1.5 GB for a 10 KB object through the bus, a
 daemon-side ``dir`` and ``ptpctl``, a trickle, 10 M handles, 65,535-value
 Enumerations, probe and event floods; hostile clients: 60 MiB requests of one-byte
 items, 32 MiB ids, a reply-cache flood, 40,000 topics, 1 MiB subscriptions, a big
-message into the event socket, downloads never read, malformed requests) while a
+message into the event socket, downloads never read, malformed requests; ghost commands:
+10 clients capturing at once with a 2 s deadline on a camera that takes 150 ms a
+transaction, and a ``set`` behind them) while a
 well-behaved client pings every 10 ms. Every attack must end as the daemon must end it
 (the outcome column of the benchmark), the daemon must stay under the memory ceiling
 and answer pings.
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.hostile import RSS_CEILING, Row, camera_attacks, client_attacks
+from bench.hostile import RSS_CEILING, Row, camera_attacks, client_attacks, ghost_attacks
 
 #: a ping p99 the suite accepts on a busy 2-core machine (the benchmark's is 50 ms)
 P99_BOUND = 0.25
@@ -49,4 +51,11 @@ def test_a_hostile_camera_neither_blows_up_memory_nor_freezes_the_daemon(tmp_pat
 def test_hostile_local_clients_neither_blow_up_memory_nor_freeze_the_daemon(tmp_path: Path) -> None:
     rows = client_attacks(tmp_path, quick=True)
     assert len(rows) == 8
+    _check(rows)
+
+
+@pytest.mark.skipif(not os.access("/proc/self/clear_refs", os.W_OK), reason="peak RSS needs /proc/PID/clear_refs")
+def test_no_ghost_commands_under_a_capture_rush(tmp_path: Path) -> None:
+    rows = ghost_attacks(tmp_path, quick=True)
+    assert len(rows) == 1 and "ghosts 0" in rows[0].outcome
     _check(rows)
