@@ -11,7 +11,8 @@ after another while a well-behaved client pings each of them every 10 ms:
   :mod:`bench.hostile_client` sends, from a process of its own, what no client should
   (60 MiB requests of one-byte items, 32 MiB request ids, a reply-cache flood, 40,000
   subscriptions, 1 MiB subscriptions, a 512 MiB message into a publishing socket,
-  downloads whose replies are never read, malformed requests);
+  downloads whose replies are never read, malformed requests, a delete of handle
+  0xFFFFFFFF and a NUL in a ``dir``);
 * ghost commands: the daemon holds a simulated camera that takes 150 ms a transaction,
   and 100 clients capture at once, each giving up after 7 s: every picture taken must be
   answered to a client still waiting, and nothing reported as failed may happen later.
@@ -421,6 +422,17 @@ def client_attacks(work: Path, quick: bool) -> list[Row]:
                 st = _status(c)
                 return st.get("subscribers") == 0 and st.get("liveview", {}).get("subscribers") == 0
 
+            def dangerous() -> tuple[str, bool]:
+                """Requests that once did what nobody asked for: delete of handle
+                0xFFFFFFFF wiped the card, a NUL in a capture dir was invalid_value."""
+                before = len(c.result("objects", timeout=30)["objects"])
+                asks = [("delete", {"handle": 0xFFFFFFFF}), ("delete", {}), ("delete", {"handle": 1, "all": True}),
+                        ("capture", {"dir": str(work / "a\x00b")}), ("download", {"handle": big["handle"], "dir": "x\x00"})]
+                codes = [(c.call(cmd, a, timeout=20).get("error") or {}).get("code", "ok") for cmd, a in asks]
+                after = len(c.result("objects", timeout=30)["objects"])
+                outcome = f"{codes.count('bad_request')} of {len(asks)} bad_request; objects {before} -> {after}"
+                return outcome, codes == ["bad_request"] * len(asks) and after == before
+
             attacks = [
                 ("30 x 60 MiB of one-byte items", attacker("msgpack-items", cmd, answered())),
                 ("60 requests with 32 MiB ids", attacker("long-ids", cmd, lambda s: answered()(s) and s.get("id_echoed") == "False")),
@@ -430,6 +442,7 @@ def client_attacks(work: Path, quick: bool) -> list[Row]:
                 ("512 MiB into the event socket", attacker("xpub-message", evt, lambda s: True)),
                 ("100 downloads never read", attacker("unread-replies", cmd, lambda s: True, ["--handle", str(big["handle"])])),
                 ("10,000 malformed requests", attacker("bad-requests", cmd, answered(None))),
+                ("delete 0xFFFFFFFF, NUL in dir", dangerous),
             ]
             for name, fn in attacks:
                 run.attack(name, fn)
