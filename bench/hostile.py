@@ -49,7 +49,7 @@ from bench.common import PYTHON, ROOT, Proc, Result, Table, Target, main_for, te
 from bench.harness import BusClient, Daemon, DaemonOptions, Simulator, ptpctl_cmd
 
 #: what the daemon must stay under during every attack
-RSS_CEILING = 150 * 1024 * 1024
+RSS_CEILING = 150 * 1000 * 1000
 #: the 99th percentile of ping round trips during every attack
 PING_P99 = 0.050
 #: how long a ping may take before it counts as unanswered
