@@ -10,9 +10,10 @@ the attack in the issue that reported it; the test suite runs small fractions.
 attack                  what it sends
 =====================  ===========================================================================
 ``msgpack-items``       30 requests of ~60 MiB of one-byte msgpack items (an array of 60 M
-                        integers): 8.3 GB of RSS before the request budgets
+                        integers): 8.3 GB of RSS before the request budgets (now as large as
+                        a request may be, 16 MiB)
 ``long-ids``            60 side-effect requests with a 32 MiB string id (3.9 GB, kept after
-                        160 s idle, before)
+                        160 s idle, before; now 16 MiB, the largest request)
 ``reply-cache``         5,000 side-effect requests (``liveview.stop``) with distinct 256-byte ids
 ``topics``              40,000 distinct subscriptions on one XSUB (a 250 s stall before)
 ``big-subscriptions``   100 subscriptions of 1 MiB each (5 GB before)
@@ -35,6 +36,13 @@ import time
 
 import msgpack
 import zmq
+
+from ptpd.bus import MAX_REQUEST_BYTES
+
+#: The issue's request sizes, or the largest the daemon reads when its cap is lower (a
+#: bigger request only costs its sender the connection, unread)
+ITEMS_BYTES = min(60 * 1024 * 1024, MAX_REQUEST_BYTES - 64)
+ID_BYTES = min(32 * 1024 * 1024, MAX_REQUEST_BYTES - 1024)
 
 ATTACKS = (
     "msgpack-items", "long-ids", "reply-cache", "topics", "big-subscriptions", "xpub-message", "unread-replies",
@@ -107,7 +115,7 @@ def attack(name: str, endpoint: str, scale: float, handle: int, prop: str = "iso
     out: dict[str, object] = {}
     if name == "msgpack-items":
         s = _dealer(ctx, endpoint)
-        items = 60 * 1024 * 1024
+        items = ITEMS_BYTES
         body = b"\x83\xa2id\x01\xa3cmd\xa4ping\xa4args\x81\xa1x\xdd" + items.to_bytes(4, "big") + b"\x01" * items
         n = _n(30, scale)
         for _ in range(n):
@@ -117,7 +125,7 @@ def attack(name: str, endpoint: str, scale: float, handle: int, prop: str = "iso
     elif name == "long-ids":
         s = _dealer(ctx, endpoint)
         n = _n(60, scale)
-        rid = "i" * (32 * 1024 * 1024)
+        rid = "i" * ID_BYTES
         for k in range(n):
             s.send_multipart([b"", msgpack.packb({"id": rid + str(k), "cmd": "liveview.stop", "args": {}})])
         got, sample = _drain(s, n, 60)

@@ -46,8 +46,17 @@ import msgpack
 #: Bumped when a request, reply or topic changes incompatibly.
 PROTOCOL_VERSION = 2
 
-#: A request larger than this is refused unread (bad_request).
-MAX_REQUEST_BYTES = 64 * 1024 * 1024
+#: A request larger than this is refused unread (bad_request). Only ``opreq``'s data-out
+#: phase carries bytes to the daemon (property values and ObjectInfo of a few hundred
+#: bytes, at most an image sent to a camera); a connection may make the daemon hold about
+#: three one-frame requests at once (one queued, one arriving, one being read), so this
+#: times three is what one connection's one-frame requests cost at most.
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
+#: Requests of one connection that libzmq may hold ahead of the daemon's reading (the
+#: command socket's ``ZMQ_RCVHWM``, a count, not bytes: at libzmq's default of 1,000,
+#: big requests queued without bound while the daemon was busy); past it, libzmq reads
+#: no more of that connection (its sender waits; nothing is dropped).
+QUEUED_REQUESTS = 1
 #: The longest deadline a request may carry (``timeout_ms``): a week.
 MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000
 #: The longest lease token a request may carry (the daemon's are 32 characters).

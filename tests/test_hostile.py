@@ -3,8 +3,8 @@
 Real daemons take twenty-two attacks, a tenth of the issue's sizes each (a hostile camera:
 huge, absurd and endless DeviceInfo, 1.5 GB for a 10 KB object through the bus, a
 daemon-side ``dir`` and ``ptpctl``, a trickle, 10 M handles, 65,535-value
-Enumerations, probe and event floods; hostile clients: 60 MiB requests of one-byte
-items, 32 MiB ids, a reply-cache flood, 40,000 topics, 1 MiB subscriptions, a big
+Enumerations, probe and event floods; hostile clients: 16 MiB requests of one-byte
+items and 16 MiB ids (the largest request), a reply-cache flood, 40,000 topics, 1 MiB subscriptions, a big
 message into the event socket, downloads never read, malformed requests, a delete of
 handle 0xFFFFFFFF and a NUL in a ``dir``; ghost commands: 10 clients capturing at once
 with a 2 s deadline on a camera that takes 150 ms a transaction, a ``set`` behind them)

@@ -149,6 +149,11 @@ class Daemon:
         self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self.router.setsockopt(zmq.LINGER, 200)
         self.router.setsockopt(zmq.MAXMSGSIZE, bus.MAX_REQUEST_BYTES + 1024)
+        # libzmq queues a connection's requests ahead of our reading by count, not bytes:
+        # with one queued (and one arriving), a connection's big one-frame requests cost
+        # the daemon about three MAX_REQUEST_BYTES however many it sends (MAXMSGSIZE caps
+        # a frame; nothing in libzmq caps a message's frames: docs/reliability.md)
+        self.router.setsockopt(zmq.RCVHWM, bus.QUEUED_REQUESTS)
         self.events.guard(cfg.event_endpoint)
         self.liveview.guard(cfg.liveview_endpoint)
         for sock, ep in (
