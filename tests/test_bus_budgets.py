@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -67,6 +68,44 @@ def test_requests_are_decoded_within_budgets(tmp_path: Path) -> None:
             # blobs still resolve, bytes may be as long as the request
             rep = await c.call("ping", {"pad": b"\x00" * (8 * 1024 * 1024)})
             assert rep["error"]["code"] == "bad_request" and "pad" in rep["error"]["message"]
+
+    run(body())
+
+
+def test_a_connection_cannot_queue_big_requests_ahead_of_a_busy_daemon(tmp_path: Path) -> None:
+    """libzmq queued up to 1,000 requests a connection ahead of the daemon's reading, so
+    three 60 MiB requests took a busy daemon to 187 MB: now one waits in the queue and
+    one arrives, and the sender's next request waits on its side."""
+    big = msgpack.packb({"id": 1, "cmd": "ping", "args": {"pad": b"\x01" * (1024 * 1024)}})
+
+    async def body() -> None:
+        async with connected(tmp_path, World()) as (d, eps, ctx, c):
+            assert d.router.getsockopt(zmq.RCVHWM) == bus.QUEUED_REQUESTS == 1
+            assert d.router.getsockopt(zmq.MAXMSGSIZE) == bus.MAX_REQUEST_BYTES + 1024
+            sent: list[int] = []
+
+            def flood() -> None:
+                fctx = zmq.Context()
+                s = fctx.socket(zmq.DEALER)
+                s.linger, s.sndhwm, s.sndtimeo = 0, 1, 1000
+                s.connect(eps["command"])
+                try:
+                    for k in range(20):
+                        s.send_multipart([b"", big])
+                        sent.append(k)
+                except zmq.Again:
+                    pass
+                finally:
+                    s.close()
+                    fctx.term()
+
+            sender = threading.Thread(target=flood)
+            sender.start()
+            time.sleep(2.5)  # the daemon's loop (this one) is busy: it reads nothing
+            sender.join(10)
+            # the sender's own queue and socket buffers, one arriving, one queued: not 20
+            assert len(sent) <= 6, f"{len(sent)} requests of 1 MiB taken while the daemon read none"
+            assert (await c.call("ping"))["ok"]
 
     run(body())
 
