@@ -38,7 +38,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -402,7 +402,7 @@ def client_attacks(work: Path, quick: bool) -> list[Row]:
             pinger.start()
             run = Run(daemon, pinger, "client")
 
-            def attacker(name: str, endpoint: str, expect: Callable[[dict[str, str]], bool], extra: list[str] = ()) -> Callable[[], tuple[str, bool]]:
+            def attacker(name: str, endpoint: str, expect: Callable[[dict[str, str]], bool], extra: Sequence[str] = ()) -> Callable[[], tuple[str, bool]]:
                 def go() -> tuple[str, bool]:
                     p = subprocess.run([PYTHON, "-m", "bench.hostile_client", name, endpoint, "--scale", str(scale), *extra],
                                        capture_output=True, text=True, cwd=ROOT, timeout=300,
@@ -428,7 +428,7 @@ def client_attacks(work: Path, quick: bool) -> list[Row]:
                 """Requests that once did what nobody asked for: delete of handle
                 0xFFFFFFFF wiped the card, a NUL in a capture dir was invalid_value."""
                 before = len(c.result("objects", timeout=30)["objects"])
-                asks = [("delete", {"handle": 0xFFFFFFFF}), ("delete", {}), ("delete", {"handle": 1, "all": True}),
+                asks: list[tuple[str, dict[str, Any]]] = [("delete", {"handle": 0xFFFFFFFF}), ("delete", {}), ("delete", {"handle": 1, "all": True}),
                         ("capture", {"dir": str(work / "a\x00b")}), ("download", {"handle": big["handle"], "dir": "x\x00"})]
                 codes: list[str] = []
                 end = time.monotonic() + (1.0 if quick else 3.0)  # over and over, long enough to be pinged

@@ -64,7 +64,7 @@ def _dealer(ctx: zmq.Context, endpoint: str) -> zmq.Socket:
 
 def _drain(s: zmq.Socket, want: int, timeout: float) -> tuple[int, list[dict]]:
     """Read up to ``want`` replies within ``timeout`` seconds: (count, the first few)."""
-    got, sample = 0, []
+    got, sample = 0, list[dict]()
     deadline = time.monotonic() + timeout
     while got < want and s.poll(max(0, int((deadline - time.monotonic()) * 1000))):
         reply = msgpack.unpackb(s.recv_multipart()[-1], raw=False, strict_map_key=False)

@@ -365,7 +365,7 @@ def unpack(data: Buffer) -> Any:
         raise ValueError(f"not a msgpack message: {exc}") from exc
 
 
-def unpack_request(data: bytes | memoryview) -> Any:
+def unpack_request(data: Buffer) -> Any:
     """Decode a request header within the request budgets (:data:`MAX_REQUEST_ITEMS`
     elements in all, :data:`MAX_REQUEST_DEPTH` levels, strings of
     :data:`MAX_REQUEST_STR`; bytes up to the message's size): ``ValueError`` past them,

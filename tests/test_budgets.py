@@ -23,6 +23,7 @@ from ptpd.protocol.datasets import (
     MAX_HANDLES,
     DeviceInfo,
     DevicePropDesc,
+    Enumeration,
     decode_uint32_array,
 )
 from ptpd.protocol.datatypes import MAX_ARRAY_ELEMENTS, decode_value
@@ -88,7 +89,8 @@ def test_enumerations_have_a_cap() -> None:
         w = Writer().u16(0x5005).u16(DataType.UINT16).u8(1).u16(1).u16(1).u8(2).u16(n)
         return w.bytes(struct.pack(f"<{n}H", *range(n))).getvalue()
 
-    assert len(DevicePropDesc.decode(desc(MAX_ENUMERATION_VALUES)).form.values) == MAX_ENUMERATION_VALUES
+    form = DevicePropDesc.decode(desc(MAX_ENUMERATION_VALUES)).form
+    assert isinstance(form, Enumeration) and len(form.values) == MAX_ENUMERATION_VALUES
     with pytest.raises(LimitExceeded, match="Enumeration"):
         DevicePropDesc.decode(desc(MAX_ENUMERATION_VALUES + 1))
     with pytest.raises(LimitExceeded):
@@ -100,7 +102,8 @@ def test_array_values_have_a_cap() -> None:
     def arr(n: int) -> bytes:
         return struct.pack("<I", n) + bytes(n)
 
-    assert len(decode_value(arr(MAX_ARRAY_ELEMENTS), DataType.AUINT8)) == MAX_ARRAY_ELEMENTS
+    values = decode_value(arr(MAX_ARRAY_ELEMENTS), DataType.AUINT8)
+    assert isinstance(values, tuple) and len(values) == MAX_ARRAY_ELEMENTS
     with pytest.raises(LimitExceeded):
         decode_value(arr(MAX_ARRAY_ELEMENTS + 1), DataType.AUINT8)
 

@@ -21,12 +21,12 @@ import msgpack
 import pytest
 import zmq
 import zmq.asyncio
-from test_daemon import Client, World, connected, run, wait_until
 
 from ptpd import bus
 from ptpd.camera import ObjectEntry
 from ptpd.daemon import server, unsent
 from ptpd.daemon.publisher import Subscriptions
+from test_daemon import World, connected, run, wait_until
 
 
 def test_requests_are_decoded_within_budgets(tmp_path: Path) -> None:
@@ -101,7 +101,7 @@ def test_a_connection_cannot_queue_big_requests_ahead_of_a_busy_daemon(tmp_path:
 
             sender = threading.Thread(target=flood)
             sender.start()
-            time.sleep(2.5)  # the daemon's loop (this one) is busy: it reads nothing
+            time.sleep(2.5)  # noqa: ASYNC251  # on purpose: the daemon's loop (this one) is busy, it reads nothing
             sender.join(10)
             # the sender's own queue and socket buffers, one arriving, one queued: not 20
             assert len(sent) <= 6, f"{len(sent)} requests of 1 MiB taken while the daemon read none"

@@ -17,10 +17,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_security_names import jpeg
 
 from bench.harness import Daemon, DaemonOptions, InProcessSimulator, ptpctl_cmd
 from ptpd_console.text import json_safe, printable
+from test_security_names import jpeg
 
 STORAGE = 0x00010001
 #: an xterm title change, a screen clear, a bell and a right-to-left override

@@ -17,8 +17,8 @@ import time
 import tracemalloc
 
 import pytest
-from feeding import SPLITS, feed
 
+from feeding import SPLITS, feed
 from ptpd.protocol import events as ev
 from ptpd.protocol import packets as pk
 from ptpd.protocol.budgets import DATASET_LIMIT
@@ -186,7 +186,7 @@ async def _camera(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ph
 
 async def _against_hostile_camera() -> tuple[float, float, int, str, bytes]:
     big = b"\x00" * (256 * 1024)
-    phases = {OperationCode.GetObject: big, OperationCode.GetObjectInfo: big}
+    phases: dict[int, bytes] = {OperationCode.GetObject: big, OperationCode.GetObjectInfo: big}
     server = await asyncio.start_server(lambda r, w: _camera(r, w, phases), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     cam = PTPIPInitiator("127.0.0.1", port, timeout=5.0)

@@ -16,11 +16,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_daemon import World, connected, run
 
 from bench.common import free_port
 from bench.harness import ptpctl_cmd, ptpd_cmd
 from ptpd.daemon.config import Config, ensure_ipc_dirs
+from test_daemon import World, connected, run
 
 
 def test_a_nul_in_capture_dir_is_a_bad_request(tmp_path: Path) -> None:
@@ -64,11 +64,11 @@ def test_many_daemons_making_one_runtime_directory_at_once(tmp_path: Path) -> No
         run_dir = tmp_path / f"run{k}"
         start = threading.Barrier(8)
 
-        def make() -> None:
+        def make(start: threading.Barrier = start, run_dir: Path = run_dir) -> None:
             try:
                 start.wait()
                 ensure_ipc_dirs(_cfg(run_dir))
-            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            except BaseException as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=make) for _ in range(8)]

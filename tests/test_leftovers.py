@@ -45,7 +45,7 @@ def test_what_counts_as_a_leftover(tmp_path: Path) -> None:
     try:
         time.sleep(0.05)
         by_reused = touch(tmp_path / f".ptpd-{reused.pid}-abcd_124.part", age=600)
-        by_live_old = touch(tmp_path / f".ptpd-1-abcd_125.part", age=0)  # pid 1 started long before
+        by_live_old = touch(tmp_path / ".ptpd-1-abcd_125.part", age=0)  # pid 1 started long before
         old_style = touch(tmp_path / ".ptpd-abcd_126.part", age=OLD_NAME_AGE + 60)
         old_style_fresh = touch(tmp_path / ".ptpd-abcd_127.part")
         decoys = [touch(tmp_path / n) for n in (f".ptpd-{gone}-abcd_123.part.jpg", f"ptpd-{gone}-abcd_123.part",
@@ -92,6 +92,7 @@ def test_a_daemon_killed_mid_write_leaves_nothing_after_the_next_start(tmp_path:
     half = out / f".ptpd-{first.pid}-k1LLed_1.part"
     half.write_bytes(b"\xff\xd8 half an image")
     os.kill(first.pid, signal.SIGKILL)
+    assert first.proc is not None
     first.proc.popen.wait(10)
     foreign = out / ".ptpd-1-notmine.part"  # not the writer's name: left alone
     foreign.write_bytes(b"x")

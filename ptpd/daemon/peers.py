@@ -89,7 +89,7 @@ class PeerBudget:
         # read without waiting whenever a subscription comes (and every second): a
         # plain socket over the monitor's, so no task of its own is needed
         self._monitor_owner = sock.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED)
-        self._monitor = zmq.Socket.shadow(self._monitor_owner.underlying)
+        self._monitor: zmq.Socket[bytes] = zmq.Socket.shadow(self._monitor_owner.underlying)
         self._fds: dict[int, str | None] = {}  #: accepted connection -> its peer
         self._subs: dict[str, collections.Counter[bytes]] = {}  #: peer -> topic -> count
         self._count: collections.Counter[str] = collections.Counter()  #: peer -> subscriptions
@@ -137,9 +137,10 @@ class PeerBudget:
         if address:
             peer = peer_of_address(address, self.ipc)
         elif msg[0] == 0:
-            peer = self._holder(topic)
-            if peer is None:
+            held = self._holder(topic)
+            if held is None:
                 return True
+            peer = held
         else:
             return True
         subs = self._subs.setdefault(peer, collections.Counter())
@@ -160,7 +161,8 @@ class PeerBudget:
         """Whose subscription an unattributed unsubscription ends: a peer whose connection
         just ended if it held ``topic``, else any that holds it."""
         for peer in reversed(self._recently_left):
-            if self._subs.get(peer, {}).get(topic):
+            held = self._subs.get(peer)
+            if held is not None and held.get(topic):
                 return peer
         for peer, subs in self._subs.items():
             if subs.get(topic):

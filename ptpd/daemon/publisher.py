@@ -104,7 +104,7 @@ async def read_subscriptions(
     """Forever: read XPUB subscription messages into ``subs`` (and each peer's into
     ``budget``), call ``on_change`` after each. What is waiting is read without waiting,
     :data:`BATCH` messages at a time, then other tasks run."""
-    now = zmq.Socket.shadow(sock.underlying)  # the same socket, read without asyncio
+    now: zmq.Socket[bytes] = zmq.Socket.shadow(sock.underlying)  # the same socket, read without asyncio
     while True:
         frame: zmq.Frame | None = await sock.recv(copy=False)
         handled = 0
@@ -112,7 +112,8 @@ async def read_subscriptions(
             msg = frame.bytes
             if budget is not None:
                 try:
-                    address = frame.get("Peer-Address")
+                    got = frame.get("Peer-Address")
+                    address = got if isinstance(got, str) else None
                 except zmq.ZMQError:  # libzmq's own unsubscription for a connection that ended
                     address = None
                 budget.feed(msg, address)

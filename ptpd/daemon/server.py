@@ -222,7 +222,7 @@ class Daemon:
     # -- requests ----------------------------------------------------------------------
 
     async def _router_loop(self) -> None:
-        now = zmq.Socket.shadow(self.router.underlying)  # the same socket, read without asyncio
+        now: zmq.Socket[bytes] = zmq.Socket.shadow(self.router.underlying)  # the same socket, read without asyncio
         while True:
             try:
                 parts: list[zmq.Frame] | None = await self.router.recv_multipart(copy=False)
