@@ -51,7 +51,7 @@ def test_the_runtime_directory_made_meanwhile_by_another_daemon(tmp_path: Path, 
         if self == run_dir and not self.exists():
             real_mkdir(self, 0o700)
             os.chmod(self, 0o700)
-        real_mkdir(self, *a, **kw)  # type: ignore[arg-type]
+        real_mkdir(self, *a, **kw)  # type: ignore[arg-type]  # mkdir's own arguments, passed on as given
 
     monkeypatch.setattr(Path, "mkdir", racing_mkdir)
     ensure_ipc_dirs(_cfg(run_dir))  # before: FileExistsError

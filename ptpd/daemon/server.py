@@ -152,8 +152,11 @@ class Daemon:
         # libzmq queues a connection's requests ahead of our reading by count, not bytes:
         # with one queued (and one arriving), a connection's big one-frame requests cost
         # the daemon about three MAX_REQUEST_BYTES however many it sends (MAXMSGSIZE caps
-        # a frame; nothing in libzmq caps a message's frames: docs/reliability.md)
-        self.router.setsockopt(zmq.RCVHWM, bus.QUEUED_REQUESTS)
+        # a frame; nothing in libzmq caps a message's frames: docs/reliability.md). Not
+        # under CURVE: libzmq 4.3.5 aborts (assertion !_io_error in stream_engine_base)
+        # when a CURVE connection's input, stopped at the mark, starts again.
+        if not self.router.get(zmq.CURVE_SERVER):
+            self.router.setsockopt(zmq.RCVHWM, bus.QUEUED_REQUESTS)
         self.events.guard(cfg.event_endpoint)
         self.liveview.guard(cfg.liveview_endpoint)
         for sock, ep in (

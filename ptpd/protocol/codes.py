@@ -499,7 +499,7 @@ def lookup(cls: type[enum.IntEnum], value: int) -> enum.IntEnum | int:
     A dictionary look-up, not ``cls(value)``: decoding a DeviceInfo does this for every
     code it lists, and the exception path for vendor codes costs ~30 times more."""
     member = cls._value2member_map_.get(value)
-    return int(value) if member is None else member  # type: ignore[return-value]
+    return int(value) if member is None else member  # type: ignore[return-value]  # the map's values are cls's members
 
 
 __all__ = [
