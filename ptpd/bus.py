@@ -428,6 +428,7 @@ BLOB = "$blob"
 #: What a blob may be: sent zero-copy from any buffer, received as a ``memoryview``.
 Buffer = bytes | bytearray | memoryview
 _BUFFERS = (bytes, bytearray, memoryview)
+_BLOB_KEY = pack(BLOB)  #: how the key looks inside a packed header
 
 
 def split_blobs(obj: Any) -> tuple[Any, list[Buffer]]:

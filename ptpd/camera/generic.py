@@ -635,8 +635,7 @@ class GenericCamera(Camera):
             want = min(DOWNLOAD_CHUNK, total - done)
             try:
                 _, chunk = await self.link.call(
-                    OperationCode.GetPartialObject, (handle, offset + done, want), progress=relay if progress else None,
-                    max_data=want,
+                    OperationCode.GetPartialObject, (handle, offset + done, want), progress=relay if progress else None, max_data=want
                 )
             except PTPError as exc:  # what the earlier reads brought comes first
                 if out is not None and done:
