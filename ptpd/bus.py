@@ -47,35 +47,28 @@ import msgpack
 PROTOCOL_VERSION = 2
 
 #: A request larger than this is refused unread (bad_request). Only ``opreq``'s data-out
-#: phase carries bytes to the daemon (property values and ObjectInfo of a few hundred
-#: bytes, at most an image sent to a camera); a connection may make the daemon hold about
-#: three one-frame requests at once (one queued, one arriving, one being read), so this
-#: times three is what one connection's one-frame requests cost at most.
+#: carries bytes to the daemon; a connection holds about three one-frame requests in the
+#: daemon at once (queued, arriving, being read): this times three is its cost at most.
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
-#: Requests of one connection that libzmq may hold ahead of the daemon's reading (the
-#: command socket's ``ZMQ_RCVHWM``, a count, not bytes: at libzmq's default of 1,000,
-#: big requests queued without bound while the daemon was busy); past it, libzmq reads
-#: no more of that connection (its sender waits; nothing is dropped).
+#: Requests of one connection libzmq holds ahead of the daemon's reading (the command
+#: socket's ``ZMQ_RCVHWM``, a count: libzmq's default of 1,000 let big requests pile up);
+#: past it libzmq reads no more of that connection (its sender waits, nothing is dropped).
 QUEUED_REQUESTS = 1
 #: The longest deadline a request may carry (``timeout_ms``): a week.
 MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000
 #: The longest lease token a request may carry (the daemon's are 32 characters).
 MAX_LEASE_TOKEN = 64
-#: Most elements a request header may unpack into, counted over all its arrays and maps,
-#: and its deepest nesting. A request is a small map; without these, 60 MiB of one-byte
-#: msgpack items unpack into gigabytes of Python objects.
+#: Most elements a request header may unpack into, over all its arrays and maps, and its
+#: deepest nesting: 60 MiB of one-byte msgpack items unpacked into gigabytes of objects.
 MAX_REQUEST_ITEMS = 4096
 MAX_REQUEST_DEPTH = 32
-#: Longest string in a request (command names, property values, paths). Bytes travel as
-#: msgpack ``bin`` or blob frames, which may be as long as the request.
+#: Longest string in a request (names, values, paths); bytes travel as ``bin`` or blobs.
 MAX_REQUEST_STR = 64 * 1024
 #: Longest request id: a str id of more UTF-8 bytes is refused (and never echoed back).
-#: An int id is a msgpack integer (at most 64 bits).
 MAX_ID_BYTES = 256
 #: Longest message a subscriber may send the daemon's publishing sockets, in bytes: a
-#: subscription (its topic and a few bytes) or a handshake command (CURVE's INITIATE is
-#: about 300). A longer one ends that connection unread. Every topic the daemon publishes
-#: is a few dozen bytes; libzmq keeps about 50 bytes per byte of a distinct topic.
+#: subscription or a handshake command (CURVE's INITIATE is about 300); a longer one ends
+#: that connection unread. libzmq keeps about 50 bytes per byte of a distinct topic.
 MAX_SUBSCRIPTION_MESSAGE = 1024
 #: Most subscriptions one peer (a process on ipc://, a host on tcp://) may hold on one
 #: of the daemon's publishing sockets; past it all its connections there are closed.
@@ -395,16 +388,12 @@ def unpack_request(data: Buffer) -> Any:
 def _depth(obj: Any) -> int:
     """How deep ``obj`` nests (a scalar is 0), without recursion (at most
     :data:`MAX_REQUEST_ITEMS` containers to visit)."""
-    deepest = 0
-    todo = [(obj, 1)]
+    deepest, todo = 0, [(obj, 1)]
     while todo:
         o, d = todo.pop()
-        if isinstance(o, dict):
-            children: Any = o.values()
-        elif isinstance(o, list):
-            children = o
-        else:
+        if not isinstance(o, (dict, list)):
             continue
+        children: Any = o.values() if isinstance(o, dict) else o
         deepest = max(deepest, d)
         todo.extend((c, d + 1) for c in children if isinstance(c, (dict, list)))
     return deepest
