@@ -41,6 +41,7 @@ debs:
 # client library); a few seconds, so make test runs it first
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 test: setup debs lint

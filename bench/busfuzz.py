@@ -124,8 +124,19 @@ def messages(seed: int = 1, *, big: bool = True) -> Iterator[tuple[str, list[byt
             name = rng.choice(
                 [
                     "".join(rng.choice(string.ascii_letters + "._-/") for _ in range(rng.randrange(1, 24))),
-                    "PING", "ping ", " ping", "__init__", "_run", "../help", "sim", "sim.fault.x",
-                    "liveview", "capture\x00", "get\n", "ståtus", "",
+                    "PING",
+                    "ping ",
+                    " ping",
+                    "__init__",
+                    "_run",
+                    "../help",
+                    "sim",
+                    "sim.fault.x",
+                    "liveview",
+                    "capture\x00",
+                    "get\n",
+                    "ståtus",
+                    "",
                 ]
             )
             if name in bus.COMMANDS:

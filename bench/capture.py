@@ -73,7 +73,9 @@ def check_file(out: Path, size: int) -> str | None:
     return None
 
 
-def _shot(side: str, argv: list[str], env: dict[str, str], meter: LinkMeter, out: Path, size: int, overhead: float) -> dict[str, Any]:
+def _shot(
+    side: str, argv: list[str], env: dict[str, str], meter: LinkMeter, out: Path, size: int, overhead: float
+) -> dict[str, Any]:
     """One shot by one side: its wall time, the transfer as the link saw it, the check."""
     with meter.running():
         t0 = time.monotonic()
@@ -107,7 +109,9 @@ def run_size(link: Link, work: Path, kind: str, mb: float, shots: int, overhead:
                 out = work / f"{kind}-{n}"
                 out.mkdir()
                 n += 1
-                records.append(_shot(GPHOTO2, [*g_argv, "--filename", str(out / "%f.%C")], genv, meter, out, size, overhead))
+                records.append(
+                    _shot(GPHOTO2, [*g_argv, "--filename", str(out / "%f.%C")], genv, meter, out, size, overhead)
+                )
 
         def ptpd_block(k: int) -> None:
             nonlocal n
@@ -143,10 +147,23 @@ def _plot(profile: Profile, records: list[dict[str, Any]], size: int, png: Path)
             continue
         r = ok[len(ok) // 2]
         xs, ys = rate_series(r["samples"], r["t0"], window)
-        series.append((f"{'ptpd (ptpctl capture)' if side == PTPCTL else 'gphoto2'}: {r['seconds']:.2f} s", xs, [y / 1e6 for y in ys]))
-    line_plot(png, f"{profile.title}: one {size / MIB:.0f} MiB RAW capture + download, bytes on the link",
-              "seconds since the command started", "MB/s on the link", series, xlog=False, markers=False,
-              goal=(f"link rate {profile.bytes_per_s / 1e6:g} MB/s", profile.bytes_per_s / 1e6))
+        series.append(
+            (
+                f"{'ptpd (ptpctl capture)' if side == PTPCTL else 'gphoto2'}: {r['seconds']:.2f} s",
+                xs,
+                [y / 1e6 for y in ys],
+            )
+        )
+    line_plot(
+        png,
+        f"{profile.title}: one {size / MIB:.0f} MiB RAW capture + download, bytes on the link",
+        "seconds since the command started",
+        "MB/s on the link",
+        series,
+        xlog=False,
+        markers=False,
+        goal=(f"link rate {profile.bytes_per_s / 1e6:g} MB/s", profile.bytes_per_s / 1e6),
+    )
 
 
 def run(quick: bool, profs: list[Profile]) -> Result:
@@ -163,16 +180,30 @@ def run(quick: bool, profs: list[Profile]) -> Result:
     for profile in profs:
         table = Table(
             f"{profile.describe()}",
-            ["picture", "side", "shots ok", "per shot median s", "per shot max s", "x ptpd (time)", "transfer MB/s",
-             "x link rate", "before transfer s", "after transfer s"],
+            [
+                "picture",
+                "side",
+                "shots ok",
+                "per shot median s",
+                "per shot max s",
+                "x ptpd (time)",
+                "transfer MB/s",
+                "x link rate",
+                "before transfer s",
+                "after transfer s",
+            ],
         )
         raw: dict[str, Any] = {"mbit": profile.mbit, "answer_ms": profile.answer_ms, "queue_ms": profile.queue_ms}
         with tempdir() as work, Link(profile) as link:
             ceiling_bytes = int(sizes[0][1] * MIB)
             runs = sorted(tcp_ceiling(link, ceiling_bytes) for _ in range(1 if quick else 3))
             t_tcp, overhead = runs[len(runs) // 2]  # the median run
-            raw["tcp_ceiling"] = {"bytes": ceiling_bytes, "seconds": t_tcp, "of_link": ceiling_bytes / t_tcp / profile.bytes_per_s,
-                                  "link_bytes_per_payload_byte": overhead}
+            raw["tcp_ceiling"] = {
+                "bytes": ceiling_bytes,
+                "seconds": t_tcp,
+                "of_link": ceiling_bytes / t_tcp / profile.bytes_per_s,
+                "link_bytes_per_payload_byte": overhead,
+            }
             for kind, mb in sizes:
                 size = int(mb * MIB)
                 records = run_size(link, work, kind, mb, shots, overhead)
@@ -182,14 +213,24 @@ def run(quick: bool, profs: list[Profile]) -> Result:
                     ok = [r for r in rs if not r["problem"]]
                     t = Stats.of([r["seconds"] for r in ok])
                     rate = _med(rs, "rate")
-                    table.rows.append([
-                        f"{kind} {size / 1e6:.1f} MB", "ptpd: ptpctl capture" if side == PTPCTL else "gphoto2",
-                        f"{len(ok)}/{len(rs)}", f"{t.median:.3f}", f"{t.max:.3f}", f"{t.median / t_ptpd:.2f}",
-                        f"{rate / 1e6:.2f}", f"{rate / profile.bytes_per_s:.3f}",
-                        f"{_med(rs, 'before'):.3f}", f"{_med(rs, 'after'):.3f}",
-                    ])
+                    table.rows.append(
+                        [
+                            f"{kind} {size / 1e6:.1f} MB",
+                            "ptpd: ptpctl capture" if side == PTPCTL else "gphoto2",
+                            f"{len(ok)}/{len(rs)}",
+                            f"{t.median:.3f}",
+                            f"{t.max:.3f}",
+                            f"{t.median / t_ptpd:.2f}",
+                            f"{rate / 1e6:.2f}",
+                            f"{rate / profile.bytes_per_s:.3f}",
+                            f"{_med(rs, 'before'):.3f}",
+                            f"{_med(rs, 'after'):.3f}",
+                        ]
+                    )
                     raw[f"{kind}_{side}"] = {
-                        "bytes": size, "seconds": t, "rate": Stats.of([r["rate"] for r in ok if "rate" in r]),
+                        "bytes": size,
+                        "seconds": t,
+                        "rate": Stats.of([r["rate"] for r in ok if "rate" in r]),
                         "before": Stats.of([r["before"] for r in ok if "before" in r]),
                         "after": Stats.of([r["after"] for r in ok if "after" in r]),
                         "problems": [r["problem"] for r in rs if r["problem"]],
@@ -200,28 +241,61 @@ def run(quick: bool, profs: list[Profile]) -> Result:
                 t_g = _med(by[GPHOTO2], "seconds")
                 r_p, r_g = _med(by[PTPCTL], "rate"), _med(by[GPHOTO2], "rate")
                 link_rate = profile.bytes_per_s
-                res.summarize(profile.title, f"{kind} ({size / 1e6:.1f} MB) capture to a file, time per shot (median of {shots})",
-                              f"{t_ptpd:.2f} s", f"{t_g:.2f} s", f"{t_g / t_ptpd:.2f}x as fast",
-                              Target(f"{profile.name} {kind}: gphoto2 / ptpd time per shot, capture to file (median of {shots})",
-                                     t_g / t_ptpd, 1.5))
-                res.summarize(profile.title, f"{kind} transfer rate on the link (median of {shots}), x link rate",
-                              f"{r_p / 1e6:.2f} MB/s ({r_p / link_rate:.3f})", f"{r_g / 1e6:.2f} MB/s ({r_g / link_rate:.3f})",
-                              f"{r_p / r_g:.2f}x",
-                              Target(f"{profile.name} {kind}: ptpd transfer rate / link rate (median of {shots})", r_p / link_rate, 0.9))
+                res.summarize(
+                    profile.title,
+                    f"{kind} ({size / 1e6:.1f} MB) capture to a file, time per shot (median of {shots})",
+                    f"{t_ptpd:.2f} s",
+                    f"{t_g:.2f} s",
+                    f"{t_g / t_ptpd:.2f}x as fast",
+                    Target(
+                        f"{profile.name} {kind}: gphoto2 / ptpd time per shot, capture to file (median of {shots})",
+                        t_g / t_ptpd,
+                        1.5,
+                    ),
+                )
+                res.summarize(
+                    profile.title,
+                    f"{kind} transfer rate on the link (median of {shots}), x link rate",
+                    f"{r_p / 1e6:.2f} MB/s ({r_p / link_rate:.3f})",
+                    f"{r_g / 1e6:.2f} MB/s ({r_g / link_rate:.3f})",
+                    f"{r_p / r_g:.2f}x",
+                    Target(
+                        f"{profile.name} {kind}: ptpd transfer rate / link rate (median of {shots})",
+                        r_p / link_rate,
+                        0.9,
+                    ),
+                )
                 if kind == sizes[-1][0]:
-                    png = (Path(tempfile.gettempdir()) / f"ptpd-capture-{profile.name}-quick.png" if quick
-                           else HERE / f"capture-{profile.name}.png")
+                    png = (
+                        Path(tempfile.gettempdir()) / f"ptpd-capture-{profile.name}-quick.png"
+                        if quick
+                        else HERE / f"capture-{profile.name}.png"
+                    )
                     _plot(profile, records, size, png)
                     if not quick:
                         res.files.append(png.name)
                     res.notes.append(f"plot: {png}")
-        table.rows.append(["(link ceiling)", f"bare TCP, {ceiling_bytes / 1e6:.1f} MB", f"{len(runs)}/{len(runs)}", f"{t_tcp:.3f}", "", "",
-                           f"{ceiling_bytes / t_tcp / 1e6:.2f}", f"{raw['tcp_ceiling']['of_link']:.3f}", "", ""])
+        table.rows.append(
+            [
+                "(link ceiling)",
+                f"bare TCP, {ceiling_bytes / 1e6:.1f} MB",
+                f"{len(runs)}/{len(runs)}",
+                f"{t_tcp:.3f}",
+                "",
+                "",
+                f"{ceiling_bytes / t_tcp / 1e6:.2f}",
+                f"{raw['tcp_ceiling']['of_link']:.3f}",
+                "",
+                "",
+            ]
+        )
         res.tables.append(table)
         res.raw[profile.name] = raw
-    res.notes.append("transfer = the object's bytes from 2 % to 98 % of it on the link (the link's counter, less its "
-                     "headers as measured by the bare TCP run); before/after = the process's time before and after that "
-                     "(start-up, session and capture; handing over and writing the file)")
+    res.notes.append(
+        "transfer = the object's bytes from 2 % to 98 % of it on the link (the link's counter, less its "
+        "headers as measured by the bare TCP run); before/after = the process's time before and after that "
+        "(start-up, session and capture; handing over and writing the file)"
+    )
     verdict_note(res)
     return res
 

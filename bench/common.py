@@ -56,17 +56,24 @@ def git_commit() -> str:
     try:
         rev = subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, timeout=5,
+            capture_output=True,
+            text=True,
+            timeout=5,
         ).stdout.strip()
         status = subprocess.run(
             ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5,
+            capture_output=True,
+            text=True,
+            timeout=5,
         ).stdout  # "XY path" lines: not stripped, X may be a space
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     outputs = {"bench/results.md", "bench/results.json"}
-    changed = [line[3:] for line in status.splitlines()
-               if line[3:] not in outputs and not (line[3:].startswith("bench/") and line[3:].endswith(".png"))]
+    changed = [
+        line[3:]
+        for line in status.splitlines()
+        if line[3:] not in outputs and not (line[3:].startswith("bench/") and line[3:].endswith(".png"))
+    ]
     return (rev or "unknown") + ("+dirty" if changed else "")
 
 
@@ -253,7 +260,9 @@ class Result:
     #: rows of the per-link-profile summary: [profile, measure, ptpd, the other side, ratio, target, verdict]
     summary: list[list[str]] = field(default_factory=list)
 
-    def summarize(self, profile: str, measure: str, ptpd: str, other: str, ratio: str = "", target: Target | None = None) -> None:
+    def summarize(
+        self, profile: str, measure: str, ptpd: str, other: str, ratio: str = "", target: Target | None = None
+    ) -> None:
         """One row of the summary table of ``profile`` (see :func:`write_results`); with
         ``target``, that target is recorded too and the row says whether it was met."""
         if target is not None:
@@ -263,7 +272,11 @@ class Result:
         self.summary.append([profile, measure, ptpd, other, ratio, goal, verdict])
 
     def text(self) -> str:
-        lines = [f"== {self.title}" + (" (quick)" if self.quick else ""), f"compared: {self.compared}", f"machine: {machine_line()}"]
+        lines = [
+            f"== {self.title}" + (" (quick)" if self.quick else ""),
+            f"compared: {self.compared}",
+            f"machine: {machine_line()}",
+        ]
         for t in self.tables:
             lines += ["", t.text()]
         if self.targets:
@@ -290,7 +303,9 @@ class Result:
             lines.append("")
         for f in self.files:
             lines += [f"![{self.name}]({f})", ""]
-        lines.append(f"<details><summary>raw numbers</summary>\n\n```json\n{json.dumps(self.raw, indent=1, default=_json_default)}\n```\n</details>\n")
+        lines.append(
+            f"<details><summary>raw numbers</summary>\n\n```json\n{json.dumps(self.raw, indent=1, default=_json_default)}\n```\n</details>\n"
+        )
         return "\n".join(lines)
 
     def as_json(self) -> dict[str, Any]:
@@ -355,11 +370,23 @@ def write_results(results: Sequence[Result], path: Path, *, header: str = "") ->
     summary = Table("Targets", ["benchmark", "target", "verdict"])
     for r in results:
         for target in r.targets:
-            summary.rows.append([r.name, target.line().split(": ", 1)[1], {True: "met", False: "**missed**", None: "not measured"}[target.met]])
+            summary.rows.append(
+                [
+                    r.name,
+                    target.line().split(": ", 1)[1],
+                    {True: "met", False: "**missed**", None: "not measured"}[target.met],
+                ]
+            )
     by_profile: dict[str, Table] = {}
     for r in results:
         for row in r.summary:
-            t = by_profile.setdefault(row[0], Table(f"{row[0]}", ["measure", "ptpd", "gphoto2 / the link alone", "ratio", "target", "verdict", "section"]))
+            t = by_profile.setdefault(
+                row[0],
+                Table(
+                    f"{row[0]}",
+                    ["measure", "ptpd", "gphoto2 / the link alone", "ratio", "target", "verdict", "section"],
+                ),
+            )
             t.rows.append([*row[1:], r.name])
     if by_profile:
         lines += ["## Per link profile", ""]
@@ -531,7 +558,9 @@ class Procs:
         self.stop_all()
 
 
-def run_timed(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 60.0, cwd: str | Path | None = None) -> tuple[float, int, str]:
+def run_timed(
+    args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 60.0, cwd: str | Path | None = None
+) -> tuple[float, int, str]:
     """Run a command to completion: (wall seconds, exit code, stdout+stderr)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
@@ -649,5 +678,3 @@ def tempdir(prefix: str = "ptpd-bench-") -> Iterator[Path]:
 #: the simulated camera the comparisons with gphoto2 run against: standard PTP/IP, which
 #: gphoto2's "PTP/IP Camera" driver speaks
 VENDOR = "generic"
-
-

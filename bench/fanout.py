@@ -109,13 +109,17 @@ def _record(out: str, times: list[float], seen: list[tuple[bytes, int, float | N
     """Write the window: receive times, and per frame its fingerprint (of the tail it
     kept), the camera's frame counter, and where the daemon (or relay) stamped it, its age
     since it had the frame (``t_camera``) and its sequence number."""
-    Path(out).write_text(json.dumps({
-        "times": times,
-        "crcs": [tail_crc(tail) for tail, _, _, _ in seen],
-        "counters": [counter for _, counter, _, _ in seen],
-        "ages": [t - t_camera for t, (_, _, t_camera, _) in zip(times, seen) if t_camera is not None],
-        "seqs": [seq for _, _, _, seq in seen if seq is not None],
-    }))
+    Path(out).write_text(
+        json.dumps(
+            {
+                "times": times,
+                "crcs": [tail_crc(tail) for tail, _, _, _ in seen],
+                "counters": [counter for _, counter, _, _ in seen],
+                "ages": [t - t_camera for t, (_, _, t_camera, _) in zip(times, seen) if t_camera is not None],
+                "seqs": [seq for _, _, _, seq in seen if seq is not None],
+            }
+        )
+    )
 
 
 def _subscriber(endpoint: str, out: str, mode: str) -> None:
@@ -198,7 +202,9 @@ def _start_children(args_list: list[list[str]], procs: Procs) -> list[Proc]:
         p = Proc.__new__(Proc)
         p.args = args
         p._log = None
-        p.popen = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, start_new_session=True)
+        p.popen = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, start_new_session=True
+        )
         p.pid = p.popen.pid
         procs.items.append(p)
         out.append(p)
@@ -277,8 +283,15 @@ def _match(outs: list[Path], sent: dict[tuple[int, int], list[float]], win: dict
             else:
                 unmatched += 1
         shares.append(sum(1 for s in sends if s in got) / len(sends) if sends else float("nan"))
-    return {"latency": Stats.of(latency), "ages": Stats.of(ages), "share": Stats.of(shares), "camera_fps": camera_fps,
-            "unmatched": unmatched, "seq_gaps": gaps, "other_cpu": win["other_cpu"]}
+    return {
+        "latency": Stats.of(latency),
+        "ages": Stats.of(ages),
+        "share": Stats.of(shares),
+        "camera_fps": camera_fps,
+        "unmatched": unmatched,
+        "seq_gaps": gaps,
+        "other_cpu": win["other_cpu"],
+    }
 
 
 def first_frame(d: Daemon, timeout: float = 10.0) -> dict[str, Any]:
@@ -310,7 +323,12 @@ def first_frame(d: Daemon, timeout: float = 10.0) -> dict[str, Any]:
         t1 = time.monotonic()
     finally:
         s.close(0)
-    return {"subscribed": t0, "received": t1, "counter": msgpack.unpackb(frames[1])["counter"], "crc": tail_crc(frames[2])}
+    return {
+        "subscribed": t0,
+        "received": t1,
+        "counter": msgpack.unpackb(frames[1])["counter"],
+        "crc": tail_crc(frames[2]),
+    }
 
 
 def _first_frames(tries: list[dict[str, Any]], sent: dict[tuple[int, int], list[float]]) -> dict[str, Stats]:
@@ -337,7 +355,9 @@ def gphoto2_previews(link: Link, sim: Any, work: Path, n: int) -> dict[str, Any]
     for i in range(n):
         out = work / f"preview-{i}"
         out.mkdir()
-        dt, rc, text = run_timed([*argv, "--capture-preview", "--filename", str(out / "preview.jpg")], env=env, timeout=60)
+        dt, rc, text = run_timed(
+            [*argv, "--capture-preview", "--filename", str(out / "preview.jpg")], env=env, timeout=60
+        )
         files = list(out.iterdir())
         if rc != 0 or len(files) != 1 or files[0].read_bytes()[:2] != b"\xff\xd8":
             problems.append(f"exit {rc}, {len(files)} files: {text.strip()[-200:]}")
@@ -348,8 +368,13 @@ def gphoto2_previews(link: Link, sim: Any, work: Path, n: int) -> dict[str, Any]
     got = text.count("\xff\xd8\xff")  # SOI markers in what it wrote (stdout and stderr together)
     if rc != 0:
         problems.append(f"--capture-movie exit {rc}")
-    return {"times": Stats.of(times), "loop_fps": len(times) / sum(times) if times else float("nan"),
-            "movie_fps": frames / dt if rc == 0 else float("nan"), "movie_frames": got, "problems": problems}
+    return {
+        "times": Stats.of(times),
+        "loop_fps": len(times) / sum(times) if times else float("nan"),
+        "movie_fps": frames / dt if rc == 0 else float("nan"),
+        "movie_frames": got,
+        "problems": problems,
+    }
 
 
 def on_link(profile: Profile, quick: bool, res: Result, table: Table, ff_table: Table) -> None:
@@ -363,16 +388,25 @@ def _on_link(profile: Profile, quick: bool, res: Result, table: Table, ff_table:
     raw: dict[str, Any] = {}
     with Link(profile) as link:
         sent_log = work / "sent.json"
-        sim = camera(link, "fuji", lv_fps=FPS, lv_size="640x480", lv_steps=STEPS, lv_send_log=sent_log,
-                     opts={"pairing_delay": 0, "initial_images": 0, "vendor_extension_id": 0x0E,
-                           "late_ports": False})  # its bare reader reads the stream with no session
+        sim = camera(
+            link,
+            "fuji",
+            lv_fps=FPS,
+            lv_size="640x480",
+            lv_steps=STEPS,
+            lv_send_log=sent_log,
+            opts={"pairing_delay": 0, "initial_images": 0, "vendor_extension_id": 0x0E, "late_ports": False},
+        )  # its bare reader reads the stream with no session
         windows: dict[str, tuple[list[Path], dict[str, Any]]] = {}
         ff: list[dict[str, Any]] = []
         tries = 2 if quick else FIRST_FRAMES
         try:
             with Procs() as procs:
                 out = work / "bare.json"
-                readers = _start_children([link.host([PYTHON, "-m", "bench.fanout", "bare", sim.host, str(sim.liveview_port), str(out)])], procs)
+                readers = _start_children(
+                    [link.host([PYTHON, "-m", "bench.fanout", "bare", sim.host, str(sim.liveview_port), str(out)])],
+                    procs,
+                )
                 _wait_ready(readers, 60)
                 time.sleep(1.0)
                 windows["bare"] = ([out], _open_window(readers, seconds))
@@ -380,7 +414,13 @@ def _on_link(profile: Profile, quick: bool, res: Result, table: Table, ff_table:
                 with daemon(link, sim, work / "d1") as d:
                     for n in counts:
                         outs = [work / f"sub{n}-{i}.json" for i in range(n)]
-                        readers = _start_children([[PYTHON, "-m", "bench.fanout", "sub", d.endpoints["liveview"], str(o), "latency"] for o in outs], procs)
+                        readers = _start_children(
+                            [
+                                [PYTHON, "-m", "bench.fanout", "sub", d.endpoints["liveview"], str(o), "latency"]
+                                for o in outs
+                            ],
+                            procs,
+                        )
                         _wait_ready(readers, 120)
                         time.sleep(1.0)
                         windows[f"ptpd-{n}"] = (outs, _open_window(readers, seconds))
@@ -396,44 +436,108 @@ def _on_link(profile: Profile, quick: bool, res: Result, table: Table, ff_table:
             sent.setdefault((counter, crc), []).append(t)
     bare = _match(windows["bare"][0], sent, windows["bare"][1])
     raw["bare"] = bare
-    table.rows.append([profile.title, "link alone: bare reader", 1, f"{bare['camera_fps']:.1f}",
-                       f"{bare['share'].median * bare['camera_fps']:.1f}", f"{bare['share'].min:.3f}",
-                       ms(bare["latency"].median), ms(bare["latency"].p99),
-                       "", "", "", f"{bare['unmatched']}/{bare['seq_gaps']}", other_cpu_text(bare["other_cpu"])])
+    table.rows.append(
+        [
+            profile.title,
+            "link alone: bare reader",
+            1,
+            f"{bare['camera_fps']:.1f}",
+            f"{bare['share'].median * bare['camera_fps']:.1f}",
+            f"{bare['share'].min:.3f}",
+            ms(bare["latency"].median),
+            ms(bare["latency"].p99),
+            "",
+            "",
+            "",
+            f"{bare['unmatched']}/{bare['seq_gaps']}",
+            other_cpu_text(bare["other_cpu"]),
+        ]
+    )
     for n in counts:
         m = _match(windows[f"ptpd-{n}"][0], sent, windows[f"ptpd-{n}"][1])
         raw[f"ptpd_{n}"] = m
         lat, base = m["latency"], bare["latency"]
-        table.rows.append([profile.title, f"ptpd, {n} subscriber{'s' if n > 1 else ''}", n, f"{m['camera_fps']:.1f}",
-                           f"{m['share'].median * m['camera_fps']:.1f}", f"{m['share'].min:.3f}",
-                           ms(lat.median), ms(lat.p99), ms(lat.median - base.median), ms(lat.p99 - base.p99),
-                           f"{ms(m['ages'].median)} / {ms(m['ages'].p99)}", f"{m['unmatched']}/{m['seq_gaps']}",
-                           other_cpu_text(m["other_cpu"])])
-        share = Target(f"{profile.name}: live view delivered to each of {n} subscribers / camera's rate (worst subscriber)",
-                       m["share"].min, 0.99)
-        added = Target(f"{profile.name}: added p99 latency, camera send -> subscriber, {n} subscribers (ptpd p99 - bare reader p99)",
-                       (lat.p99 - base.p99) * 1000, 5.0, "<=", " ms")
+        table.rows.append(
+            [
+                profile.title,
+                f"ptpd, {n} subscriber{'s' if n > 1 else ''}",
+                n,
+                f"{m['camera_fps']:.1f}",
+                f"{m['share'].median * m['camera_fps']:.1f}",
+                f"{m['share'].min:.3f}",
+                ms(lat.median),
+                ms(lat.p99),
+                ms(lat.median - base.median),
+                ms(lat.p99 - base.p99),
+                f"{ms(m['ages'].median)} / {ms(m['ages'].p99)}",
+                f"{m['unmatched']}/{m['seq_gaps']}",
+                other_cpu_text(m["other_cpu"]),
+            ]
+        )
+        share = Target(
+            f"{profile.name}: live view delivered to each of {n} subscribers / camera's rate (worst subscriber)",
+            m["share"].min,
+            0.99,
+        )
+        added = Target(
+            f"{profile.name}: added p99 latency, camera send -> subscriber, {n} subscribers (ptpd p99 - bare reader p99)",
+            (lat.p99 - base.p99) * 1000,
+            5.0,
+            "<=",
+            " ms",
+        )
         on_target = profile.name == "wifi-n" and n == max(counts)
-        res.summarize(profile.title, f"live view to {n} subscriber{'s' if n > 1 else ''}: worst one's share of the camera's frames",
-                      f"{m['share'].min:.3f} ({m['camera_fps']:.1f} fps sent)", f"{bare['share'].min:.3f} (bare reader)", "",
-                      share if on_target else None)
-        res.summarize(profile.title, f"live view to {n} subscriber{'s' if n > 1 else ''}: latency camera send -> subscriber p50 / p99",
-                      f"{ms(lat.median)} / {ms(lat.p99)} ms", f"{ms(base.median)} / {ms(base.p99)} ms (bare reader)",
-                      f"added {ms(lat.median - base.median)} / {ms(lat.p99 - base.p99)} ms", added if on_target else None)
+        res.summarize(
+            profile.title,
+            f"live view to {n} subscriber{'s' if n > 1 else ''}: worst one's share of the camera's frames",
+            f"{m['share'].min:.3f} ({m['camera_fps']:.1f} fps sent)",
+            f"{bare['share'].min:.3f} (bare reader)",
+            "",
+            share if on_target else None,
+        )
+        res.summarize(
+            profile.title,
+            f"live view to {n} subscriber{'s' if n > 1 else ''}: latency camera send -> subscriber p50 / p99",
+            f"{ms(lat.median)} / {ms(lat.p99)} ms",
+            f"{ms(base.median)} / {ms(base.p99)} ms (bare reader)",
+            f"added {ms(lat.median - base.median)} / {ms(lat.p99 - base.p99)} ms",
+            added if on_target else None,
+        )
     parts = _first_frames(ff, sent)
     pf = parts["total"]
     raw["first_frame"] = {"ptpd": pf, "ptpd_parts": parts, "gphoto2_preview": gp}
     g = gp["times"]
-    ff_table.rows.append([profile.title, f"{pf.n}", ms(pf.median), ms(pf.max), ms(parts["to_camera_send"].median),
-                          ms(parts["camera_send_to_subscriber"].median), ms(g.median),
-                          f"{g.median / pf.median:.2f}" if pf.n and g.n else "n/a",
-                          f"{gp['loop_fps']:.2f}", f"{gp['movie_fps']:.1f}"])
-    res.summarize(profile.title, "time to the first live-view frame (ptpd: subscribe; gphoto2: --capture-preview)",
-                  f"{ms(pf.median)} ms", f"{ms(g.median)} ms", f"{g.median / pf.median:.0f}x as fast" if pf.n and g.n else "")
+    ff_table.rows.append(
+        [
+            profile.title,
+            f"{pf.n}",
+            ms(pf.median),
+            ms(pf.max),
+            ms(parts["to_camera_send"].median),
+            ms(parts["camera_send_to_subscriber"].median),
+            ms(g.median),
+            f"{g.median / pf.median:.2f}" if pf.n and g.n else "n/a",
+            f"{gp['loop_fps']:.2f}",
+            f"{gp['movie_fps']:.1f}",
+        ]
+    )
+    res.summarize(
+        profile.title,
+        "time to the first live-view frame (ptpd: subscribe; gphoto2: --capture-preview)",
+        f"{ms(pf.median)} ms",
+        f"{ms(g.median)} ms",
+        f"{g.median / pf.median:.0f}x as fast" if pf.n and g.n else "",
+    )
     m1 = raw[f"ptpd_{min(counts)}"]
-    res.summarize(profile.title, "live-view frames per second to one reader (gphoto2: --capture-preview loop / --capture-movie)",
-                  f"{m1['share'].median * m1['camera_fps']:.1f}", f"{gp['loop_fps']:.2f} / {gp['movie_fps']:.1f}",
-                  f"{m1['share'].median * m1['camera_fps'] / gp['loop_fps']:.0f}x the loop" if gp["loop_fps"] == gp["loop_fps"] and gp["loop_fps"] else "")
+    res.summarize(
+        profile.title,
+        "live-view frames per second to one reader (gphoto2: --capture-preview loop / --capture-movie)",
+        f"{m1['share'].median * m1['camera_fps']:.1f}",
+        f"{gp['loop_fps']:.2f} / {gp['movie_fps']:.1f}",
+        f"{m1['share'].median * m1['camera_fps'] / gp['loop_fps']:.0f}x the loop"
+        if gp["loop_fps"] == gp["loop_fps"] and gp["loop_fps"]
+        else "",
+    )
     for p in gp["problems"]:
         res.notes.append(f"{profile.name}: gphoto2: {p}")
     res.raw[profile.name] = raw
@@ -449,19 +553,43 @@ def run(quick: bool, profs: list[Profile]) -> Result:
     )
     table = Table(
         "Live view: frames and latency from the camera's send (one clock)",
-        ["link", "reader", "readers", "camera fps", "delivered fps (median reader)", "worst reader's share of the camera's frames", "p50 ms", "p99 ms",
-         "added p50 ms", "added p99 ms", "daemon has frame -> subscriber p50 / p99 ms", "unmatched / seq gaps", "other CPU"],
+        [
+            "link",
+            "reader",
+            "readers",
+            "camera fps",
+            "delivered fps (median reader)",
+            "worst reader's share of the camera's frames",
+            "p50 ms",
+            "p99 ms",
+            "added p50 ms",
+            "added p99 ms",
+            "daemon has frame -> subscriber p50 / p99 ms",
+            "unmatched / seq gaps",
+            "other CPU",
+        ],
     )
     ff_table = Table(
         "Time to the first frame, and gphoto2's preview rate",
-        ["link", "ptpd tries", "ptpd first frame median ms", "ptpd max ms", "of which: subscribe -> camera sends it",
-         "camera send -> subscriber", "gphoto2 --capture-preview ms",
-         "x ptpd (speed)", "gphoto2 --capture-preview loop fps", "gphoto2 --capture-movie fps"],
+        [
+            "link",
+            "ptpd tries",
+            "ptpd first frame median ms",
+            "ptpd max ms",
+            "of which: subscribe -> camera sends it",
+            "camera send -> subscriber",
+            "gphoto2 --capture-preview ms",
+            "x ptpd (speed)",
+            "gphoto2 --capture-preview loop fps",
+            "gphoto2 --capture-movie fps",
+        ],
     )
     for profile in profs:
         on_link(profile, quick, res, table, ff_table)
     res.tables += [table, ff_table]
-    res.notes.append("added = ptpd's percentile minus the bare reader's on the same link (the link's share is the same for both)")
+    res.notes.append(
+        "added = ptpd's percentile minus the bare reader's on the same link (the link's share is the same for both)"
+    )
     verdict_note(res)
     return res
 

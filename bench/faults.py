@@ -49,7 +49,15 @@ FAULTS: list[tuple[str, int, Any]] = [
     ("stall_next", 2, lambda r: {"seconds": round(r.uniform(0.3, 3.0), 2)}),
     ("slow_next", 3, lambda r: {"ms": round(r.uniform(50, 600))}),
     ("busy_for", 2, lambda r: {"seconds": round(r.uniform(0.2, 1.2), 2)}),
-    ("malformed_next", 4, lambda r: {"kind": r.choice(["bad-length", "unknown-type", "truncated-dataset", "unterminated-string", "absurd-array-count"])}),
+    (
+        "malformed_next",
+        4,
+        lambda r: {
+            "kind": r.choice(
+                ["bad-length", "unknown-type", "truncated-dataset", "unterminated-string", "absurd-array-count"]
+            )
+        },
+    ),
     ("refuse_next_inits", 1, lambda r: {"count": 1}),
     ("sleep_now", 1, lambda r: {"seconds": round(r.uniform(0.5, 2.0), 2)}),
 ]
@@ -230,7 +238,12 @@ def run_faults(work: Path, *, target: int, max_seconds: float, interval: float, 
     rng = random.Random(seed)
     d = Daemon(
         work / "d",
-        DaemonOptions(simulate="fuji", keepalive=1.0, timeout=CAMERA_TIMEOUT, sim_options={"pairing_delay": 0.0, "liveview_fps": 30.0}),
+        DaemonOptions(
+            simulate="fuji",
+            keepalive=1.0,
+            timeout=CAMERA_TIMEOUT,
+            sim_options={"pairing_delay": 0.0, "liveview_fps": 30.0},
+        ),
     )
     out = work / "captures"
     stop = threading.Event()
@@ -356,19 +369,35 @@ def summarize(r: dict[str, Any], res: Result) -> None:
     t = Table("Under fire", ["figure", "value"])
     inj = r["faults_injected"]
     t.rows += [
-        ["faults injected (carried out by the camera)", f"{r['faults_total']} in {r['fault_seconds']:.0f} s: " + ", ".join(f"{a} {b}" for a, b in sorted(inj.items()))],
+        [
+            "faults injected (carried out by the camera)",
+            f"{r['faults_total']} in {r['fault_seconds']:.0f} s: "
+            + ", ".join(f"{a} {b}" for a, b in sorted(inj.items())),
+        ],
         ["daemon crashes", r["daemon_crashes"]],
         ["daemon exit code after SIGTERM", r["daemon_exit_code"]],
         ["commands sent / ok / error replies", f"{c.sent} / {c.ok} / {sum(c.errors.values())} ({dict(c.errors)})"],
         ["commands with no reply within timeout", len(c.no_reply) + len(k.no_reply)],
-        ["reconnects / median / p99 / max reconnect time", f"{rec.n} / {ms(rec.median)} ms / {ms(rec.p99)} ms / {ms(rec.max)} ms"],
-        ["captures requested / completed (valid file) / failed with clear error / vanished silently", f"{k.sent} / {r['capture_files_valid']} / {sum(k.errors.values())} ({dict(k.errors)}) / {len(k.silent)}"],
+        [
+            "reconnects / median / p99 / max reconnect time",
+            f"{rec.n} / {ms(rec.median)} ms / {ms(rec.p99)} ms / {ms(rec.max)} ms",
+        ],
+        [
+            "captures requested / completed (valid file) / failed with clear error / vanished silently",
+            f"{k.sent} / {r['capture_files_valid']} / {sum(k.errors.values())} ({dict(k.errors)}) / {len(k.silent)}",
+        ],
         ["failed captures whose error names the image's handle", k.error_names_handle],
         ["corrupt or partial files under a final name", len(r["corrupt_files"])],
         ["temp files left behind", len(r["temp_leftovers"])],
-        ["live-view frames per subscriber (sequence gaps)", ", ".join(f"{a} ({b})" for a, b in zip(r["subscriber_frames"], r["subscriber_gaps"]))],
+        [
+            "live-view frames per subscriber (sequence gaps)",
+            ", ".join(f"{a} ({b})" for a, b in zip(r["subscriber_frames"], r["subscriber_gaps"])),
+        ],
         ["frames in the last 2 s after recovery, per subscriber", r["subscriber_frames_last_2s"]],
-        ["camera connected again after faults stopped (s)", "never" if r["recovered_after_clear_s"] is None else f"{r['recovered_after_clear_s']:.2f}"],
+        [
+            "camera connected again after faults stopped (s)",
+            "never" if r["recovered_after_clear_s"] is None else f"{r['recovered_after_clear_s']:.2f}",
+        ],
         ["daemon RSS at the end (MB)", f"{r['daemon_rss_end'] / 1e6:.0f}"],
     ]
     res.tables.append(t)

@@ -121,7 +121,10 @@ def _targets() -> tuple[list[Target], list[str]]:
                 return
             d.decode_value(data[1:], dt)
 
-        seeds = [bytes([types.index(DataType.AUINT16)]) + struct.pack("<I3H", 3, 1, 2, 3), bytes([types.index(DataType.STR)]) + b"\x03a\x00b\x00\x00\x00"]
+        seeds = [
+            bytes([types.index(DataType.AUINT16)]) + struct.pack("<I3H", 3, 1, 2, 3),
+            bytes([types.index(DataType.STR)]) + b"\x03a\x00b\x00\x00\x00",
+        ]
         return Target("protocol.datatypes.decode_value", run, seeds, (ProtocolError,))
 
     add("datatypes", datatypes)
@@ -159,11 +162,17 @@ def _targets() -> tuple[list[Target], list[str]]:
 
                 handshake = p.InitCommandAck(1, g, "cam").encode()
                 seeds = [
-                    p.StartData(0, 100).encode() + p.Data(0, b"d" * 60).encode() + p.EndData(0, b"e" * 40).encode() + p.OperationResponse(0x2001, 0, ()).encode(),
-                    p.OperationResponse(0x2019, 0, ()).encode() + p.Event(0x4002, 0, (5,)).encode() + p.ProbeRequest().encode(),
+                    p.StartData(0, 100).encode()
+                    + p.Data(0, b"d" * 60).encode()
+                    + p.EndData(0, b"e" * 40).encode()
+                    + p.OperationResponse(0x2001, 0, ()).encode(),
+                    p.OperationResponse(0x2019, 0, ()).encode()
+                    + p.Event(0x4002, 0, (5,)).encode()
+                    + p.ProbeRequest().encode(),
                 ]
                 cls_name = "InitiatorConnection (in a GetDeviceInfo transaction)"
             else:
+
                 def fresh() -> cn.ResponderConnection:  # type: ignore[misc]  # the other role's variant
                     return cn.ResponderConnection()
 
@@ -173,7 +182,10 @@ def _targets() -> tuple[list[Target], list[str]]:
                 handshake = b""
                 seeds = [
                     p.InitCommandRequest(g, "host").encode() + p.OperationRequest(1, 0x1002, 0, (1,)).encode(),
-                    p.InitCommandRequest(g, "host").encode() + p.OperationRequest(2, 0x1016, 0, (0x500F,)).encode() + p.StartData(0, 2).encode() + p.EndData(0, b"\x90\x01").encode(),
+                    p.InitCommandRequest(g, "host").encode()
+                    + p.OperationRequest(2, 0x1016, 0, (0x500F,)).encode()
+                    + p.StartData(0, 2).encode()
+                    + p.EndData(0, b"\x90\x01").encode(),
                     p.InitEventRequest(1).encode() + p.ProbeRequest().encode(),
                 ]
                 cls_name = "ResponderConnection"
@@ -203,7 +215,11 @@ def _targets() -> tuple[list[Target], list[str]]:
         from ptpd.fuji import packets as f
 
         g = bytes(range(16))
-        seeds = [f.InitCommandRequest(g, "ptpd").encode(), f.InitCommandAck(1, g, "X-T1").encode(), f.InitFail(1).encode()]
+        seeds = [
+            f.InitCommandRequest(g, "ptpd").encode(),
+            f.InitCommandAck(1, g, "X-T1").encode(),
+            f.InitFail(1).encode(),
+        ]
         return Target("fuji.packets.decode_handshake", f.decode_handshake, seeds, (ProtocolError,))
 
     add("fuji handshake", fuji_handshake)
@@ -229,7 +245,13 @@ def _targets() -> tuple[list[Target], list[str]]:
         seeds = [f.encode_liveview_frame(1, jpeg) + f.encode_liveview_frame(2, jpeg)]
         # It sizes each frame's buffer from the length field (one copy per byte), so up to
         # its cap (16 MiB) may be allocated for a frame that never completes: bounded by design.
-        return Target("fuji.packets.LiveViewSplitter", run, seeds, (ProtocolError,), alloc_allow=f.DEFAULT_MAX_LIVEVIEW_FRAME + 4096)
+        return Target(
+            "fuji.packets.LiveViewSplitter",
+            run,
+            seeds,
+            (ProtocolError,),
+            alloc_allow=f.DEFAULT_MAX_LIVEVIEW_FRAME + 4096,
+        )
 
     add("fuji live view", fuji_liveview)
 
@@ -260,7 +282,14 @@ def _targets() -> tuple[list[Target], list[str]]:
     def fuji_props() -> Target:
         from ptpd.fuji import state as fs
 
-        seeds = [fs.encode_property_list([ds.DevicePropDesc(0x500F, DataType.UINT16, 1, 200, 400, ds.Enumeration((200, 400, 800))), ds.DevicePropDesc(0xD001, DataType.STR, 1, "a", "b", None)])]
+        seeds = [
+            fs.encode_property_list(
+                [
+                    ds.DevicePropDesc(0x500F, DataType.UINT16, 1, 200, 400, ds.Enumeration((200, 400, 800))),
+                    ds.DevicePropDesc(0xD001, DataType.STR, 1, "a", "b", None),
+                ]
+            )
+        ]
         return Target("fuji.state.decode_property_list", fs.decode_property_list, seeds, (ProtocolError,))
 
     import ptpd.protocol.datasets as ds
@@ -280,7 +309,12 @@ def _targets() -> tuple[list[Target], list[str]]:
                 return
             fp.decode_value(props[data[0] % len(props)], bytes(data[1:]))
 
-        return Target("fuji.properties.decode_value (every property)", run, [b"\x00\x90\x01", b"\x01\x05A\x00B\x00C\x00\x00\x00"], (ProtocolError,))
+        return Target(
+            "fuji.properties.decode_value (every property)",
+            run,
+            [b"\x00\x90\x01", b"\x01\x05A\x00B\x00C\x00\x00\x00"],
+            (ProtocolError,),
+        )
 
     add("fuji values", fuji_values)
 
@@ -289,7 +323,19 @@ def _targets() -> tuple[list[Target], list[str]]:
         # (the daemon answers invalid_value), never anything else
         from ptpd.fuji import properties as fp
 
-        names = ["iso", "exp-bias", "exposure", "whitebalance", "effect", "delay", "flashmode", "focusmtr", "focus-point", "shutter-speed", "f-number"]
+        names = [
+            "iso",
+            "exp-bias",
+            "exposure",
+            "whitebalance",
+            "effect",
+            "delay",
+            "flashmode",
+            "focusmtr",
+            "focus-point",
+            "shutter-speed",
+            "f-number",
+        ]
         names = [n for n in names if _lookup_ok(fp, n)]
 
         def run(data: bytes) -> None:
@@ -307,7 +353,10 @@ def _targets() -> tuple[list[Target], list[str]]:
     def bus() -> Target:
         from ptpd import bus as b
 
-        seeds = [b.encode_request(1, "get", {"prop": "iso"}), b.encode_request("x", "capture", {"count": 2, "download": True})]
+        seeds = [
+            b.encode_request(1, "get", {"prop": "iso"}),
+            b.encode_request("x", "capture", {"count": 2, "download": True}),
+        ]
         return Target("bus.decode_request", b.decode_request, seeds, (b.BusError,))
 
     add("bus", bus)
@@ -320,11 +369,47 @@ def _dataset_seeds(name: str) -> list[bytes]:
     from ptpd.protocol.codes import DataType
 
     if name == "DeviceInfo":
-        objs = [ds.DeviceInfo(vendor_extension_desc="fujifilm.co.jp: 1.0;", operations_supported=(0x1001, 0x1002, 0x1009), events_supported=(0x4002,), device_properties_supported=(0x5001, 0x500F), capture_formats=(0x3801,), image_formats=(0x3801, 0x3000), manufacturer="FUJIFILM", model="X-T1", device_version="1.00", serial_number="123")]
+        objs = [
+            ds.DeviceInfo(
+                vendor_extension_desc="fujifilm.co.jp: 1.0;",
+                operations_supported=(0x1001, 0x1002, 0x1009),
+                events_supported=(0x4002,),
+                device_properties_supported=(0x5001, 0x500F),
+                capture_formats=(0x3801,),
+                image_formats=(0x3801, 0x3000),
+                manufacturer="FUJIFILM",
+                model="X-T1",
+                device_version="1.00",
+                serial_number="123",
+            )
+        ]
     elif name == "StorageInfo":
-        objs = [ds.StorageInfo(storage_type=4, filesystem_type=2, max_capacity=32 << 30, free_space_in_bytes=1 << 30, storage_description="SD", volume_label="CARD")]
+        objs = [
+            ds.StorageInfo(
+                storage_type=4,
+                filesystem_type=2,
+                max_capacity=32 << 30,
+                free_space_in_bytes=1 << 30,
+                storage_description="SD",
+                volume_label="CARD",
+            )
+        ]
     elif name == "ObjectInfo":
-        objs = [ds.ObjectInfo(storage_id=0x10001, object_format=0x3801, object_compressed_size=123456, thumb_format=0x3808, image_pix_width=6000, image_pix_height=4000, parent_object=1, filename="DSCF0001.JPG", capture_date="20240102T030405", modification_date="20240102T030405.0", keywords="")]
+        objs = [
+            ds.ObjectInfo(
+                storage_id=0x10001,
+                object_format=0x3801,
+                object_compressed_size=123456,
+                thumb_format=0x3808,
+                image_pix_width=6000,
+                image_pix_height=4000,
+                parent_object=1,
+                filename="DSCF0001.JPG",
+                capture_date="20240102T030405",
+                modification_date="20240102T030405.0",
+                keywords="",
+            )
+        ]
     else:
         objs = [
             ds.DevicePropDesc(0x500F, DataType.UINT16, 1, 200, 400, ds.Enumeration((200, 400, 800, 1600))),
@@ -379,7 +464,9 @@ def fuzz_target(t: Target, examples: int) -> None:
     )
     last_bad: list[tuple[bytes, str]] = []
 
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=False, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples, deadline=None, database=None, derandomize=False, suppress_health_check=list(HealthCheck)
+    )
     @given(data_st)
     def check(data: bytes) -> None:
         t.examples += 1
@@ -433,17 +520,39 @@ def run_fuzz(examples: int) -> Result:
         t0 = time.monotonic()
         fuzz_target(t, examples)
         allocation_check(t)
-        table.rows.append([t.name, t.examples, t.refused, len(t.findings) + len(t.alloc_failures), f"{t.peak_ratio_max:.3f}", f"{time.monotonic() - t0:.1f}"])
+        table.rows.append(
+            [
+                t.name,
+                t.examples,
+                t.refused,
+                len(t.findings) + len(t.alloc_failures),
+                f"{t.peak_ratio_max:.3f}",
+                f"{time.monotonic() - t0:.1f}",
+            ]
+        )
         for data, msg in t.findings[:3]:
-            res.notes.append(f"FINDING {t.name}: {msg} on input {data[:64].hex()}{'...' if len(data) > 64 else ''} ({len(data)} bytes)")
+            res.notes.append(
+                f"FINDING {t.name}: {msg} on input {data[:64].hex()}{'...' if len(data) > 64 else ''} ({len(data)} bytes)"
+            )
         for data, peak in t.alloc_failures[:3]:
-            res.notes.append(f"FINDING {t.name}: peak allocation {peak} bytes on {len(data)}-byte input {data[:64].hex()}")
+            res.notes.append(
+                f"FINDING {t.name}: peak allocation {peak} bytes on {len(data)}-byte input {data[:64].hex()}"
+            )
     res.tables.append(table)
     for s in skipped:
         res.notes.append(f"skipped (not in the tree yet): {s}")
     res.raw = {
         "examples_per_target": examples,
-        "targets": {t.name: {"examples": t.examples, "refused": t.refused, "findings": [(d.hex(), m) for d, m in t.findings], "alloc_failures": len(t.alloc_failures), "peak_ratio_max": t.peak_ratio_max} for t in targets},
+        "targets": {
+            t.name: {
+                "examples": t.examples,
+                "refused": t.refused,
+                "findings": [(d.hex(), m) for d, m in t.findings],
+                "alloc_failures": len(t.alloc_failures),
+                "peak_ratio_max": t.peak_ratio_max,
+            }
+            for t in targets
+        },
         "skipped": skipped,
     }
     return res

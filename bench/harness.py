@@ -138,7 +138,13 @@ class Daemon:
         o = self.opts
         lines = []
         if o.camera:
-            lines += ["[camera]", f'host = "{o.camera}"', f'vendor = "{o.vendor}"', f"timeout = {o.timeout}", f"keepalive = {o.keepalive}"]
+            lines += [
+                "[camera]",
+                f'host = "{o.camera}"',
+                f'vendor = "{o.vendor}"',
+                f"timeout = {o.timeout}",
+                f"keepalive = {o.keepalive}",
+            ]
         else:
             lines += ["[camera]", f"timeout = {o.timeout}", f"keepalive = {o.keepalive}"]
         lines += ["[bus]"] + [f'{k} = "{v}"' for k, v in self.endpoints.items()]
@@ -165,7 +171,13 @@ class Daemon:
             "PTPD_LIVEVIEW_ENDPOINT": self.endpoints["liveview"],
         }
 
-    def start(self, *, wait_connected: bool = True, timeout: float = 20.0, wrap: Callable[[list[str]], list[str]] | None = None) -> Daemon:
+    def start(
+        self,
+        *,
+        wait_connected: bool = True,
+        timeout: float = 20.0,
+        wrap: Callable[[list[str]], list[str]] | None = None,
+    ) -> Daemon:
         """Start ``ptpd run``; ``wrap`` turns its command line into the one to run (to
         start it in a network namespace: :meth:`bench.netns.Link.host`)."""
         args = [*ptpd_cmd(), "run", "--config", str(self.config)]
@@ -253,7 +265,19 @@ class Simulator:
         import json
 
         self.vendor = vendor
-        args = [PYTHON, "-m", "bench.simproc", "--vendor", vendor, "--host", host, "--port", "0", "--latency", str(latency_ms)]
+        args = [
+            PYTHON,
+            "-m",
+            "bench.simproc",
+            "--vendor",
+            vendor,
+            "--host",
+            host,
+            "--port",
+            "0",
+            "--latency",
+            str(latency_ms),
+        ]
         if jitter_ms:
             args += ["--jitter", str(jitter_ms)]
         if lv_fps:

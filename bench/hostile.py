@@ -143,8 +143,12 @@ class Row:
 
     def cells(self) -> list[Any]:
         return [
-            self.attack, f"{self.peak_rss / 1e6:.0f} MB", f"{self.ping_p99 * 1000:.1f} ms", f"{self.ping_max * 1000:.0f} ms",
-            self.outcome, "yes" if self.ok else "NO",
+            self.attack,
+            f"{self.peak_rss / 1e6:.0f} MB",
+            f"{self.ping_p99 * 1000:.1f} ms",
+            f"{self.ping_max * 1000:.0f} ms",
+            self.outcome,
+            "yes" if self.ok else "NO",
         ]
 
 
@@ -170,13 +174,23 @@ class Run:
         rtts = self.pinger.window(t0, t1)
         alive = self.daemon.alive()
         row = Row(
-            name, self.side, status_kb(pid, "VmHWM"), status_kb(pid, "VmRSS"), p99(rtts), max(rtts, default=float("nan")),
-            len(rtts), t1 - t0, outcome if alive else f"DAEMON DIED: {outcome}", ok and alive,
+            name,
+            self.side,
+            status_kb(pid, "VmHWM"),
+            status_kb(pid, "VmRSS"),
+            p99(rtts),
+            max(rtts, default=float("nan")),
+            len(rtts),
+            t1 - t0,
+            outcome if alive else f"DAEMON DIED: {outcome}",
+            ok and alive,
         )
         self.rows.append(row)
-        print(f"  {name:28} peak {row.peak_rss / 1e6:6.1f} MB  ping p99 {row.ping_p99 * 1000:7.1f} ms  "
-              f"max {row.ping_max * 1000:7.1f} ms  {row.seconds:5.1f} s  {'ok ' if row.ok else 'BAD'} {row.outcome}",
-              flush=True)
+        print(
+            f"  {name:28} peak {row.peak_rss / 1e6:6.1f} MB  ping p99 {row.ping_p99 * 1000:7.1f} ms  "
+            f"max {row.ping_max * 1000:7.1f} ms  {row.seconds:5.1f} s  {'ok ' if row.ok else 'BAD'} {row.outcome}",
+            flush=True,
+        )
         return row
 
 
@@ -235,7 +249,9 @@ class _PipedProc(Proc):
     def __init__(self, args: list[str]) -> None:
         self.args = args
         self._log = None
-        self.popen = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, start_new_session=True)
+        self.popen = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, start_new_session=True
+        )
         self.pid = self.popen.pid
 
 
@@ -244,7 +260,9 @@ def camera_attacks(work: Path, quick: bool) -> list[Row]:
     hold = 1.5 if quick else 10.0  # seconds a flood or a refused connect is kept up
     timeout = 1.0 if quick else 2.0  # the daemon's camera timeout
     cam = SwitchableCamera(scale)
-    daemon = Daemon(work / "camera-attacks", DaemonOptions(simulate=None, camera=f"127.0.0.1:{cam.port}", timeout=timeout))
+    daemon = Daemon(
+        work / "camera-attacks", DaemonOptions(simulate=None, camera=f"127.0.0.1:{cam.port}", timeout=timeout)
+    )
     try:
         daemon.start(timeout=30)
         pinger = Pinger(daemon.endpoints["command"])
@@ -304,7 +322,11 @@ def camera_attacks(work: Path, quick: bool) -> list[Row]:
                 switch(mode)
                 rep, took = call("download", {"handle": 1, **args})
                 err = rep.get("error") or {}
-                ok = not rep.get("ok") and err.get("code") == expect_code and re.search(expect, err.get("message", "")) is not None
+                ok = (
+                    not rep.get("ok")
+                    and err.get("code") == expect_code
+                    and re.search(expect, err.get("message", "")) is not None
+                )
                 return f"{err.get('code')} in {took:.1f} s: {err.get('message', '')[:100]}", ok
 
             return go
@@ -317,8 +339,13 @@ def camera_attacks(work: Path, quick: bool) -> list[Row]:
             out_dir = work / "ptpctl-out"
             out_dir.mkdir(exist_ok=True)
             t = time.monotonic()
-            p = subprocess.run([*ptpctl_cmd(), "download", "1", "-o", str(out_dir)], capture_output=True, text=True,
-                               env={**os.environ, **daemon.client_env}, timeout=120)
+            p = subprocess.run(
+                [*ptpctl_cmd(), "download", "1", "-o", str(out_dir)],
+                capture_output=True,
+                text=True,
+                env={**os.environ, **daemon.client_env},
+                timeout=120,
+            )
             took = time.monotonic() - t
             files = sorted(x.name for x in out_dir.iterdir())
             lines = [x for x in p.stderr.splitlines() if x.strip()]
@@ -351,7 +378,9 @@ def camera_attacks(work: Path, quick: bool) -> list[Row]:
             switch("handles-huge")
             rep, took = call("objects", {})
             err = rep.get("error") or {}
-            return f"{err.get('code')} in {took:.1f} s: {err.get('message', '')[:100]}", err.get("code") == "camera_refused"
+            return f"{err.get('code')} in {took:.1f} s: {err.get('message', '')[:100]}", err.get(
+                "code"
+            ) == "camera_refused"
 
         def trickle() -> tuple[str, bool]:
             outcome, _ = download("trickle", "timeout", "")()
@@ -359,7 +388,11 @@ def camera_attacks(work: Path, quick: bool) -> list[Row]:
             m = re.match(r"(\w+) in ([\d.]+) s", outcome)
             # the transaction times out after `timeout` without progress; the download
             # then waits for the reconnect and tries once more (resume window 4 x timeout + 4)
-            ok = m is not None and m.group(1) in ("timeout", "not_connected") and float(m.group(2)) <= 4 * timeout + 4 + 2 * timeout
+            ok = (
+                m is not None
+                and m.group(1) in ("timeout", "not_connected")
+                and float(m.group(2)) <= 4 * timeout + 4 + 2 * timeout
+            )
             return outcome, ok and rep.get("ok") is True
 
         attacks: list[tuple[str, Callable[[], tuple[str, bool]]]] = [
@@ -402,11 +435,18 @@ def client_attacks(work: Path, quick: bool) -> list[Row]:
             pinger.start()
             run = Run(daemon, pinger, "client")
 
-            def attacker(name: str, endpoint: str, expect: Callable[[dict[str, str]], bool], extra: Sequence[str] = ()) -> Callable[[], tuple[str, bool]]:
+            def attacker(
+                name: str, endpoint: str, expect: Callable[[dict[str, str]], bool], extra: Sequence[str] = ()
+            ) -> Callable[[], tuple[str, bool]]:
                 def go() -> tuple[str, bool]:
-                    p = subprocess.run([PYTHON, "-m", "bench.hostile_client", name, endpoint, "--scale", str(scale), *extra],
-                                       capture_output=True, text=True, cwd=ROOT, timeout=300,
-                                       env={**os.environ, "HOSTILE_UNREAD_S": "3" if quick else "8"})
+                    p = subprocess.run(
+                        [PYTHON, "-m", "bench.hostile_client", name, endpoint, "--scale", str(scale), *extra],
+                        capture_output=True,
+                        text=True,
+                        cwd=ROOT,
+                        timeout=300,
+                        env={**os.environ, "HOSTILE_UNREAD_S": "3" if quick else "8"},
+                    )
                     done = next((x for x in p.stdout.splitlines() if x.startswith("done")), "")
                     seen = dict(kv.split("=", 1) for kv in done.split()[1:])
                     st = _status(c)
@@ -428,8 +468,13 @@ def client_attacks(work: Path, quick: bool) -> list[Row]:
                 """Requests that once did what nobody asked for: delete of handle
                 0xFFFFFFFF wiped the card, a NUL in a capture dir was invalid_value."""
                 before = len(c.result("objects", timeout=30)["objects"])
-                asks: list[tuple[str, dict[str, Any]]] = [("delete", {"handle": 0xFFFFFFFF}), ("delete", {}), ("delete", {"handle": 1, "all": True}),
-                        ("capture", {"dir": str(work / "a\x00b")}), ("download", {"handle": big["handle"], "dir": "x\x00"})]
+                asks: list[tuple[str, dict[str, Any]]] = [
+                    ("delete", {"handle": 0xFFFFFFFF}),
+                    ("delete", {}),
+                    ("delete", {"handle": 1, "all": True}),
+                    ("capture", {"dir": str(work / "a\x00b")}),
+                    ("download", {"handle": big["handle"], "dir": "x\x00"}),
+                ]
                 codes: list[str] = []
                 end = time.monotonic() + (1.0 if quick else 3.0)  # over and over, long enough to be pinged
                 while time.monotonic() < end:
@@ -439,13 +484,28 @@ def client_attacks(work: Path, quick: bool) -> list[Row]:
                 return outcome, codes == ["bad_request"] * len(codes) and after == before
 
             attacks = [
-                (f"30 x {round(ITEMS_BYTES / 2**20)} MiB of one-byte items", attacker("msgpack-items", cmd, answered())),
-                (f"60 requests with {round(ID_BYTES / 2**20)} MiB ids", attacker("long-ids", cmd, lambda s: answered()(s) and s.get("id_echoed") == "False")),
+                (
+                    f"30 x {round(ITEMS_BYTES / 2**20)} MiB of one-byte items",
+                    attacker("msgpack-items", cmd, answered()),
+                ),
+                (
+                    f"60 requests with {round(ID_BYTES / 2**20)} MiB ids",
+                    attacker("long-ids", cmd, lambda s: answered()(s) and s.get("id_echoed") == "False"),
+                ),
                 ("5,000 side-effect requests", attacker("reply-cache", cmd, answered(None))),
-                ("40,000 distinct topics", attacker("topics", lv, lambda s: _wait(lambda: subscribers_back_to_zero(s), 10))),
-                ("100 subscriptions of 1 MiB", attacker("big-subscriptions", evt, lambda s: _wait(lambda: subscribers_back_to_zero(s), 10))),
+                (
+                    "40,000 distinct topics",
+                    attacker("topics", lv, lambda s: _wait(lambda: subscribers_back_to_zero(s), 10)),
+                ),
+                (
+                    "100 subscriptions of 1 MiB",
+                    attacker("big-subscriptions", evt, lambda s: _wait(lambda: subscribers_back_to_zero(s), 10)),
+                ),
                 ("512 MiB into the event socket", attacker("xpub-message", evt, lambda s: True)),
-                ("100 downloads never read", attacker("unread-replies", cmd, lambda s: True, ["--handle", str(big["handle"])])),
+                (
+                    "100 downloads never read",
+                    attacker("unread-replies", cmd, lambda s: True, ["--handle", str(big["handle"])]),
+                ),
                 ("10,000 malformed requests", attacker("bad-requests", cmd, answered(None))),
                 ("delete 0xFFFFFFFF, NUL in dir", dangerous),
             ]
@@ -478,10 +538,26 @@ def ghost_attacks(work: Path, quick: bool) -> list[Row]:
                 before = len(c.result("objects", timeout=30)["objects"])
                 iso = str(c.result("get", {"prop": "iso"}, timeout=10)["value"])
                 value = "800" if iso == "1600" else "1600"
-                p = subprocess.run([PYTHON, "-m", "bench.hostile_client", "ghost-captures", daemon.endpoints["command"],
-                                    "--scale", str(scale), "--prop", "iso", "--value", value],
-                                   capture_output=True, text=True, cwd=ROOT, timeout=300,
-                                   env={**os.environ, "HOSTILE_DEADLINE_S": str(deadline)})
+                p = subprocess.run(
+                    [
+                        PYTHON,
+                        "-m",
+                        "bench.hostile_client",
+                        "ghost-captures",
+                        daemon.endpoints["command"],
+                        "--scale",
+                        str(scale),
+                        "--prop",
+                        "iso",
+                        "--value",
+                        value,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    cwd=ROOT,
+                    timeout=300,
+                    env={**os.environ, "HOSTILE_DEADLINE_S": str(deadline)},
+                )
                 done = next((x for x in p.stdout.splitlines() if x.startswith("done")), "")
                 if not done:
                     return p.stderr.strip()[-160:], False
@@ -495,11 +571,19 @@ def ghost_attacks(work: Path, quick: bool) -> list[Row]:
                 # a ghost: a picture nobody was told of, an ok after its client gave up, a
                 # request still queued, a set reported failed yet applied (or the reverse)
                 ghost = max(0, taken - ok_n) + int(seen["late"]) + (queue or 0) + (applied != (seen["set"] == "ok"))
-                outcome = (f"{seen['sent']} captures ({deadline:.0f} s each): {ok_n} ok, {seen['expired']} expired, "
-                           f"{seen['other']} other; {taken} pictures taken; set iso {seen['set']}, "
-                           f"{'applied' if applied else 'not applied'}; ghosts {ghost}")
-                ok = (seen["answered"] == seen["sent"] and seen["other"] == "0" and seen["set"] in ("ok", "expired")
-                      and taken == ok_n and queue == 0 and ghost == 0)
+                outcome = (
+                    f"{seen['sent']} captures ({deadline:.0f} s each): {ok_n} ok, {seen['expired']} expired, "
+                    f"{seen['other']} other; {taken} pictures taken; set iso {seen['set']}, "
+                    f"{'applied' if applied else 'not applied'}; ghosts {ghost}"
+                )
+                ok = (
+                    seen["answered"] == seen["sent"]
+                    and seen["other"] == "0"
+                    and seen["set"] in ("ok", "expired")
+                    and taken == ok_n
+                    and queue == 0
+                    and ghost == 0
+                )
                 return outcome, ok
 
             run.attack("many captures at once, slow camera", ghosts)
@@ -538,8 +622,12 @@ def run(quick: bool) -> Result:
         "the daemon's peak RSS and a well-behaved client's ping round trips during each attack",
         tables=[table],
         targets=[
-            Target("worst peak RSS during an attack", max(r.peak_rss for r in rows) / 1e6, RSS_CEILING / 1e6, "<=", " MB"),
-            Target("worst ping p99 during an attack", max(r.ping_p99 for r in rows) * 1000, PING_P99 * 1000, "<=", " ms"),
+            Target(
+                "worst peak RSS during an attack", max(r.peak_rss for r in rows) / 1e6, RSS_CEILING / 1e6, "<=", " MB"
+            ),
+            Target(
+                "worst ping p99 during an attack", max(r.ping_p99 for r in rows) * 1000, PING_P99 * 1000, "<=", " ms"
+            ),
             Target("attacks answered as the daemon must", sum(r.ok for r in rows), len(rows), ">="),
         ],
         raw={"rows": [r.__dict__ for r in rows]},

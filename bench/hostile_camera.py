@@ -65,10 +65,18 @@ HANDLE = 1
 #: what ObjectInfo declares for the one image
 DECLARED = 10 * 1024
 OPS = (
-    OperationCode.GetDeviceInfo, OperationCode.OpenSession, OperationCode.CloseSession,
-    OperationCode.GetStorageIDs, OperationCode.GetStorageInfo, OperationCode.GetObjectHandles,
-    OperationCode.GetObjectInfo, OperationCode.GetObject, OperationCode.DeleteObject,
-    OperationCode.GetDevicePropDesc, OperationCode.GetDevicePropValue, OperationCode.SetDevicePropValue,
+    OperationCode.GetDeviceInfo,
+    OperationCode.OpenSession,
+    OperationCode.CloseSession,
+    OperationCode.GetStorageIDs,
+    OperationCode.GetStorageInfo,
+    OperationCode.GetObjectHandles,
+    OperationCode.GetObjectInfo,
+    OperationCode.GetObject,
+    OperationCode.DeleteObject,
+    OperationCode.GetDevicePropDesc,
+    OperationCode.GetDevicePropValue,
+    OperationCode.SetDevicePropValue,
 )
 PROPS = (DevicePropCode.BatteryLevel, DevicePropCode.ExposureIndex)
 
@@ -83,14 +91,20 @@ IMAGE = _jpeg(DECLARED)
 
 def device_info(mode: str, scale: float) -> bytes:
     info = DeviceInfo(
-        operations_supported=OPS, events_supported=(0x4002, 0x400D), device_properties_supported=PROPS,
-        capture_formats=(ObjectFormat.EXIF_JPEG,), image_formats=(ObjectFormat.EXIF_JPEG,),
-        manufacturer="Hostile", model="Evil-1", device_version="6.6.6", serial_number="666",
+        operations_supported=OPS,
+        events_supported=(0x4002, 0x400D),
+        device_properties_supported=PROPS,
+        capture_formats=(ObjectFormat.EXIF_JPEG,),
+        image_formats=(ObjectFormat.EXIF_JPEG,),
+        manufacturer="Hostile",
+        model="Evil-1",
+        device_version="6.6.6",
+        serial_number="666",
     ).encode()
     if mode == "deviceinfo-huge":
         n = int(14_000_000 * scale)
         head = struct.pack("<HIHBH", 100, 0, 0, 0, 0)  # versions, empty description, mode
-        return head + struct.pack("<I", n) + bytes(2 * n) + info[len(head):]
+        return head + struct.pack("<I", n) + bytes(2 * n) + info[len(head) :]
     if mode == "deviceinfo-absurd":
         head = struct.pack("<HIHBH", 100, 0, 0, 0, 0)
         return head + struct.pack("<I", 0xFFFFFFFF) + info[len(head) + 4 :]
@@ -197,8 +211,13 @@ class Camera:
             n = int(10_000_000 * self.scale) if mode == "handles-huge" else 1
             data = struct.pack("<I", n) + struct.pack("<I", HANDLE) * n
         elif op == OperationCode.GetObjectInfo:
-            data = ObjectInfo(STORAGE, ObjectFormat.EXIF_JPEG, object_compressed_size=DECLARED, filename="IMG_0001.JPG",
-                              capture_date="20261207T120000").encode()
+            data = ObjectInfo(
+                STORAGE,
+                ObjectFormat.EXIF_JPEG,
+                object_compressed_size=DECLARED,
+                filename="IMG_0001.JPG",
+                capture_date="20261207T120000",
+            ).encode()
         elif op == OperationCode.GetObject:
             if mode in ("object-overrun", "object-overrun-announced"):
                 total = int(1.5e9 * self.scale)
@@ -266,7 +285,9 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=MODES, default="normal")
     ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--scale", type=float, default=1.0, help="size of the floods and overruns (1.0: the issue's figures)")
+    ap.add_argument(
+        "--scale", type=float, default=1.0, help="size of the floods and overruns (1.0: the issue's figures)"
+    )
     ns = ap.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(ns.mode, ns.port, ns.scale))

@@ -45,8 +45,15 @@ ITEMS_BYTES = min(60 * 1024 * 1024, MAX_REQUEST_BYTES - 64)
 ID_BYTES = min(32 * 1024 * 1024, MAX_REQUEST_BYTES - 1024)
 
 ATTACKS = (
-    "msgpack-items", "long-ids", "reply-cache", "topics", "big-subscriptions", "xpub-message", "unread-replies",
-    "bad-requests", "ghost-captures",
+    "msgpack-items",
+    "long-ids",
+    "reply-cache",
+    "topics",
+    "big-subscriptions",
+    "xpub-message",
+    "unread-replies",
+    "bad-requests",
+    "ghost-captures",
 )
 
 
@@ -84,10 +91,19 @@ def _ghost_captures(ctx: zmq.Context, endpoint: str, scale: float, prop: str, va
     sent: dict[zmq.Socket, float] = {}
     for k, s in enumerate(socks[:n]):
         sent[s] = time.monotonic()
-        s.send_multipart([b"", msgpack.packb({"id": k, "cmd": "capture", "args": {"count": 1}, "timeout_ms": int(deadline * 1000)})])
+        s.send_multipart(
+            [b"", msgpack.packb({"id": k, "cmd": "capture", "args": {"count": 1}, "timeout_ms": int(deadline * 1000)})]
+        )
     setter = socks[n]
     sent[setter] = time.monotonic()
-    setter.send_multipart([b"", msgpack.packb({"id": "set", "cmd": "set", "args": {"prop": prop, "value": value}, "timeout_ms": int(deadline * 1000)})])
+    setter.send_multipart(
+        [
+            b"",
+            msgpack.packb(
+                {"id": "set", "cmd": "set", "args": {"prop": prop, "value": value}, "timeout_ms": int(deadline * 1000)}
+            ),
+        ]
+    )
     poller = zmq.Poller()
     for s in socks:
         poller.register(s, zmq.POLLIN)
@@ -106,11 +122,20 @@ def _ghost_captures(ctx: zmq.Context, endpoint: str, scale: float, prop: str, va
             else:
                 codes[code] = codes.get(code, 0) + 1
             late += code == "ok" and took > deadline
-    return {"sent": n, "answered": got - (set_code != "none"), "ok": codes.get("ok", 0), "expired": codes.get("expired", 0),
-            "other": sum(v for k, v in codes.items() if k not in ("ok", "expired")), "late": late, "set": set_code}
+    return {
+        "sent": n,
+        "answered": got - (set_code != "none"),
+        "ok": codes.get("ok", 0),
+        "expired": codes.get("expired", 0),
+        "other": sum(v for k, v in codes.items() if k not in ("ok", "expired")),
+        "late": late,
+        "set": set_code,
+    }
 
 
-def attack(name: str, endpoint: str, scale: float, handle: int, prop: str = "iso", value: str = "1600") -> dict[str, object]:
+def attack(
+    name: str, endpoint: str, scale: float, handle: int, prop: str = "iso", value: str = "1600"
+) -> dict[str, object]:
     ctx = zmq.Context()
     out: dict[str, object] = {}
     if name == "msgpack-items":
@@ -129,8 +154,12 @@ def attack(name: str, endpoint: str, scale: float, handle: int, prop: str = "iso
         for k in range(n):
             s.send_multipart([b"", msgpack.packb({"id": rid + str(k), "cmd": "liveview.stop", "args": {}})])
         got, sample = _drain(s, n, 60)
-        out = {"sent": n, "answered": got, "code": sample[0]["error"]["code"] if sample else None,
-               "id_echoed": any(r.get("id") for r in sample)}
+        out = {
+            "sent": n,
+            "answered": got,
+            "code": sample[0]["error"]["code"] if sample else None,
+            "id_echoed": any(r.get("id") for r in sample),
+        }
     elif name == "reply-cache":
         s = _dealer(ctx, endpoint)
         n = _n(5000, scale)

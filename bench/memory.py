@@ -29,11 +29,24 @@ from bench.fanout import _go, _start_children, _wait_ready
 from bench.harness import BusClient, Daemon, DaemonOptions, Simulator
 
 MB = 1024 * 1024
-COMMANDS = [("get", {"prop": "iso"}), ("describe", {"prop": "iso"}), ("status", {}), ("objects", {}), ("state", {}), ("get", {"prop": "whitebalance"})]
+COMMANDS = [
+    ("get", {"prop": "iso"}),
+    ("describe", {"prop": "iso"}),
+    ("status", {}),
+    ("objects", {}),
+    ("state", {}),
+    ("get", {"prop": "whitebalance"}),
+]
 
 
 def frames_round(d: Daemon, procs: Procs, work: Path, subs: int, frames: int, tag: str) -> dict[str, Any]:
-    readers = _start_children([[PYTHON, "-m", "bench.fanout", "sub", d.endpoints["liveview"], str(work / f"{tag}-{i}.json"), "count"] for i in range(subs)], procs)
+    readers = _start_children(
+        [
+            [PYTHON, "-m", "bench.fanout", "sub", d.endpoints["liveview"], str(work / f"{tag}-{i}.json"), "count"]
+            for i in range(subs)
+        ],
+        procs,
+    )
     _wait_ready(readers, 120)
     peak = 0
     with BusClient(d.endpoints["command"]) as c:
@@ -95,7 +108,11 @@ def run(quick: bool) -> Result:
         f"`ptpd run --camera` (simulated Fuji in its own process): RSS idle, with {subs} subscribers taking {n} frames, "
         f"after {n} commands; the same load twice",
     )
-    with tempdir() as work, Procs() as procs, Simulator("fuji", 0.0, lv_fps=500, lv_steps=30, opts={"pairing_delay": 0, "initial_images": 0}) as sim:
+    with (
+        tempdir() as work,
+        Procs() as procs,
+        Simulator("fuji", 0.0, lv_fps=500, lv_steps=30, opts={"pairing_delay": 0, "initial_images": 0}) as sim,
+    ):
         d = Daemon(work / "d", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}", vendor="fuji", keepalive=0))
         with d:
             d.start(timeout=60)
@@ -112,17 +129,28 @@ def run(quick: bool) -> Result:
             res.raw = {"idle": idle, "rounds": rounds, "subscribers": subs, "n": n}
     t = Table("Daemon RSS (MB)", ["moment", "round 1", "round 2"])
     t.rows.append(["idle, connected, nobody watching", f"{idle / MB:.1f}", ""])
-    t.rows.append([f"peak while {subs} subscribers take {n} frames", *(f"{r['frames']['peak_rss'] / MB:.1f}" for r in rounds)])
+    t.rows.append(
+        [f"peak while {subs} subscribers take {n} frames", *(f"{r['frames']['peak_rss'] / MB:.1f}" for r in rounds)]
+    )
     t.rows.append(["after the frames (subscribers gone)", *(f"{r['after_frames'] / MB:.1f}" for r in rounds)])
     t.rows.append([f"after {n} commands", *(f"{r['after'] / MB:.1f}" for r in rounds)])
     t.rows.append(["frames / seconds", *(f"{r['frames']['frames']} / {r['frames']['seconds']:.1f}" for r in rounds)])
-    t.rows.append(["commands ok / failed / seconds", *(f"{r['commands']['ok']} / {r['commands']['failed']} / {r['commands']['seconds']:.1f}" for r in rounds)])
+    t.rows.append(
+        [
+            "commands ok / failed / seconds",
+            *(f"{r['commands']['ok']} / {r['commands']['failed']} / {r['commands']['seconds']:.1f}" for r in rounds),
+        ]
+    )
     res.tables.append(t)
     g1 = (rounds[0]["after"] - idle) / MB
     g2 = (rounds[1]["after"] - rounds[0]["after"]) / MB
     res.targets.append(Target("RSS growth idle -> after round 1 (frames + commands)", g1, 5.0, "<=", " MB"))
     res.targets.append(Target("RSS growth over round 2 (leak indicator)", g2, 5.0, "<=", " MB"))
-    res.targets.append(Target(f"RSS peak with {subs} subscribers", max(r["frames"]["peak_rss"] for r in rounds) / MB, 80.0, "<=", " MB"))
+    res.targets.append(
+        Target(
+            f"RSS peak with {subs} subscribers", max(r["frames"]["peak_rss"] for r in rounds) / MB, 80.0, "<=", " MB"
+        )
+    )
     return res
 
 

@@ -66,7 +66,9 @@ class Profile:
 
     def describe(self) -> str:
         lo, hi = self.answer_ms
-        return f"{self.title}: {self.mbit:g} Mbit/s, camera answers in {lo:g}-{hi:g} ms, queue bound {self.queue_ms:g} ms"
+        return (
+            f"{self.title}: {self.mbit:g} Mbit/s, camera answers in {lo:g}-{hi:g} ms, queue bound {self.queue_ms:g} ms"
+        )
 
 
 PROFILES: dict[str, Profile] = {
@@ -92,7 +94,9 @@ def available() -> str | None:
     return None
 
 
-def _run(args: Sequence[str], *, check: bool = True, timeout: float = COMMAND_TIMEOUT, cwd: Any = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: Sequence[str], *, check: bool = True, timeout: float = COMMAND_TIMEOUT, cwd: Any = None
+) -> subprocess.CompletedProcess[str]:
     cp = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, cwd=cwd)
     if check and cp.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({cp.returncode}): {cp.stderr.strip()}")
@@ -158,16 +162,53 @@ class Link:
             for ns in (self.cam_ns, self.host_ns):
                 _run(["ip", "netns", "add", ns])
                 self.made.append(ns)
-            _run(["ip", "link", "add", self.cam_if, "netns", self.cam_ns, "type", "veth", "peer", "name", self.host_if, "netns", self.host_ns])
+            _run(
+                [
+                    "ip",
+                    "link",
+                    "add",
+                    self.cam_if,
+                    "netns",
+                    self.cam_ns,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    self.host_if,
+                    "netns",
+                    self.host_ns,
+                ]
+            )
             for ns, dev, ip in ((self.cam_ns, self.cam_if, CAMERA_IP), (self.host_ns, self.host_if, HOST_IP)):
                 _run(["ip", "-n", ns, "addr", "add", f"{ip}/{PREFIX}", "dev", dev])
                 _run(["ip", "-n", ns, "link", "set", "lo", "up"])
                 _run(["ip", "-n", ns, "link", "set", dev, "up"])
-                _run(["tc", "-n", ns, "qdisc", "replace", "dev", dev, "root", "tbf", "rate", f"{p.mbit:g}mbit",
-                      "burst", str(p.burst), "latency", f"{p.queue_ms:g}ms"])
+                _run(
+                    [
+                        "tc",
+                        "-n",
+                        ns,
+                        "qdisc",
+                        "replace",
+                        "dev",
+                        dev,
+                        "root",
+                        "tbf",
+                        "rate",
+                        f"{p.mbit:g}mbit",
+                        "burst",
+                        str(p.burst),
+                        "latency",
+                        f"{p.queue_ms:g}ms",
+                    ]
+                )
             self.wait_carrier()
-            self.anchor = subprocess.Popen(self.camera(["sleep", "86400"]), stdin=subprocess.DEVNULL,
-                                           stdout=subprocess.DEVNULL, start_new_session=True)
+            self.anchor = subprocess.Popen(
+                self.camera(["sleep", "86400"]),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             deadline = time.monotonic() + COMMAND_TIMEOUT
             while True:  # nsenter has joined the namespace once the interface is in its view
                 with contextlib.suppress(OSError, KeyError):
@@ -223,8 +264,10 @@ class Link:
     def wait_carrier(self, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            states = [_run(["ip", "-n", ns, "-o", "link", "show", dev]).stdout for ns, dev in
-                      ((self.cam_ns, self.cam_if), (self.host_ns, self.host_if))]
+            states = [
+                _run(["ip", "-n", ns, "-o", "link", "show", dev]).stdout
+                for ns, dev in ((self.cam_ns, self.cam_if), (self.host_ns, self.host_if))
+            ]
             if all("LOWER_UP" in s and "NO-CARRIER" not in s for s in states):
                 return
             if time.monotonic() > deadline:
@@ -299,8 +342,9 @@ class LinkMeter:
             self._thread.join(5)
 
 
-def bulk(samples: Sequence[tuple[float, int]], size: int, lo: float = 0.02, hi: float = 0.98,
-         overhead: float = 1.0) -> dict[str, Any] | None:
+def bulk(
+    samples: Sequence[tuple[float, int]], size: int, lo: float = 0.02, hi: float = 0.98, overhead: float = 1.0
+) -> dict[str, Any] | None:
     """The bulk of one transfer of ``size`` bytes among the samples: from when the link had
     sent ``lo`` of it (over the first sample) to when it had sent ``hi``; its rate in
     bytes of the object per second, its start and end times. None when the link never
@@ -414,8 +458,13 @@ def tcp_ceiling(link: Link, nbytes: int) -> tuple[float, float]:
     the 1514/1448 of one frame per MTU)."""
     from bench.common import PYTHON, ROOT
 
-    sender = subprocess.Popen(link.camera([PYTHON, "-m", "bench.netns", "send", str(nbytes)]),
-                              stdout=subprocess.PIPE, text=True, start_new_session=True, cwd=ROOT)
+    sender = subprocess.Popen(
+        link.camera([PYTHON, "-m", "bench.netns", "send", str(nbytes)]),
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        cwd=ROOT,
+    )
     try:
         assert sender.stdout is not None
         if sender.stdout.readline().strip() != "ready":

@@ -90,8 +90,11 @@ def ptpd_outage(link: Link, d: Daemon, outage: float) -> dict[str, Any]:
         reconnects = c.result("status", timeout=GIVE_UP)["reconnects"] - reconnects
     # reconnects: 0 means the daemon's session lived through the outage (TCP carried the
     # request in flight once the link was back)
-    return {"back": None if back is None else back - up, "errors": sum(1 for t, ok in log if not ok and t >= down),
-            "reconnects": reconnects}
+    return {
+        "back": None if back is None else back - up,
+        "errors": sum(1 for t, ok in log if not ok and t >= down),
+        "reconnects": reconnects,
+    }
 
 
 def gphoto2_outage(link: Link, sim: Any, home: Path, outage: float) -> dict[str, Any]:
@@ -132,14 +135,27 @@ def on_link(profile: Profile, quick: bool, res: Result, table: Table) -> None:
     outage = 1.0 if quick else OUTAGE
     reps = 1 if quick else 4
     found: dict[str, list[dict[str, Any]]] = {"ptpd": [], "gphoto2": []}
-    with tempdir() as work, Link(profile) as link, camera(link, "fuji", opts={
-            # a full DeviceInfo (the bodies send an empty one over Wi-Fi): gphoto2 then stays on
-            # its generic paths, where --get-config iso is the standard ExposureIndex
-            "pairing_delay": 0, "initial_images": 0, "full_device_info": True}) as sim:
+    with (
+        tempdir() as work,
+        Link(profile) as link,
+        camera(
+            link,
+            "fuji",
+            opts={
+                # a full DeviceInfo (the bodies send an empty one over Wi-Fi): gphoto2 then stays on
+                # its generic paths, where --get-config iso is the standard ExposureIndex
+                "pairing_delay": 0,
+                "initial_images": 0,
+                "full_device_info": True,
+            },
+        ) as sim,
+    ):
 
         def ptpd_block(k: int) -> None:
             # the daemon as installed: its own timeout, keep-awake poll and reconnect backoff
-            with daemon(link, sim, work / f"d{len(found['ptpd'])}", timeout=10.0, keepalive=10.0, reconnect_max=None) as d:
+            with daemon(
+                link, sim, work / f"d{len(found['ptpd'])}", timeout=10.0, keepalive=10.0, reconnect_max=None
+            ) as d:
                 for _ in range(k):
                     found["ptpd"].append(ptpd_outage(link, d, outage))
                     time.sleep(0.5)
@@ -159,17 +175,35 @@ def on_link(profile: Profile, quick: bool, res: Result, table: Table) -> None:
         backs = [r["back"] for r in rs if r["back"] is not None]
         s = Stats.of(backs)
         worst[side] = max(backs) if backs and len(backs) == len(rs) else None
-        table.rows.append([profile.title, "ptpd (daemon, bus client)" if side == "ptpd" else "gphoto2 --get-config in a loop",
-                           f"{len(backs)}/{len(rs)}", ms(s.median), ms(s.max),
-                           ", ".join("-" if r["back"] is None else ms(r["back"]) for r in rs), sum(r["errors"] for r in rs),
-                           sum(r["reconnects"] for r in rs) if side == "ptpd" else ""])
+        table.rows.append(
+            [
+                profile.title,
+                "ptpd (daemon, bus client)" if side == "ptpd" else "gphoto2 --get-config in a loop",
+                f"{len(backs)}/{len(rs)}",
+                ms(s.median),
+                ms(s.max),
+                ", ".join("-" if r["back"] is None else ms(r["back"]) for r in rs),
+                sum(r["errors"] for r in rs),
+                sum(r["reconnects"] for r in rs) if side == "ptpd" else "",
+            ]
+        )
         res.raw[f"{profile.name}_{side}"] = {"back": s, "runs": rs}
     p, g = worst["ptpd"], worst["gphoto2"]
-    res.summarize(profile.title, f"back after a {outage:g} s link outage: link up -> first command that succeeds (worst of {len(found['ptpd'])})",
-                  "not back" if p is None else f"{ms(p)} ms", "not back" if g is None else f"{ms(g)} ms",
-                  f"{g / p:.1f}x as fast" if p and g else "",
-                  Target(f"{profile.name}: ptpd back after a {outage:g} s outage, seconds from the link's return to the first "
-                         f"command that succeeds (worst of {len(found['ptpd'])})", p, 1.0, "<=", " s"))
+    res.summarize(
+        profile.title,
+        f"back after a {outage:g} s link outage: link up -> first command that succeeds (worst of {len(found['ptpd'])})",
+        "not back" if p is None else f"{ms(p)} ms",
+        "not back" if g is None else f"{ms(g)} ms",
+        f"{g / p:.1f}x as fast" if p and g else "",
+        Target(
+            f"{profile.name}: ptpd back after a {outage:g} s outage, seconds from the link's return to the first "
+            f"command that succeeds (worst of {len(found['ptpd'])})",
+            p,
+            1.0,
+            "<=",
+            " s",
+        ),
+    )
 
 
 def run(quick: bool, profs: list[Profile]) -> Result:
@@ -181,8 +215,19 @@ def run(quick: bool, profs: list[Profile]) -> Result:
         f"`gphoto2 --get-config iso` in a loop (each run {TRY:g} s at most); simulated Fuji camera in its own network "
         "namespace; blocks ABBA",
     )
-    table = Table("Time back after the outage", ["link", "side", "back", "median ms", "worst ms", "each ms",
-                                                  "failed commands during the outage", "daemon reconnects"])
+    table = Table(
+        "Time back after the outage",
+        [
+            "link",
+            "side",
+            "back",
+            "median ms",
+            "worst ms",
+            "each ms",
+            "failed commands during the outage",
+            "daemon reconnects",
+        ],
+    )
     for profile in profs:
         on_link(profile, quick, res, table)
     res.tables.append(table)

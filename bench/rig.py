@@ -83,7 +83,7 @@ class ReleaseLogs:
         out = []
         for i, p in enumerate(self.paths):
             lines = p.read_text().split() if p.exists() else []
-            out.append([float(x) for x in lines[self.seen[i]:]])
+            out.append([float(x) for x in lines[self.seen[i] :]])
             self.seen[i] = len(lines)
         return out
 
@@ -150,8 +150,12 @@ def gphoto2_shots(sims: list[Simulator], home: Path, shots: int, parallel: bool)
     failed: list[str] = []
     for _ in range(shots):
         if parallel:
-            procs = [subprocess.Popen([*gphoto2_args(s), "--capture-image"], env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE) for s in sims]
+            procs = [
+                subprocess.Popen(
+                    [*gphoto2_args(s), "--capture-image"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                )
+                for s in sims
+            ]
             for s, p in zip(sims, procs):
                 try:
                     _, err = p.communicate(timeout=120)
@@ -162,7 +166,9 @@ def gphoto2_shots(sims: list[Simulator], home: Path, shots: int, parallel: bool)
                     failed.append(f"{s.port}: exit {p.returncode}: {err.decode(errors='replace')[-200:]}")
         else:
             for s in sims:
-                r = subprocess.run([*gphoto2_args(s), "--capture-image"], env=env, capture_output=True, text=True, timeout=120)
+                r = subprocess.run(
+                    [*gphoto2_args(s), "--capture-image"], env=env, capture_output=True, text=True, timeout=120
+                )
                 if r.returncode:
                     failed.append(f"{s.port}: exit {r.returncode}: {r.stderr[-200:]}")
         time.sleep(0.3)  # the camera finishes its shot (its image is written after the release)
@@ -175,8 +181,13 @@ def gphoto2_shots(sims: list[Simulator], home: Path, shots: int, parallel: bool)
 def rig_of(daemons: dict[str, Daemon]) -> Any:
     from ptpd_client import Rig, RigCamera
 
-    return Rig([RigCamera(n, d.endpoints["command"], d.endpoints["event"], d.endpoints["liveview"]) for n, d in daemons.items()],
-               timeout=30.0)
+    return Rig(
+        [
+            RigCamera(n, d.endpoints["command"], d.endpoints["event"], d.endpoints["liveview"])
+            for n, d in daemons.items()
+        ],
+        timeout=30.0,
+    )
 
 
 async def deadline_shots(daemons: dict[str, Daemon], shots: int) -> dict[str, Any]:
@@ -233,7 +244,11 @@ def liveview_cost(work: Path, n: int, seconds: float, warm_up: float = 3.0) -> d
     counts = [0] * n
     try:
         for i, s in enumerate(sims):
-            daemons.append(Daemon(work / f"lv{i}", DaemonOptions(simulate=None, camera=s.address, vendor="fuji", keepalive=10)).start(timeout=60))
+            daemons.append(
+                Daemon(
+                    work / f"lv{i}", DaemonOptions(simulate=None, camera=s.address, vendor="fuji", keepalive=10)
+                ).start(timeout=60)
+            )
         ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
         subs = []
         for d in daemons:
@@ -278,8 +293,12 @@ def liveview_cost(work: Path, n: int, seconds: float, warm_up: float = 3.0) -> d
 
 def start_daemons(work: Path, sims: list[Simulator], tag: str, priority: int) -> dict[str, Daemon]:
     env = {"PTPD_RELEASE_PRIORITY": str(priority)}
-    return {f"c{i:02d}": Daemon(work / f"{tag}{i}", DaemonOptions(simulate=None, camera=s.address, keepalive=10), env=env)
-            .start(timeout=60) for i, s in enumerate(sims)}
+    return {
+        f"c{i:02d}": Daemon(
+            work / f"{tag}{i}", DaemonOptions(simulate=None, camera=s.address, keepalive=10), env=env
+        ).start(timeout=60)
+        for i, s in enumerate(sims)
+    }
 
 
 def sweep(work: Path, sizes: list[int], shots: int, settle: float = 2.0, idle_s: float = 5.0) -> list[dict[str, Any]]:
@@ -291,15 +310,26 @@ def sweep(work: Path, sizes: list[int], shots: int, settle: float = 2.0, idle_s:
         sims: list[Simulator] = []
         daemons: dict[str, Daemon] = {}
         try:
-            sims += [Simulator("generic", LATENCY_MS, release_log=logs[i], opts={"initial_images": 0}) for i in range(n)]
+            sims += [
+                Simulator("generic", LATENCY_MS, release_log=logs[i], opts={"initial_images": 0}) for i in range(n)
+            ]
             daemons = start_daemons(work, sims, f"sw{n}-", PRIORITY)
             time.sleep(settle)
             idle = cpu_share([d.pid for d in daemons.values()], idle_s)
             rel = ReleaseLogs(logs)
             snap = busy_snapshot()
             got = asyncio.run(deadline_shots(daemons, shots))
-            out.append({"n": n, "skews": got["skews"], "camera_skews": rel.skews(shots), "errors": got["errors"],
-                        "idle_cpu": sum(idle), "rss": sum(d.rss() for d in daemons.values()) / n, "busy": busy_since(snap)})
+            out.append(
+                {
+                    "n": n,
+                    "skews": got["skews"],
+                    "camera_skews": rel.skews(shots),
+                    "errors": got["errors"],
+                    "idle_cpu": sum(idle),
+                    "rss": sum(d.rss() for d in daemons.values()) / n,
+                    "busy": busy_since(snap),
+                }
+            )
         finally:
             for d in daemons.values():
                 with contextlib.suppress(Exception):
@@ -329,8 +359,10 @@ def run(quick: bool) -> Result:
         f"per camera, one after the other and in parallel processes x{g_shots}",
     )
     res.raw["loadavg_before"] = os.getloadavg()
-    skew = Table(f"Release skew of {n} cameras (latest minus earliest release of a shot), ms",
-                 ["method", "shots", "daemons report p50", "p99", "max", "cameras saw p50", "p99", "max"])
+    skew = Table(
+        f"Release skew of {n} cameras (latest minus earliest release of a shot), ms",
+        ["method", "shots", "daemons report p50", "p99", "max", "cameras saw p50", "p99", "max"],
+    )
     with tempdir() as work:
         logs = [work / f"release-{i}.log" for i in range(n)]
         sims = [Simulator("generic", LATENCY_MS, release_log=logs[i], opts={"initial_images": 0}) for i in range(n)]
@@ -344,27 +376,48 @@ def run(quick: bool) -> Result:
                 key = "gphoto2 parallel" if parallel else "gphoto2 sequential"
                 res.raw[key] = {"camera_skews": cams, "failed": failed, "busy": busy_since(snap)}
                 row = ["—", "—", "—"]
-                skew.rows.append([f"gphoto2 --capture-image, {'16 processes at once' if parallel else 'one camera after the other'}".replace("16", str(n)),
-                                  g_shots, *row, *(stats_ms(cams) if cams else ("n/a",) * 3)])
+                skew.rows.append(
+                    [
+                        f"gphoto2 --capture-image, {'16 processes at once' if parallel else 'one camera after the other'}".replace(
+                            "16", str(n)
+                        ),
+                        g_shots,
+                        *row,
+                        *(stats_ms(cams) if cams else ("n/a",) * 3),
+                    ]
+                )
                 if failed:
                     res.notes.append(f"{key}: {len(failed)} failed: {failed[:2]}")
             for priority in (0, PRIORITY):
                 daemons = start_daemons(work, sims, f"p{priority}-", priority)
                 try:
                     time.sleep(0.2 if quick else 1.0)
-                    phases = [("deadline", deadline_shots, f"deadline (capture at, {LEAD:g} s ahead)"),
-                              ("at once", at_once_shots, "capture sent to all at once")]
+                    phases = [
+                        ("deadline", deadline_shots, f"deadline (capture at, {LEAD:g} s ahead)"),
+                        ("at once", at_once_shots, "capture sent to all at once"),
+                    ]
                     if priority:
-                        phases = [("deadline, release priority", deadline_shots,
-                                   f"deadline, release_priority {PRIORITY} (SCHED_FIFO)")]
+                        phases = [
+                            (
+                                "deadline, release priority",
+                                deadline_shots,
+                                f"deadline, release_priority {PRIORITY} (SCHED_FIFO)",
+                            )
+                        ]
                     for key, fn, label in phases:
                         snap = busy_snapshot()
                         got = asyncio.run(fn(daemons, shots))
                         cams = rel.skews(shots)
                         got.update(camera_skews=cams, busy=busy_since(snap), loadavg=os.getloadavg())
                         res.raw[key] = got
-                        skew.rows.append([f"{label}; machine {100 * got['busy']:.0f} % busy", shots, *stats_ms(got["skews"]),
-                                          *(stats_ms(cams) if cams else ("n/a",) * 3)])
+                        skew.rows.append(
+                            [
+                                f"{label}; machine {100 * got['busy']:.0f} % busy",
+                                shots,
+                                *stats_ms(got["skews"]),
+                                *(stats_ms(cams) if cams else ("n/a",) * 3),
+                            ]
+                        )
                         if got["errors"]:
                             res.notes.append(f"{key}: {len(got['errors'])} camera failures: {got['errors'][:2]}")
                     if not priority:  # the daemon's cost, idle (keep-alive every 10 s, as shipped)
@@ -381,36 +434,85 @@ def run(quick: bool) -> Result:
         for fifo in (False, True):
             floor = host_floor(n, shots, fifo)
             res.raw["host floor" + (", SCHED_FIFO" if fifo else "")] = floor
-            skew.rows.append([f"the host's floor: {n} bare processes write at one moment{', SCHED_FIFO' if fifo else ''}",
-                              shots, *stats_ms(floor), "—", "—", "—"])
+            skew.rows.append(
+                [
+                    f"the host's floor: {n} bare processes write at one moment{', SCHED_FIFO' if fifo else ''}",
+                    shots,
+                    *stats_ms(floor),
+                    "—",
+                    "—",
+                    "—",
+                ]
+            )
         res.tables.append(skew)
         lv = liveview_cost(work, 1 if quick else 4, 1.0 if quick else 10.0, 1.0 if quick else 3.0)
         res.raw["liveview"] = lv
-        cost = Table("The daemon's cost per camera", ["state", "daemons", "CPU % of a core, mean", "max", "RSS MB, mean", "max"])
+        cost = Table(
+            "The daemon's cost per camera", ["state", "daemons", "CPU % of a core, mean", "max", "RSS MB, mean", "max"]
+        )
         idle, rss = res.raw["idle"]["cpu"], res.raw["idle"]["rss"]
-        cost.rows.append(["idle (connected, keep-alive every 10 s)", len(idle), f"{100 * sum(idle) / len(idle):.2f}",
-                          f"{100 * max(idle):.2f}", f"{sum(rss) / len(rss) / MB:.1f}", f"{max(rss) / MB:.1f}"])
-        cost.rows.append([f"live view at 30 fps to one subscriber (measured {sum(lv['fps']) / len(lv['fps']):.1f} fps each)",
-                          len(lv["cpu"]), f"{100 * sum(lv['cpu']) / len(lv['cpu']):.1f}", f"{100 * max(lv['cpu']):.1f}",
-                          f"{sum(lv['rss']) / len(lv['rss']) / MB:.1f}", f"{max(lv['rss']) / MB:.1f}"])
+        cost.rows.append(
+            [
+                "idle (connected, keep-alive every 10 s)",
+                len(idle),
+                f"{100 * sum(idle) / len(idle):.2f}",
+                f"{100 * max(idle):.2f}",
+                f"{sum(rss) / len(rss) / MB:.1f}",
+                f"{max(rss) / MB:.1f}",
+            ]
+        )
+        cost.rows.append(
+            [
+                f"live view at 30 fps to one subscriber (measured {sum(lv['fps']) / len(lv['fps']):.1f} fps each)",
+                len(lv["cpu"]),
+                f"{100 * sum(lv['cpu']) / len(lv['cpu']):.1f}",
+                f"{100 * max(lv['cpu']):.1f}",
+                f"{sum(lv['rss']) / len(lv['rss']) / MB:.1f}",
+                f"{max(lv['rss']) / MB:.1f}",
+            ]
+        )
         res.tables.append(cost)
         sizes = [2] if quick else [16, 32, 64]
         sw = sweep(work, sizes, 2 if quick else 10, 0.5 if quick else 2.0, 1.0 if quick else 5.0)
         res.raw["sweep"] = sw
-        hold = Table(f"Deadline skew by rig size on this host ({os.cpu_count()} cores; release_priority {PRIORITY}), ms",
-                     ["daemons", "shots", "daemons report p50", "p99", "max", "cameras saw p50", "p99", "max",
-                      "idle CPU, cores", "RSS MB per daemon", "machine busy while firing"])
+        hold = Table(
+            f"Deadline skew by rig size on this host ({os.cpu_count()} cores; release_priority {PRIORITY}), ms",
+            [
+                "daemons",
+                "shots",
+                "daemons report p50",
+                "p99",
+                "max",
+                "cameras saw p50",
+                "p99",
+                "max",
+                "idle CPU, cores",
+                "RSS MB per daemon",
+                "machine busy while firing",
+            ],
+        )
         for point in sw:
             cams = point["camera_skews"]
-            hold.rows.append([point["n"], len(point["skews"]), *stats_ms(point["skews"]),
-                              *(stats_ms(cams) if cams else ("n/a",) * 3),
-                              f"{point['idle_cpu']:.3f}", f"{point['rss'] / MB:.1f}", f"{100 * point['busy']:.0f} %"])
+            hold.rows.append(
+                [
+                    point["n"],
+                    len(point["skews"]),
+                    *stats_ms(point["skews"]),
+                    *(stats_ms(cams) if cams else ("n/a",) * 3),
+                    f"{point['idle_cpu']:.3f}",
+                    f"{point['rss'] / MB:.1f}",
+                    f"{100 * point['busy']:.0f} %",
+                ]
+            )
         res.tables.append(hold)
     for key, what in (("deadline", "as shipped"), ("deadline, release priority", f"release_priority {PRIORITY}")):
         got = res.raw[key]["skews"]
         p99 = Stats.of(got).p99 * 1000 if got else None
-        res.targets.append(Target(f"p99 release skew, {n} cameras, deadline firing, {what} (daemons' report)", p99, GOAL_MS,
-                                  "<=", " ms"))
+        res.targets.append(
+            Target(
+                f"p99 release skew, {n} cameras, deadline firing, {what} (daemons' report)", p99, GOAL_MS, "<=", " ms"
+            )
+        )
     # "holds": the median shot within the goal; a shared host's load spikes reach the p99
     # (the host's own floor, bare real-time processes, has a p99 of its own, in the table)
     within = [r["n"] for r in sw if r["skews"] and Stats.of(r["skews"]).median * 1000 <= GOAL_MS and not r["errors"]]
@@ -421,8 +523,14 @@ def run(quick: bool) -> Result:
     per_rss = sum(res.raw["idle"]["rss"]) / len(res.raw["idle"]["rss"])
     by_cpu = int((os.cpu_count() or 1) * 0.5 / idle_core) if idle_core > 0 else None
     by_mem = int(mem * 0.5 / per_rss) if per_rss else None
-    res.raw["capacity"] = {"median_within_goal": within, "p99_within_goal": strict, "idle_core_per_daemon": idle_core,
-                           "rss_per_daemon": per_rss, "by_idle_cpu_half_the_cores": by_cpu, "by_memory_half_the_ram": by_mem}
+    res.raw["capacity"] = {
+        "median_within_goal": within,
+        "p99_within_goal": strict,
+        "idle_core_per_daemon": idle_core,
+        "rss_per_daemon": per_rss,
+        "by_idle_cpu_half_the_cores": by_cpu,
+        "by_memory_half_the_ram": by_mem,
+    }
     cpu_text = f"{by_cpu}" if by_cpu is not None else "any number of"
     tried = ", ".join(str(r["n"]) for r in sw)
     res.notes.append(
@@ -431,7 +539,8 @@ def run(quick: bool) -> Result:
         f"{max(strict) if strict else 'none'} with the p99 within it (the host's own floor, bare real-time processes, "
         f"had a p99 of {floor_p99:.2f} ms in this run); idle CPU alone would allow {cpu_text} daemons in half the cores "
         f"({100 * idle_core:.3f} % of a core each), memory {by_mem} in half the RAM "
-        f"({mem / MB / 1024:.0f} GB, {per_rss / MB:.0f} MB each)")
+        f"({mem / MB / 1024:.0f} GB, {per_rss / MB:.0f} MB each)"
+    )
     res.raw["loadavg_after"] = os.getloadavg()
     return res
 

@@ -117,12 +117,27 @@ def on_link(profile: Profile, n: int, res: Result, table: Table) -> None:
         s = pooled[k]
         if not s.n:
             continue
-        table.rows.append([profile.title, k, s.n, ms(s.median), ms(s.p99), ms(Stats.of(v["get"]).median),
-                           ms(Stats.of(v["set"]).median), f"{g / s.median:.2f}" if g == g else "n/a"])
+        table.rows.append(
+            [
+                profile.title,
+                k,
+                s.n,
+                ms(s.median),
+                ms(s.p99),
+                ms(Stats.of(v["get"]).median),
+                ms(Stats.of(v["set"]).median),
+                f"{g / s.median:.2f}" if g == g else "n/a",
+            ]
+        )
         res.raw[f"{profile.name}_{k}"] = {"get": Stats.of(v["get"]), "set": Stats.of(v["set"]), "pooled": s}
         if k != "gphoto2":
-            res.summarize(profile.title, f"one property get/set, {k} (median of {s.n})", f"{ms(s.median)} ms",
-                          f"{ms(g)} ms" if g == g else "n/a", f"{g / s.median:.2f}x as fast" if g == g else "")
+            res.summarize(
+                profile.title,
+                f"one property get/set, {k} (median of {s.n})",
+                f"{ms(s.median)} ms",
+                f"{ms(g)} ms" if g == g else "n/a",
+                f"{g / s.median:.2f}x as fast" if g == g else "",
+            )
 
 
 def run(quick: bool, profs: list[Profile]) -> Result:
@@ -134,7 +149,10 @@ def run(quick: bool, profs: list[Profile]) -> Result:
         "namespace, answering in the link profile's time; gphoto2 with the daemon stopped (blocks ABA). "
         "CLI start-up: `ptpctl get iso` vs `python -c 'import zmq, msgpack'`, alternated, 0 ms camera on loopback",
     )
-    table = Table("Per command (get and set pooled)", ["link", "side", "n", "median ms", "p99 ms", "get median", "set median", "x gphoto2 (speed)"])
+    table = Table(
+        "Per command (get and set pooled)",
+        ["link", "side", "n", "median ms", "p99 ms", "get median", "set median", "x gphoto2 (speed)"],
+    )
     for profile in profs:
         on_link(profile, n, res, table)
     with tempdir() as work, Simulator(VENDOR, 0.0, opts={"initial_images": 0}) as sim:
@@ -143,12 +161,19 @@ def run(quick: bool, profs: list[Profile]) -> Result:
             d.start(timeout=60)
             floor_s, ptpctl_s = startup_pairs(d, 5 if quick else 30)
     floor_start, s = Stats.of(floor_s), Stats.of(ptpctl_s)
-    t2 = Table("CLI start-up (a whole process, 0 ms camera on loopback; the two sides alternated run by run)", ["what", "n", "median ms", "p99 ms", "x floor"])
-    t2.rows.append(["python -c 'import zmq, msgpack'", floor_start.n, ms(floor_start.median), ms(floor_start.p99), "1.00"])
+    t2 = Table(
+        "CLI start-up (a whole process, 0 ms camera on loopback; the two sides alternated run by run)",
+        ["what", "n", "median ms", "p99 ms", "x floor"],
+    )
+    t2.rows.append(
+        ["python -c 'import zmq, msgpack'", floor_start.n, ms(floor_start.median), ms(floor_start.p99), "1.00"]
+    )
     t2.rows.append(["ptpctl get iso", s.n, ms(s.median), ms(s.p99), f"{s.median / floor_start.median:.2f}"])
     res.raw["startup_floor"] = floor_start
     res.raw["startup_ptpctl_get"] = s
-    res.targets.append(Target("ptpctl get iso / python -c 'import zmq, msgpack'", s.median / floor_start.median, 1.5, "<="))
+    res.targets.append(
+        Target("ptpctl get iso / python -c 'import zmq, msgpack'", s.median / floor_start.median, 1.5, "<=")
+    )
     res.tables += [table, t2]
     verdict_note(res)
     return res

@@ -100,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(Result.from_json(json.loads(out.read_text())))
             else:
                 r = Result(name, f"{name}: did not finish", f"`python -m {module}`")
-                r.notes.append(f"exit {rc} after {time.monotonic() - t0:.0f} s; last output: " + " / ".join(text.strip().splitlines()[-5:]))
+                r.notes.append(
+                    f"exit {rc} after {time.monotonic() - t0:.0f} s; last output: "
+                    + " / ".join(text.strip().splitlines()[-5:])
+                )
                 results.append(r)
     if default_out and not ns.quick:
         for r in results:

@@ -90,7 +90,9 @@ def log_release(sim: Any, path: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--vendor", default="generic", choices=("generic", "fuji"))
-    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback, or one inside a benchmark's namespace)")
+    ap.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (loopback, or one inside a benchmark's namespace)"
+    )
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--latency", type=float, default=0.0, help="ms each transaction waits")
     ap.add_argument("--jitter", type=float, default=0.0, help="up to this many ms more per transaction (uniform)")

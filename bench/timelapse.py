@@ -87,7 +87,9 @@ asyncio.run(main())
 
 
 def floor_proc(start: float, interval: float, count: int) -> subprocess.Popen[str]:
-    return subprocess.Popen([PYTHON, "-c", _FLOOR, str(start), str(interval), str(count)], stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [PYTHON, "-c", _FLOOR, str(start), str(interval), str(count)], stdout=subprocess.PIPE, text=True
+    )
 
 
 def one_series(d: Daemon, out: Path, interval: float, count: int, busy: bool) -> dict[str, Any]:
@@ -99,8 +101,10 @@ def one_series(d: Daemon, out: Path, interval: float, count: int, busy: bool) ->
         if poller is not None:
             poller.start()
         start = time.time() + 1.5  # the floor process is up by then
-        job = c.result("job.start", {"kind": "timelapse", "options": {"interval": interval, "count": count,
-                                                                        "dir": str(out), "start": start}})
+        job = c.result(
+            "job.start",
+            {"kind": "timelapse", "options": {"interval": interval, "count": count, "dir": str(out), "start": start}},
+        )
         floor = floor_proc(start, interval, count)
         deadline = time.monotonic() + interval * (count + 5) + 30
         while True:
@@ -114,42 +118,86 @@ def one_series(d: Daemon, out: Path, interval: float, count: int, busy: bool) ->
         floor_out, _ = floor.communicate(timeout=interval * count + 30)
     valid, bad = check_jpegs(out) if out.exists() else (0, ["no directory"])
     drifts = [s["drift"] for s in j["shots"] if "drift" in s]
-    return {"job": j, "drifts": drifts, "floor": json.loads(floor_out or "[]"), "valid": valid, "problems": bad,
-            "polls": polls[0]}
+    return {
+        "job": j,
+        "drifts": drifts,
+        "floor": json.loads(floor_out or "[]"),
+        "valid": valid,
+        "problems": bad,
+        "polls": polls[0],
+    }
 
 
 def run(quick: bool) -> Result:
     # quick: a smoke check of the same paths, shorter intervals (not a measurement)
-    series = ([(0.5, 2, False), (0.5, 2, True), (1.0, 2, False)] if quick
-              else [(1.0, 60, False), (1.0, 60, True), (10.0, 18, False)])
+    series = (
+        [(0.5, 2, False), (0.5, 2, True), (1.0, 2, False)]
+        if quick
+        else [(1.0, 60, False), (1.0, 60, True), (10.0, 18, False)]
+    )
     res = Result(
         "timelapse",
         "Time-lapse timing drift",
         f"a `timelapse` job (download each shot to a directory) against a simulated generic camera at {LATENCY_MS:g} ms "
         "per transaction in its own process; drift = actual release time minus planned (start + k × interval)",
     )
-    table = Table("Drift of each shot (actual minus planned release time); floor: a bare asyncio timer on the same grid",
-                  ["interval", "second client", "shots", "median ms", "p99 ms", "max ms", "floor p99 ms", "floor max ms",
-                   "missed", "valid files"])
+    table = Table(
+        "Drift of each shot (actual minus planned release time); floor: a bare asyncio timer on the same grid",
+        [
+            "interval",
+            "second client",
+            "shots",
+            "median ms",
+            "p99 ms",
+            "max ms",
+            "floor p99 ms",
+            "floor max ms",
+            "missed",
+            "valid files",
+        ],
+    )
     worst: dict[float, float] = {}
     with tempdir() as work, Simulator("generic", LATENCY_MS, opts={"initial_images": 0}) as sim:
         d = Daemon(work / "d", DaemonOptions(simulate=None, camera=sim.address, vendor="generic", keepalive=0))
         with d:
             d.start(timeout=60)
-            runs = [one_series(d, work / f"s{i}", interval, count, busy) for i, (interval, count, busy) in enumerate(series)]
+            runs = [
+                one_series(d, work / f"s{i}", interval, count, busy) for i, (interval, count, busy) in enumerate(series)
+            ]
         for (interval, count, busy), r in zip(series, runs):
             j, s, f = r["job"], Stats.of(r["drifts"]), Stats.of(r["floor"])
             label = f"get every 50 ms ({r['polls']} answered)" if busy else "none"
-            table.rows.append([f"{interval:g} s", label, f"{j['done']}/{count}", ms(s.median), ms(s.p99), ms(s.max),
-                               ms(f.p99), ms(f.max), j["missed"], f"{r['valid']}/{count}"])
-            res.raw[f"{interval:g}s{'-busy' if busy else ''}"] = {"drift": s, "floor": f, "drifts": r["drifts"],
-                                                                  "job_state": j["state"], "detail": j["detail"],
-                                                                  "missed": j["missed"], "valid": r["valid"],
-                                                                  "problems": r["problems"], "polls": r["polls"]}
+            table.rows.append(
+                [
+                    f"{interval:g} s",
+                    label,
+                    f"{j['done']}/{count}",
+                    ms(s.median),
+                    ms(s.p99),
+                    ms(s.max),
+                    ms(f.p99),
+                    ms(f.max),
+                    j["missed"],
+                    f"{r['valid']}/{count}",
+                ]
+            )
+            res.raw[f"{interval:g}s{'-busy' if busy else ''}"] = {
+                "drift": s,
+                "floor": f,
+                "drifts": r["drifts"],
+                "job_state": j["state"],
+                "detail": j["detail"],
+                "missed": j["missed"],
+                "valid": r["valid"],
+                "problems": r["problems"],
+                "polls": r["polls"],
+            }
             worst[interval] = max(worst.get(interval, 0.0), s.p99)
             if j["state"] != "done" or r["valid"] != count:
-                res.notes.append(f"{interval:g} s{' busy' if busy else ''}: job {j['state']} ({j['detail']}), "
-                                 f"{r['valid']}/{count} valid files; {r['problems'][:3]}")
+                res.notes.append(
+                    f"{interval:g} s{' busy' if busy else ''}: job {j['state']} ({j['detail']}), "
+                    f"{r['valid']}/{count} valid files; {r['problems'][:3]}"
+                )
     res.tables.append(table)
     for interval, p99 in sorted(worst.items()):
         res.targets.append(Target(f"p99 drift at {interval:g} s intervals", p99 * 1000, GOAL * 1000, "<=", " ms"))

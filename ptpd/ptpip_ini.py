@@ -121,8 +121,10 @@ def server_endpoints(address: str, port: int, where: str = "[server] port") -> b
     """The bus on the tool's server address: commands on ``port``, events on ``port + 1``,
     live view on ``port + 2`` (so all three must fit below 65536)."""
     if not 1 <= port <= 65533:
-        raise IniError(f"{where} = {port}: the bus needs it and the next two ports "
-                       f"(events {port + 1}, live view {port + 2}); use 1-65533")
+        raise IniError(
+            f"{where} = {port}: the bus needs it and the next two ports "
+            f"(events {port + 1}, live view {port + 2}); use 1-65533"
+        )
     host = f"[{address}]" if ":" in address else address
     return bus.Endpoints(f"tcp://{host}:{port}", f"tcp://{host}:{port + 1}", f"tcp://{host}:{port + 2}")
 
@@ -153,8 +155,9 @@ def read_ptpip_ini(path: str | Path) -> PtpIpIni:
     p = Path(path)
     # go-ini's leniency: keys before the first section, repeated keys (the last one wins),
     # and a [DEFAULT] section that is a section like any other
-    parser = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), interpolation=None, strict=False,
-                                       default_section="\0defaults")
+    parser = configparser.ConfigParser(
+        inline_comment_prefixes=(";", "#"), interpolation=None, strict=False, default_section="\0defaults"
+    )
     try:
         parser.read_string("[\0top]\n" + p.read_text(), str(p))
     except (OSError, configparser.Error, UnicodeDecodeError) as exc:

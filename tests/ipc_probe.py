@@ -69,7 +69,7 @@ def read_frame(sock, deadline):
 
 
 def address(endpoint):
-    path = endpoint[len("ipc://"):]
+    path = endpoint[len("ipc://") :]
     return "\0" + path[1:] if path.startswith("@") else path  # Linux abstract namespace
 
 

@@ -24,7 +24,8 @@ class SimThread:
     def start(self, vendor: str = "fuji", **options: Any) -> Any:
         """A new body on free loopback ports (three for Fuji); its simulator object."""
         sim = asyncio.run_coroutine_threadsafe(
-            start_simulator(vendor, "127.0.0.1", free_port(3), **options), self.loop).result(60)
+            start_simulator(vendor, "127.0.0.1", free_port(3), **options), self.loop
+        ).result(60)
         self.sims.append(sim)
         return sim
 

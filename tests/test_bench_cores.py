@@ -122,7 +122,13 @@ def test_other_cpu_counts_from_a_fake_proc_what_is_not_ours(tmp_path: Path) -> N
     # agent 400 ms, newcomer 80, orphan 60, kworker 50, loop-a 30, loop-b 10 over 2 s;
     # kthreadd and bash did not run; none of the 4.91 s this process and its children ran
     assert noise["ms_per_s"] == 315.0, noise
-    assert noise["top"] == [["agent", 200.0], ["newcomer", 40.0], ["orphan", 30.0], ["kworker/0:1", 25.0], ["loop-a", 15.0]]
+    assert noise["top"] == [
+        ["agent", 200.0],
+        ["newcomer", 40.0],
+        ["orphan", 30.0],
+        ["kworker/0:1", 25.0],
+        ["loop-a", 15.0],
+    ]
 
 
 def test_other_cpu_of_an_idle_fake_machine_is_zero(tmp_path: Path) -> None:
@@ -152,9 +158,17 @@ def test_other_cpu_on_real_processes_counts_a_stray_and_leaves_out_our_child(tmp
     own = subprocess.Popen([sys.executable, "-c", _NAMED_SPIN, "ptpd-own-spin"])
     # its parent exits at once: a process nobody here started (like a machine's agent)
     starter = subprocess.run(
-        [sys.executable, "-c", "import subprocess, sys; print(subprocess.Popen([sys.executable, '-c', sys.argv[1], 'ptpd-stray'], "
-         "start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid)", _NAMED_SPIN],
-        capture_output=True, text=True, timeout=10, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys; print(subprocess.Popen([sys.executable, '-c', sys.argv[1], 'ptpd-stray'], "
+            "start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid)",
+            _NAMED_SPIN,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
     )
     stray = int(starter.stdout)
     stray_fd = os.pidfd_open(stray)  # from here a signal reaches this process, never a reuse of its pid

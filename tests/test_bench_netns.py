@@ -125,8 +125,13 @@ def test_sweep_removes_what_a_dead_run_left_and_nothing_of_a_live_one() -> None:
 @needs_links
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_benchmark_stopped_midway_leaves_no_namespace(sig: int) -> None:
-    p = subprocess.Popen([sys.executable, "-m", "bench.reconnect", "--quick"], cwd=ROOT,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "bench.reconnect", "--quick"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while not any(n.startswith(f"ptpdl{p.pid}-") for n in namespaces()):

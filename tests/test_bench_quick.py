@@ -44,7 +44,10 @@ def test_benchmark_runs_quick(name: str, tmp_path: Path) -> None:
     out = tmp_path / "result.json"
     p = subprocess.Popen(
         [sys.executable, "-m", f"bench.{name}", "--quick", "--json", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     pid = p.pid
     try:
@@ -63,7 +66,9 @@ def test_benchmark_runs_quick(name: str, tmp_path: Path) -> None:
     assert all(t["value"] is not None for t in r["targets"]), r["targets"]
     if name in LINKS:
         # a row per measure in the profile's summary, with a figure on both sides
-        assert r["summary"] and all(row[0] == "Ethernet/USB class" and row[2] and row[3] for row in r["summary"]), r["summary"]
+        assert r["summary"] and all(row[0] == "Ethernet/USB class" and row[2] and row[3] for row in r["summary"]), r[
+            "summary"
+        ]
         left = {n for n in _our_namespaces() if n.startswith(f"ptpdl{pid}-")}
         assert not left, left  # everything it made is gone
     if name == "capture":
@@ -78,7 +83,11 @@ def test_benchmark_runs_quick(name: str, tmp_path: Path) -> None:
             assert raw[key]["latency"]["n"] > 0 and raw[key]["unmatched"] == 0, raw[key]
             assert raw[key]["other_cpu"]["ms_per_s"] >= 0
         ff = raw["first_frame"]
-        assert ff["ptpd"]["n"] == 4 and ff["ptpd_parts"]["to_camera_send"]["n"] == 4 and ff["gphoto2_preview"]["times"]["n"] > 0, ff
+        assert (
+            ff["ptpd"]["n"] == 4
+            and ff["ptpd_parts"]["to_camera_send"]["n"] == 4
+            and ff["gphoto2_preview"]["times"]["n"] > 0
+        ), ff
     if name == "reconnect":
         assert all(v["back"]["n"] == 1 for k, v in r["raw"].items()), r["raw"]
     if name == "timelapse":
@@ -94,7 +103,10 @@ def test_run_all_writes_results(tmp_path: Path) -> None:
     md = tmp_path / "results.md"
     cp = subprocess.run(
         [sys.executable, "-m", "bench.run_all", "--quick", "--only", "memory", "--out", str(md)],
-        capture_output=True, text=True, timeout=100, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=100,
+        cwd=ROOT,
     )
     assert cp.returncode == 0, cp.stderr[-2000:]
     text = md.read_text()

@@ -19,7 +19,7 @@ def test_empty_string_is_one_zero_byte() -> None:
 
 
 def test_integers_little_endian() -> None:
-    data = bytes.fromhex("0110" "04030201" "0807060504030201")
+    data = bytes.fromhex("0110040302010807060504030201")
     r = Reader(data)
     assert (r.u16(), r.u32(), r.u64()) == (0x1001, 0x01020304, 0x0102030405060708)
     assert r.at_end

@@ -11,9 +11,17 @@ from ptpd import bus
 def test_split_takes_every_buffer_out_without_copying_it() -> None:
     big, small, view = bytearray(b"\xff\xd8" * 1000), b"\x01", memoryview(b"abc")
     header, blobs = bus.split_blobs({"shots": [{"data": big, "preview": small, "n": 1}], "x": view, "s": "text"})
-    assert header == {"shots": [{"data": {"$blob": 0}, "preview": {"$blob": 1}, "n": 1}], "x": {"$blob": 2}, "s": "text"}
+    assert header == {
+        "shots": [{"data": {"$blob": 0}, "preview": {"$blob": 1}, "n": 1}],
+        "x": {"$blob": 2},
+        "s": "text",
+    }
     assert blobs[0] is big and blobs[1] is small and blobs[2] is view
-    assert bus.join_blobs(bus.unpack(bus.pack(header)), blobs) == {"shots": [{"data": big, "preview": small, "n": 1}], "x": view, "s": "text"}
+    assert bus.join_blobs(bus.unpack(bus.pack(header)), blobs) == {
+        "shots": [{"data": big, "preview": small, "n": 1}],
+        "x": view,
+        "s": "text",
+    }
 
 
 @pytest.mark.parametrize(

@@ -110,7 +110,9 @@ def test_a_connection_cannot_queue_big_requests_ahead_of_a_busy_daemon(tmp_path:
     run(body())
 
 
-def test_the_reply_cache_is_bounded_in_bytes_and_expires_while_idle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_reply_cache_is_bounded_in_bytes_and_expires_while_idle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(server, "REPLY_CACHE_TTL", 0.5)
     monkeypatch.setattr(server, "REPLY_CACHE_BYTES", 4000)
 
@@ -167,8 +169,9 @@ def test_a_subscriber_past_its_budget_is_cut_off_and_others_keep_theirs(tmp_path
             good.connect(eps["liveview"])
             await wait_until(lambda: d.liveview.watchers == 1)
             # another process subscribes to 2,000 topics: it is cut off past 128
-            p = await asyncio.create_subprocess_exec(sys.executable, "-c", ATTACKER, eps["liveview"], "2000",
-                                                     stdout=subprocess.PIPE)
+            p = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", ATTACKER, eps["liveview"], "2000", stdout=subprocess.PIPE
+            )
             out, _ = await asyncio.wait_for(p.communicate(), 30)
             assert out.strip() == b"done"
             assert d.liveview.budget is not None and d.liveview.budget.cut_off >= 1

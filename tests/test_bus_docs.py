@@ -48,7 +48,14 @@ def test_every_error_code_is_documented(code: bus.ErrorCode) -> None:
 
 
 def test_topics_and_connection_states_are_documented() -> None:
-    for topic in (bus.Topic.EVENT, bus.Topic.STATE, bus.Topic.CONNECTION, bus.Topic.HEARTBEAT, bus.Topic.PROGRESS, bus.Topic.FRAME):
+    for topic in (
+        bus.Topic.EVENT,
+        bus.Topic.STATE,
+        bus.Topic.CONNECTION,
+        bus.Topic.HEARTBEAT,
+        bus.Topic.PROGRESS,
+        bus.Topic.FRAME,
+    ):
         assert f"`{topic}" in DOC, topic
     for state in bus.ConnectionState:
         assert f"`{state.value}`" in DOC, state

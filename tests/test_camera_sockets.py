@@ -57,7 +57,9 @@ def test_the_camera_connections_of_both_dialects_are_tuned(vendor: str) -> None:
         sim = await start_simulator(vendor, "127.0.0.1", 0, **options)
         try:
             if vendor == "fuji":
-                cam: Any = FujiCamera(sim.host, sim.port, event_port=sim.event_port, liveview_port=sim.liveview_port, timeout=7)
+                cam: Any = FujiCamera(
+                    sim.host, sim.port, event_port=sim.event_port, liveview_port=sim.liveview_port, timeout=7
+                )
             else:
                 cam = GenericCamera(sim.host, sim.port, timeout=7)
             await cam.connect()

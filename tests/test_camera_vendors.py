@@ -62,7 +62,9 @@ class PluginCamera(FakeCamera):
 
 
 def test_a_registered_vendor_is_held_by_the_daemon_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(VENDORS, "plugin", Vendor("plugin", "a vendor from outside", f"{__name__}:PluginCamera", 6100, (1, 2)))
+    monkeypatch.setitem(
+        VENDORS, "plugin", Vendor("plugin", "a vendor from outside", f"{__name__}:PluginCamera", 6100, (1, 2))
+    )
     PluginCamera.targets.clear()
 
     async def body() -> None:
@@ -70,8 +72,15 @@ def test_a_registered_vendor_is_held_by_the_daemon_unchanged(tmp_path: Path, mon
 
         eps = {k: f"ipc://{tmp_path}/run/{k}" for k in ("command", "event", "liveview")}
         cfg = load_config(
-            {"host": "10.9.8.7", "vendor": "plugin", "name": "rig-1", "state_dir": str(tmp_path / "state"),
-             "command_endpoint": eps["command"], "event_endpoint": eps["event"], "liveview_endpoint": eps["liveview"]},
+            {
+                "host": "10.9.8.7",
+                "vendor": "plugin",
+                "name": "rig-1",
+                "state_dir": str(tmp_path / "state"),
+                "command_endpoint": eps["command"],
+                "event_endpoint": eps["event"],
+                "liveview_endpoint": eps["liveview"],
+            },
             environ={},
         )
         d = Daemon(cfg)  # no camera factory: the daemon makes its camera through the registry
@@ -97,7 +106,9 @@ def test_a_registered_vendor_is_held_by_the_daemon_unchanged(tmp_path: Path, mon
 def test_config_names_the_registered_vendors(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="choose one of generic, fuji"):
         load_config({"host": "h", "vendor": "nikon"}, environ={})
-    monkeypatch.setitem(VENDORS, "plugin", Vendor("plugin", "a vendor from outside", f"{__name__}:PluginCamera", 6100, (1, 2)))
+    monkeypatch.setitem(
+        VENDORS, "plugin", Vendor("plugin", "a vendor from outside", f"{__name__}:PluginCamera", 6100, (1, 2))
+    )
     cfg = load_config({"host": "h", "vendor": "plugin"}, environ={})
     assert cfg.camera_ports() == (6100, 6101, 6102)
     # a vendor without a simulator profile cannot be simulated

@@ -50,16 +50,21 @@ def test_info_state_get_set_describe(canon: Daemon) -> None:
     assert run(canon, "get", "shutter-speed").output.strip() == "1/500 s (0x80)"
     d = json.loads(run(canon, "describe", "whitebalance", "--json").output)
     assert d["code"] == 0xD109 and d["writable"] and "daylight" in [a["label"] for a in d["allowed"]]
-    bad = subprocess.run([PYTHON, "-m", "ptpctl", "set", "iso", "125"], env=canon.full_env(), capture_output=True,
-                         text=True, timeout=30)
+    bad = subprocess.run(
+        [PYTHON, "-m", "ptpctl", "set", "iso", "125"], env=canon.full_env(), capture_output=True, text=True, timeout=30
+    )
     assert bad.returncode == 2 and bad.stderr.startswith("ptpctl: error: set: invalid value")
 
 
 def test_capture_ls_download_and_events(canon: Daemon, tmp_path: Path) -> None:
     with canon.client() as c:
         c.set("iso", "400")
-        sub = subprocess.Popen([PYTHON, "-m", "ptpctl", "events", "--count", "2", "--json", "event.object_added",
-                                "event.capture_done"], env=canon.full_env(), stdout=subprocess.PIPE, text=True)
+        sub = subprocess.Popen(
+            [PYTHON, "-m", "ptpctl", "events", "--count", "2", "--json", "event.object_added", "event.capture_done"],
+            env=canon.full_env(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             time.sleep(1.0)  # subscribed before the shutter fires
             r = run(canon, "capture", "-o", str(tmp_path / "shots"), "--json")
@@ -95,8 +100,13 @@ def test_a_focus_stack_drives_the_lens_in_live_view(canon: Daemon, tmp_path: Pat
 
 
 def test_ptpview_snapshot_with_overlay(canon: Daemon, tmp_path: Path) -> None:
-    r = subprocess.run([PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / "v.png"), "--bare", str(tmp_path / "b.png")],
-                       env=canon.full_env(), capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / "v.png"), "--bare", str(tmp_path / "b.png")],
+        env=canon.full_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     shown, bare = cv2.imread(str(tmp_path / "v.png")), cv2.imread(str(tmp_path / "b.png"))
     assert shown is not None and bare is not None
@@ -105,8 +115,13 @@ def test_ptpview_snapshot_with_overlay(canon: Daemon, tmp_path: Path) -> None:
 
 
 def test_ptptrigger_fires_on_the_moving_object(canon: Daemon, tmp_path: Path) -> None:
-    r = subprocess.run([PYTHON, "-m", "ptptrigger", "--json", "--motion", "--max-shots", "1", "--duration", "20",
-                        "-o", str(tmp_path)], env=canon.full_env(), capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [PYTHON, "-m", "ptptrigger", "--json", "--motion", "--max-shots", "1", "--duration", "20", "-o", str(tmp_path)],
+        env=canon.full_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     (record,) = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     assert record["kind"] == "motion" and Path(record["path"]).read_bytes()[:2] == b"\xff\xd8"
@@ -119,9 +134,26 @@ def test_pairing_is_reported_on_status_connection(tmp_path: Path) -> None:
     config = tmp_path / "ptpd.toml"
     # the user takes 1.5 s; the body holds its answer 0.5 s, refuses, and takes the next init
     config.write_text('[simulate]\nsubject = "none"\npairing_delay = 1.5\npairing_hold = 0.5\n')
-    proc = Proc([PYTHON, "-m", "ptpd", "run", "--simulate", "canon", "--config", str(config),
-                 "--command-endpoint", eps["command"], "--event-endpoint", eps["event"],
-                 "--liveview-endpoint", eps["liveview"], "--state-dir", str(tmp_path / "state")])
+    proc = Proc(
+        [
+            PYTHON,
+            "-m",
+            "ptpd",
+            "run",
+            "--simulate",
+            "canon",
+            "--config",
+            str(config),
+            "--command-endpoint",
+            eps["command"],
+            "--event-endpoint",
+            eps["event"],
+            "--liveview-endpoint",
+            eps["liveview"],
+            "--state-dir",
+            str(tmp_path / "state"),
+        ]
+    )
     try:
         seen: list[tuple[str, str]] = []
         deadline = time.monotonic() + 20
@@ -183,6 +215,8 @@ def test_the_overlay_places_a_canon_bodys_bias_and_program(canon: Daemon) -> Non
     program = state.find("program")
     assert program is not None and program["code"] == 0xD105 and state.number("program", EXPOSURE_PROGRAM) == 1
     standard = ViewState()
-    standard.update("exposure-program", {"code": EXPOSURE_PROGRAM, "name": "exposure-program", "value": 1, "label": "manual"})
+    standard.update(
+        "exposure-program", {"code": EXPOSURE_PROGRAM, "name": "exposure-program", "value": 1, "label": "manual"}
+    )
     px0, py0, px1, py1 = boxes["program"]
     assert np.array_equal(draw(frame.copy(), state)[py0:py1, px0:px1], draw(frame.copy(), standard)[py0:py1, px0:px1])

@@ -73,8 +73,10 @@ END = h("08 00 00 00 00 00 00 00")
 def test_a_real_m10_reply_decodes_record_by_record() -> None:
     records = ev.decode_events(M10_EVENTS)
     assert records[:4] == (
-        ev.AvailList(0xD109, 0, 0, b""), ev.AvailList(0xD1BA, 3, 0, b""),
-        ev.AvailList(0xD108, 0, 0, b""), ev.AvailList(0xD1C9, 0, 0, b""),
+        ev.AvailList(0xD109, 0, 0, b""),
+        ev.AvailList(0xD1BA, 3, 0, b""),
+        ev.AvailList(0xD108, 0, 0, b""),
+        ev.AvailList(0xD1C9, 0, 0, b""),
     )
     olc = [r for r in records[4:] if isinstance(r, ev.OLCInfo)]
     assert len(olc) == len(records[4:]) and [r.mask for r in olc] == [1, 4, 2, 8]
@@ -99,14 +101,17 @@ def test_the_last_record_is_read_even_without_an_end_record() -> None:
     assert len(ev.decode_events(M6_RECORDS)) == 3
 
 
-@pytest.mark.parametrize("tail", [
-    pytest.param(b"", id="nothing"),
-    pytest.param(bytes(3), id="three-padding-bytes"),
-    pytest.param(h("00 00 00 00 00 00 00 00"), id="size-zero"),
-    pytest.param(h("04 00 00 00 89 c1 00 00"), id="size-below-8"),
-    pytest.param(h("40 00 00 00 89 c1 00 00 03 d1 00 00"), id="size-past-the-end"),
-    pytest.param(h("0c 00 00 00 00 00 00 00 00 00 00 00"), id="the-emulator's-12-byte-end"),
-])
+@pytest.mark.parametrize(
+    "tail",
+    [
+        pytest.param(b"", id="nothing"),
+        pytest.param(bytes(3), id="three-padding-bytes"),
+        pytest.param(h("00 00 00 00 00 00 00 00"), id="size-zero"),
+        pytest.param(h("04 00 00 00 89 c1 00 00"), id="size-below-8"),
+        pytest.param(h("40 00 00 00 89 c1 00 00 03 d1 00 00"), id="size-past-the-end"),
+        pytest.param(h("0c 00 00 00 00 00 00 00 00 00 00 00"), id="the-emulator's-12-byte-end"),
+    ],
+)
 def test_what_follows_the_records_never_raises_and_adds_nothing(tail: bytes) -> None:
     assert ev.decode_events(M6_RECORDS + tail)[:3] == ev.decode_events(M6_RECORDS + END)
     assert len(ev.decode_events(M6_RECORDS + tail)) == 3 + (tail[:8] == h("0c 00 00 00 00 00 00 00"))
@@ -135,8 +140,14 @@ def test_object_records_round_trip_with_the_layouts_libgphoto2_reads() -> None:
     assert raw[8:12] == (3).to_bytes(4, "little") and raw[0x14:0x18] == (468575).to_bytes(4, "little")
     assert raw[0x1C:0x29] == b"IMG_0002.JPG\x00"
     assert len(raw) == 44  # the size gphoto2 read in our traces
-    for r in (added, transfer, ev.ObjectAdded(7, 1, 0x3801, 5, 2, "B.JPG", E.ObjectAddedEx64),
-              ev.ObjectRemoved(9), ev.CameraStatus(1), ev.button_record(4)):
+    for r in (
+        added,
+        transfer,
+        ev.ObjectAdded(7, 1, 0x3801, 5, 2, "B.JPG", E.ObjectAddedEx64),
+        ev.ObjectRemoved(9),
+        ev.CameraStatus(1),
+        ev.button_record(4),
+    ):
         assert ev.decode_events(ev.encode_events([r])) == (r,)
     assert ev.encode_record(ev.button_record(4)) == h("14 00 00 00 a5 c1 00 00 0c 00 00 00 01 00 00 00 04 00 00 00")
 
@@ -144,13 +155,16 @@ def test_object_records_round_trip_with_the_layouts_libgphoto2_reads() -> None:
 # -- the other data phases -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("code", "value", "wire"), [
-    (C.ISOSpeed, 0x58, "0c000000 03d10000 58000000"),  # --set-config iso=400
-    (C.CaptureDestination, 4, "0c000000 1cd10000 04000000"),  # libgphoto2's prepare: capture to the host
-    (C.CaptureDestination, 2, "0c000000 1cd10000 02000000"),  # back to the card at exit
-    (C.EVFOutputDevice, 2, "0c000000 b0d10000 02000000"),  # --capture-preview: output to PC
-    (C.EVFOutputDevice, 8, "0c000000 b0d10000 08000000"),  # the EOS M's prepare
-])
+@pytest.mark.parametrize(
+    ("code", "value", "wire"),
+    [
+        (C.ISOSpeed, 0x58, "0c000000 03d10000 58000000"),  # --set-config iso=400
+        (C.CaptureDestination, 4, "0c000000 1cd10000 04000000"),  # libgphoto2's prepare: capture to the host
+        (C.CaptureDestination, 2, "0c000000 1cd10000 02000000"),  # back to the card at exit
+        (C.EVFOutputDevice, 2, "0c000000 b0d10000 02000000"),  # --capture-preview: output to PC
+        (C.EVFOutputDevice, 8, "0c000000 b0d10000 08000000"),  # the EOS M's prepare
+    ],
+)
 def test_set_property_payloads_are_what_gphoto2_sends(code: int, value: int, wire: str) -> None:
     raw = bytes.fromhex(wire.replace(" ", ""))
     assert encode_set_property(code, by_code(code).encode(value)) == raw
@@ -191,17 +205,62 @@ def test_device_info_ex_has_a_non_empty_third_list() -> None:
 # -- value tables ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("table", "fmt", "parse", "pairs"), [
-    ("iso", V.format_iso, V.parse_iso, [(0x00, "auto"), (0x48, "100"), (0x4B, "125"), (0x58, "400"),
-                                        (0x70, "3200"), (0x80, "12800"), (0xA0, "204800")]),
-    ("aperture", V.format_aperture, V.parse_aperture, [(0x08, "f/1"), (0x20, "f/2.8"), (0x30, "f/5.6"),
-                                                       (0x35, "f/7.1"), (0x50, "f/22"), (0x70, "f/91")]),
-    ("shutter", V.format_shutter, V.parse_shutter, [(0x10, "30s"), (0x2D, "2.5s"), (0x38, "1s"), (0x48, "1/4"),
-                                                    (0x78, "1/250"), (0x98, "1/4000"), (0xA0, "1/8000")]),
-    ("exp-bias", V.format_exp_bias, V.parse_exp_bias, [(0x00, "0"), (0x03, "+1/3"), (0x04, "+1/2"), (0x05, "+2/3"),
-                                                       (0x08, "+1"), (0x0B, "+1 1/3"), (0xFD, "-1/3"),
-                                                       (0xF5, "-1 1/3"), (0xD8, "-5"), (0x28, "+5")]),
-])
+@pytest.mark.parametrize(
+    ("table", "fmt", "parse", "pairs"),
+    [
+        (
+            "iso",
+            V.format_iso,
+            V.parse_iso,
+            [
+                (0x00, "auto"),
+                (0x48, "100"),
+                (0x4B, "125"),
+                (0x58, "400"),
+                (0x70, "3200"),
+                (0x80, "12800"),
+                (0xA0, "204800"),
+            ],
+        ),
+        (
+            "aperture",
+            V.format_aperture,
+            V.parse_aperture,
+            [(0x08, "f/1"), (0x20, "f/2.8"), (0x30, "f/5.6"), (0x35, "f/7.1"), (0x50, "f/22"), (0x70, "f/91")],
+        ),
+        (
+            "shutter",
+            V.format_shutter,
+            V.parse_shutter,
+            [
+                (0x10, "30s"),
+                (0x2D, "2.5s"),
+                (0x38, "1s"),
+                (0x48, "1/4"),
+                (0x78, "1/250"),
+                (0x98, "1/4000"),
+                (0xA0, "1/8000"),
+            ],
+        ),
+        (
+            "exp-bias",
+            V.format_exp_bias,
+            V.parse_exp_bias,
+            [
+                (0x00, "0"),
+                (0x03, "+1/3"),
+                (0x04, "+1/2"),
+                (0x05, "+2/3"),
+                (0x08, "+1"),
+                (0x0B, "+1 1/3"),
+                (0xFD, "-1/3"),
+                (0xF5, "-1 1/3"),
+                (0xD8, "-5"),
+                (0x28, "+5"),
+            ],
+        ),
+    ],
+)
 def test_value_tables_against_libgphoto2(table: str, fmt, parse, pairs) -> None:
     # codes and their values from libgphoto2's config.c tables (canon_isospeed,
     # canon_aperture, canon_shutterspeed, canon_expcompensation2); labels ptpd's
@@ -211,8 +270,11 @@ def test_value_tables_against_libgphoto2(table: str, fmt, parse, pairs) -> None:
 
 
 def test_every_table_code_reads_back_to_a_code_with_its_label() -> None:
-    for table, fmt, parse in ((V.ISO, V.format_iso, V.parse_iso), (V.APERTURE, V.format_aperture, V.parse_aperture),
-                              (V.SHUTTER, V.format_shutter, V.parse_shutter)):
+    for table, fmt, parse in (
+        (V.ISO, V.format_iso, V.parse_iso),
+        (V.APERTURE, V.format_aperture, V.parse_aperture),
+        (V.SHUTTER, V.format_shutter, V.parse_shutter),
+    ):
         for code in table:
             back = parse(fmt(code))
             assert back is not None and fmt(back) == fmt(code), hex(code)
@@ -244,11 +306,15 @@ def test_image_format_structs() -> None:
         assert V.image_format_code(V.image_format_struct(code))[0] == code
     with pytest.raises(ValueError):
         V.image_format_code(h("03 00 00 00") + bytes(48))
-    assert V.image_size_class(0x1300) == "M" and V.image_size_class(0x0C03) == "L" and V.image_size_class(0xE300) == "S2"
+    assert (
+        V.image_size_class(0x1300) == "M" and V.image_size_class(0x0C03) == "L" and V.image_size_class(0xE300) == "S2"
+    )
 
 
 def test_evf_output_bits() -> None:
-    assert V.format_evf_output(0) == "off" and V.format_evf_output(3) == "tft+pc" and V.format_evf_output(8) == "mobile2"
+    assert (
+        V.format_evf_output(0) == "off" and V.format_evf_output(3) == "tft+pc" and V.format_evf_output(8) == "mobile2"
+    )
     assert V.parse_evf_output("TFT + PC") == 3 and V.parse_evf_output("off") == 0 and V.parse_evf_output("x") is None
 
 
@@ -256,11 +322,22 @@ def test_evf_output_bits() -> None:
 
 
 def test_names_match_the_other_vendors() -> None:
-    for name, code in (("iso", C.ISOSpeed), ("f-number", C.Aperture), ("aperture", C.Aperture),
-                       ("shutter", C.ShutterSpeed), ("exposure", C.ShutterSpeed), ("shutter-speed", C.ShutterSpeed),
-                       ("exp-bias", C.ExpCompensation), ("whitebalance", C.WhiteBalance), ("wb", C.WhiteBalance),
-                       ("effect", C.PictureStyle), ("drive", C.DriveMode), ("0xD103", C.ISOSpeed),
-                       ("d1ac", C.ShutterCounter), (0xD120, C.ImageFormat)):
+    for name, code in (
+        ("iso", C.ISOSpeed),
+        ("f-number", C.Aperture),
+        ("aperture", C.Aperture),
+        ("shutter", C.ShutterSpeed),
+        ("exposure", C.ShutterSpeed),
+        ("shutter-speed", C.ShutterSpeed),
+        ("exp-bias", C.ExpCompensation),
+        ("whitebalance", C.WhiteBalance),
+        ("wb", C.WhiteBalance),
+        ("effect", C.PictureStyle),
+        ("drive", C.DriveMode),
+        ("0xD103", C.ISOSpeed),
+        ("d1ac", C.ShutterCounter),
+        (0xD120, C.ImageFormat),
+    ):
         assert lookup(name).code == code, name
     assert len({p.name for p in PROPERTIES}) == len(PROPERTIES)
     with pytest.raises(ValueError, match="unknown property"):
@@ -284,8 +361,10 @@ def test_values_read_from_records_as_real_bodies_send_them() -> None:
     assert lookup("iso").decode(h("58 00 00 00")) == 0x58 and lookup("iso").decode(h("58 00")) == 0x58
     assert lookup("lens").decode(b"EF-S18-55mm\x00\x00\x00") == "EF-S18-55mm"
     assert lookup("image-format").decode(h("01000000 10000000 01000000 00000000 03000000")) == 0x0300
-    assert lookup("image-format").decode_list(2, V.image_format_struct(0x0300) + V.image_format_struct(0x0C03)) == \
-        (0x0300, 0x0C03)
+    assert lookup("image-format").decode_list(2, V.image_format_struct(0x0300) + V.image_format_struct(0x0C03)) == (
+        0x0300,
+        0x0C03,
+    )
     assert lookup("iso").decode_list(2, h("48 00 00 00 58 00 00 00")) == (0x48, 0x58)
     assert lookup("iso").decode_list(3, h("48 00 00 00 58 00 00 00")) == ()  # elements of another size
 
@@ -315,8 +394,9 @@ def test_labels_parse_against_the_cameras_own_values_first() -> None:
 
 def test_state_follows_records_and_reports_what_changed() -> None:
     state = EosState()
-    assert state.apply([ev.PropValue(C.ISOSpeed, h("48 00 00 00")),
-                        ev.AvailList(C.ISOSpeed, 3, 2, h("48 00 00 00 58 00 00 00"))]) == {C.ISOSpeed}
+    assert state.apply(
+        [ev.PropValue(C.ISOSpeed, h("48 00 00 00")), ev.AvailList(C.ISOSpeed, 3, 2, h("48 00 00 00 58 00 00 00"))]
+    ) == {C.ISOSpeed}
     assert state.values[C.ISOSpeed] == 0x48 and state.allowed[C.ISOSpeed] == (0x48, 0x58)
     assert state.apply([ev.PropValue(C.ISOSpeed, h("48 00 00 00"))]) == set()  # no news
     assert state.apply([ev.PropValue(C.ISOSpeed, h("58 00 00 00")), ev.CameraStatus(1)]) == {C.ISOSpeed}
@@ -325,15 +405,19 @@ def test_state_follows_records_and_reports_what_changed() -> None:
     assert state.raw[C.ISOSpeed] == h("48 00 00 00")
 
 
-@pytest.mark.parametrize(("manufacturer", "extension", "model", "eos", "eos_m"), [
-    ("Canon Inc.", 6, "Canon EOS 1300D", True, False),  # what real bodies report (ptpwebcam reports)
-    ("Canon.Inc", 6, "Canon EOS M", True, True),
-    ("", 0xB, "Canon EOS 5D Mark III", True, False),  # Canon's own extension id
-    ("Nikon", 0xA, "D850", False, False),
-    ("Canon Inc.", 6, "Canon PowerShot SX600 HS", True, True),
-])
-def test_detection_by_manufacturer_or_extension(manufacturer: str, extension: int, model: str, eos: bool,
-                                                eos_m: bool) -> None:
+@pytest.mark.parametrize(
+    ("manufacturer", "extension", "model", "eos", "eos_m"),
+    [
+        ("Canon Inc.", 6, "Canon EOS 1300D", True, False),  # what real bodies report (ptpwebcam reports)
+        ("Canon.Inc", 6, "Canon EOS M", True, True),
+        ("", 0xB, "Canon EOS 5D Mark III", True, False),  # Canon's own extension id
+        ("Nikon", 0xA, "D850", False, False),
+        ("Canon Inc.", 6, "Canon PowerShot SX600 HS", True, True),
+    ],
+)
+def test_detection_by_manufacturer_or_extension(
+    manufacturer: str, extension: int, model: str, eos: bool, eos_m: bool
+) -> None:
     ops = (0x1001, 0x9114, 0x9115, 0x9116, 0x9128)
     assert is_eos(manufacturer, extension, ops) is eos
     assert is_eos_m(model, ops) is eos_m

@@ -42,8 +42,13 @@ def sequence(sim: Any) -> list[int]:
     return seen
 
 
-def run(body: Callable[[Any, CanonCamera], Awaitable[None]], *, connect: bool = True, camera: dict[str, Any] | None = None,
-        **options: Any) -> None:
+def run(
+    body: Callable[[Any, CanonCamera], Awaitable[None]],
+    *,
+    connect: bool = True,
+    camera: dict[str, Any] | None = None,
+    **options: Any,
+) -> None:
     async def main() -> None:
         sim = await start_simulator("canon", "127.0.0.1", 0, initial_images=options.pop("initial_images", 1), **options)
         cam = CanonCamera("127.0.0.1", sim.port, guid=uuid.uuid4().bytes, **(camera or {}))
@@ -62,8 +67,15 @@ def test_set_up_follows_libgphoto2s_order_and_reads_the_dump() -> None:
     async def t(sim: Any, cam: CanonCamera) -> None:
         ops = sequence(sim)
         await cam.connect()
-        assert ops == [OP.OpenSession, OP.GetDeviceInfo, EOS.SetRemoteMode, EOS.SetEventMode,
-                       EOS.SetRequestOLCInfoGroup, EOS.GetEvent, EOS.GetEvent]  # the dump, then an empty reply
+        assert ops == [
+            OP.OpenSession,
+            OP.GetDeviceInfo,
+            EOS.SetRemoteMode,
+            EOS.SetEventMode,
+            EOS.SetRequestOLCInfoGroup,
+            EOS.GetEvent,
+            EOS.GetEvent,
+        ]  # the dump, then an empty reply
         (session,) = sim.device.sessions
         assert (session.remote_mode, session.event_mode) == (1, 1)
         assert len(cam.eos.values) == len(sim.device.values) and cam.eos.allowed[C.ISOSpeed][1] == 0x48
@@ -79,7 +91,9 @@ def test_properties_read_and_written_with_labels_and_counted_transactions() -> N
     async def t(sim: Any, cam: CanonCamera) -> None:
         state = {pv.name: pv.label for pv in await cam.state()}
         assert state["iso"] == "100" and state["shutter-speed"] == "1/250" and state["f-number"] == "f/5.6"
-        assert state["exp-bias"] == "0" and state["whitebalance"] == "auto" and state["image-format"] == "large fine jpeg"
+        assert (
+            state["exp-bias"] == "0" and state["whitebalance"] == "auto" and state["image-format"] == "large fine jpeg"
+        )
         assert state["exposure-program"] == "M" and state["battery"] == "100%"
         ops = count_operations(sim)
         assert (await cam.set("iso", "400")).label == "400"
@@ -157,8 +171,10 @@ def test_an_eos_m_releases_once_and_streams_on_its_own_output() -> None:
         ops = sequence(sim)
         shot = await cam.capture()
         assert shot.object is not None and shot.object.filename == "IMG_0002.JPG"
-        assert [op for op in ops if op in (EOS.RemoteReleaseOn, EOS.RemoteReleaseOff)] == \
-            [EOS.RemoteReleaseOn, EOS.RemoteReleaseOff]
+        assert [op for op in ops if op in (EOS.RemoteReleaseOn, EOS.RemoteReleaseOff)] == [
+            EOS.RemoteReleaseOn,
+            EOS.RemoteReleaseOff,
+        ]
         frames = cam.liveview()
         first = await asyncio.wait_for(frames.__anext__(), 5)
         await frames.aclose()
@@ -268,8 +284,14 @@ def test_pairing_waits_for_the_user_and_tries_again_within_the_window() -> None:
         with pytest.raises(InitFailed, match="did not accept this computer"):
             await cam.connect()
 
-    run(declined, connect=False, camera=dict(timing, timeout=0.5, pairing_timeout=0.6), pairing_delay=0.1,
-        pairing_hold=0.2, refuse_pairing=True)
+    run(
+        declined,
+        connect=False,
+        camera=dict(timing, timeout=0.5, pairing_timeout=0.6),
+        pairing_delay=0.1,
+        pairing_hold=0.2,
+        refuse_pairing=True,
+    )
 
 
 def test_auto_takes_the_dialect_from_device_info() -> None:

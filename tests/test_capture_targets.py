@@ -21,9 +21,12 @@ from test_client_daemon import Daemon
 PYTHON = sys.executable
 
 
-def ptpctl(d: Daemon, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, "-m", "ptpctl", *args], capture_output=True, text=True, timeout=60,
-                          env=env or d.full_env(), cwd=cwd)
+def ptpctl(
+    d: Daemon, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PYTHON, "-m", "ptpctl", *args], capture_output=True, text=True, timeout=60, env=env or d.full_env(), cwd=cwd
+    )
 
 
 def object_count(d: Daemon) -> int:
@@ -50,7 +53,9 @@ def no_display_env(d: Daemon) -> dict[str, str]:
         (["capture", "2", "--view"], "no display"),
     ],
 )
-def test_an_unusable_target_is_refused_before_the_shutter(daemon: Daemon, tmp_path: Path, args: list[str], why: str) -> None:
+def test_an_unusable_target_is_refused_before_the_shutter(
+    daemon: Daemon, tmp_path: Path, args: list[str], why: str
+) -> None:
     afile = tmp_path / "afile"
     afile.write_text("not a directory")
     args = [a.replace("{file}", str(afile)) for a in args]
@@ -64,8 +69,13 @@ def test_an_unusable_target_is_refused_before_the_shutter(daemon: Daemon, tmp_pa
 
 def test_the_trigger_checks_its_directory_before_watching(daemon: Daemon, tmp_path: Path) -> None:
     before = object_count(daemon)
-    r = subprocess.run([PYTHON, "-m", "ptptrigger", "--motion", "--cooldown", "0", "--max-shots", "1", "-o", "/proc/ptpd-t"],
-                       capture_output=True, text=True, timeout=60, env=daemon.full_env())
+    r = subprocess.run(
+        [PYTHON, "-m", "ptptrigger", "--motion", "--cooldown", "0", "--max-shots", "1", "-o", "/proc/ptpd-t"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=daemon.full_env(),
+    )
     assert r.returncode == 2 and r.stderr.startswith("ptptrigger: error: cannot make the directory /proc/ptpd-t")
     assert r.stderr.count("\n") == 1 and object_count(daemon) == before
 
@@ -127,7 +137,9 @@ def test_path_with_output_dir_goes_inside_it(daemon: Daemon, tmp_path: Path) -> 
 def _run_on_a_terminal(d: Daemon, *args: str) -> tuple[int, str, str]:
     """ptpctl with stderr on a pseudo-terminal (stdout a pipe): (code, stdout, terminal text)."""
     primary, secondary = pty.openpty()
-    p = subprocess.Popen([PYTHON, "-m", "ptpctl", *args], stdout=subprocess.PIPE, stderr=secondary, env=d.full_env(), text=True)
+    p = subprocess.Popen(
+        [PYTHON, "-m", "ptpctl", *args], stdout=subprocess.PIPE, stderr=secondary, env=d.full_env(), text=True
+    )
     os.close(secondary)
     seen = b""
     deadline = time.monotonic() + 60

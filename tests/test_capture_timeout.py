@@ -36,9 +36,11 @@ WAIT = 1.0
 
 def takes_no_picture(real: Any, *, shoots: Any) -> Any:
     """A handler that answers OK where ``shoots(params)`` but starts no capture."""
+
     def handler(*args: Any) -> Reply:
         params = args[-2]
         return Reply(RC.OK) if shoots(params) else real(*args)
+
     return handler
 
 
@@ -56,8 +58,11 @@ async def session_goes_on(sim: Any, cam: Any) -> None:
 
 
 def test_generic_capture_that_never_names_a_picture(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(generic_sim._HANDLERS, OP.InitiateCapture,
-                        takes_no_picture(generic_sim._HANDLERS[OP.InitiateCapture], shoots=lambda p: True))
+    monkeypatch.setitem(
+        generic_sim._HANDLERS,
+        OP.InitiateCapture,
+        takes_no_picture(generic_sim._HANDLERS[OP.InitiateCapture], shoots=lambda p: True),
+    )
 
     async def main() -> None:
         sim = await start_simulator("generic", "127.0.0.1", 0)
@@ -74,8 +79,11 @@ def test_generic_capture_that_never_names_a_picture(monkeypatch: pytest.MonkeyPa
 
 def test_canon_capture_that_never_names_a_picture(monkeypatch: pytest.MonkeyPatch) -> None:
     # a half press (1) focuses as before; the full press (2, 3) is taken and makes nothing
-    monkeypatch.setitem(canon_session._HANDLERS, EOS.RemoteReleaseOn,
-                        takes_no_picture(canon_session._HANDLERS[EOS.RemoteReleaseOn], shoots=lambda p: p[0] != 1))
+    monkeypatch.setitem(
+        canon_session._HANDLERS,
+        EOS.RemoteReleaseOn,
+        takes_no_picture(canon_session._HANDLERS[EOS.RemoteReleaseOn], shoots=lambda p: p[0] != 1),
+    )
 
     async def main() -> None:
         sim = await start_simulator("canon", "127.0.0.1", 0)

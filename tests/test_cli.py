@@ -23,8 +23,9 @@ PYTHON = sys.executable
 
 def run(daemon: Daemon, *args: str, input: str | None = None):
     runner = CliRunner()
-    return runner.invoke(cli, ["--command-endpoint", daemon.endpoints["command"], *args], input=input,
-                         catch_exceptions=False)
+    return runner.invoke(
+        cli, ["--command-endpoint", daemon.endpoints["command"], *args], input=input, catch_exceptions=False
+    )
 
 
 def ptpctl(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -117,10 +118,18 @@ def test_no_client_imports_another() -> None:
         assert files, f"no modules under clients/{folder}/{package}"
         for path in files:
             for node in ast.walk(ast.parse(path.read_text())):
-                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                    [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
-                found += [f"{path.relative_to(root)}: {n}" for n in names
-                          if n.split(".")[0] in clients and n.split(".")[0] != package]
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom) and node.level == 0
+                    else []
+                )
+                found += [
+                    f"{path.relative_to(root)}: {n}"
+                    for n in names
+                    if n.split(".")[0] in clients and n.split(".")[0] != package
+                ]
     assert found == []
 
 
@@ -268,8 +277,11 @@ def test_download_written_by_the_daemon(daemon: Daemon, tmp_path: Path) -> None:
     # never replaced: a second download lands beside the first
     r = run(daemon, "download", hex(o["handle"]), "--daemon-dir", str(out), "--json")
     assert r.exit_code == 0 and Path(json.loads(r.output)[0]["path"]) != path
-    for bad, why in ((["--daemon-dir", "relative"], "absolute"), (["--daemon-dir", str(out), "-o", str(tmp_path)], "not with -o"),
-                     (["--daemon-dir", str(path / "sub")], "cannot write")):
+    for bad, why in (
+        (["--daemon-dir", "relative"], "absolute"),
+        (["--daemon-dir", str(out), "-o", str(tmp_path)], "not with -o"),
+        (["--daemon-dir", str(path / "sub")], "cannot write"),
+    ):
         p = ptpctl("download", str(o["handle"]), *bad, env=daemon.full_env())
         assert p.returncode == 2 and why in p.stderr and "Traceback" not in p.stderr, p.stderr
         assert len(p.stderr.strip().splitlines()) == 1, p.stderr
@@ -337,12 +349,24 @@ def test_piped_shell_exits_with_its_first_failure(daemon: Daemon) -> None:
         ("get 'iso\n", 2),  # cannot be split into words
     ]
     for script, code in cases:
-        r = subprocess.run([PYTHON, "-m", "ptpctl", "shell"], input=script, capture_output=True, text=True,
-                           env=daemon.full_env(), timeout=30)
+        r = subprocess.run(
+            [PYTHON, "-m", "ptpctl", "shell"],
+            input=script,
+            capture_output=True,
+            text=True,
+            env=daemon.full_env(),
+            timeout=30,
+        )
         assert r.returncode == code, (script, r.stderr)
         assert (r.stderr == "") == (code == 0), r.stderr
-    r = subprocess.run([PYTHON, "-m", "ptpctl", "shell"], input="get iso\n", capture_output=True, text=True,
-                       env={**daemon.full_env(), "PTPD_COMMAND_ENDPOINT": "ipc:///nonexistent/command"}, timeout=30)
+    r = subprocess.run(
+        [PYTHON, "-m", "ptpctl", "shell"],
+        input="get iso\n",
+        capture_output=True,
+        text=True,
+        env={**daemon.full_env(), "PTPD_COMMAND_ENDPOINT": "ipc:///nonexistent/command"},
+        timeout=30,
+    )
     assert r.returncode == 105  # no daemon: the code of that failure
 
 
@@ -397,7 +421,9 @@ def test_tab_completes_after_an_escaped_space_in_the_shell(daemon: Daemon, tmp_p
     primary, secondary = pty.openpty()
     (tmp_path / "inputrc").write_text("")  # readline's defaults, whatever the machine's inputrc says
     env = {**daemon.full_env(), "XDG_STATE_HOME": str(tmp_path), "TERM": "dumb", "INPUTRC": str(tmp_path / "inputrc")}
-    p = subprocess.Popen([PYTHON, "-m", "ptpctl", "shell"], stdin=secondary, stdout=secondary, stderr=secondary, env=env)
+    p = subprocess.Popen(
+        [PYTHON, "-m", "ptpctl", "shell"], stdin=secondary, stdout=secondary, stderr=secondary, env=env
+    )
     os.close(secondary)
     seen = b""
 
@@ -447,7 +473,9 @@ def test_job_start_watch_list_show_and_refusals(daemon: Daemon, tmp_path: Path) 
     assert "Planned" in table and "Drift" in table and shots[0]["path"] in table
     # the X-T1 has no focus drive: refused before anything changes (106)
     p = ptpctl("job", "start", "focus-stack", "--steps", "3", env=daemon.full_env())
-    assert p.returncode == 106 and p.stderr.startswith("ptpctl: error: job.start: the camera refused: focus-stack:"), p.stderr
+    assert p.returncode == 106 and p.stderr.startswith("ptpctl: error: job.start: the camera refused: focus-stack:"), (
+        p.stderr
+    )
     assert "[unsupported]" in p.stderr
     assert ptpctl("job", "show", "99999", env=daemon.full_env()).returncode == 104
 

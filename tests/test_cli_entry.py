@@ -87,8 +87,14 @@ def test_output_survives_a_closed_pipe(daemon: Daemon) -> None:
             r_fd, w_fd = os.pipe()
             os.close(r_fd)
             try:
-                p = subprocess.run([PYTHON, "-c", program, *argv], stdout=w_fd, stderr=subprocess.PIPE, text=True,
-                                   env=daemon.full_env(), timeout=30)
+                p = subprocess.run(
+                    [PYTHON, "-c", program, *argv],
+                    stdout=w_fd,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env=daemon.full_env(),
+                    timeout=30,
+                )
             finally:
                 os.close(w_fd)
             assert p.stderr == "", (program, argv)

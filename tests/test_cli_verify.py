@@ -27,16 +27,30 @@ class StubClient:
         self.data, self.size, self.filename = data, size, filename
 
     def capture(self, count: int, **kw: Any) -> CaptureResult:
-        return CaptureResult.from_dict({"shots": [
-            {"index": 1, "handle": 0x10 + i, "filename": self.filename, "size": self.size, "data": self.data}
-            for i in range(count)]})
+        return CaptureResult.from_dict(
+            {
+                "shots": [
+                    {"index": 1, "handle": 0x10 + i, "filename": self.filename, "size": self.size, "data": self.data}
+                    for i in range(count)
+                ]
+            }
+        )
 
     def download(self, handle: int, **kw: Any) -> Download:
         return Download.from_dict({"handle": handle, "filename": self.filename, "size": self.size, "data": self.data})
 
     def describe(self, prop: str, **kw: Any) -> PropDesc:
-        return PropDesc.from_dict({"code": 0x500F, "name": "iso", "datatype": 6, "datatype_name": self.filename,
-                                   "writable": True, "current": {"value": 800, "label": "800"}, "form": "none"})
+        return PropDesc.from_dict(
+            {
+                "code": 0x500F,
+                "name": "iso",
+                "datatype": 6,
+                "datatype_name": self.filename,
+                "writable": True,
+                "current": {"value": 800, "label": "800"},
+                "form": "none",
+            }
+        )
 
     def close(self) -> None:
         pass

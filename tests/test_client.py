@@ -191,6 +191,7 @@ def test_events_after_snapshot_see_a_set(client: Client, daemon: Daemon) -> None
 def test_sequencer_detects_gaps() -> None:
     s = Sequencer()
     s.reset(10)
+
     def mk(n: int) -> Event:
         return Event(topic="x", seq=n)
 
@@ -236,7 +237,9 @@ def test_async_client(daemon: Daemon) -> None:
             # bytes as blob frames, concurrently with other requests, matched by id
             o = next(x for x in await c.objects() if not x.is_folder)
             seen: list[tuple[int, int]] = []
-            d, r = await asyncio.gather(c.download(o.handle, progress=lambda n, t: seen.append((n, t))), c.opreq(0x1015, (0xD228,)))
+            d, r = await asyncio.gather(
+                c.download(o.handle, progress=lambda n, t: seen.append((n, t))), c.opreq(0x1015, (0xD228,))
+            )
             assert isinstance(d.data, memoryview) and len(d.data) == o.size and d.data[:2] == b"\xff\xd8"
             assert d.filename == o.filename and r.code == 0x2001 and len(r.data) > 8
 
@@ -244,18 +247,58 @@ def test_async_client(daemon: Daemon) -> None:
 
 
 def test_public_surface() -> None:
-    assert sorted(ptpd_client.__all__) == sorted([
-        "DEFAULT_TIMEOUT", "AsyncClient", "AsyncEventStream", "AsyncFrameStream", "CameraInfo", "CaptureResult",
-        "Client", "ClientError", "CommandFailed", "CommandHelp", "DaemonUnavailable", "Download", "Event",
-        "EventStream", "Frame", "FrameStream", "Job", "JobUpdate", "LatestMailbox", "Lease", "LiveViewStatus",
-        "ObjectInfo", "OpResult", "Pong",
-        "PropDesc", "PropValue", "ProtocolMismatch", "RequestInterrupted", "RequestTimeout", "Shot", "Snapshot", "Status",
-        "Timeout",
-        "Version",
-        # the storage command's results, and many daemons as a rig
-        "StorageInfo", "StoreInfo", "CameraStatus", "ClockOffset", "Outcome", "Release", "Rig", "RigCamera", "RigFile",
-        "RigFileError", "RigShot", "describe_failure", "load_rig",
-    ])
+    assert sorted(ptpd_client.__all__) == sorted(
+        [
+            "DEFAULT_TIMEOUT",
+            "AsyncClient",
+            "AsyncEventStream",
+            "AsyncFrameStream",
+            "CameraInfo",
+            "CaptureResult",
+            "Client",
+            "ClientError",
+            "CommandFailed",
+            "CommandHelp",
+            "DaemonUnavailable",
+            "Download",
+            "Event",
+            "EventStream",
+            "Frame",
+            "FrameStream",
+            "Job",
+            "JobUpdate",
+            "LatestMailbox",
+            "Lease",
+            "LiveViewStatus",
+            "ObjectInfo",
+            "OpResult",
+            "Pong",
+            "PropDesc",
+            "PropValue",
+            "ProtocolMismatch",
+            "RequestInterrupted",
+            "RequestTimeout",
+            "Shot",
+            "Snapshot",
+            "Status",
+            "Timeout",
+            "Version",
+            # the storage command's results, and many daemons as a rig
+            "StorageInfo",
+            "StoreInfo",
+            "CameraStatus",
+            "ClockOffset",
+            "Outcome",
+            "Release",
+            "Rig",
+            "RigCamera",
+            "RigFile",
+            "RigFileError",
+            "RigShot",
+            "describe_failure",
+            "load_rig",
+        ]
+    )
     for name in ptpd_client.__all__:
         assert getattr(ptpd_client, name) is not None
 

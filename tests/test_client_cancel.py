@@ -73,8 +73,13 @@ def test_ctrl_c_in_a_blocking_capture_keeps_the_shots_taken(generic: Daemon, tmp
         c.set("delay", "2s")
         before = objects(c)
     out = tmp_path / "out"
-    p = subprocess.Popen([PYTHON, "-c", SCRIPT, str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=generic.full_env())
+    p = subprocess.Popen(
+        [PYTHON, "-c", SCRIPT, str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=generic.full_env(),
+    )
     try:
         assert p.stdout is not None and p.stdout.readline().strip() == "ready"
         time.sleep(3.0)
@@ -291,8 +296,13 @@ def test_ptpctl_says_when_a_capture_stopped_before_its_timeout(generic: Daemon, 
         c.set("delay", "5s")
         before = objects(c)
     out = tmp_path / "out"
-    p = subprocess.run([PYTHON, "-m", "ptpctl", "--timeout", "1", "capture", "3", "-o", str(out)],
-                       env=generic.full_env(), capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [PYTHON, "-m", "ptpctl", "--timeout", "1", "capture", "3", "-o", str(out)],
+        env=generic.full_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     time.sleep(1.0)
     with generic.client(timeout=10) as c:
         taken = objects(c) - before
@@ -300,5 +310,6 @@ def test_ptpctl_says_when_a_capture_stopped_before_its_timeout(generic: Daemon, 
     assert p.returncode == 105, p.stderr
     assert p.stderr.strip().splitlines()[-1] == (
         "ptpctl: error: capture stopped after 1 of 3 shot(s): the next one would have ended after the timeout "
-        "(1 s and 2 s a shot); give more --timeout")
+        "(1 s and 2 s a shot); give more --timeout"
+    )
     assert len(files) == taken == 1 and files[0].name in p.stdout

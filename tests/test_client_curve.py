@@ -24,8 +24,12 @@ PYTHON = sys.executable
 class CurveDaemon:
     def __init__(self, root: Path) -> None:
         for args in (["keys"], ["laptop", "--name", "laptop"], ["stranger", "--name", "stranger"]):
-            cp = subprocess.run([PYTHON, "-m", "ptpd", "keys", str(root / args[0]), *args[1:]],
-                                capture_output=True, text=True, timeout=30)
+            cp = subprocess.run(
+                [PYTHON, "-m", "ptpd", "keys", str(root / args[0]), *args[1:]],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             assert cp.returncode == 0, cp.stderr
         allowed = root / "clients.d"
         allowed.mkdir()
@@ -36,12 +40,29 @@ class CurveDaemon:
         p = free_port(3)
         ports = [p, p + 1, p + 2]
         self.endpoints = {n: f"tcp://127.0.0.1:{port}" for n, port in zip(("command", "event", "liveview"), ports)}
-        self.proc = Proc([
-            PYTHON, "-m", "ptpd", "run", "--simulate", "fuji",
-            "--command-endpoint", self.endpoints["command"], "--event-endpoint", self.endpoints["event"],
-            "--liveview-endpoint", self.endpoints["liveview"], "--state-dir", str(root / "state"),
-            "--curve-secret-key", str(root / "keys" / "server.key_secret"), "--curve-clients", str(allowed),
-        ], env={"PTPD_RUNTIME_DIR": str(root / "rt")})
+        self.proc = Proc(
+            [
+                PYTHON,
+                "-m",
+                "ptpd",
+                "run",
+                "--simulate",
+                "fuji",
+                "--command-endpoint",
+                self.endpoints["command"],
+                "--event-endpoint",
+                self.endpoints["event"],
+                "--liveview-endpoint",
+                self.endpoints["liveview"],
+                "--state-dir",
+                str(root / "state"),
+                "--curve-secret-key",
+                str(root / "keys" / "server.key_secret"),
+                "--curve-clients",
+                str(allowed),
+            ],
+            env={"PTPD_RUNTIME_DIR": str(root / "rt")},
+        )
 
     def client(self, key: Path | str | tuple[str, str], **kw: Any) -> Client:
         # only the command endpoint: the others are learned from the daemon, over CURVE
@@ -115,25 +136,45 @@ def test_unknown_key_is_refused_within_the_timeout(curved: CurveDaemon) -> None:
 
 def test_ptpctl_get_iso_with_keys_from_options_env_and_config(curved: CurveDaemon, tmp_path: Path) -> None:
     ep = ["--command-endpoint", curved.endpoints["command"]]
-    cp = _ptpctl(*ep, "--curve-server-key", str(curved.server_key), "--curve-client-key", str(curved.laptop), "get", "iso")
+    cp = _ptpctl(
+        *ep, "--curve-server-key", str(curved.server_key), "--curve-client-key", str(curved.laptop), "get", "iso"
+    )
     assert cp.returncode == 0, cp.stderr
     assert cp.stdout.strip()
-    cp = _ptpctl("--json", "get", "iso", env={
-        "PTPD_COMMAND_ENDPOINT": curved.endpoints["command"],
-        "PTPD_CURVE_SERVER_KEY": str(curved.server_key), "PTPD_CURVE_CLIENT_KEY": str(curved.laptop),
-    })
+    cp = _ptpctl(
+        "--json",
+        "get",
+        "iso",
+        env={
+            "PTPD_COMMAND_ENDPOINT": curved.endpoints["command"],
+            "PTPD_CURVE_SERVER_KEY": str(curved.server_key),
+            "PTPD_CURVE_CLIENT_KEY": str(curved.laptop),
+        },
+    )
     assert cp.returncode == 0, cp.stderr
     conf = tmp_path / "ptpctl.toml"
-    conf.write_text(f'[ptpctl]\ncommand_endpoint = "{curved.endpoints["command"]}"\n'
-                    f'curve_server_key = "{curved.server_key}"\ncurve_client_key = "{curved.laptop}"\n')
+    conf.write_text(
+        f'[ptpctl]\ncommand_endpoint = "{curved.endpoints["command"]}"\n'
+        f'curve_server_key = "{curved.server_key}"\ncurve_client_key = "{curved.laptop}"\n'
+    )
     cp = _ptpctl("--config", str(conf), "get", "iso")
     assert cp.returncode == 0, cp.stderr
 
 
 def test_ptpctl_unknown_key_exits_105_with_one_line(curved: CurveDaemon) -> None:
     t0 = time.monotonic()
-    cp = _ptpctl("--command-endpoint", curved.endpoints["command"], "--timeout", "2",
-                 "--curve-server-key", str(curved.server_key), "--curve-client-key", str(curved.stranger), "get", "iso")
+    cp = _ptpctl(
+        "--command-endpoint",
+        curved.endpoints["command"],
+        "--timeout",
+        "2",
+        "--curve-server-key",
+        str(curved.server_key),
+        "--curve-client-key",
+        str(curved.stranger),
+        "get",
+        "iso",
+    )
     assert time.monotonic() - t0 < 15
     assert cp.returncode == 105, cp.stderr
     lines = cp.stderr.strip().splitlines()
@@ -148,13 +189,24 @@ def test_plain_client_gets_nothing_from_a_curve_daemon(curved: CurveDaemon) -> N
 
 def test_bad_key_arguments_are_refused_before_connecting(curved: CurveDaemon, tmp_path: Path) -> None:
     with pytest.raises(ClientError, match="no secret-key"):
-        Client(curved.endpoints["command"], curve_server_key=curved.server_key,
-               curve_client_key=curved.laptop.with_suffix(".key"))  # the public half only
+        Client(
+            curved.endpoints["command"],
+            curve_server_key=curved.server_key,
+            curve_client_key=curved.laptop.with_suffix(".key"),
+        )  # the public half only
     with pytest.raises(ClientError, match="server's public key"):
         Client(curved.endpoints["command"], curve_client_key=curved.laptop)
     with pytest.raises(ClientError, match="z85"):
         Client(curved.endpoints["command"], curve_server_key="not-a-key", curve_client_key=curved.laptop)
-    cp = _ptpctl("--command-endpoint", curved.endpoints["command"], "--curve-server-key", str(tmp_path / "missing.key"),
-                 "--curve-client-key", str(curved.laptop), "get", "iso")
+    cp = _ptpctl(
+        "--command-endpoint",
+        curved.endpoints["command"],
+        "--curve-server-key",
+        str(tmp_path / "missing.key"),
+        "--curve-client-key",
+        str(curved.laptop),
+        "get",
+        "iso",
+    )
     assert cp.returncode == 104, cp.stderr
     assert len(cp.stderr.strip().splitlines()) == 1 and "missing.key" in cp.stderr

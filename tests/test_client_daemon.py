@@ -33,11 +33,27 @@ class Daemon:
         config = root / "ptpd.toml"
         # the scene is the Fuji body's (its live view); the generic body has none
         config.write_text(f'[simulate]\nsubject = "{subject}"\n' if vendor != "generic" else "")
-        self.proc = Proc([
-            PYTHON, "-m", "ptpd", "run", "--simulate", vendor, "--config", str(config),
-            "--command-endpoint", self.endpoints["command"], "--event-endpoint", self.endpoints["event"],
-            "--liveview-endpoint", self.endpoints["liveview"], "--state-dir", str(root / "state"), *extra,
-        ])
+        self.proc = Proc(
+            [
+                PYTHON,
+                "-m",
+                "ptpd",
+                "run",
+                "--simulate",
+                vendor,
+                "--config",
+                str(config),
+                "--command-endpoint",
+                self.endpoints["command"],
+                "--event-endpoint",
+                self.endpoints["event"],
+                "--liveview-endpoint",
+                self.endpoints["liveview"],
+                "--state-dir",
+                str(root / "state"),
+                *extra,
+            ]
+        )
         self.env = {
             "PTPD_COMMAND_ENDPOINT": self.endpoints["command"],
             "PTPD_EVENT_ENDPOINT": self.endpoints["event"],

@@ -23,7 +23,8 @@ def test_the_doc_has_examples() -> None:
 def test_example_runs(code: str, daemon: Daemon, tmp_path: Path) -> None:
     script = tmp_path / "example.py"
     script.write_text(code)
-    r = subprocess.run([sys.executable, str(script)], env=daemon.full_env(), capture_output=True, text=True,
-                       timeout=60, cwd=tmp_path)
+    r = subprocess.run(
+        [sys.executable, str(script)], env=daemon.full_env(), capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert r.returncode == 0, f"{code}\n--- stdout\n{r.stdout}\n--- stderr\n{r.stderr}"
     assert r.stdout.strip(), "an example prints what it did"

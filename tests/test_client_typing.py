@@ -36,7 +36,10 @@ def test_the_awaited_commands_are_the_command_methods() -> None:
         if inspect.isfunction(fn) and not name.startswith("_") and name != "request"
     }
     assert sorted(declared) == sorted(shared)
-    kinds: dict[object, str] = {inspect.Parameter.POSITIONAL_OR_KEYWORD: "positional", inspect.Parameter.KEYWORD_ONLY: "keyword"}
+    kinds: dict[object, str] = {
+        inspect.Parameter.POSITIONAL_OR_KEYWORD: "positional",
+        inspect.Parameter.KEYWORD_ONLY: "keyword",
+    }
     for name, fn in shared.items():
         sig = inspect.signature(fn)  # annotations are strings (postponed evaluation)
         expected = [

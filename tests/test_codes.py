@@ -33,8 +33,16 @@ REFERENCE = Path("/work/shared/reference/ptp.md")
 
 def test_there_are_enums() -> None:
     names = {e.__name__ for e in ALL_ENUMS}
-    assert {"OperationCode", "ResponseCode", "EventCode", "DevicePropCode", "DataType", "ObjectFormat",
-            "InitFailReason", "DataPhase"} <= names
+    assert {
+        "OperationCode",
+        "ResponseCode",
+        "EventCode",
+        "DevicePropCode",
+        "DataType",
+        "ObjectFormat",
+        "InitFailReason",
+        "DataPhase",
+    } <= names
 
 
 @pytest.mark.parametrize("cls", ALL_ENUMS, ids=lambda c: c.__name__)

@@ -87,7 +87,10 @@ def test_the_readmes_generic_ini_is_accepted_as_printed(tmp_path: Path) -> None:
     # camera stays a standard one, an EOS body gets its dialect)
     assert (cfg.vendor, cfg.host, cfg.camera_ports()) == ("auto", "192.168.0.1", (15740, 15740, 15740))
     assert (cfg.command_endpoint, cfg.event_endpoint, cfg.liveview_endpoint) == (
-        "tcp://127.0.0.1:15740", "tcp://127.0.0.1:15741", "tcp://127.0.0.1:15742")
+        "tcp://127.0.0.1:15740",
+        "tcp://127.0.0.1:15741",
+        "tcp://127.0.0.1:15742",
+    )
     assert cfg.warnings == ()
 
 
@@ -111,7 +114,7 @@ def test_quoted_and_spelled_booleans(tmp_path: Path, word: str) -> None:
 def test_false_booleans_and_bad_ones(tmp_path: Path) -> None:
     for word in ('"false"', "no", "OFF", "0"):
         assert parse_bool(word) is False
-    f = _ini(tmp_path, "[responder]\nhost = h\n[server]\nenabled = \"sometimes\"\n")
+    f = _ini(tmp_path, '[responder]\nhost = h\n[server]\nenabled = "sometimes"\n')
     with pytest.raises(ConfigError, match=r"\[server\] enabled.*not a boolean"):
         load_config({}, f, ENV)
 
@@ -144,7 +147,9 @@ def test_tcp_endpoint_ports_are_checked_at_load() -> None:
 
 
 def test_ini_keys_before_any_section_and_unknown_ones_are_ignored(tmp_path: Path) -> None:
-    f = _ini(tmp_path, "stray = 1\n[responder]\nhost = h\ncomm_data_port = 1\nport = 1\nport = 0x3d7c\n[other]\nx = y\n")
+    f = _ini(
+        tmp_path, "stray = 1\n[responder]\nhost = h\ncomm_data_port = 1\nport = 1\nport = 0x3d7c\n[other]\nx = y\n"
+    )
     cfg = load_config({}, f, ENV)
     assert cfg.host == "h" and cfg.port == 15740  # the last of a repeated key wins, as in go-ini
 
@@ -159,13 +164,14 @@ def test_ptpd_run_port_options_are_checked_when_read() -> None:
         assert run.make_context("run", [flag, "0x3d7c"]).params[flag[2:].replace("-", "_")] == 15740
         r = CliRunner().invoke(run, [flag, "99999", "--camera", "h"])
         assert r.exit_code == 2 and "99999" in r.output and "1-65535" in r.output
-    proc = subprocess.run([PYTHON, "-m", "ptpd", "run", "--camera", "127.0.0.1:99999"], capture_output=True, text=True,
-                          timeout=30)
+    proc = subprocess.run(
+        [PYTHON, "-m", "ptpd", "run", "--camera", "127.0.0.1:99999"], capture_output=True, text=True, timeout=30
+    )
     assert proc.returncode == 102 and "out of range" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_ptpd_run_f_refuses_an_unusable_server_port_with_one_line(tmp_path: Path) -> None:
-    f = _ini(tmp_path, "[responder]\nhost = 127.0.0.1\n[server]\nenabled = \"true\"\nport = 65535\n")
+    f = _ini(tmp_path, '[responder]\nhost = 127.0.0.1\n[server]\nenabled = "true"\nport = 65535\n')
     r = subprocess.run([PYTHON, "-m", "ptpd", "run", "-f", str(f)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 102 and "Traceback" not in r.stderr
     assert r.stderr.count("\n") == 1 and "[server] port = 65535" in r.stderr
@@ -179,18 +185,28 @@ def test_ptpd_run_and_ptpctl_share_one_ini_with_f(tmp_path: Path) -> None:
     text = README_FUJI.replace("port = 15740", f"port = {port}").replace('vendor = "fuji"', 'vendor = "nikon"')
     f = _ini(tmp_path, text, "old.conf")
     env = {**os.environ, "PTPD_RUNTIME_DIR": str(tmp_path / "run")}  # nothing listens at the defaults
-    d = Proc([PYTHON, "-m", "ptpd", "run", "-f", str(f), "--simulate", "generic", "--state-dir", str(tmp_path / "s")], env=env)
+    d = Proc(
+        [PYTHON, "-m", "ptpd", "run", "-f", str(f), "--simulate", "generic", "--state-dir", str(tmp_path / "s")],
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 40
         while True:
-            r = subprocess.run([PYTHON, "-m", "ptpctl", "-f", str(f), "--json", "status"], capture_output=True,
-                               text=True, timeout=30, env=env)
+            r = subprocess.run(
+                [PYTHON, "-m", "ptpctl", "-f", str(f), "--json", "status"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                env=env,
+            )
             if r.returncode == 0 and json.loads(r.stdout)["connection"] == "connected":
                 break
             assert d.popen.poll() is None and time.monotonic() < deadline, r.stderr
             time.sleep(0.2)
         assert json.loads(r.stdout)["vendor"] == "generic"
-        no_file = subprocess.run([PYTHON, "-m", "ptpctl", "status"], capture_output=True, text=True, timeout=30, env=env)
+        no_file = subprocess.run(
+            [PYTHON, "-m", "ptpctl", "status"], capture_output=True, text=True, timeout=30, env=env
+        )
         assert no_file.returncode == 105  # it was the file that led ptpctl there
     finally:
         assert d.stop() == 0
@@ -238,8 +254,14 @@ def test_old_scripts_json_words_against_the_daemon(daemon: Daemon) -> None:
     assert pretty.stdout.startswith("{\n  ") and json.loads(pretty.stdout)["code"] == 0x5005  # indented in a pipe
     state = ptpctl(daemon, "state", "json")
     assert state.returncode == 0 and isinstance(json.loads(state.stdout), list)
-    shell = subprocess.run([PYTHON, "-m", "ptpctl", "shell"], input="info json pretty\nstate json\n", capture_output=True,
-                           text=True, env=daemon.full_env(), timeout=30)
+    shell = subprocess.run(
+        [PYTHON, "-m", "ptpctl", "shell"],
+        input="info json pretty\nstate json\n",
+        capture_output=True,
+        text=True,
+        env=daemon.full_env(),
+        timeout=30,
+    )
     assert shell.returncode == 0, shell.stderr
     assert shell.stdout.startswith("{\n") and '"model": "X-T1"' in shell.stdout
 

@@ -91,9 +91,7 @@ def test_full_session(split):
     assert req.transaction_id == 2 and req.data_phase == 2
     assert got == [ev.OperationResponse(0x2001, 2)]
     req, got = p.transact(0x100E, (0, 0))
-    assert p.to_initiator(ev.Event(0x4002, req.transaction_id, (99,)), cmd=False) == [
-        ev.Event(0x4002, 3, (99,))
-    ]
+    assert p.to_initiator(ev.Event(0x4002, req.transaction_id, (99,)), cmd=False) == [ev.Event(0x4002, 3, (99,))]
     assert p.to_initiator(ev.Event(0x400D, 3), cmd=False) == [ev.Event(0x400D, 3)]
     # an error before the data phase: response only
     req, got = p.transact(0x1009, (12345,), response=0x2009)
@@ -249,8 +247,7 @@ def test_initiator_data_out_chunking():
     i.send(req)
     wire = i.send(ev.DataOut(0, b"0123456789"))
     assert wire == b"".join(
-        p.encode()
-        for p in [pk.StartData(0, 10), pk.Data(0, b"0123"), pk.Data(0, b"4567"), pk.EndData(0, b"89")]
+        p.encode() for p in [pk.StartData(0, 10), pk.Data(0, b"0123"), pk.Data(0, b"4567"), pk.EndData(0, b"89")]
     )
     with pytest.raises(LocalProtocolError):  # one data phase only
         i.send(ev.DataOut(0, b""))

@@ -126,7 +126,9 @@ class FakeCamera(Camera):
 
     async def info(self) -> CameraInfo:
         self._check()
-        return CameraInfo("generic", "Fake", "FakeCam 1", "1.0", serial="42", operations=(0x1001, 0x100E), properties=(0x500F, 0x5005))
+        return CameraInfo(
+            "generic", "Fake", "FakeCam 1", "1.0", serial="42", operations=(0x1001, 0x100E), properties=(0x500F, 0x5005)
+        )
 
     async def property_names(self) -> list[str]:
         self._check()
@@ -134,7 +136,11 @@ class FakeCamera(Camera):
 
     def _resolve(self, prop: str | int) -> str:
         for name, (code, _) in PROPS.items():
-            if prop == name or prop == code or (isinstance(prop, str) and prop.lower() in (f"0x{code:04x}", f"{code:04x}")):
+            if (
+                prop == name
+                or prop == code
+                or (isinstance(prop, str) and prop.lower() in (f"0x{code:04x}", f"{code:04x}"))
+            ):
                 return name
         raise ValueError(f"unknown property {prop!r}; known: {', '.join(PROPS)}")
 
@@ -161,7 +167,9 @@ class FakeCamera(Camera):
         for raw, label in table:
             if value in (raw, label, str(raw)):
                 self.world.values[name] = raw
-                self._events.put_nowait(CameraEvent("property_changed", 0x4006, (PROPS[name][0],), time=time.monotonic()))
+                self._events.put_nowait(
+                    CameraEvent("property_changed", 0x4006, (PROPS[name][0],), time=time.monotonic())
+                )
                 return self._pv(name)
         raise ValueError(f"{name} {value!r} not allowed; allowed: {', '.join(lbl for _, lbl in table)}")
 
@@ -211,7 +219,13 @@ class FakeCamera(Camera):
             if not params or params[0] not in self.world.objects:
                 return RawResult(0x2009, (), b"")  # InvalidObjectHandle
             o = self.world.objects[params[0]][0]
-            return RawResult(0x2001, (), ObjectInfo(storage_id=o.storage_id, object_format=o.format, object_compressed_size=o.size, filename=o.filename).encode())
+            return RawResult(
+                0x2001,
+                (),
+                ObjectInfo(
+                    storage_id=o.storage_id, object_format=o.format, object_compressed_size=o.size, filename=o.filename
+                ).encode(),
+            )
         return RawResult(0x2005, params, b"")  # OperationNotSupported
 
     async def events(self) -> AsyncGenerator[CameraEvent, None]:
@@ -287,7 +301,9 @@ class Client:
         frames = await asyncio.wait_for(self.sock.recv_multipart(), timeout)
         return bus.unpack(frames[-1])
 
-    async def call(self, cmd: str, args: dict[str, Any] | None = None, id: Any = None, timeout: float = 5.0) -> dict[str, Any]:
+    async def call(
+        self, cmd: str, args: dict[str, Any] | None = None, id: Any = None, timeout: float = 5.0
+    ) -> dict[str, Any]:
         rid = await self.send(cmd, args, id)
         reply = await self.recv(timeout)
         assert reply["id"] == rid
@@ -324,7 +340,9 @@ def run(coro: Any) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def connected(tmp_path: Path, world: World, **flags: Any) -> AsyncIterator[tuple[Daemon, dict[str, str], zmq.asyncio.Context, Client]]:
+async def connected(
+    tmp_path: Path, world: World, **flags: Any
+) -> AsyncIterator[tuple[Daemon, dict[str, str], zmq.asyncio.Context, Client]]:
     """The daemon on ``world`` and a client that has seen it connect; every socket made on
     the yielded context is closed at the end, whatever the test did."""
     ctx = zmq.asyncio.Context()
@@ -355,7 +373,9 @@ def test_every_command_answers(tmp_path: Path) -> None:
             assert (await c.ok("info"))["model"] == "FakeCam 1"
             assert (await c.ok("properties"))["names"] == ["iso", "whitebalance"]
             desc = await c.ok("describe", {"prop": "0x500F"})
-            assert desc["name"] == "iso" and desc["form"] == "enum" and {"value": 800, "label": "800"} in desc["allowed"]
+            assert (
+                desc["name"] == "iso" and desc["form"] == "enum" and {"value": 800, "label": "800"} in desc["allowed"]
+            )
             assert (await c.ok("get", {"prop": "iso"}))["label"] == "200"
             assert (await c.ok("set", {"prop": "iso", "value": "800"}))["value"] == 800
             assert (await c.ok("get", {"prop": 0x500F}))["label"] == "800"
@@ -421,21 +441,29 @@ def test_binary_results_travel_as_blob_frames_when_asked(tmp_path: Path) -> None
             assert len(frames) == 2 and bus.unpack(frames[1])["result"]["data"] == image
 
             # capture with download and preview: two blobs per shot, in order
-            await c.sock.send_multipart([b"", *bus.encode_request_frames("c1", "capture", {"count": 2, "download": True, "preview": True})])
+            await c.sock.send_multipart(
+                [b"", *bus.encode_request_frames("c1", "capture", {"count": 2, "download": True, "preview": True})]
+            )
             frames = await asyncio.wait_for(c.sock.recv_multipart(), 5)
             shots = bus.unpack(frames[1])["result"]["shots"]
             refs = [(s["data"]["$blob"], s["preview"]["$blob"]) for s in shots]
-            assert sorted(i for pair in refs for i in pair) == [0, 1, 2, 3] and len(frames) == 6  # numbered as they appear
+            assert (
+                sorted(i for pair in refs for i in pair) == [0, 1, 2, 3] and len(frames) == 6
+            )  # numbered as they appear
             for s, (di, pi) in zip(shots, refs):
                 assert frames[2 + di] == world.objects[s["handle"]][1] and frames[2 + pi] == JPEG
             # a retry is answered from the reply cache with the same frames; no second shot
             shutter = world.shutter
-            await c.sock.send_multipart([b"", *bus.encode_request_frames("c1", "capture", {"count": 2, "download": True, "preview": True})])
+            await c.sock.send_multipart(
+                [b"", *bus.encode_request_frames("c1", "capture", {"count": 2, "download": True, "preview": True})]
+            )
             again = await asyncio.wait_for(c.sock.recv_multipart(), 5)
             assert again == frames and world.shutter == shutter
 
             # a request carries its bytes as a blob frame; opreq data comes back as one
-            await c.sock.send_multipart([b"", *bus.encode_request_frames("o1", "opreq", {"code": 0x1001, "data": b"\x07\x08"})])
+            await c.sock.send_multipart(
+                [b"", *bus.encode_request_frames("o1", "opreq", {"code": 0x1001, "data": b"\x07\x08"})]
+            )
             frames = await asyncio.wait_for(c.sock.recv_multipart(), 5)
             assert len(frames) == 3 and frames[2] == b"\x64\x00\x07\x08"
             assert bus.unpack(frames[1])["result"]["data"] == {"$blob": 0}
@@ -502,7 +530,9 @@ def test_malformed_input_gets_errors_and_daemon_keeps_serving(tmp_path: Path) ->
             r = await c.recv()
             assert r["id"] == 10 and r["error"]["code"] == "bad_request" and "not referred to" in r["error"]["message"]
             # a reference to a blob frame that is not there
-            await c.sock.send_multipart([b"", bus.pack({"id": 11, "cmd": "opreq", "args": {"code": 0x1001, "data": {"$blob": 1}}}), b"x"])
+            await c.sock.send_multipart(
+                [b"", bus.pack({"id": 11, "cmd": "opreq", "args": {"code": 0x1001, "data": {"$blob": 1}}}), b"x"]
+            )
             r = await c.recv()
             assert r["id"] == 11 and r["error"]["code"] == "bad_request" and "out of range" in r["error"]["message"]
             # a bare DEALER without the delimiter works too
@@ -565,7 +595,10 @@ def test_two_clients_at_once_get_their_own_replies(tmp_path: Path) -> None:
             clients = [first, Client(ctx, eps["command"])]
 
             async def work(c: Client, n: int) -> list[Any]:
-                ids = [await c.send("get" if i % 2 else "ping", {"prop": "iso"} if i % 2 else {}, id=f"{n}-{i}") for i in range(40)]
+                ids = [
+                    await c.send("get" if i % 2 else "ping", {"prop": "iso"} if i % 2 else {}, id=f"{n}-{i}")
+                    for i in range(40)
+                ]
                 replies = [await c.recv() for _ in ids]
                 return [r["id"] for r in replies if r["ok"]]
 
@@ -744,7 +777,9 @@ def test_the_echo_of_our_own_set_is_not_re_read_but_a_real_change_is(tmp_path: P
             assert world.gets == gets, "the echo of our own set was re-read"
             # the same property changed on the camera itself (a dial): read and published
             world.values["iso"] = 400
-            world.cameras[-1]._events.put_nowait(CameraEvent("property_changed", 0x4006, (0x500F,), time=time.monotonic()))
+            world.cameras[-1]._events.put_nowait(
+                CameraEvent("property_changed", 0x4006, (0x500F,), time=time.monotonic())
+            )
             topic, meta = await asyncio.wait_for(sub.recv_multipart(), 2)
             assert bus.unpack(meta)["value"] == 400
             assert world.gets == gets + 1

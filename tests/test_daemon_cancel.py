@@ -105,7 +105,9 @@ def test_cancel_stops_a_capture_after_the_shot_in_progress_and_saves_it(generic:
     assert all(f.read_bytes()[:2] == b"\xff\xd8" and f.read_bytes()[-2:] == b"\xff\xd9" for f in files)
     time.sleep(2.5)  # a third shot on its self-timer would have been added by now
     assert count_objects(c) - before == len(files) == 2
-    print(f"cancel answered in {answered * 1000:.1f} ms, ping in {ping * 1000:.1f} ms, capture replied {took:.2f} s after it began")
+    print(
+        f"cancel answered in {answered * 1000:.1f} ms, ping in {ping * 1000:.1f} ms, capture replied {took:.2f} s after it began"
+    )
 
 
 def test_a_queued_request_never_starts_and_cancel_says_what_it_found(generic: Daemon) -> None:

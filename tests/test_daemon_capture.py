@@ -63,12 +63,19 @@ class ScriptedCamera(FakeCamera):
 
 
 @contextlib.asynccontextmanager
-async def scripted(tmp_path: Path, script: list[str]) -> AsyncIterator[tuple[World, Client, Daemon, zmq.asyncio.Context]]:
+async def scripted(
+    tmp_path: Path, script: list[str]
+) -> AsyncIterator[tuple[World, Client, Daemon, zmq.asyncio.Context]]:
     world = World()
     eps = {k: f"ipc://{tmp_path}/run/{k}" for k in ("command", "event", "liveview")}
     cfg = load_config(
-        {"host": "fake", "state_dir": str(tmp_path / "state"), "command_endpoint": eps["command"],
-         "event_endpoint": eps["event"], "liveview_endpoint": eps["liveview"]},
+        {
+            "host": "fake",
+            "state_dir": str(tmp_path / "state"),
+            "command_endpoint": eps["command"],
+            "event_endpoint": eps["event"],
+            "liveview_endpoint": eps["liveview"],
+        },
         environ={},
     )
     d = Daemon(cfg, lambda: ScriptedCamera(world, script))
@@ -161,7 +168,9 @@ def test_each_shot_is_announced(tmp_path: Path) -> None:
             reply = await c.recv()
             assert reply["ok"]
             assert [(m["id"], m["index"], m["count"]) for m in done] == [(rid, 1, 2), (rid, 2, 2)]
-            assert [(m["handle"], m["filename"]) for m in done] == [(s["handle"], s["filename"]) for s in reply["result"]["shots"]]
+            assert [(m["handle"], m["filename"]) for m in done] == [
+                (s["handle"], s["filename"]) for s in reply["result"]["shots"]
+            ]
 
     run(body())
 

@@ -52,7 +52,7 @@ def test_precedence_flags_over_file_over_env_over_defaults(tmp_path: Path) -> No
     f.write_text(
         '[camera]\nhost = "10.0.0.2"\nvendor = "fuji"\nkeepalive = 3\n'
         '[initiator]\nname = "from-file"\n[daemon]\nlog_level = "debug"\n'
-        '[simulate]\nfps = 12\n'
+        "[simulate]\nfps = 12\n"
     )
     env = {**ENV, "PTPD_CAMERA": "10.0.0.1", "PTPD_NAME": "from-env", "PTPD_TIMEOUT": "4", "PTPD_LOG_LEVEL": "error"}
     cfg = load_config({"name": "from-flag"}, f, env)
@@ -81,8 +81,8 @@ def test_ptp_ip_tool_ini(tmp_path: Path) -> None:
     # the README's Fuji example of the ptp-ip tool (ptp-ip-tool.md §3)
     f = tmp_path / "fuji.ini"
     f.write_text(
-        "; my camera\n[initiator]\nfriendly_name = \"ptpd test\"\nguid = \"cf2ad9bd-8a9b-4a2c-a1b3-2d1c3a4b5c6d\"\n"
-        "[responder]\nvendor = \"fuji\"\nhost = 192.168.0.1\ncmd_data_port = 55740\nevent_port = 0xD9A5\n"
+        '; my camera\n[initiator]\nfriendly_name = "ptpd test"\nguid = "cf2ad9bd-8a9b-4a2c-a1b3-2d1c3a4b5c6d"\n'
+        '[responder]\nvendor = "fuji"\nhost = 192.168.0.1\ncmd_data_port = 55740\nevent_port = 0xD9A5\n'
         "stream_port = 55742\ncomm_data_port = 1\n"
         "[server]\nenabled = true\naddress = 127.0.0.1\nport = 15740\n"
     )
@@ -103,7 +103,9 @@ def test_ptp_ip_tool_ini(tmp_path: Path) -> None:
 def test_default_endpoints_and_event_pairing() -> None:
     cfg = load_config({"host": "h"}, environ=ENV)
     assert cfg.command_endpoint.startswith("ipc://") and cfg.command_endpoint.endswith("/command")
-    cfg = load_config({"host": "h", "command_endpoint": "tcp://127.0.0.1:7000", "event_endpoint": "tcp://127.0.0.1:7001"}, environ=ENV)
+    cfg = load_config(
+        {"host": "h", "command_endpoint": "tcp://127.0.0.1:7000", "event_endpoint": "tcp://127.0.0.1:7001"}, environ=ENV
+    )
     assert cfg.liveview_endpoint == "tcp://127.0.0.1:7002"
     with pytest.raises(ConfigError, match="without --event-endpoint"):
         load_config({"host": "h", "command_endpoint": "tcp://127.0.0.1:7000"}, environ=ENV)
@@ -136,7 +138,12 @@ def test_guid_is_made_once_and_kept(tmp_path: Path) -> None:
 def test_ipc_directory_is_private(tmp_path: Path) -> None:
     run = tmp_path / "a" / "run"
     cfg = load_config(
-        {"host": "h", "command_endpoint": f"ipc://{run}/c", "event_endpoint": f"ipc://{run}/e", "liveview_endpoint": f"ipc://{run}/l"},
+        {
+            "host": "h",
+            "command_endpoint": f"ipc://{run}/c",
+            "event_endpoint": f"ipc://{run}/e",
+            "liveview_endpoint": f"ipc://{run}/l",
+        },
         environ=ENV,
     )
     old = os.umask(0o022)
@@ -176,7 +183,10 @@ def test_sd_notify_status_follows_the_connection(tmp_path: Path) -> None:
         ("connecting", ""),
         ("disconnected", "CameraDisconnected: cannot connect to 127.0.0.1:55740; retrying in 2.00s"),
         ("connecting", "attempt 2"),  # leaves "reconnecting" up
-        ("disconnected", "CameraDisconnected: cannot connect to 127.0.0.1:55740; retrying in 2.00s"),  # the same: said once
+        (
+            "disconnected",
+            "CameraDisconnected: cannot connect to 127.0.0.1:55740; retrying in 2.00s",
+        ),  # the same: said once
         ("disconnected", "TimeoutError: no answer; retrying in 0.50s"),
         ("connecting", "attempt 3"),
         ("pairing", "accept ptpd on the camera"),
@@ -214,7 +224,12 @@ def test_existing_runtime_dir_is_tightened(tmp_path: Path) -> None:
     run.mkdir()
     os.chmod(run, 0o777)
     cfg = load_config(
-        {"host": "h", "command_endpoint": f"ipc://{run}/c", "event_endpoint": f"ipc://{run}/e", "liveview_endpoint": f"ipc://{run}/l"},
+        {
+            "host": "h",
+            "command_endpoint": f"ipc://{run}/c",
+            "event_endpoint": f"ipc://{run}/e",
+            "liveview_endpoint": f"ipc://{run}/l",
+        },
         environ=ENV,
     )
     ensure_ipc_dirs(cfg)

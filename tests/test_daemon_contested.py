@@ -54,7 +54,10 @@ def test_two_daemons_on_one_camera_back_off_and_say_why(tmp_path: Path) -> None:
         assert told, "neither daemon said another initiator takes the camera"
         (i, detail), *_ = told.items()
         assert daemons[i].c.ok("status")["detail"].startswith("another initiator seems to be taking the camera")
-        assert f"{CONTESTED_AFTER} times in a row within {CONTESTED_WITHIN:g} s of connecting, backing off; retrying in" in detail
+        assert (
+            f"{CONTESTED_AFTER} times in a row within {CONTESTED_WITHIN:g} s of connecting, backing off; retrying in"
+            in detail
+        )
         # from now on, they no longer take the camera from each other four times a second
         before = [d.c.ok("status")["reconnects"] for d in daemons]
         window = 10.0
@@ -86,8 +89,15 @@ def test_a_camera_that_refuses_a_second_initiator_as_busy(tmp_path: Path) -> Non
         run = tmp_path / "run"
         eps = {k: f"ipc://{run}/{k}" for k in ("command", "event", "liveview")}
         cfg = load_config(
-            {"host": "127.0.0.1", "port": sim.port, "state_dir": str(tmp_path / "state"), "command_endpoint": eps["command"],
-             "event_endpoint": eps["event"], "liveview_endpoint": eps["liveview"], "keepalive": 0.0},
+            {
+                "host": "127.0.0.1",
+                "port": sim.port,
+                "state_dir": str(tmp_path / "state"),
+                "command_endpoint": eps["command"],
+                "event_endpoint": eps["event"],
+                "liveview_endpoint": eps["liveview"],
+                "keepalive": 0.0,
+            },
             environ={},
         )
         d = InProcess(cfg)
@@ -117,8 +127,12 @@ def test_the_backoff_rules() -> None:
     # sessions the camera closes right after connecting: the third starts the long waits
     waits = [b.session_ended(0.4, closed_by_camera=True) for _ in range(CONTESTED_AFTER + 5)]
     assert [w for w, _ in waits[: CONTESTED_AFTER - 1]] == [0.25] * (CONTESTED_AFTER - 1)
-    assert [w for w, _ in waits[CONTESTED_AFTER - 1 :]] == [CONTESTED_MIN * 2**k for k in range(4)] + [CONTESTED_MAX] * 2
-    assert all(why is None for _, why in waits[: CONTESTED_AFTER - 1]) and all(why for _, why in waits[CONTESTED_AFTER - 1 :])
+    assert [w for w, _ in waits[CONTESTED_AFTER - 1 :]] == [CONTESTED_MIN * 2**k for k in range(4)] + [
+        CONTESTED_MAX
+    ] * 2
+    assert all(why is None for _, why in waits[: CONTESTED_AFTER - 1]) and all(
+        why for _, why in waits[CONTESTED_AFTER - 1 :]
+    )
     # a session that lasted ends it; so does a loss that was not the camera closing idle
     assert b.session_ended(CONTESTED_WITHIN + 1, closed_by_camera=True) == (0.25, None) and not b.contested
     for _ in range(CONTESTED_AFTER + 2):

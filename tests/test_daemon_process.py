@@ -56,7 +56,14 @@ def daemon_env(tmp_path: Path) -> dict[str, str]:
 
 
 def endpoint_args(eps: dict[str, str]) -> list[str]:
-    return ["--command-endpoint", eps["command"], "--event-endpoint", eps["event"], "--liveview-endpoint", eps["liveview"]]
+    return [
+        "--command-endpoint",
+        eps["command"],
+        "--event-endpoint",
+        eps["event"],
+        "--liveview-endpoint",
+        eps["liveview"],
+    ]
 
 
 def notes_until(nsock: socket.socket, done: Callable[[bytes], bool], timeout: float = 10.0) -> list[bytes]:
@@ -103,7 +110,9 @@ def test_ready_watchdog_not_connected_and_sigterm(tmp_path: Path, spawn: Any, ip
         got += notes_until(nsock, lambda m: m.startswith(b"STATUS=reconnecting"))
         statuses = [m.decode() for m in got if m.startswith(b"STATUS=")]
         assert statuses[0] == "STATUS=connecting to the camera", statuses
-        assert re.fullmatch(rf"STATUS=reconnecting in 0\.\d+ s: .*cannot connect to 127\.0\.0\.1:{nobody}.*", statuses[-1]), statuses
+        assert re.fullmatch(
+            rf"STATUS=reconnecting in 0\.\d+ s: .*cannot connect to 127\.0\.0\.1:{nobody}.*", statuses[-1]
+        ), statuses
         st = c.ok("status")
         assert st["connection"] in ("connecting", "disconnected")
         t0 = time.monotonic()
@@ -111,7 +120,9 @@ def test_ready_watchdog_not_connected_and_sigterm(tmp_path: Path, spawn: Any, ip
         assert e["error"]["code"] == "not_connected" and time.monotonic() - t0 < 1.0
         assert (tmp_path / "state" / "ptpd" / "guid").is_file()
         # a second daemon on the same endpoints refuses instead of stealing them
-        second = spawn([PTPD, "run", "--camera", f"127.0.0.1:{nobody}", *endpoint_args(ipc_endpoints)], env=daemon_env(tmp_path))
+        second = spawn(
+            [PTPD, "run", "--camera", f"127.0.0.1:{nobody}", *endpoint_args(ipc_endpoints)], env=daemon_env(tmp_path)
+        )
         assert second.popen.wait(10) == 1
         assert "in use" in second.output()[1]
         assert c.ok("ping")["pong"]
@@ -143,8 +154,10 @@ def test_status_follows_the_camera_link(tmp_path: Path, spawn: Any, ipc_endpoint
     notify_path = str(tmp_path / "notify")
     nsock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     nsock.bind(notify_path)
-    proc = spawn([PTPD, "run", "--simulate", "fuji", "--keepalive", "0", *endpoint_args(ipc_endpoints)],
-                 env={**daemon_env(tmp_path), "NOTIFY_SOCKET": notify_path})
+    proc = spawn(
+        [PTPD, "run", "--simulate", "fuji", "--keepalive", "0", *endpoint_args(ipc_endpoints)],
+        env={**daemon_env(tmp_path), "NOTIFY_SOCKET": notify_path},
+    )
     ctx = zmq.Context()
     try:
         got = notes_until(nsock, lambda m: m.startswith(b"STATUS=connected"), timeout=30)
@@ -166,7 +179,16 @@ def test_status_follows_the_camera_link(tmp_path: Path, spawn: Any, ipc_endpoint
 def test_refuses_tcp_beyond_loopback_without_curve(tmp_path: Path, spawn: Any) -> None:
     p = free_port(3)
     proc = spawn(
-        [PTPD, "run", "--camera", "127.0.0.1", "--command-endpoint", f"tcp://0.0.0.0:{p}", "--event-endpoint", f"tcp://0.0.0.0:{p + 1}"],
+        [
+            PTPD,
+            "run",
+            "--camera",
+            "127.0.0.1",
+            "--command-endpoint",
+            f"tcp://0.0.0.0:{p}",
+            "--event-endpoint",
+            f"tcp://0.0.0.0:{p + 1}",
+        ],
         env=daemon_env(tmp_path),
     )
     assert proc.popen.wait(10) == 102
@@ -177,7 +199,11 @@ def test_refuses_tcp_beyond_loopback_without_curve(tmp_path: Path, spawn: Any) -
 def test_curve_allows_known_client_key_only(tmp_path: Path, spawn: Any) -> None:
     keys = tmp_path / "keys"
     clients = tmp_path / "clients.d"
-    for args in ([str(keys)], [str(tmp_path / "laptop"), "--name", "laptop"], [str(tmp_path / "stranger"), "--name", "stranger"]):
+    for args in (
+        [str(keys)],
+        [str(tmp_path / "laptop"), "--name", "laptop"],
+        [str(tmp_path / "stranger"), "--name", "stranger"],
+    ):
         proc = spawn([PTPD, "keys", *args])
         assert proc.popen.wait(10) == 0, proc.output()
     clients.mkdir()
@@ -189,9 +215,18 @@ def test_curve_allows_known_client_key_only(tmp_path: Path, spawn: Any) -> None:
     p = free_port(3)
     proc = spawn(
         [
-            PTPD, "run", "--camera", f"127.0.0.1:{free_port()}",
-            "--command-endpoint", f"tcp://127.0.0.1:{p}", "--event-endpoint", f"tcp://127.0.0.1:{p + 1}",
-            "--curve-secret-key", str(keys / "server.key_secret"), "--curve-clients", str(clients),
+            PTPD,
+            "run",
+            "--camera",
+            f"127.0.0.1:{free_port()}",
+            "--command-endpoint",
+            f"tcp://127.0.0.1:{p}",
+            "--event-endpoint",
+            f"tcp://127.0.0.1:{p + 1}",
+            "--curve-secret-key",
+            str(keys / "server.key_secret"),
+            "--curve-clients",
+            str(clients),
         ],
         env=daemon_env(tmp_path),
     )
@@ -200,7 +235,9 @@ def test_curve_allows_known_client_key_only(tmp_path: Path, spawn: Any) -> None:
 
         def client(name: str) -> Raw:
             pub, sec = zmq.auth.load_certificate(str(tmp_path / name / f"{name}.key_secret"))
-            return Raw(ctx, f"tcp://127.0.0.1:{p}", curve_serverkey=server_public, curve_publickey=pub, curve_secretkey=sec)
+            return Raw(
+                ctx, f"tcp://127.0.0.1:{p}", curve_serverkey=server_public, curve_publickey=pub, curve_secretkey=sec
+            )
 
         good = client("laptop")
         wait_ping(good, proc)

@@ -27,6 +27,7 @@ from test_daemon_process import PTPD, Raw, daemon_env, endpoint_args, wait_ping
 def needs_generic() -> None:
     pytest.importorskip("ptpd.camera.generic", reason="GenericCamera not there yet")
 
+
 pytestmark = pytest.mark.timeout(60)
 
 

@@ -40,7 +40,9 @@ def test_an_exposure_bias_between_allowed_steps_is_refused_not_rounded(daemon: t
 
 
 @pytest.mark.parametrize(("given", "label"), [("0.3", "1/3"), ("-1.7", "-1 2/3"), ("+2/3", "2/3"), ("-1", "-1")])
-def test_an_exposure_bias_a_camera_shows_as_a_third_is_that_third(daemon: tuple[str, Daemon], given: str, label: str) -> None:
+def test_an_exposure_bias_a_camera_shows_as_a_third_is_that_third(
+    daemon: tuple[str, Daemon], given: str, label: str
+) -> None:
     vendor, d = daemon
     got = d.c.ok("set", {"prop": "exp-bias", "value": given})["label"]
     assert got.lstrip("+") == label, got

@@ -29,8 +29,9 @@ MODEL = "Evil\x1b[31mCam\x9b1m"
 
 
 def ptpctl(d: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ptpctl_cmd(), *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **d.client_env})
+    return subprocess.run(
+        [*ptpctl_cmd(), *args], capture_output=True, text=True, timeout=60, env={**os.environ, **d.client_env}
+    )
 
 
 def test_printable_escapes_only_what_a_terminal_obeys() -> None:
@@ -53,8 +54,10 @@ def daemon_on_a_hostile_card(tmp_path: Path):
 
         def add() -> list[int]:
             with dev.lock:
-                return [dev.store.add_file(STORAGE, dev.photo_folder, name, jpeg((20 * i, 80, 160))).handle
-                        for i, name in enumerate((HOSTILE, "IMG_0002.JPG", "IMG_0003.JPG"))]
+                return [
+                    dev.store.add_file(STORAGE, dev.photo_folder, name, jpeg((20 * i, 80, 160))).handle
+                    for i, name in enumerate((HOSTILE, "IMG_0002.JPG", "IMG_0003.JPG"))
+                ]
 
         handles = sim.call(add)
         d = Daemon(tmp_path / "d", DaemonOptions(simulate=None, camera=f"127.0.0.1:{sim.port}"))
@@ -79,6 +82,7 @@ def test_ls_and_info_show_camera_strings_escaped(daemon_on_a_hostile_card) -> No
 def test_wiping_the_card_takes_the_word_all(daemon_on_a_hostile_card) -> None:
     d, handles = daemon_on_a_hostile_card
     with d.client() as c:
+
         def files() -> list[int]:
             return [o["handle"] for o in c.result("objects", timeout=20)["objects"] if not o["is_folder"]]
 

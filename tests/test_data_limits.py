@@ -54,7 +54,10 @@ def get_object(i: InitiatorConnection, limit: int) -> None:
 def next_transaction_works(i: InitiatorConnection) -> None:
     req = i.request(OperationCode.GetStorageIDs)
     i.send(req)
-    i.receive_data(pk.StartData(req.transaction_id, 8).encode() + pk.EndData(req.transaction_id, b"\x01\x00\x00\x00\x01\x00\x01\x00").encode())
+    i.receive_data(
+        pk.StartData(req.transaction_id, 8).encode()
+        + pk.EndData(req.transaction_id, b"\x01\x00\x00\x00\x01\x00\x01\x00").encode()
+    )
     i.receive_data(pk.OperationResponse(0x2001, req.transaction_id).encode())
     assert i.next_event() == ev.DataIn(req.transaction_id, b"\x01\x00\x00\x00\x01\x00\x01\x00")
     assert i.next_event() == ev.OperationResponse(0x2001, req.transaction_id)
@@ -69,7 +72,11 @@ def test_a_start_data_announcing_more_than_allowed_is_cancelled_at_once(split):
     assert i.state is State.READY and i.transaction_id is None
     assert i.data_to_send() == CANCEL_1
     # the camera goes on regardless: dropped as it comes, then the channel carries on
-    leftovers = pk.Data(1, b"x" * 100_000).encode() * 3 + pk.EndData(1, b"y").encode() + pk.OperationResponse(0x201F, 1).encode()
+    leftovers = (
+        pk.Data(1, b"x" * 100_000).encode() * 3
+        + pk.EndData(1, b"y").encode()
+        + pk.OperationResponse(0x201F, 1).encode()
+    )
     assert feed(i, leftovers, "odd" if split == "bytewise" else split) == []
     next_transaction_works(i)
 
@@ -79,7 +86,9 @@ def test_a_start_data_announcing_more_than_allowed_is_cancelled_at_once(split):
 def test_bytes_past_the_limit_are_cancelled_on_the_header_that_crosses_it(announced, split):
     i = ready()
     get_object(i, 10_000)
-    assert feed(i, pk.StartData(1, announced).encode(), split) == ([] if announced != 1_000_000 else [ev.DataTooLarge(1, 1_000_000, 10_000)])
+    assert feed(i, pk.StartData(1, announced).encode(), split) == (
+        [] if announced != 1_000_000 else [ev.DataTooLarge(1, 1_000_000, 10_000)]
+    )
     if announced == 1_000_000:
         return  # refused at Start Data (above)
     assert feed(i, pk.Data(1, b"a" * 6_000).encode(), split) == []
@@ -146,6 +155,7 @@ async def _camera(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ph
     """A PTP/IP camera on one socket that answers each operation in ``phases`` with an
     unknown-length data phase of its bytes repeated without end (or until told to stop
     by the number of repeats), then serves OpenSession and GetStorageIDs properly."""
+
     async def packet() -> bytes:
         head = await reader.readexactly(8)
         return head + await reader.readexactly(int.from_bytes(head[:4], "little") - 8)

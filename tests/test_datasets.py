@@ -370,8 +370,14 @@ FOUR_GB = (0xFFFFFFFF).to_bytes(4, "little")
         # an Enumeration of 65535 strings in a few bytes
         (DevicePropDesc.decode, h("03 50 | ff ff | 01 | 00 | 00 | 02 | ff ff | 00 00 00")),
     ],
-    ids=["handles-billion", "handles-4G", "deviceinfo-ops-billion", "deviceinfo-events-4G", "desc-auint128-4G",
-         "desc-enum-65535"],
+    ids=[
+        "handles-billion",
+        "handles-4G",
+        "deviceinfo-ops-billion",
+        "deviceinfo-events-4G",
+        "desc-auint128-4G",
+        "desc-enum-65535",
+    ],
 )
 def test_absurd_counts_refused_before_allocation(decode: Callable[[bytes], object], raw: bytes) -> None:
     assert DEVICE_INFO_BYTES[17:21] == h("03 00 00 00") and DEVICE_INFO_BYTES[27:31] == h("02 00 00 00")
@@ -387,15 +393,11 @@ def test_absurd_counts_refused_before_allocation(decode: Callable[[bytes], objec
 
 # -- hypothesis round trips ------------------------------------------------------------------
 
-text = st.text(
-    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=30
-)
+text = st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=30)
 u16, u32, u64 = st.integers(0, 0xFFFF), st.integers(0, 0xFFFFFFFF), st.integers(0, (1 << 64) - 1)
 u16s = st.lists(u16, max_size=12).map(tuple)
 
-device_infos = st.builds(
-    DeviceInfo, u16, u32, u16, text, u16, u16s, u16s, u16s, u16s, u16s, text, text, text, text
-)
+device_infos = st.builds(DeviceInfo, u16, u32, u16, text, u16, u16s, u16s, u16s, u16s, u16s, text, text, text, text)
 storage_infos = st.builds(StorageInfo, u16, u16, u16, u64, u64, u32, text, text)
 object_infos = st.builds(
     ObjectInfo, u32, u16, u16, u32, u16, u32, u32, u32, u32, u32, u32, u32, u16, u32, u32, text, text, text, text

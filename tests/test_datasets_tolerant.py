@@ -30,8 +30,11 @@ from test_datasets import (
 
 pytestmark = pytest.mark.timeout(60)
 
-CASES = [(DeviceInfo, DEVICE_INFO_BYTES, DEVICE_INFO), (StorageInfo, STORAGE_INFO_BYTES, STORAGE_INFO),
-         (ObjectInfo, OBJECT_INFO_BYTES, OBJECT_INFO)]
+CASES = [
+    (DeviceInfo, DEVICE_INFO_BYTES, DEVICE_INFO),
+    (StorageInfo, STORAGE_INFO_BYTES, STORAGE_INFO),
+    (ObjectInfo, OBJECT_INFO_BYTES, OBJECT_INFO),
+]
 
 
 def spans(cls: Any, raw: bytes) -> list[tuple[str, int, int]]:
@@ -56,8 +59,9 @@ def cuts() -> list[Any]:
 
 
 @pytest.mark.parametrize(("cls", "raw", "whole", "kept"), cuts())
-def test_a_dataset_cut_before_or_inside_a_field_keeps_the_fields_before_it(cls: Any, raw: bytes, whole: Any,
-                                                                           kept: int) -> None:
+def test_a_dataset_cut_before_or_inside_a_field_keeps_the_fields_before_it(
+    cls: Any, raw: bytes, whole: Any, kept: int
+) -> None:
     got = cls.decode(raw, partial=True)
     default = cls()
     for i, f in enumerate(dataclasses.fields(cls)):

@@ -172,9 +172,9 @@ def test_bad_strings() -> None:
 
 # -- hypothesis round trips -------------------------------------------------------------
 
-safe_text = st.text(
-    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=100
-).filter(lambda s: len(s.encode("utf-16-le")) // 2 <= 254)
+safe_text = st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=100).filter(
+    lambda s: len(s.encode("utf-16-le")) // 2 <= 254
+)
 
 
 def values_for(datatype: D) -> st.SearchStrategy[object]:
@@ -221,7 +221,10 @@ def test_random_bytes_raise_only_protocol_error(datatype: int, raw: bytes) -> No
         ("19991231T235959.9", dt.datetime(1999, 12, 31, 23, 59, 59, 900_000)),
         ("20240229T000000Z", dt.datetime(2024, 2, 29, tzinfo=dt.UTC)),
         ("20240101T120000+0130", dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=1, minutes=30)))),
-        ("20240101T120000.5-0800", dt.datetime(2024, 1, 1, 12, 0, 0, 500_000, tzinfo=dt.timezone(dt.timedelta(hours=-8)))),
+        (
+            "20240101T120000.5-0800",
+            dt.datetime(2024, 1, 1, 12, 0, 0, 500_000, tzinfo=dt.timezone(dt.timedelta(hours=-8))),
+        ),
         ("20240101T120000.25", dt.datetime(2024, 1, 1, 12, 0, 0, 250_000)),
         ("20240101T120000\x00", dt.datetime(2024, 1, 1, 12)),
         ("", None),

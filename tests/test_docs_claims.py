@@ -89,7 +89,9 @@ def test_reliability_md_cites_tests_as_they_are() -> None:
     assert cited and cited <= names, cited - names
     for paragraph in text.split("\n\n"):
         for name in set(re.findall(r"`(test_\w+)`", paragraph)):
-            says_xfail = re.search(r"\bxfail\b", paragraph) and not re.search(r"no longer an expected failure", paragraph)
+            says_xfail = re.search(r"\bxfail\b", paragraph) and not re.search(
+                r"no longer an expected failure", paragraph
+            )
             assert bool(says_xfail) == (name in xfail), f"{name}: reliability.md and its marker disagree"
 
 
@@ -134,10 +136,23 @@ def test_capture_source_is_one_word_in_bus_md_ptpctl_and_cli_md(daemon: Daemon, 
 # -- viewer.md: the X-T1's overlay by exposure program ---------------------------------------------------
 
 #: viewer.md's widget words -> the overlay's widget names
-_WIDGETS = {"self-timer": "delay", "white balance": "whitebalance", "film simulation": "film", "focus mode": "focus",
-            "flash": "flash", "shots remaining": "remaining", "quality": "quality", "size": "size", "program": "program",
-            "exposure bias": "bias", "iso": "iso", "battery": "battery", "aperture": "aperture",
-            "shutter speed": "shutter", "metering": "metering"}
+_WIDGETS = {
+    "self-timer": "delay",
+    "white balance": "whitebalance",
+    "film simulation": "film",
+    "focus mode": "focus",
+    "flash": "flash",
+    "shots remaining": "remaining",
+    "quality": "quality",
+    "size": "size",
+    "program": "program",
+    "exposure bias": "bias",
+    "iso": "iso",
+    "battery": "battery",
+    "aperture": "aperture",
+    "shutter speed": "shutter",
+    "metering": "metering",
+}
 
 
 def _documented_programs() -> dict[str, set[str]]:
@@ -193,8 +208,11 @@ def test_cli_md_names_the_commands_that_take_json() -> None:
     takes = set(re.findall(r"`([a-z]+)`", said.group(1)))
     without = set(re.findall(r"`([a-z]+)`", ignored.group(1)))
     ctx = __import__("click").Context(cli)
-    actual = {name for name in cli.list_commands(ctx)
-              if "--json" in {o for p in cli.get_command(ctx, name).params for o in p.opts}}  # type: ignore[union-attr]  # a listed command exists
+    actual = {
+        name
+        for name in cli.list_commands(ctx)
+        if "--json" in {o for p in cli.get_command(ctx, name).params for o in p.opts}  # type: ignore[union-attr]  # a listed command exists
+    }
     assert takes == actual
     assert without == set(cli.list_commands(ctx)) - actual
     r = subprocess.run([PYTHON, "-m", "ptpctl", "--json", "help"], capture_output=True, text=True, timeout=30)

@@ -28,8 +28,10 @@ def test_a_nul_in_capture_dir_is_a_bad_request(tmp_path: Path) -> None:
 
     async def body() -> None:
         async with connected(tmp_path, world) as (d, eps, ctx, c):
-            for cmd, args in (("capture", {"count": 1, "dir": f"{tmp_path}/a\x00b"}),
-                              ("download", {"handle": 1, "dir": f"{tmp_path}/a\x00b"})):
+            for cmd, args in (
+                ("capture", {"count": 1, "dir": f"{tmp_path}/a\x00b"}),
+                ("download", {"handle": 1, "dir": f"{tmp_path}/a\x00b"}),
+            ):
                 err = await c.err(cmd, args)
                 assert err["code"] == "bad_request" and "NUL" in err["message"], err
             assert world.shutter == 0
@@ -38,11 +40,16 @@ def test_a_nul_in_capture_dir_is_a_bad_request(tmp_path: Path) -> None:
 
 
 def _cfg(run_dir: Path) -> Config:
-    return Config(command_endpoint=f"ipc://{run_dir}/command", event_endpoint=f"ipc://{run_dir}/event",
-                  liveview_endpoint=f"ipc://{run_dir}/liveview")
+    return Config(
+        command_endpoint=f"ipc://{run_dir}/command",
+        event_endpoint=f"ipc://{run_dir}/event",
+        liveview_endpoint=f"ipc://{run_dir}/liveview",
+    )
 
 
-def test_the_runtime_directory_made_meanwhile_by_another_daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_runtime_directory_made_meanwhile_by_another_daemon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # the other daemon makes it between our look and our mkdir: the worst moment
     run_dir = tmp_path / "run"
     real_mkdir = Path.mkdir
@@ -96,10 +103,16 @@ def test_a_daemon_on_ipv6_loopback(tmp_path: Path, spawn) -> None:
     cfg = tmp_path / "v6.toml"
     cfg.write_text('[simulate]\nvendor = "generic"\n[bus]\n' + "".join(f'{k} = "{v}"\n' for k, v in eps.items()))
     d = spawn([*ptpd_cmd(), "run", "--config", str(cfg)], env={"PTPD_RUNTIME_DIR": str(tmp_path / "run")})
-    env = {**os.environ, "PTPD_COMMAND_ENDPOINT": eps["command"], "PTPD_EVENT_ENDPOINT": eps["event"],
-           "PTPD_LIVEVIEW_ENDPOINT": eps["liveview"]}
+    env = {
+        **os.environ,
+        "PTPD_COMMAND_ENDPOINT": eps["command"],
+        "PTPD_EVENT_ENDPOINT": eps["event"],
+        "PTPD_LIVEVIEW_ENDPOINT": eps["liveview"],
+    }
     for _ in range(100):
-        cp = subprocess.run([*ptpctl_cmd(), "--timeout", "1", "status"], capture_output=True, text=True, env=env, timeout=30)
+        cp = subprocess.run(
+            [*ptpctl_cmd(), "--timeout", "1", "status"], capture_output=True, text=True, env=env, timeout=30
+        )
         if cp.returncode == 0 and "connected" in cp.stdout:
             break
     assert cp.returncode == 0, cp.stderr
@@ -109,15 +122,22 @@ def test_a_daemon_on_ipv6_loopback(tmp_path: Path, spawn) -> None:
 
 @pytest.mark.parametrize(
     ("key", "expect"),
-    [("host = \"\"", "[simulate] host: the simulated camera inside the daemon always listens on 127.0.0.1"),
-     ("port = 5", "[simulate] port"),
-     ("bogus = 1", "[simulate] bogus = 1: the simulated generic camera takes no such option")],
+    [
+        ('host = ""', "[simulate] host: the simulated camera inside the daemon always listens on 127.0.0.1"),
+        ("port = 5", "[simulate] port"),
+        ("bogus = 1", "[simulate] bogus = 1: the simulated generic camera takes no such option"),
+    ],
 )
 def test_a_simulate_option_it_cannot_take_is_a_config_error(tmp_path: Path, key: str, expect: str) -> None:
     cfg = tmp_path / "sim.toml"
     cfg.write_text(f'[simulate]\nvendor = "generic"\n{key}\n')
-    cp = subprocess.run([*ptpd_cmd(), "run", "--config", str(cfg)], capture_output=True, text=True, timeout=60,
-                        env={**os.environ, "PTPD_RUNTIME_DIR": str(tmp_path / "run")})
+    cp = subprocess.run(
+        [*ptpd_cmd(), "run", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PTPD_RUNTIME_DIR": str(tmp_path / "run")},
+    )
     assert cp.returncode == 102, cp.stderr[-2000:]
     assert expect in cp.stderr
     assert "TypeError" not in cp.stderr and "Traceback" not in cp.stderr
@@ -137,8 +157,13 @@ def test_nothing_of_the_daemon_lives_in_dev_shm(tmp_path: Path) -> None:
             handle = c.result("objects", timeout=30)["objects"][-1]["handle"]
             assert c.result("download", {"handle": handle}, timeout=30)["size"] > 0
             lv.poll(3000)
-            cp = subprocess.run([*ptpctl_cmd(), "download", str(handle), "-o", str(tmp_path / "cli")],
-                                capture_output=True, text=True, timeout=60, env={**os.environ, **d.client_env})
+            cp = subprocess.run(
+                [*ptpctl_cmd(), "download", str(handle), "-o", str(tmp_path / "cli")],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env={**os.environ, **d.client_env},
+            )
             assert cp.returncode == 0, cp.stderr
             maps = Path(f"/proc/{d.pid}/maps").read_text()
             fds = []

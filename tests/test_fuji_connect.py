@@ -50,9 +50,7 @@ def served() -> Iterator[SimThread]:
     s.close()
 
 
-def test_status_says_pairing_with_what_to_do_while_the_camera_asks_its_user(
-    served: SimThread, tmp_path: Path
-) -> None:
+def test_status_says_pairing_with_what_to_do_while_the_camera_asks_its_user(served: SimThread, tmp_path: Path) -> None:
     sim = served.start("fuji", model="X-T4", pairing_delay=1.0)
     d = Daemon(tmp_path, "--vendor", "fuji", "--camera", "127.0.0.1", "--cmd-port", str(sim.port), "--keepalive", "0")
     try:
@@ -79,8 +77,11 @@ def test_a_closed_port_fails_at_once_and_the_backoff_is_what_it_says(tmp_path: P
     tries = [(m["t"], m) for _, m in seen if m["state"] in ("connecting", "disconnected")]
     pairs = list(zip(tries, tries[1:]))
     failed = [(t1 - t0) for (t0, a), (t1, b) in pairs if a["state"] == "connecting" and b["state"] == "disconnected"]
-    waits = [(t1 - t0, float(re.search(r"retrying in ([0-9.]+)s", a["detail"]).group(1)))  # type: ignore[union-attr]  # a wait says how long
-             for (t0, a), (t1, b) in pairs if a["state"] == "disconnected" and b["state"] == "connecting"]
+    waits = [
+        (t1 - t0, float(re.search(r"retrying in ([0-9.]+)s", a["detail"]).group(1)))  # type: ignore[union-attr]  # a wait says how long
+        for (t0, a), (t1, b) in pairs
+        if a["state"] == "disconnected" and b["state"] == "connecting"
+    ]
     assert len(failed) >= 3 and len(waits) >= 3, [m for _, m in seen]
     assert max(failed) < 0.5, failed  # a refusal is known at once (it took 5 s per attempt before)
     assert all("refused the connection" in m["detail"] for _, m in tries if m["state"] == "disconnected")

@@ -37,9 +37,7 @@ def run(body: Callable[[Any], Awaitable[None]], **options: Any) -> None:
 
 
 def camera(sim: Any, **kw: Any) -> FujiCamera:
-    return FujiCamera(
-        sim.host, sim.port, event_port=sim.event_port, liveview_port=sim.liveview_port, timeout=10, **kw
-    )
+    return FujiCamera(sim.host, sim.port, event_port=sim.event_port, liveview_port=sim.liveview_port, timeout=10, **kw)
 
 
 def test_bring_up_with_delayed_pairing_prompt_then_no_prompt() -> None:

@@ -262,7 +262,12 @@ def test_link_bring_up_sequence() -> None:
         link = FujiLink("127.0.0.1", **sim.ports(), name="ptpd-test", timeout=5)
         await link.connect()
         try:
-            assert link.connected and link.camera is not None and link.camera.name == "X-T1" and link.app_version == 0x00020001
+            assert (
+                link.connected
+                and link.camera is not None
+                and link.camera.name == "X-T1"
+                and link.app_version == 0x00020001
+            )
             # exactly the parameters each operation takes (no padding), in libfuji's order:
             # what the camera is doing, its remote version, then the mode
             assert [(r.code, r.transaction_id, r.params) for r in sim.requests] == [
@@ -510,8 +515,21 @@ def test_camera_info_get_set_describe_state() -> None:
 
 
 #: the parameters each operation takes (ISO 15740; Fuji's app and libgphoto2 send no more)
-PARAMS_TAKEN = {0x1001: 0, 0x1002: 1, 0x1003: 0, 0x1007: 3, 0x1008: 1, 0x100E: 2, 0x1014: 1, 0x1015: 1,
-                0x1016: 1, 0x101B: 3, 0x101C: 2, 0x9022: 0, 0x902B: 0}
+PARAMS_TAKEN = {
+    0x1001: 0,
+    0x1002: 1,
+    0x1003: 0,
+    0x1007: 3,
+    0x1008: 1,
+    0x100E: 2,
+    0x1014: 1,
+    0x1015: 1,
+    0x1016: 1,
+    0x101B: 3,
+    0x101C: 2,
+    0x9022: 0,
+    0x902B: 0,
+}
 
 
 def test_capture_twice_in_a_row_with_preview() -> None:

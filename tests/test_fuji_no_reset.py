@@ -55,13 +55,29 @@ class Body:
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Body, Daemon]]:
     body = Body()
     mp = pytest.MonkeyPatch()
-    for code in (OP.GetDevicePropValue, OP.GetDevicePropDesc, OP.GetObjectInfo, OP.InitiateCapture,
-                 OP.SetDevicePropValue):
+    for code in (
+        OP.GetDevicePropValue,
+        OP.GetDevicePropDesc,
+        OP.GetObjectInfo,
+        OP.InitiateCapture,
+        OP.SetDevicePropValue,
+    ):
         mp.setitem(fuji_session.HANDLERS, code, body.wrap(code))
     d: Daemon | None = None
     try:
-        d = Daemon(tmp_path_factory.mktemp("fuji-no-reset"), "--vendor", "fuji", "--camera", "127.0.0.1",
-                   "--cmd-port", str(body.sim.port), "--keepalive", "0", "--timeout", "5")
+        d = Daemon(
+            tmp_path_factory.mktemp("fuji-no-reset"),
+            "--vendor",
+            "fuji",
+            "--camera",
+            "127.0.0.1",
+            "--cmd-port",
+            str(body.sim.port),
+            "--keepalive",
+            "0",
+            "--timeout",
+            "5",
+        )
         wait_status(d.c, "connected", timeout=20)
         yield body, d
     finally:
@@ -88,14 +104,38 @@ def kinds() -> dict[str, tuple[tuple[int, int | None], Handler, str, dict[str, A
     """name -> (where, answer, command, args, error code, text in the message)."""
     truncated_desc = bytes.fromhex("05500400010200")  # a WhiteBalance description cut short
     return {
-        "refused operation": ((OP.InitiateCapture, None), lambda s, t, p, d: Reply(RC.StoreFull),
-                              "capture", {}, "camera_refused", "StoreFull"),
-        "missing value": ((OP.GetDevicePropValue, 0xD0F0), lambda s, t, p, d: Reply(RC.OK, b""),
-                          "get", {"prop": "0xD0F0"}, "unsupported", "no value"),
-        "value that does not decode": ((OP.GetDevicePropDesc, 0x5005), lambda s, t, p, d: Reply(RC.OK, truncated_desc),
-                                       "describe", {"prop": "whitebalance"}, "unsupported", "cannot be read"),
-        "unexpected dataset": ((OP.GetObjectInfo, None), lambda s, t, p, d: Reply(RC.OK, b"\x01\x00\x01\x00"),
-                               "download", {"handle": 3}, "unsupported", "ObjectInfo"),
+        "refused operation": (
+            (OP.InitiateCapture, None),
+            lambda s, t, p, d: Reply(RC.StoreFull),
+            "capture",
+            {},
+            "camera_refused",
+            "StoreFull",
+        ),
+        "missing value": (
+            (OP.GetDevicePropValue, 0xD0F0),
+            lambda s, t, p, d: Reply(RC.OK, b""),
+            "get",
+            {"prop": "0xD0F0"},
+            "unsupported",
+            "no value",
+        ),
+        "value that does not decode": (
+            (OP.GetDevicePropDesc, 0x5005),
+            lambda s, t, p, d: Reply(RC.OK, truncated_desc),
+            "describe",
+            {"prop": "whitebalance"},
+            "unsupported",
+            "cannot be read",
+        ),
+        "unexpected dataset": (
+            (OP.GetObjectInfo, None),
+            lambda s, t, p, d: Reply(RC.OK, b"\x01\x00\x01\x00"),
+            "download",
+            {"handle": 3},
+            "unsupported",
+            "ObjectInfo",
+        ),
     }
 
 
@@ -163,4 +203,3 @@ def test_a_refusal_for_another_transaction_id_is_the_cameras_refusal(setup: tupl
     assert err["code"] == "camera_refused" and err["ptp_code"] == RC.DevicePropNotSupported, err
     assert "transaction 0" in err["message"], err
     same_session(body, d, before)
-

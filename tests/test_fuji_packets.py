@@ -48,10 +48,7 @@ def test_init_request_fixed_82_bytes() -> None:
     pkt = InitCommandRequest(guid=FUJI_APP_GUID, name="ptpd").encode()
     # Layout from ptpip.md §9 / fuji-ptpip.md §3.1: len 0x52, type 1, magic, GUID, name padded.
     expected = (
-        h("52 00 00 00 01 00 00 00 f2 e4 53 8f")
-        + FUJI_APP_GUID
-        + "ptpd".encode("utf-16-le")
-        + b"\x00" * (54 - 8)
+        h("52 00 00 00 01 00 00 00 f2 e4 53 8f") + FUJI_APP_GUID + "ptpd".encode("utf-16-le") + b"\x00" * (54 - 8)
     )
     assert len(pkt) == 82
     assert pkt == expected

@@ -206,10 +206,18 @@ def test_which_values_a_reconnect_sets_again() -> None:
     assert not generic.reapplies(P.DateTime) and generic.reapplies(P.ExposureIndex) and generic.reapplies(0xD0FF)
 
 
-@pytest.mark.parametrize(("given", "raw", "label"), [
-    ("0.1", 100, "0.1"), ("1.5", 1500, "1.5"), ("-0.5", -500, "-0.5"),  # taken as given, not rounded
-    ("0.3", 333, "1/3"), ("-1.7", -1667, "-1 2/3"), ("0.33", 333, "1/3"), ("2.3", 2333, "2 1/3"),  # thirds
-])
+@pytest.mark.parametrize(
+    ("given", "raw", "label"),
+    [
+        ("0.1", 100, "0.1"),
+        ("1.5", 1500, "1.5"),
+        ("-0.5", -500, "-0.5"),  # taken as given, not rounded
+        ("0.3", 333, "1/3"),
+        ("-1.7", -1667, "-1 2/3"),
+        ("0.33", 333, "1/3"),
+        ("2.3", 2333, "2 1/3"),  # thirds
+    ],
+)
 def test_a_decimal_exposure_bias_is_a_third_only_when_it_reads_as_one(given: str, raw: int, label: str) -> None:
     p = lookup("exp-bias")
     assert p.parse(given) == raw and p.format(raw) == label
@@ -218,7 +226,10 @@ def test_a_decimal_exposure_bias_is_a_third_only_when_it_reads_as_one(given: str
 def test_a_value_between_the_allowed_steps_is_refused_naming_it() -> None:
     desc = DESCS[0x5010]
     for given in ("0.1", "1.5"):
-        with pytest.raises(ValueError, match=rf"exp-bias: {re.escape(given)} (\(0x[0-9A-F]+\) )?is not allowed; allowed: .*-1/3, 0, 1/3"):
+        with pytest.raises(
+            ValueError,
+            match=rf"exp-bias: {re.escape(given)} (\(0x[0-9A-F]+\) )?is not allowed; allowed: .*-1/3, 0, 1/3",
+        ):
             parse_value("exp-bias", given, desc)
     iso = DESCS[0xD02A]
     with pytest.raises(ValueError, match=r"^iso: -5 is not allowed; allowed: "):

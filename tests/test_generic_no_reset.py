@@ -52,8 +52,17 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Body, Daem
     body = Body()
     d: Daemon | None = None
     try:
-        d = Daemon(tmp_path_factory.mktemp("generic-no-reset"), "--vendor", "generic", "--camera",
-                   f"127.0.0.1:{body.sim.port}", "--keepalive", "0", "--timeout", "5")
+        d = Daemon(
+            tmp_path_factory.mktemp("generic-no-reset"),
+            "--vendor",
+            "generic",
+            "--camera",
+            f"127.0.0.1:{body.sim.port}",
+            "--keepalive",
+            "0",
+            "--timeout",
+            "5",
+        )
         wait_status(d.c, "connected", timeout=20)
         yield body, d
     finally:

@@ -31,6 +31,7 @@ def aio(fn):
 
     return run
 
+
 OK = 0x2001
 CAM_GUID = bytes(range(100, 116))
 
@@ -113,7 +114,9 @@ class Responder:
         finally:
             writer.close()
 
-    async def _answer(self, conn, writer, req: ev.OperationRequest, data_out: bytes | bytearray | memoryview | None) -> bool:
+    async def _answer(
+        self, conn, writer, req: ev.OperationRequest, data_out: bytes | bytearray | memoryview | None
+    ) -> bool:
         handler = self.handlers.get(req.code, lambda r, d: (OK, (), None))
         result = handler(req, data_out)
         if asyncio.iscoroutine(result):
@@ -159,7 +162,11 @@ async def test_connect_session_and_transaction_ids():
         await cam.close()  # idempotent
         assert not cam.connected
         assert [(q.code, q.transaction_id) for q in r.requests] == [
-            (0x1001, 0), (0x1002, 0), (0x1004, 1), (0x1004, 2), (0x1003, 3)
+            (0x1001, 0),
+            (0x1002, 0),
+            (0x1004, 1),
+            (0x1004, 2),
+            (0x1003, 3),
         ]
         assert r.requests[1].params == (5,)
 
@@ -210,7 +217,7 @@ async def test_large_data_in_with_progress_and_data_out():
             resp, data = await cam.transact(0x1009, (1,), progress=lambda done, total: seen.append((done, total)))
             assert resp.code == OK and data == blob
             assert seen and seen[-1][1] == len(blob) and all(a <= b for a, b in seen)
-            resp, data = await cam.transact(0x100D, data_out=blob[: 300_001])
+            resp, data = await cam.transact(0x100D, data_out=blob[:300_001])
             assert resp.code == OK and data == b""
             assert got_out == [blob[:300_001]]
             assert r.requests[-1].data_phase == 2

@@ -103,7 +103,9 @@ def test_ptpctl_capture_ctrl_c_after_one_shot_names_it_like_any_other(daemon: Da
         c.request("sim.fault", {"action": "configure", "options": {"slow_rate": 1.0, "slow_ms": 400}})
     try:
         out_dir = tmp_path / "out"
-        p = start(["-m", "ptpctl", "--timeout", "60", "capture", "3", "-o", str(out_dir), "--progress"], daemon.full_env())
+        p = start(
+            ["-m", "ptpctl", "--timeout", "60", "capture", "3", "-o", str(out_dir), "--progress"], daemon.full_env()
+        )
         early = wait_for_line(p.stderr, "1/3")  # the shot is taken; its download has not ended
         code, out, err = finish(p, signal.SIGINT)
     finally:
@@ -152,8 +154,10 @@ def test_ptpctl_ctrl_c_on_a_self_timer_keeps_what_the_camera_took(daemon: Daemon
         time.sleep(2.5)  # a shot taken after the reply would be on the card by now
         with daemon.client(timeout=10) as c:
             taken = len(c.objects()) - before
-        print(f"capture 4 with a 2 s self-timer, Ctrl-C at 3 s: exit {code}, {len(files)} files, "
-              f"camera took {taken}, ping {ping * 1000:.0f} ms; {err.strip()!r}")
+        print(
+            f"capture 4 with a 2 s self-timer, Ctrl-C at 3 s: exit {code}, {len(files)} files, "
+            f"camera took {taken}, ping {ping * 1000:.0f} ms; {err.strip()!r}"
+        )
         assert code == 130 and out == "", err
         assert 1 <= len(files) == taken <= 2
         assert sorted(saved_line(err, 4, out_dir)) == files
@@ -208,8 +212,14 @@ def test_ptpctl_liveview_ctrl_c_is_one_line_from_ptpview(daemon: Daemon) -> None
     import os
 
     port = free_port()
-    p = subprocess.Popen([PYTHON, "-m", "ptpctl", "liveview", "--http", f"127.0.0.1:{port}"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=daemon.full_env(), start_new_session=True)
+    p = subprocess.Popen(
+        [PYTHON, "-m", "ptpctl", "liveview", "--http", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=daemon.full_env(),
+        start_new_session=True,
+    )
     try:
         first = wait_for_line(p.stderr, "serving live view")
         os.killpg(p.pid, signal.SIGINT)

@@ -42,7 +42,9 @@ def job_events(d: Daemon) -> zmq.Socket:
     return sub
 
 
-def until(sub: zmq.Socket, want: Callable[[str, dict[str, Any]], bool], timeout: float = 15.0) -> list[tuple[str, dict[str, Any]]]:
+def until(
+    sub: zmq.Socket, want: Callable[[str, dict[str, Any]], bool], timeout: float = 15.0
+) -> list[tuple[str, dict[str, Any]]]:
     """Events up to and including the first ``want`` accepts."""
     seen = []
     deadline = time.monotonic() + timeout
@@ -104,8 +106,9 @@ def test_bracket_of_shutter_speeds_puts_the_speed_back(sim: Daemon, tmp_path: Pa
     before = c.ok("get", {"prop": "exposure"})
     c.ok("set", {"prop": "exposure", "value": "1/50"})
     try:
-        job = c.ok("job.start", {"kind": "bracket", "options": {"steps": 3, "ev": 1, "prop": "exposure",
-                                                                  "dir": str(tmp_path)}})
+        job = c.ok(
+            "job.start", {"kind": "bracket", "options": {"steps": 3, "ev": 1, "prop": "exposure", "dir": str(tmp_path)}}
+        )
         assert [v for _, v in job["options"]["plan"]] == ["1/100", "1/50", "1/25"]  # darkest first
         done = wait_job(sim, job["id"], lambda j: j["state"] != "running")
         assert done["state"] == "done" and done["done"] == 3, done
@@ -125,8 +128,19 @@ def test_a_timelapse_on_a_schedule_deletes_each_shot_once_saved(sim: Daemon, tmp
     c = sim.c
     on_card = {o["handle"] for o in c.ok("objects")["objects"]}
     start = time.time() + 0.8
-    job = c.ok("job.start", {"kind": "timelapse", "options": {
-        "interval": 0.5, "start": start, "stop": start + 1.7, "dir": str(tmp_path / "a"), "delete_after": True}})
+    job = c.ok(
+        "job.start",
+        {
+            "kind": "timelapse",
+            "options": {
+                "interval": 0.5,
+                "start": start,
+                "stop": start + 1.7,
+                "dir": str(tmp_path / "a"),
+                "delete_after": True,
+            },
+        },
+    )
     assert job["state"] == "running" and job["options"]["start"] == start
     done = wait_job(sim, job["id"], lambda j: j["state"] != "running")
     assert done["state"] == "done" and done["done"] == 4 and done["missed"] == 0, done  # 0, 0.5, 1.0, 1.5 s
@@ -147,7 +161,7 @@ def sharpness(path: str, top: float, bottom: float) -> float:
     with Image.open(path) as im:
         a = np.asarray(im.convert("L"), np.float32)
     h, w = a.shape
-    r = a[int(top * h):int(bottom * h), int(0.3 * w):int(0.7 * w)]
+    r = a[int(top * h) : int(bottom * h), int(0.3 * w) : int(0.7 * w)]
     lap = 4 * r[1:-1, 1:-1] - r[:-2, 1:-1] - r[2:, 1:-1] - r[1:-1, :-2] - r[1:-1, 2:]
     return float(lap.var())
 
@@ -229,7 +243,9 @@ def test_the_control_lease(sim: Daemon) -> None:
     assert alice.ok("set", {"prop": "iso", "value": "400"})["label"] == "400"  # the holder's connection
     # a process given the token (ptpctl lock -- CMD) acts as the holder
     carol = sim.client()
-    carol.sock.send_multipart([b"", bus.encode_request(1, "set", {"prop": "iso", "value": "800"}, lease=lease["lease"])])
+    carol.sock.send_multipart(
+        [b"", bus.encode_request(1, "set", {"prop": "iso", "value": "800"}, lease=lease["lease"])]
+    )
     assert bus.unpack(recv(carol.sock)[-1])["ok"]
     assert bob.ok("unlock")["released"] is False  # not his
     assert alice.ok("unlock")["released"] is True

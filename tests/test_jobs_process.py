@@ -81,7 +81,9 @@ class Camera:
 def daemon_for(tmp: Path, cam: Camera) -> Daemon:
     tmp.mkdir(parents=True, exist_ok=True)
     # auto: the dialect read off the camera, as on port 15740 (the hooks jobs use go through it)
-    d = Daemon(tmp, "--vendor", "auto", "--camera", f"127.0.0.1:{cam.port}", "--reconnect-max", "0.3", "--keepalive", "0")
+    d = Daemon(
+        tmp, "--vendor", "auto", "--camera", f"127.0.0.1:{cam.port}", "--reconnect-max", "0.3", "--keepalive", "0"
+    )
     wait_status(d.c, "connected", 20)
     return d
 
@@ -219,8 +221,10 @@ def test_timelapse_and_tether_outlive_camera_and_daemon(tmp_path: Path) -> None:
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in (timelapse_through_restarts, tether_across_a_daemon_restart,
-                                                              timelapse_across_a_unit_restart)]
+    threads = [
+        threading.Thread(target=run, args=(fn,))
+        for fn in (timelapse_through_restarts, tether_across_a_daemon_restart, timelapse_across_a_unit_restart)
+    ]
     for t in threads:
         t.start()
     for t in threads:

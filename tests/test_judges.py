@@ -50,7 +50,10 @@ def _check_gphoto2(port: int, **expect: str) -> tuple[int, str]:
     env = dict(os.environ, GPHOTO2_TIMEOUT="30", **expect)
     r = subprocess.run(
         ["bash", str(CHECK_GPHOTO2), "127.0.0.1", str(port)],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     return r.returncode, r.stdout + r.stderr
 
@@ -69,7 +72,9 @@ class _Capture:
         self.log = path.with_suffix(".log")
         self.proc = subprocess.Popen(
             ["dumpcap", "-q", "-i", "lo", "-f", f"tcp port {port}", "-w", str(path)],
-            stdout=subprocess.DEVNULL, stderr=self.log.open("w"), start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("w"),
+            start_new_session=True,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -94,7 +99,9 @@ class _Capture:
 def test_gphoto2_passes_every_check_and_tshark_finds_no_malformed_packet(spawn, tmp_path: Path) -> None:
     _need("gphoto2")
     port = free_port()
-    capture = _Capture(port, tmp_path / "gphoto2.pcapng") if shutil.which("dumpcap") and shutil.which("tshark") else None
+    capture = (
+        _Capture(port, tmp_path / "gphoto2.pcapng") if shutil.which("dumpcap") and shutil.which("tshark") else None
+    )
     try:
         _simulate(spawn, port)
         rc, out = _check_gphoto2(
@@ -111,14 +118,21 @@ def test_gphoto2_passes_every_check_and_tshark_finds_no_malformed_packet(spawn, 
             capture.stop()
     assert rc == 0, out
     assert _counts(out) == (9, 0, 0), out
-    for check in ("summary (ptpd / Judge Cam 1)", "get-config iso (Current: 200)", "set-config iso=400 (read back)",
-                  "list-files (3 files)", "get-file 1", "capture-image-and-download"):
+    for check in (
+        "summary (ptpd / Judge Cam 1)",
+        "get-config iso (Current: 200)",
+        "set-config iso=400 (read back)",
+        "list-files (3 files)",
+        "get-file 1",
+        "capture-image-and-download",
+    ):
         assert f"PASS {check}" in out, out
 
     if capture is None:
         pytest.skip("tshark/dumpcap not installed: gphoto2 judged only")
-    r = subprocess.run(["bash", str(CHECK_TSHARK), str(capture.path), str(port)],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        ["bash", str(CHECK_TSHARK), str(capture.path), str(port)], capture_output=True, text=True, timeout=300
+    )
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
     assert "PASS gphoto2.pcapng: no malformed or error frames" in out, out

@@ -36,13 +36,19 @@ def test_the_daemon_reaches_the_camera_only_through_the_camera_layer() -> None:
 
 def test_no_daemon_module_imports_the_server() -> None:
     # handlers see the daemon through ptpd.daemon.context; only the entry point starts it
-    found = [p.name for p in sorted((PTPD / "daemon").glob("*.py")) if p.name != "cli.py" and "ptpd.daemon.server" in imports(p)]
+    found = [
+        p.name
+        for p in sorted((PTPD / "daemon").glob("*.py"))
+        if p.name != "cli.py" and "ptpd.daemon.server" in imports(p)
+    ]
     assert found == []
 
 
 def test_the_camera_layer_imports_no_layer_above_it() -> None:
     above = ("ptpd.daemon", "ptpd.simulator", "ptpd.bus")
-    found = [f"{p.name}: {n}" for p in sorted((PTPD / "camera").glob("*.py")) for n in imports(p) if n.startswith(above)]
+    found = [
+        f"{p.name}: {n}" for p in sorted((PTPD / "camera").glob("*.py")) for n in imports(p) if n.startswith(above)
+    ]
     assert found == []
 
 
@@ -92,20 +98,33 @@ def test_no_vendor_module_imports_another_vendors() -> None:
 
 
 def test_daemon_and_camera_modules_stay_under_700_lines() -> None:
-    sizes = {p.relative_to(PTPD).as_posix(): len(p.read_text().splitlines()) for folder in ("daemon", "camera") for p in (PTPD / folder).glob("*.py")}
+    sizes = {
+        p.relative_to(PTPD).as_posix(): len(p.read_text().splitlines())
+        for folder in ("daemon", "camera")
+        for p in (PTPD / folder).glob("*.py")
+    }
     assert sizes and {name: n for name, n in sizes.items() if n > 700} == {}
 
 
 def test_protocol_and_dialect_modules_stay_under_700_lines() -> None:
-    sizes = {p.relative_to(PTPD).as_posix(): len(p.read_text().splitlines()) for folder in ("protocol", "fuji", "canon") for p in (PTPD / folder).glob("*.py")}
+    sizes = {
+        p.relative_to(PTPD).as_posix(): len(p.read_text().splitlines())
+        for folder in ("protocol", "fuji", "canon")
+        for p in (PTPD / folder).glob("*.py")
+    }
     assert sizes and {name: n for name, n in sizes.items() if n > 700} == {}
 
 
 #: The modules of the two dialects that do I/O: the asyncio side both share, the
 #: standard initiator, Fuji's link and its live-view stream. Everything else in these
 #: folders is sans-I/O.
-ASYNCIO_MODULES = {"protocol/adapter.py", "protocol/queues.py", "protocol/initiator.py", "fuji/link.py",
-                   "fuji/liveview.py"}
+ASYNCIO_MODULES = {
+    "protocol/adapter.py",
+    "protocol/queues.py",
+    "protocol/initiator.py",
+    "fuji/link.py",
+    "fuji/liveview.py",
+}
 
 
 def test_the_sans_io_modules_do_no_io() -> None:
@@ -129,8 +148,13 @@ def test_both_dialects_stand_on_one_sans_io_base() -> None:
     from ptpd.protocol import events as standard_events
     from ptpd.protocol import sansio
 
-    for cls in (standard.InitiatorConnection, standard.ResponderConnection, fuji.FujiInitiatorConnection,
-                fuji.FujiResponderConnection, fuji.FujiEventChannel):
+    for cls in (
+        standard.InitiatorConnection,
+        standard.ResponderConnection,
+        fuji.FujiInitiatorConnection,
+        fuji.FujiResponderConnection,
+        fuji.FujiEventChannel,
+    ):
         assert issubclass(cls, sansio.SansIOConnection), cls
     for events in (standard_events, fuji_events):
         assert events.NEED_DATA is sansio.NEED_DATA and events.ConnectionEvent is sansio.ConnectionEvent

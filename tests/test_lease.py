@@ -102,8 +102,17 @@ def test_the_job_store_keeps_every_record_across_a_reopen(tmp_path: Path) -> Non
     assert row.restore == [["exp-bias", 0]] and row.cursor == {"baseline": True}
     shots = again.shots(job)
     assert [s.as_dict() for s in shots] == [
-        {"slot": 0, "state": "saved", "planned": 1.0, "actual": 1.002, "handle": 7, "filename": "IMG_0001.JPG",
-         "size": 100, "path": "/x/IMG_0001.JPG", "drift": 0.002},
+        {
+            "slot": 0,
+            "state": "saved",
+            "planned": 1.0,
+            "actual": 1.002,
+            "handle": 7,
+            "filename": "IMG_0001.JPG",
+            "size": 100,
+            "path": "/x/IMG_0001.JPG",
+            "drift": 0.002,
+        },
         {"slot": 1, "state": "missed", "planned": 2.0, "why": "the camera was not connected"},
     ]
     assert again.file_state(job, "k1") == "present" and again.file_state(job, "k2") is None

@@ -48,8 +48,15 @@ def test_what_counts_as_a_leftover(tmp_path: Path) -> None:
         by_live_old = touch(tmp_path / ".ptpd-1-abcd_125.part", age=0)  # pid 1 started long before
         old_style = touch(tmp_path / ".ptpd-abcd_126.part", age=OLD_NAME_AGE + 60)
         old_style_fresh = touch(tmp_path / ".ptpd-abcd_127.part")
-        decoys = [touch(tmp_path / n) for n in (f".ptpd-{gone}-abcd_123.part.jpg", f"ptpd-{gone}-abcd_123.part",
-                                                  f".ptpd-{gone}-abc.part", "IMG_0001.JPG")]
+        decoys = [
+            touch(tmp_path / n)
+            for n in (
+                f".ptpd-{gone}-abcd_123.part.jpg",
+                f"ptpd-{gone}-abcd_123.part",
+                f".ptpd-{gone}-abc.part",
+                "IMG_0001.JPG",
+            )
+        ]
         (tmp_path / f".ptpd-{gone}-linkto_1.part").symlink_to(tmp_path / "IMG_0001.JPG")
         (tmp_path / f".ptpd-{gone}-adir_001.part").mkdir()
         others = touch(tmp_path / f".ptpd-{gone}-others_1.part")

@@ -44,13 +44,34 @@ TOOLS = ("ptpd", "ptpctl", "ptpview", "ptptrigger", "ptprig")
 HEAVY = {"numpy", "pillow", "opencv-python", "opencv-python-headless"}
 #: the modules a core install runs: everything but the simulator, the viewer, the trigger,
 #: ptprig's mosaic and the demo, which need their extras
-CORE_ROOTS = ("ptpd.protocol", "ptpd.fuji", "ptpd.camera", "ptpd.daemon", "ptpd_client", "ptpd_console", "ptpctl",
-              "ptprig.cli", "ptprig.gather")
+CORE_ROOTS = (
+    "ptpd.protocol",
+    "ptpd.fuji",
+    "ptpd.camera",
+    "ptpd.daemon",
+    "ptpd_client",
+    "ptpd_console",
+    "ptpctl",
+    "ptprig.cli",
+    "ptprig.gather",
+)
 #: files of the checkout a source distribution has no use for
 DEV_ONLY = {".ci", ".gitignore"}
 #: what a checkout holds beside its sources, not copied to build from
-BUILD_LEFTOVERS = (".git", ".venv", "*.egg-info", "build", "dist", "__pycache__", ".hypothesis", ".pytest_cache",
-                   ".mypy_cache", ".ruff_cache", "captures", "demo-out")
+BUILD_LEFTOVERS = (
+    ".git",
+    ".venv",
+    "*.egg-info",
+    "build",
+    "dist",
+    "__pycache__",
+    ".hypothesis",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "captures",
+    "demo-out",
+)
 
 
 def package_roots() -> dict[str, Path]:
@@ -84,8 +105,13 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
     src = tmp_path_factory.mktemp("src") / "ptpd"
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(*BUILD_LEFTOVERS))
     # --no-isolation: the build tools come from the test venv ([test] has them), not a download
-    r = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(src)],
-                       capture_output=True, text=True, timeout=300, cwd=out)
+    r = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=out,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     (sdist,) = out.glob("ptpd-*.tar.gz")
     (wheel,) = out.glob("ptpd-*.whl")
@@ -109,8 +135,14 @@ class Venv:
         return time.monotonic() - t0
 
     def pip(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "pip", "--python", str(self.python), *args],
-                              capture_output=True, text=True, timeout=timeout, cwd=self.work, env=self.env())
+        return subprocess.run(
+            [sys.executable, "-m", "pip", "--python", str(self.python), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.work,
+            env=self.env(),
+        )
 
     def installed(self) -> dict[str, str]:
         """Distribution name (lower case) -> version."""
@@ -128,18 +160,31 @@ class Venv:
     def bin(self, tool: str) -> str:
         return str(self.path / "bin" / tool)
 
-    def run(self, tool: str, *args: str, timeout: float = 60,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, tool: str, *args: str, timeout: float = 60, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run a console script (or ``python``) of this install, ``env`` added to its environment."""
-        return subprocess.run([self.bin(tool), *args], capture_output=True, text=True, timeout=timeout,
-                              cwd=self.work, env=self.env(**(env or {})))
+        return subprocess.run(
+            [self.bin(tool), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.work,
+            env=self.env(**(env or {})),
+        )
 
     @contextlib.contextmanager
     def started(self, tool: str, *args: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
         """A long-running tool of this install, stopped (SIGTERM, then SIGKILL) on the way out."""
         log = open(self.work / f"{tool}-{time.monotonic_ns()}.log", "w+b")
-        p = subprocess.Popen([self.bin(tool), *args], stdout=log, stderr=subprocess.STDOUT, cwd=self.work,
-                             env=self.env(**env), start_new_session=True)
+        p = subprocess.Popen(
+            [self.bin(tool), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.work,
+            env=self.env(**env),
+            start_new_session=True,
+        )
         try:
             yield p
         finally:
@@ -194,13 +239,24 @@ def endpoints(run: Path) -> dict[str, str]:
 
 
 def daemon_args(eps: dict[str, str], state: Path) -> list[str]:
-    return ["--command-endpoint", eps["command"], "--event-endpoint", eps["event"],
-            "--liveview-endpoint", eps["liveview"], "--state-dir", str(state)]
+    return [
+        "--command-endpoint",
+        eps["command"],
+        "--event-endpoint",
+        eps["event"],
+        "--liveview-endpoint",
+        eps["liveview"],
+        "--state-dir",
+        str(state),
+    ]
 
 
 def client_env(eps: dict[str, str]) -> dict[str, str]:
-    return {"PTPD_COMMAND_ENDPOINT": eps["command"], "PTPD_EVENT_ENDPOINT": eps["event"],
-            "PTPD_LIVEVIEW_ENDPOINT": eps["liveview"]}
+    return {
+        "PTPD_COMMAND_ENDPOINT": eps["command"],
+        "PTPD_EVENT_ENDPOINT": eps["event"],
+        "PTPD_LIVEVIEW_ENDPOINT": eps["liveview"],
+    }
 
 
 def wait_connected(venv: Venv, daemon: subprocess.Popen[bytes], eps: dict[str, str], timeout: float = 30) -> str:
@@ -209,7 +265,7 @@ def wait_connected(venv: Venv, daemon: subprocess.Popen[bytes], eps: dict[str, s
         import time
         from ptpd_client import Client, ClientError
         deadline = time.monotonic() + {timeout}
-        with Client({eps['command']!r}, {eps['event']!r}, {eps['liveview']!r}, timeout=1.0) as c:
+        with Client({eps["command"]!r}, {eps["event"]!r}, {eps["liveview"]!r}, timeout=1.0) as c:
             while time.monotonic() < deadline:
                 try:
                     s = c.status()
@@ -237,8 +293,11 @@ def ok(r: subprocess.CompletedProcess[str]) -> str:
 def test_wheel_holds_every_module_of_the_tree(dists: Dists) -> None:
     names = set(zipfile.ZipFile(dists.wheel).namelist())
     shipped = {n for n in names if not n.startswith(f"ptpd-{VERSION}.")}
-    expected = {f"{name}/{p.relative_to(folder).as_posix()}"
-                for name, folder in package_roots().items() for p in tree_files(folder)}
+    expected = {
+        f"{name}/{p.relative_to(folder).as_posix()}"
+        for name, folder in package_roots().items()
+        for p in tree_files(folder)
+    }
     # a folder without __init__.py is not found as a package: its files show up missing here
     assert sorted(expected - shipped) == [], "left out of the wheel"
     assert sorted(shipped - expected) == [], "in the wheel but not in the tree (tests? bench?)"
@@ -266,7 +325,9 @@ def test_wheel_metadata(dists: Dists) -> None:
 def test_sdist_carries_the_tests_and_what_they_import(dists: Dists) -> None:
     with tarfile.open(dists.sdist) as tar:
         members = {m.name.partition("/")[2] for m in tar.getmembers() if m.isfile()}
-    wanted = {p.relative_to(ROOT).as_posix() for d in ("tests", "bench", "docs", "systemd") for p in tree_files(ROOT / d)}
+    wanted = {
+        p.relative_to(ROOT).as_posix() for d in ("tests", "bench", "docs", "systemd") for p in tree_files(ROOT / d)
+    }
     wanted |= {"LICENSE", "README.md", "pyproject.toml", "MANIFEST.in", "Makefile"}
     assert sorted(wanted - members) == []
     # every module the tests import from the tree (bench.*, and the modules beside them in
@@ -312,7 +373,11 @@ def test_core_names_the_extra_a_feature_needs(core: Venv, tmp_path: Path) -> Non
         (["ptpview", "--snapshot", str(tmp_path / "f.png")], "[viewer]", 104),
         (["ptpview", "--version"], "[viewer]", 104),
         (["ptptrigger", "--motion", "--duration", "1"], "[trigger]", 104),
-        (["ptprig", "-r", str(tmp_path / "rig.toml"), "liveview", "--snapshot", str(tmp_path / "m.png")], "[viewer]", 104),
+        (
+            ["ptprig", "-r", str(tmp_path / "rig.toml"), "liveview", "--snapshot", str(tmp_path / "m.png")],
+            "[viewer]",
+            104,
+        ),
     ]
     for (tool, *args), extra, code in cases:
         r = core.run(tool, *args, timeout=30, env=client_env(eps))
@@ -321,8 +386,12 @@ def test_core_names_the_extra_a_feature_needs(core: Venv, tmp_path: Path) -> Non
         assert f"needs the {extra} extra" in lines[0] and f"pip install 'ptpd{extra}'" in lines[0], lines[0]
     assert not (tmp_path / "run" / "command").exists()  # the daemon stopped before binding
     # the Python client: a MissingExtra (a ModuleNotFoundError) that names the extra
-    r = core.run("python", "-c", "from ptpd_client import Frame\n"
-                 "try:\n    Frame(1, b'').decode()\nexcept ModuleNotFoundError as e:\n    print(type(e).__name__, e)")
+    r = core.run(
+        "python",
+        "-c",
+        "from ptpd_client import Frame\n"
+        "try:\n    Frame(1, b'').decode()\nexcept ModuleNotFoundError as e:\n    print(type(e).__name__, e)",
+    )
     assert ok(r).startswith("MissingExtra Frame.decode() needs the [viewer] extra"), r.stdout
 
 
@@ -333,8 +402,9 @@ def test_core_daemon_and_ptpctl_drive_a_camera(core: Venv, full: Venv, tmp_path:
     eps = endpoints(tmp_path / "run")
     with full.started("ptpd", "simulate", "--vendor", "fuji", "--port", str(port)):
         wait_for_port(port, timeout=30)
-        with core.started("ptpd", "run", "--vendor", "fuji", "--camera", f"127.0.0.1:{port}",
-                          *daemon_args(eps, tmp_path / "state")) as daemon:
+        with core.started(
+            "ptpd", "run", "--vendor", "fuji", "--camera", f"127.0.0.1:{port}", *daemon_args(eps, tmp_path / "state")
+        ) as daemon:
             assert wait_connected(core, daemon, eps) == "X-T1"
             env = client_env(eps)
             assert "X-T1" in ok(core.run("ptpctl", "info", env=env))
@@ -354,8 +424,9 @@ def test_all_install_runs_every_tool(full: Venv, tmp_path: Path) -> None:
     installed = full.installed()
     assert {"ptpd", "numpy", "pillow", "opencv-python"} <= set(installed)
     assert "opencv-python-headless" not in installed
-    files = full.modules_from(("ptpd", "ptpd_client", "ptpd_console", "ptpctl", "ptpview", "ptptrigger", "ptprig",
-                               "ptpdemo"))["files"]
+    files = full.modules_from(
+        ("ptpd", "ptpd_client", "ptpd_console", "ptpctl", "ptpview", "ptptrigger", "ptprig", "ptpdemo")
+    )["files"]
     assert {m: f for m, f in files.items() if not str(f).startswith(str(full.path))} == {}
     for tool in TOOLS:
         assert ok(full.run(tool, "--version")).strip() == f"{tool}, version {VERSION}"
@@ -374,8 +445,9 @@ def test_all_install_runs_every_tool(full: Venv, tmp_path: Path) -> None:
         png = tmp_path / "frame.png"
         ok(full.run("ptpview", "--snapshot", str(png), env=env))
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        r = full.run("ptptrigger", "--motion", "--dry-run", "--json", "--max-shots", "1", "--duration", "20",
-                     timeout=60, env=env)
+        r = full.run(
+            "ptptrigger", "--motion", "--dry-run", "--json", "--max-shots", "1", "--duration", "20", timeout=60, env=env
+        )
         (record,) = [json.loads(line) for line in ok(r).splitlines()]
         assert record["trigger"] == 1 and record["kind"] == "motion" and record["dry_run"] is True
         rig = tmp_path / "rig.toml"

@@ -68,8 +68,13 @@ def venv_inside(clone: Path) -> Path:
     venv = clone / ".venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
     python = venv / "bin" / "python"
-    inner = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                           capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+    inner = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.strip()
     outer = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib"), *site.getsitepackages()}
     Path(inner, "outer-packages.pth").write_text("".join(f"{p}\n" for p in sorted(outer) if Path(p).is_dir()))
     return python
@@ -83,16 +88,37 @@ def test_other_uid_checks_pass_from_a_clone_in_a_0700_directory(private_dir: Pat
     python = venv_inside(clone)
     report = private_dir / "report.xml"
     cp = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", "tests/test_security_ipc.py"],
-        cwd=clone, capture_output=True, text=True, timeout=120,
+        [
+            str(python),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+            "tests/test_security_ipc.py",
+        ],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert cp.returncode == 0, cp.stdout[-3000:] + cp.stderr[-2000:]
     suite = ET.parse(report).getroot().find("testsuite")
     assert suite is not None
     counts = {k: int(suite.get(k, "0")) for k in ("tests", "failures", "errors", "skipped")}
     # the probe runs there too: a skip would hide the very failure this looks for
-    assert counts["tests"] >= 3 and counts["failures"] == counts["errors"] == counts["skipped"] == 0, (counts, cp.stdout[-3000:])
+    assert counts["tests"] >= 3 and counts["failures"] == counts["errors"] == counts["skipped"] == 0, (
+        counts,
+        cp.stdout[-3000:],
+    )
     # and it was that clone's code and interpreter that ran
-    out = subprocess.run([str(python), "-c", "import sys, bench; print(sys.executable); print(bench.__file__)"],
-                         cwd=clone, capture_output=True, text=True, check=True, timeout=30).stdout.split()
+    out = subprocess.run(
+        [str(python), "-c", "import sys, bench; print(sys.executable); print(bench.__file__)"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.split()
     assert out == [str(python), str(clone / "bench" / "__init__.py")], out

@@ -21,7 +21,16 @@ pytestmark = pytest.mark.timeout(150)
 def test_daemon_survives_random_faults_with_four_clients(tmp_path: Path) -> None:
     r = run_faults(tmp_path, target=12, max_seconds=60, interval=0.05, seed=8)
     c, k = r["commands"], r["captures"]
-    summary = {key: r[key] for key in ("faults_injected", "reconnect_times", "corrupt_files", "temp_leftovers", "subscriber_frames_last_2s")}
+    summary = {
+        key: r[key]
+        for key in (
+            "faults_injected",
+            "reconnect_times",
+            "corrupt_files",
+            "temp_leftovers",
+            "subscriber_frames_last_2s",
+        )
+    }
     assert r["faults_total"] >= 12, summary
     assert r["daemon_crashes"] == 0
     assert r["daemon_exit_code"] == 0

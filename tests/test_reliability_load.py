@@ -60,7 +60,9 @@ def check_answer(cmd: str, args: dict[str, Any], result: Any) -> str | None:
     if cmd == "version":
         return None if "protocol" in result else "version without protocol"
     if cmd in ("get", "describe"):
-        return None if result.get("name") == args["prop"] else f"{cmd} {args['prop']} answered with {result.get('name')}"
+        return (
+            None if result.get("name") == args["prop"] else f"{cmd} {args['prop']} answered with {result.get('name')}"
+        )
     if cmd == "set":
         ok = result.get("name") == "iso" and str(result.get("label")) == args["value"]
         return None if ok else f"set iso {args['value']} answered with {result.get('name')}={result.get('label')}"
@@ -136,5 +138,7 @@ def test_32_clients_200_mixed_commands(tmp_path: Path) -> None:
         with d.client() as bc:
             st = bc.result("status")
             assert st["connection"] == "connected"
-        print(f"{total} replies to {CLIENTS} clients, 0 problems; by command {dict(sum((c.replies for c in clients), Counter()))}; daemon RSS {d.rss() / 1e6:.0f} MB")
+        print(
+            f"{total} replies to {CLIENTS} clients, 0 problems; by command {dict(sum((c.replies for c in clients), Counter()))}; daemon RSS {d.rss() / 1e6:.0f} MB"
+        )
         assert d.stop() == 0

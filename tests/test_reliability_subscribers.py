@@ -33,9 +33,14 @@ def test_stuck_and_killed_subscribers_do_not_disturb_others(tmp_path: Path) -> N
     with Daemon(tmp_path / "d", opts) as d, Procs() as procs:
         d.start(timeout=60)
         ep = d.endpoints["liveview"]
-        readers = _start_children([[PYTHON, "-m", "bench.fanout", "sub", ep, str(tmp_path / f"r{i}.json"), "latency"] for i in range(2)], procs)
+        readers = _start_children(
+            [[PYTHON, "-m", "bench.fanout", "sub", ep, str(tmp_path / f"r{i}.json"), "latency"] for i in range(2)],
+            procs,
+        )
         idle = _start_children([[PYTHON, "-m", "bench.fanout", "sub", ep, "-", "idle"]], procs)
-        victim = _start_children([[PYTHON, "-m", "bench.fanout", "sub", ep, str(tmp_path / "victim.json"), "count"]], procs)
+        victim = _start_children(
+            [[PYTHON, "-m", "bench.fanout", "sub", ep, str(tmp_path / "victim.json"), "count"]], procs
+        )
         _wait_ready(readers + idle + victim, 60)
         with d.client() as c:  # the idle one says ready before its subscription arrives
             deadline = time.monotonic() + 10
@@ -73,7 +78,9 @@ def test_stuck_and_killed_subscribers_do_not_disturb_others(tmp_path: Path) -> N
         lo, hi = max(s[0] for s in seqs), min(s[-1] for s in seqs)
         got = set(seqs[0]) | set(seqs[1])
         lost_by_both = [n for n in range(lo, hi + 1) if n not in got]
-        assert not lost_by_both, f"frames around the kill or behind the idle subscriber reached no reader: {lost_by_both[:5]}"
+        assert not lost_by_both, (
+            f"frames around the kill or behind the idle subscriber reached no reader: {lost_by_both[:5]}"
+        )
         for s in seqs:
             own = [(a, b) for a, b in zip(s, s[1:]) if b != a + 1]
             assert sum(b - a - 1 for a, b in own) <= 0.05 * len(s), f"a reader lost frames: {own[:5]}"
@@ -81,5 +88,7 @@ def test_stuck_and_killed_subscribers_do_not_disturb_others(tmp_path: Path) -> N
         common = set(seqs[0]) & set(seqs[1])
         assert len(common) >= min(len(seqs[0]), len(seqs[1])) - 2
         assert rss_after - rss_before < 5 * 1024 * 1024, (rss_before, rss_after)
-        print(f"readers got {len(seqs[0])} and {len(seqs[1])} frames, seq {seqs[0][0]}..{seqs[0][-1]} contiguous; daemon RSS {rss_before / 1e6:.1f} -> {rss_after / 1e6:.1f} MB")
+        print(
+            f"readers got {len(seqs[0])} and {len(seqs[1])} frames, seq {seqs[0][0]}..{seqs[0][-1]} contiguous; daemon RSS {rss_before / 1e6:.1f} -> {rss_after / 1e6:.1f} MB"
+        )
         assert d.stop() == 0

@@ -46,7 +46,9 @@ class Rig:
         for host in ("a", "b"):
             subprocess.run([*ptpd_cmd(), "keys", str(self.root / host)], check=True, timeout=30, capture_output=True)
             (self.root / host / "clients").mkdir()
-        subprocess.run([*ptpd_cmd(), "keys", str(self.root / "me"), "--name", "rig"], check=True, timeout=30, capture_output=True)
+        subprocess.run(
+            [*ptpd_cmd(), "keys", str(self.root / "me"), "--name", "rig"], check=True, timeout=30, capture_output=True
+        )
         for host in ("a", "b"):
             (self.root / host / "clients" / "rig.key").write_bytes((self.root / "me" / "rig.key").read_bytes())
 
@@ -57,7 +59,8 @@ class Rig:
         work.mkdir(exist_ok=True)
         addr = ADDRESSES[host]
         config = work / "ptpd.toml"
-        config.write_text(textwrap.dedent(f"""\
+        config.write_text(
+            textwrap.dedent(f"""\
             [camera]
             timeout = 5
             keepalive = 0
@@ -65,18 +68,20 @@ class Rig:
             command = "tcp://{addr}:{port}"
             event = "tcp://{addr}:{port + 1}"
             liveview = "tcp://{addr}:{port + 2}"
-            curve_secret_key = "{self.root / h / 'server.key_secret'}"
-            curve_clients = "{self.root / h / 'clients'}"
+            curve_secret_key = "{self.root / h / "server.key_secret"}"
+            curve_clients = "{self.root / h / "clients"}"
             [daemon]
             log_level = "info"
-            state_dir = "{work / 'state'}"
+            state_dir = "{work / "state"}"
             [simulate]
             vendor = "{vendor}"
             latency = 15
-            """))
+            """)
+        )
         self.logs[name] = work / "daemon.log"
-        self.daemons[name] = Proc(self.hosts.run_in(host, [*ptpd_cmd(), "run", "--config", str(config)]),
-                                  log=self.logs[name])
+        self.daemons[name] = Proc(
+            self.hosts.run_in(host, [*ptpd_cmd(), "run", "--config", str(config)]), log=self.logs[name]
+        )
 
     def wait_connected(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -103,8 +108,13 @@ class Rig:
 
     def ptprig(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """``ptprig -r rig.toml ARGS`` as a process in host a's namespace."""
-        return subprocess.run(self.hosts.run_in(0, [*PTPRIG, "-r", str(self.file), *args]), capture_output=True,
-                              text=True, timeout=timeout, cwd=self.root)
+        return subprocess.run(
+            self.hosts.run_in(0, [*PTPRIG, "-r", str(self.file), *args]),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.root,
+        )
 
     def stop(self) -> None:
         for p in self.daemons.values():

@@ -41,19 +41,22 @@ def rig_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def ptprig(rig_file: Path, *args: str, timeout: float = 90.0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ptprig", "-r", str(rig_file), *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ptprig", "-r", str(rig_file), *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_shots_one_after_the_other_report_their_skew(rig_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "shots"
     cp = ptprig(rig_file, "capture", "-n", "3", "-o", str(out))
     assert cp.returncode == 0, cp.stdout + cp.stderr
-    per_shot = [float(x) for x in re.findall(r"^shot 000[123]: 2 of 2 camera\(s\) released, skew ([\d.]+) ms$",
-                                             cp.stdout, re.M)]
+    per_shot = [
+        float(x) for x in re.findall(r"^shot 000[123]: 2 of 2 camera\(s\) released, skew ([\d.]+) ms$", cp.stdout, re.M)
+    ]
     assert len(per_shot) == 3, cp.stdout
-    (summary,) = re.findall(r"^release skew over 3 shots: p50 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms$",
-                            cp.stdout, re.M)
+    (summary,) = re.findall(
+        r"^release skew over 3 shots: p50 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms$", cp.stdout, re.M
+    )
     s = sorted(per_shot)
     # three shots: the median is the middle one, the p99 and the max the worst
     assert [float(x) for x in summary] == [s[1], s[2], s[2]], (summary, per_shot)
@@ -84,8 +87,22 @@ def test_liveview_mosaic_as_an_mjpeg_page(rig_file: Path) -> None:
     import numpy as np
 
     port = free_port()
-    server = Proc([sys.executable, "-m", "ptprig", "-r", str(rig_file), "liveview", "--http", f"127.0.0.1:{port}",
-                   "--tile", "160x120", "--fps", "10"])
+    server = Proc(
+        [
+            sys.executable,
+            "-m",
+            "ptprig",
+            "-r",
+            str(rig_file),
+            "liveview",
+            "--http",
+            f"127.0.0.1:{port}",
+            "--tile",
+            "160x120",
+            "--fps",
+            "10",
+        ]
+    )
     try:
         wait_for_port(port, timeout=20)
         page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()

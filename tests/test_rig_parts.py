@@ -19,8 +19,8 @@ Z85 = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"  # a 40-character z85 key
 
 def test_rig_file_lays_out_local_and_remote_daemons(tmp_path: Path) -> None:
     (tmp_path / "keys").mkdir()
-    (tmp_path / "keys" / "h1.key").write_text("public-key = \"x\"\n")
-    (tmp_path / "rig.key_secret").write_text("secret-key = \"x\"\n")
+    (tmp_path / "keys" / "h1.key").write_text('public-key = "x"\n')
+    (tmp_path / "rig.key_secret").write_text('secret-key = "x"\n')
     f = tmp_path / "rig.toml"
     f.write_text(f"""
 client_key = "rig.key_secret"
@@ -47,7 +47,10 @@ sides = ["c002", "c001", "c002"]
     rig = load_rig(f)
     front, c1, c2, lo = rig.cameras.values()
     assert (front.command, front.event, front.liveview) == (
-        "ipc:///run/ptpd/front/command", "ipc:///run/ptpd/front/event", "ipc:///run/ptpd/front/liveview")
+        "ipc:///run/ptpd/front/command",
+        "ipc:///run/ptpd/front/event",
+        "ipc:///run/ptpd/front/liveview",
+    )
     assert not front.curve and front.client_key is None
     assert (c1.command, c1.event, c1.liveview) == ("tcp://10.0.1.1:5600", "tcp://10.0.1.1:5601", "tcp://10.0.1.1:5602")
     assert c1.server_key == str(tmp_path / "keys" / "h1.key") and c1.client_key == str(tmp_path / "rig.key_secret")
@@ -61,19 +64,22 @@ sides = ["c002", "c001", "c002"]
         rig.select(groups=["x"])
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("", "no \\[cameras\\]"),
-    ("[cameras.a]\nhost = '10.0.0.9'\nport = 5600\n", "only with CURVE"),
-    ("[cameras.a]\nhost = '10.0.0.9'\nport = 5600\nserver_key = 'missing.key'\n", "no key file"),
-    (f"[cameras.a]\nhost = '10.0.0.9'\nport = 5600\nserver_key = '{Z85}'\n", "client's key pair"),
-    ("[cameras.a]\nhost = '127.0.0.1'\n", "port must be"),
-    ("[cameras.a]\ncommand = 'ipc:///x/command'\nport = 5\n", "not both"),
-    ("[cameras.'../x']\n", "camera name"),
-    ("[cameras.a]\ncolour = 'red'\n", "unknown key"),
-    ("[cameras.a]\ncommand = 'udp://x:1'\n", "not an ipc:// or tcp://"),
-    ("[cameras.a]\n[groups]\ng = ['b']\n", "no camera 'b'"),
-    ("timeout = 0\n[cameras.a]\n", "timeout"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "no \\[cameras\\]"),
+        ("[cameras.a]\nhost = '10.0.0.9'\nport = 5600\n", "only with CURVE"),
+        ("[cameras.a]\nhost = '10.0.0.9'\nport = 5600\nserver_key = 'missing.key'\n", "no key file"),
+        (f"[cameras.a]\nhost = '10.0.0.9'\nport = 5600\nserver_key = '{Z85}'\n", "client's key pair"),
+        ("[cameras.a]\nhost = '127.0.0.1'\n", "port must be"),
+        ("[cameras.a]\ncommand = 'ipc:///x/command'\nport = 5\n", "not both"),
+        ("[cameras.'../x']\n", "camera name"),
+        ("[cameras.a]\ncolour = 'red'\n", "unknown key"),
+        ("[cameras.a]\ncommand = 'udp://x:1'\n", "not an ipc:// or tcp://"),
+        ("[cameras.a]\n[groups]\ng = ['b']\n", "no camera 'b'"),
+        ("timeout = 0\n[cameras.a]\n", "timeout"),
+    ],
+)
 def test_rig_file_mistakes_are_named(text: str, message: str, tmp_path: Path) -> None:
     import tomllib
 
@@ -144,8 +150,9 @@ def test_rigs_md_python_example_runs(daemon: Daemon, tmp_path: Path) -> None:
     from conftest import ROOT
 
     (code,) = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "rigs.md").read_text(), re.S)
-    (tmp_path / "rig.toml").write_text(f'[cameras.one]\ncommand = "{daemon.endpoints["command"]}"\n'
-                                       '[groups]\nleft = ["one"]\n')
+    (tmp_path / "rig.toml").write_text(
+        f'[cameras.one]\ncommand = "{daemon.endpoints["command"]}"\n[groups]\nleft = ["one"]\n'
+    )
     (tmp_path / "example.py").write_text(code)
     r = subprocess.run([sys.executable, "example.py"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr

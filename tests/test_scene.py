@@ -106,7 +106,14 @@ def test_schedule_parse_and_override():
     assert [s.subject_at(t) for t in (0, 2.9, 3, 100)] == ["none", "none", "object", "object"]
     s = scene.SceneSchedule.parse("face@2-5,object@8-12")
     assert [s.subject_at(t) for t in (0, 2, 4.9, 5, 8, 11.9, 12)] == [
-        "none", "face", "face", "none", "object", "object", "none"]
+        "none",
+        "face",
+        "face",
+        "none",
+        "object",
+        "object",
+        "none",
+    ]
     assert scene.SceneSchedule.parse("object").subject_at(0) == "object"
     assert not scene.SceneSchedule.parse("object").is_static()
     s = scene.SceneSchedule.parse("")
@@ -128,10 +135,21 @@ def test_jpeg_sizes_are_realistic(size, low, high):
 def test_exif_round_trip_read_by_pillow():
     when = datetime.datetime(2024, 5, 1, 12, 34, 56)
     data = jpeg.encode_jpeg(
-        scene.render(640, 480, 0.0), 85,
-        {"make": "FUJIFILM", "model": "X-T1", "software": "5.51", "datetime": when, "iso": 800,
-         "exposure_time": "1/250", "f_number": 5.6, "exposure_bias": "-1/3", "white_balance": "auto",
-         "exposure_program": 2, "user_comment": "Velvia"},
+        scene.render(640, 480, 0.0),
+        85,
+        {
+            "make": "FUJIFILM",
+            "model": "X-T1",
+            "software": "5.51",
+            "datetime": when,
+            "iso": 800,
+            "exposure_time": "1/250",
+            "f_number": 5.6,
+            "exposure_bias": "-1/3",
+            "white_balance": "auto",
+            "exposure_program": 2,
+            "user_comment": "Velvia",
+        },
     )
     assert data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9"
     # read with Pillow's own API, independently of jpeg.read_exif

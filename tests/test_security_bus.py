@@ -100,7 +100,9 @@ def test_ten_thousand_bad_requests(tmp_path: Path) -> None:
                 want = Counter(exp for _, exp in expected)
                 got: Counter[object] = Counter()
                 for _ in expected:
-                    assert fuzz.poll(10_000), f"a reply is missing after {sent} sent ({sum(got.values())} of {len(expected)} in this window)"
+                    assert fuzz.poll(10_000), (
+                        f"a reply is missing after {sent} sent ({sum(got.values())} of {len(expected)} in this window)"
+                    )
                     reply = msgpack.unpackb(fuzz.recv_multipart()[-1], raw=False, strict_map_key=False)
                     got[reply.get("id")] += 1
                     if reply.get("ok") is not False or reply.get("error", {}).get("code") not in CODES:
@@ -133,7 +135,9 @@ def test_ten_thousand_bad_requests(tmp_path: Path) -> None:
         assert sum(codes.values()) == TOTAL
         # all refused before the camera, except a negative download handle, which the
         # daemon passes on (the camera refuses it, or it is not connected)
-        assert set(codes) <= {"bad_request", "unknown_command", "not_connected", "camera_refused", "invalid_value"}, codes
+        assert set(codes) <= {"bad_request", "unknown_command", "not_connected", "camera_refused", "invalid_value"}, (
+            codes
+        )
         assert codes["bad_request"] + codes["unknown_command"] > 0.95 * TOTAL, codes
         assert not good.missed, good.missed[:5]
         assert good.answered > 20
@@ -143,7 +147,9 @@ def test_ten_thousand_bad_requests(tmp_path: Path) -> None:
         assert growth < 5 * 1024 * 1024, f"RSS grew {growth / 1e6:.1f} MB over {TOTAL - WARM} bad requests: {mb}"
         assert d.alive()
         assert d.stop() == 0
-        print(f"kinds {dict(kinds)}; codes {dict(codes)}; good answers {good.answered}; RSS {first / 1e6:.1f} -> {last / 1e6:.1f} MB ({mb})")
+        print(
+            f"kinds {dict(kinds)}; codes {dict(codes)}; good answers {good.answered}; RSS {first / 1e6:.1f} -> {last / 1e6:.1f} MB ({mb})"
+        )
 
 
 def test_out_of_range_arguments_do_not_reset_the_camera_link(tmp_path: Path) -> None:
@@ -151,7 +157,11 @@ def test_out_of_range_arguments_do_not_reset_the_camera_link(tmp_path: Path) -> 
         d.start(timeout=60)
         with d.client() as c:
             before = c.result("status")["reconnects"]
-            for cmd, args in (("download", {"handle": -5}), ("download", {"handle": 1 << 40}), ("delete", {"handle": -1})):
+            for cmd, args in (
+                ("download", {"handle": -5}),
+                ("download", {"handle": 1 << 40}),
+                ("delete", {"handle": -1}),
+            ):
                 rep = c.call(cmd, args)
                 assert not rep["ok"] and rep["error"]["code"] in ("bad_request", "invalid_value"), rep
             st = c.result("status")

@@ -84,13 +84,22 @@ def test_refusal_exits_before_binding_anything(tmp_path: Path) -> None:
     p = free_port(2)
     cp = subprocess.run(
         [
-            *ptpd_cmd(), "run", "--simulate", "generic",
-            "--command-endpoint", f"tcp://127.0.0.1:{p}",  # fine on its own
-            "--event-endpoint", f"tcp://127.0.0.1:{p + 1}",
-            "--liveview-endpoint", "tcp://192.0.2.1:5555",  # TEST-NET-1: not ours, cannot bind anyway
-            "--state-dir", str(tmp_path / "state"),
+            *ptpd_cmd(),
+            "run",
+            "--simulate",
+            "generic",
+            "--command-endpoint",
+            f"tcp://127.0.0.1:{p}",  # fine on its own
+            "--event-endpoint",
+            f"tcp://127.0.0.1:{p + 1}",
+            "--liveview-endpoint",
+            "tcp://192.0.2.1:5555",  # TEST-NET-1: not ours, cannot bind anyway
+            "--state-dir",
+            str(tmp_path / "state"),
         ],
-        capture_output=True, text=True, timeout=20,
+        capture_output=True,
+        text=True,
+        timeout=20,
         env={"PATH": "/usr/bin:/bin", "PTPD_RUNTIME_DIR": str(tmp_path / "rt")},
     )
     assert cp.returncode == 102, (cp.returncode, cp.stderr)
@@ -109,7 +118,11 @@ def test_curve_guards_the_event_and_liveview_sockets_too(tmp_path: Path) -> None
 
     from bench.harness import Daemon, DaemonOptions
 
-    for args in ([str(tmp_path / "keys")], [str(tmp_path / "laptop"), "--name", "laptop"], [str(tmp_path / "stranger"), "--name", "stranger"]):
+    for args in (
+        [str(tmp_path / "keys")],
+        [str(tmp_path / "laptop"), "--name", "laptop"],
+        [str(tmp_path / "stranger"), "--name", "stranger"],
+    ):
         cp = subprocess.run([*ptpd_cmd(), "keys", *args], capture_output=True, text=True, timeout=20)
         assert cp.returncode == 0, cp.stderr
     allowed = tmp_path / "clients.d"
@@ -117,7 +130,11 @@ def test_curve_guards_the_event_and_liveview_sockets_too(tmp_path: Path) -> None
     (allowed / "laptop.key").write_bytes((tmp_path / "laptop" / "laptop.key").read_bytes())
     server_public, _ = zmq.auth.load_certificate(str(tmp_path / "keys" / "server.key"))
     p = free_port(3)
-    eps = {"command": f"tcp://127.0.0.1:{p}", "event": f"tcp://127.0.0.1:{p + 1}", "liveview": f"tcp://127.0.0.1:{p + 2}"}
+    eps = {
+        "command": f"tcp://127.0.0.1:{p}",
+        "event": f"tcp://127.0.0.1:{p + 1}",
+        "liveview": f"tcp://127.0.0.1:{p + 2}",
+    }
     extra = f'curve_secret_key = "{tmp_path / "keys" / "server.key_secret"}"\ncurve_clients = "{allowed}"\n'
     opts = DaemonOptions(simulate="fuji", keepalive=0, sim_options={"pairing_delay": 0.0})
     d = Daemon(tmp_path / "d", opts, endpoints=eps)
@@ -140,7 +157,10 @@ def test_curve_guards_the_event_and_liveview_sockets_too(tmp_path: Path) -> None
                 return s
 
             good_ev, bad_ev = sub("laptop", eps["event"], b"heartbeat"), sub("stranger", eps["event"], b"heartbeat")
-            good_lv, bad_lv = sub("laptop", eps["liveview"], b"liveview.frame"), sub("stranger", eps["liveview"], b"liveview.frame")
+            good_lv, bad_lv = (
+                sub("laptop", eps["liveview"], b"liveview.frame"),
+                sub("stranger", eps["liveview"], b"liveview.frame"),
+            )
             assert good_ev.poll(15_000), d.log_text()[-2000:]
             assert good_lv.poll(15_000), d.log_text()[-2000:]
             assert good_ev.recv_multipart()[0] == b"heartbeat"

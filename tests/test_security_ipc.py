@@ -59,7 +59,11 @@ def as_other(*argv: str, timeout: float = 20) -> subprocess.CompletedProcess[str
     uid, gid = OTHER
     return subprocess.run(
         [SETPRIV, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--", *argv],
-        capture_output=True, text=True, timeout=timeout, cwd="/", env={"PATH": os.defpath, "LANG": "C.UTF-8"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd="/",
+        env={"PATH": os.defpath, "LANG": "C.UTF-8"},
     )
 
 

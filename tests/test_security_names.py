@@ -72,7 +72,9 @@ def test_downloads_keep_hostile_names_inside_the_output_dir(tmp_path: Path) -> N
             made = {}
             with dev.lock:
                 for i, name in enumerate(names):
-                    obj = dev.store.add_file(STORAGE_ID, dev.folder, name, jpeg((i * 15 % 255, 80, 160)), object_format=0x3801)
+                    obj = dev.store.add_file(
+                        STORAGE_ID, dev.folder, name, jpeg((i * 15 % 255, 80, 160)), object_format=0x3801
+                    )
                     made[name] = obj.handle
             return made
 
@@ -103,7 +105,10 @@ def test_downloads_keep_hostile_names_inside_the_output_dir(tmp_path: Path) -> N
                 assert h in listed, f"{name!r} ({h}) not listed"
                 cp = subprocess.run(
                     [*ptpctl_cmd(), "download", str(h), "-o", str(out), "--no-progress"],
-                    capture_output=True, text=True, timeout=30, env={**os.environ, **d.client_env},
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                    env={**os.environ, **d.client_env},
                 )
                 assert cp.returncode == 0, (name, cp.stderr)
                 assert "Traceback" not in cp.stderr
@@ -154,7 +159,10 @@ def test_daemon_writer_stays_in_its_dir_and_never_overwrites(tmp_path: Path) -> 
 
     out = tmp_path / "out"
     (tmp_path / "victim.jpg").write_bytes(b"keep me")
-    paths = [write_verified(str(out), safe_filename(n, "f.jpg"), b"\xff\xd8data\xff\xd9") for n in ["../victim.jpg", "../victim.jpg", "/tmp/../victim.jpg"]]
+    paths = [
+        write_verified(str(out), safe_filename(n, "f.jpg"), b"\xff\xd8data\xff\xd9")
+        for n in ["../victim.jpg", "../victim.jpg", "/tmp/../victim.jpg"]
+    ]
     assert all(Path(p).parent == out for p in paths)
     assert len(set(paths)) == 3  # a taken name gets a counter, never a replacement
     assert (tmp_path / "victim.jpg").read_bytes() == b"keep me"

@@ -43,8 +43,7 @@ END = bytes.fromhex("0800000000000000")
 
 def run(body: Callable[[Any], Awaitable[None]], **options: Any) -> None:
     async def main() -> None:
-        sim = await start_simulator("canon", "127.0.0.1", 0, initial_images=options.pop("initial_images", 1),
-                                    **options)
+        sim = await start_simulator("canon", "127.0.0.1", 0, initial_images=options.pop("initial_images", 1), **options)
         try:
             await body(sim)
         finally:
@@ -83,8 +82,13 @@ def test_device_info_is_a_canon_body_with_eos_operations_and_no_eos_properties()
         resp, data = await c.transact(OP.GetDeviceInfo)
         di = datasets.DeviceInfo.decode(data or b"", strict=True)
         assert (di.vendor_extension_id, di.manufacturer, di.model) == (6, "Canon Inc.", "Canon EOS 1300D")
-        assert {EOS.GetEvent, EOS.SetRemoteMode, EOS.RemoteReleaseOn, EOS.SetDevicePropValueEx,
-                EOS.GetViewFinderData} <= set(di.operations_supported)
+        assert {
+            EOS.GetEvent,
+            EOS.SetRemoteMode,
+            EOS.RemoteReleaseOn,
+            EOS.SetDevicePropValueEx,
+            EOS.GetViewFinderData,
+        } <= set(di.operations_supported)
         assert di.device_properties_supported == ()  # else libgphoto2 reads them with GetDevicePropDesc
         # everything listed is answered (nothing 0x2005, unlike the emulator)
         for op in di.operations_supported:
@@ -106,10 +110,13 @@ def test_get_event_dumps_once_then_reports_changes_only() -> None:
         # a real body's order: CTGInfoCheckComplete, values, CTGInfoCheckComplete, lists
         assert first[0] == ev.Unknown(E.CTGInfoCheckComplete, STORAGE_ID.to_bytes(4, "little"))
         second_ctg = kinds.index("Unknown", 1)
-        assert set(kinds[1:second_ctg]) == {"PropValue"} and set(kinds[second_ctg + 1:]) == {"AvailList"}
+        assert set(kinds[1:second_ctg]) == {"PropValue"} and set(kinds[second_ctg + 1 :]) == {"AvailList"}
         values = {r.code: r.data for r in first if isinstance(r, ev.PropValue)}
         assert values[C.ISOSpeed] == bytes.fromhex("48000000")  # scalars in 4 bytes, as real bodies send
-        assert values[C.CaptureDestination] == bytes.fromhex("02000000") and int.from_bytes(values[C.AvailableShots], "little") > 0
+        assert (
+            values[C.CaptureDestination] == bytes.fromhex("02000000")
+            and int.from_bytes(values[C.AvailableShots], "little") > 0
+        )
         assert C.EVFOutputDevice in values and C.FocusMode in values  # what libgphoto2's prepare waits for
         lists = {r.code: r for r in first if isinstance(r, ev.AvailList)}
         assert lists[C.ISOSpeed].kind == 3 and lists[C.ISOSpeed].count == 9
@@ -165,8 +172,12 @@ def test_release_to_the_card() -> None:
         assert shots and int.from_bytes(shots[0].data, "little") == 3074
         _, raw = await c.transact(OP.GetObjectInfo, (added.handle,))
         oi = datasets.ObjectInfo.decode(raw or b"", strict=True)
-        assert (oi.storage_id, oi.filename, oi.object_compressed_size, oi.parent_object) == \
-            (STORAGE_ID, "IMG_0002.JPG", added.size, added.parent)
+        assert (oi.storage_id, oi.filename, oi.object_compressed_size, oi.parent_object) == (
+            STORAGE_ID,
+            "IMG_0002.JPG",
+            added.size,
+            added.parent,
+        )
         _, jpeg = await c.transact(OP.GetObject, (added.handle,))
         assert jpeg is not None and len(jpeg) == added.size and _jpeg_iso(jpeg) == 400
         assert read_exif(jpeg)["make"] == "Canon" and read_exif(jpeg)["model"] == "Canon EOS 1300D"
@@ -248,7 +259,7 @@ def test_live_view_is_not_ready_until_the_output_is_set_then_sends_a_blob_list()
         # every blob at least 8 bytes and the list exact: nothing after the end blob
         pos = 0
         while True:
-            n = int.from_bytes(data[pos:pos + 4], "little")
+            n = int.from_bytes(data[pos : pos + 4], "little")
             assert n >= 8
             pos += n
             if n == 8:

@@ -30,8 +30,14 @@ pytestmark = pytest.mark.timeout(240)
 
 def gphoto2(home: Path, port: int, *args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, HOME=str(home), LANG="C", LC_ALL="C")
-    return subprocess.run(["gphoto2", "--camera", "PTP/IP Camera", "--port", f"ptpip:127.0.0.1:{port}:{port}", *args],
-                          env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        ["gphoto2", "--camera", "PTP/IP Camera", "--port", f"ptpip:127.0.0.1:{port}:{port}", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def private_home(root: Path) -> Path:
@@ -50,17 +56,32 @@ def test_gphoto2_judges_the_simulated_eos_body(spawn, tmp_path: Path) -> None:
     port = free_port()
     proc = spawn([sys.executable, "-m", "ptpd", "simulate", "--vendor", "canon", "--port", str(port)])
     wait_for_port(port, timeout=30)
-    env = dict(os.environ, SET_CONFIG="iso=400", GET_CONFIG="aperture=5.6 shutterspeed=1/250 iso",
-               EXPECT_MANUFACTURER="Canon Inc.", EXPECT_MODEL="Canon EOS 1300D", GPHOTO2_TIMEOUT="30")
-    res = subprocess.run(["bash", str(JUDGE), "127.0.0.1", str(port)], env=env, capture_output=True, text=True,
-                         timeout=200)
+    env = dict(
+        os.environ,
+        SET_CONFIG="iso=400",
+        GET_CONFIG="aperture=5.6 shutterspeed=1/250 iso",
+        EXPECT_MANUFACTURER="Canon Inc.",
+        EXPECT_MODEL="Canon EOS 1300D",
+        GPHOTO2_TIMEOUT="30",
+    )
+    res = subprocess.run(
+        ["bash", str(JUDGE), "127.0.0.1", str(port)], env=env, capture_output=True, text=True, timeout=200
+    )
     if res.returncode == 3:
         pytest.skip("gphoto2 unavailable: " + res.stderr.strip())
     out = res.stdout + res.stderr
     assert res.returncode == 0, out
-    for check in ("summary (Canon Inc. / Canon EOS 1300D)", "list-config", "get-config aperture (Current: 5.6)",
-                  "get-config shutterspeed (Current: 1/250)", "get-config iso (Current: 100)",
-                  "set-config iso=400 (read back)", "list-files (3 files)", "get-file 1", "capture-image-and-download"):
+    for check in (
+        "summary (Canon Inc. / Canon EOS 1300D)",
+        "list-config",
+        "get-config aperture (Current: 5.6)",
+        "get-config shutterspeed (Current: 1/250)",
+        "get-config iso (Current: 100)",
+        "set-config iso=400 (read back)",
+        "list-files (3 files)",
+        "get-file 1",
+        "capture-image-and-download",
+    ):
         assert f"PASS {check}" in out, out
     assert "0 failed" in out and "FAIL" not in out
 
@@ -85,8 +106,9 @@ def test_gphoto2_judges_the_simulated_eos_body(spawn, tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("gphoto2") is None, reason="gphoto2 is not installed")
 def test_gphoto2_captures_and_previews_on_a_simulated_eos_m(spawn, tmp_path: Path) -> None:
     port = free_port()
-    proc = spawn([sys.executable, "-m", "ptpd", "simulate", "--vendor", "canon", "--model", "Canon EOS M",
-                  "--port", str(port)])
+    proc = spawn(
+        [sys.executable, "-m", "ptpd", "simulate", "--vendor", "canon", "--model", "Canon EOS M", "--port", str(port)]
+    )
     wait_for_port(port, timeout=30)
     home = private_home(tmp_path)
     res = gphoto2(home, port, "--capture-image-and-download", "--capture-preview", cwd=tmp_path)

@@ -33,6 +33,7 @@ def aio(fn):
 
     return run
 
+
 GUID = bytes.fromhex("9fe5160c4951404d950510baaf725606")
 
 # fuji-ptpip.md §5.4: the X-T1's 0x902B payload (count 8, then the eight entries)
@@ -56,10 +57,22 @@ GOLDEN_902B = bytes.fromhex(
 # fuji-ptpip.md §5.5: the X-T1's 0xD212 state (P mode, auto ISO S6400), 17 entries
 GOLDEN_STATE = bytes.fromhex(
     "1100"
-    "015003000000" "41d20a000000" "055002000000" "0a5001800000"
-    "0c500a800000" "0e5002000000" "105000000000" "125000000000"
-    "01d002000000" "18d004000000" "28d000000000" "2ad000190080"
-    "7cd104040203" "09d200000000" "1bd200000000" "29d297050000"
+    "015003000000"
+    "41d20a000000"
+    "055002000000"
+    "0a5001800000"
+    "0c500a800000"
+    "0e5002000000"
+    "105000000000"
+    "125000000000"
+    "01d002000000"
+    "18d004000000"
+    "28d000000000"
+    "2ad000190080"
+    "7cd104040203"
+    "09d200000000"
+    "1bd200000000"
+    "29d297050000"
     "2ad28f060000"
 )
 
@@ -96,8 +109,9 @@ class RawClient:
         self.w.write(struct.pack("<III", 28 + len(field), 1, version) + GUID + field)
         return await self.packet()
 
-    async def transact(self, code: int, params: tuple[int, ...] = (), data: bytes | None = None,
-                       timeout: float = 10.0) -> tuple[int, bytes | None]:
+    async def transact(
+        self, code: int, params: tuple[int, ...] = (), data: bytes | None = None, timeout: float = 10.0
+    ) -> tuple[int, bytes | None]:
         self.tid += 1
         p = tuple(params) + (0,) * (5 - len(params))
         self.w.write(struct.pack("<IHHI5I", 32, 1, code, self.tid, *p))

@@ -42,8 +42,15 @@ pytestmark = [
 #: what gphoto2 can read and set on every body: white balance is in each body's 0x902B list,
 #: which libgphoto2 takes as the property list
 JUDGE_ENV = {"GET_CONFIG": "whitebalance=Automatic", "SET_CONFIG": "whitebalance=Daylight", "GPHOTO2_TIMEOUT": "30"}
-CHECKS = ("summary (FUJIFILM / X-T42)", "list-config", "get-config whitebalance (Current: Automatic)",
-          "set-config whitebalance=Daylight", "list-files", "get-file 1", "capture-image-and-download")
+CHECKS = (
+    "summary (FUJIFILM / X-T42)",
+    "list-config",
+    "get-config whitebalance (Current: Automatic)",
+    "set-config whitebalance=Daylight",
+    "list-files",
+    "get-file 1",
+    "capture-image-and-download",
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,22 +68,48 @@ def preview(port: int, workdir: Path) -> subprocess.CompletedProcess[str]:
     (home / ".gphoto").mkdir(parents=True, exist_ok=True)
     (home / ".gphoto" / "settings").write_text(f"ptp2_ip=guid={GUID}\n")
     env = dict(os.environ, HOME=str(home), LANG="C", LC_ALL="C")
-    return subprocess.run(["gphoto2", "--camera", "Fuji X (WLAN)", "--port", f"ptpip:127.0.0.1:{port}:{port + 1}",
-                           "--capture-preview", "--filename", str(workdir / "preview.jpg")],
-                          env=env, cwd=workdir, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [
+            "gphoto2",
+            "--camera",
+            "Fuji X (WLAN)",
+            "--port",
+            f"ptpip:127.0.0.1:{port}:{port + 1}",
+            "--capture-preview",
+            "--filename",
+            str(workdir / "preview.jpg"),
+        ],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def judge(model: str, port: int) -> dict[str, Any]:
     wait_for_port(port, timeout=30)
     t0 = time.monotonic()
-    res = subprocess.run(["bash", str(JUDGE), "127.0.0.1", str(port), "--fuji"], env=dict(os.environ, **JUDGE_ENV),
-                         capture_output=True, text=True, timeout=240)
+    res = subprocess.run(
+        ["bash", str(JUDGE), "127.0.0.1", str(port), "--fuji"],
+        env=dict(os.environ, **JUDGE_ENV),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     with tempfile.TemporaryDirectory(prefix="fuji-preview-") as tmp:
         pv = preview(port, Path(tmp))
         frames = sorted(Path(tmp).glob("*.jpg"))
         jpeg = frames[0].read_bytes() if frames else b""
-    return {"model": model, "rc": res.returncode, "out": res.stdout + res.stderr, "preview_rc": pv.returncode,
-            "preview_out": pv.stdout + pv.stderr, "jpeg": jpeg, "seconds": time.monotonic() - t0}
+    return {
+        "model": model,
+        "rc": res.returncode,
+        "out": res.stdout + res.stderr,
+        "preview_rc": pv.returncode,
+        "preview_out": pv.stdout + pv.stderr,
+        "jpeg": jpeg,
+        "seconds": time.monotonic() - t0,
+    }
 
 
 def test_gphoto2_judge_and_preview_against_every_body(bodies: dict[str, int]) -> None:
@@ -84,8 +117,14 @@ def test_gphoto2_judge_and_preview_against_every_body(bodies: dict[str, int]) ->
         results = list(pool.map(lambda item: judge(*item), bodies.items()))
     if any(r["rc"] == 3 for r in results):
         pytest.skip("gphoto2 unavailable: " + results[0]["out"].strip())
-    print("\n".join(f"{r['model']}: judge rc {r['rc']}, preview rc {r['preview_rc']}, "
-                    f"{len(r['jpeg'])} bytes of preview, {r['seconds']:.1f}s" for r in results), file=sys.stderr)
+    print(
+        "\n".join(
+            f"{r['model']}: judge rc {r['rc']}, preview rc {r['preview_rc']}, "
+            f"{len(r['jpeg'])} bytes of preview, {r['seconds']:.1f}s"
+            for r in results
+        ),
+        file=sys.stderr,
+    )
     for r in results:
         out = r["out"]
         if r["model"] == "X-A2":
@@ -103,11 +142,30 @@ def test_gphoto2_judge_and_preview_against_every_body(bodies: dict[str, int]) ->
 def test_check_gphoto2_against_ptpd_simulate_process(spawn: Any) -> None:
     """The same judge against ``ptpd simulate`` run as a process (the CLI's path)."""
     port = free_port(3)
-    proc = spawn([sys.executable, "-m", "ptpd", "simulate", "--vendor", "fuji", "--model", "X-T4", "--port", str(port),
-                  "--pairing-delay", "0.5"])
+    proc = spawn(
+        [
+            sys.executable,
+            "-m",
+            "ptpd",
+            "simulate",
+            "--vendor",
+            "fuji",
+            "--model",
+            "X-T4",
+            "--port",
+            str(port),
+            "--pairing-delay",
+            "0.5",
+        ]
+    )
     wait_for_port(port, timeout=30)
-    res = subprocess.run(["bash", str(JUDGE), "127.0.0.1", str(port), "--fuji"], env=dict(os.environ, **JUDGE_ENV),
-                         capture_output=True, text=True, timeout=220)
+    res = subprocess.run(
+        ["bash", str(JUDGE), "127.0.0.1", str(port), "--fuji"],
+        env=dict(os.environ, **JUDGE_ENV),
+        capture_output=True,
+        text=True,
+        timeout=220,
+    )
     if res.returncode == 3:
         pytest.skip("gphoto2 unavailable: " + res.stderr.strip())
     out = res.stdout + res.stderr

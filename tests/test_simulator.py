@@ -68,12 +68,31 @@ def test_device_info_before_and_after_open_session() -> None:
         before = datasets.DeviceInfo.decode(data)
         assert before.manufacturer == "ptpd" and before.model == "Test Cam"
         assert before.vendor_extension_id == 0
-        for op in (OP.GetDeviceInfo, OP.OpenSession, OP.GetObjectHandles, OP.GetObject, OP.InitiateCapture,
-                   OP.GetPartialObject, OP.GetThumb, OP.SetDevicePropValue):
+        for op in (
+            OP.GetDeviceInfo,
+            OP.OpenSession,
+            OP.GetObjectHandles,
+            OP.GetObject,
+            OP.InitiateCapture,
+            OP.GetPartialObject,
+            OP.GetThumb,
+            OP.SetDevicePropValue,
+        ):
             assert op in before.operations_supported
-        assert set(before.device_properties_supported) >= {DP.BatteryLevel, DP.ImageSize, DP.WhiteBalance,
-            DP.FNumber, DP.FocusMode, DP.ExposureTime, DP.ExposureProgramMode, DP.ExposureBiasCompensation,
-            DP.ExposureIndex, DP.FlashMode, DP.CaptureDelay, DP.EffectMode}
+        assert set(before.device_properties_supported) >= {
+            DP.BatteryLevel,
+            DP.ImageSize,
+            DP.WhiteBalance,
+            DP.FNumber,
+            DP.FocusMode,
+            DP.ExposureTime,
+            DP.ExposureProgramMode,
+            DP.ExposureBiasCompensation,
+            DP.ExposureIndex,
+            DP.FlashMode,
+            DP.CaptureDelay,
+            DP.EffectMode,
+        }
         assert EC.ObjectAdded in before.events_supported and EC.CaptureComplete in before.events_supported
         resp, _ = await c.transact(OP.OpenSession, (7,))
         assert resp.code == RC.OK
@@ -88,8 +107,13 @@ def test_device_info_before_and_after_open_session() -> None:
 def test_operations_need_an_open_session_and_open_twice_is_refused() -> None:
     async def t(sim: Any) -> None:
         c = await SimClient.connect(sim.port, open_session=False)
-        for op, params in ((OP.GetStorageIDs, ()), (OP.GetObjectHandles, (ALL, 0, ALL)), (OP.InitiateCapture, (0, 0)),
-                           (OP.GetDevicePropDesc, (DP.ExposureIndex,)), (OP.CloseSession, ())):
+        for op, params in (
+            (OP.GetStorageIDs, ()),
+            (OP.GetObjectHandles, (ALL, 0, ALL)),
+            (OP.InitiateCapture, (0, 0)),
+            (OP.GetDevicePropDesc, (DP.ExposureIndex,)),
+            (OP.CloseSession, ()),
+        ):
             resp, data = await c.transact(op, params)
             assert resp.code == RC.SessionNotOpen and data is None, hex(op)
         assert (await c.transact(OP.OpenSession, (0,)))[0].code == RC.InvalidParameter
@@ -422,8 +446,12 @@ def test_capture_after_date_set_and_with_delay() -> None:
         from ptpd.protocol.datatypes import encode_value
 
         c = await SimClient.connect(sim.port)
-        assert (await c.transact(OP.SetDevicePropValue, (DP.DateTime,), data_out=encode_value(0xFFFF, "20200102T030405")))[0].code == RC.OK
-        assert (await c.transact(OP.SetDevicePropValue, (DP.CaptureDelay,), data_out=struct.pack("<I", 1000)))[0].code == RC.OK
+        assert (
+            await c.transact(OP.SetDevicePropValue, (DP.DateTime,), data_out=encode_value(0xFFFF, "20200102T030405"))
+        )[0].code == RC.OK
+        assert (await c.transact(OP.SetDevicePropValue, (DP.CaptureDelay,), data_out=struct.pack("<I", 1000)))[
+            0
+        ].code == RC.OK
         resp, _ = await c.transact(OP.InitiateCapture, (0, 0))
         assert resp.code == RC.OK
         # a second capture while the first is still on its self-timer: busy

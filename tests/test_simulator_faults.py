@@ -191,8 +191,16 @@ def test_sleep_after_idle_and_wake_later() -> None:
 
 
 def test_random_faults_never_kill_the_server() -> None:
-    faults = Faults(drop_rate=0.05, malformed_rate=0.05, busy_rate=0.03, busy_s=0.05,
-                    slow_rate=0.05, slow_ms=10, refuse_init_rate=0.1, seed=1234)
+    faults = Faults(
+        drop_rate=0.05,
+        malformed_rate=0.05,
+        busy_rate=0.03,
+        busy_s=0.05,
+        slow_rate=0.05,
+        slow_ms=10,
+        refuse_init_rate=0.1,
+        seed=1234,
+    )
 
     async def t(sim: Any) -> None:
         ok = busy = errors = 0

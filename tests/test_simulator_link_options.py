@@ -96,8 +96,9 @@ def test_fuji_device_info_reports_the_vendor_extension_asked_for() -> None:
     dev.vendor_extension_id = 0x0E
 
     async def main() -> Any:
-        sim = await start_simulator("fuji", "127.0.0.1", 0, initial_images=0, vendor_extension_id=0x0E,
-                                    latency_jitter_ms=2.0)
+        sim = await start_simulator(
+            "fuji", "127.0.0.1", 0, initial_images=0, vendor_extension_id=0x0E, latency_jitter_ms=2.0
+        )
         try:
             return sim.device.vendor_extension_id, sim.answer_time.jitter_ms
         finally:
@@ -108,8 +109,14 @@ def test_fuji_device_info_reports_the_vendor_extension_asked_for() -> None:
 
 
 def test_simulate_cli_takes_jitter_and_image_size() -> None:
-    cp = subprocess.run([sys.executable, "-m", "ptpd", "simulate", "--help"], capture_output=True, text=True, timeout=30)
+    cp = subprocess.run(
+        [sys.executable, "-m", "ptpd", "simulate", "--help"], capture_output=True, text=True, timeout=30
+    )
     assert cp.returncode == 0 and "--jitter" in cp.stdout and "--image-mb" in cp.stdout
-    cp = subprocess.run([sys.executable, "-m", "ptpd", "simulate", "--vendor", "fuji", "--image-mb", "2"],
-                        capture_output=True, text=True, timeout=30)
+    cp = subprocess.run(
+        [sys.executable, "-m", "ptpd", "simulate", "--vendor", "fuji", "--image-mb", "2"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert cp.returncode != 0 and "--image-mb is for --vendor generic only" in cp.stderr

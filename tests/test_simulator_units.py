@@ -153,8 +153,12 @@ def test_pad_jpeg_keeps_a_valid_jpeg() -> None:
 def test_cli_prints_where_it_listens_and_exits_0_on_signals() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         port = free_port()
-        p = subprocess.Popen([sys.executable, "-m", "ptpd", "simulate", "--port", str(port), "--images", "1"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "ptpd", "simulate", "--port", str(port), "--images", "1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             line = p.stdout.readline()  # type: ignore[union-attr]  # stdout=PIPE
             assert line == f'ptpd simulate: generic camera "ptpd Virtual Camera" on 127.0.0.1:{port}\n'
@@ -169,9 +173,16 @@ def test_cli_prints_where_it_listens_and_exits_0_on_signals() -> None:
 
 
 def test_cli_refuses_bad_options_and_busy_ports() -> None:
-    r = subprocess.run([sys.executable, "-m", "ptpd", "simulate", "--drop-rate", "2"], capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        [sys.executable, "-m", "ptpd", "simulate", "--drop-rate", "2"], capture_output=True, text=True, timeout=30
+    )
     assert r.returncode == 2 and "rate" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "ptpd", "simulate", "--malformed-kinds", "weird"], capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        [sys.executable, "-m", "ptpd", "simulate", "--malformed-kinds", "weird"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.returncode == 2
     import socket
 
@@ -179,6 +190,10 @@ def test_cli_refuses_bad_options_and_busy_ports() -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        r = subprocess.run([sys.executable, "-m", "ptpd", "simulate", "--port", str(port), "--images", "0"],
-                           capture_output=True, text=True, timeout=30)
+        r = subprocess.run(
+            [sys.executable, "-m", "ptpd", "simulate", "--port", str(port), "--images", "0"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert r.returncode == 1 and "cannot listen" in r.stderr

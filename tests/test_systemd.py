@@ -69,9 +69,7 @@ def test_security_exposure(tmp_path: Path, unit: str, capsys: pytest.CaptureFixt
 @pytest.mark.parametrize("unit", UNITS)
 def test_units_say_what_the_daemon_needs(unit: str) -> None:
     text = (ROOT / "systemd" / unit).read_text()
-    keys = {
-        k: v for k, _, v in (ln.partition("=") for ln in text.splitlines() if "=" in ln and not ln.startswith("#"))
-    }
+    keys = {k: v for k, _, v in (ln.partition("=") for ln in text.splitlines() if "=" in ln and not ln.startswith("#"))}
     assert keys["Type"] == "notify" and keys["NotifyAccess"] == "main"
     assert int(keys["WatchdogSec"]) > 0 and keys["Restart"] == "on-failure"
     assert keys["DynamicUser"] == "yes"
@@ -97,8 +95,14 @@ def test_the_rig_hosts_drop_in_allows_a_realtime_release_and_no_more(tmp_path: P
     env = {"SYSTEMD_UNIT_PATH": f"{tmp_path}:", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 
     assert ANALYZE is not None
-    r = subprocess.run([ANALYZE, "security", "--offline=true", "ptpd@cam1.service"], capture_output=True, text=True,
-                       timeout=60, cwd="/", env=env)
+    r = subprocess.run(
+        [ANALYZE, "security", "--offline=true", "ptpd@cam1.service"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+        env=env,
+    )
     report = r.stdout + r.stderr
     assert re.search(r"✗ RestrictRealtime=\s+Service may acquire realtime scheduling", report), report
     assert re.search(r"@resources is included \(e\.g\. sched_setscheduler is allowed\)", report), report

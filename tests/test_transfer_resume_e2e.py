@@ -37,8 +37,15 @@ def requests_of(table: dict[int, Any], monkeypatch: pytest.MonkeyPatch) -> dict[
     seen: dict[int, list[tuple[int, ...]]] = {OP.GetObject: [], OP.GetPartialObject: []}
     for code, calls in seen.items():
 
-        def spy(session: Any, tid: int, params: tuple[int, ...], data: Any,
-                answer: Any = table[code], calls: Any = calls, n: int = 1 if code == OP.GetObject else 3) -> Any:
+        def spy(
+            session: Any,
+            tid: int,
+            params: tuple[int, ...],
+            data: Any,
+            answer: Any = table[code],
+            calls: Any = calls,
+            n: int = 1 if code == OP.GetObject else 3,
+        ) -> Any:
             calls.append(tuple(params[:n]))  # the parameters the operation has (the rest are 0)
             return answer(session, tid, params, data)
 

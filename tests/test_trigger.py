@@ -27,8 +27,9 @@ def scenes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Daemo
 
 
 def trigger(d: Daemon, *args: str, timeout: float = 40) -> tuple[int, list[dict], str]:
-    r = subprocess.run([PYTHON, "-m", "ptptrigger", "--json", *args], env=d.full_env(),
-                       capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run(
+        [PYTHON, "-m", "ptptrigger", "--json", *args], env=d.full_env(), capture_output=True, text=True, timeout=timeout
+    )
     records = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     return r.returncode, records, r.stderr
 
@@ -78,8 +79,13 @@ def test_roi_outside_the_object_path_stays_quiet(scenes: dict[str, Daemon]) -> N
 
 
 def test_needs_a_detector() -> None:
-    r = subprocess.run([PYTHON, "-m", "ptptrigger"], capture_output=True, text=True, timeout=30,
-                       env=dict(os.environ, PTPD_COMMAND_ENDPOINT="ipc:///nonexistent/x"))
+    r = subprocess.run(
+        [PYTHON, "-m", "ptptrigger"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=dict(os.environ, PTPD_COMMAND_ENDPOINT="ipc:///nonexistent/x"),
+    )
     assert r.returncode == 2 and r.stderr.startswith("ptptrigger: error:")
 
 
@@ -99,8 +105,9 @@ def test_a_shot_that_came_short_is_not_saved(tmp_path: Path) -> None:
             self.size = size
 
         def capture(self, count: int, **kw: object) -> CaptureResult:
-            return CaptureResult.from_dict({"shots": [{"index": 1, "handle": 0x10, "filename": "DSCF0001.JPG",
-                                                       "size": self.size, "data": jpeg}]})
+            return CaptureResult.from_dict(
+                {"shots": [{"index": 1, "handle": 0x10, "filename": "DSCF0001.JPG", "size": self.size, "data": jpeg}]}
+            )
 
     frame = SimpleNamespace(seq=7, received=0.0)
     hit = SimpleNamespace(kind="motion", area=500, box=(0, 0, 10, 10))
@@ -134,8 +141,15 @@ def test_the_face_defaults_stay_quiet_on_the_simulators_scenery() -> None:
 
     strict = FaceDetector(FACE_MIN_SIZE, FACE_NEIGHBOURS)
     loose = FaceDetector(40, 5)  # what --face did before
-    looks = [{}, {"effect": "Velvia"}, {"exp-bias": "+1"}, {"exp-bias": "-1"}, {"effect": "Monochrome"},
-             {"effect": "Classic Chrome"}, {"iso": "S6400"}]
+    looks = [
+        {},
+        {"effect": "Velvia"},
+        {"exp-bias": "+1"},
+        {"exp-bias": "-1"},
+        {"effect": "Monochrome"},
+        {"effect": "Classic Chrome"},
+        {"iso": "S6400"},
+    ]
     false_before = 0
     for size in ((320, 240), (640, 480), (1024, 768)):
         for look in looks:
@@ -153,8 +167,13 @@ def test_face_strictness_options(scenes: dict[str, Daemon]) -> None:
     assert code == 0 and records == [], err  # stricter than the test face itself
     code, records, err = trigger(scenes["face"], "--face", "--face-min-size", "4000", "--dry-run", "--duration", "3")
     assert code == 0 and records == [], err  # larger than any frame
-    r = subprocess.run([PYTHON, "-m", "ptptrigger", "--face", "--face-neighbours", "0"], capture_output=True, text=True,
-                       timeout=30, env=dict(os.environ, PTPD_COMMAND_ENDPOINT="ipc:///nonexistent/x"))
+    r = subprocess.run(
+        [PYTHON, "-m", "ptptrigger", "--face", "--face-neighbours", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=dict(os.environ, PTPD_COMMAND_ENDPOINT="ipc:///nonexistent/x"),
+    )
     assert r.returncode == 2 and "--face-neighbours" in r.stderr
 
 
@@ -184,8 +203,19 @@ def test_a_camera_that_is_gone_is_105_not_0(tmp_path: Path) -> None:
     run.mkdir(mode=0o700)
     eps = {n: f"ipc://{run}/{n}" for n in ("command", "event", "liveview")}
     # a camera address where nothing listens: the daemon runs, the camera never comes
-    proc = Proc([PYTHON, "-m", "ptpd", "run", "--camera", f"127.0.0.1:{free_port()}", "--state-dir", str(tmp_path / "s"),
-                 *(a for n, ep in eps.items() for a in (f"--{n}-endpoint", ep))])
+    proc = Proc(
+        [
+            PYTHON,
+            "-m",
+            "ptpd",
+            "run",
+            "--camera",
+            f"127.0.0.1:{free_port()}",
+            "--state-dir",
+            str(tmp_path / "s"),
+            *(a for n, ep in eps.items() for a in (f"--{n}-endpoint", ep)),
+        ]
+    )
     try:
         from ptpd_client import Client, ClientError
 
@@ -198,10 +228,19 @@ def test_a_camera_that_is_gone_is_105_not_0(tmp_path: Path) -> None:
                 except ClientError:
                     assert proc.popen.poll() is None and time.monotonic() < deadline, "the daemon did not come up"
                     time.sleep(0.1)
-        env = dict(os.environ, PTPD_COMMAND_ENDPOINT=eps["command"], PTPD_EVENT_ENDPOINT=eps["event"],
-                   PTPD_LIVEVIEW_ENDPOINT=eps["liveview"])
-        r = subprocess.run([PYTHON, "-m", "ptptrigger", "--motion", "--duration", "2", "--dry-run"], capture_output=True,
-                           text=True, timeout=60, env=env)
+        env = dict(
+            os.environ,
+            PTPD_COMMAND_ENDPOINT=eps["command"],
+            PTPD_EVENT_ENDPOINT=eps["event"],
+            PTPD_LIVEVIEW_ENDPOINT=eps["liveview"],
+        )
+        r = subprocess.run(
+            [PYTHON, "-m", "ptptrigger", "--motion", "--duration", "2", "--dry-run"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
         assert r.returncode == 105, r.stderr
         assert r.stderr.startswith("ptptrigger: error: no live-view frame within 2 s: the camera is "), r.stderr
         assert r.stderr.count("\n") == 1 and "0 frame(s) analysed" not in r.stderr

@@ -25,8 +25,13 @@ CHROMIUM = "/usr/bin/chromium"
 
 def test_two_snapshot_viewers_at_once_with_overlay(daemon: Daemon, tmp_path: Path) -> None:
     procs = [
-        subprocess.Popen([PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / f"v{i}.png"), "--bare", str(tmp_path / f"b{i}.png")],
-                         env=daemon.full_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / f"v{i}.png"), "--bare", str(tmp_path / f"b{i}.png")],
+            env=daemon.full_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(2)
     ]
     for p in procs:
@@ -50,15 +55,25 @@ def test_two_snapshot_viewers_at_once_with_overlay(daemon: Daemon, tmp_path: Pat
 def test_snapshot_refuses_to_overwrite(daemon: Daemon, tmp_path: Path) -> None:
     target = tmp_path / "s.jpg"
     target.write_bytes(b"keep")
-    r = subprocess.run([PYTHON, "-m", "ptpview", "--snapshot", str(target)], env=daemon.full_env(),
-                       capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        [PYTHON, "-m", "ptpview", "--snapshot", str(target)],
+        env=daemon.full_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.returncode == 2 and r.stderr.startswith("ptpview: error:") and target.read_bytes() == b"keep"
 
 
 def test_no_daemon_exits_105(tmp_path: Path) -> None:
     env = dict(os.environ, PTPD_COMMAND_ENDPOINT=f"ipc://{tmp_path}/none")
-    r = subprocess.run([PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / "x.png")], env=env,
-                       capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        [PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / "x.png")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.returncode == 105 and len(r.stderr.strip().splitlines()) == 1
 
 
@@ -99,11 +114,24 @@ def test_mjpeg_server_and_page_in_chromium(daemon: Daemon, tmp_path: Path) -> No
         shot = tmp_path / "page.png"
         with tempfile.TemporaryDirectory() as profile:
             r = subprocess.run(
-                [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={profile}", "--window-size=800,600", "--timeout=4000",
-                 f"--screenshot={shot}", f"http://127.0.0.1:{port}/"],
-                capture_output=True, text=True, timeout=60,
+                [
+                    CHROMIUM,
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    f"--user-data-dir={profile}",
+                    "--window-size=800,600",
+                    "--timeout=4000",
+                    f"--screenshot={shot}",
+                    f"http://127.0.0.1:{port}/",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
             )
         assert shot.exists(), r.stderr[-2000:]
         img = cv2.imread(str(shot))
@@ -202,6 +230,7 @@ def test_low_battery_red_is_reset() -> None:
     low = draw(frame.copy(), state)[y0:y1, x0:x1]
     state.update("battery", {"code": 0x5001, "name": "battery", "value": 3, "label": "3/3"})
     full = draw(frame.copy(), state)[y0:y1, x0:x1]
+
     def is_red(img: Any) -> Any:
         return ((img[..., 2] > 150) & (img[..., 0] < 100)).sum()
 
@@ -232,8 +261,13 @@ def test_snapshot_without_live_view_returns_at_once(tmp_path: Path) -> None:
         d.wait_connected()
         for _ in range(2):  # learnt on the first subscription; known before the second
             t0 = time.monotonic()
-            r = subprocess.run([PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / "x.png"), "--timeout", "20"],
-                               env=d.full_env(), capture_output=True, text=True, timeout=60)
+            r = subprocess.run(
+                [PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / "x.png"), "--timeout", "20"],
+                env=d.full_env(),
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             took = time.monotonic() - t0
             assert r.returncode == 106, r.stderr
             assert r.stderr.startswith("ptpview: error: the camera has no live view") and r.stderr.count("\n") == 1
@@ -274,8 +308,10 @@ def test_a_canon_dial_draws_the_standard_badge(dial: int, letter: str) -> None:
     box = widget_boxes(640, 480)["program"]
     canon, standard = ViewState(), ViewState()
     canon.update(entry["name"], entry)
-    standard.update("exposure-program", {"code": 0x500E, "name": "exposure-program", "value": "MPAS".index(letter) + 1,
-                                         "label": letter})
+    standard.update(
+        "exposure-program",
+        {"code": 0x500E, "name": "exposure-program", "value": "MPAS".index(letter) + 1, "label": letter},
+    )
     x0, y0, x1, y1 = box
     assert program_letter(canon.number("program", 0x500E), entry["label"]) == letter
     assert np.array_equal(draw(frame.copy(), canon)[y0:y1, x0:x1], draw(frame.copy(), standard)[y0:y1, x0:x1])
@@ -287,8 +323,13 @@ def test_a_running_job_shows_on_the_overlay(daemon: Daemon, tmp_path: Path) -> N
     with daemon.client() as c:
         job = c.jobs.tether(str(tmp_path / "tethered"))
         try:
-            r = subprocess.run([PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / "v.png"), "--bare", str(tmp_path / "b.png")],
-                               env=daemon.full_env(), capture_output=True, text=True, timeout=30)
+            r = subprocess.run(
+                [PYTHON, "-m", "ptpview", "--snapshot", str(tmp_path / "v.png"), "--bare", str(tmp_path / "b.png")],
+                env=daemon.full_env(),
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             assert r.returncode == 0, r.stderr
         finally:
             c.jobs.stop(job.id)

@@ -79,6 +79,7 @@ def event_name(code: int, names: dict[int, str] = EVENT_NAMES) -> str:
 #: Called with (bytes done, bytes total) while an object downloads.
 Progress = Callable[[int, int], None]
 
+
 class ReleaseGate(Protocol):
     """When a capture's release goes out (a rig's shared moment). :meth:`Camera.capture`
     does whatever its vendor does before the release, then awaits :meth:`approach` and
@@ -271,7 +272,6 @@ class LiveViewFrame:
     jpeg: bytes | memoryview
     width: int = 0
     height: int = 0
-
 
 
 #: seconds :meth:`Camera.liveview_to` gives a camera to stop its live view

@@ -89,8 +89,11 @@ EVENT_NAMES: dict[int, str] = {
 }
 
 #: Responses to GetDevicePropDesc after which the 0x902B list is asked instead.
-_NO_DESC_CODES = (ResponseCode.DevicePropNotSupported, ResponseCode.OperationNotSupported,
-                  ResponseCode.ParameterNotSupported)
+_NO_DESC_CODES = (
+    ResponseCode.DevicePropNotSupported,
+    ResponseCode.OperationNotSupported,
+    ResponseCode.ParameterNotSupported,
+)
 #: Properties whose new value is built from the current one (0xD17C keeps its upper 16
 #: bits, meaning unknown): their set reads a fresh description first, as before.
 _CURRENT_DEPENDENT = frozenset({FujiPropCode.FocusPoint})
@@ -603,9 +606,11 @@ class FujiCamera(FujiObjects, Camera):
 
     def _check_liveview(self) -> None:
         if not self.link.offer.remote:
-            raise Unsupported("this camera offers no live view over Wi-Fi: it has no remote mode (0xDF24 empty)"
-                              if self.link.offer.remote_version is None else
-                              "this camera offers no live view: it refused InitiateOpenCapture")
+            raise Unsupported(
+                "this camera offers no live view over Wi-Fi: it has no remote mode (0xDF24 empty)"
+                if self.link.offer.remote_version is None
+                else "this camera offers no live view: it refused InitiateOpenCapture"
+            )
 
     async def liveview(self) -> AsyncGenerator[LiveViewFrame, None]:
         self._check_liveview()

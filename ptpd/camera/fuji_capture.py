@@ -64,8 +64,11 @@ async def capture(cam: FujiCamera, gate: ReleaseGate | None = None) -> Shot:
     offers no remote capture. ``gate`` holds the release (see :meth:`Camera.capture`)."""
     link = cam.link
     if not link.offer.remote:
-        why = ("it has no remote mode (0xDF24 empty)" if link.offer.remote_version is None
-               else "it refused InitiateOpenCapture")
+        why = (
+            "it has no remote mode (0xDF24 empty)"
+            if link.offer.remote_version is None
+            else "it refused InitiateOpenCapture"
+        )
         raise Unsupported(f"this camera offers no remote capture over Wi-Fi: {why}")
     wait = cam.timeout + DELAY_SECONDS.get(cam.current_value(0x5012, 0), 0)
     before = await cam.object_handles()

@@ -110,8 +110,10 @@ class FujiObjects:
         for this handle, and the session goes on."""
         data = await self._op(OperationCode.GetObjectInfo, (handle,))
         if len(data) < OBJECT_INFO_FIXED:
-            raise Unsupported(f"camera's ObjectInfo of handle 0x{handle:08X} cannot be read: {len(data)} bytes, "
-                              f"short of its {OBJECT_INFO_FIXED} bytes of fixed fields")
+            raise Unsupported(
+                f"camera's ObjectInfo of handle 0x{handle:08X} cannot be read: {len(data)} bytes, "
+                f"short of its {OBJECT_INFO_FIXED} bytes of fixed fields"
+            )
         try:
             return ObjectEntry.decode(handle, data)
         except DatasetError as exc:
@@ -152,7 +154,9 @@ class FujiObjects:
             pos = offset
             try:
                 while pos < size:
-                    chunk = await self._op(OperationCode.GetPartialObject, (handle, pos, min(DOWNLOAD_CHUNK, size - pos)))
+                    chunk = await self._op(
+                        OperationCode.GetPartialObject, (handle, pos, min(DOWNLOAD_CHUNK, size - pos))
+                    )
                     if not chunk:
                         break
                     parts.append(chunk)

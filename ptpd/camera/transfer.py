@@ -95,7 +95,6 @@ class Download:
     resumes: int = 0  #: how many times the transfer was taken up again after a dropped link
 
 
-
 def verify(data: bytes | bytearray | memoryview, size: int | None, fmt: int, filename: str = "") -> None:
     """:class:`IncompleteTransfer` unless ``data`` is the whole object: the size ObjectInfo
     gave, and a JPEG (by format or name) ends with its EOI marker (FF D9; trailing zero

@@ -49,7 +49,9 @@ class Vendor:
     #: DeviceInfo is this vendor's, so its camera class takes the session over
     recognises: Callable[[CameraInfo], bool] | None = None
 
-    def ports(self, command: int | None = None, event: int | None = None, liveview: int | None = None) -> tuple[int, int, int]:
+    def ports(
+        self, command: int | None = None, event: int | None = None, liveview: int | None = None
+    ) -> tuple[int, int, int]:
         """(command, event, live view) ports: each given one, else the vendor's default."""
         base = command or self.port
         return (base, event or base + self.offsets[0], liveview or base + self.offsets[1])
@@ -75,16 +77,33 @@ def _canon(info: CameraInfo) -> bool:
 VENDORS: dict[str, Vendor] = {
     v.name: v
     for v in (
-        Vendor("generic", "any camera speaking standard PTP/IP (ISO 15740, CIPA DC-X005)", "ptpd.camera.generic:GenericCamera", 15740),
-        Vendor("fuji", "Fujifilm X bodies over Wi-Fi (X-T1 and later; docs/cameras.md)", "ptpd.camera.fuji:FujiCamera", 55740, (1, 2)),
-        Vendor("canon", "Canon EOS bodies over Wi-Fi (PTP/IP)", "ptpd.camera.canon:CanonCamera", 15740, recognises=_canon),
+        Vendor(
+            "generic",
+            "any camera speaking standard PTP/IP (ISO 15740, CIPA DC-X005)",
+            "ptpd.camera.generic:GenericCamera",
+            15740,
+        ),
+        Vendor(
+            "fuji",
+            "Fujifilm X bodies over Wi-Fi (X-T1 and later; docs/cameras.md)",
+            "ptpd.camera.fuji:FujiCamera",
+            55740,
+            (1, 2),
+        ),
+        Vendor(
+            "canon", "Canon EOS bodies over Wi-Fi (PTP/IP)", "ptpd.camera.canon:CanonCamera", 15740, recognises=_canon
+        ),
     )
 }
 
 #: ``--vendor auto``: not a dialect but the choice of one, from the DeviceInfo a standard
 #: PTP/IP connection reads (:mod:`ptpd.camera.auto`); the default on port 15740.
-AUTO = Vendor("auto", "pick the dialect from the camera's DeviceInfo (the default on port 15740)",
-              "ptpd.camera.auto:AutoCamera", 15740)
+AUTO = Vendor(
+    "auto",
+    "pick the dialect from the camera's DeviceInfo (the default on port 15740)",
+    "ptpd.camera.auto:AutoCamera",
+    15740,
+)
 
 
 def names() -> tuple[str, ...]:

@@ -52,7 +52,9 @@ class CanonOperationCode(IntEnum):
     InitiateViewfinder = 0x9151  #: lgp; the ``viewfinder`` widget (config.c:8003-8030)
     TerminateViewfinder = 0x9152  #: lgp; sent at exit when listed (library.c:3122)
     GetViewFinderData = 0x9153  #: lgp; one live-view frame as a blob list; trace
-    DriveLens = 0x9155  #: lgp; moves the focus in live view, P1 :class:`DriveLensStep` (config.c _put_Canon_EOS_MFDrive)
+    DriveLens = (
+        0x9155  #: lgp; moves the focus in live view, P1 :class:`DriveLensStep` (config.c _put_Canon_EOS_MFDrive)
+    )
     AfCancel = 0x9160  #: lgp; sent at exit when listed (config.c:563-564); trace
 
 

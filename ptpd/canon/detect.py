@@ -38,7 +38,10 @@ def is_eos_m(model: str, operations: Iterable[int]) -> bool:
         return False
     if model.startswith("Canon EOS M"):
         return True
-    return model.startswith(("Canon PowerShot SX", "Canon PowerShot G", "Canon Digital IXUS")) and OP.RemoteReleaseOn in ops
+    return (
+        model.startswith(("Canon PowerShot SX", "Canon PowerShot G", "Canon Digital IXUS"))
+        and OP.RemoteReleaseOn in ops
+    )
 
 
 __all__ = ["CANON_EXTENSION", "is_canon", "is_eos", "is_eos_m"]

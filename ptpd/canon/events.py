@@ -155,13 +155,29 @@ def _record(kind: int, rec: bytes) -> Record:
     if kind == E.AvailListChanged and n >= 20:
         return AvailList(_u32(rec, 8), _u32(rec, 12), _u32(rec, 16), rec[20:])
     if kind in _ADDED and n > 0x28:
-        return ObjectAdded(_u32(rec, 8), _u32(rec, 0x0C), int(_U16.unpack_from(rec, 0x10)[0]), _u32(rec, 0x1C),
-                           _u32(rec, 0x20), _name(rec, 0x28), kind)
+        return ObjectAdded(
+            _u32(rec, 8),
+            _u32(rec, 0x0C),
+            int(_U16.unpack_from(rec, 0x10)[0]),
+            _u32(rec, 0x1C),
+            _u32(rec, 0x20),
+            _name(rec, 0x28),
+            kind,
+        )
     if kind in _ADDED64 and n > 0x2C:
-        return ObjectAdded(_u32(rec, 8), _u32(rec, 0x0C), int(_U16.unpack_from(rec, 0x10)[0]), _u32(rec, 0x1C),
-                           _u32(rec, 0x24), _name(rec, 0x2C), kind)
+        return ObjectAdded(
+            _u32(rec, 8),
+            _u32(rec, 0x0C),
+            int(_U16.unpack_from(rec, 0x10)[0]),
+            _u32(rec, 0x1C),
+            _u32(rec, 0x24),
+            _name(rec, 0x2C),
+            kind,
+        )
     if kind in _TRANSFER and n > 0x1C:
-        return ObjectTransfer(_u32(rec, 8), int(_U16.unpack_from(rec, 0x0C)[0]), _u32(rec, 0x14), _name(rec, 0x1C), kind)
+        return ObjectTransfer(
+            _u32(rec, 8), int(_U16.unpack_from(rec, 0x0C)[0]), _u32(rec, 0x14), _name(rec, 0x1C), kind
+        )
     if kind == E.ObjectRemoved and n >= 12:
         return ObjectRemoved(_u32(rec, 8))
     if kind == E.CameraStatusChanged and n >= 12:

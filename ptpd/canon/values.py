@@ -158,8 +158,10 @@ def parse_shutter(text: str) -> int | None:
     seconds = Fraction(1, int(m.group(1))) if m.group(1) else Fraction(m.group(2))
     if seconds <= 0:
         return None
-    best = min((c for c in SHUTTER if c not in (SHUTTER_AUTO, *SHUTTER_BULB)),
-               key=lambda c: abs(math.log2(float(_seconds_of_label(SHUTTER[c]) / seconds))))
+    best = min(
+        (c for c in SHUTTER if c not in (SHUTTER_AUTO, *SHUTTER_BULB)),
+        key=lambda c: abs(math.log2(float(_seconds_of_label(SHUTTER[c]) / seconds))),
+    )
     # the marked speed a person types: within a sixth of a stop of a table entry
     return best if abs(math.log2(float(_seconds_of_label(SHUTTER[best]) / seconds))) < 1 / 6 else None
 

@@ -32,7 +32,9 @@ def _check_type(arg: bus.Arg, value: Any) -> Any:
     elif t == "bytes":
         ok = isinstance(value, (bytes, bytearray))
     elif t in ("prop", "value"):
-        ok = (isinstance(value, (str, int)) and not isinstance(value, bool)) or (t == "value" and isinstance(value, float))
+        ok = (isinstance(value, (str, int)) and not isinstance(value, bool)) or (
+            t == "value" and isinstance(value, float)
+        )
         if ok and isinstance(value, str) and not value.strip():
             ok = False
     elif t == "list[int]":

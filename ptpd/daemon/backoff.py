@@ -71,7 +71,10 @@ class Backoff:
         if refused_as_busy(exc):
             self.cut_short = max(self.cut_short + 1, CONTESTED_AFTER)
             delay = self._contested_delay()
-            return delay, f"the camera is busy with another initiator (it refused the connection), backing off; retrying in {delay:.1f}s"
+            return (
+                delay,
+                f"the camera is busy with another initiator (it refused the connection), backing off; retrying in {delay:.1f}s",
+            )
         delay = min(self.maximum, self.minimum * 2 ** min(self.failures - 1, 16))
         text = str(exc)
         what = f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -58,7 +58,14 @@ class ShotsLeft(BusError):
 
     ran = True  #: the shutter fired: a retry of the same id must not fire it again
 
-    def __init__(self, code: ErrorCode, message: str, handles: list[int], shots: list[dict[str, Any]], ptp_code: int | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        handles: list[int],
+        shots: list[dict[str, Any]],
+        ptp_code: int | None = None,
+    ) -> None:
         super().__init__(code, message, ptp_code)
         self.handles = handles
         self.shots = shots
@@ -131,8 +138,18 @@ class Failure:
 class CaptureRun:
     """One ``capture`` request: its options, its shots so far, and how it ended."""
 
-    def __init__(self, ctx: Context, request: Request, count: int, *, download: bool, preview: bool, dir: str | None, keep: bool,
-                 at: float | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        request: Request,
+        count: int,
+        *,
+        download: bool,
+        preview: bool,
+        dir: str | None,
+        keep: bool,
+        at: float | None = None,
+    ) -> None:
         self.ctx = ctx
         self.request = request
         self.count = count
@@ -175,8 +192,11 @@ class CaptureRun:
             await schedule.approach(self.at)
         try:
             await link.call(
-                "capture", self._shots, camera_timeout(self.ctx, self.count * 4),
-                control=self.request.control, typical=SHOT,
+                "capture",
+                self._shots,
+                camera_timeout(self.ctx, self.count * 4),
+                control=self.request.control,
+                typical=SHOT,
             )
         except Exception as exc:
             if not self.reports:
@@ -226,7 +246,13 @@ class CaptureRun:
         self.reports.append(report)
         self.ctx.events.publish(
             "event.capture_done",
-            {"id": self.request.id, "index": index, "count": self.count, "handle": shot.handle, "filename": report.filename},
+            {
+                "id": self.request.id,
+                "index": index,
+                "count": self.count,
+                "handle": shot.handle,
+                "filename": report.filename,
+            },
         )
         if not self.delivers:
             return True
@@ -281,7 +307,13 @@ class CaptureRun:
         """The link dropped mid-transfer: resume after the reconnect, then deliver."""
         link = self.ctx.link
         try:
-            dl = await resume(link, t, self.ctx.progress_reporter(self.request, t.handle), connects, resume_window(self.ctx.config.timeout))
+            dl = await resume(
+                link,
+                t,
+                self.ctx.progress_reporter(self.request, t.handle),
+                connects,
+                resume_window(self.ctx.config.timeout),
+            )
             report.source = "camera"
             await link.call("capture", lambda cam: self._finish(cam, report, dl), camera_timeout(self.ctx))
             self.failure = None
@@ -306,7 +338,13 @@ class CaptureRun:
             parts.append("the images are on the camera (see shots)")
         shots = [r.reply() for r in self.reports]
         if self._releasing is not None:
-            shots.append({"index": self._releasing, "handle": None, "error": "released; the daemon stopped before the camera named its image"})
+            shots.append(
+                {
+                    "index": self._releasing,
+                    "handle": None,
+                    "error": "released; the daemon stopped before the camera named its image",
+                }
+            )
         return ShotsLeft(ErrorCode.NOT_CONNECTED, "; ".join(parts), handles, shots)
 
     def _shots_left(self, failure: Failure) -> ShotsLeft:
@@ -348,6 +386,14 @@ async def capture(ctx: Context, a: dict[str, Any], request: Request) -> Any:
         schedule.check(at, request.control.deadline)
     if a["dir"] is not None:
         await check_dir(a["dir"])
-    run = CaptureRun(ctx, request, count, download=bool(a["download"]), preview=bool(a["preview"]), dir=a["dir"], keep=bool(a["keep"]),
-                     at=at)
+    run = CaptureRun(
+        ctx,
+        request,
+        count,
+        download=bool(a["download"]),
+        preview=bool(a["preview"]),
+        dir=a["dir"],
+        keep=bool(a["keep"]),
+        at=at,
+    )
     return await run.run()

@@ -67,10 +67,23 @@ def setup_logging(level: str) -> None:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-f", "--config", "config_file", type=click.Path(dir_okay=False), envvar="PTPD_CONFIG", metavar="FILE",
-              help="TOML config file, or the ptp-ip tool's INI ([initiator], [responder], [server]).")
+@click.option(
+    "-f",
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    envvar="PTPD_CONFIG",
+    metavar="FILE",
+    help="TOML config file, or the ptp-ip tool's INI ([initiator], [responder], [server]).",
+)
 @click.option("--camera", "host", metavar="HOST[:PORT]", help="Camera address (PTPD_CAMERA).")
-@click.option("--vendor", type=click.Choice(VENDORS), help="Camera dialect (default: auto on port 15740, else generic): " + "; ".join(f"{v.name}, {v.description}" for v in (*vendors.VENDORS.values(), vendors.AUTO)) + ".")
+@click.option(
+    "--vendor",
+    type=click.Choice(VENDORS),
+    help="Camera dialect (default: auto on port 15740, else generic): "
+    + "; ".join(f"{v.name}, {v.description}" for v in (*vendors.VENDORS.values(), vendors.AUTO))
+    + ".",
+)
 @click.option("--port", type=PORT, help="Generic: the camera's one PTP/IP port (15740).")
 @click.option("--cmd-port", type=PORT, help="Fuji: command/data port (55740).")
 @click.option("--event-port", type=PORT, help="Fuji: event port (55741).")
@@ -80,17 +93,30 @@ def setup_logging(level: str) -> None:
 @click.option("--command-endpoint", help="Command socket (ROUTER) endpoint.")
 @click.option("--event-endpoint", help="Event socket (PUB) endpoint.")
 @click.option("--liveview-endpoint", help="Live-view socket (PUB) endpoint.")
-@click.option("--curve-secret-key", type=click.Path(dir_okay=False), help="Server secret key file (from 'ptpd keys'); needed for TCP beyond loopback.")
+@click.option(
+    "--curve-secret-key",
+    type=click.Path(dir_okay=False),
+    help="Server secret key file (from 'ptpd keys'); needed for TCP beyond loopback.",
+)
 @click.option("--curve-clients", type=click.Path(file_okay=False), help="Directory of allowed client public keys.")
-@click.option("--simulate", type=click.Choice(VENDORS), help="Run a simulated camera inside the daemon instead of a real one.")
+@click.option(
+    "--simulate", type=click.Choice(VENDORS), help="Run a simulated camera inside the daemon instead of a real one."
+)
 @click.option("--sim-model", help="Simulated camera model.")
 @click.option("--sim-latency", type=float, help="Simulated per-transaction latency, ms.")
 @click.option("--timeout", type=float, help="Seconds a camera transaction may take (10).")
 @click.option("--keepalive", type=float, help="Idle seconds before a keep-awake poll; 0 turns it off (10).")
 @click.option("--reconnect-max", type=float, help="Longest wait between reconnect attempts, seconds (5).")
-@click.option("--release-priority", type=click.IntRange(0, 99),
-              help="Real-time priority (SCHED_FIFO) of a scheduled release, 1-99; 0 off (0). See docs/rigs.md.")
-@click.option("--state-dir", type=click.Path(file_okay=False), help="Where the GUID is kept ($STATE_DIRECTORY, $XDG_STATE_HOME/ptpd).")
+@click.option(
+    "--release-priority",
+    type=click.IntRange(0, 99),
+    help="Real-time priority (SCHED_FIFO) of a scheduled release, 1-99; 0 off (0). See docs/rigs.md.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False),
+    help="Where the GUID is kept ($STATE_DIRECTORY, $XDG_STATE_HOME/ptpd).",
+)
 @click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), help="Log level (info).")
 @click.option("-v", "--verbose", count=True, help="-v info, -vv debug (like the ptp-ip tool's -v).")
 def run(config_file: str | None, verbose: int, **flags: Any) -> None:

@@ -58,7 +58,13 @@ async def help_(ctx: Context, a: dict[str, Any], request: Request) -> Any:
                 "summary": c.summary,
                 "result": c.result,
                 "args": [
-                    {"name": x.name, "type": x.type, "required": x.required, "default": list(x.default) if isinstance(x.default, tuple) else x.default, "help": x.help}
+                    {
+                        "name": x.name,
+                        "type": x.type,
+                        "required": x.required,
+                        "default": list(x.default) if isinstance(x.default, tuple) else x.default,
+                        "help": x.help,
+                    }
                     for x in c.args
                 ],
             }
@@ -120,8 +126,16 @@ async def state(ctx: Context, a: dict[str, Any], request: Request) -> Any:
 async def storage(ctx: Context, a: dict[str, Any], request: Request) -> Any:
     st = await on_camera(ctx, request, "storage", lambda cam: cam.storage(), transactions=4)
     return {
-        "stores": [{"id": e.storage_id, "description": e.description, "capacity": e.capacity,
-                    "free_bytes": e.free_bytes, "free_images": e.free_images} for e in st.stores],
+        "stores": [
+            {
+                "id": e.storage_id,
+                "description": e.description,
+                "capacity": e.capacity,
+                "free_bytes": e.free_bytes,
+                "free_images": e.free_images,
+            }
+            for e in st.stores
+        ],
         "shots_left": st.shots_left,
     }
 
@@ -147,6 +161,7 @@ async def opreq(ctx: Context, a: dict[str, Any], request: Request) -> Any:
         raise BusError(ErrorCode.BAD_REQUEST, "code must be a 16-bit operation code")
     if len(params) > 5 or any(not 0 <= p <= 0xFFFFFFFF for p in params):
         raise BusError(ErrorCode.BAD_REQUEST, "params: up to 5 unsigned 32-bit integers")
+
     async def run(cam: Camera) -> RawResult:
         ctx.reply_room(request)  # its turn on the camera: is there room for its bytes?
         return await cam.raw(code, params, bytes(data) if data is not None else None)

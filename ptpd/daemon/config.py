@@ -248,8 +248,10 @@ def read_ini(path: Path) -> dict[str, Any]:
             out["vendor"] = ini.vendor
         else:
             out["vendor"] = "generic"
-            out["warnings"] = (f"{path}: [responder] vendor = {ini.vendor!r}: ptpd has no dialect for it; "
-                               f"driving the camera as generic PTP/IP, as the ptp-ip tool did",)
+            out["warnings"] = (
+                f"{path}: [responder] vendor = {ini.vendor!r}: ptpd has no dialect for it; "
+                f"driving the camera as generic PTP/IP, as the ptp-ip tool did",
+            )
     if ini.server.enabled:
         # The tool's text server maps onto our bus: commands on PORT, events PORT+1, frames PORT+2.
         eps = server_endpoints(ini.server.address, ini.server.port)
@@ -416,7 +418,9 @@ def check_endpoints(cfg: Config) -> None:
         if scheme == "tcp":
             _check_tcp_port(ep)
         if not endpoint_is_local(ep) and not (cfg.curve_secret_key and cfg.curve_clients):
-            where = "as an abstract socket (open to every local user)" if ep.startswith("ipc://@") else "beyond loopback"
+            where = (
+                "as an abstract socket (open to every local user)" if ep.startswith("ipc://@") else "beyond loopback"
+            )
             raise ConfigError(
                 f"refusing to bind {ep} {where} without CURVE: set curve_secret_key and "
                 "curve_clients (see 'ptpd keys --help')"

@@ -87,7 +87,9 @@ def camera_timeout(ctx: Context, transactions: int = 1) -> float:
     return ctx.config.timeout * 3 * transactions + 5.0
 
 
-async def on_camera(ctx: Context, request: Request, name: str, fn: Callable[[Camera], Awaitable[T]], transactions: int = 1) -> T:
+async def on_camera(
+    ctx: Context, request: Request, name: str, fn: Callable[[Camera], Awaitable[T]], transactions: int = 1
+) -> T:
     """Run ``fn(camera)`` for ``request`` in the camera queue: not started if the request
     was stopped or its deadline passed meanwhile (see :mod:`ptpd.daemon.inflight`)."""
     return await ctx.link.call(name, fn, camera_timeout(ctx, transactions), control=request.control)

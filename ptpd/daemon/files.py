@@ -29,8 +29,19 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 #: why a directory or file cannot be written that is the request's to mend (the path or
 #: its permissions); any other (a full disk, an I/O error) is the machine's
-_PATH_ERRORS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST,
-                          errno.ENOENT, errno.ENAMETOOLONG, errno.ELOOP, errno.EISDIR})
+_PATH_ERRORS = frozenset(
+    {
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.ENOTDIR,
+        errno.EEXIST,
+        errno.ENOENT,
+        errno.ENAMETOOLONG,
+        errno.ELOOP,
+        errno.EISDIR,
+    }
+)
 
 
 #: where the directories written into are noted (the daemon sets it at start)
@@ -67,7 +78,9 @@ async def check_dir(directory: str) -> None:
     if "\0" in directory:  # no path holds one: the request is malformed, not the value
         raise BusError(ErrorCode.BAD_REQUEST, "dir must not contain a NUL character")
     if not os.path.isabs(directory):  # relative to what? the daemon's cwd means nothing to a client
-        raise BusError(ErrorCode.BAD_REQUEST, f"dir must be an absolute path on the daemon's machine, got {directory!r}")
+        raise BusError(
+            ErrorCode.BAD_REQUEST, f"dir must be an absolute path on the daemon's machine, got {directory!r}"
+        )
     try:
         await asyncio.to_thread(check)
     except OSError as exc:
@@ -85,7 +98,9 @@ async def write_into(
         raise _write_error(f"{filename} into {directory}", exc) from None
 
 
-def write_verified(directory: str, filename: str, data: bytes | bytearray | memoryview, size: int | None = None, fmt: int = 0) -> str:
+def write_verified(
+    directory: str, filename: str, data: bytes | bytearray | memoryview, size: int | None = None, fmt: int = 0
+) -> str:
     """Write to a temp name in ``directory``, verify, fsync, and link the final name (never
     overwriting: ``name-1.ext`` when taken). On any failure the temp file is removed and
     nothing appears under a final name."""

@@ -104,7 +104,9 @@ def not_started(why: Stop, what: str, left: float | None = None, typical: float 
         when = ""
         if left is not None and left > 0:
             when = f" ({left:.2f} s were left; it usually takes {typical:.2f} s here)"
-        return BusError(ErrorCode.EXPIRED, f"{what}: not started, its deadline (timeout_ms) passed{when}; nothing was done")
+        return BusError(
+            ErrorCode.EXPIRED, f"{what}: not started, its deadline (timeout_ms) passed{when}; nothing was done"
+        )
     return BusError(ErrorCode.NOT_CONNECTED, "the daemon is stopping")
 
 

@@ -57,8 +57,12 @@ class Lease:
 
     def summary(self, now: float) -> dict[str, Any]:
         left = self.ttl if self.busy and self.ttl is not None else self.expires_in(now)
-        return {"holder": self.holder, "job": self.job, "since": self.since,
-                "expires_in": None if left is None else round(left, 1)}
+        return {
+            "holder": self.holder,
+            "job": self.job,
+            "since": self.since,
+            "expires_in": None if left is None else round(left, 1),
+        }
 
 
 class Locked(BusError):
@@ -66,7 +70,9 @@ class Locked(BusError):
 
     def __init__(self, lease: Lease, what: str) -> None:
         since = time.strftime("%H:%M:%S", time.localtime(lease.since))
-        hint = f"stop job {lease.job} first" if lease.job is not None else "it is released with unlock, or expires unused"
+        hint = (
+            f"stop job {lease.job} first" if lease.job is not None else "it is released with unlock, or expires unused"
+        )
         super().__init__(ErrorCode.LOCKED, f"the camera is locked by {lease.holder} since {since} ({hint})")
         self.holder = lease.holder
         self.job = lease.job
@@ -84,8 +90,9 @@ class Leases:
     """The daemon's one control lease and the rules above. ``publish(topic, data)`` tells
     the event socket when it is taken, released or expires (``lease``)."""
 
-    def __init__(self, publish: Callable[[str, dict[str, Any]], Any] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, publish: Callable[[str, dict[str, Any]], Any] | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._publish = publish
         self._clock = clock
         self._lease: Lease | None = None

@@ -47,7 +47,9 @@ def _started(pid: int) -> float | None:
     """When process ``pid`` started (seconds since the epoch), or None if it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+        boot = next(
+            float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime")
+        )
     except (OSError, StopIteration, ValueError, IndexError):
         return None
     # field 22 (starttime, in clock ticks since boot) comes after the ")" that ends the name

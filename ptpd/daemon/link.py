@@ -205,7 +205,10 @@ class CameraLink:
         command usually takes (:meth:`typical` of ``typical``, else of ``name``), read when
         its turn comes."""
         if not self.connected:
-            raise BusError(ErrorCode.NOT_CONNECTED, f"camera is {self.connection.value}" + (f" ({self.detail})" if self.detail else ""))
+            raise BusError(
+                ErrorCode.NOT_CONNECTED,
+                f"camera is {self.connection.value}" + (f" ({self.detail})" if self.detail else ""),
+            )
         if self._waiting >= self.max_queue:
             raise BusError(ErrorCode.CAMERA_BUSY, f"{self._waiting} commands already queued")
         self._waiting += 1
@@ -350,7 +353,13 @@ class CameraLink:
             async for ev in cam.events():
                 self.publish(
                     bus.Topic.event(ev.name),
-                    {"name": ev.name, "code": ev.code, "params": list(ev.params), "transaction_id": ev.transaction_id, "t_camera": ev.time},
+                    {
+                        "name": ev.name,
+                        "code": ev.code,
+                        "params": list(ev.params),
+                        "transaction_id": ev.transaction_id,
+                        "t_camera": ev.time,
+                    },
                 )
                 if ev.name in PROPERTY_EVENTS and ev.params:
                     self._refresh_codes.add(ev.params[0])
@@ -383,7 +392,9 @@ class CameraLink:
                 continue
             try:
                 pv = await self.call(
-                    "get", lambda c: c.get(code), timeout=self.connect_timeout  # noqa: B023  # run in this iteration
+                    "get",
+                    lambda c: c.get(code),  # noqa: B023  # run in this iteration
+                    timeout=self.connect_timeout,
                 )
                 self.update_prop(pv)
             except Exception as exc:

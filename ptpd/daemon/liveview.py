@@ -35,7 +35,9 @@ TOPIC = bus.Topic.FRAME.encode()
 class LiveView:
     """Publishes frames on its own XPUB and counts who watches."""
 
-    def __init__(self, ctx: zmq.asyncio.Context, hwm: int = 4, on_watchers: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self, ctx: zmq.asyncio.Context, hwm: int = 4, on_watchers: Callable[[int], None] | None = None
+    ) -> None:
         self.sock = make_xpub(ctx, hwm, linger_ms=0)
         self.subs = Subscriptions(watched=(TOPIC,))
         #: each peer's subscriptions (set by :meth:`guard` before the socket is bound)

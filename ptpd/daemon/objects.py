@@ -53,9 +53,17 @@ async def download(ctx: Context, a: dict[str, Any], request: Request) -> Any:
         except Exception as exc2:
             note_loss(link, exc2)
             err = to_bus_error(exc2)
-            raise BusError(err.code, f"download of handle 0x{handle:08X} interrupted ({t.so_far}; "
-                                     f"resume with offset): {err.message}", err.ptp_code) from None
-    result: dict[str, Any] = {"handle": handle, "filename": dl.filename, "size": len(dl.data) + offset, "offset": offset}
+            raise BusError(
+                err.code,
+                f"download of handle 0x{handle:08X} interrupted ({t.so_far}; resume with offset): {err.message}",
+                err.ptp_code,
+            ) from None
+    result: dict[str, Any] = {
+        "handle": handle,
+        "filename": dl.filename,
+        "size": len(dl.data) + offset,
+        "offset": offset,
+    }
     if dl.resumes:
         result["resumed"] = dl.resumes
     if out_dir is not None:
@@ -75,10 +83,14 @@ async def delete(ctx: Context, a: dict[str, Any], request: Request) -> Any:
         await on_camera(ctx, request, "delete", lambda cam: cam.delete(ALL_OBJECTS))
         return {"all": True}
     if a["handle"] is None:
-        raise BusError(ErrorCode.BAD_REQUEST, "delete: argument 'handle' is required (or all: true to delete every object)")
+        raise BusError(
+            ErrorCode.BAD_REQUEST, "delete: argument 'handle' is required (or all: true to delete every object)"
+        )
     handle = handle_arg(a)
     if handle == ALL_OBJECTS:
-        raise BusError(ErrorCode.BAD_REQUEST, "delete: handle 0xFFFFFFFF means every object on the camera; "
-                                              "to delete them all say all: true")
+        raise BusError(
+            ErrorCode.BAD_REQUEST,
+            "delete: handle 0xFFFFFFFF means every object on the camera; to delete them all say all: true",
+        )
     await on_camera(ctx, request, "delete", lambda cam: cam.delete(handle))
     return {"handle": handle}

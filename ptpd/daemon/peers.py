@@ -178,7 +178,9 @@ class PeerBudget:
                 closed += 1
         if closed:
             self.cut_off += 1
-            log.warning("subscriber %s held more than %d subscriptions: %d connection(s) closed", peer, self.limit, closed)
+            log.warning(
+                "subscriber %s held more than %d subscriptions: %d connection(s) closed", peer, self.limit, closed
+            )
         # libzmq reports each subscription's end as the connections go (and what the
         # peer had queued before it was cut off still comes): count afresh
         self._count[peer] = 0

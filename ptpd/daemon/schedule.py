@@ -101,7 +101,9 @@ class Moment:
             except OSError as exc:
                 if not _refused:
                     _refused.append(str(exc))
-                    log.warning("release_priority %d refused (%s): releasing without it", self.priority, exc.strerror or exc)
+                    log.warning(
+                        "release_priority %d refused (%s): releasing without it", self.priority, exc.strerror or exc
+                    )
 
     def sent(self) -> None:
         """The release went: back to ordinary scheduling at once, so that the rest of this

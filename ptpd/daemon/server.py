@@ -109,7 +109,9 @@ class Daemon:
         self.flights = Flights()
         self._background: list[asyncio.Task[Any]] = []
         #: (identity, id, request hash) -> (time, reply frames or None while running, waiting envelopes)
-        self._cache: collections.OrderedDict[tuple[bytes, Any, bytes], tuple[float, list[bus.Buffer] | None, list[list[bytes]]]] = collections.OrderedDict()
+        self._cache: collections.OrderedDict[
+            tuple[bytes, Any, bytes], tuple[float, list[bus.Buffer] | None, list[list[bytes]]]
+        ] = collections.OrderedDict()
         self._cache_bytes = 0  #: bytes of the replies in ``_cache``
         #: big replies sent and not yet read by their clients
         self.unsent = UnsentReplies()
@@ -168,7 +170,9 @@ class Daemon:
                 sock.setsockopt(zmq.IPV6, 1)
             sock.bind(ep)
         if cfg.simulate:
-            sim = await start_embedded(cfg.simulate, model=cfg.sim_model, latency_ms=cfg.sim_latency, options=cfg.sim_options)
+            sim = await start_embedded(
+                cfg.simulate, model=cfg.sim_model, latency_ms=cfg.sim_latency, options=cfg.sim_options
+            )
             self.simulator = sim
             self._camera_target = (sim.host, sim.ports)
         else:
@@ -197,7 +201,11 @@ class Daemon:
         cfg = self.config
         tcp = [
             (s, ep)
-            for s, ep in ((self.router, cfg.command_endpoint), (self.events.sock, cfg.event_endpoint), (self.liveview.sock, cfg.liveview_endpoint))
+            for s, ep in (
+                (self.router, cfg.command_endpoint),
+                (self.events.sock, cfg.event_endpoint),
+                (self.liveview.sock, cfg.liveview_endpoint),
+            )
             if ep.startswith("tcp://") or not endpoint_is_local(ep)
         ]
         for sock, ep in tcp:
@@ -220,7 +228,12 @@ class Daemon:
             sock.curve_secretkey = secret
             sock.curve_publickey = public
             sock.curve_server = True
-            log.info("CURVE on %s (%s loopback); allowed client keys in %s", ep, "on" if endpoint_is_local(ep) else "beyond", cfg.curve_clients)
+            log.info(
+                "CURVE on %s (%s loopback); allowed client keys in %s",
+                ep,
+                "on" if endpoint_is_local(ep) else "beyond",
+                cfg.curve_clients,
+            )
 
     # -- requests ----------------------------------------------------------------------
 
@@ -266,7 +279,11 @@ class Daemon:
             envelope, body = [identity], rest  # bare DEALER
         self.requests += 1
         if not body:
-            self._bad(envelope, None, BusError(ErrorCode.BAD_REQUEST, "a request is a msgpack header frame (and its blob frames), got none"))
+            self._bad(
+                envelope,
+                None,
+                BusError(ErrorCode.BAD_REQUEST, "a request is a msgpack header frame (and its blob frames), got none"),
+            )
             return
         raw, blobs = body[0], body[1:]  # blobs: frames the header refers to as {"$blob": i}
         try:
@@ -276,7 +293,9 @@ class Daemon:
             return
         cmd = bus.COMMANDS.get(req.cmd)
         if cmd is None or req.cmd not in HANDLERS:
-            self._bad(envelope, req.id, BusError(ErrorCode.UNKNOWN_COMMAND, f"unknown command {_clip(req.cmd)}; see 'help'"))
+            self._bad(
+                envelope, req.id, BusError(ErrorCode.UNKNOWN_COMMAND, f"unknown command {_clip(req.cmd)}; see 'help'")
+            )
             return
         key = None
         if cmd.side_effects:
@@ -293,7 +312,11 @@ class Daemon:
             self._cache[key] = (time.monotonic(), None, [])
             self._trim_cache()
         if len(self._tasks) >= MAX_IN_FLIGHT:
-            self._reply(envelope, key, [bus.encode_error(req.id, BusError(ErrorCode.CAMERA_BUSY, "too many requests in flight"))])
+            self._reply(
+                envelope,
+                key,
+                [bus.encode_error(req.id, BusError(ErrorCode.CAMERA_BUSY, "too many requests in flight"))],
+            )
             return
         if cmd.binary and (why := self.unsent.over_budget(identity)) is not None:
             # nothing ran: a retry once the replies are read must run (not cached)
@@ -311,7 +334,12 @@ class Daemon:
         ident = envelope[0]
         if ident not in self._malformed_logged and len(self._malformed_logged) < 10_000:
             self._malformed_logged.add(ident)
-            log.warning("bad request from client %s: %s: %s (further ones from it logged at debug)", ident.hex(), err.code.value, err.message)
+            log.warning(
+                "bad request from client %s: %s: %s (further ones from it logged at debug)",
+                ident.hex(),
+                err.code.value,
+                err.message,
+            )
         else:
             log.debug("bad request from client %s: %s", ident.hex(), err.message)
         self._send(envelope, [bus.encode_error(rid, err)])
@@ -391,7 +419,8 @@ class Daemon:
             # copy=False: a blob leaves from the camera's own buffer (small frames are
             # copied by pyzmq anyway, below its copy threshold)
             fut = cast(  # a Future (done at once with DONTWAIT); pyzmq types it Awaitable
-                "asyncio.Future[Any]", self.router.send_multipart([*envelope, *reply], flags=zmq.DONTWAIT, copy=False, track=track)
+                "asyncio.Future[Any]",
+                self.router.send_multipart([*envelope, *reply], flags=zmq.DONTWAIT, copy=False, track=track),
             )
         except zmq.ZMQError as exc:
             log.debug("reply to %s dropped: %s", envelope[0].hex(), exc)
@@ -487,7 +516,9 @@ class Daemon:
             frac = done / total if total else 1.0
             if frac - last[0] >= 0.05 or done >= total:
                 last[0] = frac
-                self.events.publish(bus.Topic.PROGRESS, {"id": request.id, "handle": handle, "done": done, "total": total})
+                self.events.publish(
+                    bus.Topic.PROGRESS, {"id": request.id, "handle": handle, "done": done, "total": total}
+                )
 
         return report
 
@@ -629,4 +660,3 @@ async def serve(config: Config, camera_factory: Callable[[], Camera] | None = No
     await daemon.wait_stopped()
     await daemon.stop()
     return 0
-

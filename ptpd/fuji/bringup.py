@@ -28,8 +28,9 @@ from ptpd.protocol.errors import ProtocolError
 #: The control entries a later body lists in 0xD212 right after OpenSession (camera state,
 #: 0xD220, object count, 0xD52F, 0xD400, object count again) [real X-T2, X-T20, X-T4, X-T5
 #: logs in petabyt/libfuji docs/testsuite]: they are not repeated in its later lists.
-CONTROL_STATE_CODES = frozenset({F.Unknown_DF00, F.Unknown_D220, F.Unknown_D222, F.Unknown_D52F, F.Unknown_D400,
-                                 F.Unknown_D401})
+CONTROL_STATE_CODES = frozenset(
+    {F.Unknown_DF00, F.Unknown_D220, F.Unknown_D222, F.Unknown_D52F, F.Unknown_D400, F.Unknown_D401}
+)
 #: A 0xD212 answer with at least this many property entries is a whole state (the X-T1's
 #: 17 to 19 on every poll, the X-T4's 20 and X-T5's 21 during open capture), not a list
 #: of changes: what it leaves out is not in force now (the X-T1 lists the F-number only

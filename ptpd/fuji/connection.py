@@ -364,10 +364,7 @@ def _event(c: Container) -> Event:
 
 def _looks_like_init(packet: bytes | memoryview) -> bool:
     # A PTP/IP type-1 header reads as container kind 1 with code 0 - no real operation.
-    return (
-        len(packet) >= 30
-        and int.from_bytes(packet[4:8], "little") == HandshakePacketType.InitCommandRequest
-    )
+    return len(packet) >= 30 and int.from_bytes(packet[4:8], "little") == HandshakePacketType.InitCommandRequest
 
 
 class FujiEventChannel(SansIOConnection):

@@ -41,9 +41,7 @@ def init_failed(reason: int, name: str = "", version: int = FUJI_PROTOCOL_VERSIO
             "or 'retry' on the camera, then connect again",
         )
     if reason == InitFailReason.WrongVersion:
-        return WrongVersion(
-            reason, f"camera refused protocol version 0x{version:08X} (InitFail 0x201D: wrong version)"
-        )
+        return WrongVersion(reason, f"camera refused protocol version 0x{version:08X} (InitFail 0x201D: wrong version)")
     if reason == InitFailReason.Busy:
         return CameraBusy(reason, "camera is busy: another client holds the connection (InitFail 2)")
     if reason == InitFailReason.Rejected:

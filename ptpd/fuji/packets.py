@@ -91,9 +91,7 @@ class InitCommandRequest:
         name = self.name.encode("utf-16-le")
         if self.fixed_size:
             if len(self.name) > MAX_NAME_CHARS or len(name) > NAME_FIELD_BYTES - 2:
-                raise LocalProtocolError(
-                    f"friendly name {self.name!r} is longer than {MAX_NAME_CHARS} characters"
-                )
+                raise LocalProtocolError(f"friendly name {self.name!r} is longer than {MAX_NAME_CHARS} characters")
             name_field = name.ljust(NAME_FIELD_BYTES, b"\x00")
         else:
             name_field = name + b"\x00\x00"

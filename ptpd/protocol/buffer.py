@@ -122,9 +122,7 @@ class Reader:
         if limit is not None and n > limit:
             raise LimitExceeded(f"{what} count {n} is over the limit of {limit}")
         if element_size > 0 and n > self.remaining // element_size:
-            raise ProtocolError(
-                f"{what} count {n} needs {n * element_size} bytes, only {self.remaining} left"
-            )
+            raise ProtocolError(f"{what} count {n} needs {n * element_size} bytes, only {self.remaining} left")
         return n
 
     def array(self, element: str, element_size: int) -> tuple[int, ...]:

@@ -484,7 +484,9 @@ class ChannelConnection(SansIOConnection):
         """The packets of our data phase (either role), for the transaction in progress."""
         nxt = self._local_transition(inp, event)
         if event.transaction_id != self._current_tid:
-            raise LocalProtocolError(f"{type(event).__name__} for {event.transaction_id}, transaction is {self._current_tid}")
+            raise LocalProtocolError(
+                f"{type(event).__name__} for {event.transaction_id}, transaction is {self._current_tid}"
+            )
         parts = data_packets(event.transaction_id, event.payload, self.chunk_size)
         self._move(nxt)
         return parts

@@ -121,7 +121,9 @@ class Reassembly:
 
     __slots__ = ("transaction_id", "total", "received", "parts", "buf", "cap", "own")
 
-    def __init__(self, transaction_id: int, total: int, prealloc: bool, cap: int = DEFAULT_MAX_DATA_SIZE, own: bool = False) -> None:
+    def __init__(
+        self, transaction_id: int, total: int, prealloc: bool, cap: int = DEFAULT_MAX_DATA_SIZE, own: bool = False
+    ) -> None:
         self.transaction_id = transaction_id
         self.total = total
         self.received = 0
@@ -131,7 +133,9 @@ class Reassembly:
         self.own = own  #: ``cap`` is the transaction's own limit, not the connection's
 
     @classmethod
-    def start(cls, start: pk.StartData, max_data_size: int, max_preallocate: int, limit: int | None = None) -> Reassembly:
+    def start(
+        cls, start: pk.StartData, max_data_size: int, max_preallocate: int, limit: int | None = None
+    ) -> Reassembly:
         """The reassembly a Start Data announces; :class:`OverLimit` if it announces more
         than ``max_data_size`` or the transaction's ``limit``."""
         own = limit is not None and limit < max_data_size
@@ -140,7 +144,9 @@ class Reassembly:
         known = start.total_length != pk.UNKNOWN_DATA_LENGTH
         if known and start.total_length > cap:
             what = "the transaction allows" if own else "is the cap"
-            raise OverLimit(f"data phase of {start.total_length} bytes announced, {cap} {what}", start.total_length, cap, own)
+            raise OverLimit(
+                f"data phase of {start.total_length} bytes announced, {cap} {what}", start.total_length, cap, own
+            )
         prealloc = known and FILL_THRESHOLD <= start.total_length <= max_preallocate
         return cls(start.transaction_id, start.total_length, prealloc, cap, own)
 
@@ -165,7 +171,9 @@ class Reassembly:
         n = self.received + size
         if self.total != pk.UNKNOWN_DATA_LENGTH:
             if n > self.total:
-                raise OverLimit(f"data phase sent {n} bytes, more than the {self.total} announced", n, self.total, False)
+                raise OverLimit(
+                    f"data phase sent {n} bytes, more than the {self.total} announced", n, self.total, False
+                )
         elif n > self.cap:
             what = "the transaction allows" if self.own else "is the cap"
             raise OverLimit(f"data phase of unknown length sent {n} bytes, {self.cap} {what}", n, self.cap, self.own)

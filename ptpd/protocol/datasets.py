@@ -525,4 +525,3 @@ __all__ = [
     "encode_storage_ids",
     "encode_uint32_array",
 ]
-

@@ -288,10 +288,7 @@ def format_datetime(value: _dt.datetime | None, *, tenths: bool = True) -> str:
         return ""
     if not isinstance(value, _dt.datetime):
         raise LocalProtocolError(f"DateTime must be a datetime, not {type(value).__name__}")
-    out = (
-        f"{value.year:04d}{value.month:02d}{value.day:02d}"
-        f"T{value.hour:02d}{value.minute:02d}{value.second:02d}"
-    )
+    out = f"{value.year:04d}{value.month:02d}{value.day:02d}T{value.hour:02d}{value.minute:02d}{value.second:02d}"
     tenth = value.microsecond // 100_000
     if tenths and tenth:
         out += f".{tenth}"

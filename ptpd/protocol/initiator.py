@@ -244,7 +244,11 @@ class PTPIPInitiator:
             raise
         log.info(
             "connected to %r at %s:%d (event port %d), connection %d",
-            self.camera.name, self.host, self.port, self.event_port, self.camera.connection_number,
+            self.camera.name,
+            self.host,
+            self.port,
+            self.event_port,
+            self.camera.connection_number,
         )
 
     async def _open(self, kind: Channel, port: int) -> _Channel:
@@ -425,7 +429,10 @@ class PTPIPInitiator:
     def subscribe(self, maxsize: int | None = None) -> EventSubscription:
         """A new, independent stream of camera events from now on (see :data:`EventSubscription`)."""
         sub = EventSubscription(
-            maxsize or self._event_queue, on_close=self._subscribers.discard, on_drop=self._count_drop, what="camera event"
+            maxsize or self._event_queue,
+            on_close=self._subscribers.discard,
+            on_drop=self._count_drop,
+            what="camera event",
         )
         if self._failure is not None:
             sub.finish(CameraDisconnected(str(self._failure)))
@@ -457,13 +464,20 @@ class PTPIPInitiator:
             # the channel cancelled the transaction and drops the rest of the phase
             log.warning(
                 "camera sent more than the %d bytes transaction %d allows (%d): cancelled",
-                event.limit, event.transaction_id, event.size,
+                event.limit,
+                event.transaction_id,
+                event.size,
             )
             fut = self._response
             if chan is self._cmd and fut is not None and not fut.done():
-                fut.set_exception(DataOverrun(
-                    f"camera sent more data than the {event.limit} bytes allowed ({event.size} announced or "
-                    "received); transfer aborted", event.size, event.limit))
+                fut.set_exception(
+                    DataOverrun(
+                        f"camera sent more data than the {event.limit} bytes allowed ({event.size} announced or "
+                        "received); transfer aborted",
+                        event.size,
+                        event.limit,
+                    )
+                )
         elif isinstance(event, ev.OperationResponse):
             fut = self._response
             if fut is not None and not fut.done():

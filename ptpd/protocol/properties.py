@@ -275,21 +275,38 @@ PROPERTIES: tuple[PropertyInfo, ...] = (
     PropertyInfo(P.CompressionSetting, "compression", "compression setting"),
     PropertyInfo(P.WhiteBalance, "whitebalance", "white balance", _WB, aliases=("wb",)),
     PropertyInfo(P.RGBGain, "rgbgain", "RGB gain"),
-    PropertyInfo(P.FNumber, "fnumber", "F-number", None, format_fnumber, parse_fnumber,
-                 aliases=("f-number", "aperture")),  # fmt: skip
+    PropertyInfo(
+        P.FNumber, "fnumber", "F-number", None, format_fnumber, parse_fnumber, aliases=("f-number", "aperture")
+    ),  # fmt: skip
     PropertyInfo(P.FocalLength, "focallength", "focal length", None, *_fl),
-    PropertyInfo(P.FocusDistance, "focusdistance", "focus distance", None, format_focus_distance,
-                 parse_focus_distance),  # fmt: skip
+    PropertyInfo(
+        P.FocusDistance, "focusdistance", "focus distance", None, format_focus_distance, parse_focus_distance
+    ),  # fmt: skip
     PropertyInfo(P.FocusMode, "focusmode", "focus mode", _FOCUS),
     PropertyInfo(P.ExposureMeteringMode, "metering", "exposure metering mode", _METERING),
     PropertyInfo(P.FlashMode, "flashmode", "flash mode", _FLASH, aliases=("flash",)),
-    PropertyInfo(P.ExposureTime, "exposure", "exposure time", None, format_exposure, parse_exposure,
-                 aliases=("shutterspeed", "shutter")),  # fmt: skip
-    PropertyInfo(P.ExposureProgramMode, "program", "exposure program mode", _PROGRAM,
-                 aliases=("expprogram", "mode")),  # fmt: skip
+    PropertyInfo(
+        P.ExposureTime,
+        "exposure",
+        "exposure time",
+        None,
+        format_exposure,
+        parse_exposure,
+        aliases=("shutterspeed", "shutter"),
+    ),  # fmt: skip
+    PropertyInfo(
+        P.ExposureProgramMode, "program", "exposure program mode", _PROGRAM, aliases=("expprogram", "mode")
+    ),  # fmt: skip
     PropertyInfo(P.ExposureIndex, "iso", "ISO", None, format_iso, parse_iso),
-    PropertyInfo(P.ExposureBiasCompensation, "exp-bias", "exposure bias compensation", None,
-                 format_exp_bias, parse_exp_bias, aliases=("expbias", "ev")),  # fmt: skip
+    PropertyInfo(
+        P.ExposureBiasCompensation,
+        "exp-bias",
+        "exposure bias compensation",
+        None,
+        format_exp_bias,
+        parse_exp_bias,
+        aliases=("expbias", "ev"),
+    ),  # fmt: skip
     PropertyInfo(P.DateTime, "datetime", "date time", reapply=False),  # a clock: it runs on
     PropertyInfo(P.CaptureDelay, "delay", "capture delay", None, format_delay, parse_delay),
     PropertyInfo(P.StillCaptureMode, "stillmode", "still capture mode", _STILL, aliases=("drive",)),
@@ -374,7 +391,9 @@ def format_value(code: int, value: Value) -> str:
     return str(value)
 
 
-def parse_value(code: int, value: str | int, allowed: Iterable[Value] | None = None, *, is_string: bool = False) -> Value:
+def parse_value(
+    code: int, value: str | int, allowed: Iterable[Value] | None = None, *, is_string: bool = False
+) -> Value:
     """A raw value for property ``code`` from ``value`` (label, spelling, decimal, ``0x`` hex).
 
     With ``allowed`` (the desc's enumeration), labels are matched against the allowed

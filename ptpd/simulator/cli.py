@@ -47,50 +47,163 @@ _VENDOR_OPTIONS = {
 
 
 @click.command(short_help="Serve a simulated camera over real PTP/IP sockets.")
-@click.option("--vendor", type=click.Choice(VENDORS), default="generic", show_default=True, help="Which camera to simulate.")
+@click.option(
+    "--vendor", type=click.Choice(VENDORS), default="generic", show_default=True, help="Which camera to simulate."
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=None,
-              help="Command port (0 = any free port). Default 15740 generic and canon, 55740 fuji.")
-@click.option("--latency", "latency_ms", type=click.FloatRange(0), default=0.0, show_default=True,
-              help="Delay each transaction by this many ms, as a Wi-Fi link and a camera would.")
-@click.option("--jitter", "latency_jitter_ms", type=click.FloatRange(0), default=0.0, show_default=True,
-              help="Add to each transaction's --latency up to this many ms more (uniform).")
-@click.option("--link-mbps", type=click.FloatRange(0), default=0.0, show_default=True,
-              help="Generic: send object data at most this many MB/s, as a camera's link would (0: no limit).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Command port (0 = any free port). Default 15740 generic and canon, 55740 fuji.",
+)
+@click.option(
+    "--latency",
+    "latency_ms",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Delay each transaction by this many ms, as a Wi-Fi link and a camera would.",
+)
+@click.option(
+    "--jitter",
+    "latency_jitter_ms",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Add to each transaction's --latency up to this many ms more (uniform).",
+)
+@click.option(
+    "--link-mbps",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Generic: send object data at most this many MB/s, as a camera's link would (0: no limit).",
+)
 @click.option("--model", default=None, help="Model name the camera reports.")
-@click.option("--images", "initial_images", type=click.IntRange(0, 1000), default=None,
-              help="Images on the card at start (default 3).")
-@click.option("--big-object-mb", type=click.FloatRange(0), default=0.0, show_default=True,
-              help="Also put one image of about this many MB on the card (benchmarks).")
-@click.option("--image-mb", type=click.FloatRange(0), default=0.0, show_default=True,
-              help="Generic: every picture grown to about this many MB, a real JPEG still (benchmarks).")
-@click.option("--drop-rate", type=float, default=0.0, callback=_rate, help="Fault: chance per transaction to close every socket (also mid data phase).")
-@click.option("--stall-rate", type=float, default=0.0, callback=_rate, help="Fault: chance per transaction to stop answering for --stall-seconds.")
-@click.option("--stall-seconds", type=click.FloatRange(0), default=10.0, show_default=True, help="How long a stall lasts.")
-@click.option("--slow-rate", type=float, default=0.0, callback=_rate, help="Fault: chance per transaction to answer --slow-ms late.")
-@click.option("--slow-ms", type=click.FloatRange(0), default=500.0, show_default=True, help="How late a slow answer is (about).")
-@click.option("--busy-rate", type=float, default=0.0, callback=_rate, help="Fault: chance per transaction to turn DeviceBusy for --busy-seconds.")
-@click.option("--busy-seconds", type=click.FloatRange(0), default=2.0, show_default=True, help="How long a busy spell lasts.")
-@click.option("--malformed-rate", type=float, default=0.0, callback=_rate, help="Fault: chance per transaction to send a malformed packet.")
-@click.option("--malformed-kinds", type=_KindsType(), default="all", show_default=True,
-              help="Which malformed packets: all, or a comma list of " + ", ".join(k.value for k in Malformed) + ".")
-@click.option("--refuse-init-rate", type=float, default=0.0, callback=_rate, help="Fault: chance to answer an init request with Init Fail.")
+@click.option(
+    "--images",
+    "initial_images",
+    type=click.IntRange(0, 1000),
+    default=None,
+    help="Images on the card at start (default 3).",
+)
+@click.option(
+    "--big-object-mb",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Also put one image of about this many MB on the card (benchmarks).",
+)
+@click.option(
+    "--image-mb",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Generic: every picture grown to about this many MB, a real JPEG still (benchmarks).",
+)
+@click.option(
+    "--drop-rate",
+    type=float,
+    default=0.0,
+    callback=_rate,
+    help="Fault: chance per transaction to close every socket (also mid data phase).",
+)
+@click.option(
+    "--stall-rate",
+    type=float,
+    default=0.0,
+    callback=_rate,
+    help="Fault: chance per transaction to stop answering for --stall-seconds.",
+)
+@click.option(
+    "--stall-seconds", type=click.FloatRange(0), default=10.0, show_default=True, help="How long a stall lasts."
+)
+@click.option(
+    "--slow-rate",
+    type=float,
+    default=0.0,
+    callback=_rate,
+    help="Fault: chance per transaction to answer --slow-ms late.",
+)
+@click.option(
+    "--slow-ms", type=click.FloatRange(0), default=500.0, show_default=True, help="How late a slow answer is (about)."
+)
+@click.option(
+    "--busy-rate",
+    type=float,
+    default=0.0,
+    callback=_rate,
+    help="Fault: chance per transaction to turn DeviceBusy for --busy-seconds.",
+)
+@click.option(
+    "--busy-seconds", type=click.FloatRange(0), default=2.0, show_default=True, help="How long a busy spell lasts."
+)
+@click.option(
+    "--malformed-rate",
+    type=float,
+    default=0.0,
+    callback=_rate,
+    help="Fault: chance per transaction to send a malformed packet.",
+)
+@click.option(
+    "--malformed-kinds",
+    type=_KindsType(),
+    default="all",
+    show_default=True,
+    help="Which malformed packets: all, or a comma list of " + ", ".join(k.value for k in Malformed) + ".",
+)
+@click.option(
+    "--refuse-init-rate",
+    type=float,
+    default=0.0,
+    callback=_rate,
+    help="Fault: chance to answer an init request with Init Fail.",
+)
 @click.option("--refuse-inits", type=click.IntRange(0), default=0, help="Fault: refuse the first N init requests.")
-@click.option("--sleep-after", type=click.FloatRange(0), default=None, help="Fault: fall asleep after this many idle seconds.")
-@click.option("--wake-after", type=click.FloatRange(0), default=5.0, show_default=True, help="Asleep, come back after this many seconds.")
+@click.option(
+    "--sleep-after", type=click.FloatRange(0), default=None, help="Fault: fall asleep after this many idle seconds."
+)
+@click.option(
+    "--wake-after",
+    type=click.FloatRange(0),
+    default=5.0,
+    show_default=True,
+    help="Asleep, come back after this many seconds.",
+)
 @click.option("--fault-seed", type=int, default=None, help="Seed for the fault dice (reproducible runs).")
-@click.option("--pairing-delay", type=click.FloatRange(0), default=None,
-              help="Fuji, Canon: seconds until the camera's user accepts a new client (Fuji default 1, Canon 0: no prompt).")
+@click.option(
+    "--pairing-delay",
+    type=click.FloatRange(0),
+    default=None,
+    help="Fuji, Canon: seconds until the camera's user accepts a new client (Fuji default 1, Canon 0: no prompt).",
+)
 @click.option("--refuse-pairing", is_flag=True, default=False, help="Fuji, Canon: the user declines new clients.")
-@click.option("--strict-name", is_flag=True, default=False,
-              help="Fuji: refuse (Init Fail 0x2019) names other than the paired client's.")
-@click.option("--fps", "liveview_fps", type=click.FloatRange(min=0.1), default=None,
-              help="Fuji, Canon: live-view frames per second (default 30).")
-@click.option("--subject", default=None,
-              help="Fuji, Canon: what the scene shows: object (default), none, face, or a schedule such as "
-                   "'none,object@3' (object from t=3 s) or 'face@2-5'.")
-@click.option("--capture-style", type=click.Choice(["auto", "fuji", "standard"]), default=None,
-              help="Fuji: X-T1 capture events with preview lock, or standard PTP events (auto: by client).")
+@click.option(
+    "--strict-name",
+    is_flag=True,
+    default=False,
+    help="Fuji: refuse (Init Fail 0x2019) names other than the paired client's.",
+)
+@click.option(
+    "--fps",
+    "liveview_fps",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Fuji, Canon: live-view frames per second (default 30).",
+)
+@click.option(
+    "--subject",
+    default=None,
+    help="Fuji, Canon: what the scene shows: object (default), none, face, or a schedule such as "
+    "'none,object@3' (object from t=3 s) or 'face@2-5'.",
+)
+@click.option(
+    "--capture-style",
+    type=click.Choice(["auto", "fuji", "standard"]),
+    default=None,
+    help="Fuji: X-T1 capture events with preview lock, or standard PTP events (auto: by client).",
+)
 @click.option("-v", "--verbose", count=True, help="Log to stderr (-v info, -vv debug).")
 def simulate(
     vendor: str,
@@ -176,8 +289,12 @@ def simulate(
             raise click.UsageError("--link-mbps is for --vendor generic only")
         options["link_mbps"] = link_mbps
     fuji_options = {
-        "pairing_delay": pairing_delay, "refuse_pairing": refuse_pairing or None, "strict_name": strict_name or None,
-        "liveview_fps": liveview_fps, "subject": subject, "capture_style": capture_style,
+        "pairing_delay": pairing_delay,
+        "refuse_pairing": refuse_pairing or None,
+        "strict_name": strict_name or None,
+        "liveview_fps": liveview_fps,
+        "subject": subject,
+        "capture_style": capture_style,
     }
     fuji_options = {k: v for k, v in fuji_options.items() if v is not None}
     taken = _VENDOR_OPTIONS.get(vendor, frozenset())
@@ -201,7 +318,9 @@ def simulate(
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
-async def _serve(vendor: str, host: str, port: int, model: str | None, latency_ms: float, options: dict[str, Any]) -> None:
+async def _serve(
+    vendor: str, host: str, port: int, model: str | None, latency_ms: float, options: dict[str, Any]
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -53,18 +53,24 @@ ACTIONS: dict[str, Action] = {
     "configure": Action("configure", flt.SETTINGS),
     "clear": Action("clear", {}),
     "snapshot": Action("snapshot", {}),
-    "drop_next": Action("drop_next", {
-        "point": flt.optional(_choice(flt.DropPoint)),
-        "fraction": flt.optional(lambda name, value: flt.number(name, value, 0.0, 1.0)),
-    }),
+    "drop_next": Action(
+        "drop_next",
+        {
+            "point": flt.optional(_choice(flt.DropPoint)),
+            "fraction": flt.optional(lambda name, value: flt.number(name, value, 0.0, 1.0)),
+        },
+    ),
     "stall_next": Action("stall_next", {"seconds": _SECONDS}),
     "slow_next": Action("slow_next", {"ms": _SECONDS}),
     "malformed_next": Action("malformed_next", {"kind": flt.optional(_choice(flt.Malformed))}),
     "busy_for": Action("busy_for", {"seconds": _SECONDS}),
-    "refuse_next_inits": Action("refuse_next_inits", {
-        "count": lambda name, value: flt.integer(name, value, 0, 1_000_000),
-        "reason": flt.optional(lambda name, value: flt.integer(name, value, 1)),
-    }),
+    "refuse_next_inits": Action(
+        "refuse_next_inits",
+        {
+            "count": lambda name, value: flt.integer(name, value, 0, 1_000_000),
+            "reason": flt.optional(lambda name, value: flt.integer(name, value, 1)),
+        },
+    ),
     "sleep_now": Action("sleep_now", {"seconds": _SECONDS}),
 }
 

@@ -95,7 +95,9 @@ async def start_embedded(
         name = m.group(1) if m else None
         if name is None or name not in opts:
             raise
-        raise OptionError(f"[simulate] {name} = {opts[name]!r}: the simulated {vendor} camera takes no such option") from None
+        raise OptionError(
+            f"[simulate] {name} = {opts[name]!r}: the simulated {vendor} camera takes no such option"
+        ) from None
     camera = EmbeddedCamera(vendor, sim)
     log.info("simulated %s camera on %s, ports %s", vendor, camera.host, camera.ports)
     return camera

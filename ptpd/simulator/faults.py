@@ -338,9 +338,14 @@ class Faults:
                 plan = Plan()
         if plan.drop == DropPoint.MID_DATA and not data_in:
             plan = Plan(drop=DropPoint.BEFORE_RESPONSE)
-        if plan.malformed is not None and not data_in and plan.malformed not in (
-            Malformed.BAD_LENGTH,
-            Malformed.UNKNOWN_TYPE,
+        if (
+            plan.malformed is not None
+            and not data_in
+            and plan.malformed
+            not in (
+                Malformed.BAD_LENGTH,
+                Malformed.UNKNOWN_TYPE,
+            )
         ):
             # Only a data phase carries a dataset to break; send a bad packet instead.
             plan = Plan(malformed=self._rng.choice([Malformed.BAD_LENGTH, Malformed.UNKNOWN_TYPE]))

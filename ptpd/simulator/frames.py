@@ -73,8 +73,9 @@ class FrameSource:
         size_, subject, step, look = key
         assert isinstance(size_, tuple) and isinstance(step, int) and isinstance(look, tuple)
         t_frame = step / self.steps * self.period
-        img = scene.render(size[0], size[1], t_frame, dict(look), subject=str(subject), caption=False,
-                           period=self.period)
+        img = scene.render(
+            size[0], size[1], t_frame, dict(look), subject=str(subject), caption=False, period=self.period
+        )
         frame = jpeg.encode_frame(img, self.quality)
         with self._lock:
             self.rendered += 1

@@ -99,7 +99,6 @@ _PARAM_COUNT: dict[int, int] = {
 DATA_OUT_OPERATIONS = frozenset({OP.SetDevicePropValue, OP.SendObjectInfo, OP.SendObject})
 
 
-
 # -- still images ------------------------------------------------------------------------
 
 
@@ -305,8 +304,14 @@ class GenericCamera:
         with self.lock:
             filename = name or self.store.next_filename(self.photo_folder)
             return self.store.add_image(
-                self.storage_id, self.photo_folder, filename, data, image_size=(settings.width, settings.height),
-                date=props.ptp_datetime(settings.when), thumb=thumb, thumb_size=thumb_size,
+                self.storage_id,
+                self.photo_folder,
+                filename,
+                data,
+                image_size=(settings.width, settings.height),
+                date=props.ptp_datetime(settings.when),
+                thumb=thumb,
+                thumb_size=thumb_size,
             )
 
     def _shoot(self, settings: StillSettings) -> st.StoredObject:

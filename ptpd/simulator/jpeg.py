@@ -70,8 +70,19 @@ class Tag:
 
 
 _KEYS = {
-    "make", "model", "software", "datetime", "iso", "exposure_time", "f_number", "exposure_bias",
-    "exposure_program", "white_balance", "focal_length", "description", "user_comment",
+    "make",
+    "model",
+    "software",
+    "datetime",
+    "iso",
+    "exposure_time",
+    "f_number",
+    "exposure_bias",
+    "exposure_program",
+    "white_balance",
+    "focal_length",
+    "description",
+    "user_comment",
 }
 
 
@@ -219,14 +230,23 @@ def read_exif(jpeg_bytes: bytes) -> dict[str, Any]:
     def frac(v: Any) -> Fraction:
         return Fraction(int(v.numerator), int(v.denominator))
 
-    for key, tag, src in (("make", Tag.MAKE, exif), ("model", Tag.MODEL, exif), ("software", Tag.SOFTWARE, exif),
-                          ("description", Tag.IMAGE_DESCRIPTION, exif), ("datetime", Tag.DATETIME_ORIGINAL, ifd)):
+    for key, tag, src in (
+        ("make", Tag.MAKE, exif),
+        ("model", Tag.MODEL, exif),
+        ("software", Tag.SOFTWARE, exif),
+        ("description", Tag.IMAGE_DESCRIPTION, exif),
+        ("datetime", Tag.DATETIME_ORIGINAL, ifd),
+    ):
         if tag in src:
             out[key] = str(src[tag]).rstrip("\x00")
     if Tag.ISO_SPEED in ifd:
         out["iso"] = int(ifd[Tag.ISO_SPEED])
-    for key, tag in (("exposure_time", Tag.EXPOSURE_TIME), ("f_number", Tag.F_NUMBER),
-                     ("exposure_bias", Tag.EXPOSURE_BIAS), ("focal_length", Tag.FOCAL_LENGTH)):
+    for key, tag in (
+        ("exposure_time", Tag.EXPOSURE_TIME),
+        ("f_number", Tag.F_NUMBER),
+        ("exposure_bias", Tag.EXPOSURE_BIAS),
+        ("focal_length", Tag.FOCAL_LENGTH),
+    ):
         if tag in ifd:
             out[key] = frac(ifd[tag])
     if Tag.EXPOSURE_PROGRAM in ifd:
@@ -235,6 +255,9 @@ def read_exif(jpeg_bytes: bytes) -> dict[str, Any]:
         out["white_balance"] = int(ifd[Tag.WHITE_BALANCE])
     if Tag.USER_COMMENT in ifd:
         raw = ifd[Tag.USER_COMMENT]
-        out["user_comment"] = (raw[8:] if isinstance(raw, bytes) else str(raw)).decode("ascii", "replace") \
-            if isinstance(raw, bytes) else str(raw)
+        out["user_comment"] = (
+            (raw[8:] if isinstance(raw, bytes) else str(raw)).decode("ascii", "replace")
+            if isinstance(raw, bytes)
+            else str(raw)
+        )
     return out

@@ -188,8 +188,9 @@ def _base(width: int, height: int, seed: int) -> Image.Image:
         d.polygon(pts, fill=colour)
 
     # a path towards the horizon
-    d.polygon([(w * 0.46, horizon + 6 * s), (w * 0.50, horizon + 6 * s), (w * 0.62, h), (w * 0.36, h)],
-              fill=(170, 150, 115))
+    d.polygon(
+        [(w * 0.46, horizon + 6 * s), (w * 0.50, horizon + 6 * s), (w * 0.62, h), (w * 0.36, h)], fill=(170, 150, 115)
+    )
     # a house
     hx, hy, hw, hh = w * 0.12, h * 0.52, 110 * s, 70 * s
     d.rectangle([hx, hy, hx + hw, hy + hh], fill=(210, 200, 180), outline=(90, 80, 70))
@@ -228,9 +229,14 @@ def _apply_look(img: Image.Image, look: Look) -> Image.Image:
     if look.mono or look.sepia:
         grey = img.convert("L")
         if look.sepia:
-            img = Image.merge("RGB", (grey.point(lambda v: min(255, int(v * 1.07 + 20))),
-                                      grey.point(lambda v: int(v * 0.95 + 8)),
-                                      grey.point(lambda v: int(v * 0.75))))
+            img = Image.merge(
+                "RGB",
+                (
+                    grey.point(lambda v: min(255, int(v * 1.07 + 20))),
+                    grey.point(lambda v: int(v * 0.95 + 8)),
+                    grey.point(lambda v: int(v * 0.75)),
+                ),
+            )
         else:
             img = grey.convert("RGB")
     elif look.saturation != 1.0:
@@ -420,7 +426,7 @@ def render(
         if settings:
             items = [f"{k} {v}" for k, v in settings.items()]
             # a few items per line keeps the caption narrow on QVGA frames
-            lines = [", ".join(items[i:i + 3]) for i in range(0, len(items), 3)]
+            lines = [", ".join(items[i : i + 3]) for i in range(0, len(items), 3)]
             _caption(img, lines, "top-left")
         stamp = f"t={t:.2f}s" if timestamp is None else timestamp
         if stamp:

@@ -72,6 +72,8 @@ MAX_DATA_OUT = 16 * 1024 * 1024
 FIRST_PACKET_TIMEOUT = 10.0
 #: Bytes asked of the socket per read.
 READ_SIZE = 256 * 1024
+
+
 class _Closed(Exception):
     """Internal: the pair was closed (or the peer hung up) while a coroutine worked on it."""
 
@@ -574,6 +576,12 @@ async def start_generic_simulator(
     kwargs = {"clock": clock} if clock is not None else {}
     # Rendering the card's first images takes a moment of CPU: keep the loop free.
     camera = await asyncio.to_thread(lambda: GenericCamera(config, **kwargs))
-    sim = Simulator(camera, faults=faults, latency_ms=float(latency_ms), latency_jitter_ms=float(latency_jitter_ms),
-                    link_mbps=float(link_mbps), allow_takeover=allow_takeover)
+    sim = Simulator(
+        camera,
+        faults=faults,
+        latency_ms=float(latency_ms),
+        latency_jitter_ms=float(latency_jitter_ms),
+        link_mbps=float(link_mbps),
+        allow_takeover=allow_takeover,
+    )
     return await sim.start(host, port)

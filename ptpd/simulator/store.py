@@ -36,6 +36,7 @@ FORMAT_EXIF_JPEG = 0x3801
 FORMAT_JFIF = 0x3808
 ASSOCIATION_GENERIC_FOLDER = 0x0001
 
+
 #: Formats counted as images when a GetObjectHandles format filter of 0xFFFFFFFF asks
 #: for "images only": the 0x38xx block of the standard plus vendor image formats.
 def is_image_format(fmt: int) -> bool:
@@ -233,9 +234,18 @@ class ObjectStore:
     ) -> StoredObject:
         """A new EXIF/JPEG picture (24-bit) taken at ``date``, with its JFIF thumbnail if any."""
         return self.add_file(
-            storage_id, parent, filename, data,
-            object_format=FORMAT_EXIF_JPEG, thumb=thumb, thumb_format=FORMAT_JFIF if thumb else 0,
-            thumb_size=thumb_size, image_size=image_size, bit_depth=24, capture_date=date, modification_date=date,
+            storage_id,
+            parent,
+            filename,
+            data,
+            object_format=FORMAT_EXIF_JPEG,
+            thumb=thumb,
+            thumb_format=FORMAT_JFIF if thumb else 0,
+            thumb_size=thumb_size,
+            image_size=image_size,
+            bit_depth=24,
+            capture_date=date,
+            modification_date=date,
         )
 
     def delete(self, handle: int) -> list[int]:
@@ -258,7 +268,11 @@ class ObjectStore:
         obj: StoredObject | None = None
         for part in [p for p in path.split("/") if p]:
             obj = next(
-                (o for o in self._objects.values() if o.storage_id == storage_id and o.parent == parent and o.filename == part),
+                (
+                    o
+                    for o in self._objects.values()
+                    if o.storage_id == storage_id and o.parent == parent and o.filename == part
+                ),
                 None,
             )
             if obj is None:

@@ -54,7 +54,9 @@ class PtpctlGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         return super().get_command(ctx, ALIASES.get(name, name))
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         _, cmd, rest = super().resolve_command(ctx, args)
         return (cmd.name if cmd else None), cmd, rest
 
@@ -66,8 +68,14 @@ class PtpctlGroup(click.Group):
         except KeyboardInterrupt:  # before click turns it into a bare Abort
             raise Interrupted() from None
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         from .compat import translate
 
         verbose = 0
@@ -76,8 +84,9 @@ class PtpctlGroup(click.Group):
             if a == "--verbose" or (a.startswith("-v") and set(a[1:]) == {"v"}):
                 verbose += a.count("v") if a != "--verbose" else 1
         try:
-            rv = super().main(args=argv, prog_name=prog_name or "ptpctl", complete_var=complete_var,
-                              standalone_mode=False, **extra)
+            rv = super().main(
+                args=argv, prog_name=prog_name or "ptpctl", complete_var=complete_var, standalone_mode=False, **extra
+            )
         except click.exceptions.Exit as exc:
             code = exc.exit_code
         except _NO_ARGS_IS_HELP as exc:  # bare 'ptpctl': the help, as it is laid out
@@ -132,7 +141,14 @@ def _load_config(path: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise CliError(f"config file {path}: {exc}", Exit.CONFIG) from None
     section = data.get("ptpctl", data)
-    allowed = {"command_endpoint", "event_endpoint", "liveview_endpoint", "timeout", "curve_server_key", "curve_client_key"}
+    allowed = {
+        "command_endpoint",
+        "event_endpoint",
+        "liveview_endpoint",
+        "timeout",
+        "curve_server_key",
+        "curve_client_key",
+    }
     unknown = {k for k in section if not isinstance(section[k], dict)} - allowed
     if unknown:
         raise CliError(f"config file {path}: unknown key(s) {', '.join(sorted(unknown))}", Exit.CONFIG)
@@ -159,18 +175,39 @@ def _conf_path(conf: dict[str, Any], key: str, config_path: str | None) -> str |
     epilog=EXIT_HELP,
 )
 @daemon_options
-@click.option("--timeout", type=click.FloatRange(min=0.05), default=None, metavar="SECONDS",
-              help="How long to wait for each reply [default: 5].")
-@click.option("-f", "--config", "config_path", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-              help="TOML file with command_endpoint, event_endpoint, liveview_endpoint, timeout, "
-                   "curve_server_key, curve_client_key; or the ptp-ip tool's INI (its [server]).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.05),
+    default=None,
+    metavar="SECONDS",
+    help="How long to wait for each reply [default: 5].",
+)
+@click.option(
+    "-f",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="TOML file with command_endpoint, event_endpoint, liveview_endpoint, timeout, "
+    "curve_server_key, curve_client_key; or the ptp-ip tool's INI (its [server]).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for every command that prints data.")
 @click.option("-v", "--verbose", count=True, help="More detail (-vv: debug log and tracebacks).")
 @click.version_option(package_name="ptpd", prog_name="ptpctl")
 @click.pass_context
-def cli(ctx: click.Context, command_endpoint: str | None, event_endpoint: str | None, liveview_endpoint: str | None,
-        timeout: float | None, config_path: str | None, curve_server_key: str | None, curve_client_key: str | None,
-        as_json: bool, verbose: int) -> None:
+def cli(
+    ctx: click.Context,
+    command_endpoint: str | None,
+    event_endpoint: str | None,
+    liveview_endpoint: str | None,
+    timeout: float | None,
+    config_path: str | None,
+    curve_server_key: str | None,
+    curve_client_key: str | None,
+    as_json: bool,
+    verbose: int,
+) -> None:
     """Control a camera through the ptpd daemon.
 
     Properties are named (iso, whitebalance, exposure, exp-bias, effect, delay, flashmode,
@@ -183,8 +220,11 @@ def cli(ctx: click.Context, command_endpoint: str | None, event_endpoint: str | 
     if verbose:
         import logging
 
-        logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO, stream=sys.stderr,
-                            format="ptpctl: %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.DEBUG if verbose > 1 else logging.INFO,
+            stream=sys.stderr,
+            format="ptpctl: %(levelname)s %(name)s: %(message)s",
+        )
     session = Session(
         command_endpoint=command_endpoint or conf.get("command_endpoint"),
         event_endpoint=event_endpoint or conf.get("event_endpoint"),
@@ -199,9 +239,26 @@ def cli(ctx: click.Context, command_endpoint: str | None, event_endpoint: str | 
     ctx.call_on_close(session.close)
 
 
-for _command in (capture.capture, storage.delete, props.describe, storage.download, stream.events, props.get, misc.help_,
-                 props.info, jobs.job, misc.liveview, lease.lock, storage.ls_, raw.opreq, props.set_, misc.shell,
-                 props.state, props.status, lease.unlock):
+for _command in (
+    capture.capture,
+    storage.delete,
+    props.describe,
+    storage.download,
+    stream.events,
+    props.get,
+    misc.help_,
+    props.info,
+    jobs.job,
+    misc.liveview,
+    lease.lock,
+    storage.ls_,
+    raw.opreq,
+    props.set_,
+    misc.shell,
+    props.state,
+    props.status,
+    lease.unlock,
+):
     cli.add_command(_command)
 
 

@@ -29,8 +29,14 @@ NO_OVERLAY_WORDS = {"novf", "nolv"}
 
 #: group options that take a value (so the word after them is not the command)
 _GROUP_VALUE_OPTIONS = {
-    "--command-endpoint", "--event-endpoint", "--liveview-endpoint", "--curve-server-key", "--curve-client-key",
-    "--timeout", "--config", "-f",
+    "--command-endpoint",
+    "--event-endpoint",
+    "--liveview-endpoint",
+    "--curve-server-key",
+    "--curve-client-key",
+    "--timeout",
+    "--config",
+    "-f",
 }
 
 

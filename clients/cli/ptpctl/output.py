@@ -14,8 +14,19 @@ from typing import Any
 from ptpd_console.tables import human_size, json_default, table
 from ptpd_console.text import json_safe, printable
 
-__all__ = ["UNITS", "emit_json", "hexdump", "hexv", "human_size", "json_default", "pairs", "set_line", "table", "value_line",
-           "with_unit"]
+__all__ = [
+    "UNITS",
+    "emit_json",
+    "hexdump",
+    "hexv",
+    "human_size",
+    "json_default",
+    "pairs",
+    "set_line",
+    "table",
+    "value_line",
+    "with_unit",
+]
 
 #: property name -> unit shown after a numeric label
 UNITS = {

@@ -26,8 +26,14 @@ def _mark_pretty(ctx: click.Context, param: click.Parameter, value: bool) -> Non
 def json_option(f: Any) -> Any:
     """``--json`` (indented on a terminal, one line in a pipe) and the hidden ``--pretty``
     that indents it always (the ptp-ip tool's ``json pretty``, see :mod:`ptpctl.compat`)."""
-    f = click.option("--pretty", is_flag=True, hidden=True, expose_value=False, callback=_mark_pretty,
-                     help="Indent the JSON even in a pipe.")(f)
+    f = click.option(
+        "--pretty",
+        is_flag=True,
+        hidden=True,
+        expose_value=False,
+        callback=_mark_pretty,
+        help="Indent the JSON even in a pipe.",
+    )(f)
     return click.option("--json", "as_json", is_flag=True, help="Print JSON (indented on a terminal).")(f)
 
 

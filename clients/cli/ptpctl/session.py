@@ -9,7 +9,18 @@ from ptpd_client import Client, ClientError
 __all__ = ["UNIFIED_NAMES", "Session"]
 
 #: the unified property names (ptp-ip tool §7), offered for completion before the daemon answers
-UNIFIED_NAMES = ["delay", "effect", "exposure", "exp-bias", "flashmode", "focusmtr", "iso", "whitebalance", "recmode", "battery"]
+UNIFIED_NAMES = [
+    "delay",
+    "effect",
+    "exposure",
+    "exp-bias",
+    "flashmode",
+    "focusmtr",
+    "iso",
+    "whitebalance",
+    "recmode",
+    "battery",
+]
 
 
 class Session:
@@ -40,8 +51,14 @@ class Session:
     @property
     def client(self) -> Client:
         if self._client is None:
-            self._client = Client(self.command_endpoint, self.event_endpoint, self.liveview_endpoint, timeout=self.timeout,
-                                  curve_server_key=self.curve_server_key, curve_client_key=self.curve_client_key)
+            self._client = Client(
+                self.command_endpoint,
+                self.event_endpoint,
+                self.liveview_endpoint,
+                timeout=self.timeout,
+                curve_server_key=self.curve_server_key,
+                curve_client_key=self.curve_client_key,
+            )
         return self._client
 
     def property_names(self) -> list[str]:

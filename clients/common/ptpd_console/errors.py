@@ -14,8 +14,22 @@ from ptpd.extras import extra_for
 from ptpd_client import ClientError, CommandFailed, DaemonUnavailable, ProtocolMismatch, RequestTimeout
 from ptpd_console.text import printable
 
-__all__ = ["EXIT_HELP", "INTERRUPTED_MESSAGE", "CliError", "Exit", "Interrupted", "describe_client_error", "error_line",
-           "from_client_error", "interrupt_line", "interrupted", "interrupts_as_errors", "report", "run_console"]
+__all__ = [
+    "EXIT_HELP",
+    "INTERRUPTED_MESSAGE",
+    "CliError",
+    "Exit",
+    "Interrupted",
+    "describe_client_error",
+    "error_line",
+    "from_client_error",
+    "interrupt_line",
+    "interrupted",
+    "interrupts_as_errors",
+    "report",
+    "run_console",
+]
+
 
 @enum.unique
 class Exit(enum.IntEnum):
@@ -66,12 +80,16 @@ def describe_client_error(exc: ClientError) -> tuple[str, Exit]:
     if isinstance(exc, CommandFailed):
         code = exc.code if isinstance(exc.code, ErrorCode) else None
         exit_code = _BY_CODE.get(code, Exit.ERROR) if code is not None else Exit.ERROR
-        what = "refused" if code is ErrorCode.LOCKED else {
-            Exit.UNREACHABLE: "cannot reach the camera",
-            Exit.REFUSED: "the camera refused",
-            Exit.USAGE: "invalid value",
-            Exit.CLIENT: "the daemon did not accept the request",
-        }.get(exit_code, "failed")
+        what = (
+            "refused"
+            if code is ErrorCode.LOCKED
+            else {
+                Exit.UNREACHABLE: "cannot reach the camera",
+                Exit.REFUSED: "the camera refused",
+                Exit.USAGE: "invalid value",
+                Exit.CLIENT: "the daemon did not accept the request",
+            }.get(exit_code, "failed")
+        )
         return f"{exc.command or 'request'}: {what}: {exc} [{exc.code_name}]", exit_code
     if isinstance(exc, ProtocolMismatch):
         return f"the daemon sent something unexpected: {exc}", Exit.CLIENT

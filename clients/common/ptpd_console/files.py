@@ -70,8 +70,14 @@ def is_jpeg_name(name: str) -> bool:
     return name.lower().endswith((".jpg", ".jpeg"))
 
 
-def write_atomic(path: Path, data: bytes | bytearray | memoryview, *, overwrite: bool = False,
-                 expected_size: int | None = None, jpeg: bool | None = None) -> Path:
+def write_atomic(
+    path: Path,
+    data: bytes | bytearray | memoryview,
+    *,
+    overwrite: bool = False,
+    expected_size: int | None = None,
+    jpeg: bool | None = None,
+) -> Path:
     """Write ``data`` to ``path`` through a temp file in the same directory and a rename,
     so a reader never sees half a file. Without ``overwrite`` an existing file (even one
     that appears meanwhile) is never replaced: :class:`FileExists`.

@@ -50,4 +50,7 @@ def next_frame(client: Any, frames: Any, timeout: float, *, poll: float = POLL_S
         if time.monotonic() >= deadline:
             why = "" if status.connection == "connected" else f": the camera is {status.connection}"
             detail = status.raw.get("detail") if status.connection != "connected" else None
-            raise NoFrame(f"no live-view frame within {waited if waited is not None else timeout:.3g} s{why}" + (f" ({detail})" if detail else ""))
+            raise NoFrame(
+                f"no live-view frame within {waited if waited is not None else timeout:.3g} s{why}"
+                + (f" ({detail})" if detail else "")
+            )

@@ -63,8 +63,17 @@ def page(title: str, header: str) -> bytes:
     return _PAGE.format(title=title, header=header).encode()
 
 
-def serve_until_stopped(hub: FrameHub, host: str, port: int, html: bytes, *, name: str, stop: threading.Event,
-                        announce: Callable[[str, int], None], ready: Callable[[str, int], None] | None = None) -> int | None:
+def serve_until_stopped(
+    hub: FrameHub,
+    host: str,
+    port: int,
+    html: bytes,
+    *,
+    name: str,
+    stop: threading.Event,
+    announce: Callable[[str, int], None],
+    ready: Callable[[str, int], None] | None = None,
+) -> int | None:
     """Serve ``hub`` on ``host:port`` until SIGINT/SIGTERM; the signal that stopped it.
     ``stop`` is set then (producers watch it); a producer that ends closes ``hub`` and the
     server stays up. ``announce(host, port)`` says where it serves once bound (port 0
@@ -117,7 +126,10 @@ def serve_until_stopped(hub: FrameHub, host: str, port: int, html: bytes, *, nam
                         break
                     if jpeg is None:
                         continue
-                    self.wfile.write(b"%s--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % (lead, BOUNDARY, len(jpeg)))
+                    self.wfile.write(
+                        b"%s--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
+                        % (lead, BOUNDARY, len(jpeg))
+                    )
                     self.wfile.write(jpeg)
                     self.wfile.flush()
                     lead = b"\r\n"

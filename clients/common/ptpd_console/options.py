@@ -16,13 +16,25 @@ from .errors import from_client_error
 F = TypeVar("F", bound=Callable[..., object])
 
 
-def open_client(command_endpoint: str | None, event_endpoint: str | None, liveview_endpoint: str | None,
-                timeout: float, curve_server_key: str | None, curve_client_key: str | None) -> Client:
+def open_client(
+    command_endpoint: str | None,
+    event_endpoint: str | None,
+    liveview_endpoint: str | None,
+    timeout: float,
+    curve_server_key: str | None,
+    curve_client_key: str | None,
+) -> Client:
     """The client the options of :func:`daemon_options` name. Bad CURVE keys are refused
     here, before any socket, as one CLI error line."""
     try:
-        return Client(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout,
-                      curve_server_key=curve_server_key, curve_client_key=curve_client_key)
+        return Client(
+            command_endpoint,
+            event_endpoint,
+            liveview_endpoint,
+            timeout=timeout,
+            curve_server_key=curve_server_key,
+            curve_client_key=curve_client_key,
+        )
     except ClientError as exc:
         raise from_client_error(exc) from None
 
@@ -32,16 +44,36 @@ def daemon_options(f: F) -> F:
     with its ``PTPD_*`` environment variable."""
     for decorator in reversed(
         (
-            click.option("--command-endpoint", metavar="ENDPOINT", envvar=bus.ENV_COMMAND,
-                         help="The daemon's command socket (default: ipc:// in the runtime dir; env PTPD_COMMAND_ENDPOINT)."),
-            click.option("--event-endpoint", metavar="ENDPOINT", envvar=bus.ENV_EVENT,
-                         help="The daemon's event socket (default: asked from the daemon; env PTPD_EVENT_ENDPOINT)."),
-            click.option("--liveview-endpoint", metavar="ENDPOINT", envvar=bus.ENV_LIVEVIEW,
-                         help="The daemon's live-view socket (default: asked from the daemon; env PTPD_LIVEVIEW_ENDPOINT)."),
-            click.option("--curve-server-key", metavar="FILE", envvar=bus.ENV_CURVE_SERVER_KEY,
-                         help="CURVE: the daemon's public key (server.key from 'ptpd keys', or z85); env PTPD_CURVE_SERVER_KEY."),
-            click.option("--curve-client-key", metavar="FILE", envvar=bus.ENV_CURVE_CLIENT_KEY,
-                         help="CURVE: this client's NAME.key_secret (or z85 secret key); env PTPD_CURVE_CLIENT_KEY."),
+            click.option(
+                "--command-endpoint",
+                metavar="ENDPOINT",
+                envvar=bus.ENV_COMMAND,
+                help="The daemon's command socket (default: ipc:// in the runtime dir; env PTPD_COMMAND_ENDPOINT).",
+            ),
+            click.option(
+                "--event-endpoint",
+                metavar="ENDPOINT",
+                envvar=bus.ENV_EVENT,
+                help="The daemon's event socket (default: asked from the daemon; env PTPD_EVENT_ENDPOINT).",
+            ),
+            click.option(
+                "--liveview-endpoint",
+                metavar="ENDPOINT",
+                envvar=bus.ENV_LIVEVIEW,
+                help="The daemon's live-view socket (default: asked from the daemon; env PTPD_LIVEVIEW_ENDPOINT).",
+            ),
+            click.option(
+                "--curve-server-key",
+                metavar="FILE",
+                envvar=bus.ENV_CURVE_SERVER_KEY,
+                help="CURVE: the daemon's public key (server.key from 'ptpd keys', or z85); env PTPD_CURVE_SERVER_KEY.",
+            ),
+            click.option(
+                "--curve-client-key",
+                metavar="FILE",
+                envvar=bus.ENV_CURVE_CLIENT_KEY,
+                help="CURVE: this client's NAME.key_secret (or z85 secret key); env PTPD_CURVE_CLIENT_KEY.",
+            ),
         )
     ):
         f = decorator(f)

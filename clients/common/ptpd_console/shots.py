@@ -19,9 +19,16 @@ SOURCE_CAMERA = "camera"
 SOURCE_PREVIEW = "preview"
 
 
-def capture_shots(client: Any, count: int, *, want_data: bool, preview: bool = False,
-                  delete_after: bool = False, save_into: Iterable[Path] = (),
-                  on_event: Callable[[Any], None] | None = None) -> Captured:
+def capture_shots(
+    client: Any,
+    count: int,
+    *,
+    want_data: bool,
+    preview: bool = False,
+    delete_after: bool = False,
+    save_into: Iterable[Path] = (),
+    on_event: Callable[[Any], None] | None = None,
+) -> Captured:
     """Capture ``count`` shots; with ``want_data`` each carries its image bytes.
 
     Check, then fire: every directory in ``save_into`` (where the caller will save the
@@ -43,8 +50,13 @@ def capture_shots(client: Any, count: int, *, want_data: bool, preview: bool = F
         check_directory(directory)
     kw: dict[str, Any] = {"on_event": on_event} if on_event is not None else {}
     try:
-        result = client.capture(count, download=want_data, preview=preview or want_data,
-                                keep=(not delete_after) if want_data else None, **kw)
+        result = client.capture(
+            count,
+            download=want_data,
+            preview=preview or want_data,
+            keep=(not delete_after) if want_data else None,
+            **kw,
+        )
     except RequestInterrupted as exc:
         taken = _shots_of(exc.result, want_data) if exc.result is not None else []
         raise CaptureInterrupted(taken, exc) from None
@@ -89,8 +101,10 @@ def checks(shot: Any, source: str | None) -> dict[str, Any]:
     """What :func:`~.files.write_atomic` verifies for a shot: the size the daemon reported
     is the image's (a preview stand-in is checked only as a JPEG), and a ``.jpg`` name
     means a JPEG, end marker and all."""
-    return {"expected_size": (shot.size or None) if source == SOURCE_CAMERA else None,
-            "jpeg": True if is_jpeg_name(shot.filename or "") else None}
+    return {
+        "expected_size": (shot.size or None) if source == SOURCE_CAMERA else None,
+        "jpeg": True if is_jpeg_name(shot.filename or "") else None,
+    }
 
 
 def save_shot(shot: Any, source: str | None, directory: Path, fallback: str, *, overwrite: bool = False) -> Path:

@@ -39,7 +39,10 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str] | None = None, *
     for r in all_rows:
         r.extend([""] * (ncol - len(r)))
     widths = [max(len(r[i]) for r in all_rows) for i in range(ncol)]
-    right = [bool(cells) and all(_is_number(r[i]) or r[i] == "" for r in cells) and any(r[i] for r in cells) for i in range(ncol)]
+    right = [
+        bool(cells) and all(_is_number(r[i]) or r[i] == "" for r in cells) and any(r[i] for r in cells)
+        for i in range(ncol)
+    ]
     out = file or sys.stdout
 
     def line(r: list[str]) -> str:

@@ -44,8 +44,9 @@ def check_directory(directory: Path, *, need: int = TYPICAL_IMAGE_BYTES) -> None
     st = os.statvfs(directory)
     free = st.f_bavail * st.f_frsize
     if free < need:
-        raise TargetError(f"{directory}: {free // (1024 * 1024)} MB free; an image needs about "
-                          f"{need // (1024 * 1024)} MB")
+        raise TargetError(
+            f"{directory}: {free // (1024 * 1024)} MB free; an image needs about {need // (1024 * 1024)} MB"
+        )
 
 
 def has_display() -> bool:

@@ -43,11 +43,13 @@ class Demo:
         os.chmod(self.runtime, 0o700)
         self.endpoints = {name: f"ipc://{self.runtime}/{name}" for name in ("command", "event", "liveview")}
         self.env = dict(os.environ)
-        self.env.update({
-            "PTPD_COMMAND_ENDPOINT": self.endpoints["command"],
-            "PTPD_EVENT_ENDPOINT": self.endpoints["event"],
-            "PTPD_LIVEVIEW_ENDPOINT": self.endpoints["liveview"],
-        })
+        self.env.update(
+            {
+                "PTPD_COMMAND_ENDPOINT": self.endpoints["command"],
+                "PTPD_EVENT_ENDPOINT": self.endpoints["event"],
+                "PTPD_LIVEVIEW_ENDPOINT": self.endpoints["liveview"],
+            }
+        )
         # the simulator's scene: still for a moment, then a ball crosses it (for the trigger)
         self.config = self.runtime / "ptpd.toml"
         self.config.write_text('[simulate]\nsubject = "object"\n')
@@ -59,12 +61,22 @@ class Demo:
 
     def start_daemon(self) -> None:
         args = [
-            sys.executable, "-m", "ptpd", "run", "--simulate", self.vendor,
-            "--command-endpoint", self.endpoints["command"],
-            "--event-endpoint", self.endpoints["event"],
-            "--liveview-endpoint", self.endpoints["liveview"],
-            "--state-dir", str(self.runtime / "state"),
-            "--config", str(self.config),
+            sys.executable,
+            "-m",
+            "ptpd",
+            "run",
+            "--simulate",
+            self.vendor,
+            "--command-endpoint",
+            self.endpoints["command"],
+            "--event-endpoint",
+            self.endpoints["event"],
+            "--liveview-endpoint",
+            self.endpoints["liveview"],
+            "--state-dir",
+            str(self.runtime / "state"),
+            "--config",
+            str(self.config),
         ]
         click.secho(f"$ ptpd run --simulate {self.vendor}  (sockets in {self.runtime})", bold=True)
         log = open(self.log_path, "wb")
@@ -77,7 +89,9 @@ class Demo:
         with Client(self.endpoints["command"], self.endpoints["event"], self.endpoints["liveview"], timeout=1.0) as c:
             while time.monotonic() < deadline:
                 if self.daemon.poll() is not None:
-                    raise DemoFailed(f"the daemon exited with status {self.daemon.returncode}; its log:\n{self._log_tail()}")
+                    raise DemoFailed(
+                        f"the daemon exited with status {self.daemon.returncode}; its log:\n{self._log_tail()}"
+                    )
                 try:
                     status = c.status()
                     if status.connection == "connected":
@@ -88,7 +102,9 @@ class Demo:
                     pass
                 time.sleep(0.2)
         detail = f" (last state: {status.connection}: {status.raw.get('detail', '')})" if status else ""
-        raise DemoFailed(f"the simulated camera did not connect within {READY_TIMEOUT:g} s{detail}; daemon log:\n{self._log_tail()}")
+        raise DemoFailed(
+            f"the simulated camera did not connect within {READY_TIMEOUT:g} s{detail}; daemon log:\n{self._log_tail()}"
+        )
 
     def _log_tail(self, n: int = 15) -> str:
         try:
@@ -115,7 +131,9 @@ class Demo:
     def run(self, tool: str, *args: str, what: str, timeout: float = 60.0) -> str:
         click.secho(f"\n$ {tool} {shlex.join(args)}", bold=True)
         try:
-            r = subprocess.run([sys.executable, "-m", tool, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+            r = subprocess.run(
+                [sys.executable, "-m", tool, *args], env=self.env, capture_output=True, text=True, timeout=timeout
+            )
         except subprocess.TimeoutExpired:
             raise DemoFailed(f"{tool} {' '.join(args)} did not finish within {timeout:g} s") from None
         out = (r.stdout + r.stderr).rstrip()
@@ -137,8 +155,19 @@ class Demo:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         snap = self.captures / f"viewfinder-{stamp}.png"
         self.run("ptpview", "--snapshot", str(snap), what=f"saved a live-view frame with the overlay as {snap}")
-        self.run("ptptrigger", "--motion", "--max-shots", "1", "--duration", "20", "--cooldown", "1",
-                 "-o", str(self.captures), what="fired the motion trigger on the simulator's moving object")
+        self.run(
+            "ptptrigger",
+            "--motion",
+            "--max-shots",
+            "1",
+            "--duration",
+            "20",
+            "--cooldown",
+            "1",
+            "-o",
+            str(self.captures),
+            what="fired the motion trigger on the simulator's moving object",
+        )
         click.secho("\nWhat the demo did:", bold=True)
         for i, step in enumerate(self.done, 1):
             click.echo(f"  {i}. {step}")
@@ -149,10 +178,21 @@ class Demo:
 
 
 @click.command()
-@click.option("-o", "--captures", type=click.Path(file_okay=False, path_type=Path), default=Path("captures"),
-              show_default=True, help="Where the demo's pictures go.")
-@click.option("--vendor", type=click.Choice(sorted(BODIES)), default="fuji", show_default=True,
-              help="Which simulated camera: fuji (an X-T1) or canon (an EOS 1300D).")
+@click.option(
+    "-o",
+    "--captures",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("captures"),
+    show_default=True,
+    help="Where the demo's pictures go.",
+)
+@click.option(
+    "--vendor",
+    type=click.Choice(sorted(BODIES)),
+    default="fuji",
+    show_default=True,
+    help="Which simulated camera: fuji (an X-T1) or canon (an EOS 1300D).",
+)
 def main(captures: Path, vendor: str) -> None:
     """Run ptpd with a simulated camera (a Fujifilm X-T1 by default) and every client against it."""
     demo = Demo(captures, vendor)

@@ -116,8 +116,14 @@ class AsyncClient(_Commands, _BaseClient):
         curve_server_key: Any = None,
         curve_client_key: Any = None,
     ) -> None:
-        super().__init__(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout,
-                         curve_server_key=curve_server_key, curve_client_key=curve_client_key)
+        super().__init__(
+            command_endpoint,
+            event_endpoint,
+            liveview_endpoint,
+            timeout=timeout,
+            curve_server_key=curve_server_key,
+            curve_client_key=curve_client_key,
+        )
         self._own_context = context is None
         self._context = context or zmq.asyncio.Context()
         self._socket: zmq.asyncio.Socket | None = None
@@ -281,8 +287,9 @@ class AsyncClient(_Commands, _BaseClient):
         answer: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._waiters[cid] = answer
         try:
-            await sock.send_multipart([b"", *_core.request_frames(cid, "cancel", {"id": rid}, _settle.CANCEL_ANSWER)],
-                                      copy=False)
+            await sock.send_multipart(
+                [b"", *_core.request_frames(cid, "cancel", {"id": rid}, _settle.CANCEL_ANSWER)], copy=False
+            )
             while not s.done(loop.time()):
                 waiting = [f for f in (fut, answer) if not f.done()]
                 if not waiting:
@@ -296,8 +303,14 @@ class AsyncClient(_Commands, _BaseClient):
             self._waiters.pop(cid, None)
         return s
 
-    async def _watch_events(self, rid: str, args: dict[str, Any], topics: tuple[bytes, ...],
-                            progress: ProgressCallback | None, on_event: EventCallback | None) -> None:
+    async def _watch_events(
+        self,
+        rid: str,
+        args: dict[str, Any],
+        topics: tuple[bytes, ...],
+        progress: ProgressCallback | None,
+        on_event: EventCallback | None,
+    ) -> None:
         ev_endpoint = (await self.endpoints())[0]
         sub = _core.open_sub(self._context, ev_endpoint, self._curve, topics)
         try:
@@ -318,8 +331,9 @@ class AsyncClient(_Commands, _BaseClient):
 
         return AsyncJobs(self)
 
-    async def lock(self, holder: str | None = None, ttl: float = 60.0, *, renew: bool = True,
-                   timeout: float | None = _UNSET) -> Lease:
+    async def lock(
+        self, holder: str | None = None, ttl: float = 60.0, *, renew: bool = True, timeout: float | None = _UNSET
+    ) -> Lease:
         """Take the control lease, as :meth:`Client.lock` (renewed by a task)."""
         lease: Lease = await self.request("lock", {"holder": holder, "ttl": ttl}, timeout=timeout)
         self.lease = lease.lease
@@ -332,7 +346,9 @@ class AsyncClient(_Commands, _BaseClient):
         """Release the control lease this client holds, as :meth:`Client.unlock`."""
         await self._stop_renewal()
         try:
-            return bool((await self.request("unlock", {"force": force or None}, timeout=timeout, parse=False))["released"])
+            return bool(
+                (await self.request("unlock", {"force": force or None}, timeout=timeout, parse=False))["released"]
+            )
         finally:
             self.lease = None
 

@@ -65,7 +65,9 @@ class _BaseClient:
         """How long (ms) to wait for the command socket to take a request."""
         return _core._ms(self.timeout.connect)
 
-    def _new_request(self, cmd: str, args: dict[str, Any] | None, timeout: float | None = None) -> tuple[str, list[Any]]:
+    def _new_request(
+        self, cmd: str, args: dict[str, Any] | None, timeout: float | None = None
+    ) -> tuple[str, list[Any]]:
         """A fresh request id and the request's frames (after the delimiter); ``timeout``
         (the call's) goes with it as its deadline."""
         rid = self._ids.next()
@@ -243,4 +245,3 @@ class CommandMethods:
     ) -> OpResult:
         """Run a raw PTP operation; a non-OK response code is returned, not raised."""
         return self.request("opreq", {"code": code, "params": list(params), "data": data}, timeout=timeout)
-

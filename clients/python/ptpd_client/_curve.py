@@ -119,7 +119,9 @@ def curve_keys(server: KeySpec | None, client: KeySpec | tuple[KeySpec, KeySpec]
     if server is None and client is None:
         return None
     if server is None:
-        raise ClientError(f"CURVE: a client key needs the server's public key too (curve_server_key or {ENV_SERVER_KEY})")
+        raise ClientError(
+            f"CURVE: a client key needs the server's public key too (curve_server_key or {ENV_SERVER_KEY})"
+        )
     if client is None:
         raise ClientError(
             f"CURVE: the server key needs this client's key pair too (curve_client_key or {ENV_CLIENT_KEY}; "

@@ -63,8 +63,14 @@ class CommandFailed(ClientError):
     ``shots``).
     """
 
-    def __init__(self, code: ErrorCode | str, message: str, ptp_code: int | None = None, command: str = "",
-                 details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode | str,
+        message: str,
+        ptp_code: int | None = None,
+        command: str = "",
+        details: dict[str, Any] | None = None,
+    ) -> None:
         try:
             code = ErrorCode(code)
         except ValueError:
@@ -103,8 +109,14 @@ class RequestInterrupted(KeyboardInterrupt):
     waiting raises a plain ``KeyboardInterrupt`` at once.
     """
 
-    def __init__(self, command: str, request_id: str, state: str | None, result: object = None,
-                 error: CommandFailed | None = None) -> None:
+    def __init__(
+        self,
+        command: str,
+        request_id: str,
+        state: str | None,
+        result: object = None,
+        error: CommandFailed | None = None,
+    ) -> None:
         super().__init__(f"{command} interrupted")
         self.command = command
         self.request_id = request_id

@@ -130,17 +130,36 @@ class JobsBase:
         opts = {k: _when(v) for k, v in options.items() if v is not None}
         return self._client.request("job.start", {"kind": kind, "options": opts or None})
 
-    def timelapse(self, interval: float, *, count: int | None = None, duration: float | None = None,
-                  dir: str | None = None, delete_after: bool | None = None, start: Any = None, stop: Any = None,
-                  **more: Any) -> Any:
+    def timelapse(
+        self,
+        interval: float,
+        *,
+        count: int | None = None,
+        duration: float | None = None,
+        dir: str | None = None,
+        delete_after: bool | None = None,
+        start: Any = None,
+        stop: Any = None,
+        **more: Any,
+    ) -> Any:
         """A shot every ``interval`` seconds: ``count`` shots, for ``duration`` seconds or
         until ``stop`` (a datetime or seconds since the epoch); saved under ``dir`` on the
         daemon's machine, deleted from the card once saved with ``delete_after``."""
-        return self.start("timelapse", interval=interval, count=count, duration=duration, dir=dir,
-                          delete_after=delete_after, start=start, stop=stop, **more)
+        return self.start(
+            "timelapse",
+            interval=interval,
+            count=count,
+            duration=duration,
+            dir=dir,
+            delete_after=delete_after,
+            start=start,
+            stop=stop,
+            **more,
+        )
 
-    def bracket(self, steps: int = 5, ev: float = 1.0, *, prop: str | None = None, dir: str | None = None,
-                **more: Any) -> Any:
+    def bracket(
+        self, steps: int = 5, ev: float = 1.0, *, prop: str | None = None, dir: str | None = None, **more: Any
+    ) -> Any:
         """``steps`` shots stepping ``prop`` (``exp-bias``, or ``exposure``) by ``ev``
         stops around its value, which is put back afterwards."""
         return self.start("bracket", steps=steps, ev=ev, prop=prop, dir=dir, **more)

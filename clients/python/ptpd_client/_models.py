@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+
 def _raw() -> Any:
     """The ``raw`` field: the reply map as the daemon sent it."""
     return field(default_factory=dict, repr=False, compare=False)
@@ -73,7 +74,6 @@ def _build(cls: type[T], data: Any, **overrides: Any) -> T:
     if any(f.name == "raw" for f in dataclasses.fields(cls)):  # type: ignore[arg-type]  # as above
         kwargs["raw"] = data
     return cls(**kwargs)
-
 
 
 #: command -> "module:function" that turns its result into a typed value

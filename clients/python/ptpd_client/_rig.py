@@ -137,8 +137,9 @@ class Rig:
         self.offsets: dict[str, ClockOffset] = {}
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str], cameras: Iterable[str] = (), groups: Iterable[str] = (),
-                  **kw: Any) -> Rig:
+    def from_file(
+        cls, path: str | os.PathLike[str], cameras: Iterable[str] = (), groups: Iterable[str] = (), **kw: Any
+    ) -> Rig:
         """The cameras of a rig file (all, or those named and those of the groups named)."""
         rig = load_rig(path)
         kw.setdefault("timeout", rig.timeout)
@@ -153,8 +154,15 @@ class Rig:
         c = self._clients.get(name)
         if c is None:
             cam = self.cameras[name]
-            c = AsyncClient(cam.command, cam.event, cam.liveview, timeout=self.timeout, context=self._context,
-                            curve_server_key=cam.server_key, curve_client_key=cam.client_key)
+            c = AsyncClient(
+                cam.command,
+                cam.event,
+                cam.liveview,
+                timeout=self.timeout,
+                context=self._context,
+                curve_server_key=cam.server_key,
+                curve_client_key=cam.client_key,
+            )
             self._clients[name] = c
         return c
 
@@ -174,7 +182,9 @@ class Rig:
 
     # -- on every camera ---------------------------------------------------------------------
 
-    async def each(self, fn: Callable[[str, AsyncClient], Awaitable[T]], names: Iterable[str] | None = None) -> dict[str, Outcome[T]]:
+    async def each(
+        self, fn: Callable[[str, AsyncClient], Awaitable[T]], names: Iterable[str] | None = None
+    ) -> dict[str, Outcome[T]]:
         """``fn(name, client)`` on every camera (or those of ``names``) at once; each
         camera's :class:`Outcome`, in rig order."""
         chosen = list(self.cameras) if names is None else [n for n in self.cameras if n in set(names)]
@@ -198,8 +208,9 @@ class Rig:
             battery = _label(snap.state.get("battery")) if snap.state else None
             shots = None
             if st.connection == "connected":
-                got = await asyncio.gather(c.get("battery") if battery is None else _none(), c.storage(),
-                                           return_exceptions=True)
+                got = await asyncio.gather(
+                    c.get("battery") if battery is None else _none(), c.storage(), return_exceptions=True
+                )
                 if battery is None and not isinstance(got[0], BaseException) and got[0] is not None:
                     battery = got[0].label
                 if not isinstance(got[1], BaseException):
@@ -250,8 +261,9 @@ class Rig:
         got = await self.each(one, names)
         return {n: (o.value if o.value is not None else dict.fromkeys(SETTINGS)) for n, o in got.items()}
 
-    async def fire(self, *, lead: float = LEAD, preview: bool = True, rounds: int = ROUNDS,
-                   names: Iterable[str] | None = None) -> RigShot:
+    async def fire(
+        self, *, lead: float = LEAD, preview: bool = True, rounds: int = ROUNDS, names: Iterable[str] | None = None
+    ) -> RigShot:
         """Release every camera (or those of ``names``) at one moment, ``lead`` seconds from
         now; the images stay on the cameras (their handles in each :class:`Release`'s
         ``shot``; ``preview`` brings the preview a camera offers, the only image of a body

@@ -82,7 +82,9 @@ class RigFile:
     #: seconds each camera's replies may take (``timeout``)
     timeout: float = 10.0
 
-    def select(self, cameras: tuple[str, ...] | list[str] = (), groups: tuple[str, ...] | list[str] = ()) -> list[RigCamera]:
+    def select(
+        self, cameras: tuple[str, ...] | list[str] = (), groups: tuple[str, ...] | list[str] = ()
+    ) -> list[RigCamera]:
         """The cameras named, and those of the groups named, in file order (all when
         neither is given). An unknown name is a :class:`RigFileError`."""
         if not cameras and not groups:
@@ -158,8 +160,9 @@ def parse_rig(data: dict[str, Any], path: Path | None = None) -> RigFile:
     timeout = data.get("timeout", 10.0)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 3600:
         raise fail("timeout must be seconds, more than 0 and at most 3600")
-    client_key = keyfile(text(data, "client_key", "top level") or os.environ.get(bus.ENV_CURVE_CLIENT_KEY) or None,
-                         "client_key")
+    client_key = keyfile(
+        text(data, "client_key", "top level") or os.environ.get(bus.ENV_CURVE_CLIENT_KEY) or None, "client_key"
+    )
     runtime = text(data, "runtime", "top level") or _runtime_base()
 
     hosts: dict[str, dict[str, Any]] = {}
@@ -205,8 +208,16 @@ def _table(data: dict[str, Any], key: str, fail: Any) -> dict[str, Any]:
     return value
 
 
-def _camera(name: str, c: dict[str, Any], hosts: dict[str, dict[str, Any]], runtime: str, client_key: str | None,
-            keyfile: Any, text: Any, fail: Any) -> RigCamera:
+def _camera(
+    name: str,
+    c: dict[str, Any],
+    hosts: dict[str, dict[str, Any]],
+    runtime: str,
+    client_key: str | None,
+    keyfile: Any,
+    text: Any,
+    fail: Any,
+) -> RigCamera:
     what = f"cameras.{name}"
     command = text(c, "command", what)
     host = text(c, "host", what)
@@ -217,7 +228,9 @@ def _camera(name: str, c: dict[str, Any], hosts: dict[str, dict[str, Any]], runt
         raise fail(f"{what}: give command (and event, liveview) or host and port, not both")
     if host is not None:
         if port is None or isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65533:
-            raise fail(f"{what}: port must be the daemon's command port, 1-65533 (events on port+1, live view on port+2)")
+            raise fail(
+                f"{what}: port must be the daemon's command port, 1-65533 (events on port+1, live view on port+2)"
+            )
         if host in hosts:
             host_name = host
             server_key = server_key or hosts[host].get("server_key")
@@ -241,8 +254,10 @@ def _camera(name: str, c: dict[str, Any], hosts: dict[str, dict[str, Any]], runt
         raise fail(f"{what}: a daemon beyond loopback listens only with CURVE: give server_key (its public key)")
     server = keyfile(server_key, f"{what}: server_key")
     if server is not None and client_key is None:
-        raise fail(f"{what}: CURVE needs this client's key pair too: client_key at the top level "
-                   f"(or {bus.ENV_CURVE_CLIENT_KEY}; make one with 'ptpd keys DIR --name rig')")
+        raise fail(
+            f"{what}: CURVE needs this client's key pair too: client_key at the top level "
+            f"(or {bus.ENV_CURVE_CLIENT_KEY}; make one with 'ptpd keys DIR --name rig')"
+        )
     return RigCamera(name, command, event, liveview, server, client_key if server else None, host_name)
 
 

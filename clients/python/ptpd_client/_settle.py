@@ -102,11 +102,17 @@ def timed_out(cmd: str, read: float | None, s: Settling) -> RequestTimeout:
     if s.state == "queued":
         return RequestTimeout(f"{head}; it never started: nothing was done", read, started=False)
     if s.state == "running":
-        return RequestTimeout(f"{head}; it was still running on the camera {s.grace:g} s later: what it did is unknown",
-                              read, started=True)
+        return RequestTimeout(
+            f"{head}; it was still running on the camera {s.grace:g} s later: what it did is unknown",
+            read,
+            started=True,
+        )
     if s.state in ("unknown", "done"):
-        return RequestTimeout(f"{head}; the daemon holds no such request any more (its deadline passed: it never "
-                              "started, or the daemon restarted)", read)
+        return RequestTimeout(
+            f"{head}; the daemon holds no such request any more (its deadline passed: it never "
+            "started, or the daemon restarted)",
+            read,
+        )
     return RequestTimeout(f"{head}; nor to a cancel of it: what it did is unknown", read)
 
 
@@ -118,6 +124,7 @@ def late(cmd: str, read: float | None, s: Settling, parse: bool) -> Any:
     assert s.reply is not None
     err = s.reply.get("error") if not s.reply.get("ok") else None
     if isinstance(err, dict) and err.get("code") in NOT_STARTED:
-        raise RequestTimeout(f"{_head(cmd, read)}; it never started ({err.get('code')}): nothing was done", read,
-                             started=False)
+        raise RequestTimeout(
+            f"{_head(cmd, read)}; it never started ({err.get('code')}): nothing was done", read, started=False
+        )
     return result_of(cmd, s.reply, parse)

@@ -64,5 +64,11 @@ class Frame(_Model):
         return cv2.imdecode(np.frombuffer(self.jpeg, dtype=np.uint8), cv2.IMREAD_COLOR)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "bytes": len(self.jpeg), "width": self.width, "height": self.height,
-                "dropped": self.dropped, "meta": _jsonable(self.meta)}
+        return {
+            "seq": self.seq,
+            "bytes": len(self.jpeg),
+            "width": self.width,
+            "height": self.height,
+            "dropped": self.dropped,
+            "meta": _jsonable(self.meta),
+        }

@@ -65,8 +65,14 @@ class Client(CommandMethods, _BaseClient):
         curve_server_key: Any = None,
         curve_client_key: Any = None,
     ) -> None:
-        super().__init__(command_endpoint, event_endpoint, liveview_endpoint, timeout=timeout,
-                         curve_server_key=curve_server_key, curve_client_key=curve_client_key)
+        super().__init__(
+            command_endpoint,
+            event_endpoint,
+            liveview_endpoint,
+            timeout=timeout,
+            curve_server_key=curve_server_key,
+            curve_client_key=curve_client_key,
+        )
         self._context = context or zmq.Context.instance()
         self._socket: zmq.Socket[bytes] | None = None
         self._monitor: zmq.Socket[bytes] | None = None
@@ -254,8 +260,10 @@ class Client(CommandMethods, _BaseClient):
         with self._asks_lock:
             asks, self._asks = self._asks, []
         for target in asks:
-            sock.send_multipart([b"", *_core.request_frames(self._ids.next(), "cancel", {"id": target},
-                                                             _settle.CANCEL_ANSWER)], copy=False)
+            sock.send_multipart(
+                [b"", *_core.request_frames(self._ids.next(), "cancel", {"id": target}, _settle.CANCEL_ANSWER)],
+                copy=False,
+            )
 
     def _settle(self, sock: zmq.Socket[bytes], rid: str, grace: float) -> _settle.Settling:
         """Send ``cancel`` for ``rid`` and listen until the daemon has said what became of
@@ -263,8 +271,11 @@ class Client(CommandMethods, _BaseClient):
         cid = self._ids.next()
         s = _settle.Settling(rid, cid, grace, time.monotonic())
         try:
-            sock.send_multipart([b"", *_core.request_frames(cid, "cancel", {"id": rid}, _settle.CANCEL_ANSWER)],
-                                flags=zmq.NOBLOCK, copy=False)
+            sock.send_multipart(
+                [b"", *_core.request_frames(cid, "cancel", {"id": rid}, _settle.CANCEL_ANSWER)],
+                flags=zmq.NOBLOCK,
+                copy=False,
+            )
         except zmq.ZMQError:  # the daemon is not there to tell
             return s
         while not s.done(now := time.monotonic()):
@@ -278,8 +289,13 @@ class Client(CommandMethods, _BaseClient):
         return s
 
     @staticmethod
-    def _drain_events(sub: zmq.Socket[bytes], rid: str, args: dict[str, Any], progress: ProgressCallback | None,
-                      on_event: EventCallback | None) -> None:
+    def _drain_events(
+        sub: zmq.Socket[bytes],
+        rid: str,
+        args: dict[str, Any],
+        progress: ProgressCallback | None,
+        on_event: EventCallback | None,
+    ) -> None:
         while True:
             try:
                 parts = sub.recv_multipart(zmq.NOBLOCK)
@@ -312,8 +328,9 @@ class Client(CommandMethods, _BaseClient):
 
         return Jobs(self)
 
-    def lock(self, holder: str | None = None, ttl: float = 60.0, *, renew: bool = True,
-             timeout: float | None = _UNSET) -> Lease:
+    def lock(
+        self, holder: str | None = None, ttl: float = 60.0, *, renew: bool = True, timeout: float | None = _UNSET
+    ) -> Lease:
         """Take the camera's control lease: until :meth:`unlock` (or :meth:`close`) other
         clients' ``set``/``capture`` get ``locked`` naming ``holder``. This client sends
         the lease's token with every request from now on; with ``renew`` a thread renews

@@ -39,11 +39,17 @@ ENV_RIG = "PTPRIG_FILE"
 
 #: a failure's code -> the exit code it gives (the first failing camera's, in rig order)
 _EXIT_BY_CODE = {
-    "unreachable": Exit.UNREACHABLE, "timeout": Exit.UNREACHABLE, ErrorCode.NOT_CONNECTED.value: Exit.UNREACHABLE,
-    ErrorCode.TIMEOUT.value: Exit.UNREACHABLE, ErrorCode.CAMERA_BUSY.value: Exit.REFUSED,
-    ErrorCode.CAMERA_REFUSED.value: Exit.REFUSED, ErrorCode.UNSUPPORTED.value: Exit.REFUSED,
-    ErrorCode.INVALID_VALUE.value: Exit.USAGE, ErrorCode.BAD_REQUEST.value: Exit.CLIENT,
-    ErrorCode.UNKNOWN_COMMAND.value: Exit.CLIENT, "client": Exit.CLIENT,
+    "unreachable": Exit.UNREACHABLE,
+    "timeout": Exit.UNREACHABLE,
+    ErrorCode.NOT_CONNECTED.value: Exit.UNREACHABLE,
+    ErrorCode.TIMEOUT.value: Exit.UNREACHABLE,
+    ErrorCode.CAMERA_BUSY.value: Exit.REFUSED,
+    ErrorCode.CAMERA_REFUSED.value: Exit.REFUSED,
+    ErrorCode.UNSUPPORTED.value: Exit.REFUSED,
+    ErrorCode.INVALID_VALUE.value: Exit.USAGE,
+    ErrorCode.BAD_REQUEST.value: Exit.CLIENT,
+    ErrorCode.UNKNOWN_COMMAND.value: Exit.CLIENT,
+    "client": Exit.CLIENT,
 }
 
 
@@ -115,28 +121,60 @@ def ms(seconds: float | None, signed: bool = False) -> str:
 # -- the group -----------------------------------------------------------------------------------
 
 
-@click.group("ptprig", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-             epilog=EXIT_HELP + "\n\n\b\nA command that some cameras failed exits with the first failing camera's code.")
-@click.option("-r", "--rig", "rig_path", type=click.Path(dir_okay=False, path_type=Path), envvar=ENV_RIG,
-              default="rig.toml", show_default=True, help=f"The rig file (env {ENV_RIG}).")
+@click.group(
+    "ptprig",
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_HELP + "\n\n\b\nA command that some cameras failed exits with the first failing camera's code.",
+)
+@click.option(
+    "-r",
+    "--rig",
+    "rig_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=ENV_RIG,
+    default="rig.toml",
+    show_default=True,
+    help=f"The rig file (env {ENV_RIG}).",
+)
 @click.option("-c", "--camera", "cameras", multiple=True, metavar="NAME", help="Only this camera (repeat for more).")
-@click.option("-g", "--group", "groups", multiple=True, metavar="GROUP",
-              help="Only the cameras of this group, or of this host (repeat for more).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
-              help="How long each camera's replies may take [default: the rig file's, else 10].")
+@click.option(
+    "-g",
+    "--group",
+    "groups",
+    multiple=True,
+    metavar="GROUP",
+    help="Only the cameras of this group, or of this host (repeat for more).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    metavar="SECONDS",
+    help="How long each camera's replies may take [default: the rig file's, else 10].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("-v", "--verbose", count=True, help="More detail (-vv: debug log).")
 @click.version_option(__version__, prog_name="ptprig")
 @click.pass_context
-def cli(ctx: click.Context, rig_path: Path, cameras: tuple[str, ...], groups: tuple[str, ...], timeout: float | None,
-        as_json: bool, verbose: int) -> None:
+def cli(
+    ctx: click.Context,
+    rig_path: Path,
+    cameras: tuple[str, ...],
+    groups: tuple[str, ...],
+    timeout: float | None,
+    as_json: bool,
+    verbose: int,
+) -> None:
     """Drive a rig of cameras, each held by its own ptpd daemon, as one: status, settings,
     releases at one moment, the images gathered with a manifest, a live-view mosaic."""
     if verbose:
         import logging
 
-        logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO, stream=sys.stderr,
-                            format="ptprig: %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.DEBUG if verbose > 1 else logging.INFO,
+            stream=sys.stderr,
+            format="ptprig: %(levelname)s %(name)s: %(message)s",
+        )
     ctx.obj = Options(rig_path, cameras, groups, timeout, as_json)
 
 
@@ -157,20 +195,36 @@ def status(opts: Options) -> int:
             if s is None:
                 rows.append((name, o.code, "", "", ""))
             else:
-                conn = s.connection if s.connection == "connected" else f"{s.connection} ({s.detail})" if s.detail else s.connection
+                conn = (
+                    s.connection
+                    if s.connection == "connected"
+                    else f"{s.connection} ({s.detail})"
+                    if s.detail
+                    else s.connection
+                )
                 rows.append((name, conn, s.model, s.battery or "", "" if s.shots_left is None else s.shots_left))
         table(rows, ["Camera", "Connection", "Model", "Battery", "Shots left"])
         failures(got)
-    return exit_for([o.code if not o.ok or o.value is None else (None if o.value.connection == "connected" else "unreachable")
-                     for o in got.values()])
+    return exit_for(
+        [
+            o.code if not o.ok or o.value is None else (None if o.value.connection == "connected" else "unreachable")
+            for o in got.values()
+        ]
+    )
 
 
 def _status_dict(o: Outcome[Any]) -> dict[str, Any]:
     if o.value is None:
         return {"error": o.error, "code": o.code}
     s = o.value
-    return {"connection": s.connection, "detail": s.detail, "vendor": s.vendor, "model": s.model,
-            "battery": s.battery, "shots_left": s.shots_left}
+    return {
+        "connection": s.connection,
+        "detail": s.detail,
+        "vendor": s.vendor,
+        "model": s.model,
+        "battery": s.battery,
+        "shots_left": s.shots_left,
+    }
 
 
 @cli.command("set")
@@ -181,13 +235,24 @@ def set_(opts: Options, prop: str, value: str) -> int:
     """Set PROP to VALUE on every camera; each camera's value now in force, or why not."""
     got = run(opts, lambda rig: rig.set(prop, value))
     if opts.json:
-        emit({n: ({"ok": True, "name": o.value.name, "value": o.value.value, "label": o.value.label}
-                  if o.ok and o.value is not None else {"ok": False, "error": o.error, "code": o.code})
-              for n, o in got.items()})
+        emit(
+            {
+                n: (
+                    {"ok": True, "name": o.value.name, "value": o.value.value, "label": o.value.label}
+                    if o.ok and o.value is not None
+                    else {"ok": False, "error": o.error, "code": o.code}
+                )
+                for n, o in got.items()
+            }
+        )
     else:
-        table([(n, o.value.label if o.ok and o.value is not None else "", "" if o.ok else f"{o.code}: {o.error}")
-               for n, o in got.items()],
-              ["Camera", prop, "Error"])
+        table(
+            [
+                (n, o.value.label if o.ok and o.value is not None else "", "" if o.ok else f"{o.code}: {o.error}")
+                for n, o in got.items()
+            ],
+            ["Camera", prop, "Error"],
+        )
     return exit_for([o.code for o in got.values()])
 
 
@@ -195,19 +260,52 @@ def set_(opts: Options, prop: str, value: str) -> int:
 
 
 @cli.command()
-@click.option("-o", "--output", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Gather the images here (DIR/<shot>/<camera>.<ext>) with DIR/manifest.json.")
-@click.option("-n", "--count", type=click.IntRange(1, 100000), default=1, show_default=True, help="Shots, one after the other.")
-@click.option("--interval", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS",
-              help="From one shot's release to the next (at least the time the gathering takes).")
-@click.option("--lead", type=click.FloatRange(min=0.05, max=60), default=0.5, show_default=True, metavar="SECONDS",
-              help="How far ahead each release is planned (the requests reach every daemon before it).")
-@click.option("--pattern", default=None, metavar="PATTERN",
-              help="Where each file goes under DIR: fields {shot}, {camera}, {ext}, {name} [default: {shot}/{camera}.{ext}].")
-@click.option("--shot", "shot_name", default=None, metavar="NAME", help="The shot's name (one shot) [default: the next number].")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Gather the images here (DIR/<shot>/<camera>.<ext>) with DIR/manifest.json.",
+)
+@click.option(
+    "-n", "--count", type=click.IntRange(1, 100000), default=1, show_default=True, help="Shots, one after the other."
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="From one shot's release to the next (at least the time the gathering takes).",
+)
+@click.option(
+    "--lead",
+    type=click.FloatRange(min=0.05, max=60),
+    default=0.5,
+    show_default=True,
+    metavar="SECONDS",
+    help="How far ahead each release is planned (the requests reach every daemon before it).",
+)
+@click.option(
+    "--pattern",
+    default=None,
+    metavar="PATTERN",
+    help="Where each file goes under DIR: fields {shot}, {camera}, {ext}, {name} [default: {shot}/{camera}.{ext}].",
+)
+@click.option(
+    "--shot", "shot_name", default=None, metavar="NAME", help="The shot's name (one shot) [default: the next number]."
+)
 @pass_options
-def capture(opts: Options, out: Path | None, count: int, interval: float, lead: float, pattern: str | None,
-            shot_name: str | None) -> int:
+def capture(
+    opts: Options,
+    out: Path | None,
+    count: int,
+    interval: float,
+    lead: float,
+    pattern: str | None,
+    shot_name: str | None,
+) -> int:
     """Release every camera at one moment, COUNT times; report the skew; with -o gather the images.
 
     Each daemon gets the release time in its own clock ahead of time and releases from its
@@ -231,8 +329,10 @@ def capture(opts: Options, out: Path | None, count: int, interval: float, lead: 
         except ValueError as exc:
             raise CliError(str(exc), Exit.CONFIG) from None
         if shot_name is not None and shot_name in manifest.shots:
-            raise CliError(f"shot {shot_name} is in {out / 'manifest.json'} already; "
-                           f"'ptprig download -o {out}' completes it", Exit.USAGE)
+            raise CliError(
+                f"shot {shot_name} is in {out / 'manifest.json'} already; 'ptprig download -o {out}' completes it",
+                Exit.USAGE,
+            )
     elif pattern is not None:
         raise click.UsageError("--pattern goes with -o DIR")
 
@@ -262,8 +362,10 @@ def capture(opts: Options, out: Path | None, count: int, interval: float, lead: 
 
         s = sorted(skews)
         p99 = s[min(len(s) - 1, round(0.99 * (len(s) - 1)))] if s else None
-        click.echo(f"release skew over {len(shots)} shots: p50 {ms(median(s) if s else None)} ms, "
-                   f"p99 {ms(p99)} ms, max {ms(max(s) if s else None)} ms")
+        click.echo(
+            f"release skew over {len(shots)} shots: p50 {ms(median(s) if s else None)} ms, "
+            f"p99 {ms(p99)} ms, max {ms(max(s) if s else None)} ms"
+        )
     codes: list[str | None] = []
     for _name, shot, fetched in shots:
         codes += [r.code for r in shot.releases.values()]
@@ -275,11 +377,24 @@ def capture(opts: Options, out: Path | None, count: int, interval: float, lead: 
 def report_shot(opts: Options, name: str, shot: RigShot, manifest: Any, out: Path | None) -> None:
     entries = manifest.shots[name]["cameras"] if manifest is not None else {}
     if opts.json:
-        emit({"shot": name, "skew_ms": None if shot.skew is None else round(shot.skew * 1000, 3),
-              "cameras": entries or {n: {"handle": getattr(r.shot, "handle", None), "filename": getattr(r.shot, "filename", None),
-                                         "release_ms": None if r.released is None else round((r.released - shot.planned) * 1000, 3),
-                                         "late_ms": None if r.late is None else round(r.late * 1000, 3),
-                                         "error": r.error, "code": r.code} for n, r in shot.releases.items()}})
+        emit(
+            {
+                "shot": name,
+                "skew_ms": None if shot.skew is None else round(shot.skew * 1000, 3),
+                "cameras": entries
+                or {
+                    n: {
+                        "handle": getattr(r.shot, "handle", None),
+                        "filename": getattr(r.shot, "filename", None),
+                        "release_ms": None if r.released is None else round((r.released - shot.planned) * 1000, 3),
+                        "late_ms": None if r.late is None else round(r.late * 1000, 3),
+                        "error": r.error,
+                        "code": r.code,
+                    }
+                    for n, r in shot.releases.items()
+                },
+            }
+        )
         return
     released = len(shot.released)
     skew = f", skew {ms(shot.skew)} ms" if shot.skew is not None else ""
@@ -289,14 +404,19 @@ def report_shot(opts: Options, name: str, shot: RigShot, manifest: Any, out: Pat
         e = entries.get(cam, {})
         where = e.get("file") or (getattr(r.shot, "filename", "") or "") if r.shot is not None else ""
         why = e.get("error") or r.error or ""
-        rows.append((cam, ms(None if r.released is None else r.released - shot.planned, True), ms(r.late),
-                     where, why))
+        rows.append((cam, ms(None if r.released is None else r.released - shot.planned, True), ms(r.late), where, why))
     table(rows, ["Camera", "Release ms", "Late ms", "File" if manifest is not None else "On camera", "Error"])
 
 
 @cli.command()
-@click.option("-o", "--output", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="The directory a capture gathered into (its manifest.json).")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The directory a capture gathered into (its manifest.json).",
+)
 @pass_options
 def download(opts: Options, out: Path) -> int:
     """Complete a gathering: fetch every image the manifest in DIR lacks from the camera
@@ -308,8 +428,10 @@ def download(opts: Options, out: Path) -> int:
     except ValueError as exc:
         raise CliError(str(exc), Exit.CONFIG) from None
     if not manifest.shots:
-        raise CliError(f"no manifest.json with shots in {out}: nothing to complete ('ptprig capture -o {out}' makes one)",
-                       Exit.USAGE)
+        raise CliError(
+            f"no manifest.json with shots in {out}: nothing to complete ('ptprig capture -o {out}' makes one)",
+            Exit.USAGE,
+        )
     got = run(opts, lambda rig: complete(rig, manifest, timeout=rig.timeout + 60))
     if opts.json:
         emit({"written": got.written, "present": got.present, "missing": got.missing})
@@ -335,14 +457,25 @@ def _size(text: str) -> tuple[int, int]:
 
 
 @cli.command()
-@click.option("--http", "http_addr", metavar="[HOST:]PORT", help="Serve the mosaic as a page and an MJPEG stream (default host 127.0.0.1).")
-@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Save one mosaic (PNG or JPEG by extension) once every camera that can has sent a frame, and exit.")
+@click.option(
+    "--http",
+    "http_addr",
+    metavar="[HOST:]PORT",
+    help="Serve the mosaic as a page and an MJPEG stream (default host 127.0.0.1).",
+)
+@click.option(
+    "--snapshot",
+    "snapshot_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save one mosaic (PNG or JPEG by extension) once every camera that can has sent a frame, and exit.",
+)
 @click.option("--fps", type=click.FloatRange(0.5, 60), default=10.0, show_default=True, help="Mosaics drawn a second.")
 @click.option("--tile", default="320x240", show_default=True, metavar="WxH", help="Each camera's tile.")
 @click.option("--columns", type=click.IntRange(1, 64), default=None, help="Tiles a row [default: a square grid].")
 @pass_options
-def liveview(opts: Options, http_addr: str | None, snapshot_path: Path | None, fps: float, tile: str, columns: int | None) -> None:
+def liveview(
+    opts: Options, http_addr: str | None, snapshot_path: Path | None, fps: float, tile: str, columns: int | None
+) -> None:
     """Every camera's live view in one mosaic: a window (q quits), a browser page, or a file."""
     from ptpd.extras import require
 
@@ -352,8 +485,15 @@ def liveview(opts: Options, http_addr: str | None, snapshot_path: Path | None, f
     from . import mosaic
 
     cameras, timeout = opts.spec()
-    mosaic.main(cameras, timeout=timeout, http_addr=http_addr, snapshot_path=snapshot_path, fps=fps,
-            tile=_size(tile), columns=columns)
+    mosaic.main(
+        cameras,
+        timeout=timeout,
+        http_addr=http_addr,
+        snapshot_path=snapshot_path,
+        fps=fps,
+        tile=_size(tile),
+        columns=columns,
+    )
 
 
 for _c in (status, set_, capture, download, liveview):

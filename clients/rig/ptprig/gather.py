@@ -47,8 +47,9 @@ def check_pattern(pattern: str) -> str:
         raise PatternError(f"pattern {pattern!r}: {exc}") from None
     unknown = names - _FIELDS
     if unknown:
-        raise PatternError(f"pattern {pattern!r}: unknown field(s) {', '.join(sorted(unknown))} "
-                           f"(fields: {', '.join(sorted(_FIELDS))})")
+        raise PatternError(
+            f"pattern {pattern!r}: unknown field(s) {', '.join(sorted(unknown))} (fields: {', '.join(sorted(_FIELDS))})"
+        )
     if not {"shot", "camera"} <= names:
         raise PatternError(f"pattern {pattern!r} must hold {{shot}} and {{camera}}: each file needs a name of its own")
     if pattern.startswith("/") or ".." in Path(pattern).parts:
@@ -113,8 +114,12 @@ class Manifest:
         return f"{max(numbers, default=0) + 1:04d}"
 
     def save(self) -> None:
-        write_atomic(self.dir / MANIFEST, (json.dumps(self.data, indent=1, sort_keys=False) + "\n").encode(),
-                     overwrite=True, jpeg=False)
+        write_atomic(
+            self.dir / MANIFEST,
+            (json.dumps(self.data, indent=1, sort_keys=False) + "\n").encode(),
+            overwrite=True,
+            jpeg=False,
+        )
 
 
 def record_shot(manifest: Manifest, name: str, shot: RigShot, pattern: str, rig_file: str | None) -> dict[str, Any]:
@@ -128,17 +133,23 @@ def record_shot(manifest: Manifest, name: str, shot: RigShot, pattern: str, rig_
     for cam, r in shot.releases.items():
         s = r.shot
         entry: dict[str, Any] = {
-            "file": None, "size": None, "sha256": None,
+            "file": None,
+            "size": None,
+            "sha256": None,
             "camera_file": getattr(s, "filename", None) or None,
             "handle": getattr(s, "handle", None),
-            "planned": wall(r.planned), "released": wall(r.released),
-            "release_ms": None if r.released is None or r.planned is None else round((r.released - r.planned) * 1000, 3),
+            "planned": wall(r.planned),
+            "released": wall(r.released),
+            "release_ms": None
+            if r.released is None or r.planned is None
+            else round((r.released - r.planned) * 1000, 3),
             "late_ms": None if r.late is None else round(r.late * 1000, 3),
             "clock_offset_ms": None if r.offset is None else round(r.offset.offset * 1000, 3),
             "clock_error_ms": None if r.offset is None else round(r.offset.error * 1000, 3),
             "settings": r.settings,
             "expected_size": getattr(s, "size", None) or None,
-            "error": r.error, "code": r.code,
+            "error": r.error,
+            "code": r.code,
         }
         if r.handles:
             entry["handle"] = r.handles[0]
@@ -165,8 +176,9 @@ class Fetched:
     missing: dict[str, str] = field(default_factory=dict)
 
 
-async def fetch_shot(rig: Rig, manifest: Manifest, name: str, releases: dict[str, Release] | None = None,
-                     *, timeout: float = 60.0) -> Fetched:
+async def fetch_shot(
+    rig: Rig, manifest: Manifest, name: str, releases: dict[str, Release] | None = None, *, timeout: float = 60.0
+) -> Fetched:
     """Bring every camera's image of shot ``name`` into the manifest's directory: a preview
     the capture already carried is written at once, the rest are downloaded by handle
     (:data:`PARALLEL` at a time). A camera that fails is noted and never holds up the
@@ -204,8 +216,9 @@ async def fetch_shot(rig: Rig, manifest: Manifest, name: str, releases: dict[str
             # a .jpg from the camera must be a JPEG, end marker and all; else it is told by its bytes
             jpeg = True if source == "camera" and is_jpeg_name(entry.get("camera_file") or "") else None
             await asyncio.to_thread(write_atomic, path, data, overwrite=True, expected_size=expected, jpeg=jpeg)
-            entry.update(file=rel, size=len(data), sha256=hashlib.sha256(data).hexdigest(), source=source,
-                         error=None, code=None)
+            entry.update(
+                file=rel, size=len(data), sha256=hashlib.sha256(data).hexdigest(), source=source, error=None, code=None
+            )
             out.written.append(label)
         except ClientError as exc:
             entry["code"], why = describe_failure(exc)

@@ -61,7 +61,7 @@ class Mosaic:
         """Say ``text`` in ``name``'s tile instead of a picture."""
         x, y = self._origin(name)
         w, h = self.tile
-        self.canvas[y:y + h, x:x + w] = (32, 32, 32)
+        self.canvas[y : y + h, x : x + w] = (32, 32, 32)
         self._label(x, y, name)
         cv2.putText(self.canvas, text[:48], (x + 6, y + h // 2), _FONT, 0.42, (180, 180, 255), 1, cv2.LINE_AA)
 
@@ -82,9 +82,9 @@ class Mosaic:
         sw, sh = max(1, int(iw * scale)), max(1, int(ih * scale))
         small = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA)
         x, y = self._origin(name)
-        self.canvas[y:y + h, x:x + w] = 0
+        self.canvas[y : y + h, x : x + w] = 0
         ox, oy = x + (w - sw) // 2, y + (h - sh) // 2
-        self.canvas[oy:oy + sh, ox:ox + sw] = small
+        self.canvas[oy : oy + sh, ox : ox + sw] = small
         self._label(x, y, name)
         self.frames[name] = self.frames.get(name, 0) + 1
         return True
@@ -95,8 +95,14 @@ class Source:
 
     def __init__(self, cam: RigCamera, timeout: float) -> None:
         self.name = cam.name
-        self.client = Client(cam.command, cam.event, cam.liveview, timeout=timeout,
-                             curve_server_key=cam.server_key, curve_client_key=cam.client_key)
+        self.client = Client(
+            cam.command,
+            cam.event,
+            cam.liveview,
+            timeout=timeout,
+            curve_server_key=cam.server_key,
+            curve_client_key=cam.client_key,
+        )
         self.stream: Any = None
         self.problem: str | None = None
 
@@ -140,8 +146,9 @@ def open_sources(cameras: list[RigCamera], timeout: float) -> list[Source]:
     return sources
 
 
-def run(sources: list[Source], mosaic: Mosaic, fps: float, show: Callable[[np.ndarray], bool],
-        stop: threading.Event) -> None:
+def run(
+    sources: list[Source], mosaic: Mosaic, fps: float, show: Callable[[np.ndarray], bool], stop: threading.Event
+) -> None:
     """Draw the mosaic ``fps`` times a second and hand it to ``show`` until ``show``
     returns False or ``stop`` is set."""
     period = 1.0 / fps
@@ -190,8 +197,16 @@ def snapshot(sources: list[Source], mosaic: Mosaic, path: Path, timeout: float) 
     return [s.name for s in sources if not mosaic.frames.get(s.name)]
 
 
-def main(cameras: list[RigCamera], *, timeout: float, http_addr: str | None, snapshot_path: Path | None, fps: float,
-         tile: tuple[int, int], columns: int | None) -> None:
+def main(
+    cameras: list[RigCamera],
+    *,
+    timeout: float,
+    http_addr: str | None,
+    snapshot_path: Path | None,
+    fps: float,
+    tile: tuple[int, int],
+    columns: int | None,
+) -> None:
     """``ptprig liveview``: the mosaic in a window, served to browsers, or saved once."""
     import click
 
@@ -208,8 +223,11 @@ def main(cameras: list[RigCamera], *, timeout: float, http_addr: str | None, sna
     try:
         if snapshot_path is not None:
             dark = snapshot(sources, mosaic, snapshot_path, max(timeout, 5.0))
-            click.echo(f"ptprig: mosaic of {len(sources) - len(dark)} of {len(sources)} camera(s) saved to {snapshot_path}"
-                       + (f"; no frame from {', '.join(dark)}" if dark else ""), err=True)
+            click.echo(
+                f"ptprig: mosaic of {len(sources) - len(dark)} of {len(sources)} camera(s) saved to {snapshot_path}"
+                + (f"; no frame from {', '.join(dark)}" if dark else ""),
+                err=True,
+            )
             return
         stop = threading.Event()
         if host_port is not None:
@@ -220,8 +238,10 @@ def main(cameras: list[RigCamera], *, timeout: float, http_addr: str | None, sna
         try:
             cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
         except cv2.error:
-            raise CliError("this OpenCV cannot open windows (opencv-python-headless); use --snapshot FILE or --http "
-                           "HOST:PORT", Exit.CLIENT) from None
+            raise CliError(
+                "this OpenCV cannot open windows (opencv-python-headless); use --snapshot FILE or --http HOST:PORT",
+                Exit.CLIENT,
+            ) from None
 
         def show(img: np.ndarray) -> bool:
             cv2.imshow(title, img)
@@ -237,7 +257,9 @@ def main(cameras: list[RigCamera], *, timeout: float, http_addr: str | None, sna
             s.close()
 
 
-def _serve(sources: list[Source], mosaic: Mosaic, fps: float, host_port: tuple[str, int], stop: threading.Event) -> int | None:
+def _serve(
+    sources: list[Source], mosaic: Mosaic, fps: float, host_port: tuple[str, int], stop: threading.Event
+) -> int | None:
     import click
 
     from ptpd_console.mjpeg import FrameHub, page, serve_until_stopped
@@ -259,15 +281,24 @@ def _serve(sources: list[Source], mosaic: Mosaic, fps: float, host_port: tuple[s
             hub.close()
 
     def announce(h: str, p: int) -> None:
-        click.echo(f"ptprig: serving the mosaic of {len(sources)} camera(s) on http://{h}:{p}/ (MJPEG at /stream.mjpg)",
-                   err=True)
+        click.echo(
+            f"ptprig: serving the mosaic of {len(sources)} camera(s) on http://{h}:{p}/ (MJPEG at /stream.mjpg)",
+            err=True,
+        )
 
     producer = threading.Thread(target=produce, name="ptprig-mosaic", daemon=True)
     producer.start()
     names = ", ".join(s.name for s in sources)
     try:
-        return serve_until_stopped(hub, host_port[0], host_port[1], page("ptprig live view", f"ptprig &middot; {names}"),
-                                   name="ptprig", stop=stop, announce=announce)
+        return serve_until_stopped(
+            hub,
+            host_port[0],
+            host_port[1],
+            page("ptprig live view", f"ptprig &middot; {names}"),
+            name="ptprig",
+            stop=stop,
+            announce=announce,
+        )
     finally:
         stop.set()
         producer.join(2.0)

@@ -48,9 +48,19 @@ log = logging.getLogger("ptptrigger")
 class Trigger:
     """The loop: frames -> detectors -> (cooldown, max shots) -> capture -> log line."""
 
-    def __init__(self, client: Client, detectors: list[Any], *, roi: str | None = None, cooldown: float = 2.0,
-                 max_shots: int | None = None, dry_run: bool = False, output_dir: Path | None = None,
-                 as_json: bool = False, echo: Any = click.echo) -> None:
+    def __init__(
+        self,
+        client: Client,
+        detectors: list[Any],
+        *,
+        roi: str | None = None,
+        cooldown: float = 2.0,
+        max_shots: int | None = None,
+        dry_run: bool = False,
+        output_dir: Path | None = None,
+        as_json: bool = False,
+        echo: Any = click.echo,
+    ) -> None:
         self.client = client
         self.detectors = detectors
         self.roi_spec = roi
@@ -82,7 +92,11 @@ class Trigger:
                     break
                 if self.max_shots is not None and self.shots >= self.max_shots:
                     break
-                wait = frame_timeout if duration is None else max(0.05, min(frame_timeout, duration - (time.monotonic() - start)))
+                wait = (
+                    frame_timeout
+                    if duration is None
+                    else max(0.05, min(frame_timeout, duration - (time.monotonic() - start)))
+                )
                 try:
                     # the run's last wait cut short by its duration: the message names the duration
                     waited = duration if duration is not None and wait < frame_timeout and not self.frames else None
@@ -129,8 +143,12 @@ class Trigger:
             t0 = time.monotonic()
             # the daemon downloads the shot by the handle the camera reported
             try:
-                fetched = capture_shots(self.client, 1, want_data=self.output_dir is not None,
-                                        save_into=[self.output_dir] if self.output_dir is not None else [])
+                fetched = capture_shots(
+                    self.client,
+                    1,
+                    want_data=self.output_dir is not None,
+                    save_into=[self.output_dir] if self.output_dir is not None else [],
+                )
             except TargetError as exc:  # the directory went away since the start: no shot
                 raise CliError(f"trigger {len(self.triggers) + 1}: {exc}; nothing was captured", Exit.USAGE) from None
             shot, source = fetched[0] if fetched else (None, None)
@@ -143,8 +161,11 @@ class Trigger:
                 try:
                     dest = save_shot(shot, source, self.output_dir, f"trigger-{frame.seq}.jpg")
                 except Incomplete as exc:
-                    raise CliError(f"trigger {len(self.triggers) + 1}: download incomplete ({exc}); {exc.path} not "
-                                   "written; the image stays on the camera", Exit.ERROR) from None
+                    raise CliError(
+                        f"trigger {len(self.triggers) + 1}: download incomplete ({exc}); {exc.path} not "
+                        "written; the image stays on the camera",
+                        Exit.ERROR,
+                    ) from None
                 record["path"] = str(dest)
         else:
             record["latency_s"] = None
@@ -157,44 +178,107 @@ class Trigger:
             what = "would capture" if self.dry_run else f"captured {record.get('filename') or record.get('handle')}"
             latency = "" if record["latency_s"] is None else f" latency={record['latency_s']:.3f}s"
             saved = f" saved={record['path']}" if record.get("path") else ""
-            self.echo(f"trigger {record['trigger']}: frame seq={frame.seq} {hit.kind} area={hit.area}px "
-                      f"-> {what}{latency}{saved}")
+            self.echo(
+                f"trigger {record['trigger']}: frame seq={frame.seq} {hit.kind} area={hit.area}px "
+                f"-> {what}{latency}{saved}"
+            )
         sys.stdout.flush()
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EXIT_HELP)
 @daemon_options
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds to wait for replies and frames.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for replies and frames.",
+)
 @click.option("--motion", is_flag=True, help="Trigger on motion (background subtraction).")
 @click.option("--face", is_flag=True, help="Trigger on a face (OpenCV's bundled Haar cascade).")
-@click.option("--face-neighbours", type=click.IntRange(min=1), default=FACE_NEIGHBOURS, show_default=True, metavar="N",
-              help="Overlapping detections a face needs: higher is stricter (fewer false faces).")
-@click.option("--face-min-size", type=click.IntRange(min=8), default=FACE_MIN_SIZE, show_default=True, metavar="PX",
-              help="Smallest face that counts, in pixels (width and height).")
-@click.option("--sensitivity", type=click.FloatRange(0, 100), default=50, show_default=True, help="Motion sensitivity, 0-100.")
-@click.option("--min-area", type=click.IntRange(min=1), default=400, show_default=True, help="Smallest moving blob that counts, in pixels.")
+@click.option(
+    "--face-neighbours",
+    type=click.IntRange(min=1),
+    default=FACE_NEIGHBOURS,
+    show_default=True,
+    metavar="N",
+    help="Overlapping detections a face needs: higher is stricter (fewer false faces).",
+)
+@click.option(
+    "--face-min-size",
+    type=click.IntRange(min=8),
+    default=FACE_MIN_SIZE,
+    show_default=True,
+    metavar="PX",
+    help="Smallest face that counts, in pixels (width and height).",
+)
+@click.option(
+    "--sensitivity", type=click.FloatRange(0, 100), default=50, show_default=True, help="Motion sensitivity, 0-100."
+)
+@click.option(
+    "--min-area",
+    type=click.IntRange(min=1),
+    default=400,
+    show_default=True,
+    help="Smallest moving blob that counts, in pixels.",
+)
 @click.option("--roi", metavar="X,Y,W,H", help="Only look inside this region (pixels, or fractions of the frame).")
-@click.option("--cooldown", type=click.FloatRange(min=0), default=2.0, show_default=True, metavar="SECONDS", help="Quiet time after each trigger.")
+@click.option(
+    "--cooldown",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Quiet time after each trigger.",
+)
 @click.option("--max-shots", type=click.IntRange(min=1), default=None, help="Stop after N triggers.")
 @click.option("--duration", type=click.FloatRange(min=0), default=None, metavar="SECONDS", help="Stop after SECONDS.")
-@click.option("--warmup", type=click.IntRange(min=0), default=8, show_default=True, help="Frames that only train the motion model.")
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=0),
+    default=8,
+    show_default=True,
+    help="Frames that only train the motion model.",
+)
 @click.option("--dry-run", is_flag=True, help="Log triggers without capturing.")
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), help="Download each shot into DIR.")
+@click.option(
+    "-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), help="Download each shot into DIR."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per trigger.")
 @click.option("-v", "--verbose", count=True, help="More detail.")
 @click.version_option(__version__, prog_name="ptptrigger")
-def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpoint: str | None,
-        curve_server_key: str | None, curve_client_key: str | None, timeout: float,
-        motion: bool, face: bool, face_neighbours: int, face_min_size: int, sensitivity: float, min_area: int,
-        roi: str | None, cooldown: float,
-        max_shots: int | None, duration: float | None, warmup: int, dry_run: bool, output_dir: Path | None,
-        as_json: bool, verbose: int) -> None:
+def cli(
+    command_endpoint: str | None,
+    event_endpoint: str | None,
+    liveview_endpoint: str | None,
+    curve_server_key: str | None,
+    curve_client_key: str | None,
+    timeout: float,
+    motion: bool,
+    face: bool,
+    face_neighbours: int,
+    face_min_size: int,
+    sensitivity: float,
+    min_area: int,
+    roi: str | None,
+    cooldown: float,
+    max_shots: int | None,
+    duration: float | None,
+    warmup: int,
+    dry_run: bool,
+    output_dir: Path | None,
+    as_json: bool,
+    verbose: int,
+) -> None:
     """Watch the live view and release the shutter when something moves (--motion) or a
     face appears (--face). Each trigger is logged with the frame sequence that fired it
     and the capture latency."""
     if verbose:
-        logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO, stream=sys.stderr,
-                            format="ptptrigger: %(levelname)s %(message)s")
+        logging.basicConfig(
+            level=logging.DEBUG if verbose > 1 else logging.INFO,
+            stream=sys.stderr,
+            format="ptptrigger: %(levelname)s %(message)s",
+        )
     if not (motion or face):
         raise click.UsageError("choose at least one of --motion and --face")
     if roi:
@@ -217,10 +301,20 @@ def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpo
             check_directory(output_dir)
         except TargetError as exc:
             raise CliError(str(exc), Exit.USAGE) from None
-    client = open_client(command_endpoint, event_endpoint, liveview_endpoint, timeout, curve_server_key, curve_client_key)
+    client = open_client(
+        command_endpoint, event_endpoint, liveview_endpoint, timeout, curve_server_key, curve_client_key
+    )
     with client:
-        trig = Trigger(client, detectors, roi=roi, cooldown=cooldown, max_shots=max_shots, dry_run=dry_run,
-                       output_dir=output_dir, as_json=as_json)
+        trig = Trigger(
+            client,
+            detectors,
+            roi=roi,
+            cooldown=cooldown,
+            max_shots=max_shots,
+            dry_run=dry_run,
+            output_dir=output_dir,
+            as_json=as_json,
+        )
         got: list[int] = []
 
         def on_signal(signum: int, _frame: Any) -> None:
@@ -249,4 +343,3 @@ interrupts_as_errors(cli)
 def main() -> None:
     """Console entry point: one line on stderr for any error, the console clients' exit codes."""
     run_console(cli, "ptptrigger")
-

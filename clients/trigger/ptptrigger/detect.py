@@ -42,7 +42,11 @@ class MotionDetector:
     def __call__(self, img: np.ndarray) -> Detection | None:
         h, w = img.shape[:2]
         scale = min(1.0, self.work_width / float(w))
-        small = cv2.resize(img, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA) if scale < 1 else img
+        small = (
+            cv2.resize(img, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
+            if scale < 1
+            else img
+        )
         grey = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
         mask = self._bg.apply(grey)
         self.frames += 1
@@ -82,8 +86,9 @@ class FaceDetector:
 
     def __call__(self, img: np.ndarray) -> Detection | None:
         grey = cv2.equalizeHist(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
-        faces = self._cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=self.neighbours,
-                                               minSize=(self.min_size, self.min_size))
+        faces = self._cascade.detectMultiScale(
+            grey, scaleFactor=1.1, minNeighbors=self.neighbours, minSize=(self.min_size, self.min_size)
+        )
         if len(faces) == 0:
             return None
         x, y, w, h = max(faces, key=lambda f: f[2] * f[3])

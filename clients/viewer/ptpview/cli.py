@@ -142,7 +142,9 @@ def save_image(path: Path, img: np.ndarray, overwrite: bool) -> None:
 # -- modes --------------------------------------------------------------------------------
 
 
-def run_snapshot(client: Client, path: Path, overlay: bool, timeout: float, overwrite: bool, bare: Path | None = None) -> int:
+def run_snapshot(
+    client: Client, path: Path, overlay: bool, timeout: float, overwrite: bool, bare: Path | None = None
+) -> int:
     """Save one frame (with the overlay) and return its sequence number."""
     for p in (path, bare):
         if p is not None and p.exists() and not overwrite:
@@ -172,8 +174,11 @@ def run_window(client: Client, overlay: bool = True, title: str = "ptpview") -> 
     try:
         cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
     except cv2.error:  # opencv-python-headless ([vision-headless]) has no window code
-        raise CliError("this OpenCV cannot open windows (opencv-python-headless); use --snapshot FILE or "
-                       "--http HOST:PORT, or install 'ptpd[viewer]' instead", Exit.CLIENT) from None
+        raise CliError(
+            "this OpenCV cannot open windows (opencv-python-headless); use --snapshot FILE or "
+            "--http HOST:PORT, or install 'ptpd[viewer]' instead",
+            Exit.CLIENT,
+        ) from None
     state = ViewState() if overlay else None
     follower = None
     if state is not None:
@@ -197,7 +202,9 @@ def run_window(client: Client, overlay: bool = True, title: str = "ptpview") -> 
                     frame = frames.get(0.05)
                     img = render(frame, state)
                     if message[0] and time.monotonic() < message[1]:
-                        cv2.putText(img, message[0], (10, img.shape[0] // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
+                        cv2.putText(
+                            img, message[0], (10, img.shape[0] // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2
+                        )
                     cv2.imshow(title, img)
                 except RequestTimeout:
                     pass
@@ -251,7 +258,9 @@ def run_http(client: Client, host: str, port: int, overlay: bool, ready: Any = N
     producer.start()
     html = page("ptpview live view", f"ptpview &middot; live view from {client.command_endpoint}")
     try:
-        stopped_by = serve_until_stopped(hub, host, port, html, name="ptpview", stop=stop, announce=announce, ready=ready)
+        stopped_by = serve_until_stopped(
+            hub, host, port, html, name="ptpview", stop=stop, announce=announce, ready=ready
+        )
     finally:
         stop.set()
         producer.join(2.0)
@@ -266,30 +275,67 @@ def run_http(client: Client, host: str, port: int, overlay: bool, ready: Any = N
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EXIT_HELP)
 @daemon_options
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds to wait for replies and the first frame.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for replies and the first frame.",
+)
 @click.option("--no-overlay", is_flag=True, help="Bare frames, without the viewfinder overlay.")
-@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False, path_type=Path), help="Save one frame (PNG or JPEG by extension) and exit.")
-@click.option("--bare", "bare_path", type=click.Path(dir_okay=False, path_type=Path), hidden=True, help="With --snapshot: also save the same frame without overlay.")
+@click.option(
+    "--snapshot",
+    "snapshot_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save one frame (PNG or JPEG by extension) and exit.",
+)
+@click.option(
+    "--bare",
+    "bare_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    hidden=True,
+    help="With --snapshot: also save the same frame without overlay.",
+)
 @click.option("--overwrite", is_flag=True, help="With --snapshot: replace an existing file.")
-@click.option("--http", "http_addr", metavar="[HOST:]PORT", help="Serve an MJPEG stream and a page on HOST:PORT (default host 127.0.0.1).")
+@click.option(
+    "--http",
+    "http_addr",
+    metavar="[HOST:]PORT",
+    help="Serve an MJPEG stream and a page on HOST:PORT (default host 127.0.0.1).",
+)
 @click.option("-v", "--verbose", count=True, help="More detail.")
 @click.version_option(__version__, prog_name="ptpview")
-def cli(command_endpoint: str | None, event_endpoint: str | None, liveview_endpoint: str | None,
-        curve_server_key: str | None, curve_client_key: str | None, timeout: float,
-        no_overlay: bool, snapshot_path: Path | None, bare_path: Path | None, overwrite: bool, http_addr: str | None,
-        verbose: int) -> None:
+def cli(
+    command_endpoint: str | None,
+    event_endpoint: str | None,
+    liveview_endpoint: str | None,
+    curve_server_key: str | None,
+    curve_client_key: str | None,
+    timeout: float,
+    no_overlay: bool,
+    snapshot_path: Path | None,
+    bare_path: Path | None,
+    overwrite: bool,
+    http_addr: str | None,
+    verbose: int,
+) -> None:
     """Live view from the ptpd daemon with the camera's viewfinder overlay.
 
     Without options: a window (space captures, q quits). --snapshot FILE saves one
     frame and exits; --http [HOST:]PORT serves the live view to browsers.
     """
     if verbose:
-        logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO, stream=sys.stderr,
-                            format="ptpview: %(levelname)s %(message)s")
+        logging.basicConfig(
+            level=logging.DEBUG if verbose > 1 else logging.INFO,
+            stream=sys.stderr,
+            format="ptpview: %(levelname)s %(message)s",
+        )
     if snapshot_path and http_addr:
         raise click.UsageError("--snapshot and --http exclude each other")
     hostport = parse_hostport(http_addr) if http_addr else None
-    client = open_client(command_endpoint, event_endpoint, liveview_endpoint, timeout, curve_server_key, curve_client_key)
+    client = open_client(
+        command_endpoint, event_endpoint, liveview_endpoint, timeout, curve_server_key, curve_client_key
+    )
     with client:
         try:
             client.ping()
@@ -310,4 +356,3 @@ interrupts_as_errors(cli)
 def main() -> None:
     """Console entry point: one line on stderr for any error, the console clients' exit codes."""
     run_console(cli, "ptpview")
-

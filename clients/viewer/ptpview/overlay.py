@@ -73,11 +73,26 @@ PROGRAM_BADGES = {1: "M", 2: "P", 3: "A", 4: "S"}
 
 #: film simulation label -> the short badge the camera shows
 FILM_BADGES = {
-    "provia": "STD", "standard": "STD", "velvia": "V", "vivid": "V", "astia": "S", "soft": "S",
-    "monochrome": "B", "sepia": "SEPIA", "pro neg. hi": "Nh", "pro neg. std": "Ns",
-    "monochrome + ye filter": "Ye", "monochrome + r filter": "R", "monochrome + g filter": "G",
-    "classic chrome": "CC", "acros": "ACR", "acros ye": "ACR Ye", "acros r": "ACR R",
-    "acros g": "ACR G", "eterna": "ET", "classic neg.": "NC",
+    "provia": "STD",
+    "standard": "STD",
+    "velvia": "V",
+    "vivid": "V",
+    "astia": "S",
+    "soft": "S",
+    "monochrome": "B",
+    "sepia": "SEPIA",
+    "pro neg. hi": "Nh",
+    "pro neg. std": "Ns",
+    "monochrome + ye filter": "Ye",
+    "monochrome + r filter": "R",
+    "monochrome + g filter": "G",
+    "classic chrome": "CC",
+    "acros": "ACR",
+    "acros ye": "ACR Ye",
+    "acros r": "ACR R",
+    "acros g": "ACR G",
+    "eterna": "ET",
+    "classic neg.": "NC",
 }
 
 #: job kind -> the short name the overlay shows
@@ -85,9 +100,19 @@ JOB_BADGES = {"timelapse": "TL", "bracket": "BKT", "focus-stack": "STACK", "teth
 
 #: white balance label -> badge ("auto" shows nothing, as on the camera)
 WB_BADGES = {
-    "daylight": "SUN", "fine": "SUN", "shade": "SHADE", "fluorescent 1": "FL1", "fluorescent 2": "FL2",
-    "fluorescent 3": "FL3", "incandescent": "BULB", "tungsten": "BULB", "underwater": "UW",
-    "custom": "CUST", "temperature": "K", "manual": "MAN", "flash": "FLASH",
+    "daylight": "SUN",
+    "fine": "SUN",
+    "shade": "SHADE",
+    "fluorescent 1": "FL1",
+    "fluorescent 2": "FL2",
+    "fluorescent 3": "FL3",
+    "incandescent": "BULB",
+    "tungsten": "BULB",
+    "underwater": "UW",
+    "custom": "CUST",
+    "temperature": "K",
+    "manual": "MAN",
+    "flash": "FLASH",
 }
 
 
@@ -115,9 +140,13 @@ class ViewState:
     def update(self, name: str, prop: Mapping[str, Any] | Any) -> None:
         """Set one property from a ``{code, name, value, label}`` map or a PropValue."""
         if not isinstance(prop, Mapping):
-            prop = {"code": getattr(prop, "code", None), "name": getattr(prop, "name", name),
-                    "value": getattr(prop, "value", None), "label": getattr(prop, "label", ""),
-                    "standard": (getattr(prop, "raw", None) or {}).get("standard")}
+            prop = {
+                "code": getattr(prop, "code", None),
+                "name": getattr(prop, "name", name),
+                "value": getattr(prop, "value", None),
+                "label": getattr(prop, "label", ""),
+                "standard": (getattr(prop, "raw", None) or {}).get("standard"),
+            }
         with self._lock:
             self._props[name or str(prop.get("name"))] = dict(prop)
             self.version += 1
@@ -136,7 +165,7 @@ class ViewState:
             return True
         if not topic.startswith("state."):
             return False
-        self.update(str(data.get("name") or topic[len("state."):]), data)
+        self.update(str(data.get("name") or topic[len("state.") :]), data)
         return True
 
     def update_job(self, job: Mapping[str, Any] | Any) -> None:
@@ -254,8 +283,16 @@ def widget_boxes(w: int, h: int) -> dict[str, tuple[int, int, int, int]]:
 # -- drawing --------------------------------------------------------------------------------
 
 
-def _text(img: np.ndarray, text: str, x: int, y: int, s: float, color: tuple[int, int, int] = WHITE,
-          scale: float = 0.45, max_w: int | None = None) -> int:
+def _text(
+    img: np.ndarray,
+    text: str,
+    x: int,
+    y: int,
+    s: float,
+    color: tuple[int, int, int] = WHITE,
+    scale: float = 0.45,
+    max_w: int | None = None,
+) -> int:
     """Outlined text with its baseline at y; returns its width. Shrinks to fit ``max_w``."""
     fs = scale * s
     th = max(1, int(round(s)))
@@ -268,8 +305,14 @@ def _text(img: np.ndarray, text: str, x: int, y: int, s: float, color: tuple[int
     return tw
 
 
-def _badge(img: np.ndarray, text: str, box: tuple[int, int, int, int], s: float,
-           inverted: bool = False, color: tuple[int, int, int] = WHITE) -> None:
+def _badge(
+    img: np.ndarray,
+    text: str,
+    box: tuple[int, int, int, int],
+    s: float,
+    inverted: bool = False,
+    color: tuple[int, int, int] = WHITE,
+) -> None:
     x0, y0, x1, y1 = box
     fs = 0.45 * s
     th = max(1, int(round(s)))
@@ -327,7 +370,10 @@ def _bias_scale(img: np.ndarray, box: tuple[int, int, int, int], s: float, bias:
     b = max(-3.0, min(3.0, bias))
     px = left + int(round(span * (b + 3) / 6))
     color = YELLOW if active else WHITE
-    pts = np.array([[px, mid_y - int(6 * s)], [px - int(5 * s), mid_y - int(13 * s)], [px + int(5 * s), mid_y - int(13 * s)]], np.int32)
+    pts = np.array(
+        [[px, mid_y - int(6 * s)], [px - int(5 * s), mid_y - int(13 * s)], [px + int(5 * s), mid_y - int(13 * s)]],
+        np.int32,
+    )
     cv2.fillPoly(img, [pts], color)
 
 
@@ -341,7 +387,9 @@ def _battery(img: np.ndarray, box: tuple[int, int, int, int], s: float, level: f
     bx0, by0, bx1, by1 = x0, y0 + int(6 * s), x0 + int(36 * s), y1 - int(6 * s)
     cv2.rectangle(img, (bx0, by0), (bx1, by1), BLACK, max(1, int(s)) + 2)
     cv2.rectangle(img, (bx0, by0), (bx1, by1), color, max(1, int(s)))
-    cv2.rectangle(img, (bx1, (by0 + by1) // 2 - int(3 * s)), (bx1 + int(3 * s), (by0 + by1) // 2 + int(3 * s)), color, -1)
+    cv2.rectangle(
+        img, (bx1, (by0 + by1) // 2 - int(3 * s)), (bx1 + int(3 * s), (by0 + by1) // 2 + int(3 * s)), color, -1
+    )
     cell = (bx1 - bx0 - int(4 * s)) // 3
     for i in range(bars):
         cx = bx0 + int(2 * s) + i * cell
@@ -368,7 +416,7 @@ def _focus_marker(img: np.ndarray, s: float, xy: tuple[int, int] | None) -> tupl
     corner = int(8 * s)
     th = max(1, int(round(s)))
     for color, t in ((BLACK, th + 2), (GREEN, th)):
-        for (px, py, dx, dy) in ((x0, y0, 1, 1), (x1, y0, -1, 1), (x0, y1, 1, -1), (x1, y1, -1, -1)):
+        for px, py, dx, dy in ((x0, y0, 1, 1), (x1, y0, -1, 1), (x0, y1, 1, -1), (x1, y1, -1, -1)):
             cv2.line(img, (px, py), (px + dx * corner, py), color, t)
             cv2.line(img, (px, py), (px, py + dy * corner), color, t)
     return x0, y0, x1, y1
@@ -398,7 +446,9 @@ def draw(img: np.ndarray, state: ViewState) -> np.ndarray:
         _badge(img, FILM_BADGES.get(film.lower(), film[:5]), boxes["film"], s)
     focus = state.label("focus")
     if focus:
-        short = {"single af": "AF-S", "continuous af": "AF-C", "manual": "MF", "automatic": "AF"}.get(focus.lower(), focus[:5])
+        short = {"single af": "AF-S", "continuous af": "AF-C", "manual": "MF", "automatic": "AF"}.get(
+            focus.lower(), focus[:5]
+        )
         text_in("focus", short)
     metering = state.label("metering")
     if metering:
@@ -412,7 +462,11 @@ def draw(img: np.ndarray, state: ViewState) -> np.ndarray:
     quality = state.label("quality")
     if quality:
         q = quality.lower()
-        text_in("quality", ("RAW+" if "raw" in q else "") + ("F" if q.startswith("fine") else "N" if q.startswith("normal") else quality[:4]))
+        text_in(
+            "quality",
+            ("RAW+" if "raw" in q else "")
+            + ("F" if q.startswith("fine") else "N" if q.startswith("normal") else quality[:4]),
+        )
     size = state.label("size")
     if size:
         _badge(img, size.split()[0][:1].upper() if size.strip() else "?", boxes["size"], s)
@@ -420,7 +474,9 @@ def draw(img: np.ndarray, state: ViewState) -> np.ndarray:
     # bottom row
     program = state.label("program")
     if program:
-        _badge(img, program_letter(state.number("program", EXPOSURE_PROGRAM), program), boxes["program"], s, inverted=True)
+        _badge(
+            img, program_letter(state.number("program", EXPOSURE_PROGRAM), program), boxes["program"], s, inverted=True
+        )
     shutter = state.label("shutter")
     if shutter:
         text_in("shutter", shutter)
@@ -471,4 +527,6 @@ def _jobs_line(img: np.ndarray, box: tuple[int, int, int, int], s: float, jobs: 
     cy = (y0 + y1) // 2
     cv2.circle(img, (x0 + r, cy), r + 1, BLACK, -1)
     cv2.circle(img, (x0 + r, cy), r, RED, -1)  # a job is shooting (or listening): as a camera's REC dot
-    _text(img, "   ".join(job_text(j) for j in jobs), x0 + 3 * r, y1 - int(8 * s), s, WHITE, 0.42, max_w=x1 - x0 - 3 * r)
+    _text(
+        img, "   ".join(job_text(j) for j in jobs), x0 + 3 * r, y1 - int(8 * s), s, WHITE, 0.42, max_w=x1 - x0 - 3 * r
+    )

@@ -56,10 +56,15 @@ def plan(prop: str, desc: PropertyDesc, steps: int, ev: float) -> list[list[Any]
         raw, label, got = min(scale, key=lambda x: abs(x[2] - want))
         if abs(got - want) > TOLERANCE:
             low, high = min(scale, key=lambda x: x[2]), max(scale, key=lambda x: x[2])
-            where = (f"beyond the camera's {prop} ({low[1]} to {high[1]})" if not low[2] <= want <= high[2]
-                     else f"between the camera's {prop} values (nearest: {label})")
-            raise BusError(ErrorCode.BAD_REQUEST, f"bracket: {steps} steps of {ev:g} around {desc.current.label} need "
-                                                  f"{want:+.2f} stops, {where}")
+            where = (
+                f"beyond the camera's {prop} ({low[1]} to {high[1]})"
+                if not low[2] <= want <= high[2]
+                else f"between the camera's {prop} values (nearest: {label})"
+            )
+            raise BusError(
+                ErrorCode.BAD_REQUEST,
+                f"bracket: {steps} steps of {ev:g} around {desc.current.label} need {want:+.2f} stops, {where}",
+            )
         if out and out[-1][0] == raw:
             raise BusError(ErrorCode.BAD_REQUEST, f"bracket: steps of {ev:g} are finer than the camera's {prop} steps")
         out.append([raw, label])
@@ -79,7 +84,9 @@ class Bracket(Job):
     }
 
     @classmethod
-    async def prepare(cls, engine: Any, options: dict[str, Any], request: Request) -> tuple[dict[str, Any], list[list[Any]]]:
+    async def prepare(
+        cls, engine: Any, options: dict[str, Any], request: Request
+    ) -> tuple[dict[str, Any], list[list[Any]]]:
         options, _ = await super().prepare(engine, options, request)
         prop = options["prop"]
         desc = await on_camera(engine.ctx, request, "describe", lambda cam: cam.describe(prop))

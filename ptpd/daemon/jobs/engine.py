@@ -193,7 +193,9 @@ class JobEngine:
                 detail = job.final_detail()
             except asyncio.CancelledError:
                 if self.stopping:
-                    log.info("job %d (%s) paused: the daemon is stopping (it resumes on the next start)", job.id, job.kind)
+                    log.info(
+                        "job %d (%s) paused: the daemon is stopping (it resumes on the next start)", job.id, job.kind
+                    )
                 raise
             except JobFailed as exc:
                 state, detail = FAILED, f"{exc}; {job.final_detail()}"
@@ -209,7 +211,14 @@ class JobEngine:
             # the settings as they were, and no one else's set comes in between
             restored = await job.restore_settings()
             job.row.state, job.row.ended, job.detail, job.next_at = state, time.time(), detail, None
-            log.log(logging.WARNING if state == FAILED else logging.INFO, "job %d (%s) %s: %s", job.id, job.kind, state, detail)
+            log.log(
+                logging.WARNING if state == FAILED else logging.INFO,
+                "job %d (%s) %s: %s",
+                job.id,
+                job.kind,
+                state,
+                detail,
+            )
             self.leases.release_job(job.id)
             self.running.pop(job.id, None)
             self.publish(job, "ended")

@@ -47,13 +47,18 @@ class FocusStack(Job):
     }
 
     @classmethod
-    async def prepare(cls, engine: Any, options: dict[str, Any], request: Request) -> tuple[dict[str, Any], list[list[Any]]]:
+    async def prepare(
+        cls, engine: Any, options: dict[str, Any], request: Request
+    ) -> tuple[dict[str, Any], list[list[Any]]]:
         options, _ = await super().prepare(engine, options, request)
         ok, restore = await on_camera(engine.ctx, request, "focus-stack", _probe)
         if not ok:
             model = engine.ctx.link.info.model if engine.ctx.link.info else "this camera"
-            raise BusError(ErrorCode.UNSUPPORTED, f"focus-stack: {model} offers no focus drive (no writable "
-                                                  "FocusDistance, no lens drive): the focus cannot be stepped")
+            raise BusError(
+                ErrorCode.UNSUPPORTED,
+                f"focus-stack: {model} offers no focus drive (no writable "
+                "FocusDistance, no lens drive): the focus cannot be stepped",
+            )
         return options, restore
 
     @property

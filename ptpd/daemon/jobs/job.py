@@ -87,7 +87,9 @@ def check_options(kind: str, specs: dict[str, Opt], options: dict[str, Any] | No
     options = dict(options or {})
     unknown = sorted(str(k)[:32] for k in options if k not in specs)
     if unknown:
-        raise BusError(ErrorCode.BAD_REQUEST, f"{kind}: unknown option(s) {', '.join(unknown)} (takes {', '.join(specs)})")
+        raise BusError(
+            ErrorCode.BAD_REQUEST, f"{kind}: unknown option(s) {', '.join(unknown)} (takes {', '.join(specs)})"
+        )
     out: dict[str, Any] = {}
     for name, spec in specs.items():
         value = options.get(name)
@@ -170,11 +172,15 @@ class Job:
         """The options checked (``bad_request`` names what is off)."""
         out = check_options(cls.kind, cls.OPTIONS, options)
         if out.get("delete_after") and not out.get("dir"):
-            raise BusError(ErrorCode.BAD_REQUEST, f"{cls.kind}: delete_after needs dir (an image is deleted only once it is saved)")
+            raise BusError(
+                ErrorCode.BAD_REQUEST, f"{cls.kind}: delete_after needs dir (an image is deleted only once it is saved)"
+            )
         return out
 
     @classmethod
-    async def prepare(cls, engine: JobEngine, options: dict[str, Any], request: Request) -> tuple[dict[str, Any], list[list[Any]]]:
+    async def prepare(
+        cls, engine: JobEngine, options: dict[str, Any], request: Request
+    ) -> tuple[dict[str, Any], list[list[Any]]]:
         """Ready to start: the options to keep and the settings it will change (to put
         back). Here: a ``dir`` the daemon cannot write is refused before anything runs."""
         if options.get("dir"):
@@ -208,7 +214,9 @@ class Job:
 
     def drift(self) -> dict[str, Any] | None:
         """Actual minus planned release times of its shots, in seconds."""
-        by_slot = {s.slot: s.actual - s.planned for s in self.shots.values() if s.actual is not None and s.planned is not None}
+        by_slot = {
+            s.slot: s.actual - s.planned for s in self.shots.values() if s.actual is not None and s.planned is not None
+        }
         if not by_slot:
             return None
         drifts = sorted(by_slot.values())
@@ -225,9 +233,19 @@ class Job:
         done, pending, missed = self.counts()
         row = self.row
         out: dict[str, Any] = {
-            "id": self.id, "kind": self.kind, "state": row.state, "detail": self.detail, "options": self.options,
-            "created": row.created, "ended": row.ended, "done": done, "total": self.total, "pending": pending,
-            "missed": missed, "next_at": self.next_at if row.state == "running" else None, "drift": self.drift(),
+            "id": self.id,
+            "kind": self.kind,
+            "state": row.state,
+            "detail": self.detail,
+            "options": self.options,
+            "created": row.created,
+            "ended": row.ended,
+            "done": done,
+            "total": self.total,
+            "pending": pending,
+            "missed": missed,
+            "next_at": self.next_at if row.state == "running" else None,
+            "drift": self.drift(),
             "lease": self.takes_lease and row.state == "running",  # it holds the control lease
         }
         return out
@@ -317,7 +335,9 @@ class Job:
             return
         self.checkpoint()
         if not self.stop_asked:
-            raise JobFailed(f"{what}: the camera did not come back within {patience:g} s ({self.ctx.link.detail or 'away'})")
+            raise JobFailed(
+                f"{what}: the camera did not come back within {patience:g} s ({self.ctx.link.detail or 'away'})"
+            )
 
     async def on_camera(self, name: str, fn: Callable[[Camera], Awaitable[T]], transactions: int = 1) -> T:
         """Run ``fn(camera)`` in the camera's queue, as a client's command would."""
@@ -334,7 +354,9 @@ class Job:
                 raise JobFailed(f"{name}: stopped while waiting for the camera")
             if not await self.wait_camera(until):
                 self.checkpoint()
-                raise JobFailed(f"{name}: the camera did not come back within {patience:g} s ({self.ctx.link.detail or 'away'})")
+                raise JobFailed(
+                    f"{name}: the camera did not come back within {patience:g} s ({self.ctx.link.detail or 'away'})"
+                )
             try:
                 return await self.on_camera(name, fn, transactions)
             except Exception as exc:
@@ -397,16 +419,34 @@ class Job:
             self.shots.pop(slot, None)
             return r
         if r.state == SAVED:
-            self.put(ShotRow(slot, ROW_SAVED, planned, r.actual, r.handle, r.filename, r.size, r.path,
-                             extra={**extra, **({"deleted": True} if r.deleted else {})} or None))
+            self.put(
+                ShotRow(
+                    slot,
+                    ROW_SAVED,
+                    planned,
+                    r.actual,
+                    r.handle,
+                    r.filename,
+                    r.size,
+                    r.path,
+                    extra={**extra, **({"deleted": True} if r.deleted else {})} or None,
+                )
+            )
             self.publish("shot", shot=self.shots[slot].as_dict())
         elif r.state == TAKEN:
             why = f"not saved yet: {r.error.message}" if r.error is not None else "not saved yet"
-            self.put(ShotRow(slot, ROW_TAKEN, planned, r.actual, r.handle, r.filename, r.size, why=why, extra=extra or None))
+            self.put(
+                ShotRow(slot, ROW_TAKEN, planned, r.actual, r.handle, r.filename, r.size, why=why, extra=extra or None)
+            )
             self.publish("shot", shot=self.shots[slot].as_dict())
         else:
             msg = r.error.message if r.error is not None else "the camera named no image"
-            self.miss(slot, planned, f"the release went out but no image came back ({msg}); if the camera took it, it is on its card", **extra)
+            self.miss(
+                slot,
+                planned,
+                f"the release went out but no image came back ({msg}); if the camera took it, it is on its card",
+                **extra,
+            )
         return r
 
     async def fetch_pending(self) -> None:
@@ -430,8 +470,12 @@ class Job:
                     return  # later, when the camera is back
                 raise
             if handle is None:
-                self.miss(shot.slot, shot.planned, f"its image ({shot.filename}, handle 0x{shot.handle or 0:08X}) is not on the camera any more",
-                          **(shot.extra or {}))
+                self.miss(
+                    shot.slot,
+                    shot.planned,
+                    f"its image ({shot.filename}, handle 0x{shot.handle or 0:08X}) is not on the camera any more",
+                    **(shot.extra or {}),
+                )
                 continue
             await self._fetch(shot, handle)
 
@@ -446,7 +490,9 @@ class Job:
                 if to_bus_error(exc).code in LINK_CODES:
                     raise to_bus_error(exc) from None
                 return None
-            return handle if entry.filename == shot.filename and (shot.size is None or entry.size == shot.size) else None
+            return (
+                handle if entry.filename == shot.filename and (shot.size is None or entry.size == shot.size) else None
+            )
         for o in listing:
             if not o.is_folder and o.filename == shot.filename and (shot.size is None or o.size == shot.size):
                 return int(o.handle)
@@ -455,7 +501,11 @@ class Job:
     async def _fetch(self, shot: ShotRow, handle: int) -> None:
         dir_ = self.options.get("dir")
         if not dir_:
-            self.put(ShotRow(shot.slot, ROW_SAVED, shot.planned, shot.actual, handle, shot.filename, shot.size, extra=shot.extra))
+            self.put(
+                ShotRow(
+                    shot.slot, ROW_SAVED, shot.planned, shot.actual, handle, shot.filename, shot.size, extra=shot.extra
+                )
+            )
             return
         request = Request(f"job{self.id}:{shot.slot}", b"", Control())
         try:
@@ -468,10 +518,27 @@ class Job:
             err = to_bus_error(exc)
             if err.code in LINK_CODES:
                 return  # later
-            self.miss(shot.slot, shot.planned, f"its image could not be saved: {err.code.value}: {err.message}", **(shot.extra or {}))
+            self.miss(
+                shot.slot,
+                shot.planned,
+                f"its image could not be saved: {err.code.value}: {err.message}",
+                **(shot.extra or {}),
+            )
             return
         extra = {**(shot.extra or {}), "fetched": True, **({"deleted": True} if deleted else {})}
-        self.put(ShotRow(shot.slot, ROW_SAVED, shot.planned, shot.actual, handle, shot.filename, got.get("size"), got.get("path"), extra=extra))
+        self.put(
+            ShotRow(
+                shot.slot,
+                ROW_SAVED,
+                shot.planned,
+                shot.actual,
+                handle,
+                shot.filename,
+                got.get("size"),
+                got.get("path"),
+                extra=extra,
+            )
+        )
         self.publish("shot", shot=self.shots[shot.slot].as_dict())
 
     async def collect(self) -> None:

@@ -38,8 +38,13 @@ NOT_TAKEN = "not_taken"  #: the camera took nothing (not connected, or it said n
 UNKNOWN = "unknown"  #: the release went out and the link broke before the camera named an image
 
 #: error codes with which a release surely took nothing (the camera answered, and said no)
-_REFUSALS = (ErrorCode.CAMERA_BUSY, ErrorCode.CAMERA_REFUSED, ErrorCode.UNSUPPORTED, ErrorCode.INVALID_VALUE,
-             ErrorCode.BAD_REQUEST)
+_REFUSALS = (
+    ErrorCode.CAMERA_BUSY,
+    ErrorCode.CAMERA_REFUSED,
+    ErrorCode.UNSUPPORTED,
+    ErrorCode.INVALID_VALUE,
+    ErrorCode.BAD_REQUEST,
+)
 
 
 @dataclass
@@ -101,8 +106,13 @@ class ShotContext:
     """The daemon's :class:`~ptpd.daemon.context.Context` for one job shot: the same,
     with the release's time and the image's name reported to the job."""
 
-    def __init__(self, ctx: Context, request_id: str, on_release: Callable[[], None],
-                 on_announce: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        request_id: str,
+        on_release: Callable[[], None],
+        on_announce: Callable[[dict[str, Any]], None],
+    ) -> None:
         self._ctx = ctx
         self.config = ctx.config
         self.link = _ReleaseClock(ctx.link, on_release)
@@ -137,8 +147,15 @@ async def take_shot(
             on_image(out)
 
     shot_ctx = ShotContext(ctx, request_id, released, announced)
-    run = CaptureRun(shot_ctx, Request(request_id, b"", Control()), 1,  # type: ignore[arg-type]  # a Context in all but name: its attributes, two wrapped
-                     download=dir is not None, preview=False, dir=dir, keep=keep)
+    run = CaptureRun(
+        shot_ctx,  # type: ignore[arg-type]  # a Context in all but name: its attributes, two wrapped
+        Request(request_id, b"", Control()),
+        1,
+        download=dir is not None,
+        preview=False,
+        dir=dir,
+        keep=keep,
+    )
     try:
         result = await run.run()
     except ShotsLeft as exc:  # released; not delivered

@@ -143,7 +143,9 @@ class JobStore:
 
     # -- jobs ----------------------------------------------------------------------------
 
-    def add_job(self, kind: str, options: dict[str, Any], started_by: str, restore: list[list[Any]] | None = None) -> int:
+    def add_job(
+        self, kind: str, options: dict[str, Any], started_by: str, restore: list[list[Any]] | None = None
+    ) -> int:
         cur = self._tx(
             "INSERT INTO jobs (kind, options, state, created, restore, started_by) VALUES (?, ?, ?, ?, ?, ?)",
             (kind, json.dumps(options), RUNNING, time.time(), json.dumps(restore or []), started_by),
@@ -178,7 +180,9 @@ class JobStore:
 
     def pending_restores(self) -> list[JobRow]:
         """Ended jobs whose settings are still to be put back (the camera was away)."""
-        return [_job_row(r) for r in self.db.execute("SELECT * FROM jobs WHERE state != ? AND restore != '[]'", (RUNNING,))]
+        return [
+            _job_row(r) for r in self.db.execute("SELECT * FROM jobs WHERE state != ? AND restore != '[]'", (RUNNING,))
+        ]
 
     # -- shots ---------------------------------------------------------------------------
 
@@ -203,8 +207,17 @@ class JobStore:
         row = self.db.execute("SELECT state FROM files WHERE job = ? AND key = ?", (job, key)).fetchone()
         return None if row is None else str(row[0])
 
-    def put_file(self, job: int, key: str, state: str, handle: int | None = None, filename: str | None = None,
-                 size: int | None = None, path: str | None = None, why: str | None = None) -> None:
+    def put_file(
+        self,
+        job: int,
+        key: str,
+        state: str,
+        handle: int | None = None,
+        filename: str | None = None,
+        size: int | None = None,
+        path: str | None = None,
+        why: str | None = None,
+    ) -> None:
         self._tx(
             "INSERT OR REPLACE INTO files (job, key, state, handle, filename, size, path, t, why) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (job, key, state, handle, filename, size, path, time.time(), why),
@@ -234,9 +247,22 @@ class JobStore:
         return out
 
     def count_files(self, job: int, state: str) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM files WHERE job = ? AND state = ?", (job, state)).fetchone()[0])
+        return int(
+            self.db.execute("SELECT COUNT(*) FROM files WHERE job = ? AND state = ?", (job, state)).fetchone()[0]
+        )
 
 
 def _job_row(r: tuple[Any, ...]) -> JobRow:
     id_, kind, options, state, detail, created, ended, cursor, restore, started_by = r
-    return JobRow(id_, kind, json.loads(options), state, detail, created, ended, json.loads(cursor), json.loads(restore), started_by)
+    return JobRow(
+        id_,
+        kind,
+        json.loads(options),
+        state,
+        detail,
+        created,
+        ended,
+        json.loads(cursor),
+        json.loads(restore),
+        started_by,
+    )

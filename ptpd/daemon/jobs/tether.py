@@ -103,7 +103,11 @@ class Tether(Job):
                 self.say("looking for pictures taken while away")
                 if await self._catch_up():
                     seen = link.connects
-            self.say("waiting for pictures" if link.connected else f"waiting for the camera ({link.detail or link.connection.value})")
+            self.say(
+                "waiting for pictures"
+                if link.connected
+                else f"waiting for the camera ({link.detail or link.connection.value})"
+            )
             try:
                 handle = await asyncio.wait_for(self._added.get(), _IDLE)
             except TimeoutError:
@@ -130,7 +134,9 @@ class Tether(Job):
             if to_bus_error(exc).code in LINK_CODES:
                 return False
             raise
-        self.store.put_files(self.id, ((file_key(o), PRESENT, o.handle, o.filename, o.size) for o in listing if not o.is_folder))
+        self.store.put_files(
+            self.id, ((file_key(o), PRESENT, o.handle, o.filename, o.size) for o in listing if not o.is_folder)
+        )
         self.row.cursor["baseline"] = True
         self.store.set_cursor(self.id, self.row.cursor)
         return True
@@ -173,8 +179,10 @@ class Tether(Job):
         path = str(got.get("path"))
         self.store.put_file(self.id, key, SAVED, o.handle, o.filename, got.get("size"), path)
         log.info("job %d: %s saved as %s", self.id, o.filename, path)
-        self.publish("file", file={"filename": o.filename, "handle": o.handle, "size": got.get("size"), "path": path,
-                                   "state": SAVED})
+        self.publish(
+            "file",
+            file={"filename": o.filename, "handle": o.handle, "size": got.get("size"), "path": path, "state": SAVED},
+        )
         if self.options.get("hook"):
             self._hooks.put_nowait(path)
         return True
@@ -190,8 +198,16 @@ class Tether(Job):
         env = {**os.environ, "PTPD_FILE": path, "PTPD_JOB": str(self.id)}
         try:
             proc = await asyncio.create_subprocess_exec(
-                "/bin/sh", "-c", command, "ptpd-hook", path, env=env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+                "/bin/sh",
+                "-c",
+                command,
+                "ptpd-hook",
+                path,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
             )
         except OSError as exc:
             self._hook_failed(path, f"cannot run the hook: {exc.strerror or exc}")

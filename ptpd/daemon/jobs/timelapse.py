@@ -63,7 +63,9 @@ class Timelapse(Job):
         return out
 
     @classmethod
-    async def prepare(cls, engine: Any, options: dict[str, Any], request: Request) -> tuple[dict[str, Any], list[list[Any]]]:
+    async def prepare(
+        cls, engine: Any, options: dict[str, Any], request: Request
+    ) -> tuple[dict[str, Any], list[list[Any]]]:
         options, restore = await super().prepare(engine, options, request)
         # the grid is fixed now: a resumed job plans from the same start
         options["start"] = options["start"] if options["start"] is not None else time.time()
@@ -185,8 +187,12 @@ class Timelapse(Job):
         if self.ctx.link.connected:
             return  # it went again mid-way: the next round tries again
         for shot in [s for s in self.shots.values() if s.state == "taken"]:
-            self.miss(shot.slot, shot.planned, f"its image stayed on the camera (handle 0x{shot.handle or 0:08X}): "
-                                               f"the camera did not come back within {patience:g} s")
+            self.miss(
+                shot.slot,
+                shot.planned,
+                f"its image stayed on the camera (handle 0x{shot.handle or 0:08X}): "
+                f"the camera did not come back within {patience:g} s",
+            )
 
     def _why_late(self, planned: float) -> str:
         link = self.ctx.link

@@ -201,17 +201,25 @@ class CanonDevice:
         """The settings as the labels the scene prints and reacts to."""
         s = self.values if settings is None else settings
         out = {}
-        for code, key in ((C.ISOSpeed, "iso"), (C.ShutterSpeed, "shutter-speed"), (C.Aperture, "f-number"),
-                          (C.ExpCompensation, "exp-bias"), (C.WhiteBalance, "whitebalance"),
-                          (C.PictureStyle, "effect")):
+        for code, key in (
+            (C.ISOSpeed, "iso"),
+            (C.ShutterSpeed, "shutter-speed"),
+            (C.Aperture, "f-number"),
+            (C.ExpCompensation, "exp-bias"),
+            (C.WhiteBalance, "whitebalance"),
+            (C.PictureStyle, "effect"),
+        ):
             if code in s:
                 out[key] = by_code(code).label(s[code])
         return out
 
     # -- captures -----------------------------------------------------------------------------
 
-    def render(self, settings: dict[int, Value], focus: float | None = None,
-               ) -> tuple[bytes, bytes, tuple[int, int], tuple[int, int], _dt.datetime]:
+    def render(
+        self,
+        settings: dict[int, Value],
+        focus: float | None = None,
+    ) -> tuple[bytes, bytes, tuple[int, int], tuple[int, int], _dt.datetime]:
         """A real JPEG of the scene with these settings in its pixels and EXIF, focused at
         ``focus`` metres (None: all sharp): (JPEG, thumbnail, thumbnail size, image size, when)."""
         with self.lock:
@@ -219,8 +227,15 @@ class CanonDevice:
         when = self.clock().replace(microsecond=0)
         size = self.profile.sizes.get(V.image_size_class(int(settings.get(C.ImageFormat, 0x0300))), (1536, 1024))
         labels = self.labels(settings)
-        img = scene.render(size[0], size[1], float(sequence), labels, seed=0,
-                           timestamp=f"#{sequence:04d}  {when:%Y-%m-%d %H:%M:%S}", focus=focus)
+        img = scene.render(
+            size[0],
+            size[1],
+            float(sequence),
+            labels,
+            seed=0,
+            timestamp=f"#{sequence:04d}  {when:%Y-%m-%d %H:%M:%S}",
+            focus=focus,
+        )
         data = jpeg.encode_jpeg(img, quality=self.jpeg_quality, exif=self._exif(settings, labels, when))
         thumb = jpeg.thumbnail(data, THUMB_SIZE)
         with Image.open(io.BytesIO(thumb)) as t:
@@ -267,8 +282,9 @@ class CanonDevice:
                     record: ev.Record = ev.ObjectTransfer(obj.handle, obj.object_format, obj.size, obj.filename)
                 else:
                     obj = self._store(rendered)
-                    record = ev.ObjectAdded(obj.handle, obj.storage_id, obj.object_format, obj.size, obj.parent,
-                                            obj.filename)
+                    record = ev.ObjectAdded(
+                        obj.handle, obj.storage_id, obj.object_format, obj.size, obj.parent, obj.filename
+                    )
                     shots = int(self.values.get(C.AvailableShots, 1))
                     self.values[C.AvailableShots] = max(0, shots - 1)
                 self.values[C.ShutterCounter] = int(self.values.get(C.ShutterCounter, 0)) + 1
@@ -286,15 +302,36 @@ class CanonDevice:
     def _store(self, rendered: tuple[bytes, bytes, tuple[int, int], tuple[int, int], _dt.datetime]) -> st.StoredObject:
         data, thumb, thumb_size, size, when = rendered
         with self.lock:
-            return self.store.add_image(STORAGE_ID, self.folder, self._next_name(), data, image_size=size,
-                                        date=ptp_datetime(when), thumb=thumb, thumb_size=thumb_size)
+            return self.store.add_image(
+                STORAGE_ID,
+                self.folder,
+                self._next_name(),
+                data,
+                image_size=size,
+                date=ptp_datetime(when),
+                thumb=thumb,
+                thumb_size=thumb_size,
+            )
 
-    def _keep_in_ram(self, rendered: tuple[bytes, bytes, tuple[int, int], tuple[int, int], _dt.datetime]) -> st.StoredObject:
+    def _keep_in_ram(
+        self, rendered: tuple[bytes, bytes, tuple[int, int], tuple[int, int], _dt.datetime]
+    ) -> st.StoredObject:
         data, thumb, thumb_size, size, when = rendered
         handle = next(self._ram_handles)
-        obj = st.StoredObject(handle, 0, 0, self._next_name(), data=data, thumb=thumb, thumb_size=thumb_size,
-                              thumb_format=st.FORMAT_JFIF, image_size=size, bit_depth=24,
-                              capture_date=ptp_datetime(when), modification_date=ptp_datetime(when))
+        obj = st.StoredObject(
+            handle,
+            0,
+            0,
+            self._next_name(),
+            data=data,
+            thumb=thumb,
+            thumb_size=thumb_size,
+            thumb_format=st.FORMAT_JFIF,
+            image_size=size,
+            bit_depth=24,
+            capture_date=ptp_datetime(when),
+            modification_date=ptp_datetime(when),
+        )
         self.ram[handle] = obj
         return obj
 

@@ -73,8 +73,16 @@ class CanonProfile:
     manufacturer: str = "Canon Inc."
     vendor_extension_id: int = 6  #: what real bodies report (Microsoft), not Canon's 0xB
     #: pixel sizes of each JPEG size class, scaled down (module docstring)
-    sizes: dict[str, tuple[int, int]] = field(default_factory=lambda: {
-        "L": (1536, 1024), "M": (1152, 768), "S": (768, 512), "S1": (768, 512), "S2": (576, 384), "S3": (480, 320)})
+    sizes: dict[str, tuple[int, int]] = field(
+        default_factory=lambda: {
+            "L": (1536, 1024),
+            "M": (1152, 768),
+            "S": (768, 512),
+            "S1": (768, 512),
+            "S2": (576, 384),
+            "S3": (480, 320),
+        }
+    )
     liveview_size: tuple[int, int] = (1056, 704)
     #: property -> (value, allowed values; () = the body sends no list)
     properties: dict[int, tuple[Value, tuple[Value, ...]]] = field(default_factory=dict)
@@ -128,10 +136,23 @@ def _properties(*, evf_output: tuple[int, tuple[int, ...]], focus: int) -> dict[
 PROFILES: dict[str, CanonProfile] = {
     p.model: p
     for p in (
-        CanonProfile("Canon EOS 1300D", "EOS1300D", "3-1.1.0", "143021000123", 0x80000404,
-                     properties=_properties(evf_output=(0, tuple(range(1, 12))), focus=0)),
-        CanonProfile("Canon EOS M", "EOSM", "1-2.0.3", "063021004567", 0x80000285, eos_m=True,
-                     properties=_properties(evf_output=(0, (0, 8)), focus=0)),
+        CanonProfile(
+            "Canon EOS 1300D",
+            "EOS1300D",
+            "3-1.1.0",
+            "143021000123",
+            0x80000404,
+            properties=_properties(evf_output=(0, tuple(range(1, 12))), focus=0),
+        ),
+        CanonProfile(
+            "Canon EOS M",
+            "EOSM",
+            "1-2.0.3",
+            "063021004567",
+            0x80000285,
+            eos_m=True,
+            properties=_properties(evf_output=(0, (0, 8)), focus=0),
+        ),
     )
 }
 DEFAULT_MODEL = "Canon EOS 1300D"

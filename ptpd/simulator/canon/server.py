@@ -151,9 +151,16 @@ async def start_canon_simulator(
     kwargs: dict[str, Any] = {"clock": clock} if clock is not None else {}
     # Rendering the card's first pictures takes CPU: keep the loop free meanwhile.
     device = await asyncio.to_thread(lambda: CanonDevice(profile, initial_images=initial_images, **kwargs))
-    sim = CanonSimulator(device, faults=faults, latency_ms=latency_ms, pairing_delay=pairing_delay,
-                         pairing_hold=pairing_hold, refuse_pairing=refuse_pairing, schedule=schedule,
-                         liveview_fps=liveview_fps)
+    sim = CanonSimulator(
+        device,
+        faults=faults,
+        latency_ms=latency_ms,
+        pairing_delay=pairing_delay,
+        pairing_hold=pairing_hold,
+        refuse_pairing=refuse_pairing,
+        schedule=schedule,
+        liveview_fps=liveview_fps,
+    )
     await sim.start(host, port)
     return sim
 

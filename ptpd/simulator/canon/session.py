@@ -122,7 +122,7 @@ class CanonSession:
         handler = _HANDLERS.get(code)
         if handler is None:
             return Reply(RC.OperationNotSupported)
-        if any(p != 0 for p in params[PARAM_COUNT[code]:]):
+        if any(p != 0 for p in params[PARAM_COUNT[code] :]):
             return Reply(RC.ParameterNotSupported)
         if code not in (OP.GetDeviceInfo, OP.OpenSession) and not self.is_open:
             return Reply(RC.SessionNotOpen)
@@ -294,8 +294,9 @@ class CanonSession:
         jpeg = self.frame()
         w, h = dev.profile.liveview_size
         # a frame, the frame's size as an info blob, and the end blob
-        return Reply(RC.OK, data=encode_viewfinder([(ViewFinderBlob.JPEG, jpeg), (5, struct.pack("<HHHH", w, h, 0, 0))]))
-
+        return Reply(
+            RC.OK, data=encode_viewfinder([(ViewFinderBlob.JPEG, jpeg), (5, struct.pack("<HHHH", w, h, 0, 0))])
+        )
 
     def _drive_lens(self, p: tuple[int, ...], data: bytes | None) -> Reply:
         # only in live view, and not while it starts [inferred: the answer of a real body
@@ -313,8 +314,9 @@ def _allowed(code: int, value: object, allowed: tuple[object, ...], live_bit: in
     return not allowed or value in allowed
 
 
-def _standard(run: Callable[[objects.ObjectCamera, tuple[int, ...]], objects.Answer], s: CanonSession,
-              p: tuple[int, ...]) -> Reply:
+def _standard(
+    run: Callable[[objects.ObjectCamera, tuple[int, ...]], objects.Answer], s: CanonSession, p: tuple[int, ...]
+) -> Reply:
     a = run(s.device, p)
     return Reply(a.code, a.params, a.data)
 

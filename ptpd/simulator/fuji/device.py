@@ -42,8 +42,29 @@ STORAGE_ID = 0x00010001
 PHOTO_FOLDER = "100_FUJI"
 #: [sim] plain ISO values of the standard ExposureIndex 0x500F, an alias of 0xD02A for
 #: generic initiators (0xFFFF = auto, as PTP cameras use it)
-ISO_ALIAS_VALUES = (0xFFFF, 100, 200, 250, 320, 400, 500, 640, 800, 1000, 1250, 1600, 2000, 2500, 3200,
-                    4000, 5000, 6400, 12800, 25600, 51200)
+ISO_ALIAS_VALUES = (
+    0xFFFF,
+    100,
+    200,
+    250,
+    320,
+    400,
+    500,
+    640,
+    800,
+    1000,
+    1250,
+    1600,
+    2000,
+    2500,
+    3200,
+    4000,
+    5000,
+    6400,
+    12800,
+    25600,
+    51200,
+)
 ISO_AUTO = 0xFFFFFFFF  #: 0xD02A auto (fuji-ptpip.md §6.2)
 ISO_AUTO_MAX = 0x80000000  #: 0xD02A flag: auto up to this value ("S6400")
 ISO_EXTENDED = 0x40000000  #: 0xD02A flag: extended ISO ("L100", "H12800")
@@ -156,8 +177,11 @@ class FujiDevice:
             raw = bytes(payload)
             text = raw.split(b"\x00", 1)[0].decode("ascii", "replace").strip()
             if code == F.LiveViewImageSize:
-                if not text.isprintable() or not text or (len(text) == 1 and len(raw) >= 2 and raw[1] == 0
-                                                          and not text.isdigit()):
+                if (
+                    not text.isprintable()
+                    or not text
+                    or (len(text) == 1 and len(raw) >= 2 and raw[1] == 0 and not text.isdigit())
+                ):
                     # [sim] a binary integer: the 0-based index of the label
                     text = str(int.from_bytes(raw[:4].ljust(4, b"\x00"), "little"))
                 return LIVEVIEW_ALIASES.get(text.lower(), text)
@@ -187,9 +211,9 @@ class FujiDevice:
             b[12:14] = b"\x0a\x00"
             b[14:18] = b"\xff\xff\xff\xff"
             model = self.profile.model.encode("ascii")[:20]
-            b[40:40 + len(model)] = model
+            b[40 : 40 + len(model)] = model
             fw = self.profile.firmware.encode("ascii")[:4]
-            b[61:61 + len(fw)] = fw
+            b[61 : 61 + len(fw)] = fw
             return bytes(b)
         if code == F.GeoTag:
             text = b"0000.000000,N00000.000000,E00000.00,M 000.0,K0000:00:0000:00:00.000"
@@ -286,10 +310,14 @@ class FujiDevice:
         paths (ptpip.md §9); 0x0E (Fuji, as Fuji bodies report over USB) takes its Fuji
         paths, among them ``--capture-preview`` reading one frame of the live-view socket."""
         props = [P.ExposureIndex] + [
-            p.code for p in self.profile.props
-            if p.describable and p.datatype != DataType.STR and p.code not in (F.InitSequence, F.AppVersion)
+            p.code
+            for p in self.profile.props
+            if p.describable
+            and p.datatype != DataType.STR
+            and p.code not in (F.InitSequence, F.AppVersion)
             # a range with step 0 or an empty enumeration trips generic initiators
-            and not (p.form == "range" and p.values[2] == 0) and not (p.form == "enum" and not p.values)
+            and not (p.form == "range" and p.values[2] == 0)
+            and not (p.form == "enum" and not p.values)
         ]
         return datasets.DeviceInfo(
             standard_version=100,
@@ -298,8 +326,12 @@ class FujiDevice:
             vendor_extension_desc="",
             functional_mode=0,
             operations_supported=tuple(sorted(operations)),
-            events_supported=(EventCode.ObjectAdded, EventCode.CaptureComplete, FujiEventCode.PreviewAvailable,
-                              FujiEventCode.ObjectAdded),
+            events_supported=(
+                EventCode.ObjectAdded,
+                EventCode.CaptureComplete,
+                FujiEventCode.PreviewAvailable,
+                FujiEventCode.ObjectAdded,
+            ),
             device_properties_supported=tuple(sorted(props)),
             capture_formats=(ObjectFormat.EXIF_JPEG,),
             image_formats=(ObjectFormat.Association, ObjectFormat.EXIF_JPEG),
@@ -343,8 +375,11 @@ class FujiDevice:
         f = int(v.get(P.FNumber, 0xFFFF))
         shutter = int(v.get(F.ShutterSpeed, 0xFFFFFFFF))
         # hkr: MSB set = 1/N seconds; anything else is left to "auto" (1/250 s)
-        exposure = Fraction(1, shutter & 0x7FFFFFFF) if shutter != 0xFFFFFFFF and shutter & 0x80000000 and \
-            shutter & 0x7FFFFFFF else Fraction(1, 250)
+        exposure = (
+            Fraction(1, shutter & 0x7FFFFFFF)
+            if shutter != 0xFFFFFFFF and shutter & 0x80000000 and shutter & 0x7FFFFFFF
+            else Fraction(1, 250)
+        )
         program = int(v.get(P.ExposureProgramMode, 2))
         return {
             "make": "FUJIFILM",
@@ -377,8 +412,16 @@ class FujiDevice:
         thumb = jpeg.thumbnail(data)
         with self.lock:
             name = self.store.next_filename(self.folder, prefix="DSCF")
-            obj = self.store.add_image(STORAGE_ID, self.folder, name, data, image_size=(w, h), date=ptp_date(when),
-                                       thumb=thumb, thumb_size=(160, 120))
+            obj = self.store.add_image(
+                STORAGE_ID,
+                self.folder,
+                name,
+                data,
+                image_size=(w, h),
+                date=ptp_date(when),
+                thumb=thumb,
+                thumb_size=(160, 120),
+            )
             if count:
                 self.captures += 1
                 left = int(self.values.get(F.CapturesRemaining, 0))
@@ -390,5 +433,11 @@ class FujiDevice:
         """A real JPEG grown to about ``size`` bytes (benchmarks of big downloads)."""
         _, obj = self.shoot(count=False)
         with self.lock:
-            return self.store.add_image(STORAGE_ID, self.folder, "BIG_0001.JPG", jpeg.pad_jpeg(obj.data, size),
-                                        image_size=obj.image_size, date=obj.capture_date)
+            return self.store.add_image(
+                STORAGE_ID,
+                self.folder,
+                "BIG_0001.JPG",
+                jpeg.pad_jpeg(obj.data, size),
+                image_size=obj.image_size,
+                date=obj.capture_date,
+            )

@@ -120,8 +120,9 @@ class FujiSimulator:
         self.event_port = 0
         self.liveview_port = 0
         self.frames = FrameSource(device.schedule, fps=liveview_fps, settings=device.settings_labels)
-        self.liveview = LiveViewServer(self.frames, fps=liveview_fps, size=device.liveview_size,
-                                       clock=device.scene_clock, allow=self._open_capture)
+        self.liveview = LiveViewServer(
+            self.frames, fps=liveview_fps, size=device.liveview_size, clock=device.scene_clock, allow=self._open_capture
+        )
         self._servers: list[asyncio.AbstractServer] = []
         self._link: _Link | None = None
         self._numbers = 0
@@ -172,8 +173,9 @@ class FujiSimulator:
                 continue
             self.host, self.port = host, base
             self.event_port, self.liveview_port = base + 1, base + 2
-            self._spawn(serving.watch_sleep(self.faults, lambda: self._link is not None, self._drop_link),
-                        "ptpd-fuji-watchdog")
+            self._spawn(
+                serving.watch_sleep(self.faults, lambda: self._link is not None, self._drop_link), "ptpd-fuji-watchdog"
+            )
             log.info("Fuji %s on %s:%d-%d", self.profile.model, host, base, base + 2)
             return self
         assert last is not None
@@ -316,8 +318,9 @@ class FujiSimulator:
             with contextlib.suppress(Exception):
                 writer.close()
 
-    async def _handshake(self, conn: FujiResponderConnection, ev: InitRequest, writer: asyncio.StreamWriter,
-                         link: _Link | None) -> _Link | None:
+    async def _handshake(
+        self, conn: FujiResponderConnection, ev: InitRequest, writer: asyncio.StreamWriter, link: _Link | None
+    ) -> _Link | None:
         reason = self.faults.on_init()
         if reason is None and ev.version != FUJI_PROTOCOL_VERSION:
             reason = InitFailReason.WrongVersion
@@ -339,8 +342,9 @@ class FujiSimulator:
                 self._drop_link()
             self._numbers += 1
             link = _Link(self._numbers, writer)
-            link.session = FujiSession(self.device, ev.name, self.pairing_delay, self.refuse_pairing,
-                                       self.capture_style, self.full_device_info)
+            link.session = FujiSession(
+                self.device, ev.name, self.pairing_delay, self.refuse_pairing, self.capture_style, self.full_device_info
+            )
             me = asyncio.current_task()
             if me is not None:
                 link.tasks.add(me)
@@ -351,8 +355,9 @@ class FujiSimulator:
         await writer.drain()
         return link
 
-    async def _transaction(self, conn: FujiResponderConnection, link: _Link, req: OperationRequest,
-                           payload: bytes | None) -> None:
+    async def _transaction(
+        self, conn: FujiResponderConnection, link: _Link, req: OperationRequest, payload: bytes | None
+    ) -> None:
         session = link.session
         assert session is not None
         writer = link.writer
@@ -523,15 +528,23 @@ async def start_fuji_simulator(
     kwargs: dict[str, Any] = {"clock": clock} if clock is not None else {}
     # Rendering the card's first pictures takes CPU: keep the loop free meanwhile.
     device = await asyncio.to_thread(
-        lambda: FujiDevice(profile, initial_images=initial_images, schedule=schedule, **kwargs))
+        lambda: FujiDevice(profile, initial_images=initial_images, schedule=schedule, **kwargs)
+    )
     device.paired.update(paired_names)
     device.vendor_extension_id = int(vendor_extension_id)
     if big_object_mb > 0:
         await asyncio.to_thread(device.add_big_object, int(big_object_mb * 1024 * 1024))
-    sim = FujiSimulator(device, faults=faults, latency_ms=float(latency_ms), latency_jitter_ms=float(latency_jitter_ms),
-                        pairing_delay=pairing_delay,
-                        refuse_pairing=refuse_pairing, strict_name=strict_name, capture_style=capture_style,
-                        liveview_fps=liveview_fps,
-                        full_device_info=_flag(full_device_info) or bool(int(vendor_extension_id)),
-                        late_ports=_flag(late_ports))
+    sim = FujiSimulator(
+        device,
+        faults=faults,
+        latency_ms=float(latency_ms),
+        latency_jitter_ms=float(latency_jitter_ms),
+        pairing_delay=pairing_delay,
+        refuse_pairing=refuse_pairing,
+        strict_name=strict_name,
+        capture_style=capture_style,
+        liveview_fps=liveview_fps,
+        full_device_info=_flag(full_device_info) or bool(int(vendor_extension_id)),
+        late_ports=_flag(late_ports),
+    )
     return await sim.start(host, port)

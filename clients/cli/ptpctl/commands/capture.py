@@ -24,17 +24,32 @@ from ..session import Session
 
 @click.command(short_help="Release the shutter (aliases: shoot, shutter, snap).")
 @click.argument("args", nargs=-1, metavar="[COUNT] [PATH]")
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False),
-              help="Download each image into DIR under the camera's file name (a relative PATH goes into DIR).")
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    help="Download each image into DIR under the camera's file name (a relative PATH goes into DIR).",
+)
 @click.option("--view", is_flag=True, help="Show each capture preview in a window.")
 @click.option("--overwrite", is_flag=True, help="Replace existing files.")
 @click.option("--delete", "delete_after", is_flag=True, help="Delete each image from the camera after downloading it.")
-@click.option("--progress/--no-progress", default=None,
-              help="A line per shot on stderr [default: on a terminal, for more than one shot, without --json].")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="A line per shot on stderr [default: on a terminal, for more than one shot, without --json].",
+)
 @json_option
 @pass_session
-def capture(session: Session, args: tuple[str, ...], output_dir: str | None, view: bool, overwrite: bool,
-            delete_after: bool, progress: bool | None, as_json: bool) -> None:
+def capture(
+    session: Session,
+    args: tuple[str, ...],
+    output_dir: str | None,
+    view: bool,
+    overwrite: bool,
+    delete_after: bool,
+    progress: bool | None,
+    as_json: bool,
+) -> None:
     """Capture COUNT images (default 1). With PATH, download them to PATH, numbered
     name-1.jpg, name-2.jpg, ... when COUNT > 1; with -o DIR, under the camera's names.
     A PATH that ends in / or is a directory means that directory; with -o DIR a
@@ -70,8 +85,15 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
     fetched: list[tuple[Any, str | None]]  # a Captured, or the shots taken before Ctrl-C
     with ShotProgress(count) if show else contextlib.nullcontext() as shown:
         try:
-            fetched = capture_shots(session.client, count, want_data=want_data, preview=view, delete_after=delete_after,
-                                    save_into=save_into, on_event=shown.on_event if shown is not None else None)
+            fetched = capture_shots(
+                session.client,
+                count,
+                want_data=want_data,
+                preview=view,
+                delete_after=delete_after,
+                save_into=save_into,
+                on_event=shown.on_event if shown is not None else None,
+            )
         except TargetError as exc:
             raise CliError(f"{exc}; nothing was captured", Exit.USAGE) from None
         except CaptureInterrupted as exc:  # the daemon stopped after the shot in progress: save what was taken
@@ -109,8 +131,15 @@ def capture(session: Session, args: tuple[str, ...], output_dir: str | None, vie
     rows = []
     for i, ((s, src), p) in enumerate(zip(fetched, saved), 1):
         size = output.human_size(len(s.data)) if s.data is not None else output.human_size(s.size) if s.size else ""
-        rows.append((i, output.hexv(s.handle) if s.handle is not None else "-", s.filename or "-", size,
-                     (p or "") + (" (preview)" if p and src == SOURCE_PREVIEW else "")))
+        rows.append(
+            (
+                i,
+                output.hexv(s.handle) if s.handle is not None else "-",
+                s.filename or "-",
+                size,
+                (p or "") + (" (preview)" if p and src == SOURCE_PREVIEW else ""),
+            )
+        )
     output.table(rows, ["#", "Handle", "File", "Size", "Saved to"])
     if stopped is not None:
         raise stopped
@@ -145,7 +174,9 @@ def _saved_where(saved: Sequence[str | None]) -> str:
         return "on the camera (ptpctl ls)"
     dirs = {os.path.dirname(p) or "." for p in files}
     names = [os.path.basename(p) for p in files] if len(dirs) == 1 else files
-    listed = ", ".join(names) if len(names) <= _NAMED else f"{', '.join(names[:2])}, ... {names[-1]} ({len(names)} files)"
+    listed = (
+        ", ".join(names) if len(names) <= _NAMED else f"{', '.join(names[:2])}, ... {names[-1]} ({len(names)} files)"
+    )
     where = f"saved in {dirs.pop()}: {listed}" if len(dirs) == 1 else f"saved as {listed}"
     left = len(saved) - len(files)
     return where + (f"; {left} on the camera (ptpctl ls)" if left else "")
@@ -156,10 +187,15 @@ def _stopped(session: Session, fetched: Any, count: int) -> CliError | None:
     would have passed during the next shot); the shots taken are saved and listed first."""
     why = getattr(fetched, "stopped", None)
     if why == "stopping":
-        return CliError(f"capture stopped after {len(fetched)} of {count} shot(s): the daemon is stopping", Exit.UNREACHABLE)
+        return CliError(
+            f"capture stopped after {len(fetched)} of {count} shot(s): the daemon is stopping", Exit.UNREACHABLE
+        )
     if why == "expired":
-        return CliError(f"capture stopped after {len(fetched)} of {count} shot(s): the next one would have ended "
-                        f"after the timeout ({session.timeout:g} s and 2 s a shot); give more --timeout", Exit.UNREACHABLE)
+        return CliError(
+            f"capture stopped after {len(fetched)} of {count} shot(s): the next one would have ended "
+            f"after the timeout ({session.timeout:g} s and 2 s a shot); give more --timeout",
+            Exit.UNREACHABLE,
+        )
     return None
 
 
@@ -184,8 +220,14 @@ def _incomplete(shot: Any, exc: Incomplete, deleted: bool) -> CliError:
 
 def _unsaved(shot: Any, dest: Path | None, exc: OSError, deleted: bool) -> CliError:
     handle = output.hexv(shot.handle) if shot.handle is not None else "unknown"
-    where = "; the camera's copy was deleted (--delete)" if deleted else f"; the image stays on the camera as {shot.filename or 'handle ' + handle}"
-    return CliError(f"capture: handle {handle}: cannot write {dest or 'the image'}: {exc.strerror or exc}{where}", Exit.ERROR)
+    where = (
+        "; the camera's copy was deleted (--delete)"
+        if deleted
+        else f"; the image stays on the camera as {shot.filename or 'handle ' + handle}"
+    )
+    return CliError(
+        f"capture: handle {handle}: cannot write {dest or 'the image'}: {exc.strerror or exc}{where}", Exit.ERROR
+    )
 
 
 def _count_and_path(args: tuple[str, ...]) -> tuple[int, str | None]:
@@ -208,7 +250,9 @@ def _show_preview(jpeg: bytes, title: str) -> None:
     except ImportError as exc:  # OpenCV comes with the [viewer] extra
         from ptpd.extras import extra_for
 
-        raise CliError(f"cannot show the preview: {extra_for(exc, 'ptpctl capture --preview') or exc}", Exit.CLIENT) from None
+        raise CliError(
+            f"cannot show the preview: {extra_for(exc, 'ptpctl capture --preview') or exc}", Exit.CLIENT
+        ) from None
     img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise CliError("the preview is not a decodable JPEG")

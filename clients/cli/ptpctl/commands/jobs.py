@@ -42,8 +42,14 @@ def _job_json(ctx: click.Context, param: click.Parameter, value: bool) -> None:
 
 
 @click.group("job", short_help="Jobs in the daemon: time-lapse, bracket, focus stack, tether.")
-@click.option("--json", "as_json", is_flag=True, expose_value=False, callback=_job_json,
-              help="Print JSON (for every job subcommand).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    expose_value=False,
+    callback=_job_json,
+    help="Print JSON (for every job subcommand).",
+)
 def job() -> None:
     """Start, list, follow and stop jobs: work the daemon does on its own, for as long as
     it takes. A job goes on when ptpctl exits, waits for a camera that went away, and is
@@ -70,7 +76,9 @@ def start() -> None:
     """Start a job of one kind (each has its own options; --help on each)."""
 
 
-def _started(ctx: click.Context, session: Session, kind: str, options: dict[str, Any], watch: bool, as_json: bool) -> None:
+def _started(
+    ctx: click.Context, session: Session, kind: str, options: dict[str, Any], watch: bool, as_json: bool
+) -> None:
     j = session.client.jobs.start(kind, **options)
     if _json_flag(ctx, as_json) and not watch:
         output.emit_json(j.to_dict())
@@ -86,8 +94,11 @@ def _started(ctx: click.Context, session: Session, kind: str, options: dict[str,
 def _plan(j: Any) -> str:
     o = j.options
     if j.kind == "timelapse":
-        ends = [f"{o['count']} shots" if o.get("count") else "", f"for {o['duration']:g} s" if o.get("duration") else "",
-                f"until {time.strftime('%Y-%m-%d %H:%M', time.localtime(o['stop']))}" if o.get("stop") else ""]
+        ends = [
+            f"{o['count']} shots" if o.get("count") else "",
+            f"for {o['duration']:g} s" if o.get("duration") else "",
+            f"until {time.strftime('%Y-%m-%d %H:%M', time.localtime(o['stop']))}" if o.get("stop") else "",
+        ]
         text = f"a shot every {o['interval']:g} s" + "".join(f", {e}" for e in ends if e)
     elif j.kind == "bracket":
         text = f"{o['prop']} " + ", ".join(label for _, label in o.get("plan", []))
@@ -105,76 +116,168 @@ def _shot_options(f: Any) -> Any:
 
 
 @start.command("timelapse", short_help="A shot every INTERVAL seconds.")
-@click.option("--interval", type=click.FloatRange(min=0.2), required=True, metavar="SECONDS", help="Seconds between shots.")
+@click.option(
+    "--interval", type=click.FloatRange(min=0.2), required=True, metavar="SECONDS", help="Seconds between shots."
+)
 @click.option("--count", type=click.IntRange(min=1), help="Shots to deliver (missed slots do not count).")
 @click.option("--duration", type=click.FloatRange(min=0.001), metavar="SECONDS", help="Plan shots for this long.")
-@click.option("--start", "start_at", metavar="TIME", help="First shot at TIME (ISO 8601, e.g. 2026-06-01T05:30); default now.")
+@click.option(
+    "--start", "start_at", metavar="TIME", help="First shot at TIME (ISO 8601, e.g. 2026-06-01T05:30); default now."
+)
 @click.option("--stop", "stop_at", metavar="TIME", help="No shot after TIME (ISO 8601).")
-@click.option("--late", type=click.FloatRange(min=0), metavar="SECONDS",
-              help="The latest a shot may start after its slot, else the slot is missed [default: half the interval].")
-@click.option("--awake", type=click.FloatRange(min=0), metavar="SECONDS",
-              help="Keep the camera awake with a request after this much idleness (0: never) [default: 10].")
+@click.option(
+    "--late",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="The latest a shot may start after its slot, else the slot is missed [default: half the interval].",
+)
+@click.option(
+    "--awake",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Keep the camera awake with a request after this much idleness (0: never) [default: 10].",
+)
 @_shot_options
 @json_option
 @pass_session
 @click.pass_context
-def start_timelapse(ctx: click.Context, session: Session, interval: float, count: int | None, duration: float | None,
-                    start_at: str | None, stop_at: str | None, late: float | None, awake: float | None,
-                    directory: str | None, delete_after: bool, watch: bool, as_json: bool) -> None:
+def start_timelapse(
+    ctx: click.Context,
+    session: Session,
+    interval: float,
+    count: int | None,
+    duration: float | None,
+    start_at: str | None,
+    stop_at: str | None,
+    late: float | None,
+    awake: float | None,
+    directory: str | None,
+    delete_after: bool,
+    watch: bool,
+    as_json: bool,
+) -> None:
     """A shot every INTERVAL seconds on a fixed grid, until --count shots are delivered,
     --duration has passed or --stop comes (none of them: until 'job stop'). A shot that
     cannot start in time (the camera away, the daemon not running) is a missed slot,
     reported with why. With --dir each image is saved there as capture saves it."""
-    options = {"interval": interval, "count": count, "duration": duration, "start": start_at, "stop": stop_at,
-               "late": late, "awake": awake, "dir": _abs_dir(directory), "delete_after": delete_after or None}
+    options = {
+        "interval": interval,
+        "count": count,
+        "duration": duration,
+        "start": start_at,
+        "stop": stop_at,
+        "late": late,
+        "awake": awake,
+        "dir": _abs_dir(directory),
+        "delete_after": delete_after or None,
+    }
     _started(ctx, session, "timelapse", options, watch, as_json)
 
 
 @start.command("bracket", short_help="STEPS shots stepping exposure around its value.")
 @click.option("--steps", type=click.IntRange(2, 99), default=5, show_default=True, help="Shots in the bracket.")
 @click.option("--ev", type=click.FloatRange(0.1, 5), default=1.0, show_default=True, help="Stops between shots.")
-@click.option("--prop", type=click.Choice(["exp-bias", "exposure"]), default="exp-bias", show_default=True,
-              help="Step exposure compensation, or the shutter speed.")
-@click.option("--wait", type=click.FloatRange(min=0), metavar="SECONDS", help="How long to wait for a camera that went away [default: 60].")
+@click.option(
+    "--prop",
+    type=click.Choice(["exp-bias", "exposure"]),
+    default="exp-bias",
+    show_default=True,
+    help="Step exposure compensation, or the shutter speed.",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="How long to wait for a camera that went away [default: 60].",
+)
 @_shot_options
 @json_option
 @pass_session
 @click.pass_context
-def start_bracket(ctx: click.Context, session: Session, steps: int, ev: float, prop: str, wait: float | None,
-                  directory: str | None, delete_after: bool, watch: bool, as_json: bool) -> None:
+def start_bracket(
+    ctx: click.Context,
+    session: Session,
+    steps: int,
+    ev: float,
+    prop: str,
+    wait: float | None,
+    directory: str | None,
+    delete_after: bool,
+    watch: bool,
+    as_json: bool,
+) -> None:
     """STEPS shots stepping --prop by --ev stops around the value in force (darkest
     first); the value is put back afterwards, also after a failure."""
-    options = {"steps": steps, "ev": ev, "prop": prop, "wait": wait, "dir": _abs_dir(directory),
-               "delete_after": delete_after or None}
+    options = {
+        "steps": steps,
+        "ev": ev,
+        "prop": prop,
+        "wait": wait,
+        "dir": _abs_dir(directory),
+        "delete_after": delete_after or None,
+    }
     _started(ctx, session, "bracket", options, watch, as_json)
 
 
 @start.command("focus-stack", short_help="STEPS frames stepping the focus farther.")
 @click.option("--steps", type=click.IntRange(2, 500), default=10, show_default=True, help="Frames in the stack.")
-@click.option("--step", type=click.IntRange(1, 100), default=1, show_default=True, help="Focus drive steps between frames.")
-@click.option("--wait", type=click.FloatRange(min=0), metavar="SECONDS", help="How long to wait for a camera that went away [default: 60].")
+@click.option(
+    "--step", type=click.IntRange(1, 100), default=1, show_default=True, help="Focus drive steps between frames."
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="How long to wait for a camera that went away [default: 60].",
+)
 @_shot_options
 @json_option
 @pass_session
 @click.pass_context
-def start_focus_stack(ctx: click.Context, session: Session, steps: int, step: int, wait: float | None,
-                      directory: str | None, delete_after: bool, watch: bool, as_json: bool) -> None:
+def start_focus_stack(
+    ctx: click.Context,
+    session: Session,
+    steps: int,
+    step: int,
+    wait: float | None,
+    directory: str | None,
+    delete_after: bool,
+    watch: bool,
+    as_json: bool,
+) -> None:
     """STEPS frames from the focus in force outwards, on a body with a focus drive (the
     camera says 'unsupported' otherwise). What the drive changed is put back."""
-    options = {"steps": steps, "step": step, "wait": wait, "dir": _abs_dir(directory), "delete_after": delete_after or None}
+    options = {
+        "steps": steps,
+        "step": step,
+        "wait": wait,
+        "dir": _abs_dir(directory),
+        "delete_after": delete_after or None,
+    }
     _started(ctx, session, "focus-stack", options, watch, as_json)
 
 
 @start.command("tether", short_help="Download every picture the camera adds.")
-@click.option("--dir", "directory", metavar="DIR", required=True, help="Where the pictures go, on the daemon's machine.")
+@click.option(
+    "--dir", "directory", metavar="DIR", required=True, help="Where the pictures go, on the daemon's machine."
+)
 @click.option("--hook", metavar="CMD", help="Shell command run after each file, with its path as $1 (and PTPD_FILE).")
-@click.option("--hook-timeout", type=click.FloatRange(min=0.1), metavar="SECONDS", help="Longest a hook may run [default: 60].")
+@click.option(
+    "--hook-timeout", type=click.FloatRange(min=0.1), metavar="SECONDS", help="Longest a hook may run [default: 60]."
+)
 @click.option("--watch", is_flag=True, help="Follow the job (as 'job watch'); Ctrl-C stops following, not the job.")
 @json_option
 @pass_session
 @click.pass_context
-def start_tether(ctx: click.Context, session: Session, directory: str, hook: str | None, hook_timeout: float | None,
-                 watch: bool, as_json: bool) -> None:
+def start_tether(
+    ctx: click.Context,
+    session: Session,
+    directory: str,
+    hook: str | None,
+    hook_timeout: float | None,
+    watch: bool,
+    as_json: bool,
+) -> None:
     """Download every picture the camera adds (taken on the body) into DIR, also those
     taken while the camera or the daemon was away, never one twice. What is on the card
     already is left alone. A failing hook is reported, and the job goes on."""
@@ -204,8 +307,18 @@ def list_(ctx: click.Context, session: Session, everything: bool, as_json: bool)
     if not jobs:
         click.echo("no jobs")
         return
-    rows = [[j.id, j.kind, j.state, f"{j.done}/{j.total}" if j.total is not None else str(j.done), j.missed, _next(j), j.detail]
-            for j in jobs]
+    rows = [
+        [
+            j.id,
+            j.kind,
+            j.state,
+            f"{j.done}/{j.total}" if j.total is not None else str(j.done),
+            j.missed,
+            _next(j),
+            j.detail,
+        ]
+        for j in jobs
+    ]
     output.table(rows, ["ID", "Kind", "State", "Done", "Missed", "Next", "Detail"])
 
 
@@ -223,12 +336,24 @@ def show(ctx: click.Context, session: Session, job_id: int, as_json: bool) -> No
         return
     click.echo(j.progress())
     if j.shots:
-        rows = [[s["slot"] + 1, s["state"], _clock(s.get("planned")), f"{s['drift'] * 1000:+.0f} ms" if "drift" in s else "",
-                 s.get("value", ""), s.get("path") or s.get("filename") or "", s.get("why", "")] for s in j.shots]
+        rows = [
+            [
+                s["slot"] + 1,
+                s["state"],
+                _clock(s.get("planned")),
+                f"{s['drift'] * 1000:+.0f} ms" if "drift" in s else "",
+                s.get("value", ""),
+                s.get("path") or s.get("filename") or "",
+                s.get("why", ""),
+            ]
+            for s in j.shots
+        ]
         output.table(rows, ["Shot", "State", "Planned", "Drift", "Value", "File", "Why"])
     if j.files:
-        output.table([[f.get("state"), f.get("filename"), f.get("path") or "", f.get("why", "")] for f in j.files],
-                     ["State", "Name", "Saved as", "Why"])
+        output.table(
+            [[f.get("state"), f.get("filename"), f.get("path") or "", f.get("why", "")] for f in j.files],
+            ["State", "Name", "Saved as", "Why"],
+        )
 
 
 def _clock(t: float | None) -> str:

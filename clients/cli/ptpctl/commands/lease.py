@@ -30,18 +30,27 @@ def _holder() -> str:
     return f"{user}@{socket.gethostname()} (ptpctl lock)"
 
 
-@click.command("lock", short_help="Hold the camera's settings and shutter (the control lease).",
-               context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@click.option("--ttl", type=click.FloatRange(1, 86400), default=None, metavar="SECONDS",
-              help=f"How long the lease lasts after its last use [default: {BY_HAND_TTL:g}; {FOR_COMMAND_TTL:g}, renewed, "
-                   "with a COMMAND].")
+@click.command(
+    "lock",
+    short_help="Hold the camera's settings and shutter (the control lease).",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.option(
+    "--ttl",
+    type=click.FloatRange(1, 86400),
+    default=None,
+    metavar="SECONDS",
+    help=f"How long the lease lasts after its last use [default: {BY_HAND_TTL:g}; {FOR_COMMAND_TTL:g}, renewed, "
+    "with a COMMAND].",
+)
 @click.option("--name", "holder", metavar="NAME", help="Who holds it, as others are told [default: USER@HOST].")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND [ARGS]...]")
 @json_option
 @pass_session
 @click.pass_context
-def lock(ctx: click.Context, session: Session, ttl: float | None, holder: str | None, command: tuple[str, ...],
-         as_json: bool) -> None:
+def lock(
+    ctx: click.Context, session: Session, ttl: float | None, holder: str | None, command: tuple[str, ...], as_json: bool
+) -> None:
     """Take the camera's control lease: while you hold it, other clients read, watch and
     download, but their set and capture are refused (locked), naming you. Jobs take it
     too: locking fails while a job that changes settings runs.
@@ -67,8 +76,11 @@ def lock(ctx: click.Context, session: Session, ttl: float | None, holder: str | 
             output.emit_json(lease.to_dict())
             return
         click.echo(lease.lease)
-        click.echo(f"locked by {lease.holder} until {lease.ttl:g} s after its last use; commands hold it with "
-                   f"PTPD_LEASE={lease.lease} ('ptpctl unlock' releases it)", err=True)
+        click.echo(
+            f"locked by {lease.holder} until {lease.ttl:g} s after its last use; commands hold it with "
+            f"PTPD_LEASE={lease.lease} ('ptpctl unlock' releases it)",
+            err=True,
+        )
         return
     lease = client.lock(name, ttl or FOR_COMMAND_TTL, renew=True)
     env = {**os.environ, **session.environment(), bus.ENV_LEASE: lease.lease}
@@ -101,5 +113,7 @@ def unlock(session: Session, force: bool, as_json: bool) -> None:
     if held is None:
         click.echo("nothing to release: the camera is not locked")
         return
-    raise CliError(f"the camera is locked by {held.get('holder')}, not by this shell (PTPD_LEASE); --force releases it",
-                   Exit.REFUSED)
+    raise CliError(
+        f"the camera is locked by {held.get('holder')}, not by this shell (PTPD_LEASE); --force releases it",
+        Exit.REFUSED,
+    )

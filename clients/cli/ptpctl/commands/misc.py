@@ -17,8 +17,9 @@ from ..session import Session
 @click.option("--http", "http_addr", metavar="[HOST:]PORT", help="No window: serve the live view to browsers (MJPEG).")
 @pass_session
 @click.pass_context
-def liveview(ctx: click.Context, session: Session, no_overlay: bool, snapshot_path: str | None,
-             http_addr: str | None) -> None:
+def liveview(
+    ctx: click.Context, session: Session, no_overlay: bool, snapshot_path: str | None, http_addr: str | None
+) -> None:
     """Open the live view in a window with the viewfinder overlay (space captures, q
     quits): ptpview, run as a process of its own on the same daemon. Without a display,
     --snapshot FILE saves one frame and --http [HOST:]PORT serves it to a browser."""

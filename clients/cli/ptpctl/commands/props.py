@@ -20,7 +20,12 @@ def _lease_line(lease: dict[str, Any] | None) -> str:
 
 
 def _prop_row(p: Any) -> list[str]:
-    return [p.name, output.with_unit(p.name, str(p.label)), output.hexv(p.value), f"0x{p.code:04X}" if isinstance(p.code, int) else str(p.code)]
+    return [
+        p.name,
+        output.with_unit(p.name, str(p.label)),
+        output.hexv(p.value),
+        f"0x{p.code:04X}" if isinstance(p.code, int) else str(p.code),
+    ]
 
 
 @click.command(short_help="Camera model, firmware, operations and properties.")
@@ -121,7 +126,14 @@ def describe(session: Session, prop: str, as_json: bool) -> None:
     if d.allowed:
         click.echo()
         output.table(
-            [("*" if a.value == d.current.value else "", output.with_unit(d.name, str(a.label)), output.hexv(a.value)) for a in d.allowed],
+            [
+                (
+                    "*" if a.value == d.current.value else "",
+                    output.with_unit(d.name, str(a.label)),
+                    output.hexv(a.value),
+                )
+                for a in d.allowed
+            ],
             ["", "Allowed", "Raw"],
         )
 

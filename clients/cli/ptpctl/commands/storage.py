@@ -31,7 +31,12 @@ def ls_(session: Session, as_json: bool) -> None:
         output.emit_json([o.to_dict() for o in objs])
         return
     rows = [
-        (output.hexv(o.handle), o.filename + ("/" if o.is_folder else ""), "" if o.is_folder else output.human_size(o.size), o.captured or "")
+        (
+            output.hexv(o.handle),
+            o.filename + ("/" if o.is_folder else ""),
+            "" if o.is_folder else output.human_size(o.size),
+            o.captured or "",
+        )
         for o in objs
     ]
     output.table(rows, ["Handle", "Name", "Size", "Captured"])
@@ -41,16 +46,33 @@ def ls_(session: Session, as_json: bool) -> None:
 
 @click.command(short_help="Download images by handle.")
 @click.argument("handles", type=IntParam(), nargs=-1, required=True)
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=".", show_default=True, help="Where to write the files.")
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="Where to write the files.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing files.")
-@click.option("--daemon-dir", metavar="PATH",
-              help="Have the daemon write the files into PATH, an absolute path on its own machine "
-                   "(no bytes cross the bus; never replaces a file).")
+@click.option(
+    "--daemon-dir",
+    metavar="PATH",
+    help="Have the daemon write the files into PATH, an absolute path on its own machine "
+    "(no bytes cross the bus; never replaces a file).",
+)
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar [default: on a terminal].")
 @json_option
 @pass_session
-def download(session: Session, handles: tuple[int, ...], output_dir: str, overwrite: bool, daemon_dir: str | None,
-             progress: bool | None, as_json: bool) -> None:
+def download(
+    session: Session,
+    handles: tuple[int, ...],
+    output_dir: str,
+    overwrite: bool,
+    daemon_dir: str | None,
+    progress: bool | None,
+    as_json: bool,
+) -> None:
     """Download the objects HANDLE... (from 'ptpctl ls') into DIR under the camera's
     file names, atomically, never replacing an existing file without --overwrite.
     With --daemon-dir the daemon writes them on its side instead."""
@@ -69,13 +91,21 @@ def download(session: Session, handles: tuple[int, ...], output_dir: str, overwr
         d = _fetch(session, h, show)
         dest = out / safe_name(d.filename, f"object-{h:08x}")
         try:
-            write_atomic(dest, d.data, overwrite=overwrite, expected_size=d.size or None,  # straight from the received frame
-                         jpeg=True if is_jpeg_name(d.filename) else None)
+            write_atomic(
+                dest,
+                d.data,
+                overwrite=overwrite,
+                expected_size=d.size or None,  # straight from the received frame
+                jpeg=True if is_jpeg_name(d.filename) else None,
+            )
         except FileExists:
             raise CliError(f"{dest} exists; use --overwrite to replace", Exit.USAGE) from None
         except Incomplete as exc:
-            raise CliError(f"download: handle {output.hexv(h)}: incomplete ({exc}); {dest} not written; "
-                           "the image stays on the camera", Exit.ERROR) from None
+            raise CliError(
+                f"download: handle {output.hexv(h)}: incomplete ({exc}); {dest} not written; "
+                "the image stays on the camera",
+                Exit.ERROR,
+            ) from None
         results.append({"handle": h, "filename": d.filename, "size": len(d.data), "path": str(dest)})
         del d  # the next download need not wait for this one's memory
     _emit(session, as_json, results)
@@ -85,7 +115,10 @@ def _emit(session: Session, as_json: bool, results: list[dict[str, Any]]) -> Non
     if want_json(session, as_json):
         output.emit_json(results)
         return
-    output.table([(output.hexv(r["handle"]), output.human_size(r["size"]), r["path"]) for r in results], ["Handle", "Size", "Saved to"])
+    output.table(
+        [(output.hexv(r["handle"]), output.human_size(r["size"]), r["path"]) for r in results],
+        ["Handle", "Size", "Saved to"],
+    )
 
 
 def _fetch_on_daemon(session: Session, handle: int, directory: str, show: bool) -> dict[str, Any]:
@@ -144,7 +177,9 @@ def delete(session: Session, handles: tuple[str, ...], as_json: bool) -> None:
         return
     numbers = [IntParam().convert(h, None, click.get_current_context()) for h in handles]
     if ALL_OBJECTS in numbers:
-        raise CliError("delete: handle 0xFFFFFFFF means every object on the camera; say 'ptpctl delete all'", Exit.USAGE)
+        raise CliError(
+            "delete: handle 0xFFFFFFFF means every object on the camera; say 'ptpctl delete all'", Exit.USAGE
+        )
     done = []
     for h in numbers:
         try:

@@ -17,7 +17,9 @@ from ..session import Session
 @click.command(short_help="Print events as they happen.")
 @click.argument("topics", nargs=-1)
 @click.option("-n", "--count", type=click.IntRange(min=1), default=None, help="Stop after N events.")
-@click.option("--for", "duration", type=click.FloatRange(min=0), default=None, metavar="SECONDS", help="Stop after SECONDS.")
+@click.option(
+    "--for", "duration", type=click.FloatRange(min=0), default=None, metavar="SECONDS", help="Stop after SECONDS."
+)
 @json_option
 @pass_session
 def events(session: Session, topics: tuple[str, ...], count: int | None, duration: float | None, as_json: bool) -> None:
@@ -45,7 +47,12 @@ def events(session: Session, topics: tuple[str, ...], count: int | None, duratio
                 click.echo(f"ptpctl: warning: {ev.missed} event(s) lost before seq {ev.seq}", err=True)
             data = {k: v for k, v in ev.data.items() if k not in ("seq", "t")}
             if want_json(session, as_json):
-                click.echo(_json.dumps({"topic": ev.topic, "seq": ev.seq, "t": ev.data.get("t"), "data": data}, default=output.json_default))
+                click.echo(
+                    _json.dumps(
+                        {"topic": ev.topic, "seq": ev.seq, "t": ev.data.get("t"), "data": data},
+                        default=output.json_default,
+                    )
+                )
             else:
                 stamp = time.strftime("%H:%M:%S", time.localtime(ev.data.get("t") or ev.received))
                 fields = " ".join(f"{k}={_short(v)}" for k, v in data.items())
