@@ -37,11 +37,12 @@ keep getting every byte inline as msgpack ``bin``.
 from __future__ import annotations
 
 import enum
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
+
+from ptpd import endpoints as _endpoints
 
 #: Bumped when a request, reply or topic changes incompatibly.
 PROTOCOL_VERSION = 2
@@ -163,6 +164,8 @@ class Command:
 
 _PROP = Arg("prop", "prop", True, help="property name (iso, whitebalance, ...) or hex code (0x500F)")
 
+# a table: one entry a line, laid out by hand
+# fmt: off
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
@@ -312,6 +315,7 @@ COMMANDS: dict[str, Command] = {
         ),
     )
 }
+# fmt: on
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,9 +378,16 @@ def unpack_request(data: Buffer) -> Any:
 
     try:
         msg = msgpack.unpackb(
-            data, raw=False, strict_map_key=False, list_hook=count, object_hook=count,
-            max_array_len=MAX_REQUEST_ITEMS, max_map_len=MAX_REQUEST_ITEMS,
-            max_str_len=MAX_REQUEST_STR, max_bin_len=MAX_REQUEST_BYTES, max_ext_len=1024,
+            data,
+            raw=False,
+            strict_map_key=False,
+            list_hook=count,
+            object_hook=count,
+            max_array_len=MAX_REQUEST_ITEMS,
+            max_map_len=MAX_REQUEST_ITEMS,
+            max_str_len=MAX_REQUEST_STR,
+            max_bin_len=MAX_REQUEST_BYTES,
+            max_ext_len=1024,
         )
     except Exception as exc:  # msgpack raises several unrelated types
         raise ValueError(f"not a msgpack message within the request budgets: {exc or type(exc).__name__}") from exc
@@ -482,7 +493,12 @@ def _timeout_ms(timeout: float) -> int:
 
 
 def encode_request(
-    id: int | str, cmd: str, args: dict[str, Any] | None = None, *, timeout: float | None = None, lease: str | None = None
+    id: int | str,
+    cmd: str,
+    args: dict[str, Any] | None = None,
+    *,
+    timeout: float | None = None,
+    lease: str | None = None,
 ) -> bytes:
     """A one-frame request: bytes inline, the reply inline too. ``timeout``: seconds the
     client will wait for the reply (sent as ``timeout_ms``); ``lease``: the token of the
@@ -496,7 +512,12 @@ def encode_request(
 
 
 def encode_request_frames(
-    id: int | str, cmd: str, args: dict[str, Any] | None = None, *, timeout: float | None = None, lease: str | None = None
+    id: int | str,
+    cmd: str,
+    args: dict[str, Any] | None = None,
+    *,
+    timeout: float | None = None,
+    lease: str | None = None,
 ) -> list[Buffer]:
     """``[header, blob0, ...]``: bytes-like arguments as blob frames, and binary results
     asked for as blob frames (``"blobs": true``); ``timeout`` and ``lease`` as for
@@ -542,13 +563,17 @@ def decode_request(data: Buffer, blobs: list[Any] | tuple[Any, ...] = ()) -> Req
         raise BusError(ErrorCode.BAD_REQUEST, f"'timeout_ms' must be a number of milliseconds, 1 to {MAX_TIMEOUT_MS}")
     lease = msg.get("lease")
     if lease is not None and (not isinstance(lease, str) or len(lease) > MAX_LEASE_TOKEN):
-        raise BusError(ErrorCode.BAD_REQUEST, f"'lease' must be a lease token (a string of at most {MAX_LEASE_TOKEN} characters)")
+        raise BusError(
+            ErrorCode.BAD_REQUEST, f"'lease' must be a lease token (a string of at most {MAX_LEASE_TOKEN} characters)"
+        )
     if blobs or _BLOB_KEY in data:  # no walk through a request that has nothing to resolve
         try:  # a walk of at most MAX_REQUEST_ITEMS items
             args = join_blobs(args, blobs)
         except ValueError as exc:
             raise BusError(ErrorCode.BAD_REQUEST, str(exc)) from exc
-    return Request(rid, cmd, args, msg.get("blobs") is True, None if timeout_ms is None else timeout_ms / 1000, lease or None)
+    return Request(
+        rid, cmd, args, msg.get("blobs") is True, None if timeout_ms is None else timeout_ms / 1000, lease or None
+    )
 
 
 #: how much of a bad request :func:`request_id_of` reads
@@ -564,9 +589,16 @@ def request_id_of(data: bytes | memoryview) -> int | str | None:
     costs next to nothing. ``None`` when there is none, or it is not a valid id
     (:func:`check_id`)."""
     view = memoryview(data).cast("B")[:_ID_SCAN]
-    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=_ID_SCAN,
-                                max_str_len=MAX_ID_BYTES * 4, max_bin_len=MAX_ID_BYTES * 4,
-                                max_array_len=0, max_map_len=0, max_ext_len=0)
+    unpacker = msgpack.Unpacker(
+        raw=False,
+        strict_map_key=False,
+        max_buffer_size=_ID_SCAN,
+        max_str_len=MAX_ID_BYTES * 4,
+        max_bin_len=MAX_ID_BYTES * 4,
+        max_array_len=0,
+        max_map_len=0,
+        max_ext_len=0,
+    )
     try:
         unpacker.feed(view)
         for _ in range(min(unpacker.read_map_header(), 16)):
@@ -621,79 +653,18 @@ def decode_reply(frames: list[Any]) -> dict[str, Any]:
     return reply
 
 
-# -- endpoints -------------------------------------------------------------------------
+# -- endpoints: part of the contract, kept in ptpd.endpoints ---------------------------
 
-ENV_COMMAND = "PTPD_COMMAND_ENDPOINT"
-ENV_EVENT = "PTPD_EVENT_ENDPOINT"
-ENV_LIVEVIEW = "PTPD_LIVEVIEW_ENDPOINT"
-ENV_RUNTIME = "PTPD_RUNTIME_DIR"
-#: the control lease token a client sends with its requests (set by ``ptpctl lock -- CMD``)
-ENV_LEASE = "PTPD_LEASE"
-#: CURVE keys every client reads when none is passed in: the daemon's public key, and the
-#: client's own key pair (files from ``ptpd keys``, or z85 text)
-ENV_CURVE_SERVER_KEY = "PTPD_CURVE_SERVER_KEY"
-ENV_CURVE_CLIENT_KEY = "PTPD_CURVE_CLIENT_KEY"
-
-
-def runtime_dir() -> str:
-    """Where the default ipc:// sockets live: ``$PTPD_RUNTIME_DIR``, else
-    ``$XDG_RUNTIME_DIR/ptpd``, else ``/run/ptpd`` (root) or ``/tmp/ptpd-<uid>``."""
-    explicit = os.environ.get(ENV_RUNTIME)
-    if explicit:
-        return explicit
-    xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if xdg:
-        return os.path.join(xdg, "ptpd")
-    if os.geteuid() == 0:
-        return "/run/ptpd"
-    return f"/tmp/ptpd-{os.geteuid()}"
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoints:
-    """The three sockets of one daemon."""
-
-    command: str
-    event: str
-    liveview: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"command": self.command, "event": self.event, "liveview": self.liveview}
-
-
-def default_endpoints() -> Endpoints:
-    """Endpoints from the environment, else ipc:// sockets in :func:`runtime_dir`."""
-    base = runtime_dir()
-    return Endpoints(
-        command=os.environ.get(ENV_COMMAND) or f"ipc://{base}/command",
-        event=os.environ.get(ENV_EVENT) or f"ipc://{base}/event",
-        liveview=os.environ.get(ENV_LIVEVIEW) or f"ipc://{base}/liveview",
-    )
-
-
-def needs_ipv6(endpoint: str) -> bool:
-    """True for a TCP endpoint on an IPv6 address (``tcp://[::1]:5555``): its socket must
-    have ``ZMQ_IPV6`` set, on either side, or libzmq refuses it ("No such device")."""
-    return endpoint.startswith("tcp://[")
-
-
-def liveview_endpoint_for(event_endpoint: str) -> str:
-    """The live-view endpoint that goes with an event endpoint when only that was given:
-    ``ipc://X/event`` -> ``ipc://X/liveview``; ``tcp://H:P`` -> ``tcp://H:P+1``."""
-    return _next_endpoint(event_endpoint, "event", "liveview")
-
-
-def event_endpoint_for(command_endpoint: str) -> str:
-    """The event endpoint beside a command endpoint, in the same layout:
-    ``ipc://X/command`` -> ``ipc://X/event``; ``tcp://H:P`` -> ``tcp://H:P+1``."""
-    return _next_endpoint(command_endpoint, "command", "event")
-
-
-def _next_endpoint(endpoint: str, name: str, next_name: str) -> str:
-    if endpoint.startswith("tcp://"):
-        host, _, port = endpoint[6:].rpartition(":")
-        if port.isdigit():
-            return f"tcp://{host}:{int(port) + 1}"
-    if endpoint.endswith("/" + name):
-        return endpoint[: -len(name)] + next_name
-    return f"{endpoint}.{next_name}"
+ENV_COMMAND = _endpoints.ENV_COMMAND
+ENV_EVENT = _endpoints.ENV_EVENT
+ENV_LIVEVIEW = _endpoints.ENV_LIVEVIEW
+ENV_RUNTIME = _endpoints.ENV_RUNTIME
+ENV_LEASE = _endpoints.ENV_LEASE
+ENV_CURVE_SERVER_KEY = _endpoints.ENV_CURVE_SERVER_KEY
+ENV_CURVE_CLIENT_KEY = _endpoints.ENV_CURVE_CLIENT_KEY
+runtime_dir = _endpoints.runtime_dir
+Endpoints = _endpoints.Endpoints
+default_endpoints = _endpoints.default_endpoints
+needs_ipv6 = _endpoints.needs_ipv6
+liveview_endpoint_for = _endpoints.liveview_endpoint_for
+event_endpoint_for = _endpoints.event_endpoint_for

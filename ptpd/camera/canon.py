@@ -49,6 +49,7 @@ from ptpd.camera.base import (
     ReleaseGate,
     Shot,
 )
+from ptpd.camera.canon_events import EVENT_NAMES, event_of
 from ptpd.camera.errors import LINK_ERRORS, CaptureTimeout, ResponseError, Timeout, Unsupported
 from ptpd.camera.generic import CAPTURE_TIMEOUT, GenericCamera
 from ptpd.camera.jpeg import jpeg_size
@@ -108,51 +109,7 @@ LIVEVIEW_NOT_READY = 10.0
 #: seconds DriveLens may answer not ready or busy (live view starting, the lens moving)
 DRIVE_LENS_NOT_READY = 3.0
 
-#: Stable snake_case names of the records' events.
-EVENT_NAMES: dict[int, str] = {
-    CanonEventCode.PropValueChanged: "property_changed",
-    CanonEventCode.AvailListChanged: "allowed_values_changed",
-    CanonEventCode.ObjectAddedEx: "object_added",
-    CanonEventCode.ObjectAddedEx64: "object_added",
-    CanonEventCode.ObjectInfoChangedEx: "object_info_changed",
-    CanonEventCode.ObjectInfoChangedEx64: "object_info_changed",
-    CanonEventCode.RequestObjectTransfer: "request_object_transfer",
-    CanonEventCode.RequestObjectTransfer64: "request_object_transfer",
-    CanonEventCode.ObjectRemoved: "object_removed",
-    CanonEventCode.CameraStatusChanged: "camera_status_changed",
-    CanonEventCode.OLCInfoChanged: "olc_info_changed",
-}
-
 Listener = Callable[[tuple[ev.Record, ...], set[int]], None]
-
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-
-
-def event_of(r: ev.Record, changed: set[int]) -> CameraEvent | None:
-    """The :class:`CameraEvent` a record stands for (None for a property that did not
-    change, and for nothing worth telling)."""
-    now = time.monotonic()
-    if isinstance(r, (ev.PropValue, ev.AvailList)):
-        if r.code not in changed:
-            return None
-        kind = CanonEventCode.PropValueChanged if isinstance(r, ev.PropValue) else CanonEventCode.AvailListChanged
-        return CameraEvent(EVENT_NAMES[kind], kind, (r.code,), time=now)
-    if isinstance(r, (ev.ObjectAdded, ev.ObjectTransfer)):
-        return CameraEvent(EVENT_NAMES[r.type], r.type, (r.handle,), time=now)
-    if isinstance(r, ev.ObjectRemoved):
-        return CameraEvent(EVENT_NAMES[CanonEventCode.ObjectRemoved], CanonEventCode.ObjectRemoved, (r.handle,), time=now)
-    if isinstance(r, ev.CameraStatus):
-        code = CanonEventCode.CameraStatusChanged
-        return CameraEvent(EVENT_NAMES[code], code, (r.status,), time=now)
-    if isinstance(r, ev.OLCInfo):
-        return CameraEvent(EVENT_NAMES[CanonEventCode.OLCInfoChanged], CanonEventCode.OLCInfoChanged, (r.mask,), time=now)
-    try:
-        name = _snake(CanonEventCode(r.type).name)
-    except ValueError:
-        name = f"event_0x{r.type:04X}"
-    return CameraEvent(name, r.type, time=now)
 
 
 class CanonCamera(GenericCamera):
@@ -189,8 +146,13 @@ class CanonCamera(GenericCamera):
     def from_target(cls, target: Target) -> CanonCamera:
         command, event, _ = target.ports
         return cls(
-            target.host, command, event if event != command else None, guid=target.guid, name=target.name,
-            timeout=target.timeout, on_pairing=target.on_pairing,
+            target.host,
+            command,
+            event if event != command else None,
+            guid=target.guid,
+            name=target.name,
+            timeout=target.timeout,
+            on_pairing=target.on_pairing,
         )
 
     # -- set-up and the event poll -------------------------------------------------------------
@@ -299,15 +261,29 @@ class CanonCamera(GenericCamera):
         base = await super().info()
         ack = self.link.camera
         extra = dict(base.extra)
-        extra.update({
-            "camera_name": ack.name if ack else "",
-            "eos_m": self.eos_m,
-            "paired_with_prompt": self.paired_with_prompt,
-            "eos_properties": len(self.eos.values),
-        })
+        extra.update(
+            {
+                "camera_name": ack.name if ack else "",
+                "eos_m": self.eos_m,
+                "paired_with_prompt": self.paired_with_prompt,
+                "eos_properties": len(self.eos.values),
+            }
+        )
         props = tuple(dict.fromkeys((*base.properties, *self.eos.values)))
-        return CameraInfo(base.vendor, base.manufacturer, base.model, base.version, base.serial, base.extension,
-                          base.operations, base.events, props, base.capture_formats, base.image_formats, extra)
+        return CameraInfo(
+            base.vendor,
+            base.manufacturer,
+            base.model,
+            base.version,
+            base.serial,
+            base.extension,
+            base.operations,
+            base.events,
+            props,
+            base.capture_formats,
+            base.image_formats,
+            extra,
+        )
 
     def _name(self, code: int) -> str:
         """The EOS table's name; a standard property's own, unless an EOS property this
@@ -457,8 +433,10 @@ class CanonCamera(GenericCamera):
             await self.poll(drain=True)  # what happened before the release is not this shot's
             if self.eos.status == 1:
                 raise ResponseError(ResponseCode.DeviceBusy, "camera reports it is busy")
-            if self.eos.values.get(CP.CaptureDestination) == CAPTURE_TO_HOST and \
-                    int(self.eos.values.get(CP.AvailableShots, LOW_SHOTS)) < LOW_SHOTS:
+            if (
+                self.eos.values.get(CP.CaptureDestination) == CAPTURE_TO_HOST
+                and int(self.eos.values.get(CP.AvailableShots, LOW_SHOTS)) < LOW_SHOTS
+            ):
                 await self._host_capacity()
             with self._records() as records:
                 released = await self._release(records, gate)
@@ -497,8 +475,11 @@ class CanonCamera(GenericCamera):
             await self._press(RemoteReleaseMode.Half)
             try:
                 manual = self.eos.values.get(CP.FocusMode) == FOCUS_MANUAL
-                await self._until(records, FOCUS_WAIT_MANUAL if manual else FOCUS_WAIT,
-                                  lambda r: manual or (isinstance(r, ev.PropValue) and r.code == CP.FocusInfoEx))
+                await self._until(
+                    records,
+                    FOCUS_WAIT_MANUAL if manual else FOCUS_WAIT,
+                    lambda r: manual or (isinstance(r, ev.PropValue) and r.code == CP.FocusInfoEx),
+                )
                 try:
                     sent = await self._press(RemoteReleaseMode.Full, gate)
                 finally:
@@ -512,10 +493,16 @@ class CanonCamera(GenericCamera):
             if resp.code != ResponseCode.OK:
                 raise ResponseError(resp.code, params=resp.params)
             if result != RemoteReleaseResult.OK:
-                raise ResponseError(ResponseCode.DeviceBusy if result == RemoteReleaseResult.MirrorUp else
-                                    ResponseCode.StoreFull if result == RemoteReleaseResult.CardFull else
-                                    ResponseCode.StoreReadOnly if result == RemoteReleaseResult.CardReadOnly else
-                                    ResponseCode.GeneralError, f"camera did not release: {_release_result(result)}")
+                raise ResponseError(
+                    ResponseCode.DeviceBusy
+                    if result == RemoteReleaseResult.MirrorUp
+                    else ResponseCode.StoreFull
+                    if result == RemoteReleaseResult.CardFull
+                    else ResponseCode.StoreReadOnly
+                    if result == RemoteReleaseResult.CardReadOnly
+                    else ResponseCode.GeneralError,
+                    f"camera did not release: {_release_result(result)}",
+                )
         else:
             raise Unsupported("this Canon body offers no remote release (0x9128 or 0x910F)")
         return sent
@@ -545,8 +532,11 @@ class CanonCamera(GenericCamera):
                 if isinstance(r, ev.ObjectTransfer):
                     self._ram.add(r.handle)
                     return Shot(r.handle, ObjectEntry(r.handle, 0, r.filename, r.size, r.format))
-                if isinstance(r, ev.ObjectAdded) and r.type in (CanonEventCode.ObjectAddedEx, CanonEventCode.ObjectAddedEx64) \
-                        and r.format != ObjectFormat.Association:
+                if (
+                    isinstance(r, ev.ObjectAdded)
+                    and r.type in (CanonEventCode.ObjectAddedEx, CanonEventCode.ObjectAddedEx64)
+                    and r.format != ObjectFormat.Association
+                ):
                     return await self._card_shot(r)
             seen = len(records)
             await asyncio.sleep(CAPTURE_POLL)
@@ -623,8 +613,13 @@ class CanonCamera(GenericCamera):
         for _ in range(abs(steps)):
             deadline = time.monotonic() + DRIVE_LENS_NOT_READY
             while (resp := (await self.link.transact(EOS.DriveLens, (step,)))[0]).code != ResponseCode.OK:
-                if resp.code not in (CanonResponseCode.ObjectNotReady, ResponseCode.DeviceBusy) or time.monotonic() > deadline:
-                    raise ResponseError(resp.code, f"camera did not drive the lens ({_response(resp.code)})", resp.params)
+                if (
+                    resp.code not in (CanonResponseCode.ObjectNotReady, ResponseCode.DeviceBusy)
+                    or time.monotonic() > deadline
+                ):
+                    raise ResponseError(
+                        resp.code, f"camera did not drive the lens ({_response(resp.code)})", resp.params
+                    )
                 await asyncio.sleep(0.05)  # live view starting, the lens moving
         return True
 

@@ -44,12 +44,12 @@ from ptpd.camera.base import (
     event_name,
 )
 from ptpd.camera.errors import CaptureTimeout, InitFailed, PTPError, ResponseError, Timeout, Unsupported, read_dataset
+from ptpd.camera.focus import dioptres, focus_positions, focus_value
 from ptpd.protocol.budgets import MAX_UNDECLARED_OBJECT
 from ptpd.protocol.codes import DataType, DevicePropCode, EventCode, InitFailReason, OperationCode, ResponseCode
 from ptpd.protocol.datasets import DeviceInfo, DevicePropDesc, Enumeration, Range, decode_uint32_array
-from ptpd.protocol.datatypes import Value, decode_value, encode_value
+from ptpd.protocol.datatypes import decode_value, encode_value
 from ptpd.protocol.initiator import DEFAULT_GUID, PTPIP_PORT, EventSubscription, PTPIPInitiator
-from ptpd.protocol.properties import FOCUS_INFINITY
 
 if TYPE_CHECKING:
     from ptpd.camera.vendors import Target
@@ -78,39 +78,10 @@ PAIRING_RETRY = 1.0
 
 #: FocusMode value of manual focus (ISO 15740 §13.5.10)
 MANUAL_FOCUS = 1
-#: positions a FocusDistance given as a range is walked in (even steps in dioptres)
-FOCUS_RANGE_STEPS = 16
 
 
 def _is_string(datatype: int) -> bool:
     return int(datatype) == DataType.STR
-
-
-def _dioptres(mm: int) -> float:
-    """1/distance in 1/m (0 for infinity, 0xFFFF): how far apart focus positions really are."""
-    return 0.0 if mm >= FOCUS_INFINITY or mm <= 0 else 1000.0 / mm
-
-
-def _mm(value: Value) -> int:
-    """A FocusDistance value: an int, as :meth:`GenericCamera._focus_desc` takes only an
-    integer FocusDistance (UINT16 in the standard)."""
-    assert isinstance(value, int), value
-    return value
-
-
-def _focus_positions(desc: DevicePropDesc) -> list[int]:
-    """The FocusDistance values to step through, nearest first."""
-    if isinstance(desc.form, Enumeration):
-        return sorted({_mm(v) for v in desc.form.values}, key=lambda v: -_dioptres(v))
-    assert isinstance(desc.form, Range)
-    lo, hi, step = _mm(desc.form.minimum), _mm(desc.form.maximum), max(1, _mm(desc.form.step))
-    near, far = _dioptres(max(lo, 1)), _dioptres(hi)
-    out: set[int] = set()
-    for i in range(FOCUS_RANGE_STEPS):
-        d = near + (far - near) * i / (FOCUS_RANGE_STEPS - 1)
-        mm = hi if d <= 0 else round(1000.0 / d)
-        out.add(min(hi, max(lo, lo + round((mm - lo) / step) * step)))
-    return sorted(out, key=lambda v: -_dioptres(v))
 
 
 class GenericCamera(Camera):
@@ -154,8 +125,13 @@ class GenericCamera(Camera):
     def from_target(cls, target: Target) -> GenericCamera:
         command, event, _ = target.ports
         return cls(
-            target.host, command, event if event != command else None, guid=target.guid, name=target.name,
-            timeout=target.timeout, on_pairing=target.on_pairing,
+            target.host,
+            command,
+            event if event != command else None,
+            guid=target.guid,
+            name=target.name,
+            timeout=target.timeout,
+            on_pairing=target.on_pairing,
         )
 
     # -- connection -------------------------------------------------------------------------
@@ -195,8 +171,10 @@ class GenericCamera(Camera):
                     raise  # busy with another host, or broken: the caller's backoff decides
                 self._pairing()
                 if loop.time() + PAIRING_RETRY >= deadline:
-                    raise InitFailed(exc.reason, f"camera did not accept this computer within "
-                                     f"{self.pairing_timeout:g}s: {PAIRING_PROMPT}") from None
+                    raise InitFailed(
+                        exc.reason,
+                        f"camera did not accept this computer within {self.pairing_timeout:g}s: {PAIRING_PROMPT}",
+                    ) from None
                 await asyncio.sleep(PAIRING_RETRY)
 
     def _pairing(self) -> None:
@@ -395,7 +373,9 @@ class GenericCamera(Camera):
             self._descs.wrote(code)
             asked = True
             try:
-                await self.link.call(OperationCode.SetDevicePropValue, (code,), data_out=encode_value(desc.datatype, raw))
+                await self.link.call(
+                    OperationCode.SetDevicePropValue, (code,), data_out=encode_value(desc.datatype, raw)
+                )
             except BaseException as exc:
                 self._descs.unwrote(code)
                 if isinstance(exc, ResponseError) and exc.code in props.REFUSED_VALUE:
@@ -414,10 +394,7 @@ class GenericCamera(Camera):
             return "allowed: " + ", ".join(props.format_value(code, v) for v in desc.form.values)
         if isinstance(desc.form, Range):
             lo, hi, step = desc.form.minimum, desc.form.maximum, desc.form.step
-            return (
-                f"allowed: {props.format_value(code, lo)} to {props.format_value(code, hi)}"
-                f" in steps of {step}"
-            )
+            return f"allowed: {props.format_value(code, lo)} to {props.format_value(code, hi)} in steps of {step}"
         return f"the value must fit {DataType(int(desc.datatype)).name}"
 
     async def state(self) -> list[PropertyValue]:
@@ -475,9 +452,9 @@ class GenericCamera(Camera):
                 await self.set(DevicePropCode.FocusMode, MANUAL_FOCUS)
         if steps == 0:
             return True
-        positions = _focus_positions(desc)
-        current = _mm(desc.current)
-        here = min(range(len(positions)), key=lambda i: abs(_dioptres(positions[i]) - _dioptres(current)))
+        positions = focus_positions(desc)
+        current = focus_value(desc.current)
+        here = min(range(len(positions)), key=lambda i: abs(dioptres(positions[i]) - dioptres(current)))
         target = max(0, min(len(positions) - 1, here + steps))
         if target == here:
             return False
@@ -619,7 +596,9 @@ class GenericCamera(Camera):
             progress(max(len(data) - offset, 0), max(len(data) - offset, 0))
         return data[offset:] if offset else data
 
-    async def _download_partial(self, handle: int, offset: int, total: int, progress: Progress | None) -> bytes | bytearray:
+    async def _download_partial(
+        self, handle: int, offset: int, total: int, progress: Progress | None
+    ) -> bytes | bytearray:
         """``total`` bytes from ``offset`` with as few GetPartialObject as the camera allows."""
         if progress is not None:
             progress(0, total)
@@ -635,7 +614,10 @@ class GenericCamera(Camera):
             want = min(DOWNLOAD_CHUNK, total - done)
             try:
                 _, chunk = await self.link.call(
-                    OperationCode.GetPartialObject, (handle, offset + done, want), progress=relay if progress else None, max_data=want
+                    OperationCode.GetPartialObject,
+                    (handle, offset + done, want),
+                    progress=relay if progress else None,
+                    max_data=want,
                 )
             except PTPError as exc:  # what the earlier reads brought comes first
                 if out is not None and done:

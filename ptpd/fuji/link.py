@@ -37,27 +37,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, TypeVar
 
-from ptpd.fuji.bringup import (
-    USER_POLL_INTERVAL,
-    BodyOffer,
-    camera_state_of,
-    client_mode,
-    state_entries,
-    u32_or_none,
-)
-from ptpd.fuji.codes import (
-    COMMAND_PORT,
-    FUJI_PROTOCOL_VERSION,
-    CameraState,
-    FujiPropCode,
-    InitFailReason,
-)
+from ptpd.fuji.bringup import USER_POLL_INTERVAL, BodyOffer, camera_state_of, client_mode, state_entries, u32_or_none
+from ptpd.fuji.codes import COMMAND_PORT, FUJI_PROTOCOL_VERSION, CameraState, FujiPropCode, InitFailReason
 from ptpd.fuji.connection import FujiEventChannel, FujiInitiatorConnection
 from ptpd.fuji.errors import PairingRefused, init_failed
 from ptpd.fuji.events import (
@@ -75,7 +61,7 @@ from ptpd.fuji.events import (
 from ptpd.fuji.liveview import FrameCall, FrameQueue, FrameSink, LiveFrame, LiveViewProtocol
 from ptpd.fuji.packets import DEFAULT_MAX_CONTAINER, DEFAULT_MAX_LIVEVIEW_FRAME, LiveViewSplitter
 from ptpd.fuji.state import StateEntry
-from ptpd.protocol.adapter import ConnectionProtocol, WriteHold
+from ptpd.protocol.adapter import ConnectionProtocol, WriteHold, self_connected, tune_channel
 from ptpd.protocol.codes import OperationCode, ResponseCode
 from ptpd.protocol.errors import CameraDisconnected, LocalProtocolError, ProtocolError, PTPError, ResponseError
 from ptpd.protocol.errors import Timeout as PTPTimeout
@@ -111,25 +97,6 @@ EventQueue = DropOldestQueue[Event]
 _FINAL_INIT_FAILS = frozenset({InitFailReason.WrongVersion, InitFailReason.NameNotAccepted})
 
 
-def _self_connected(transport: asyncio.BaseTransport) -> bool:
-    sock = transport.get_extra_info("socket")
-    if sock is None:
-        return False
-    try:
-        return bool(sock.getsockname() == sock.getpeername())
-    except OSError:
-        return False
-
-
-def _tune(transport: asyncio.BaseTransport) -> None:
-    # Both options are what the PTP/IP spec and malc0mn ask for on every channel.
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-
-
 class _Command(ConnectionProtocol):
     """The command channel: its events settle the link's one pending exchange."""
 
@@ -149,7 +116,9 @@ class _Command(ConnectionProtocol):
         self.link._settle(exc)
 
     def connection_ended(self, exc: BaseException) -> None:
-        self.link._settle(CameraDisconnected(f"camera closed the command channel while we waited for {self.link._what}"))
+        self.link._settle(
+            CameraDisconnected(f"camera closed the command channel while we waited for {self.link._what}")
+        )
 
 
 class _Events(ConnectionProtocol):
@@ -285,13 +254,13 @@ class FujiLink:
                 raise PTPTimeout(f"no answer from {self.host}:{port} within {self.connect_timeout}s") from exc
             except OSError as exc:
                 raise CameraDisconnected(f"cannot connect to {self.host}:{port}: {exc}") from exc
-            if _self_connected(transport):
+            if self_connected(transport):
                 # A closed port in the ephemeral range on this host can connect to itself
                 # (TCP simultaneous open): that is nobody answering, not a camera.
                 transport.abort()
                 last = ConnectionRefusedError(f"nothing listens on {self.host}:{port}")
                 continue
-            _tune(transport)
+            tune_channel(transport)
             return proto
         raise CameraDisconnected(
             f"{self.host}:{port} refused the connection: nothing listens there "
@@ -397,7 +366,9 @@ class FujiLink:
 
     async def _echo(self, code: int, value: int) -> None:
         """Write a version back as the app does; a body that refuses keeps the session."""
-        resp, _ = await self.transact(OperationCode.SetDevicePropValue, (code,), value.to_bytes(4, "little"), check=False)
+        resp, _ = await self.transact(
+            OperationCode.SetDevicePropValue, (code,), value.to_bytes(4, "little"), check=False
+        )
         if resp.code != ResponseCode.OK:
             log.warning("camera refused the echo of 0x%04X (0x%04X); going on", code, resp.code)
 
@@ -405,14 +376,17 @@ class FujiLink:
         """InitiateOpenCapture and the event channel; what fails is recorded, not fatal."""
         resp, _ = await self.transact(OperationCode.InitiateOpenCapture, (0, 0), check=False)
         if resp.code != ResponseCode.OK:
-            log.warning("camera refused InitiateOpenCapture (0x%04X): no remote capture, events or live view", resp.code)
+            log.warning(
+                "camera refused InitiateOpenCapture (0x%04X): no remote capture, events or live view", resp.code
+            )
             return offer
         offer = offer.but(open_capture=True, open_capture_tid=resp.transaction_id)
         try:
             await self.open_event_channel()
         except (CameraDisconnected, PTPTimeout) as exc:
-            log.warning("no event channel on %s:%d (%s): events come from 0xD212 polls only", self.host,
-                        self.event_port, exc)
+            log.warning(
+                "no event channel on %s:%d (%s): events come from 0xD212 polls only", self.host, self.event_port, exc
+            )
             return offer
         return offer.but(events=True)
 
@@ -422,14 +396,20 @@ class FujiLink:
         notice = asyncio.get_running_loop().call_later(self.pairing_notice_after, self._tell_user)
         try:
             resp, _ = await self.transact(
-                OperationCode.SetDevicePropValue, (FujiPropCode.InitSequence,), value, timeout=self.pairing_timeout, check=False
+                OperationCode.SetDevicePropValue,
+                (FujiPropCode.InitSequence,),
+                value,
+                timeout=self.pairing_timeout,
+                check=False,
             )
         except PTPTimeout as exc:
             raise PairingRefused(
                 0, f"camera did not accept this client within {self.pairing_timeout:g}s: {PAIRING_PROMPT}"
             ) from exc
         except CameraDisconnected as exc:
-            raise PairingRefused(0, f"camera closed the connection while asking its user to accept {self.name!r}") from exc
+            raise PairingRefused(
+                0, f"camera closed the connection while asking its user to accept {self.name!r}"
+            ) from exc
         finally:
             notice.cancel()
         if resp.code != ResponseCode.OK:
@@ -484,16 +464,23 @@ class FujiLink:
                 if data_out is not None and ev.code != ResponseCode.OK:
                     await self._await_stray()
             except (PTPTimeout, CameraDisconnected, ProtocolError, OSError) as exc:
-                arrived = (self._data or cmd.conn.received_so_far(tid)) if cmd.conn.intact else b""  # a download keeps it
+                arrived = (
+                    (self._data or cmd.conn.received_so_far(tid)) if cmd.conn.intact else b""
+                )  # a download keeps it
                 await self._abort()
                 if not isinstance(exc, PTPError):  # our Timeout is also an OSError (via TimeoutError): kept as is
                     raise CameraDisconnected(f"command channel failed: {exc}").carrying(arrived) from exc
                 raise exc.carrying(arrived)  # noqa: B904  # the caught error itself, with the bytes
         if ev.transaction_id != tid:
             self.mismatched_tids += 1
-            log.log(logging.WARNING if self.mismatched_tids == 1 else logging.DEBUG,
-                    "camera answered 0x%04X (transaction %d) with 0x%04X for transaction %d",
-                    code, tid, ev.code, ev.transaction_id)
+            log.log(
+                logging.WARNING if self.mismatched_tids == 1 else logging.DEBUG,
+                "camera answered 0x%04X (transaction %d) with 0x%04X for transaction %d",
+                code,
+                tid,
+                ev.code,
+                ev.transaction_id,
+            )
         if check and ev.code != ResponseCode.OK:
             raise self._refusal(code, ev, tid)
         return ev, data
@@ -519,8 +506,9 @@ class FujiLink:
         finally:
             self._stray = None
 
-    async def _exchange(self, events: tuple[ConnectionEvent, ...], timeout: float, what: str,
-                        hold: WriteHold | None = None) -> ConnectionEvent:
+    async def _exchange(
+        self, events: tuple[ConnectionEvent, ...], timeout: float, what: str, hold: WriteHold | None = None
+    ) -> ConnectionEvent:
         """Send ``events`` and wait for the answer that settles them (the init answer or
         the response); data containers and events on the way are taken care of."""
         assert self._cmd is not None
@@ -543,8 +531,11 @@ class FujiLink:
         elif isinstance(ev, Data):
             self._data = ev.payload
         elif isinstance(ev, UnexpectedResponse):
-            log.info("camera sent a response with no transaction open (0x%04X, transaction %d): ignored",
-                     ev.code, ev.transaction_id)
+            log.info(
+                "camera sent a response with no transaction open (0x%04X, transaction %d): ignored",
+                ev.code,
+                ev.transaction_id,
+            )
             if self._stray is not None and not self._stray.done():
                 self._stray.set_result(ev)
         elif isinstance(ev, ConnectionClosed):

@@ -36,13 +36,10 @@ from fractions import Fraction
 
 from ptpd.fuji.codes import CameraState, ClientMode
 from ptpd.fuji.codes import FujiPropCode as F
-from ptpd.protocol.buffer import Reader, Writer
+from ptpd.fuji.values import Raw, decode_text_blob, decode_value, encode_text_blob, encode_value
 from ptpd.protocol.codes import DataType
 from ptpd.protocol.datasets import DevicePropDesc, Enumeration, Range
-from ptpd.protocol.errors import ProtocolError
 from ptpd.protocol.properties import reapplies as _standard_reapplies
-
-Raw = int | str
 
 ISO_AUTO = 0xFFFFFFFF
 ISO_AUTO_MAX = 0x80000000  #: flag: auto ISO with this maximum ("S" prefix)
@@ -312,6 +309,8 @@ U8, U16, I16, U32, STR = DataType.UINT8, DataType.UINT16, DataType.INT16, DataTy
 _hex32: Callable[[int], str] = "0x{:08X}".format  #: versions in hex
 
 
+# a table: one entry a line, laid out by hand
+# fmt: off
 _FILM = (
     (1, "PROVIA"),
     (2, "Velvia"),
@@ -330,7 +329,10 @@ _FILM = (
     (15, "ACROS+G"),
     (16, "ETERNA"),
 )
+# fmt: on
 
+# a table: one entry a line, laid out by hand
+# fmt: off
 PROPERTIES: tuple[FujiProperty, ...] = (
     FujiProperty(
         0x5001, "battery", "battery level", U8, ("battery-level",),
@@ -473,6 +475,7 @@ PROPERTIES: tuple[FujiProperty, ...] = (
     FujiProperty(F.CameraSummary, "camera-summary", "camera summary", STR, writable=False),
     FujiProperty(F.GeoTag, "geotag", "geotag", STR, reapply=False),
 )
+# fmt: on
 
 _BY_CODE: dict[int, FujiProperty] = {p.code: p for p in PROPERTIES}
 _BY_NAME: dict[str, FujiProperty] = {}
@@ -484,6 +487,8 @@ for _p in PROPERTIES:
         _BY_NAME[_k] = _p
 
 #: The unified names of ptp-ip-tool §7 and the Fuji codes they mean here.
+# a table: one entry a line, laid out by hand
+# fmt: off
 UNIFIED_NAMES: dict[str, int] = {
     "delay": 0x5012,
     "effect": F.FilmSimulation,
@@ -495,6 +500,7 @@ UNIFIED_NAMES: dict[str, int] = {
     "whitebalance": 0x5005,
     "recmode": F.RecMode,
 }
+# fmt: on
 
 
 def lookup(prop: str | int) -> FujiProperty:
@@ -571,7 +577,9 @@ def check_allowed(prop: FujiProperty, value: Raw, desc: DevicePropDesc | None, g
     else:
         ok = desc.allows(value) if desc.datatype != DataType.STR else True
     if not ok:
-        raise ValueError(f"{prop.name}: {_shown(prop, value, given)} is not allowed; allowed: {allowed_text(prop, desc)}")
+        raise ValueError(
+            f"{prop.name}: {_shown(prop, value, given)} is not allowed; allowed: {allowed_text(prop, desc)}"
+        )
 
 
 def _shown(prop: FujiProperty, value: Raw, given: Raw | None) -> str:
@@ -600,68 +608,6 @@ def parse_value(prop: str | int | FujiProperty, value: Raw, desc: DevicePropDesc
     raw = p.parse(value, current)  # type: ignore[arg-type]  # Fuji's values are ints
     check_allowed(p, raw, desc, value)
     return raw
-
-
-# --------------------------------------------------------------------------- value bytes
-
-
-def decode_value(prop: FujiProperty, payload: bytes, datatype: int | None = None) -> Raw:
-    """A GetDevicePropValue payload as a value: ints by datatype (or by size when the
-    datatype is unknown), ASCII/PTP-string blobs as text."""
-    dt = prop.datatype if datatype is None else datatype
-    if dt == DataType.STR:
-        return decode_text_blob(payload)
-    sizes: dict[int, int] = {DataType.UINT8: 1, DataType.INT8: 1, DataType.UINT16: 2, DataType.INT16: 2,
-                             DataType.UINT32: 4, DataType.INT32: 4}
-    size = sizes.get(dt)
-    if size is None:
-        if len(payload) in (1, 2, 4):
-            return int.from_bytes(payload, "little")
-        return decode_text_blob(payload)
-    if len(payload) < size:
-        # Some bodies answer with a shorter value; zero-extend as malc0mn does.
-        if not payload:
-            raise ProtocolError(f"{prop.name}: empty value")
-        return int.from_bytes(payload, "little")
-    signed = dt in (DataType.INT8, DataType.INT16, DataType.INT32)
-    return int.from_bytes(payload[:size], "little", signed=signed)
-
-
-def encode_value(prop: FujiProperty, value: Raw, datatype: int | None = None) -> bytes:
-    """The data-out payload for SetDevicePropValue, exactly the value's size (as Fuji's
-    app sends it). Text goes as ASCII + NUL, the form the X-T1's blobs use."""
-    dt = prop.datatype if datatype is None else datatype
-    if isinstance(value, str) or dt == DataType.STR:
-        return encode_text_blob(str(value))
-    w = Writer()
-    writers: dict[int, Callable[[int], Writer]] = {DataType.UINT8: w.u8, DataType.INT8: w.i8, DataType.UINT16: w.u16,
-                                                   DataType.INT16: w.i16, DataType.INT32: w.i32}
-    writer = writers.get(dt, w.u32)
-    if dt == DataType.INT16 and value > 0x7FFF:
-        value -= 0x10000
-    try:
-        writer(value)
-    except Exception as exc:  # LocalProtocolError from the writer
-        raise ValueError(f"{prop.name}: {value!r} does not fit its datatype") from exc
-    return w.getvalue()
-
-
-def decode_text_blob(payload: bytes) -> str:
-    """A Fuji text value: a PTP string (u8 count + UTF-16) when it parses as one,
-    else ASCII up to the first NUL (the X-T1's own blobs, fuji-ptpip.md §6.4)."""
-    if payload:
-        n = payload[0]
-        if n and 1 + 2 * n <= len(payload) and payload[2 * n - 1 : 2 * n + 1] == b"\x00\x00":
-            try:
-                return Reader(payload).string()
-            except ProtocolError:
-                pass
-    return payload.split(b"\x00", 1)[0].decode("ascii", "replace")
-
-
-def encode_text_blob(text: str) -> bytes:
-    """ASCII + NUL (what the X-T1's string-typed properties hold)."""
-    return text.encode("ascii", "replace") + b"\x00"
 
 
 def all_names() -> list[str]:

@@ -27,6 +27,7 @@ more than :data:`MAX_UNSENT` bytes wait for a peer that does not read them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import sys
@@ -46,6 +47,28 @@ TCP_RTO_MAX_MS = 44
 #: in flight when a Wi-Fi link drops for 3 s is next sent 1.6 s or more after the one
 #: before, and may reach the camera that long after the link is back; capped, within 1 s.
 RTO_MAX_MS = 1000
+
+
+def self_connected(transport: asyncio.BaseTransport) -> bool:
+    """True for a TCP connection that reached itself: a connect to a free local port can
+    (simultaneous open), and it then looks like a camera that never answers."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    try:
+        return bool(sock.getsockname() == sock.getpeername())
+    except OSError:
+        return False
+
+
+def tune_channel(transport: asyncio.BaseTransport) -> None:
+    """TCP_NODELAY and SO_KEEPALIVE on a camera channel."""
+    # Both options are what the PTP/IP spec and malc0mn ask for on every channel.
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 
 
 def tune_camera_socket(sock: Any, user_timeout: float | None) -> dict[str, int]:
@@ -301,4 +324,13 @@ class ConnectionProtocol(asyncio.BufferedProtocol):
         """The connection is gone (EOF, reset, closed by us): ``exc`` says why."""
 
 
-__all__ = ["EVENTS_PER_TURN", "MAX_UNSENT", "RTO_MAX_MS", "TCP_RTO_MAX_MS", "ConnectionProtocol", "tune_camera_socket"]
+__all__ = [
+    "EVENTS_PER_TURN",
+    "MAX_UNSENT",
+    "RTO_MAX_MS",
+    "TCP_RTO_MAX_MS",
+    "ConnectionProtocol",
+    "self_connected",
+    "tune_camera_socket",
+    "tune_channel",
+]

@@ -76,10 +76,10 @@ def plan_endpoints(command: str | None = None, event: str | None = None, livevie
     lv = liveview or env.get(bus.ENV_LIVEVIEW)
     if not cmd_explicit:
         defaults = bus.default_endpoints()
-        return EndpointPlan(defaults.command, ev or defaults.event, lv or (bus.liveview_endpoint_for(ev) if ev else defaults.liveview))
+        return EndpointPlan(
+            defaults.command, ev or defaults.event, lv or (bus.liveview_endpoint_for(ev) if ev else defaults.liveview)
+        )
     return EndpointPlan(cmd_explicit, ev, lv)
-
-
 
 
 def plan_curve(server: Any = None, client: Any = None) -> Any:
@@ -169,8 +169,9 @@ def clean_args(args: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (args or {}).items() if v is not None}
 
 
-def request_frames(rid: str, cmd: str, args: dict[str, Any] | None, timeout: float | None = None,
-                   lease: str | None = None) -> list[Any]:
+def request_frames(
+    rid: str, cmd: str, args: dict[str, Any] | None, timeout: float | None = None, lease: str | None = None
+) -> list[Any]:
     """The frames of a request (after the delimiter): ``[header, blob0, ...]``.
 
     Bytes-like arguments go as blob frames, and the header asks the daemon for binary
@@ -257,9 +258,12 @@ def open_dealer(context: Any, endpoint: str, curve: Any = None) -> Any:
     # IMMEDIATE: queue only to a connected peer, so "nobody there" shows up as not writable;
     # ZMTP heartbeats: a daemon that is gone without closing (frozen, host gone) drops the
     # connection within HEARTBEAT_IVL + HEARTBEAT_TIMEOUT, which the monitor reports
-    return _connected(context, zmq.DEALER, endpoint, curve, {
-        zmq.IMMEDIATE: 1, zmq.HEARTBEAT_IVL: HEARTBEAT_IVL_MS, zmq.HEARTBEAT_TIMEOUT: HEARTBEAT_TIMEOUT_MS,
-    })
+    options: dict[int, Any] = {
+        zmq.IMMEDIATE: 1,
+        zmq.HEARTBEAT_IVL: HEARTBEAT_IVL_MS,
+        zmq.HEARTBEAT_TIMEOUT: HEARTBEAT_TIMEOUT_MS,
+    }
+    return _connected(context, zmq.DEALER, endpoint, curve, options)
 
 
 #: ZMTP heartbeats on the command socket: a ping every 0.5 s, a peer silent for 2 s after
@@ -288,8 +292,9 @@ def connection_lost(frames: list[Any]) -> bool:
 
 def gone(cmd: str, endpoint: str) -> DaemonUnavailable:
     """The error of a call whose daemon went away while it waited."""
-    return DaemonUnavailable(f"{cmd}: the daemon went away while the request waited for its reply "
-                             f"(connection to {endpoint} lost)", endpoint)
+    return DaemonUnavailable(
+        f"{cmd}: the daemon went away while the request waited for its reply (connection to {endpoint} lost)", endpoint
+    )
 
 
 def progress_of(event: Event, rid: str, args: dict[str, Any]) -> tuple[int, int] | None:
@@ -313,8 +318,9 @@ def result_of(cmd: str, reply: dict[str, Any], parse: bool = True) -> Any:
             # the daemon did not start it in time for us: a timeout, and one that did nothing
             from ._errors import RequestTimeout
 
-            raise RequestTimeout(f"{cmd}: {err.get('message') or 'its deadline passed before it could start'}", None,
-                                 started=False)
+            raise RequestTimeout(
+                f"{cmd}: {err.get('message') or 'its deadline passed before it could start'}", None, started=False
+            )
         raise CommandFailed(
             err.get("code", bus.ErrorCode.INTERNAL.value),
             str(err.get("message", "")) or "the daemon refused the request",

@@ -64,6 +64,8 @@ __all__ = [
 ]
 
 #: struct format per integer datatype
+# the bodies' profiles: tables of codes and values, laid out by hand
+# fmt: off
 STRUCT = {DT.UINT8: "<B", DT.INT16: "<h", DT.UINT16: "<H", DT.UINT32: "<I"}
 
 
@@ -401,6 +403,7 @@ PROFILES: dict[str, FujiProfile] = {
         notes=("versions from vcam (no real-body log): a 2014 body with the later bring-up as vcam models it",
                "libgphoto2 over USB: no capture")),
 }
+# fmt: on
 
 
 def get_profile(model: str | None) -> FujiProfile:
@@ -417,4 +420,3 @@ def get_profile(model: str | None) -> FujiProfile:
     except KeyError:
         known = ", ".join(p.model for p in PROFILES.values())
         raise ValueError(f"unknown Fuji model {model!r}; known: {known}") from None
-
