@@ -1,6 +1,6 @@
 """A capture whose new picture never comes is an error on the capture, not a broken link.
 
-A simulated body (generic, Canon EOS) over real sockets takes the release and answers
+A simulated body (generic, Canon EOS, Fujifilm) over real sockets takes the release and answers
 every transaction after it, but never makes the picture (as a body without a card, or
 one whose focus never locks). The capture's wait runs out: the error is not one of the
 link errors (the daemon would drop and rebuild the session), the bus answers ``timeout``,
@@ -18,6 +18,7 @@ import pytest
 from ptpd.bus import ErrorCode
 from ptpd.camera import LINK_ERRORS
 from ptpd.camera.canon import CanonCamera
+from ptpd.camera.fuji import FujiCamera
 from ptpd.camera.generic import GenericCamera
 from ptpd.canon.codes import CanonOperationCode as EOS
 from ptpd.daemon.errors import to_bus_error
@@ -26,6 +27,7 @@ from ptpd.protocol.codes import ResponseCode as RC
 from ptpd.simulator import generic as generic_sim
 from ptpd.simulator import start_simulator
 from ptpd.simulator.canon import session as canon_session
+from ptpd.simulator.fuji import session as fuji_session
 from ptpd.simulator.generic import Reply
 
 pytestmark = pytest.mark.timeout(60)
@@ -88,6 +90,23 @@ def test_canon_capture_that_never_names_a_picture(monkeypatch: pytest.MonkeyPatc
     async def main() -> None:
         sim = await start_simulator("canon", "127.0.0.1", 0)
         cam = CanonCamera("127.0.0.1", sim.port, guid=uuid.uuid4().bytes, timeout=2 * WAIT, capture_timeout=WAIT)
+        try:
+            await cam.connect()
+            await session_goes_on(sim, cam)
+        finally:
+            await cam.close()
+            await sim.close()
+
+    asyncio.run(main())
+
+
+def test_fuji_capture_that_never_reports_a_shot(monkeypatch: pytest.MonkeyPatch) -> None:
+    # InitiateCapture answers OK and the body sends no event and adds no object
+    monkeypatch.setitem(fuji_session.HANDLERS, OP.InitiateCapture, lambda *args: fuji_session.Reply(RC.OK))
+
+    async def main() -> None:
+        sim = await start_simulator("fuji", "127.0.0.1", 0, pairing_delay=0.0)
+        cam = FujiCamera("127.0.0.1", sim.port, timeout=WAIT)
         try:
             await cam.connect()
             await session_goes_on(sim, cam)

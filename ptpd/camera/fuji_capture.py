@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ptpd.camera.base import ObjectEntry, ReleaseGate, Shot
-from ptpd.camera.errors import PTPError, ResponseError, Unsupported
+from ptpd.camera.errors import CaptureTimeout, PTPError, ResponseError, Unsupported
 from ptpd.camera.errors import Timeout as PTPTimeout
 from ptpd.fuji.codes import FujiEventCode, FujiOperationCode
 from ptpd.protocol.codes import EventCode, OperationCode
@@ -101,7 +101,8 @@ async def _follow(cam: FujiCamera, sub: Any, shot: _Progress, wait: float) -> No
         if remaining <= 0:
             if shot.entry is not None or shot.preview is not None:
                 return  # the shot is known; the body just did not say it is complete
-            raise PTPTimeout(f"camera reported no shot within {wait:g}s of InitiateCapture")
+            # the release was taken and the link is whole: a capture error, not a link one
+            raise CaptureTimeout(f"camera reported no shot within {wait:g}s of InitiateCapture")
         try:
             ev = await cam.link.wait_event(sub, min(POLL_INTERVAL, remaining))
         except PTPTimeout:
