@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -18,11 +17,19 @@ from ._core import EventStreamBase, LatestMailbox, Timeout
 from ._errors import ClientError, CommandFailed, ProtocolMismatch, RequestTimeout
 
 if TYPE_CHECKING:
+    import logging
+
     from ._jobs import Jobs, Lease
     from ._status import Snapshot
     from ._stream_models import Event, Frame
 
-log = logging.getLogger("ptpd_client")
+
+def _log() -> logging.Logger:
+    # logging is imported on first use: a CLI's start-up pays for every module imported at
+    # the top, and the client logs only when a call is interrupted or a lease is lost
+    import logging
+
+    return logging.getLogger("ptpd_client")
 
 
 class Client(CommandMethods, _BaseClient):
@@ -222,7 +229,7 @@ class Client(CommandMethods, _BaseClient):
         """The caller stopped waiting for request ``rid`` (Ctrl-C): the daemon stops it (a
         capture after the shot in progress) and says what was done, which the
         :class:`RequestInterrupted` returned carries; a second Ctrl-C ends the wait at once."""
-        log.debug("%s (request %s) interrupted: cancelling it", cmd, rid)
+        _log().debug("%s (request %s) interrupted: cancelling it", cmd, rid)
         return _settle.interrupted(cmd, self._settle(sock, rid, _settle.grace(read)), parse)
 
     def cancel(self, request_id: str | None = None, *, timeout: float | None = _UNSET) -> str | None:
@@ -360,10 +367,10 @@ class Client(CommandMethods, _BaseClient):
             try:
                 self.request("lock", {"holder": holder, "ttl": ttl}, parse=False)
             except CommandFailed as exc:
-                log.warning("control lease lost: %s", exc)
+                _log().warning("control lease lost: %s", exc)
                 return
             except ClientError as exc:  # the daemon is away: try again next time
-                log.debug("renewing the control lease: %s", exc)
+                _log().debug("renewing the control lease: %s", exc)
 
     def _stop_renewal(self) -> None:
         renewal, self._renewal = self._renewal, None

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import os
-import socket
-import subprocess
 
 import click
 
@@ -23,6 +20,10 @@ FOR_COMMAND_TTL = 30.0
 
 
 def _holder() -> str:
+    # imported here, as subprocess below: every ptpctl command pays for what is imported at the top
+    import getpass
+    import socket
+
     try:
         user = getpass.getuser()
     except Exception:  # no user name to be had (a container without passwd entry)
@@ -84,6 +85,8 @@ def lock(
         return
     lease = client.lock(name, ttl or FOR_COMMAND_TTL, renew=True)
     env = {**os.environ, **session.environment(), bus.ENV_LEASE: lease.lease}
+    import subprocess
+
     try:
         code = subprocess.call(list(command), env=env)
     except OSError as exc:
