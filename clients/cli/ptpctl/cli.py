@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib import import_module
 from typing import Any, NoReturn
 
 import click
@@ -31,17 +32,40 @@ from ptpd_console.errors import (
 )
 from ptpd_console.options import daemon_options
 
-from .commands import capture, jobs, lease, misc, props, raw, storage, stream
 from .params import pass_session
 from .session import UNIFIED_NAMES, Session
 
-__all__ = ["ALIASES", "UNIFIED_NAMES", "Session", "cli", "main", "pass_session"]
+__all__ = ["ALIASES", "COMMANDS", "UNIFIED_NAMES", "Session", "cli", "main", "pass_session"]
 
 #: what click (8.2 on) raises for a bare ``ptpctl``; older click prints the help itself
 _NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 #: alias -> command (the ptp-ip tool's names for capture)
 ALIASES = {"shoot": "capture", "shutter": "capture", "snap": "capture"}
+
+#: command -> (its module in ptpctl.commands, its name there). A command's module is
+#: imported when the command is asked for: every ptpctl run pays for what it imports, and
+#: a ``get`` need not load capture, jobs or the lease (a test checks the table)
+COMMANDS = {
+    "capture": ("capture", "capture"),
+    "delete": ("storage", "delete"),
+    "describe": ("props", "describe"),
+    "download": ("storage", "download"),
+    "events": ("stream", "events"),
+    "get": ("props", "get"),
+    "help": ("misc", "help_"),
+    "info": ("props", "info"),
+    "job": ("jobs", "job"),
+    "liveview": ("misc", "liveview"),
+    "lock": ("lease", "lock"),
+    "ls": ("storage", "ls_"),
+    "opreq": ("raw", "opreq"),
+    "set": ("props", "set_"),
+    "shell": ("misc", "shell"),
+    "state": ("props", "state"),
+    "status": ("props", "status"),
+    "unlock": ("lease", "unlock"),
+}
 
 
 # -- the group -----------------------------------------------------------------------------
@@ -51,8 +75,17 @@ class PtpctlGroup(click.Group):
     """Resolves aliases, turns client errors into exit codes, and prints every error as one
     line on stderr (also usage errors), never a traceback."""
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        return super().get_command(ctx, ALIASES.get(name, name))
+        name = ALIASES.get(name, name)
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name]
+        command = getattr(import_module(f"ptpctl.commands.{module}"), attr)
+        assert isinstance(command, click.Command)
+        return command
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -237,29 +270,6 @@ def cli(
     )
     ctx.obj = session
     ctx.call_on_close(session.close)
-
-
-for _command in (
-    capture.capture,
-    storage.delete,
-    props.describe,
-    storage.download,
-    stream.events,
-    props.get,
-    misc.help_,
-    props.info,
-    jobs.job,
-    misc.liveview,
-    lease.lock,
-    storage.ls_,
-    raw.opreq,
-    props.set_,
-    misc.shell,
-    props.state,
-    props.status,
-    lease.unlock,
-):
-    cli.add_command(_command)
 
 
 def main() -> NoReturn:
