@@ -7,7 +7,7 @@ Part of the bus contract (:mod:`ptpd.bus` re-exports every name here).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ENV_COMMAND = "PTPD_COMMAND_ENDPOINT"
 ENV_EVENT = "PTPD_EVENT_ENDPOINT"
@@ -35,8 +35,7 @@ def runtime_dir() -> str:
     return f"/tmp/ptpd-{os.geteuid()}"
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoints:
+class Endpoints(NamedTuple):
     """The three sockets of one daemon."""
 
     command: str

@@ -39,13 +39,14 @@ UNITS = {
     "focallength": "mm",
 }
 
-_NUMERIC = re.compile(r"^[+-]?\d+(?:[./]\d+)?(?: \d+/\d+)?$")
+#: a numeric label (a pattern, not compiled here: only a few properties are ever matched)
+_NUMERIC = r"[+-]?\d+(?:[./]\d+)?(?: \d+/\d+)?"
 
 
 def with_unit(name: str, label: str) -> str:
     """``1/250`` -> ``1/250 s`` for exposure, ``+2/3`` -> ``+2/3 EV`` for bias; else as is."""
     unit = UNITS.get(name.lower())
-    if unit and _NUMERIC.match(label.strip()):
+    if unit and re.fullmatch(_NUMERIC, label.strip()):
         return f"{label} {unit}"
     return label
 

@@ -10,8 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ptpd import bus
 
@@ -28,8 +27,7 @@ DEFAULT_TIMEOUT = 5.0
 DEFAULT_CONNECT_TIMEOUT = 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class Timeout:
+class Timeout(NamedTuple):
     """How long to wait: ``read`` for a reply, ``connect`` for the command socket to come up.
 
     ``Timeout(5.0)`` waits 5 s for replies and at most 1 s to connect; ``None`` waits forever.
@@ -54,8 +52,7 @@ def _ms(seconds: float | None) -> int | None:
 # -- endpoints ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class EndpointPlan:
+class EndpointPlan(NamedTuple):
     """Which endpoints to use; ``None`` means "ask the daemon (``version``), else derive"."""
 
     command: str
