@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -522,6 +522,12 @@ class Proc:
                 s.close()
         return p.returncode
 
+    def terminate(self) -> None:
+        """Send SIGTERM and return at once (:meth:`stop` waits)."""
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.popen.send_signal(signal.SIGTERM)
+
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
@@ -532,6 +538,17 @@ class Proc:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def stop_together(procs: Iterable[Proc | None], timeout: float = 8.0) -> None:
+    """Stop many processes at once: SIGTERM to every one first, then wait for each (one
+    at a time, each would wait out its own shutdown before the next is told)."""
+    live = [p for p in procs if p is not None]
+    for p in live:
+        p.terminate()
+    for p in live:
+        with contextlib.suppress(Exception):
+            p.stop(timeout)
 
 
 class Procs:

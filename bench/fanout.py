@@ -61,8 +61,8 @@ from bench.linkbench import camera, daemon, main_for_links, verdict_note
 from bench.netns import Link, Profile
 
 FPS = 30.0
-#: seconds of each latency window: 300 frames per subscriber
-WINDOW = 10.0
+#: seconds of each latency window: 180 frames per subscriber (2,880 samples at 16)
+WINDOW = 6.0
 #: distinct pictures per lap (4 s at 30 fps): a frame's fingerprint names it within a lap
 STEPS = 120
 SUBSCRIBERS = (1, 16)

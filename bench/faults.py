@@ -58,7 +58,7 @@ FAULTS: list[tuple[str, int, Any]] = [
             )
         },
     ),
-    ("refuse_next_inits", 1, lambda r: {"count": 1}),
+    ("refuse_next_inits", 1, lambda r: {"count": 1, "reason": r.choice([1, 2, 3])}),  # rejected, busy, unspecified
     ("sleep_now", 1, lambda r: {"seconds": round(r.uniform(0.5, 2.0), 2)}),
 ]
 
@@ -418,7 +418,7 @@ def summarize(r: dict[str, Any], res: Result) -> None:
 
 
 def run(quick: bool) -> Result:
-    target = 15 if quick else 220
+    target = 15 if quick else 200
     res = Result(
         "faults",
         f"Faults survived: {target}+ injected faults while four clients work",
@@ -427,7 +427,7 @@ def run(quick: bool) -> Result:
         "refused inits and sleep/wake at random",
     )
     with tempdir() as work:
-        r = run_faults(work, target=target, max_seconds=60 if quick else 600, interval=0.1 if quick else 0.25)
+        r = run_faults(work, target=target, max_seconds=60 if quick else 600, interval=0.1)
     res.raw = {k: (v.__dict__ if hasattr(v, "__dict__") else v) for k, v in r.items()}
     summarize(r, res)
     res.targets.insert(0, Target("faults injected", float(r["faults_total"]), float(target)))

@@ -177,12 +177,15 @@ class Daemon:
         wait_connected: bool = True,
         timeout: float = 20.0,
         wrap: Callable[[list[str]], list[str]] | None = None,
+        wait: bool = True,
     ) -> Daemon:
-        """Start ``ptpd run``; ``wrap`` turns its command line into the one to run (to
-        start it in a network namespace: :meth:`bench.netns.Link.host`)."""
+        """Start ``ptpd run`` and wait until it is ready (``wait``); ``wrap`` turns its
+        command line into the one to run (to start it in a network namespace:
+        :meth:`bench.netns.Link.host`)."""
         args = [*ptpd_cmd(), "run", "--config", str(self.config)]
         self.proc = Proc(wrap(args) if wrap else args, env=self.env, cwd=ROOT, log=self.log)
-        self.wait_ready(wait_connected=wait_connected, timeout=timeout)
+        if wait:
+            self.wait_ready(wait_connected=wait_connected, timeout=timeout)
         return self
 
     def wait_ready(self, *, wait_connected: bool = True, timeout: float = 20.0) -> None:
@@ -256,6 +259,7 @@ class Simulator:
         host: str = "127.0.0.1",
         jitter_ms: float = 0.0,
         wrap: Callable[[list[str]], list[str]] | None = None,
+        wait: bool = True,
     ) -> None:
         """``cpus``: the cores the camera runs on (:func:`bench.common.pin`);
         ``lv_send_log``: where the camera writes each live-view frame's send time when it
@@ -296,6 +300,12 @@ class Simulator:
         if wrap is not None:
             args = wrap(args)
         self.proc = Proc(args, cwd=ROOT, stderr=None if log is None else subprocess.DEVNULL, cpus=cpus)
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Wait for the camera's ``ready HOST PORT`` line (the constructor does, unless
+        told not to: many cameras start faster side by side)."""
         assert self.proc.popen.stdout is not None
         line = _readline(self.proc, 60.0)
         if not line.startswith("ready "):

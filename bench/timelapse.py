@@ -133,7 +133,7 @@ def run(quick: bool) -> Result:
     series = (
         [(0.5, 2, False), (0.5, 2, True), (1.0, 2, False)]
         if quick
-        else [(1.0, 60, False), (1.0, 60, True), (10.0, 18, False)]
+        else [(1.0, 40, False), (1.0, 40, True), (10.0, 9, False)]
     )
     res = Result(
         "timelapse",
