@@ -27,17 +27,25 @@ from test_daemon_sim import subscriber
 
 pytestmark = pytest.mark.timeout(30)
 
+#: seconds a ``slow`` shot takes: past the daemon's floor for one camera command (5 s)
+SLOW = 6.0
+
 
 class ScriptedCamera(FakeCamera):
     """Shots as the script says: ``image`` (a whole image), ``preview`` (no object, a
     preview), ``nothing`` (no object, no preview), ``busy`` (the release refused),
     ``short`` (the image on the card is shorter than its ObjectInfo says), ``hang`` (an
-    image whose download never ends)."""
+    image whose download never ends), ``slow`` (the picture named :data:`SLOW` seconds
+    after the release, as a body that may wait :attr:`wait` seconds for it)."""
 
     def __init__(self, world: World, script: list[str]) -> None:
         super().__init__(world)
         self.script = script
         self.hanging: set[int] = set()
+        self.wait = 30.0
+
+    def capture_wait(self) -> float:
+        return self.wait
 
     async def download(self, handle: int, progress: Any = None, offset: int = 0, size: Any = None) -> bytes:
         if handle in self.hanging:
@@ -48,6 +56,8 @@ class ScriptedCamera(FakeCamera):
         kind = self.script.pop(0) if self.script else "image"
         if kind == "busy":
             raise ResponseError(0x2019)
+        if kind == "slow":
+            await asyncio.sleep(SLOW)
         if kind in ("preview", "nothing"):
             self.world.shutter += 1
             return Shot(None, None, JPEG if kind == "preview" else None)
@@ -64,12 +74,13 @@ class ScriptedCamera(FakeCamera):
 
 @contextlib.asynccontextmanager
 async def scripted(
-    tmp_path: Path, script: list[str]
+    tmp_path: Path, script: list[str], **config: Any
 ) -> AsyncIterator[tuple[World, Client, Daemon, zmq.asyncio.Context]]:
     world = World()
     eps = {k: f"ipc://{tmp_path}/run/{k}" for k in ("command", "event", "liveview")}
     cfg = load_config(
         {
+            **config,
             "host": "fake",
             "state_dir": str(tmp_path / "state"),
             "command_endpoint": eps["command"],
@@ -101,6 +112,20 @@ def test_a_shot_without_an_object_delivers_its_preview(tmp_path: Path) -> None:
             shot = (await c.ok("capture", {"dir": str(out), "keep": False}))["shots"][0]
             assert Path(shot["path"]).parent == out and Path(shot["path"]).read_bytes() == JPEG
             assert "deleted" not in shot  # nothing on the camera was delivered, nothing deleted
+
+    run(body())
+
+
+def test_a_capture_may_take_as_long_as_the_camera_waits_for_its_picture(tmp_path: Path) -> None:
+    # with a short --timeout the daemon's deadline for one camera command is its 5 s
+    # floor; a body that may wait 30 s for its picture (a Canon's 90) names it after 6:
+    # the shot is delivered and the link stays (the deadline used to drop it)
+    async def body() -> None:
+        async with scripted(tmp_path, ["slow"], timeout=0.05) as (world, c, d, _):
+            connects = d.link.connects
+            shot = (await c.ok("capture", {"download": True}, timeout=20))["shots"][0]
+            assert shot["source"] == "camera" and shot["data"] == world.objects[shot["handle"]][1]
+            assert d.link.connects == connects and d.link.connected
 
     run(body())
 

@@ -352,6 +352,12 @@ class Camera(abc.ABC):
         everything the vendor does first; the shot's ``released`` says when the release
         went on the wire."""
 
+    def capture_wait(self) -> float:
+        """Seconds one shot may wait past its transactions for the camera to name the new
+        picture (its capture timeout and self-timer): a deadline for a capture allows this
+        much a shot."""
+        return 0.0
+
     #: a vendor property that counts the shots left (the camera's own counter, which
     #: :meth:`storage` prefers to the stores' counts); None: the vendor has none
     shots_left_property: int | None = None

@@ -425,6 +425,9 @@ class CanonCamera(GenericCamera):
 
     # -- capture -------------------------------------------------------------------------------------
 
+    def capture_wait(self) -> float:
+        return self.capture_timeout + DRIVE_DELAY.get(int(self.eos.values.get(CP.DriveMode, 0)), 0.0)
+
     async def capture(self, gate: ReleaseGate | None = None) -> Shot:
         """One remote release and the object it made (see the module docstring). ``gate``
         holds the press that fires (the full press, an EOS M's one press, RemoteRelease):
@@ -523,9 +526,9 @@ class CanonCamera(GenericCamera):
     async def _wait_for_shot(self, records: list[ev.Record]) -> Shot:
         """The shot from the first new file a GetEvent record names, within the capture
         timeout (plus the self-timer of the drive mode)."""
-        delay = DRIVE_DELAY.get(int(self.eos.values.get(CP.DriveMode, 0)), 0.0)
+        wait = self.capture_wait()
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.capture_timeout + delay
+        deadline = loop.time() + wait
         seen = 0
         while loop.time() < deadline:
             for r in records[seen:]:
@@ -541,7 +544,7 @@ class CanonCamera(GenericCamera):
             seen = len(records)
             await asyncio.sleep(CAPTURE_POLL)
             await self.poll()
-        raise CaptureTimeout(f"the camera named no new picture within {self.capture_timeout + delay:g}s of the release")
+        raise CaptureTimeout(f"the camera named no new picture within {wait:g}s of the release")
 
     async def _card_shot(self, r: ev.ObjectAdded) -> Shot:
         record = ObjectEntry(r.handle, r.storage_id, r.filename, r.size, r.format, parent=r.parent)

@@ -50,6 +50,7 @@ from ptpd.camera.base import (
     Shot,
 )
 from ptpd.camera.errors import ProtocolError, ResponseError, Unsupported
+from ptpd.camera.fuji_capture import DELAY_SECONDS
 from ptpd.camera.fuji_capture import capture as capture_shot
 from ptpd.camera.fuji_objects import DOWNLOAD_CHUNK, FujiObjects
 from ptpd.camera.jpeg import jpeg_size
@@ -578,6 +579,9 @@ class FujiCamera(FujiObjects, Camera):
         return await self.raw(FujiOperationCode.SetExposureCompensation, (1 if up else 0,))
 
     # ------------------------------------------------------------------ capture
+
+    def capture_wait(self) -> float:
+        return self.timeout + DELAY_SECONDS.get(self.current_value(0x5012, 0), 0)
 
     async def capture(self, gate: ReleaseGate | None = None) -> Shot:
         """One shot, followed the way the body reports it (:mod:`ptpd.camera.fuji_capture`):

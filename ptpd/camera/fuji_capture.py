@@ -70,7 +70,7 @@ async def capture(cam: FujiCamera, gate: ReleaseGate | None = None) -> Shot:
             else "it refused InitiateOpenCapture"
         )
         raise Unsupported(f"this camera offers no remote capture over Wi-Fi: {why}")
-    wait = cam.timeout + DELAY_SECONDS.get(cam.current_value(0x5012, 0), 0)
+    wait = cam.capture_wait()
     before = await cam.object_handles()
     sub = link.subscribe()
     try:

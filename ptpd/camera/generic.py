@@ -463,6 +463,9 @@ class GenericCamera(Camera):
 
     # -- capture and objects -------------------------------------------------------------------
 
+    def capture_wait(self) -> float:
+        return self.capture_timeout
+
     async def capture(self, gate: ReleaseGate | None = None) -> Shot:
         """InitiateCapture, then wait for ObjectAdded and CaptureComplete (either order).
 

@@ -190,11 +190,14 @@ class CaptureRun:
         connects = link.connects
         if self.at is not None:
             await schedule.approach(self.at)
+        # each shot may also wait for the camera to name its picture (a Canon body: 90 s)
+        cam = link.camera
+        waits = self.count * (cam.capture_wait() if cam is not None else 0.0)
         try:
             await link.call(
                 "capture",
                 self._shots,
-                camera_timeout(self.ctx, self.count * 4),
+                camera_timeout(self.ctx, self.count * 4) + waits,
                 control=self.request.control,
                 typical=SHOT,
             )
