@@ -27,7 +27,7 @@ def test_the_daemon_reaches_the_camera_only_through_the_camera_layer() -> None:
     allowed = {"ptpd", "ptpd.bus", "ptpd.camera", "ptpd.extras", "ptpd.simulator", "ptpd.ptpip_ini"}
     found = [
         f"{path.name}: {name}"
-        for path in sorted((PTPD / "daemon").glob("*.py"))
+        for path in sorted((PTPD / "daemon").rglob("*.py"))
         for name in imports(path)
         if name.split(".")[0] == "ptpd" and name not in allowed and not name.startswith("ptpd.daemon")
     ]
@@ -38,7 +38,7 @@ def test_no_daemon_module_imports_the_server() -> None:
     # handlers see the daemon through ptpd.daemon.context; only the entry point starts it
     found = [
         p.name
-        for p in sorted((PTPD / "daemon").glob("*.py"))
+        for p in sorted((PTPD / "daemon").rglob("*.py"))
         if p.name != "cli.py" and "ptpd.daemon.server" in imports(p)
     ]
     assert found == []

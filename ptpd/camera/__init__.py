@@ -3,7 +3,8 @@
 Everything a caller above the camera layer needs is importable from here: the
 :class:`Camera` API and its typed results, transfers that survive a dropped link
 (:mod:`.transfer`), the errors a camera raises (:mod:`.errors`), the vendor registry
-(:mod:`.vendors`) and the names of standard codes (:mod:`.codes`).
+(:mod:`.vendors`), the names of standard codes (:mod:`.codes`) and how the standard
+exposure labels read as numbers (``parse_exposure``, ``parse_exp_bias``).
 """
 
 from ptpd.camera.base import (
@@ -42,6 +43,7 @@ from ptpd.camera.errors import (
 )
 from ptpd.camera.transfer import SIZE_UNKNOWN, Download, Transfer, verify
 from ptpd.camera.vendors import VENDORS, Target, Vendor, vendor
+from ptpd.protocol.properties import parse_exp_bias, parse_exposure
 
 __all__ = [
     "ALL_OBJECTS",
@@ -81,6 +83,8 @@ __all__ = [
     "Unsupported",
     "Vendor",
     "datatype_name",
+    "parse_exp_bias",
+    "parse_exposure",
     "refused_as_busy",
     "response_name",
     "verify",

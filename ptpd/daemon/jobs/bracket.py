@@ -16,11 +16,10 @@ import math
 from typing import Any
 
 from ptpd.bus import BusError, ErrorCode
-from ptpd.camera import PropertyDesc
+from ptpd.camera import PropertyDesc, parse_exp_bias, parse_exposure
 from ptpd.daemon.context import Request, on_camera
 from ptpd.daemon.jobs.job import LINK_CODES, SHOT_OPTIONS, WAIT_OPTION, Job, JobFailed, Opt, between
 from ptpd.daemon.jobs.shooting import NOT_TAKEN
-from ptpd.protocol.properties import parse_exp_bias, parse_exposure
 
 #: what a bracket may step, and how a value's label reads as stops (EV)
 PROPS = ("exp-bias", "exposure")
