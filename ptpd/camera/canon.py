@@ -83,7 +83,7 @@ from ptpd.protocol.codes import ObjectFormat, ResponseCode
 from ptpd.protocol.initiator import PTPIP_PORT
 
 if TYPE_CHECKING:
-    from ptpd.camera.vendors import Target
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -141,19 +141,6 @@ class CanonCamera(GenericCamera):
         self._ram: set[int] = set()  # captures in the camera's RAM awaiting TransferComplete
         self._released: set[int] = set()  # captures in RAM already released (nothing to delete)
         self._capture_lock = asyncio.Lock()
-
-    @classmethod
-    def from_target(cls, target: Target) -> CanonCamera:
-        command, event, _ = target.ports
-        return cls(
-            target.host,
-            command,
-            event if event != command else None,
-            guid=target.guid,
-            name=target.name,
-            timeout=target.timeout,
-            on_pairing=target.on_pairing,
-        )
 
     # -- set-up and the event poll -------------------------------------------------------------
 

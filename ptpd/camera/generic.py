@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from ptpd.camera import properties as props
 from ptpd.camera.base import (
@@ -122,7 +122,7 @@ class GenericCamera(Camera):
         self._watch_dropped = 0
 
     @classmethod
-    def from_target(cls, target: Target) -> GenericCamera:
+    def from_target(cls, target: Target) -> Self:
         command, event, _ = target.ports
         return cls(
             target.host,
