@@ -115,6 +115,15 @@ def _shot_options(f: Any) -> Any:
     return click.option("--dir", "directory", metavar="DIR", help="Save each image there, on the daemon's machine.")(f)
 
 
+#: how long a bracket or a focus stack waits for a camera that went away
+_wait_option = click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="How long to wait for a camera that went away [default: 60].",
+)
+
+
 @start.command("timelapse", short_help="A shot every INTERVAL seconds.")
 @click.option(
     "--interval", type=click.FloatRange(min=0.2), required=True, metavar="SECONDS", help="Seconds between shots."
@@ -184,12 +193,7 @@ def start_timelapse(
     show_default=True,
     help="Step exposure compensation, or the shutter speed.",
 )
-@click.option(
-    "--wait",
-    type=click.FloatRange(min=0),
-    metavar="SECONDS",
-    help="How long to wait for a camera that went away [default: 60].",
-)
+@_wait_option
 @_shot_options
 @json_option
 @pass_session
@@ -224,12 +228,7 @@ def start_bracket(
 @click.option(
     "--step", type=click.IntRange(1, 100), default=1, show_default=True, help="Focus drive steps between frames."
 )
-@click.option(
-    "--wait",
-    type=click.FloatRange(min=0),
-    metavar="SECONDS",
-    help="How long to wait for a camera that went away [default: 60].",
-)
+@_wait_option
 @_shot_options
 @json_option
 @pass_session
