@@ -631,7 +631,8 @@ class CanonCamera(GenericCamera):
                     waiting_since = None
                     counter += 1
                     w, h = jpeg_size(jpeg)
-                    yield LiveViewFrame(counter, time.monotonic(), bytes(jpeg), w, h)
+                    # a view into this transaction's own data buffer: the frame's bytes are not copied
+                    yield LiveViewFrame(counter, time.monotonic(), jpeg, w, h)
                 elif resp.code in (CanonResponseCode.ObjectNotReady, ResponseCode.DeviceBusy, ResponseCode.OK):
                     waiting_since = started if waiting_since is None else waiting_since
                     if started - waiting_since > LIVEVIEW_NOT_READY:
