@@ -128,12 +128,9 @@ class Tether(Job):
         if not self.ctx.link.connected:
             return False
         self.say("listing what is on the card already")
-        try:
-            listing = await self.on_camera("objects", lambda cam: cam.objects(), 4)
-        except Exception as exc:
-            if to_bus_error(exc).code in LINK_CODES:
-                return False
-            raise
+        listing = await self._listing()
+        if listing is None:
+            return False
         self.store.put_files(
             self.id, ((file_key(o), PRESENT, o.handle, o.filename, o.size) for o in listing if not o.is_folder)
         )
@@ -141,15 +138,21 @@ class Tether(Job):
         self.store.set_cursor(self.id, self.row.cursor)
         return True
 
+    async def _listing(self) -> list[ObjectEntry] | None:
+        """Every object on the card; None when the link went."""
+        try:
+            return await self.on_camera("objects", lambda cam: cam.objects(), 4)
+        except Exception as exc:
+            if to_bus_error(exc).code in LINK_CODES:
+                return None
+            raise
+
     async def _catch_up(self) -> bool:
         """Fetch what appeared on the card while the job was not looking; False when the
         link went again."""
-        try:
-            listing = await self.on_camera("objects", lambda cam: cam.objects(), 4)
-        except Exception as exc:
-            if to_bus_error(exc).code in LINK_CODES:
-                return False
-            raise
+        listing = await self._listing()
+        if listing is None:
+            return False
         for o in listing:
             if not o.is_folder and self.store.file_state(self.id, file_key(o)) is None:
                 if not await self._take(o):
