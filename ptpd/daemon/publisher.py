@@ -23,7 +23,7 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 import zmq
@@ -102,31 +102,37 @@ async def read_subscriptions(
     budget: PeerBudget | None = None,
 ) -> None:
     """Forever: read XPUB subscription messages into ``subs`` (and each peer's into
-    ``budget``), call ``on_change`` after each. What is waiting is read without waiting,
-    :data:`BATCH` messages at a time, then other tasks run."""
-    now: zmq.Socket[bytes] = zmq.Socket.shadow(sock.underlying)  # the same socket, read without asyncio
-    while True:
-        frame: zmq.Frame | None = await sock.recv(copy=False)
-        handled = 0
-        while frame is not None:
-            msg = frame.bytes
-            if budget is not None:
-                try:
-                    got = frame.get("Peer-Address")
-                    address = got if isinstance(got, str) else None
-                except zmq.ZMQError:  # libzmq's own unsubscription for a connection that ended
-                    address = None
-                budget.feed(msg, address)
-            if subs.feed(msg) and on_change is not None:
-                on_change()
-            handled += 1
-            if handled >= BATCH:
-                break
+    ``budget``), call ``on_change`` after each (see :func:`drained`)."""
+    async for frame in drained(sock):
+        msg = frame.bytes
+        if budget is not None:
             try:
-                frame = now.recv(zmq.NOBLOCK, copy=False)
+                got = frame.get("Peer-Address")
+                address = got if isinstance(got, str) else None
+            except zmq.ZMQError:  # libzmq's own unsubscription for a connection that ended
+                address = None
+            budget.feed(msg, address)
+        if subs.feed(msg) and on_change is not None:
+            on_change()
+
+
+async def drained(sock: zmq.asyncio.Socket, *, multipart: bool = False) -> AsyncIterator[Any]:
+    """Forever: each message ``sock`` receives (a ``zmq.Frame``, or with ``multipart`` a
+    list of them; nothing copied). What is already waiting is taken without waiting,
+    :data:`BATCH` messages at a time; then other tasks run, so that a peer that never stops
+    sending cannot starve the rest. A receive error ends it (raised)."""
+    now: zmq.Socket[bytes] = zmq.Socket.shadow(sock.underlying)  # the same socket, read without asyncio
+    take = now.recv_multipart if multipart else now.recv
+    while True:
+        yield await (sock.recv_multipart(copy=False) if multipart else sock.recv(copy=False))
+        for _ in range(BATCH - 1):
+            try:
+                msg = take(zmq.NOBLOCK, copy=False)
             except zmq.Again:
-                frame = None
-        if handled >= BATCH:
+                break
+            yield msg
+            del msg  # not held while the next one is awaited (a request may be 16 MiB)
+        else:
             await asyncio.sleep(0)
 
 

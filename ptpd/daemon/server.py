@@ -52,7 +52,7 @@ from ptpd.daemon.leftovers import Journal
 from ptpd.daemon.link import CameraLink
 from ptpd.daemon.liveview import LiveView
 from ptpd.daemon.notify import Notifier
-from ptpd.daemon.publisher import BATCH, EventPublisher
+from ptpd.daemon.publisher import EventPublisher, drained
 from ptpd.daemon.unsent import TRACKED, UnsentReplies
 from ptpd.simulator import ControlError, EmbeddedCamera, OptionError, start_embedded
 
@@ -238,38 +238,19 @@ class Daemon:
     # -- requests ----------------------------------------------------------------------
 
     async def _router_loop(self) -> None:
-        now: zmq.Socket[bytes] = zmq.Socket.shadow(self.router.underlying)  # the same socket, read without asyncio
         while True:
             try:
-                parts: list[zmq.Frame] | None = await self.router.recv_multipart(copy=False)
-            except asyncio.CancelledError:
-                raise
+                async for parts in drained(self.router, multipart=True):
+                    frames: list[Any] = [p.bytes if len(p) <= _COPY_FRAMES_UP_TO else p.buffer for p in parts]
+                    del parts  # the request's memory goes with its handling (see drained)
+                    try:
+                        self._on_message(frames)
+                    except Exception:  # a bug in routing must not take the daemon down
+                        log.exception("routing a request failed")
+                    del frames
             except zmq.ZMQError as exc:
                 log.warning("command socket receive failed: %s", exc)
                 await asyncio.sleep(0.01)
-                continue
-            # what is waiting is read without waiting, BATCH at a time; then the other
-            # tasks run (a client that never stops sending must not starve the rest)
-            handled = 0
-            while parts is not None:
-                frames: list[Any] = [p.bytes if len(p) <= _COPY_FRAMES_UP_TO else p.buffer for p in parts]
-                parts = None
-                try:
-                    self._on_message(frames)
-                except Exception:  # a bug in routing must not take the daemon down
-                    log.exception("routing a request failed")
-                del frames
-                handled += 1
-                if handled >= BATCH:
-                    break
-                try:
-                    parts = now.recv_multipart(zmq.NOBLOCK, copy=False)
-                except zmq.Again:
-                    parts = None
-                except zmq.ZMQError as exc:
-                    log.warning("command socket receive failed: %s", exc)
-            if handled >= BATCH:
-                await asyncio.sleep(0)
 
     def _on_message(self, frames: list[bytes]) -> None:
         identity, rest = frames[0], frames[1:]
